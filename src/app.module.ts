@@ -1,0 +1,40 @@
+import { Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { LoggerModule } from 'nestjs-pino';
+import { AuditModule } from './audit/audit.module';
+import { AuthGuard } from './auth/auth.guard';
+import { AuthModule } from './auth/auth.module';
+import { HttpErrorFilter } from './common/http-error.filter';
+import { loggerParams } from './common/logging';
+import { APP_CONFIG, AppConfigModule } from './config/config.module';
+import { AppConfig } from './config/configuration';
+import { CryptoModule } from './crypto/crypto.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+
+/**
+ * Wires the modules and the global pipeline. The guard, pipe and filter are providers here
+ * (not set in main.ts) so e2e tests run exactly the production request pipeline.
+ */
+@Module({
+  imports: [
+    AppConfigModule,
+    LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (c: AppConfig) => loggerParams(c) }),
+    ScheduleModule.forRoot(),
+    CryptoModule,
+    DatabaseModule,
+    AuditModule,
+    AuthModule,
+    HealthModule,
+  ],
+  providers: [
+    { provide: APP_GUARD, useExisting: AuthGuard },
+    {
+      provide: APP_PIPE,
+      useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+    },
+    { provide: APP_FILTER, useClass: HttpErrorFilter },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,16 @@
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApiKey } from './api-key.entity';
+import { ApiKeysService } from './api-keys.service';
+import { AuthGuard } from './auth.guard';
+import { LoginThrottle } from './login-throttle.entity';
+import { Session } from './session.entity';
+import { SessionsService } from './sessions.service';
+
+@Global()
+@Module({
+  imports: [TypeOrmModule.forFeature([ApiKey, Session, LoginThrottle])],
+  providers: [ApiKeysService, SessionsService, AuthGuard],
+  exports: [ApiKeysService, SessionsService, AuthGuard],
+})
+export class AuthModule {}

@@ -1,0 +1,142 @@
+import { Injectable } from '@nestjs/common';
+import type { CookieOptions, Request, Response } from 'express';
+import { DataSource } from 'typeorm';
+import { InjectConfig } from '../config/config.module';
+import { AppConfig } from '../config/configuration';
+import { randomToken, sha256Hex } from '../crypto/tokens';
+import { SessionContext } from './auth.types';
+
+export const SESSION_COOKIE = 'eidp_session';
+/** Touch last_seen_at at most this often: the idle timeout is exact to within this. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export interface SessionSummary {
+  id: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/**
+ * Server-side sessions in Postgres. The cookie carries a random token; only its SHA-256 is
+ * stored, so a database read does not hand out live sessions. A session is valid while not
+ * revoked, before its absolute expiry, within the idle timeout, and while its user and
+ * tenant are enabled (disabling either ends it at once).
+ */
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  async create(user: { id: string; tenantId: string }, meta: { ip: string | null; userAgent: string | null }): Promise<{ token: string; id: string; expiresAt: Date }> {
+    const token = randomToken(32);
+    const id = sha256Hex(token);
+    const rows: { expires_at: Date }[] = await this.dataSource.query(
+      `INSERT INTO sessions (id, user_id, tenant_id, expires_at, ip, user_agent)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6) RETURNING expires_at`,
+      [id, user.id, user.tenantId, this.config.session.absoluteTimeoutSeconds, meta.ip, meta.userAgent?.slice(0, 512) ?? null],
+    );
+    return { token, id, expiresAt: rows[0].expires_at };
+  }
+
+  /** The live session for a cookie token, or null. One round trip (plus a rare touch). */
+  async resolve(token: string | undefined): Promise<SessionContext | null> {
+    if (!token || token.length > 100) return null;
+    const id = sha256Hex(token);
+    const rows = await this.dataSource.query(
+      `SELECT s.id, s.created_at, s.expires_at, s.last_seen_at, s.targets_used,
+              u.id AS user_id, u.email, u.first_name, u.last_name, u.attributes AS user_attributes,
+              t.id AS tenant_id, t.slug, t.name AS tenant_name, t.attributes AS tenant_attributes
+         FROM sessions s
+         JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
+         JOIN tenants t ON t.id = s.tenant_id
+        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+          AND s.last_seen_at > now() - make_interval(secs => $2)
+          AND NOT u.disabled AND NOT t.disabled`,
+      [id, this.config.session.idleTimeoutSeconds],
+    );
+    if (!rows.length) return null;
+    const r = rows[0];
+    if (Date.now() - new Date(r.last_seen_at).getTime() > TOUCH_INTERVAL_MS) {
+      await this.dataSource.query(`UPDATE sessions SET last_seen_at = now() WHERE id = $1`, [id]);
+    }
+    return {
+      id: r.id,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      targetsUsed: r.targets_used ?? [],
+      user: { id: r.user_id, email: r.email, firstName: r.first_name, lastName: r.last_name, attributes: r.user_attributes },
+      tenant: { id: r.tenant_id, slug: r.slug, name: r.tenant_name, attributes: r.tenant_attributes },
+    };
+  }
+
+  fromRequest(req: Request): Promise<SessionContext | null> {
+    return this.resolve(req.cookies?.[SESSION_COOKIE]);
+  }
+
+  /** Ends one session. Returns the row's user/tenant when it was live. */
+  async revoke(id: string): Promise<{ userId: string; tenantId: string; targetsUsed: string[] } | null> {
+    const rows = await this.dataSource.query(
+      `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+       RETURNING user_id, tenant_id, targets_used`,
+      [id],
+    );
+    return rows.length ? { userId: rows[0].user_id, tenantId: rows[0].tenant_id, targetsUsed: rows[0].targets_used } : null;
+  }
+
+  /** Revokes a session of a given user within a tenant (admin API). */
+  async revokeForUser(tenantId: string, userId: string, sessionId?: string): Promise<number> {
+    const rows = await this.dataSource.query(
+      `UPDATE sessions SET revoked_at = now()
+        WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL AND ($3::text IS NULL OR id = $3)
+        RETURNING id`,
+      [tenantId, userId, sessionId ?? null],
+    );
+    return rows.length;
+  }
+
+  async revokeForTenant(tenantId: string): Promise<number> {
+    const rows = await this.dataSource.query(
+      `UPDATE sessions SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL RETURNING id`,
+      [tenantId],
+    );
+    return rows.length;
+  }
+
+  /** Live sessions of a user (ids are SHA-256 of the cookie, safe to show an operator). */
+  async listForUser(tenantId: string, userId: string): Promise<SessionSummary[]> {
+    const rows = await this.dataSource.query(
+      `SELECT id, created_at, last_seen_at, expires_at, ip, user_agent FROM sessions
+        WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
+          AND last_seen_at > now() - make_interval(secs => $3)
+        ORDER BY created_at DESC`,
+      [tenantId, userId, this.config.session.idleTimeoutSeconds],
+    );
+    return rows.map((r: any) => ({ id: r.id, createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at, ip: r.ip, userAgent: r.user_agent }));
+  }
+
+  /** HttpOnly; Secure + SameSite=None over https (so the flow works inside BI iframes), else Lax. */
+  cookieOptions(): CookieOptions {
+    const secure = this.config.app.secureCookies;
+    return {
+      httpOnly: true,
+      secure,
+      sameSite: secure ? 'none' : 'lax',
+      path: '/',
+      maxAge: this.config.session.absoluteTimeoutSeconds * 1000,
+    };
+  }
+
+  setCookie(res: Response, token: string): void {
+    res.cookie(SESSION_COOKIE, token, this.cookieOptions());
+  }
+
+  clearCookie(res: Response): void {
+    const { maxAge: _maxAge, ...opts } = this.cookieOptions();
+    res.clearCookie(SESSION_COOKIE, opts);
+  }
+}

@@ -1,0 +1,38 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import cookieParser from 'cookie-parser';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { APP_CONFIG } from './config/config.module';
+import { AppConfig } from './config/configuration';
+
+/**
+ * Express-level set-up shared by main.ts and the e2e tests (everything else lives in
+ * AppModule's providers).
+ */
+export function configureApp(app: NestExpressApplication): void {
+  const config = app.get<AppConfig>(APP_CONFIG);
+  app.useLogger(app.get(Logger));
+  app.use(cookieParser());
+  app.useBodyParser('json', { limit: '100kb' });
+  app.useBodyParser('urlencoded', { limit: '20kb', extended: false });
+  app.disable('x-powered-by');
+  if (config.app.trustProxy) app.set('trust proxy', true);
+  const doc = new DocumentBuilder()
+    .setTitle('embed-idp admin API')
+    .setDescription('Tenants, users, groups, BI targets, access grants, API keys and audit events.')
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc));
+}
+
+export async function createApp(): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
+  configureApp(app);
+  return app;
+}
+
+export type { INestApplication };

@@ -1,0 +1,103 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { QueryFailedError } from 'typeorm';
+import { DomainError } from './errors';
+import { escapeHtml } from './html';
+
+interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  details?: Record<string, unknown>;
+  requestId?: string;
+}
+
+/**
+ * The one place errors become HTTP. 4xx bodies say what was wrong; a 5xx body says nothing
+ * internal, only the request id, while the log gets the detail under that same id.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly log = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request & { id?: string }>();
+    const res = ctx.getResponse<Response>();
+    const requestId = typeof req.id === 'string' ? req.id : undefined;
+    const body = this.toBody(exception);
+    body.requestId = requestId;
+
+    if (body.statusCode >= 500) {
+      this.log.error({ requestId, err: exception }, 'unhandled error');
+    } else if (exception instanceof DomainError && exception.internal) {
+      this.log.warn({ requestId, code: exception.code, reason: exception.internal }, exception.message);
+    }
+    if (res.headersSent) return;
+    if (requestId) res.setHeader('X-Request-Id', requestId);
+    if (wantsHtml(req)) {
+      res.status(body.statusCode).type('html').send(errorPage(body));
+    } else {
+      res.status(body.statusCode).json(body);
+    }
+  }
+
+  private toBody(e: unknown): ErrorBody {
+    if (e instanceof DomainError) {
+      return { statusCode: e.status, error: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
+    }
+    if (e instanceof HttpException) {
+      const status = e.getStatus();
+      const r = e.getResponse();
+      if (typeof r === 'object' && r !== null && Array.isArray((r as { message?: unknown }).message)) {
+        const problems = (r as { message: string[] }).message;
+        return { statusCode: status, error: 'validation_failed', message: problems.join('; '), details: { problems } };
+      }
+      const message = typeof r === 'string' ? r : String((r as { message?: unknown }).message ?? e.message);
+      return { statusCode: status, error: codeFor(status), message };
+    }
+    if (e instanceof QueryFailedError) {
+      const pg = e.driverError as { code?: string; constraint?: string; detail?: string };
+      // Fallbacks: services check these themselves, but a race still must not become a 500.
+      if (pg.code === '23505') {
+        return { statusCode: 409, error: 'conflict', message: `already exists (${pg.constraint ?? 'unique'})` };
+      }
+      if (pg.code === '22P02' || pg.code === '23514' || pg.code === '22001') {
+        return { statusCode: 400, error: 'invalid_value', message: 'a value is malformed or out of range' };
+      }
+      if (pg.code === '23503') {
+        return { statusCode: 404, error: 'reference_not_found', message: 'a referenced record does not exist' };
+      }
+    }
+    if (isBodyParserError(e)) {
+      return { statusCode: e.status, error: e.status === 413 ? 'payload_too_large' : 'malformed_body', message: e.message };
+    }
+    return { statusCode: 500, error: 'internal_error', message: 'Internal error' };
+  }
+}
+
+function isBodyParserError(e: unknown): e is { status: number; message: string; type: string } {
+  return typeof e === 'object' && e !== null && typeof (e as { type?: unknown }).type === 'string' &&
+    typeof (e as { status?: unknown }).status === 'number' && (e as { status: number }).status < 500;
+}
+
+function codeFor(status: number): string {
+  const name = HttpStatus[status];
+  return typeof name === 'string' ? name.toLowerCase() : 'error';
+}
+
+/** Browser-facing routes (login, SSO, logout) get a page; the API and JSON callers get JSON. */
+export function wantsHtml(req: Request): boolean {
+  if (req.path.startsWith('/api/') || req.path.startsWith('/health')) return false;
+  if (req.query?.response === 'json') return false;
+  return (req.headers.accept ?? '').includes('text/html');
+}
+
+function errorPage(b: ErrorBody): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${b.statusCode} ${escapeHtml(b.error)}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
+<h1>${b.statusCode >= 500 ? 'Something went wrong' : 'We could not do that'}</h1>
+<p>${escapeHtml(b.message)}</p>
+<p style="color:#666;font-size:.85em">Request id: ${escapeHtml(b.requestId ?? '-')}</p></body></html>`;
+}

@@ -1,0 +1,260 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * The one place that reads the environment. Every variable the service knows is listed in
+ * KNOWN_ENV_VARS (docker-compose.yml is checked against it by a test). parseEnv validates
+ * them all at once and names every bad one, so an operator fixes the lot in one go.
+ */
+export const KNOWN_ENV_VARS = [
+  'NODE_ENV',
+  'PORT',
+  'PUBLIC_URL',
+  'DATABASE_URL',
+  'SECRETS_KEY',
+  'BOOTSTRAP_ADMIN_KEY',
+  'DATA_DIR',
+  'EMBEDDED_PG_PORT',
+  'LOG_LEVEL',
+  'TRUST_PROXY',
+  'DB_POOL_SIZE',
+  'SESSION_IDLE_TIMEOUT',
+  'SESSION_ABSOLUTE_TIMEOUT',
+  'LOGIN_LOCKOUT_THRESHOLD',
+  'LOGIN_LOCKOUT_WINDOW',
+  'LOGIN_LOCKOUT_DURATION',
+  'LOGIN_IP_LIMIT',
+  'LOGIN_IP_WINDOW',
+  'TOKEN_PRUNE_INTERVAL',
+] as const;
+export type KnownEnvVar = (typeof KNOWN_ENV_VARS)[number];
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface AppConfig {
+  app: {
+    nodeEnv: NodeEnv;
+    port: number;
+    /** Origin (and optional base path) the service is reached at, no trailing slash. */
+    publicUrl: string;
+    /** True when PUBLIC_URL is https: cookies get Secure and SameSite=None. */
+    secureCookies: boolean;
+    logLevel: string;
+    trustProxy: boolean;
+    dataDir: string;
+  };
+  database: {
+    /** Undefined means: start the embedded Postgres under dataDir. */
+    url?: string;
+    embeddedPort: number;
+    poolSize: number;
+  };
+  secrets: {
+    /** 32-byte AES-256-GCM key for secrets at rest. */
+    key: Buffer;
+    bootstrapAdminKey?: string;
+  };
+  session: {
+    idleTimeoutSeconds: number;
+    absoluteTimeoutSeconds: number;
+  };
+  lockout: {
+    threshold: number;
+    windowSeconds: number;
+    durationSeconds: number;
+    ipLimit: number;
+    ipWindowSeconds: number;
+  };
+  tokens: {
+    pruneIntervalSeconds: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const PLACEHOLDER_SECRETS = new Set([
+  'changeme',
+  'change-me',
+  'change_me',
+  'secret',
+  'placeholder',
+  'replace-me',
+  'xxx',
+]);
+
+type Env = Record<string, string | undefined>;
+
+export function parseEnv(env: Env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: KnownEnvVar): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const int = (name: KnownEnvVar, def: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return def;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name}: must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return def;
+    }
+    return Number(raw);
+  };
+  const bool = (name: KnownEnvVar, def: boolean): boolean => {
+    const raw = str(name);
+    if (raw === undefined) return def;
+    if (/^(1|true|yes)$/i.test(raw)) return true;
+    if (/^(0|false|no)$/i.test(raw)) return false;
+    problems.push(`${name}: must be true or false (got "${raw}")`);
+    return def;
+  };
+
+  const nodeEnvRaw = str('NODE_ENV') ?? 'development';
+  let nodeEnv: NodeEnv = 'development';
+  if (nodeEnvRaw === 'development' || nodeEnvRaw === 'production' || nodeEnvRaw === 'test') {
+    nodeEnv = nodeEnvRaw;
+  } else {
+    problems.push(`NODE_ENV: must be one of development, production, test (got "${nodeEnvRaw}")`);
+  }
+
+  const port = int('PORT', 3000, 0, 65535);
+
+  let publicUrl = `http://localhost:${port}`;
+  const publicRaw = str('PUBLIC_URL');
+  if (publicRaw !== undefined) {
+    try {
+      const u = new URL(publicRaw);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      if (u.search || u.hash || u.username || u.password) throw new Error('extra');
+      publicUrl = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+    } catch {
+      problems.push(
+        `PUBLIC_URL: must be an absolute http(s) URL with no query, fragment or credentials (got "${publicRaw}")`,
+      );
+    }
+  } else if (nodeEnv === 'production') {
+    problems.push('PUBLIC_URL: is required in production (the URL BI tools redirect visitors to)');
+  }
+
+  const dbUrl = str('DATABASE_URL');
+  if (dbUrl !== undefined) {
+    try {
+      const u = new URL(dbUrl);
+      if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new Error('scheme');
+    } catch {
+      problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL');
+    }
+  }
+
+  const dataDir = path.resolve(str('DATA_DIR') ?? '.data');
+
+  const logLevel = str('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+  }
+
+  // SECRETS_KEY: 32 bytes as 64 hex characters or base64. Never echoed back in an error.
+  let key: Buffer | undefined;
+  const keyRaw = str('SECRETS_KEY');
+  if (keyRaw !== undefined) {
+    key = decodeKey(keyRaw);
+    if (!key) {
+      problems.push('SECRETS_KEY: must be 32 random bytes, as 64 hex characters or base64');
+    } else if (PLACEHOLDER_SECRETS.has(keyRaw.toLowerCase()) || key.every((b) => b === key![0])) {
+      problems.push('SECRETS_KEY: is a placeholder; generate one with `openssl rand -hex 32`');
+      key = undefined;
+    }
+  } else if (nodeEnv === 'production') {
+    problems.push('SECRETS_KEY: is required in production (`openssl rand -hex 32`)');
+  }
+
+  const bootstrapAdminKey = str('BOOTSTRAP_ADMIN_KEY');
+  if (bootstrapAdminKey !== undefined) {
+    if (bootstrapAdminKey.length < 24) {
+      problems.push('BOOTSTRAP_ADMIN_KEY: must be at least 24 characters');
+    } else if (nodeEnv === 'production' && PLACEHOLDER_SECRETS.has(bootstrapAdminKey.toLowerCase())) {
+      problems.push('BOOTSTRAP_ADMIN_KEY: is a placeholder');
+    }
+  }
+
+  const config: AppConfig = {
+    app: {
+      nodeEnv,
+      port,
+      publicUrl,
+      secureCookies: publicUrl.startsWith('https:'),
+      logLevel,
+      trustProxy: bool('TRUST_PROXY', false),
+      dataDir,
+    },
+    database: {
+      url: dbUrl,
+      embeddedPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
+      poolSize: int('DB_POOL_SIZE', 20, 1, 500),
+    },
+    secrets: { key: key ?? Buffer.alloc(0), bootstrapAdminKey },
+    session: {
+      idleTimeoutSeconds: int('SESSION_IDLE_TIMEOUT', 2 * 3600, 60, 30 * 86400),
+      absoluteTimeoutSeconds: int('SESSION_ABSOLUTE_TIMEOUT', 12 * 3600, 60, 90 * 86400),
+    },
+    lockout: {
+      threshold: int('LOGIN_LOCKOUT_THRESHOLD', 10, 1, 1000),
+      windowSeconds: int('LOGIN_LOCKOUT_WINDOW', 15 * 60, 1, 86400),
+      durationSeconds: int('LOGIN_LOCKOUT_DURATION', 15 * 60, 1, 86400),
+      ipLimit: int('LOGIN_IP_LIMIT', 100, 1, 1_000_000),
+      ipWindowSeconds: int('LOGIN_IP_WINDOW', 15 * 60, 1, 86400),
+    },
+    tokens: {
+      pruneIntervalSeconds: int('TOKEN_PRUNE_INTERVAL', 300, 1, 86400),
+    },
+  };
+  if (config.session.absoluteTimeoutSeconds < config.session.idleTimeoutSeconds) {
+    problems.push('SESSION_ABSOLUTE_TIMEOUT: must not be shorter than SESSION_IDLE_TIMEOUT');
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+
+  if (!key) config.secrets.key = developmentKey(dataDir);
+  return config;
+}
+
+function decodeKey(raw: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(raw)) {
+    const b = Buffer.from(raw.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (b.length === 32) return b;
+  }
+  return undefined;
+}
+
+/** Outside production a key is generated once and kept under DATA_DIR (mode 0600). */
+function developmentKey(dataDir: string): Buffer {
+  const file = path.join(dataDir, 'secrets.key');
+  try {
+    const existing = decodeKey(fs.readFileSync(file, 'utf8').trim());
+    if (existing) return existing;
+  } catch {
+    /* not there yet */
+  }
+  fs.mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  try {
+    fs.writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+    return key;
+  } catch {
+    // Another process won the race: use what it wrote.
+    const existing = decodeKey(fs.readFileSync(file, 'utf8').trim());
+    if (!existing) throw new ConfigError([`SECRETS_KEY: ${file} exists but does not hold a valid key`]);
+    return existing;
+  }
+}
+
+/** Loads the validated config from the process environment — used by main and the CLIs. */
+export function loadConfig(): AppConfig {
+  return parseEnv(process.env);
+}

@@ -1,0 +1,31 @@
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../migrations';
+import { ENTITIES } from './entities';
+
+/**
+ * The one set of DataSource options, shared by the app (TypeOrmModule) and the migration
+ * CLI. synchronize is off everywhere: the schema comes only from migrations/.
+ */
+export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    logging: ['error'],
+    extra: {
+      max: poolSize,
+      connectionTimeoutMillis: 5000,
+      // Fail a query rather than hang when Postgres blips.
+      query_timeout: 15000,
+    },
+  };
+}
+
+export function createDataSource(url: string, poolSize?: number): DataSource {
+  return new DataSource(dataSourceOptions(url, poolSize));
+}

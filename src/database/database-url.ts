@@ -1,0 +1,23 @@
+import * as path from 'node:path';
+import { AppConfig } from '../config/configuration';
+import { EmbeddedHandle, startEmbeddedPostgres } from './embedded-postgres';
+
+export const EMBEDDED_DATABASE = 'embed_idp';
+
+/**
+ * DATABASE_URL when given; otherwise start (or reuse) the embedded cluster under
+ * DATA_DIR/postgres and return its URL. The caller stops `embedded` on shutdown.
+ */
+export async function resolveDatabaseUrl(
+  config: AppConfig,
+  log: (line: string) => void = () => undefined,
+): Promise<{ url: string; embedded?: EmbeddedHandle }> {
+  if (config.database.url) return { url: config.database.url };
+  const embedded = await startEmbeddedPostgres({
+    dir: path.join(config.app.dataDir, 'postgres'),
+    port: config.database.embeddedPort,
+    log,
+  });
+  await embedded.ensureDatabase(EMBEDDED_DATABASE);
+  return { url: embedded.withDatabase(EMBEDDED_DATABASE), embedded };
+}

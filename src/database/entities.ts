@@ -1,0 +1,28 @@
+import { ApiKey } from '../auth/api-key.entity';
+import { LoginThrottle } from '../auth/login-throttle.entity';
+import { Session } from '../auth/session.entity';
+import { AuditEvent } from '../audit/audit-event.entity';
+import { Access } from '../sso/access.entity';
+import { IatSequence } from '../sso/iat-sequence.entity';
+import { IssuedToken } from '../sso/issued-token.entity';
+import { Target } from '../sso/target.entity';
+import { Tenant } from '../tenants/tenant.entity';
+import { GroupMember } from '../users/group-member.entity';
+import { Group } from '../users/group.entity';
+import { User } from '../users/user.entity';
+
+/** Every entity, listed once, for the app and the migration CLI alike. */
+export const ENTITIES = [
+  Tenant,
+  User,
+  Group,
+  GroupMember,
+  Target,
+  Access,
+  IssuedToken,
+  IatSequence,
+  ApiKey,
+  Session,
+  LoginThrottle,
+  AuditEvent,
+];

@@ -1,0 +1,48 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { FlatAttributes } from '../tenants/tenant.entity';
+
+/** local group name -> the product's group names. */
+export type GroupMappings = Record<string, string[]>;
+
+export interface AccessSettings {
+  /** Sisense organization tenant: its name (URL prefix) and id (tenantId claim). */
+  sisenseTenantName?: string;
+  sisenseTenantId?: string;
+  /** Metabase multi-tenancy: the @tenant slug. */
+  metabaseTenantSlug?: string;
+  /** "One BI account per client": every user of the tenant signs in as this account. */
+  sharedAccount?: { email: string; firstName?: string; lastName?: string };
+  /** Metabase signed embeds: locked param name -> attribute name (user's, then tenant's). */
+  lockedParams?: Record<string, string>;
+  /** Databricks: the attribute whose value becomes external_value. */
+  externalValueAttribute?: string;
+}
+
+/** Which tenant may use which target, and how its users are presented there. */
+@Entity({ name: 'tenant_target_access' })
+@Index('uq_access_tenant_target', ['tenantId', 'targetId'], { unique: true })
+export class Access {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'tenant_id', type: 'uuid' })
+  tenantId: string;
+
+  @Column({ name: 'target_id', type: 'uuid' })
+  targetId: string;
+
+  @Column({ name: 'group_mappings', type: 'jsonb', default: () => "'{}'" })
+  groupMappings: GroupMappings;
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  attributes: FlatAttributes;
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  settings: AccessSettings;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

@@ -1,0 +1,91 @@
+import { hash } from '@node-rs/argon2';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { SecretBox } from '../src/crypto/secret-box';
+import { randomToken, sha256Hex } from '../src/crypto/tokens';
+import type { TestApp } from './setup/app';
+
+/** Factories write straight to the database: each test builds exactly what it needs. */
+const uniq = () => randomBytes(4).toString('hex');
+
+export async function makeTenant(ds: DataSource, p: { slug?: string; name?: string; attributes?: object; disabled?: boolean } = {}) {
+  const slug = p.slug ?? `t-${uniq()}`;
+  const [row] = await ds.query(
+    `INSERT INTO tenants (slug, name, attributes, disabled) VALUES ($1, $2, $3, $4) RETURNING *`,
+    [slug, p.name ?? `Tenant ${slug}`, JSON.stringify(p.attributes ?? {}), p.disabled ?? false],
+  );
+  return row as { id: string; slug: string; name: string };
+}
+
+/** Test hashes use argon2id with small parameters: factories are not what is under test. */
+export async function makeUser(
+  ds: DataSource,
+  tenantId: string,
+  p: { email?: string; password?: string; firstName?: string; lastName?: string; attributes?: object; disabled?: boolean; groups?: string[] } = {},
+) {
+  const email = (p.email ?? `user-${uniq()}@example.com`).toLowerCase();
+  const passwordHash = p.password ? await hash(p.password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 }) : null;
+  const [row] = await ds.query(
+    `INSERT INTO users (tenant_id, email, first_name, last_name, password_hash, attributes, disabled)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, tenant_id, email, first_name, last_name`,
+    [tenantId, email, p.firstName ?? 'Ada', p.lastName ?? 'Lovelace', passwordHash, JSON.stringify(p.attributes ?? {}), p.disabled ?? false],
+  );
+  for (const g of p.groups ?? []) {
+    const group = await ensureGroup(ds, tenantId, g);
+    await ds.query(`INSERT INTO group_members (group_id, user_id, tenant_id) VALUES ($1, $2, $3)`, [group.id, row.id, tenantId]);
+  }
+  return row as { id: string; tenant_id: string; email: string };
+}
+
+export async function ensureGroup(ds: DataSource, tenantId: string, name: string) {
+  const [row] = await ds.query(
+    `INSERT INTO groups (tenant_id, name) VALUES ($1, $2)
+     ON CONFLICT (tenant_id, name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name`,
+    [tenantId, name],
+  );
+  return row as { id: string; name: string };
+}
+
+export async function makeTarget(
+  t: TestApp,
+  p: { kind: 'metabase' | 'sisense' | 'databricks'; baseUrl: string; secret: string; embeddingSecret?: string; slug?: string; settings?: object },
+) {
+  const box = t.app.get(SecretBox);
+  const slug = p.slug ?? `${p.kind}-${uniq()}`;
+  const [row] = await t.ds.query(
+    `INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ($1, $2, $3, $4, $5) RETURNING id, slug`,
+    [slug, p.kind, slug, p.baseUrl, JSON.stringify(p.settings ?? {})],
+  );
+  await t.ds.query(`UPDATE targets SET secret_enc = $2, embedding_secret_enc = $3 WHERE id = $1`, [
+    row.id,
+    box.seal(p.secret, `target:${row.id}:secret`),
+    p.embeddingSecret ? box.seal(p.embeddingSecret, `target:${row.id}:embedding_secret`) : null,
+  ]);
+  return row as { id: string; slug: string };
+}
+
+export async function grantAccess(
+  ds: DataSource,
+  tenantId: string,
+  targetId: string,
+  p: { groupMappings?: Record<string, string[]>; attributes?: object; settings?: object } = {},
+) {
+  const [row] = await ds.query(
+    `INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings, attributes, settings)
+     VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+    [tenantId, targetId, JSON.stringify(p.groupMappings ?? {}), JSON.stringify(p.attributes ?? {}), JSON.stringify(p.settings ?? {})],
+  );
+  return row as { id: string };
+}
+
+/** An API key row; returns the plaintext key to send as Bearer. */
+export async function makeApiKey(ds: DataSource, tenantId: string | null = null, name = 'test key') {
+  const key = `eidp_${randomToken(32)}`;
+  await ds.query(`INSERT INTO api_keys (name, prefix, key_hash, tenant_id) VALUES ($1, $2, $3, $4)`, [
+    name,
+    key.slice(0, 12),
+    sha256Hex(key),
+    tenantId,
+  ]);
+  return key;
+}
