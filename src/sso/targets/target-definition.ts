@@ -1,0 +1,84 @@
+import type { TargetKind, TargetSettings } from '../target.entity';
+
+/**
+ * What one BI product needs from us. One file per product under sso/targets/ implements
+ * this and is listed once in sso/targets/index.ts; nothing else switches on the kind.
+ *
+ * This first part is what the admin API needs (validating a target's configuration); the
+ * SSO part (claims, redirect, logout URL) is added by the SSO work.
+ */
+export interface TargetDefinition {
+  kind: TargetKind;
+  /** Which secrets the product uses (write-only in the API, sealed at rest). */
+  secrets: { secret: 'required' | 'optional'; embeddingSecret: 'optional' | 'unused' };
+  /**
+   * Validates and normalises product settings (unknown keys are problems, not ignored).
+   * Returns the settings to store, or the list of problems, each naming the key.
+   */
+  parseSettings(input: Record<string, unknown>): { settings: TargetSettings; problems: string[] };
+}
+
+/** Helpers shared by the product files for settings validation. */
+export const settingsCheck = {
+  positiveInt(problems: string[], key: string, v: unknown, min: number, max: number): number | undefined {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`settings.${key} must be a whole number from ${min} to ${max}`);
+      return undefined;
+    }
+    return v;
+  },
+  claimName(problems: string[], key: string, v: unknown): string | undefined {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/.test(v)) {
+      problems.push(`settings.${key} must be a claim name (letters, digits, _ . : -; at most 64)`);
+      return undefined;
+    }
+    return v;
+  },
+  bool(problems: string[], key: string, v: unknown): boolean | undefined {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') {
+      problems.push(`settings.${key} must be true or false`);
+      return undefined;
+    }
+    return v;
+  },
+  /** A list of origins (scheme://host[:port]), e.g. where the Metabase SDK or Compose SDK is embedded. */
+  origins(problems: string[], key: string, v: unknown): string[] | undefined {
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length > 50) {
+      problems.push(`settings.${key} must be a list of at most 50 origins`);
+      return undefined;
+    }
+    const out: string[] = [];
+    for (const o of v) {
+      let ok = false;
+      if (typeof o === 'string') {
+        try {
+          const u = new URL(o);
+          ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === o.replace(/\/$/, '');
+          if (ok) out.push(u.origin);
+        } catch {
+          ok = false;
+        }
+      }
+      if (!ok) problems.push(`settings.${key} entry ${JSON.stringify(o)} is not an origin like https://app.example.com`);
+    }
+    return out;
+  },
+  url(problems: string[], key: string, v: unknown): string | undefined {
+    if (v === undefined) return undefined;
+    try {
+      const u = new URL(String(v));
+      if ((u.protocol !== 'https:' && u.protocol !== 'http:') || typeof v !== 'string') throw new Error();
+      return u.toString();
+    } catch {
+      problems.push(`settings.${key} must be an absolute http(s) URL`);
+      return undefined;
+    }
+  },
+  unknownKeys(problems: string[], input: Record<string, unknown>, known: readonly string[]): void {
+    for (const k of Object.keys(input)) if (!known.includes(k)) problems.push(`settings.${k} is not a known setting`);
+  },
+};
