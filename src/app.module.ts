@@ -2,6 +2,7 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
+import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
@@ -12,6 +13,9 @@ import { AppConfig } from './config/configuration';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { SsoModule } from './sso/sso.module';
+import { TenantsModule } from './tenants/tenants.module';
+import { UsersModule } from './users/users.module';
 
 /**
  * Wires the modules and the global pipeline. The guard, pipe and filter are providers here
@@ -27,6 +31,10 @@ import { HealthModule } from './health/health.module';
     AuditModule,
     AuthModule,
     HealthModule,
+    TenantsModule,
+    UsersModule,
+    SsoModule,
+    AdminModule,
   ],
   providers: [
     { provide: APP_GUARD, useExisting: AuthGuard },
