@@ -82,3 +82,50 @@ export const settingsCheck = {
     for (const k of Object.keys(input)) if (!known.includes(k)) problems.push(`settings.${k} is not a known setting`);
   },
 };
+
+// ---------------------------------------------------------------------------------------
+// SSO part: what the shared SSO flow (src/sso/sso.service.ts) asks of each product.
+
+import type { AccessSettings, GroupMappings } from '../access.entity';
+import type { TargetSettings as Settings } from '../target.entity';
+
+type Flat = Record<string, string | number | boolean>;
+
+/** Everything a product file needs to build its token; loaded in one query by the SSO flow. */
+export interface MintContext {
+  target: { id: string; slug: string; baseUrl: string; settings: Settings };
+  access: { groupMappings: GroupMappings; attributes: Flat; settings: AccessSettings };
+  tenant: { id: string; slug: string; name: string; attributes: Flat };
+  user: { id: string; email: string; firstName: string; lastName: string; attributes: Flat };
+  /** The user's local group names (mapped through access.groupMappings by the product file). */
+  groups: string[];
+  /** Issued-at, integer seconds (already sequenced when strictlyIncreasingIat). */
+  iat: number;
+  /** Unique token id (uuid), recorded in issued_tokens before the token leaves. */
+  jti: string;
+}
+
+export interface SsoBehaviour {
+  /**
+   * Sisense denies an iat not later than the user's previous one: when true the flow issues
+   * iat = max(now, last + 1) per (target, iatSubject) atomically in Postgres.
+   */
+  strictlyIncreasingIat: boolean;
+  /** The identity the product keys the user by (the email claim it receives). */
+  iatSubject(ctx: Omit<MintContext, 'iat' | 'jti'>): string;
+  /** Token lifetime in seconds for this target. */
+  ttlSeconds(settings: Settings): number;
+  /** JOSE header fields besides alg (always HS256), e.g. { typ: 'JWT' }. */
+  header: Record<string, string>;
+  /** The JWT payload (iat, exp and jti included). */
+  claims(ctx: MintContext, exp: number): Record<string, unknown>;
+  /**
+   * Normalises the return_to the product sent (already reassembled from the query string),
+   * or returns null when it must be refused (not relative / not on an allowed origin).
+   */
+  normaliseReturnTo(raw: string | undefined, target: MintContext['target']): string | null;
+  /** Where the browser goes with the token. */
+  redirectUrl(ctx: Pick<MintContext, 'target' | 'access'>, jwt: string, returnTo: string): string;
+  /** A browser URL that ends the product's own session (loaded by our logged-out page). */
+  logoutUrl(ctx: Pick<MintContext, 'target' | 'access'>): string | null;
+}
