@@ -1,0 +1,206 @@
+/*
+ * Benchmark helpers. The service under test runs as its own process (as in production);
+ * the load generator (autocannon) runs in this process, so on a 2-core machine each gets a
+ * core. Figures are printed, never asserted.
+ */
+import autocannon from 'autocannon';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { freePort } from '../test/setup/global-setup';
+
+export const ROOT = path.resolve(__dirname, '..');
+export { freePort };
+
+export interface Pg {
+  url: string;
+  query<T = any>(sql: string, params?: unknown[]): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+/** A fresh database: on DATABASE_URL's server when set, else an embedded cluster in a temp dir. */
+export async function startPostgres(): Promise<Pg> {
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  let serverUrl = process.env.DATABASE_URL;
+  let stopCluster = async () => undefined as void;
+  if (!serverUrl) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'embed-idp-bench-'));
+    fs.chmodSync(dir, 0o755);
+    const pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: await freePort(), persistent: false });
+    serverUrl = pg.adminUrl;
+    stopCluster = async () => {
+      await pg.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const u = new URL(serverUrl);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  return {
+    url,
+    async query(sql, params) {
+      return (await client.query(sql, params as unknown[])).rows;
+    },
+    async stop() {
+      await client.end();
+      if (process.env.DATABASE_URL) {
+        const a = new Client({ connectionString: serverUrl });
+        await a.connect();
+        await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        await a.end();
+      }
+      await stopCluster();
+    },
+  };
+}
+
+export interface Service {
+  baseUrl: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `node src/main.ts` (ts-node, transpile only) with production settings against
+ * `databaseUrl`, and waits until /health/ready answers. Migrations run at its start.
+ */
+export async function startService(opts: { databaseUrl: string; env?: Record<string, string>; secretsKey?: string }): Promise<Service> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      PUBLIC_URL: baseUrl,
+      DATABASE_URL: opts.databaseUrl,
+      SECRETS_KEY: opts.secretsKey ?? randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'warn',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const state = await Promise.race([exited.then(() => 'exited' as const), sleep(250).then(() => 'tick' as const)]);
+    if (state === 'exited') throw new Error('the service exited during start-up (see its output above)');
+    try {
+      const r = await fetch(`${baseUrl}/health/ready`);
+      if (r.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('the service did not become ready within 90 s');
+    }
+  }
+  return {
+    baseUrl,
+    pid: child.pid!,
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface LoadOptions {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  /** Per-request variation (e.g. rotate sessions): autocannon's requests array. */
+  requests?: autocannon.Request[];
+  connections?: number;
+  /** Seconds. */
+  duration?: number;
+  /** Stop after this many requests instead of a duration. */
+  amount?: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  durationSeconds: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  errors: number;
+  timeouts: number;
+  statusCounts: Record<string, number>;
+}
+
+/** Drives HTTP load with autocannon (redirects are not followed: a 302 is a result). */
+export async function load(o: LoadOptions): Promise<LoadResult> {
+  const r = await autocannon({
+    url: o.url,
+    method: o.method ?? 'GET',
+    headers: o.headers,
+    body: o.body,
+    requests: o.requests,
+    connections: o.connections ?? 20,
+    duration: o.amount ? undefined : (o.duration ?? 10),
+    amount: o.amount,
+    timeout: 30,
+  });
+  const statusCounts: Record<string, number> = {};
+  for (const [code, s] of Object.entries(r.statusCodeStats ?? {})) statusCounts[code] = (s as { count: number }).count;
+  const seconds = r.duration;
+  const requests = r.requests.total;
+  return {
+    requests,
+    durationSeconds: seconds,
+    rps: requests / seconds,
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    statusCounts,
+  };
+}
+
+export function printTable(title: string, rows: Record<string, string | number>[]): void {
+  console.log(`\n${title}`);
+  if (!rows.length) return;
+  const cols = Object.keys(rows[0]);
+  const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : v);
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c] ?? '').length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join('  ');
+  console.log(line(cols));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(cols.map((c) => cell(r[c] ?? ''))));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs a bench file's main when executed directly, with a clean exit code. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
