@@ -53,6 +53,10 @@ export class HttpErrorFilter implements ExceptionFilter {
         const problems = (r as { message: string[] }).message;
         return { statusCode: status, error: 'validation_failed', message: problems.join('; '), details: { problems } };
       }
+      if (typeof r === 'object' && r !== null && 'details' in r && 'status' in r) {
+        // Terminus health result: keep which dependency is down.
+        return { statusCode: status, error: codeFor(status), message: 'not ready', details: (r as { details: Record<string, unknown> }).details };
+      }
       const message = typeof r === 'string' ? r : String((r as { message?: unknown }).message ?? e.message);
       return { statusCode: status, error: codeFor(status), message };
     }
