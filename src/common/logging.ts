@@ -20,12 +20,7 @@ export function loggerParams(config: AppConfig): Params {
       {
         level: config.app.logLevel,
         // An incoming X-Request-Id is kept when it is sane, else a new one is made.
-        genReqId: (req: IncomingMessage, res: ServerResponse) => {
-          const incoming = req.headers['x-request-id'];
-          const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-          res.setHeader('X-Request-Id', id);
-          return id;
-        },
+        genReqId: (req: IncomingMessage, res: ServerResponse) => assignRequestId(req, res),
         // Credentials never reach the log: headers are reduced to a safe few, bodies are not logged.
         serializers: {
           req: (req: { id: string; method: string; url: string; headers: Record<string, string> }) => ({
@@ -52,6 +47,20 @@ export function loggerParams(config: AppConfig): Params {
       },
     ],
   };
+}
+
+/**
+ * Gives the request its id (an incoming sane X-Request-Id, else a new uuid) and echoes it.
+ * Also registered as the very first Express middleware (bootstrap.ts), so errors raised
+ * before the logger runs (a malformed JSON body) still carry the id.
+ */
+export function assignRequestId(req: IncomingMessage & { id?: unknown }, res: ServerResponse): string {
+  if (typeof req.id === 'string') return req.id;
+  const incoming = req.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  req.id = id;
+  res.setHeader('X-Request-Id', id);
+  return id;
 }
 
 /** Tokens travel in query strings (jwt=, handoff assertions): never log their values. */
