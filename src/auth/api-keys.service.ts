@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, IsNull, Not, Repository } from 'typeorm';
+import { DataSource, FindOptionsWhere, IsNull, Not, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { notFound, unauthorized } from '../common/errors';
+import { badRequest, notFound, unauthorized } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
@@ -10,6 +10,7 @@ import { ApiKey } from './api-key.entity';
 import { AdminPrincipal, RequestMeta } from './auth.types';
 
 const BOOTSTRAP_NAME = 'bootstrap (BOOTSTRAP_ADMIN_KEY)';
+const BOOTSTRAP_PREFIX = 'bootstrap';
 
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
@@ -25,17 +26,30 @@ export class ApiKeysService implements OnApplicationBootstrap {
   /**
    * When BOOTSTRAP_ADMIN_KEY is set, a global key with that value exists after start; a
    * previous bootstrap key with another value is revoked, so rotating the variable rotates
-   * the key.
+   * the key. When it is unset, any bootstrap key is revoked: removing the variable is how an
+   * operator retires it once real keys exist (a leaked value must not outlive the variable).
    */
   async onApplicationBootstrap(): Promise<void> {
     const value = this.config.secrets.bootstrapAdminKey;
-    if (!value) return;
+    if (!value) {
+      const result = await this.repo
+        .createQueryBuilder()
+        .update(ApiKey)
+        .set({ revokedAt: () => 'now()' })
+        .where('name = :name AND revoked_at IS NULL', { name: BOOTSTRAP_NAME })
+        .execute();
+      const revoked = result.affected ?? 0;
+      if (revoked) this.log.warn('BOOTSTRAP_ADMIN_KEY is unset: the bootstrap admin key was revoked');
+      return;
+    }
     const hash = sha256Hex(value);
     await this.dataSource.transaction(async (m) => {
+      // The prefix shown in key lists is not taken from an operator-chosen value: part of a
+      // short human-made secret is a real hint, unlike the prefix of a 256-bit random key.
       await m.query(
         `INSERT INTO api_keys (name, prefix, key_hash, tenant_id) VALUES ($1, $2, $3, NULL)
-         ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL, tenant_id = NULL`,
-        [BOOTSTRAP_NAME, value.slice(0, 8), hash],
+         ON CONFLICT (key_hash) DO UPDATE SET name = EXCLUDED.name, prefix = EXCLUDED.prefix, revoked_at = NULL, tenant_id = NULL`,
+        [BOOTSTRAP_NAME, BOOTSTRAP_PREFIX, hash],
       );
       await m.query(
         `UPDATE api_keys SET revoked_at = now() WHERE name = $1 AND key_hash <> $2 AND revoked_at IS NULL`,
@@ -49,20 +63,33 @@ export class ApiKeysService implements OnApplicationBootstrap {
   async authenticate(authorization: string | undefined): Promise<AdminPrincipal> {
     const m = /^Bearer\s+(\S{16,256})\s*$/i.exec(authorization ?? '');
     if (!m) throw unauthorized('unauthorized', 'A valid API key is required (Authorization: Bearer <key>)', 'missing or malformed');
-    const rows: { id: string; tenant_id: string | null }[] = await this.repo.query(
-      `UPDATE api_keys SET last_used_at = now()
-        WHERE key_hash = $1 AND revoked_at IS NULL
-        RETURNING id, tenant_id`,
-      [sha256Hex(m[1])],
-    );
-    if (!rows.length) throw unauthorized('unauthorized', 'A valid API key is required (Authorization: Bearer <key>)', 'unknown or revoked key');
+    // One round trip. (Not repo.query(): for UPDATE ... RETURNING TypeORM's postgres driver
+    // answers [rows, count], whose length is 2 even when no key matched.)
+    const result = await this.repo
+      .createQueryBuilder()
+      .update(ApiKey)
+      .set({ lastUsedAt: () => 'now()' })
+      .where('key_hash = :hash AND revoked_at IS NULL', { hash: sha256Hex(m[1]) })
+      .returning('id, tenant_id')
+      .execute();
+    const rows = result.raw as { id: string; tenant_id: string | null }[];
+    if (rows.length !== 1) throw unauthorized('unauthorized', 'A valid API key is required (Authorization: Bearer <key>)', 'unknown or revoked key');
     return { keyId: rows[0].id, tenantId: rows[0].tenant_id };
   }
 
-  /** Creates a key; the plaintext is returned here once and never again. */
+  /**
+   * Creates a key; the plaintext is returned here once and never again. The caller has
+   * checked that the principal may create a key for `tenantId`.
+   */
   async create(meta: RequestMeta, input: { name: string; tenantId: string | null }): Promise<{ key: string; apiKey: ApiKey }> {
+    // The bootstrap key is recognised by its name: another key with it would be revoked at start.
+    if (input.name === BOOTSTRAP_NAME) throw badRequest('reserved_name', `"${BOOTSTRAP_NAME}" is reserved for the bootstrap key`);
     const key = `eidp_${randomToken(32)}`;
     const apiKey = await this.dataSource.transaction(async (m) => {
+      if (input.tenantId !== null) {
+        const tenant: unknown[] = await m.query(`SELECT 1 FROM tenants WHERE id = $1`, [input.tenantId]);
+        if (!tenant.length) throw notFound('tenant');
+      }
       const row = m.getRepository(ApiKey).create({
         name: input.name,
         prefix: key.slice(0, 12),
@@ -77,12 +104,15 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return { key, apiKey };
   }
 
-  /** Keys visible to the caller: a tenant-scoped caller sees only its tenant's keys. */
-  list(scopeTenantId: string | null | undefined): Promise<ApiKey[]> {
-    return this.repo.find({
-      where: scopeTenantId === undefined ? {} : scopeTenantId === null ? { tenantId: IsNull() } : { tenantId: scopeTenantId },
-      order: { createdAt: 'ASC' },
-    });
+  /**
+   * Keys visible to the caller: undefined = every key (a global caller), null = global keys
+   * only, a tenant id = that tenant's keys. Revoked keys only when asked for.
+   */
+  list(scopeTenantId: string | null | undefined, opts: { includeRevoked?: boolean } = {}): Promise<ApiKey[]> {
+    const where: FindOptionsWhere<ApiKey> = {};
+    if (scopeTenantId !== undefined) where.tenantId = scopeTenantId === null ? IsNull() : scopeTenantId;
+    if (!opts.includeRevoked) where.revokedAt = IsNull();
+    return this.repo.find({ where, order: { createdAt: 'ASC' } });
   }
 
   async revoke(meta: RequestMeta, id: string, scopeTenantId: string | null): Promise<void> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CookieOptions, Request, Response } from 'express';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
@@ -32,10 +32,15 @@ export class SessionsService {
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
-  async create(user: { id: string; tenantId: string }, meta: { ip: string | null; userAgent: string | null }): Promise<{ token: string; id: string; expiresAt: Date }> {
+  /** A new session with a fresh random id (pass the login's transaction manager). */
+  async create(
+    user: { id: string; tenantId: string },
+    meta: { ip: string | null; userAgent: string | null },
+    manager?: EntityManager,
+  ): Promise<{ token: string; id: string; expiresAt: Date }> {
     const token = randomToken(32);
     const id = sha256Hex(token);
-    const rows: { expires_at: Date }[] = await this.dataSource.query(
+    const rows: { expires_at: Date }[] = await (manager ?? this.dataSource).query(
       `INSERT INTO sessions (id, user_id, tenant_id, expires_at, ip, user_agent)
        VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6) RETURNING expires_at`,
       [id, user.id, user.tenantId, this.config.session.absoluteTimeoutSeconds, meta.ip, meta.userAgent?.slice(0, 512) ?? null],
@@ -79,30 +84,36 @@ export class SessionsService {
   }
 
   /** Ends one session. Returns the row's user/tenant when it was live. */
-  async revoke(id: string): Promise<{ userId: string; tenantId: string; targetsUsed: string[] } | null> {
-    const rows = await this.dataSource.query(
-      `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
-       RETURNING user_id, tenant_id, targets_used`,
-      [id],
+  async revoke(id: string, manager?: EntityManager): Promise<{ userId: string; tenantId: string; targetsUsed: string[] } | null> {
+    const rows = updatedRows<{ user_id: string; tenant_id: string; targets_used: string[] }>(
+      await (manager ?? this.dataSource).query(
+        `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+         RETURNING user_id, tenant_id, targets_used`,
+        [id],
+      ),
     );
-    return rows.length ? { userId: rows[0].user_id, tenantId: rows[0].tenant_id, targetsUsed: rows[0].targets_used } : null;
+    return rows.length ? { userId: rows[0].user_id, tenantId: rows[0].tenant_id, targetsUsed: rows[0].targets_used ?? [] } : null;
   }
 
   /** Revokes a session of a given user within a tenant (admin API). */
-  async revokeForUser(tenantId: string, userId: string, sessionId?: string): Promise<number> {
-    const rows = await this.dataSource.query(
-      `UPDATE sessions SET revoked_at = now()
-        WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL AND ($3::text IS NULL OR id = $3)
-        RETURNING id`,
-      [tenantId, userId, sessionId ?? null],
+  async revokeForUser(tenantId: string, userId: string, sessionId?: string, manager?: EntityManager): Promise<number> {
+    const rows = updatedRows(
+      await (manager ?? this.dataSource).query(
+        `UPDATE sessions SET revoked_at = now()
+          WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL AND ($3::text IS NULL OR id = $3)
+          RETURNING id`,
+        [tenantId, userId, sessionId ?? null],
+      ),
     );
     return rows.length;
   }
 
-  async revokeForTenant(tenantId: string): Promise<number> {
-    const rows = await this.dataSource.query(
-      `UPDATE sessions SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL RETURNING id`,
-      [tenantId],
+  async revokeForTenant(tenantId: string, manager?: EntityManager): Promise<number> {
+    const rows = updatedRows(
+      await (manager ?? this.dataSource).query(
+        `UPDATE sessions SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL RETURNING id`,
+        [tenantId],
+      ),
     );
     return rows.length;
   }
@@ -139,4 +150,15 @@ export class SessionsService {
     const { maxAge: _maxAge, ...opts } = this.cookieOptions();
     res.clearCookie(SESSION_COOKIE, opts);
   }
+}
+
+/**
+ * The RETURNING rows of an UPDATE run through DataSource/EntityManager.query: TypeORM's
+ * postgres driver answers UPDATE and DELETE with `[rows, affectedCount]`, not the rows.
+ */
+export function updatedRows<T = Record<string, unknown>>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+    return result[0] as T[];
+  }
+  return Array.isArray(result) ? (result as T[]) : [];
 }

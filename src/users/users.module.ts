@@ -1,9 +1,15 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { GroupMember } from './group-member.entity';
+import { Group } from './group.entity';
+import { GroupsService } from './groups.service';
+import { PasswordsService } from './passwords.service';
+import { User } from './user.entity';
+import { UsersService } from './users.service';
 
 @Module({
-  imports: [],
-  controllers: [],
-  providers: [],
-  exports: [],
+  imports: [TypeOrmModule.forFeature([User, Group, GroupMember])],
+  providers: [UsersService, GroupsService, PasswordsService],
+  exports: [UsersService, GroupsService, PasswordsService],
 })
 export class UsersModule {}

@@ -1,0 +1,59 @@
+import { Body, Controller, Delete, Get, HttpCode, Put, Req, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
+import type { AdminPrincipal } from '../auth/auth.types';
+import { requestMeta } from '../common/request-meta';
+import { AccessService } from '../sso/access.service';
+import { UuidParam } from '../tenants/dto/common.dto';
+import { AccessDto, AccessListDto, PutAccessDto } from './dto/access.dto';
+import { assertTenantInScope, requireGlobalKey } from './scope';
+
+/**
+ * Which targets a tenant may use. A tenant-scoped key may read its own tenant's grants;
+ * granting and revoking (which decide what a tenant sees in the BI tools) need a global key.
+ */
+@ApiTags('access')
+@AdminApi()
+@Controller('api/v1/tenants/:tenantId/access')
+export class AccessController {
+  constructor(private readonly access: AccessService) {}
+
+  @Get()
+  @ApiOkResponse({ type: AccessListDto })
+  async list(@Principal() p: AdminPrincipal, @UuidParam('tenantId', 'tenant') tenantId: string): Promise<AccessListDto> {
+    assertTenantInScope(p, tenantId);
+    return { items: await this.access.list(tenantId) };
+  }
+
+  /** Grants (201) or replaces (200) the tenant's access to the target. */
+  @Put(':targetId')
+  @ApiCreatedResponse({ type: AccessDto, description: 'Granted' })
+  @ApiOkResponse({ type: AccessDto, description: 'Replaced' })
+  async grant(
+    @Principal() p: AdminPrincipal,
+    @Req() req: AuthenticatedRequest,
+    @Res({ passthrough: true }) res: Response,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @UuidParam('targetId', 'target') targetId: string,
+    @Body() body: PutAccessDto,
+  ): Promise<AccessDto> {
+    requireGlobalKey(p);
+    const { access, created } = await this.access.grant(requestMeta(req), tenantId, targetId, { ...body });
+    res.status(created ? 201 : 200);
+    return access;
+  }
+
+  @Delete(':targetId')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Revoked' })
+  async revoke(
+    @Principal() p: AdminPrincipal,
+    @Req() req: AuthenticatedRequest,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @UuidParam('targetId', 'target') targetId: string,
+  ): Promise<void> {
+    requireGlobalKey(p);
+    await this.access.revoke(requestMeta(req), tenantId, targetId);
+  }
+}

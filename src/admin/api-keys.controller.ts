@@ -1,0 +1,63 @@
+import { Body, Controller, Delete, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
+import type { AdminPrincipal } from '../auth/auth.types';
+import { ApiKey } from '../auth/api-key.entity';
+import { ApiKeysService } from '../auth/api-keys.service';
+import { forbidden } from '../common/errors';
+import { requestMeta } from '../common/request-meta';
+import { UuidParam } from '../tenants/dto/common.dto';
+import { ApiKeyDto, ApiKeyListDto, CreateApiKeyDto, CreatedApiKeyDto, ListApiKeysQueryDto } from './dto/api-key.dto';
+import { assertTenantInScope } from './scope';
+
+/**
+ * Admin API keys. The plaintext key is in the creation response only; lists never carry it
+ * (nor its hash). A tenant-scoped key manages only its own tenant's keys.
+ */
+@ApiTags('api-keys')
+@AdminApi()
+@Controller('api/v1/api-keys')
+export class ApiKeysController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  async create(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
+    const tenantId = body.tenantId ?? null;
+    if (tenantId === null && p.tenantId !== null) {
+      throw forbidden('global_key_required', 'Only a global key can create a global key; pass your tenantId', `key ${p.keyId} is tenant-scoped`);
+    }
+    if (tenantId !== null) assertTenantInScope(p, tenantId);
+    const { key, apiKey } = await this.apiKeys.create(requestMeta(req), { name: body.name, tenantId });
+    return { id: apiKey.id, name: apiKey.name, prefix: apiKey.prefix, tenantId: apiKey.tenantId, createdAt: apiKey.createdAt, key };
+  }
+
+  @Get()
+  @ApiOkResponse({ type: ApiKeyListDto })
+  async list(@Principal() p: AdminPrincipal, @Query() q: ListApiKeysQueryDto): Promise<ApiKeyListDto> {
+    // A global key sees every key; a tenant-scoped key only its tenant's.
+    const keys = await this.apiKeys.list(p.tenantId ?? undefined, { includeRevoked: q.includeRevoked ?? false });
+    return { items: keys.map(toDto) };
+  }
+
+  /** Revoked keys are refused from the next request on (authentication reads revoked_at every time). */
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Revoked' })
+  async revoke(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @UuidParam('id', 'api key') id: string): Promise<void> {
+    await this.apiKeys.revoke(requestMeta(req), id, p.tenantId);
+  }
+}
+
+/** Built field by field: the hash never leaves the service, whatever the entity holds. */
+function toDto(k: ApiKey): ApiKeyDto {
+  return {
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    tenantId: k.tenantId,
+    createdAt: k.createdAt,
+    lastUsedAt: k.lastUsedAt ?? null,
+    revokedAt: k.revokedAt ?? null,
+  };
+}

@@ -1,0 +1,60 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AuditEvent } from '../audit/audit-event.entity';
+import { AuditService } from '../audit/audit.service';
+import { AdminApi, Principal } from '../auth/auth.decorators';
+import type { AdminPrincipal } from '../auth/auth.types';
+import { badRequest } from '../common/errors';
+import { AuditEventDto, AuditPageDto, AuditQueryDto } from './dto/audit-query.dto';
+import { assertTenantInScope } from './scope';
+
+/** The audit trail, newest first. A tenant-scoped key reads only its own tenant's events. */
+@ApiTags('audit')
+@AdminApi()
+@Controller('api/v1/audit-events')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @ApiOkResponse({ type: AuditPageDto })
+  async list(@Principal() p: AdminPrincipal, @Query() q: AuditQueryDto): Promise<AuditPageDto> {
+    if (q.tenantId !== undefined) assertTenantInScope(p, q.tenantId);
+    const from = toDate('from', q.from);
+    const to = toDate('to', q.to);
+    if (from && to && from > to) throw badRequest('invalid_range', 'from must not be later than to');
+    const events = await this.audit.list({
+      tenantId: p.tenantId ?? q.tenantId,
+      type: q.type,
+      from,
+      to,
+      limit: q.limit,
+      before: q.before,
+    });
+    return {
+      items: events.map(toDto),
+      // A full page may have more behind it; a short page is the last.
+      nextBefore: events.length === q.limit ? events[events.length - 1].id : null,
+    };
+  }
+}
+
+/** ISO 8601 forms that Date cannot read (week or ordinal dates) are refused, not ignored. */
+function toDate(field: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw badRequest('invalid_date', `${field} must be an ISO 8601 date or date-time, e.g. 2025-01-31T12:00:00Z`);
+  return d;
+}
+
+function toDto(e: AuditEvent): AuditEventDto {
+  return {
+    id: String(e.id),
+    type: e.type,
+    actor: e.actor,
+    tenantId: e.tenantId,
+    ip: e.ip,
+    requestId: e.requestId,
+    at: e.at,
+    details: e.details,
+  };
+}

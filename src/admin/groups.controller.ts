@@ -1,0 +1,145 @@
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Put, Query, Req } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
+import type { AdminPrincipal } from '../auth/auth.types';
+import { requestMeta } from '../common/request-meta';
+import { PageQueryDto, UuidParam } from '../tenants/dto/common.dto';
+import { GroupDto, GroupListDto, GroupNameDto, GroupPageDto, toGroupDto } from '../users/dto/group.dto';
+import { toUserDto, UserPageDto } from '../users/dto/user.dto';
+import { GroupsService } from '../users/groups.service';
+import { assertTenantInScope } from './scope';
+
+@ApiTags('groups')
+@AdminApi()
+@Controller('api/v1/tenants/:tenantId')
+export class GroupsController {
+  constructor(private readonly groups: GroupsService) {}
+
+  @Post('groups')
+  @ApiOperation({ summary: 'Create a group' })
+  @ApiCreatedResponse({ type: GroupDto })
+  async create(
+    @Principal() principal: AdminPrincipal,
+    @Req() req: AuthenticatedRequest,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @Body() body: GroupNameDto,
+  ): Promise<GroupDto> {
+    assertTenantInScope(principal, tenantId);
+    return toGroupDto(await this.groups.create(requestMeta(req), tenantId, body.name));
+  }
+
+  @Get('groups')
+  @ApiOperation({ summary: "List the tenant's groups" })
+  @ApiOkResponse({ type: GroupPageDto })
+  async list(
+    @Principal() principal: AdminPrincipal,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @Query() page: PageQueryDto,
+  ): Promise<GroupPageDto> {
+    assertTenantInScope(principal, tenantId);
+    const { items, total } = await this.groups.list(tenantId, page);
+    return { items: items.map(toGroupDto), total, limit: page.limit, offset: page.offset };
+  }
+
+  @Get('groups/:groupId')
+  @ApiOperation({ summary: 'Get a group' })
+  @ApiOkResponse({ type: GroupDto })
+  async get(
+    @Principal() principal: AdminPrincipal,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @UuidParam('groupId', 'group') groupId: string,
+  ): Promise<GroupDto> {
+    assertTenantInScope(principal, tenantId);
+    return toGroupDto(await this.groups.findById(tenantId, groupId));
+  }
+
+  @Patch('groups/:groupId')
+  @ApiOperation({ summary: "Rename a group (the tenant's group mappings follow the new name)" })
+  @ApiOkResponse({ type: GroupDto })
+  async rename(
+    @Principal() principal: AdminPrincipal,
+    @Req() req: AuthenticatedRequest,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @UuidParam('groupId', 'group') groupId: string,
+    @Body() body: GroupNameDto,
+  ): Promise<GroupDto> {
+    assertTenantInScope(principal, tenantId);
+    return toGroupDto(await this.groups.rename(requestMeta(req), tenantId, groupId, body.name));
+  }
+
+  @Delete('groups/:groupId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a group and its memberships' })
+  @ApiNoContentResponse()
+  async remove(
+    @Principal() principal: AdminPrincipal,
+    @Req() req: AuthenticatedRequest,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @UuidParam('groupId', 'group') groupId: string,
+  ): Promise<void> {
+    assertTenantInScope(principal, tenantId);
+    await this.groups.remove(requestMeta(req), tenantId, groupId);
+  }
+
+  @Get('groups/:groupId/members')
+  @ApiOperation({ summary: "List a group's members" })
+  @ApiOkResponse({ type: UserPageDto })
+  async members(
+    @Principal() principal: AdminPrincipal,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @UuidParam('groupId', 'group') groupId: string,
+    @Query() page: PageQueryDto,
+  ): Promise<UserPageDto> {
+    assertTenantInScope(principal, tenantId);
+    const { items, total } = await this.groups.members(tenantId, groupId, page);
+    return { items: items.map(toUserDto), total, limit: page.limit, offset: page.offset };
+  }
+
+  @Put('groups/:groupId/members/:userId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Add a user to a group (idempotent)' })
+  @ApiNoContentResponse()
+  async addMember(
+    @Principal() principal: AdminPrincipal,
+    @Req() req: AuthenticatedRequest,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @UuidParam('groupId', 'group') groupId: string,
+    @UuidParam('userId', 'user') userId: string,
+  ): Promise<void> {
+    assertTenantInScope(principal, tenantId);
+    await this.groups.addMember(requestMeta(req), tenantId, groupId, userId);
+  }
+
+  @Delete('groups/:groupId/members/:userId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Remove a user from a group' })
+  @ApiNoContentResponse()
+  async removeMember(
+    @Principal() principal: AdminPrincipal,
+    @Req() req: AuthenticatedRequest,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @UuidParam('groupId', 'group') groupId: string,
+    @UuidParam('userId', 'user') userId: string,
+  ): Promise<void> {
+    assertTenantInScope(principal, tenantId);
+    await this.groups.removeMember(requestMeta(req), tenantId, groupId, userId);
+  }
+
+  @Get('users/:userId/groups')
+  @ApiOperation({ summary: "List a user's groups" })
+  @ApiOkResponse({ type: GroupListDto })
+  async groupsOfUser(
+    @Principal() principal: AdminPrincipal,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @UuidParam('userId', 'user') userId: string,
+  ): Promise<GroupListDto> {
+    assertTenantInScope(principal, tenantId);
+    return { items: (await this.groups.groupsOfUser(tenantId, userId)).map(toGroupDto) };
+  }
+}

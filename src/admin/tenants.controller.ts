@@ -1,0 +1,78 @@
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query, Req } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
+import type { AdminPrincipal } from '../auth/auth.types';
+import { requestMeta } from '../common/request-meta';
+import { PageQueryDto, UuidParam } from '../tenants/dto/common.dto';
+import { CreateTenantDto, TenantDto, TenantPageDto, toTenantDto, UpdateTenantDto } from '../tenants/dto/tenant.dto';
+import { TenantsService } from '../tenants/tenants.service';
+import { assertTenantInScope, requireGlobalKey } from './scope';
+
+@ApiTags('tenants')
+@AdminApi()
+@Controller('api/v1/tenants')
+export class TenantsController {
+  constructor(private readonly tenants: TenantsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a tenant (global key only)' })
+  @ApiCreatedResponse({ type: TenantDto })
+  async create(@Principal() principal: AdminPrincipal, @Req() req: AuthenticatedRequest, @Body() body: CreateTenantDto): Promise<TenantDto> {
+    requireGlobalKey(principal);
+    return toTenantDto(await this.tenants.create(requestMeta(req), body));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List tenants (a tenant-scoped key sees only its own)' })
+  @ApiOkResponse({ type: TenantPageDto })
+  async list(@Principal() principal: AdminPrincipal, @Query() page: PageQueryDto): Promise<TenantPageDto> {
+    if (principal.tenantId !== null) {
+      const own = await this.tenants.findById(principal.tenantId);
+      return { items: page.offset === 0 ? [toTenantDto(own)] : [], total: 1, limit: page.limit, offset: page.offset };
+    }
+    const { items, total } = await this.tenants.list(page);
+    return { items: items.map(toTenantDto), total, limit: page.limit, offset: page.offset };
+  }
+
+  @Get(':tenantId')
+  @ApiOperation({ summary: 'Get a tenant' })
+  @ApiOkResponse({ type: TenantDto })
+  async get(@Principal() principal: AdminPrincipal, @UuidParam('tenantId', 'tenant') tenantId: string): Promise<TenantDto> {
+    assertTenantInScope(principal, tenantId);
+    return toTenantDto(await this.tenants.findById(tenantId));
+  }
+
+  @Patch(':tenantId')
+  @ApiOperation({ summary: 'Update a tenant (disabling it ends all its sessions)' })
+  @ApiOkResponse({ type: TenantDto })
+  async update(
+    @Principal() principal: AdminPrincipal,
+    @Req() req: AuthenticatedRequest,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @Body() body: UpdateTenantDto,
+  ): Promise<TenantDto> {
+    assertTenantInScope(principal, tenantId);
+    return toTenantDto(await this.tenants.update(requestMeta(req), tenantId, body));
+  }
+
+  @Delete(':tenantId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a tenant with its users, groups, sessions, keys and grants (global key only)' })
+  @ApiNoContentResponse()
+  async remove(
+    @Principal() principal: AdminPrincipal,
+    @Req() req: AuthenticatedRequest,
+    @UuidParam('tenantId', 'tenant') tenantId: string,
+  ): Promise<void> {
+    // Scope first: another tenant's id gets the 404 that teaches nothing, not a 403.
+    assertTenantInScope(principal, tenantId);
+    requireGlobalKey(principal);
+    await this.tenants.remove(requestMeta(req), tenantId);
+  }
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, KNOWN_ENV_VARS, parseEnv } from './configuration';
+
+/** The problems parseEnv reports for `env` (it throws once, listing every bad variable). */
+function problems(env: Record<string, string>): string[] {
+  try {
+    parseEnv(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+describe('parseEnv', () => {
+  let dataDir: string;
+  const KEY = randomBytes(32).toString('hex');
+  beforeEach(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'embed-idp-config-'));
+  });
+  afterEach(() => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  const base = () => ({ DATA_DIR: dataDir, SECRETS_KEY: KEY });
+
+  it('accepts a complete production configuration', () => {
+    const c = parseEnv({
+      NODE_ENV: 'production',
+      PORT: '8080',
+      PUBLIC_URL: 'https://idp.example.com/base/',
+      DATABASE_URL: 'postgres://u:p@db:5432/idp',
+      SECRETS_KEY: KEY,
+      BOOTSTRAP_ADMIN_KEY: 'b'.repeat(12) + randomBytes(12).toString('hex'),
+      TRUST_PROXY: 'true',
+      DATA_DIR: dataDir,
+    });
+    expect(c.app).toMatchObject({ nodeEnv: 'production', port: 8080, publicUrl: 'https://idp.example.com/base', secureCookies: true, trustProxy: true });
+    expect(c.secrets.key.equals(Buffer.from(KEY, 'hex'))).toBe(true);
+    expect(c.database.url).toBe('postgres://u:p@db:5432/idp');
+    // No key file is written when SECRETS_KEY is given.
+    expect(fs.existsSync(path.join(dataDir, 'secrets.key'))).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /^PORT: must be a whole number from 0 to 65535 \(got "abc"\)$/],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ PUBLIC_URL: 'idp.example.com' }, /^PUBLIC_URL: must be an absolute http\(s\) URL/],
+    [{ PUBLIC_URL: 'ftp://idp.example.com' }, /^PUBLIC_URL: /],
+    [{ PUBLIC_URL: 'https://idp.example.com/?x=1' }, /^PUBLIC_URL: /],
+    [{ DATABASE_URL: 'mysql://u:p@db/idp' }, /^DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL$/],
+    [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL: /],
+    [{ NODE_ENV: 'staging' }, /^NODE_ENV: /],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ TRUST_PROXY: 'maybe' }, /^TRUST_PROXY: must be true or false/],
+    [{ BOOTSTRAP_ADMIN_KEY: 'too-short' }, /^BOOTSTRAP_ADMIN_KEY: must be at least 24 characters$/],
+    [{ SESSION_IDLE_TIMEOUT: '7200', SESSION_ABSOLUTE_TIMEOUT: '3600' }, /^SESSION_ABSOLUTE_TIMEOUT: must not be shorter/],
+  ])('names the bad variable: %j', (env, message) => {
+    const found = problems({ ...base(), ...env });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(message);
+  });
+
+  it('refuses a short or placeholder SECRETS_KEY without echoing it', () => {
+    const short = 'abcdef0123456789';
+    const [p1] = problems({ DATA_DIR: dataDir, SECRETS_KEY: short });
+    expect(p1).toMatch(/^SECRETS_KEY: must be 32 random bytes/);
+    expect(p1).not.toContain(short);
+    expect(problems({ DATA_DIR: dataDir, SECRETS_KEY: 'changeme' })).toEqual([expect.stringMatching(/^SECRETS_KEY: /)]);
+    expect(problems({ DATA_DIR: dataDir, SECRETS_KEY: '0'.repeat(64) })).toEqual([expect.stringMatching(/^SECRETS_KEY: is a placeholder/)]);
+    expect(problems({ DATA_DIR: dataDir, SECRETS_KEY: 'A'.repeat(43) + '=' })).toEqual([expect.stringMatching(/^SECRETS_KEY: is a placeholder/)]);
+    // base64 of 32 random bytes is accepted as well as hex.
+    expect(problems({ DATA_DIR: dataDir, SECRETS_KEY: randomBytes(32).toString('base64') })).toEqual([]);
+  });
+
+  it('lists every bad variable at once', () => {
+    const found = problems({ ...base(), PORT: 'x', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://db' });
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT']);
+  });
+
+  it('refuses production without SECRETS_KEY or PUBLIC_URL, and writes no key file', () => {
+    const found = problems({ NODE_ENV: 'production', DATA_DIR: dataDir, DATABASE_URL: 'postgres://db/idp' });
+    expect(found).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^SECRETS_KEY: is required in production/), expect.stringMatching(/^PUBLIC_URL: is required in production/)]),
+    );
+    expect(fs.existsSync(path.join(dataDir, 'secrets.key'))).toBe(false);
+  });
+
+  it('outside production generates a key once under DATA_DIR (mode 0600) and reuses it', () => {
+    const first = parseEnv({ NODE_ENV: 'development', DATA_DIR: dataDir });
+    const file = path.join(dataDir, 'secrets.key');
+    expect(first.secrets.key).toHaveLength(32);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const second = parseEnv({ NODE_ENV: 'development', DATA_DIR: dataDir });
+    expect(second.secrets.key.equals(first.secrets.key)).toBe(true);
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'embed-idp-config-'));
+    try {
+      expect(parseEnv({ NODE_ENV: 'test', DATA_DIR: elsewhere }).secrets.key.equals(first.secrets.key)).toBe(false);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a corrupt key file rather than replacing it (data sealed under it would be lost)', () => {
+    fs.writeFileSync(path.join(dataDir, 'secrets.key'), 'not a key\n');
+    expect(() => parseEnv({ NODE_ENV: 'development', DATA_DIR: dataDir })).toThrow(/SECRETS_KEY: .*secrets\.key exists but does not hold a valid key/);
+    expect(fs.readFileSync(path.join(dataDir, 'secrets.key'), 'utf8')).toBe('not a key\n');
+  });
+
+  it('is the only place that reads the environment', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (/\.ts$/.test(entry.name) && !/\.spec\.ts$/.test(entry.name) && file !== path.join(__dirname, 'configuration.ts')) {
+          if (/process\.env\b/.test(fs.readFileSync(file, 'utf8'))) offenders.push(path.relative(path.join(__dirname, '..'), file));
+        }
+      }
+    };
+    walk(path.join(__dirname, '..'));
+    expect(offenders).toEqual([]);
+    expect(new Set(KNOWN_ENV_VARS).size).toBe(KNOWN_ENV_VARS.length);
+  });
+});

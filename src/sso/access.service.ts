@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { RequestMeta } from '../auth/auth.types';
+import { badRequest, notFound } from '../common/errors';
+import { Access } from './access.entity';
+import { AccessView, parseAccessInput } from './dto/access-input';
+import type { TargetKind } from './target.entity';
+
+interface AccessRow {
+  id: string;
+  tenant_id: string;
+  target_id: string;
+  target_slug: string;
+  target_kind: TargetKind;
+  group_mappings: AccessView['groupMappings'];
+  attributes: AccessView['attributes'];
+  settings: AccessView['settings'];
+  created_at: Date;
+  updated_at: Date;
+  inserted?: boolean;
+}
+
+/** Which tenant may use which target, and how its users appear there. Every query carries the tenant. */
+@Injectable()
+export class AccessService {
+  constructor(
+    @InjectRepository(Access) private readonly repo: Repository<Access>,
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** For the SSO flow: the tenant's grant to this target, or null. */
+  find(tenantId: string, targetId: string): Promise<Access | null> {
+    return this.repo.findOne({ where: { tenantId, targetId } });
+  }
+
+  async list(tenantId: string): Promise<AccessView[]> {
+    await this.assertTenant(this.dataSource.manager, tenantId);
+    const rows: AccessRow[] = await this.dataSource.query(
+      `SELECT a.*, t.slug AS target_slug, t.kind AS target_kind
+         FROM tenant_target_access a JOIN targets t ON t.id = a.target_id
+        WHERE a.tenant_id = $1
+        ORDER BY t.slug`,
+      [tenantId],
+    );
+    return rows.map(toView);
+  }
+
+  /** Grants the target to the tenant, or replaces the grant whole. `created` tells which. */
+  async grant(meta: RequestMeta, tenantId: string, targetId: string, body: unknown): Promise<{ access: AccessView; created: boolean }> {
+    return this.dataSource.transaction(async (m) => {
+      await this.assertTenant(m, tenantId);
+      const [target]: { slug: string; kind: TargetKind }[] = await m.query(`SELECT slug, kind FROM targets WHERE id = $1`, [targetId]);
+      if (!target) throw notFound('target');
+      const { value, problems } = parseAccessInput(body, target.kind);
+      if (problems.length) throw badRequest('invalid_access', problems.join('; '), { problems });
+
+      const [row]: AccessRow[] = await m.query(
+        `INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings, attributes, settings)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant_id, target_id) DO UPDATE
+           SET group_mappings = EXCLUDED.group_mappings, attributes = EXCLUDED.attributes,
+               settings = EXCLUDED.settings, updated_at = now()
+         RETURNING *, $6::text AS target_slug, $7::text AS target_kind, (xmax = 0) AS inserted`,
+        [tenantId, targetId, JSON.stringify(value.groupMappings), JSON.stringify(value.attributes), JSON.stringify(value.settings), target.slug, target.kind],
+      );
+      await this.audit.record(
+        meta,
+        { type: 'access.granted', tenantId, details: { targetId, targetSlug: target.slug, replaced: !row.inserted } },
+        m,
+      );
+      return { access: toView(row), created: row.inserted === true };
+    });
+  }
+
+  async revoke(meta: RequestMeta, tenantId: string, targetId: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const existing = await m.getRepository(Access).findOne({ where: { tenantId, targetId } });
+      if (!existing) {
+        await this.assertTenant(m, tenantId);
+        throw notFound('access grant');
+      }
+      await m.getRepository(Access).delete({ tenantId, targetId });
+      await this.audit.record(meta, { type: 'access.revoked', tenantId, details: { targetId } }, m);
+    });
+  }
+
+  private async assertTenant(m: EntityManager, tenantId: string): Promise<void> {
+    const rows: unknown[] = await m.query(`SELECT 1 FROM tenants WHERE id = $1`, [tenantId]);
+    if (!rows.length) throw notFound('tenant');
+  }
+}
+
+function toView(r: AccessRow): AccessView {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    targetId: r.target_id,
+    targetSlug: r.target_slug,
+    targetKind: r.target_kind,
+    groupMappings: r.group_mappings,
+    attributes: r.attributes,
+    settings: r.settings,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}

@@ -1,0 +1,66 @@
+import { Param, ParseUUIDPipe } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, Max, Min, ValidateIf } from 'class-validator';
+import { notFound } from '../../common/errors';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/**
+ * A uuid path parameter. A malformed id answers the same 404 as an unknown one (never a
+ * 400 that tells ids apart, never a 500 from Postgres' uuid parser).
+ */
+export const UuidParam = (name: string, what: string) =>
+  Param(name, new ParseUUIDPipe({ exceptionFactory: () => notFound(what) }));
+
+/**
+ * Optional in a request body, but not nullable: `null` is validated (and refused) instead
+ * of skipped, so it never reaches a NOT NULL column as a 500.
+ */
+export const OptionalNotNull = () => ValidateIf((_obj: object, value: unknown) => value !== undefined);
+
+export const MAX_PAGE_SIZE = 200;
+
+/** limit/offset pagination shared by every admin list. */
+export class PageQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 })
+  @OptionalNotNull()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
+  limit: number = 50;
+
+  @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @OptionalNotNull()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000)
+  offset: number = 0;
+}
+
+export class PageMetaDto {
+  @ApiProperty({ description: 'How many items match, over all pages' })
+  total: number;
+
+  @ApiProperty()
+  limit: number;
+
+  @ApiProperty()
+  offset: number;
+}
+
+/** Swagger schema of a free-form attribute object (string/number/boolean values only). */
+export const ATTRIBUTES_SCHEMA: ApiPropertyOptions = {
+  type: 'object',
+  additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
+  description:
+    'Flat object of string/number/boolean values (at most 50 keys, keys ^[A-Za-z_][A-Za-z0-9_.-]{0,63}$). ' +
+    'Sent to the BI tools as user attributes (e.g. for row-level security). Replaces the whole set.',
+  example: { region: 'emea', plan: 'pro', seats: 25 },
+};

@@ -1,0 +1,122 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsOptional, IsString, IsUrl, Length, Matches, MaxLength } from 'class-validator';
+import { IsFlatAttributes } from '../attributes';
+import type { FlatAttributes, Tenant } from '../tenant.entity';
+import { ATTRIBUTES_SCHEMA, OptionalNotNull, PageMetaDto } from './common.dto';
+
+/**
+ * Tenant slugs are URL path segments (/login/<slug>) and may become Metabase's `@tenant`
+ * claim, whose values must match ^[-_a-z0-9]{1,255}$ (CONTRACTS.md): this is a subset.
+ */
+export const TENANT_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+const URL_RULE = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
+const URL_MESSAGE = 'logoutLandingUrl must be an absolute http(s) URL';
+
+export class CreateTenantDto {
+  @ApiProperty({ pattern: TENANT_SLUG.source, example: 'acme', description: 'Unique, immutable; used in login URLs' })
+  @IsString()
+  @Matches(TENANT_SLUG, {
+    message: 'slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit (^[a-z0-9][a-z0-9-]{0,62}$)',
+  })
+  slug: string;
+
+  @ApiProperty({ maxLength: 200, example: 'Acme Corp' })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200, { message: 'name must be 1 to 200 characters long' })
+  name: string;
+
+  @ApiPropertyOptional(ATTRIBUTES_SCHEMA)
+  @OptionalNotNull()
+  @IsFlatAttributes()
+  attributes?: FlatAttributes;
+
+  @ApiPropertyOptional({ default: false })
+  @OptionalNotNull()
+  @IsBoolean()
+  disabled?: boolean;
+
+  @ApiPropertyOptional({ nullable: true, example: 'https://app.acme.example/signed-out', description: 'Where logout may send the user back to' })
+  @IsOptional()
+  @IsUrl(URL_RULE, { message: URL_MESSAGE })
+  @MaxLength(2048)
+  logoutLandingUrl?: string | null;
+}
+
+/**
+ * The slug is not changeable: it is the tenant's identity in login URLs and in Metabase,
+ * where a user can never move between tenants (CONTRACTS.md). Sending it is a 400.
+ */
+export class UpdateTenantDto {
+  @ApiPropertyOptional({ maxLength: 200 })
+  @OptionalNotNull()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200, { message: 'name must be 1 to 200 characters long' })
+  name?: string;
+
+  @ApiPropertyOptional(ATTRIBUTES_SCHEMA)
+  @OptionalNotNull()
+  @IsFlatAttributes()
+  attributes?: FlatAttributes;
+
+  @ApiPropertyOptional({ description: 'Disabling ends every session of the tenant at once' })
+  @OptionalNotNull()
+  @IsBoolean()
+  disabled?: boolean;
+
+  @ApiPropertyOptional({ nullable: true, description: 'null clears it' })
+  @IsOptional()
+  @IsUrl(URL_RULE, { message: URL_MESSAGE })
+  @MaxLength(2048)
+  logoutLandingUrl?: string | null;
+}
+
+export class TenantDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty()
+  slug: string;
+
+  @ApiProperty()
+  name: string;
+
+  @ApiProperty(ATTRIBUTES_SCHEMA)
+  attributes: FlatAttributes;
+
+  @ApiProperty()
+  disabled: boolean;
+
+  @ApiProperty({ type: String, nullable: true })
+  logoutLandingUrl: string | null;
+
+  @ApiProperty()
+  createdAt: Date;
+
+  @ApiProperty()
+  updatedAt: Date;
+}
+
+export class TenantPageDto extends PageMetaDto {
+  @ApiProperty({ type: [TenantDto] })
+  items: TenantDto[];
+}
+
+/** Responses are built field by field: nothing reaches the client by accident. */
+export function toTenantDto(t: Tenant): TenantDto {
+  return {
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    attributes: t.attributes,
+    disabled: t.disabled,
+    logoutLandingUrl: t.logoutLandingUrl,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+  };
+}

@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { RequestMeta } from '../auth/auth.types';
+import { SessionsService } from '../auth/sessions.service';
+import { conflict, notFound } from '../common/errors';
+import { isUniqueViolation } from './db-errors';
+import { isUuid } from './dto/common.dto';
+import { TENANT_SLUG } from './dto/tenant.dto';
+import { FlatAttributes, Tenant } from './tenant.entity';
+
+export interface CreateTenantInput {
+  slug: string;
+  name: string;
+  attributes?: FlatAttributes;
+  disabled?: boolean;
+  logoutLandingUrl?: string | null;
+}
+
+export type UpdateTenantInput = Partial<Pick<Tenant, 'name' | 'attributes' | 'disabled' | 'logoutLandingUrl'>>;
+
+const slugTaken = (slug: string) =>
+  conflict('tenant_slug_taken', `a tenant with slug "${slug}" already exists`, { slug });
+
+/**
+ * Tenants: the customers of the SaaS company. Every change writes its audit event in the
+ * same transaction. Tenants are the top of the ownership tree, so their lookups are by
+ * id or slug alone.
+ */
+@Injectable()
+export class TenantsService {
+  constructor(
+    @InjectRepository(Tenant) private readonly repo: Repository<Tenant>,
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly sessions: SessionsService,
+  ) {}
+
+  /** The tenant (enabled or not: callers decide what disabled means for them). */
+  async findById(tenantId: string): Promise<Tenant> {
+    const tenant = isUuid(tenantId) ? await this.repo.findOne({ where: { id: tenantId } }) : null;
+    if (!tenant) throw notFound('tenant');
+    return tenant;
+  }
+
+  /** The tenant with this slug (enabled or not); notFound('tenant') when there is none. */
+  async findBySlug(slug: string): Promise<Tenant> {
+    const tenant = typeof slug === 'string' && TENANT_SLUG.test(slug) ? await this.repo.findOne({ where: { slug } }) : null;
+    if (!tenant) throw notFound('tenant');
+    return tenant;
+  }
+
+  async list(page: { limit: number; offset: number }): Promise<{ items: Tenant[]; total: number }> {
+    const [items, total] = await this.repo.findAndCount({
+      order: { slug: 'ASC' },
+      take: page.limit,
+      skip: page.offset,
+    });
+    return { items, total };
+  }
+
+  async create(meta: RequestMeta, input: CreateTenantInput): Promise<Tenant> {
+    try {
+      return await this.dataSource.transaction(async (m) => {
+        const repo = m.getRepository(Tenant);
+        if (await repo.exists({ where: { slug: input.slug } })) throw slugTaken(input.slug);
+        const tenant = await repo.save(
+          repo.create({
+            slug: input.slug,
+            name: input.name,
+            attributes: input.attributes ?? {},
+            disabled: input.disabled ?? false,
+            logoutLandingUrl: input.logoutLandingUrl ?? null,
+          }),
+        );
+        await this.audit.record(
+          meta,
+          { type: 'tenant.created', tenantId: tenant.id, details: { slug: tenant.slug, name: tenant.name } },
+          m,
+        );
+        return tenant;
+      });
+    } catch (e) {
+      // Two concurrent creates of one slug: the loser gets the same 409 as a sequential one.
+      if (isUniqueViolation(e, 'uq_tenants_slug')) throw slugTaken(input.slug);
+      throw e;
+    }
+  }
+
+  /**
+   * Disabling a tenant ends all its sessions at once, in the same transaction. (resolve()
+   * would refuse them anyway while the tenant is disabled; revoking them means re-enabling
+   * the tenant does not bring them back.)
+   */
+  async update(meta: RequestMeta, tenantId: string, input: UpdateTenantInput): Promise<Tenant> {
+    const changes = definedOnly(input);
+    return this.dataSource.transaction(async (m) => {
+      const repo = m.getRepository(Tenant);
+      const found = await repo.findOne({ where: { id: tenantId }, lock: { mode: 'pessimistic_write' } });
+      if (!found) throw notFound('tenant');
+      if (!Object.keys(changes).length) return found;
+      await repo.update({ id: tenantId }, changes);
+      const sessionsEnded = changes.disabled === true ? await this.sessions.revokeForTenant(tenantId, m) : undefined;
+      await this.audit.record(meta, { type: 'tenant.updated', tenantId, details: { changes, sessionsEnded } }, m);
+      return repo.findOneOrFail({ where: { id: tenantId } });
+    });
+  }
+
+  /** Deletes the tenant and (by foreign-key cascade) its users, groups, sessions, keys and grants. */
+  async remove(meta: RequestMeta, tenantId: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const found = await m.getRepository(Tenant).findOne({ where: { id: tenantId } });
+      if (!found) throw notFound('tenant');
+      await m.getRepository(Tenant).delete({ id: tenantId });
+      await this.audit.record(meta, { type: 'tenant.deleted', tenantId, details: { slug: found.slug, name: found.name } }, m);
+    });
+  }
+}
+
+/** The fields a PATCH actually sent (undefined means "leave as is"). */
+export function definedOnly<T extends object>(input: T): Partial<T> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,173 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsEmail,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+} from 'class-validator';
+import { IsFlatAttributes } from '../../tenants/attributes';
+import { ATTRIBUTES_SCHEMA, OptionalNotNull, PageMetaDto, PageQueryDto } from '../../tenants/dto/common.dto';
+import type { FlatAttributes } from '../../tenants/tenant.entity';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords.service';
+import type { User } from '../user.entity';
+import { GROUP_NAME_MESSAGE, GROUP_NAME_RULE } from './group.dto';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+/** Emails are the BI tools' identity key, compared lower-cased (Metabase does): stored so. */
+const lowerTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+
+const PASSWORD_MESSAGE = `password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`;
+
+export class CreateUserDto {
+  @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@acme.example', description: 'Unique in the tenant; stored lower-cased' })
+  @Transform(lowerTrim)
+  @IsString()
+  @MaxLength(254, { message: 'email must be at most 254 characters' })
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  email: string;
+
+  @ApiPropertyOptional({ maxLength: 100, default: '' })
+  @OptionalNotNull()
+  @Transform(trim)
+  @IsString()
+  @MaxLength(100, { message: 'firstName must be at most 100 characters' })
+  firstName?: string;
+
+  @ApiPropertyOptional({ maxLength: 100, default: '' })
+  @OptionalNotNull()
+  @Transform(trim)
+  @IsString()
+  @MaxLength(100, { message: 'lastName must be at most 100 characters' })
+  lastName?: string;
+
+  @ApiPropertyOptional({
+    minLength: PASSWORD_MIN_LENGTH,
+    maxLength: PASSWORD_MAX_LENGTH,
+    writeOnly: true,
+    description: 'Without one the user cannot sign in with a password (e.g. hand-off only)',
+  })
+  @OptionalNotNull()
+  @IsString()
+  @Length(PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH, { message: PASSWORD_MESSAGE })
+  password?: string;
+
+  @ApiPropertyOptional(ATTRIBUTES_SCHEMA)
+  @OptionalNotNull()
+  @IsFlatAttributes()
+  attributes?: FlatAttributes;
+
+  @ApiPropertyOptional({ type: [String], description: 'Names of existing groups of the tenant', example: ['analysts'] })
+  @OptionalNotNull()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Transform(({ value }) => (Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim() : v)) : value))
+  @IsString({ each: true })
+  @Matches(GROUP_NAME_RULE, { each: true, message: `each group ${GROUP_NAME_MESSAGE}` })
+  groups?: string[];
+}
+
+/** Email is not changeable: it is the identity the BI tools know the user by. */
+export class UpdateUserDto {
+  @ApiPropertyOptional({ maxLength: 100 })
+  @OptionalNotNull()
+  @Transform(trim)
+  @IsString()
+  @MaxLength(100, { message: 'firstName must be at most 100 characters' })
+  firstName?: string;
+
+  @ApiPropertyOptional({ maxLength: 100 })
+  @OptionalNotNull()
+  @Transform(trim)
+  @IsString()
+  @MaxLength(100, { message: 'lastName must be at most 100 characters' })
+  lastName?: string;
+
+  @ApiPropertyOptional(ATTRIBUTES_SCHEMA)
+  @OptionalNotNull()
+  @IsFlatAttributes()
+  attributes?: FlatAttributes;
+
+  @ApiPropertyOptional({ description: 'Disabling ends every session of the user at once' })
+  @OptionalNotNull()
+  @IsBoolean()
+  disabled?: boolean;
+}
+
+export class SetPasswordDto {
+  @ApiProperty({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH, writeOnly: true })
+  @IsString({ message: PASSWORD_MESSAGE })
+  @Length(PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH, { message: PASSWORD_MESSAGE })
+  password: string;
+}
+
+export class ListUsersQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Case-insensitive substring of the email' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  email?: string;
+}
+
+export class UserDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ format: 'uuid' })
+  tenantId: string;
+
+  @ApiProperty()
+  email: string;
+
+  @ApiProperty()
+  firstName: string;
+
+  @ApiProperty()
+  lastName: string;
+
+  @ApiProperty(ATTRIBUTES_SCHEMA)
+  attributes: FlatAttributes;
+
+  @ApiProperty()
+  disabled: boolean;
+
+  @ApiProperty()
+  createdAt: Date;
+
+  @ApiProperty()
+  updatedAt: Date;
+}
+
+export class UserDetailDto extends UserDto {
+  @ApiProperty({ type: [String], description: "Names of the user's groups" })
+  groups: string[];
+}
+
+export class UserPageDto extends PageMetaDto {
+  @ApiProperty({ type: [UserDto] })
+  items: UserDto[];
+}
+
+/** Built field by field: the password hash can never reach a response. */
+export function toUserDto(u: User): UserDto {
+  return {
+    id: u.id,
+    tenantId: u.tenantId,
+    email: u.email,
+    firstName: u.firstName,
+    lastName: u.lastName,
+    attributes: u.attributes,
+    disabled: u.disabled,
+    createdAt: u.createdAt,
+    updatedAt: u.updatedAt,
+  };
+}
+
+export function toUserDetailDto(u: User, groups: string[]): UserDetailDto {
+  return { ...toUserDto(u), groups };
+}

@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { RequestMeta } from '../auth/auth.types';
+import { conflict, notFound } from '../common/errors';
+import { isUniqueViolation } from '../tenants/db-errors';
+import { Tenant } from '../tenants/tenant.entity';
+import { GroupMember } from './group-member.entity';
+import { Group } from './group.entity';
+import { User } from './user.entity';
+
+const nameTaken = (name: string) =>
+  conflict('group_name_taken', `a group named ${JSON.stringify(name)} already exists in this tenant`, { name });
+
+/**
+ * A tenant's groups and memberships. Group names are what target access grants map to the
+ * BI tool's groups, so a rename carries those mappings along. Every query carries the
+ * tenant id; every change writes its audit event in its transaction.
+ */
+@Injectable()
+export class GroupsService {
+  constructor(
+    @InjectRepository(Group) private readonly repo: Repository<Group>,
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  async list(tenantId: string, page: { limit: number; offset: number }): Promise<{ items: Group[]; total: number }> {
+    await this.assertTenantExists(this.dataSource.manager, tenantId);
+    const [items, total] = await this.repo.findAndCount({
+      where: { tenantId },
+      order: { name: 'ASC', id: 'ASC' },
+      take: page.limit,
+      skip: page.offset,
+    });
+    return { items, total };
+  }
+
+  async findById(tenantId: string, groupId: string): Promise<Group> {
+    const group = await this.repo.findOne({ where: { id: groupId, tenantId } });
+    if (!group) throw notFound('group');
+    return group;
+  }
+
+  async create(meta: RequestMeta, tenantId: string, name: string): Promise<Group> {
+    try {
+      return await this.dataSource.transaction(async (m) => {
+        await this.assertTenantExists(m, tenantId);
+        const repo = m.getRepository(Group);
+        if (await repo.exists({ where: { tenantId, name } })) throw nameTaken(name);
+        const group = await repo.save(repo.create({ tenantId, name }));
+        await this.audit.record(meta, { type: 'group.created', tenantId, details: { groupId: group.id, name } }, m);
+        return group;
+      });
+    } catch (e) {
+      if (isUniqueViolation(e, 'uq_groups_tenant_name')) throw nameTaken(name);
+      throw e;
+    }
+  }
+
+  /**
+   * Renames the group and, in the same transaction, re-keys the tenant's group mappings
+   * (tenant_target_access.group_mappings is keyed by local group name): otherwise the
+   * members would silently lose their BI groups at their next sign-in.
+   */
+  async rename(meta: RequestMeta, tenantId: string, groupId: string, name: string): Promise<Group> {
+    try {
+      return await this.dataSource.transaction(async (m) => {
+        const repo = m.getRepository(Group);
+        const group = await repo.findOne({ where: { id: groupId, tenantId }, lock: { mode: 'pessimistic_write' } });
+        if (!group) throw notFound('group');
+        if (group.name === name) return group;
+        if (await repo.exists({ where: { tenantId, name } })) throw nameTaken(name);
+        await repo.update({ id: groupId, tenantId }, { name });
+        await m.query(
+          `UPDATE tenant_target_access
+              SET group_mappings = (group_mappings - $2::text) || jsonb_build_object($3::text, group_mappings -> $2::text),
+                  updated_at = now()
+            WHERE tenant_id = $1 AND group_mappings ? $2::text`,
+          [tenantId, group.name, name],
+        );
+        await this.audit.record(meta, { type: 'group.renamed', tenantId, details: { groupId, from: group.name, to: name } }, m);
+        return { ...group, name };
+      });
+    } catch (e) {
+      if (isUniqueViolation(e, 'uq_groups_tenant_name')) throw nameTaken(name);
+      throw e;
+    }
+  }
+
+  /** Deletes the group; its memberships go with it (foreign-key cascade). */
+  async remove(meta: RequestMeta, tenantId: string, groupId: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const group = await m.getRepository(Group).findOne({ where: { id: groupId, tenantId } });
+      if (!group) throw notFound('group');
+      await m.getRepository(Group).delete({ id: groupId, tenantId });
+      await this.audit.record(meta, { type: 'group.deleted', tenantId, details: { groupId, name: group.name } }, m);
+    });
+  }
+
+  /** Idempotent: adding a member twice is not an error and records one event. */
+  async addMember(meta: RequestMeta, tenantId: string, groupId: string, userId: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const { group, user } = await this.groupAndUser(m, tenantId, groupId, userId);
+      const rows: unknown[] = await m.query(
+        `INSERT INTO group_members (group_id, user_id, tenant_id) VALUES ($1, $2, $3)
+         ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id`,
+        [groupId, userId, tenantId],
+      );
+      if (rows.length) {
+        await this.audit.record(
+          meta,
+          { type: 'group.member_added', tenantId, details: { groupId, group: group.name, userId, email: user.email } },
+          m,
+        );
+      }
+    });
+  }
+
+  async removeMember(meta: RequestMeta, tenantId: string, groupId: string, userId: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const { group, user } = await this.groupAndUser(m, tenantId, groupId, userId);
+      const result = await m.getRepository(GroupMember).delete({ groupId, userId, tenantId });
+      if (!result.affected) throw notFound('membership', { groupId, userId });
+      await this.audit.record(
+        meta,
+        { type: 'group.member_removed', tenantId, details: { groupId, group: group.name, userId, email: user.email } },
+        m,
+      );
+    });
+  }
+
+  async members(tenantId: string, groupId: string, page: { limit: number; offset: number }): Promise<{ items: User[]; total: number }> {
+    await this.findById(tenantId, groupId);
+    const [items, total] = await this.dataSource
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .innerJoin(GroupMember, 'gm', 'gm.user_id = u.id AND gm.tenant_id = u.tenant_id')
+      .where('u.tenant_id = :tenantId AND gm.group_id = :groupId', { tenantId, groupId })
+      .orderBy('u.email', 'ASC')
+      .addOrderBy('u.id', 'ASC')
+      .offset(page.offset)
+      .limit(page.limit)
+      .getManyAndCount();
+    return { items, total };
+  }
+
+  async groupsOfUser(tenantId: string, userId: string): Promise<Group[]> {
+    if (!(await this.dataSource.getRepository(User).exists({ where: { id: userId, tenantId } }))) throw notFound('user');
+    return this.repo
+      .createQueryBuilder('g')
+      .innerJoin(GroupMember, 'gm', 'gm.group_id = g.id AND gm.tenant_id = g.tenant_id')
+      .where('g.tenant_id = :tenantId AND gm.user_id = :userId', { tenantId, userId })
+      .orderBy('g.name', 'ASC')
+      .getMany();
+  }
+
+  /** Both must belong to the tenant; the group is share-locked so a concurrent rename or delete waits. */
+  private async groupAndUser(m: EntityManager, tenantId: string, groupId: string, userId: string): Promise<{ group: Group; user: User }> {
+    const group = await m.getRepository(Group).findOne({ where: { id: groupId, tenantId }, lock: { mode: 'pessimistic_read' } });
+    if (!group) throw notFound('group');
+    const user = await m.getRepository(User).findOne({ where: { id: userId, tenantId } });
+    if (!user) throw notFound('user');
+    return { group, user };
+  }
+
+  private async assertTenantExists(m: EntityManager, tenantId: string): Promise<void> {
+    if (!(await m.getRepository(Tenant).exists({ where: { id: tenantId } }))) throw notFound('tenant');
+  }
+}

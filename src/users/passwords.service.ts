@@ -1,0 +1,60 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { hash, verify } from '@node-rs/argon2';
+import type { Options } from '@node-rs/argon2';
+
+/**
+ * argon2id with OWASP's minimum configuration (m=19 MiB, t=2, p=1). @node-rs/argon2 hashes
+ * on the libuv thread pool, so a login does not block the event loop.
+ */
+export const ARGON2_OPTIONS: Options = {
+  // Algorithm.Argon2id: the package's enum is an ambient const enum, unusable with isolatedModules.
+  algorithm: 2,
+  memoryCost: 19456,
+  timeCost: 2,
+  parallelism: 1,
+};
+
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 256;
+
+/**
+ * A hash of a random password nobody knows, made once with ARGON2_OPTIONS. Verifying
+ * against it costs what a real verification costs, so a login for an unknown email takes
+ * as long as one with a wrong password.
+ */
+const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$hCmBBAV6q//VmOIGOTCKcQ$qsSEsiKjM1hUxhCsHpfXdKFx+8YSt4xvDYgHNyIiBUs';
+
+@Injectable()
+export class PasswordsService {
+  private readonly log = new Logger(PasswordsService.name);
+
+  /** The PHC string to store ($argon2id$v=19$m=19456,t=2,p=1$...). */
+  hash(password: string): Promise<string> {
+    return hash(normalise(password), ARGON2_OPTIONS);
+  }
+
+  /** True when `password` matches `passwordHash`; false (never a throw) otherwise. */
+  async verify(passwordHash: string, password: string): Promise<boolean> {
+    try {
+      return await verify(passwordHash, normalise(password));
+    } catch (e) {
+      // A stored hash that does not parse: log that it happened (not the hash), refuse.
+      this.log.error(`stored password hash could not be verified: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  /** Spends the time of one verification and returns false: for logins of unknown users. */
+  async verifyDummy(password: string): Promise<false> {
+    await verify(DUMMY_HASH, normalise(password)).catch(() => false);
+    return false;
+  }
+}
+
+/**
+ * NIST SP 800-63B §5.1.1.2: passwords are Unicode-normalised (NFKC) before hashing, so
+ * the same password typed on another keyboard or OS still matches.
+ */
+function normalise(password: string): string {
+  return password.normalize('NFKC');
+}

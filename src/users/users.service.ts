@@ -1,0 +1,194 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, In, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { RequestMeta } from '../auth/auth.types';
+import { SessionsService } from '../auth/sessions.service';
+import { badRequest, conflict, notFound } from '../common/errors';
+import { isUniqueViolation } from '../tenants/db-errors';
+import { isUuid } from '../tenants/dto/common.dto';
+import { FlatAttributes, Tenant } from '../tenants/tenant.entity';
+import { definedOnly } from '../tenants/tenants.service';
+import { GroupMember } from './group-member.entity';
+import { Group } from './group.entity';
+import { PasswordsService } from './passwords.service';
+import { User } from './user.entity';
+
+export interface CreateUserInput {
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  password?: string;
+  attributes?: FlatAttributes;
+  /** Names of existing groups of the tenant. */
+  groups?: string[];
+}
+
+export type UpdateUserInput = Partial<Pick<User, 'firstName' | 'lastName' | 'attributes' | 'disabled'>>;
+
+export interface UserListQuery {
+  limit: number;
+  offset: number;
+  /** Case-insensitive substring of the email. */
+  email?: string;
+}
+
+const emailTaken = (email: string) =>
+  conflict('user_email_taken', `a user with email ${email} already exists in this tenant`, { email });
+
+/** The tenant's users. Every query carries the tenant id; every change writes its audit event in its transaction. */
+@Injectable()
+export class UsersService {
+  constructor(
+    @InjectRepository(User) private readonly repo: Repository<User>,
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly sessions: SessionsService,
+    private readonly passwords: PasswordsService,
+  ) {}
+
+  /** The user, or notFound('user') (also for a user of another tenant). */
+  async findById(tenantId: string, userId: string): Promise<User> {
+    const user = isUuid(tenantId) && isUuid(userId) ? await this.repo.findOne({ where: { id: userId, tenantId } }) : null;
+    if (!user) throw notFound('user');
+    return user;
+  }
+
+  /**
+   * For the login: the user with this email in the tenant, WITH its password hash (null
+   * when there is none). Enabled or not: the caller checks `disabled`.
+   */
+  async findByEmail(tenantId: string, email: string): Promise<User | null> {
+    if (!isUuid(tenantId) || typeof email !== 'string') return null;
+    return this.repo
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.tenant_id = :tenantId AND u.email = :email', { tenantId, email: email.trim().toLowerCase() })
+      .getOne();
+  }
+
+  /** The user's group names, sorted (what the SSO flow maps to the BI tool's groups). */
+  async groupNamesOf(tenantId: string, userId: string): Promise<string[]> {
+    const rows: { name: string }[] = await this.dataSource.query(
+      `SELECT g.name FROM group_members gm
+         JOIN groups g ON g.id = gm.group_id AND g.tenant_id = gm.tenant_id
+        WHERE gm.tenant_id = $1 AND gm.user_id = $2
+        ORDER BY g.name`,
+      [tenantId, userId],
+    );
+    return rows.map((r) => r.name);
+  }
+
+  async list(tenantId: string, q: UserListQuery): Promise<{ items: User[]; total: number }> {
+    await this.assertTenantExists(this.dataSource.manager, tenantId);
+    const qb = this.repo
+      .createQueryBuilder('u')
+      .where('u.tenant_id = :tenantId', { tenantId })
+      .orderBy('u.email', 'ASC')
+      .addOrderBy('u.id', 'ASC')
+      .take(q.limit)
+      .skip(q.offset);
+    if (q.email) {
+      qb.andWhere(`u.email ILIKE :pattern ESCAPE '\\'`, { pattern: `%${escapeLike(q.email.trim().toLowerCase())}%` });
+    }
+    const [items, total] = await qb.getManyAndCount();
+    return { items, total };
+  }
+
+  /**
+   * Creates the user and its memberships in one transaction: an unknown group name, a
+   * taken email or a missing tenant leaves nothing behind.
+   */
+  async create(meta: RequestMeta, tenantId: string, input: CreateUserInput): Promise<{ user: User; groups: string[] }> {
+    const email = input.email.trim().toLowerCase();
+    const groupNames = [...new Set(input.groups ?? [])].sort();
+    // Hashed before the transaction opens: argon2 takes a while and must not hold a connection.
+    const passwordHash = input.password !== undefined ? await this.passwords.hash(input.password) : null;
+    try {
+      return await this.dataSource.transaction(async (m) => {
+        await this.assertTenantExists(m, tenantId);
+        if (await m.getRepository(User).exists({ where: { tenantId, email } })) throw emailTaken(email);
+        const groups = groupNames.length
+          ? await m.getRepository(Group).find({ where: { tenantId, name: In(groupNames) } })
+          : [];
+        const missing = groupNames.filter((n) => !groups.some((g) => g.name === n));
+        if (missing.length) {
+          throw badRequest('unknown_groups', `no such group in this tenant: ${missing.map((n) => JSON.stringify(n)).join(', ')}`, {
+            groups: missing,
+          });
+        }
+        const inserted = await m.getRepository(User).insert({
+          tenantId,
+          email,
+          firstName: input.firstName ?? '',
+          lastName: input.lastName ?? '',
+          passwordHash,
+          attributes: input.attributes ?? {},
+        });
+        const userId = inserted.identifiers[0].id as string;
+        if (groups.length) {
+          await m.getRepository(GroupMember).insert(groups.map((g) => ({ groupId: g.id, userId, tenantId })));
+        }
+        await this.audit.record(
+          meta,
+          { type: 'user.created', tenantId, details: { userId, email, groups: groupNames, passwordSet: passwordHash !== null } },
+          m,
+        );
+        const user = await m.getRepository(User).findOneOrFail({ where: { id: userId, tenantId } });
+        return { user, groups: groupNames };
+      });
+    } catch (e) {
+      if (isUniqueViolation(e, 'uq_users_tenant_email')) throw emailTaken(email);
+      throw e;
+    }
+  }
+
+  /** Disabling a user ends their sessions at once, in the same transaction. */
+  async update(meta: RequestMeta, tenantId: string, userId: string, input: UpdateUserInput): Promise<User> {
+    const changes = definedOnly(input);
+    return this.dataSource.transaction(async (m) => {
+      const repo = m.getRepository(User);
+      const found = await repo.findOne({ where: { id: userId, tenantId }, lock: { mode: 'pessimistic_write' } });
+      if (!found) throw notFound('user');
+      if (!Object.keys(changes).length) return found;
+      await repo.update({ id: userId, tenantId }, changes);
+      const sessionsEnded = changes.disabled === true ? await this.sessions.revokeForUser(tenantId, userId, undefined, m) : undefined;
+      await this.audit.record(meta, { type: 'user.updated', tenantId, details: { userId, email: found.email, changes, sessionsEnded } }, m);
+      return repo.findOneOrFail({ where: { id: userId, tenantId } });
+    });
+  }
+
+  /**
+   * Sets (or replaces) the password. The user's sessions end too: an operator resetting a
+   * password is often reacting to a compromised account (OWASP session management: renew
+   * sessions on credential change).
+   */
+  async setPassword(meta: RequestMeta, tenantId: string, userId: string, password: string): Promise<void> {
+    const passwordHash = await this.passwords.hash(password);
+    await this.dataSource.transaction(async (m) => {
+      const result = await m.getRepository(User).update({ id: userId, tenantId }, { passwordHash });
+      if (!result.affected) throw notFound('user');
+      const sessionsEnded = await this.sessions.revokeForUser(tenantId, userId, undefined, m);
+      await this.audit.record(meta, { type: 'user.password_set', tenantId, details: { userId, sessionsEnded } }, m);
+    });
+  }
+
+  /** Deletes the user; memberships and sessions go with it (foreign-key cascade). */
+  async remove(meta: RequestMeta, tenantId: string, userId: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const found = await m.getRepository(User).findOne({ where: { id: userId, tenantId } });
+      if (!found) throw notFound('user');
+      await m.getRepository(User).delete({ id: userId, tenantId });
+      await this.audit.record(meta, { type: 'user.deleted', tenantId, details: { userId, email: found.email } }, m);
+    });
+  }
+
+  private async assertTenantExists(m: EntityManager, tenantId: string): Promise<void> {
+    if (!(await m.getRepository(Tenant).exists({ where: { id: tenantId } }))) throw notFound('tenant');
+  }
+}
+
+/** Escapes LIKE wildcards so a search for "a_b" matches only "a_b". */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,182 @@
+import { Controller, Get, INestApplication, Module, RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { AppModule } from '../../src/app.module';
+import { AUTH_KIND, AuthKind, Public } from '../../src/auth/auth.decorators';
+import { configureApp } from '../../src/bootstrap';
+import { createTestApp, TestApp } from '../setup/app';
+import { createDatabase, dropDatabase } from '../setup/test-db';
+
+/**
+ * Deny by default, proven: every route Nest serves is listed with the protection it declares
+ * (read exactly as the global AuthGuard reads it), and the test fails when one declares none.
+ * The list is discovered, not written down, so it covers routes added later.
+ */
+interface RouteInfo {
+  method: string;
+  path: string;
+  kind: AuthKind | undefined;
+  handler: string;
+}
+
+const KINDS: readonly AuthKind[] = ['public', 'api-key', 'session'];
+
+function joinPath(...parts: string[]): string {
+  const joined = parts.map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/');
+  return `/${joined}`;
+}
+
+const asList = (v: unknown): string[] => (Array.isArray(v) ? v : [v ?? '']).map(String);
+
+/** Every controller route of the running app, with the AUTH_KIND the guard would see. */
+function nestRoutes(app: INestApplication): RouteInfo[] {
+  const discovery = new DiscoveryService(app.get(ModulesContainer));
+  const scanner = new MetadataScanner();
+  const reflector = new Reflector();
+  const routes: RouteInfo[] = [];
+  for (const wrapper of discovery.getControllers()) {
+    const cls = wrapper.metatype as (new (...args: unknown[]) => object) | undefined;
+    if (!cls || !wrapper.instance) continue;
+    const prefixes = asList(Reflect.getMetadata(PATH_METADATA, cls));
+    const proto = Object.getPrototypeOf(wrapper.instance) as Record<string, unknown>;
+    for (const name of scanner.getAllMethodNames(proto)) {
+      const handler = proto[name] as (...args: unknown[]) => unknown;
+      const paths = Reflect.getMetadata(PATH_METADATA, handler);
+      if (paths === undefined) continue; // not a route handler
+      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
+      const kind = reflector.getAllAndOverride<AuthKind | undefined>(AUTH_KIND, [handler, cls]);
+      for (const prefix of prefixes) {
+        for (const p of asList(paths)) routes.push({ method, path: joinPath(prefix, p), kind, handler: `${cls.name}.${name}` });
+      }
+    }
+  }
+  return routes.sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
+}
+
+interface ExpressLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+}
+
+/** What Express actually serves: [METHOD, path] of every route layer. */
+function expressRoutes(app: NestExpressApplication): { methods: string[]; path: string }[] {
+  const stack = (app.getHttpAdapter().getInstance() as { router: { stack: ExpressLayer[] } }).router.stack;
+  return stack
+    .filter((l) => l.route)
+    .map((l) => ({ path: String(l.route!.path), methods: Object.keys(l.route!.methods).map((m) => m.toUpperCase()) }));
+}
+
+function table(routes: RouteInfo[]): string {
+  const width = Math.max(...routes.map((r) => `${r.method} ${r.path}`.length));
+  return routes.map((r) => `${`${r.method} ${r.path}`.padEnd(width)}  ->  ${(r.kind ?? 'NONE (denied)').padEnd(7)}  ${r.handler}`).join('\n');
+}
+
+describe('route protection', () => {
+  let t: TestApp;
+  let routes: RouteInfo[];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    routes = nestRoutes(t.app);
+    console.log(`${routes.length} routes:\n${table(routes)}`);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('finds the routes', () => {
+    expect(routes.length).toBeGreaterThan(10);
+  });
+
+  it('every route declares public, api-key or session', () => {
+    const undeclared = routes.filter((r) => !KINDS.includes(r.kind as AuthKind));
+    expect(undeclared.map((r) => `${r.method} ${r.path} (${r.handler})`)).toEqual([]);
+  });
+
+  it('has the protection we expect on known routes', () => {
+    const kindOf = (method: string, path: string) => routes.find((r) => r.method === method && r.path === path)?.kind;
+    expect(kindOf('GET', '/health/live')).toBe('public');
+    expect(kindOf('GET', '/health/ready')).toBe('public');
+    expect(kindOf('POST', '/api/v1/tenants')).toBe('api-key');
+    expect(kindOf('POST', '/api/v1/targets')).toBe('api-key');
+    expect(kindOf('PUT', '/api/v1/tenants/:tenantId/access/:targetId')).toBe('api-key');
+    expect(kindOf('POST', '/api/v1/api-keys')).toBe('api-key');
+    expect(kindOf('GET', '/api/v1/audit-events')).toBe('api-key');
+  });
+
+  it('puts the whole admin API behind API keys', () => {
+    const admin = routes.filter((r) => r.path.startsWith('/api/v1/'));
+    expect(admin.length).toBeGreaterThan(0);
+    expect(admin.filter((r) => r.kind !== 'api-key').map((r) => `${r.method} ${r.path}`)).toEqual([]);
+  });
+
+  it('serves no Express route that bypasses Nest (and so the guard), except the API docs', () => {
+    const known = new Set(routes.map((r) => `${r.method} ${r.path}`));
+    const outside: string[] = [];
+    for (const r of expressRoutes(t.app)) {
+      // Nest middleware applied to every route (request logging) is mounted as an all-methods wildcard.
+      if (r.methods.length > 20 && /^\/(\{\*\w+\}|\*)$/.test(r.path)) continue;
+      // Swagger UI and the OpenAPI document: public by design, no data behind them.
+      if (r.path === '/api/docs' || r.path.startsWith('/api/docs/') || r.path.startsWith('/api/docs-')) continue;
+      for (const m of r.methods) if (!known.has(`${m} ${r.path}`)) outside.push(`${m} ${r.path}`);
+    }
+    expect(outside).toEqual([]);
+    // And the other way round: the discovered table is what Express serves (paths computed right).
+    const served = new Set(expressRoutes(t.app).flatMap((r) => r.methods.map((m) => `${m} ${r.path}`)));
+    expect([...known].filter((k) => !served.has(k))).toEqual([]);
+  });
+});
+
+@Controller('test-only')
+class UndeclaredController {
+  @Get('undeclared')
+  undeclared() {
+    return { leaked: true };
+  }
+
+  @Public()
+  @Get('declared')
+  declared() {
+    return { ok: true };
+  }
+}
+
+@Module({ controllers: [UndeclaredController] })
+class UndeclaredModule {}
+
+describe('the guard itself', () => {
+  let app: NestExpressApplication;
+  let db: { name: string; url: string };
+
+  beforeAll(async () => {
+    db = await createDatabase();
+    const saved = { ...process.env };
+    process.env.DATABASE_URL = db.url;
+    try {
+      const moduleRef = await Test.createTestingModule({ imports: [AppModule, UndeclaredModule] }).compile();
+      app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, bufferLogs: true });
+      configureApp(app);
+      await app.init();
+    } finally {
+      process.env = saved;
+    }
+  });
+  afterAll(async () => {
+    await app?.close();
+    await dropDatabase(db.name);
+  });
+
+  it('denies a route that declares no protection, while its declared neighbour answers', async () => {
+    const res = await request(app.getHttpServer()).get('/test-only/undeclared').expect(403);
+    expect(res.body).toMatchObject({ statusCode: 403, error: 'forbidden' });
+    expect(res.text).not.toContain('leaked');
+    await request(app.getHttpServer()).get('/test-only/declared').expect(200, { ok: true });
+  });
+
+  it('and the route table flags it', () => {
+    const flagged = nestRoutes(app).filter((r) => r.kind === undefined);
+    expect(flagged.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /test-only/undeclared']);
+  });
+});
