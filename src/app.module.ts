@@ -6,6 +6,7 @@ import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
+import { LoginModule } from './auth/login/login.module';
 import { HttpErrorFilter } from './common/http-error.filter';
 import { loggerParams } from './common/logging';
 import { APP_CONFIG, AppConfigModule } from './config/config.module';
@@ -30,6 +31,7 @@ import { UsersModule } from './users/users.module';
     DatabaseModule,
     AuditModule,
     AuthModule,
+    LoginModule,
     HealthModule,
     TenantsModule,
     UsersModule,

@@ -6,13 +6,14 @@ import { AccessController } from './access.controller';
 import { ApiKeysController } from './api-keys.controller';
 import { AuditController } from './audit.controller';
 import { GroupsController } from './groups.controller';
+import { SessionsController } from './sessions.controller';
 import { TargetsController } from './targets.controller';
 import { TenantsController } from './tenants.controller';
 import { UsersController } from './users.controller';
 
 @Module({
   imports: [TenantsModule, UsersModule, SsoModule],
-  controllers: [TenantsController, UsersController, GroupsController, TargetsController, AccessController, ApiKeysController, AuditController],
+  controllers: [TenantsController, UsersController, GroupsController, TargetsController, AccessController, ApiKeysController, AuditController, SessionsController],
   providers: [],
   exports: [],
 })

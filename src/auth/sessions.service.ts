@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { CookieOptions, Request, Response } from 'express';
+import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { notFound } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
-import { SessionContext } from './auth.types';
+import { RequestMeta, SessionContext } from './auth.types';
 
 export const SESSION_COOKIE = 'eidp_session';
 /** Touch last_seen_at at most this often: the idle timeout is exact to within this. */
@@ -20,6 +23,40 @@ export interface SessionSummary {
 }
 
 /**
+ * Every @WithSession request runs this: as a named statement (see `prepared`). The id is
+ * compared as bpchar (sessions.id is char(64)) so the primary key index serves it.
+ */
+const RESOLVE_SQL = `
+  SELECT s.id, s.created_at, s.expires_at, s.last_seen_at, s.targets_used,
+         u.id AS user_id, u.email, u.first_name, u.last_name, u.attributes AS user_attributes,
+         t.id AS tenant_id, t.slug, t.name AS tenant_name, t.attributes AS tenant_attributes
+    FROM sessions s
+    JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
+    JOIN tenants t ON t.id = s.tenant_id
+   WHERE s.id = $1::bpchar AND s.revoked_at IS NULL AND s.expires_at > now()
+     AND s.last_seen_at > now() - make_interval(secs => $2::int)
+     AND NOT u.disabled AND NOT t.disabled`;
+
+const TOUCH_SQL = `UPDATE sessions SET last_seen_at = now() WHERE id = $1::bpchar`;
+
+interface ResolvedRow {
+  id: string;
+  created_at: Date;
+  expires_at: Date;
+  last_seen_at: Date;
+  targets_used: string[] | null;
+  user_id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  user_attributes: Record<string, string | number | boolean>;
+  tenant_id: string;
+  slug: string;
+  tenant_name: string;
+  tenant_attributes: Record<string, string | number | boolean>;
+}
+
+/**
  * Server-side sessions in Postgres. The cookie carries a random token; only its SHA-256 is
  * stored, so a database read does not hand out live sessions. A session is valid while not
  * revoked, before its absolute expiry, within the idle timeout, and while its user and
@@ -27,8 +64,11 @@ export interface SessionSummary {
  */
 @Injectable()
 export class SessionsService {
+  private readonly statementNames = new Map<string, string>();
+
   constructor(
     private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -52,22 +92,11 @@ export class SessionsService {
   async resolve(token: string | undefined): Promise<SessionContext | null> {
     if (!token || token.length > 100) return null;
     const id = sha256Hex(token);
-    const rows = await this.dataSource.query(
-      `SELECT s.id, s.created_at, s.expires_at, s.last_seen_at, s.targets_used,
-              u.id AS user_id, u.email, u.first_name, u.last_name, u.attributes AS user_attributes,
-              t.id AS tenant_id, t.slug, t.name AS tenant_name, t.attributes AS tenant_attributes
-         FROM sessions s
-         JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
-         JOIN tenants t ON t.id = s.tenant_id
-        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-          AND s.last_seen_at > now() - make_interval(secs => $2)
-          AND NOT u.disabled AND NOT t.disabled`,
-      [id, this.config.session.idleTimeoutSeconds],
-    );
+    const rows = await this.prepared<ResolvedRow>(RESOLVE_SQL, [id, this.config.session.idleTimeoutSeconds]);
     if (!rows.length) return null;
     const r = rows[0];
     if (Date.now() - new Date(r.last_seen_at).getTime() > TOUCH_INTERVAL_MS) {
-      await this.dataSource.query(`UPDATE sessions SET last_seen_at = now() WHERE id = $1`, [id]);
+      await this.prepared(TOUCH_SQL, [id]);
     }
     return {
       id: r.id,
@@ -77,6 +106,23 @@ export class SessionsService {
       user: { id: r.user_id, email: r.email, firstName: r.first_name, lastName: r.last_name, attributes: r.user_attributes },
       tenant: { id: r.tenant_id, slug: r.slug, name: r.tenant_name, attributes: r.tenant_attributes },
     };
+  }
+
+  /**
+   * Runs `text` as a named (prepared) statement on the DataSource's pg pool: Postgres parses
+   * and plans it once per connection instead of on every request — for the session lookup
+   * that is most of its cost (README, Performance: 0.32 ms of Postgres CPU planned per
+   * request, 0.03 ms prepared). The name is derived from the text: one name, one text.
+   */
+  private async prepared<T>(text: string, values: unknown[]): Promise<T[]> {
+    let name = this.statementNames.get(text);
+    if (!name) {
+      name = `sessions_${sha256Hex(text).slice(0, 24)}`;
+      this.statementNames.set(text, name);
+    }
+    // TypeORM's PostgresDriver keeps the pg Pool as `master` (no replication configured).
+    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    return (await pool.query({ name, text, values })).rows as T[];
   }
 
   fromRequest(req: Request): Promise<SessionContext | null> {
@@ -106,6 +152,23 @@ export class SessionsService {
       ),
     );
     return rows.length;
+  }
+
+  /**
+   * An operator ends one session of a user (404 when it is not live) or all of them, with a
+   * `session.revoked` audit event in the same transaction. The user must exist in the tenant.
+   */
+  async revokeByAdmin(meta: RequestMeta, tenantId: string, userId: string, sessionId?: string): Promise<number> {
+    return this.dataSource.transaction(async (m) => {
+      const revoked = await this.revokeForUser(tenantId, userId, sessionId, m);
+      if (sessionId !== undefined && revoked === 0) throw notFound('session');
+      await this.audit.record(
+        meta,
+        { type: 'session.revoked', tenantId, details: { userId, ...(sessionId ? { sessionId } : { all: true }), count: revoked } },
+        m,
+      );
+      return revoked;
+    });
   }
 
   async revokeForTenant(tenantId: string, manager?: EntityManager): Promise<number> {

@@ -14,7 +14,8 @@ export interface TestApp {
   db: { name: string; url: string };
   /** Base URL once listen() was called. */
   baseUrl?: string;
-  listen(): Promise<string>;
+  /** Listens on 127.0.0.1 (`port`, else a free one) and returns the base URL. */
+  listen(port?: number): Promise<string>;
   close(opts?: { keepDatabase?: boolean }): Promise<void>;
 }
 
@@ -44,8 +45,8 @@ export async function createTestApp(
     http: app.getHttpServer(),
     ds: app.get(DataSource),
     db,
-    async listen() {
-      await app.listen(0, '127.0.0.1');
+    async listen(port = 0) {
+      await app.listen(port, '127.0.0.1');
       const addr = app.getHttpServer().address() as { port: number };
       t.baseUrl = `http://127.0.0.1:${addr.port}`;
       return t.baseUrl;

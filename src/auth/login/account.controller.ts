@@ -1,0 +1,31 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { InjectConfig } from '../../config/config.module';
+import { AppConfig } from '../../config/configuration';
+import { CurrentSession, WithSession } from '../auth.decorators';
+import { basePathOf } from '../continuation';
+import type { SessionContext } from '../auth.types';
+import { accountPage, sendPage } from './pages';
+
+/** The default continuation after login: who you are signed in as, and a way to sign out. */
+@ApiExcludeController()
+@Controller('account')
+export class AccountController {
+  private readonly basePath: string;
+
+  constructor(@InjectConfig() config: AppConfig) {
+    this.basePath = basePathOf(config.app.publicUrl);
+  }
+
+  @WithSession()
+  @Get()
+  show(@CurrentSession() session: SessionContext | null, @Res() res: Response): void {
+    if (!session) {
+      res.set('Cache-Control', 'no-store').redirect(303, `${this.basePath}/login?next=${encodeURIComponent(`${this.basePath}/account`)}`);
+      return;
+    }
+    const name = `${session.user.firstName} ${session.user.lastName}`.trim();
+    sendPage(res, 200, accountPage({ basePath: this.basePath, name, email: session.user.email, tenantName: session.tenant.name }));
+  }
+}

@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { InjectConfig } from '../../config/config.module';
+import { AppConfig } from '../../config/configuration';
+import { basePathOf, safeContinuation } from '../continuation';
+import { LoginCsrf } from './login-csrf';
+import { echoFields, LIMITS, LoginRejected } from './login-form';
+import { LoginService } from './login.service';
+import { loginPage, sendPage } from './pages';
+
+/** Builds and sends the login page: fresh (GET /login) or again with errors (a rejected POST). */
+@Injectable()
+export class LoginPages {
+  constructor(
+    private readonly csrf: LoginCsrf,
+    private readonly login: LoginService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * GET /login?tenant=<slug>&next=<path>. A known `tenant` is shown by its display name and
+   * not asked again; an unknown one is only pre-filled. A `next` off this service is ignored.
+   */
+  async showForm(req: Request, res: Response): Promise<void> {
+    const q = req.query as Record<string, unknown>;
+    const slug = typeof q.tenant === 'string' ? q.tenant.trim().toLowerCase().slice(0, LIMITS.tenant) : '';
+    const tenant = slug ? await this.login.tenantBySlug(slug) : null;
+    sendPage(
+      res,
+      200,
+      loginPage({
+        basePath: basePathOf(this.config.app.publicUrl),
+        csrf: this.csrf.issue(req, res),
+        next: safeContinuation(q.next, this.config.app.publicUrl),
+        presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,
+        tenantInput: tenant ? '' : slug,
+        email: typeof q.email === 'string' ? q.email.slice(0, LIMITS.email) : '',
+      }),
+    );
+  }
+
+  /**
+   * The form again after a rejected POST, with what was typed (never the password). A preset
+   * organization stays preset; a typed one stays typed — so the page does not depend on
+   * whether the tenant exists, and an unknown tenant looks like any other failure.
+   */
+  async showRejected(req: Request, res: Response, e: LoginRejected): Promise<void> {
+    const f = echoFields(req.body, this.config.app.publicUrl);
+    const tenant = f.orgPreset && f.tenant ? await this.login.tenantBySlug(f.tenant) : null;
+    if (e.retryAfterSeconds) res.setHeader('Retry-After', String(e.retryAfterSeconds));
+    sendPage(
+      res,
+      e.status,
+      loginPage({
+        basePath: basePathOf(this.config.app.publicUrl),
+        csrf: this.csrf.issue(req, res),
+        next: f.next,
+        presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,
+        tenantInput: tenant ? '' : f.tenant,
+        email: f.email,
+        error: e.message,
+        fieldErrors: e.fieldErrors,
+      }),
+    );
+  }
+}

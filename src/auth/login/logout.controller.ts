@@ -1,0 +1,71 @@
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { requestMeta } from '../../common/request-meta';
+import { InjectConfig } from '../../config/config.module';
+import { AppConfig } from '../../config/configuration';
+import { AuthenticatedRequest, WithSession } from '../auth.decorators';
+import { basePathOf } from '../continuation';
+import { SESSION_COOKIE, SessionsService } from '../sessions.service';
+import { LogoutService } from './logout.service';
+import { loggedOutPage, sendPage } from './pages';
+
+/**
+ * GET and POST /logout. GET too, because BI tools send the browser here (Sisense's Remote
+ * Logout URL) and a link must work; a forged logout can only end the visitor's own session.
+ */
+@ApiExcludeController()
+@Controller('logout')
+export class LogoutController {
+  private readonly basePath: string;
+
+  constructor(
+    private readonly logout: LogoutService,
+    private readonly sessions: SessionsService,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.basePath = basePathOf(config.app.publicUrl);
+  }
+
+  @WithSession()
+  @Get()
+  viaGet(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    return this.handle(req, res, (req.query as Record<string, unknown>).return_to);
+  }
+
+  @WithSession()
+  @Post()
+  viaPost(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    return this.handle(req, res, body.return_to ?? (req.query as Record<string, unknown>).return_to);
+  }
+
+  /**
+   * Ends the session, clears the cookie, then: a redirect to an allowed return_to, or the
+   * signed-out page — which also loads the BI tools' logout URLs in hidden iframes, and, when
+   * there are some and a return_to is allowed, moves on to it once they have had a moment.
+   */
+  private async handle(req: AuthenticatedRequest, res: Response, returnTo: unknown): Promise<void> {
+    const tenantSlug = req.sessionContext?.tenant.slug;
+    const ended = await this.logout.end(req.cookies?.[SESSION_COOKIE], requestMeta(req));
+    this.sessions.clearCookie(res);
+    const [target, biUrls] = await Promise.all([
+      this.logout.allowedReturnTo(returnTo, ended?.tenantId ?? null),
+      this.logout.biLogoutUrls(ended),
+    ]);
+    if (target && !biUrls.length) {
+      res.set('Cache-Control', 'no-store').redirect(303, target);
+      return;
+    }
+    sendPage(
+      res,
+      200,
+      loggedOutPage({
+        biLogoutUrls: biUrls,
+        continueTo: target,
+        loginHref: `${this.basePath}/login${tenantSlug ? `?tenant=${encodeURIComponent(tenantSlug)}` : ''}`,
+      }),
+      { frameOrigins: [...new Set(biUrls.map((u) => new URL(u).origin))] },
+    );
+  }
+}

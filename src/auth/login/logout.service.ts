@@ -1,0 +1,104 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../../audit/audit.service';
+import { InjectConfig } from '../../config/config.module';
+import { AppConfig } from '../../config/configuration';
+import { sha256Hex } from '../../crypto/tokens';
+import { TenantsService } from '../../tenants/tenants.service';
+import { RequestMeta } from '../auth.types';
+import { BI_LOGOUT, BiLogout } from '../bi-logout';
+import { isOwnAbsoluteUrl, MAX_CONTINUATION_LENGTH, safeContinuation } from '../continuation';
+import { SessionsService } from '../sessions.service';
+
+export interface EndedSession {
+  sessionId: string;
+  userId: string;
+  tenantId: string;
+  targetsUsed: string[];
+}
+
+/**
+ * Ends a browser session and decides where the browser goes next. The session is revoked
+ * whether or not it was still live (an expired one still gets its row closed), and the BI
+ * tools it signed in to are named so the signed-out page can end their sessions too.
+ */
+@Injectable()
+export class LogoutService {
+  private readonly log = new Logger(LogoutService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sessions: SessionsService,
+    private readonly audit: AuditService,
+    private readonly tenants: TenantsService,
+    @InjectConfig() private readonly config: AppConfig,
+    // Provided globally by the SSO module; absent (no BI logout) when it is not loaded.
+    @Optional() @Inject(BI_LOGOUT) private readonly biLogout?: BiLogout,
+  ) {}
+
+  /** Revokes the cookie's session and audits `logout` in one transaction; null when there was none. */
+  async end(token: string | undefined, meta: RequestMeta): Promise<EndedSession | null> {
+    if (!token || token.length > 100) return null;
+    const sessionId = sha256Hex(token);
+    return this.dataSource.transaction(async (m) => {
+      const ended = await this.sessions.revoke(sessionId, m);
+      if (!ended) return null;
+      await this.audit.record(
+        { ...meta, actor: `user:${ended.userId}` },
+        { type: 'logout', tenantId: ended.tenantId, details: { userId: ended.userId, sessionId } },
+        m,
+      );
+      return { sessionId, ...ended };
+    });
+  }
+
+  /**
+   * Where `return_to` may send the browser: a path (or URL) of this service, or — for the
+   * tenant whose session just ended — the tenant's logout landing page or one registered on
+   * a BI target it may use. Anything else is ignored (no open redirect).
+   */
+  async allowedReturnTo(returnTo: unknown, tenantId: string | null): Promise<string | null> {
+    if (typeof returnTo !== 'string' || !returnTo || returnTo.length > MAX_CONTINUATION_LENGTH) return null;
+    const publicUrl = this.config.app.publicUrl;
+    const path = safeContinuation(returnTo, publicUrl);
+    if (path) return path;
+    if (isOwnAbsoluteUrl(returnTo, publicUrl)) return new URL(returnTo).href;
+    if (!tenantId) return null;
+    const url = absoluteHttpUrl(returnTo);
+    if (!url) return null;
+    const tenant = await this.tenants.findById(tenantId).catch(() => null);
+    const landing = tenant?.logoutLandingUrl ? absoluteHttpUrl(tenant.logoutLandingUrl) : null;
+    if (landing && landing === url) return url;
+    try {
+      if (this.biLogout && (await this.biLogout.isTargetLandingPage(url, tenantId))) return url;
+    } catch (err) {
+      this.log.warn({ err }, 'could not check a target logout landing page');
+    }
+    return null;
+  }
+
+  /** Browser URLs that end the BI sessions this session opened (hidden iframes on the signed-out page). */
+  async biLogoutUrls(ended: EndedSession | null): Promise<string[]> {
+    if (!ended || !this.biLogout || !ended.targetsUsed.length) return [];
+    try {
+      const urls = await this.biLogout.urlsFor({ tenantId: ended.tenantId, targetsUsed: ended.targetsUsed });
+      return urls.filter((u) => absoluteHttpUrl(u) !== null);
+    } catch (err) {
+      // Our own session has ended either way; the page says so even if a BI URL is missing.
+      this.log.warn({ err }, 'could not list BI logout URLs');
+      return [];
+    }
+  }
+}
+
+/** The normalised href of an absolute http(s) URL without credentials, else null. */
+function absoluteHttpUrl(raw: string): string | null {
+  if (/[\u0000-\u001f\u007f\\]/.test(raw)) return null;
+  try {
+    const u = new URL(raw);
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password) return null;
+    return u.href;
+  } catch {
+    return null;
+  }
+}
