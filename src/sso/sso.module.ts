@@ -1,9 +1,39 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { BI_LOGOUT } from '../auth/bi-logout';
+import { Access } from './access.entity';
+import { AccessService } from './access.service';
+import { BiLogoutService } from './bi-logout.service';
+import { EmbedController } from './embed.controller';
+import { EmbedService } from './embed.service';
+import { IatSequenceService } from './iat-sequence.service';
+import { IssuedTokensPruner } from './issued-tokens-pruner';
+import { RemoteLogoutService } from './remote-logout.service';
+import { SigningKeys } from './signing-keys';
+import { SsoController } from './sso.controller';
+import { SsoService } from './sso.service';
+import { SsoStore } from './sso.store';
+import { Target } from './target.entity';
+import { TargetsService } from './targets.service';
 
+/** Global so the front door (src/auth) gets BI_LOGOUT without importing the SSO module. */
+@Global()
 @Module({
-  imports: [],
-  controllers: [],
-  providers: [],
-  exports: [],
+  imports: [TypeOrmModule.forFeature([Target, Access])],
+  controllers: [SsoController, EmbedController],
+  providers: [
+    IatSequenceService,
+    TargetsService,
+    AccessService,
+    SsoStore,
+    SigningKeys,
+    SsoService,
+    RemoteLogoutService,
+    EmbedService,
+    IssuedTokensPruner,
+    BiLogoutService,
+    { provide: BI_LOGOUT, useExisting: BiLogoutService },
+  ],
+  exports: [IatSequenceService, TargetsService, AccessService, SsoService, BI_LOGOUT],
 })
 export class SsoModule {}

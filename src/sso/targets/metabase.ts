@@ -1,4 +1,7 @@
-import { settingsCheck as c, TargetDefinition } from './target-definition';
+import { badRequest, DomainError } from '../../common/errors';
+import { originOf, parseAbsoluteUrl, safeRelativePath } from '../return-to';
+import type { TargetSettings } from '../target.entity';
+import { EmbedBehaviour, MintContext, settingsCheck as c, SsoBehaviour, TargetDefinition } from './target-definition';
 
 const KNOWN = [
   'emailClaim',
@@ -12,8 +15,201 @@ const KNOWN = [
   'logoutLandingUrl',
 ] as const;
 
+/** Metabase's own defaults for its configurable claim names (Admin > Authentication > JWT). */
+const DEFAULT_CLAIMS = { email: 'email', firstName: 'first_name', lastName: 'last_name', groups: 'groups' };
+/** CONTRACTS: send exp 60–600 s ahead; two minutes leaves room for a slow redirect. */
+const DEFAULT_TOKEN_TTL = 120;
+/** Short, so an iframe URL copied out of one user's page is useless soon after. */
+const DEFAULT_EMBED_TTL = 60;
+/** Registered claims are never user attributes in Metabase, and never ours to overwrite. */
+const REGISTERED_CLAIMS = ['iss', 'iat', 'sub', 'aud', 'exp', 'nbf', 'jti'];
+/** CONTRACTS: the Metabase tenant slug. */
+const METABASE_TENANT_SLUG = /^[-_a-z0-9]{1,255}$/;
+/** In shared-account mode the real user's email travels as this attribute. */
+const REAL_USER_EMAIL_ATTRIBUTE = 'user_email';
+
+type Flat = Record<string, string | number | boolean>;
+type Target = MintContext['target'];
+
+function claimNames(s: TargetSettings) {
+  const name = (v: unknown, def: string) => (typeof v === 'string' && v !== '' ? v : def);
+  return {
+    email: name(s.emailClaim, DEFAULT_CLAIMS.email),
+    firstName: name(s.firstNameClaim, DEFAULT_CLAIMS.firstName),
+    lastName: name(s.lastNameClaim, DEFAULT_CLAIMS.lastName),
+    groups: name(s.groupsClaim, DEFAULT_CLAIMS.groups),
+  };
+}
+
+function base(target: Pick<Target, 'baseUrl'>): string {
+  return target.baseUrl.replace(/\/+$/, '');
+}
+
+function isFlat(v: unknown): v is string | number | boolean {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/**
+ * Metabase turns every other top-level string/number/boolean claim into a user attribute
+ * (data sandboxing) and drops arrays, objects, null and keys starting with '@'. We send only
+ * what it would keep, and never let an attribute replace a registered or identity claim.
+ */
+function putAttributes(payload: Record<string, unknown>, attrs: Flat | null | undefined, reserved: Set<string>): void {
+  if (!attrs) return;
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith('@') || reserved.has(k) || !isFlat(v)) continue;
+    payload[k] = v;
+  }
+}
+
+/** Local group names -> Metabase group names through the access's mappings, deduplicated. */
+function mapGroups(local: string[], mappings: Record<string, string[]>): string[] {
+  const out = new Set<string>();
+  for (const g of local) {
+    const mapped = Object.prototype.hasOwnProperty.call(mappings, g) ? mappings[g] : undefined;
+    if (Array.isArray(mapped)) for (const m of mapped) if (typeof m === 'string' && m !== '') out.add(m);
+  }
+  return [...out];
+}
+
+/**
+ * Who Metabase sees. Normally the user; in shared-account mode ("one Metabase user per
+ * client") the client's account, with the real user carried as attributes instead.
+ */
+function identity(ctx: Pick<MintContext, 'access' | 'user' | 'tenant'>): { email: string; firstName?: string; lastName?: string } {
+  const shared = ctx.access.settings.sharedAccount;
+  if (shared) {
+    return { email: shared.email.toLowerCase(), firstName: shared.firstName ?? ctx.tenant.name, lastName: shared.lastName };
+  }
+  return { email: ctx.user.email, firstName: ctx.user.firstName, lastName: ctx.user.lastName };
+}
+
+function positive(v: unknown, def: number): number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : def;
+}
+
+const sso: SsoBehaviour = {
+  strictlyIncreasingIat: false,
+  iatSubject: (ctx) => identity(ctx).email,
+  ttlSeconds: (settings) => positive(settings.tokenTtlSeconds, DEFAULT_TOKEN_TTL),
+  header: {},
+
+  claims(ctx, exp) {
+    const s = ctx.target.settings;
+    const names = claimNames(s);
+    const who = identity(ctx);
+    const reserved = new Set([...REGISTERED_CLAIMS, names.email, names.firstName, names.lastName, names.groups]);
+    const shared = !!ctx.access.settings.sharedAccount;
+    if (shared) reserved.add(REAL_USER_EMAIL_ATTRIBUTE);
+
+    // Attributes: tenant's, then user's, then the access's (the most specific wins).
+    const payload: Record<string, unknown> = {};
+    putAttributes(payload, ctx.tenant.attributes, reserved);
+    putAttributes(payload, ctx.user.attributes, reserved);
+    putAttributes(payload, ctx.access.attributes, reserved);
+    // Shared account: the real user's role, locale etc. are already there as user attributes.
+    if (shared) payload[REAL_USER_EMAIL_ATTRIBUTE] = ctx.user.email;
+
+    // Metabase keys users by email (compared lower-cased); names are optional there.
+    payload[names.email] = who.email;
+    if (who.firstName) payload[names.firstName] = who.firstName;
+    if (who.lastName) payload[names.lastName] = who.lastName;
+    // CONTRACTS: omit the claim rather than send [] — an empty array can strip every group.
+    const groups = mapGroups(ctx.groups, ctx.access.groupMappings ?? {});
+    if (groups.length) payload[names.groups] = groups;
+
+    // CONTRACTS: @tenant only when the Metabase has tenants on, otherwise it answers 403.
+    if (s.tenantsEnabled === true) {
+      const slug = ctx.access.settings.metabaseTenantSlug ?? ctx.tenant.slug;
+      if (!METABASE_TENANT_SLUG.test(slug)) {
+        throw new DomainError(
+          'metabase_tenant_slug_invalid',
+          409,
+          'This tenant\'s Metabase tenant slug is not valid (lower-case letters, digits, "-" and "_")',
+          { metabaseTenantSlug: slug },
+        );
+      }
+      payload['@tenant'] = slug;
+      const tenantAttributes: Record<string, unknown> = {};
+      putAttributes(tenantAttributes, ctx.tenant.attributes, new Set());
+      if (Object.keys(tenantAttributes).length) payload['@tenant.attributes'] = tenantAttributes;
+    }
+
+    // CONTRACTS: iat integer seconds and always sent; exp sent; no nbf. jti: unique per token.
+    payload.iat = ctx.iat;
+    payload.exp = exp;
+    payload.jti = ctx.jti;
+    return payload;
+  },
+
+  /**
+   * CONTRACTS: Metabase accepts return_to only if relative or on its own host. We check the
+   * same before signing anything, so a foreign URL is refused here, not after a token left.
+   */
+  normaliseReturnTo(raw, target) {
+    if (raw === undefined || raw === '') return '/';
+    if (raw.startsWith('/')) return safeRelativePath(raw);
+    const u = parseAbsoluteUrl(raw);
+    return u && u.origin === originOf(target.baseUrl) ? u.href : null;
+  },
+
+  redirectUrl: (ctx, jwt, returnTo) => `${base(ctx.target)}/auth/sso?jwt=${jwt}&return_to=${encodeURIComponent(returnTo)}`,
+
+  // CONTRACTS: Metabase has no JWT single logout; the browser must load {metabase}/auth/logout.
+  logoutUrl: (ctx) => `${base(ctx.target)}/auth/logout`,
+};
+
+const embed: EmbedBehaviour = {
+  resources: ['dashboard', 'question'],
+  ttlSeconds: (settings) => positive(settings.embedTtlSeconds, DEFAULT_EMBED_TTL),
+
+  /**
+   * CONTRACTS (static embedding): {resource: {dashboard|question: id}, params, exp}; params
+   * is required and must set every locked parameter. Values come from the signed-in user's
+   * attributes, then the tenant's, so one user's iframe URL shows only that user's rows.
+   */
+  payload(ctx, kind, id, exp) {
+    const params: Record<string, string | number | boolean> = {};
+    const locked = ctx.access.settings.lockedParams ?? {};
+    for (const [param, attribute] of Object.entries(locked)) {
+      const v = ctx.user.attributes?.[attribute] ?? ctx.tenant.attributes?.[attribute];
+      if (!isFlat(v)) {
+        throw badRequest(
+          'locked_param_missing',
+          `Locked parameter "${param}" takes its value from attribute "${attribute}", which neither the user nor the tenant has`,
+          { param, attribute },
+        );
+      }
+      params[param] = v;
+    }
+    return { resource: { [kind]: id }, params, exp };
+  },
+
+  // CONTRACTS: {metabase}/embed/<kind>/<token>#bordered=true&titled=true.
+  url: (target, kind, token) => `${base(target)}/embed/${kind}/${token}#bordered=true&titled=true`,
+};
+
+/** A configured claim name must not be a registered claim or another identity claim. */
+function claimNameClashes(problems: string[], s: TargetSettings): void {
+  const names = claimNames(s);
+  const keys: [string, string][] = [
+    ['emailClaim', names.email],
+    ['firstNameClaim', names.firstName],
+    ['lastNameClaim', names.lastName],
+    ['groupsClaim', names.groups],
+  ];
+  for (const [key, name] of keys) {
+    if (REGISTERED_CLAIMS.includes(name)) problems.push(`settings.${key} must not be the registered claim "${name}"`);
+  }
+  for (let i = 0; i < keys.length; i++) {
+    for (let j = i + 1; j < keys.length; j++) {
+      if (keys[i][1] === keys[j][1]) problems.push(`settings.${keys[i][0]} and settings.${keys[j][0]} must differ (both "${keys[i][1]}")`);
+    }
+  }
+}
+
 /** Metabase: JWT SSO (interactive embedding, the SDK) and static signed embeds. */
-export const metabase: TargetDefinition = {
+export const metabase: TargetDefinition & { sso: SsoBehaviour; embed: EmbedBehaviour } = {
   kind: 'metabase',
   secrets: { secret: 'required', embeddingSecret: 'optional' },
   parseSettings(input) {
@@ -31,6 +227,9 @@ export const metabase: TargetDefinition = {
       allowedOrigins: c.origins(problems, 'allowedOrigins', input.allowedOrigins),
       logoutLandingUrl: c.url(problems, 'logoutLandingUrl', input.logoutLandingUrl),
     };
+    claimNameClashes(problems, settings);
     return { settings: JSON.parse(JSON.stringify(settings)), problems };
   },
+  sso,
+  embed,
 };

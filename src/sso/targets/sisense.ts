@@ -1,9 +1,171 @@
-import { settingsCheck as c, TargetDefinition } from './target-definition';
+import { originOf, parseAbsoluteUrl, safeRelativePath } from '../return-to';
+import type { TargetSettings } from '../target.entity';
+import { MintContext, settingsCheck as c, SsoBehaviour, TargetDefinition } from './target-definition';
 
-const KNOWN = ['emailClaim', 'firstNameClaim', 'lastNameClaim', 'tokenTtlSeconds', 'allowedOrigins', 'logoutLandingUrl'] as const;
+const KNOWN = [
+  'emailClaim',
+  'firstNameClaim',
+  'lastNameClaim',
+  'tokenTtlSeconds',
+  'allowedOrigins',
+  'logoutLandingUrl',
+  'tenantName',
+  'tenantId',
+] as const;
+
+/** As for the access settings (sisenseTenantName / sisenseTenantId). */
+const TENANT_NAME = /^[A-Za-z0-9_-]{1,100}$/;
+const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Sisense's own defaults for its configurable claims (Admin > Single Sign On > JWT). */
+const DEFAULT_EMAIL_CLAIM = 'sub';
+const DEFAULT_FIRST_NAME_CLAIM = 'firstName';
+const DEFAULT_LAST_NAME_CLAIM = 'lastName';
+/** exp is optional for Sisense; we always send one, 5 minutes ahead unless configured. */
+const DEFAULT_TTL_SECONDS = 300;
+
+type Target = MintContext['target'];
+type AccessPart = Pick<MintContext, 'target' | 'access'>;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * Who Sisense sees: the user, or the tenant's shared account when the access is set up as
+ * "one BI account per client". The iat sequence must follow the same identity: Sisense keeps
+ * the last iat per Sisense user, so every user signing in as one shared account shares it.
+ */
+function identity(ctx: Pick<MintContext, 'access' | 'user'>): { email: string; firstName?: string; lastName?: string } {
+  const shared = ctx.access.settings.sharedAccount;
+  if (shared) return { email: shared.email, firstName: shared.firstName, lastName: shared.lastName };
+  return { email: ctx.user.email, firstName: ctx.user.firstName, lastName: ctx.user.lastName };
+}
+
+/**
+ * The Sisense organization tenant, served in one of two ways: one target per Sisense tenant
+ * (target settings tenantName + tenantId), or one target for the whole Sisense instance with
+ * the tenant set on each access (sisenseTenantName + sisenseTenantId). The access, being the
+ * more specific, wins. Neither: the main (system) tenant.
+ */
+function sisenseTenant(ctx: AccessPart): { name?: string; id?: string } {
+  const a = ctx.access.settings;
+  if (str(a.sisenseTenantName) || str(a.sisenseTenantId)) return { name: str(a.sisenseTenantName), id: str(a.sisenseTenantId) };
+  return { name: str(ctx.target.settings.tenantName), id: str(ctx.target.settings.tenantId) };
+}
+
+/**
+ * `<sisense>` for the main (system) tenant, `<sisense>/<tenant name>` for an organization
+ * tenant: CONTRACTS "for an organization tenant the base is {sisense}/{tenant_name}".
+ */
+function sisenseBase(ctx: AccessPart): string {
+  const base = ctx.target.baseUrl.replace(/\/+$/, '');
+  const tenantName = sisenseTenant(ctx).name;
+  return tenantName ? `${base}/${encodeURIComponent(tenantName)}` : base;
+}
+
+function allowedOrigins(target: Target): Set<string> {
+  const origins = new Set<string>();
+  const own = originOf(target.baseUrl);
+  if (own) origins.add(own);
+  const extra = target.settings.allowedOrigins;
+  if (Array.isArray(extra)) for (const o of extra) if (typeof o === 'string') origins.add(o);
+  return origins;
+}
+
+/**
+ * return_to as Sisense sends it: a Sisense path (relative, one leading '/'), or — from the
+ * Compose SDK — an absolute URL of the embedding app, which must be on the Sisense origin or
+ * an allow-listed embedding origin (CONTRACTS: "Validate against an allow-list"). Anything
+ * else (protocol-relative '//evil', backslashes, control characters, credentials in the URL)
+ * is refused: we would otherwise be an open redirect through Sisense.
+ */
+function normaliseReturnTo(raw: string | undefined, target: Target): string | null {
+  if (raw === undefined || raw === '') return '/';
+  if (raw.startsWith('/')) return safeRelativePath(raw);
+  const u = parseAbsoluteUrl(raw);
+  return u && allowedOrigins(target).has(u.origin) ? u.href : null;
+}
+
+function ttlSeconds(settings: TargetSettings): number {
+  const v = settings.tokenTtlSeconds;
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : DEFAULT_TTL_SECONDS;
+}
+
+const sso: SsoBehaviour = {
+  // Sisense denies a token whose iat is the same as or earlier than the user's previous one.
+  strictlyIncreasingIat: true,
+  // Sisense keys users by email, compared case-insensitively.
+  iatSubject: (ctx) => identity(ctx).email.toLowerCase(),
+  ttlSeconds,
+  // CONTRACTS: header `typ: JWT`, `alg: HS256` (nothing else).
+  header: { typ: 'JWT' },
+  claims(ctx, exp) {
+    const s = ctx.target.settings;
+    const who = identity(ctx);
+    const payload: Record<string, unknown> = {
+      // Integer seconds: Sisense refuses a float iat.
+      iat: Math.trunc(ctx.iat),
+      // Sisense: exp optional, but when present it must be later than iat.
+      exp: Math.max(Math.trunc(exp), Math.trunc(ctx.iat) + 1),
+      // Sisense stores every jti and refuses a repeat.
+      jti: ctx.jti,
+    };
+    payload[str(s.emailClaim) ?? DEFAULT_EMAIL_CLAIM] = who.email;
+    if (who.firstName) payload[str(s.firstNameClaim) ?? DEFAULT_FIRST_NAME_CLAIM] = who.firstName;
+    if (who.lastName) payload[str(s.lastNameClaim) ?? DEFAULT_LAST_NAME_CLAIM] = who.lastName;
+    const groups = mapGroups(ctx.groups, ctx.access.groupMappings);
+    // Sisense groups must exist there; send only mapped names, and no claim when none map.
+    if (groups.length) payload.groups = groups;
+    // CONTRACTS: tenantId required for an organization tenant, absent for the system tenant.
+    const tenantId = sisenseTenant(ctx).id;
+    if (tenantId) payload.tenantId = tenantId;
+    return payload;
+  },
+  normaliseReturnTo,
+  // CONTRACTS: 302 {sisense}[/{tenant_name}]/jwt?jwt=<token>&return_to=<encoded>.
+  redirectUrl: (ctx, jwt, returnTo) =>
+    `${sisenseBase(ctx)}/jwt?jwt=${encodeURIComponent(jwt)}&return_to=${encodeURIComponent(returnTo)}`,
+  // CONTRACTS: the browser must call {sisense}/api/v1/authentication/logout with its cookies.
+  logoutUrl: (ctx) => `${sisenseBase(ctx)}/api/v1/authentication/logout`,
+};
+
+function pattern(problems: string[], key: string, v: unknown, re: RegExp, what: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string' && re.test(v)) return v;
+  problems.push(`settings.${key} must be ${what}`);
+  return undefined;
+}
+
+/** Claims we always set ourselves; a configured name must not overwrite one of them. */
+const RESERVED_CLAIMS = ['iat', 'exp', 'jti', 'nbf', 'iss', 'aud', 'groups', 'tenantId'];
+
+function claimNameClashes(problems: string[], s: { emailClaim?: string; firstNameClaim?: string; lastNameClaim?: string }): void {
+  const names: [string, string][] = [
+    ['emailClaim', s.emailClaim ?? DEFAULT_EMAIL_CLAIM],
+    ['firstNameClaim', s.firstNameClaim ?? DEFAULT_FIRST_NAME_CLAIM],
+    ['lastNameClaim', s.lastNameClaim ?? DEFAULT_LAST_NAME_CLAIM],
+  ];
+  for (const [key, name] of names) {
+    if (RESERVED_CLAIMS.includes(name)) problems.push(`settings.${key} must not be the reserved claim "${name}"`);
+  }
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      if (names[i][1] === names[j][1]) problems.push(`settings.${names[i][0]} and settings.${names[j][0]} must differ (both "${names[i][1]}")`);
+    }
+  }
+}
+
+/** Local group names -> Sisense group names through the access's mappings, deduplicated. */
+function mapGroups(local: string[], mappings: Record<string, string[]>): string[] {
+  const out = new Set<string>();
+  for (const g of local) {
+    const mapped = Object.prototype.hasOwnProperty.call(mappings, g) ? mappings[g] : undefined;
+    if (Array.isArray(mapped)) for (const m of mapped) if (typeof m === 'string' && m !== '') out.add(m);
+  }
+  return [...out];
+}
 
 /** Sisense: JWT SSO (Remote Login / Remote Logout URLs). */
-export const sisense: TargetDefinition = {
+export const sisense: TargetDefinition & { sso: SsoBehaviour } = {
   kind: 'sisense',
   secrets: { secret: 'required', embeddingSecret: 'unused' },
   parseSettings(input) {
@@ -16,7 +178,15 @@ export const sisense: TargetDefinition = {
       tokenTtlSeconds: c.positiveInt(problems, 'tokenTtlSeconds', input.tokenTtlSeconds, 30, 3600),
       allowedOrigins: c.origins(problems, 'allowedOrigins', input.allowedOrigins),
       logoutLandingUrl: c.url(problems, 'logoutLandingUrl', input.logoutLandingUrl),
+      tenantName: pattern(problems, 'tenantName', input.tenantName, TENANT_NAME, 'the Sisense tenant name (letters, digits, _ and -; at most 100)'),
+      tenantId: pattern(problems, 'tenantId', input.tenantId, TENANT_ID, 'the Sisense tenant id (letters, digits, _ and -; at most 64)'),
     };
+    claimNameClashes(problems, settings);
+    // CONTRACTS: an organization tenant needs its URL prefix and its tenantId claim, together.
+    if ((input.tenantName === undefined) !== (input.tenantId === undefined)) {
+      problems.push('settings.tenantName and settings.tenantId go together (a target for one Sisense organization tenant needs both)');
+    }
     return { settings: JSON.parse(JSON.stringify(settings)), problems };
   },
+  sso,
 };

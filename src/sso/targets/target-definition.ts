@@ -4,8 +4,8 @@ import type { TargetKind, TargetSettings } from '../target.entity';
  * What one BI product needs from us. One file per product under sso/targets/ implements
  * this and is listed once in sso/targets/index.ts; nothing else switches on the kind.
  *
- * This first part is what the admin API needs (validating a target's configuration); the
- * SSO part (claims, redirect, logout URL) is added by the SSO work.
+ * The admin API uses the first part (validating a target's configuration); the SSO flow
+ * (src/sso/sso.service.ts) and signed embeds (src/sso/embed.service.ts) use `sso` / `embed`.
  */
 export interface TargetDefinition {
   kind: TargetKind;
@@ -16,6 +16,10 @@ export interface TargetDefinition {
    * Returns the settings to store, or the list of problems, each naming the key.
    */
   parseSettings(input: Record<string, unknown>): { settings: TargetSettings; problems: string[] };
+  /** JWT SSO (Metabase, Sisense). Absent for a token broker that signs nothing (Databricks). */
+  sso?: SsoBehaviour;
+  /** Signed ("static") embeds, signed with the embedding secret. Only Metabase has them. */
+  embed?: EmbedBehaviour;
 }
 
 /** Helpers shared by the product files for settings validation. */
@@ -128,4 +132,21 @@ export interface SsoBehaviour {
   redirectUrl(ctx: Pick<MintContext, 'target' | 'access'>, jwt: string, returnTo: string): string;
   /** A browser URL that ends the product's own session (loaded by our logged-out page). */
   logoutUrl(ctx: Pick<MintContext, 'target' | 'access'>): string | null;
+}
+
+/** What a signed embed is built from (no jti/iat: the product's embed token carries neither). */
+export type EmbedContext = Pick<MintContext, 'target' | 'access' | 'tenant' | 'user'>;
+
+export interface EmbedBehaviour {
+  /** Resource kinds as they appear in our URL, /embed/<target>/<kind>/<id>. */
+  resources: readonly string[];
+  /** Embed token lifetime in seconds for this target. */
+  ttlSeconds(settings: Settings): number;
+  /**
+   * The token payload for resource `kind` number `id`, expiring at `exp` (epoch seconds).
+   * Throws a DomainError (4xx) naming what is missing, e.g. a locked parameter's value.
+   */
+  payload(ctx: EmbedContext, kind: string, id: number, exp: number): Record<string, unknown>;
+  /** The iframe URL for a signed token. */
+  url(target: MintContext['target'], kind: string, token: string): string;
 }

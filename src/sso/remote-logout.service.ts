@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { RequestMeta } from '../auth/auth.types';
+import { SessionsService } from '../auth/sessions.service';
+import { notFound } from '../common/errors';
+import { InjectConfig } from '../config/config.module';
+import { AppConfig } from '../config/configuration';
+import { sha256Hex } from '../crypto/tokens';
+import { parseAbsoluteUrl } from './return-to';
+import { SsoStore } from './sso.store';
+import { targetDefinition } from './targets';
+
+/**
+ * `GET /sso/<target>/logout`, Sisense's Remote Logout URL. CONTRACTS: "Sisense calls our
+ * Remote Logout URL after its own logout; we end our session and send the user to a landing
+ * page" — otherwise the next Sisense visit would silently sign the user straight back in.
+ *
+ * It is a GET the browser is sent to, so anyone's page can trigger it; a forged one can only
+ * end the visitor's own session, which is why no CSRF token is asked for (as for /logout).
+ */
+@Injectable()
+export class RemoteLogoutService {
+  private readonly basePath: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sessions: SessionsService,
+    private readonly audit: AuditService,
+    private readonly store: SsoStore,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.basePath = new URL(config.app.publicUrl).pathname.replace(/\/+$/, '');
+  }
+
+  /**
+   * Ends the cookie's session (live or not: an idle-expired row is closed too) and audits
+   * `logout` in the same transaction; returns where the browser goes next: the target's
+   * logoutLandingUrl, else our signed-out page.
+   */
+  async end(slug: string, cookieToken: string | undefined, meta: RequestMeta): Promise<string> {
+    const loaded = await this.store.load(slug, null, null);
+    // A disabled target still ends our session: the user logged out there and expects to be out.
+    if (!loaded || !targetDefinition(loaded.target.kind).sso) throw notFound('target', { target: slug });
+    const { target } = loaded;
+    if (cookieToken && cookieToken.length <= 100) {
+      const sessionId = sha256Hex(cookieToken);
+      await this.dataSource.transaction(async (m) => {
+        const ended = await this.sessions.revoke(sessionId, m);
+        if (!ended) return;
+        await this.audit.record(
+          { ...meta, actor: `user:${ended.userId}` },
+          { type: 'logout', tenantId: ended.tenantId, details: { userId: ended.userId, sessionId, via: target.kind, target: target.slug } },
+          m,
+        );
+      });
+    }
+    const landing = typeof target.settings.logoutLandingUrl === 'string' ? parseAbsoluteUrl(target.settings.logoutLandingUrl) : null;
+    return landing ? landing.href : `${this.basePath}/logout`;
+  }
+}

@@ -1,0 +1,80 @@
+import { Controller, Get, Options, Param, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../auth/auth.decorators';
+import type { SessionContext } from '../auth/auth.types';
+import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
+import { notFound } from '../common/errors';
+import { requestMeta } from '../common/request-meta';
+import { answerPreflight, applyCors } from './cors';
+import { RemoteLogoutService } from './remote-logout.service';
+import { parseSsoQuery } from './return-to';
+import { SsoOutcome, SsoService } from './sso.service';
+import { SsoStore } from './sso.store';
+
+/**
+ * The BI products' identity provider URL: `<PUBLIC_URL>/sso/<target>` is what an operator
+ * enters as Metabase's "JWT Identity Provider URI" (or Sisense's Remote Login URL).
+ * `GET /sso/<target>/logout` (Sisense's Remote Logout URL) lives here too.
+ */
+@Controller('sso')
+export class SsoController {
+  constructor(
+    private readonly sso: SsoService,
+    private readonly store: SsoStore,
+    private readonly remoteLogout: RemoteLogoutService,
+    private readonly sessions: SessionsService,
+  ) {}
+
+  @Get(':target')
+  @WithSession()
+  async handshake(
+    @Param('target') slug: string,
+    @CurrentSession() session: SessionContext | null,
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    // return_to is rebuilt from the raw URL: Metabase does not encode it (see return-to.ts).
+    const query = parseSsoQuery(req.originalUrl);
+    const json = query.response === 'json';
+    const meta = requestMeta(req);
+    const loaded = await this.sso.requireTarget(slug, session, meta);
+    if (json) applyCors(req, res, loaded.target.settings);
+    const outcome = await this.sso.handshake({ loaded, session, query, json, cookie: req.cookies?.[SESSION_COOKIE], meta });
+    send(res, outcome);
+  }
+
+  /**
+   * Sisense's Remote Logout URL: Sisense sends the browser here after its own logout. Ends our
+   * session (else the next Sisense visit signs the user straight back in), then the target's
+   * logout landing page or our signed-out page.
+   */
+  @Get(':target/logout')
+  @WithSession()
+  async logout(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const url = await this.remoteLogout.end(slug, req.cookies?.[SESSION_COOKIE], requestMeta(req));
+    this.sessions.clearCookie(res);
+    send(res, { kind: 'redirect', url });
+  }
+
+  /** CORS preflight for the Embedding SDK's credentialed fetch (no cookies are sent on it). */
+  @Options(':target')
+  @Public()
+  async preflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const loaded = await this.store.load(slug, null, null);
+    if (!loaded || loaded.target.disabled) throw notFound('target', { target: slug });
+    answerPreflight(req, res, loaded.target.settings);
+  }
+}
+
+/** Token-bearing answers are never cached, by the browser or anything in between. */
+export function send(res: Response, outcome: SsoOutcome): void {
+  res.setHeader('Cache-Control', 'no-store');
+  if (outcome.kind === 'json') {
+    res.status(200).json(outcome.body);
+    return;
+  }
+  // Location set directly (the URLs are built encoded): res.redirect would re-encode and
+  // negotiate a body nobody reads.
+  res.status(302).setHeader('Location', outcome.url);
+  res.end();
+}

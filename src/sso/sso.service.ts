@@ -1,0 +1,198 @@
+import { Injectable } from '@nestjs/common';
+import { sign } from 'jsonwebtoken';
+import { randomUUID } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { AuditService } from '../audit/audit.service';
+import type { RequestMeta, SessionContext } from '../auth/auth.types';
+import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../common/errors';
+import { InjectConfig } from '../config/config.module';
+import { AppConfig } from '../config/configuration';
+import { iatSequenceAhead } from './iat-sequence.service';
+import type { SsoQuery } from './return-to';
+import { SigningKeys, SecretColumn } from './signing-keys';
+import { SsoStore, TargetWithAccess } from './sso.store';
+import { targetDefinition } from './targets';
+import type { MintContext } from './targets/target-definition';
+
+export type SsoOutcome =
+  /** 302 to the BI product (with a token) or to our login page. */
+  | { kind: 'redirect'; url: string }
+  /** 200 JSON (the Embedding SDK's `{jwt}`, a signed embed's `{url, expiresAt}`). */
+  | { kind: 'json'; body: Record<string, unknown> };
+
+export interface HandshakeInput {
+  loaded: TargetWithAccess;
+  session: SessionContext | null;
+  query: SsoQuery;
+  /** `?response=json`: the Embedding SDK wants `{jwt}`, and a JSON 401 without a session. */
+  json: boolean;
+  /** The raw session cookie, to explain a session that did not resolve (disabled account). */
+  cookie: string | undefined;
+  meta: RequestMeta;
+}
+
+const TENANT_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * The SSO flow, product-agnostic: what differs per BI product (claims, redirect, return_to
+ * rules) comes from its file in sso/targets/. The hot path is three round trips: the session
+ * (the guard), the target with access and groups (one SELECT), and one statement recording
+ * token + audit event + the session's use of the target. Only after that succeeded is the
+ * token signed and sent: a failed write means no token leaves.
+ */
+@Injectable()
+export class SsoService {
+  private readonly basePath: string;
+
+  constructor(
+    private readonly store: SsoStore,
+    private readonly keys: SigningKeys,
+    private readonly audit: AuditService,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.basePath = new URL(config.app.publicUrl).pathname.replace(/\/+$/, '');
+  }
+
+  /** The target (with this session's access and groups); unknown or disabled: refused, audited. */
+  async requireTarget(slug: string, session: SessionContext | null, meta: RequestMeta, flow = 'sso'): Promise<TargetWithAccess> {
+    const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null);
+    if (!loaded) {
+      await this.deny(meta, session?.tenant.id ?? null, slug, 'unknown_target', flow);
+      throw notFound('target', { target: slug });
+    }
+    if (loaded.target.disabled) {
+      await this.deny(meta, session?.tenant.id ?? null, slug, 'target_disabled', flow);
+      throw forbidden('target_disabled', 'This BI target is disabled');
+    }
+    return loaded;
+  }
+
+  /** GET /sso/<target>: the JWT SSO handshake (redirect, or `{jwt}` for the Embedding SDK). */
+  async handshake(a: HandshakeInput): Promise<SsoOutcome> {
+    const { loaded, session, meta } = a;
+    const { target } = loaded;
+    const sso = targetDefinition(target.kind).sso;
+    if (!sso) {
+      await this.deny(meta, session?.tenant.id ?? null, target.slug, 'sso_not_supported');
+      throw badRequest('sso_not_supported', `Target ${target.slug} does not do JWT single sign-on`);
+    }
+    // The SDK never needs return_to; a browser's must be checked before anything else.
+    let returnTo = '/';
+    if (!a.json) {
+      const checked = sso.normaliseReturnTo(a.query.returnTo, target);
+      if (checked === null) {
+        await this.deny(meta, session?.tenant.id ?? null, target.slug, 'invalid_return_to', 'sso', { returnTo: a.query.returnTo?.slice(0, 300) });
+        throw badRequest('invalid_return_to', 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
+      }
+      returnTo = checked;
+    }
+
+    if (!session) {
+      await this.refuseDisabledAccount(a.cookie, target.slug, meta);
+      if (a.json) throw unauthorized('no_session', 'Not signed in: sign in to the identity provider first');
+      const next = `/sso/${target.slug}?return_to=${encodeURIComponent(returnTo)}`;
+      return { kind: 'redirect', url: this.loginUrl(next, a.query.tenant) };
+    }
+    const access = await this.requireAccess(loaded, session, meta);
+    const key = this.signingKey(target, 'secret');
+
+    const base = mintBase(loaded, access, session);
+    const now = Math.floor(Date.now() / 1000);
+    const jti = randomUUID();
+    const ttl = sso.ttlSeconds(target.settings);
+    // Built before recording, so a configuration problem (e.g. a bad Metabase tenant slug)
+    // refuses the request without leaving a record of a token that never existed.
+    let claims = sso.claims({ ...base, iat: now, jti }, now + ttl);
+    const shared = access.settings.sharedAccount?.email;
+    const rec = await this.store.record({
+      jti,
+      targetId: target.id,
+      tenantId: session.tenant.id,
+      userId: session.user.id,
+      sessionId: session.id,
+      now,
+      ttlSeconds: ttl,
+      iatSubject: sso.strictlyIncreasingIat ? sso.iatSubject(base) : undefined,
+      markSessionTarget: true,
+      audit: {
+        type: 'sso.token_issued',
+        actor: meta.actor,
+        ip: meta.ip,
+        requestId: meta.requestId,
+        details: { target: target.slug, targetId: target.id, userId: session.user.id, jti, flow: a.json ? 'json' : 'redirect', ...(shared ? { sharedAccount: shared } : {}) },
+      },
+    });
+    if (!rec) {
+      await this.deny(meta, session.tenant.id, target.slug, 'iat_sequence_ahead', 'sso', { userId: session.user.id });
+      throw iatSequenceAhead();
+    }
+    // A sequenced iat (Sisense) may be ahead of the clock: the token carries what was recorded.
+    if (rec.iat !== now || rec.exp !== now + ttl) claims = sso.claims({ ...base, iat: rec.iat, jti }, rec.exp);
+    const jwt = sign(claims, key, { algorithm: 'HS256', header: { alg: 'HS256', ...sso.header } });
+    if (a.json) return { kind: 'json', body: { jwt } };
+    return { kind: 'redirect', url: sso.redirectUrl({ target, access }, jwt, returnTo) };
+  }
+
+  /** The tenant's access to the target; without it: 403, audited, nothing minted. */
+  async requireAccess(loaded: TargetWithAccess, session: SessionContext, meta: RequestMeta, flow = 'sso'): Promise<NonNullable<TargetWithAccess['access']>> {
+    if (!loaded.access) {
+      await this.deny(meta, session.tenant.id, loaded.target.slug, 'no_access', flow);
+      throw forbidden('no_access', 'Your organization does not have access to this BI target');
+    }
+    return loaded.access;
+  }
+
+  /**
+   * A cookie whose session is valid but whose user or tenant is disabled: a clear refusal
+   * (audited), not a login page the visitor cannot get past.
+   */
+  async refuseDisabledAccount(cookie: string | undefined, slug: string, meta: RequestMeta, flow = 'sso'): Promise<void> {
+    if (!cookie) return;
+    const blocked = await this.store.disabledAccount(cookie);
+    if (!blocked) return;
+    await this.deny(meta, blocked.tenantId, slug, blocked.reason, flow, { userId: blocked.userId });
+    throw forbidden('account_disabled', 'Your account or your organization is disabled');
+  }
+
+  /**
+   * Our login page, coming back to `next` once signed in. `next` is a path of this app
+   * ('/sso/..'); both get PUBLIC_URL's base path, as the login page wants a path on this host.
+   * The organization is preset only from an explicit `?tenant=` in the IdP URI: guessing it
+   * from which tenants use the target would tell an anonymous visitor who our customers are.
+   */
+  loginUrl(next: string, tenantHint: string | undefined): string {
+    const tenant = tenantHint && TENANT_SLUG.test(tenantHint) ? tenantHint : null;
+    const query = `${tenant ? `tenant=${encodeURIComponent(tenant)}&` : ''}next=${encodeURIComponent(this.basePath + next)}`;
+    return `${this.basePath}/login?${query}`;
+  }
+
+  /** The target's signing key; a target without the secret is a configuration error (409). */
+  signingKey(target: TargetWithAccess['target'], column: SecretColumn): KeyObject {
+    const key = this.keys.keyFor(target.id, column, column === 'secret' ? target.secretEnc : target.embeddingSecretEnc);
+    if (!key) {
+      const what = column === 'secret' ? 'JWT shared secret' : 'embedding secret';
+      throw new DomainError(`target_${column}_missing`, 409, `Target ${target.slug} has no ${what} configured`);
+    }
+    return key;
+  }
+
+  async deny(meta: RequestMeta, tenantId: string | null, slug: string, reason: string, flow = 'sso', extra: Record<string, unknown> = {}): Promise<void> {
+    await this.audit.record(meta, { type: `${flow}.denied`, tenantId, details: { target: slug, reason, ...extra } });
+  }
+}
+
+/** What a product file builds its token from (everything but iat and jti). */
+export function mintBase(
+  loaded: TargetWithAccess,
+  access: NonNullable<TargetWithAccess['access']>,
+  session: SessionContext,
+): Omit<MintContext, 'iat' | 'jti'> {
+  const { target } = loaded;
+  return {
+    target: { id: target.id, slug: target.slug, baseUrl: target.baseUrl, settings: target.settings },
+    access: { groupMappings: access.groupMappings, attributes: access.attributes, settings: access.settings },
+    tenant: session.tenant,
+    user: session.user,
+    groups: loaded.groups,
+  };
+}

@@ -1,0 +1,46 @@
+import { tokenRecordStatement, TokenRecordInput } from './token-record';
+
+const input = (over: Partial<TokenRecordInput> = {}): TokenRecordInput => ({
+  jti: '00000000-0000-4000-8000-000000000001',
+  targetId: '00000000-0000-4000-8000-0000000000aa',
+  tenantId: '00000000-0000-4000-8000-0000000000bb',
+  userId: '00000000-0000-4000-8000-0000000000cc',
+  sessionId: 'f'.repeat(64),
+  now: 1_800_000_000,
+  ttlSeconds: 120,
+  markSessionTarget: true,
+  audit: { type: 'sso.token_issued', actor: 'user:x', ip: null, requestId: null, details: { target: 'mb' } },
+  ...over,
+});
+
+describe('tokenRecordStatement', () => {
+  it('records token, audit event and session use in one statement, iat from our clock', () => {
+    const { sql, params } = tokenRecordStatement(input());
+    expect(sql.match(/INSERT INTO issued_tokens/g)).toHaveLength(1);
+    expect(sql.match(/INSERT INTO audit_events/g)).toHaveLength(1);
+    expect(sql).toContain('UPDATE sessions SET targets_used');
+    expect(sql).not.toContain('iat_sequences');
+    expect(params).toContain(1_800_000_000);
+    expect(params).toContain(JSON.stringify({ target: 'mb' }));
+    // Every placeholder has its parameter.
+    const max = Math.max(...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+    expect(max).toBe(params.length);
+  });
+
+  it('leaves the session alone when asked (signed embeds) or when there is none', () => {
+    expect(tokenRecordStatement(input({ markSessionTarget: false })).sql).not.toContain('UPDATE sessions');
+    expect(tokenRecordStatement(input({ sessionId: null })).sql).not.toContain('UPDATE sessions');
+  });
+
+  it('takes iat from the per-subject sequence when the product needs strictly increasing iats', () => {
+    const { sql, params } = tokenRecordStatement(input({ iatSubject: 'Ada@Example.com' }));
+    expect(sql).toContain('INSERT INTO iat_sequences');
+    expect(params).toContain('ada@example.com');
+  });
+
+  it('produces one text per variant, so it can be a named (prepared) statement', () => {
+    const a = tokenRecordStatement(input()).sql;
+    const b = tokenRecordStatement(input({ jti: '00000000-0000-4000-8000-000000000002', now: 1, audit: { ...input().audit, details: { x: 1 } } })).sql;
+    expect(a).toBe(b);
+  });
+});

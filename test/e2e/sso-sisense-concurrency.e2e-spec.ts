@@ -1,0 +1,155 @@
+import { decodeJwt } from 'jose';
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { DataSource } from 'typeorm';
+import { SecretBox } from '../../src/crypto/secret-box';
+import { randomToken, sha256Hex } from '../../src/crypto/tokens';
+import { createDataSource } from '../../src/database/data-source';
+import { FakeSisense, startFakeSisense } from '../fakes/sisense';
+import { grantAccess, makeTenant, makeUser } from '../factories';
+import { freePort } from '../setup/global-setup';
+import { createDatabase, dropDatabase } from '../setup/test-db';
+
+/**
+ * Sisense denies an iat not later than the one of the user's previous session. Two service
+ * processes on one database (as behind a load balancer) take 50 simultaneous logins of one
+ * user: every token must carry its own jti and its own iat, and in iat order Sisense (the
+ * fake) must accept all of them.
+ */
+const SECRET = 'concurrency-sisense-secret-0123456789abcdef';
+const ROOT = path.resolve(__dirname, '../..');
+const PARALLEL = 50;
+
+interface Service {
+  proc: ChildProcess;
+  url: string;
+  output: string[];
+}
+
+async function startService(databaseUrl: string): Promise<Service> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const output: string[] = [];
+  const proc = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      NODE_ENV: 'test',
+      SECRETS_KEY: process.env.SECRETS_KEY,
+      PORT: String(port),
+      PUBLIC_URL: url,
+      LOG_LEVEL: 'warn',
+      DB_POOL_SIZE: '10',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d) => output.push(String(d)));
+  proc.stderr!.on('data', (d) => output.push(String(d)));
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`service exited with ${proc.exitCode}:\n${output.join('')}`);
+    try {
+      if ((await fetch(`${url}/health/ready`)).ok) return { proc, url, output };
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`service did not become ready:\n${output.join('')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function stopService(s: Service | undefined): Promise<void> {
+  if (!s || s.proc.exitCode !== null) return;
+  const exited = new Promise((r) => s.proc.once('exit', r));
+  s.proc.kill('SIGTERM');
+  const timer = setTimeout(() => s.proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe('Sisense SSO: 50 parallel logins of one user through two service processes', () => {
+  let db: { name: string; url: string };
+  let ds: DataSource;
+  let services: Service[] = [];
+  let fake: FakeSisense;
+  let targetSlug: string;
+  let cookie: string;
+  let email: string;
+
+  beforeAll(async () => {
+    fake = await startFakeSisense({ secret: SECRET });
+    db = await createDatabase();
+    ds = createDataSource(db.url, 2);
+    await ds.initialize();
+
+    const tenant = await makeTenant(ds);
+    const user = await makeUser(ds, tenant.id, { groups: ['analysts'] });
+    email = user.email;
+    targetSlug = `sisense-${randomToken(4).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+    const [target] = await ds.query(
+      `INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ($1, 'sisense', $1, $2, '{}') RETURNING id`,
+      [targetSlug, fake.url],
+    );
+    const box = new SecretBox(Buffer.from(process.env.SECRETS_KEY!, 'hex'));
+    await ds.query(`UPDATE targets SET secret_enc = $2 WHERE id = $1`, [target.id, box.seal(SECRET, `target:${target.id}:secret`)]);
+    await grantAccess(ds, tenant.id, target.id, { groupMappings: { analysts: ['Viewers'] } });
+
+    const token = randomToken(32);
+    await ds.query(
+      `INSERT INTO sessions (id, user_id, tenant_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 hour')`,
+      [sha256Hex(token), user.id, tenant.id],
+    );
+    cookie = `eidp_session=${token}`;
+
+    // Sequentially: two ts-node start-ups at once on 2 cores only make both slower.
+    services = [await startService(db.url)];
+    services.push(await startService(db.url));
+  }, 300_000);
+
+  afterAll(async () => {
+    await Promise.all(services.map(stopService));
+    await fake?.close();
+    if (ds?.isInitialized) await ds.destroy();
+    if (db) await dropDatabase(db.name);
+  }, 60_000);
+
+  it('issues 50 distinct jtis and 50 distinct, strictly increasing iats, all accepted in iat order', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: PARALLEL }, (_, i) =>
+        fetch(`${services[i % 2].url}/sso/${targetSlug}?return_to=${encodeURIComponent(`/app/main/dashboards/${i}`)}`, {
+          headers: { cookie },
+          redirect: 'manual',
+        }),
+      ),
+    );
+    const locations = responses.map((r) => {
+      expect(r.status).toBe(302);
+      return r.headers.get('location')!;
+    });
+    const tokens = locations.map((l) => {
+      const u = new URL(l);
+      expect(`${u.origin}${u.pathname}`).toBe(`${fake.url}/jwt`);
+      return u.searchParams.get('jwt')!;
+    });
+    const claims = tokens.map((t) => decodeJwt(t));
+    expect(new Set(claims.map((c) => c.jti)).size).toBe(PARALLEL);
+    const iats = claims.map((c) => c.iat!);
+    expect(iats.every((iat) => Number.isInteger(iat))).toBe(true);
+    expect(new Set(iats).size).toBe(PARALLEL);
+
+    // Every token was recorded (with its jti) before it left, half of them by each process.
+    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM issued_tokens`);
+    expect(n).toBe(PARALLEL);
+
+    const byIat = tokens.map((t, i) => ({ t, iat: iats[i], location: locations[i] })).sort((a, b) => a.iat - b.iat);
+    for (let i = 1; i < byIat.length; i++) expect(byIat[i].iat).toBeGreaterThan(byIat[i - 1].iat);
+    for (const { location } of byIat) {
+      const res = await fake.present(location);
+      expect({ status: res.status, body: res.status === 302 ? null : res.body }).toEqual({ status: 302, body: null });
+    }
+    expect(fake.logins).toHaveLength(PARALLEL);
+    expect(fake.lastIat(email)).toBe(byIat[PARALLEL - 1].iat);
+    expect(fake.rejections).toEqual([]);
+  });
+});

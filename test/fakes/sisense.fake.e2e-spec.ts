@@ -1,0 +1,200 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { FakeSisense, startFakeSisense } from './sisense';
+
+/**
+ * The fake is only worth something if it refuses what Sisense refuses: one test per rule of
+ * CONTRACTS.md "Sisense — JWT SSO". Tokens are assembled by hand so each can break one rule.
+ */
+const SECRET = 'fake-sisense-shared-secret-0123456789';
+const CLOCK = 1_800_000_000;
+
+const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+function jwt(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }, secret = SECRET): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  const alg = header.alg === 'HS384' ? 'sha384' : 'sha256';
+  return `${input}.${createHmac(alg, secret).update(input).digest('base64url')}`;
+}
+
+let n = 0;
+function claims(over: Record<string, unknown> = {}): Record<string, unknown> {
+  n += 1;
+  return { sub: `user${n}@example.com`, iat: CLOCK, exp: CLOCK + 300, jti: randomUUID(), ...over };
+}
+
+describe('fake Sisense (enforces CONTRACTS.md)', () => {
+  let clock = CLOCK;
+  let fake: FakeSisense;
+  beforeAll(async () => {
+    fake = await startFakeSisense({ secret: SECRET, tenants: { acme: 'tenant-id-acme' }, now: () => clock });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  beforeEach(() => {
+    clock = CLOCK;
+  });
+
+  const login = (token: string, tenant?: string, returnTo = '/app/main/dashboards/1') =>
+    fake.present(`${fake.url}${tenant ? `/${tenant}` : ''}/jwt?jwt=${encodeURIComponent(token)}&return_to=${encodeURIComponent(returnTo)}`);
+
+  async function expectDenied(token: string, reason: string, tenant?: string, status = 401) {
+    const before = fake.logins.length;
+    const res = await login(token, tenant);
+    expect(res.status).toBe(status);
+    expect(res.body).toEqual({ error: reason });
+    expect(fake.logins.length).toBe(before);
+  }
+
+  it('accepts a correct token and redirects to return_to', async () => {
+    const c = claims({ firstName: 'Ada', groups: ['Analysts'] });
+    const res = await login(jwt(c));
+    expect(res.status).toBe(302);
+    expect(res.location).toBe(`${fake.url}/app/main/dashboards/1`);
+    expect(fake.logins.at(-1)).toMatchObject({ tenant: null, email: c.sub, iat: CLOCK, jti: c.jti, returnTo: '/app/main/dashboards/1' });
+    expect(fake.lastIat(c.sub as string)).toBe(CLOCK);
+  });
+
+  it('accepts an organization tenant login with the right tenantId', async () => {
+    const res = await login(jwt(claims({ tenantId: 'tenant-id-acme' })), 'acme', 'https://app.example.com/page');
+    expect(res.status).toBe(302);
+    expect(res.location).toBe('https://app.example.com/page');
+    expect(fake.logins.at(-1)?.tenant).toBe('acme');
+  });
+
+  it('refuses a URL without a token', async () => {
+    const res = await fake.present(`${fake.url}/jwt?return_to=/`);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'jwt_missing' });
+  });
+
+  it('refuses garbage', async () => {
+    await expectDenied('not-a-jwt', 'malformed_token');
+  });
+
+  it('refuses any algorithm but HS256', async () => {
+    await expectDenied(jwt(claims(), { alg: 'HS384', typ: 'JWT' }), 'bad_alg');
+    await expectDenied(`${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`, 'bad_alg');
+  });
+
+  it('refuses a header typ other than JWT, or none', async () => {
+    await expectDenied(jwt(claims(), { alg: 'HS256' }), 'bad_typ');
+    await expectDenied(jwt(claims(), { alg: 'HS256', typ: 'at+jwt' }), 'bad_typ');
+  });
+
+  it('refuses a token signed with another secret', async () => {
+    await expectDenied(jwt(claims(), undefined, 'another-secret-entirely-0123456789'), 'bad_signature');
+  });
+
+  it('refuses a token whose payload is not a JSON object', async () => {
+    const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64('[1,2]')}`;
+    await expectDenied(`${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`, 'malformed_payload');
+  });
+
+  it('refuses a missing iat', async () => {
+    const c = claims();
+    delete c.iat;
+    await expectDenied(jwt(c), 'iat_missing');
+  });
+
+  it('refuses a float iat and a string iat', async () => {
+    await expectDenied(jwt(claims({ iat: CLOCK + 0.5 })), 'iat_not_integer');
+    await expectDenied(jwt(claims({ iat: String(CLOCK) })), 'iat_not_integer');
+  });
+
+  it('allows 5 minutes of clock skew each way, and not a second more', async () => {
+    expect((await login(jwt(claims({ iat: CLOCK + 300, exp: CLOCK + 600 })))).status).toBe(302);
+    expect((await login(jwt(claims({ iat: CLOCK - 300, exp: CLOCK + 60 })))).status).toBe(302);
+    await expectDenied(jwt(claims({ iat: CLOCK + 301, exp: CLOCK + 600 })), 'iat_out_of_skew');
+    await expectDenied(jwt(claims({ iat: CLOCK - 301, exp: CLOCK + 60 })), 'iat_out_of_skew');
+  });
+
+  it('refuses an exp not later than iat', async () => {
+    await expectDenied(jwt(claims({ exp: CLOCK })), 'exp_not_after_iat');
+    await expectDenied(jwt(claims({ exp: CLOCK - 1 })), 'exp_not_after_iat');
+  });
+
+  it('refuses an exp that has passed, and accepts a token without exp', async () => {
+    clock = CLOCK + 120;
+    await expectDenied(jwt(claims({ exp: CLOCK + 60 })), 'expired');
+    const c = claims();
+    delete c.exp;
+    expect((await login(jwt(c))).status).toBe(302);
+  });
+
+  it('refuses a missing or blank jti', async () => {
+    const c = claims();
+    delete c.jti;
+    await expectDenied(jwt(c), 'jti_missing');
+    await expectDenied(jwt(claims({ jti: '  ' })), 'jti_missing');
+  });
+
+  it('refuses a jti it has seen, even for another user with a later iat', async () => {
+    const jti = randomUUID();
+    expect((await login(jwt(claims({ jti })))).status).toBe(302);
+    await expectDenied(jwt(claims({ jti, iat: CLOCK + 5 })), 'jti_replayed');
+  });
+
+  it('refuses replaying the very same URL', async () => {
+    const token = jwt(claims());
+    expect((await login(token)).status).toBe(302);
+    await expectDenied(token, 'jti_replayed');
+  });
+
+  it('refuses a missing or blank email claim', async () => {
+    const c = claims();
+    delete c.sub;
+    await expectDenied(jwt(c), 'email_missing');
+    await expectDenied(jwt(claims({ sub: ' ' })), 'email_missing');
+  });
+
+  it('refuses groups that are not an array of names', async () => {
+    await expectDenied(jwt(claims({ groups: 'Analysts' })), 'groups_invalid');
+    await expectDenied(jwt(claims({ groups: [1] })), 'groups_invalid');
+  });
+
+  it("refuses an iat the same as or earlier than the user's previous one (case-insensitive email)", async () => {
+    expect((await login(jwt(claims({ sub: 'Repeat@Example.com', iat: CLOCK + 10 })))).status).toBe(302);
+    await expectDenied(jwt(claims({ sub: 'repeat@example.com', iat: CLOCK + 10 })), 'iat_not_increasing');
+    await expectDenied(jwt(claims({ sub: 'repeat@example.com', iat: CLOCK + 9 })), 'iat_not_increasing');
+    expect((await login(jwt(claims({ sub: 'repeat@example.com', iat: CLOCK + 11 })))).status).toBe(302);
+    // Another user is unaffected.
+    expect((await login(jwt(claims({ sub: 'other@example.com', iat: CLOCK })))).status).toBe(302);
+  });
+
+  it('refuses an organization tenant login without tenantId or with the wrong one', async () => {
+    await expectDenied(jwt(claims()), 'tenant_id_missing', 'acme');
+    await expectDenied(jwt(claims({ tenantId: 'tenant-id-other' })), 'tenant_id_mismatch', 'acme');
+  });
+
+  it('refuses a tenantId on the system tenant', async () => {
+    await expectDenied(jwt(claims({ tenantId: 'tenant-id-acme' })), 'tenant_id_unexpected');
+  });
+
+  it('refuses an unknown organization tenant', async () => {
+    await expectDenied(jwt(claims({ tenantId: 'tenant-id-acme' })), 'unknown_tenant', 'nope', 404);
+  });
+
+  it('records every rejection with its reason, and logouts', async () => {
+    expect(fake.rejections.some((r) => r.reason === 'bad_signature')).toBe(true);
+    const res = await fake.present(`${fake.url}/acme/api/v1/authentication/logout`);
+    expect(res.status).toBe(200);
+    expect(fake.logouts.at(-1)).toEqual({ tenant: 'acme' });
+  });
+});
+
+describe('fake Sisense with a configured Email Claim', () => {
+  it('reads the email from that claim and refuses a token without it', async () => {
+    const fake = await startFakeSisense({ secret: SECRET, emailClaim: 'email', now: () => CLOCK });
+    try {
+      const url = (t: string) => `${fake.url}/jwt?jwt=${t}&return_to=%2F`;
+      const without = await fake.present(url(jwt(claims())));
+      expect(without.body).toEqual({ error: 'email_missing' });
+      const ok = await fake.present(url(jwt(claims({ email: 'mail@example.com' }))));
+      expect(ok.status).toBe(302);
+      expect(fake.logins[0].email).toBe('mail@example.com');
+    } finally {
+      await fake.close();
+    }
+  });
+});
