@@ -7,6 +7,7 @@ import { notFound } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { sha256Hex } from '../crypto/tokens';
+import { BiLogoutService } from './bi-logout.service';
 import { parseAbsoluteUrl } from './return-to';
 import { SsoStore } from './sso.store';
 import { targetDefinition } from './targets';
@@ -28,6 +29,7 @@ export class RemoteLogoutService {
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
     private readonly store: SsoStore,
+    private readonly biLogout: BiLogoutService,
     @InjectConfig() config: AppConfig,
   ) {
     this.basePath = new URL(config.app.publicUrl).pathname.replace(/\/+$/, '');
@@ -35,27 +37,33 @@ export class RemoteLogoutService {
 
   /**
    * Ends the cookie's session (live or not: an idle-expired row is closed too) and audits
-   * `logout` in the same transaction; returns where the browser goes next: the target's
-   * logoutLandingUrl, else our signed-out page.
+   * `logout` in the same transaction. Returns where the browser goes next (the target's
+   * logoutLandingUrl, else our signed-out page) and the logout URLs of the OTHER BI tools the
+   * session signed in to: Sisense has ended its own session, but a Metabase opened by the
+   * same session would otherwise stay signed in.
    */
-  async end(slug: string, cookieToken: string | undefined, meta: RequestMeta): Promise<string> {
+  async end(slug: string, cookieToken: string | undefined, meta: RequestMeta): Promise<{ next: string; otherBiLogoutUrls: string[] }> {
     const loaded = await this.store.load(slug, null, null);
     // A disabled target still ends our session: the user logged out there and expects to be out.
     if (!loaded || !targetDefinition(loaded.target.kind).sso) throw notFound('target', { target: slug });
     const { target } = loaded;
+    let otherBiLogoutUrls: string[] = [];
     if (cookieToken && cookieToken.length <= 100) {
       const sessionId = sha256Hex(cookieToken);
-      await this.dataSource.transaction(async (m) => {
+      const ended = await this.dataSource.transaction(async (m) => {
         const ended = await this.sessions.revoke(sessionId, m);
-        if (!ended) return;
+        if (!ended) return null;
         await this.audit.record(
           { ...meta, actor: `user:${ended.userId}` },
           { type: 'logout', tenantId: ended.tenantId, details: { userId: ended.userId, sessionId, via: target.kind, target: target.slug } },
           m,
         );
+        return ended;
       });
+      const others = ended?.targetsUsed.filter((id) => id !== target.id) ?? [];
+      if (ended && others.length) otherBiLogoutUrls = await this.biLogout.urlsFor({ tenantId: ended.tenantId, targetsUsed: others });
     }
     const landing = typeof target.settings.logoutLandingUrl === 'string' ? parseAbsoluteUrl(target.settings.logoutLandingUrl) : null;
-    return landing ? landing.href : `${this.basePath}/logout`;
+    return { next: landing ? landing.href : `${this.basePath}/logout`, otherBiLogoutUrls };
   }
 }

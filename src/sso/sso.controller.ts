@@ -6,6 +6,7 @@ import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
 import { answerPreflight, applyCors } from './cors';
+import { loggedOutPage, sendPage } from '../auth/login/pages';
 import { RemoteLogoutService } from './remote-logout.service';
 import { parseSsoQuery } from './return-to';
 import { SsoOutcome, SsoService } from './sso.service';
@@ -51,9 +52,14 @@ export class SsoController {
   @Get(':target/logout')
   @WithSession()
   async logout(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
-    const url = await this.remoteLogout.end(slug, req.cookies?.[SESSION_COOKIE], requestMeta(req));
+    const { next, otherBiLogoutUrls } = await this.remoteLogout.end(slug, req.cookies?.[SESSION_COOKIE], requestMeta(req));
     this.sessions.clearCookie(res);
-    send(res, { kind: 'redirect', url });
+    if (!otherBiLogoutUrls.length) return send(res, { kind: 'redirect', url: next });
+    // Other BI tools this session signed in to: our signed-out page ends them (hidden
+    // iframes), then moves on to where Sisense's logout should land.
+    sendPage(res, 200, loggedOutPage({ biLogoutUrls: otherBiLogoutUrls, continueTo: next, loginHref: next }), {
+      frameOrigins: [...new Set(otherBiLogoutUrls.map((u) => new URL(u).origin))],
+    });
   }
 
   /** CORS preflight for the Embedding SDK's credentialed fetch (no cookies are sent on it). */

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { hash, verify } from '@node-rs/argon2';
 import type { Options } from '@node-rs/argon2';
+import { HashSlots } from './hash-slots';
 
 /**
  * argon2id with OWASP's minimum configuration (m=19 MiB, t=2, p=1). @node-rs/argon2 hashes
@@ -24,19 +25,25 @@ export const PASSWORD_MAX_LENGTH = 256;
  */
 const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$hCmBBAV6q//VmOIGOTCKcQ$qsSEsiKjM1hUxhCsHpfXdKFx+8YSt4xvDYgHNyIiBUs';
 
+/**
+ * Every argon2id computation (login verifications, dummy verifications, hashing a new
+ * password in the admin API) goes through one HashSlots limiter, so a login storm or a bulk
+ * user import cannot take every core from the event loop.
+ */
 @Injectable()
 export class PasswordsService {
   private readonly log = new Logger(PasswordsService.name);
+  private readonly slots = new HashSlots();
 
   /** The PHC string to store ($argon2id$v=19$m=19456,t=2,p=1$...). */
   hash(password: string): Promise<string> {
-    return hash(normalise(password), ARGON2_OPTIONS);
+    return this.slots.run(() => hash(normalise(password), ARGON2_OPTIONS));
   }
 
   /** True when `password` matches `passwordHash`; false (never a throw) otherwise. */
   async verify(passwordHash: string, password: string): Promise<boolean> {
     try {
-      return await verify(passwordHash, normalise(password));
+      return await this.slots.run(() => verify(passwordHash, normalise(password)));
     } catch (e) {
       // A stored hash that does not parse: log that it happened (not the hash), refuse.
       this.log.error(`stored password hash could not be verified: ${(e as Error).message}`);
@@ -46,7 +53,7 @@ export class PasswordsService {
 
   /** Spends the time of one verification and returns false: for logins of unknown users. */
   async verifyDummy(password: string): Promise<false> {
-    await verify(DUMMY_HASH, normalise(password)).catch(() => false);
+    await this.slots.run(() => verify(DUMMY_HASH, normalise(password))).catch(() => false);
     return false;
   }
 }

@@ -223,6 +223,23 @@ describe('Sisense JWT SSO (e2e)', () => {
       expect(again.headers.location.startsWith('/login?')).toBe(true);
     });
 
+    it('also ends the other BI sessions this session opened (a Metabase), then moves on', async () => {
+      const metabase = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://metabase.example.com', secret: SECRET });
+      await grantAccess(t.ds, tenant.id, metabase.id);
+      const { sessionId, cookie } = await signIn(tenant.id);
+      await sso(target.slug, '?return_to=%2F', cookie).expect(302);
+      await sso(metabase.slug, '?return_to=%2F', cookie).expect(302);
+      const res = await request(t.http).get(`/sso/${target.slug}/logout`).set('Cookie', cookie).expect(200);
+      expect(res.text).toContain(`src="${escapeHtml('https://metabase.example.com/auth/logout')}"`);
+      // Sisense has already ended its own session: it is not asked again.
+      expect(res.text).not.toContain('/api/v1/authentication/logout');
+      expect(res.text).toMatch(/http-equiv="refresh" content="3;url=\/logout"/);
+      expect(res.headers['content-security-policy']).toContain('frame-src https://metabase.example.com');
+      expect(String(res.headers['set-cookie'])).toMatch(/eidp_session=;/);
+      const [s] = await t.ds.query(`SELECT revoked_at FROM sessions WHERE id = $1`, [sessionId]);
+      expect(s.revoked_at).not.toBeNull();
+    });
+
     it("goes to the target's logout landing page when one is configured", async () => {
       const landing = await makeTarget(t, {
         kind: 'sisense',

@@ -9,7 +9,6 @@ import { PasswordsService } from '../../users/passwords.service';
 import { UsersService } from '../../users/users.service';
 import { RequestMeta } from '../auth.types';
 import { SessionsService } from '../sessions.service';
-import { HashSlots } from './hash-slots';
 import { GENERIC_FAILURE, LoginForm, LoginRejected } from './login-form';
 import { LoginThrottleService } from './login-throttle.service';
 
@@ -37,7 +36,6 @@ export interface LoginRequestMeta extends RequestMeta {
 @Injectable()
 export class LoginService {
   private readonly log = new Logger(LoginService.name);
-  private readonly hashSlots = new HashSlots();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -85,9 +83,7 @@ export class LoginService {
 
     // Exactly one argon2id verification on every path (timing must not tell the cases apart).
     const hashOf = user?.passwordHash;
-    const passwordOk = await this.hashSlots.run(() =>
-      hashOf ? this.passwords.verify(hashOf, form.password) : this.passwords.verifyDummy(form.password),
-    );
+    const passwordOk = hashOf ? await this.passwords.verify(hashOf, form.password) : await this.passwords.verifyDummy(form.password);
 
     let reason: LoginFailureReason | null = null;
     if (!tenant) reason = 'unknown_tenant';
