@@ -2,6 +2,7 @@ import { badRequest, DomainError } from '../../common/errors';
 import { originOf, parseAbsoluteUrl, safeRelativePath } from '../return-to';
 import type { TargetSettings } from '../target.entity';
 import { EmbedBehaviour, MintContext, settingsCheck as c, SsoBehaviour, TargetDefinition } from './target-definition';
+import { claimNameClashes, mapGroups } from './claims';
 
 const KNOWN = [
   'emailClaim',
@@ -60,16 +61,6 @@ function putAttributes(payload: Record<string, unknown>, attrs: Flat | null | un
     if (k.startsWith('@') || reserved.has(k) || !isFlat(v)) continue;
     payload[k] = v;
   }
-}
-
-/** Local group names -> Metabase group names through the access's mappings, deduplicated. */
-function mapGroups(local: string[], mappings: Record<string, string[]>): string[] {
-  const out = new Set<string>();
-  for (const g of local) {
-    const mapped = Object.prototype.hasOwnProperty.call(mappings, g) ? mappings[g] : undefined;
-    if (Array.isArray(mapped)) for (const m of mapped) if (typeof m === 'string' && m !== '') out.add(m);
-  }
-  return [...out];
 }
 
 /**
@@ -190,22 +181,18 @@ const embed: EmbedBehaviour = {
 };
 
 /** A configured claim name must not be a registered claim or another identity claim. */
-function claimNameClashes(problems: string[], s: TargetSettings): void {
+function metabaseClaimNameClashes(problems: string[], s: TargetSettings): void {
   const names = claimNames(s);
-  const keys: [string, string][] = [
-    ['emailClaim', names.email],
-    ['firstNameClaim', names.firstName],
-    ['lastNameClaim', names.lastName],
-    ['groupsClaim', names.groups],
-  ];
-  for (const [key, name] of keys) {
-    if (REGISTERED_CLAIMS.includes(name)) problems.push(`settings.${key} must not be the registered claim "${name}"`);
-  }
-  for (let i = 0; i < keys.length; i++) {
-    for (let j = i + 1; j < keys.length; j++) {
-      if (keys[i][1] === keys[j][1]) problems.push(`settings.${keys[i][0]} and settings.${keys[j][0]} must differ (both "${keys[i][1]}")`);
-    }
-  }
+  claimNameClashes(
+    problems,
+    [
+      ['emailClaim', names.email],
+      ['firstNameClaim', names.firstName],
+      ['lastNameClaim', names.lastName],
+      ['groupsClaim', names.groups],
+    ],
+    { claims: REGISTERED_CLAIMS, what: 'registered' },
+  );
 }
 
 /** Metabase: JWT SSO (interactive embedding, the SDK) and static signed embeds. */
@@ -227,7 +214,7 @@ export const metabase: TargetDefinition & { sso: SsoBehaviour; embed: EmbedBehav
       allowedOrigins: c.origins(problems, 'allowedOrigins', input.allowedOrigins),
       logoutLandingUrl: c.url(problems, 'logoutLandingUrl', input.logoutLandingUrl),
     };
-    claimNameClashes(problems, settings);
+    metabaseClaimNameClashes(problems, settings);
     return { settings: JSON.parse(JSON.stringify(settings)), problems };
   },
   sso,

@@ -1,6 +1,7 @@
 import { originOf, parseAbsoluteUrl, safeRelativePath } from '../return-to';
 import type { TargetSettings } from '../target.entity';
 import { MintContext, settingsCheck as c, SsoBehaviour, TargetDefinition } from './target-definition';
+import { claimNameClashes, mapGroups } from './claims';
 
 const KNOWN = [
   'emailClaim',
@@ -138,31 +139,18 @@ function pattern(problems: string[], key: string, v: unknown, re: RegExp, what: 
 /** Claims we always set ourselves; a configured name must not overwrite one of them. */
 const RESERVED_CLAIMS = ['iat', 'exp', 'jti', 'nbf', 'iss', 'aud', 'groups', 'tenantId'];
 
-function claimNameClashes(problems: string[], s: { emailClaim?: string; firstNameClaim?: string; lastNameClaim?: string }): void {
-  const names: [string, string][] = [
-    ['emailClaim', s.emailClaim ?? DEFAULT_EMAIL_CLAIM],
-    ['firstNameClaim', s.firstNameClaim ?? DEFAULT_FIRST_NAME_CLAIM],
-    ['lastNameClaim', s.lastNameClaim ?? DEFAULT_LAST_NAME_CLAIM],
-  ];
-  for (const [key, name] of names) {
-    if (RESERVED_CLAIMS.includes(name)) problems.push(`settings.${key} must not be the reserved claim "${name}"`);
-  }
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      if (names[i][1] === names[j][1]) problems.push(`settings.${names[i][0]} and settings.${names[j][0]} must differ (both "${names[i][1]}")`);
-    }
-  }
+function sisenseClaimNameClashes(problems: string[], s: { emailClaim?: string; firstNameClaim?: string; lastNameClaim?: string }): void {
+  claimNameClashes(
+    problems,
+    [
+      ['emailClaim', s.emailClaim ?? DEFAULT_EMAIL_CLAIM],
+      ['firstNameClaim', s.firstNameClaim ?? DEFAULT_FIRST_NAME_CLAIM],
+      ['lastNameClaim', s.lastNameClaim ?? DEFAULT_LAST_NAME_CLAIM],
+    ],
+    { claims: RESERVED_CLAIMS, what: 'reserved' },
+  );
 }
 
-/** Local group names -> Sisense group names through the access's mappings, deduplicated. */
-function mapGroups(local: string[], mappings: Record<string, string[]>): string[] {
-  const out = new Set<string>();
-  for (const g of local) {
-    const mapped = Object.prototype.hasOwnProperty.call(mappings, g) ? mappings[g] : undefined;
-    if (Array.isArray(mapped)) for (const m of mapped) if (typeof m === 'string' && m !== '') out.add(m);
-  }
-  return [...out];
-}
 
 /** Sisense: JWT SSO (Remote Login / Remote Logout URLs). */
 export const sisense: TargetDefinition & { sso: SsoBehaviour } = {
@@ -181,7 +169,7 @@ export const sisense: TargetDefinition & { sso: SsoBehaviour } = {
       tenantName: pattern(problems, 'tenantName', input.tenantName, TENANT_NAME, 'the Sisense tenant name (letters, digits, _ and -; at most 100)'),
       tenantId: pattern(problems, 'tenantId', input.tenantId, TENANT_ID, 'the Sisense tenant id (letters, digits, _ and -; at most 64)'),
     };
-    claimNameClashes(problems, settings);
+    sisenseClaimNameClashes(problems, settings);
     // CONTRACTS: an organization tenant needs its URL prefix and its tenantId claim, together.
     if ((input.tenantName === undefined) !== (input.tenantId === undefined)) {
       problems.push('settings.tenantName and settings.tenantId go together (a target for one Sisense organization tenant needs both)');
