@@ -1,4 +1,5 @@
 import { Global, Inject, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
 import { AppConfig, loadConfig } from './configuration';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -7,12 +8,28 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 export const InjectConfig = () => Inject(APP_CONFIG);
 
 /**
- * Global, validated configuration. Evaluated when the application is created, so a bad
- * variable stops the boot with a message that names it.
+ * Global, validated configuration. @nestjs/config loads it (ignoring .env files: only the
+ * environment counts) when the application is created, so a bad variable stops the boot with
+ * a message that names it. The namespaces (app, database, secrets, session, lockout, tokens)
+ * are available from ConfigService too; services inject the whole typed object as APP_CONFIG.
  */
 @Global()
 @Module({
-  providers: [{ provide: APP_CONFIG, useFactory: (): AppConfig => loadConfig() }],
+  imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [loadConfig] })],
+  providers: [
+    {
+      provide: APP_CONFIG,
+      inject: [ConfigService],
+      useFactory: (c: ConfigService<AppConfig, true>): AppConfig => ({
+        app: c.get('app', { infer: true }),
+        database: c.get('database', { infer: true }),
+        secrets: c.get('secrets', { infer: true }),
+        session: c.get('session', { infer: true }),
+        lockout: c.get('lockout', { infer: true }),
+        tokens: c.get('tokens', { infer: true }),
+      }),
+    },
+  ],
   exports: [APP_CONFIG],
 })
 export class AppConfigModule {}

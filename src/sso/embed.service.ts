@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { sign } from 'jsonwebtoken';
+import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import type { RequestMeta, SessionContext } from '../auth/auth.types';
 import { badRequest, DomainError, unauthorized } from '../common/errors';
@@ -31,6 +31,7 @@ export class EmbedService {
   constructor(
     private readonly sso: SsoService,
     private readonly store: SsoStore,
+    private readonly jwt: JwtService,
   ) {}
 
   async issue(a: EmbedInput): Promise<SsoOutcome> {
@@ -91,7 +92,7 @@ export class EmbedService {
     });
     if (!rec) throw new Error('embed token was not recorded'); // no iat sequence here: cannot happen
     // CONTRACTS: HS256 with the `alg` header; the payload is exactly {resource, params, exp}.
-    const token = sign(payload, key, { algorithm: 'HS256', noTimestamp: true });
+    const token = this.jwt.sign(payload, { privateKey: key, algorithm: 'HS256', noTimestamp: true });
     const url = embed.url(base.target, a.kind, token);
     if (a.json) return { kind: 'json', body: { url, expiresAt: new Date(rec.exp * 1000).toISOString() } };
     return { kind: 'redirect', url };

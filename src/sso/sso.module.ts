@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BI_LOGOUT } from '../auth/bi-logout';
 import { Access } from './access.entity';
@@ -19,7 +20,8 @@ import { TargetsService } from './targets.service';
 /** Global so the front door (src/auth) gets BI_LOGOUT without importing the SSO module. */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([Target, Access])],
+  // No module-wide secret: every target has its own, passed per call as a cached KeyObject.
+  imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({})],
   controllers: [SsoController, EmbedController],
   providers: [
     IatSequenceService,

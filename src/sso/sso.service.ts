@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { sign } from 'jsonwebtoken';
+import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { AuditService } from '../audit/audit.service';
@@ -47,6 +47,7 @@ export class SsoService {
   constructor(
     private readonly store: SsoStore,
     private readonly keys: SigningKeys,
+    private readonly jwt: JwtService,
     private readonly audit: AuditService,
     @InjectConfig() config: AppConfig,
   ) {
@@ -128,7 +129,9 @@ export class SsoService {
     }
     // A sequenced iat (Sisense) may be ahead of the clock: the token carries what was recorded.
     if (rec.iat !== now || rec.exp !== now + ttl) claims = sso.claims({ ...base, iat: rec.iat, jti }, rec.exp);
-    const jwt = sign(claims, key, { algorithm: 'HS256', header: { alg: 'HS256', ...sso.header } });
+    // A KeyObject made once per target (signing-keys.ts): jsonwebtoken would rebuild a key
+    // from a string secret on every call (STYLE.md, "The hot path").
+    const jwt = this.jwt.sign(claims, { privateKey: key, algorithm: 'HS256', header: { alg: 'HS256', ...sso.header } });
     if (a.json) return { kind: 'json', body: { jwt } };
     return { kind: 'redirect', url: sso.redirectUrl({ target, access }, jwt, returnTo) };
   }
