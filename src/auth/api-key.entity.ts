@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Tenant } from '../tenants/tenant.entity';
 
 /** Admin API key. The key is shown once; only its SHA-256 is kept. tenantId null = global. */
 @Entity({ name: 'api_keys' })
@@ -27,4 +28,11 @@ export class ApiKey {
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt: Date | null;
+
+  // Relations: declared so the entities describe the migrations' foreign keys (and
+  // `npm run migration:generate` finds nothing to drop); not loaded unless asked for.
+
+  @ManyToOne(() => Tenant, { onDelete: 'CASCADE', nullable: true })
+  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'api_keys_tenant_id_fkey' })
+  tenant?: Tenant;
 }

@@ -1,4 +1,6 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Target } from './target.entity';
+import { Tenant } from '../tenants/tenant.entity';
 import type { FlatAttributes } from '../tenants/tenant.entity';
 
 /** local group name -> the product's group names. */
@@ -21,6 +23,7 @@ export interface AccessSettings {
 /** Which tenant may use which target, and how its users are presented there. */
 @Entity({ name: 'tenant_target_access' })
 @Index('uq_access_tenant_target', ['tenantId', 'targetId'], { unique: true })
+@Index('ix_access_target', ['targetId'])
 export class Access {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -45,4 +48,15 @@ export class Access {
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
+
+  // Relations: declared so the entities describe the migrations' foreign keys (and
+  // `npm run migration:generate` finds nothing to drop); not loaded unless asked for.
+
+  @ManyToOne(() => Tenant, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'tenant_target_access_tenant_id_fkey' })
+  tenant?: Tenant;
+
+  @ManyToOne(() => Target, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'target_id', foreignKeyConstraintName: 'tenant_target_access_target_id_fkey' })
+  target?: Target;
 }

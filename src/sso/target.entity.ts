@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 export const TARGET_KINDS = ['metabase', 'sisense', 'databricks'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -13,6 +13,8 @@ export type TargetSettings = Record<string, unknown>;
 
 /** One BI instance. Secrets are sealed with SecretBox (AES-256-GCM under SECRETS_KEY). */
 @Entity({ name: 'targets' })
+@Check('ck_targets_slug', `slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'`)
+@Check('ck_targets_kind', `kind IN ('metabase', 'sisense', 'databricks')`)
 export class Target {
   @PrimaryGeneratedColumn('uuid')
   id: string;

@@ -1,8 +1,9 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 export type FlatAttributes = Record<string, string | number | boolean>;
 
 @Entity({ name: 'tenants' })
+@Check('ck_tenants_slug', `slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'`)
 export class Tenant {
   @PrimaryGeneratedColumn('uuid')
   id: string;

@@ -1,4 +1,7 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { User } from './user.entity';
+import { Group } from './group.entity';
+import { Tenant } from '../tenants/tenant.entity';
 
 @Entity({ name: 'group_members' })
 @Index('ix_group_members_user', ['userId'])
@@ -15,4 +18,19 @@ export class GroupMember {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
+
+  // Relations: declared so the entities describe the migrations' foreign keys (and
+  // `npm run migration:generate` finds nothing to drop); not loaded unless asked for.
+
+  @ManyToOne(() => Group, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'group_id', foreignKeyConstraintName: 'group_members_group_id_fkey' })
+  group?: Group;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'group_members_user_id_fkey' })
+  user?: User;
+
+  @ManyToOne(() => Tenant, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'group_members_tenant_id_fkey' })
+  tenant?: Tenant;
 }

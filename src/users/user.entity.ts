@@ -1,8 +1,10 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Tenant } from '../tenants/tenant.entity';
 import type { FlatAttributes } from '../tenants/tenant.entity';
 
 @Entity({ name: 'users' })
 @Index('uq_users_tenant_email', ['tenantId', 'email'], { unique: true })
+@Check('ck_users_email_lower', `email = lower(email)`)
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -35,4 +37,11 @@ export class User {
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
+
+  // Relations: declared so the entities describe the migrations' foreign keys (and
+  // `npm run migration:generate` finds nothing to drop); not loaded unless asked for.
+
+  @ManyToOne(() => Tenant, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'users_tenant_id_fkey' })
+  tenant?: Tenant;
 }
