@@ -8,6 +8,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { LoginModule } from './auth/login/login.module';
 import { HttpErrorFilter } from './common/http-error.filter';
+import { InputSanityPipe } from './common/input-sanity.pipe';
 import { loggerParams } from './common/logging';
 import { APP_CONFIG, AppConfigModule } from './config/config.module';
 import { AppConfig } from './config/configuration';
@@ -40,6 +41,8 @@ import { UsersModule } from './users/users.module';
   ],
   providers: [
     { provide: APP_GUARD, useExisting: AuthGuard },
+    // Pipes run in this order: the sanity checks first, so nothing malformed reaches validation.
+    { provide: APP_PIPE, useClass: InputSanityPipe },
     {
       provide: APP_PIPE,
       useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),

@@ -29,7 +29,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     body.requestId = requestId;
 
     if (body.statusCode >= 500) {
-      this.log.error({ requestId, err: exception }, 'unhandled error');
+      this.log.error({ requestId, err: loggableError(exception) }, 'unhandled error');
     } else if (exception instanceof DomainError && exception.internal) {
       this.log.warn({ requestId, code: exception.code, reason: exception.internal }, exception.message);
     }
@@ -66,7 +66,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       if (pg.code === '23505') {
         return { statusCode: 409, error: 'conflict', message: `already exists (${pg.constraint ?? 'unique'})` };
       }
-      if (pg.code === '22P02' || pg.code === '23514' || pg.code === '22001') {
+      // 22021/22P05: bytes Postgres cannot store (NUL); 54001: a value nested too deep.
+      if (['22P02', '23514', '22001', '22021', '22P05', '54001'].includes(pg.code ?? '')) {
         return { statusCode: 400, error: 'invalid_value', message: 'a value is malformed or out of range' };
       }
       if (pg.code === '23503') {
@@ -78,6 +79,20 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     return { statusCode: 500, error: 'internal_error', message: 'Internal error' };
   }
+}
+
+/**
+ * What of an error may be logged: a QueryFailedError carries the statement's parameters
+ * (password hashes, sealed secrets) and the driver's detail (the values of a violated key),
+ * so only its message, code and constraint are kept; other errors keep name, message, stack.
+ */
+export function loggableError(e: unknown): Record<string, unknown> {
+  if (e instanceof QueryFailedError) {
+    const pg = e.driverError as { code?: string; constraint?: string; table?: string };
+    return { type: 'QueryFailedError', code: pg.code, constraint: pg.constraint, table: pg.table, message: e.message, stack: e.stack };
+  }
+  if (e instanceof Error) return { type: e.name, message: e.message, stack: e.stack };
+  return { type: typeof e, message: String(e).slice(0, 200) };
 }
 
 function isBodyParserError(e: unknown): e is { status: number; message: string; type: string } {

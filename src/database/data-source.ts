@@ -16,7 +16,10 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
     migrationsTransactionMode: 'each',
     synchronize: false,
     migrationsRun: false,
-    logging: ['error'],
+    // TypeORM's own logger prints failed statements WITH their parameters (password hashes,
+    // sealed secrets) as plain text: off. Errors reach the JSON log through the global
+    // filter, which keeps a query error's code and constraint, never its parameters.
+    logging: false,
     extra: {
       max: poolSize,
       connectionTimeoutMillis: 5000,

@@ -56,6 +56,8 @@ export function parseLoginForm(body: unknown, publicUrl: string): LoginForm {
     }
     const s = trim ? (v ?? '').trim() : (v ?? '');
     if (!s) errors[name] = `Enter your ${label.toLowerCase()}.`;
+    // NUL and unpaired surrogates cannot be stored or looked up in Postgres (a 500 there).
+    else if (/\u0000|[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) errors[name] = `${label} contains a character that is not allowed.`;
     else if (s.length > LIMITS[name]) errors[name] = `${label} is too long (at most ${LIMITS[name]} characters).`;
     return s;
   };
