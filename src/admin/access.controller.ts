@@ -38,6 +38,7 @@ export class AccessController {
     @UuidParam('targetId', 'target') targetId: string,
     @Body() body: PutAccessDto,
   ): Promise<AccessDto> {
+    assertTenantInScope(p, tenantId); // another tenant: 404, as everywhere
     requireGlobalKey(p);
     const { access, created } = await this.access.grant(requestMeta(req), tenantId, targetId, { ...body });
     res.status(created ? 201 : 200);
@@ -53,6 +54,7 @@ export class AccessController {
     @UuidParam('tenantId', 'tenant') tenantId: string,
     @UuidParam('targetId', 'target') targetId: string,
   ): Promise<void> {
+    assertTenantInScope(p, tenantId);
     requireGlobalKey(p);
     await this.access.revoke(requestMeta(req), tenantId, targetId);
   }

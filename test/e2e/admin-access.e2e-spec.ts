@@ -86,6 +86,10 @@ describe('admin API: tenant access to targets', () => {
     expect((await list(myKey, other.id).expect(404)).body.error).toBe('tenant_not_found');
     expect((await put(myKey, mine.id, sisense.id, {}).expect(403)).body.error).toBe('global_key_required');
     await del(myKey, mine.id, metabase.id).expect(403);
+    // Another tenant's grants: 404, exactly as for a tenant that does not exist.
+    expect((await put(myKey, other.id, sisense.id, {}).expect(404)).body.error).toBe('tenant_not_found');
+    expect((await del(myKey, other.id, metabase.id).expect(404)).body.error).toBe('tenant_not_found');
+    expect(await t.ds.query(`SELECT 1 FROM tenant_target_access WHERE tenant_id = $1`, [other.id])).toHaveLength(1);
     await request(t.http).get(`/api/v1/tenants/${mine.id}/access`).expect(401);
     expect(await t.ds.query(`SELECT 1 FROM tenant_target_access WHERE tenant_id = $1`, [mine.id])).toHaveLength(1);
   });
