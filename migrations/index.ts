@@ -1,4 +1,5 @@
 import { CreateSchema1763700000000 } from './1763700000000-CreateSchema';
+import { AddUsersEmailIndex1763800000000 } from './1763800000000-AddUsersEmailIndex';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
-export const MIGRATIONS = [CreateSchema1763700000000];
+export const MIGRATIONS = [CreateSchema1763700000000, AddUsersEmailIndex1763800000000];

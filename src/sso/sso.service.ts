@@ -56,7 +56,7 @@ export class SsoService {
 
   /** The target (with this session's access and groups); unknown or disabled: refused, audited. */
   async requireTarget(slug: string, session: SessionContext | null, meta: RequestMeta, flow = 'sso'): Promise<TargetWithAccess> {
-    const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null);
+    const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null, session?.user.email ?? null);
     if (!loaded) {
       await this.deny(meta, session?.tenant.id ?? null, slug, 'unknown_target', flow);
       throw notFound('target', { target: slug });
@@ -95,6 +95,18 @@ export class SsoService {
       return { kind: 'redirect', url: this.loginUrl(next, a.query.tenant) };
     }
     const access = await this.requireAccess(loaded, session, meta);
+    // Emails are unique per tenant only, but the BI tools key a user by email alone: a token
+    // for an email that another tenant also has on the same BI instance would sign this
+    // person in to the other tenant's BI account (its collections, groups, attributes).
+    // Refused until an operator resolves it (a shared account sends its own email instead).
+    if (loaded.emailInOtherTenant && !access.settings.sharedAccount) {
+      await this.deny(meta, session.tenant.id, target.slug, 'email_in_other_tenant', 'sso', { userId: session.user.id });
+      throw new DomainError(
+        'identity_conflict',
+        409,
+        'This email also belongs to an account of another organization on this BI tool; ask your administrator to resolve it',
+      );
+    }
     const key = this.signingKey(target, 'secret');
 
     const base = mintBase(loaded, access, session);

@@ -26,6 +26,8 @@ export interface TargetWithAccess {
   access: { id: string; groupMappings: GroupMappings; attributes: Flat; settings: AccessSettings } | null;
   /** The user's local group names within the tenant ([] without a session). */
   groups: string[];
+  /** The user's email also belongs to a user of another tenant using the same BI instance. */
+  emailInOtherTenant: boolean;
 }
 
 // The user's groups: the tenant is in the WHERE of both tables, so a membership row that
@@ -36,7 +38,15 @@ const LOAD_SQL = `
          CASE WHEN $3::uuid IS NULL THEN '{}'::varchar[] ELSE ARRAY(
            SELECT g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id
             WHERE gm.user_id = $3::uuid AND gm.tenant_id = $2::uuid AND g.tenant_id = $2::uuid
-            ORDER BY g.name) END AS groups
+            ORDER BY g.name) END AS groups,
+         -- Cross-tenant on purpose: is this email also a user of ANOTHER tenant with access to
+         -- this BI instance (any target on the same base URL)? Metabase and Sisense know a
+         -- user by email alone, so two such users would be one BI account (see SsoService).
+         CASE WHEN $4::varchar IS NULL THEN false ELSE EXISTS (
+           SELECT 1 FROM users u2
+             JOIN tenant_target_access a2 ON a2.tenant_id = u2.tenant_id
+             JOIN targets t2 ON t2.id = a2.target_id AND t2.base_url = t.base_url
+            WHERE u2.email = $4::varchar AND u2.tenant_id <> $2::uuid) END AS email_in_other_tenant
     FROM targets t
     LEFT JOIN tenant_target_access a ON a.target_id = t.id AND a.tenant_id = $2::uuid
    WHERE t.slug = $1`;
@@ -74,10 +84,10 @@ export class SsoStore {
    * The target by slug, this tenant's access row and the user's groups: the one read of the
    * hot path. Without a session pass nulls (only the target is then of use).
    */
-  async load(slug: string, tenantId: string | null, userId: string | null): Promise<TargetWithAccess | null> {
+  async load(slug: string, tenantId: string | null, userId: string | null, email: string | null = null): Promise<TargetWithAccess | null> {
     // A slug that cannot exist is not worth a query (and keeps junk out of the planner).
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)) return null;
-    const rows = await this.prepared<any>(LOAD_SQL, [slug, tenantId, userId]);
+    const rows = await this.prepared<any>(LOAD_SQL, [slug, tenantId, userId, email]);
     if (!rows.length) return null;
     const r = rows[0];
     return {
@@ -95,6 +105,7 @@ export class SsoStore {
         ? { id: r.access_id, groupMappings: r.group_mappings ?? {}, attributes: r.access_attributes ?? {}, settings: r.access_settings ?? {} }
         : null,
       groups: r.groups ?? [],
+      emailInOtherTenant: r.email_in_other_tenant === true,
     };
   }
 

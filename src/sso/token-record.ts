@@ -58,10 +58,11 @@ export function tokenRecordStatement(r: TokenRecordInput): { sql: string; params
   ];
   if (r.markSessionTarget && r.sessionId !== null) {
     // Only when not there yet: after the first handshake this updates nothing (no new row
-    // version). sessions.id is char(64): compared as bpchar so its primary key index is used.
+    // version). Only when a token was recorded (not when the iat sequence refused one). sessions.id is char(64): compared as bpchar so its primary key index is used.
     ctes.push(`ses AS (
       UPDATE sessions SET targets_used = array_append(targets_used, ${targetId}::uuid)
-       WHERE id = ${p(r.sessionId)}::bpchar AND tenant_id = ${tenantId}::uuid AND NOT (${targetId}::uuid = ANY (targets_used)))`);
+       WHERE id = ${p(r.sessionId)}::bpchar AND tenant_id = ${tenantId}::uuid AND NOT (${targetId}::uuid = ANY (targets_used))
+         AND EXISTS (SELECT 1 FROM tok))`);
   }
   return { sql: `WITH ${ctes.join(',\n')}\nSELECT iat, exp FROM tok`, params };
 }

@@ -4,6 +4,7 @@ import type { FlatAttributes } from '../tenants/tenant.entity';
 
 @Entity({ name: 'users' })
 @Index('uq_users_tenant_email', ['tenantId', 'email'], { unique: true })
+@Index('ix_users_email', ['email'])
 @Check('ck_users_email_lower', `email = lower(email)`)
 export class User {
   @PrimaryGeneratedColumn('uuid')

@@ -86,12 +86,12 @@ describe('bad input never becomes a 500', () => {
 describe('what reaches the log of a database error', () => {
   it('keeps the code and constraint of a failed query, never its parameters or the driver detail', () => {
     const secret = 'sealed-secret-v1.abcdef0123456789';
-    const err = new QueryFailedError('INSERT INTO users (password_hash) VALUES ($1)', ['$argon2id$v=19$m=19456,t=2,p=1$salt$hash', secret], {
+    const driverError = Object.assign(new Error('duplicate key value violates unique constraint "uq_users_tenant_email"'), {
       code: '23505',
       constraint: 'uq_users_tenant_email',
       detail: 'Key (tenant_id, email)=(t, ada@example.com) already exists.',
-      message: 'duplicate key value violates unique constraint "uq_users_tenant_email"',
     });
+    const err = new QueryFailedError('INSERT INTO users (password_hash) VALUES ($1)', ['$argon2id$v=19$m=19456,t=2,p=1$salt$hash', secret], driverError);
     const logged = JSON.stringify(loggableError(err));
     expect(logged).toContain('23505');
     expect(logged).toContain('uq_users_tenant_email');

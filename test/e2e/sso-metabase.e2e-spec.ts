@@ -178,6 +178,34 @@ describe('Metabase JWT SSO (GET /sso/:target)', () => {
       expect(await count(`SELECT count(*) AS n FROM audit_events WHERE type = 'sso.denied' AND tenant_id = $1 AND details->>'reason' = 'no_access'`, [other.id])).toBe(1);
     });
 
+    it('an email another tenant also has on the same Metabase: 409 identity_conflict, for both, until resolved', async () => {
+      // Emails are unique per tenant only; Metabase knows a user by email alone, so these two
+      // people would be one Metabase account (one's collections, groups and attributes).
+      const rival = await makeTenant(t.ds);
+      const mine = await makeUser(t.ds, tenant.id, { email: 'clash@example.com' });
+      const twin = await makeUser(t.ds, rival.id, { email: 'clash@example.com' });
+      const rivalTarget = await makeTarget(t, { kind: 'metabase', baseUrl: mb.url, secret: SECRET });
+      await grantAccess(t.ds, rival.id, rivalTarget.id);
+      const me = new MiniBrowser();
+      await signIn(me, { id: mine.id, tenantId: tenant.id });
+      const them = new MiniBrowser();
+      await signIn(them, { id: twin.id, tenantId: rival.id });
+      const tokens = await count(`SELECT count(*) AS n FROM issued_tokens`);
+
+      const res = await me.get(`${base}/sso/mb-main?return_to=/`);
+      expect(res.status).toBe(409);
+      expect(res.text).toContain('another organization');
+      expect((await them.get(`${base}/sso/${rivalTarget.slug}?response=json`)).status).toBe(409);
+      expect(await count(`SELECT count(*) AS n FROM issued_tokens`)).toBe(tokens);
+      expect(await denied('email_in_other_tenant')).toBe(2);
+
+      // The other tenant no longer uses this Metabase: no conflict, the login goes through.
+      await t.ds.query(`DELETE FROM tenant_target_access WHERE tenant_id = $1`, [rival.id]);
+      const ok = await me.get(`${base}/sso/mb-main?return_to=/`);
+      expect(ok.status).toBe(302);
+      expect(ok.location!.startsWith(`${mb.url}/auth/sso?jwt=`)).toBe(true);
+    });
+
     it('a disabled target: 403', async () => {
       const off = await makeTarget(t, { kind: 'metabase', baseUrl: mb.url, secret: SECRET });
       await grantAccess(t.ds, tenant.id, off.id);

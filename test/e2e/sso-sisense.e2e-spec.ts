@@ -106,7 +106,7 @@ describe('Sisense JWT SSO (e2e)', () => {
   });
 
   it('refuses (429, audited, nothing recorded) rather than mint an iat Sisense would reject for being too far ahead', async () => {
-    const { user, cookie } = await signIn(tenant.id);
+    const { user, cookie, sessionId } = await signIn(tenant.id);
     const now = Math.floor(Date.now() / 1000);
     // A subject that signed in faster than once a second for minutes: its sequence is at the cap.
     await t.ds.query(`INSERT INTO iat_sequences (target_id, subject, last_iat) VALUES ($1, $2, $3)`, [target.id, user.email, now + 300]);
@@ -118,6 +118,9 @@ describe('Sisense JWT SSO (e2e)', () => {
     expect(after[0].n).toBe(before[0].n);
     const [ev] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'sso.denied' AND details->>'userId' = $1`, [user.id]);
     expect(ev.details.reason).toBe('iat_sequence_ahead');
+    // No token, so the session did not use the target (logout will not call its logout URL).
+    const [s] = await t.ds.query(`SELECT targets_used FROM sessions WHERE id = $1`, [sessionId]);
+    expect(s.targets_used).toEqual([]);
 
     // Within the cap the sequence goes on: iat = last + 1, still accepted by Sisense's 5 minutes.
     await t.ds.query(`UPDATE iat_sequences SET last_iat = $3 WHERE target_id = $1 AND subject = $2`, [target.id, user.email, now + 100]);
