@@ -26,7 +26,14 @@ function allowedOrigins(settings: TargetSettings): string[] {
 export function applyCors(req: Request, res: Response, settings: TargetSettings): void {
   res.setHeader('Vary', 'Origin');
   const origin = req.headers.origin;
-  if (origin === undefined) return;
+  if (origin === undefined) {
+    // A cross-site page can make the browser GET this with its cookies and no Origin (an
+    // <img> or <script>: "no-cors"). It cannot read the answer, but it must not mint either.
+    if (req.headers['sec-fetch-site'] === 'cross-site') {
+      throw forbidden('origin_not_allowed', 'This origin may not use this target', 'cross-site request without an Origin');
+    }
+    return;
+  }
   if (!allowedOrigins(settings).includes(origin)) {
     throw forbidden('origin_not_allowed', 'This origin may not use this target', `origin ${origin} is not in allowedOrigins`);
   }

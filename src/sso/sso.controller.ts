@@ -39,7 +39,14 @@ export class SsoController {
     const json = query.response === 'json';
     const meta = requestMeta(req);
     const loaded = await this.sso.requireTarget(slug, session, meta);
-    if (json) applyCors(req, res, loaded.target.settings);
+    if (json) {
+      try {
+        applyCors(req, res, loaded.target.settings);
+      } catch (e) {
+        await this.sso.deny(meta, session?.tenant.id ?? null, slug, 'origin_not_allowed', 'sso', { origin: req.headers.origin?.slice(0, 200) ?? null });
+        throw e;
+      }
+    }
     const outcome = await this.sso.handshake({ loaded, session, query, json, cookie: req.cookies?.[SESSION_COOKIE], meta });
     send(res, outcome);
   }

@@ -91,7 +91,7 @@ describe('the service process with its embedded Postgres', () => {
     expect(created.status).toBe(201);
     const missing = await fetch(`${running.url}/api/v1/tenants/00000000-0000-4000-8000-000000000000`, { headers: { ...auth, 'X-Request-Id': 'main-probe-1' } });
     expect(missing.status).toBe(404);
-    expect((await missing.json()).requestId).toBe('main-probe-1');
+    expect(((await missing.json()) as { requestId: string }).requestId).toBe('main-probe-1');
     await new Promise((r) => setTimeout(r, 200));
     const json = running.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
     expect(json.length).toBeGreaterThan(0);
@@ -105,7 +105,7 @@ describe('the service process with its embedded Postgres', () => {
     expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
 
     running = await start(dataDir, pgPort);
-    const list = await (await fetch(`${running.url}/api/v1/tenants`, { headers: auth })).json();
+    const list = (await (await fetch(`${running.url}/api/v1/tenants`, { headers: auth })).json()) as { items: { slug: string }[] };
     expect(list.items.map((t: { slug: string }) => t.slug)).toEqual(['kept']);
     expect(await stop(running)).toBe(0);
   }, 240_000);

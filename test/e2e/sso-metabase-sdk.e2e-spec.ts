@@ -107,6 +107,15 @@ describe('Metabase Embedding SDK (GET /sso/:target?response=json)', () => {
     expect(res.body.error).toBe('origin_not_allowed');
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
     expect(await tokens()).toBe(before);
+    const [ev] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'sso.denied' AND details->>'reason' = 'origin_not_allowed' ORDER BY id DESC LIMIT 1`);
+    expect(ev.details).toMatchObject({ target: target.slug, origin: EVIL });
+  });
+
+  it('refuses a cross-site request that carries no Origin (an <img> or <script> with the cookie): nothing minted', async () => {
+    const before = await tokens();
+    const res = await request(t.http).get(`/sso/${target.slug}?response=json`).set('Sec-Fetch-Site', 'cross-site').set('Sec-Fetch-Mode', 'no-cors').set('Cookie', cookie).expect(403);
+    expect(res.body.error).toBe('origin_not_allowed');
+    expect(await tokens()).toBe(before);
   });
 
   it('needs no CORS headers for a same-origin call (no Origin header)', async () => {
