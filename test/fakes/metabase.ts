@@ -296,9 +296,27 @@ export class MiniBrowser {
   }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<Hop> {
+    return this.send('GET', url, undefined, headers);
+  }
+
+  /**
+   * Submits a form as a browser does: POST `fields` as application/x-www-form-urlencoded
+   * with this origin's cookies, without following the answer's redirect.
+   */
+  async post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Hop> {
+    return this.send('POST', url, new URLSearchParams(fields).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: new URL(url).origin,
+      ...headers,
+    });
+  }
+
+  private async send(method: 'GET' | 'POST', url: string, body: string | undefined, headers: Record<string, string>): Promise<Hop> {
     const jar = this.jar(url);
     const cookie = jar.header();
     const res = await fetch(url, {
+      method,
+      body,
       redirect: 'manual',
       headers: { accept: 'text/html', ...(cookie ? { cookie } : {}), ...headers },
     });

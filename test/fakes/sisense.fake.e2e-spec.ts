@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { FakeSisense, startFakeSisense } from './sisense';
+import { MiniBrowser } from './metabase';
+import { FakeSisense, SISENSE_SESSION_COOKIE, startFakeSisense } from './sisense';
 
 /**
  * The fake is only worth something if it refuses what Sisense refuses: one test per rule of
@@ -195,6 +196,102 @@ describe('fake Sisense with a configured Email Claim', () => {
       expect(fake.logins[0].email).toBe('mail@example.com');
     } finally {
       await fake.close();
+    }
+  });
+});
+
+describe('fake Sisense with Remote Login and Remote Logout URLs (browser-facing redirects)', () => {
+  const LOGIN_URL = 'https://idp.example.com/sso/sisense-main';
+  const LOGOUT_URL = 'https://idp.example.com/sso/sisense-main/logout';
+  let fake: FakeSisense;
+  beforeAll(async () => {
+    fake = await startFakeSisense({
+      secret: SECRET,
+      tenants: { acme: 'tenant-id-acme' },
+      now: () => CLOCK,
+      remoteLoginUrl: LOGIN_URL,
+      remoteLogoutUrl: LOGOUT_URL,
+    });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it('sends a page request without a session to the Remote Login URL, then serves it once /jwt accepted a token', async () => {
+    const browser = new MiniBrowser();
+    const page = `${fake.url}/app/main/dashboards/abc?embed=true&x=1`;
+    const first = await browser.get(page);
+    expect(first.status).toBe(302);
+    expect(first.location).toBe(`${LOGIN_URL}?return_to=${encodeURIComponent('/app/main/dashboards/abc?embed=true&x=1')}`);
+    expect(new URL(first.location!).searchParams.get('return_to')).toBe('/app/main/dashboards/abc?embed=true&x=1');
+
+    // A refused token opens no session.
+    const refused = await browser.get(`${fake.url}/jwt?jwt=${jwt(claims(), undefined, 'wrong-secret-0123456789abcdefghij')}&return_to=%2F`);
+    expect(refused.status).toBe(401);
+    expect(browser.jar(fake.url).get(SISENSE_SESSION_COOKIE)).toBeUndefined();
+    expect((await browser.get(page)).status).toBe(302);
+
+    const c = claims();
+    const hops = await browser.follow(`${fake.url}/jwt?jwt=${jwt(c)}&return_to=${encodeURIComponent('/app/main/dashboards/abc?embed=true&x=1')}`);
+    expect(hops.map((h) => [h.status, h.location])).toEqual([
+      [302, page],
+      [200, null],
+    ]);
+    expect(browser.jar(fake.url).get(SISENSE_SESSION_COOKIE)).toMatch(/^[0-9a-f]{32}$/);
+    expect(JSON.parse(hops[1].text)).toEqual({ page: '/app/main/dashboards/abc?embed=true&x=1', user: c.sub });
+    // Another browser (no cookie) is still sent to log in.
+    expect((await new MiniBrowser().get(page)).status).toBe(302);
+  });
+
+  it("keeps an organization tenant's session to that tenant's pages", async () => {
+    const browser = new MiniBrowser();
+    const first = await browser.get(`${fake.url}/acme/app/main`);
+    expect(first.location).toBe(`${LOGIN_URL}?return_to=${encodeURIComponent('/acme/app/main')}`);
+    const c = claims({ tenantId: 'tenant-id-acme' });
+    const hops = await browser.follow(`${fake.url}/acme/jwt?jwt=${jwt(c)}&return_to=%2Facme%2Fapp%2Fmain`);
+    expect(hops.map((h) => h.status)).toEqual([302, 200]);
+    expect(JSON.parse(hops[1].text)).toEqual({ page: '/acme/app/main', user: c.sub });
+    // The system tenant's pages are another Sisense tenant: no session there.
+    expect((await browser.get(`${fake.url}/app/main`)).status).toBe(302);
+    // An unknown tenant prefix is not a Sisense page.
+    expect((await browser.get(`${fake.url}/nope/app/main`)).status).toBe(404);
+  });
+
+  it('logs out: clears its session cookie and sends the browser to the Remote Logout URL', async () => {
+    const browser = new MiniBrowser();
+    const page = `${fake.url}/app/main/dashboards/1`;
+    await browser.follow(`${fake.url}/jwt?jwt=${jwt(claims())}&return_to=%2Fapp%2Fmain%2Fdashboards%2F1`);
+    expect((await browser.get(page)).status).toBe(200);
+    const sid = browser.jar(fake.url).get(SISENSE_SESSION_COOKIE)!;
+    expect(fake.sessions.has(sid)).toBe(true);
+
+    const out = await browser.get(`${fake.url}/api/v1/authentication/logout`);
+    expect(out.status).toBe(302);
+    expect(out.location).toBe(LOGOUT_URL);
+    expect(browser.jar(fake.url).get(SISENSE_SESSION_COOKIE)).toBeUndefined();
+    expect(fake.sessions.has(sid)).toBe(false);
+    expect(fake.logouts.at(-1)).toEqual({ tenant: null });
+    // The session is over on the server too: replaying the old cookie gets the login redirect.
+    browser.jar(fake.url).set(SISENSE_SESSION_COOKIE, sid);
+    const again = await browser.get(page);
+    expect(again.status).toBe(302);
+    expect(again.location).toBe(`${LOGIN_URL}?return_to=${encodeURIComponent('/app/main/dashboards/1')}`);
+  });
+
+  it('appends return_to with & to a Remote Login URL that has a query already, and 401s without one', async () => {
+    const withQuery = await startFakeSisense({ secret: SECRET, remoteLoginUrl: `${LOGIN_URL}?tenant=acme` });
+    const none = await startFakeSisense({ secret: SECRET });
+    try {
+      const a = await new MiniBrowser().get(`${withQuery.url}/app/main`);
+      expect(a.location).toBe(`${LOGIN_URL}?tenant=acme&return_to=%2Fapp%2Fmain`);
+      const b = await new MiniBrowser().get(`${none.url}/app/main`);
+      expect(b.status).toBe(401);
+      expect(b.location).toBeNull();
+      // Without a Remote Logout URL, logout answers 200 (as before).
+      expect((await new MiniBrowser().get(`${none.url}/api/v1/authentication/logout`)).status).toBe(200);
+    } finally {
+      await withQuery.close();
+      await none.close();
     }
   });
 });

@@ -1,5 +1,6 @@
 import express, { Request, Response } from 'express';
 import { compactVerify, decodeProtectedHeader } from 'jose';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 
@@ -9,14 +10,20 @@ import type { Server } from 'node:http';
  *
  *   GET /jwt?jwt=..&return_to=..           the main (system) tenant
  *   GET /:tenant/jwt?jwt=..&return_to=..   an organization tenant
- *   GET [/:tenant]/api/v1/authentication/logout
+ *   GET [/:tenant]/api/v1/authentication/logout   ends the fake's session (cookie cleared);
+ *        with `remoteLogoutUrl` answers 302 to it (Sisense calls our Remote Logout URL after
+ *        its own logout), else 200 JSON.
+ *   GET [/:tenant]/app/...   a Sisense page: with the fake's session cookie (for that tenant)
+ *        200 JSON {page, user}; without, 302 `<remoteLoginUrl>?return_to=<path, encoded>`
+ *        (Sisense configured with our Remote Login URL), or 401 when none is configured.
  *
  * It denies: any alg but HS256; a header typ other than JWT; a bad signature; a missing or
  * non-integer iat, or one more than `skewSeconds` (5 min) from its clock; an exp not later
  * than iat or already passed; a missing or repeated jti (every accepted jti is stored); a
  * missing or blank email claim; an iat not later than the one of the user's previous
  * session; a tenantId that is missing or wrong on an organization tenant, or present on
- * the system tenant. An accepted login answers 302 to return_to (Sisense's behaviour).
+ * the system tenant. An accepted login opens a session (Set-Cookie) and answers 302 to
+ * return_to (Sisense's behaviour).
  */
 export interface FakeSisenseOptions {
   secret: string;
@@ -27,7 +34,14 @@ export interface FakeSisenseOptions {
   skewSeconds?: number;
   /** The fake's clock in seconds (tests move it to check skew rules). */
   now?: () => number;
+  /** Sisense's "Remote Login URL": where a page request without a session is sent. */
+  remoteLoginUrl?: string;
+  /** Sisense's "Remote Logout URL": where its own logout sends the browser afterwards. */
+  remoteLogoutUrl?: string;
 }
+
+/** The fake's session cookie (set on an accepted /jwt login, cleared by its logout). */
+export const SISENSE_SESSION_COOKIE = 'fake_sisense_session';
 
 export interface SisenseLogin {
   tenant: string | null;
@@ -54,6 +68,8 @@ export interface FakeSisense {
   logins: SisenseLogin[];
   rejections: SisenseRejection[];
   logouts: { tenant: string | null }[];
+  /** Live sessions of the fake (ended by its logout). */
+  sessions: Map<string, { email: string; tenant: string | null }>;
   /** The last iat accepted for this user (by email), as Sisense stores it. */
   lastIat(email: string): number | undefined;
   /** Loads a URL (e.g. our redirect's Location) the way a browser would, without following. */
@@ -80,7 +96,8 @@ export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSi
   const lastIats = new Map<string, number>();
   const logins: SisenseLogin[] = [];
   const rejections: SisenseRejection[] = [];
-  const logouts: { tenant: string | null }[] = [];
+  const logouts: FakeSisense['logouts'] = [];
+  const sessions: FakeSisense['sessions'] = new Map();
 
   async function verifyAndStore(token: string, tenant: string | null): Promise<SisenseLogin> {
     let header: ReturnType<typeof decodeProtectedHeader>;
@@ -147,6 +164,9 @@ export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSi
       const returnTo = typeof req.query.return_to === 'string' ? req.query.return_to : null;
       const login = await verifyAndStore(token, tenant);
       logins.push({ ...login, returnTo });
+      const sid = randomBytes(16).toString('hex');
+      sessions.set(sid, { email: login.email, tenant });
+      res.setHeader('Set-Cookie', `${SISENSE_SESSION_COOKIE}=${sid}; Path=/; HttpOnly`);
       const home = tenant === null ? '/app/main' : `/${tenant}/app/main`;
       res.redirect(302, new URL(returnTo ?? home, base).href);
     } catch (e) {
@@ -159,13 +179,43 @@ export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSi
   const app = express();
   app.get('/jwt', (req, res) => handleJwt(req, res, null));
   app.get('/:tenant/jwt', (req, res) => handleJwt(req, res, req.params.tenant));
-  app.get('/api/v1/authentication/logout', (_req, res) => {
-    logouts.push({ tenant: null });
+  function handleLogout(req: Request, res: Response, tenant: string | null): void {
+    const sid = cookieValue(req, SISENSE_SESSION_COOKIE);
+    if (sid !== undefined) sessions.delete(sid);
+    logouts.push({ tenant });
+    res.setHeader('Set-Cookie', `${SISENSE_SESSION_COOKIE}=; Path=/; Max-Age=0`);
+    if (opts.remoteLogoutUrl) {
+      res.setHeader('Location', opts.remoteLogoutUrl);
+      res.status(302).end();
+      return;
+    }
     res.json({ loggedOut: true });
-  });
-  app.get('/:tenant/api/v1/authentication/logout', (req, res) => {
-    logouts.push({ tenant: req.params.tenant });
-    res.json({ loggedOut: true });
+  }
+  app.get('/api/v1/authentication/logout', (req, res) => handleLogout(req, res, null));
+  app.get('/:tenant/api/v1/authentication/logout', (req, res) => handleLogout(req, res, req.params.tenant));
+
+  // Sisense pages ([/<tenant>]/app/...): a session shows the page, no session goes to the
+  // Remote Login URL with return_to (the path asked for, query included).
+  app.use((req, res, next) => {
+    const m = /^(?:\/([^/]+))?\/app(?:\/|$)/.exec(req.path);
+    if (req.method !== 'GET' || !m || (m[1] !== undefined && !Object.prototype.hasOwnProperty.call(tenants, m[1]))) {
+      next();
+      return;
+    }
+    const tenant = m[1] ?? null;
+    const sid = cookieValue(req, SISENSE_SESSION_COOKIE);
+    const session = sid !== undefined ? sessions.get(sid) : undefined;
+    if (session && session.tenant === tenant) {
+      res.status(200).json({ page: req.originalUrl, user: session.email });
+      return;
+    }
+    if (!opts.remoteLoginUrl) {
+      res.status(401).json({ error: 'no_session' });
+      return;
+    }
+    const sep = opts.remoteLoginUrl.includes('?') ? '&' : '?';
+    res.setHeader('Location', `${opts.remoteLoginUrl}${sep}return_to=${encodeURIComponent(req.originalUrl)}`);
+    res.status(302).end();
   });
 
   const server: Server = await new Promise((resolve) => {
@@ -178,6 +228,7 @@ export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSi
     logins,
     rejections,
     logouts,
+    sessions,
     lastIat: (email) => lastIats.get(email.toLowerCase()),
     async present(url) {
       const r = await fetch(url, { redirect: 'manual' });
@@ -196,4 +247,12 @@ export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSi
         server.close((err) => (err ? reject(err) : resolve()));
       }),
   };
+}
+
+function cookieValue(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
 }
