@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Put, Req, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
@@ -7,13 +7,14 @@ import { requestMeta } from '../common/request-meta';
 import { AccessService } from '../sso/access.service';
 import { UuidParam } from '../tenants/dto/common.dto';
 import { AccessDto, AccessListDto, PutAccessDto } from './dto/access.dto';
-import { assertTenantInScope, requireGlobalKey } from './scope';
+import { ScopedTenantId, requireGlobalKey } from './scope';
 
 /**
  * Which targets a tenant may use. A tenant-scoped key may read its own tenant's grants;
  * granting and revoking (which decide what a tenant sees in the BI tools) need a global key.
  */
 @ApiTags('access')
+@ApiParam({ name: 'tenantId', format: 'uuid', description: 'A tenant-scoped key may only name its own tenant' })
 @AdminApi()
 @Controller('api/v1/tenants/:tenantId/access')
 export class AccessController {
@@ -21,8 +22,7 @@ export class AccessController {
 
   @Get()
   @ApiOkResponse({ type: AccessListDto })
-  async list(@Principal() p: AdminPrincipal, @UuidParam('tenantId', 'tenant') tenantId: string): Promise<AccessListDto> {
-    assertTenantInScope(p, tenantId);
+  async list(@ScopedTenantId() tenantId: string): Promise<AccessListDto> {
     return { items: await this.access.list(tenantId) };
   }
 
@@ -34,11 +34,10 @@ export class AccessController {
     @Principal() p: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
     @Res({ passthrough: true }) res: Response,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('targetId', 'target') targetId: string,
     @Body() body: PutAccessDto,
   ): Promise<AccessDto> {
-    assertTenantInScope(p, tenantId); // another tenant: 404, as everywhere
     requireGlobalKey(p);
     const { access, created } = await this.access.grant(requestMeta(req), tenantId, targetId, { ...body });
     res.status(created ? 201 : 200);
@@ -51,10 +50,9 @@ export class AccessController {
   async revoke(
     @Principal() p: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('targetId', 'target') targetId: string,
   ): Promise<void> {
-    assertTenantInScope(p, tenantId);
     requireGlobalKey(p);
     await this.access.revoke(requestMeta(req), tenantId, targetId);
   }

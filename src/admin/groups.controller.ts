@@ -4,18 +4,19 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
-import type { AdminPrincipal } from '../auth/auth.types';
+import { AdminApi, AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { PageQueryDto, UuidParam } from '../tenants/dto/common.dto';
 import { GroupDto, GroupListDto, GroupNameDto, GroupPageDto, toGroupDto } from '../users/dto/group.dto';
 import { toUserDto, UserPageDto } from '../users/dto/user.dto';
 import { GroupsService } from '../users/groups.service';
-import { assertTenantInScope } from './scope';
+import { ScopedTenantId } from './scope';
 
 @ApiTags('groups')
+@ApiParam({ name: 'tenantId', format: 'uuid', description: 'A tenant-scoped key may only name its own tenant' })
 @AdminApi()
 @Controller('api/v1/tenants/:tenantId')
 export class GroupsController {
@@ -25,12 +26,10 @@ export class GroupsController {
   @ApiOperation({ summary: 'Create a group' })
   @ApiCreatedResponse({ type: GroupDto })
   async create(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @Body() body: GroupNameDto,
   ): Promise<GroupDto> {
-    assertTenantInScope(principal, tenantId);
     return toGroupDto(await this.groups.create(requestMeta(req), tenantId, body.name));
   }
 
@@ -38,11 +37,9 @@ export class GroupsController {
   @ApiOperation({ summary: "List the tenant's groups" })
   @ApiOkResponse({ type: GroupPageDto })
   async list(
-    @Principal() principal: AdminPrincipal,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @Query() page: PageQueryDto,
   ): Promise<GroupPageDto> {
-    assertTenantInScope(principal, tenantId);
     const { items, total } = await this.groups.list(tenantId, page);
     return { items: items.map(toGroupDto), total, limit: page.limit, offset: page.offset };
   }
@@ -51,11 +48,9 @@ export class GroupsController {
   @ApiOperation({ summary: 'Get a group' })
   @ApiOkResponse({ type: GroupDto })
   async get(
-    @Principal() principal: AdminPrincipal,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('groupId', 'group') groupId: string,
   ): Promise<GroupDto> {
-    assertTenantInScope(principal, tenantId);
     return toGroupDto(await this.groups.findById(tenantId, groupId));
   }
 
@@ -63,13 +58,11 @@ export class GroupsController {
   @ApiOperation({ summary: "Rename a group (the tenant's group mappings follow the new name)" })
   @ApiOkResponse({ type: GroupDto })
   async rename(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('groupId', 'group') groupId: string,
     @Body() body: GroupNameDto,
   ): Promise<GroupDto> {
-    assertTenantInScope(principal, tenantId);
     return toGroupDto(await this.groups.rename(requestMeta(req), tenantId, groupId, body.name));
   }
 
@@ -78,12 +71,10 @@ export class GroupsController {
   @ApiOperation({ summary: 'Delete a group and its memberships' })
   @ApiNoContentResponse()
   async remove(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('groupId', 'group') groupId: string,
   ): Promise<void> {
-    assertTenantInScope(principal, tenantId);
     await this.groups.remove(requestMeta(req), tenantId, groupId);
   }
 
@@ -91,12 +82,10 @@ export class GroupsController {
   @ApiOperation({ summary: "List a group's members" })
   @ApiOkResponse({ type: UserPageDto })
   async members(
-    @Principal() principal: AdminPrincipal,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('groupId', 'group') groupId: string,
     @Query() page: PageQueryDto,
   ): Promise<UserPageDto> {
-    assertTenantInScope(principal, tenantId);
     const { items, total } = await this.groups.members(tenantId, groupId, page);
     return { items: items.map(toUserDto), total, limit: page.limit, offset: page.offset };
   }
@@ -106,13 +95,11 @@ export class GroupsController {
   @ApiOperation({ summary: 'Add a user to a group (idempotent)' })
   @ApiNoContentResponse()
   async addMember(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('groupId', 'group') groupId: string,
     @UuidParam('userId', 'user') userId: string,
   ): Promise<void> {
-    assertTenantInScope(principal, tenantId);
     await this.groups.addMember(requestMeta(req), tenantId, groupId, userId);
   }
 
@@ -121,13 +108,11 @@ export class GroupsController {
   @ApiOperation({ summary: 'Remove a user from a group' })
   @ApiNoContentResponse()
   async removeMember(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('groupId', 'group') groupId: string,
     @UuidParam('userId', 'user') userId: string,
   ): Promise<void> {
-    assertTenantInScope(principal, tenantId);
     await this.groups.removeMember(requestMeta(req), tenantId, groupId, userId);
   }
 
@@ -135,11 +120,9 @@ export class GroupsController {
   @ApiOperation({ summary: "List a user's groups" })
   @ApiOkResponse({ type: GroupListDto })
   async groupsOfUser(
-    @Principal() principal: AdminPrincipal,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('userId', 'user') userId: string,
   ): Promise<GroupListDto> {
-    assertTenantInScope(principal, tenantId);
     return { items: (await this.groups.groupsOfUser(tenantId, userId)).map(toGroupDto) };
   }
 }

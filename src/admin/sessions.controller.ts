@@ -1,13 +1,12 @@
 import { Controller, Delete, Get, HttpCode, Param, Req } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
-import type { AdminPrincipal } from '../auth/auth.types';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AdminApi, AuthenticatedRequest } from '../auth/auth.decorators';
 import { SessionsService, SessionSummary } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../tenants/dto/common.dto';
 import { UsersService } from '../users/users.service';
-import { assertTenantInScope } from './scope';
+import { ScopedTenantId } from './scope';
 
 class SessionDto {
   @ApiProperty({ description: 'SHA-256 of the cookie token: identifies the session, cannot be used as one' })
@@ -34,6 +33,7 @@ const SESSION_ID = /^[0-9a-f]{64}$/;
 
 /** A user's live browser sessions: list them, end one, end all. */
 @ApiTags('sessions')
+@ApiParam({ name: 'tenantId', format: 'uuid', description: 'A tenant-scoped key may only name its own tenant' })
 @AdminApi()
 @Controller('api/v1/tenants/:tenantId/users/:userId/sessions')
 export class SessionsController {
@@ -46,11 +46,9 @@ export class SessionsController {
   @ApiOperation({ summary: "List a user's live sessions" })
   @ApiOkResponse({ type: SessionListDto })
   async list(
-    @Principal() principal: AdminPrincipal,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('userId', 'user') userId: string,
   ): Promise<SessionListDto> {
-    assertTenantInScope(principal, tenantId);
     await this.users.findById(tenantId, userId);
     const items: SessionSummary[] = await this.sessions.listForUser(tenantId, userId);
     return { items };
@@ -61,13 +59,11 @@ export class SessionsController {
   @ApiOperation({ summary: 'End one session of the user (audited as session.revoked)' })
   @ApiNoContentResponse()
   async revokeOne(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('userId', 'user') userId: string,
     @Param('sessionId') sessionId: string,
   ): Promise<void> {
-    assertTenantInScope(principal, tenantId);
     await this.users.findById(tenantId, userId);
     if (!SESSION_ID.test(sessionId)) throw notFound('session');
     await this.sessions.revokeByAdmin(requestMeta(req), tenantId, userId, sessionId);
@@ -77,12 +73,10 @@ export class SessionsController {
   @ApiOperation({ summary: 'End every session of the user (audited as session.revoked)' })
   @ApiOkResponse({ type: RevokedDto })
   async revokeAll(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('userId', 'user') userId: string,
   ): Promise<RevokedDto> {
-    assertTenantInScope(principal, tenantId);
     await this.users.findById(tenantId, userId);
     return { revoked: await this.sessions.revokeByAdmin(requestMeta(req), tenantId, userId) };
   }

@@ -4,6 +4,7 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
@@ -12,7 +13,7 @@ import { requestMeta } from '../common/request-meta';
 import { PageQueryDto, UuidParam } from '../tenants/dto/common.dto';
 import { CreateTenantDto, TenantDto, TenantPageDto, toTenantDto, UpdateTenantDto } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
-import { assertTenantInScope, requireGlobalKey } from './scope';
+import { ScopedTenantId, requireGlobalKey } from './scope';
 
 @ApiTags('tenants')
 @AdminApi()
@@ -41,37 +42,36 @@ export class TenantsController {
   }
 
   @Get(':tenantId')
+  @ApiParam({ name: 'tenantId', format: 'uuid' })
   @ApiOperation({ summary: 'Get a tenant' })
   @ApiOkResponse({ type: TenantDto })
-  async get(@Principal() principal: AdminPrincipal, @UuidParam('tenantId', 'tenant') tenantId: string): Promise<TenantDto> {
-    assertTenantInScope(principal, tenantId);
+  async get(@ScopedTenantId() tenantId: string): Promise<TenantDto> {
     return toTenantDto(await this.tenants.findById(tenantId));
   }
 
   @Patch(':tenantId')
+  @ApiParam({ name: 'tenantId', format: 'uuid' })
   @ApiOperation({ summary: 'Update a tenant (disabling it ends all its sessions)' })
   @ApiOkResponse({ type: TenantDto })
   async update(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @Body() body: UpdateTenantDto,
   ): Promise<TenantDto> {
-    assertTenantInScope(principal, tenantId);
     return toTenantDto(await this.tenants.update(requestMeta(req), tenantId, body));
   }
 
   @Delete(':tenantId')
+  @ApiParam({ name: 'tenantId', format: 'uuid' })
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a tenant with its users, groups, sessions, keys and grants (global key only)' })
   @ApiNoContentResponse()
   async remove(
     @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
   ): Promise<void> {
     // Scope first: another tenant's id gets the 404 that teaches nothing, not a 403.
-    assertTenantInScope(principal, tenantId);
     requireGlobalKey(principal);
     await this.tenants.remove(requestMeta(req), tenantId);
   }

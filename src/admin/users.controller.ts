@@ -4,10 +4,10 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
-import type { AdminPrincipal } from '../auth/auth.types';
+import { AdminApi, AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../tenants/dto/common.dto';
 import {
@@ -21,9 +21,10 @@ import {
   UserPageDto,
 } from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
-import { assertTenantInScope } from './scope';
+import { ScopedTenantId } from './scope';
 
 @ApiTags('users')
+@ApiParam({ name: 'tenantId', format: 'uuid', description: 'A tenant-scoped key may only name its own tenant' })
 @AdminApi()
 @Controller('api/v1/tenants/:tenantId/users')
 export class UsersController {
@@ -33,12 +34,10 @@ export class UsersController {
   @ApiOperation({ summary: 'Create a user (optionally with a password and group memberships)' })
   @ApiCreatedResponse({ type: UserDetailDto })
   async create(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @Body() body: CreateUserDto,
   ): Promise<UserDetailDto> {
-    assertTenantInScope(principal, tenantId);
     const { user, groups } = await this.users.create(requestMeta(req), tenantId, body);
     return toUserDetailDto(user, groups);
   }
@@ -47,11 +46,9 @@ export class UsersController {
   @ApiOperation({ summary: 'List users, optionally searching by email' })
   @ApiOkResponse({ type: UserPageDto })
   async list(
-    @Principal() principal: AdminPrincipal,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @Query() query: ListUsersQueryDto,
   ): Promise<UserPageDto> {
-    assertTenantInScope(principal, tenantId);
     const { items, total } = await this.users.list(tenantId, query);
     return { items: items.map(toUserDto), total, limit: query.limit, offset: query.offset };
   }
@@ -60,11 +57,9 @@ export class UsersController {
   @ApiOperation({ summary: 'Get a user with their group names' })
   @ApiOkResponse({ type: UserDetailDto })
   async get(
-    @Principal() principal: AdminPrincipal,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('userId', 'user') userId: string,
   ): Promise<UserDetailDto> {
-    assertTenantInScope(principal, tenantId);
     const user = await this.users.findById(tenantId, userId);
     return toUserDetailDto(user, await this.users.groupNamesOf(tenantId, userId));
   }
@@ -73,13 +68,11 @@ export class UsersController {
   @ApiOperation({ summary: 'Update a user (disabling them ends their sessions)' })
   @ApiOkResponse({ type: UserDetailDto })
   async update(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('userId', 'user') userId: string,
     @Body() body: UpdateUserDto,
   ): Promise<UserDetailDto> {
-    assertTenantInScope(principal, tenantId);
     const user = await this.users.update(requestMeta(req), tenantId, userId, body);
     return toUserDetailDto(user, await this.users.groupNamesOf(tenantId, userId));
   }
@@ -89,13 +82,11 @@ export class UsersController {
   @ApiOperation({ summary: "Set a user's password (12-256 characters); ends their sessions" })
   @ApiNoContentResponse()
   async setPassword(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('userId', 'user') userId: string,
     @Body() body: SetPasswordDto,
   ): Promise<void> {
-    assertTenantInScope(principal, tenantId);
     await this.users.setPassword(requestMeta(req), tenantId, userId, body.password);
   }
 
@@ -105,13 +96,12 @@ export class UsersController {
   @ApiOperation({ summary: "Set a user's password (same as PUT)" })
   @ApiNoContentResponse()
   setPasswordPost(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('userId', 'user') userId: string,
     @Body() body: SetPasswordDto,
   ): Promise<void> {
-    return this.setPassword(principal, req, tenantId, userId, body);
+    return this.setPassword(req, tenantId, userId, body);
   }
 
   @Delete(':userId')
@@ -119,12 +109,10 @@ export class UsersController {
   @ApiOperation({ summary: 'Delete a user (their memberships and sessions go too)' })
   @ApiNoContentResponse()
   async remove(
-    @Principal() principal: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('userId', 'user') userId: string,
   ): Promise<void> {
-    assertTenantInScope(principal, tenantId);
     await this.users.remove(requestMeta(req), tenantId, userId);
   }
 }
