@@ -95,10 +95,10 @@ export class CreateSchema1763700000000 implements MigrationInterface {
     await q.query(`CREATE INDEX ix_issued_tokens_exp ON issued_tokens (exp)`);
     await q.query(`
       CREATE TABLE iat_sequences (
-        target_id uuid NOT NULL REFERENCES targets(id) ON DELETE CASCADE,
+        scope varchar(600) NOT NULL,
         subject varchar(254) NOT NULL,
         last_iat bigint NOT NULL,
-        PRIMARY KEY (target_id, subject)
+        PRIMARY KEY (scope, subject)
       )`);
     await q.query(`
       CREATE TABLE api_keys (

@@ -6,7 +6,7 @@ import { DomainError } from '../common/errors';
  * The iat step as one SQL statement, with the caller's placeholders (e.g. '$1'), so the SSO
  * flow can put it in the CTE that records the token and keep Sisense to one write round trip:
  *
- *   WITH seq AS (${iatSequenceSql({ targetId: '$1', subject: '$2', now: '$3' })}) ...
+ *   WITH seq AS (${iatSequenceSql({ scope: '$1', subject: '$2', now: '$3' })}) ...
  *
  * It returns one row, `last_iat` (bigint: pg returns it as a string), the iat to send.
  *
@@ -26,10 +26,10 @@ import { DomainError } from '../common/errors';
  */
 export const MAX_IAT_LEAD_SECONDS = 240;
 
-export function iatSequenceSql(p: { targetId: string; subject: string; now: string }): string {
-  return `INSERT INTO iat_sequences (target_id, subject, last_iat)
-          VALUES (${p.targetId}::uuid, ${p.subject}::varchar, ${p.now}::bigint)
-          ON CONFLICT (target_id, subject)
+export function iatSequenceSql(p: { scope: string; subject: string; now: string }): string {
+  return `INSERT INTO iat_sequences (scope, subject, last_iat)
+          VALUES (${p.scope}::varchar, ${p.subject}::varchar, ${p.now}::bigint)
+          ON CONFLICT (scope, subject)
           DO UPDATE SET last_iat = GREATEST(EXCLUDED.last_iat, iat_sequences.last_iat + 1)
           WHERE iat_sequences.last_iat + 1 <= EXCLUDED.last_iat + ${MAX_IAT_LEAD_SECONDS}
           RETURNING last_iat`;
@@ -49,23 +49,29 @@ export function iatSubjectKey(subject: string): string {
   return subject.toLowerCase().slice(0, 254);
 }
 
-const NEXT_SQL = iatSequenceSql({ targetId: '$1', subject: '$2', now: '$3' });
+const NEXT_SQL = iatSequenceSql({ scope: '$1', subject: '$2', now: '$3' });
 
-/** Strictly increasing iat per (target, subject), for products that require it (Sisense). */
+/** Strictly increasing iat per (scope, subject), for products that require it (Sisense). */
 @Injectable()
 export class IatSequenceService {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * The next iat for this target and subject: max(nowSeconds, last + 1), in one atomic
+   * The next iat for this scope and subject: max(nowSeconds, last + 1), in one atomic
    * statement. Pass `manager` to take part in a transaction (the row stays locked until it
    * commits, so the next login of the same user waits for this one's outcome).
    */
-  async next(targetId: string, subject: string, nowSeconds: number, manager?: EntityManager): Promise<number> {
+  async next(scope: string, subject: string, nowSeconds: number, manager?: EntityManager): Promise<number> {
     if (!Number.isSafeInteger(nowSeconds) || nowSeconds < 0) throw new Error(`nowSeconds must be whole epoch seconds (got ${nowSeconds})`);
     const runner = manager ?? this.dataSource;
-    const rows: { last_iat: string }[] = await runner.query(NEXT_SQL, [targetId, iatSubjectKey(subject), nowSeconds]);
+    const rows: { last_iat: string }[] = await runner.query(NEXT_SQL, [scope.slice(0, 600), iatSubjectKey(subject), nowSeconds]);
     if (!rows.length) throw iatSequenceAhead();
     return Number(rows[0].last_iat);
   }
 }
+
+/**
+ * Rows whose last iat is well behind the clock decide nothing any more (max(now, last + 1)
+ * is now): deletable, so the table holds only users active in the last few minutes.
+ */
+export const IAT_SEQUENCE_IDLE_SECONDS = 600;

@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
+import { IAT_SEQUENCE_IDLE_SECONDS } from './iat-sequence.service';
 
 /** Rows deleted per statement: short transactions, no long lock on a busy table. */
 const BATCH = 5000;
@@ -49,12 +50,32 @@ export class IssuedTokensPruner implements OnApplicationBootstrap {
     }
   }
 
+  /**
+   * Deletes iat sequence rows idle for IAT_SEQUENCE_IDLE_SECONDS: their last iat is so far
+   * behind the clock that max(now, last + 1) is now, so forgetting them changes nothing.
+   */
+  async pruneIatSequences(nowSeconds = Math.floor(Date.now() / 1000)): Promise<number> {
+    const cutoff = nowSeconds - IAT_SEQUENCE_IDLE_SECONDS;
+    let total = 0;
+    for (;;) {
+      const [, count] = (await this.dataSource.query(
+        `DELETE FROM iat_sequences WHERE (scope, subject) IN
+           (SELECT scope, subject FROM iat_sequences WHERE last_iat < $1 LIMIT ${BATCH})`,
+        [cutoff],
+      )) as [unknown, number];
+      total += count;
+      if (count < BATCH) return total;
+    }
+  }
+
   private async runScheduled(): Promise<void> {
     if (this.running) return; // a slow run is not overtaken by the next tick
     this.running = true;
     try {
       const n = await this.prune();
       if (n) this.log.log(`pruned ${n} expired issued token records`);
+      const m = await this.pruneIatSequences();
+      if (m) this.log.log(`pruned ${m} idle iat sequences`);
     } catch (err) {
       this.log.error({ err }, 'pruning issued tokens failed');
     } finally {

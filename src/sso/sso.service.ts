@@ -125,7 +125,7 @@ export class SsoService {
       sessionId: session.id,
       now,
       ttlSeconds: ttl,
-      iatSubject: sso.strictlyIncreasingIat ? sso.iatSubject(base) : undefined,
+      iatKey: sso.strictlyIncreasingIat ? sso.iatKey(base) : undefined,
       markSessionTarget: true,
       audit: {
         type: 'sso.token_issued',

@@ -33,7 +33,7 @@ describe('tokenRecordStatement', () => {
   });
 
   it('takes iat from the per-subject sequence when the product needs strictly increasing iats', () => {
-    const { sql, params } = tokenRecordStatement(input({ iatSubject: 'Ada@Example.com' }));
+    const { sql, params } = tokenRecordStatement(input({ iatKey: { scope: 'sisense:https://bi.example.com|', subject: 'Ada@Example.com' } }));
     expect(sql).toContain('INSERT INTO iat_sequences');
     expect(params).toContain('ada@example.com');
   });

@@ -12,9 +12,10 @@ export interface TokenRecordInput {
   ttlSeconds: number;
   /**
    * Set for products that deny an iat not later than the previous one (Sisense): iat becomes
-   * max(now, last + 1) for this subject, computed inside the same statement.
+   * max(now, last + 1) for this BI user (scope = instance, subject = user), computed inside
+   * the same statement.
    */
-  iatSubject?: string;
+  iatKey?: { scope: string; subject: string };
   /** Add the target to the session's targets_used, so logout can end the BI session too. */
   markSessionTarget: boolean;
   audit: { type: string; actor: string; ip: string | null; requestId: string | null; details: Record<string, unknown> };
@@ -39,9 +40,9 @@ export function tokenRecordStatement(r: TokenRecordInput): { sql: string; params
   const targetId = p(r.targetId);
   const tenantId = p(r.tenantId);
   const sessionId = p(r.sessionId);
-  const seq = r.iatSubject === undefined
+  const seq = r.iatKey === undefined
     ? `SELECT ${p(r.now)}::bigint AS last_iat`
-    : iatSequenceSql({ targetId, subject: p(iatSubjectKey(r.iatSubject)), now: p(r.now) });
+    : iatSequenceSql({ scope: p(r.iatKey.scope.slice(0, 600)), subject: p(iatSubjectKey(r.iatKey.subject)), now: p(r.now) });
   const ctes = [
     `seq AS (${seq})`,
     `tok AS (

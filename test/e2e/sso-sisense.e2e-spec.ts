@@ -49,6 +49,9 @@ describe('Sisense JWT SSO (e2e)', () => {
     return cookie ? r.set('Cookie', cookie) : r;
   };
 
+  /** The iat sequence scope of a Sisense instance's system tenant (see sisenseIatScope). */
+  const scopeOf = (baseUrl: string) => `sisense:${new URL(baseUrl).origin}|`;
+
   async function tokenRows(jti: string) {
     return t.ds.query(`SELECT target_id, tenant_id, user_id, session_id, iat, exp FROM issued_tokens WHERE jti = $1`, [jti]);
   }
@@ -89,7 +92,7 @@ describe('Sisense JWT SSO (e2e)', () => {
     expect(row).toMatchObject({ target_id: target.id, tenant_id: tenant.id, user_id: user.id, session_id: sessionId, iat: String(login.iat) });
     const [s] = await t.ds.query(`SELECT targets_used FROM sessions WHERE id = $1`, [sessionId]);
     expect(s.targets_used).toEqual([target.id]);
-    const [seq] = await t.ds.query(`SELECT last_iat FROM iat_sequences WHERE target_id = $1 AND subject = $2`, [target.id, user.email]);
+    const [seq] = await t.ds.query(`SELECT last_iat FROM iat_sequences WHERE scope = $1 AND subject = $2`, [scopeOf(fake.url), user.email]);
     expect(Number(seq.last_iat)).toBe(login.iat);
   });
 
@@ -109,7 +112,7 @@ describe('Sisense JWT SSO (e2e)', () => {
     const { user, cookie, sessionId } = await signIn(tenant.id);
     const now = Math.floor(Date.now() / 1000);
     // A subject that signed in faster than once a second for minutes: its sequence is at the cap.
-    await t.ds.query(`INSERT INTO iat_sequences (target_id, subject, last_iat) VALUES ($1, $2, $3)`, [target.id, user.email, now + 300]);
+    await t.ds.query(`INSERT INTO iat_sequences (scope, subject, last_iat) VALUES ($1, $2, $3)`, [scopeOf(fake.url), user.email, now + 300]);
     const before = await t.ds.query(`SELECT count(*)::int AS n FROM issued_tokens WHERE user_id = $1`, [user.id]);
     const res = await sso(target.slug, '?return_to=%2F', cookie).expect(429);
     expect(res.body.error).toBe('too_many_sign_ins');
@@ -123,11 +126,24 @@ describe('Sisense JWT SSO (e2e)', () => {
     expect(s.targets_used).toEqual([]);
 
     // Within the cap the sequence goes on: iat = last + 1, still accepted by Sisense's 5 minutes.
-    await t.ds.query(`UPDATE iat_sequences SET last_iat = $3 WHERE target_id = $1 AND subject = $2`, [target.id, user.email, now + 100]);
+    await t.ds.query(`UPDATE iat_sequences SET last_iat = $3 WHERE scope = $1 AND subject = $2`, [scopeOf(fake.url), user.email, now + 100]);
     const ok = await sso(target.slug, '?return_to=%2F', cookie).expect(302);
     const claims = decodeJwt(new URL(ok.headers.location).searchParams.get('jwt')!);
     expect(claims.iat).toBe(now + 101);
     expect((await fake.present(ok.headers.location)).status).toBe(302);
+  });
+
+  it('shares the iat sequence between two targets pointing at the same Sisense (Sisense keeps one last iat per user)', async () => {
+    const twin = await makeTarget(t, { kind: 'sisense', baseUrl: `${fake.url}/`, secret: SECRET });
+    await grantAccess(t.ds, tenant.id, twin.id);
+    const { user, cookie } = await signIn(tenant.id);
+    const viaOne = await sso(target.slug, '?return_to=%2F', cookie).expect(302);
+    const viaTwin = await sso(twin.slug, '?return_to=%2F', cookie).expect(302);
+    const [a, b] = [viaOne, viaTwin].map((r) => decodeJwt(new URL(r.headers.location).searchParams.get('jwt')!));
+    expect(b.iat!).toBeGreaterThan(a.iat!);
+    expect((await fake.present(viaOne.headers.location)).status).toBe(302);
+    expect((await fake.present(viaTwin.headers.location)).status).toBe(302);
+    expect(fake.lastIat(user.email)).toBe(b.iat);
   });
 
   it('refuses a replay of the same redirect URL (Sisense stores every jti)', async () => {

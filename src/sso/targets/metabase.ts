@@ -81,7 +81,7 @@ function positive(v: unknown, def: number): number {
 
 const sso: SsoBehaviour = {
   strictlyIncreasingIat: false,
-  iatSubject: (ctx) => identity(ctx).email,
+  iatKey: (ctx) => ({ scope: base(ctx.target), subject: identity(ctx).email }),
   ttlSeconds: (settings) => positive(settings.tokenTtlSeconds, DEFAULT_TOKEN_TTL),
   header: {},
 

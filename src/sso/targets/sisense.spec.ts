@@ -117,12 +117,21 @@ describe('sisense SSO behaviour', () => {
       expect(payload.sub).toBe('Acme-BI@acme.example');
       expect(payload.firstName).toBe('Acme');
       expect(payload).not.toHaveProperty('lastName');
-      expect(sso.iatSubject(c)).toBe('acme-bi@acme.example');
+      expect(sso.iatKey(c).subject).toBe('acme-bi@acme.example');
     });
 
     it('asks for strictly increasing iat, keyed by the lower-cased email', () => {
       expect(sso.strictlyIncreasingIat).toBe(true);
-      expect(sso.iatSubject(ctx({ user: { email: 'Ada@Acme.Example' } }))).toBe('ada@acme.example');
+      expect(sso.iatKey(ctx({ user: { email: 'Ada@Acme.Example' } })).subject).toBe('ada@acme.example');
+    });
+
+    it('keys the iat sequence by the Sisense instance and tenant, not by our target row', () => {
+      const a = ctx({ target: { id: 'one', baseUrl: 'https://BI.example.com/sisense/' } });
+      const b = ctx({ target: { id: 'two', baseUrl: 'https://bi.example.com/sisense' } });
+      expect(sso.iatKey(a).scope).toBe(sso.iatKey(b).scope);
+      const org = ctx({ access: { settings: { sisenseTenantName: 'acme', sisenseTenantId: 'x1' } } });
+      expect(sso.iatKey(org).scope).not.toBe(sso.iatKey(ctx()).scope);
+      expect(sso.iatKey(ctx({ target: { baseUrl: 'https://other.example.com' } })).scope).not.toBe(sso.iatKey(ctx()).scope);
     });
   });
 

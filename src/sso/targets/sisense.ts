@@ -63,6 +63,21 @@ function sisenseBase(ctx: AccessPart): string {
   return tenantName ? `${base}/${encodeURIComponent(tenantName)}` : base;
 }
 
+/**
+ * Which Sisense user database a login lands in: the instance (scheme, host, port and path,
+ * normalised) and the organization tenant. Two targets pointing at the same Sisense share it.
+ */
+export function sisenseIatScope(ctx: AccessPart): string {
+  let instance = ctx.target.baseUrl;
+  try {
+    const u = new URL(ctx.target.baseUrl);
+    instance = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    /* a malformed base URL is refused by the admin API; keep it as it is */
+  }
+  return `sisense:${instance}|${sisenseTenant(ctx).name ?? ''}`;
+}
+
 function allowedOrigins(target: Target): Set<string> {
   const origins = new Set<string>();
   const own = originOf(target.baseUrl);
@@ -94,8 +109,9 @@ function ttlSeconds(settings: TargetSettings): number {
 const sso: SsoBehaviour = {
   // Sisense denies a token whose iat is the same as or earlier than the user's previous one.
   strictlyIncreasingIat: true,
-  // Sisense keys users by email, compared case-insensitively.
-  iatSubject: (ctx) => identity(ctx).email.toLowerCase(),
+  // Sisense keeps the last iat per Sisense user: the instance (and organization tenant) it
+  // lives in, and its email, compared case-insensitively.
+  iatKey: (ctx) => ({ scope: sisenseIatScope(ctx), subject: identity(ctx).email.toLowerCase() }),
   ttlSeconds,
   // CONTRACTS: header `typ: JWT`, `alg: HS256` (nothing else).
   header: { typ: 'JWT' },

@@ -112,11 +112,11 @@ export interface MintContext {
 export interface SsoBehaviour {
   /**
    * Sisense denies an iat not later than the user's previous one: when true the flow issues
-   * iat = max(now, last + 1) per (target, iatSubject) atomically in Postgres.
+   * iat = max(now, last + 1) per iatKey (the product's user) atomically in Postgres.
    */
   strictlyIncreasingIat: boolean;
   /** The identity the product keys the user by (the email claim it receives). */
-  iatSubject(ctx: Omit<MintContext, 'iat' | 'jti'>): string;
+  iatKey(ctx: Omit<MintContext, 'iat' | 'jti'>): { scope: string; subject: string };
   /** Token lifetime in seconds for this target. */
   ttlSeconds(settings: Settings): number;
   /** JOSE header fields besides alg (always HS256), e.g. { typ: 'JWT' }. */
