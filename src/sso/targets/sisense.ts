@@ -167,7 +167,6 @@ function sisenseClaimNameClashes(problems: string[], s: { emailClaim?: string; f
   );
 }
 
-
 /** Sisense: JWT SSO (Remote Login / Remote Logout URLs). */
 export const sisense: TargetDefinition & { sso: SsoBehaviour } = {
   kind: 'sisense',
