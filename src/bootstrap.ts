@@ -3,9 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
+import { NextFunction, Request, Response, urlencoded } from 'express';
 import { Logger } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppModule } from './app.module';
+import { LOGIN_BODY_LIMIT, LOGIN_BODY_TOO_LARGE } from './auth/login/login-form';
 import { assignRequestId } from './common/logging';
 import { APP_CONFIG } from './config/config.module';
 import { AppConfig } from './config/configuration';
@@ -22,6 +24,20 @@ export function configureApp(app: NestExpressApplication): void {
     next();
   });
   app.use(cookieParser());
+  // POST /login parses its own form first: an oversized body becomes the form again with a
+  // 400 (LoginFormGuard) rather than the generic 413. The parsers below then skip it.
+  const loginForm = urlencoded({ limit: LOGIN_BODY_LIMIT, extended: false });
+  app.use('/login', (req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== 'POST') return next();
+    loginForm(req, res, (err?: unknown) => {
+      if ((err as { type?: string } | undefined)?.type === 'entity.too.large') {
+        (req as unknown as Record<symbol, unknown>)[LOGIN_BODY_TOO_LARGE] = true;
+        req.body = {};
+        return next();
+      }
+      next(err);
+    });
+  });
   app.useBodyParser('json', { limit: '100kb' });
   app.useBodyParser('urlencoded', { limit: '20kb', extended: false });
   app.disable('x-powered-by');

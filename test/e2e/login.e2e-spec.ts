@@ -282,11 +282,15 @@ describe('login page and form', () => {
       });
     });
 
-    it('an oversized body is refused', async () => {
+    it('an oversized body (a 30,000-character password): the form again with a 400, nothing stored', async () => {
       const jar = new CookieJar();
       const { csrf } = await formPage(jar);
+      const sessions = Number((await t.ds.query(`SELECT count(*) AS n FROM sessions`))[0].n);
       const res = await post(jar, { _csrf: csrf, tenant: tenant.slug, email, password: 'p'.repeat(30_000) });
-      expect(res.status).toBe(413);
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('too large');
+      expect(res.text).toContain('name="password"');
+      expect(Number((await t.ds.query(`SELECT count(*) AS n FROM sessions`))[0].n)).toBe(sessions);
     });
   });
 });

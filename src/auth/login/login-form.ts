@@ -7,6 +7,16 @@ export const GENERIC_FAILURE = 'The organization, email or password is not right
 
 export const LIMITS = { tenant: 63, email: 254, password: 1024 } as const;
 
+/** The login form's whole body, at most (its fields fit many times over). */
+export const LOGIN_BODY_LIMIT = '20kb';
+
+/**
+ * Set on a POST /login whose body was over LOGIN_BODY_LIMIT: the body is not parsed, and the
+ * form is shown again with a 400 (issue: "oversized fields -> the form again") instead of
+ * the generic 413 page.
+ */
+export const LOGIN_BODY_TOO_LARGE = Symbol('loginBodyTooLarge');
+
 /** A submitted login form that passed the shape checks. */
 export interface LoginForm {
   tenant: string;

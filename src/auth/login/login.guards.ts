@@ -4,7 +4,7 @@ import passport from 'passport';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { LoginCsrf, CSRF_FIELD } from './login-csrf';
-import { GENERIC_FAILURE, LoginRejected, parseLoginForm } from './login-form';
+import { GENERIC_FAILURE, LOGIN_BODY_TOO_LARGE, LoginRejected, parseLoginForm } from './login-form';
 import { LocalStrategy, LoginRequest } from './local.strategy';
 import type { VerifiedLogin } from './login.service';
 
@@ -21,6 +21,9 @@ export class LoginFormGuard implements CanActivate {
 
   canActivate(ctx: ExecutionContext): boolean {
     const req = ctx.switchToHttp().getRequest<LoginRequest>();
+    if ((req as unknown as Record<symbol, unknown>)[LOGIN_BODY_TOO_LARGE]) {
+      throw new LoginRejected('invalid_form', 400, 'The form was too large to sign in with. Check what you typed and try again.', {}, undefined, 'login body over the limit');
+    }
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (!this.csrf.verify(req, body[CSRF_FIELD])) {
       throw new LoginRejected(
