@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '../src/crypto/secret-box';
 import { randomToken, sha256Hex } from '../src/crypto/tokens';
+import { targetSecretContext } from '../src/sso/signing-keys';
 import type { TestApp } from './setup/app';
 
 /** Factories write straight to the database: each test builds exactly what it needs. */
@@ -58,8 +59,8 @@ export async function makeTarget(
   );
   await t.ds.query(`UPDATE targets SET secret_enc = $2, embedding_secret_enc = $3 WHERE id = $1`, [
     row.id,
-    box.seal(p.secret, `target:${row.id}:secret`),
-    p.embeddingSecret ? box.seal(p.embeddingSecret, `target:${row.id}:embedding_secret`) : null,
+    box.seal(p.secret, targetSecretContext(row.id, 'secret')),
+    p.embeddingSecret ? box.seal(p.embeddingSecret, targetSecretContext(row.id, 'embedding_secret')) : null,
   ]);
   return row as { id: string; slug: string };
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, FindOptionsWhere, IsNull, Not, Repository } from 'typeorm';
+import { DataSource, FindOptionsWhere, IsNull, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { badRequest, notFound, unauthorized } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
@@ -125,8 +125,4 @@ export class ApiKeysService implements OnApplicationBootstrap {
     });
   }
 
-  /** Used by tests and the console to tell whether any usable global key exists. */
-  countActiveGlobal(): Promise<number> {
-    return this.repo.count({ where: { tenantId: IsNull(), revokedAt: IsNull(), id: Not(IsNull()) } });
-  }
 }

@@ -5,6 +5,13 @@ import { SecretBox } from '../crypto/secret-box';
 export type SecretColumn = 'secret' | 'embedding_secret';
 
 /**
+ * The AES-GCM additional data a target's secrets are sealed under (see SecretBox): a sealed
+ * value copied to another target or column does not open there. The one definition, for the
+ * admin API that seals, this cache that opens, and test/factories.ts.
+ */
+export const targetSecretContext = (targetId: string, column: SecretColumn) => `target:${targetId}:${column}`;
+
+/**
  * Signing keys per target, opened once and kept as KeyObjects: jsonwebtoken.sign with a
  * string secret rebuilds the key on every call (~2,000 signs/s here), with a KeyObject made
  * once it manages ~78,000/s (STYLE.md, "The hot path").
@@ -26,8 +33,7 @@ export class SigningKeys {
     const id = `${targetId}:${column}`;
     const hit = this.cache.get(id);
     if (hit && hit.sealed === sealed) return hit.key;
-    // The context binds the ciphertext to this row and column (see SecretBox).
-    const key = createSecretKey(Buffer.from(this.box.open(sealed, `target:${targetId}:${column}`), 'utf8'));
+    const key = createSecretKey(Buffer.from(this.box.open(sealed, targetSecretContext(targetId, column)), 'utf8'));
     this.cache.set(id, { sealed, key });
     return key;
   }

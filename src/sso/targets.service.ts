@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, QueryFailedError, Repository, SelectQueryBuilder } from 'typeorm';
@@ -12,30 +12,25 @@ import {
   checkSecretValue,
   CreateTargetInput,
   normaliseBaseUrl,
-  TargetChange,
   TargetView,
   UpdateTargetInput,
 } from './dto/target-input';
 import { Target, TargetSettings } from './target.entity';
 import { targetDefinition } from './targets';
+import { targetSecretContext } from './signing-keys';
 
-/**
- * The AES-GCM additional data a target's secrets are sealed under: a sealed value copied to
- * another target or column does not open there. test/factories.ts and the SSO flow use the same.
- */
-export const secretContext = (targetId: string) => `target:${targetId}:secret`;
-export const embeddingSecretContext = (targetId: string) => `target:${targetId}:embedding_secret`;
+const secretContext = (targetId: string) => targetSecretContext(targetId, 'secret');
+const embeddingSecretContext = (targetId: string) => targetSecretContext(targetId, 'embedding_secret');
 
 type TargetRow = Target & { secretEnc: string | null; embeddingSecretEnc: string | null };
 
 /**
- * BI targets: their configuration and their write-only secrets (sealed with SecretBox, opened
- * only by openSecrets for the SSO flow). Targets are global, not tenant-owned.
+ * BI targets: their configuration and their write-only secrets (sealed with SecretBox; the
+ * SSO flow opens them through SigningKeys, which also notices a changed secret in any
+ * process). Targets are global, not tenant-owned.
  */
 @Injectable()
 export class TargetsService {
-  private readonly log = new Logger(TargetsService.name);
-  private readonly listeners = new Set<(change: TargetChange) => void>();
 
   constructor(
     @InjectRepository(Target) private readonly repo: Repository<Target>,
@@ -43,17 +38,6 @@ export class TargetsService {
     private readonly box: SecretBox,
     private readonly audit: AuditService,
   ) {}
-
-  /**
-   * Called after an update or delete has committed, so a cache of the target's signing key
-   * (STYLE: decrypt once, keep the KeyObject) can be dropped. In-process only: another node
-   * of the service learns of the change through the target's updated_at.
-   * Returns a function that unsubscribes.
-   */
-  onChange(listener: (change: TargetChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
 
   async list(): Promise<TargetView[]> {
     const rows = await this.withSealed(this.repo.createQueryBuilder('t')).orderBy('t.slug', 'ASC').getMany();
@@ -71,11 +55,7 @@ export class TargetsService {
     return this.repo.findOne({ where: { slug } });
   }
 
-  findById(id: string): Promise<Target | null> {
-    return this.repo.findOne({ where: { id } });
-  }
-
-  /** Decrypts a target's secrets for signing. Never log or return what this gives. */
+  /** Decrypts a target's secrets (e.g. a broker's client secret). Never log or return what this gives. */
   async openSecrets(targetId: string): Promise<{ secret: string; embeddingSecret: string | null }> {
     const row = await this.withSealed(this.repo.createQueryBuilder('t')).where('t.id = :id', { id: targetId }).getOne();
     if (!row) throw notFound('target');
@@ -125,7 +105,7 @@ export class TargetsService {
   async update(meta: RequestMeta, id: string, input: UpdateTargetInput): Promise<TargetView> {
     const changed = Object.keys(input).filter((k) => input[k as keyof UpdateTargetInput] !== undefined);
     if (!changed.length) throw badRequest('empty_update', 'Send at least one field to change');
-    const slug = await this.dataSource.transaction(async (m) => {
+    await this.dataSource.transaction(async (m) => {
       const current = await this.withSealed(m.getRepository(Target).createQueryBuilder('t'))
         .where('t.id = :id', { id })
         .setLock('pessimistic_write')
@@ -173,22 +153,18 @@ export class TargetsService {
       await m.getRepository(Target).update({ id }, patch as QueryDeepPartialEntity<Target>);
       // Which fields changed, and that a secret was replaced: never the values.
       await this.audit.record(meta, { type: 'target.updated', tenantId: null, details: { targetId: id, slug: patch.slug ?? current.slug, changed } }, m);
-      return patch.slug ?? current.slug;
     }).catch(slugRace(input.slug ?? ''));
-    this.notify({ type: 'updated', targetId: id, slug });
     return this.get(id);
   }
 
-  /** Deleting a target removes its access grants and iat sequences with it (foreign keys cascade). */
+  /** Deleting a target removes its access grants with it (the foreign key cascades). */
   async remove(meta: RequestMeta, id: string): Promise<void> {
-    const slug = await this.dataSource.transaction(async (m) => {
+    await this.dataSource.transaction(async (m) => {
       const deleted = await m.getRepository(Target).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!deleted) throw notFound('target');
       await m.getRepository(Target).delete({ id });
       await this.audit.record(meta, { type: 'target.deleted', tenantId: null, details: { targetId: id, slug: deleted.slug, kind: deleted.kind } }, m);
-      return deleted.slug;
     });
-    this.notify({ type: 'deleted', targetId: id, slug });
   }
 
   /** The sealed columns are select: false; only this service reads them. */
@@ -202,16 +178,6 @@ export class TargetsService {
     }
   }
 
-  private notify(change: TargetChange): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch (err) {
-        // The change is committed; a failing listener must not turn it into an error response.
-        this.log.error({ err, targetId: change.targetId }, 'target change listener failed');
-      }
-    }
-  }
 }
 
 function toView(t: TargetRow): TargetView {

@@ -53,13 +53,6 @@ export interface TargetView {
   updatedAt: Date;
 }
 
-/** Sent to TargetsService.onChange listeners after the change has committed. */
-export interface TargetChange {
-  type: 'updated' | 'deleted';
-  targetId: string;
-  slug: string;
-}
-
 /**
  * The BI instance's base URL, as the place we redirect to and sign for: absolute http(s), no
  * credentials, query or fragment (we append /auth/sso?..., /jwt?... to it), and no trailing
