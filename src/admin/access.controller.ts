@@ -1,21 +1,20 @@
 import { Body, Controller, Delete, Get, HttpCode, Put, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
-import type { AdminPrincipal } from '../auth/auth.types';
+import { TenantScoped } from '../auth/admin-scope';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { AccessService } from '../sso/access.service';
-import { UuidParam } from '../tenants/dto/common.dto';
 import { AccessDto, AccessListDto, PutAccessDto } from './dto/access.dto';
-import { ScopedTenantId, requireGlobalKey } from './scope';
+import { ScopedTenantId, TargetRef } from './scope';
 
 /**
  * Which targets a tenant may use. A tenant-scoped key may read its own tenant's grants;
  * granting and revoking (which decide what a tenant sees in the BI tools) need a global key.
  */
 @ApiTags('access')
-@ApiParam({ name: 'tenantId', format: 'uuid', description: 'A tenant-scoped key may only name its own tenant' })
-@AdminApi()
+@ApiParam({ name: 'tenantId', description: "The tenant's id or slug; a tenant-scoped key may only name its own tenant" })
+@TenantScoped()
 @Controller('api/v1/tenants/:tenantId/access')
 export class AccessController {
   constructor(private readonly access: AccessService) {}
@@ -28,32 +27,32 @@ export class AccessController {
 
   /** Grants (201) or replaces (200) the tenant's access to the target. */
   @Put(':targetId')
+  @TenantScoped({ operatorOnly: true })
+  @ApiParam({ name: 'targetId', description: "The target's id or slug" })
   @ApiCreatedResponse({ type: AccessDto, description: 'Granted' })
   @ApiOkResponse({ type: AccessDto, description: 'Replaced' })
   async grant(
-    @Principal() p: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
     @Res({ passthrough: true }) res: Response,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('targetId', 'target') targetId: string,
+    @TargetRef('targetId') targetId: string,
     @Body() body: PutAccessDto,
   ): Promise<AccessDto> {
-    requireGlobalKey(p);
     const { access, created } = await this.access.grant(requestMeta(req), tenantId, targetId, { ...body });
     res.status(created ? 201 : 200);
     return access;
   }
 
   @Delete(':targetId')
+  @TenantScoped({ operatorOnly: true })
+  @ApiParam({ name: 'targetId', description: "The target's id or slug" })
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked' })
   async revoke(
-    @Principal() p: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('targetId', 'target') targetId: string,
+    @TargetRef('targetId') targetId: string,
   ): Promise<void> {
-    requireGlobalKey(p);
     await this.access.revoke(requestMeta(req), tenantId, targetId);
   }
 }

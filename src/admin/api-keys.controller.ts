@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
+import { TenantScoped } from '../auth/admin-scope';
+import { AuthenticatedRequest, Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { ApiKey } from '../auth/api-key.entity';
 import { ApiKeysService } from '../auth/api-keys.service';
@@ -15,7 +16,7 @@ import { assertTenantInScope } from './scope';
  * (nor its hash). A tenant-scoped key manages only its own tenant's keys.
  */
 @ApiTags('api-keys')
-@AdminApi()
+@TenantScoped()
 @Controller('api/v1/api-keys')
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}

@@ -2,7 +2,8 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { AuditService } from '../audit/audit.service';
-import { AdminApi, Principal } from '../auth/auth.decorators';
+import { TenantScoped } from '../auth/admin-scope';
+import { Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { badRequest } from '../common/errors';
 import { AuditEventDto, AuditPageDto, AuditQueryDto } from './dto/audit-query.dto';
@@ -10,7 +11,7 @@ import { assertTenantInScope } from './scope';
 
 /** The audit trail, newest first. A tenant-scoped key reads only its own tenant's events. */
 @ApiTags('audit')
-@AdminApi()
+@TenantScoped()
 @Controller('api/v1/audit-events')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}

@@ -7,7 +7,8 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { AdminApi, AuthenticatedRequest } from '../auth/auth.decorators';
+import { TenantScoped } from '../auth/admin-scope';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { PageQueryDto, UuidParam } from '../tenants/dto/common.dto';
 import { GroupDto, GroupListDto, GroupNameDto, GroupPageDto, toGroupDto } from '../users/dto/group.dto';
@@ -16,8 +17,8 @@ import { GroupsService } from '../users/groups.service';
 import { ScopedTenantId } from './scope';
 
 @ApiTags('groups')
-@ApiParam({ name: 'tenantId', format: 'uuid', description: 'A tenant-scoped key may only name its own tenant' })
-@AdminApi()
+@ApiParam({ name: 'tenantId', description: "The tenant's id or slug; a tenant-scoped key may only name its own tenant" })
+@TenantScoped()
 @Controller('api/v1/tenants/:tenantId')
 export class GroupsController {
   constructor(private readonly groups: GroupsService) {}

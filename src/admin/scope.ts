@@ -1,36 +1,42 @@
-import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { createParamDecorator, ExecutionContext, Injectable, Param, PipeTransform } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
-import { forbidden, notFound } from '../common/errors';
+import { notFound } from '../common/errors';
+import { TARGET_SLUG } from '../sso/dto/target-input';
+import { TargetsService } from '../sso/targets.service';
+import { isUuid } from '../tenants/dto/common.dto';
 
 /**
- * A tenant-scoped key sees and changes only its own tenant: any other tenant id gets the
- * same 404 as a tenant that does not exist, so the caller learns nothing about it.
+ * For a tenant named outside the path (a body or query `tenantId`): a tenant-scoped key may
+ * only name its own, and any other gets the same 404 as a tenant that does not exist.
+ * (A `:tenantId` in the path is checked by the guard, from the route's @TenantScoped().)
  */
 export function assertTenantInScope(principal: AdminPrincipal, tenantId: string): void {
   if (principal.tenantId !== null && principal.tenantId !== tenantId) throw notFound('tenant');
 }
 
-/** Operations on global resources (targets, tenants list/create, global keys) need a global key. */
-export function requireGlobalKey(principal: AdminPrincipal): void {
-  if (principal.tenantId !== null) {
-    throw forbidden('global_key_required', 'This operation needs a global API key', `key ${principal.keyId} is tenant-scoped`);
+/**
+ * The `:tenantId` route parameter as the guard resolved it for a @TenantScoped() route: an
+ * id (the path may give the slug), already checked against the caller's key.
+ */
+export const ScopedTenantId = createParamDecorator((_: unknown, ctx: ExecutionContext): string => {
+  const id = ctx.switchToHttp().getRequest<AuthenticatedRequest>().scopedTenantId;
+  if (!id) throw new Error('ScopedTenantId used on a route that is not @TenantScoped() with a :tenantId');
+  return id;
+});
+
+/** A target in a path: its id or its slug (`/tenants/acme/access/mb`), resolved to the id. */
+@Injectable()
+export class TargetRefPipe implements PipeTransform<unknown, Promise<string>> {
+  constructor(private readonly targets: TargetsService) {}
+
+  async transform(value: unknown): Promise<string> {
+    if (isUuid(value)) return value.toLowerCase();
+    const target = typeof value === 'string' && TARGET_SLUG.test(value) ? await this.targets.findBySlug(value) : null;
+    if (!target) throw notFound('target');
+    return target.id;
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * The `:tenantId` route parameter, already checked against the caller's key: a malformed id,
- * an unknown one and another tenant's all answer the same 404 before the handler runs. Using
- * it instead of a plain parameter makes the tenant-scope rule impossible to forget.
- */
-export const ScopedTenantId = createParamDecorator((_: unknown, ctx: ExecutionContext): string => {
-  const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
-  const tenantId = req.params.tenantId;
-  if (typeof tenantId !== 'string' || !UUID.test(tenantId)) throw notFound('tenant');
-  if (!req.principal) throw new Error('ScopedTenantId used on a route that is not @AdminApi()');
-  const id = tenantId.toLowerCase();
-  assertTenantInScope(req.principal, id);
-  return id;
-});
+/** A path parameter naming a target by id or slug; unknown or malformed: 404 target_not_found. */
+export const TargetRef = (name: string) => Param(name, TargetRefPipe);

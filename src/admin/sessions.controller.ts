@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Param, Req } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiParam, ApiTags } from '@nestjs/swagger';
-import { AdminApi, AuthenticatedRequest } from '../auth/auth.decorators';
+import { TenantScoped } from '../auth/admin-scope';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { SessionsService, SessionSummary } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
@@ -33,8 +34,8 @@ const SESSION_ID = /^[0-9a-f]{64}$/;
 
 /** A user's live browser sessions: list them, end one, end all. */
 @ApiTags('sessions')
-@ApiParam({ name: 'tenantId', format: 'uuid', description: 'A tenant-scoped key may only name its own tenant' })
-@AdminApi()
+@ApiParam({ name: 'tenantId', description: "The tenant's id or slug; a tenant-scoped key may only name its own tenant" })
+@TenantScoped()
 @Controller('api/v1/tenants/:tenantId/users/:userId/sessions')
 export class SessionsController {
   constructor(

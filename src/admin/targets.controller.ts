@@ -1,58 +1,54 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
-import type { AdminPrincipal } from '../auth/auth.types';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { GlobalOnly } from '../auth/admin-scope';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { TargetsService } from '../sso/targets.service';
-import { UuidParam } from '../tenants/dto/common.dto';
 import { CreateTargetDto, TargetDto, TargetListDto, UpdateTargetDto } from './dto/target.dto';
-import { requireGlobalKey } from './scope';
+import { TargetRef } from './scope';
 
 /** BI targets are shared by every tenant: only a global key manages them. */
 @ApiTags('targets')
-@AdminApi()
+@GlobalOnly()
 @Controller('api/v1/targets')
 export class TargetsController {
   constructor(private readonly targets: TargetsService) {}
 
   @Post()
   @ApiCreatedResponse({ type: TargetDto })
-  create(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @Body() body: CreateTargetDto): Promise<TargetDto> {
-    requireGlobalKey(p);
+  create(@Req() req: AuthenticatedRequest, @Body() body: CreateTargetDto): Promise<TargetDto> {
     return this.targets.create(requestMeta(req), body);
   }
 
   @Get()
   @ApiOkResponse({ type: TargetListDto })
-  async list(@Principal() p: AdminPrincipal): Promise<TargetListDto> {
-    requireGlobalKey(p);
+  async list(): Promise<TargetListDto> {
     return { items: await this.targets.list() };
   }
 
   @Get(':id')
+  @ApiParam({ name: 'id', description: "The target's id or slug" })
   @ApiOkResponse({ type: TargetDto })
-  get(@Principal() p: AdminPrincipal, @UuidParam('id', 'target') id: string): Promise<TargetDto> {
-    requireGlobalKey(p);
+  get(@TargetRef('id') id: string): Promise<TargetDto> {
     return this.targets.get(id);
   }
 
   @Patch(':id')
+  @ApiParam({ name: 'id', description: "The target's id or slug" })
   @ApiOkResponse({ type: TargetDto })
   update(
-    @Principal() p: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('id', 'target') id: string,
+    @TargetRef('id') id: string,
     @Body() body: UpdateTargetDto,
   ): Promise<TargetDto> {
-    requireGlobalKey(p);
     return this.targets.update(requestMeta(req), id, body);
   }
 
   @Delete(':id')
+  @ApiParam({ name: 'id', description: "The target's id or slug" })
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted, with its access grants' })
-  async remove(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @UuidParam('id', 'target') id: string): Promise<void> {
-    requireGlobalKey(p);
+  async remove(@Req() req: AuthenticatedRequest, @TargetRef('id') id: string): Promise<void> {
     await this.targets.remove(requestMeta(req), id);
   }
 }

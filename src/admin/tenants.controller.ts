@@ -7,25 +7,26 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
+import { GlobalOnly, TenantScoped } from '../auth/admin-scope';
+import { AuthenticatedRequest, Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { requestMeta } from '../common/request-meta';
-import { PageQueryDto, UuidParam } from '../tenants/dto/common.dto';
+import { PageQueryDto } from '../tenants/dto/common.dto';
 import { CreateTenantDto, TenantDto, TenantPageDto, toTenantDto, UpdateTenantDto } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
-import { ScopedTenantId, requireGlobalKey } from './scope';
+import { ScopedTenantId } from './scope';
 
 @ApiTags('tenants')
-@AdminApi()
+@TenantScoped()
 @Controller('api/v1/tenants')
 export class TenantsController {
   constructor(private readonly tenants: TenantsService) {}
 
   @Post()
+  @GlobalOnly()
   @ApiOperation({ summary: 'Create a tenant (global key only)' })
   @ApiCreatedResponse({ type: TenantDto })
-  async create(@Principal() principal: AdminPrincipal, @Req() req: AuthenticatedRequest, @Body() body: CreateTenantDto): Promise<TenantDto> {
-    requireGlobalKey(principal);
+  async create(@Req() req: AuthenticatedRequest, @Body() body: CreateTenantDto): Promise<TenantDto> {
     return toTenantDto(await this.tenants.create(requestMeta(req), body));
   }
 
@@ -42,7 +43,7 @@ export class TenantsController {
   }
 
   @Get(':tenantId')
-  @ApiParam({ name: 'tenantId', format: 'uuid' })
+  @ApiParam({ name: 'tenantId', description: "The tenant's id or slug" })
   @ApiOperation({ summary: 'Get a tenant' })
   @ApiOkResponse({ type: TenantDto })
   async get(@ScopedTenantId() tenantId: string): Promise<TenantDto> {
@@ -50,7 +51,7 @@ export class TenantsController {
   }
 
   @Patch(':tenantId')
-  @ApiParam({ name: 'tenantId', format: 'uuid' })
+  @ApiParam({ name: 'tenantId', description: "The tenant's id or slug" })
   @ApiOperation({ summary: 'Update a tenant (disabling it ends all its sessions)' })
   @ApiOkResponse({ type: TenantDto })
   async update(
@@ -62,17 +63,12 @@ export class TenantsController {
   }
 
   @Delete(':tenantId')
-  @ApiParam({ name: 'tenantId', format: 'uuid' })
+  @TenantScoped({ operatorOnly: true })
+  @ApiParam({ name: 'tenantId', description: "The tenant's id or slug" })
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a tenant with its users, groups, sessions, keys and grants (global key only)' })
   @ApiNoContentResponse()
-  async remove(
-    @Principal() principal: AdminPrincipal,
-    @Req() req: AuthenticatedRequest,
-    @ScopedTenantId() tenantId: string,
-  ): Promise<void> {
-    // Scope first: another tenant's id gets the 404 that teaches nothing, not a 403.
-    requireGlobalKey(principal);
+  async remove(@Req() req: AuthenticatedRequest, @ScopedTenantId() tenantId: string): Promise<void> {
     await this.tenants.remove(requestMeta(req), tenantId);
   }
 }

@@ -7,7 +7,8 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { AdminApi, AuthenticatedRequest } from '../auth/auth.decorators';
+import { TenantScoped } from '../auth/admin-scope';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../tenants/dto/common.dto';
 import {
@@ -24,8 +25,8 @@ import { UsersService } from '../users/users.service';
 import { ScopedTenantId } from './scope';
 
 @ApiTags('users')
-@ApiParam({ name: 'tenantId', format: 'uuid', description: 'A tenant-scoped key may only name its own tenant' })
-@AdminApi()
+@ApiParam({ name: 'tenantId', description: "The tenant's id or slug; a tenant-scoped key may only name its own tenant" })
+@TenantScoped()
 @Controller('api/v1/tenants/:tenantId/users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}

@@ -59,7 +59,11 @@ export class ApiKeysService implements OnApplicationBootstrap {
     this.log.log('bootstrap admin key is active');
   }
 
-  /** Resolves `Authorization: Bearer <key>`. Same answer for a missing, unknown or revoked key. */
+  /**
+   * Resolves `Authorization: Bearer <key>`. Same answer for a missing, unknown or revoked key.
+   * A key of a disabled tenant is refused here too (issue 8, finding 5): a suspended tenant's
+   * admin can do nothing with it, neither mint new keys nor lift the suspension.
+   */
   async authenticate(authorization: string | undefined): Promise<AdminPrincipal> {
     const m = /^Bearer\s+(\S{16,256})\s*$/i.exec(authorization ?? '');
     if (!m) throw unauthorized('unauthorized', 'A valid API key is required (Authorization: Bearer <key>)', 'missing or malformed');
@@ -70,10 +74,15 @@ export class ApiKeysService implements OnApplicationBootstrap {
       .update(ApiKey)
       .set({ lastUsedAt: () => 'now()' })
       .where('key_hash = :hash AND revoked_at IS NULL', { hash: sha256Hex(m[1]) })
-      .returning('id, tenant_id')
+      // The tenant's state in the same round trip (a read of one tenants row by primary key,
+      // on the path of every admin request).
+      .returning('id, tenant_id, (SELECT t.disabled FROM tenants t WHERE t.id = api_keys.tenant_id) AS tenant_disabled')
       .execute();
-    const rows = result.raw as { id: string; tenant_id: string | null }[];
+    const rows = result.raw as { id: string; tenant_id: string | null; tenant_disabled: boolean | null }[];
     if (rows.length !== 1) throw unauthorized('unauthorized', 'A valid API key is required (Authorization: Bearer <key>)', 'unknown or revoked key');
+    if (rows[0].tenant_disabled) {
+      throw unauthorized('unauthorized', "This API key's tenant is disabled", `key ${rows[0].id} of disabled tenant ${rows[0].tenant_id}`);
+    }
     return { keyId: rows[0].id, tenantId: rows[0].tenant_id };
   }
 

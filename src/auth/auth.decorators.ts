@@ -20,8 +20,9 @@ export const WithSession = () =>
   applyDecorators(SetMetadata(AUTH_KIND, 'session' satisfies AuthKind), ApiCookieAuth('eidp_session'));
 
 export interface AuthenticatedRequest extends Request {
-
   principal?: AdminPrincipal;
+  /** The tenant a @TenantScoped() route's `:tenantId` resolved to, checked against the key. */
+  scopedTenantId?: string;
   sessionContext?: SessionContext | null;
 }
 

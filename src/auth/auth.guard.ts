@@ -1,17 +1,28 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { Reflector } from '@nestjs/core';
-import { forbidden } from '../common/errors';
+import { forbidden, notFound } from '../common/errors';
+import { isUuid } from '../tenants/dto/common.dto';
+import { TenantsService } from '../tenants/tenants.service';
+import { ADMIN_SCOPE, assertNoOperatorFields, authorizeAdmin, operatorOnlyFields, RouteScope } from './admin-scope';
 import { ApiKeysService } from './api-keys.service';
 import { AUTH_KIND, AuthenticatedRequest, AuthKind } from './auth.decorators';
+import type { AdminPrincipal } from './auth.types';
 import { SessionsService } from './sessions.service';
 
-/** Deny by default: a route must declare @Public(), @AdminApi() or @WithSession(). */
+/**
+ * Deny by default: a route must declare @Public(), @AdminApi() or @WithSession(); an admin
+ * route also declares who may call it (@GlobalOnly() / @TenantScoped(), see admin-scope.ts),
+ * enforced here before any pipe or handler runs.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
     private readonly sessions: SessionsService,
+    private readonly tenants: TenantsService,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -22,6 +33,7 @@ export class AuthGuard implements CanActivate {
         return true;
       case 'api-key':
         req.principal = await this.apiKeys.authenticate(req.headers.authorization);
+        await this.authorize(ctx, req, req.principal);
         return true;
       case 'session':
         req.sessionContext = await this.sessions.fromRequest(req);
@@ -30,4 +42,46 @@ export class AuthGuard implements CanActivate {
         throw forbidden('forbidden', 'Forbidden', `route ${req.method} ${req.path} declares no protection`);
     }
   }
+
+  private async authorize(ctx: ExecutionContext, req: AuthenticatedRequest, principal: AdminPrincipal): Promise<void> {
+    const scope = this.reflector.getAllAndOverride<RouteScope | undefined>(ADMIN_SCOPE, [ctx.getHandler(), ctx.getClass()]);
+    if (!scope) throw forbidden('forbidden', 'Forbidden', `admin route ${req.method} ${req.path} declares no scope`);
+    // Global-only first: its 403 is the same whichever tenant the path names, so it tells nothing.
+    if (scope.kind === 'global') return authorizeAdmin(principal, scope);
+    const ref: unknown = req.params?.tenantId;
+    let tenantId: string | undefined;
+    if (ref !== undefined) {
+      tenantId = await this.resolveTenant(principal, ref);
+      // Handlers read the resolved id (ScopedTenantId), never the raw segment.
+      req.params.tenantId = tenantId;
+      req.scopedTenantId = tenantId;
+    }
+    authorizeAdmin(principal, scope, tenantId);
+    assertNoOperatorFields(principal, operatorOnlyFields(bodyType(ctx)), req.body);
+  }
+
+  /**
+   * A tenant in a path is its id or its slug (README Quick start). A UUID is taken as an id
+   * (slugs that look like one are refused at creation); its existence is checked by the
+   * service, with the same 404 as here. Unknown, malformed and another tenant's all get one 404.
+   */
+  private async resolveTenant(principal: AdminPrincipal, ref: unknown): Promise<string> {
+    if (isUuid(ref)) return ref.toLowerCase();
+    if (typeof ref !== 'string') throw notFound('tenant');
+    const tenant = await this.tenants.findBySlug(ref);
+    return tenant.id;
+  }
+}
+
+/** The class of the handler's @Body() parameter, where its DTO declares operator-only fields. */
+function bodyType(ctx: ExecutionContext): unknown {
+  const cls = ctx.getClass();
+  const method = ctx.getHandler().name;
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, cls, method) ?? {}) as Record<string, { index: number; data?: unknown }>;
+  const types = (Reflect.getMetadata('design:paramtypes', cls.prototype, method) ?? []) as unknown[];
+  for (const [key, arg] of Object.entries(args)) {
+    // Only a whole-body parameter (@Body(), not @Body('field')).
+    if (key.split(':')[0] === String(RouteParamtypes.BODY) && arg.data === undefined) return types[arg.index];
+  }
+  return undefined;
 }

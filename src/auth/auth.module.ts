@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { TenantsModule } from '../tenants/tenants.module';
 import { ApiKey } from './api-key.entity';
 import { ApiKeysService } from './api-keys.service';
 import { AuthGuard } from './auth.guard';
@@ -9,7 +10,8 @@ import { SessionsService } from './sessions.service';
 
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKey, Session, LoginThrottle])],
+  // TenantsModule: the guard resolves a tenant slug in an admin path to its id.
+  imports: [TypeOrmModule.forFeature([ApiKey, Session, LoginThrottle]), TenantsModule],
   providers: [ApiKeysService, SessionsService, AuthGuard],
   exports: [ApiKeysService, SessionsService, AuthGuard],
 })

@@ -1,60 +1,22 @@
-import { Controller, Get, INestApplication, Module, RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
+import { Controller, Get, Module } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
-import { AUTH_KIND, AuthKind, Public } from '../../src/auth/auth.decorators';
+import { AdminApi, AuthKind, Public } from '../../src/auth/auth.decorators';
 import { configureApp } from '../../src/bootstrap';
+import { makeApiKey } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { createDatabase, dropDatabase } from '../setup/test-db';
+import { nestRoutes, RouteInfo } from '../support/routes';
 
 /**
  * Deny by default, proven: every route Nest serves is listed with the protection it declares
  * (read exactly as the global AuthGuard reads it), and the test fails when one declares none.
  * The list is discovered, not written down, so it covers routes added later.
  */
-interface RouteInfo {
-  method: string;
-  path: string;
-  kind: AuthKind | undefined;
-  handler: string;
-}
-
 const KINDS: readonly AuthKind[] = ['public', 'api-key', 'session'];
-
-function joinPath(...parts: string[]): string {
-  const joined = parts.map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/');
-  return `/${joined}`;
-}
-
-const asList = (v: unknown): string[] => (Array.isArray(v) ? v : [v ?? '']).map(String);
-
-/** Every controller route of the running app, with the AUTH_KIND the guard would see. */
-function nestRoutes(app: INestApplication): RouteInfo[] {
-  const discovery = new DiscoveryService(app.get(ModulesContainer));
-  const scanner = new MetadataScanner();
-  const reflector = new Reflector();
-  const routes: RouteInfo[] = [];
-  for (const wrapper of discovery.getControllers()) {
-    const cls = wrapper.metatype as (new (...args: unknown[]) => object) | undefined;
-    if (!cls || !wrapper.instance) continue;
-    const prefixes = asList(Reflect.getMetadata(PATH_METADATA, cls));
-    const proto = Object.getPrototypeOf(wrapper.instance) as Record<string, unknown>;
-    for (const name of scanner.getAllMethodNames(proto)) {
-      const handler = proto[name] as (...args: unknown[]) => unknown;
-      const paths = Reflect.getMetadata(PATH_METADATA, handler);
-      if (paths === undefined) continue; // not a route handler
-      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
-      const kind = reflector.getAllAndOverride<AuthKind | undefined>(AUTH_KIND, [handler, cls]);
-      for (const prefix of prefixes) {
-        for (const p of asList(paths)) routes.push({ method, path: joinPath(prefix, p), kind, handler: `${cls.name}.${name}` });
-      }
-    }
-  }
-  return routes.sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
-}
 
 interface ExpressLayer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -70,7 +32,10 @@ function expressRoutes(app: NestExpressApplication): { methods: string[]; path: 
 
 function table(routes: RouteInfo[]): string {
   const width = Math.max(...routes.map((r) => `${r.method} ${r.path}`.length));
-  return routes.map((r) => `${`${r.method} ${r.path}`.padEnd(width)}  ->  ${(r.kind ?? 'NONE (denied)').padEnd(7)}  ${r.handler}`).join('\n');
+  const scope = (r: RouteInfo) => (r.scope ? (r.scope.kind === 'global' ? 'global-only' : r.scope.operatorOnly ? 'tenant, global key' : 'tenant') : '');
+  return routes
+    .map((r) => `${`${r.method} ${r.path}`.padEnd(width)}  ->  ${(r.kind ?? 'NONE (denied)').padEnd(7)}  ${scope(r).padEnd(18)}  ${r.handler}`)
+    .join('\n');
 }
 
 describe('route protection', () => {
@@ -136,6 +101,13 @@ class UndeclaredController {
     return { leaked: true };
   }
 
+  /** An admin route that says nothing of who may call it: denied even to the global key. */
+  @AdminApi()
+  @Get('unscoped')
+  unscoped() {
+    return { leaked: true };
+  }
+
   @Public()
   @Get('declared')
   declared() {
@@ -175,8 +147,16 @@ describe('the guard itself', () => {
     await request(app.getHttpServer()).get('/test-only/declared').expect(200, { ok: true });
   });
 
+  it('denies an admin route that declares neither @GlobalOnly() nor @TenantScoped(), even to the global key', async () => {
+    const key = await makeApiKey(app.get(DataSource), null);
+    const res = await request(app.getHttpServer()).get('/test-only/unscoped').set('Authorization', `Bearer ${key}`).expect(403);
+    expect(res.text).not.toContain('leaked');
+  });
+
   it('and the route table flags it', () => {
     const flagged = nestRoutes(app).filter((r) => r.kind === undefined);
     expect(flagged.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /test-only/undeclared']);
+    const unscoped = nestRoutes(app).filter((r) => r.kind === 'api-key' && !r.scope);
+    expect(unscoped.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /test-only/unscoped']);
   });
 });

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, IsUrl, Length, Matches, MaxLength } from 'class-validator';
+import { OperatorOnly } from '../../auth/admin-scope';
 import { IsFlatAttributes } from '../attributes';
 import type { FlatAttributes, Tenant } from '../tenant.entity';
 import { ATTRIBUTES_SCHEMA, OptionalNotNull, PageMetaDto } from './common.dto';
@@ -64,7 +65,8 @@ export class UpdateTenantDto {
   @IsFlatAttributes()
   attributes?: FlatAttributes;
 
-  @ApiPropertyOptional({ description: 'Disabling ends every session of the tenant at once' })
+  @ApiPropertyOptional({ description: 'Disabling ends every session of the tenant at once. Global key only' })
+  @OperatorOnly()
   @OptionalNotNull()
   @IsBoolean()
   disabled?: boolean;
