@@ -79,6 +79,59 @@ describe('admin API scopes', () => {
     });
   });
 
+  describe('slugs in paths (issue 13, item 5)', () => {
+    it('names a tenant and a target by slug wherever an id is taken, resolved to the same objects', async () => {
+      const tenant = await makeTenant(t.ds);
+      const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb-slug.example.com', secret: 'z'.repeat(40) });
+      const byId = await as(globalKey).get(`/api/v1/tenants/${tenant.id}`).expect(200);
+      const bySlug = await as(globalKey).get(`/api/v1/tenants/${tenant.slug}`).expect(200);
+      expect(bySlug.body).toEqual(byId.body);
+
+      const user = await as(globalKey).post(`/api/v1/tenants/${tenant.slug}/users`, { email: 'slug@example.com' }).expect(201);
+      const [row] = await t.ds.query(`SELECT tenant_id FROM users WHERE id = $1`, [user.body.id]);
+      expect(row.tenant_id).toBe(tenant.id);
+
+      const granted = await request(t.http)
+        .put(`/api/v1/tenants/${tenant.slug}/access/${target.slug}`)
+        .set('Authorization', `Bearer ${globalKey}`)
+        .send({ groupMappings: { analysts: ['Analysts'] } })
+        .expect(201);
+      expect(granted.body).toMatchObject({ tenantId: tenant.id, targetId: target.id });
+      expect((await as(globalKey).get(`/api/v1/targets/${target.slug}`).expect(200)).body.id).toBe(target.id);
+
+      // The tenant's own key may use its slug too.
+      const key = await makeApiKey(t.ds, tenant.id);
+      await as(key).get(`/api/v1/tenants/${tenant.slug}/users`).expect(200);
+    });
+
+    it('answers one 404 for an unknown, malformed or other tenant, and an unknown target', async () => {
+      const tenant = await makeTenant(t.ds);
+      const other = await makeTenant(t.ds);
+      const key = await makeApiKey(t.ds, tenant.id);
+      for (const ref of ['no-such-tenant', 'Not_A_Slug', '%00', other.slug, other.id]) {
+        const res = await as(key).get(`/api/v1/tenants/${ref}/users`).expect(404);
+        expect(res.body).toMatchObject({ error: 'tenant_not_found', message: 'tenant not found' });
+      }
+      await as(globalKey).get('/api/v1/tenants/no-such-tenant').expect(404);
+      for (const ref of ['no-such-target', 'Not_A_Slug']) {
+        expect((await as(globalKey).get(`/api/v1/targets/${ref}`).expect(404)).body.error).toBe('target_not_found');
+        const res = await request(t.http).delete(`/api/v1/tenants/${tenant.slug}/access/${ref}`).set('Authorization', `Bearer ${globalKey}`);
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('target_not_found');
+      }
+    });
+
+    it('refuses a slug with the form of a UUID (it could only ever be reached by id)', async () => {
+      const uuidLike = '6f1c2a3b-1d2e-4f5a-8b9c-0d1e2f3a4b5c';
+      const tenant = await as(globalKey).post('/api/v1/tenants', { slug: uuidLike, name: 'x' }).expect(400);
+      expect(tenant.body.message).toMatch(/slug must not have the form of a UUID/);
+      const target = await as(globalKey)
+        .post('/api/v1/targets', { slug: uuidLike, kind: 'metabase', baseUrl: 'https://mb-uuid.example.com', secret: 'q'.repeat(40) })
+        .expect(400);
+      expect(JSON.stringify(target.body)).toMatch(/slug must not have the form of a UUID/);
+    });
+  });
+
   describe('generated from route metadata', () => {
     it('every admin route declares @GlobalOnly() or @TenantScoped(); every :tenantId route is tenant-scoped', () => {
       expect(routes.length).toBeGreaterThan(30);

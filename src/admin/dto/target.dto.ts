@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { MAX_SECRET_LENGTH, MIN_SECRET_LENGTH, TARGET_SLUG } from '../../sso/dto/target-input';
 import { TARGET_KINDS, TargetKind, TargetSettings } from '../../sso/target.entity';
-import { OptionalNotNull } from '../../tenants/dto/common.dto';
+import { NotUuidShaped, OptionalNotNull } from '../../tenants/dto/common.dto';
 
 const SLUG_MESSAGE = 'slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit (^[a-z0-9][a-z0-9-]{0,62}$)';
 const KIND_MESSAGE = `kind must be one of ${TARGET_KINDS.join(', ')}`;
@@ -22,6 +22,7 @@ export class CreateTargetDto {
   @ApiProperty({ pattern: TARGET_SLUG.source, example: 'metabase-prod' })
   @IsString()
   @Matches(TARGET_SLUG, { message: SLUG_MESSAGE })
+  @NotUuidShaped()
   slug: string;
 
   @ApiProperty({ enum: TARGET_KINDS })
@@ -67,6 +68,7 @@ export class UpdateTargetDto {
   @OptionalNotNull()
   @IsString()
   @Matches(TARGET_SLUG, { message: SLUG_MESSAGE })
+  @NotUuidShaped()
   slug?: string;
 
   @ApiPropertyOptional({ enum: TARGET_KINDS, description: 'Changing the kind re-checks the settings and secrets against the new product' })

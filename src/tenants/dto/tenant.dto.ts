@@ -4,7 +4,7 @@ import { IsBoolean, IsOptional, IsString, IsUrl, Length, Matches, MaxLength } fr
 import { OperatorOnly } from '../../auth/admin-scope';
 import { IsFlatAttributes } from '../attributes';
 import type { FlatAttributes, Tenant } from '../tenant.entity';
-import { ATTRIBUTES_SCHEMA, OptionalNotNull, PageMetaDto } from './common.dto';
+import { ATTRIBUTES_SCHEMA, NotUuidShaped, OptionalNotNull, PageMetaDto } from './common.dto';
 
 /**
  * Tenant slugs are URL path segments (/login/<slug>) and may become Metabase's `@tenant`
@@ -23,6 +23,7 @@ export class CreateTenantDto {
   @Matches(TENANT_SLUG, {
     message: 'slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit (^[a-z0-9][a-z0-9-]{0,62}$)',
   })
+  @NotUuidShaped()
   slug: string;
 
   @ApiProperty({ maxLength: 200, example: 'Acme Corp' })
