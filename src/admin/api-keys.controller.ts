@@ -8,6 +8,7 @@ import { ApiKeysService } from '../auth/api-keys.service';
 import { forbidden } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../tenants/dto/common.dto';
+import { TenantsService } from '../tenants/tenants.service';
 import { ApiKeyDto, ApiKeyListDto, CreateApiKeyDto, CreatedApiKeyDto, ListApiKeysQueryDto } from './dto/api-key.dto';
 import { assertTenantInScope } from './scope';
 
@@ -19,12 +20,16 @@ import { assertTenantInScope } from './scope';
 @TenantScoped()
 @Controller('api/v1/api-keys')
 export class ApiKeysController {
-  constructor(private readonly apiKeys: ApiKeysService) {}
+  constructor(
+    private readonly apiKeys: ApiKeysService,
+    private readonly tenants: TenantsService,
+  ) {}
 
   @Post()
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   async create(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
-    const tenantId = body.tenantId ?? null;
+    const tenantId = body.tenantId == null ? null : await this.tenants.idOf(body.tenantId);
+    // A scoped key creates keys of its own tenant only: never a global key, never another tenant's.
     if (tenantId === null && p.tenantId !== null) {
       throw forbidden('global_key_required', 'Only a global key can create a global key; pass your tenantId', `key ${p.keyId} is tenant-scoped`);
     }

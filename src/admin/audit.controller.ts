@@ -6,6 +6,7 @@ import { TenantScoped } from '../auth/admin-scope';
 import { Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { badRequest } from '../common/errors';
+import { TenantsService } from '../tenants/tenants.service';
 import { AuditEventDto, AuditPageDto, AuditQueryDto } from './dto/audit-query.dto';
 import { assertTenantInScope } from './scope';
 
@@ -14,17 +15,21 @@ import { assertTenantInScope } from './scope';
 @TenantScoped()
 @Controller('api/v1/audit-events')
 export class AuditController {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly tenants: TenantsService,
+  ) {}
 
   @Get()
   @ApiOkResponse({ type: AuditPageDto })
   async list(@Principal() p: AdminPrincipal, @Query() q: AuditQueryDto): Promise<AuditPageDto> {
-    if (q.tenantId !== undefined) assertTenantInScope(p, q.tenantId);
+    const tenantId = q.tenantId === undefined ? undefined : await this.tenants.idOf(q.tenantId);
+    if (tenantId !== undefined) assertTenantInScope(p, tenantId);
     const from = toDate('from', q.from);
     const to = toDate('to', q.to);
     if (from && to && from > to) throw badRequest('invalid_range', 'from must not be later than to');
     const events = await this.audit.list({
-      tenantId: p.tenantId ?? q.tenantId,
+      tenantId: p.tenantId ?? tenantId,
       type: q.type,
       from,
       to,

@@ -2,8 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { Reflector } from '@nestjs/core';
-import { forbidden, notFound } from '../common/errors';
-import { isUuid } from '../tenants/dto/common.dto';
+import { forbidden } from '../common/errors';
 import { TenantsService } from '../tenants/tenants.service';
 import { ADMIN_SCOPE, assertNoOperatorFields, authorizeAdmin, operatorOnlyFields, RouteScope } from './admin-scope';
 import { ApiKeysService } from './api-keys.service';
@@ -51,25 +50,15 @@ export class AuthGuard implements CanActivate {
     const ref: unknown = req.params?.tenantId;
     let tenantId: string | undefined;
     if (ref !== undefined) {
-      tenantId = await this.resolveTenant(principal, ref);
+      // A path names a tenant by id or slug (README Quick start); unknown, malformed and
+      // another tenant's all get the one 404.
+      tenantId = await this.tenants.idOf(ref);
       // Handlers read the resolved id (ScopedTenantId), never the raw segment.
       req.params.tenantId = tenantId;
       req.scopedTenantId = tenantId;
     }
     authorizeAdmin(principal, scope, tenantId);
     assertNoOperatorFields(principal, operatorOnlyFields(bodyType(ctx)), req.body);
-  }
-
-  /**
-   * A tenant in a path is its id or its slug (README Quick start). A UUID is taken as an id
-   * (slugs that look like one are refused at creation); its existence is checked by the
-   * service, with the same 404 as here. Unknown, malformed and another tenant's all get one 404.
-   */
-  private async resolveTenant(principal: AdminPrincipal, ref: unknown): Promise<string> {
-    if (isUuid(ref)) return ref.toLowerCase();
-    if (typeof ref !== 'string') throw notFound('tenant');
-    const tenant = await this.tenants.findBySlug(ref);
-    return tenant.id;
   }
 }
 

@@ -51,6 +51,17 @@ export class TenantsService {
     return tenant;
   }
 
+  /**
+   * The id of the tenant an admin request names by id or by slug. A UUID is taken as an id
+   * as it is (slugs may not have that form; services answer the same 404 for an unknown id);
+   * an unknown slug or anything else is notFound('tenant').
+   */
+  async idOf(ref: unknown): Promise<string> {
+    if (isUuid(ref)) return ref.toLowerCase();
+    if (typeof ref !== 'string') throw notFound('tenant');
+    return (await this.findBySlug(ref)).id;
+  }
+
   async list(page: { limit: number; offset: number }): Promise<{ items: Tenant[]; total: number }> {
     const [items, total] = await this.repo.findAndCount({
       order: { slug: 'ASC' },

@@ -102,6 +102,12 @@ describe('admin API scopes', () => {
       // The tenant's own key may use its slug too.
       const key = await makeApiKey(t.ds, tenant.id);
       await as(key).get(`/api/v1/tenants/${tenant.slug}/users`).expect(200);
+
+      // And a tenant named in a body or a query.
+      const created = await as(key).post('/api/v1/api-keys', { name: 'by slug', tenantId: tenant.slug }).expect(201);
+      expect(created.body.tenantId).toBe(tenant.id);
+      const events = await as(globalKey).get(`/api/v1/audit-events?tenantId=${tenant.slug}&type=api_key.created`).expect(200);
+      expect(events.body.items.map((e: { tenantId: string }) => e.tenantId)).toEqual([tenant.id]);
     });
 
     it('answers one 404 for an unknown, malformed or other tenant, and an unknown target', async () => {
@@ -113,6 +119,9 @@ describe('admin API scopes', () => {
         expect(res.body).toMatchObject({ error: 'tenant_not_found', message: 'tenant not found' });
       }
       await as(globalKey).get('/api/v1/tenants/no-such-tenant').expect(404);
+      await as(key).post('/api/v1/api-keys', { name: 'x', tenantId: other.slug }).expect(404);
+      await as(key).get(`/api/v1/audit-events?tenantId=${other.slug}`).expect(404);
+      await as(globalKey).post('/api/v1/api-keys', { name: 'x', tenantId: 'no-such-tenant' }).expect(404);
       for (const ref of ['no-such-target', 'Not_A_Slug']) {
         expect((await as(globalKey).get(`/api/v1/targets/${ref}`).expect(404)).body.error).toBe('target_not_found');
         const res = await request(t.http).delete(`/api/v1/tenants/${tenant.slug}/access/${ref}`).set('Authorization', `Bearer ${globalKey}`);

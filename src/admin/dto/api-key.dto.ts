@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, IsUUID, Length, ValidateIf } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Length, ValidateIf } from 'class-validator';
 import { OptionalNotNull } from '../../tenants/dto/common.dto';
+import { IsTenantRef } from '../../tenants/dto/tenant.dto';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -13,13 +14,13 @@ export class CreateApiKeyDto {
   name: string;
 
   @ApiPropertyOptional({
-    format: 'uuid',
     nullable: true,
-    description: 'The tenant the key is limited to; omitted or null makes a global key (needs a global key)',
+    description: "The tenant the key is limited to (its id or slug); omitted or null makes a global key (needs a global key)",
   })
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
-  @IsUUID('all', { message: 'tenantId must be a UUID' })
+  @IsString({ message: 'tenantId must be a tenant id (UUID) or slug' })
+  @IsTenantRef()
   tenantId?: string | null;
 }
 

@@ -1,16 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsISO8601, IsString, Matches, Max, Min } from 'class-validator';
 import { OptionalNotNull } from '../../tenants/dto/common.dto';
+import { IsTenantRef } from '../../tenants/dto/tenant.dto';
 
 export const MAX_AUDIT_PAGE = 500;
 const DATE_MESSAGE = (field: string) => `${field} must be an ISO 8601 date or date-time, e.g. 2025-01-31 or 2025-01-31T12:00:00Z`;
 
 /** Newest first, keyset pagination by id: pass the previous page's nextBefore as `before`. */
 export class AuditQueryDto {
-  @ApiPropertyOptional({ format: 'uuid', description: 'Forced to the key\'s own tenant for a tenant-scoped key' })
+  @ApiPropertyOptional({ description: 'The tenant\'s id or slug. Forced to the key\'s own tenant for a tenant-scoped key' })
   @OptionalNotNull()
-  @IsUUID('all', { message: 'tenantId must be a UUID' })
+  @IsString({ message: 'tenantId must be a tenant id (UUID) or slug' })
+  @IsTenantRef()
   tenantId?: string;
 
   @ApiPropertyOptional({ example: 'target.updated' })

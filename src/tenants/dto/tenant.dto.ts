@@ -12,6 +12,12 @@ import { ATTRIBUTES_SCHEMA, NotUuidShaped, OptionalNotNull, PageMetaDto } from '
  */
 export const TENANT_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** A tenant named in a body or query: its id or its slug (resolved by TenantsService.idOf). */
+export const IsTenantRef = () =>
+  Matches(/^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9][a-z0-9-]{0,62})$/i, {
+    message: 'tenantId must be a tenant id (UUID) or slug',
+  });
+
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 const URL_RULE = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
