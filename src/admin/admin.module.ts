@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
+import { IdentitiesModule } from '../identities/identities.module';
 import { SsoModule } from '../sso/sso.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { UsersModule } from '../users/users.module';
 import { AccessController } from './access.controller';
 import { ApiKeysController } from './api-keys.controller';
 import { AuditController } from './audit.controller';
+import { BiIdentitiesController } from './bi-identities.controller';
+import { EmailDomainsController } from './email-domains.controller';
 import { GroupsController } from './groups.controller';
 import { SessionsController } from './sessions.controller';
 import { TargetsController } from './targets.controller';
@@ -12,8 +15,19 @@ import { TenantsController } from './tenants.controller';
 import { UsersController } from './users.controller';
 
 @Module({
-  imports: [TenantsModule, UsersModule, SsoModule],
-  controllers: [TenantsController, UsersController, GroupsController, TargetsController, AccessController, ApiKeysController, AuditController, SessionsController],
+  imports: [TenantsModule, UsersModule, SsoModule, IdentitiesModule],
+  controllers: [
+    TenantsController,
+    UsersController,
+    GroupsController,
+    TargetsController,
+    AccessController,
+    ApiKeysController,
+    AuditController,
+    SessionsController,
+    EmailDomainsController,
+    BiIdentitiesController,
+  ],
   providers: [],
   exports: [],
 })

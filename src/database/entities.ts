@@ -6,6 +6,8 @@ import { Access } from '../sso/access.entity';
 import { IatSequence } from '../sso/iat-sequence.entity';
 import { IssuedToken } from '../sso/issued-token.entity';
 import { Target } from '../sso/target.entity';
+import { BiIdentity } from '../identities/bi-identity.entity';
+import { EmailDomain } from '../identities/email-domain.entity';
 import { Tenant } from '../tenants/tenant.entity';
 import { GroupMember } from '../users/group-member.entity';
 import { Group } from '../users/group.entity';
@@ -25,4 +27,6 @@ export const ENTITIES = [
   Session,
   LoginThrottle,
   AuditEvent,
+  EmailDomain,
+  BiIdentity,
 ];

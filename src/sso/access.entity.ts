@@ -14,7 +14,7 @@ export interface AccessSettings {
   metabaseTenantSlug?: string;
   /** "One BI account per client": every user of the tenant signs in as this account. */
   sharedAccount?: { email: string; firstName?: string; lastName?: string };
-  /** Metabase signed embeds: locked param name -> attribute name (user's, then tenant's). */
+  /** Metabase signed embeds: locked param name -> attribute name (access > user > tenant, sso/attributes.ts). */
   lockedParams?: Record<string, string>;
   /** Databricks: the attribute whose value becomes external_value. */
   externalValueAttribute?: string;

@@ -4,6 +4,8 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { badRequest, notFound } from '../common/errors';
+import { IdentitiesService } from '../identities/identities.service';
+import { GroupsService } from '../users/groups.service';
 import { Access } from './access.entity';
 import { AccessView, parseAccessInput } from './dto/access-input';
 import type { TargetKind } from './target.entity';
@@ -29,6 +31,8 @@ export class AccessService {
     @InjectRepository(Access) private readonly repo: Repository<Access>,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly groups: GroupsService,
+    private readonly identities: IdentitiesService,
   ) {}
 
   /** For the SSO flow: the tenant's grant to this target, or null. */
@@ -52,10 +56,21 @@ export class AccessService {
   async grant(meta: RequestMeta, tenantId: string, targetId: string, body: unknown): Promise<{ access: AccessView; created: boolean }> {
     return this.dataSource.transaction(async (m) => {
       await this.assertTenant(m, tenantId);
-      const [target]: { slug: string; kind: TargetKind }[] = await m.query(`SELECT slug, kind FROM targets WHERE id = $1`, [targetId]);
+      const [target]: { slug: string; kind: TargetKind; base_url: string }[] = await m.query(`SELECT slug, kind, base_url FROM targets WHERE id = $1`, [targetId]);
       if (!target) throw notFound('target');
       const { value, problems } = parseAccessInput(body, target.kind);
       if (problems.length) throw badRequest('invalid_access', problems.join('; '), { problems });
+      // A mapping of a group the tenant does not have maps nobody: refused, naming it, as user
+      // creation refuses an unknown group (issue 13: a silent no-op hid a typo). Create the
+      // group first; renaming a group carries its mappings along (GroupsService.rename).
+      const missing = await this.groups.missingNames(m, tenantId, Object.keys(value.groupMappings));
+      if (missing.length) {
+        throw badRequest('unknown_groups', `groupMappings name groups this tenant does not have: ${missing.map((n) => JSON.stringify(n)).join(', ')}`, {
+          groups: missing,
+        });
+      }
+      // A shared account is the tenant's BI identity from now on, not from its first use.
+      if (value.settings.sharedAccount) await this.identities.claimSharedAccount(m, tenantId, target.base_url, value.settings.sharedAccount.email);
 
       const [row]: AccessRow[] = await m.query(
         `INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings, attributes, settings)

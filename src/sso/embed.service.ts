@@ -90,7 +90,7 @@ export class EmbedService {
         details: { target: target.slug, targetId: target.id, userId: session.user.id, jti, resource: a.kind, id, params: Object.keys((payload.params as object) ?? {}) },
       },
     });
-    if (!rec) throw new Error('embed token was not recorded'); // no iat sequence here: cannot happen
+    if (!rec.recorded) throw new Error('embed token was not recorded'); // no identity, no iat sequence: cannot happen
     // CONTRACTS: HS256 with the `alg` header; the payload is exactly {resource, params, exp}.
     const token = this.jwt.sign(payload, { privateKey: key, algorithm: 'HS256', noTimestamp: true });
     const url = embed.url(base.target, a.kind, token);

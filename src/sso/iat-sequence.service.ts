@@ -26,9 +26,10 @@ import { DomainError } from '../common/errors';
  */
 export const MAX_IAT_LEAD_SECONDS = 240;
 
-export function iatSequenceSql(p: { scope: string; subject: string; now: string }): string {
+export function iatSequenceSql(p: { scope: string; subject: string; now: string; when?: string }): string {
+  // `when`: a condition of the enclosing statement (the identity check): no row, no advance.
   return `INSERT INTO iat_sequences (scope, subject, last_iat)
-          VALUES (${p.scope}::varchar, ${p.subject}::varchar, ${p.now}::bigint)
+          SELECT ${p.scope}::varchar, ${p.subject}::varchar, ${p.now}::bigint${p.when ? ` WHERE ${p.when}` : ''}
           ON CONFLICT (scope, subject)
           DO UPDATE SET last_iat = GREATEST(EXCLUDED.last_iat, iat_sequences.last_iat + 1)
           WHERE iat_sequences.last_iat + 1 <= EXCLUDED.last_iat + ${MAX_IAT_LEAD_SECONDS}

@@ -2,6 +2,8 @@ import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BI_LOGOUT } from '../auth/bi-logout';
+import { IdentitiesModule } from '../identities/identities.module';
+import { UsersModule } from '../users/users.module';
 import { Access } from './access.entity';
 import { AccessService } from './access.service';
 import { BiLogoutService } from './bi-logout.service';
@@ -21,7 +23,7 @@ import { TargetsService } from './targets.service';
 @Global()
 @Module({
   // No module-wide secret: every target has its own, passed per call as a cached KeyObject.
-  imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({})],
+  imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({}), IdentitiesModule, UsersModule],
   controllers: [SsoController, EmbedController],
   providers: [
     IatSequenceService,

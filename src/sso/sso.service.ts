@@ -7,6 +7,8 @@ import type { RequestMeta, SessionContext } from '../auth/auth.types';
 import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
+import { IdentitiesService } from '../identities/identities.service';
+import { biInstance } from '../identities/instance';
 import { iatSequenceAhead } from './iat-sequence.service';
 import type { SsoQuery } from './return-to';
 import { SigningKeys, SecretColumn } from './signing-keys';
@@ -34,6 +36,17 @@ export interface HandshakeInput {
 const TENANT_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
+ * The identity the BI tool would see belongs to another tenant on that instance. Says no
+ * more than that: neither who owns it nor since when (the audit event has the detail).
+ */
+const identityOwnedElsewhere = () =>
+  new DomainError(
+    'identity_conflict',
+    409,
+    'This account cannot be signed in to this BI tool: its email is not assigned to your organization there. Ask your administrator',
+  );
+
+/**
  * The SSO flow, product-agnostic: what differs per BI product (claims, redirect, return_to
  * rules) comes from its file in sso/targets/. The hot path is three round trips: the session
  * (the guard), the target with access and groups (one SELECT), and one statement recording
@@ -49,6 +62,7 @@ export class SsoService {
     private readonly keys: SigningKeys,
     private readonly jwt: JwtService,
     private readonly audit: AuditService,
+    private readonly identities: IdentitiesService,
     @InjectConfig() config: AppConfig,
   ) {
     this.basePath = new URL(config.app.publicUrl).pathname.replace(/\/+$/, '');
@@ -56,7 +70,7 @@ export class SsoService {
 
   /** The target (with this session's access and groups); unknown or disabled: refused, audited. */
   async requireTarget(slug: string, session: SessionContext | null, meta: RequestMeta, flow = 'sso'): Promise<TargetWithAccess> {
-    const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null, session?.user.email ?? null);
+    const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null);
     if (!loaded) {
       await this.deny(meta, session?.tenant.id ?? null, slug, 'unknown_target', flow);
       throw notFound('target', { target: slug });
@@ -95,18 +109,6 @@ export class SsoService {
       return { kind: 'redirect', url: this.loginUrl(next, a.query.tenant) };
     }
     const access = await this.requireAccess(loaded, session, meta);
-    // Emails are unique per tenant only, but the BI tools key a user by email alone: a token
-    // for an email that another tenant also has on the same BI instance would sign this
-    // person in to the other tenant's BI account (its collections, groups, attributes).
-    // Refused until an operator resolves it (a shared account sends its own email instead).
-    if (loaded.emailInOtherTenant && !access.settings.sharedAccount) {
-      await this.deny(meta, session.tenant.id, target.slug, 'email_in_other_tenant', 'sso', { userId: session.user.id });
-      throw new DomainError(
-        'identity_conflict',
-        409,
-        'This email also belongs to an account of another organization on this BI tool; ask your administrator to resolve it',
-      );
-    }
     const key = this.signingKey(target, 'secret');
 
     const base = mintBase(loaded, access, session);
@@ -117,7 +119,10 @@ export class SsoService {
     // refuses the request without leaving a record of a token that never existed.
     let claims = sso.claims({ ...base, iat: now, jti }, now + ttl);
     const shared = access.settings.sharedAccount?.email;
-    const rec = await this.store.record({
+    // The BI tool keys its users by this email alone (the user's, or the shared account's):
+    // the token is recorded only if this tenant owns it on this instance (README "BI identities").
+    const identity = { instance: biInstance(target.baseUrl) ?? target.baseUrl, email: sso.iatKey(base).subject.toLowerCase() };
+    const record = () => this.store.record({
       jti,
       targetId: target.id,
       tenantId: session.tenant.id,
@@ -127,6 +132,7 @@ export class SsoService {
       ttlSeconds: ttl,
       iatKey: sso.strictlyIncreasingIat ? sso.iatKey(base) : undefined,
       markSessionTarget: true,
+      identity,
       audit: {
         type: 'sso.token_issued',
         actor: meta.actor,
@@ -135,7 +141,16 @@ export class SsoService {
         details: { target: target.slug, targetId: target.id, userId: session.user.id, jti, flow: a.json ? 'json' : 'redirect', ...(shared ? { sharedAccount: shared } : {}) },
       },
     });
-    if (!rec) {
+    let rec = await record();
+    // Claimed by a concurrent sign-in of this same tenant after our snapshot: ask again.
+    if (!rec.recorded && rec.reason === 'identity_not_owned' && (await this.identities.ownerOf(identity.instance, identity.email)) === session.tenant.id) {
+      rec = await record();
+    }
+    if (!rec.recorded && rec.reason === 'identity_not_owned') {
+      await this.deny(meta, session.tenant.id, target.slug, 'identity_owned_elsewhere', 'sso', { userId: session.user.id, instance: identity.instance, email: identity.email });
+      throw identityOwnedElsewhere();
+    }
+    if (!rec.recorded) {
       await this.deny(meta, session.tenant.id, target.slug, 'iat_sequence_ahead', 'sso', { userId: session.user.id });
       throw iatSequenceAhead();
     }

@@ -9,6 +9,10 @@ import { TokenRecordInput, tokenRecordStatement } from './token-record';
 
 type Flat = Record<string, string | number | boolean>;
 
+export type RecordOutcome =
+  | { recorded: true; iat: number; exp: number }
+  | { recorded: false; reason: 'identity_not_owned' | 'iat_sequence_ahead' };
+
 /** A target with this tenant's access to it and the user's local groups, as one row. */
 export interface TargetWithAccess {
   target: {
@@ -26,8 +30,6 @@ export interface TargetWithAccess {
   access: { id: string; groupMappings: GroupMappings; attributes: Flat; settings: AccessSettings } | null;
   /** The user's local group names within the tenant ([] without a session). */
   groups: string[];
-  /** The user's email also belongs to a user of another tenant using the same BI instance. */
-  emailInOtherTenant: boolean;
 }
 
 // The user's groups: the tenant is in the WHERE of both tables, so a membership row that
@@ -38,15 +40,7 @@ const LOAD_SQL = `
          CASE WHEN $3::uuid IS NULL THEN '{}'::varchar[] ELSE ARRAY(
            SELECT g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id
             WHERE gm.user_id = $3::uuid AND gm.tenant_id = $2::uuid AND g.tenant_id = $2::uuid
-            ORDER BY g.name) END AS groups,
-         -- Cross-tenant on purpose: is this email also a user of ANOTHER tenant with access to
-         -- this BI instance (any target on the same base URL)? Metabase and Sisense know a
-         -- user by email alone, so two such users would be one BI account (see SsoService).
-         CASE WHEN $4::varchar IS NULL THEN false ELSE EXISTS (
-           SELECT 1 FROM users u2
-             JOIN tenant_target_access a2 ON a2.tenant_id = u2.tenant_id
-             JOIN targets t2 ON t2.id = a2.target_id AND t2.base_url = t.base_url
-            WHERE u2.email = $4::varchar AND u2.tenant_id <> $2::uuid) END AS email_in_other_tenant
+            ORDER BY g.name) END AS groups
     FROM targets t
     LEFT JOIN tenant_target_access a ON a.target_id = t.id AND a.tenant_id = $2::uuid
    WHERE t.slug = $1`;
@@ -84,10 +78,10 @@ export class SsoStore {
    * The target by slug, this tenant's access row and the user's groups: the one read of the
    * hot path. Without a session pass nulls (only the target is then of use).
    */
-  async load(slug: string, tenantId: string | null, userId: string | null, email: string | null = null): Promise<TargetWithAccess | null> {
+  async load(slug: string, tenantId: string | null, userId: string | null): Promise<TargetWithAccess | null> {
     // A slug that cannot exist is not worth a query (and keeps junk out of the planner).
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)) return null;
-    const rows = await this.prepared<any>(LOAD_SQL, [slug, tenantId, userId, email]);
+    const rows = await this.prepared<any>(LOAD_SQL, [slug, tenantId, userId]);
     if (!rows.length) return null;
     const r = rows[0];
     return {
@@ -105,20 +99,22 @@ export class SsoStore {
         ? { id: r.access_id, groupMappings: r.group_mappings ?? {}, attributes: r.access_attributes ?? {}, settings: r.access_settings ?? {} }
         : null,
       groups: r.groups ?? [],
-      emailInOtherTenant: r.email_in_other_tenant === true,
     };
   }
 
   /**
-   * Records a token, its audit event and the session's use of the target, atomically.
-   * Null when nothing was written: the subject's iat sequence is already as far ahead of the
-   * clock as the product tolerates (see iat-sequence.service.ts).
+   * Records a token, its audit event and the session's use of the target, atomically, when
+   * the tenant owns the identity the BI tool will see (claiming it if nobody does). Nothing
+   * is written when it does not (`identity_not_owned`), or when the subject's iat sequence is
+   * already as far ahead of the clock as the product tolerates (`iat_sequence_ahead`, see
+   * iat-sequence.service.ts).
    */
-  async record(input: TokenRecordInput): Promise<{ iat: number; exp: number } | null> {
+  async record(input: TokenRecordInput): Promise<RecordOutcome> {
     const { sql, params } = tokenRecordStatement(input);
-    const rows = await this.prepared<{ iat: string; exp: string }>(sql, params);
-    if (!rows.length) return null;
-    return { iat: Number(rows[0].iat), exp: Number(rows[0].exp) };
+    const [row] = await this.prepared<{ owned: boolean; iat: string | null; exp: string | null }>(sql, params);
+    if (!row.owned) return { recorded: false, reason: 'identity_not_owned' };
+    if (row.iat === null || row.exp === null) return { recorded: false, reason: 'iat_sequence_ahead' };
+    return { recorded: true, iat: Number(row.iat), exp: Number(row.exp) };
   }
 
   /**

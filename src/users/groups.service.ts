@@ -156,6 +156,14 @@ export class GroupsService {
       .getMany();
   }
 
+  /** Of `names`, those that are not a group of the tenant (sorted). */
+  async missingNames(m: EntityManager, tenantId: string, names: string[]): Promise<string[]> {
+    if (!names.length) return [];
+    const rows: { name: string }[] = await m.query(`SELECT name FROM groups WHERE tenant_id = $1 AND name = ANY ($2::varchar[])`, [tenantId, names]);
+    const found = new Set(rows.map((r) => r.name));
+    return [...new Set(names)].filter((n) => !found.has(n)).sort();
+  }
+
   /** Both must belong to the tenant; the group is share-locked so a concurrent rename or delete waits. */
   private async groupAndUser(m: EntityManager, tenantId: string, groupId: string, userId: string): Promise<{ group: Group; user: User }> {
     const group = await m.getRepository(Group).findOne({ where: { id: groupId, tenantId }, lock: { mode: 'pessimistic_read' } });

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { IdentitiesModule } from '../identities/identities.module';
 import { GroupMember } from './group-member.entity';
 import { Group } from './group.entity';
 import { GroupsService } from './groups.service';
@@ -8,7 +9,7 @@ import { User } from './user.entity';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User, Group, GroupMember])],
+  imports: [TypeOrmModule.forFeature([User, Group, GroupMember]), IdentitiesModule],
   providers: [UsersService, GroupsService, PasswordsService],
   exports: [UsersService, GroupsService, PasswordsService],
 })

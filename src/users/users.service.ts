@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { SessionsService } from '../auth/sessions.service';
 import { badRequest, conflict, notFound } from '../common/errors';
+import { IdentitiesService } from '../identities/identities.service';
 import { isUniqueViolation } from '../tenants/db-errors';
 import { isUuid } from '../tenants/dto/common.dto';
 import { FlatAttributes, Tenant } from '../tenants/tenant.entity';
@@ -45,6 +46,7 @@ export class UsersService {
     private readonly audit: AuditService,
     private readonly sessions: SessionsService,
     private readonly passwords: PasswordsService,
+    private readonly identities: IdentitiesService,
   ) {}
 
   /** The user, or notFound('user') (also for a user of another tenant). */
@@ -107,6 +109,9 @@ export class UsersService {
     try {
       return await this.dataSource.transaction(async (m) => {
         await this.assertTenantExists(m, tenantId);
+        // README "BI identities": an email in a domain given to another tenant is refused;
+        // whether the email exists in another tenant is never told (nor checked) here.
+        await this.identities.assertEmailAllowed(m, tenantId, email);
         if (await m.getRepository(User).exists({ where: { tenantId, email } })) throw emailTaken(email);
         const groups = groupNames.length
           ? await m.getRepository(Group).find({ where: { tenantId, name: In(groupNames) } })
@@ -126,6 +131,9 @@ export class UsersService {
           attributes: input.attributes ?? {},
         });
         const userId = inserted.identifiers[0].id as string;
+        // Claimed on the BI instances the tenant uses now, so a twin created later elsewhere
+        // can never deny this user (silently a no-op where another tenant owns it).
+        await this.identities.claimForNewUser(m, tenantId, email);
         if (groups.length) {
           await m.getRepository(GroupMember).insert(groups.map((g) => ({ groupId: g.id, userId, tenantId })));
         }

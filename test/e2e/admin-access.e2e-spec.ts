@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { AccessService } from '../../src/sso/access.service';
-import { grantAccess, makeApiKey, makeTarget, makeTenant } from '../factories';
+import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
@@ -37,6 +37,8 @@ describe('admin API: tenant access to targets', () => {
 
   it('grants (201), replaces whole (200) and lists, with audit events in the tenant', async () => {
     const tenant = await makeTenant(t.ds);
+    // Mappings name local groups the tenant has (an unknown one is refused: bi-identities e2e).
+    for (const g of ['analysts', 'admins', 'everyone']) await ensureGroup(t.ds, tenant.id, g);
     const created = await put(globalKey, tenant.id, metabase.id, metabaseGrant).expect(201);
     expect(created.body).toMatchObject({
       tenantId: tenant.id,

@@ -140,6 +140,33 @@ describe('BI identities have one owner (issue 8 items 1-3)', () => {
     });
   });
 
+  describe('first use, concurrently', () => {
+    it('two tenants racing for an unclaimed email: one owns it, every request of the other is refused', async () => {
+      const target = await makeTarget(t, { kind: 'metabase', baseUrl: mb.url, secret: MB_SECRET });
+      const [x, y] = [await makeTenant(t.ds), await makeTenant(t.ds)];
+      await grantAccess(t.ds, x.id, target.id);
+      await grantAccess(t.ds, y.id, target.id);
+      const email = 'race@example.net';
+      const cx = await cookieFor((await makeUser(t.ds, x.id, { email })).id, x.id);
+      const cy = await cookieFor((await makeUser(t.ds, y.id, { email })).id, y.id);
+      const res = await Promise.all(Array.from({ length: 16 }, (_, i) => sso(target.slug, i % 2 ? cx : cy).then((r) => ({ who: i % 2 ? x.id : y.id, status: r.status }))));
+      const [owner] = await t.ds.query(`SELECT tenant_id FROM bi_identities WHERE email = $1`, [email]);
+      for (const r of res) expect(r.status).toBe(r.who === owner.tenant_id ? 302 : 409);
+      expect(await count(`SELECT count(*) AS n FROM bi_identities WHERE email = $1`, [email])).toBe(1);
+    });
+
+    it('one tenant\'s parallel first sign-ins all go through (a claim committed after the statement\'s snapshot is re-read)', async () => {
+      const target = await makeTarget(t, { kind: 'metabase', baseUrl: mb.url, secret: MB_SECRET });
+      const x = await makeTenant(t.ds);
+      await grantAccess(t.ds, x.id, target.id);
+      const cookies = await Promise.all(Array.from({ length: 4 }, async () => cookieFor((await makeUser(t.ds, x.id, { email: `p-${Math.random()}@example.net` })).id, x.id)));
+      const shared = await makeUser(t.ds, x.id, { email: 'together@example.net' });
+      const c = await cookieFor(shared.id, x.id);
+      const res = await Promise.all([...Array.from({ length: 12 }, () => sso(target.slug, c)), ...cookies.map((k) => sso(target.slug, k))]);
+      expect(res.map((r) => r.status)).toEqual(Array(16).fill(302));
+    });
+  });
+
   describe('item 3: locked embed params come from what the global key set', () => {
     it('the access\'s attributes win over user and tenant attributes a tenant-scoped key edited, in the embed and the SSO token alike', async () => {
       const target = await makeTarget(t, { kind: 'metabase', baseUrl: mb.url, secret: MB_SECRET, embeddingSecret: MB_EMBED });

@@ -3,7 +3,8 @@ import { BI_LOGOUT, BiLogout } from '../../src/auth/bi-logout';
 import { SessionsService } from '../../src/auth/sessions.service';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { IssuedTokensPruner, PRUNE_MARGIN_SECONDS } from '../../src/sso/issued-tokens-pruner';
-import { grantAccess, makeTarget, makeTenant, makeUser } from '../factories';
+import request from 'supertest';
+import { grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { FakeMetabase, MiniBrowser, startFakeMetabase } from '../fakes/metabase';
 import { createTestApp, TestApp } from '../setup/app';
 
@@ -178,32 +179,39 @@ describe('Metabase JWT SSO (GET /sso/:target)', () => {
       expect(await count(`SELECT count(*) AS n FROM audit_events WHERE type = 'sso.denied' AND tenant_id = $1 AND details->>'reason' = 'no_access'`, [other.id])).toBe(1);
     });
 
-    it('an email another tenant also has on the same Metabase: 409 identity_conflict, for both, until resolved', async () => {
+    it('an email another tenant also has on the same Metabase: the first to use it owns it, the other gets 409 until an operator moves it', async () => {
       // Emails are unique per tenant only; Metabase knows a user by email alone, so these two
       // people would be one Metabase account (one's collections, groups and attributes).
       const rival = await makeTenant(t.ds);
       const mine = await makeUser(t.ds, tenant.id, { email: 'clash@example.com' });
       const twin = await makeUser(t.ds, rival.id, { email: 'clash@example.com' });
-      const rivalTarget = await makeTarget(t, { kind: 'metabase', baseUrl: mb.url, secret: SECRET });
+      // Another target on the same Metabase, its base URL spelled differently: one instance.
+      const rivalTarget = await makeTarget(t, { kind: 'metabase', baseUrl: `${mb.url.replace('http://', 'HTTP://')}/`, secret: SECRET });
       await grantAccess(t.ds, rival.id, rivalTarget.id);
       const me = new MiniBrowser();
       await signIn(me, { id: mine.id, tenantId: tenant.id });
       const them = new MiniBrowser();
       await signIn(them, { id: twin.id, tenantId: rival.id });
-      const tokens = await count(`SELECT count(*) AS n FROM issued_tokens`);
 
-      const res = await me.get(`${base}/sso/mb-main?return_to=/`);
+      const first = await me.get(`${base}/sso/mb-main?return_to=/`);
+      expect(first.status).toBe(302);
+      const tokens = await count(`SELECT count(*) AS n FROM issued_tokens`);
+      const res = await them.get(`${base}/sso/${rivalTarget.slug}?return_to=/`);
       expect(res.status).toBe(409);
-      expect(res.text).toContain('another organization');
+      expect(res.text).toContain('not assigned to your organization');
+      expect(res.text).not.toContain(tenant.slug);
       expect((await them.get(`${base}/sso/${rivalTarget.slug}?response=json`)).status).toBe(409);
       expect(await count(`SELECT count(*) AS n FROM issued_tokens`)).toBe(tokens);
-      expect(await denied('email_in_other_tenant')).toBe(2);
+      expect(await denied('identity_owned_elsewhere')).toBe(2);
 
-      // The other tenant no longer uses this Metabase: no conflict, the login goes through.
-      await t.ds.query(`DELETE FROM tenant_target_access WHERE tenant_id = $1`, [rival.id]);
-      const ok = await me.get(`${base}/sso/mb-main?return_to=/`);
+      // Only an operator moves it (README "BI identities").
+      const key = await makeApiKey(t.ds, null);
+      await request(t.http).put('/api/v1/bi-identities').set('Authorization', `Bearer ${key}`)
+        .send({ instance: mb.url, email: 'clash@example.com', tenantId: rival.id }).expect(200);
+      const ok = await them.get(`${base}/sso/${rivalTarget.slug}?return_to=/`);
       expect(ok.status).toBe(302);
       expect(ok.location!.startsWith(`${mb.url}/auth/sso?jwt=`)).toBe(true);
+      expect((await me.get(`${base}/sso/mb-main?return_to=/`)).status).toBe(409);
     });
 
     it('a disabled target: 403', async () => {

@@ -3,6 +3,7 @@ import { originOf, parseAbsoluteUrl, safeRelativePath } from '../return-to';
 import type { TargetSettings } from '../target.entity';
 import { EmbedBehaviour, MintContext, settingsCheck as c, SsoBehaviour, TargetDefinition } from './target-definition';
 import { claimNameClashes, mapGroups } from './claims';
+import { resolveAttribute, resolveAttributes } from '../attributes';
 
 const KNOWN = [
   'emailClaim',
@@ -93,11 +94,9 @@ const sso: SsoBehaviour = {
     const shared = !!ctx.access.settings.sharedAccount;
     if (shared) reserved.add(REAL_USER_EMAIL_ATTRIBUTE);
 
-    // Attributes: tenant's, then user's, then the access's (the most specific wins).
+    // Attributes by the one precedence rule (access > user > tenant; sso/attributes.ts).
     const payload: Record<string, unknown> = {};
-    putAttributes(payload, ctx.tenant.attributes, reserved);
-    putAttributes(payload, ctx.user.attributes, reserved);
-    putAttributes(payload, ctx.access.attributes, reserved);
+    putAttributes(payload, resolveAttributes(ctx), reserved);
     // Shared account: the real user's role, locale etc. are already there as user attributes.
     if (shared) payload[REAL_USER_EMAIL_ATTRIBUTE] = ctx.user.email;
 
@@ -156,18 +155,19 @@ const embed: EmbedBehaviour = {
 
   /**
    * CONTRACTS (static embedding): {resource: {dashboard|question: id}, params, exp}; params
-   * is required and must set every locked parameter. Values come from the signed-in user's
-   * attributes, then the tenant's, so one user's iframe URL shows only that user's rows.
+   * is required and must set every locked parameter. Values are resolved like the SSO
+   * token's attributes (access > user > tenant, sso/attributes.ts), so embed and token agree
+   * and what the global key bound to the access cannot be overridden by a tenant-scoped key.
    */
   payload(ctx, kind, id, exp) {
     const params: Record<string, string | number | boolean> = {};
     const locked = ctx.access.settings.lockedParams ?? {};
     for (const [param, attribute] of Object.entries(locked)) {
-      const v = ctx.user.attributes?.[attribute] ?? ctx.tenant.attributes?.[attribute];
-      if (!isFlat(v)) {
+      const v = resolveAttribute(ctx, attribute);
+      if (v === undefined) {
         throw badRequest(
           'locked_param_missing',
-          `Locked parameter "${param}" takes its value from attribute "${attribute}", which neither the user nor the tenant has`,
+          `Locked parameter "${param}" takes its value from attribute "${attribute}", which neither the access, the user nor the tenant has`,
           { param, attribute },
         );
       }

@@ -1,0 +1,248 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { RequestMeta } from '../auth/auth.types';
+import { badRequest, conflict, notFound } from '../common/errors';
+import { SHARED_ACCOUNT_TENANTS_IN_DOMAIN_SQL, TENANT_USER_BASE_URLS_SQL } from '../sso/access-sql';
+import { USER_TENANTS_IN_DOMAIN_SQL } from '../users/users-sql';
+import type { ClaimedVia } from './bi-identity.entity';
+import { biInstance, emailDomain } from './instance';
+
+export interface BiIdentityView {
+  instance: string;
+  email: string;
+  tenantId: string;
+  tenantSlug: string;
+  claimedVia: ClaimedVia;
+  claimedAt: Date;
+}
+
+export interface EmailDomainView {
+  domain: string;
+  tenantId: string;
+  createdAt: Date;
+}
+
+/** A host name of at least two labels (RFC 1035 letters, digits and hyphens), lower-cased. */
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
+
+const domainOwned = (domain: string) =>
+  conflict(
+    'email_domain_owned',
+    `email addresses in ${domain} belong to another organization and cannot be used here; an operator can move the domain`,
+    { domain },
+  );
+
+/**
+ * Who owns which BI identity, and which tenant owns which email domain (README "BI
+ * identities"). The rules live here, for every caller: the admin API, user creation, access
+ * grants, the SSO flow (through identityClaimCtes) and the host-app hand-off.
+ *
+ * - An email in a domain given to a tenant exists only in that tenant (users, shared accounts).
+ * - Otherwise the first tenant to use an email on a BI instance owns it there: at user
+ *   creation (for the instances the tenant already uses), at an access grant (its shared
+ *   account) or at its first sign-in. Nothing a tenant does displaces another's identity;
+ *   only an operator transfers or releases one.
+ */
+@Injectable()
+export class IdentitiesService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Refuses (409 email_domain_owned) an email whose domain another tenant owns. Takes the
+   * domain's advisory lock until the caller's transaction ends, so a domain being given
+   * away at the same moment cannot slip a user in under it.
+   */
+  async assertEmailAllowed(m: EntityManager, tenantId: string, email: string): Promise<void> {
+    const domain = emailDomain(email);
+    await lockDomain(m, domain);
+    const rows: { tenant_id: string }[] = await m.query(`SELECT tenant_id FROM email_domains WHERE domain = $1`, [domain]);
+    if (rows.length && rows[0].tenant_id !== tenantId) throw domainOwned(domain);
+  }
+
+  /**
+   * A new user's email, claimed on every BI instance the tenant already uses, so a user
+   * created first is never denied later by a twin another tenant created. Silent when
+   * someone else owns it: user creation must not tell whether an email exists elsewhere.
+   */
+  async claimForNewUser(m: EntityManager, tenantId: string, email: string): Promise<void> {
+    const rows: { base_url: string }[] = await m.query(TENANT_USER_BASE_URLS_SQL, [tenantId]);
+    const instances = [...new Set(rows.map((r) => biInstance(r.base_url)).filter((i): i is string => i !== null))];
+    if (!instances.length) return;
+    await m.query(
+      `INSERT INTO bi_identities (instance, email, tenant_id, claimed_via)
+       SELECT i, $2, $3, 'user' FROM unnest($1::varchar[]) AS i
+       ON CONFLICT (instance, email) DO NOTHING`,
+      [instances, email.toLowerCase(), tenantId],
+    );
+  }
+
+  /**
+   * A shared account granted by an operator: claimed for the tenant now, not at its first
+   * use, so no other tenant can take it in between. Another owner: 409 naming it (the caller
+   * holds the global key).
+   */
+  async claimSharedAccount(m: EntityManager, tenantId: string, baseUrl: string, email: string): Promise<void> {
+    const e = email.toLowerCase();
+    await this.assertEmailAllowed(m, tenantId, e);
+    const instance = biInstance(baseUrl);
+    if (!instance) return;
+    await m.query(
+      `INSERT INTO bi_identities (instance, email, tenant_id, claimed_via) VALUES ($1, $2, $3, 'shared_account')
+       ON CONFLICT (instance, email) DO NOTHING`,
+      [instance, e, tenantId],
+    );
+    const owner = await this.ownerOf(instance, e, m);
+    if (owner !== tenantId) {
+      throw conflict('identity_owned_elsewhere', `${e} is already another tenant's identity on ${instance}; transfer it first (PUT /api/v1/bi-identities)`, {
+        instance,
+        email: e,
+        ownerTenantId: owner,
+      });
+    }
+  }
+
+  /** The tenant owning the identity now (a fresh read), or null. */
+  async ownerOf(instance: string, email: string, m: EntityManager = this.dataSource.manager): Promise<string | null> {
+    const rows: { tenant_id: string }[] = await m.query(`SELECT tenant_id FROM bi_identities WHERE instance = $1 AND email = $2`, [
+      instance,
+      email.toLowerCase(),
+    ]);
+    return rows[0]?.tenant_id ?? null;
+  }
+
+  // ---- operators: list, transfer, release ----------------------------------------------
+
+  async list(q: { instance?: string; email?: string }): Promise<BiIdentityView[]> {
+    if (!q.instance && !q.email) throw badRequest('filter_required', 'give instance, email or both');
+    const instance = q.instance !== undefined ? requireInstance(q.instance) : null;
+    const rows = await this.dataSource.query(
+      `SELECT b.instance, b.email, b.tenant_id, t.slug AS tenant_slug, b.claimed_via, b.claimed_at
+         FROM bi_identities b JOIN tenants t ON t.id = b.tenant_id
+        WHERE ($1::varchar IS NULL OR b.instance = $1) AND ($2::varchar IS NULL OR b.email = $2)
+        ORDER BY b.instance, b.email
+        LIMIT 500`,
+      [instance, q.email?.trim().toLowerCase() ?? null],
+    );
+    return rows.map(toView);
+  }
+
+  /** Gives the identity to `tenantId` (claimed or not before). The domain rule still holds. */
+  async transfer(meta: RequestMeta, input: { instance: string; email: string; tenantId: string }): Promise<BiIdentityView> {
+    const instance = requireInstance(input.instance);
+    const email = input.email.trim().toLowerCase();
+    return this.dataSource.transaction(async (m) => {
+      await this.assertEmailAllowed(m, input.tenantId, email);
+      const before = await this.ownerOf(instance, email, m);
+      try {
+        await m.query(
+          `INSERT INTO bi_identities (instance, email, tenant_id, claimed_via) VALUES ($1, $2, $3, 'operator')
+           ON CONFLICT (instance, email) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, claimed_via = 'operator', claimed_at = now()`,
+          [instance, email, input.tenantId],
+        );
+      } catch (e) {
+        if (isForeignKeyViolation(e)) throw notFound('tenant');
+        throw e;
+      }
+      await this.audit.record(meta, { type: 'bi_identity.transferred', tenantId: input.tenantId, details: { instance, email, from: before, to: input.tenantId } }, m);
+      const [row] = await m.query(
+        `SELECT b.*, t.slug AS tenant_slug FROM bi_identities b JOIN tenants t ON t.id = b.tenant_id WHERE b.instance = $1 AND b.email = $2`,
+        [instance, email],
+      );
+      return toView(row);
+    });
+  }
+
+  /** Frees the identity: the next tenant to use it on the instance owns it. */
+  async release(meta: RequestMeta, input: { instance: string; email: string }): Promise<void> {
+    const instance = requireInstance(input.instance);
+    const email = input.email.trim().toLowerCase();
+    await this.dataSource.transaction(async (m) => {
+      // TypeORM answers a DELETE .. RETURNING with [rows, count].
+      const [rows]: [{ tenant_id: string }[], number] = await m.query(`DELETE FROM bi_identities WHERE instance = $1 AND email = $2 RETURNING tenant_id`, [instance, email]);
+      if (!rows.length) throw notFound('bi identity');
+      await this.audit.record(meta, { type: 'bi_identity.released', tenantId: rows[0].tenant_id, details: { instance, email } }, m);
+    });
+  }
+
+  // ---- email domains --------------------------------------------------------------------
+
+  async listDomains(tenantId: string): Promise<EmailDomainView[]> {
+    const rows = await this.dataSource.query(`SELECT domain, tenant_id, created_at FROM email_domains WHERE tenant_id = $1 ORDER BY domain`, [tenantId]);
+    return rows.map((r: any) => ({ domain: r.domain, tenantId: r.tenant_id, createdAt: r.created_at }));
+  }
+
+  /**
+   * Gives the domain to the tenant (201; 200 when it already has it). Refused while another
+   * tenant owns it (email_domain_taken) or has users, shared accounts or identities in it
+   * (email_domain_in_use, naming those tenants): the rule would otherwise be broken on day one.
+   */
+  async assignDomain(meta: RequestMeta, tenantId: string, rawDomain: string): Promise<{ domain: EmailDomainView; created: boolean }> {
+    const domain = requireDomain(rawDomain);
+    return this.dataSource.transaction(async (m) => {
+      await lockDomain(m, domain);
+      const [existing]: { tenant_id: string; created_at: Date }[] = await m.query(`SELECT tenant_id, created_at FROM email_domains WHERE domain = $1`, [domain]);
+      if (existing && existing.tenant_id === tenantId) return { domain: { domain, tenantId, createdAt: existing.created_at }, created: false };
+      if (existing) throw conflict('email_domain_taken', `${domain} already belongs to another tenant`, { domain, tenantId: existing.tenant_id });
+      const users: { tenant_id: string }[] = await m.query(USER_TENANTS_IN_DOMAIN_SQL, [domain, tenantId]);
+      const shared: { tenant_id: string }[] = await m.query(SHARED_ACCOUNT_TENANTS_IN_DOMAIN_SQL, [domain, tenantId]);
+      const claimed: { tenant_id: string }[] = await m.query(
+        `SELECT DISTINCT tenant_id FROM bi_identities WHERE tenant_id <> $2 AND substring(email from '@([^@]*)$') = $1`,
+        [domain, tenantId],
+      );
+      const others = [...new Set([...users, ...shared, ...claimed].map((r) => r.tenant_id))].sort();
+      if (others.length) {
+        throw conflict('email_domain_in_use', `other tenants have users, shared accounts or BI identities in ${domain}; move or delete them first`, {
+          domain,
+          tenantIds: others,
+        });
+      }
+      let row: { created_at: Date };
+      try {
+        [row] = await m.query(`INSERT INTO email_domains (domain, tenant_id) VALUES ($1, $2) RETURNING created_at`, [domain, tenantId]);
+      } catch (e) {
+        if (isForeignKeyViolation(e)) throw notFound('tenant');
+        throw e;
+      }
+      await this.audit.record(meta, { type: 'email_domain.assigned', tenantId, details: { domain } }, m);
+      return { domain: { domain, tenantId, createdAt: row.created_at }, created: true };
+    });
+  }
+
+  async removeDomain(meta: RequestMeta, tenantId: string, rawDomain: string): Promise<void> {
+    const domain = requireDomain(rawDomain);
+    await this.dataSource.transaction(async (m) => {
+      const [rows]: [unknown[], number] = await m.query(`DELETE FROM email_domains WHERE domain = $1 AND tenant_id = $2 RETURNING domain`, [domain, tenantId]);
+      if (!rows.length) throw notFound('email domain');
+      await this.audit.record(meta, { type: 'email_domain.removed', tenantId, details: { domain } }, m);
+    });
+  }
+}
+
+/** One advisory lock per domain, held to the end of the transaction. */
+async function lockDomain(m: EntityManager, domain: string): Promise<void> {
+  await m.query(`SELECT pg_advisory_xact_lock(hashtext('email_domain:' || $1))`, [domain]);
+}
+
+function requireDomain(raw: string): string {
+  const domain = String(raw).trim().toLowerCase();
+  if (!DOMAIN.test(domain)) throw badRequest('invalid_domain', 'the domain must be a host name such as example.com', { domain: String(raw).slice(0, 100) });
+  return domain;
+}
+
+function requireInstance(raw: string): string {
+  const instance = biInstance(String(raw).trim());
+  if (!instance) throw badRequest('invalid_instance', 'instance must be the BI tool\'s http(s) URL, e.g. https://bi.example.com');
+  return instance;
+}
+
+function isForeignKeyViolation(e: unknown): boolean {
+  return e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23503';
+}
+
+function toView(r: any): BiIdentityView {
+  return { instance: r.instance, email: r.email, tenantId: r.tenant_id, tenantSlug: r.tenant_slug, claimedVia: r.claimed_via, claimedAt: r.claimed_at };
+}
