@@ -4,7 +4,7 @@ import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { SHARED_ACCOUNT_TENANTS_IN_DOMAIN_SQL, TENANT_USER_BASE_URLS_SQL } from '../sso/access-sql';
-import { USER_TENANTS_IN_DOMAIN_SQL } from '../users/users-sql';
+import { TENANT_USER_EMAILS_SQL, USER_TENANTS_IN_DOMAIN_SQL } from '../users/users-sql';
 import type { ClaimedVia } from './bi-identity.entity';
 import { biInstance, emailDomain } from './instance';
 
@@ -40,8 +40,8 @@ const domainOwned = (domain: string) =>
  *
  * - An email in a domain given to a tenant exists only in that tenant (users, shared accounts).
  * - Otherwise the first tenant to use an email on a BI instance owns it there: at user
- *   creation (for the instances the tenant already uses), at an access grant (its shared
- *   account) or at its first sign-in. Nothing a tenant does displaces another's identity;
+ *   creation (for the instances the tenant already uses), at an access grant (its users, or
+ *   its shared account) or at its first sign-in. Nothing a tenant does displaces another's identity;
  *   only an operator transfers or releases one.
  */
 @Injectable()
@@ -77,6 +77,23 @@ export class IdentitiesService {
        SELECT i, $2, $3, 'user' FROM unnest($1::varchar[]) AS i
        ON CONFLICT (instance, email) DO NOTHING`,
       [instances, email.toLowerCase(), tenantId],
+    );
+  }
+
+  /**
+   * Access granted to an instance: the tenant's existing users' emails are claimed there now,
+   * so a user who existed before is never denied by a twin another tenant creates later.
+   * Silent where another tenant owns an email already (or its domain).
+   */
+  async claimTenantUsers(m: EntityManager, tenantId: string, baseUrl: string): Promise<void> {
+    const instance = biInstance(baseUrl);
+    if (!instance) return;
+    await m.query(
+      `INSERT INTO bi_identities (instance, email, tenant_id, claimed_via)
+       SELECT $2, u.email, $1, 'user' FROM (${TENANT_USER_EMAILS_SQL}) u
+        WHERE NOT EXISTS (SELECT 1 FROM email_domains d WHERE d.domain = substring(u.email from '@([^@]*)$') AND d.tenant_id <> $1)
+       ON CONFLICT (instance, email) DO NOTHING`,
+      [tenantId, instance],
     );
   }
 

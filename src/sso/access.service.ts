@@ -69,8 +69,11 @@ export class AccessService {
           groups: missing,
         });
       }
-      // A shared account is the tenant's BI identity from now on, not from its first use.
+      // The identities the instance will see are the tenant's from now on, not from their
+      // first use: its shared account (refused if another tenant's), or its users (silently
+      // skipping any another tenant owns). README "BI identities and attributes".
       if (value.settings.sharedAccount) await this.identities.claimSharedAccount(m, tenantId, target.base_url, value.settings.sharedAccount.email);
+      else await this.identities.claimTenantUsers(m, tenantId, target.base_url);
 
       const [row]: AccessRow[] = await m.query(
         `INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings, attributes, settings)

@@ -140,6 +140,31 @@ describe('BI identities have one owner (issue 8 items 1-3)', () => {
     });
   });
 
+  describe('claimed when access is granted', () => {
+    it('a user who existed before the tenant got access is claimed at the grant: a later twin elsewhere cannot deny them', async () => {
+      const target = await makeTarget(t, { kind: 'metabase', baseUrl: mb.url, secret: MB_SECRET });
+      const b = await makeTenant(t.ds);
+      const old = await makeUser(t.ds, b.id, { email: 'veteran@globex.example' });
+      await api(globalKey).put(`/api/v1/tenants/${b.id}/access/${target.id}`, {}).expect(201);
+      const { tenant: a, key } = await attacker(target.id);
+      const twin = await createUserWithKey(key, a.id, 'veteran@globex.example');
+      expect((await sso(target.slug, await cookieFor(twin, a.id))).status).toBe(409);
+      expect((await sso(target.slug, await cookieFor(old.id, b.id))).status).toBe(302);
+      const [row] = await t.ds.query(`SELECT tenant_id, claimed_via FROM bi_identities WHERE email = 'veteran@globex.example'`);
+      expect(row).toEqual({ tenant_id: b.id, claimed_via: 'user' });
+    });
+
+    it('a shared account another tenant owns on the instance cannot be granted (409 naming the owner, for the operator)', async () => {
+      const target = await makeTarget(t, { kind: 'metabase', baseUrl: mb.url, secret: MB_SECRET });
+      const other = await makeTarget(t, { kind: 'metabase', baseUrl: respell(mb.url), secret: MB_SECRET });
+      const [b, c] = [await makeTenant(t.ds), await makeTenant(t.ds)];
+      await api(globalKey).put(`/api/v1/tenants/${b.id}/access/${target.id}`, { settings: { sharedAccount: { email: 'hooli@bi.example.com' } } }).expect(201);
+      const res = await api(globalKey).put(`/api/v1/tenants/${c.id}/access/${other.id}`, { settings: { sharedAccount: { email: 'Hooli@bi.example.com' } } }).expect(409);
+      expect(res.body).toMatchObject({ error: 'identity_owned_elsewhere', details: { ownerTenantId: b.id, instance: new URL(mb.url).origin } });
+      expect(await count(`SELECT count(*) AS n FROM tenant_target_access WHERE tenant_id = $1`, [c.id])).toBe(0);
+    });
+  });
+
   describe('first use, concurrently', () => {
     it('two tenants racing for an unclaimed email: one owns it, every request of the other is refused', async () => {
       const target = await makeTarget(t, { kind: 'metabase', baseUrl: mb.url, secret: MB_SECRET });
@@ -280,6 +305,10 @@ describe('BI identities have one owner (issue 8 items 1-3)', () => {
       expect((await sso(target.slug, c1)).status).toBe(409);
       expect((await sso(target.slug, c2)).status).toBe(302);
       expect(await count(`SELECT count(*) AS n FROM audit_events WHERE type = 'bi_identity.transferred' AND details->>'email' = $1`, [email])).toBe(1);
+
+      await api(globalKey).put(`/api/v1/bi-identities`, { instance: mb.url, email, tenantId: '00000000-0000-4000-8000-000000000000' }).expect(404);
+      await api(globalKey).put(`/api/v1/bi-identities`, { instance: 'ftp://x', email, tenantId: second.id }).expect(400);
+      await api(globalKey).put(`/api/v1/bi-identities`, { instance: mb.url, email: 'nope', tenantId: second.id }).expect(400);
 
       // Release: the next tenant to use it owns it.
       await api(scoped).del(`/api/v1/bi-identities?instance=${encodeURIComponent(mb.url)}&email=${email}`).expect(403);
