@@ -24,6 +24,15 @@ export interface EmailDomainView {
 }
 
 /** A host name of at least two labels (RFC 1035 letters, digits and hyphens), lower-cased. */
+interface IdentityRow {
+  instance: string;
+  email: string;
+  tenant_id: string;
+  tenant_slug: string;
+  claimed_via: ClaimedVia;
+  claimed_at: Date;
+}
+
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
 
 const domainOwned = (domain: string) =>
@@ -136,7 +145,7 @@ export class IdentitiesService {
   async list(q: { instance?: string; email?: string }): Promise<BiIdentityView[]> {
     if (!q.instance && !q.email) throw badRequest('filter_required', 'give instance, email or both');
     const instance = q.instance !== undefined ? requireInstance(q.instance) : null;
-    const rows = await this.dataSource.query(
+    const rows: IdentityRow[] = await this.dataSource.query(
       `SELECT b.instance, b.email, b.tenant_id, t.slug AS tenant_slug, b.claimed_via, b.claimed_at
          FROM bi_identities b JOIN tenants t ON t.id = b.tenant_id
         WHERE ($1::varchar IS NULL OR b.instance = $1) AND ($2::varchar IS NULL OR b.email = $2)
@@ -165,7 +174,7 @@ export class IdentitiesService {
         throw e;
       }
       await this.audit.record(meta, { type: 'bi_identity.transferred', tenantId: input.tenantId, details: { instance, email, from: before, to: input.tenantId } }, m);
-      const [row] = await m.query(
+      const [row]: IdentityRow[] = await m.query(
         `SELECT b.*, t.slug AS tenant_slug FROM bi_identities b JOIN tenants t ON t.id = b.tenant_id WHERE b.instance = $1 AND b.email = $2`,
         [instance, email],
       );
@@ -188,8 +197,11 @@ export class IdentitiesService {
   // ---- email domains --------------------------------------------------------------------
 
   async listDomains(tenantId: string): Promise<EmailDomainView[]> {
-    const rows = await this.dataSource.query(`SELECT domain, tenant_id, created_at FROM email_domains WHERE tenant_id = $1 ORDER BY domain`, [tenantId]);
-    return rows.map((r: any) => ({ domain: r.domain, tenantId: r.tenant_id, createdAt: r.created_at }));
+    const rows: { domain: string; tenant_id: string; created_at: Date }[] = await this.dataSource.query(
+      `SELECT domain, tenant_id, created_at FROM email_domains WHERE tenant_id = $1 ORDER BY domain`,
+      [tenantId],
+    );
+    return rows.map((r) => ({ domain: r.domain, tenantId: r.tenant_id, createdAt: r.created_at }));
   }
 
   /**
@@ -260,6 +272,6 @@ function isForeignKeyViolation(e: unknown): boolean {
   return e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23503';
 }
 
-function toView(r: any): BiIdentityView {
+function toView(r: IdentityRow): BiIdentityView {
   return { instance: r.instance, email: r.email, tenantId: r.tenant_id, tenantSlug: r.tenant_slug, claimedVia: r.claimed_via, claimedAt: r.claimed_at };
 }

@@ -121,6 +121,7 @@ export class SsoService {
     const shared = access.settings.sharedAccount?.email;
     // The BI tool keys its users by this email alone (the user's, or the shared account's):
     // the token is recorded only if this tenant owns it on this instance (README "BI identities").
+    // (iatKey's subject is, by the SsoBehaviour contract, the identity the product keys the user by.)
     const identity = { instance: biInstance(target.baseUrl) ?? target.baseUrl, email: sso.iatKey(base).subject.toLowerCase() };
     const record = () => this.store.record({
       jti,
