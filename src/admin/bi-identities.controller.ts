@@ -1,11 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Put, Query, Req } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
-import type { AdminPrincipal } from '../auth/auth.types';
+import { GlobalOnly } from '../auth/admin-scope';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { IdentitiesService } from '../identities/identities.service';
 import { BiIdentityDto, BiIdentityKeyQueryDto, BiIdentityListDto, ListBiIdentitiesQueryDto, TransferBiIdentityDto } from './dto/identity.dto';
-import { requireGlobalKey } from './scope';
 
 /**
  * Operators resolve identity conflicts (README "BI identities"): which tenant owns an email
@@ -13,7 +12,7 @@ import { requireGlobalKey } from './scope';
  * span tenants.
  */
 @ApiTags('bi-identities')
-@AdminApi()
+@GlobalOnly()
 @Controller('api/v1/bi-identities')
 export class BiIdentitiesController {
   constructor(private readonly identities: IdentitiesService) {}
@@ -21,16 +20,14 @@ export class BiIdentitiesController {
   @Get()
   @ApiOperation({ summary: 'List identities by instance and/or email (global key only)' })
   @ApiOkResponse({ type: BiIdentityListDto })
-  async list(@Principal() p: AdminPrincipal, @Query() q: ListBiIdentitiesQueryDto): Promise<BiIdentityListDto> {
-    requireGlobalKey(p);
+  async list(@Query() q: ListBiIdentitiesQueryDto): Promise<BiIdentityListDto> {
     return { items: await this.identities.list(q) };
   }
 
   @Put()
   @ApiOperation({ summary: 'Give an identity to a tenant, whoever owned it (global key only)' })
   @ApiOkResponse({ type: BiIdentityDto })
-  async transfer(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @Body() body: TransferBiIdentityDto): Promise<BiIdentityDto> {
-    requireGlobalKey(p);
+  async transfer(@Req() req: AuthenticatedRequest, @Body() body: TransferBiIdentityDto): Promise<BiIdentityDto> {
     return this.identities.transfer(requestMeta(req), body);
   }
 
@@ -38,8 +35,7 @@ export class BiIdentitiesController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Release an identity: the next tenant to use it owns it (global key only)' })
   @ApiNoContentResponse()
-  async release(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @Query() q: BiIdentityKeyQueryDto): Promise<void> {
-    requireGlobalKey(p);
+  async release(@Req() req: AuthenticatedRequest, @Query() q: BiIdentityKeyQueryDto): Promise<void> {
     await this.identities.release(requestMeta(req), q);
   }
 }

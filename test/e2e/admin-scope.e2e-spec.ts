@@ -91,6 +91,7 @@ describe('admin API scopes', () => {
       const [row] = await t.ds.query(`SELECT tenant_id FROM users WHERE id = $1`, [user.body.id]);
       expect(row.tenant_id).toBe(tenant.id);
 
+      await ensureGroup(t.ds, tenant.id, 'analysts'); // a mapping must name a group of the tenant
       const granted = await request(t.http)
         .put(`/api/v1/tenants/${tenant.slug}/access/${target.slug}`)
         .set('Authorization', `Bearer ${globalKey}`)
@@ -163,6 +164,8 @@ describe('admin API scopes', () => {
         // last_used_at moves on every authenticated call, by design.
         await rows(`SELECT to_jsonb(x) - 'last_used_at' AS r FROM api_keys x WHERE tenant_id = $1 ORDER BY id`),
         await rows(`SELECT to_jsonb(x) AS r FROM audit_events x WHERE tenant_id = $1 ORDER BY id`),
+        await rows(`SELECT to_jsonb(x) AS r FROM email_domains x WHERE tenant_id = $1 ORDER BY domain`),
+        await rows(`SELECT to_jsonb(x) AS r FROM bi_identities x WHERE tenant_id = $1 ORDER BY instance, email`),
         JSON.stringify(await t.ds.query(`SELECT to_jsonb(x) AS r FROM targets x ORDER BY id`)),
       ].join('\n');
     }
@@ -174,6 +177,7 @@ describe('admin API scopes', () => {
       session: string;
       apiKeyId: string;
       key: string;
+      domain: string;
     }
 
     async function world(targetId: string): Promise<World> {
@@ -189,7 +193,13 @@ describe('admin API scopes', () => {
       ]);
       const key = await makeApiKey(t.ds, tenant.id, 'tenant admin');
       const [k] = await t.ds.query(`SELECT id FROM api_keys WHERE tenant_id = $1`, [tenant.id]);
-      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key };
+      const domain = `${tenant.slug}.example`;
+      await t.ds.query(`INSERT INTO email_domains (domain, tenant_id) VALUES ($1, $2)`, [domain, tenant.id]);
+      await t.ds.query(`INSERT INTO bi_identities (instance, email, tenant_id, claimed_via) VALUES ('https://mb.example.com', $1, $2, 'sso')`, [
+        `someone@${domain}`,
+        tenant.id,
+      ]);
+      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain };
     }
 
     /** Fills a route's path with one tenant's objects; `tenantRef` is its id or its slug. */
@@ -200,6 +210,7 @@ describe('admin API scopes', () => {
         if (name === 'groupId') return w.group;
         if (name === 'targetId') return targetId;
         if (name === 'sessionId') return w.session;
+        if (name === 'domain') return w.domain;
         if (name === 'id' && r.path.startsWith('/api/v1/api-keys/')) return w.apiKeyId;
         if (name === 'id' && r.path.startsWith('/api/v1/targets/')) return targetId;
         throw new Error(`the scope matrix does not know what :${name} of ${r.method} ${r.path} names: add it to fill()`);
