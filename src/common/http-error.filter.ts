@@ -35,6 +35,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     if (requestId) res.setHeader('X-Request-Id', requestId);
+    // A refusal that says when to come back (a full hash queue): RFC 9110 §10.2.3.
+    const retryAfter = (exception as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+    if (typeof retryAfter === 'number' && retryAfter > 0) res.setHeader('Retry-After', String(retryAfter));
     if (wantsHtml(req)) {
       res.status(body.statusCode).type('html').send(errorPage(body));
     } else {

@@ -1,4 +1,4 @@
-import { defaultSlots, HashSlots } from './hash-slots';
+import { defaultSlots, HashQueueFull, HashSlots } from './hash-slots';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -31,5 +31,28 @@ describe('HashSlots', () => {
 
   it('keeps at least one slot, and one core for the event loop when there are more', () => {
     expect(defaultSlots()).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('HashSlots with a full waiting line', () => {
+  it('refuses at once with HashQueueFull, and admits again once a place frees up', async () => {
+    const slots = new HashSlots(1, 2);
+    expect(slots.capacity).toBe(3);
+    const gates: (() => void)[] = [];
+    const held = () => slots.run(() => new Promise<void>((r) => gates.push(r)));
+    const admitted = [held(), held(), held()];
+    await expect(slots.run(async () => 'late')).rejects.toBeInstanceOf(HashQueueFull);
+    await expect(slots.run(async () => 'late')).rejects.toMatchObject({ retryAfterSeconds: 1 });
+    // Release the running task: the first waiter takes the slot, one waiting place frees up.
+    gates.shift()!();
+    await tick();
+    const again = slots.run(async () => 'admitted');
+    while (gates.length) {
+      gates.shift()!();
+      await tick();
+      await tick();
+    }
+    await Promise.all(admitted);
+    await expect(again).resolves.toBe('admitted');
   });
 });

@@ -28,12 +28,14 @@ const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$hCmBBAV6q//VmOIGOTCKcQ$qsSEsi
 /**
  * Every argon2id computation (login verifications, dummy verifications, hashing a new
  * password in the admin API) goes through one HashSlots limiter, so a login storm or a bulk
- * user import cannot take every core from the event loop.
+ * user import cannot take every core from the event loop. When its waiting line is full,
+ * every method throws HashQueueFull (a 429) at once instead of queueing.
  */
 @Injectable()
 export class PasswordsService {
   private readonly log = new Logger(PasswordsService.name);
-  private readonly slots = new HashSlots();
+  /** The one limiter every argon2id computation goes through (readable for gauges and tests). */
+  readonly slots = new HashSlots();
 
   /** The PHC string to store ($argon2id$v=19$m=19456,t=2,p=1$...). */
   hash(password: string): Promise<string> {
@@ -41,20 +43,24 @@ export class PasswordsService {
   }
 
   /** True when `password` matches `passwordHash`; false (never a throw) otherwise. */
-  async verify(passwordHash: string, password: string): Promise<boolean> {
-    try {
-      return await this.slots.run(() => verify(passwordHash, normalise(password)));
-    } catch (e) {
-      // A stored hash that does not parse: log that it happened (not the hash), refuse.
-      this.log.error(`stored password hash could not be verified: ${(e as Error).message}`);
-      return false;
-    }
+  verify(passwordHash: string, password: string): Promise<boolean> {
+    return this.slots.run(async () => {
+      try {
+        return await verify(passwordHash, normalise(password));
+      } catch (e) {
+        // A stored hash that does not parse: log that it happened (not the hash), refuse.
+        this.log.error(`stored password hash could not be verified: ${(e as Error).message}`);
+        return false;
+      }
+    });
   }
 
   /** Spends the time of one verification and returns false: for logins of unknown users. */
-  async verifyDummy(password: string): Promise<false> {
-    await this.slots.run(() => verify(DUMMY_HASH, normalise(password))).catch(() => false);
-    return false;
+  verifyDummy(password: string): Promise<false> {
+    return this.slots.run(async () => {
+      await verify(DUMMY_HASH, normalise(password)).catch(() => false);
+      return false as const;
+    });
   }
 }
 

@@ -3,34 +3,40 @@ import { Interval } from '@nestjs/schedule';
 import { DataSource, EntityManager } from 'typeorm';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
+import { updatedRows } from '../sessions.service';
 
 /** How often stale counters are swept (they are harmless, only clutter). */
 const PRUNE_INTERVAL_MS = 15 * 60_000;
 
-export interface ThrottleStatus {
-  /** The account is in a temporary lockout. */
-  accountLocked: boolean;
-  /** Seconds until the IP may try again, when it is over LOGIN_IP_LIMIT; else null. */
-  ipRetryAfter: number | null;
-}
-
-export interface FailureResult {
-  /** False when the account was already locked when this failure was counted (a racing attempt). */
-  counted: boolean;
-  /** This failure is the one that locked the account (true for exactly one failure per lockout). */
-  justLocked: boolean;
-  failures: number;
-}
+/** What `reserve` decided, before any password work. */
+export type Admission =
+  | { admitted: true }
+  /** The IP is over LOGIN_IP_LIMIT: 429 for this many seconds. Nothing was counted for the account. */
+  | { admitted: false; refusal: 'ip'; retryAfterSeconds: number }
+  /** The account is locked, or every attempt it has left is already in flight. */
+  | { admitted: false; refusal: 'account' };
 
 /**
  * Brute-force counters in login_throttles (OWASP Authentication Cheat Sheet, "Account
  * Lockout"): per account — N failures within a window lock it for a while — and per IP — over
  * the limit within its own window, the IP gets 429 until the window ends.
  *
- * Each failure is ONE `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` statement: Postgres
- * takes the row lock and re-reads the latest row version for the update, so 50 parallel
- * failures are counted 50 times, the threshold is crossed by exactly one of them, and a locked
- * account stops counting — the same end state as 50 sequential failures.
+ * The counters decide BEFORE the password is verified (issue 8, finding 4: a burst of 100
+ * parallel attempts used to read "not locked" 100 times and verify all 100). Every attempt
+ * first RESERVES one failure on the IP and on the account, each with one atomic
+ * `INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING` (Postgres takes the row lock and
+ * re-reads the latest version, so parallel reservations are counted one by one); a counter
+ * already at its limit refuses the reservation and the attempt is answered without verifying.
+ * So at most `threshold` attempts on an account, and `ipLimit` from an IP, are ever verified
+ * per window, however many arrive at once. Then:
+ * - a wrong password keeps its reservation as a failure; the failure that finds the account's
+ *   counter at the threshold locks it (`settleFailure`, exactly one per lockout);
+ * - a right password clears the account and gives the IP its reservation back — unless the
+ *   account was locked while it was being verified: then it fails like any attempt on a
+ *   locked account (`settleSuccess`);
+ * - an attempt never verified (the hash queue was full) gives both reservations back (`release`).
+ * In-flight reservations count towards the limit: a reservation whose request died with the
+ * process stays a failure and ages out with its window (errs on the side of refusing).
  */
 @Injectable()
 export class LoginThrottleService {
@@ -50,74 +56,98 @@ export class LoginThrottleService {
     return `ip:${ip ?? 'unknown'}`;
   }
 
-  /** Both checks in one round trip, before any password work. */
-  async status(accountKey: string, ipKey: string): Promise<ThrottleStatus> {
-    const rows: { key: string; locked: boolean; ip_over: boolean; retry_after: number }[] = await this.dataSource.query(
-      `SELECT key,
-              coalesce(locked_until > now(), false) AS locked,
-              (failures >= $3 AND window_started_at > now() - make_interval(secs => $4)) AS ip_over,
-              ceil(extract(epoch FROM window_started_at + make_interval(secs => $4) - now()))::int AS retry_after
-         FROM login_throttles WHERE key IN ($1, $2)`,
-      [accountKey, ipKey, this.config.lockout.ipLimit, this.config.lockout.ipWindowSeconds],
-    );
-    const acct = rows.find((r) => r.key === accountKey);
-    const ip = rows.find((r) => r.key === ipKey);
-    return {
-      accountLocked: acct?.locked ?? false,
-      ipRetryAfter: ip?.ip_over ? Math.max(1, ip.retry_after) : null,
-    };
-  }
-
   /**
-   * Counts one failure for the account (unless `accountKey` is null: an attempt on an account
-   * already locked does not renew its lock) and one for the IP. An account counter starts afresh
-   * when its window has passed or after a lockout has ended (the user gets N tries again);
-   * while locked it does not move (the WHERE on the update), so racing attempts are told
-   * `counted: false` and are, in effect, attempts on a locked account.
+   * Reserves one attempt for the IP, then (when the IP was admitted) for the account. An IP
+   * over its limit is refused before the account is looked at, so the answer depends on the IP
+   * only; an account refusal still counts against the IP (a guesser spraying locked accounts
+   * keeps using up its IP's attempts).
    */
-  async recordFailure(accountKey: string | null, ipKey: string, manager?: EntityManager): Promise<FailureResult> {
-    const q = manager ?? this.dataSource;
-    const { threshold, ipWindowSeconds } = this.config.lockout;
-    const rows = accountKey === null ? [] : await this.countAccountFailure(q, accountKey);
-    await q.query(
+  async reserve(accountKey: string, ipKey: string): Promise<Admission> {
+    const { ipLimit, ipWindowSeconds, threshold, windowSeconds } = this.config.lockout;
+    const ip: unknown[] = await this.dataSource.query(
       `INSERT INTO login_throttles AS t (key, failures, window_started_at)
        VALUES ($1, 1, now())
        ON CONFLICT (key) DO UPDATE SET
-         failures = CASE WHEN t.window_started_at <= now() - make_interval(secs => $2) THEN 1 ELSE t.failures + 1 END,
-         window_started_at = CASE WHEN t.window_started_at <= now() - make_interval(secs => $2) THEN now() ELSE t.window_started_at END`,
-      [ipKey, ipWindowSeconds],
+         failures = CASE WHEN t.window_started_at <= now() - make_interval(secs => $3) THEN 1 ELSE t.failures + 1 END,
+         window_started_at = CASE WHEN t.window_started_at <= now() - make_interval(secs => $3) THEN now() ELSE t.window_started_at END
+       WHERE t.window_started_at <= now() - make_interval(secs => $3) OR t.failures < $2
+       RETURNING failures`,
+      [ipKey, ipLimit, ipWindowSeconds],
     );
-    if (!rows.length) return { counted: false, justLocked: false, failures: threshold };
-    // The update only runs on an unlocked row, so a lock in the result was set by this statement.
-    return { counted: true, justLocked: rows[0].locked_until !== null, failures: rows[0].failures };
-  }
+    if (!ip.length) return { admitted: false, refusal: 'ip', retryAfterSeconds: await this.ipRetryAfter(ipKey) };
 
-  /** One atomic statement; no row back means the account was locked (the WHERE refused the update). */
-  private countAccountFailure(q: Pick<EntityManager, 'query'>, accountKey: string): Promise<{ failures: number; locked_until: Date | null }[]> {
-    const { threshold, windowSeconds, durationSeconds } = this.config.lockout;
-    return q.query(
-      `INSERT INTO login_throttles AS t (key, failures, window_started_at, locked_until)
-       VALUES ($1, 1, now(), CASE WHEN 1 >= $2 THEN now() + make_interval(secs => $4) END)
+    // A counter starts afresh after its lockout has ended (the user gets N tries again) or,
+    // when not locked, once its window has passed. While locked, or with every remaining
+    // attempt already reserved, the WHERE refuses the update: no row comes back.
+    const fresh = `CASE WHEN t.locked_until IS NOT NULL THEN t.locked_until <= now()
+                        ELSE t.window_started_at <= now() - make_interval(secs => $3) END`;
+    const acct: unknown[] = await this.dataSource.query(
+      `INSERT INTO login_throttles AS t (key, failures, window_started_at)
+       VALUES ($1, 1, now())
        ON CONFLICT (key) DO UPDATE SET
-         failures = CASE WHEN t.window_started_at <= now() - make_interval(secs => $3) OR t.locked_until IS NOT NULL
-                         THEN 1 ELSE t.failures + 1 END,
-         window_started_at = CASE WHEN t.window_started_at <= now() - make_interval(secs => $3) OR t.locked_until IS NOT NULL
-                                  THEN now() ELSE t.window_started_at END,
-         locked_until = CASE WHEN (CASE WHEN t.window_started_at <= now() - make_interval(secs => $3) OR t.locked_until IS NOT NULL
-                                        THEN 1 ELSE t.failures + 1 END) >= $2
-                             THEN now() + make_interval(secs => $4) END
-       WHERE t.locked_until IS NULL OR t.locked_until <= now()
-       RETURNING failures, locked_until`,
-      [accountKey, threshold, windowSeconds, durationSeconds],
+         failures = CASE WHEN ${fresh} THEN 1 ELSE t.failures + 1 END,
+         window_started_at = CASE WHEN ${fresh} THEN now() ELSE t.window_started_at END,
+         locked_until = NULL
+       WHERE ${fresh} OR (t.locked_until IS NULL AND t.failures < $2)
+       RETURNING failures`,
+      [accountKey, threshold, windowSeconds],
     );
+    return acct.length ? { admitted: true } : { admitted: false, refusal: 'account' };
   }
 
-  /** A successful login clears the account's failures (not the IP's: that one just ages out). */
-  async clearAccount(accountKey: string, manager?: EntityManager): Promise<void> {
-    await (manager ?? this.dataSource).query(
-      `DELETE FROM login_throttles WHERE key = $1 AND (locked_until IS NULL OR locked_until <= now())`,
-      [accountKey],
+  private async ipRetryAfter(ipKey: string): Promise<number> {
+    const rows: { retry_after: number | null }[] = await this.dataSource.query(
+      `SELECT ceil(extract(epoch FROM window_started_at + make_interval(secs => $2) - now()))::int AS retry_after
+         FROM login_throttles WHERE key = $1`,
+      [ipKey, this.config.lockout.ipWindowSeconds],
     );
+    return Math.max(1, rows[0]?.retry_after ?? 1);
+  }
+
+  /**
+   * A verified attempt failed (its reservation stays a failure). Locks the account when its
+   * counter is at the threshold and it is not locked yet: true for exactly one failure per
+   * lockout (the row lock orders the racing ones; the others find it locked).
+   */
+  async settleFailure(accountKey: string, manager?: EntityManager): Promise<{ justLocked: boolean; failures: number }> {
+    const { threshold, durationSeconds } = this.config.lockout;
+    const rows = updatedRows<{ failures: number }>(
+      await (manager ?? this.dataSource).query(
+        `UPDATE login_throttles SET locked_until = now() + make_interval(secs => $3)
+          WHERE key = $1 AND failures >= $2 AND locked_until IS NULL
+          RETURNING failures`,
+        [accountKey, threshold, durationSeconds],
+      ),
+    );
+    return rows.length ? { justLocked: true, failures: rows[0].failures } : { justLocked: false, failures: 0 };
+  }
+
+  /**
+   * A verified right password: clears the account's failures and hands the IP its reservation
+   * back (the IP limit counts failures). False — and nothing changes — when the account was
+   * locked meanwhile by a racing failure: the right password does not get past a lockout.
+   */
+  async settleSuccess(accountKey: string, ipKey: string): Promise<boolean> {
+    return this.dataSource.transaction(async (m) => {
+      // FOR UPDATE waits for a racing settleFailure and reads what it committed.
+      const [row]: { locked: boolean }[] = await m.query(
+        `SELECT coalesce(locked_until > now(), false) AS locked FROM login_throttles WHERE key = $1 FOR UPDATE`,
+        [accountKey],
+      );
+      if (row?.locked) return false;
+      await m.query(`DELETE FROM login_throttles WHERE key = $1`, [accountKey]);
+      await this.giveBack(m, [ipKey]);
+      return true;
+    });
+  }
+
+  /** An admitted attempt that was never verified (the hash queue was full): both reservations back. */
+  async release(accountKey: string, ipKey: string): Promise<void> {
+    await this.giveBack(this.dataSource, [accountKey, ipKey]);
+  }
+
+  private async giveBack(q: Pick<EntityManager, 'query'>, keys: string[]): Promise<void> {
+    await q.query(`UPDATE login_throttles SET failures = greatest(failures - 1, 0) WHERE key = ANY($1)`, [keys]);
   }
 
   /** Drops counters whose window and lockout are both over: they would restart from 1 anyway. */

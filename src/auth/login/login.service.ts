@@ -5,6 +5,7 @@ import { DomainError } from '../../common/errors';
 import { sha256Hex } from '../../crypto/tokens';
 import { Tenant } from '../../tenants/tenant.entity';
 import { TenantsService } from '../../tenants/tenants.service';
+import { HashQueueFull } from '../../users/hash-slots';
 import { PasswordsService } from '../../users/passwords.service';
 import { UsersService } from '../../users/users.service';
 import { RequestMeta } from '../auth.types';
@@ -29,9 +30,11 @@ export interface LoginRequestMeta extends RequestMeta {
 
 /**
  * Password login (OWASP Authentication Cheat Sheet). Every credential failure — unknown
- * tenant, unknown email, no password set, wrong password, locked or disabled account — costs
- * one argon2id verification (against a dummy hash when there is no user) and gets the same
- * 401 and message; only the audit event and the log know why.
+ * tenant, unknown email, no password set, wrong password, locked or disabled account — gets
+ * the same 401 and message; only the audit event and the log know why. Every attempt the
+ * throttle admits costs one argon2id verification (against a dummy hash when there is no
+ * user); an attempt on a locked account costs none, known account or not, so neither the
+ * answer nor its timing tells whether the account exists.
  */
 @Injectable()
 export class LoginService {
@@ -57,47 +60,66 @@ export class LoginService {
     }
   }
 
-  /** Checks the credentials; throws LoginRejected (401 generic, or 429 for a throttled IP). */
+  /**
+   * Checks the credentials; throws LoginRejected (401 generic, or 429 for a throttled IP or a
+   * full hash queue). The attempt is counted (reserved) before the password is verified, so a
+   * locked account or an IP over its limit costs no verification at all — whether the account
+   * exists or not — and a burst cannot verify more than the limits allow (LoginThrottleService).
+   */
   async verify(form: LoginForm, meta: LoginRequestMeta): Promise<VerifiedLogin> {
     const tenant = await this.tenantBySlug(form.tenant);
     const accountKey = LoginThrottleService.accountKey(tenant, form.tenant, form.email);
     const ipKey = LoginThrottleService.ipKey(meta.ip);
-    const [user, status] = await Promise.all([
+    const [user, admission] = await Promise.all([
       tenant ? this.users.findByEmail(tenant.id, form.email) : Promise.resolve(null),
-      this.throttle.status(accountKey, ipKey),
+      this.throttle.reserve(accountKey, ipKey),
     ]);
 
     // Over the per-IP limit: refused before any password work. The answer differs from a
     // credential failure, but it depends on the IP only, so it says nothing about the account.
-    if (status.ipRetryAfter !== null) {
+    if (!admission.admitted && admission.refusal === 'ip') {
       this.log.warn({ requestId: meta.requestId, ip: meta.ip }, 'login refused: IP over LOGIN_IP_LIMIT');
       throw new LoginRejected(
         'too_many_attempts',
         429,
         'Too many sign-in attempts from your network. Wait a while and try again.',
         {},
-        status.ipRetryAfter,
+        admission.retryAfterSeconds,
         'ip throttled',
       );
     }
+    const f = { tenant, userId: user?.id ?? null, form, accountKey, meta };
+    // Locked (or its remaining attempts all in flight): refused without verifying, known
+    // account or not, with the answer every credential failure gets.
+    if (!admission.admitted) return this.fail({ ...f, reason: 'locked', verified: false });
 
-    // Exactly one argon2id verification on every path (timing must not tell the cases apart).
-    const hashOf = user?.passwordHash;
-    const passwordOk = hashOf ? await this.passwords.verify(hashOf, form.password) : await this.passwords.verifyDummy(form.password);
+    // Exactly one argon2id verification on every admitted path (timing must not tell the cases apart).
+    let passwordOk: boolean;
+    try {
+      const hashOf = user?.passwordHash;
+      passwordOk = hashOf ? await this.passwords.verify(hashOf, form.password) : await this.passwords.verifyDummy(form.password);
+    } catch (e) {
+      // Not verified (HashQueueFull: a 429 at once, not a wait behind the burst): it was no attempt.
+      await this.throttle.release(accountKey, ipKey);
+      if (e instanceof HashQueueFull) {
+        throw new LoginRejected('too_many_attempts', 429, 'The service is busy. Try again in a moment.', {}, e.retryAfterSeconds, 'hash queue full');
+      }
+      throw e;
+    }
 
     let reason: LoginFailureReason | null = null;
     if (!tenant) reason = 'unknown_tenant';
     else if (!user) reason = 'unknown_user';
     else if (tenant.disabled || user.disabled) reason = 'disabled';
-    else if (status.accountLocked) reason = 'locked';
     else if (!user.passwordHash) reason = 'no_password';
     else if (!passwordOk) reason = 'bad_password';
+    // A right password still fails when a racing failure locked the account meanwhile.
+    else if (!(await this.throttle.settleSuccess(accountKey, ipKey))) reason = 'locked';
 
     if (reason === null && tenant && user) {
       return { userId: user.id, tenantId: tenant.id, email: user.email, accountKey };
     }
-    await this.recordFailure({ reason: reason!, locked: status.accountLocked, tenant, userId: user?.id ?? null, form, accountKey, ipKey, meta });
-    throw new LoginRejected('login_failed', 401, GENERIC_FAILURE, {}, undefined, `login failed: ${reason}`);
+    return this.fail({ ...f, reason: reason!, verified: true });
   }
 
   /**
@@ -108,7 +130,6 @@ export class LoginService {
   async startSession(login: VerifiedLogin, previousToken: string | undefined, meta: LoginRequestMeta): Promise<{ token: string; expiresAt: Date }> {
     return this.dataSource.transaction(async (m) => {
       if (previousToken && previousToken.length <= 100) await this.sessions.revoke(sha256Hex(previousToken), m);
-      await this.throttle.clearAccount(login.accountKey, m);
       const session = await this.sessions.create(
         { id: login.userId, tenantId: login.tenantId },
         { ip: meta.ip, userAgent: meta.userAgent },
@@ -123,39 +144,36 @@ export class LoginService {
     });
   }
 
-  /** Counts the failure and writes its audit events (plus `login.lockout` for the one that locked). */
-  private async recordFailure(f: {
+  /**
+   * Writes the failure's audit events (plus `login.lockout` for the one that locked) and
+   * throws the generic 401. A verified failure kept its reservation as the failure count;
+   * settling it may lock the account.
+   */
+  private async fail(f: {
     reason: LoginFailureReason;
-    /** The account was locked when the attempt began. */
-    locked: boolean;
+    /** The password was verified (the attempt was admitted). */
+    verified: boolean;
     tenant: Tenant | null;
     userId: string | null;
     form: LoginForm;
     accountKey: string;
-    ipKey: string;
     meta: LoginRequestMeta;
-  }): Promise<void> {
-    let reason = f.reason;
-    let lockedNow = false;
-    await this.dataSource.transaction(async (m) => {
-      // An attempt on a locked account does not move the account counter (the lock would
-      // otherwise be renewed by whoever keeps guessing); the IP counter still counts it.
-      const counted = await this.throttle.recordFailure(f.locked ? null : f.accountKey, f.ipKey, m);
-      // A wrong password that lost the race with the failure that locked the account: it was,
-      // in effect, an attempt on a locked account — label it as the sequential case would be.
-      if (!f.locked && !counted.counted && (reason === 'bad_password' || reason === 'no_password')) reason = 'locked';
-      const details = { reason, email: f.form.email, tenant: f.form.tenant, ...(f.userId ? { userId: f.userId } : {}) };
-      await this.audit.record(f.meta, { type: 'login.failure', tenantId: f.tenant?.id ?? null, details }, m);
-      lockedNow = counted.justLocked;
-      if (counted.justLocked) {
+  }): Promise<never> {
+    const locked = await this.dataSource.transaction(async (m) => {
+      const settled = f.verified ? await this.throttle.settleFailure(f.accountKey, m) : { justLocked: false, failures: 0 };
+      const who = f.userId ? { userId: f.userId } : {};
+      await this.audit.record(f.meta, { type: 'login.failure', tenantId: f.tenant?.id ?? null, details: { reason: f.reason, email: f.form.email, tenant: f.form.tenant, ...who } }, m);
+      if (settled.justLocked) {
         await this.audit.record(
           f.meta,
-          { type: 'login.lockout', tenantId: f.tenant?.id ?? null, details: { email: f.form.email, tenant: f.form.tenant, failures: counted.failures, ...(f.userId ? { userId: f.userId } : {}) } },
+          { type: 'login.lockout', tenantId: f.tenant?.id ?? null, details: { email: f.form.email, tenant: f.form.tenant, failures: settled.failures, ...who } },
           m,
         );
       }
+      return settled.justLocked;
     });
-    this.log.log({ requestId: f.meta.requestId, reason, tenant: f.form.tenant }, 'login failed');
-    if (lockedNow) this.log.warn({ requestId: f.meta.requestId, tenant: f.form.tenant }, 'account locked after repeated login failures');
+    this.log.log({ requestId: f.meta.requestId, reason: f.reason, tenant: f.form.tenant }, 'login failed');
+    if (locked) this.log.warn({ requestId: f.meta.requestId, tenant: f.form.tenant }, 'account locked after repeated login failures');
+    throw new LoginRejected('login_failed', 401, GENERIC_FAILURE, {}, undefined, `login failed: ${f.reason}`);
   }
 }
