@@ -10,6 +10,8 @@ import { randomToken, sha256Hex } from '../crypto/tokens';
 import { RequestMeta, SessionContext } from './auth.types';
 
 export const SESSION_COOKIE = 'eidp_session';
+/** What `create` issues: randomToken(32), 32 bytes in base64url without padding. */
+const SESSION_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 /** Touch last_seen_at at most this often: the idle timeout is exact to within this. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -88,10 +90,20 @@ export class SessionsService {
     return { token, id, expiresAt: rows[0].expires_at };
   }
 
-  /** The live session for a cookie token, or null. One round trip (plus a rare touch). */
-  async resolve(token: string | undefined): Promise<SessionContext | null> {
-    if (!token || token.length > 100) return null;
-    const id = sha256Hex(token);
+  /**
+   * THE way from a session cookie to a session id (sessions.id is the SHA-256 of the token):
+   * every reader of the cookie goes through here. Only a string of the form `create` issues is
+   * accepted — cookie-parser hands over `j:`-prefixed values as parsed JSON (arrays, objects,
+   * numbers), and those, like any other malformed value, are simply no session.
+   */
+  static idFromCookie(value: unknown): string | null {
+    return typeof value === 'string' && SESSION_TOKEN.test(value) ? sha256Hex(value) : null;
+  }
+
+  /** The live session for a session cookie's value, or null. One round trip (plus a rare touch). */
+  async resolve(cookie: unknown): Promise<SessionContext | null> {
+    const id = SessionsService.idFromCookie(cookie);
+    if (!id) return null;
     const rows = await this.prepared<ResolvedRow>(RESOLVE_SQL, [id, this.config.session.idleTimeoutSeconds]);
     if (!rows.length) return null;
     const r = rows[0];
@@ -126,7 +138,7 @@ export class SessionsService {
   }
 
   fromRequest(req: Request): Promise<SessionContext | null> {
-    return this.resolve(req.cookies?.[SESSION_COOKIE]);
+    return this.resolve((req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE]);
   }
 
   /** Ends one session. Returns the row's user/tenant when it was live. */

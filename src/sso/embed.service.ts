@@ -13,7 +13,7 @@ export interface EmbedInput {
   id: string;
   session: SessionContext | null;
   json: boolean;
-  cookie: string | undefined;
+  cookie: unknown;
   meta: RequestMeta;
 }
 

@@ -6,7 +6,6 @@ import { SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
-import { sha256Hex } from '../crypto/tokens';
 import { BiLogoutService } from './bi-logout.service';
 import { parseAbsoluteUrl } from './return-to';
 import { SsoStore } from './sso.store';
@@ -42,14 +41,14 @@ export class RemoteLogoutService {
    * session signed in to: Sisense has ended its own session, but a Metabase opened by the
    * same session would otherwise stay signed in.
    */
-  async end(slug: string, cookieToken: string | undefined, meta: RequestMeta): Promise<{ next: string; otherBiLogoutUrls: string[] }> {
+  async end(slug: string, cookie: unknown, meta: RequestMeta): Promise<{ next: string; otherBiLogoutUrls: string[] }> {
     const loaded = await this.store.load(slug, null, null);
     // A disabled target still ends our session: the user logged out there and expects to be out.
     if (!loaded || !targetDefinition(loaded.target.kind).sso) throw notFound('target', { target: slug });
     const { target } = loaded;
     let otherBiLogoutUrls: string[] = [];
-    if (cookieToken && cookieToken.length <= 100) {
-      const sessionId = sha256Hex(cookieToken);
+    const sessionId = SessionsService.idFromCookie(cookie);
+    if (sessionId) {
       const ended = await this.dataSource.transaction(async (m) => {
         const ended = await this.sessions.revoke(sessionId, m);
         if (!ended) return null;

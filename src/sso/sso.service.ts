@@ -29,7 +29,7 @@ export interface HandshakeInput {
   /** `?response=json`: the Embedding SDK wants `{jwt}`, and a JSON 401 without a session. */
   json: boolean;
   /** The raw session cookie, to explain a session that did not resolve (disabled account). */
-  cookie: string | undefined;
+  cookie: unknown;
   meta: RequestMeta;
 }
 
@@ -177,7 +177,7 @@ export class SsoService {
    * A cookie whose session is valid but whose user or tenant is disabled: a clear refusal
    * (audited), not a login page the visitor cannot get past.
    */
-  async refuseDisabledAccount(cookie: string | undefined, slug: string, meta: RequestMeta, flow = 'sso'): Promise<void> {
+  async refuseDisabledAccount(cookie: unknown, slug: string, meta: RequestMeta, flow = 'sso'): Promise<void> {
     if (!cookie) return;
     const blocked = await this.store.disabledAccount(cookie);
     if (!blocked) return;

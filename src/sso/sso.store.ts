@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { sha256Hex } from '../crypto/tokens';
+import { SessionsService } from '../auth/sessions.service';
 import type { AccessSettings, GroupMappings } from './access.entity';
 import type { TargetKind, TargetSettings } from './target.entity';
 import { TokenRecordInput, tokenRecordStatement } from './token-record';
@@ -122,15 +122,16 @@ export class SsoStore {
    * tenant (the session itself still valid): such visitors get a clear refusal instead of a
    * login page they cannot pass. Off the hot path: only asked when resolving failed.
    */
-  async disabledAccount(cookieToken: string | undefined): Promise<{ userId: string; tenantId: string; reason: 'user_disabled' | 'tenant_disabled' } | null> {
-    if (!cookieToken || cookieToken.length > 100) return null;
+  async disabledAccount(cookie: unknown): Promise<{ userId: string; tenantId: string; reason: 'user_disabled' | 'tenant_disabled' } | null> {
+    const sessionId = SessionsService.idFromCookie(cookie);
+    if (!sessionId) return null;
     const rows = await this.dataSource.query(
       `SELECT s.user_id, s.tenant_id, u.disabled AS user_disabled, t.disabled AS tenant_disabled
          FROM sessions s
          JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
          JOIN tenants t ON t.id = s.tenant_id
         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
-      [sha256Hex(cookieToken)],
+      [sessionId],
     );
     if (!rows.length) return null;
     const r = rows[0];

@@ -2,7 +2,6 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { DomainError } from '../../common/errors';
-import { sha256Hex } from '../../crypto/tokens';
 import { Tenant } from '../../tenants/tenant.entity';
 import { TenantsService } from '../../tenants/tenants.service';
 import { HashQueueFull } from '../../users/hash-slots';
@@ -127,9 +126,10 @@ export class LoginService {
    * session the browser arrived with (if any) is revoked first (session fixation, OWASP
    * Session Management Cheat Sheet: "renew the session id after any privilege level change").
    */
-  async startSession(login: VerifiedLogin, previousToken: string | undefined, meta: LoginRequestMeta): Promise<{ token: string; expiresAt: Date }> {
+  async startSession(login: VerifiedLogin, previousCookie: unknown, meta: LoginRequestMeta): Promise<{ token: string; expiresAt: Date }> {
+    const previousId = SessionsService.idFromCookie(previousCookie);
     return this.dataSource.transaction(async (m) => {
-      if (previousToken && previousToken.length <= 100) await this.sessions.revoke(sha256Hex(previousToken), m);
+      if (previousId) await this.sessions.revoke(previousId, m);
       const session = await this.sessions.create(
         { id: login.userId, tenantId: login.tenantId },
         { ip: meta.ip, userAgent: meta.userAgent },

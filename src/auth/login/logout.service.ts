@@ -3,7 +3,6 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
-import { sha256Hex } from '../../crypto/tokens';
 import { TenantsService } from '../../tenants/tenants.service';
 import { RequestMeta } from '../auth.types';
 import { BI_LOGOUT, BiLogout } from '../bi-logout';
@@ -37,9 +36,9 @@ export class LogoutService {
   ) {}
 
   /** Revokes the cookie's session and audits `logout` in one transaction; null when there was none. */
-  async end(token: string | undefined, meta: RequestMeta): Promise<EndedSession | null> {
-    if (!token || token.length > 100) return null;
-    const sessionId = sha256Hex(token);
+  async end(cookie: unknown, meta: RequestMeta): Promise<EndedSession | null> {
+    const sessionId = SessionsService.idFromCookie(cookie);
+    if (!sessionId) return null;
     return this.dataSource.transaction(async (m) => {
       const ended = await this.sessions.revoke(sessionId, m);
       if (!ended) return null;
