@@ -41,7 +41,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.useBodyParser('json', { limit: '100kb' });
   app.useBodyParser('urlencoded', { limit: '20kb', extended: false });
   app.disable('x-powered-by');
-  if (config.app.trustProxy) app.set('trust proxy', true);
+  // A hop count or the proxies' addresses, never `true` (config refuses it: clients forge XFF).
+  if (config.app.trustProxy !== false) app.set('trust proxy', config.app.trustProxy);
   const doc = new DocumentBuilder()
     .setTitle('embed-idp admin API')
     .setDescription('Tenants, users, groups, BI targets, access grants, API keys and audit events.')

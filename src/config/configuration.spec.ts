@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, KNOWN_ENV_VARS, parseEnv } from './configuration';
+import { ConfigError, KNOWN_ENV_VARS, parseEnv, parseTrustProxy } from './configuration';
 
 /** The problems parseEnv reports for `env` (it throws once, listing every bad variable). */
 function problems(env: Record<string, string>): string[] {
@@ -34,10 +34,10 @@ describe('parseEnv', () => {
       DATABASE_URL: 'postgres://u:p@db:5432/idp',
       SECRETS_KEY: KEY,
       BOOTSTRAP_ADMIN_KEY: 'b'.repeat(12) + randomBytes(12).toString('hex'),
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '1',
       DATA_DIR: dataDir,
     });
-    expect(c.app).toMatchObject({ nodeEnv: 'production', port: 8080, publicUrl: 'https://idp.example.com/base', secureCookies: true, trustProxy: true });
+    expect(c.app).toMatchObject({ nodeEnv: 'production', port: 8080, publicUrl: 'https://idp.example.com/base', secureCookies: true, trustProxy: 1 });
     expect(c.secrets.key.equals(Buffer.from(KEY, 'hex'))).toBe(true);
     expect(c.database.url).toBe('postgres://u:p@db:5432/idp');
     // No key file is written when SECRETS_KEY is given.
@@ -54,13 +54,35 @@ describe('parseEnv', () => {
     [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL: /],
     [{ NODE_ENV: 'staging' }, /^NODE_ENV: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
-    [{ TRUST_PROXY: 'maybe' }, /^TRUST_PROXY: must be true or false/],
+    [{ TRUST_PROXY: 'maybe' }, /^TRUST_PROXY: must be false, a number of proxies, or .*\(not understood: "maybe"\)$/],
+    [{ TRUST_PROXY: 'true' }, /^TRUST_PROXY: "true" would trust every X-Forwarded-For entry, which clients can forge; give the number of proxies/],
+    [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY: "true" would trust every/],
+    [{ TRUST_PROXY: '11' }, /^TRUST_PROXY: a hop count must be from 0 to 10/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /^TRUST_PROXY: .*not understood: "10.0.0.0\/33"/],
+    [{ TRUST_PROXY: 'loopback, 10.0.0.300' }, /^TRUST_PROXY: .*not understood: "10.0.0.300"/],
     [{ BOOTSTRAP_ADMIN_KEY: 'too-short' }, /^BOOTSTRAP_ADMIN_KEY: must be at least 24 characters$/],
     [{ SESSION_IDLE_TIMEOUT: '7200', SESSION_ABSOLUTE_TIMEOUT: '3600' }, /^SESSION_ABSOLUTE_TIMEOUT: must not be shorter/],
   ])('names the bad variable: %j', (env, message) => {
     const found = problems({ ...base(), ...env });
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(message);
+  });
+
+  // Express's `trust proxy` forms (issue 8, finding 6): never `true`, which trusts what clients write.
+  it.each<[string | undefined, unknown]>([
+    [undefined, false],
+    ['false', false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+    ['loopback', ['loopback']],
+    ['loopback, 10.0.0.0/8,fd00::/8', ['loopback', '10.0.0.0/8', 'fd00::/8']],
+    ['192.0.2.1', ['192.0.2.1']],
+    ['uniquelocal,linklocal', ['uniquelocal', 'linklocal']],
+  ])('TRUST_PROXY=%j -> %j', (raw, expected) => {
+    const problems: string[] = [];
+    expect(parseTrustProxy(raw, problems)).toEqual(expected);
+    expect(problems).toEqual([]);
   });
 
   it('refuses a short or placeholder SECRETS_KEY without echoing it', () => {

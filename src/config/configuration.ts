@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -41,7 +42,8 @@ export interface AppConfig {
     /** True when PUBLIC_URL is https: cookies get Secure and SameSite=None. */
     secureCookies: boolean;
     logLevel: string;
-    trustProxy: boolean;
+    /** Express's `trust proxy`: false, a hop count, or the proxies' addresses (see parseTrustProxy). */
+    trustProxy: TrustProxy;
     dataDir: string;
   };
   database: {
@@ -189,7 +191,7 @@ export function parseEnv(env: Env): AppConfig {
       publicUrl,
       secureCookies: publicUrl.startsWith('https:'),
       logLevel,
-      trustProxy: bool('TRUST_PROXY', false),
+      trustProxy: parseTrustProxy(str('TRUST_PROXY'), problems),
       dataDir,
     },
     database: {
@@ -257,4 +259,51 @@ function developmentKey(dataDir: string): Buffer {
 /** Loads the validated config from the process environment — used by main and the CLIs. */
 export function loadConfig(): AppConfig {
   return parseEnv(process.env);
+}
+
+/** Express's `trust proxy` setting, in the forms that do not trust every hop. */
+export type TrustProxy = false | number | string[];
+
+/** proxy-addr's named ranges (what Express accepts besides addresses and CIDRs). */
+const NAMED_PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: which X-Forwarded-For entries to believe (they give the client IP used by the
+ * per-IP login limit and written to the audit log). `false`/`0`: none; a number N: the N
+ * proxies nearest the service (Express's hop count); else a comma-separated list of proxy
+ * addresses, CIDRs or the names loopback, linklocal, uniquelocal. `true` is refused: Express
+ * would then take the LEFTMOST entry, which the client writes itself — any visitor could pick
+ * its IP, rotate past the per-IP limit and forge audit IPs (issue 8, finding 6). There is no
+ * safe mapping for it: the number of proxies is not knowable from here.
+ */
+export function parseTrustProxy(raw: string | undefined, problems: string[]): TrustProxy {
+  if (raw === undefined || /^(false|no|0)$/i.test(raw)) return false;
+  if (/^(true|yes)$/i.test(raw)) {
+    problems.push(
+      'TRUST_PROXY: "true" would trust every X-Forwarded-For entry, which clients can forge; give the number of proxies in front of the service (e.g. 1) or their addresses (e.g. loopback or 10.0.0.0/8)',
+    );
+    return false;
+  }
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 10) problems.push(`TRUST_PROXY: a hop count must be from 0 to 10 (got "${raw}")`);
+    return hops > 10 ? false : hops;
+  }
+  const entries = raw.split(',').map((e) => e.trim());
+  const bad = entries.filter((e) => !NAMED_PROXY_RANGES.has(e) && !isAddressOrCidr(e));
+  if (bad.length) {
+    problems.push(
+      `TRUST_PROXY: must be false, a number of proxies, or a comma-separated list of proxy addresses, CIDRs, loopback, linklocal or uniquelocal (not understood: ${bad.map((b) => `"${b}"`).join(', ')})`,
+    );
+    return false;
+  }
+  return entries;
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [addr, prefix, ...rest] = entry.split('/');
+  const family = isIP(addr);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }

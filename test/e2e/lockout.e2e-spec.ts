@@ -8,7 +8,8 @@ const THRESHOLD = 10;
 const IP_LIMIT = 20;
 
 /**
- * Brute-force protection. Requests carry X-Forwarded-For (TRUST_PROXY on), so each test
+ * Brute-force protection. Requests carry X-Forwarded-For (TRUST_PROXY=loopback: the test client
+ * on 127.0.0.1 plays the proxy), so each test
  * chooses the client IP: the account tests spread attempts over many IPs (a distributed
  * guesser) so only the account lockout is in play; the IP test uses one.
  */
@@ -19,7 +20,7 @@ describe('login lockout and throttling', () => {
   beforeAll(async () => {
     t = await createTestApp({
       env: {
-        TRUST_PROXY: 'true',
+        TRUST_PROXY: 'loopback',
         LOGIN_LOCKOUT_THRESHOLD: String(THRESHOLD),
         LOGIN_LOCKOUT_WINDOW: '900',
         LOGIN_LOCKOUT_DURATION: '900',

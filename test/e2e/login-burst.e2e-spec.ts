@@ -24,7 +24,7 @@ describe('login bursts (lockout decided before verification)', () => {
   beforeAll(async () => {
     t = await createTestApp({
       env: {
-        TRUST_PROXY: 'true',
+        TRUST_PROXY: 'loopback',
         LOGIN_LOCKOUT_THRESHOLD: String(THRESHOLD),
         LOGIN_LOCKOUT_WINDOW: '900',
         LOGIN_LOCKOUT_DURATION: '900',
