@@ -63,8 +63,44 @@ export function assignRequestId(req: IncomingMessage & { id?: unknown }, res: Se
   return id;
 }
 
-/** Tokens travel in query strings (jwt=, handoff assertions): never log their values. */
+/**
+ * Query parameters whose values never reach the log: any name CONTAINING one of these words,
+ * case-insensitively (`access_token`, `api_key`, `client_secret`, `SAMLAssertion`, `jwt`...),
+ * plus the OAuth/OIDC `code`. A name-based rule rather than a list of names: a list misses the
+ * next spelling (issue 8: `access_token=` and `api_key=` went to the log).
+ */
+const SECRET_PARAM_WORDS = /token|key|secret|passw|assertion|jwt|signature|credential/i;
+const SECRET_PARAM_NAMES = new Set(['code']);
+
+export function isSecretParam(name: string): boolean {
+  return SECRET_PARAM_WORDS.test(name) || SECRET_PARAM_NAMES.has(name.toLowerCase());
+}
+
+/** Tokens travel in query strings (jwt=, handoff assertions): their values are replaced by [redacted]. */
 export function redactUrl(url: string | undefined): string | undefined {
   if (!url) return url;
-  return url.replace(/([?&](?:jwt|token|assertion|code|password|key)=)[^&#]*/gi, '$1[redacted]');
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const hash = url.indexOf('#', q);
+  const end = hash < 0 ? url.length : hash;
+  const query = url
+    .slice(q + 1, end)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return pair;
+      const name = pair.slice(0, eq);
+      return isSecretParam(decodeParamName(name)) ? `${name}=[redacted]` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, q + 1)}${query}${url.slice(end)}`;
+}
+
+/** The name as the query parser sees it (`access%5Ftoken` is `access_token`); raw when malformed. */
+function decodeParamName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
 }
