@@ -1,14 +1,18 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import type { RequestMeta } from '../auth/auth.types';
 import { AuditEvent } from './audit-event.entity';
+import { TokenBuckets } from './token-buckets';
 
 export interface AuditInput {
   type: string;
   tenantId?: string | null;
   details?: Record<string, unknown>;
 }
+
+/** Anonymous refusals audited per client IP at once, then one per 6 s (issue 8, item 8). */
+export const ANONYMOUS_REFUSALS_PER_IP = 30;
 
 export interface AuditQuery {
   tenantId?: string;
@@ -22,6 +26,14 @@ export interface AuditQuery {
 
 @Injectable()
 export class AuditService {
+  private readonly log = new Logger(AuditService.name);
+  /** Per client IP; 10,000 IPs remembered at most (a few hundred KB). */
+  private readonly anonymousPerIp = new TokenBuckets({ capacity: ANONYMOUS_REFUSALS_PER_IP, refillPerSecond: 1 / 6, maxKeys: 10_000 });
+  /** All anonymous refusals together: bounds the rows an attacker rotating IPs can add. */
+  private readonly anonymousOverall = new TokenBuckets({ capacity: 300, refillPerSecond: 5, maxKeys: 1 });
+  /** Anonymous refusals not audited since the last one that was (carried on the next row). */
+  private notAudited = 0;
+
   constructor(@InjectRepository(AuditEvent) private readonly repo: Repository<AuditEvent>) {}
 
   /**
@@ -38,6 +50,24 @@ export class AuditService {
       requestId: meta.requestId,
       details: (input.details ?? {}) as AuditEvent['details'] & object,
     });
+  }
+
+  /**
+   * Records a refusal. A signed-in or API-key caller's refusal is always recorded; an anonymous
+   * one only within its IP's budget and the overall budget (issue 8, item 8: anyone could
+   * otherwise grow the audit table without bound). Past the budget the refusal is still
+   * answered, only not written; the next anonymous refusal that is written says how many were
+   * left out (`notAuditedBefore`), and the log says when leaving out begins.
+   */
+  async recordRefusal(meta: RequestMeta, input: AuditInput): Promise<void> {
+    if (meta.actor !== 'anonymous') return this.record(meta, input);
+    if (!this.anonymousPerIp.take(meta.ip ?? 'unknown') || !this.anonymousOverall.take('all')) {
+      if (this.notAudited++ === 0) this.log.warn({ ip: meta.ip, type: input.type }, 'anonymous refusals over budget: no longer audited one by one');
+      return;
+    }
+    const left = this.notAudited;
+    this.notAudited = 0;
+    await this.record(meta, left ? { ...input, details: { ...input.details, notAuditedBefore: left } } : input);
   }
 
   /** Newest first. */

@@ -208,7 +208,8 @@ export class SsoService {
   }
 
   async deny(meta: RequestMeta, tenantId: string | null, slug: string, reason: string, flow = 'sso', extra: Record<string, unknown> = {}): Promise<void> {
-    await this.audit.record(meta, { type: `${flow}.denied`, tenantId, details: { target: slug, reason, ...extra } });
+    // Anonymous refusals are audited within a budget (AuditService.recordRefusal).
+    await this.audit.recordRefusal(meta, { type: `${flow}.denied`, tenantId, details: { target: slug, reason, ...extra } });
   }
 }
 

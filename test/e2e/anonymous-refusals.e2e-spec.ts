@@ -1,0 +1,45 @@
+import request from 'supertest';
+import { ANONYMOUS_REFUSALS_PER_IP } from '../../src/audit/audit.service';
+import { makeTarget } from '../factories';
+import { createTestApp, TestApp } from '../setup/app';
+
+/**
+ * Issue 8, item 8: every anonymous refusal (/sso/<unknown>, a bad return_to) wrote an audit
+ * row, so anyone could fill the audit table. Anonymous refusals are rate-limited per client IP
+ * (and overall) before they are audited; the refusal itself is still answered every time.
+ */
+describe('anonymous refusals are audited within a budget', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { TRUST_PROXY: 'loopback' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const rowsFrom = async (ip: string) =>
+    Number((await t.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE type = 'sso.denied' AND ip = $1`, [ip]))[0].n);
+
+  it('answers every refusal, audits at most the per-IP budget, and other IPs still get audited', async () => {
+    const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb.example.com', secret: 's'.repeat(64) });
+    const ip = '192.0.2.200';
+    const statuses: number[] = [];
+    for (let i = 0; i < 150; i++) {
+      const res =
+        i % 2
+          ? await request(t.http).get(`/sso/no-such-target-${i}`).set('X-Forwarded-For', ip)
+          : await request(t.http).get(`/sso/${target.slug}?return_to=https://evil.example.net/`).set('X-Forwarded-For', ip);
+      statuses.push(res.status);
+    }
+    expect(statuses.filter((s, i) => s !== (i % 2 ? 404 : 400))).toEqual([]);
+    const audited = await rowsFrom(ip);
+    expect(audited).toBeGreaterThan(0);
+    expect(audited).toBeLessThanOrEqual(ANONYMOUS_REFUSALS_PER_IP + 1);
+
+    await request(t.http).get('/sso/no-such-target').set('X-Forwarded-For', '192.0.2.201').expect(404);
+    expect(await rowsFrom('192.0.2.201')).toBe(1);
+    // That row says how many refusals were left out before it.
+    const [row] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'sso.denied' AND ip = '192.0.2.201'`);
+    expect(row.details.notAuditedBefore).toBe(150 - audited);
+  });
+});
