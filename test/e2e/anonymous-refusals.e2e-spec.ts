@@ -24,6 +24,7 @@ describe('anonymous refusals are audited within a budget', () => {
     const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb.example.com', secret: 's'.repeat(64) });
     const ip = '192.0.2.200';
     const statuses: number[] = [];
+    const started = Date.now();
     for (let i = 0; i < 150; i++) {
       const res =
         i % 2
@@ -34,12 +35,17 @@ describe('anonymous refusals are audited within a budget', () => {
     expect(statuses.filter((s, i) => s !== (i % 2 ? 404 : 400))).toEqual([]);
     const audited = await rowsFrom(ip);
     expect(audited).toBeGreaterThan(0);
-    expect(audited).toBeLessThanOrEqual(ANONYMOUS_REFUSALS_PER_IP + 1);
+    // The budget, plus what it refilled (one per 6 s) while the requests ran.
+    expect(audited).toBeLessThanOrEqual(ANONYMOUS_REFUSALS_PER_IP + Math.ceil((Date.now() - started) / 6000));
 
     await request(t.http).get('/sso/no-such-target').set('X-Forwarded-For', '192.0.2.201').expect(404);
     expect(await rowsFrom('192.0.2.201')).toBe(1);
-    // That row says how many refusals were left out before it.
-    const [row] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'sso.denied' AND ip = '192.0.2.201'`);
-    expect(row.details.notAuditedBefore).toBe(150 - audited);
+    // Every refusal left out is counted on a later written row (the budget refills as the test
+    // runs, so some may be on rows of the first IP): none is lost without a trace.
+    const [sum] = await t.ds.query(
+      `SELECT coalesce(sum((details->>'notAuditedBefore')::int), 0)::int AS n FROM audit_events WHERE type = 'sso.denied' AND ip IN ($1, '192.0.2.201')`,
+      [ip],
+    );
+    expect(sum.n).toBe(150 - audited);
   });
 });
