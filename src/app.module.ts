@@ -15,6 +15,7 @@ import { AppConfig } from './config/configuration';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { LandingModule } from './landing/landing.module';
 import { SsoModule } from './sso/sso.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { UsersModule } from './users/users.module';
@@ -38,6 +39,7 @@ import { UsersModule } from './users/users.module';
     UsersModule,
     SsoModule,
     AdminModule,
+    LandingModule,
   ],
   providers: [
     { provide: APP_GUARD, useExisting: AuthGuard },

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppModule } from './app.module';
 import { LOGIN_BODY_LIMIT, LOGIN_BODY_TOO_LARGE } from './auth/login/login-form';
 import { assignRequestId } from './common/logging';
+import { securityHeaders } from './common/security-headers';
 import { APP_CONFIG } from './config/config.module';
 import { AppConfig } from './config/configuration';
 
@@ -19,6 +20,8 @@ import { AppConfig } from './config/configuration';
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.useLogger(app.get(Logger));
+  // First, so every response carries them: pages, error pages, body-parser errors, JSON.
+  app.use(securityHeaders({ https: config.app.publicUrl.startsWith('https:') }));
   app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
     assignRequestId(req, res);
     next();

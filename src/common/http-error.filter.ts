@@ -1,8 +1,15 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
+import type { AuthenticatedRequest } from '../auth/auth.decorators';
+import { basePathOf } from '../auth/continuation';
+import { InjectConfig } from '../config/config.module';
+import { AppConfig } from '../config/configuration';
+import { TENANT_SLUG } from '../tenants/dto/tenant.dto';
+import { TenantsService } from '../tenants/tenants.service';
+import { errorPage, ErrorPageView } from './error-pages';
 import { DomainError } from './errors';
-import { escapeHtml } from './html';
+import { sendPage } from './look';
 
 interface ErrorBody {
   statusCode: number;
@@ -19,6 +26,14 @@ interface ErrorBody {
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly log = new Logger('HttpError');
+  private readonly basePath: string;
+
+  constructor(
+    private readonly tenants: TenantsService,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.basePath = basePathOf(config.app.publicUrl);
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -39,10 +54,33 @@ export class HttpErrorFilter implements ExceptionFilter {
     const retryAfter = (exception as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
     if (typeof retryAfter === 'number' && retryAfter > 0) res.setHeader('Retry-After', String(retryAfter));
     if (wantsHtml(req)) {
-      res.status(body.statusCode).type('html').send(errorPage(body));
+      // Not awaited by Nest: everything that can fail is inside, and falls back to our look.
+      void this.sendErrorPage(req, res, body);
     } else {
       res.status(body.statusCode).json(body);
     }
+  }
+
+  /**
+   * The error page, in the look of the visitor's tenant when it is known: the session's
+   * (on routes that load one), else an explicit ?tenant= (as on /login and the IdP URIs).
+   */
+  private async sendErrorPage(req: AuthenticatedRequest, res: Response, body: ErrorBody): Promise<void> {
+    let tenant: ErrorPageView['tenant'] = null;
+    try {
+      const fromQuery = typeof req.query?.tenant === 'string' && TENANT_SLUG.test(req.query.tenant) ? req.query.tenant : null;
+      const slug = req.sessionContext?.tenant.slug ?? fromQuery;
+      // No database round trip when the database is what failed.
+      const brand = slug && body.statusCode < 500 ? await this.tenants.brandFor({ slug }) : null;
+      if (slug && brand) tenant = { slug, brand };
+    } catch (e) {
+      this.log.warn({ requestId: body.requestId, err: loggableError(e) }, 'error page without branding');
+    }
+    if (res.headersSent) return;
+    const path = req.originalUrl ?? '';
+    const retryPath = (req.method === 'GET' || req.method === 'HEAD') && /^\/(?![/\\])/.test(path) ? `${this.basePath}${path}` : null;
+    const page = errorPage({ status: body.statusCode, code: body.error, requestId: body.requestId, basePath: this.basePath, tenant, retryPath });
+    sendPage(res, body.statusCode, page);
   }
 
   private toBody(e: unknown): ErrorBody {
@@ -113,13 +151,4 @@ export function wantsHtml(req: Request): boolean {
   if (req.path.startsWith('/api/') || req.path.startsWith('/health')) return false;
   if (req.query?.response === 'json') return false;
   return (req.headers.accept ?? '').includes('text/html');
-}
-
-function errorPage(b: ErrorBody): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${b.statusCode} ${escapeHtml(b.error)}</title>
-<meta name="viewport" content="width=device-width,initial-scale=1"></head>
-<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
-<h1>${b.statusCode >= 500 ? 'Something went wrong' : 'We could not do that'}</h1>
-<p>${escapeHtml(b.message)}</p>
-<p style="color:#666;font-size:.85em">Request id: ${escapeHtml(b.requestId ?? '-')}</p></body></html>`;
 }

@@ -4,6 +4,10 @@ export type FlatAttributes = Record<string, string | number | boolean>;
 
 @Entity({ name: 'tenants' })
 @Check('ck_tenants_slug', `slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'`)
+// The branding rules of src/common/look.ts, kept by the database too: a row that reaches a
+// page can only hold a #rrggbb colour and an https logo.
+@Check('ck_tenants_brand_accent_color', `brand_accent_color ~ '^#[0-9a-f]{6}$'`)
+@Check('ck_tenants_brand_logo_url', `brand_logo_url ~ '^https://'`)
 export class Tenant {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -24,6 +28,22 @@ export class Tenant {
   /** Where logout may send the user back to (an allowed logout return_to). */
   @Column({ name: 'logout_landing_url', type: 'text', nullable: true })
   logoutLandingUrl: string | null;
+
+  /** Branding (login, signed-out and error pages): what the visitor signs in to. null: `name`. */
+  @Column({ name: 'brand_display_name', type: 'varchar', length: 200, nullable: true })
+  brandDisplayName: string | null;
+
+  /** An https URL of the tenant's logo. */
+  @Column({ name: 'brand_logo_url', type: 'varchar', length: 2048, nullable: true })
+  brandLogoUrl: string | null;
+
+  /** #rrggbb: buttons and the page's top edge (text on it is black or white, by contrast). */
+  @Column({ name: 'brand_accent_color', type: 'varchar', length: 7, nullable: true })
+  brandAccentColor: string | null;
+
+  /** An email address or an https URL, shown as "Need help? Contact … support". */
+  @Column({ name: 'brand_support_contact', type: 'varchar', length: 2048, nullable: true })
+  brandSupportContact: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

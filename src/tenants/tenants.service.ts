@@ -5,7 +5,10 @@ import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { SessionsService } from '../auth/sessions.service';
 import { conflict, notFound } from '../common/errors';
+import type { Brand } from '../common/look';
+import { brandOf } from './branding';
 import { isUniqueViolation } from './db-errors';
+import { BrandingDto, brandingColumns } from './dto/branding.dto';
 import { isUuid } from './dto/common.dto';
 import { TENANT_SLUG } from './dto/tenant.dto';
 import { FlatAttributes, Tenant } from './tenant.entity';
@@ -16,9 +19,10 @@ export interface CreateTenantInput {
   attributes?: FlatAttributes;
   disabled?: boolean;
   logoutLandingUrl?: string | null;
+  branding?: BrandingDto;
 }
 
-export type UpdateTenantInput = Partial<Pick<Tenant, 'name' | 'attributes' | 'disabled' | 'logoutLandingUrl'>>;
+export type UpdateTenantInput = Partial<Pick<Tenant, 'name' | 'attributes' | 'disabled' | 'logoutLandingUrl'>> & { branding?: BrandingDto };
 
 const slugTaken = (slug: string) =>
   conflict('tenant_slug_taken', `a tenant with slug "${slug}" already exists`, { slug });
@@ -62,6 +66,16 @@ export class TenantsService {
     return (await this.findBySlug(ref)).id;
   }
 
+  /**
+   * The look of the tenant with this id or slug, for a page that knows its visitor's tenant;
+   * null when there is no such tenant (the page is then shown in our own look).
+   */
+  async brandFor(tenant: { id: string } | { slug: string }): Promise<Brand | null> {
+    const where = 'id' in tenant ? (isUuid(tenant.id) ? { id: tenant.id } : null) : TENANT_SLUG.test(tenant.slug) ? { slug: tenant.slug } : null;
+    const found = where ? await this.repo.findOne({ where }) : null;
+    return found ? brandOf(found) : null;
+  }
+
   async list(page: { limit: number; offset: number }): Promise<{ items: Tenant[]; total: number }> {
     const [items, total] = await this.repo.findAndCount({
       order: { slug: 'ASC' },
@@ -83,6 +97,7 @@ export class TenantsService {
             attributes: input.attributes ?? {},
             disabled: input.disabled ?? false,
             logoutLandingUrl: input.logoutLandingUrl ?? null,
+            ...definedOnly(brandingColumns(input.branding)),
           }),
         );
         await this.audit.record(
@@ -105,7 +120,8 @@ export class TenantsService {
    * the tenant does not bring them back.)
    */
   async update(meta: RequestMeta, tenantId: string, input: UpdateTenantInput): Promise<Tenant> {
-    const changes = definedOnly(input);
+    const { branding, ...rest } = input;
+    const changes = definedOnly({ ...rest, ...brandingColumns(branding) });
     return this.dataSource.transaction(async (m) => {
       const repo = m.getRepository(Tenant);
       const found = await repo.findOne({ where: { id: tenantId }, lock: { mode: 'pessimistic_write' } });

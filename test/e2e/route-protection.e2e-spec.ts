@@ -64,6 +64,7 @@ describe('route protection', () => {
     const kindOf = (method: string, path: string) => routes.find((r) => r.method === method && r.path === path)?.kind;
     expect(kindOf('GET', '/health/live')).toBe('public');
     expect(kindOf('GET', '/health/ready')).toBe('public');
+    expect(kindOf('GET', '/')).toBe('public');
     expect(kindOf('POST', '/api/v1/tenants')).toBe('api-key');
     expect(kindOf('POST', '/api/v1/targets')).toBe('api-key');
     expect(kindOf('PUT', '/api/v1/tenants/:tenantId/access/:targetId')).toBe('api-key');

@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { CurrentSession, WithSession } from '../auth.decorators';
+import { TenantsService } from '../../tenants/tenants.service';
 import { basePathOf } from '../continuation';
 import type { SessionContext } from '../auth.types';
 import { accountPage, sendPage } from './pages';
@@ -14,18 +15,22 @@ import { accountPage, sendPage } from './pages';
 export class AccountController {
   private readonly basePath: string;
 
-  constructor(@InjectConfig() config: AppConfig) {
+  constructor(
+    private readonly tenants: TenantsService,
+    @InjectConfig() config: AppConfig,
+  ) {
     this.basePath = basePathOf(config.app.publicUrl);
   }
 
   @WithSession()
   @Get()
-  show(@CurrentSession() session: SessionContext | null, @Res() res: Response): void {
+  async show(@CurrentSession() session: SessionContext | null, @Res() res: Response): Promise<void> {
     if (!session) {
       res.set('Cache-Control', 'no-store').redirect(303, `${this.basePath}/login?next=${encodeURIComponent(`${this.basePath}/account`)}`);
       return;
     }
     const name = `${session.user.firstName} ${session.user.lastName}`.trim();
-    sendPage(res, 200, accountPage({ basePath: this.basePath, name, email: session.user.email, tenantName: session.tenant.name }));
+    const brand = await this.tenants.brandFor({ id: session.tenant.id });
+    sendPage(res, 200, accountPage({ basePath: this.basePath, name, email: session.user.email, tenantName: session.tenant.name, brand }));
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
+import { brandOf } from '../../tenants/branding';
 import { basePathOf, safeContinuation } from '../continuation';
 import { LoginCsrf } from './login-csrf';
 import { echoFields, LIMITS, LoginRejected } from './login-form';
@@ -33,6 +34,7 @@ export class LoginPages {
         csrf: this.csrf.issue(req, res),
         next: safeContinuation(q.next, this.config.app.publicUrl),
         presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,
+        brand: tenant ? brandOf(tenant) : null,
         tenantInput: tenant ? '' : slug,
         email: typeof q.email === 'string' ? q.email.slice(0, LIMITS.email) : '',
       }),
@@ -56,6 +58,7 @@ export class LoginPages {
         csrf: this.csrf.issue(req, res),
         next: f.next,
         presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,
+        brand: tenant ? brandOf(tenant) : null,
         tenantInput: tenant ? '' : f.tenant,
         email: f.email,
         error: e.message,

@@ -5,6 +5,7 @@ import { requestMeta } from '../../common/request-meta';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { AuthenticatedRequest, WithSession } from '../auth.decorators';
+import { TenantsService } from '../../tenants/tenants.service';
 import { basePathOf } from '../continuation';
 import { SESSION_COOKIE, SessionsService } from '../sessions.service';
 import { LogoutService } from './logout.service';
@@ -22,6 +23,7 @@ export class LogoutController {
   constructor(
     private readonly logout: LogoutService,
     private readonly sessions: SessionsService,
+    private readonly tenants: TenantsService,
     @InjectConfig() config: AppConfig,
   ) {
     this.basePath = basePathOf(config.app.publicUrl);
@@ -46,12 +48,15 @@ export class LogoutController {
    * there are some and a return_to is allowed, moves on to it once they have had a moment.
    */
   private async handle(req: AuthenticatedRequest, res: Response, returnTo: unknown): Promise<void> {
-    const tenantSlug = req.sessionContext?.tenant.slug;
+    const tenant = req.sessionContext?.tenant;
+    const tenantSlug = tenant?.slug;
     const ended = await this.logout.end(req.cookies?.[SESSION_COOKIE], requestMeta(req));
     this.sessions.clearCookie(res);
-    const [target, biUrls] = await Promise.all([
+    const [target, biUrls, brand] = await Promise.all([
       this.logout.allowedReturnTo(returnTo, ended?.tenantId ?? null),
       this.logout.biLogoutUrls(ended),
+      // The signed-out page in the look of the tenant the visitor was signed in to.
+      tenant ? this.tenants.brandFor({ id: tenant.id }) : null,
     ]);
     if (target && !biUrls.length) {
       res.set('Cache-Control', 'no-store').redirect(303, target);
@@ -64,8 +69,8 @@ export class LogoutController {
         biLogoutUrls: biUrls,
         continueTo: target,
         loginHref: `${this.basePath}/login${tenantSlug ? `?tenant=${encodeURIComponent(tenantSlug)}` : ''}`,
+        brand,
       }),
-      { frameOrigins: [...new Set(biUrls.map((u) => new URL(u).origin))] },
     );
   }
 }

@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, IsUrl, Length, Matches, MaxLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsObject, IsOptional, IsString, IsUrl, Length, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { OperatorOnly } from '../../auth/admin-scope';
 import { IsFlatAttributes } from '../attributes';
 import type { FlatAttributes, Tenant } from '../tenant.entity';
+import { BrandingDto, BrandingViewDto, toBrandingView } from './branding.dto';
 import { ATTRIBUTES_SCHEMA, NotUuidShaped, OptionalNotNull, PageMetaDto } from './common.dto';
 
 /**
@@ -53,6 +54,13 @@ export class CreateTenantDto {
   @IsUrl(URL_RULE, { message: URL_MESSAGE })
   @MaxLength(2048)
   logoutLandingUrl?: string | null;
+
+  @ApiPropertyOptional({ type: BrandingDto, description: 'The tenant\'s look on login, signed-out and error pages; each field optional, null clears it' })
+  @OptionalNotNull()
+  @IsObject({ message: 'branding must be an object' })
+  @ValidateNested()
+  @Type(() => BrandingDto)
+  branding?: BrandingDto;
 }
 
 /**
@@ -83,6 +91,13 @@ export class UpdateTenantDto {
   @IsUrl(URL_RULE, { message: URL_MESSAGE })
   @MaxLength(2048)
   logoutLandingUrl?: string | null;
+
+  @ApiPropertyOptional({ type: BrandingDto, description: 'The tenant\'s look on login, signed-out and error pages; each field optional, null clears it' })
+  @OptionalNotNull()
+  @IsObject({ message: 'branding must be an object' })
+  @ValidateNested()
+  @Type(() => BrandingDto)
+  branding?: BrandingDto;
 }
 
 export class TenantDto {
@@ -103,6 +118,9 @@ export class TenantDto {
 
   @ApiProperty({ type: String, nullable: true })
   logoutLandingUrl: string | null;
+
+  @ApiProperty({ type: BrandingViewDto })
+  branding: BrandingViewDto;
 
   @ApiProperty()
   createdAt: Date;
@@ -125,6 +143,7 @@ export function toTenantDto(t: Tenant): TenantDto {
     attributes: t.attributes,
     disabled: t.disabled,
     logoutLandingUrl: t.logoutLandingUrl,
+    branding: toBrandingView(t),
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };

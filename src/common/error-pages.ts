@@ -1,0 +1,158 @@
+import { escapeHtml } from './html';
+import { Brand, Page, renderPage, supportLine, webUrl } from './look';
+
+/**
+ * What a person sees when a browser route fails: a human title and sentence per error code
+ * (never the code in the title), a way on, and the request id, small, for support. The JSON
+ * answer (API callers) keeps the code and the developer message.
+ */
+type WayOn = 'sign-in' | 'other-account' | 'retry' | 'start';
+
+interface Copy {
+  title: string;
+  sentence: string;
+  way: WayOn;
+}
+
+const NOT_FOUND: Copy = {
+  title: 'Page not found',
+  sentence: 'This address does not lead anywhere here. The link may be old or mistyped.',
+  way: 'start',
+};
+const BAD_LINK: Copy = {
+  title: 'This link does not work',
+  sentence: 'The link that brought you here is not one this sign-in service can open. Go back to the app and open the page again from there.',
+  way: 'start',
+};
+const BAD_REQUEST: Copy = {
+  title: 'That did not work',
+  sentence: 'Your browser sent something this sign-in service could not read. Go back and try again.',
+  way: 'start',
+};
+const NOT_SET_UP: Copy = {
+  title: 'Not set up yet',
+  sentence: 'This analytics tool is not fully set up for your organization yet. Your administrator needs to finish setting it up.',
+  way: 'start',
+};
+const SIGN_IN: Copy = { title: 'Please sign in', sentence: 'Your session has ended. Sign in again to continue.', way: 'sign-in' };
+const TOO_MANY: Copy = {
+  title: 'Too many attempts',
+  sentence: 'There were too many sign-ins in a short time. Wait a minute, then try again.',
+  way: 'retry',
+};
+const NOT_ALLOWED: Copy = { title: 'Not allowed', sentence: 'You are not allowed to open this page.', way: 'other-account' };
+const BROKEN: Copy = {
+  title: 'Something went wrong',
+  sentence: 'Something went wrong on our side. Try again in a moment; if it keeps happening, contact support and quote the reference below.',
+  way: 'retry',
+};
+
+/** Every code a browser route can answer with (see each module's errors), then by status. */
+const BY_CODE: Record<string, Copy> = {
+  not_found: NOT_FOUND,
+  target_not_found: NOT_FOUND,
+  target_disabled: {
+    title: 'Not available right now',
+    sentence: 'This analytics tool has been switched off by your administrator.',
+    way: 'start',
+  },
+  invalid_return_to: {
+    title: 'This link does not work',
+    sentence: 'The link that brought you here asked to go somewhere this sign-in service does not allow, so it was stopped. Go back to the app and open the page again.',
+    way: 'start',
+  },
+  sso_not_supported: BAD_LINK,
+  embed_not_supported: BAD_LINK,
+  invalid_embed_kind: BAD_LINK,
+  invalid_id: BAD_LINK,
+  no_session: SIGN_IN,
+  unauthorized: SIGN_IN,
+  no_access: {
+    title: 'No access',
+    sentence: 'Your organization does not have access to this analytics tool. Ask your administrator to give it access.',
+    way: 'other-account',
+  },
+  account_disabled: {
+    title: 'Account not available',
+    sentence: 'Your account or your organization has been disabled. Contact your administrator.',
+    way: 'other-account',
+  },
+  identity_conflict: {
+    title: 'We could not sign you in',
+    sentence: 'Your email address is also used by an account of another organization on this analytics tool. Your administrator needs to resolve this before you can continue.',
+    way: 'other-account',
+  },
+  origin_not_allowed: {
+    title: 'Not allowed from here',
+    sentence: 'This page may not be opened from the site you came from.',
+    way: 'start',
+  },
+  too_many_sign_ins: TOO_MANY,
+  too_many_requests: TOO_MANY,
+  target_secret_missing: NOT_SET_UP,
+  target_embedding_secret_missing: NOT_SET_UP,
+  metabase_tenant_slug_invalid: NOT_SET_UP,
+  locked_param_missing: NOT_SET_UP,
+  payload_too_large: BAD_REQUEST,
+  malformed_body: BAD_REQUEST,
+  validation_failed: BAD_REQUEST,
+  forbidden: NOT_ALLOWED,
+};
+
+export function copyFor(status: number, code: string): Copy {
+  if (status >= 500) return BROKEN;
+  if (BY_CODE[code]) return BY_CODE[code];
+  if (status === 401) return SIGN_IN;
+  if (status === 403) return NOT_ALLOWED;
+  if (status === 404) return NOT_FOUND;
+  if (status === 409) return NOT_SET_UP;
+  if (status === 429) return TOO_MANY;
+  return BAD_REQUEST;
+}
+
+export interface ErrorPageView {
+  status: number;
+  code: string;
+  requestId: string | undefined;
+  /** PUBLIC_URL's path ('' at the root). */
+  basePath: string;
+  /** The tenant, when known (the session's, or ?tenant=): its look and its login page. */
+  tenant: { slug: string; brand: Brand } | null;
+  /** The request's own path and query when it was a GET (for "Try again"), else null. */
+  retryPath: string | null;
+}
+
+export function errorPage(v: ErrorPageView): Page {
+  const copy = copyFor(v.status, v.code);
+  const brand = v.tenant?.brand ?? null;
+  const login = `${v.basePath}/login${v.tenant ? `?tenant=${encodeURIComponent(v.tenant.slug)}` : ''}`;
+  const actions: string[] = [];
+  const primary = (href: string, label: string) => `<li><a class="button" href="${escapeHtml(href)}">${escapeHtml(label)}</a></li>`;
+  const secondary = (href: string, label: string) => `<li><a href="${escapeHtml(href)}">${escapeHtml(label)}</a></li>`;
+  switch (copy.way) {
+    case 'retry':
+      actions.push(v.retryPath ? primary(v.retryPath, 'Try again') : primary(login, 'Sign in again'));
+      break;
+    case 'sign-in':
+      actions.push(primary(login, 'Sign in again'));
+      break;
+    case 'other-account':
+      // GET /logout with a return_to on this service ends the session and goes on to it.
+      actions.push(primary(`${v.basePath}/logout?return_to=${encodeURIComponent(login)}`, 'Sign in with another account'));
+      break;
+    case 'start':
+      actions.push(primary(login, 'Go to sign in'));
+      break;
+  }
+  const app = brand ? webUrl(brand.appUrl) : null;
+  if (app && brand) actions.push(secondary(app, `Back to ${brand.name}`));
+  return renderPage({
+    title: copy.title,
+    brand,
+    main: `<h1>${escapeHtml(copy.title)}</h1>
+<p>${escapeHtml(copy.sentence)}</p>
+<ul class="actions">${actions.join('')}</ul>
+${supportLine(brand) || '<p class="support">If this keeps happening, contact your administrator.</p>'}
+<p class="ref">Reference for support: <code>${escapeHtml(v.requestId ?? '-')}</code> · ${v.status} ${escapeHtml(v.code)}</p>`,
+  });
+}

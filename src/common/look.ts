@@ -1,0 +1,183 @@
+import type { Response } from 'express';
+import { escapeHtml } from './html';
+import { cspHash, LOOK_STYLE } from './look-style';
+import { CspExtras, widenCsp } from './security-headers';
+
+export { LOOK_STYLE, LOOK_STYLE_HASH } from './look-style';
+
+/**
+ * The shared look of the server-rendered pages: one page shell, a tenant's branding, and the
+ * rules a branding value must meet (the admin API validates with these same functions, and
+ * the renderer checks again, so a bad row can never become markup, CSS or a link).
+ */
+
+/** A tenant's look as the pages use it. */
+export interface Brand {
+  /** What the visitor signs in to: the tenant's display name (else its name). */
+  name: string;
+  logoUrl: string | null;
+  accentColor: string | null;
+  /** An email address or an https URL. */
+  supportContact: string | null;
+  /** The tenant's own app (its logout landing page), for a "Back to …" link on error pages. */
+  appUrl?: string | null;
+}
+
+/** Strictly #rrggbb, lower case: the only form that reaches a stylesheet. */
+export const ACCENT_COLOR = /^#[0-9a-f]{6}$/;
+
+export const MAX_URL_LENGTH = 2048;
+
+/**
+ * `value` as a normalised https URL, or null. No credentials (`https://user@host` reads as a
+ * different host to a person), no whitespace or control characters.
+ */
+export function httpsUrl(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > MAX_URL_LENGTH || /[\s\u0000-\u001f\u007f]/.test(value)) return null;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'https:' || !u.hostname || u.username || u.password) return null;
+  return u.href;
+}
+
+/** `value` as a normalised http(s) URL, or null (a link back to a tenant's app). */
+export function webUrl(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > MAX_URL_LENGTH) return null;
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A deliberately plain email rule for a support address: one @, no spaces, no markup. */
+const SUPPORT_EMAIL = /^[^\s@<>"'()\\,;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+/** Where a support contact links to (mailto: or the https URL), or null when it is neither. */
+export function supportHref(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > 320) return null;
+  if (SUPPORT_EMAIL.test(value)) return `mailto:${value}`;
+  return httpsUrl(value);
+}
+
+// --- Contrast (WCAG 2.x, "relative luminance" and "contrast ratio") -----------------------
+
+function channel(c: number): number {
+  const s = c / 255;
+  return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+}
+
+export function relativeLuminance(hex: string): number {
+  const n = parseInt(hex.slice(1), 16);
+  return 0.2126 * channel((n >> 16) & 255) + 0.7152 * channel((n >> 8) & 255) + 0.0722 * channel(n & 255);
+}
+
+export function contrastRatio(a: string, b: string): number {
+  const [hi, lo] = [relativeLuminance(a), relativeLuminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/**
+ * Black or white, whichever reads better on `accent`. One of them always reaches at least
+ * 4.58:1 (the worst case is a mid grey), above WCAG AA's 4.5:1 for normal text.
+ */
+export function textOn(accent: string): '#000000' | '#ffffff' {
+  return contrastRatio(accent, '#000000') >= contrastRatio(accent, '#ffffff') ? '#000000' : '#ffffff';
+}
+
+const CARD_LIGHT = '#ffffff';
+const CARD_DARK = '#222731';
+
+/**
+ * The tenant's colours as custom properties (see LOOK_STYLE). The accent becomes the link
+ * colour only where it reads on the card (4.5:1), per colour scheme; else links keep ours.
+ */
+export function brandStyle(accent: string): string {
+  if (!ACCENT_COLOR.test(accent)) return '';
+  let css = `:root{--accent:${accent};--on-accent:${textOn(accent)}}`;
+  if (contrastRatio(accent, CARD_LIGHT) >= 4.5) css += `@media not (prefers-color-scheme:dark){:root{--link:${accent}}}`;
+  if (contrastRatio(accent, CARD_DARK) >= 4.5) css += `@media (prefers-color-scheme:dark){:root{--link:${accent}}}`;
+  return css;
+}
+
+// --- Pages ---------------------------------------------------------------------------------
+
+/** A rendered page and what its response's policy must add for it. */
+export interface Page {
+  html: string;
+  csp: CspExtras;
+}
+
+export interface PageSpec {
+  title: string;
+  /** The content of <main> (already escaped markup). */
+  main: string;
+  brand?: Brand | null;
+  /** Extra <head> markup (escaped), e.g. a meta refresh. */
+  head?: string;
+  /** A class for <main> ('wide' for the landing page). */
+  mainClass?: string;
+  footer?: string;
+  /** Frames the page loads (BI logout URLs): their origins join the policy's frame-src. */
+  frameOrigins?: string[];
+}
+
+/** The brand's logo and name, shown above a page's heading ('' without a brand). */
+export function brandHeader(brand: Brand | null | undefined): string {
+  if (!brand) return '';
+  const logo = httpsUrl(brand.logoUrl);
+  return `<div class="brand">${logo ? `<img src="${escapeHtml(logo)}" alt="" referrerpolicy="no-referrer">` : ''}<span>${escapeHtml(brand.name)}</span></div>`;
+}
+
+/** "Need help? Contact <name> support" — '' when the brand has no (valid) contact. */
+export function supportLine(brand: Brand | null | undefined): string {
+  const href = brand ? supportHref(brand.supportContact) : null;
+  if (!brand || !href) return '';
+  const shown = href.startsWith('mailto:') ? href.slice('mailto:'.length) : new URL(href).host;
+  return `<p class="support">Need help? Contact ${escapeHtml(brand.name)} support: <a href="${escapeHtml(href)}">${escapeHtml(shown)}</a></p>`;
+}
+
+export function renderPage(spec: PageSpec): Page {
+  const brand = spec.brand ?? null;
+  const brandCss = brand?.accentColor ? brandStyle(brand.accentColor) : '';
+  const logo = brand ? httpsUrl(brand.logoUrl) : null;
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escapeHtml(spec.title)}</title>
+${spec.head ?? ''}<style>${LOOK_STYLE}</style>
+${brandCss ? `<style>${brandCss}</style>\n` : ''}</head>
+<body>
+<main${spec.mainClass ? ` class="${escapeHtml(spec.mainClass)}"` : ''}>
+${brandHeader(brand)}${spec.main}
+</main>
+${spec.footer ? `<footer>${spec.footer}</footer>\n` : ''}</body>
+</html>
+`;
+  return {
+    html,
+    csp: {
+      styleHashes: brandCss ? [cspHash(brandCss)] : [],
+      imgOrigins: logo ? [new URL(logo).origin] : [],
+      frameOrigins: spec.frameOrigins ?? [],
+    },
+  };
+}
+
+/**
+ * Sends a page. Never cached: a shared cache must not keep a login form with its CSRF token
+ * or a signed-in page. The security headers come from the one middleware
+ * (security-headers.ts); this only widens this response's policy by what the page shows.
+ */
+export function sendPage(res: Response, status: number, page: Page, opts: { frameOrigins?: string[] } = {}): void {
+  const frameOrigins = [...new Set([...(page.csp.frameOrigins ?? []), ...(opts.frameOrigins ?? [])])];
+  widenCsp(res, { ...page.csp, frameOrigins });
+  res.status(status).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).type('html').send(page.html);
+}

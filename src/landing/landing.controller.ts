@@ -1,0 +1,41 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Public } from '../auth/auth.decorators';
+import { basePathOf } from '../auth/continuation';
+import { escapeHtml } from '../common/html';
+import { renderPage, sendPage } from '../common/look';
+import { InjectConfig } from '../config/config.module';
+import { AppConfig } from '../config/configuration';
+
+/**
+ * GET / — what this service is, for a person who typed its address: a way to sign in, and
+ * the admin API reference for operators. Names no tenant (an anonymous visitor must not learn
+ * who the customers are).
+ */
+@ApiExcludeController()
+@Controller()
+export class LandingController {
+  private readonly html: ReturnType<typeof renderPage>;
+
+  constructor(@InjectConfig() config: AppConfig) {
+    const base = basePathOf(config.app.publicUrl);
+    this.html = renderPage({
+      title: 'Sign-in service for embedded analytics',
+      mainClass: 'wide',
+      main: `<h1>Sign-in service for embedded analytics</h1>
+<p>This service signs you in to the analytics dashboards built into the apps you use. You
+usually arrive here from one of those dashboards, and it sends you back as soon as you are
+signed in.</p>
+<ul class="actions"><li><a class="button" href="${escapeHtml(base)}/login">Sign in</a></li></ul>
+<p class="muted">Operators: the admin API is described at <a href="${escapeHtml(base)}/api/docs">${escapeHtml(base)}/api/docs</a>.</p>`,
+      footer: 'embed-idp',
+    });
+  }
+
+  @Public()
+  @Get()
+  show(@Res() res: Response): void {
+    sendPage(res, 200, this.html);
+  }
+}
