@@ -51,7 +51,7 @@ describeBrowser('login in a real browser', () => {
         if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
       });
       await page.goto(`${base}/login?tenant=${tenant.slug}&next=${encodeURIComponent('/account')}`);
-      expect(await page.title()).toBe('Sign in');
+      expect(await page.title()).toBe('Sign in to Wayne Enterprises');
       expect(await page.locator('.org strong').textContent()).toBe('Wayne Enterprises');
       expect(await page.getByLabel('Organization').count()).toBe(0);
 
