@@ -159,7 +159,8 @@ describe('Metabase JWT SSO (GET /sso/:target)', () => {
       const before = await denied('unknown_target');
       const res = await browser.get(`${base}/sso/no-such-target?return_to=/`);
       expect(res.status).toBe(404);
-      expect(res.text).toContain('target not found');
+      expect(res.text).toContain('<title>Page not found</title>');
+      expect(res.text).toContain('404 target_not_found');
       const json = await browser.get(`${base}/sso/no-such-target?response=json`);
       expect(json.status).toBe(404);
       expect(JSON.parse(json.text)).toMatchObject({ statusCode: 404, error: 'target_not_found' });
