@@ -75,6 +75,13 @@ describe('renderPage', () => {
     expect(page.html).not.toMatch(/<script|\sstyle=|\son\w+=/i);
   });
 
+  it('allows a page\'s own extra stylesheet by its hash, before the brand\'s colours', () => {
+    const page = renderPage({ title: 't', main: '', extraStyle: '.console{display:grid}', brand: { name: 'A', logoUrl: null, accentColor: '#0a5d3a', supportContact: null } });
+    const [, extra, brand] = styles(page.html);
+    expect(extra).toBe('.console{display:grid}');
+    expect(page.csp.styleHashes).toEqual([sha(extra), sha(brand)]);
+  });
+
   it('escapes a brand name and drops a logo, colour or contact that breaks the rules (a bad row never becomes markup)', () => {
     const page = renderPage({
       title: '<script>alert(1)</script>',

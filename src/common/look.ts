@@ -125,6 +125,11 @@ export interface PageSpec {
   footer?: string;
   /** Frames the page loads (BI logout URLs): their origins join the policy's frame-src. */
   frameOrigins?: string[];
+  /**
+   * A page's own CSS on top of LOOK_STYLE (e.g. the console's), from code, never from input:
+   * added as one more <style>, allowed by its hash.
+   */
+  extraStyle?: string;
 }
 
 /** The brand's logo and name, shown above a page's heading ('' without a brand). */
@@ -153,7 +158,7 @@ export function renderPage(spec: PageSpec): Page {
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(spec.title)}</title>
 ${spec.head ?? ''}<style>${LOOK_STYLE}</style>
-${brandCss ? `<style>${brandCss}</style>\n` : ''}</head>
+${spec.extraStyle ? `<style>${spec.extraStyle}</style>\n` : ''}${brandCss ? `<style>${brandCss}</style>\n` : ''}</head>
 <body>
 <main${spec.mainClass ? ` class="${escapeHtml(spec.mainClass)}"` : ''}>
 ${brandHeader(brand)}${spec.main}
@@ -164,7 +169,7 @@ ${spec.footer ? `<footer>${spec.footer}</footer>\n` : ''}</body>
   return {
     html,
     csp: {
-      styleHashes: brandCss ? [cspHash(brandCss)] : [],
+      styleHashes: [spec.extraStyle, brandCss].filter((css): css is string => !!css).map(cspHash),
       imgOrigins: logo ? [new URL(logo).origin] : [],
       frameOrigins: spec.frameOrigins ?? [],
     },
