@@ -1,4 +1,4 @@
-import { copyFor, errorPage } from './error-pages';
+import { copyFor, errorPage, retryPathOf } from './error-pages';
 
 /** Error pages speak to people: a title without codes, a sentence, a way on, the reference. */
 describe('error pages', () => {
@@ -38,5 +38,18 @@ describe('error pages', () => {
     expect(html).toContain('<a href="https://app.acme.example/">Back to Acme</a>');
     expect(html).toContain('<a href="mailto:help@acme.example">help@acme.example</a>');
     expect(html).toContain('--accent:#0a5d3a');
+  });
+
+  it.each([
+    ['GET', '/sso/mb?return_to=%2F', '/idp/sso/mb?return_to=%2F'],
+    ['HEAD', '/', '/idp/'],
+    ['POST', '/logout', null],
+    ['GET', '//evil.example/x', null],
+    ['GET', '/\\evil.example/x', null],
+    ['GET', '/\t/evil.example/x', null],
+    ['GET', '/a b', null],
+    ['GET', 'https://evil.example/', null],
+  ])('"Try again" for %s %j: %j', (method, url, expected) => {
+    expect(retryPathOf(method, url, '/idp')).toBe(expected);
   });
 });

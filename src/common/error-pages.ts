@@ -110,6 +110,17 @@ export function copyFor(status: number, code: string): Copy {
   return BAD_REQUEST;
 }
 
+/**
+ * Where "Try again" may point: the request itself when it was a GET/HEAD whose URL is a plain
+ * path on this service. Never `//host` or `/\\host` (browsers read both as another host), nor
+ * anything with whitespace or control characters (browsers drop tabs and newlines from URLs,
+ * so `/\t/host` would become `//host`).
+ */
+export function retryPathOf(method: string, originalUrl: string, basePath: string): string | null {
+  if (method !== 'GET' && method !== 'HEAD') return null;
+  return /^\/(?![/\\])[^\s\u0000-\u001f\u007f]*$/.test(originalUrl) ? `${basePath}${originalUrl}` : null;
+}
+
 export interface ErrorPageView {
   status: number;
   code: string;

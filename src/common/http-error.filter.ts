@@ -7,7 +7,7 @@ import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { TENANT_SLUG } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
-import { errorPage, ErrorPageView } from './error-pages';
+import { errorPage, ErrorPageView, retryPathOf } from './error-pages';
 import { DomainError } from './errors';
 import { sendPage } from './look';
 
@@ -77,8 +77,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       this.log.warn({ requestId: body.requestId, err: loggableError(e) }, 'error page without branding');
     }
     if (res.headersSent) return;
-    const path = req.originalUrl ?? '';
-    const retryPath = (req.method === 'GET' || req.method === 'HEAD') && /^\/(?![/\\])/.test(path) ? `${this.basePath}${path}` : null;
+    const retryPath = retryPathOf(req.method, req.originalUrl ?? '', this.basePath);
     const page = errorPage({ status: body.statusCode, code: body.error, requestId: body.requestId, basePath: this.basePath, tenant, retryPath });
     sendPage(res, body.statusCode, page);
   }
