@@ -78,8 +78,12 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     const retryPath = retryPathOf(req.method, req.originalUrl ?? '', this.basePath);
-    const page = errorPage({ status: body.statusCode, code: body.error, requestId: body.requestId, basePath: this.basePath, tenant, retryPath });
-    sendPage(res, body.statusCode, page);
+    try {
+      sendPage(res, body.statusCode, errorPage({ status: body.statusCode, code: body.error, requestId: body.requestId, basePath: this.basePath, tenant, retryPath }));
+    } catch (e) {
+      this.log.error({ requestId: body.requestId, err: loggableError(e) }, 'error page failed');
+      if (!res.headersSent) res.status(body.statusCode).type('text').send(`Error ${body.statusCode}. Reference: ${body.requestId ?? '-'}`);
+    }
   }
 
   private toBody(e: unknown): ErrorBody {
