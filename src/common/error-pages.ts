@@ -79,7 +79,7 @@ const BY_CODE: Record<string, Copy> = {
   },
   identity_conflict: {
     title: 'We could not sign you in',
-    sentence: 'Your email address is also used by an account of another organization on this analytics tool. Your administrator needs to resolve this before you can continue.',
+    sentence: 'Your email address is not assigned to your organization on this analytics tool, so you cannot be signed in to it. Ask your administrator to resolve this.',
     way: 'other-account',
   },
   origin_not_allowed: {
