@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       [METABASE],
     );
     const box = new SecretBox(Buffer.from(secretsKey, 'hex'));
-    await pg.query(`UPDATE targets SET secret_enc = $2 WHERE id = $1`, [target.id, box.seal(SECRET, `target:${target.id}:secret`)]);
+    await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, box.seal(SECRET, `target:${target.id}:secret`)]);
     await pg.query(
       `INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts","Viewers"]}')`,
       [tenant.id, target.id],
@@ -191,7 +191,7 @@ async function benchSisense(o: {
     `INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('ss', 'sisense', 'Sisense', $1, '{}') RETURNING id`,
     [SISENSE],
   );
-  await o.pg.query(`UPDATE targets SET secret_enc = $2 WHERE id = $1`, [target.id, o.box.seal(SECRET, `target:${target.id}:secret`)]);
+  await o.pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, o.box.seal(SECRET, `target:${target.id}:secret`)]);
   await o.pg.query(
     `INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts","Viewers"]}')`,
     [o.tenantId, target.id],

@@ -1,6 +1,7 @@
 import { CreateSchema1763700000000 } from './1763700000000-CreateSchema';
 import { AddUsersEmailIndex1763800000000 } from './1763800000000-AddUsersEmailIndex';
 import { AddBiIdentities1764000000000 } from './1764000000000-AddBiIdentities';
+import { TargetSecretsMapAndKindAsText1764400000000 } from './1764400000000-TargetSecretsMapAndKindAsText';
 import { AddTenantBranding1764700000000 } from './1764700000000-AddTenantBranding';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
@@ -8,5 +9,6 @@ export const MIGRATIONS = [
   CreateSchema1763700000000,
   AddUsersEmailIndex1763800000000,
   AddBiIdentities1764000000000,
+  TargetSecretsMapAndKindAsText1764400000000,
   AddTenantBranding1764700000000,
 ];

@@ -49,7 +49,7 @@ export async function ensureGroup(ds: DataSource, tenantId: string, name: string
 
 export async function makeTarget(
   t: TestApp,
-  p: { kind: 'metabase' | 'sisense' | 'databricks'; baseUrl: string; secret: string; embeddingSecret?: string; slug?: string; settings?: object },
+  p: { kind: string; baseUrl: string; secret: string; embeddingSecret?: string; slug?: string; settings?: object },
 ) {
   const box = t.app.get(SecretBox);
   const slug = p.slug ?? `${p.kind}-${uniq()}`;
@@ -57,11 +57,9 @@ export async function makeTarget(
     `INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ($1, $2, $3, $4, $5) RETURNING id, slug`,
     [slug, p.kind, slug, p.baseUrl, JSON.stringify(p.settings ?? {})],
   );
-  await t.ds.query(`UPDATE targets SET secret_enc = $2, embedding_secret_enc = $3 WHERE id = $1`, [
-    row.id,
-    box.seal(p.secret, targetSecretContext(row.id, 'secret')),
-    p.embeddingSecret ? box.seal(p.embeddingSecret, targetSecretContext(row.id, 'embedding_secret')) : null,
-  ]);
+  const secrets: Record<string, string> = { secret: box.seal(p.secret, targetSecretContext(row.id, 'secret')) };
+  if (p.embeddingSecret) secrets.embeddingSecret = box.seal(p.embeddingSecret, targetSecretContext(row.id, 'embeddingSecret'));
+  await t.ds.query(`UPDATE targets SET secrets = $2 WHERE id = $1`, [row.id, JSON.stringify(secrets)]);
   return row as { id: string; slug: string };
 }
 

@@ -32,7 +32,7 @@ export function loggerParams(config: AppConfig): Params {
           res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
         },
         redact: {
-          paths: ['password', '*.password', 'secret', '*.secret', 'embeddingSecret', '*.embeddingSecret', 'key', '*.key'],
+          paths: ['password', '*.password', 'secret', '*.secret', 'secrets', '*.secrets', 'embeddingSecret', '*.embeddingSecret', 'key', '*.key'],
           censor: '[redacted]',
         },
         customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>

@@ -6,19 +6,11 @@ import type { FlatAttributes } from '../tenants/tenant.entity';
 /** local group name -> the product's group names. */
 export type GroupMappings = Record<string, string[]>;
 
-export interface AccessSettings {
-  /** Sisense organization tenant: its name (URL prefix) and id (tenantId claim). */
-  sisenseTenantName?: string;
-  sisenseTenantId?: string;
-  /** Metabase multi-tenancy: the @tenant slug. */
-  metabaseTenantSlug?: string;
-  /** "One BI account per client": every user of the tenant signs in as this account. */
-  sharedAccount?: { email: string; firstName?: string; lastName?: string };
-  /** Metabase signed embeds: locked param name -> attribute name (access > user > tenant, sso/attributes.ts). */
-  lockedParams?: Record<string, string>;
-  /** Databricks: the attribute whose value becomes external_value. */
-  externalValueAttribute?: string;
-}
+/**
+ * Per-tenant settings for one target, validated by the accessSettingsSchema of the target's
+ * product definition (sso/targets/); only the product file reads them.
+ */
+export type AccessSettings = Record<string, unknown>;
 
 /** Which tenant may use which target, and how its users are presented there. */
 @Entity({ name: 'tenant_target_access' })

@@ -8,6 +8,7 @@ import { IdentitiesService } from '../identities/identities.service';
 import { GroupsService } from '../users/groups.service';
 import { Access } from './access.entity';
 import { AccessView, parseAccessInput } from './dto/access-input';
+import { targetDefinition } from './targets';
 import type { TargetKind } from './target.entity';
 
 interface AccessRow {
@@ -72,7 +73,8 @@ export class AccessService {
       // The identities the instance will see are the tenant's from now on, not from their
       // first use: its shared account (refused if another tenant's), or its users (silently
       // skipping any another tenant owns). README "BI identities and attributes".
-      if (value.settings.sharedAccount) await this.identities.claimSharedAccount(m, tenantId, target.base_url, value.settings.sharedAccount.email);
+      const sharedEmail = targetDefinition(target.kind)?.sso?.sharedAccountEmail?.(value.settings) ?? null;
+      if (sharedEmail) await this.identities.claimSharedAccount(m, tenantId, target.base_url, sharedEmail);
       else await this.identities.claimTenantUsers(m, tenantId, target.base_url);
 
       const [row]: AccessRow[] = await m.query(

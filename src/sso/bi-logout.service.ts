@@ -27,7 +27,7 @@ export class BiLogoutService implements BiLogout {
     );
     const urls: string[] = [];
     for (const r of rows) {
-      const url = targetDefinition(r.kind).sso?.logoutUrl({
+      const url = targetDefinition(r.kind)?.logoutUrl?.({
         target: { id: r.id, slug: r.slug, baseUrl: r.base_url, settings: r.settings ?? {} },
         access: { groupMappings: r.group_mappings ?? {}, attributes: r.attributes ?? {}, settings: r.access_settings ?? {} },
       });

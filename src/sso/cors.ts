@@ -3,13 +3,14 @@ import { forbidden } from '../common/errors';
 import type { TargetSettings } from './target.entity';
 
 /**
- * CORS for the JSON flows (the Metabase Embedding SDK fetches our IdP URI from the host
+ * CORS for the JSON flows (a BI product's browser SDK fetches our endpoints from the host
  * app's origin, with credentials). CONTRACTS: "CORS with credentials for allow-listed
  * origins (never `*`)". With credentials the browser requires the exact origin echoed back
  * and Access-Control-Allow-Credentials: true; Vary: Origin keeps caches from mixing answers.
+ * Which extra request headers an SDK sends is the product's business (its definition's
+ * corsRequestHeaders); this file names no product.
  */
-const ALLOWED_METHODS = 'GET, OPTIONS';
-const ALLOWED_HEADERS = 'Content-Type, X-Requested-With, X-Metabase-Client, X-Metabase-Client-Version';
+const BASE_HEADERS = ['Content-Type', 'X-Requested-With'];
 const PREFLIGHT_MAX_AGE = '600';
 
 function allowedOrigins(settings: TargetSettings): string[] {
@@ -42,7 +43,12 @@ export function applyCors(req: Request, res: Response, settings: TargetSettings)
 }
 
 /** Answers an OPTIONS preflight: 204 for an allow-listed origin, 403 otherwise. */
-export function answerPreflight(req: Request, res: Response, settings: TargetSettings): void {
+export function answerPreflight(
+  req: Request,
+  res: Response,
+  settings: TargetSettings,
+  opts: { methods?: string[]; requestHeaders?: string[] } = {},
+): void {
   const origin = req.headers.origin;
   res.setHeader('Vary', 'Origin');
   if (origin === undefined || !allowedOrigins(settings).includes(origin)) {
@@ -50,8 +56,8 @@ export function answerPreflight(req: Request, res: Response, settings: TargetSet
   }
   res.setHeader('Access-Control-Allow-Origin', origin);
   res.setHeader('Access-Control-Allow-Credentials', 'true');
-  res.setHeader('Access-Control-Allow-Methods', ALLOWED_METHODS);
-  res.setHeader('Access-Control-Allow-Headers', ALLOWED_HEADERS);
+  res.setHeader('Access-Control-Allow-Methods', [...(opts.methods ?? ['GET']), 'OPTIONS'].join(', '));
+  res.setHeader('Access-Control-Allow-Headers', [...BASE_HEADERS, ...(opts.requestHeaders ?? [])].join(', '));
   res.setHeader('Access-Control-Max-Age', PREFLIGHT_MAX_AGE);
   res.status(204).end();
 }

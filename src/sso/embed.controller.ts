@@ -1,25 +1,32 @@
-import { Controller, Get, Options, Param, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Options, Param, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../auth/auth.decorators';
 import type { SessionContext } from '../auth/auth.types';
 import { SESSION_COOKIE } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
+import { BrokerService } from './broker.service';
 import { answerPreflight, applyCors } from './cors';
 import { EmbedService } from './embed.service';
 import { send } from './sso.controller';
 import { SsoService } from './sso.service';
-import { SsoStore } from './sso.store';
+import { SsoStore, TargetWithAccess } from './sso.store';
+import { targetDefinition } from './targets';
 
 /**
- * Signed embeds for the signed-in user: `GET /embed/<target>/dashboard/<id>` (or question)
- * redirects to the BI tool's iframe URL, or answers `{url, expiresAt}` with ?response=json.
+ * Embedding for the signed-in user, by capability of the target's product:
+ * - `GET /embed/<target>/<kind>/<id>`: a signed embed (redirect to the iframe URL, or
+ *   `{url, expiresAt}` with ?response=json);
+ * - `POST /embed/<target>/guest-token`: a guest-embed token for the product's embed script;
+ * - `GET /embed/<target>/<kind>/<id>/token`: a token broker's answer (e.g. a dashboard token).
+ * The JSON answers serve browser SDKs on allow-listed origins, with credentials.
  */
 @Controller('embed')
 export class EmbedController {
   constructor(
     private readonly sso: SsoService,
     private readonly embeds: EmbedService,
+    private readonly brokers: BrokerService,
     private readonly store: SsoStore,
   ) {}
 
@@ -36,15 +43,74 @@ export class EmbedController {
     const json = req.query.response === 'json';
     const meta = requestMeta(req);
     const loaded = await this.sso.requireTarget(slug, session, meta, 'embed');
-    if (json) applyCors(req, res, loaded.target.settings);
+    if (json) await this.cors(req, res, loaded, session, 'embed');
     send(res, await this.embeds.issue({ loaded, kind, id, session, json, cookie: req.cookies?.[SESSION_COOKIE], meta }));
+  }
+
+  /** Metabase embed.js `guestEmbedProviderUri` (CONTRACTS, guest embeds): `{entityType, entityId}` -> `{jwt}`. */
+  @Post(':target/guest-token')
+  @HttpCode(200)
+  @WithSession()
+  async guestToken(
+    @Param('target') slug: string,
+    @Body() body: unknown,
+    @CurrentSession() session: SessionContext | null,
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    const meta = requestMeta(req);
+    const loaded = await this.sso.requireTarget(slug, session, meta, 'embed');
+    await this.cors(req, res, loaded, session, 'embed');
+    send(res, { kind: 'json', body: await this.embeds.guestToken({ loaded, body, session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
+  }
+
+  @Get(':target/:kind/:id/token')
+  @WithSession()
+  async brokerToken(
+    @Param('target') slug: string,
+    @Param('kind') kind: string,
+    @Param('id') id: string,
+    @CurrentSession() session: SessionContext | null,
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    const meta = requestMeta(req);
+    const loaded = await this.sso.requireTarget(slug, session, meta, 'broker');
+    await this.cors(req, res, loaded, session, 'broker');
+    send(res, { kind: 'json', body: await this.brokers.issue({ loaded, kind, resourceId: id, session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
   }
 
   @Options(':target/:kind/:id')
   @Public()
   async preflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    await this.answerPreflight(slug, req, res, ['GET']);
+  }
+
+  @Options(':target/guest-token')
+  @Public()
+  async guestPreflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    await this.answerPreflight(slug, req, res, ['POST']);
+  }
+
+  @Options(':target/:kind/:id/token')
+  @Public()
+  async brokerPreflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    await this.answerPreflight(slug, req, res, ['GET']);
+  }
+
+  /** Credentialed CORS for allow-listed origins only; a refused origin is audited and mints nothing. */
+  private async cors(req: AuthenticatedRequest, res: Response, loaded: TargetWithAccess, session: SessionContext | null, flow: string): Promise<void> {
+    try {
+      applyCors(req, res, loaded.target.settings);
+    } catch (e) {
+      await this.sso.deny(requestMeta(req), session?.tenant.id ?? null, loaded.target.slug, 'origin_not_allowed', flow, { origin: req.headers.origin?.slice(0, 200) ?? null });
+      throw e;
+    }
+  }
+
+  private async answerPreflight(slug: string, req: AuthenticatedRequest, res: Response, methods: string[]): Promise<void> {
     const loaded = await this.store.load(slug, null, null);
     if (!loaded || loaded.target.disabled) throw notFound('target', { target: slug });
-    answerPreflight(req, res, loaded.target.settings);
+    answerPreflight(req, res, loaded.target.settings, { methods, requestHeaders: targetDefinition(loaded.target.kind)?.corsRequestHeaders });
   }
 }

@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import type { RequestMeta, SessionContext } from '../auth/auth.types';
-import { badRequest, DomainError, unauthorized } from '../common/errors';
+import { badRequest, DomainError, forbidden, unauthorized } from '../common/errors';
 import { mintBase, SsoOutcome, SsoService } from './sso.service';
 import { SsoStore, TargetWithAccess } from './sso.store';
 import { targetDefinition } from './targets';
+import type { EmbedBehaviour } from './targets/target-definition';
 
 export interface EmbedInput {
   loaded: TargetWithAccess;
@@ -17,14 +18,27 @@ export interface EmbedInput {
   meta: RequestMeta;
 }
 
+export interface GuestTokenInput {
+  loaded: TargetWithAccess;
+  body: unknown;
+  session: SessionContext | null;
+  cookie: string | undefined;
+  meta: RequestMeta;
+}
+
 /** Positive whole numbers only; a dashboard id of "1e3" or "01" is refused, not guessed at. */
 const RESOURCE_ID = /^[1-9][0-9]{0,15}$/;
+/** embed.js passes the host page's custom-context through; we read nothing from it. */
+const MAX_CUSTOM_CONTEXT = 4096;
 
 /**
  * Signed ("static") embeds: an iframe URL whose token, signed with the embedding secret,
  * names one dashboard or question and locks its parameters to the signed-in user's values.
  * Recorded and audited like SSO tokens (issued_tokens + embed.issued, one statement), then
  * signed. No session is opened in the BI tool, so the session's targets_used is left alone.
+ *
+ * Guest-embed tokens are the same token, asked for by the product's embed script with the
+ * entity named in a JSON body: only an entity the tenant's access lists is signed.
  */
 @Injectable()
 export class EmbedService {
@@ -37,7 +51,7 @@ export class EmbedService {
   async issue(a: EmbedInput): Promise<SsoOutcome> {
     const { loaded, session, meta } = a;
     const { target } = loaded;
-    const embed = targetDefinition(target.kind).embed;
+    const embed = targetDefinition(target.kind)?.embed;
     if (!embed) {
       await this.sso.deny(meta, session?.tenant.id ?? null, target.slug, 'embed_not_supported', 'embed');
       throw badRequest('embed_not_supported', `Target ${target.slug} has no signed embeds`);
@@ -59,16 +73,66 @@ export class EmbedService {
       return { kind: 'redirect', url };
     }
     const access = await this.sso.requireAccess(loaded, session, meta, 'embed');
-    const key = this.sso.signingKey(target, 'embedding_secret');
+    const { token, exp } = await this.mint(embed, loaded, access, session, meta, a.kind, id, 'url');
+    const url = embed.url(mintBase(loaded, access, session).target, a.kind, token);
+    if (a.json) return { kind: 'json', body: { url, expiresAt: new Date(exp * 1000).toISOString() } };
+    return { kind: 'redirect', url };
+  }
+
+  /**
+   * POST from the product's embed script (Metabase embed.js `guestEmbedProviderUri`):
+   * `{entityType, entityId, customContext?}` -> `{jwt}`. Every refusal is audited
+   * (`embed.denied`) and mints nothing.
+   */
+  async guestToken(a: GuestTokenInput): Promise<{ jwt: string }> {
+    const { loaded, session, meta } = a;
+    const { target } = loaded;
+    const tenantId = session?.tenant.id ?? null;
+    const embed = targetDefinition(target.kind)?.embed;
+    if (!embed?.guest) {
+      await this.sso.deny(meta, tenantId, target.slug, 'guest_embed_not_supported', 'embed');
+      throw badRequest('guest_embed_not_supported', `Target ${target.slug} has no guest-embed tokens`);
+    }
+    const request = parseGuestBody(a.body, embed.resources);
+    if ('problem' in request) {
+      await this.sso.deny(meta, tenantId, target.slug, 'invalid_body', 'embed', { problem: request.problem });
+      throw badRequest('invalid_body', request.problem);
+    }
+    if (!session) {
+      await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, 'embed');
+      throw unauthorized('no_session', 'Not signed in: sign in to the identity provider first');
+    }
+    const access = await this.sso.requireAccess(loaded, session, meta, 'embed');
+    if (!embed.guest.allowed(access, request.kind, request.id)) {
+      await this.sso.deny(meta, session.tenant.id, target.slug, 'entity_not_allowed', 'embed', { kind: request.kind, id: request.id, userId: session.user.id });
+      throw forbidden('entity_not_allowed', `Your organization may not embed ${request.kind} ${request.id}`);
+    }
+    const { token } = await this.mint(embed, loaded, access, session, meta, request.kind, request.id, 'guest');
+    return { jwt: token };
+  }
+
+  /** Builds, records (token + audit, one statement), then signs: no record, no token. */
+  private async mint(
+    embed: EmbedBehaviour,
+    loaded: TargetWithAccess,
+    access: NonNullable<TargetWithAccess['access']>,
+    session: SessionContext,
+    meta: RequestMeta,
+    kind: string,
+    id: number,
+    flow: 'url' | 'guest',
+  ): Promise<{ token: string; exp: number }> {
+    const { target } = loaded;
+    const key = this.sso.signingKey(target, embed.signing.secret);
     const base = mintBase(loaded, access, session);
     const now = Math.floor(Date.now() / 1000);
     const ttl = embed.ttlSeconds(target.settings);
     let payload: Record<string, unknown>;
     try {
-      payload = embed.payload(base, a.kind, id, now + ttl);
+      payload = embed.payload(base, kind, id, now + ttl);
     } catch (e) {
       if (e instanceof DomainError) {
-        await this.sso.deny(meta, session.tenant.id, target.slug, e.code, 'embed', { kind: a.kind, id, ...(e.details ?? {}) });
+        await this.sso.deny(meta, session.tenant.id, target.slug, e.code, 'embed', { kind, id, ...(e.details ?? {}) });
       }
       throw e;
     }
@@ -87,14 +151,35 @@ export class EmbedService {
         actor: meta.actor,
         ip: meta.ip,
         requestId: meta.requestId,
-        details: { target: target.slug, targetId: target.id, userId: session.user.id, jti, resource: a.kind, id, params: Object.keys((payload.params as object) ?? {}) },
+        details: { target: target.slug, targetId: target.id, userId: session.user.id, jti, resource: kind, id, flow, params: Object.keys((payload.params as object) ?? {}) },
       },
     });
     if (!rec.recorded) throw new Error('embed token was not recorded'); // no identity, no iat sequence: cannot happen
     // CONTRACTS: HS256 with the `alg` header; the payload is exactly {resource, params, exp}.
-    const token = this.jwt.sign(payload, { privateKey: key, algorithm: 'HS256', noTimestamp: true });
-    const url = embed.url(base.target, a.kind, token);
-    if (a.json) return { kind: 'json', body: { url, expiresAt: new Date(rec.exp * 1000).toISOString() } };
-    return { kind: 'redirect', url };
+    const token = this.jwt.sign(payload, {
+      privateKey: key,
+      algorithm: embed.signing.alg,
+      noTimestamp: true,
+      header: { ...embed.signing.header(base.target), alg: embed.signing.alg },
+    });
+    return { token, exp: rec.exp };
   }
+}
+
+/** `{entityType, entityId, customContext?}` as embed.js sends it, or the problem found. */
+function parseGuestBody(body: unknown, kinds: readonly string[]): { kind: string; id: number } | { problem: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { problem: 'the body must be a JSON object {entityType, entityId}' };
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) {
+    if (!['entityType', 'entityId', 'customContext'].includes(k)) return { problem: `${k.slice(0, 40)} is not a known field` };
+  }
+  if (typeof b.entityType !== 'string' || !kinds.includes(b.entityType)) return { problem: `entityType must be one of ${kinds.join(', ')}` };
+  const raw = typeof b.entityId === 'number' ? String(b.entityId) : b.entityId;
+  if (typeof raw !== 'string' || !RESOURCE_ID.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    return { problem: 'entityId must be a positive whole number' };
+  }
+  if (b.customContext !== undefined && JSON.stringify(b.customContext).length > MAX_CUSTOM_CONTEXT) {
+    return { problem: `customContext must be at most ${MAX_CUSTOM_CONTEXT} characters of JSON` };
+  }
+  return { kind: b.entityType, id: Number(raw) };
 }

@@ -44,7 +44,7 @@ export class RemoteLogoutService {
   async end(slug: string, cookie: unknown, meta: RequestMeta): Promise<{ next: string; otherBiLogoutUrls: string[] }> {
     const loaded = await this.store.load(slug, null, null);
     // A disabled target still ends our session: the user logged out there and expects to be out.
-    if (!loaded || !targetDefinition(loaded.target.kind).sso) throw notFound('target', { target: slug });
+    if (!loaded || !targetDefinition(loaded.target.kind)?.sso) throw notFound('target', { target: slug });
     const { target } = loaded;
     let otherBiLogoutUrls: string[] = [];
     const sessionId = SessionsService.idFromCookie(cookie);

@@ -2,19 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { createSecretKey, KeyObject } from 'node:crypto';
 import { SecretBox } from '../crypto/secret-box';
 
-export type SecretColumn = 'secret' | 'embedding_secret';
-
 /**
- * The AES-GCM additional data a target's secrets are sealed under (see SecretBox): a sealed
- * value copied to another target or column does not open there. The one definition, for the
- * admin API that seals, this cache that opens, and test/factories.ts.
+ * The AES-GCM additional data a target's secret is sealed under (see SecretBox): a sealed
+ * value copied to another target or secret name does not open there. The name is written in
+ * snake_case (`embeddingSecret` -> `embedding_secret`), as the columns these secrets lived in
+ * before they became one map, so sealed values moved over unchanged. The one definition, for
+ * the admin API that seals, this cache that opens, and test/factories.ts.
  */
-export const targetSecretContext = (targetId: string, column: SecretColumn) => `target:${targetId}:${column}`;
+export const targetSecretContext = (targetId: string, name: string) =>
+  `target:${targetId}:${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
 
 /**
- * Signing keys per target, opened once and kept as KeyObjects: jsonwebtoken.sign with a
- * string secret rebuilds the key on every call (~2,000 signs/s here), with a KeyObject made
- * once it manages ~78,000/s (STYLE.md, "The hot path").
+ * A target's secrets, opened once and kept: signing keys as KeyObjects (jsonwebtoken.sign
+ * with a string secret rebuilds the key on every call, ~2,000 signs/s here; with a KeyObject
+ * made once ~78,000/s — STYLE.md, "The hot path"), and plain values for a broker's calls.
  *
  * An entry is valid while the sealed value it was made from is the one the database holds.
  * Every write of a secret seals it afresh (new random IV), so a changed secret never matches
@@ -23,18 +24,28 @@ export const targetSecretContext = (targetId: string, column: SecretColumn) => `
  */
 @Injectable()
 export class SigningKeys {
-  private readonly cache = new Map<string, { sealed: string; key: KeyObject }>();
+  private readonly cache = new Map<string, { sealed: string; key: KeyObject; plain: string }>();
 
   constructor(private readonly box: SecretBox) {}
 
-  /** The key for a target's secret column, or null when none is set. */
-  keyFor(targetId: string, column: SecretColumn, sealed: string | null): KeyObject | null {
+  /** The key for a target's named secret, or null when none is set. */
+  keyFor(targetId: string, name: string, sealed: string | null | undefined): KeyObject | null {
+    return this.entry(targetId, name, sealed)?.key ?? null;
+  }
+
+  /** The opened value of a target's named secret, or null. Never log or return it. */
+  plainFor(targetId: string, name: string, sealed: string | null | undefined): string | null {
+    return this.entry(targetId, name, sealed)?.plain ?? null;
+  }
+
+  private entry(targetId: string, name: string, sealed: string | null | undefined) {
     if (!sealed) return null;
-    const id = `${targetId}:${column}`;
+    const id = `${targetId}:${name}`;
     const hit = this.cache.get(id);
-    if (hit && hit.sealed === sealed) return hit.key;
-    const key = createSecretKey(Buffer.from(this.box.open(sealed, targetSecretContext(targetId, column)), 'utf8'));
-    this.cache.set(id, { sealed, key });
-    return key;
+    if (hit && hit.sealed === sealed) return hit;
+    const plain = this.box.open(sealed, targetSecretContext(targetId, name));
+    const entry = { sealed, key: createSecretKey(Buffer.from(plain, 'utf8')), plain };
+    this.cache.set(id, entry);
+    return entry;
   }
 }

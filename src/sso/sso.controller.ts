@@ -11,6 +11,7 @@ import { RemoteLogoutService } from './remote-logout.service';
 import { parseSsoQuery } from './return-to';
 import { SsoOutcome, SsoService } from './sso.service';
 import { SsoStore } from './sso.store';
+import { targetDefinition } from './targets';
 
 /**
  * The BI products' identity provider URL: `<PUBLIC_URL>/sso/<target>` is what an operator
@@ -75,7 +76,7 @@ export class SsoController {
   async preflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const loaded = await this.store.load(slug, null, null);
     if (!loaded || loaded.target.disabled) throw notFound('target', { target: slug });
-    answerPreflight(req, res, loaded.target.settings);
+    answerPreflight(req, res, loaded.target.settings, { requestHeaders: targetDefinition(loaded.target.kind)?.corsRequestHeaders });
   }
 }
 

@@ -7,8 +7,10 @@ import { UsersModule } from '../users/users.module';
 import { Access } from './access.entity';
 import { AccessService } from './access.service';
 import { BiLogoutService } from './bi-logout.service';
+import { DatabricksDemoController } from './demo/databricks-demo.controller';
 import { EmbedController } from './embed.controller';
 import { EmbedService } from './embed.service';
+import { BrokerService } from './broker.service';
 import { IatSequenceService } from './iat-sequence.service';
 import { IssuedTokensPruner } from './issued-tokens-pruner';
 import { RemoteLogoutService } from './remote-logout.service';
@@ -24,7 +26,7 @@ import { TargetsService } from './targets.service';
 @Module({
   // No module-wide secret: every target has its own, passed per call as a cached KeyObject.
   imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({}), IdentitiesModule, UsersModule],
-  controllers: [SsoController, EmbedController],
+  controllers: [SsoController, EmbedController, DatabricksDemoController],
   providers: [
     IatSequenceService,
     TargetsService,
@@ -34,6 +36,7 @@ import { TargetsService } from './targets.service';
     SsoService,
     RemoteLogoutService,
     EmbedService,
+    BrokerService,
     IssuedTokensPruner,
     BiLogoutService,
     { provide: BI_LOGOUT, useExisting: BiLogoutService },

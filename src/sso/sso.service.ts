@@ -11,7 +11,7 @@ import { IdentitiesService } from '../identities/identities.service';
 import { biInstance } from '../identities/instance';
 import { iatSequenceAhead } from './iat-sequence.service';
 import type { SsoQuery } from './return-to';
-import { SigningKeys, SecretColumn } from './signing-keys';
+import { SigningKeys } from './signing-keys';
 import { SsoStore, TargetWithAccess } from './sso.store';
 import { targetDefinition } from './targets';
 import type { MintContext } from './targets/target-definition';
@@ -86,15 +86,23 @@ export class SsoService {
   async handshake(a: HandshakeInput): Promise<SsoOutcome> {
     const { loaded, session, meta } = a;
     const { target } = loaded;
-    const sso = targetDefinition(target.kind).sso;
+    const sso = targetDefinition(target.kind)?.sso;
     if (!sso) {
       await this.deny(meta, session?.tenant.id ?? null, target.slug, 'sso_not_supported');
       throw badRequest('sso_not_supported', `Target ${target.slug} does not do JWT single sign-on`);
     }
     // The SDK never needs return_to; a browser's must be checked before anything else.
     let returnTo = '/';
+    if (a.json && !sso.json) {
+      await this.deny(meta, session?.tenant.id ?? null, target.slug, 'sso_json_not_supported');
+      throw badRequest('sso_json_not_supported', `Target ${target.slug} does not answer tokens as JSON`);
+    }
     if (!a.json) {
-      const checked = sso.normaliseReturnTo(a.query.returnTo, target);
+      if (!sso.redirect) {
+        await this.deny(meta, session?.tenant.id ?? null, target.slug, 'sso_redirect_not_supported');
+        throw badRequest('sso_redirect_not_supported', `Target ${target.slug} takes tokens as JSON only (?response=json)`);
+      }
+      const checked = sso.redirect.normaliseReturnTo(a.query.returnTo, target);
       if (checked === null) {
         await this.deny(meta, session?.tenant.id ?? null, target.slug, 'invalid_return_to', 'sso', { returnTo: a.query.returnTo?.slice(0, 300) });
         throw badRequest('invalid_return_to', 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
@@ -109,7 +117,7 @@ export class SsoService {
       return { kind: 'redirect', url: this.loginUrl(next, a.query.tenant) };
     }
     const access = await this.requireAccess(loaded, session, meta);
-    const key = this.signingKey(target, 'secret');
+    const key = this.signingKey(target, sso.signing.secret);
 
     const base = mintBase(loaded, access, session);
     const now = Math.floor(Date.now() / 1000);
@@ -118,11 +126,10 @@ export class SsoService {
     // Built before recording, so a configuration problem (e.g. a bad Metabase tenant slug)
     // refuses the request without leaving a record of a token that never existed.
     let claims = sso.claims({ ...base, iat: now, jti }, now + ttl);
-    const shared = access.settings.sharedAccount?.email;
+    const shared = sso.sharedAccountEmail?.(access.settings) ?? null;
     // The BI tool keys its users by this email alone (the user's, or the shared account's):
     // the token is recorded only if this tenant owns it on this instance (README "BI identities").
-    // (iatKey's subject is, by the SsoBehaviour contract, the identity the product keys the user by.)
-    const identity = { instance: biInstance(target.baseUrl) ?? target.baseUrl, email: sso.iatKey(base).subject.toLowerCase() };
+    const identity = { instance: biInstance(target.baseUrl) ?? target.baseUrl, email: sso.identityEmail(base).toLowerCase() };
     const record = () => this.store.record({
       jti,
       targetId: target.id,
@@ -131,7 +138,7 @@ export class SsoService {
       sessionId: session.id,
       now,
       ttlSeconds: ttl,
-      iatKey: sso.strictlyIncreasingIat ? sso.iatKey(base) : undefined,
+      iatKey: sso.iatSequence?.(base),
       markSessionTarget: true,
       identity,
       audit: {
@@ -159,9 +166,9 @@ export class SsoService {
     if (rec.iat !== now || rec.exp !== now + ttl) claims = sso.claims({ ...base, iat: rec.iat, jti }, rec.exp);
     // A KeyObject made once per target (signing-keys.ts): jsonwebtoken would rebuild a key
     // from a string secret on every call (STYLE.md, "The hot path").
-    const jwt = this.jwt.sign(claims, { privateKey: key, algorithm: 'HS256', header: { alg: 'HS256', ...sso.header } });
-    if (a.json) return { kind: 'json', body: { jwt } };
-    return { kind: 'redirect', url: sso.redirectUrl({ target, access }, jwt, returnTo) };
+    const jwt = this.jwt.sign(claims, { privateKey: key, algorithm: sso.signing.alg, header: { ...sso.signing.header(target), alg: sso.signing.alg } });
+    if (a.json || !sso.redirect) return { kind: 'json', body: { jwt } };
+    return { kind: 'redirect', url: sso.redirect.url({ target, access }, jwt, returnTo) };
   }
 
   /** The tenant's access to the target; without it: 403, audited, nothing minted. */
@@ -197,13 +204,10 @@ export class SsoService {
     return `${this.basePath}/login?${query}`;
   }
 
-  /** The target's signing key; a target without the secret is a configuration error (409). */
-  signingKey(target: TargetWithAccess['target'], column: SecretColumn): KeyObject {
-    const key = this.keys.keyFor(target.id, column, column === 'secret' ? target.secretEnc : target.embeddingSecretEnc);
-    if (!key) {
-      const what = column === 'secret' ? 'JWT shared secret' : 'embedding secret';
-      throw new DomainError(`target_${column}_missing`, 409, `Target ${target.slug} has no ${what} configured`);
-    }
+  /** The target's signing key; a target without that secret is a configuration error (409). */
+  signingKey(target: TargetWithAccess['target'], secretName: string): KeyObject {
+    const key = this.keys.keyFor(target.id, secretName, target.secrets[secretName]);
+    if (!key) throw new DomainError('target_secret_missing', 409, `Target ${target.slug} has no ${secretName} configured`, { secret: secretName });
     return key;
   }
 

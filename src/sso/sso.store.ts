@@ -22,9 +22,8 @@ export interface TargetWithAccess {
     baseUrl: string;
     settings: TargetSettings;
     disabled: boolean;
-    /** Sealed (SecretBox) — opened only when the signing key is not cached yet. */
-    secretEnc: string | null;
-    embeddingSecretEnc: string | null;
+    /** Name -> sealed (SecretBox); opened only when the key is not cached yet. */
+    secrets: Record<string, string>;
   };
   /** Null when the tenant has no access (or there is no session to ask for). */
   access: { id: string; groupMappings: GroupMappings; attributes: Flat; settings: AccessSettings } | null;
@@ -35,7 +34,7 @@ export interface TargetWithAccess {
 // The user's groups: the tenant is in the WHERE of both tables, so a membership row that
 // somehow pointed across tenants could never leak a group name.
 const LOAD_SQL = `
-  SELECT t.id, t.slug, t.kind, t.base_url, t.settings, t.disabled, t.secret_enc, t.embedding_secret_enc,
+  SELECT t.id, t.slug, t.kind, t.base_url, t.settings, t.disabled, t.secrets,
          a.id AS access_id, a.group_mappings, a.attributes AS access_attributes, a.settings AS access_settings,
          CASE WHEN $3::uuid IS NULL THEN '{}'::varchar[] ELSE ARRAY(
            SELECT g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id
@@ -92,8 +91,7 @@ export class SsoStore {
         baseUrl: r.base_url,
         settings: r.settings ?? {},
         disabled: r.disabled,
-        secretEnc: r.secret_enc,
-        embeddingSecretEnc: r.embedding_secret_enc,
+        secrets: r.secrets ?? {},
       },
       access: r.access_id
         ? { id: r.access_id, groupMappings: r.group_mappings ?? {}, attributes: r.access_attributes ?? {}, settings: r.access_settings ?? {} }

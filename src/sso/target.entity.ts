@@ -1,20 +1,23 @@
 import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-export const TARGET_KINDS = ['metabase', 'sisense', 'databricks'] as const;
-export type TargetKind = (typeof TARGET_KINDS)[number];
+/**
+ * A product kind: stored as text and checked by the application against the definitions in
+ * sso/targets/ (no CHECK listing kinds: adding a product needs no migration).
+ */
+export type TargetKind = string;
 
 /**
- * Product settings, validated per kind by the target definitions in sso/targets/.
- * Common keys: claim names, tokenTtlSeconds, allowedOrigins (embedding origins for CORS /
- * absolute return_to), logoutLandingUrl; Metabase: tenantsEnabled, embedTtlSeconds;
- * Databricks: clientId, workspaceId.
+ * Product settings, validated per kind by the settingsSchema of its definition in
+ * sso/targets/. Shared code reads only `allowedOrigins` (CORS) and `logoutLandingUrl`.
  */
 export type TargetSettings = Record<string, unknown>;
+
+/** Secret name -> sealed value (SecretBox); which names exist is the product's business. */
+export type SealedSecrets = Record<string, string>;
 
 /** One BI instance. Secrets are sealed with SecretBox (AES-256-GCM under SECRETS_KEY). */
 @Entity({ name: 'targets' })
 @Check('ck_targets_slug', `slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'`)
-@Check('ck_targets_kind', `kind IN ('metabase', 'sisense', 'databricks')`)
 export class Target {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -31,13 +34,9 @@ export class Target {
   @Column({ name: 'base_url', type: 'text' })
   baseUrl: string;
 
-  /** JWT shared secret (Metabase/Sisense) or service-principal secret (Databricks). */
-  @Column({ name: 'secret_enc', type: 'text', nullable: true, select: false })
-  secretEnc: string | null;
-
-  /** Metabase static-embedding secret key. */
-  @Column({ name: 'embedding_secret_enc', type: 'text', nullable: true, select: false })
-  embeddingSecretEnc: string | null;
+  /** The product's named secrets, each sealed (write-only in the API, never selected by default). */
+  @Column({ type: 'jsonb', default: () => "'{}'", select: false })
+  secrets: SealedSecrets;
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
   settings: TargetSettings;

@@ -8,21 +8,19 @@ import type { RequestMeta } from '../auth/auth.types';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { SecretBox } from '../crypto/secret-box';
 import {
-  checkSecretsForKind,
-  checkSecretValue,
+  checkRequiredSecrets,
+  checkSecretsInput,
   CreateTargetInput,
   normaliseBaseUrl,
+  secretsInput,
   TargetView,
   UpdateTargetInput,
 } from './dto/target-input';
-import { Target, TargetSettings } from './target.entity';
-import { targetDefinition } from './targets';
+import { SealedSecrets, Target, TargetSettings } from './target.entity';
+import { parseTargetSettings, targetDefinition, TargetDefinition } from './targets';
 import { targetSecretContext } from './signing-keys';
 
-const secretContext = (targetId: string) => targetSecretContext(targetId, 'secret');
-const embeddingSecretContext = (targetId: string) => targetSecretContext(targetId, 'embedding_secret');
-
-type TargetRow = Target & { secretEnc: string | null; embeddingSecretEnc: string | null };
+type TargetRow = Target & { secrets: SealedSecrets };
 
 /**
  * BI targets: their configuration and their write-only secrets (sealed with SecretBox; the
@@ -55,27 +53,22 @@ export class TargetsService {
     return this.repo.findOne({ where: { slug } });
   }
 
-  /** Decrypts a target's secrets (e.g. a broker's client secret). Never log or return what this gives. */
-  async openSecrets(targetId: string): Promise<{ secret: string; embeddingSecret: string | null }> {
+  /** Decrypts a target's secrets, by name. Never log or return what this gives. */
+  async openSecrets(targetId: string): Promise<Record<string, string>> {
     const row = await this.withSealed(this.repo.createQueryBuilder('t')).where('t.id = :id', { id: targetId }).getOne();
     if (!row) throw notFound('target');
-    // Every kind requires a secret and the API never stores a target without one.
-    if (!row.secretEnc) throw new Error(`target ${targetId} has no secret`);
-    return {
-      secret: this.box.open(row.secretEnc, secretContext(targetId)),
-      embeddingSecret: row.embeddingSecretEnc ? this.box.open(row.embeddingSecretEnc, embeddingSecretContext(targetId)) : null,
-    };
+    return Object.fromEntries(Object.entries(row.secrets ?? {}).map(([name, sealed]) => [name, this.box.open(sealed, targetSecretContext(targetId, name))]));
   }
 
   async create(meta: RequestMeta, input: CreateTargetInput): Promise<TargetView> {
-    const def = targetDefinition(input.kind);
+    const def = requireDefinition(input.kind);
     const problems: string[] = [];
     const baseUrl = normaliseBaseUrl(input.baseUrl, problems);
-    const parsed = def.parseSettings(input.settings ?? {});
+    const parsed = parseTargetSettings(def, input.settings ?? {});
     problems.push(...parsed.problems);
-    if (input.secret !== undefined) checkSecretValue('secret', input.secret, problems);
-    if (input.embeddingSecret !== undefined) checkSecretValue('embeddingSecret', input.embeddingSecret, problems);
-    checkSecretsForKind(def, input, problems);
+    const sent = secretsInput(input);
+    checkSecretsInput(def, sent, problems);
+    checkRequiredSecrets(def, Object.keys(sent).filter((k) => sent[k] !== null), problems);
     if (problems.length) throw invalid(problems);
 
     // The id is made here so the secrets can be sealed under it before the one insert.
@@ -90,8 +83,7 @@ export class TargetsService {
         baseUrl,
         settings: parsed.settings as QueryDeepPartialEntity<TargetSettings>,
         disabled: input.disabled ?? false,
-        secretEnc: input.secret ? this.box.seal(input.secret, secretContext(id)) : null,
-        embeddingSecretEnc: input.embeddingSecret ? this.box.seal(input.embeddingSecret, embeddingSecretContext(id)) : null,
+        secrets: this.seal(id, sent, {}),
       });
       await this.audit.record(
         meta,
@@ -113,7 +105,7 @@ export class TargetsService {
       if (!current) throw notFound('target');
 
       const kind = input.kind ?? current.kind;
-      const def = targetDefinition(kind);
+      const def = requireDefinition(kind);
       const problems: string[] = [];
       const patch: Partial<TargetRow> = {};
       if (input.slug !== undefined && input.slug !== current.slug) {
@@ -126,29 +118,19 @@ export class TargetsService {
       if (input.baseUrl !== undefined) patch.baseUrl = normaliseBaseUrl(input.baseUrl, problems);
       // Settings are checked against the (possibly new) kind, whether sent or kept.
       if (input.settings !== undefined || kind !== current.kind) {
-        const parsed = def.parseSettings(input.settings ?? current.settings);
+        const parsed = parseTargetSettings(def, input.settings ?? current.settings);
         problems.push(...parsed.problems);
         patch.settings = parsed.settings;
       }
-      if (input.secret !== undefined) {
-        checkSecretValue('secret', input.secret, problems);
-        patch.secretEnc = this.box.seal(input.secret, secretContext(id));
-      }
-      if (input.embeddingSecret === null || (kind !== current.kind && def.secrets.embeddingSecret === 'unused' && input.embeddingSecret === undefined)) {
-        patch.embeddingSecretEnc = null;
-      } else if (input.embeddingSecret !== undefined) {
-        checkSecretValue('embeddingSecret', input.embeddingSecret, problems);
-        patch.embeddingSecretEnc = this.box.seal(input.embeddingSecret, embeddingSecretContext(id));
-      }
-      checkSecretsForKind(
-        def,
-        {
-          secret: 'secretEnc' in patch ? patch.secretEnc : current.secretEnc,
-          embeddingSecret: 'embeddingSecretEnc' in patch ? patch.embeddingSecretEnc : current.embeddingSecretEnc,
-        },
-        problems,
-      );
+      const sent = secretsInput(input);
+      checkSecretsInput(def, sent, problems);
+      // A secret the (possibly new) product does not use is dropped, not kept unreadable.
+      const kept = Object.fromEntries(Object.entries(current.secrets ?? {}).filter(([name]) => def.secrets.some((s) => s.name === name)));
+      const names = new Set(Object.keys(kept));
+      for (const [name, value] of Object.entries(sent)) value === null ? names.delete(name) : names.add(name);
+      checkRequiredSecrets(def, [...names], problems);
       if (problems.length) throw invalid(problems);
+      if (Object.keys(sent).length || names.size !== Object.keys(current.secrets ?? {}).length) patch.secrets = this.seal(id, sent, kept);
 
       await m.getRepository(Target).update({ id }, patch as QueryDeepPartialEntity<Target>);
       // Which fields changed, and that a secret was replaced: never the values.
@@ -167,9 +149,19 @@ export class TargetsService {
     });
   }
 
-  /** The sealed columns are select: false; only this service reads them. */
+  /** The sealed column is select: false; only this service (and the SSO store) reads it. */
   private withSealed(qb: SelectQueryBuilder<Target>): SelectQueryBuilder<TargetRow> {
-    return qb.addSelect(['t.secretEnc', 't.embeddingSecretEnc']) as SelectQueryBuilder<TargetRow>;
+    return qb.addSelect('t.secrets') as SelectQueryBuilder<TargetRow>;
+  }
+
+  /** `current` with the sent secrets sealed in (each under its own context) and nulls removed. */
+  private seal(id: string, sent: Record<string, string | null>, current: SealedSecrets): SealedSecrets {
+    const out: SealedSecrets = { ...current };
+    for (const [name, value] of Object.entries(sent)) {
+      if (value === null) delete out[name];
+      else out[name] = this.box.seal(value, targetSecretContext(id, name));
+    }
+    return out;
   }
 
   private async assertSlugFree(m: EntityManager, slug: string): Promise<void> {
@@ -189,11 +181,18 @@ function toView(t: TargetRow): TargetView {
     baseUrl: t.baseUrl,
     settings: t.settings,
     disabled: t.disabled,
-    hasSecret: t.secretEnc !== null && t.secretEnc !== undefined,
-    hasEmbeddingSecret: t.embeddingSecretEnc !== null && t.embeddingSecretEnc !== undefined,
+    hasSecret: !!t.secrets?.secret,
+    secretsSet: Object.keys(t.secrets ?? {}).sort(),
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
+}
+
+/** The DTO accepts only known kinds; a stored kind no definition has any more is refused too. */
+function requireDefinition(kind: string): TargetDefinition {
+  const def = targetDefinition(kind);
+  if (!def) throw badRequest('invalid_target', `kind "${kind}" is not a product this service serves`);
+  return def;
 }
 
 const invalid = (problems: string[]) => badRequest('invalid_target', problems.join('; '), { problems });

@@ -67,12 +67,12 @@ describe('admin API: targets', () => {
       expect(res.text).not.toContain(EMBEDDING_SECRET);
 
       // At rest: sealed, bound to this row and column (the contexts the SSO code opens with).
-      const [row] = await t.ds.query(`SELECT secret_enc, embedding_secret_enc FROM targets WHERE id = $1`, [res.body.id]);
-      expect(row.secret_enc).not.toContain(METABASE_SECRET);
+      const [{ secrets: row }] = await t.ds.query(`SELECT secrets FROM targets WHERE id = $1`, [res.body.id]);
+      expect(JSON.stringify(row)).not.toContain(METABASE_SECRET);
       const box = t.app.get(SecretBox);
-      expect(box.open(row.secret_enc, `target:${res.body.id}:secret`)).toBe(METABASE_SECRET);
-      expect(box.open(row.embedding_secret_enc, `target:${res.body.id}:embedding_secret`)).toBe(EMBEDDING_SECRET);
-      expect(() => box.open(row.secret_enc, `target:${res.body.id}:embedding_secret`)).toThrow();
+      expect(box.open(row.secret, `target:${res.body.id}:secret`)).toBe(METABASE_SECRET);
+      expect(box.open(row.embeddingSecret, `target:${res.body.id}:embedding_secret`)).toBe(EMBEDDING_SECRET);
+      expect(() => box.open(row.secret, `target:${res.body.id}:embedding_secret`)).toThrow();
       await expect(targets.openSecrets(res.body.id)).resolves.toEqual({ secret: METABASE_SECRET, embeddingSecret: EMBEDDING_SECRET });
 
       const [event] = await t.ds.query(`SELECT * FROM audit_events WHERE type = 'target.created' AND details->>'targetId' = $1`, [res.body.id]);

@@ -287,14 +287,14 @@ describe('Metabase JWT SSO (GET /sso/:target)', () => {
     expect((await browser.follow(`${base}/sso/mb-main?return_to=/`)).map((h) => h.status)).toEqual([302, 302, 200]);
     const rotated = 'mb-jwt-secret-ROTATED-0123456789abcdef';
     const sealed = t.app.get(SecretBox).seal(rotated, `target:${target.id}:secret`);
-    await t.ds.query(`UPDATE targets SET secret_enc = $2, updated_at = now() WHERE id = $1`, [target.id, sealed]);
+    await t.ds.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text), updated_at = now() WHERE id = $1`, [target.id, sealed]);
     mb.setJwtSecret(rotated);
     try {
       const hops = await browser.follow(`${base}/sso/mb-main?return_to=/`);
       expect(hops.map((h) => h.status)).toEqual([302, 302, 200]);
     } finally {
       const back = t.app.get(SecretBox).seal(SECRET, `target:${target.id}:secret`);
-      await t.ds.query(`UPDATE targets SET secret_enc = $2, updated_at = now() WHERE id = $1`, [target.id, back]);
+      await t.ds.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text), updated_at = now() WHERE id = $1`, [target.id, back]);
       mb.setJwtSecret(SECRET);
     }
   });

@@ -92,7 +92,7 @@ describe('Sisense SSO: 50 parallel logins of one user through two service proces
       [targetSlug, fake.url],
     );
     const box = new SecretBox(Buffer.from(process.env.SECRETS_KEY!, 'hex'));
-    await ds.query(`UPDATE targets SET secret_enc = $2 WHERE id = $1`, [target.id, box.seal(SECRET, `target:${target.id}:secret`)]);
+    await ds.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, box.seal(SECRET, `target:${target.id}:secret`)]);
     await grantAccess(ds, tenant.id, target.id, { groupMappings: { analysts: ['Viewers'] } });
 
     const token = randomToken(32);

@@ -1,8 +1,9 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { MAX_SECRET_LENGTH, MIN_SECRET_LENGTH, TARGET_SLUG } from '../../sso/dto/target-input';
-import { TARGET_KINDS, TargetKind, TargetSettings } from '../../sso/target.entity';
+import { MAX_SECRET_LENGTH, TARGET_SLUG } from '../../sso/dto/target-input';
+import type { TargetKind, TargetSettings } from '../../sso/target.entity';
+import { TARGET_DEFINITIONS, TARGET_KINDS } from '../../sso/targets';
 import { NotUuidShaped, OptionalNotNull } from '../../tenants/dto/common.dto';
 
 const SLUG_MESSAGE = 'slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit (^[a-z0-9][a-z0-9-]{0,62}$)';
@@ -12,11 +13,24 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 /** The raw JSON value, as parsed: settings are validated per product by the target definitions. */
 const keepRaw = () => Transform(({ obj, key }) => (obj as Record<string, unknown>)[key]);
 
-const SECRET_DOC = `Write-only: stored sealed, never returned (responses show hasSecret). ${MIN_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} characters.`;
-const SETTINGS_DOC =
-  'Product settings, checked per kind (unknown keys are refused). Metabase: emailClaim, firstNameClaim, lastNameClaim, ' +
-  'groupsClaim, tokenTtlSeconds, embedTtlSeconds, tenantsEnabled, allowedOrigins, logoutLandingUrl; Sisense: emailClaim, ' +
-  'firstNameClaim, lastNameClaim, tokenTtlSeconds, allowedOrigins, logoutLandingUrl; Databricks: clientId, workspaceId, allowedOrigins.';
+const SECRET_DOC = `Write-only: stored sealed, never returned (responses list secretsSet). At most ${MAX_SECRET_LENGTH} characters; placeholders refused.`;
+
+/** Generated from the product definitions (sso/targets/): one schema per kind, as validated. */
+const SETTINGS_SCHEMA = {
+  type: 'object',
+  description: 'Product settings, checked against the schema of the target\'s kind (unknown keys are refused).',
+  oneOf: TARGET_DEFINITIONS.map((d) => ({ ...d.settingsSchema, title: `${d.label} (kind ${d.kind})` })),
+} as ApiPropertyOptions & { description: string };
+
+/** Each product's named secrets, from its definition. */
+const SECRETS_SCHEMA = {
+  type: 'object' as const,
+  writeOnly: true,
+  additionalProperties: { type: 'string' as const },
+  description:
+    `Secret name -> value. ${SECRET_DOC} Per kind: ` +
+    TARGET_DEFINITIONS.map((d) => `${d.kind}: ${d.secrets.map((x) => `${x.name}${x.required ? '' : '?'} (${x.description}; at least ${x.minLength} characters)`).join(', ')}`).join('; '),
+};
 
 export class CreateTargetDto {
   @ApiProperty({ pattern: TARGET_SLUG.source, example: 'metabase-prod' })
@@ -25,8 +39,8 @@ export class CreateTargetDto {
   @NotUuidShaped()
   slug: string;
 
-  @ApiProperty({ enum: TARGET_KINDS })
-  @IsIn(TARGET_KINDS, { message: KIND_MESSAGE })
+  @ApiProperty({ enum: TARGET_KINDS as string[] })
+  @IsIn(TARGET_KINDS as string[], { message: KIND_MESSAGE })
   kind: TargetKind;
 
   @ApiPropertyOptional({ maxLength: 200, example: 'Metabase (production)' })
@@ -41,16 +55,23 @@ export class CreateTargetDto {
   @Length(1, 2048)
   baseUrl: string;
 
-  @ApiProperty({ writeOnly: true, description: `JWT shared secret (Metabase, Sisense) or service principal secret (Databricks). ${SECRET_DOC}` })
-  @IsString({ message: 'secret must be a string' })
-  secret: string;
+  @ApiPropertyOptional(SECRETS_SCHEMA)
+  @OptionalNotNull()
+  @keepRaw()
+  @IsObject()
+  secrets?: Record<string, string>;
 
-  @ApiPropertyOptional({ writeOnly: true, description: `Metabase static-embedding secret key. ${SECRET_DOC}` })
+  @ApiPropertyOptional({ writeOnly: true, description: `Same as secrets.secret. ${SECRET_DOC}` })
+  @OptionalNotNull()
+  @IsString({ message: 'secret must be a string' })
+  secret?: string;
+
+  @ApiPropertyOptional({ writeOnly: true, description: `Same as secrets.embeddingSecret. ${SECRET_DOC}` })
   @OptionalNotNull()
   @IsString({ message: 'embeddingSecret must be a string' })
   embeddingSecret?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: SETTINGS_DOC })
+  @ApiPropertyOptional(SETTINGS_SCHEMA)
   @OptionalNotNull()
   @keepRaw()
   @IsObject()
@@ -71,9 +92,9 @@ export class UpdateTargetDto {
   @NotUuidShaped()
   slug?: string;
 
-  @ApiPropertyOptional({ enum: TARGET_KINDS, description: 'Changing the kind re-checks the settings and secrets against the new product' })
+  @ApiPropertyOptional({ enum: TARGET_KINDS as string[], description: 'Changing the kind re-checks the settings and secrets against the new product' })
   @OptionalNotNull()
-  @IsIn(TARGET_KINDS, { message: KIND_MESSAGE })
+  @IsIn(TARGET_KINDS as string[], { message: KIND_MESSAGE })
   kind?: TargetKind;
 
   @ApiPropertyOptional({ maxLength: 200 })
@@ -89,18 +110,24 @@ export class UpdateTargetDto {
   @Length(1, 2048)
   baseUrl?: string;
 
-  @ApiPropertyOptional({ writeOnly: true, description: `Replaces the secret. ${SECRET_DOC}` })
+  @ApiPropertyOptional({ ...SECRETS_SCHEMA, additionalProperties: { type: 'string', nullable: true }, description: `Replaces the named secrets sent; null removes an optional one. ${SECRETS_SCHEMA.description}` })
+  @OptionalNotNull()
+  @keepRaw()
+  @IsObject()
+  secrets?: Record<string, string | null>;
+
+  @ApiPropertyOptional({ writeOnly: true, description: `Same as secrets.secret. ${SECRET_DOC}` })
   @OptionalNotNull()
   @IsString({ message: 'secret must be a string' })
   secret?: string;
 
-  @ApiPropertyOptional({ writeOnly: true, nullable: true, description: `Replaces the embedding secret; null removes it. ${SECRET_DOC}` })
+  @ApiPropertyOptional({ writeOnly: true, nullable: true, description: `Same as secrets.embeddingSecret (null removes it). ${SECRET_DOC}` })
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsString({ message: 'embeddingSecret must be a string or null' })
   embeddingSecret?: string | null;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: `Replaces all settings. ${SETTINGS_DOC}` })
+  @ApiPropertyOptional({ ...SETTINGS_SCHEMA, description: `Replaces all settings. ${SETTINGS_SCHEMA.description}` } as ApiPropertyOptions)
   @OptionalNotNull()
   @keepRaw()
   @IsObject()
@@ -115,13 +142,13 @@ export class UpdateTargetDto {
 export class TargetDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() slug: string;
-  @ApiProperty({ enum: TARGET_KINDS }) kind: TargetKind;
+  @ApiProperty({ enum: TARGET_KINDS as string[] }) kind: TargetKind;
   @ApiProperty() name: string;
   @ApiProperty() baseUrl: string;
-  @ApiProperty({ type: 'object', additionalProperties: true }) settings: TargetSettings;
+  @ApiProperty(SETTINGS_SCHEMA) settings: TargetSettings;
   @ApiProperty() disabled: boolean;
-  @ApiProperty({ description: 'Whether a secret is set (the secret itself is never returned)' }) hasSecret: boolean;
-  @ApiProperty() hasEmbeddingSecret: boolean;
+  @ApiProperty({ description: 'Whether the secret named "secret" is set (the secret itself is never returned)' }) hasSecret: boolean;
+  @ApiProperty({ type: [String], description: 'Names of the secrets that are set (never their values)' }) secretsSet: string[];
   @ApiProperty() createdAt: Date;
   @ApiProperty() updatedAt: Date;
 }

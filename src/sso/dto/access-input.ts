@@ -2,6 +2,7 @@ import { attributeProblems } from '../../tenants/attributes';
 import type { FlatAttributes } from '../../tenants/tenant.entity';
 import type { AccessSettings, GroupMappings } from '../access.entity';
 import type { TargetKind } from '../target.entity';
+import { parseAccessSettings, targetDefinition } from '../targets';
 
 /** A tenant's grant to a target, as PUT replaces it whole. */
 export interface AccessInput {
@@ -22,22 +23,8 @@ export interface AccessView extends AccessInput {
 
 const TOP_LEVEL = ['groupMappings', 'attributes', 'settings'];
 
-/**
- * Which products read which access setting. A setting for another product would be silently
- * ignored by the SSO flow, so it is refused instead (the admin meant something else).
- */
-const SETTING_KINDS: Record<keyof AccessSettings, readonly TargetKind[]> = {
-  sisenseTenantName: ['sisense'],
-  sisenseTenantId: ['sisense'],
-  metabaseTenantSlug: ['metabase'],
-  sharedAccount: ['metabase', 'sisense'],
-  lockedParams: ['metabase'],
-  externalValueAttribute: ['databricks'],
-};
-
 const MAX_ENTRIES = 100;
 const MAX_NAME = 100;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -91,94 +78,14 @@ function parseAttributes(v: unknown, problems: string[]): FlatAttributes {
   return found.length ? {} : Object.fromEntries(Object.entries(v as FlatAttributes));
 }
 
+/** The product's access settings, by the accessSettingsSchema of its definition (sso/targets/). */
 function parseSettings(v: unknown, kind: TargetKind, problems: string[]): AccessSettings {
-  if (!isPlainObject(v)) {
-    problems.push('settings must be an object');
+  const def = targetDefinition(kind);
+  if (!def) {
+    problems.push(`the target's kind "${kind}" is not a product this service serves`);
     return {};
   }
-  const out: AccessSettings = {};
-  for (const key of Object.keys(v)) {
-    const kinds = Object.prototype.hasOwnProperty.call(SETTING_KINDS, key) ? SETTING_KINDS[key as keyof AccessSettings] : undefined;
-    if (!kinds) problems.push(`settings.${key} is not a known setting`);
-    else if (!kinds.includes(kind)) problems.push(`settings.${key} does not apply to ${kind} targets (only ${kinds.join(', ')})`);
-  }
-
-  // Sisense organization tenant: the name prefixes the URL ({sisense}/{tenant_name}/jwt) and the
-  // id goes in the tenantId claim (required for an organization tenant, absent for the system one).
-  if (v.sisenseTenantName !== undefined) {
-    if (typeof v.sisenseTenantName === 'string' && /^[A-Za-z0-9_-]{1,100}$/.test(v.sisenseTenantName)) out.sisenseTenantName = v.sisenseTenantName;
-    else problems.push('settings.sisenseTenantName must be the Sisense tenant name (letters, digits, _ and -; at most 100)');
-  }
-  if (v.sisenseTenantId !== undefined) {
-    if (typeof v.sisenseTenantId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v.sisenseTenantId)) out.sisenseTenantId = v.sisenseTenantId;
-    else problems.push('settings.sisenseTenantId must be the Sisense tenant id (letters, digits, _ and -; at most 64)');
-  }
-  if ((v.sisenseTenantName === undefined) !== (v.sisenseTenantId === undefined)) {
-    problems.push('settings.sisenseTenantName and settings.sisenseTenantId go together (an organization tenant needs both; the system tenant neither)');
-  }
-
-  // CONTRACTS, Metabase multi-tenancy: @tenant must match ^[-_a-z0-9]{1,255}$.
-  if (v.metabaseTenantSlug !== undefined) {
-    if (typeof v.metabaseTenantSlug === 'string' && /^[-_a-z0-9]{1,255}$/.test(v.metabaseTenantSlug)) out.metabaseTenantSlug = v.metabaseTenantSlug;
-    else problems.push('settings.metabaseTenantSlug must match ^[-_a-z0-9]{1,255}$ (Metabase tenant slug)');
-  }
-
-  if (v.sharedAccount !== undefined) {
-    const account = parseSharedAccount(v.sharedAccount, problems);
-    if (account) out.sharedAccount = account;
-  }
-
-  // Metabase signed embeds: locked parameter -> the attribute whose value it is locked to.
-  if (v.lockedParams !== undefined) {
-    const lp = v.lockedParams;
-    if (!isPlainObject(lp) || Object.keys(lp).length > 50) {
-      problems.push('settings.lockedParams must be an object of at most 50 entries: parameter name -> attribute name');
-    } else {
-      const entries: [string, string][] = [];
-      for (const [param, attr] of Object.entries(lp)) {
-        if (!/^[A-Za-z0-9_-]{1,100}$/.test(param)) problems.push(`settings.lockedParams key ${JSON.stringify(param)} must be a parameter name (letters, digits, _ and -)`);
-        else if (!isName(attr)) problems.push(`settings.lockedParams.${param} must be an attribute name of 1 to ${MAX_NAME} characters`);
-        else entries.push([param, attr]);
-      }
-      out.lockedParams = Object.fromEntries(entries);
-    }
-  }
-
-  // Databricks: this attribute's value is sent as external_value (row-level security).
-  if (v.externalValueAttribute !== undefined) {
-    if (isName(v.externalValueAttribute)) out.externalValueAttribute = v.externalValueAttribute;
-    else problems.push(`settings.externalValueAttribute must be an attribute name of 1 to ${MAX_NAME} characters`);
-  }
-  return out;
-}
-
-/** "One BI account per client": the identity every user of the tenant signs in as. */
-function parseSharedAccount(v: unknown, problems: string[]): AccessSettings['sharedAccount'] | undefined {
-  if (!isPlainObject(v)) {
-    problems.push('settings.sharedAccount must be an object {email, firstName?, lastName?}');
-    return undefined;
-  }
-  let ok = true;
-  for (const k of Object.keys(v)) {
-    if (!['email', 'firstName', 'lastName'].includes(k)) {
-      problems.push(`settings.sharedAccount.${k} is not a known field`);
-      ok = false;
-    }
-  }
-  // Metabase compares emails lower-cased; Sisense keys users by email: store it lower-cased.
-  if (typeof v.email !== 'string' || v.email.length > 254 || !EMAIL.test(v.email)) {
-    problems.push('settings.sharedAccount.email must be an email address');
-    ok = false;
-  }
-  for (const k of ['firstName', 'lastName'] as const) {
-    if (v[k] !== undefined && !(typeof v[k] === 'string' && (v[k] as string).length <= 100)) {
-      problems.push(`settings.sharedAccount.${k} must be a string of at most 100 characters`);
-      ok = false;
-    }
-  }
-  if (!ok) return undefined;
-  const account: NonNullable<AccessSettings['sharedAccount']> = { email: (v.email as string).toLowerCase() };
-  if (v.firstName !== undefined) account.firstName = v.firstName as string;
-  if (v.lastName !== undefined) account.lastName = v.lastName as string;
-  return account;
+  const parsed = parseAccessSettings(def, v);
+  problems.push(...parsed.problems);
+  return parsed.settings;
 }

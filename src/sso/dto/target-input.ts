@@ -1,22 +1,25 @@
 import type { TargetKind, TargetSettings } from '../target.entity';
-import type { TargetDefinition } from '../targets/target-definition';
+import type { SecretSpec, TargetDefinition } from '../targets/target-definition';
 
 /** Target slugs follow the tenant slug rule (also a CHECK constraint in the schema). */
 export const TARGET_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-/**
- * Metabase's JWT shared secret and embedding secret key are 64 hex characters it generates;
- * Sisense's shared secret is a long random string. Anything this short is a typo or a
- * placeholder, and an HMAC key that short is guessable offline from one captured token.
- */
-export const MIN_SECRET_LENGTH = 16;
+/** Longer than any product's key; past this it is a pasted file, not a secret. */
 export const MAX_SECRET_LENGTH = 1024;
+
+/**
+ * Top-level secret fields the API took before secrets became a named map; kept so existing
+ * clients work: `{"secret": ..}` is `{"secrets": {"secret": ..}}`, likewise `embeddingSecret`.
+ */
+export const SECRET_FIELD_ALIASES = ['secret', 'embeddingSecret'] as const;
 
 export interface CreateTargetInput {
   slug: string;
   kind: TargetKind;
   name?: string;
   baseUrl: string;
+  /** Secret name -> value, as the product's definition names them. */
+  secrets?: Record<string, string>;
   secret?: string;
   embeddingSecret?: string;
   settings?: Record<string, unknown>;
@@ -24,18 +27,26 @@ export interface CreateTargetInput {
 }
 
 /**
- * Any field may change. A secret is replaced only when sent; `embeddingSecret: null` removes
- * the embedding secret. `settings`, when sent, replaces the whole settings object.
+ * Any field may change. A secret is replaced only when sent; `null` removes an optional one.
+ * `settings`, when sent, replaces the whole settings object.
  */
 export interface UpdateTargetInput {
   slug?: string;
   kind?: TargetKind;
   name?: string;
   baseUrl?: string;
+  secrets?: Record<string, string | null>;
   secret?: string;
   embeddingSecret?: string | null;
   settings?: Record<string, unknown>;
   disabled?: boolean;
+}
+
+/** The secrets a create or update names: the `secrets` map plus the aliases (the map wins). */
+export function secretsInput(input: { secrets?: Record<string, string | null>; secret?: string; embeddingSecret?: string | null }): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const alias of SECRET_FIELD_ALIASES) if (input[alias] !== undefined) out[alias] = input[alias] as string | null;
+  return { ...out, ...(input.secrets ?? {}) };
 }
 
 /** What the API shows of a target: never a secret, only whether one is set. */
@@ -47,8 +58,10 @@ export interface TargetView {
   baseUrl: string;
   settings: TargetSettings;
   disabled: boolean;
+  /** Whether the secret named `secret` is set. */
   hasSecret: boolean;
-  hasEmbeddingSecret: boolean;
+  /** The names of the secrets that are set (never their values). */
+  secretsSet: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -76,26 +89,64 @@ export function normaliseBaseUrl(raw: string, problems: string[]): string {
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
 }
 
-/** Secret strength/shape rules, shared by create and update. Never echoes the value. */
-export function checkSecretValue(field: 'secret' | 'embeddingSecret', value: string, problems: string[]): void {
-  if (value.length < MIN_SECRET_LENGTH) {
-    problems.push(`${field} must be at least ${MIN_SECRET_LENGTH} characters (use the secret the BI product generated)`);
-  } else if (value.length > MAX_SECRET_LENGTH) {
-    problems.push(`${field} must be at most ${MAX_SECRET_LENGTH} characters`);
+/**
+ * Values that are obviously not a real key: a documentation placeholder ("<JWT shared
+ * secret>", "changeme", "your-secret-here", "xxxx"), or so uniform (few distinct characters)
+ * that it was typed, not generated. Compared on letters and digits only, lower-cased.
+ */
+const PLACEHOLDER_WORDS = ['secret', 'password', 'changeme', 'changeit', 'placeholder', 'replaceme', 'example', 'test', 'todo', 'tbd', 'dummy', 'default', 'none', 'null'];
+const PLACEHOLDER_PARTS = ['changeme', 'placeholder', 'replaceme', 'yoursecret', 'secrethere', 'xxxx', 'insert', 'redacted'];
+const MIN_DISTINCT_CHARACTERS = 6;
+
+export function isPlaceholderSecret(value: string): boolean {
+  if (/[<>{}]/.test(value)) return true;
+  const bare = value.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (PLACEHOLDER_WORDS.includes(bare) || PLACEHOLDER_PARTS.some((p) => bare.includes(p))) return true;
+  return new Set(value).size < MIN_DISTINCT_CHARACTERS;
+}
+
+/**
+ * Secret strength/shape rules for one named secret of a product. Never echoes the value.
+ * The field is named as the API takes it (`secrets.<name>`, or the alias when sent so).
+ */
+export function checkSecretValue(field: string, value: unknown, spec: SecretSpec, label: string, problems: string[]): void {
+  if (typeof value !== 'string') {
+    problems.push(`${field} must be a string`);
   } else if (value.trim() !== value) {
     // The product signs with the exact bytes; a pasted trailing newline would make every token fail.
     problems.push(`${field} must not start or end with whitespace`);
+  } else if (isPlaceholderSecret(value)) {
+    problems.push(`${field} looks like a placeholder, not a real key: paste the secret ${label} generated`);
+  } else if (value.length < spec.minLength) {
+    problems.push(`${field} must be at least ${spec.minLength} characters (use the secret ${label} generated)`);
+  } else if (value.length > MAX_SECRET_LENGTH) {
+    problems.push(`${field} must be at most ${MAX_SECRET_LENGTH} characters`);
   }
 }
 
-/** Which secrets a kind requires or refuses, from its definition in sso/targets/. */
-export function checkSecretsForKind(
-  def: TargetDefinition,
-  s: { secret?: string | null; embeddingSecret?: string | null },
-  problems: string[],
-): void {
-  if (def.secrets.secret === 'required' && !s.secret) problems.push(`secret is required for ${def.kind} targets`);
-  if (def.secrets.embeddingSecret === 'unused' && s.embeddingSecret) {
-    problems.push(`embeddingSecret is not used by ${def.kind} targets`);
+/**
+ * Checks the secrets sent against the product's list: unknown names refused, values checked,
+ * `null` only for an optional secret. `field(name)` names the field as the client sent it.
+ */
+export function checkSecretsInput(def: TargetDefinition, sent: Record<string, string | null>, problems: string[]): void {
+  for (const [name, value] of Object.entries(sent)) {
+    const spec = def.secrets.find((s) => s.name === name);
+    const field = fieldName(name, sent);
+    if (!spec) {
+      problems.push(`${field} is not used by ${def.kind} targets (its secrets: ${def.secrets.map((s) => s.name).join(', ')})`);
+    } else if (value === null) {
+      if (spec.required) problems.push(`${field} is required for ${def.kind} targets and cannot be removed`);
+    } else {
+      checkSecretValue(field, value, spec, def.label, problems);
+    }
   }
+}
+
+/** After a change: every required secret of the product is set. */
+export function checkRequiredSecrets(def: TargetDefinition, setNames: string[], problems: string[]): void {
+  for (const s of def.secrets) if (s.required && !setNames.includes(s.name)) problems.push(`${s.name === 'secret' ? 'secret' : `secrets.${s.name}`} is required for ${def.kind} targets`);
+}
+
+function fieldName(name: string, _sent: Record<string, unknown>): string {
+  return (SECRET_FIELD_ALIASES as readonly string[]).includes(name) ? name : `secrets.${name}`;
 }

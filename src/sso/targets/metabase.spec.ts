@@ -1,6 +1,7 @@
 import { DomainError } from '../../common/errors';
 import { metabase } from './metabase';
 import type { MintContext } from './target-definition';
+import { parseTargetSettings } from '.';
 
 const ctx = (over: Partial<{ settings: object; access: Partial<MintContext['access']>; user: object; tenant: object; groups: string[] }> = {}): MintContext => ({
   target: { id: 't1', slug: 'mb', baseUrl: 'https://mb.example.com/', settings: { ...(over.settings ?? {}) } },
@@ -79,19 +80,19 @@ describe('metabase claims', () => {
 describe('metabase return_to and URLs', () => {
   const target = ctx().target;
   it('accepts a relative path or a URL on the Metabase origin, refuses the rest', () => {
-    expect(sso.normaliseReturnTo(undefined, target)).toBe('/');
-    expect(sso.normaliseReturnTo('/question/1?a=1&b=2', target)).toBe('/question/1?a=1&b=2');
-    expect(sso.normaliseReturnTo('https://mb.example.com/dashboard/2', target)).toBe('https://mb.example.com/dashboard/2');
-    expect(sso.normaliseReturnTo('https://evil.example.com/dashboard/2', target)).toBeNull();
-    expect(sso.normaliseReturnTo('https://mb.example.com.evil.com/', target)).toBeNull();
-    expect(sso.normaliseReturnTo('//evil.example.com', target)).toBeNull();
-    expect(sso.normaliseReturnTo('javascript:alert(1)', target)).toBeNull();
+    expect(sso.redirect!.normaliseReturnTo(undefined, target)).toBe('/');
+    expect(sso.redirect!.normaliseReturnTo('/question/1?a=1&b=2', target)).toBe('/question/1?a=1&b=2');
+    expect(sso.redirect!.normaliseReturnTo('https://mb.example.com/dashboard/2', target)).toBe('https://mb.example.com/dashboard/2');
+    expect(sso.redirect!.normaliseReturnTo('https://evil.example.com/dashboard/2', target)).toBeNull();
+    expect(sso.redirect!.normaliseReturnTo('https://mb.example.com.evil.com/', target)).toBeNull();
+    expect(sso.redirect!.normaliseReturnTo('//evil.example.com', target)).toBeNull();
+    expect(sso.redirect!.normaliseReturnTo('javascript:alert(1)', target)).toBeNull();
   });
 
   it('redirects to /auth/sso with return_to encoded, and logs out at /auth/logout', () => {
     const c = ctx();
-    expect(sso.redirectUrl(c, 'a.b.c', '/q/1?a=1&b=2')).toBe('https://mb.example.com/auth/sso?jwt=a.b.c&return_to=%2Fq%2F1%3Fa%3D1%26b%3D2');
-    expect(sso.logoutUrl(c)).toBe('https://mb.example.com/auth/logout');
+    expect(sso.redirect!.url(c, 'a.b.c', '/q/1?a=1&b=2')).toBe('https://mb.example.com/auth/sso?jwt=a.b.c&return_to=%2Fq%2F1%3Fa%3D1%26b%3D2');
+    expect(metabase.logoutUrl!(c)).toBe('https://mb.example.com/auth/logout');
   });
 });
 
@@ -117,8 +118,8 @@ describe('metabase signed embeds', () => {
 
 describe('metabase settings', () => {
   it('refuses claim names that clash with registered or other identity claims', () => {
-    expect(metabase.parseSettings({ emailClaim: 'sub' }).problems).toEqual(['settings.emailClaim must not be the registered claim "sub"']);
-    expect(metabase.parseSettings({ groupsClaim: 'email' }).problems).toHaveLength(1);
-    expect(metabase.parseSettings({ tokenTtlSeconds: 120, tenantsEnabled: true }).problems).toEqual([]);
+    expect(parseTargetSettings(metabase, { emailClaim: 'sub' }).problems).toEqual(['settings.emailClaim must not be the registered claim "sub"']);
+    expect(parseTargetSettings(metabase, { groupsClaim: 'email' }).problems).toHaveLength(1);
+    expect(parseTargetSettings(metabase, { tokenTtlSeconds: 120, tenantsEnabled: true }).problems).toEqual([]);
   });
 });

@@ -1,21 +1,11 @@
 import { badRequest, DomainError } from '../../common/errors';
 import { originOf, parseAbsoluteUrl, safeRelativePath } from '../return-to';
 import type { TargetSettings } from '../target.entity';
-import { EmbedBehaviour, MintContext, settingsCheck as c, SsoBehaviour, TargetDefinition } from './target-definition';
+import type { AccessSettings } from '../access.entity';
+import { defineTarget, EmbedBehaviour, MintContext, schemas, Signing, SsoBehaviour } from './target-definition';
 import { claimNameClashes, mapGroups } from './claims';
 import { resolveAttribute, resolveAttributes } from '../attributes';
-
-const KNOWN = [
-  'emailClaim',
-  'firstNameClaim',
-  'lastNameClaim',
-  'groupsClaim',
-  'tokenTtlSeconds',
-  'embedTtlSeconds',
-  'tenantsEnabled',
-  'allowedOrigins',
-  'logoutLandingUrl',
-] as const;
+import type { ObjectSchema } from './settings-schema';
 
 /** Metabase's own defaults for its configurable claim names (Admin > Authentication > JWT). */
 const DEFAULT_CLAIMS = { email: 'email', firstName: 'first_name', lastName: 'last_name', groups: 'groups' };
@@ -32,6 +22,16 @@ const REAL_USER_EMAIL_ATTRIBUTE = 'user_email';
 
 type Flat = Record<string, string | number | boolean>;
 type Target = MintContext['target'];
+
+/** This product's access settings, as accessSettingsSchema below validated them. */
+interface MetabaseAccess {
+  metabaseTenantSlug?: string;
+  sharedAccount?: { email: string; firstName?: string; lastName?: string };
+  lockedParams?: Record<string, string>;
+  embeddableDashboards?: string[];
+  embeddableQuestions?: string[];
+}
+const accessOf = (s: AccessSettings): MetabaseAccess => s as MetabaseAccess;
 
 function claimNames(s: TargetSettings) {
   const name = (v: unknown, def: string) => (typeof v === 'string' && v !== '' ? v : def);
@@ -69,7 +69,7 @@ function putAttributes(payload: Record<string, unknown>, attrs: Flat | null | un
  * client") the client's account, with the real user carried as attributes instead.
  */
 function identity(ctx: Pick<MintContext, 'access' | 'user' | 'tenant'>): { email: string; firstName?: string; lastName?: string } {
-  const shared = ctx.access.settings.sharedAccount;
+  const shared = accessOf(ctx.access.settings).sharedAccount;
   if (shared) {
     return { email: shared.email.toLowerCase(), firstName: shared.firstName ?? ctx.tenant.name, lastName: shared.lastName };
   }
@@ -80,18 +80,26 @@ function positive(v: unknown, def: number): number {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : def;
 }
 
+/** CONTRACTS: HMAC-SHA256 only; the key is the secret string's UTF-8 bytes. */
+const ssoSigning: Signing = { alg: 'HS256', secret: 'secret', header: () => ({}) };
+/** CONTRACTS (static embedding): HS256 with the `alg` header, signed with the embedding secret key. */
+const embedSigning: Signing = { alg: 'HS256', secret: 'embeddingSecret', header: () => ({}) };
+
 const sso: SsoBehaviour = {
-  strictlyIncreasingIat: false,
-  iatKey: (ctx) => ({ scope: base(ctx.target), subject: identity(ctx).email }),
+  signing: ssoSigning,
   ttlSeconds: (settings) => positive(settings.tokenTtlSeconds, DEFAULT_TOKEN_TTL),
-  header: {},
+  // CONTRACTS: the Embedding SDK / embed.js calls the IdP URI with ?response=json for {jwt}.
+  json: true,
+  // Metabase keys users by email (compared lower-cased): the user's, or the shared account's.
+  identityEmail: (ctx) => identity(ctx).email,
+  sharedAccountEmail: (access) => accessOf(access).sharedAccount?.email ?? null,
 
   claims(ctx, exp) {
     const s = ctx.target.settings;
     const names = claimNames(s);
     const who = identity(ctx);
     const reserved = new Set([...REGISTERED_CLAIMS, names.email, names.firstName, names.lastName, names.groups]);
-    const shared = !!ctx.access.settings.sharedAccount;
+    const shared = !!accessOf(ctx.access.settings).sharedAccount;
     if (shared) reserved.add(REAL_USER_EMAIL_ATTRIBUTE);
 
     // Attributes by the one precedence rule (access > user > tenant; sso/attributes.ts).
@@ -110,7 +118,7 @@ const sso: SsoBehaviour = {
 
     // CONTRACTS: @tenant only when the Metabase has tenants on, otherwise it answers 403.
     if (s.tenantsEnabled === true) {
-      const slug = ctx.access.settings.metabaseTenantSlug ?? ctx.tenant.slug;
+      const slug = accessOf(ctx.access.settings).metabaseTenantSlug ?? ctx.tenant.slug;
       if (!METABASE_TENANT_SLUG.test(slug)) {
         throw new DomainError(
           'metabase_tenant_slug_invalid',
@@ -132,24 +140,23 @@ const sso: SsoBehaviour = {
     return payload;
   },
 
-  /**
-   * CONTRACTS: Metabase accepts return_to only if relative or on its own host. We check the
-   * same before signing anything, so a foreign URL is refused here, not after a token left.
-   */
-  normaliseReturnTo(raw, target) {
-    if (raw === undefined || raw === '') return '/';
-    if (raw.startsWith('/')) return safeRelativePath(raw);
-    const u = parseAbsoluteUrl(raw);
-    return u && u.origin === originOf(target.baseUrl) ? u.href : null;
+  redirect: {
+    /**
+     * CONTRACTS: Metabase accepts return_to only if relative or on its own host. We check the
+     * same before signing anything, so a foreign URL is refused here, not after a token left.
+     */
+    normaliseReturnTo(raw, target) {
+      if (raw === undefined || raw === '') return '/';
+      if (raw.startsWith('/')) return safeRelativePath(raw);
+      const u = parseAbsoluteUrl(raw);
+      return u && u.origin === originOf(target.baseUrl) ? u.href : null;
+    },
+    url: (ctx, jwt, returnTo) => `${base(ctx.target)}/auth/sso?jwt=${jwt}&return_to=${encodeURIComponent(returnTo)}`,
   },
-
-  redirectUrl: (ctx, jwt, returnTo) => `${base(ctx.target)}/auth/sso?jwt=${jwt}&return_to=${encodeURIComponent(returnTo)}`,
-
-  // CONTRACTS: Metabase has no JWT single logout; the browser must load {metabase}/auth/logout.
-  logoutUrl: (ctx) => `${base(ctx.target)}/auth/logout`,
 };
 
 const embed: EmbedBehaviour = {
+  signing: embedSigning,
   resources: ['dashboard', 'question'],
   ttlSeconds: (settings) => positive(settings.embedTtlSeconds, DEFAULT_EMBED_TTL),
 
@@ -161,7 +168,7 @@ const embed: EmbedBehaviour = {
    */
   payload(ctx, kind, id, exp) {
     const params: Record<string, string | number | boolean> = {};
-    const locked = ctx.access.settings.lockedParams ?? {};
+    const locked = accessOf(ctx.access.settings).lockedParams ?? {};
     for (const [param, attribute] of Object.entries(locked)) {
       const v = resolveAttribute(ctx, attribute);
       if (v === undefined) {
@@ -178,6 +185,18 @@ const embed: EmbedBehaviour = {
 
   // CONTRACTS: {metabase}/embed/<kind>/<token>#bordered=true&titled=true.
   url: (target, kind, token) => `${base(target)}/embed/${kind}/${token}#bordered=true&titled=true`,
+
+  /**
+   * CONTRACTS (guest embeds): embed.js asks our guestEmbedProviderUri for the entity the
+   * browser names, so the tenant's access must list it: nothing is embeddable by default.
+   */
+  guest: {
+    allowed(access, kind, id) {
+      const a = accessOf(access.settings);
+      const list = kind === 'dashboard' ? a.embeddableDashboards : kind === 'question' ? a.embeddableQuestions : undefined;
+      return Array.isArray(list) && list.includes(String(id));
+    },
+  },
 };
 
 /** A configured claim name must not be a registered claim or another identity claim. */
@@ -195,28 +214,82 @@ function metabaseClaimNameClashes(problems: string[], s: TargetSettings): void {
   );
 }
 
-/** Metabase: JWT SSO (interactive embedding, the SDK) and static signed embeds. */
-export const metabase: TargetDefinition & { sso: SsoBehaviour; embed: EmbedBehaviour } = {
-  kind: 'metabase',
-  secrets: { secret: 'required', embeddingSecret: 'optional' },
-  parseSettings(input) {
-    const problems: string[] = [];
-    c.unknownKeys(problems, input, KNOWN);
-    const settings = {
-      emailClaim: c.claimName(problems, 'emailClaim', input.emailClaim),
-      firstNameClaim: c.claimName(problems, 'firstNameClaim', input.firstNameClaim),
-      lastNameClaim: c.claimName(problems, 'lastNameClaim', input.lastNameClaim),
-      groupsClaim: c.claimName(problems, 'groupsClaim', input.groupsClaim),
-      // CONTRACTS: send exp 60–600 s ahead.
-      tokenTtlSeconds: c.positiveInt(problems, 'tokenTtlSeconds', input.tokenTtlSeconds, 60, 600),
-      embedTtlSeconds: c.positiveInt(problems, 'embedTtlSeconds', input.embedTtlSeconds, 10, 3600),
-      tenantsEnabled: c.bool(problems, 'tenantsEnabled', input.tenantsEnabled),
-      allowedOrigins: c.origins(problems, 'allowedOrigins', input.allowedOrigins),
-      logoutLandingUrl: c.url(problems, 'logoutLandingUrl', input.logoutLandingUrl),
-    };
-    metabaseClaimNameClashes(problems, settings);
-    return { settings: JSON.parse(JSON.stringify(settings)), problems };
+const claimName = schemas.claimName;
+const ENTITY_IDS = { type: 'string' as const, pattern: '^[1-9][0-9]{0,15}$', 'x-pattern-message': 'a Metabase id (a positive whole number, as a string)' };
+
+const settingsSchema: ObjectSchema = {
+  type: 'object',
+  properties: {
+    emailClaim: { ...claimName('Email claim name configured in Metabase (default email)'), title: 'Email claim' },
+    firstNameClaim: { ...claimName('First name claim (default first_name)'), title: 'First name claim' },
+    lastNameClaim: { ...claimName('Last name claim (default last_name)'), title: 'Last name claim' },
+    groupsClaim: { ...claimName('Groups claim (default groups)'), title: 'Groups claim' },
+    // CONTRACTS: send exp 60–600 s ahead.
+    tokenTtlSeconds: { type: 'integer', title: 'SSO token lifetime (s)', minimum: 60, maximum: 600, default: DEFAULT_TOKEN_TTL },
+    embedTtlSeconds: { type: 'integer', title: 'Embed token lifetime (s)', minimum: 10, maximum: 3600, default: DEFAULT_EMBED_TTL },
+    tenantsEnabled: {
+      type: 'boolean',
+      title: 'Metabase tenants on',
+      description: 'Send @tenant / @tenant.attributes (never sent otherwise: Metabase would answer 403)',
+      default: false,
+    },
+    allowedOrigins: schemas.allowedOrigins('Origins of host apps using the Embedding SDK or embed.js (CORS with credentials; never *)'),
+    logoutLandingUrl: schemas.logoutLandingUrl(),
   },
+  additionalProperties: false,
+};
+
+const accessSettingsSchema: ObjectSchema = {
+  type: 'object',
+  properties: {
+    // CONTRACTS, Metabase multi-tenancy: @tenant must match ^[-_a-z0-9]{1,255}$.
+    metabaseTenantSlug: { type: 'string', title: 'Metabase tenant slug', description: 'The @tenant (default: the tenant slug)', pattern: METABASE_TENANT_SLUG.source, 'x-pattern-message': 'a Metabase tenant slug (^[-_a-z0-9]{1,255}$)' },
+    sharedAccount: {
+      type: 'object',
+      title: 'Shared account',
+      description: 'Every user of the tenant signs in as this one Metabase account',
+      properties: {
+        email: { type: 'string', format: 'email', maxLength: 254 },
+        firstName: { type: 'string', maxLength: 100 },
+        lastName: { type: 'string', maxLength: 100 },
+      },
+      required: ['email'],
+      additionalProperties: false,
+    },
+    lockedParams: {
+      type: 'object',
+      title: 'Locked parameters',
+      description: "Signed-embed parameter -> the attribute whose value it is locked to (the user's, else the tenant's)",
+      additionalProperties: { type: 'string', maxLength: 100 },
+      'x-key-pattern': '^[A-Za-z0-9_-]{1,100}$',
+      maxProperties: 50,
+    },
+    embeddableDashboards: { type: 'array', title: 'Guest-embeddable dashboards', description: 'Dashboard ids the guest-embed token endpoint may sign', items: ENTITY_IDS, maxItems: 500 },
+    embeddableQuestions: { type: 'array', title: 'Guest-embeddable questions', description: 'Question ids the guest-embed token endpoint may sign', items: ENTITY_IDS, maxItems: 500 },
+  },
+  additionalProperties: false,
+};
+
+/** Metabase: JWT SSO (interactive embedding, the SDK), signed embeds and guest-embed tokens. */
+export const metabase = defineTarget({
+  kind: 'metabase',
+  label: 'Metabase',
+  settingsSchema,
+  accessSettingsSchema,
+  secrets: [
+    // Metabase generates 64 hex characters for both; 32 is the floor for an HMAC key.
+    { name: 'secret', required: true, minLength: 32, description: 'Admin > Authentication > JWT: "String used by the JWT signing key"' },
+    { name: 'embeddingSecret', required: false, minLength: 32, description: 'Admin > Embedding > Static embedding: "Embedding secret key"' },
+  ],
+  checkSettings(s) {
+    const problems: string[] = [];
+    metabaseClaimNameClashes(problems, s);
+    return problems;
+  },
+  // The Embedding SDK names itself in these headers on its credentialed fetch.
+  corsRequestHeaders: ['X-Metabase-Client', 'X-Metabase-Client-Version'],
   sso,
   embed,
-};
+  // CONTRACTS: Metabase has no JWT single logout; the browser must load {metabase}/auth/logout.
+  logoutUrl: (ctx) => `${base(ctx.target)}/auth/logout`,
+});

@@ -3,6 +3,7 @@ import jwt from 'jsonwebtoken';
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { sisense } from './sisense';
 import type { MintContext } from './target-definition';
+import { parseTargetSettings } from '.';
 
 const SECRET = 'sisense-shared-secret-0123456789abcdef';
 const IAT = 1_800_000_000;
@@ -25,7 +26,7 @@ async function signAndVerify(c: MintContext) {
   const payload = sso.claims(c, c.iat + sso.ttlSeconds(c.target.settings));
   const token = jwt.sign(payload, createSecretKey(Buffer.from(SECRET, 'utf8')), {
     algorithm: 'HS256',
-    header: { alg: 'HS256', ...sso.header },
+    header: { alg: 'HS256', ...sso.signing.header(c.target) },
   });
   const verified = await jwtVerify(token, new TextEncoder().encode(SECRET), {
     algorithms: ['HS256'],
@@ -98,11 +99,11 @@ describe('sisense SSO behaviour', () => {
       const perTenant = { baseUrl: 'https://bi.example.com', settings: { tenantName: 'acme', tenantId: 'id-acme' } };
       const c = ctx({ target: perTenant });
       expect(sso.claims(c, IAT + 300).tenantId).toBe('id-acme');
-      expect(sso.redirectUrl(c, 't', '/')).toBe('https://bi.example.com/acme/jwt?jwt=t&return_to=%2F');
-      expect(sso.logoutUrl(c)).toBe('https://bi.example.com/acme/api/v1/authentication/logout');
+      expect(sso.redirect!.url(c, 't', '/')).toBe('https://bi.example.com/acme/jwt?jwt=t&return_to=%2F');
+      expect(sisense.logoutUrl!(c)).toBe('https://bi.example.com/acme/api/v1/authentication/logout');
       const overridden = ctx({ target: perTenant, access: { settings: { sisenseTenantName: 'beta', sisenseTenantId: 'id-beta' } } });
       expect(sso.claims(overridden, IAT + 300).tenantId).toBe('id-beta');
-      expect(sso.redirectUrl(overridden, 't', '/')).toBe('https://bi.example.com/beta/jwt?jwt=t&return_to=%2F');
+      expect(sso.redirect!.url(overridden, 't', '/')).toBe('https://bi.example.com/beta/jwt?jwt=t&return_to=%2F');
     });
 
     it('omits empty name claims rather than sending blanks', () => {
@@ -117,21 +118,21 @@ describe('sisense SSO behaviour', () => {
       expect(payload.sub).toBe('Acme-BI@acme.example');
       expect(payload.firstName).toBe('Acme');
       expect(payload).not.toHaveProperty('lastName');
-      expect(sso.iatKey(c).subject).toBe('acme-bi@acme.example');
+      expect(sso.iatSequence!(c).subject).toBe('acme-bi@acme.example');
     });
 
     it('asks for strictly increasing iat, keyed by the lower-cased email', () => {
-      expect(sso.strictlyIncreasingIat).toBe(true);
-      expect(sso.iatKey(ctx({ user: { email: 'Ada@Acme.Example' } })).subject).toBe('ada@acme.example');
+      expect(sso.iatSequence).toBeDefined();
+      expect(sso.iatSequence!(ctx({ user: { email: 'Ada@Acme.Example' } })).subject).toBe('ada@acme.example');
     });
 
     it('keys the iat sequence by the Sisense instance and tenant, not by our target row', () => {
       const a = ctx({ target: { id: 'one', baseUrl: 'https://BI.example.com/sisense/' } });
       const b = ctx({ target: { id: 'two', baseUrl: 'https://bi.example.com/sisense' } });
-      expect(sso.iatKey(a).scope).toBe(sso.iatKey(b).scope);
+      expect(sso.iatSequence!(a).scope).toBe(sso.iatSequence!(b).scope);
       const org = ctx({ access: { settings: { sisenseTenantName: 'acme', sisenseTenantId: 'x1' } } });
-      expect(sso.iatKey(org).scope).not.toBe(sso.iatKey(ctx()).scope);
-      expect(sso.iatKey(ctx({ target: { baseUrl: 'https://other.example.com' } })).scope).not.toBe(sso.iatKey(ctx()).scope);
+      expect(sso.iatSequence!(org).scope).not.toBe(sso.iatSequence!(ctx()).scope);
+      expect(sso.iatSequence!(ctx({ target: { baseUrl: 'https://other.example.com' } })).scope).not.toBe(sso.iatSequence!(ctx()).scope);
     });
   });
 
@@ -139,18 +140,18 @@ describe('sisense SSO behaviour', () => {
     const target = ctx({ target: { baseUrl: 'https://bi.example.com/sisense', settings: { allowedOrigins: ['https://app.example.com'] } } }).target;
 
     it('defaults to / when Sisense sent none', () => {
-      expect(sso.normaliseReturnTo(undefined, target)).toBe('/');
-      expect(sso.normaliseReturnTo('', target)).toBe('/');
+      expect(sso.redirect!.normaliseReturnTo(undefined, target)).toBe('/');
+      expect(sso.redirect!.normaliseReturnTo('', target)).toBe('/');
     });
 
     it('keeps a Sisense path as it is, query included', () => {
-      expect(sso.normaliseReturnTo('/app/main/dashboards/5f1?embed=true&l=1', target)).toBe('/app/main/dashboards/5f1?embed=true&l=1');
-      expect(sso.normaliseReturnTo('/acme/app/main', target)).toBe('/acme/app/main');
+      expect(sso.redirect!.normaliseReturnTo('/app/main/dashboards/5f1?embed=true&l=1', target)).toBe('/app/main/dashboards/5f1?embed=true&l=1');
+      expect(sso.redirect!.normaliseReturnTo('/acme/app/main', target)).toBe('/acme/app/main');
     });
 
     it('accepts an absolute URL on the Sisense origin or an allow-listed embedding origin (Compose SDK)', () => {
-      expect(sso.normaliseReturnTo('https://bi.example.com/app/main', target)).toBe('https://bi.example.com/app/main');
-      expect(sso.normaliseReturnTo('https://app.example.com/reports?x=1', target)).toBe('https://app.example.com/reports?x=1');
+      expect(sso.redirect!.normaliseReturnTo('https://bi.example.com/app/main', target)).toBe('https://bi.example.com/app/main');
+      expect(sso.redirect!.normaliseReturnTo('https://app.example.com/reports?x=1', target)).toBe('https://app.example.com/reports?x=1');
     });
 
     it.each([
@@ -166,44 +167,44 @@ describe('sisense SSO behaviour', () => {
       ['a control character', '/app/main\r\nSet-Cookie: x=1'],
       ['an overly long value', `/${'a'.repeat(2048)}`],
     ])('refuses %s', (_what, raw) => {
-      expect(sso.normaliseReturnTo(raw, target)).toBeNull();
+      expect(sso.redirect!.normaliseReturnTo(raw, target)).toBeNull();
     });
   });
 
   describe('redirectUrl and logoutUrl', () => {
     it('sends the system tenant to <sisense>/jwt with the token and the encoded return_to', () => {
       const c = ctx({ target: { baseUrl: 'https://bi.example.com/' } });
-      const url = new URL(sso.redirectUrl(c, 'aaa.bbb.ccc', '/app/main?a=1&b=2'));
+      const url = new URL(sso.redirect!.url(c, 'aaa.bbb.ccc', '/app/main?a=1&b=2'));
       expect(`${url.origin}${url.pathname}`).toBe('https://bi.example.com/jwt');
       expect(url.searchParams.get('jwt')).toBe('aaa.bbb.ccc');
       expect(url.searchParams.get('return_to')).toBe('/app/main?a=1&b=2');
       expect([...url.searchParams.keys()]).toEqual(['jwt', 'return_to']);
-      expect(sso.logoutUrl(c)).toBe('https://bi.example.com/api/v1/authentication/logout');
+      expect(sisense.logoutUrl!(c)).toBe('https://bi.example.com/api/v1/authentication/logout');
     });
 
     it('prefixes the organization tenant name, keeping a base path', () => {
       const c = ctx({ target: { baseUrl: 'https://bi.example.com/sisense' }, access: { settings: { sisenseTenantName: 'acme', sisenseTenantId: 'x' } } });
-      expect(sso.redirectUrl(c, 't.o.k', 'https://app.example.com/r')).toBe(
+      expect(sso.redirect!.url(c, 't.o.k', 'https://app.example.com/r')).toBe(
         'https://bi.example.com/sisense/acme/jwt?jwt=t.o.k&return_to=https%3A%2F%2Fapp.example.com%2Fr',
       );
-      expect(sso.logoutUrl(c)).toBe('https://bi.example.com/sisense/acme/api/v1/authentication/logout');
+      expect(sisense.logoutUrl!(c)).toBe('https://bi.example.com/sisense/acme/api/v1/authentication/logout');
     });
 
     it('encodes a tenant name so it stays one path segment', () => {
       const c = ctx({ access: { settings: { sisenseTenantName: 'a/b c' } } });
-      expect(sso.redirectUrl(c, 't', '/')).toBe('https://bi.example.com/a%2Fb%20c/jwt?jwt=t&return_to=%2F');
+      expect(sso.redirect!.url(c, 't', '/')).toBe('https://bi.example.com/a%2Fb%20c/jwt?jwt=t&return_to=%2F');
     });
   });
 
   describe('parseSettings', () => {
     it('accepts the documented settings', () => {
-      const r = sisense.parseSettings({ emailClaim: 'email', tokenTtlSeconds: 120, allowedOrigins: ['https://app.example.com/'] });
+      const r = parseTargetSettings(sisense, { emailClaim: 'email', tokenTtlSeconds: 120, allowedOrigins: ['https://app.example.com/'] });
       expect(r.problems).toEqual([]);
       expect(r.settings).toEqual({ emailClaim: 'email', tokenTtlSeconds: 120, allowedOrigins: ['https://app.example.com'] });
     });
 
     it('refuses claim names that would overwrite registered claims or each other', () => {
-      const r = sisense.parseSettings({ emailClaim: 'jti', firstNameClaim: 'name', lastNameClaim: 'name' });
+      const r = parseTargetSettings(sisense, { emailClaim: 'jti', firstNameClaim: 'name', lastNameClaim: 'name' });
       expect(r.problems).toEqual([
         'settings.emailClaim must not be the reserved claim "jti"',
         'settings.firstNameClaim and settings.lastNameClaim must differ (both "name")',
@@ -211,18 +212,18 @@ describe('sisense SSO behaviour', () => {
     });
 
     it('takes a Sisense organization tenant for the whole target, name and id together', () => {
-      expect(sisense.parseSettings({ tenantName: 'acme', tenantId: '64f0c0ffee' })).toEqual({ settings: { tenantName: 'acme', tenantId: '64f0c0ffee' }, problems: [] });
-      expect(sisense.parseSettings({ tenantName: 'acme' }).problems).toEqual([
+      expect(parseTargetSettings(sisense, { tenantName: 'acme', tenantId: '64f0c0ffee' })).toEqual({ settings: { tenantName: 'acme', tenantId: '64f0c0ffee' }, problems: [] });
+      expect(parseTargetSettings(sisense, { tenantName: 'acme' }).problems).toEqual([
         'settings.tenantName and settings.tenantId go together (a target for one Sisense organization tenant needs both)',
       ]);
-      expect(sisense.parseSettings({ tenantName: 'a/b', tenantId: 'x y' }).problems).toEqual([
+      expect(parseTargetSettings(sisense, { tenantName: 'a/b', tenantId: 'x y' }).problems).toEqual([
         'settings.tenantName must be the Sisense tenant name (letters, digits, _ and -; at most 100)',
         'settings.tenantId must be the Sisense tenant id (letters, digits, _ and -; at most 64)',
       ]);
     });
 
     it('names unknown keys', () => {
-      expect(sisense.parseSettings({ tenantsEnabled: true }).problems).toEqual(['settings.tenantsEnabled is not a known setting']);
+      expect(parseTargetSettings(sisense, { tenantsEnabled: true }).problems).toEqual(['settings.tenantsEnabled is not a known setting']);
     });
   });
 });

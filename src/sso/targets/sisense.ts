@@ -1,18 +1,17 @@
 import { originOf, parseAbsoluteUrl, safeRelativePath } from '../return-to';
 import type { TargetSettings } from '../target.entity';
-import { MintContext, settingsCheck as c, SsoBehaviour, TargetDefinition } from './target-definition';
+import type { AccessSettings } from '../access.entity';
+import { defineTarget, MintContext, schemas, SsoBehaviour } from './target-definition';
 import { claimNameClashes, mapGroups } from './claims';
+import type { ObjectSchema } from './settings-schema';
 
-const KNOWN = [
-  'emailClaim',
-  'firstNameClaim',
-  'lastNameClaim',
-  'tokenTtlSeconds',
-  'allowedOrigins',
-  'logoutLandingUrl',
-  'tenantName',
-  'tenantId',
-] as const;
+/** This product's access settings, as accessSettingsSchema below validated them. */
+interface SisenseAccess {
+  sisenseTenantName?: string;
+  sisenseTenantId?: string;
+  sharedAccount?: { email: string; firstName?: string; lastName?: string };
+}
+const accessOf = (s: AccessSettings): SisenseAccess => s as SisenseAccess;
 
 /** As for the access settings (sisenseTenantName / sisenseTenantId). */
 const TENANT_NAME = /^[A-Za-z0-9_-]{1,100}$/;
@@ -36,7 +35,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
  * the last iat per Sisense user, so every user signing in as one shared account shares it.
  */
 function identity(ctx: Pick<MintContext, 'access' | 'user'>): { email: string; firstName?: string; lastName?: string } {
-  const shared = ctx.access.settings.sharedAccount;
+  const shared = accessOf(ctx.access.settings).sharedAccount;
   if (shared) return { email: shared.email, firstName: shared.firstName, lastName: shared.lastName };
   return { email: ctx.user.email, firstName: ctx.user.firstName, lastName: ctx.user.lastName };
 }
@@ -48,7 +47,7 @@ function identity(ctx: Pick<MintContext, 'access' | 'user'>): { email: string; f
  * more specific, wins. Neither: the main (system) tenant.
  */
 function sisenseTenant(ctx: AccessPart): { name?: string; id?: string } {
-  const a = ctx.access.settings;
+  const a = accessOf(ctx.access.settings);
   if (str(a.sisenseTenantName) || str(a.sisenseTenantId)) return { name: str(a.sisenseTenantName), id: str(a.sisenseTenantId) };
   return { name: str(ctx.target.settings.tenantName), id: str(ctx.target.settings.tenantId) };
 }
@@ -107,14 +106,18 @@ function ttlSeconds(settings: TargetSettings): number {
 }
 
 const sso: SsoBehaviour = {
-  // Sisense denies a token whose iat is the same as or earlier than the user's previous one.
-  strictlyIncreasingIat: true,
-  // Sisense keeps the last iat per Sisense user: the instance (and organization tenant) it
-  // lives in, and its email, compared case-insensitively.
-  iatKey: (ctx) => ({ scope: sisenseIatScope(ctx), subject: identity(ctx).email.toLowerCase() }),
-  ttlSeconds,
   // CONTRACTS: header `typ: JWT`, `alg: HS256` (nothing else).
-  header: { typ: 'JWT' },
+  signing: { alg: 'HS256', secret: 'secret', header: () => ({ typ: 'JWT' }) },
+  // Sisense denies a token whose iat is the same as or earlier than the user's previous one.
+  // It keeps the last iat per Sisense user: the instance (and organization tenant) it lives
+  // in, and its email, compared case-insensitively.
+  iatSequence: (ctx) => ({ scope: sisenseIatScope(ctx), subject: identity(ctx).email.toLowerCase() }),
+  ttlSeconds,
+  // The Compose SDK fetches the token itself; the JSON answer serves it the same way.
+  json: true,
+  // Sisense keys users by email: the user's, or the shared account's.
+  identityEmail: (ctx) => identity(ctx).email,
+  sharedAccountEmail: (access) => accessOf(access).sharedAccount?.email ?? null,
   claims(ctx, exp) {
     const s = ctx.target.settings;
     const who = identity(ctx);
@@ -137,20 +140,12 @@ const sso: SsoBehaviour = {
     if (tenantId) payload.tenantId = tenantId;
     return payload;
   },
-  normaliseReturnTo,
-  // CONTRACTS: 302 {sisense}[/{tenant_name}]/jwt?jwt=<token>&return_to=<encoded>.
-  redirectUrl: (ctx, jwt, returnTo) =>
-    `${sisenseBase(ctx)}/jwt?jwt=${encodeURIComponent(jwt)}&return_to=${encodeURIComponent(returnTo)}`,
-  // CONTRACTS: the browser must call {sisense}/api/v1/authentication/logout with its cookies.
-  logoutUrl: (ctx) => `${sisenseBase(ctx)}/api/v1/authentication/logout`,
+  redirect: {
+    normaliseReturnTo,
+    // CONTRACTS: 302 {sisense}[/{tenant_name}]/jwt?jwt=<token>&return_to=<encoded>.
+    url: (ctx, jwt, returnTo) => `${sisenseBase(ctx)}/jwt?jwt=${encodeURIComponent(jwt)}&return_to=${encodeURIComponent(returnTo)}`,
+  },
 };
-
-function pattern(problems: string[], key: string, v: unknown, re: RegExp, what: string): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v === 'string' && re.test(v)) return v;
-  problems.push(`settings.${key} must be ${what}`);
-  return undefined;
-}
 
 /** Claims we always set ourselves; a configured name must not overwrite one of them. */
 const RESERVED_CLAIMS = ['iat', 'exp', 'jti', 'nbf', 'iss', 'aud', 'groups', 'tenantId'];
@@ -167,29 +162,69 @@ function sisenseClaimNameClashes(problems: string[], s: { emailClaim?: string; f
   );
 }
 
+const TENANT_NAME_SCHEMA = { type: 'string' as const, pattern: TENANT_NAME.source, 'x-pattern-message': 'the Sisense tenant name (letters, digits, _ and -; at most 100)' };
+const TENANT_ID_SCHEMA = { type: 'string' as const, pattern: TENANT_ID.source, 'x-pattern-message': 'the Sisense tenant id (letters, digits, _ and -; at most 64)' };
+
+const settingsSchema: ObjectSchema = {
+  type: 'object',
+  properties: {
+    emailClaim: { ...schemas.claimName('Email Claim configured in Sisense (default sub)'), title: 'Email claim' },
+    firstNameClaim: { ...schemas.claimName('First Name Claim (default firstName)'), title: 'First name claim' },
+    lastNameClaim: { ...schemas.claimName('Last Name Claim (default lastName)'), title: 'Last name claim' },
+    tokenTtlSeconds: { type: 'integer', title: 'Token lifetime (s)', minimum: 30, maximum: 3600, default: DEFAULT_TTL_SECONDS },
+    allowedOrigins: schemas.allowedOrigins('Origins of apps embedding Sisense with the Compose SDK (absolute return_to URLs accepted there)'),
+    logoutLandingUrl: schemas.logoutLandingUrl(),
+    tenantName: { ...TENANT_NAME_SCHEMA, title: 'Sisense tenant name', description: 'A target serving one Sisense organization tenant: its name (URL prefix); with tenantId' },
+    tenantId: { ...TENANT_ID_SCHEMA, title: 'Sisense tenant id', description: 'Its id (tenantId claim); with tenantName' },
+  },
+  additionalProperties: false,
+};
+
+const accessSettingsSchema: ObjectSchema = {
+  type: 'object',
+  properties: {
+    // The name prefixes the URL ({sisense}/{tenant_name}/jwt), the id goes in the tenantId claim.
+    sisenseTenantName: { ...TENANT_NAME_SCHEMA, title: 'Sisense tenant name', description: 'Sisense organization tenant name (URL prefix); with sisenseTenantId' },
+    sisenseTenantId: { ...TENANT_ID_SCHEMA, title: 'Sisense tenant id', description: 'Sisense organization tenant id (tenantId claim); with sisenseTenantName' },
+    sharedAccount: {
+      type: 'object',
+      title: 'Shared account',
+      description: 'Every user of the tenant signs in as this one Sisense account',
+      properties: {
+        email: { type: 'string', format: 'email', maxLength: 254 },
+        firstName: { type: 'string', maxLength: 100 },
+        lastName: { type: 'string', maxLength: 100 },
+      },
+      required: ['email'],
+      additionalProperties: false,
+    },
+  },
+  additionalProperties: false,
+};
+
 /** Sisense: JWT SSO (Remote Login / Remote Logout URLs). */
-export const sisense: TargetDefinition & { sso: SsoBehaviour } = {
+export const sisense = defineTarget({
   kind: 'sisense',
-  secrets: { secret: 'required', embeddingSecret: 'unused' },
-  parseSettings(input) {
+  label: 'Sisense',
+  settingsSchema,
+  accessSettingsSchema,
+  secrets: [{ name: 'secret', required: true, minLength: 32, description: 'Admin > Security > Single Sign On > JWT: the shared secret' }],
+  checkSettings(s) {
     const problems: string[] = [];
-    c.unknownKeys(problems, input, KNOWN);
-    const settings = {
-      emailClaim: c.claimName(problems, 'emailClaim', input.emailClaim),
-      firstNameClaim: c.claimName(problems, 'firstNameClaim', input.firstNameClaim),
-      lastNameClaim: c.claimName(problems, 'lastNameClaim', input.lastNameClaim),
-      tokenTtlSeconds: c.positiveInt(problems, 'tokenTtlSeconds', input.tokenTtlSeconds, 30, 3600),
-      allowedOrigins: c.origins(problems, 'allowedOrigins', input.allowedOrigins),
-      logoutLandingUrl: c.url(problems, 'logoutLandingUrl', input.logoutLandingUrl),
-      tenantName: pattern(problems, 'tenantName', input.tenantName, TENANT_NAME, 'the Sisense tenant name (letters, digits, _ and -; at most 100)'),
-      tenantId: pattern(problems, 'tenantId', input.tenantId, TENANT_ID, 'the Sisense tenant id (letters, digits, _ and -; at most 64)'),
-    };
-    sisenseClaimNameClashes(problems, settings);
+    sisenseClaimNameClashes(problems, s as { emailClaim?: string; firstNameClaim?: string; lastNameClaim?: string });
     // CONTRACTS: an organization tenant needs its URL prefix and its tenantId claim, together.
-    if ((input.tenantName === undefined) !== (input.tenantId === undefined)) {
+    if ((s.tenantName === undefined) !== (s.tenantId === undefined)) {
       problems.push('settings.tenantName and settings.tenantId go together (a target for one Sisense organization tenant needs both)');
     }
-    return { settings: JSON.parse(JSON.stringify(settings)), problems };
+    return problems;
+  },
+  checkAccessSettings(s) {
+    if ((s.sisenseTenantName === undefined) !== (s.sisenseTenantId === undefined)) {
+      return ['settings.sisenseTenantName and settings.sisenseTenantId go together (an organization tenant needs both; the system tenant neither)'];
+    }
+    return [];
   },
   sso,
-};
+  // CONTRACTS: the browser must call {sisense}/api/v1/authentication/logout with its cookies.
+  logoutUrl: (ctx) => `${sisenseBase(ctx)}/api/v1/authentication/logout`,
+});
