@@ -146,7 +146,9 @@ class DatabricksBroker implements Broker {
     try {
       res = await this.deps.fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
     } catch (e) {
-      const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
+      // AbortSignal.timeout rejects with a DOMException named TimeoutError (not an Error subclass everywhere).
+      const name = (e as { name?: unknown } | null)?.name;
+      const timedOut = name === 'TimeoutError' || name === 'AbortError';
       throw stepFailed(step, timedOut ? `no answer within ${timeoutMs} ms` : 'the workspace could not be reached');
     }
     let body: unknown;
