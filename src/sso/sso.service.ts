@@ -207,7 +207,7 @@ export class SsoService {
   /** The target's signing key; a target without that secret is a configuration error (409). */
   signingKey(target: TargetWithAccess['target'], secretName: string): KeyObject {
     const key = this.keys.keyFor(target.id, secretName, target.secrets[secretName]);
-    if (!key) throw new DomainError('target_secret_missing', 409, `Target ${target.slug} has no ${secretName} configured`, { secret: secretName });
+    if (!key) throw new DomainError(`target_${secretName.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_missing`, 409, `Target ${target.slug} has no ${secretName} configured`, { secret: secretName });
     return key;
   }
 
