@@ -108,7 +108,7 @@ describe('admin API: tenant access to targets', () => {
   });
 
   it.each([
-    [{ settings: { metabaseTenantSlug: 'Acme Co' } }, /settings\.metabaseTenantSlug must match/],
+    [{ settings: { metabaseTenantSlug: 'Acme Co' } }, /settings\.metabaseTenantSlug must be a Metabase tenant slug \(must match/],
     [{ settings: { colour: 'blue' } }, /settings\.colour is not a known setting/],
     [{ settings: { sisenseTenantName: 'acme', sisenseTenantId: 'abc' } }, /settings\.sisenseTenantName does not apply to metabase targets/],
     [{ settings: { externalValueAttribute: 'x' } }, /does not apply to metabase/],

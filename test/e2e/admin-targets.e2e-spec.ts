@@ -60,7 +60,7 @@ describe('admin API: targets', () => {
         settings: { tenantsEnabled: true, tokenTtlSeconds: 120 },
         disabled: false,
         hasSecret: true,
-        hasEmbeddingSecret: true,
+        secretsSet: ['embeddingSecret', 'secret'],
       });
       expect(Object.keys(res.body)).not.toEqual(expect.arrayContaining(['secret']));
       expect(res.text).not.toContain(METABASE_SECRET);
@@ -92,13 +92,14 @@ describe('admin API: targets', () => {
     });
 
     it('refuses a short secret with 400 naming it, without echoing it', async () => {
-      const short = 'short-secret-15';
+      // Metabase's keys are 64 hex characters; an HMAC key under 32 is guessable offline.
+      const short = 'short-secret-0123456789abcdef';
       const res = await admin().post('/api/v1/targets', metabaseBody({ secret: short })).expect(400);
       expect(res.body.error).toBe('invalid_target');
-      expect(res.body.details.problems).toEqual([expect.stringMatching(/^secret must be at least 16 characters/)]);
+      expect(res.body.details.problems).toEqual([expect.stringMatching(/^secret must be at least 32 characters/)]);
       expect(res.text).not.toContain(short);
-      const res2 = await admin().post('/api/v1/targets', metabaseBody({ embeddingSecret: 'x'.repeat(15) })).expect(400);
-      expect(res2.body.message).toMatch(/embeddingSecret must be at least 16/);
+      const res2 = await admin().post('/api/v1/targets', metabaseBody({ embeddingSecret: 'abcdefghij0123456789' })).expect(400);
+      expect(res2.body.message).toMatch(/embeddingSecret must be at least 32/);
       await admin().post('/api/v1/targets', metabaseBody({ secret: `${METABASE_SECRET}\n` })).expect(400);
     });
 
@@ -119,7 +120,7 @@ describe('admin API: targets', () => {
         expect.arrayContaining([
           'settings.colour is not a known setting',
           expect.stringMatching(/^settings\.tokenTtlSeconds must be a whole number from 60 to 600/),
-          expect.stringMatching(/^settings\.allowedOrigins entry "not a url"/),
+          expect.stringMatching(/^settings\.allowedOrigins\[0\] must be an origin like https:\/\/app\.example\.com/),
         ]),
       );
     });
@@ -148,7 +149,7 @@ describe('admin API: targets', () => {
       const sis = await admin()
         .post('/api/v1/targets', { slug: slug('sis'), kind: 'sisense', baseUrl: 'https://sisense.example.com', secret: SISENSE_SECRET, settings: { emailClaim: 'email' } })
         .expect(201);
-      expect(sis.body).toMatchObject({ kind: 'sisense', hasSecret: true, hasEmbeddingSecret: false, name: '' });
+      expect(sis.body).toMatchObject({ kind: 'sisense', hasSecret: true, secretsSet: ['secret'], name: '' });
       const dbx = await admin()
         .post('/api/v1/targets', {
           slug: slug('dbx'),
@@ -167,12 +168,12 @@ describe('admin API: targets', () => {
       const created = (await admin().post('/api/v1/targets', metabaseBody({ embeddingSecret: undefined })).expect(201)).body;
       const list = await admin().get('/api/v1/targets').expect(200);
       const item = list.body.items.find((x: { id: string }) => x.id === created.id);
-      expect(item).toMatchObject({ hasSecret: true, hasEmbeddingSecret: false });
+      expect(item).toMatchObject({ hasSecret: true, secretsSet: ['secret'] });
       expect(list.text).not.toMatch(/secret_?enc|secretEnc|mb-jwt-secret/i);
       const one = await admin().get(`/api/v1/targets/${created.id}`).expect(200);
       expect(one.body).toEqual(item);
       expect(Object.keys(one.body).sort()).toEqual(
-        ['baseUrl', 'createdAt', 'disabled', 'hasEmbeddingSecret', 'hasSecret', 'id', 'kind', 'name', 'settings', 'slug', 'updatedAt'],
+        ['baseUrl', 'createdAt', 'disabled', 'hasSecret', 'id', 'kind', 'name', 'secretsSet', 'settings', 'slug', 'updatedAt'],
       );
       await expect(targets.findBySlug(created.slug)).resolves.toMatchObject({ id: created.id });
     });
@@ -188,14 +189,14 @@ describe('admin API: targets', () => {
     it('changes fields, keeps secrets not sent, replaces secrets sent', async () => {
       const created = (await admin().post('/api/v1/targets', metabaseBody()).expect(201)).body;
       const renamed = await admin().patch(`/api/v1/targets/${created.id}`, { name: 'Renamed', baseUrl: 'https://mb2.example.com/' }).expect(200);
-      expect(renamed.body).toMatchObject({ name: 'Renamed', baseUrl: 'https://mb2.example.com', hasSecret: true, hasEmbeddingSecret: true });
+      expect(renamed.body).toMatchObject({ name: 'Renamed', baseUrl: 'https://mb2.example.com', hasSecret: true, secretsSet: ['embeddingSecret', 'secret'] });
       await expect(targets.openSecrets(created.id)).resolves.toEqual({ secret: METABASE_SECRET, embeddingSecret: EMBEDDING_SECRET });
 
-      const newSecret = 'rotated-jwt-secret-9e8d7c6b5a4f';
+      const newSecret = 'rotated-jwt-secret-9e8d7c6b5a4f0123';
       const rotated = await admin().patch(`/api/v1/targets/${created.id}`, { secret: newSecret, embeddingSecret: null }).expect(200);
       expect(rotated.text).not.toContain(newSecret);
-      expect(rotated.body).toMatchObject({ hasSecret: true, hasEmbeddingSecret: false });
-      await expect(targets.openSecrets(created.id)).resolves.toEqual({ secret: newSecret, embeddingSecret: null });
+      expect(rotated.body).toMatchObject({ hasSecret: true, secretsSet: ['secret'] });
+      await expect(targets.openSecrets(created.id)).resolves.toEqual({ secret: newSecret });
 
       const [event] = await t.ds.query(
         `SELECT details FROM audit_events WHERE type = 'target.updated' AND details->>'targetId' = $1 ORDER BY id DESC LIMIT 1`,
@@ -221,7 +222,27 @@ describe('admin API: targets', () => {
       expect(bad.body.message).toMatch(/settings\.groupsClaim is not a known setting/);
       const ok = await admin().patch(`/api/v1/targets/${created.id}`, { kind: 'sisense', settings: {} }).expect(200);
       // Sisense has no embedding secret: the Metabase one is dropped with the kind.
-      expect(ok.body).toMatchObject({ kind: 'sisense', hasSecret: true, hasEmbeddingSecret: false });
+      expect(ok.body).toMatchObject({ kind: 'sisense', hasSecret: true, secretsSet: ['secret'] });
+    });
+
+    // Issue 13.8: the README's own placeholder was stored as a real key, even in production.
+    it.each([
+      ['secret', '<JWT shared secret>'],
+      ['secret', 'changeme-changeme-changeme-changeme'],
+      ['secret', 'your-secret-here-please-replace-it-now'],
+      ['secret', 'x'.repeat(64)],
+      ['secret', 'secret'],
+      ['embeddingSecret', '<embedding secret key, 64 hex characters long>'],
+      ['embeddingSecret', 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx-xxxx'],
+    ])('refuses a placeholder %s %j with a 400 naming the field, storing nothing', async (field, value) => {
+      const before = await countTargets();
+      const res = await admin().post('/api/v1/targets', metabaseBody({ [field]: value })).expect(400);
+      expect(res.body.message).toMatch(new RegExp(`^${field} (looks like a placeholder|must be at least)`));
+      if (value.length > 10) expect(res.text).not.toContain(value);
+      expect(await countTargets()).toBe(before);
+      const existing = (await admin().post('/api/v1/targets', metabaseBody()).expect(201)).body;
+      const patched = await admin().patch(`/api/v1/targets/${existing.id}`, { secrets: { [field]: value } }).expect(400);
+      expect(patched.body.message).toMatch(new RegExp(`^secrets\\.${field} (looks like a placeholder|must be at least)`));
     });
 
     it('refuses bad values, a taken slug, an empty patch and a removed secret', async () => {
@@ -229,7 +250,7 @@ describe('admin API: targets', () => {
       const b = (await admin().post('/api/v1/targets', metabaseBody()).expect(201)).body;
       expect((await admin().patch(`/api/v1/targets/${a.id}`, { slug: b.slug }).expect(409)).body.error).toBe('target_slug_taken');
       expect((await admin().patch(`/api/v1/targets/${a.id}`, {}).expect(400)).body.error).toBe('empty_update');
-      expect((await admin().patch(`/api/v1/targets/${a.id}`, { secret: 'too-short' }).expect(400)).body.message).toMatch(/secret must be at least 16/);
+      expect((await admin().patch(`/api/v1/targets/${a.id}`, { secret: 'too-short-abcdef' }).expect(400)).body.message).toMatch(/secret must be at least 32/);
       expect((await admin().patch(`/api/v1/targets/${a.id}`, { secret: null }).expect(400)).body.message).toMatch(/secret must be a string/);
       expect((await admin().patch(`/api/v1/targets/${a.id}`, { baseUrl: 'https://x.example.com?q=1' }).expect(400)).body.message).toMatch(/baseUrl/);
       expect((await admin().patch(`/api/v1/targets/${a.id}`, { disabled: 'yes' }).expect(400)).body.message).toMatch(/disabled/);

@@ -20,7 +20,7 @@ describe('restart', () => {
       const key = await makeApiKey(t.ds, null);
       const auth = { Authorization: `Bearer ${key}` };
       const tenant = await request(t.http).post('/api/v1/tenants').set(auth).send({ slug: 'survivor', name: 'Survivor Ltd' }).expect(201);
-      const secret = 'restart-secret-0123456789abcdef';
+      const secret = 'restart-secret-0123456789abcdef0123';
       const target = await request(t.http)
         .post('/api/v1/targets')
         .set(auth)
@@ -33,7 +33,7 @@ describe('restart', () => {
       const again = await request(t.http).get(`/api/v1/tenants/${tenant.body.id}`).set(auth).expect(200);
       expect(again.body).toMatchObject({ slug: 'survivor', name: 'Survivor Ltd' });
       // The sealed secret opens after the restart (same SECRETS_KEY, same context).
-      await expect(t.app.get(TargetsService).openSecrets(target.body.id)).resolves.toEqual({ secret, embeddingSecret: null });
+      await expect(t.app.get(TargetsService).openSecrets(target.body.id)).resolves.toEqual({ secret });
     } finally {
       if (t) await t.close();
       else await dropDatabase(db.name);

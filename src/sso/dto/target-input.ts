@@ -42,12 +42,20 @@ export interface UpdateTargetInput {
   disabled?: boolean;
 }
 
-/** The secrets a create or update names: the `secrets` map plus the aliases (the map wins). */
+/**
+ * The secrets a create or update names: the `secrets` map plus the aliases (the map wins),
+ * and for each the field as the client sent it (for messages naming it).
+ */
 export function secretsInput(input: { secrets?: Record<string, string | null>; secret?: string; embeddingSecret?: string | null }): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   for (const alias of SECRET_FIELD_ALIASES) if (input[alias] !== undefined) out[alias] = input[alias] as string | null;
-  return { ...out, ...(input.secrets ?? {}) };
+  const viaMap = Object.keys(input.secrets ?? {});
+  const values = { ...out, ...(input.secrets ?? {}) };
+  Object.defineProperty(values, FIELD_NAMES, { value: new Map(Object.keys(values).map((k) => [k, viaMap.includes(k) ? `secrets.${k}` : k])), enumerable: false });
+  return values;
 }
+
+const FIELD_NAMES = Symbol('fieldNames');
 
 /** What the API shows of a target: never a secret, only whether one is set. */
 export interface TargetView {
@@ -133,7 +141,7 @@ export function checkSecretsInput(def: TargetDefinition, sent: Record<string, st
     const spec = def.secrets.find((s) => s.name === name);
     const field = fieldName(name, sent);
     if (!spec) {
-      problems.push(`${field} is not used by ${def.kind} targets (its secrets: ${def.secrets.map((s) => s.name).join(', ')})`);
+      problems.push(`${field} is not used by ${def.kind} targets`);
     } else if (value === null) {
       if (spec.required) problems.push(`${field} is required for ${def.kind} targets and cannot be removed`);
     } else {
@@ -147,6 +155,6 @@ export function checkRequiredSecrets(def: TargetDefinition, setNames: string[], 
   for (const s of def.secrets) if (s.required && !setNames.includes(s.name)) problems.push(`${s.name === 'secret' ? 'secret' : `secrets.${s.name}`} is required for ${def.kind} targets`);
 }
 
-function fieldName(name: string, _sent: Record<string, unknown>): string {
-  return (SECRET_FIELD_ALIASES as readonly string[]).includes(name) ? name : `secrets.${name}`;
+function fieldName(name: string, sent: Record<string, unknown>): string {
+  return (sent as { [FIELD_NAMES]?: Map<string, string> })[FIELD_NAMES]?.get(name) ?? `secrets.${name}`;
 }

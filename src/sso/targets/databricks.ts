@@ -227,6 +227,16 @@ export const databricks = defineTarget({
   label: 'Databricks AI/BI',
   settingsSchema,
   accessSettingsSchema,
+  examples: {
+    baseUrl: 'https://adb-1234567890123456.7.azuredatabricks.net',
+    settings: {
+      workspaceId: '1234567890123456',
+      clientId: '6f1c2a44-1d1e-4c8e-9d6c-2a8b9c1d0e7f',
+      requestTimeoutMs: 5000,
+      allowedOrigins: ['https://app.example.com'],
+    },
+    accessSettings: { externalValueAttribute: 'customer_id', dashboards: ['01ef0a1b2c3d4e5f6a7b8c9d0e1f2a3b'] },
+  },
   secrets: [{ name: 'secret', required: true, minLength: 16, description: 'The service principal\'s OAuth secret' }],
   broker: {
     resourceId: /^[A-Za-z0-9_-]{1,64}$/,

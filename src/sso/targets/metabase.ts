@@ -243,7 +243,7 @@ const accessSettingsSchema: ObjectSchema = {
   type: 'object',
   properties: {
     // CONTRACTS, Metabase multi-tenancy: @tenant must match ^[-_a-z0-9]{1,255}$.
-    metabaseTenantSlug: { type: 'string', title: 'Metabase tenant slug', description: 'The @tenant (default: the tenant slug)', pattern: METABASE_TENANT_SLUG.source, 'x-pattern-message': 'a Metabase tenant slug (^[-_a-z0-9]{1,255}$)' },
+    metabaseTenantSlug: { type: 'string', title: 'Metabase tenant slug', description: 'The @tenant (default: the tenant slug)', pattern: METABASE_TENANT_SLUG.source, 'x-pattern-message': 'a Metabase tenant slug (must match ^[-_a-z0-9]{1,255}$)' },
     sharedAccount: {
       type: 'object',
       title: 'Shared account',
@@ -260,7 +260,7 @@ const accessSettingsSchema: ObjectSchema = {
       type: 'object',
       title: 'Locked parameters',
       description: "Signed-embed parameter -> the attribute whose value it is locked to (the user's, else the tenant's)",
-      additionalProperties: { type: 'string', maxLength: 100 },
+      additionalProperties: { type: 'string', maxLength: 100, 'x-pattern-message': 'an attribute name of 1 to 100 characters' },
       'x-key-pattern': '^[A-Za-z0-9_-]{1,100}$',
       maxProperties: 50,
     },
@@ -276,6 +276,27 @@ export const metabase = defineTarget({
   label: 'Metabase',
   settingsSchema,
   accessSettingsSchema,
+  examples: {
+    baseUrl: 'https://metabase.example.com',
+    settings: {
+      emailClaim: 'email',
+      firstNameClaim: 'first_name',
+      lastNameClaim: 'last_name',
+      groupsClaim: 'groups',
+      tokenTtlSeconds: 120,
+      embedTtlSeconds: 60,
+      tenantsEnabled: false,
+      allowedOrigins: ['https://app.example.com'],
+      logoutLandingUrl: 'https://app.example.com/signed-out',
+    },
+    accessSettings: {
+      metabaseTenantSlug: 'acme',
+      sharedAccount: { email: 'bi@acme.example', firstName: 'Acme', lastName: 'Analytics' },
+      lockedParams: { customer_id: 'customerId' },
+      embeddableDashboards: ['7'],
+      embeddableQuestions: ['12'],
+    },
+  },
   secrets: [
     // Metabase generates 64 hex characters for both; 32 is the floor for an HMAC key.
     { name: 'secret', required: true, minLength: 32, description: 'Admin > Authentication > JWT: "String used by the JWT signing key"' },

@@ -208,6 +208,24 @@ export const sisense = defineTarget({
   label: 'Sisense',
   settingsSchema,
   accessSettingsSchema,
+  examples: {
+    baseUrl: 'https://sisense.example.com',
+    settings: {
+      emailClaim: 'sub',
+      firstNameClaim: 'firstName',
+      lastNameClaim: 'lastName',
+      tokenTtlSeconds: 300,
+      allowedOrigins: ['https://app.example.com'],
+      logoutLandingUrl: 'https://app.example.com/signed-out',
+      tenantName: 'acme',
+      tenantId: '64f0c0ffee',
+    },
+    accessSettings: {
+      sisenseTenantName: 'acme',
+      sisenseTenantId: '64f0c0ffee',
+      sharedAccount: { email: 'bi@acme.example', firstName: 'Acme', lastName: 'Analytics' },
+    },
+  },
   secrets: [{ name: 'secret', required: true, minLength: 32, description: 'Admin > Security > Single Sign On > JWT: the shared secret' }],
   checkSettings(s) {
     const problems: string[] = [];

@@ -22,6 +22,11 @@ export interface TargetDefinition {
   label: string;
   settingsSchema: ObjectSchema;
   accessSettingsSchema: ObjectSchema;
+  /**
+   * A valid example of every setting (each schema property appears): the OpenAPI example, a
+   * console's placeholder, and what the definitions spec round-trips through the admin API.
+   */
+  examples: { baseUrl: string; settings: TargetSettings; accessSettings: AccessSettings };
   secrets: SecretSpec[];
   /** Rules across settings the schema cannot say (e.g. two claim names that must differ). */
   checkSettings?(settings: TargetSettings): string[];
