@@ -156,8 +156,8 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
     body: o.body,
     requests: o.requests,
     connections: o.connections ?? 20,
-    duration: o.amount ? undefined : (o.duration ?? 10),
-    amount: o.amount,
+    // autocannon refuses a `duration` key that is present but undefined.
+    ...(o.amount ? { amount: o.amount } : { duration: o.duration ?? 10 }),
     timeout: 30,
   });
   const statusCounts: Record<string, number> = {};

@@ -1,0 +1,111 @@
+/*
+ * The Databricks token broker: dashboard tokens per second for signed-in users, and how many
+ * step-1 (service principal, all-apis) calls Databricks sees.
+ *
+ *   npm run bench -- broker        (BENCH_DURATION=10 BENCH_CONNECTIONS=20)
+ *
+ * GET /embed/dbx/databricks/<dashboard>/token with a session cookie of one of 1,000 users:
+ * session read, target/access read, step 2 and step 3 against a fake workspace
+ * (test/fakes/databricks.ts, in this process, next to autocannon), the token + audit
+ * statement. The all-apis token of step 1 is shared per target: with a warm cache a run
+ * should make no step-1 call at all; a burst on a cold target exactly one; a target whose
+ * service token lives 62 s (renewed 60 s early, so every ~2 s) one per window.
+ * Figures are printed, not asserted.
+ */
+import type autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../src/crypto/secret-box';
+import { randomToken, sha256Hex } from '../src/crypto/tokens';
+import { FakeDatabricks, startFakeDatabricks } from '../test/fakes/databricks';
+import { load, printTable, runMain, sleep, startPostgres, startService } from './lib';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const USERS = 1000;
+const CLIENT_ID = 'bench-sp-client-id';
+const CLIENT_SECRET = 'bench-sp-secret-0a1b2c3d4e5f6a7b8c9d';
+const DASH = '01efbench0000000000000000000000aa';
+
+async function main(): Promise<void> {
+  const pg = await startPostgres();
+  const secretsKey = randomBytes(32).toString('hex');
+  const service = await startService({ databaseUrl: pg.url, secretsKey, env: { DB_POOL_SIZE: '20' } });
+  const fakes: FakeDatabricks[] = [];
+  try {
+    const box = new SecretBox(Buffer.from(secretsKey, 'hex'));
+    const [tenant] = await pg.query(`INSERT INTO tenants (slug, name, attributes) VALUES ('bench', 'Bench', '{"customer":"acme"}') RETURNING id`);
+    const users = await pg.query<{ id: string }>(
+      `INSERT INTO users (tenant_id, email, first_name, last_name, attributes)
+       SELECT $1, 'user' || i || '@example.com', 'Bench', 'User', jsonb_build_object('customer', 'c' || (i % 50)) FROM generate_series(1, ${USERS}) i
+       RETURNING id`,
+      [tenant.id],
+    );
+    const cookies: string[] = [];
+    for (const u of users) {
+      const token = randomToken(32);
+      cookies.push(`eidp_session=${token}`);
+      await pg.query(`INSERT INTO sessions (id, user_id, tenant_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')`, [sha256Hex(token), u.id, tenant.id]);
+    }
+    const workspace = async (slug: string, serviceTokenTtl?: number) => {
+      const fake = await startFakeDatabricks({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, dashboards: [DASH], serviceTokenTtl });
+      fakes.push(fake);
+      const [target] = await pg.query(
+        `INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ($1, 'databricks', $1, $2, $3) RETURNING id`,
+        [slug, fake.url, JSON.stringify({ workspaceId: '1234567890123456', clientId: CLIENT_ID })],
+      );
+      await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, box.seal(CLIENT_SECRET, `target:${target.id}:secret`)]);
+      await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, settings) VALUES ($1, $2, '{"externalValueAttribute":"customer"}')`, [tenant.id, target.id]);
+      return fake;
+    };
+    const warm = await workspace('dbx');
+    const cold = await workspace('dbx-cold');
+    const renewing = await workspace('dbx-renew', 62);
+    await pg.query('ANALYZE');
+
+    let next = 0;
+    const requests = (slug: string): autocannon.Request[] => [
+      { method: 'GET', path: `/embed/${slug}/databricks/${DASH}/token`, setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[next++ % cookies.length] } }) },
+    ];
+    const check = await fetch(`${service.baseUrl}/embed/dbx/databricks/${DASH}/token`, { headers: { cookie: cookies[0] } });
+    if (check.status !== 200) throw new Error(`broker answered ${check.status} ${await check.text()}`);
+
+    // Warm-up (JIT, pools, the shared all-apis token), not reported.
+    await load({ url: service.baseUrl, requests: requests('dbx'), connections: CONNECTIONS, duration: 3 });
+    await sleep(500);
+
+    const rows: Record<string, string | number>[] = [];
+    const run = async (name: string, slug: string, fake: FakeDatabricks, opts: { duration?: number; amount?: number }) => {
+      const before = { ...fake.calls };
+      const tokensBefore = Number((await pg.query(`SELECT count(*) AS n FROM issued_tokens`))[0].n);
+      const r = await load({ url: service.baseUrl, requests: requests(slug), connections: CONNECTIONS, ...opts });
+      await sleep(300);
+      const recorded = Number((await pg.query(`SELECT count(*) AS n FROM issued_tokens`))[0].n) - tokensBefore;
+      const step1 = fake.calls.service - before.service;
+      rows.push({
+        run: name,
+        'tokens/s': r.rps,
+        'p50 ms': r.p50,
+        'p99 ms': r.p99,
+        'answered 200': r.statusCounts['200'] ?? 0,
+        'step-1 calls': step1,
+        'step-3 calls': fake.calls.scoped - before.scoped,
+        recorded,
+      });
+      return { r, step1 };
+    };
+    const w = await run(`warm cache, ${DURATION} s`, 'dbx', warm, { duration: DURATION });
+    const c = await run(`cold target, burst of ${CONNECTIONS * 5}`, 'dbx-cold', cold, { amount: CONNECTIONS * 5 });
+    const n = await run(`service token renewed every ~2 s, ${DURATION} s`, 'dbx-renew', renewing, { duration: DURATION });
+
+    printTable(`Databricks broker, ${CONNECTIONS} connections (fake workspace in the load process)`, rows);
+    console.log(`\nwarm cache: ${w.r.rps.toFixed(0)} tokens/s with ${w.step1} step-1 calls for ${w.r.requests} tokens`);
+    console.log(`cold burst: ${c.step1} step-1 call(s) for ${c.r.requests} concurrent tokens (single flight)`);
+    console.log(`renewing: ${n.step1} step-1 calls in ${n.r.durationSeconds} s (one per ~2 s window), ${(n.r.requests / Math.max(1, n.step1)).toFixed(0)} tokens per step-1 call`);
+  } finally {
+    for (const f of fakes) await f.close();
+    await service.stop();
+    await pg.stop();
+  }
+}
+
+runMain(main);
