@@ -129,9 +129,11 @@ export async function startFakeDatabricks(o: FakeDatabricksOptions): Promise<Fak
     if (JSON.stringify(details) !== expectedDetails) return refuse(res, step, 400, 'authorization_details differ from step 2');
     if (form.scope !== 'dashboards.genie') return refuse(res, step, 400, 'scope differs from step 2');
     fake.scopedCalls.push({ form, authorizationDetails: details });
-    const token = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: info.externalViewerId })).toString('base64url')}.${randomBytes(16).toString('base64url')}`;
-    fake.scopedTokens.set(token, info);
     const ttl = o.scopedTokenTtl === undefined ? 3600 : o.scopedTokenTtl;
+    // A JWT-shaped token whose exp the browser SDK reads to schedule getNewToken().
+    const exp = Math.floor(Date.now() / 1000) + (ttl ?? 3600);
+    const token = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: info.externalViewerId, exp })).toString('base64')}.${randomBytes(16).toString('base64url')}`;
+    fake.scopedTokens.set(token, info);
     return res.json(ttl === null ? { access_token: token, token_type: 'Bearer' } : { access_token: token, token_type: 'Bearer', expires_in: ttl });
   });
 
@@ -157,13 +159,24 @@ export async function startFakeDatabricks(o: FakeDatabricksOptions): Promise<Fak
     return res.json({ authorization_details: tokenInfoDetails(id), custom_claim: claim, scope: 'dashboards.genie' });
   });
 
+  // What the browser SDK frames: tells its parent it is ready (DATABRICKS_EMBED_READY) and
+  // shows the token it got in the fragment and every DATABRICKS_SET_TOKEN (getNewToken()).
   app.get('/embed/dashboardsv3/:id', (req: Request, res: Response) => {
-    res
-      .type('html')
-      .send(
-        `<!doctype html><html><body style="font-family:sans-serif;margin:2rem"><h2>Fake Databricks dashboard ${String(req.params.id).replace(/[^A-Za-z0-9_-]/g, '')}</h2>` +
-          `<p id="t">waiting for the token</p><script>const t=new URLSearchParams(location.hash.slice(1));document.getElementById('t').textContent=[...t.keys()].length?'token received in the fragment':'no token';</script></body></html>`,
-      );
+    const id = String(req.params.id).replace(/[^A-Za-z0-9_-]/g, '');
+    res.type('html').send(`<!doctype html><html><body style="font-family:sans-serif;margin:2rem">
+<h2>Fake Databricks dashboard ${id}</h2><p id="t">waiting for the token</p><p id="r"></p>
+<script>
+const t = new URLSearchParams(location.hash.slice(1)).get('token');
+document.getElementById('t').textContent = t ? 'token received in the fragment' : 'no token';
+let refreshed = 0;
+window.addEventListener('message', (e) => {
+  if (e.data && e.data.type === 'DATABRICKS_SET_TOKEN' && e.data.token) {
+    refreshed++;
+    document.getElementById('r').textContent = 'token refreshed ' + refreshed + ' time(s)';
+  }
+});
+parent.postMessage({ type: 'DATABRICKS_EMBED_READY' }, '*');
+</script></body></html>`);
   });
   app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => res.status(400).json({ error: err.message }));
 
