@@ -13,6 +13,7 @@ import {
   CreateTargetInput,
   normaliseBaseUrl,
   secretsInput,
+  SentSecret,
   TargetView,
   UpdateTargetInput,
 } from './dto/target-input';
@@ -68,7 +69,7 @@ export class TargetsService {
     problems.push(...parsed.problems);
     const sent = secretsInput(input);
     checkSecretsInput(def, sent, problems);
-    checkRequiredSecrets(def, Object.keys(sent).filter((k) => sent[k] !== null), problems);
+    checkRequiredSecrets(def, sent.filter((x) => x.value !== null).map((x) => x.name), problems);
     if (problems.length) throw invalid(problems);
 
     // The id is made here so the secrets can be sealed under it before the one insert.
@@ -127,10 +128,14 @@ export class TargetsService {
       // A secret the (possibly new) product does not use is dropped, not kept unreadable.
       const kept = Object.fromEntries(Object.entries(current.secrets ?? {}).filter(([name]) => def.secrets.some((s) => s.name === name)));
       const names = new Set(Object.keys(kept));
-      for (const [name, value] of Object.entries(sent)) value === null ? names.delete(name) : names.add(name);
+      for (const { name, value } of sent) {
+        if (value === null) names.delete(name);
+        else names.add(name);
+      }
       checkRequiredSecrets(def, [...names], problems);
       if (problems.length) throw invalid(problems);
-      if (Object.keys(sent).length || names.size !== Object.keys(current.secrets ?? {}).length) patch.secrets = this.seal(id, sent, kept);
+      const dropped = Object.keys(kept).length !== Object.keys(current.secrets ?? {}).length;
+      if (sent.length || dropped) patch.secrets = this.seal(id, sent, kept);
 
       await m.getRepository(Target).update({ id }, patch as QueryDeepPartialEntity<Target>);
       // Which fields changed, and that a secret was replaced: never the values.
@@ -155,9 +160,9 @@ export class TargetsService {
   }
 
   /** `current` with the sent secrets sealed in (each under its own context) and nulls removed. */
-  private seal(id: string, sent: Record<string, string | null>, current: SealedSecrets): SealedSecrets {
+  private seal(id: string, sent: SentSecret[], current: SealedSecrets): SealedSecrets {
     const out: SealedSecrets = { ...current };
-    for (const [name, value] of Object.entries(sent)) {
+    for (const { name, value } of sent) {
       if (value === null) delete out[name];
       else out[name] = this.box.seal(value, targetSecretContext(id, name));
     }

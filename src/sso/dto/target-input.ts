@@ -42,20 +42,23 @@ export interface UpdateTargetInput {
   disabled?: boolean;
 }
 
-/**
- * The secrets a create or update names: the `secrets` map plus the aliases (the map wins),
- * and for each the field as the client sent it (for messages naming it).
- */
-export function secretsInput(input: { secrets?: Record<string, string | null>; secret?: string; embeddingSecret?: string | null }): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
-  for (const alias of SECRET_FIELD_ALIASES) if (input[alias] !== undefined) out[alias] = input[alias] as string | null;
-  const viaMap = Object.keys(input.secrets ?? {});
-  const values = { ...out, ...(input.secrets ?? {}) };
-  Object.defineProperty(values, FIELD_NAMES, { value: new Map(Object.keys(values).map((k) => [k, viaMap.includes(k) ? `secrets.${k}` : k])), enumerable: false });
-  return values;
+/** One secret a create or update sent: its name, value (`null` removes it) and the field as sent. */
+export interface SentSecret {
+  name: string;
+  value: string | null;
+  /** `secrets.<name>`, or the top-level alias when sent so (messages name what the client wrote). */
+  field: string;
 }
 
-const FIELD_NAMES = Symbol('fieldNames');
+/** The secrets a create or update names: the `secrets` map plus the top-level aliases (the map wins). */
+export function secretsInput(input: { secrets?: Record<string, string | null>; secret?: string; embeddingSecret?: string | null }): SentSecret[] {
+  const out = new Map<string, SentSecret>();
+  for (const alias of SECRET_FIELD_ALIASES) {
+    if (input[alias] !== undefined) out.set(alias, { name: alias, value: input[alias] as string | null, field: alias });
+  }
+  for (const [name, value] of Object.entries(input.secrets ?? {})) out.set(name, { name, value, field: `secrets.${name}` });
+  return [...out.values()];
+}
 
 /** What the API shows of a target: never a secret, only whether one is set. */
 export interface TargetView {
@@ -134,12 +137,11 @@ export function checkSecretValue(field: string, value: unknown, spec: SecretSpec
 
 /**
  * Checks the secrets sent against the product's list: unknown names refused, values checked,
- * `null` only for an optional secret. `field(name)` names the field as the client sent it.
+ * `null` only for an optional secret.
  */
-export function checkSecretsInput(def: TargetDefinition, sent: Record<string, string | null>, problems: string[]): void {
-  for (const [name, value] of Object.entries(sent)) {
+export function checkSecretsInput(def: TargetDefinition, sent: SentSecret[], problems: string[]): void {
+  for (const { name, value, field } of sent) {
     const spec = def.secrets.find((s) => s.name === name);
-    const field = fieldName(name, sent);
     if (!spec) {
       problems.push(`${field} is not used by ${def.kind} targets`);
     } else if (value === null) {
@@ -153,8 +155,4 @@ export function checkSecretsInput(def: TargetDefinition, sent: Record<string, st
 /** After a change: every required secret of the product is set. */
 export function checkRequiredSecrets(def: TargetDefinition, setNames: string[], problems: string[]): void {
   for (const s of def.secrets) if (s.required && !setNames.includes(s.name)) problems.push(`${s.name === 'secret' ? 'secret' : `secrets.${s.name}`} is required for ${def.kind} targets`);
-}
-
-function fieldName(name: string, sent: Record<string, unknown>): string {
-  return (sent as { [FIELD_NAMES]?: Map<string, string> })[FIELD_NAMES]?.get(name) ?? `secrets.${name}`;
 }
