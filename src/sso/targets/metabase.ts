@@ -259,7 +259,7 @@ const accessSettingsSchema: ObjectSchema = {
     lockedParams: {
       type: 'object',
       title: 'Locked parameters',
-      description: "Signed-embed parameter -> the attribute whose value it is locked to (the user's, else the tenant's)",
+      description: 'Signed-embed parameter -> the attribute whose value it is locked to (access, else user, else tenant)',
       additionalProperties: { type: 'string', maxLength: 100, 'x-pattern-message': 'an attribute name of 1 to 100 characters' },
       'x-key-pattern': '^[A-Za-z0-9_-]{1,100}$',
       maxProperties: 50,
