@@ -57,6 +57,11 @@ async function main(): Promise<void> {
       await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, settings) VALUES ($1, $2, '{"externalValueAttribute":"customer"}')`, [tenant.id, target.id]);
       return fake;
     };
+    // The same users' SSO handshake on a Metabase target, run alongside: a ratio that holds
+    // whatever else the machine is doing (two network calls to the workspace vs none).
+    const [mb] = await pg.query(`INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('mb', 'metabase', 'mb', 'https://metabase.example.com', '{}') RETURNING id`);
+    await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [mb.id, box.seal('bench-metabase-jwt-secret-0123456789abcdef', `target:${mb.id}:secret`)]);
+    await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id) VALUES ($1, $2)`, [tenant.id, mb.id]);
     const warm = await workspace('dbx');
     const cold = await workspace('dbx-cold');
     const renewing = await workspace('dbx-renew', 62);
@@ -97,8 +102,15 @@ async function main(): Promise<void> {
     const c = await run(`cold target, burst of ${CONNECTIONS * 5}`, 'dbx-cold', cold, { amount: CONNECTIONS * 5 });
     const n = await run(`service token renewed every ~2 s, ${DURATION} s`, 'dbx-renew', renewing, { duration: DURATION });
 
+    const ssoRequests: autocannon.Request[] = [
+      { method: 'GET', path: '/sso/mb?return_to=/', setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[next++ % cookies.length] } }) },
+    ];
+    const sso = await load({ url: service.baseUrl, requests: ssoRequests, connections: CONNECTIONS, duration: DURATION });
+    rows.push({ run: `Metabase SSO handshake (for the ratio), ${DURATION} s`, 'tokens/s': sso.rps, 'p50 ms': sso.p50, 'p99 ms': sso.p99, 'answered 200': `${sso.statusCounts['302'] ?? 0} x 302`, 'step-1 calls': '-', 'step-3 calls': '-', recorded: '-' });
+
     printTable(`Databricks broker, ${CONNECTIONS} connections (fake workspace in the load process)`, rows);
     console.log(`\nwarm cache: ${w.r.rps.toFixed(0)} tokens/s with ${w.step1} step-1 calls for ${w.r.requests} tokens`);
+    console.log(`broker / SSO handshake in the same run: ${(w.r.rps / sso.rps).toFixed(2)}x`);
     console.log(`cold burst: ${c.step1} step-1 call(s) for ${c.r.requests} concurrent tokens (single flight)`);
     console.log(`renewing: ${n.step1} step-1 calls in ${n.r.durationSeconds} s (one per ~2 s window), ${(n.r.requests / Math.max(1, n.step1)).toFixed(0)} tokens per step-1 call`);
   } finally {
