@@ -266,6 +266,11 @@ describe('Databricks token broker (GET /embed/:target/databricks/:dashboardId/to
       expect(client.text).toContain('getNewToken');
     });
 
+    it('is for token-broker targets only', async () => {
+      const mb = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb.example.com', secret: 'mb-secret-0123456789abcdef0123456789ab' });
+      await request(t.http).get(`/demo/databricks/${mb.slug}/${DASH}`).set('Cookie', cookie).expect(404);
+    });
+
     it('sends a visitor without a session to the login page, and back', async () => {
       const target = await workspace();
       const res = await request(t.http).get(`/demo/databricks/${target.slug}/${DASH}`).expect(302);

@@ -7,7 +7,9 @@ import type { SessionContext } from '../../auth/auth.types';
 import { escapeHtml } from '../../common/html';
 import { requestMeta } from '../../common/request-meta';
 import { originOf } from '../return-to';
+import { notFound } from '../../common/errors';
 import { SsoService } from '../sso.service';
+import { targetDefinition } from '../targets';
 import { DEMO_CLIENT_JS } from './databricks-demo.client';
 
 /** @databricks/aibi-client's ES module, served from our origin (no CDN: the page's CSP is 'self'). */
@@ -44,6 +46,8 @@ export class DatabricksDemoController {
     @Res() res: Response,
   ): Promise<void> {
     const loaded = await this.sso.requireTarget(slug, session, requestMeta(req), 'broker');
+    // A demo of the token broker: a target of another product has nothing to show here.
+    if (!targetDefinition(loaded.target.kind)?.broker) throw notFound('target', { target: slug });
     const path = `/demo/databricks/${encodeURIComponent(loaded.target.slug)}/${encodeURIComponent(dashboardId)}`;
     if (!session) {
       res.redirect(302, this.sso.loginUrl(path, undefined));
