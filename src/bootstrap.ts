@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { NextFunction, Request, Response, urlencoded } from 'express';
 import { Logger } from 'nestjs-pino';
@@ -10,6 +10,7 @@ import { AppModule } from './app.module';
 import { LOGIN_BODY_LIMIT, LOGIN_BODY_TOO_LARGE } from './auth/login/login-form';
 import { assignRequestId } from './common/logging';
 import { securityHeaders } from './common/security-headers';
+import { buildOpenApiDocument } from './common/openapi';
 import { APP_CONFIG } from './config/config.module';
 import { AppConfig } from './config/configuration';
 
@@ -46,13 +47,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   // A hop count or the proxies' addresses, never `true` (config refuses it: clients forge XFF).
   if (config.app.trustProxy !== false) app.set('trust proxy', config.app.trustProxy);
-  const doc = new DocumentBuilder()
-    .setTitle('embed-idp admin API')
-    .setDescription('Tenants, users, groups, BI targets, access grants, API keys and audit events.')
-    .setVersion('1')
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc));
+  // Built from the routes' own metadata (src/common/openapi.ts); test/e2e/openapi.e2e-spec.ts checks it.
+  SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app));
 }
 
 export async function createApp(): Promise<NestExpressApplication> {

@@ -1,5 +1,4 @@
-import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth } from '@nestjs/swagger';
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { Request } from 'express';
 import type { AdminPrincipal, SessionContext } from './auth.types';
 
@@ -15,9 +14,9 @@ export const AUTH_KIND = 'embed-idp:auth-kind';
 export type AuthKind = 'public' | 'api-key' | 'session';
 
 export const Public = () => SetMetadata(AUTH_KIND, 'public' satisfies AuthKind);
-export const AdminApi = () => applyDecorators(SetMetadata(AUTH_KIND, 'api-key' satisfies AuthKind), ApiBearerAuth());
-export const WithSession = () =>
-  applyDecorators(SetMetadata(AUTH_KIND, 'session' satisfies AuthKind), ApiCookieAuth('eidp_session'));
+// The OpenAPI security of each kind is derived from this metadata (src/common/openapi.ts).
+export const AdminApi = () => SetMetadata(AUTH_KIND, 'api-key' satisfies AuthKind);
+export const WithSession = () => SetMetadata(AUTH_KIND, 'session' satisfies AuthKind);
 
 export interface AuthenticatedRequest extends Request {
   principal?: AdminPrincipal;

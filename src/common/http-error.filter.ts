@@ -8,16 +8,12 @@ import { AppConfig } from '../config/configuration';
 import { TENANT_SLUG } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
 import { errorPage, ErrorPageView, retryPathOf } from './error-pages';
+import { ErrorResponse } from './error-response';
 import { DomainError } from './errors';
 import { sendPage } from './look';
 
-interface ErrorBody {
-  statusCode: number;
-  error: string;
-  message: string;
-  details?: Record<string, unknown>;
-  requestId?: string;
-}
+/** Typed by the class the OpenAPI document publishes, so the two cannot drift apart. */
+type ErrorBody = ErrorResponse;
 
 /**
  * The one place errors become HTTP. 4xx bodies say what was wrong; a 5xx body says nothing

@@ -1,15 +1,18 @@
 import { Body, Controller, Get, HttpCode, Options, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../auth/auth.decorators';
 import type { SessionContext } from '../auth/auth.types';
 import { SESSION_COOKIE } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
+import { ApiErrors, Responds } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { BrokerService } from './broker.service';
 import { answerPreflight, applyCors } from './cors';
 import { EmbedService } from './embed.service';
 import { send } from './sso.controller';
 import { SsoService } from './sso.service';
+import { SignedEmbedDto } from './dto/sso-answers.dto';
 import { SsoStore, TargetWithAccess } from './sso.store';
 import { targetDefinition } from './targets';
 
@@ -21,6 +24,7 @@ import { targetDefinition } from './targets';
  * - `GET /embed/<target>/<kind>/<id>/token`: a token broker's answer (e.g. a dashboard token).
  * The JSON answers serve browser SDKs on allow-listed origins, with credentials.
  */
+@ApiTags('sso')
 @Controller('embed')
 export class EmbedController {
   constructor(
@@ -32,6 +36,16 @@ export class EmbedController {
 
   @Get(':target/:kind/:id')
   @WithSession()
+  @ApiQuery({ name: 'response', required: false, enum: ['json'], description: '`json`: answer `{url, expiresAt}`, or a 401 without a session' })
+  @Responds({
+    302: "To the BI tool's signed embed URL, or to the login page without a session",
+    200: { description: '`?response=json` with a session', type: SignedEmbedDto },
+  })
+  @ApiErrors({
+    401: '`?response=json` without a session',
+    403: 'Target disabled, no access for this tenant, account disabled, or an origin not allowed',
+    409: 'The target has no embedding secret configured',
+  })
   async embed(
     @Param('target') slug: string,
     @Param('kind') kind: string,
@@ -82,6 +96,8 @@ export class EmbedController {
 
   @Options(':target/:kind/:id')
   @Public()
+  @Responds({ 204: 'The origin is allowed (CORS headers set)' })
+  @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
   async preflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     await this.answerPreflight(slug, req, res, ['GET']);
   }

@@ -1,9 +1,11 @@
 import { Controller, Get, Options, Param, Req, Res } from '@nestjs/common';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../auth/auth.decorators';
 import type { SessionContext } from '../auth/auth.types';
 import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
+import { ApiErrors, Responds } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { answerPreflight, applyCors } from './cors';
 import { loggedOutPage, sendPage } from '../auth/login/pages';
@@ -11,6 +13,7 @@ import { RemoteLogoutService } from './remote-logout.service';
 import { parseSsoQuery } from './return-to';
 import { SsoOutcome, SsoService } from './sso.service';
 import { SsoStore } from './sso.store';
+import { SsoJwtDto } from './dto/sso-answers.dto';
 import { targetDefinition } from './targets';
 
 /**
@@ -18,6 +21,7 @@ import { targetDefinition } from './targets';
  * enters as Metabase's "JWT Identity Provider URI" (or Sisense's Remote Login URL).
  * `GET /sso/<target>/logout` (Sisense's Remote Logout URL) lives here too.
  */
+@ApiTags('sso')
 @Controller('sso')
 export class SsoController {
   constructor(
@@ -29,6 +33,20 @@ export class SsoController {
 
   @Get(':target')
   @WithSession()
+  // Read from the raw URL by parseSsoQuery (return-to.ts), not bound by Nest: declared here.
+  @ApiQuery({ name: 'return_to', required: false, description: "Where on the BI tool to land (a path or a URL on the tool's own site)" })
+  @ApiQuery({ name: 'response', required: false, enum: ['json'], description: '`json`: answer `{jwt}` (Metabase Embedding SDK), or a 401 without a session' })
+  @ApiQuery({ name: 'tenant', required: false, description: "Presets the organization on the login page (an operator's IdP URI may carry it)" })
+  @Responds({
+    302: 'To the BI tool with a token (to return_to), or to the login page without a session',
+    200: { description: '`?response=json` with a session: the token for the Embedding SDK', type: SsoJwtDto },
+  })
+  @ApiErrors({
+    401: '`?response=json` without a session',
+    403: 'Target disabled, no access for this tenant, account disabled, or an origin not allowed',
+    409: 'The email belongs to another tenant on this BI tool, or the target has no secret configured',
+    429: 'Sisense: the iat sequence is ahead of the clock; retry in a second',
+  })
   async handshake(
     @Param('target') slug: string,
     @CurrentSession() session: SessionContext | null,
@@ -59,6 +77,10 @@ export class SsoController {
    */
   @Get(':target/logout')
   @WithSession()
+  @Responds({
+    302: "To the target's logout landing page (or our signed-out page)",
+    200: { description: 'Our signed-out page (HTML), ending the other BI tools this session used', content: { 'text/html': { schema: { type: 'string' } } } },
+  })
   async logout(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const { next, otherBiLogoutUrls } = await this.remoteLogout.end(slug, req.cookies?.[SESSION_COOKIE], requestMeta(req));
     this.sessions.clearCookie(res);
@@ -73,6 +95,8 @@ export class SsoController {
   /** CORS preflight for the Embedding SDK's credentialed fetch (no cookies are sent on it). */
   @Options(':target')
   @Public()
+  @Responds({ 204: 'The origin is allowed (CORS headers set)' })
+  @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
   async preflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const loaded = await this.store.load(slug, null, null);
     if (!loaded || loaded.target.disabled) throw notFound('target', { target: slug });

@@ -14,6 +14,7 @@ export class CreateApiKeyDto {
   name: string;
 
   @ApiPropertyOptional({
+    type: String,
     nullable: true,
     description: "The tenant the key is limited to (its id or slug); omitted or null makes a global key (needs a global key)",
   })

@@ -121,7 +121,7 @@ export class UpdateTargetDto {
   @IsString({ message: 'secret must be a string' })
   secret?: string;
 
-  @ApiPropertyOptional({ writeOnly: true, nullable: true, description: `Same as secrets.embeddingSecret (null removes it). ${SECRET_DOC}` })
+  @ApiPropertyOptional({ type: String, writeOnly: true, nullable: true, description: `Same as secrets.embeddingSecret (null removes it). ${SECRET_DOC}` })
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsString({ message: 'embeddingSecret must be a string or null' })

@@ -1,6 +1,6 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { CurrentSession, WithSession } from '../auth.decorators';
@@ -10,7 +10,7 @@ import type { SessionContext } from '../auth.types';
 import { accountPage, sendPage } from './pages';
 
 /** The default continuation after login: who you are signed in as, and a way to sign out. */
-@ApiExcludeController()
+@Undocumented('HTML account page, for browsers')
 @Controller('account')
 export class AccountController {
   private readonly basePath: string;

@@ -1,6 +1,6 @@
 import { Controller, Get, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { Public } from '../auth.decorators';
@@ -14,7 +14,7 @@ import { LoginService } from './login.service';
 
 
 /** The login page and its form post. Browser routes: HTML, not part of the admin API docs. */
-@ApiExcludeController()
+@Undocumented('HTML login page and its form post, for browsers')
 @Controller()
 @UseFilters(LoginFormFilter)
 export class LoginController {

@@ -1,7 +1,7 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { requestMeta } from '../../common/request-meta';
+import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { AuthenticatedRequest, WithSession } from '../auth.decorators';
@@ -15,7 +15,7 @@ import { loggedOutPage, sendPage } from './pages';
  * GET and POST /logout. GET too, because BI tools send the browser here (Sisense's Remote
  * Logout URL) and a link must work; a forged logout can only end the visitor's own session.
  */
-@ApiExcludeController()
+@Undocumented('HTML signed-out page (or a redirect), for browsers')
 @Controller('logout')
 export class LogoutController {
   private readonly basePath: string;

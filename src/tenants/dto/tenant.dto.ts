@@ -49,7 +49,7 @@ export class CreateTenantDto {
   @IsBoolean()
   disabled?: boolean;
 
-  @ApiPropertyOptional({ nullable: true, example: 'https://app.acme.example/signed-out', description: 'Where logout may send the user back to' })
+  @ApiPropertyOptional({ type: String, format: 'uri', nullable: true, example: 'https://app.acme.example/signed-out', description: 'Where logout may send the user back to' })
   @IsOptional()
   @IsUrl(URL_RULE, { message: URL_MESSAGE })
   @MaxLength(2048)
@@ -86,7 +86,7 @@ export class UpdateTenantDto {
   @IsBoolean()
   disabled?: boolean;
 
-  @ApiPropertyOptional({ nullable: true, description: 'null clears it' })
+  @ApiPropertyOptional({ type: String, format: 'uri', nullable: true, description: 'Where logout may send the user back to; null clears it' })
   @IsOptional()
   @IsUrl(URL_RULE, { message: URL_MESSAGE })
   @MaxLength(2048)

@@ -1,0 +1,288 @@
+import { RequestMethod } from '@nestjs/common';
+import { HTTP_CODE_METADATA, METHOD_METADATA, REDIRECT_METADATA, RESPONSE_PASSTHROUGH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import { DiscoveryService, MetadataScanner, ModulesContainer } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { getMetadataStorage } from 'class-validator';
+import { SESSION_COOKIE } from '../../src/auth/sessions.service';
+import { RESPONDS, UNDOCUMENTED } from '../../src/common/openapi';
+import { makeApiKey, makeTarget } from '../factories';
+import { createTestApp, TestApp } from '../setup/app';
+import { nestRoutes, pathParams, RouteInfo } from '../support/routes';
+
+/**
+ * The OpenAPI document served at /api/docs-json, checked against the routes the app really
+ * serves (discovered from Nest's metadata, so routes added later are covered) and against
+ * real answers. Each failure says what to add to the route. The rules are written here
+ * independently of src/common/openapi.ts, which generates most of it from the same metadata.
+ */
+
+type Json = Record<string, any>;
+interface Op {
+  route: RouteInfo;
+  cls: Function;
+  fn: Function;
+  op: Json | undefined;
+  docPath: string;
+}
+
+const ERROR_REF = '#/components/schemas/ErrorResponse';
+const ALLOWED_ERRORS = [400, 401, 403, 404, 409, 413, 415, 429, 503];
+const STRING_VALIDATORS = new Set(['isString', 'isUrl', 'isEmail', 'isUuid', 'matches', 'maxLength', 'minLength', 'isDateString', 'isISO8601']);
+
+const toDocPath = (p: string) => p.replace(/:(\w+)/g, '{$1}');
+const args = (cls: Function, method: string) =>
+  Object.entries((Reflect.getMetadata(ROUTE_ARGS_METADATA, cls, method) ?? {}) as Record<string, { index: number; data?: any }>).map(
+    ([key, a]) => ({ type: key.split(':')[0], index: a.index, data: a.data }),
+  );
+const has = (a: ReturnType<typeof args>, t: RouteParamtypes) => a.some((x) => x.type === String(t));
+/** `@Res()` without passthrough: the handler writes the answer, Nest cannot see its status. */
+const ownsResponse = (o: Op) =>
+  has(args(o.cls, methodName(o.route)), RouteParamtypes.RESPONSE) && !Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, o.cls, methodName(o.route));
+/** Nest's own rule for a handler that returns normally. */
+function nestStatus(fn: Function): number {
+  const redirect = Reflect.getMetadata(REDIRECT_METADATA, fn);
+  if (redirect) return redirect.statusCode ?? 302;
+  return Reflect.getMetadata(HTTP_CODE_METADATA, fn) ?? (Reflect.getMetadata(METHOD_METADATA, fn) === RequestMethod.POST ? 201 : 200);
+}
+const methodName = (r: RouteInfo) => r.handler.split('.')[1];
+const label = (o: Op) => `${o.route.method} ${o.route.path} (${o.route.handler})`;
+const statuses = (op: Json, pred: (s: number) => boolean) => Object.keys(op.responses ?? {}).map(Number).filter(pred).sort();
+
+/** A small closed-schema check (OpenAPI 3.0 subset): every key known, required present, types right. */
+function schemaProblems(doc: Json, schema: Json, value: unknown, at = 'body'): string[] {
+  if (schema.$ref) return schemaProblems(doc, doc.components.schemas[schema.$ref.split('/').pop()], value, at);
+  if (value === null) return schema.nullable ? [] : [`${at} is null`];
+  const type = schema.type;
+  if (type === 'integer' && !Number.isInteger(value)) return [`${at} is not an integer: ${JSON.stringify(value)}`];
+  if (type === 'string' && typeof value !== 'string') return [`${at} is not a string: ${JSON.stringify(value)}`];
+  if (type === 'object') {
+    if (typeof value !== 'object' || Array.isArray(value)) return [`${at} is not an object`];
+    const props = schema.properties as Json | undefined;
+    if (!props) return [];
+    const out = (schema.required ?? []).filter((k: string) => !(k in (value as Json))).map((k: string) => `${at}.${k} is missing`);
+    for (const [k, v] of Object.entries(value as Json)) {
+      if (!props[k]) out.push(`${at}.${k} is not in the schema`);
+      else out.push(...schemaProblems(doc, props[k], v, `${at}.${k}`));
+    }
+    return out;
+  }
+  return [];
+}
+
+describe('OpenAPI document (/api/docs)', () => {
+  let t: TestApp;
+  let doc: Json;
+  let ops: Op[];
+  let globalKey: string;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    doc = (await request(t.http).get('/api/docs-json').expect(200)).body;
+    globalKey = await makeApiKey(t.ds, null);
+    const classes = new Map<string, Function>();
+    for (const w of new DiscoveryService(t.app.get(ModulesContainer)).getControllers()) if (w.metatype) classes.set(w.metatype.name, w.metatype as Function);
+    ops = nestRoutes(t.app).map((route) => {
+      const cls = classes.get(route.handler.split('.')[0])!;
+      const fn = cls.prototype[methodName(route)] as Function;
+      const docPath = toDocPath(route.path);
+      return { route, cls, fn, docPath, op: doc.paths?.[docPath]?.[route.method.toLowerCase()] };
+    });
+    const width = Math.max(...ops.map((o) => `${o.route.method} ${o.route.path}`.length));
+    console.log(
+      ops
+        .map((o) => `${`${o.route.method} ${o.route.path}`.padEnd(width)}  ${o.op ? Object.keys(o.op.responses).join(' ') : `undocumented: ${reasonOf(o)}`}`)
+        .join('\n'),
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const reasonOf = (o: Op): string | undefined => Reflect.getMetadata(UNDOCUMENTED, o.fn) ?? Reflect.getMetadata(UNDOCUMENTED, o.cls);
+  const documented = () => ops.filter((o) => o.op);
+
+  it('documents every route the app serves, or says why not', () => {
+    expect(ops.length).toBeGreaterThan(30);
+    const problems = ops
+      .filter((o) => !o.op && !reasonOf(o))
+      .map((o) => `${label(o)} is not in /api/docs: document it, or mark the handler or its controller @Undocumented('why') (src/common/openapi.ts)`);
+    const served = new Set(ops.map((o) => `${o.route.method.toLowerCase()} ${o.docPath}`));
+    for (const [path, item] of Object.entries(doc.paths as Json)) {
+      for (const m of Object.keys(item)) if (!served.has(`${m} ${path}`)) problems.push(`${m.toUpperCase()} ${path} is documented but not served`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("documents each route's path and query parameters as its handler takes them", () => {
+    const problems: string[] = [];
+    for (const o of documented()) {
+      const params = (o.op!.parameters ?? []) as Json[];
+      const inPath = params.filter((p) => p.in === 'path');
+      const want = pathParams(o.route.path).sort();
+      const got = inPath.map((p) => p.name).sort();
+      if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${label(o)}: path parameters documented ${JSON.stringify(got)}, the path has ${JSON.stringify(want)}`);
+      for (const p of inPath) if (p.required !== true) problems.push(`${label(o)}: path parameter ${p.name} must be required`);
+
+      const a = args(o.cls, methodName(o.route));
+      const types = (Reflect.getMetadata('design:paramtypes', o.cls.prototype, methodName(o.route)) ?? []) as Function[];
+      const bound = new Set<string>();
+      for (const q of a.filter((x) => x.type === String(RouteParamtypes.QUERY))) {
+        if (typeof q.data === 'string') bound.add(q.data);
+        else for (const m of getMetadataStorage().getTargetValidationMetadatas(types[q.index], '', true, false)) bound.add(m.propertyName);
+      }
+      const query = params.filter((p) => p.in === 'query').map((p) => p.name as string);
+      const missing = [...bound].filter((n) => !query.includes(n));
+      if (missing.length) problems.push(`${label(o)}: query parameters ${JSON.stringify(missing)} are taken but not documented (@ApiProperty on its query DTO, or @ApiQuery)`);
+      // A handler with the raw request may read more of the query (documented with @ApiQuery).
+      const extra = query.filter((n) => !bound.has(n));
+      if (extra.length && !has(a, RouteParamtypes.REQUEST)) problems.push(`${label(o)}: query parameters ${JSON.stringify(extra)} are documented but the handler takes none of them`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("documents each route's success status as the handler really answers (@HttpCode, @Redirect, @Responds)", () => {
+    const problems: string[] = [];
+    for (const o of documented()) {
+      const a = args(o.cls, methodName(o.route));
+      const success = statuses(o.op!, (s) => s >= 200 && s < 400);
+      if (ownsResponse(o)) {
+        const declared = (Reflect.getMetadata(RESPONDS, o.fn) as number[] | undefined)?.slice().sort();
+        if (!declared) problems.push(`${label(o)} writes its own response (@Res()): declare what it answers with @Responds({ 302: '…' }) (src/common/openapi.ts)`);
+        else if (JSON.stringify(success) !== JSON.stringify(declared)) problems.push(`${label(o)}: documents ${success} but @Responds declares ${declared}`);
+        continue;
+      }
+      const status = nestStatus(o.fn);
+      if (!success.includes(status)) problems.push(`${label(o)}: answers ${status} (Nest: @HttpCode/@Redirect/method) but documents ${JSON.stringify(success)}`);
+      // Another success status is possible only when the handler sets it (@Res({ passthrough: true })).
+      const others = success.filter((s) => s !== status);
+      if (others.length && !has(a, RouteParamtypes.RESPONSE)) problems.push(`${label(o)}: documents ${others} but can only answer ${status}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('documents the errors each route can give, all with the one ErrorResponse schema', () => {
+    const problems: string[] = [];
+    for (const o of documented()) {
+      const a = args(o.cls, methodName(o.route));
+      const want: number[] = [];
+      if ([RouteParamtypes.BODY, RouteParamtypes.QUERY, RouteParamtypes.PARAM].some((k) => has(a, k))) want.push(400); // pipes validate input
+      if (o.route.kind === 'api-key') want.push(401, 403); // AuthGuard + authorizeAdmin
+      if (pathParams(o.route.path).length) want.push(404); // the path names something
+      const errors = statuses(o.op!, (s) => s >= 400);
+      const missing = want.filter((s) => !errors.includes(s));
+      if (missing.length) problems.push(`${label(o)}: can answer ${missing} but does not document it (src/common/openapi.ts standardErrors)`);
+      const odd = errors.filter((s) => !ALLOWED_ERRORS.includes(s));
+      if (odd.length) problems.push(`${label(o)}: documents ${odd}, which the app does not answer`);
+      for (const s of errors) {
+        const schema = o.op!.responses[s].content?.['application/json']?.schema;
+        if (schema?.$ref !== ERROR_REF) problems.push(`${label(o)}: ${s} must have the ErrorResponse body, has ${JSON.stringify(schema)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('defines every security scheme it uses: a plain bearer for API keys, the session cookie for browser routes', () => {
+    const schemes = doc.components.securitySchemes as Json;
+    const bearer = Object.entries(schemes).filter(([, s]) => s.type === 'http' && s.scheme === 'bearer');
+    const cookie = Object.entries(schemes).filter(([, s]) => s.type === 'apiKey' && s.in === 'cookie' && s.name === SESSION_COOKIE);
+    expect(bearer).toHaveLength(1);
+    expect(cookie).toHaveLength(1);
+    // API keys are opaque random strings, not JWTs.
+    expect(JSON.stringify(schemes)).not.toContain('bearerFormat');
+    const problems: string[] = [];
+    for (const o of documented()) {
+      const security = (o.op!.security ?? []) as Json[];
+      for (const req of security) for (const name of Object.keys(req)) if (!schemes[name]) problems.push(`${label(o)}: security scheme "${name}" is not defined`);
+      const names = security.flatMap((r) => Object.keys(r));
+      if (o.route.kind === 'api-key' && JSON.stringify(security) !== JSON.stringify([{ [bearer[0][0]]: [] }])) problems.push(`${label(o)}: an API-key route must require exactly ${bearer[0][0]}, has ${JSON.stringify(security)}`);
+      if (o.route.kind === 'session' && !names.includes(cookie[0][0])) problems.push(`${label(o)}: a session route must name the ${cookie[0][0]} cookie scheme`);
+      if (o.route.kind === 'public' && names.length) problems.push(`${label(o)}: a public route must require nothing, has ${JSON.stringify(security)}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('types no string field as a shapeless object', () => {
+    const problems: string[] = [];
+    const walk = (s: Json | undefined, at: string) => {
+      if (!s || typeof s !== 'object') return;
+      if (s.type === 'object' && !s.properties && s.additionalProperties === undefined && !s.$ref) {
+        problems.push(`${at} is typed "object" with no shape (a \`string | null\` property? give @ApiProperty({ type: String, nullable: true }))`);
+      }
+      for (const [k, v] of Object.entries(s.properties ?? {})) walk(v as Json, `${at}.${k}`);
+      if (s.items) walk(s.items, `${at}[]`);
+    };
+    for (const [name, s] of Object.entries(doc.components.schemas as Json)) walk(s, name);
+    for (const o of documented()) for (const p of o.op!.parameters ?? []) walk(p.schema, `${label(o)} ${p.in} ${p.name}`);
+
+    // And the other way: a request field validated as a string is documented as one.
+    for (const o of ops) {
+      const types = (Reflect.getMetadata('design:paramtypes', o.cls.prototype, methodName(o.route)) ?? []) as Function[];
+      for (const a of args(o.cls, methodName(o.route))) {
+        if (![String(RouteParamtypes.BODY), String(RouteParamtypes.QUERY)].includes(a.type) || a.data !== undefined) continue;
+        const dto = types[a.index];
+        const schema = doc.components.schemas[dto?.name];
+        if (!schema) continue;
+        for (const m of getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false)) {
+          const prop = schema.properties?.[m.propertyName];
+          if (m.name && !m.each && STRING_VALIDATORS.has(m.name) && prop && prop.type !== 'string' && !prop.enum && !prop.oneOf && !prop.$ref) {
+            problems.push(`${dto.name}.${m.propertyName} is validated as a string (${m.name}) but documented as ${prop.type}`);
+          }
+        }
+      }
+    }
+    expect([...new Set(problems)]).toEqual([]);
+  });
+
+  describe('against real answers', () => {
+    /** Every documented route, unauthenticated and (admin routes) with the global key, naming ids that do not exist. */
+    const probes = () =>
+      documented().flatMap((o) =>
+        (o.route.kind === 'api-key' ? [undefined, 'global'] : [undefined]).map((auth) => ({ o, auth })),
+      );
+
+    it('every answer is documented, and every error body is an ErrorResponse', async () => {
+      const problems: string[] = [];
+      const seen = new Set<number>();
+      for (const { o, auth } of probes()) {
+        const path = o.route.path.replace(/:(\w+)/g, () => randomUUID());
+        let req = request(t.http)[o.route.method.toLowerCase() as 'get'](path);
+        if (auth) req = req.set('Authorization', `Bearer ${globalKey}`);
+        if (['POST', 'PUT', 'PATCH'].includes(o.route.method)) req = req.send({});
+        const res = await req;
+        const desc = `${o.route.method} ${path}${auth ? ' (global key)' : ''} answered ${res.status}`;
+        if (res.status >= 500 && !(o.route.path === '/health/ready' && res.status === 503)) problems.push(`${desc}: a server error (${res.text.slice(0, 200)})`);
+        if (!o.op!.responses[res.status]) problems.push(`${desc}, which ${label(o)} does not document`);
+        if (res.status >= 400) {
+          seen.add(res.status);
+          for (const p of schemaProblems(doc, { $ref: ERROR_REF }, res.body)) problems.push(`${desc}: ErrorResponse mismatch: ${p}`);
+        }
+      }
+      expect(problems).toEqual([]);
+      // The probes reached the errors that matter (so this test cannot pass on nothing).
+      expect([...seen].sort()).toEqual(expect.arrayContaining([400, 401, 404]));
+    });
+
+    it('a validation error carries its problems in details, as the schema says', async () => {
+      const res = await request(t.http).post('/api/v1/tenants').set('Authorization', `Bearer ${globalKey}`).send({ slug: 'Not A Slug' }).expect(400);
+      expect(res.body).toMatchObject({ statusCode: 400, error: 'validation_failed', details: { problems: expect.any(Array) } });
+      expect(typeof res.body.requestId).toBe('string');
+      expect(schemaProblems(doc, { $ref: ERROR_REF }, res.body)).toEqual([]);
+      // The schema is closed: a body with an unknown field would be reported.
+      expect(schemaProblems(doc, { $ref: ERROR_REF }, { ...res.body, extra: 1 })).toEqual(['body.extra is not in the schema']);
+    });
+
+    it('GET /sso/{target} is documented as what it does: 302 (and 401 JSON for the SDK), with its query parameters', async () => {
+      const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb.example', secret: 'x'.repeat(64) });
+      const op = doc.paths['/sso/{target}'].get;
+      const res = await request(t.http).get(`/sso/${target.slug}?return_to=/dashboard/1`).expect(302);
+      expect(res.headers.location).toContain('/login?');
+      expect(op.responses['302'].headers.Location).toBeDefined();
+      await request(t.http).get(`/sso/${target.slug}?response=json`).expect(401);
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '302', '401', '404']));
+      expect(op.responses['200']).toBeDefined();
+      expect(op.parameters.map((p: Json) => `${p.in} ${p.name}`).sort()).toEqual(['path target', 'query response', 'query return_to', 'query tenant']);
+    });
+  });
+});
