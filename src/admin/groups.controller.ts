@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { TenantScoped } from '../auth/admin-scope';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { PageQueryDto, UuidParam } from '../tenants/dto/common.dto';
 import { GroupDto, GroupListDto, GroupNameDto, GroupPageDto, toGroupDto } from '../users/dto/group.dto';
@@ -26,6 +27,7 @@ export class GroupsController {
   @Post('groups')
   @ApiOperation({ summary: 'Create a group' })
   @ApiCreatedResponse({ type: GroupDto })
+  @ApiErrors({ 409: 'A group with this name exists in the tenant' })
   async create(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
@@ -57,6 +59,7 @@ export class GroupsController {
 
   @Patch('groups/:groupId')
   @ApiOperation({ summary: "Rename a group (the tenant's group mappings follow the new name)" })
+  @ApiErrors({ 409: 'A group with this name exists in the tenant' })
   @ApiOkResponse({ type: GroupDto })
   async rename(
     @Req() req: AuthenticatedRequest,

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Req } from '@nest
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { GlobalOnly } from '../auth/admin-scope';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { TargetsService } from '../sso/targets.service';
 import { CreateTargetDto, TargetDto, TargetListDto, UpdateTargetDto } from './dto/target.dto';
@@ -16,6 +17,7 @@ export class TargetsController {
 
   @Post()
   @ApiCreatedResponse({ type: TargetDto })
+  @ApiErrors({ 409: 'A target with this slug exists' })
   create(@Req() req: AuthenticatedRequest, @Body() body: CreateTargetDto): Promise<TargetDto> {
     return this.targets.create(requestMeta(req), body);
   }
@@ -35,6 +37,7 @@ export class TargetsController {
 
   @Patch(':id')
   @ApiParam({ name: 'id', description: "The target's id or slug" })
+  @ApiErrors({ 409: 'A target with this slug exists' })
   @ApiOkResponse({ type: TargetDto })
   update(
     @Req() req: AuthenticatedRequest,

@@ -10,6 +10,7 @@ import {
 import { GlobalOnly, TenantScoped } from '../auth/admin-scope';
 import { AuthenticatedRequest, Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
+import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { PageQueryDto } from '../tenants/dto/common.dto';
 import { CreateTenantDto, TenantDto, TenantPageDto, toTenantDto, UpdateTenantDto } from '../tenants/dto/tenant.dto';
@@ -26,6 +27,7 @@ export class TenantsController {
   @GlobalOnly()
   @ApiOperation({ summary: 'Create a tenant (global key only)' })
   @ApiCreatedResponse({ type: TenantDto })
+  @ApiErrors({ 409: 'A tenant with this slug exists' })
   async create(@Req() req: AuthenticatedRequest, @Body() body: CreateTenantDto): Promise<TenantDto> {
     return toTenantDto(await this.tenants.create(requestMeta(req), body));
   }

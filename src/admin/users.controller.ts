@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { TenantScoped } from '../auth/admin-scope';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../tenants/dto/common.dto';
 import {
@@ -34,6 +35,7 @@ export class UsersController {
   @Post()
   @ApiOperation({ summary: 'Create a user (optionally with a password and group memberships)' })
   @ApiCreatedResponse({ type: UserDetailDto })
+  @ApiErrors({ 409: 'A user with this email exists in the tenant' })
   async create(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,

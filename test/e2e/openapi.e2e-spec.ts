@@ -1,14 +1,23 @@
-import { RequestMethod } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Module, Param, Post, RequestMethod } from '@nestjs/common';
 import { HTTP_CODE_METADATA, METHOD_METADATA, REDIRECT_METADATA, RESPONSE_PASSTHROUGH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
-import { DiscoveryService, MetadataScanner, ModulesContainer } from '@nestjs/core';
+import { DiscoveryService, ModulesContainer } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import { IsString } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { getMetadataStorage } from 'class-validator';
+import { ScopedTenantId } from '../../src/admin/scope';
+import { AppModule } from '../../src/app.module';
+import { TenantScoped } from '../../src/auth/admin-scope';
+import { Public } from '../../src/auth/auth.decorators';
 import { SESSION_COOKIE } from '../../src/auth/sessions.service';
-import { RESPONDS, UNDOCUMENTED } from '../../src/common/openapi';
-import { makeApiKey, makeTarget } from '../factories';
+import { configureApp } from '../../src/bootstrap';
+import { buildOpenApiDocument, RESPONDS, UNDOCUMENTED } from '../../src/common/openapi';
+import { makeApiKey, makeTarget, makeTenant } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
+import { createDatabase, dropDatabase } from '../setup/test-db';
 import { nestRoutes, pathParams, RouteInfo } from '../support/routes';
 
 /**
@@ -76,11 +85,13 @@ describe('OpenAPI document (/api/docs)', () => {
   let doc: Json;
   let ops: Op[];
   let globalKey: string;
+  let scopedKey: string;
 
   beforeAll(async () => {
     t = await createTestApp();
     doc = (await request(t.http).get('/api/docs-json').expect(200)).body;
     globalKey = await makeApiKey(t.ds, null);
+    scopedKey = await makeApiKey(t.ds, (await makeTenant(t.ds)).id);
     const classes = new Map<string, Function>();
     for (const w of new DiscoveryService(t.app.get(ModulesContainer)).getControllers()) if (w.metatype) classes.set(w.metatype.name, w.metatype as Function);
     ops = nestRoutes(t.app).map((route) => {
@@ -236,10 +247,13 @@ describe('OpenAPI document (/api/docs)', () => {
   });
 
   describe('against real answers', () => {
-    /** Every documented route, unauthenticated and (admin routes) with the global key, naming ids that do not exist. */
+    /**
+     * Every documented route, unauthenticated and (admin routes) with a global and a
+     * tenant-scoped key, naming ids that do not exist, with an empty body.
+     */
     const probes = () =>
       documented().flatMap((o) =>
-        (o.route.kind === 'api-key' ? [undefined, 'global'] : [undefined]).map((auth) => ({ o, auth })),
+        (o.route.kind === 'api-key' ? [undefined, 'global', 'scoped'] : [undefined]).map((auth) => ({ o, auth })),
       );
 
     it('every answer is documented, and every error body is an ErrorResponse', async () => {
@@ -248,10 +262,10 @@ describe('OpenAPI document (/api/docs)', () => {
       for (const { o, auth } of probes()) {
         const path = o.route.path.replace(/:(\w+)/g, () => randomUUID());
         let req = request(t.http)[o.route.method.toLowerCase() as 'get'](path);
-        if (auth) req = req.set('Authorization', `Bearer ${globalKey}`);
+        if (auth) req = req.set('Authorization', `Bearer ${auth === 'global' ? globalKey : scopedKey}`);
         if (['POST', 'PUT', 'PATCH'].includes(o.route.method)) req = req.send({});
         const res = await req;
-        const desc = `${o.route.method} ${path}${auth ? ' (global key)' : ''} answered ${res.status}`;
+        const desc = `${o.route.method} ${path}${auth ? ` (${auth} key)` : ''} answered ${res.status}`;
         if (res.status >= 500 && !(o.route.path === '/health/ready' && res.status === 503)) problems.push(`${desc}: a server error (${res.text.slice(0, 200)})`);
         if (!o.op!.responses[res.status]) problems.push(`${desc}, which ${label(o)} does not document`);
         if (res.status >= 400) {
@@ -261,7 +275,16 @@ describe('OpenAPI document (/api/docs)', () => {
       }
       expect(problems).toEqual([]);
       // The probes reached the errors that matter (so this test cannot pass on nothing).
-      expect([...seen].sort()).toEqual(expect.arrayContaining([400, 401, 404]));
+      expect([...seen].sort()).toEqual(expect.arrayContaining([400, 401, 403, 404]));
+    });
+
+    it('a conflict answers the documented 409', async () => {
+      const slug = `t-${randomUUID().slice(0, 8)}`;
+      const post = () => request(t.http).post('/api/v1/tenants').set('Authorization', `Bearer ${globalKey}`).send({ slug, name: 'Acme' });
+      await post().expect(201);
+      const res = await post().expect(409);
+      expect(schemaProblems(doc, { $ref: ERROR_REF }, res.body)).toEqual([]);
+      expect(doc.paths['/api/v1/tenants'].post.responses['409'].content['application/json'].schema.$ref).toBe(ERROR_REF);
     });
 
     it('a validation error carries its problems in details, as the schema says', async () => {
@@ -284,5 +307,64 @@ describe('OpenAPI document (/api/docs)', () => {
       expect(op.responses['200']).toBeDefined();
       expect(op.parameters.map((p: Json) => `${p.in} ${p.name}`).sort()).toEqual(['path target', 'query response', 'query return_to', 'query tenant']);
     });
+  });
+});
+
+class ThingDto {
+  @IsString()
+  name: string;
+}
+
+/** Routes as another module would add them: protection declared, not one OpenAPI annotation. */
+@TenantScoped()
+@Controller('api/v1/tenants/:tenantId/things')
+class ThingsController {
+  @Post(':thingId')
+  create(@ScopedTenantId() _tenantId: string, @Param('thingId') _id: string, @Body() _body: ThingDto) {
+    return {};
+  }
+
+  @Public()
+  @Delete()
+  @HttpCode(204)
+  remove() {}
+}
+
+@Module({ controllers: [ThingsController] })
+class ThingsModule {}
+
+describe('a new route with no OpenAPI annotation', () => {
+  let app: NestExpressApplication;
+  let db: { name: string; url: string };
+
+  beforeAll(async () => {
+    db = await createDatabase();
+    const saved = { ...process.env };
+    process.env.DATABASE_URL = db.url;
+    try {
+      const moduleRef = await Test.createTestingModule({ imports: [AppModule, ThingsModule] }).compile();
+      app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, bufferLogs: true });
+      configureApp(app);
+      await app.init();
+    } finally {
+      process.env = saved;
+    }
+  });
+  afterAll(async () => {
+    await app?.close();
+    await dropDatabase(db.name);
+  });
+
+  it('is documented from its protection and inputs alone', () => {
+    const doc = buildOpenApiDocument(app) as Json;
+    const post = doc.paths['/api/v1/tenants/{tenantId}/things/{thingId}'].post;
+    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '403', '404']);
+    expect(post.security).toEqual([{ 'api-key': [] }]);
+    expect(post.parameters.filter((p: Json) => p.in === 'path').map((p: Json) => p.name).sort()).toEqual(['tenantId', 'thingId']);
+    expect(post.responses['403'].content['application/json'].schema.$ref).toBe(ERROR_REF);
+    const del = doc.paths['/api/v1/tenants/{tenantId}/things'].delete;
+    // Public, takes nothing but a path naming a tenant: 204 (its @HttpCode) or 404.
+    expect(Object.keys(del.responses).sort()).toEqual(['204', '404']);
+    expect(del.security).toBeUndefined();
   });
 });
