@@ -6,6 +6,7 @@ import type { AdminPrincipal } from '../auth/auth.types';
 import { ApiKey } from '../auth/api-key.entity';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { forbidden } from '../common/errors';
+import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../tenants/dto/common.dto';
 import { TenantsService } from '../tenants/tenants.service';
@@ -27,6 +28,7 @@ export class ApiKeysController {
 
   @Post()
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiErrors({ 403: 'A tenant-scoped key asked for a global key (global_key_required)', 404: "The tenant does not exist (another tenant's answers the same)" })
   async create(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
     const tenantId = body.tenantId == null ? null : await this.tenants.idOf(body.tenantId);
     // A scoped key creates keys of its own tenant only: never a global key, never another tenant's.

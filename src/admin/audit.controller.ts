@@ -6,6 +6,7 @@ import { TenantScoped } from '../auth/admin-scope';
 import { Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { badRequest } from '../common/errors';
+import { ApiErrors } from '../common/openapi';
 import { TenantsService } from '../tenants/tenants.service';
 import { AuditEventDto, AuditPageDto, AuditQueryDto } from './dto/audit-query.dto';
 import { assertTenantInScope } from './scope';
@@ -22,6 +23,7 @@ export class AuditController {
 
   @Get()
   @ApiOkResponse({ type: AuditPageDto })
+  @ApiErrors({ 404: "The tenantId names no tenant (another tenant's answers the same)" })
   async list(@Principal() p: AdminPrincipal, @Query() q: AuditQueryDto): Promise<AuditPageDto> {
     const tenantId = q.tenantId === undefined ? undefined : await this.tenants.idOf(q.tenantId);
     if (tenantId !== undefined) assertTenantInScope(p, tenantId);

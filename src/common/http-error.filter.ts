@@ -147,7 +147,12 @@ function codeFor(status: number): string {
 
 /** Browser-facing routes (login, SSO, logout) get a page; the API and JSON callers get JSON. */
 export function wantsHtml(req: Request): boolean {
-  if (req.path.startsWith('/api/') || req.path.startsWith('/health')) return false;
+  if (!mayAnswerHtml(req.path)) return false;
   if (req.query?.response === 'json') return false;
   return (req.headers.accept ?? '').includes('text/html');
+}
+
+/** A path whose errors are a page for a browser that asks for HTML (everything but the API and health). */
+export function mayAnswerHtml(path: string): boolean {
+  return !path.startsWith('/api/') && !path.startsWith('/health');
 }

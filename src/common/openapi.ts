@@ -19,10 +19,12 @@ import {
   OpenAPIObject,
   SwaggerModule,
 } from '@nestjs/swagger';
-import type { OperationObject, ParameterObject, ResponseObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import type { ContentObject, OperationObject, ParameterObject, ResponseObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { ADMIN_SCOPE, operatorOnlyFields, RouteScope } from '../auth/admin-scope';
 import { AUTH_KIND, AuthKind } from '../auth/auth.decorators';
 import { SESSION_COOKIE } from '../auth/sessions.service';
 import { ErrorResponse } from './error-response';
+import { mayAnswerHtml } from './http-error.filter';
 
 /**
  * The OpenAPI document served at /api/docs, completed from the metadata the request pipeline
@@ -91,6 +93,10 @@ export interface RouteFacts {
   bindsInput: boolean;
   /** The path names something that may not exist (it has a `:param`). */
   hasPathParams: boolean;
+  /** Who may call an admin route (@GlobalOnly / @TenantScoped). */
+  scope?: RouteScope;
+  /** Body fields only a global key may send (@OperatorOnly on the body DTO). */
+  operatorFields?: readonly string[];
 }
 
 /**
@@ -102,7 +108,10 @@ export function standardErrors(r: RouteFacts): Record<number, string> {
   if (r.bindsInput) errors[400] = 'The request is malformed: a field, parameter or the body (details.problems lists what)';
   if (r.kind === 'api-key') {
     errors[401] = 'No API key, an unknown or revoked one, or one of a disabled tenant';
-    errors[403] = "The key may not do this (a tenant-scoped key on a global-only operation or field)";
+    // authorizeAdmin: a tenant-scoped key on an operator operation; assertNoOperatorFields: on an operator field.
+    if (!r.scope) errors[403] = 'The route declares no scope, so every key is refused';
+    else if (r.scope.operatorOnly) errors[403] = 'Needs a global API key (global_key_required)';
+    else if (r.operatorFields?.length) errors[403] = `Only a global API key may send ${r.operatorFields.join(', ')} (operator_only_field)`;
   }
   if (r.hasPathParams) errors[404] = r.kind === 'api-key' ? "Not found (another tenant's resources answer the same)" : 'Not found';
   return errors;
@@ -144,6 +153,7 @@ interface Handler {
   method: string;
   fn: Function;
   kind: AuthKind | undefined;
+  scope: RouteScope | undefined;
   paths: string[];
 }
 
@@ -161,10 +171,18 @@ function handlers(app: INestApplication): Handler[] {
       const paths = Reflect.getMetadata(PATH_METADATA, fn) as string | string[] | undefined;
       if (paths === undefined) continue;
       const kind = reflector.getAllAndOverride<AuthKind | undefined>(AUTH_KIND, [fn, cls]);
-      out.push({ cls, method, fn, kind, paths: Array.isArray(paths) ? paths : [paths] });
+      const scope = reflector.getAllAndOverride<RouteScope | undefined>(ADMIN_SCOPE, [fn, cls]);
+      out.push({ cls, method, fn, kind, scope, paths: Array.isArray(paths) ? paths : [paths] });
     }
   }
   return out;
+}
+
+/** The class of the handler's whole-body parameter (`@Body()`), if any. */
+function bodyType(h: Handler, args: Map<RouteParamtypes | 'custom', RouteArg[]>): unknown {
+  const body = (args.get(RouteParamtypes.BODY) ?? []).find((a) => a.data === undefined);
+  const types = (Reflect.getMetadata('design:paramtypes', h.cls.prototype, h.method) ?? []) as unknown[];
+  return body ? types[body.index] : undefined;
 }
 
 const operationId = (controller: string, method: string) => `${controller}_${method}`;
@@ -206,10 +224,13 @@ function complete(op: OperationObject, path: string, h: Handler): void {
   else if (h.kind === 'session') op.security = [{ [SECURITY.session]: [] }, {}];
   else delete op.security;
 
-  // Every path parameter, even those the handler does not bind (OPTIONS preflights).
+  // Every path parameter, even those the handler does not bind (OPTIONS preflights); a path
+  // segment is a string unless declared otherwise (@ApiParam without a type says nothing).
   const params = (op.parameters ?? []) as ParameterObject[];
   for (const name of pathParams) {
-    if (!params.some((p) => p.in === 'path' && p.name === name)) params.push({ name, in: 'path', required: true, schema: { type: 'string' } });
+    const p = params.find((x) => x.in === 'path' && x.name === name);
+    if (!p) params.push({ name, in: 'path', required: true, schema: { type: 'string' } });
+    else if (!p.schema || (!('type' in p.schema) && !('$ref' in p.schema))) p.schema = { ...p.schema, type: 'string' };
   }
   op.parameters = params;
 
@@ -218,12 +239,14 @@ function complete(op: OperationObject, path: string, h: Handler): void {
   if (!hasSuccess && !ownsResponse(h.cls, h.method)) responses[nestStatus(h.fn)] = { description: '' };
 
   const bindsInput = [RouteParamtypes.BODY, RouteParamtypes.QUERY, RouteParamtypes.PARAM].some((k) => args.has(k));
-  const errors = standardErrors({ kind: h.kind, bindsInput, hasPathParams: pathParams.length > 0 });
+  const errors = standardErrors({ kind: h.kind, bindsInput, hasPathParams: pathParams.length > 0, scope: h.scope, operatorFields: operatorOnlyFields(bodyType(h, args)) });
   for (const [status, description] of Object.entries(errors)) {
     responses[status] = { ...responses[status], description: responses[status]?.description || description };
   }
-  // Every error answer has the one body HttpErrorFilter sends (browsers asking for HTML get a page).
+  // Every error answer has the one body HttpErrorFilter sends; on browser routes a browser
+  // asking for HTML gets it as a page instead.
+  const html: ContentObject = mayAnswerHtml(path) ? { 'text/html': { schema: { type: 'string' } } } : {};
   for (const [status, res] of Object.entries(responses)) {
-    if (Number(status) >= 400) res.content = { 'application/json': { schema: ERROR_SCHEMA } };
+    if (Number(status) >= 400) res.content = { 'application/json': { schema: ERROR_SCHEMA }, ...html };
   }
 }

@@ -34,9 +34,9 @@ export class SsoController {
   @Get(':target')
   @WithSession()
   // Read from the raw URL by parseSsoQuery (return-to.ts), not bound by Nest: declared here.
-  @ApiQuery({ name: 'return_to', required: false, description: "Where on the BI tool to land (a path or a URL on the tool's own site)" })
+  @ApiQuery({ name: 'return_to', type: String, required: false, description: "Where on the BI tool to land (a path or a URL on the tool's own site)" })
   @ApiQuery({ name: 'response', required: false, enum: ['json'], description: '`json`: answer `{jwt}` (Metabase Embedding SDK), or a 401 without a session' })
-  @ApiQuery({ name: 'tenant', required: false, description: "Presets the organization on the login page (an operator's IdP URI may carry it)" })
+  @ApiQuery({ name: 'tenant', type: String, required: false, description: "Presets the organization on the login page (an operator's IdP URI may carry it)" })
   @Responds({
     302: 'To the BI tool with a token (to return_to), or to the login page without a session',
     200: { description: '`?response=json` with a session: the token for the Embedding SDK', type: SsoJwtDto },

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Module, Param, Post, RequestMethod } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Module, Param, Patch, Post, RequestMethod } from '@nestjs/common';
 import { HTTP_CODE_METADATA, METHOD_METADATA, REDIRECT_METADATA, RESPONSE_PASSTHROUGH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { DiscoveryService, ModulesContainer } from '@nestjs/core';
@@ -10,7 +10,7 @@ import request from 'supertest';
 import { getMetadataStorage } from 'class-validator';
 import { ScopedTenantId } from '../../src/admin/scope';
 import { AppModule } from '../../src/app.module';
-import { TenantScoped } from '../../src/auth/admin-scope';
+import { operatorOnlyFields, TenantScoped } from '../../src/auth/admin-scope';
 import { Public } from '../../src/auth/auth.decorators';
 import { SESSION_COOKIE } from '../../src/auth/sessions.service';
 import { configureApp } from '../../src/bootstrap';
@@ -179,7 +179,11 @@ describe('OpenAPI document (/api/docs)', () => {
       const a = args(o.cls, methodName(o.route));
       const want: number[] = [];
       if ([RouteParamtypes.BODY, RouteParamtypes.QUERY, RouteParamtypes.PARAM].some((k) => has(a, k))) want.push(400); // pipes validate input
-      if (o.route.kind === 'api-key') want.push(401, 403); // AuthGuard + authorizeAdmin
+      if (o.route.kind === 'api-key') want.push(401); // AuthGuard: no key, unknown, revoked, disabled tenant
+      // authorizeAdmin / assertNoOperatorFields: what a tenant-scoped key may not do.
+      const body = a.find((x) => x.type === String(RouteParamtypes.BODY) && x.data === undefined);
+      const bodyType = body && (Reflect.getMetadata('design:paramtypes', o.cls.prototype, methodName(o.route)) ?? [])[body.index];
+      if (o.route.kind === 'api-key' && (!o.route.scope || o.route.scope.operatorOnly || operatorOnlyFields(bodyType).length)) want.push(403);
       if (pathParams(o.route.path).length) want.push(404); // the path names something
       const errors = statuses(o.op!, (s) => s >= 400);
       const missing = want.filter((s) => !errors.includes(s));
@@ -225,7 +229,12 @@ describe('OpenAPI document (/api/docs)', () => {
       if (s.items) walk(s.items, `${at}[]`);
     };
     for (const [name, s] of Object.entries(doc.components.schemas as Json)) walk(s, name);
-    for (const o of documented()) for (const p of o.op!.parameters ?? []) walk(p.schema, `${label(o)} ${p.in} ${p.name}`);
+    for (const o of documented()) {
+      for (const p of o.op!.parameters ?? []) {
+        if (!p.schema?.type && !p.schema?.$ref) problems.push(`${label(o)} ${p.in} parameter ${p.name} has no type (give @ApiQuery/@ApiParam a type)`);
+        walk(p.schema, `${label(o)} ${p.in} ${p.name}`);
+      }
+    }
 
     // And the other way: a request field validated as a string is documented as one.
     for (const o of ops) {
@@ -324,6 +333,12 @@ class ThingsController {
     return {};
   }
 
+  @Patch(':thingId')
+  @TenantScoped({ operatorOnly: true })
+  update(@ScopedTenantId() _tenantId: string, @Param('thingId') _id: string) {
+    return {};
+  }
+
   @Public()
   @Delete()
   @HttpCode(204)
@@ -358,10 +373,13 @@ describe('a new route with no OpenAPI annotation', () => {
   it('is documented from its protection and inputs alone', () => {
     const doc = buildOpenApiDocument(app) as Json;
     const post = doc.paths['/api/v1/tenants/{tenantId}/things/{thingId}'].post;
-    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '403', '404']);
+    // Tenant-scoped, no operator field: a scoped key is never refused with a 403 here.
+    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '404']);
     expect(post.security).toEqual([{ 'api-key': [] }]);
     expect(post.parameters.filter((p: Json) => p.in === 'path').map((p: Json) => p.name).sort()).toEqual(['tenantId', 'thingId']);
-    expect(post.responses['403'].content['application/json'].schema.$ref).toBe(ERROR_REF);
+    expect(post.responses['401'].content['application/json'].schema.$ref).toBe(ERROR_REF);
+    // Operator-only: a tenant-scoped key gets a 403.
+    expect(Object.keys(doc.paths['/api/v1/tenants/{tenantId}/things/{thingId}'].patch.responses).sort()).toEqual(['200', '400', '401', '403', '404']);
     const del = doc.paths['/api/v1/tenants/{tenantId}/things'].delete;
     // Public, takes nothing but a path naming a tenant: 204 (its @HttpCode) or 404.
     expect(Object.keys(del.responses).sort()).toEqual(['204', '404']);
