@@ -7,6 +7,7 @@ import { requestMeta } from '../common/request-meta';
 import { AccessService } from '../sso/access.service';
 import { AccessDto, AccessListDto, PutAccessDto } from './dto/access.dto';
 import { ScopedTenantId, TargetRef } from './scope';
+import { ApiErrors } from '../common/openapi';
 
 /**
  * Which targets a tenant may use. A tenant-scoped key may read its own tenant's grants;
@@ -31,6 +32,7 @@ export class AccessController {
   @ApiParam({ name: 'targetId', description: "The target's id or slug" })
   @ApiCreatedResponse({ type: AccessDto, description: 'Granted' })
   @ApiOkResponse({ type: AccessDto, description: 'Replaced' })
+  @ApiErrors({ 409: "The shared account's email is another tenant's identity on this BI instance" })
   async grant(
     @Req() req: AuthenticatedRequest,
     @Res({ passthrough: true }) res: Response,

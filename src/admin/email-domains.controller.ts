@@ -7,6 +7,7 @@ import { requestMeta } from '../common/request-meta';
 import { IdentitiesService } from '../identities/identities.service';
 import { EmailDomainDto, EmailDomainListDto } from './dto/identity.dto';
 import { ScopedTenantId } from './scope';
+import { ApiErrors } from '../common/openapi';
 
 /**
  * Email domains given to a tenant: users and shared accounts in them exist only there.
@@ -31,6 +32,7 @@ export class EmailDomainsController {
   @ApiOperation({ summary: 'Give the domain to the tenant (global key only; one tenant per domain)' })
   @ApiCreatedResponse({ type: EmailDomainDto, description: 'Given' })
   @ApiOkResponse({ type: EmailDomainDto, description: 'The tenant had it already' })
+  @ApiErrors({ 409: 'Another tenant owns the domain, or has users, shared accounts or identities in it' })
   async assign(
     @Req() req: AuthenticatedRequest,
     @Res({ passthrough: true }) res: Response,

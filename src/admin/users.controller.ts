@@ -35,7 +35,7 @@ export class UsersController {
   @Post()
   @ApiOperation({ summary: 'Create a user (optionally with a password and group memberships)' })
   @ApiCreatedResponse({ type: UserDetailDto })
-  @ApiErrors({ 409: 'A user with this email exists in the tenant' })
+  @ApiErrors({ 409: 'A user with this email exists in the tenant, or another tenant owns its email domain' })
   async create(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
