@@ -154,7 +154,6 @@ interface Handler {
   fn: Function;
   kind: AuthKind | undefined;
   scope: RouteScope | undefined;
-  paths: string[];
 }
 
 function handlers(app: INestApplication): Handler[] {
@@ -168,11 +167,10 @@ function handlers(app: INestApplication): Handler[] {
     const proto = Object.getPrototypeOf(wrapper.instance) as Record<string, Function>;
     for (const method of scanner.getAllMethodNames(proto)) {
       const fn = proto[method];
-      const paths = Reflect.getMetadata(PATH_METADATA, fn) as string | string[] | undefined;
-      if (paths === undefined) continue;
+      if (Reflect.getMetadata(PATH_METADATA, fn) === undefined) continue; // not a route handler
       const kind = reflector.getAllAndOverride<AuthKind | undefined>(AUTH_KIND, [fn, cls]);
       const scope = reflector.getAllAndOverride<RouteScope | undefined>(ADMIN_SCOPE, [fn, cls]);
-      out.push({ cls, method, fn, kind, scope, paths: Array.isArray(paths) ? paths : [paths] });
+      out.push({ cls, method, fn, kind, scope });
     }
   }
   return out;
