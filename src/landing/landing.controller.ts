@@ -1,10 +1,10 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators';
 import { basePathOf } from '../auth/continuation';
 import { escapeHtml } from '../common/html';
 import { renderPage, sendPage } from '../common/look';
+import { Undocumented } from '../common/openapi';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 
@@ -13,7 +13,7 @@ import { AppConfig } from '../config/configuration';
  * the admin API reference for operators. Names no tenant (an anonymous visitor must not learn
  * who the customers are).
  */
-@ApiExcludeController()
+@Undocumented('HTML landing page, for browsers')
 @Controller()
 export class LandingController {
   private readonly html: ReturnType<typeof renderPage>;
