@@ -188,7 +188,7 @@ const operationId = (controller: string, method: string) => `${controller}_${met
 /** Builds the document from the running app (for /api/docs and for its test). */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
-    .setTitle('embed-idp API')
+    .setTitle('embed-idp admin API')
     .setDescription(
       'The admin API (tenants, users, groups, BI targets, access grants, API keys, audit events; ' +
         '`Authorization: Bearer <API key>`) and the browser-facing SSO routes the BI tools send users to ' +
