@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Options, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../auth/auth.decorators';
 import type { SessionContext } from '../auth/auth.types';
@@ -12,7 +12,7 @@ import { answerPreflight, applyCors } from './cors';
 import { EmbedService } from './embed.service';
 import { send } from './sso.controller';
 import { SsoService } from './sso.service';
-import { SignedEmbedDto } from './dto/sso-answers.dto';
+import { SignedEmbedDto, SsoJwtDto } from './dto/sso-answers.dto';
 import { SsoStore, TargetWithAccess } from './sso.store';
 import { targetDefinition } from './targets';
 
@@ -65,6 +65,13 @@ export class EmbedController {
   @Post(':target/guest-token')
   @HttpCode(200)
   @WithSession()
+  @ApiBody({ schema: { type: 'object', required: ['entityType', 'entityId'], properties: { entityType: { type: 'string', example: 'dashboard' }, entityId: { type: 'string', example: '1' } } } })
+  @Responds({ 200: { description: 'A guest-embed token for embed.js', type: SsoJwtDto } })
+  @ApiErrors({
+    401: 'Without a session',
+    403: 'Target disabled, no access, an entity the access does not list, account disabled, or an origin not allowed',
+    409: 'The target has no embedding secret configured',
+  })
   async guestToken(
     @Param('target') slug: string,
     @Body() body: unknown,
@@ -80,6 +87,12 @@ export class EmbedController {
 
   @Get(':target/:kind/:id/token')
   @WithSession()
+  @Responds({ 200: { description: "The product's token for this resource (e.g. a Databricks dashboard token), as its SDK takes it", schema: { type: 'object', additionalProperties: true } } })
+  @ApiErrors({
+    401: 'Without a session',
+    403: 'Target disabled, no access, a resource the access does not allow, account disabled, or an origin not allowed',
+    502: "The product's token service failed (the message names the step)",
+  })
   async brokerToken(
     @Param('target') slug: string,
     @Param('kind') kind: string,
@@ -104,12 +117,16 @@ export class EmbedController {
 
   @Options(':target/guest-token')
   @Public()
+  @Responds({ 204: 'The origin is allowed (CORS headers set)' })
+  @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
   async guestPreflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     await this.answerPreflight(slug, req, res, ['POST']);
   }
 
   @Options(':target/:kind/:id/token')
   @Public()
+  @Responds({ 204: 'The origin is allowed (CORS headers set)' })
+  @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
   async brokerPreflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     await this.answerPreflight(slug, req, res, ['GET']);
   }

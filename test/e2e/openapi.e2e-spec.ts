@@ -37,7 +37,7 @@ interface Op {
 }
 
 const ERROR_REF = '#/components/schemas/ErrorResponse';
-const ALLOWED_ERRORS = [400, 401, 403, 404, 409, 413, 415, 429, 503];
+const ALLOWED_ERRORS = [400, 401, 403, 404, 409, 413, 415, 429, 502, 503];
 const STRING_VALIDATORS = new Set(['isString', 'isUrl', 'isEmail', 'isUuid', 'matches', 'maxLength', 'minLength', 'isDateString', 'isISO8601']);
 
 const toDocPath = (p: string) => p.replace(/:(\w+)/g, '{$1}');

@@ -11,6 +11,7 @@ import { notFound } from '../../common/errors';
 import { SsoService } from '../sso.service';
 import { targetDefinition } from '../targets';
 import { DEMO_CLIENT_JS } from './databricks-demo.client';
+import { Undocumented } from '../../common/openapi';
 
 /** @databricks/aibi-client's ES module, served from our origin (no CDN: the page's CSP is 'self'). */
 const AIBI_CLIENT = readFileSync(require.resolve('@databricks/aibi-client'), 'utf8');
@@ -32,6 +33,7 @@ const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE, 'utf8').digest(
  * the way a host app would — @databricks/aibi-client, with the token from our broker
  * (`/embed/<target>/databricks/<id>/token`) and again from its getNewToken().
  */
+@Undocumented('HTML demo page and its scripts, for browsers')
 @Controller('demo')
 export class DatabricksDemoController {
   constructor(private readonly sso: SsoService) {}
