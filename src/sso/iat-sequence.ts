@@ -1,0 +1,56 @@
+import { DomainError } from '../common/errors';
+
+/**
+ * The iat step as one SQL statement, with the caller's placeholders (e.g. '$1'), so the SSO
+ * flow can put it in the CTE that records the token and keep Sisense to one write round trip
+ * (src/sso/token-record.ts; its only caller in production):
+ *
+ *   WITH seq AS (${iatSequenceSql({ scope: '$1', subject: '$2', now: '$3' })}) ...
+ *
+ * It returns one row, `last_iat` (bigint: pg returns it as a string), the iat to send.
+ *
+ * Why this shape: Sisense denies a token whose iat is the same as or earlier than the one of
+ * the user's previous session, so iat = max(now, last + 1). INSERT .. ON CONFLICT DO UPDATE
+ * locks the row and, under READ COMMITTED, re-reads the latest committed last_iat before
+ * computing the new one, so concurrent logins of one user — from any number of service
+ * processes — are serialised on that row and never share or reverse an iat. Using `now`
+ * whenever the clock is ahead keeps iat on the clock in normal use; a burst of N logins of
+ * one user within a second runs N seconds ahead.
+ *
+ * The lead is capped: Sisense also refuses an iat more than 5 minutes from its clock, so a
+ * subject signing in faster than once a second for minutes (a shared "one account per
+ * client" used by many people) would otherwise be handed tokens Sisense rejects, for as long
+ * as the lead lasts. When last + 1 would be more than MAX_IAT_LEAD_SECONDS ahead, the upsert
+ * changes nothing and returns no row; the caller refuses (429) instead of minting.
+ */
+export const MAX_IAT_LEAD_SECONDS = 240;
+
+export function iatSequenceSql(p: { scope: string; subject: string; now: string; when?: string }): string {
+  // `when`: a condition of the enclosing statement (the identity check): no row, no advance.
+  return `INSERT INTO iat_sequences (scope, subject, last_iat)
+          SELECT ${p.scope}::varchar, ${p.subject}::varchar, ${p.now}::bigint${p.when ? ` WHERE ${p.when}` : ''}
+          ON CONFLICT (scope, subject)
+          DO UPDATE SET last_iat = GREATEST(EXCLUDED.last_iat, iat_sequences.last_iat + 1)
+          WHERE iat_sequences.last_iat + 1 <= EXCLUDED.last_iat + ${MAX_IAT_LEAD_SECONDS}
+          RETURNING last_iat`;
+}
+
+/** The refusal when a subject's iat sequence is as far ahead of the clock as allowed. */
+export function iatSequenceAhead(): DomainError {
+  return new DomainError(
+    'too_many_sign_ins',
+    429,
+    'Too many sign-ins for this account in a short time; try again in a minute',
+  );
+}
+
+/** The identity the sequence is kept for (subject column is varchar(254), like an email). */
+export function iatSubjectKey(subject: string): string {
+  return subject.toLowerCase().slice(0, 254);
+}
+
+/**
+ * Rows whose last iat is well behind the clock decide nothing any more (max(now, last + 1)
+ * is now): deletable, so the table holds only users active in the last few minutes.
+ */
+export const IAT_SEQUENCE_IDLE_SECONDS = 600;
