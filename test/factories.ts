@@ -1,9 +1,10 @@
-import { hash } from '@node-rs/argon2';
+import type { Options } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '../src/crypto/secret-box';
 import { randomToken, sha256Hex } from '../src/crypto/tokens';
 import { targetSecretContext } from '../src/sso/signing-keys';
+import { hashPassword } from '../src/users/passwords.service';
 import type { TestApp } from './setup/app';
 
 /** Factories write straight to the database: each test builds exactly what it needs. */
@@ -18,14 +19,22 @@ export async function makeTenant(ds: DataSource, p: { slug?: string; name?: stri
   return row as { id: string; slug: string; name: string };
 }
 
-/** Test hashes use argon2id with small parameters: factories are not what is under test. */
+/**
+ * argon2id with the smallest parameters it allows (m=8 KiB, t=1, p=1): a factory's hash
+ * takes ~0.1 ms instead of a production hash's tens of milliseconds (ARGON2_OPTIONS). Logins
+ * still verify for real: argon2 verify reads the parameters from the stored PHC string.
+ * Hashes the admin API makes (user creation, password change) keep the production ones.
+ */
+export const FACTORY_ARGON2_OPTIONS: Options = { algorithm: 2, memoryCost: 8, timeCost: 1, parallelism: 1 };
+
+/** Passwords are hashed with FACTORY_ARGON2_OPTIONS: factories are not what is under test. */
 export async function makeUser(
   ds: DataSource,
   tenantId: string,
   p: { email?: string; password?: string; firstName?: string; lastName?: string; attributes?: object; disabled?: boolean; groups?: string[] } = {},
 ) {
   const email = (p.email ?? `user-${uniq()}@example.com`).toLowerCase();
-  const passwordHash = p.password ? await hash(p.password, { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: 2 }) : null;
+  const passwordHash = p.password ? await hashPassword(p.password, FACTORY_ARGON2_OPTIONS) : null;
   const [row] = await ds.query(
     `INSERT INTO users (tenant_id, email, first_name, last_name, password_hash, attributes, disabled)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, tenant_id, email, first_name, last_name`,

@@ -1,4 +1,4 @@
-import { PasswordsService } from './passwords.service';
+import { hashPassword, PasswordsService } from './passwords.service';
 
 describe('PasswordsService', () => {
   const passwords = new PasswordsService();
@@ -24,6 +24,17 @@ describe('PasswordsService', () => {
   it('matches a password typed in another Unicode normal form (NFKC)', async () => {
     const phc = await passwords.hash('caf\u00e9-password-1');
     await expect(passwords.verify(phc, 'cafe\u0301-password-1')).resolves.toBe(true);
+  });
+
+  it('verifies a hash made with other parameters (the test factories\' cheap ones): verify reads them from the PHC string', async () => {
+    const phc = await hashPassword('caf\u00e9-password-1', { algorithm: 2, memoryCost: 8, timeCost: 1, parallelism: 1 });
+    expect(phc).toMatch(/^\$argon2id\$v=19\$m=8,t=1,p=1\$/);
+    await expect(passwords.verify(phc, 'cafe\u0301-password-1')).resolves.toBe(true);
+    await expect(passwords.verify(phc, 'caf\u00e9-password-2')).resolves.toBe(false);
+  });
+
+  it('hashPassword defaults to the production parameters', async () => {
+    expect(await hashPassword('correct horse battery staple')).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   });
 
   it('answers false, not an error, for a stored hash that does not parse', async () => {

@@ -19,6 +19,16 @@ export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 256;
 
 /**
+ * The PHC string for `password` (NFKC-normalised, see normalise). Production hashes only
+ * through PasswordsService, always with ARGON2_OPTIONS; `options` is for test factories,
+ * which hash with cheap parameters (factories are not what is under test). Verification
+ * reads the parameters from the PHC string, so such a hash still verifies.
+ */
+export function hashPassword(password: string, options: Options = ARGON2_OPTIONS): Promise<string> {
+  return hash(normalise(password), options);
+}
+
+/**
  * A hash of a random password nobody knows, made once with ARGON2_OPTIONS. Verifying
  * against it costs what a real verification costs, so a login for an unknown email takes
  * as long as one with a wrong password.
@@ -39,7 +49,7 @@ export class PasswordsService {
 
   /** The PHC string to store ($argon2id$v=19$m=19456,t=2,p=1$...). */
   hash(password: string): Promise<string> {
-    return this.slots.run(() => hash(normalise(password), ARGON2_OPTIONS));
+    return this.slots.run(() => hashPassword(password));
   }
 
   /** True when `password` matches `passwordHash`; false (never a throw) otherwise. */
