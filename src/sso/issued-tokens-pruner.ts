@@ -3,7 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
-import { IAT_SEQUENCE_IDLE_SECONDS } from './iat-sequence.service';
+import { IAT_SEQUENCE_IDLE_SECONDS } from './iat-sequence';
 
 /** Rows deleted per statement: short transactions, no long lock on a busy table. */
 const BATCH = 5000;

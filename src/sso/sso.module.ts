@@ -11,7 +11,6 @@ import { DatabricksDemoController } from './demo/databricks-demo.controller';
 import { EmbedController } from './embed.controller';
 import { EmbedService } from './embed.service';
 import { BrokerService } from './broker.service';
-import { IatSequenceService } from './iat-sequence.service';
 import { IssuedTokensPruner } from './issued-tokens-pruner';
 import { RemoteLogoutService } from './remote-logout.service';
 import { SigningKeys } from './signing-keys';
@@ -28,7 +27,6 @@ import { TargetsService } from './targets.service';
   imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({}), IdentitiesModule, UsersModule],
   controllers: [SsoController, EmbedController, DatabricksDemoController],
   providers: [
-    IatSequenceService,
     TargetsService,
     AccessService,
     SsoStore,
@@ -41,6 +39,6 @@ import { TargetsService } from './targets.service';
     BiLogoutService,
     { provide: BI_LOGOUT, useExisting: BiLogoutService },
   ],
-  exports: [IatSequenceService, TargetsService, AccessService, SsoService, BI_LOGOUT],
+  exports: [TargetsService, AccessService, SsoService, BI_LOGOUT],
 })
 export class SsoModule {}

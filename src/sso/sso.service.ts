@@ -9,7 +9,7 @@ import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { IdentitiesService } from '../identities/identities.service';
 import { biInstance } from '../identities/instance';
-import { iatSequenceAhead } from './iat-sequence.service';
+import { iatSequenceAhead } from './iat-sequence';
 import type { SsoQuery } from './return-to';
 import { SigningKeys } from './signing-keys';
 import { SsoStore, TargetWithAccess } from './sso.store';

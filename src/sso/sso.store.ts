@@ -105,7 +105,7 @@ export class SsoStore {
    * the tenant owns the identity the BI tool will see (claiming it if nobody does). Nothing
    * is written when it does not (`identity_not_owned`), or when the subject's iat sequence is
    * already as far ahead of the clock as the product tolerates (`iat_sequence_ahead`, see
-   * iat-sequence.service.ts).
+   * iat-sequence.ts).
    */
   async record(input: TokenRecordInput): Promise<RecordOutcome> {
     const { sql, params } = tokenRecordStatement(input);

@@ -1,6 +1,6 @@
 import { identityClaimCtes, OWNED } from '../identities/identity-claim.sql';
 import { emailDomain } from '../identities/instance';
-import { iatSequenceSql, iatSubjectKey } from './iat-sequence.service';
+import { iatSequenceSql, iatSubjectKey } from './iat-sequence';
 
 export interface TokenRecordInput {
   jti: string;
@@ -36,7 +36,7 @@ export interface TokenRecordInput {
  * round trip instead of BEGIN / three statements / COMMIT keeps the SSO hot path short.
  *
  * The `seq` step yields the iat: a constant, or the Sisense iat sequence upsert (whose row
- * lock serialises concurrent logins of one user; see iat-sequence.service.ts).
+ * lock serialises concurrent logins of one user; see iat-sequence.ts).
  * Returns one row: owned (boolean), iat, exp (bigint as strings; null when nothing was written).
  */
 export function tokenRecordStatement(r: TokenRecordInput): { sql: string; params: unknown[] } {
