@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { badRequest, notFound } from '../common/errors';
@@ -29,17 +28,11 @@ interface AccessRow {
 @Injectable()
 export class AccessService {
   constructor(
-    @InjectRepository(Access) private readonly repo: Repository<Access>,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly groups: GroupsService,
     private readonly identities: IdentitiesService,
   ) {}
-
-  /** For the SSO flow: the tenant's grant to this target, or null. */
-  find(tenantId: string, targetId: string): Promise<Access | null> {
-    return this.repo.findOne({ where: { tenantId, targetId } });
-  }
 
   async list(tenantId: string): Promise<AccessView[]> {
     await this.assertTenant(this.dataSource.manager, tenantId);

@@ -54,13 +54,6 @@ export class TargetsService {
     return this.repo.findOne({ where: { slug } });
   }
 
-  /** Decrypts a target's secrets, by name. Never log or return what this gives. */
-  async openSecrets(targetId: string): Promise<Record<string, string>> {
-    const row = await this.withSealed(this.repo.createQueryBuilder('t')).where('t.id = :id', { id: targetId }).getOne();
-    if (!row) throw notFound('target');
-    return Object.fromEntries(Object.entries(row.secrets ?? {}).map(([name, sealed]) => [name, this.box.open(sealed, targetSecretContext(targetId, name))]));
-  }
-
   async create(meta: RequestMeta, input: CreateTargetInput): Promise<TargetView> {
     const def = requireDefinition(input.kind);
     const problems: string[] = [];

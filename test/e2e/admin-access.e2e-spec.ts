@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { AccessService } from '../../src/sso/access.service';
 import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
+import { findAccess } from '../support/access';
 
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
 
@@ -68,13 +68,12 @@ describe('admin API: tenant access to targets', () => {
     ]);
   });
 
-  it('gives the SSO flow the grant through a lookup scoped by tenant', async () => {
+  it('stores the grant under its tenant: a lookup scoped by tenant finds it for that tenant only', async () => {
     const a = await makeTenant(t.ds);
     const b = await makeTenant(t.ds);
     await put(globalKey, a.id, databricks.id, { settings: { externalValueAttribute: 'customerId' } }).expect(201);
-    const access = t.app.get(AccessService);
-    await expect(access.find(a.id, databricks.id)).resolves.toMatchObject({ tenantId: a.id, settings: { externalValueAttribute: 'customerId' } });
-    await expect(access.find(b.id, databricks.id)).resolves.toBeNull();
+    await expect(findAccess(t.ds, a.id, databricks.id)).resolves.toMatchObject({ tenantId: a.id, settings: { externalValueAttribute: 'customerId' } });
+    await expect(findAccess(t.ds, b.id, databricks.id)).resolves.toBeNull();
   });
 
   it('lets a tenant key read its own grants only, and change none', async () => {

@@ -3,6 +3,7 @@ import { SecretBox } from '../../src/crypto/secret-box';
 import { TargetsService } from '../../src/sso/targets.service';
 import { grantAccess, makeApiKey, makeTenant } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
+import { openTargetSecrets } from '../support/targets';
 
 /** Long random-looking strings, as Metabase and Sisense generate them. */
 const METABASE_SECRET = 'mb-jwt-secret-7f3a9c2e41d86b05e9f7';
@@ -73,7 +74,7 @@ describe('admin API: targets', () => {
       expect(box.open(row.secret, `target:${res.body.id}:secret`)).toBe(METABASE_SECRET);
       expect(box.open(row.embeddingSecret, `target:${res.body.id}:embedding_secret`)).toBe(EMBEDDING_SECRET);
       expect(() => box.open(row.secret, `target:${res.body.id}:embedding_secret`)).toThrow();
-      await expect(targets.openSecrets(res.body.id)).resolves.toEqual({ secret: METABASE_SECRET, embeddingSecret: EMBEDDING_SECRET });
+      await expect(openTargetSecrets(t, res.body.id)).resolves.toEqual({ secret: METABASE_SECRET, embeddingSecret: EMBEDDING_SECRET });
 
       const [event] = await t.ds.query(`SELECT * FROM audit_events WHERE type = 'target.created' AND details->>'targetId' = $1`, [res.body.id]);
       expect(event.actor).toMatch(/^apikey:/);
@@ -190,13 +191,13 @@ describe('admin API: targets', () => {
       const created = (await admin().post('/api/v1/targets', metabaseBody()).expect(201)).body;
       const renamed = await admin().patch(`/api/v1/targets/${created.id}`, { name: 'Renamed', baseUrl: 'https://mb2.example.com/' }).expect(200);
       expect(renamed.body).toMatchObject({ name: 'Renamed', baseUrl: 'https://mb2.example.com', hasSecret: true, secretsSet: ['embeddingSecret', 'secret'] });
-      await expect(targets.openSecrets(created.id)).resolves.toEqual({ secret: METABASE_SECRET, embeddingSecret: EMBEDDING_SECRET });
+      await expect(openTargetSecrets(t, created.id)).resolves.toEqual({ secret: METABASE_SECRET, embeddingSecret: EMBEDDING_SECRET });
 
       const newSecret = 'rotated-jwt-secret-9e8d7c6b5a4f0123';
       const rotated = await admin().patch(`/api/v1/targets/${created.id}`, { secret: newSecret, embeddingSecret: null }).expect(200);
       expect(rotated.text).not.toContain(newSecret);
       expect(rotated.body).toMatchObject({ hasSecret: true, secretsSet: ['secret'] });
-      await expect(targets.openSecrets(created.id)).resolves.toEqual({ secret: newSecret });
+      await expect(openTargetSecrets(t, created.id)).resolves.toEqual({ secret: newSecret });
 
       const [event] = await t.ds.query(
         `SELECT details FROM audit_events WHERE type = 'target.updated' AND details->>'targetId' = $1 ORDER BY id DESC LIMIT 1`,
@@ -255,7 +256,7 @@ describe('admin API: targets', () => {
       expect((await admin().patch(`/api/v1/targets/${a.id}`, { baseUrl: 'https://x.example.com?q=1' }).expect(400)).body.message).toMatch(/baseUrl/);
       expect((await admin().patch(`/api/v1/targets/${a.id}`, { disabled: 'yes' }).expect(400)).body.message).toMatch(/disabled/);
       await admin().patch('/api/v1/targets/00000000-0000-4000-8000-000000000000', { name: 'x' }).expect(404);
-      await expect(targets.openSecrets(a.id)).resolves.toEqual({ secret: METABASE_SECRET, embeddingSecret: EMBEDDING_SECRET });
+      await expect(openTargetSecrets(t, a.id)).resolves.toEqual({ secret: METABASE_SECRET, embeddingSecret: EMBEDDING_SECRET });
       const renamedSlug = slug();
       expect((await admin().patch(`/api/v1/targets/${a.id}`, { slug: renamedSlug, disabled: true }).expect(200)).body).toMatchObject({ slug: renamedSlug, disabled: true });
     });
@@ -272,7 +273,7 @@ describe('admin API: targets', () => {
       const events = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'target.deleted' AND details->>'targetId' = $1`, [created.id]);
       expect(events).toHaveLength(1);
       await admin().delete(`/api/v1/targets/${created.id}`).expect(404);
-      await expect(targets.openSecrets(created.id)).rejects.toMatchObject({ status: 404 });
+      await expect(openTargetSecrets(t, created.id)).rejects.toMatchObject({ status: 404 });
     });
   });
 

@@ -4,11 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
-import { TargetsService } from '../../src/sso/targets.service';
 import { makeApiKey } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { freePort } from '../setup/global-setup';
 import { dropDatabase } from '../setup/test-db';
+import { openTargetSecrets } from '../support/targets';
 
 const execFileAsync = promisify(execFile);
 
@@ -33,7 +33,7 @@ describe('restart', () => {
       const again = await request(t.http).get(`/api/v1/tenants/${tenant.body.id}`).set(auth).expect(200);
       expect(again.body).toMatchObject({ slug: 'survivor', name: 'Survivor Ltd' });
       // The sealed secret opens after the restart (same SECRETS_KEY, same context).
-      await expect(t.app.get(TargetsService).openSecrets(target.body.id)).resolves.toEqual({ secret });
+      await expect(openTargetSecrets(t, target.body.id)).resolves.toEqual({ secret });
     } finally {
       if (t) await t.close();
       else await dropDatabase(db.name);
