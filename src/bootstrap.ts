@@ -13,6 +13,7 @@ import { securityHeaders } from './common/security-headers';
 import { buildOpenApiDocument } from './common/openapi';
 import { APP_CONFIG } from './config/config.module';
 import { AppConfig } from './config/configuration';
+import { ShutdownState } from './health/shutdown';
 
 /**
  * Express-level set-up shared by main.ts and the e2e tests (everything else lives in
@@ -27,6 +28,7 @@ export function configureApp(app: NestExpressApplication): void {
     assignRequestId(req, res);
     next();
   });
+  app.use(app.get(ShutdownState).closeConnections);
   app.use(cookieParser());
   // POST /login parses its own form first: an oversized body becomes the form again with a
   // 400 (LoginFormGuard) rather than the generic 413. The parsers below then skip it.

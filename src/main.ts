@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap';
 import { APP_CONFIG } from './config/config.module';
 import { AppConfig, ConfigError, loadConfig } from './config/configuration';
+import { drainAndClose } from './health/shutdown';
 
 async function main(): Promise<void> {
   // Validate first, so a bad variable is reported plainly before anything starts.
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     new Logger('Main').log(`${signal}: shutting down`);
-    await app.close(); // closes the server, the DataSource, then the embedded Postgres
+    // Stop accepting, let in-flight requests finish, then the DataSource and embedded Postgres.
+    await drainAndClose(app, config.app.shutdownGraceSeconds * 1000);
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

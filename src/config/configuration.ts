@@ -28,6 +28,7 @@ export const KNOWN_ENV_VARS = [
   'LOGIN_IP_LIMIT',
   'LOGIN_IP_WINDOW',
   'TOKEN_PRUNE_INTERVAL',
+  'SHUTDOWN_GRACE_PERIOD',
 ] as const;
 export type KnownEnvVar = (typeof KNOWN_ENV_VARS)[number];
 
@@ -45,6 +46,8 @@ export interface AppConfig {
     /** Express's `trust proxy`: false, a hop count, or the proxies' addresses (see parseTrustProxy). */
     trustProxy: TrustProxy;
     dataDir: string;
+    /** Seconds in-flight requests get to finish after SIGTERM before the pool closes. */
+    shutdownGraceSeconds: number;
   };
   database: {
     /** Undefined means: start the embedded Postgres under dataDir. */
@@ -193,6 +196,7 @@ export function parseEnv(env: Env): AppConfig {
       logLevel,
       trustProxy: parseTrustProxy(str('TRUST_PROXY'), problems),
       dataDir,
+      shutdownGraceSeconds: int('SHUTDOWN_GRACE_PERIOD', 10, 0, 600),
     },
     database: {
       url: dbUrl,

@@ -1,0 +1,268 @@
+import { decodeJwt } from 'jose';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { DataSource } from 'typeorm';
+import { SecretBox } from '../../src/crypto/secret-box';
+import { createDataSource } from '../../src/database/data-source';
+import { targetSecretContext } from '../../src/sso/signing-keys';
+import { grantAccess, makeApiKey, makeTenant, makeUser } from '../factories';
+import { createDatabase, dropDatabase } from '../setup/test-db';
+import { CookieJar, csrfFieldOf } from '../support/cookie-jar';
+import { ServiceProcess, startService, stopService } from '../support/service-process';
+
+/**
+ * Issue 12, "proof under faults": two service processes on one database, sharing no memory.
+ * SIGTERM under load answers every accepted request (no 5xx, no "Cannot use a pool after
+ * calling end on the pool"), a rolling restart behind a load balancer loses no request, and
+ * sessions, revocation, lockout counters and Sisense iat order hold across the processes.
+ */
+const PASSWORD = 'correct horse battery staple';
+const MB_SECRET = 'rolling-metabase-secret-0123456789abcdef';
+const SISENSE_SECRET = 'rolling-sisense-secret-0123456789abcdef';
+const LOCKOUT = 4;
+const FAKE_BI = 'http://bi.invalid';
+const POOL_ERROR = 'Cannot use a pool after calling end';
+
+interface Tally {
+  statuses: Record<number, number>;
+  refused: number;
+  failures: string[];
+}
+
+/**
+ * `workers` loops sending `send()` until stop() is called. A refused connection (nothing
+ * listening) is not an accepted request; any other network error is a failure.
+ */
+function loadLoop(send: () => Promise<number>, workers = 6) {
+  const tally: Tally = { statuses: {}, refused: 0, failures: [] };
+  let running = true;
+  const loops = Array.from({ length: workers }, async () => {
+    while (running) {
+      try {
+        const status = await send();
+        tally.statuses[status] = (tally.statuses[status] ?? 0) + 1;
+      } catch (e) {
+        const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code;
+        if (code === 'ECONNREFUSED') {
+          tally.refused++;
+          await new Promise((r) => setTimeout(r, 20));
+        } else tally.failures.push(`${code ?? ''} ${(e as Error).message}`);
+      }
+    }
+  });
+  return {
+    tally,
+    async stop(): Promise<Tally> {
+      running = false;
+      await Promise.all(loops);
+      return tally;
+    },
+  };
+}
+
+const fiveHundreds = (t: Tally) => Object.entries(t.statuses).filter(([s]) => Number(s) >= 500);
+const total = (t: Tally) => Object.values(t.statuses).reduce((a, b) => a + b, 0);
+
+/**
+ * A load balancer in miniature: round-robin over the backends, each request on a fresh
+ * connection; a refused connection (the backend stopped listening) is retried on the next
+ * backend, as HAProxy/nginx do. Anything else reaching the client is what the backend said.
+ */
+async function startBalancer(backends: () => string[]) {
+  let next = 0;
+  const retried = { n: 0 };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const list = backends();
+      const tryAt = (attempt: number) => {
+        const target = new URL(list[(next + attempt) % list.length]);
+        const up = http.request(
+          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
+          (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+          },
+        );
+        up.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code === 'ECONNREFUSED' && attempt < list.length * 20) {
+            retried.n++;
+            setTimeout(() => tryAt(attempt + 1), 10);
+          } else {
+            res.writeHead(502, { 'content-type': 'text/plain' });
+            res.end(`balancer: ${e.code ?? e.message}`);
+          }
+        });
+        up.end(body);
+      };
+      next++;
+      tryAt(0);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    retried,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('two service processes on one database: SIGTERM, rolling restart, shared state', () => {
+  let db: { name: string; url: string };
+  let ds: DataSource;
+  let a: ServiceProcess;
+  let b: ServiceProcess;
+  let tenant: { id: string; slug: string };
+  let user: { id: string; email: string };
+  let adminKey: string;
+  const env = { LOGIN_LOCKOUT_THRESHOLD: String(LOCKOUT), SHUTDOWN_GRACE_PERIOD: '10' };
+
+  beforeAll(async () => {
+    db = await createDatabase();
+    ds = createDataSource(db.url, 2);
+    await ds.initialize();
+    tenant = await makeTenant(ds);
+    user = await makeUser(ds, tenant.id, { password: PASSWORD, groups: ['analysts'] });
+    adminKey = await makeApiKey(ds);
+    const box = new SecretBox(Buffer.from(process.env.SECRETS_KEY!, 'hex'));
+    for (const [kind, secret] of [['metabase', MB_SECRET], ['sisense', SISENSE_SECRET]]) {
+      const [target] = await ds.query(
+        `INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ($1, $1, $1, $2, '{}') RETURNING id`,
+        [kind, FAKE_BI],
+      );
+      await ds.query(`UPDATE targets SET secret_enc = $2 WHERE id = $1`, [target.id, box.seal(secret, targetSecretContext(target.id, 'secret'))]);
+      await grantAccess(ds, tenant.id, target.id, { groupMappings: { analysts: ['Viewers'] } });
+    }
+    // Sequentially: two ts-node start-ups at once on 2 cores only make both slower.
+    a = await startService(db.url, { env });
+    b = await startService(db.url, { env });
+  }, 300_000);
+
+  afterAll(async () => {
+    await Promise.all([stopService(a, 5_000), stopService(b, 5_000)]);
+    if (ds?.isInitialized) await ds.destroy();
+    if (db) await dropDatabase(db.name);
+  }, 60_000);
+
+  /** A real login through the form (CSRF cookie and field) on `base`; the session cookie. */
+  async function login(base: string, password = PASSWORD): Promise<{ status: number; cookie?: string }> {
+    const jar = new CookieJar();
+    const page = jar.store(await fetch(`${base}/login`));
+    const csrf = csrfFieldOf(await page.text());
+    const res = jar.store(
+      await fetch(`${base}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: csrf, tenant: tenant.slug, email: user.email, password }).toString(),
+      }),
+    );
+    const session = jar.get('eidp_session');
+    return { status: res.status, cookie: session ? `eidp_session=${session}` : undefined };
+  }
+
+  /** One handshake: 302 to the BI with a token, or what was answered instead. */
+  async function sso(base: string, cookie: string, kind = 'metabase'): Promise<{ status: number; jwt?: string }> {
+    const res = await fetch(`${base}/sso/${kind}?return_to=/dashboard/1`, { headers: { cookie }, redirect: 'manual' });
+    await res.arrayBuffer();
+    const location = res.headers.get('location') ?? '';
+    const jwt = location.startsWith(FAKE_BI) ? (new URL(location).searchParams.get('jwt') ?? undefined) : undefined;
+    return { status: res.status, jwt };
+  }
+  const handshakeStatus = (base: string, cookie: string) => async () => {
+    const r = await sso(base, cookie);
+    return r.status === 302 && !r.jwt ? 399 : r.status; // a 302 without a token is a refusal here
+  };
+
+  it('SIGTERM under load: every accepted request is answered (no 5xx), no pool error, exit 0', async () => {
+    const { cookie } = await login(a.url);
+    expect(cookie).toBeDefined();
+    const load = loadLoop(handshakeStatus(a.url, cookie!));
+    await new Promise((r) => setTimeout(r, 1_500));
+    const before = total(load.tally);
+    a.proc.kill('SIGTERM');
+    const code = await a.exited;
+    await new Promise((r) => setTimeout(r, 200));
+    const tally = await load.stop();
+    console.log(`SIGTERM under load: ${JSON.stringify(tally.statuses)} answered (${before} before the signal), ${tally.refused} refused after`);
+
+    expect(code).toBe(0);
+    expect(before).toBeGreaterThan(0);
+    expect(tally.failures).toEqual([]);
+    expect(fiveHundreds(tally)).toEqual([]);
+    expect(Object.keys(tally.statuses)).toEqual(['302']);
+    expect(a.output.join('')).not.toContain(POOL_ERROR);
+    a = await startService(db.url, { port: a.port, env });
+  }, 180_000);
+
+  it('rolling restart behind a balancer: zero failed requests; a session made on one process works on the other and survives', async () => {
+    const lb = await startBalancer(() => [a.url, b.url]);
+    try {
+      const { cookie } = await login(a.url);
+      expect((await sso(b.url, cookie!)).jwt).toBeDefined();
+      const load = loadLoop(handshakeStatus(lb.url, cookie!));
+      const outputs: string[][] = [];
+      for (const which of ['a', 'b'] as const) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        const old = which === 'a' ? a : b;
+        expect(await stopService(old)).toBe(0);
+        outputs.push(old.output);
+        const fresh = await startService(db.url, { port: old.port, env });
+        if (which === 'a') a = fresh;
+        else b = fresh;
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+      const tally = await load.stop();
+      console.log(`rolling restart: ${JSON.stringify(tally.statuses)} answered through the balancer, ${lb.retried.n} refused connections retried on the other process`);
+
+      expect(tally.failures).toEqual([]);
+      expect(Object.keys(tally.statuses)).toEqual(['302']);
+      for (const out of outputs) expect(out.join('')).not.toContain(POOL_ERROR);
+      // The session from before both restarts still signs in on both new processes.
+      expect((await sso(a.url, cookie!)).jwt).toBeDefined();
+      expect((await sso(b.url, cookie!)).jwt).toBeDefined();
+    } finally {
+      await lb.close();
+    }
+  }, 300_000);
+
+  it('a session revoked on one process is refused on the other at once', async () => {
+    const { cookie } = await login(b.url);
+    expect((await sso(a.url, cookie!)).jwt).toBeDefined();
+    const revoked = await fetch(`${a.url}/api/v1/tenants/${tenant.id}/users/${user.id}/sessions`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    expect(revoked.status).toBe(200);
+    const after = await sso(b.url, cookie!);
+    expect(after.jwt).toBeUndefined();
+    expect(after.status).toBe(302); // to the login page, no token
+  });
+
+  it('lockout counts failures from both processes as one account', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < LOCKOUT; i++) statuses.push((await login(i % 2 ? b.url : a.url, `wrong-${i}`)).status);
+    expect(statuses).toEqual(Array(LOCKOUT).fill(401));
+    const [row] = await ds.query(`SELECT failures, locked_until > now() AS locked FROM login_throttles WHERE key = $1`, [
+      `acct:${tenant.id}:${user.email}`,
+    ]);
+    expect(row).toEqual({ failures: LOCKOUT, locked: true });
+    // Locked on both: the right password is refused by either process.
+    expect((await login(a.url)).cookie).toBeUndefined();
+    expect((await login(b.url)).cookie).toBeUndefined();
+    await ds.query(`DELETE FROM login_throttles WHERE key = $1`, [`acct:${tenant.id}:${user.email}`]);
+  });
+
+  it('Sisense iat strictly increases across handshakes alternating between the processes', async () => {
+    const { cookie } = await login(a.url);
+    const iats: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const r = await sso(i % 2 ? b.url : a.url, cookie!, 'sisense');
+      expect(r.jwt).toBeDefined();
+      iats.push(decodeJwt(r.jwt!).iat!);
+    }
+    for (let i = 1; i < iats.length; i++) expect(iats[i]).toBeGreaterThan(iats[i - 1]);
+  });
+});
