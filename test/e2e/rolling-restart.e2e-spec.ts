@@ -183,7 +183,8 @@ describe('two service processes on one database: SIGTERM, rolling restart, share
     await new Promise((r) => setTimeout(r, 1_500));
     const before = total(load.tally);
     a.proc.kill('SIGTERM');
-    const code = await a.exited;
+    // Bounded: the grace period is 10 s (before the fix, keep-alive load kept it up for ever).
+    const code = await Promise.race([a.exited, new Promise<string>((r) => setTimeout(() => r('still running 30 s after SIGTERM'), 30_000))]);
     await new Promise((r) => setTimeout(r, 200));
     const tally = await load.stop();
     console.log(`SIGTERM under load: ${JSON.stringify(tally.statuses)} answered (${before} before the signal), ${tally.refused} refused after`);
