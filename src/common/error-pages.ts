@@ -47,6 +47,12 @@ const BROKEN: Copy = {
   way: 'retry',
 };
 
+const UNAVAILABLE: Copy = {
+  title: 'Temporarily unavailable',
+  sentence: 'This sign-in service is temporarily unavailable. Try again in a few seconds.',
+  way: 'retry',
+};
+
 /** Every code a browser route can answer with (see each module's errors), then by status. */
 const BY_CODE: Record<string, Copy> = {
   not_found: NOT_FOUND,
@@ -100,6 +106,8 @@ const BY_CODE: Record<string, Copy> = {
 };
 
 export function copyFor(status: number, code: string): Copy {
+  // Postgres unreachable (HttpErrorFilter): a 503 that will pass, not a fault of ours.
+  if (code === 'database_unavailable') return UNAVAILABLE;
   if (status >= 500) return BROKEN;
   if (BY_CODE[code]) return BY_CODE[code];
   if (status === 401) return SIGN_IN;

@@ -7,10 +7,13 @@ import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { TENANT_SLUG } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
+import { isDatabaseUnavailable } from './db-unavailable';
 import { errorPage, ErrorPageView, retryPathOf } from './error-pages';
 import { ErrorResponse } from './error-response';
 import { DomainError } from './errors';
 import { sendPage } from './look';
+
+const DATABASE_UNAVAILABLE = 'database_unavailable';
 
 /** Typed by the class the OpenAPI document publishes, so the two cannot drift apart. */
 type ErrorBody = ErrorResponse;
@@ -39,7 +42,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     const body = this.toBody(exception);
     body.requestId = requestId;
 
-    if (body.statusCode >= 500) {
+    if (body.error === DATABASE_UNAVAILABLE) {
+      this.log.warn({ requestId, err: loggableError(exception) }, 'database unavailable');
+    } else if (body.statusCode >= 500) {
       this.log.error({ requestId, err: loggableError(exception) }, 'unhandled error');
     } else if (exception instanceof DomainError && exception.internal) {
       this.log.warn({ requestId, code: exception.code, reason: exception.internal }, exception.message);
@@ -49,6 +54,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     // A refusal that says when to come back (a full hash queue): RFC 9110 §10.2.3.
     const retryAfter = (exception as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
     if (typeof retryAfter === 'number' && retryAfter > 0) res.setHeader('Retry-After', String(retryAfter));
+    if (body.error === DATABASE_UNAVAILABLE) res.setHeader('Retry-After', '5');
     if (wantsHtml(req)) {
       // Not awaited by Nest: everything that can fail is inside, and falls back to our look.
       void this.sendErrorPage(req, res, body);
@@ -113,6 +119,9 @@ export class HttpErrorFilter implements ExceptionFilter {
       if (pg.code === '23503') {
         return { statusCode: 404, error: 'reference_not_found', message: 'a referenced record does not exist' };
       }
+    }
+    if (isDatabaseUnavailable(e)) {
+      return { statusCode: 503, error: DATABASE_UNAVAILABLE, message: 'The service is temporarily unavailable. Try again in a few seconds.' };
     }
     if (isBodyParserError(e)) {
       return { statusCode: e.status, error: e.status === 413 ? 'payload_too_large' : 'malformed_body', message: e.message };

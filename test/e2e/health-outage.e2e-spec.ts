@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { ShutdownState } from '../../src/health/shutdown';
 import { createTestApp, TestApp } from '../setup/app';
 import { createDatabase, dropDatabase, withAdminClient } from '../setup/test-db';
 
@@ -41,5 +42,15 @@ describe('health during a Postgres outage', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 250));
     }
     expect(status).toBe(200);
+  });
+
+  it('ready is 503 from the moment shutdown starts (a load balancer stops routing here), live stays 200', async () => {
+    await request(t.http).get('/health/ready').expect(200);
+    t.app.get(ShutdownState).begin();
+    const draining = await request(t.http).get('/health/ready');
+    expect(draining.status).toBe(503);
+    expect(draining.body.details).toEqual({ process: { status: 'down', reason: 'shutting down' } });
+    expect(draining.headers.connection).toBe('close');
+    await request(t.http).get('/health/live').expect(200);
   });
 });
