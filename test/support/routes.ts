@@ -1,5 +1,6 @@
 import { INestApplication, RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { AUTH_KIND, AuthKind } from '../../src/auth/auth.decorators';
 import { ADMIN_SCOPE, RouteScope } from '../../src/auth/admin-scope';
@@ -12,6 +13,8 @@ export interface RouteInfo {
   /** Who may call an admin route (undefined: the route declares nothing). */
   scope: RouteScope | undefined;
   handler: string;
+  /** The class of its @Body() parameter (the DTO the ValidationPipe checks), if it takes one. */
+  body?: new (...args: unknown[]) => object;
 }
 
 export function joinPath(...parts: string[]): string {
@@ -42,8 +45,9 @@ export function nestRoutes(app: INestApplication): RouteInfo[] {
       const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
       const kind = reflector.getAllAndOverride<AuthKind | undefined>(AUTH_KIND, [handler, cls]);
       const scope = reflector.getAllAndOverride<RouteScope | undefined>(ADMIN_SCOPE, [handler, cls]);
+      const body = bodyType(cls, proto, name);
       for (const prefix of prefixes) {
-        for (const p of asList(paths)) routes.push({ method, path: joinPath(prefix, p), kind, scope, handler: `${cls.name}.${name}` });
+        for (const p of asList(paths)) routes.push({ method, path: joinPath(prefix, p), kind, scope, handler: `${cls.name}.${name}`, body });
       }
     }
   }
@@ -53,4 +57,14 @@ export function nestRoutes(app: INestApplication): RouteInfo[] {
 /** The path parameters of a route path, in order (`/a/:x/b/:y` -> ['x', 'y']). */
 export function pathParams(path: string): string[] {
   return [...path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+}
+
+/** The declared type of a handler's @Body() parameter (Nest keeps "<paramtype>:<index>" keys). */
+function bodyType(cls: object, proto: object, name: string): RouteInfo['body'] {
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, cls, name) ?? {}) as Record<string, { index: number }>;
+  const key = Object.keys(args).find((k) => k.split(':')[0] === String(RouteParamtypes.BODY));
+  if (!key) return undefined;
+  const types = Reflect.getMetadata('design:paramtypes', proto, name) as RouteInfo['body'][] | undefined;
+  const t = types?.[args[key].index];
+  return t && t !== Object ? t : undefined;
 }
