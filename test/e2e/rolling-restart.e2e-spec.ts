@@ -136,7 +136,7 @@ describe('two service processes on one database: SIGTERM, rolling restart, share
         `INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ($1, $1, $1, $2, '{}') RETURNING id`,
         [kind, FAKE_BI],
       );
-      await ds.query(`UPDATE targets SET secret_enc = $2 WHERE id = $1`, [target.id, box.seal(secret, targetSecretContext(target.id, 'secret'))]);
+      await ds.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, box.seal(secret, targetSecretContext(target.id, 'secret'))]);
       await grantAccess(ds, tenant.id, target.id, { groupMappings: { analysts: ['Viewers'] } });
     }
     // Sequentially: two ts-node start-ups at once on 2 cores only make both slower.
