@@ -12,6 +12,7 @@ import { InputSanityPipe } from './common/input-sanity.pipe';
 import { loggerParams } from './common/logging';
 import { APP_CONFIG, AppConfigModule } from './config/config.module';
 import { AppConfig } from './config/configuration';
+import { ConsoleModule } from './console/console.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
@@ -40,6 +41,7 @@ import { UsersModule } from './users/users.module';
     SsoModule,
     AdminModule,
     LandingModule,
+    ConsoleModule,
   ],
   providers: [
     { provide: APP_GUARD, useExisting: AuthGuard },

@@ -146,4 +146,29 @@ describe('parseEnv', () => {
     expect(offenders).toEqual([]);
     expect(new Set(KNOWN_ENV_VARS).size).toBe(KNOWN_ENV_VARS.length);
   });
+
+  describe('BOOTSTRAP_OPERATOR_EMAIL / BOOTSTRAP_OPERATOR_PASSWORD', () => {
+    it('takes both, the email lower-cased', () => {
+      const c = parseEnv({ ...base(), BOOTSTRAP_OPERATOR_EMAIL: 'Ops@Example.com', BOOTSTRAP_OPERATOR_PASSWORD: 'a long enough secret' });
+      expect(c.secrets.bootstrapOperator).toEqual({ email: 'ops@example.com', password: 'a long enough secret' });
+    });
+
+    it('refuses one without the other, a bad email, a short password — never echoing the password', () => {
+      expect(problems({ ...base(), BOOTSTRAP_OPERATOR_EMAIL: 'ops@example.com' })).toEqual([
+        'BOOTSTRAP_OPERATOR_EMAIL and BOOTSTRAP_OPERATOR_PASSWORD: set both or neither',
+      ]);
+      const p = problems({ ...base(), BOOTSTRAP_OPERATOR_EMAIL: 'not-an-email', BOOTSTRAP_OPERATOR_PASSWORD: 'short-pw' });
+      expect(p).toEqual([
+        'BOOTSTRAP_OPERATOR_EMAIL: must be an email address (got "not-an-email")',
+        'BOOTSTRAP_OPERATOR_PASSWORD: must be 12 to 256 characters long',
+      ]);
+      expect(p.join('\n')).not.toContain('short-pw');
+    });
+
+    it('keeps its length rule equal to the one for every stored password', () => {
+      const { PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } = jest.requireActual('../users/passwords.service');
+      const { OPERATOR_PASSWORD_MIN, OPERATOR_PASSWORD_MAX } = jest.requireActual('./configuration');
+      expect([OPERATOR_PASSWORD_MIN, OPERATOR_PASSWORD_MAX]).toEqual([PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH]);
+    });
+  });
 });

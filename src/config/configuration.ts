@@ -15,6 +15,8 @@ export const KNOWN_ENV_VARS = [
   'DATABASE_URL',
   'SECRETS_KEY',
   'BOOTSTRAP_ADMIN_KEY',
+  'BOOTSTRAP_OPERATOR_EMAIL',
+  'BOOTSTRAP_OPERATOR_PASSWORD',
   'DATA_DIR',
   'EMBEDDED_PG_PORT',
   'LOG_LEVEL',
@@ -59,6 +61,8 @@ export interface AppConfig {
     /** 32-byte AES-256-GCM key for secrets at rest. */
     key: Buffer;
     bootstrapAdminKey?: string;
+    /** The first platform operator, ensured at start (both set or neither). */
+    bootstrapOperator?: { email: string; password: string };
   };
   session: {
     idleTimeoutSeconds: number;
@@ -94,6 +98,11 @@ const PLACEHOLDER_SECRETS = new Set([
 ]);
 
 type Env = Record<string, string | undefined>;
+
+/** Kept equal to PASSWORD_MIN_LENGTH / PASSWORD_MAX_LENGTH (configuration.spec.ts checks). */
+export const OPERATOR_PASSWORD_MIN = 12;
+export const OPERATOR_PASSWORD_MAX = 256;
+const OPERATOR_EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function parseEnv(env: Env): AppConfig {
   const problems: string[] = [];
@@ -187,6 +196,29 @@ export function parseEnv(env: Env): AppConfig {
     }
   }
 
+  // The first operator: created at start when missing (an existing one keeps its password).
+  let bootstrapOperator: { email: string; password: string } | undefined;
+  const opEmail = str('BOOTSTRAP_OPERATOR_EMAIL');
+  const opPassword = env.BOOTSTRAP_OPERATOR_PASSWORD === '' ? undefined : env.BOOTSTRAP_OPERATOR_PASSWORD;
+  if ((opEmail === undefined) !== (opPassword === undefined)) {
+    problems.push('BOOTSTRAP_OPERATOR_EMAIL and BOOTSTRAP_OPERATOR_PASSWORD: set both or neither');
+  } else if (opEmail !== undefined && opPassword !== undefined) {
+    let ok = true;
+    if (!OPERATOR_EMAIL.test(opEmail) || opEmail.length > 254) {
+      problems.push(`BOOTSTRAP_OPERATOR_EMAIL: must be an email address (got "${opEmail}")`);
+      ok = false;
+    }
+    // Same rule as every password the service stores (users/passwords.service.ts); never echoed.
+    if (opPassword.length < OPERATOR_PASSWORD_MIN || opPassword.length > OPERATOR_PASSWORD_MAX) {
+      problems.push(`BOOTSTRAP_OPERATOR_PASSWORD: must be ${OPERATOR_PASSWORD_MIN} to ${OPERATOR_PASSWORD_MAX} characters long`);
+      ok = false;
+    } else if (PLACEHOLDER_SECRETS.has(opPassword.toLowerCase())) {
+      problems.push('BOOTSTRAP_OPERATOR_PASSWORD: is a placeholder');
+      ok = false;
+    }
+    if (ok) bootstrapOperator = { email: opEmail.toLowerCase(), password: opPassword };
+  }
+
   const config: AppConfig = {
     app: {
       nodeEnv,
@@ -203,7 +235,7 @@ export function parseEnv(env: Env): AppConfig {
       embeddedPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
       poolSize: int('DB_POOL_SIZE', 20, 1, 500),
     },
-    secrets: { key: key ?? Buffer.alloc(0), bootstrapAdminKey },
+    secrets: { key: key ?? Buffer.alloc(0), bootstrapAdminKey, bootstrapOperator },
     session: {
       idleTimeoutSeconds: int('SESSION_IDLE_TIMEOUT', 2 * 3600, 60, 30 * 86400),
       absoluteTimeoutSeconds: int('SESSION_ABSOLUTE_TIMEOUT', 12 * 3600, 60, 90 * 86400),

@@ -1,8 +1,9 @@
-import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 export type FlatAttributes = Record<string, string | number | boolean>;
 
 @Entity({ name: 'tenants' })
+@Index('uq_tenants_operator', ['operator'], { unique: true, where: 'operator' })
 @Check('ck_tenants_slug', `slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'`)
 // The branding rules of src/common/look.ts, kept by the database too: a row that reaches a
 // page can only hold a #rrggbb colour and an https logo.
@@ -24,6 +25,13 @@ export class Tenant {
 
   @Column({ type: 'boolean', default: false })
   disabled: boolean;
+
+  /**
+   * The platform operators' tenant: its users manage every tenant in /console. At most one
+   * (uq_tenants_operator); set only by the operator bootstrap, never through the admin API.
+   */
+  @Column({ type: 'boolean', default: false })
+  operator: boolean;
 
   /** Where logout may send the user back to (an allowed logout return_to). */
   @Column({ name: 'logout_landing_url', type: 'text', nullable: true })

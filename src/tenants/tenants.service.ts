@@ -24,6 +24,13 @@ export interface CreateTenantInput {
 
 export type UpdateTenantInput = Partial<Pick<Tenant, 'name' | 'attributes' | 'disabled' | 'logoutLandingUrl'>> & { branding?: BrandingDto };
 
+/**
+ * The platform operators' tenant has this slug, and no one else may take it: a tenant named
+ * "operators" in the admin API would at best confuse, at worst be mistaken for the real one.
+ * (What makes a tenant the operators' is the `operator` flag, which only the bootstrap sets.)
+ */
+export const OPERATOR_TENANT_SLUG = 'operators';
+
 const slugTaken = (slug: string) =>
   conflict('tenant_slug_taken', `a tenant with slug "${slug}" already exists`, { slug });
 
@@ -76,16 +83,37 @@ export class TenantsService {
     return found ? brandOf(found) : null;
   }
 
-  async list(page: { limit: number; offset: number }): Promise<{ items: Tenant[]; total: number }> {
-    const [items, total] = await this.repo.findAndCount({
-      order: { slug: 'ASC' },
-      take: page.limit,
-      skip: page.offset,
-    });
+  /** Tenants by slug; `search` is a case-insensitive substring of the slug or the name. */
+  async list(page: { limit: number; offset: number; search?: string }): Promise<{ items: Tenant[]; total: number }> {
+    const qb = this.repo.createQueryBuilder('t').orderBy('t.slug', 'ASC').take(page.limit).skip(page.offset);
+    if (page.search) {
+      const pattern = `%${page.search.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      qb.where(`(t.slug ILIKE :pattern ESCAPE '\\' OR t.name ILIKE :pattern ESCAPE '\\')`, { pattern });
+    }
+    const [items, total] = await qb.getManyAndCount();
     return { items, total };
   }
 
-  async create(meta: RequestMeta, input: CreateTenantInput): Promise<Tenant> {
+  async count(): Promise<number> {
+    return this.repo.count();
+  }
+
+  /** The platform operators' tenant, or null before the first operator exists. */
+  findOperatorTenant(): Promise<Tenant | null> {
+    return this.repo.findOne({ where: { operator: true } });
+  }
+
+  /** The operators' tenant, created (audited) when missing. Only the operator bootstrap calls this. */
+  async ensureOperatorTenant(meta: RequestMeta): Promise<Tenant> {
+    const existing = await this.findOperatorTenant();
+    if (existing) return existing;
+    return this.create(meta, { slug: OPERATOR_TENANT_SLUG, name: 'Platform operators' }, { operator: true });
+  }
+
+  async create(meta: RequestMeta, input: CreateTenantInput, internal: { operator?: boolean } = {}): Promise<Tenant> {
+    if (input.slug === OPERATOR_TENANT_SLUG && !internal.operator) {
+      throw conflict('tenant_slug_reserved', `the slug "${input.slug}" is reserved`, { slug: input.slug });
+    }
     try {
       return await this.dataSource.transaction(async (m) => {
         const repo = m.getRepository(Tenant);
@@ -98,11 +126,12 @@ export class TenantsService {
             disabled: input.disabled ?? false,
             logoutLandingUrl: input.logoutLandingUrl ?? null,
             ...definedOnly(brandingColumns(input.branding)),
+            operator: internal.operator === true,
           }),
         );
         await this.audit.record(
           meta,
-          { type: 'tenant.created', tenantId: tenant.id, details: { slug: tenant.slug, name: tenant.name } },
+          { type: 'tenant.created', tenantId: tenant.id, details: { slug: tenant.slug, name: tenant.name, ...(tenant.operator ? { operator: true } : {}) } },
           m,
         );
         return tenant;

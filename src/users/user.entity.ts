@@ -2,10 +2,14 @@ import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, 
 import { Tenant } from '../tenants/tenant.entity';
 import type { FlatAttributes } from '../tenants/tenant.entity';
 
+export const USER_ROLES = ['member', 'tenant_admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
 @Entity({ name: 'users' })
 @Index('uq_users_tenant_email', ['tenantId', 'email'], { unique: true })
 @Index('ix_users_email', ['email'])
 @Check('ck_users_email_lower', `email = lower(email)`)
+@Check('ck_users_role', `role IN ('member', 'tenant_admin')`)
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -32,6 +36,13 @@ export class User {
 
   @Column({ type: 'boolean', default: false })
   disabled: boolean;
+
+  /**
+   * `tenant_admin` manages their own tenant in the operator console; `member` only signs in
+   * to the BI tools. (Users of the operator tenant are platform operators whatever this says.)
+   */
+  @Column({ type: 'varchar', length: 20, default: 'member' })
+  role: UserRole;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

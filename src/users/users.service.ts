@@ -13,7 +13,7 @@ import { definedOnly } from '../tenants/tenants.service';
 import { GroupMember } from './group-member.entity';
 import { Group } from './group.entity';
 import { PasswordsService } from './passwords.service';
-import { User } from './user.entity';
+import { User, UserRole } from './user.entity';
 
 export interface CreateUserInput {
   email: string;
@@ -23,9 +23,10 @@ export interface CreateUserInput {
   attributes?: FlatAttributes;
   /** Names of existing groups of the tenant. */
   groups?: string[];
+  role?: UserRole;
 }
 
-export type UpdateUserInput = Partial<Pick<User, 'firstName' | 'lastName' | 'attributes' | 'disabled'>>;
+export type UpdateUserInput = Partial<Pick<User, 'firstName' | 'lastName' | 'attributes' | 'disabled' | 'role'>>;
 
 export interface UserListQuery {
   limit: number;
@@ -81,6 +82,11 @@ export class UsersService {
     return rows.map((r) => r.name);
   }
 
+  /** How many users there are (all tenants: the operator console's overview). */
+  countAll(): Promise<number> {
+    return this.repo.count();
+  }
+
   async list(tenantId: string, q: UserListQuery): Promise<{ items: User[]; total: number }> {
     await this.assertTenantExists(this.dataSource.manager, tenantId);
     const qb = this.repo
@@ -129,6 +135,7 @@ export class UsersService {
           lastName: input.lastName ?? '',
           passwordHash,
           attributes: input.attributes ?? {},
+          role: input.role ?? 'member',
         });
         const userId = inserted.identifiers[0].id as string;
         // Claimed on the BI instances the tenant uses now, so a twin created later elsewhere
@@ -139,7 +146,7 @@ export class UsersService {
         }
         await this.audit.record(
           meta,
-          { type: 'user.created', tenantId, details: { userId, email, groups: groupNames, passwordSet: passwordHash !== null } },
+          { type: 'user.created', tenantId, details: { userId, email, groups: groupNames, passwordSet: passwordHash !== null, role: input.role ?? 'member' } },
           m,
         );
         const user = await m.getRepository(User).findOneOrFail({ where: { id: userId, tenantId } });

@@ -77,6 +77,13 @@ describe('route protection', () => {
     expect(kindOf('DELETE', '/api/v1/tenants/:tenantId/email-domains/:domain')).toBe('api-key');
   });
 
+  it('puts the whole operator console behind the browser session, except its one script', () => {
+    const console_ = routes.filter((r) => r.path === '/console' || r.path.startsWith('/console/'));
+    expect(console_.length).toBeGreaterThan(10);
+    expect(console_.filter((r) => r.kind !== 'session' && r.path !== '/console/assets/console.js').map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    expect(routes.find((r) => r.path === '/console/assets/console.js')?.kind).toBe('public');
+  });
+
   it('puts the whole admin API behind API keys', () => {
     const admin = routes.filter((r) => r.path.startsWith('/api/v1/'));
     expect(admin.length).toBeGreaterThan(0);

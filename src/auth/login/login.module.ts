@@ -32,6 +32,6 @@ import { LogoutService } from './logout.service';
     LoginFormFilter,
     LogoutService,
   ],
-  exports: [LoginThrottleService],
+  exports: [LoginThrottleService, LoginCsrf],
 })
 export class LoginModule {}

@@ -5,6 +5,7 @@ import {
   IsArray,
   IsBoolean,
   IsEmail,
+  IsIn,
   IsOptional,
   IsString,
   Length,
@@ -15,7 +16,8 @@ import { IsFlatAttributes } from '../../tenants/attributes';
 import { ATTRIBUTES_SCHEMA, OptionalNotNull, PageMetaDto, PageQueryDto } from '../../tenants/dto/common.dto';
 import type { FlatAttributes } from '../../tenants/tenant.entity';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords.service';
-import type { User } from '../user.entity';
+import { USER_ROLES } from '../user.entity';
+import type { User, UserRole } from '../user.entity';
 import { GROUP_NAME_MESSAGE, GROUP_NAME_RULE } from './group.dto';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -70,6 +72,11 @@ export class CreateUserDto {
   @IsString({ each: true })
   @Matches(GROUP_NAME_RULE, { each: true, message: `each group ${GROUP_NAME_MESSAGE}` })
   groups?: string[];
+
+  @ApiPropertyOptional({ enum: USER_ROLES, default: 'member', description: 'tenant_admin: manages this tenant in the operator console' })
+  @OptionalNotNull()
+  @IsIn(USER_ROLES, { message: `role must be one of ${USER_ROLES.join(', ')}` })
+  role?: UserRole;
 }
 
 /** Email is not changeable: it is the identity the BI tools know the user by. */
@@ -97,6 +104,11 @@ export class UpdateUserDto {
   @OptionalNotNull()
   @IsBoolean()
   disabled?: boolean;
+
+  @ApiPropertyOptional({ enum: USER_ROLES, default: 'member', description: 'tenant_admin: manages this tenant in the operator console' })
+  @OptionalNotNull()
+  @IsIn(USER_ROLES, { message: `role must be one of ${USER_ROLES.join(', ')}` })
+  role?: UserRole;
 }
 
 export class SetPasswordDto {
@@ -136,6 +148,9 @@ export class UserDto {
   @ApiProperty()
   disabled: boolean;
 
+  @ApiProperty({ enum: USER_ROLES })
+  role: UserRole;
+
   @ApiProperty()
   createdAt: Date;
 
@@ -163,6 +178,7 @@ export function toUserDto(u: User): UserDto {
     lastName: u.lastName,
     attributes: u.attributes,
     disabled: u.disabled,
+    role: u.role,
     createdAt: u.createdAt,
     updatedAt: u.updatedAt,
   };

@@ -1,0 +1,212 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Injectable, Logger } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import type { Response } from 'express';
+import type { AuthenticatedRequest } from '../auth/auth.decorators';
+import type { RequestMeta } from '../auth/auth.types';
+import { basePathOf } from '../auth/continuation';
+import { CSRF_FIELD, LoginCsrf } from '../auth/login/login-csrf';
+import { assertTenantInScope } from '../admin/scope';
+import { DomainError, notFound } from '../common/errors';
+import { requestMeta } from '../common/request-meta';
+import { InjectConfig } from '../config/config.module';
+import { AppConfig } from '../config/configuration';
+import { isUuid } from '../tenants/dto/common.dto';
+import { ConsolePrincipal, OperatorsService } from './operators.service';
+import type { FormState } from './views/forms';
+import { bare, Chrome, h, layout, NavItem, sendConsole } from './views/layout';
+
+/** One console request: who, the admin-API scope, the page chrome, the audit meta. */
+export interface ConsoleCtx {
+  principal: ConsolePrincipal;
+  chrome: Chrome;
+  meta: RequestMeta;
+  base: string;
+  req: AuthenticatedRequest;
+  res: Response;
+}
+
+/** A console page answered instead of the handler running (sign-in redirect, 403, bad CSRF). */
+export class ConsoleStop extends Error {}
+
+/** Messages shown after a POST-redirect-GET (`?done=<key>`): a fixed list, nothing echoed from the URL. */
+const DONE: Record<string, string> = {
+  'tenant-created': 'Tenant created.',
+  'tenant-updated': 'Tenant saved.',
+  'user-created': 'User created.',
+  'user-updated': 'User saved.',
+  'password-set': 'Password set. The user\'s sessions were ended.',
+  'group-created': 'Group created.',
+  'group-removed': 'Group removed.',
+  'member-added': 'Added to the group.',
+  'member-removed': 'Removed from the group.',
+  'access-saved': 'Access grant saved.',
+  'access-revoked': 'Access grant revoked.',
+  'target-created': 'Target created.',
+  'target-updated': 'Target saved.',
+  'session-revoked': 'Session ended.',
+};
+
+/**
+ * What every console handler needs: the signed-in console user (or the login page), the
+ * CSRF check on every POST (the login form's signed double-submit token), the tenant-scope
+ * rule of the admin API, and rendering forms again with errors next to the fields.
+ */
+@Injectable()
+export class ConsoleKit {
+  readonly base: string;
+
+  constructor(
+    private readonly operators: OperatorsService,
+    private readonly csrf: LoginCsrf,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {
+    this.base = basePathOf(config.app.publicUrl);
+  }
+
+  get publicUrl(): string {
+    return this.config.app.publicUrl;
+  }
+
+  /** The console user, or a stop: signed out -> the login page (back here after); no console role -> 403. */
+  async enter(req: AuthenticatedRequest, res: Response, opts: { post?: boolean } = {}): Promise<ConsoleCtx> {
+    const session = req.sessionContext ?? null;
+    if (!session) {
+      const next = req.method === 'GET' ? req.originalUrl : `${this.base}/console`;
+      res.set('Cache-Control', 'no-store').redirect(303, `${this.base}/login?next=${encodeURIComponent(next)}`);
+      throw new ConsoleStop();
+    }
+    const principal = await this.operators.principalFor(session);
+    if (!principal) {
+      sendConsole(res, 403, bare('No console access', `<p>You are signed in as ${h(session.user.email)}, who does not manage an organization here.</p>
+<p><a href="${h(this.base)}/account">Your account</a></p>`));
+      throw new ConsoleStop();
+    }
+    if (opts.post && !this.csrf.verify(req, (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD])) {
+      sendConsole(res, 400, bare('The form expired', `<p>This form was not sent from this console page, or it is too old. Go back, reload the page and try again.</p>
+<p><a href="${h(this.base)}/console">Console</a></p>`));
+      throw new ConsoleStop();
+    }
+    const name = `${session.user.firstName} ${session.user.lastName}`.trim() || session.user.email;
+    return {
+      principal,
+      base: this.base,
+      req,
+      res,
+      meta: requestMeta(req),
+      chrome: {
+        base: this.base,
+        csrf: this.csrf.issue(req, res),
+        operator: principal.operator,
+        who: `${name} · ${principal.operator ? 'operator' : `admin of ${session.tenant.name}`}`,
+        ownTenantId: principal.operator ? null : session.tenant.id,
+      },
+    };
+  }
+
+  /** The admin API's tenant-scope rule: another tenant (or a malformed id) is the same 404 as none. */
+  scopedTenantId(ctx: ConsoleCtx, raw: string): string {
+    if (!isUuid(raw)) throw notFound('tenant');
+    const id = raw.toLowerCase();
+    assertTenantInScope(ctx.principal.scope, id);
+    return id;
+  }
+
+  /** Operator-only pages (global resources): a tenant admin gets the 404 of a page that is not there. */
+  requireOperator(ctx: ConsoleCtx): void {
+    if (!ctx.principal.operator) throw notFound('page');
+  }
+
+  render(ctx: ConsoleCtx, status: number, title: string, nav: NavItem | null, body: string): void {
+    const done = typeof ctx.req.query.done === 'string' ? DONE[ctx.req.query.done] : undefined;
+    sendConsole(ctx.res, status, layout(ctx.chrome, title, nav, body, done));
+  }
+
+  /** POST-redirect-GET. */
+  redirect(ctx: ConsoleCtx, path: string, done?: keyof typeof DONE | string): void {
+    const sep = path.includes('?') ? '&' : '?';
+    ctx.res.set('Cache-Control', 'no-store').redirect(303, `${this.base}${path}${done ? `${sep}done=${done}` : ''}`);
+  }
+}
+
+/** The form's string fields only (no _csrf, no arrays unless asked for). */
+export function pick(body: unknown, names: string[], arrays: string[] = []): Record<string, unknown> {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const n of names) if (typeof b[n] === 'string') out[n] = b[n];
+  for (const n of arrays) {
+    const v = b[n];
+    out[n] = Array.isArray(v) ? v.filter((x) => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+  }
+  return out;
+}
+
+/**
+ * Validates with the admin API's own DTO class (same decorators, same messages): the console
+ * accepts exactly what the API accepts. Returns the transformed value or errors by field.
+ */
+export async function validateAs<T extends object>(cls: new () => T, input: Record<string, unknown>): Promise<{ value: T; errors: Record<string, string> | null }> {
+  const value = plainToInstance(cls, input);
+  const found = await validate(value, { whitelist: true, forbidNonWhitelisted: true });
+  if (!found.length) return { value, errors: null };
+  const errors: Record<string, string> = {};
+  for (const e of found) errors[e.property] ??= Object.values(e.constraints ?? {})[0] ?? `${e.property} is not valid`;
+  return { value, errors };
+}
+
+/** Which form field a service's refusal is about (by its code, else by the field its message names). */
+const CODE_FIELDS: Record<string, string> = {
+  tenant_slug_taken: 'slug',
+  tenant_slug_reserved: 'slug',
+  user_email_taken: 'email',
+  group_name_taken: 'name',
+  unknown_groups: 'groups',
+  target_slug_taken: 'slug',
+};
+
+/**
+ * A 4xx DomainError from a service as form errors; anything else is rethrown (a 404 stays a
+ * 404 page, a 5xx the generic error page). Problems listed in details each go to the field
+ * they start with ("settings.tokenTtlSeconds must be ..." -> settings.tokenTtlSeconds).
+ */
+export function formErrorFrom(e: unknown, values: Record<string, unknown>, fields: string[]): FormState {
+  if (!(e instanceof DomainError) || e.status >= 500 || e.status === 404 || e.status === 401) throw e;
+  const errors: Record<string, string> = {};
+  const problems = Array.isArray(e.details?.problems) ? (e.details!.problems as string[]) : [e.message];
+  const unplaced: string[] = [];
+  for (const p of problems) {
+    const byCode = CODE_FIELDS[e.code];
+    const field = byCode ?? [...fields].sort((a, b) => b.length - a.length).find((f) => p === f || p.startsWith(`${f} `) || p.startsWith(`${f}.`));
+    if (field && fields.includes(field)) errors[field] = errors[field] ? `${errors[field]}; ${p}` : p;
+    else unplaced.push(p);
+  }
+  return { values, errors, error: unplaced.length ? unplaced.join('; ') : Object.keys(errors).length ? undefined : e.message };
+}
+
+/**
+ * Errors on console routes are pages, not JSON: a 404 (also another tenant's id), a 403, a
+ * 4xx with its message, or for anything unexpected a 500 that says nothing internal.
+ */
+@Catch()
+export class ConsoleErrorFilter implements ExceptionFilter {
+  private readonly log = new Logger('Console');
+
+  catch(e: unknown, host: ArgumentsHost): void {
+    const req = host.switchToHttp().getRequest<AuthenticatedRequest>();
+    const res = host.switchToHttp().getResponse<Response>();
+    if (e instanceof ConsoleStop || res.headersSent) return;
+    if (e instanceof DomainError && e.status < 500) {
+      const title = e.status === 404 ? 'Not found' : e.status === 403 ? 'Not allowed' : 'That did not work';
+      const text = e.status === 404 ? 'There is nothing here, or it is not yours to see.' : e.message;
+      sendConsole(res, e.status, bare(title, `<p>${h(text)}</p><p><a href="${h(basePathOfReq(req))}/console">Back to the console</a></p>`));
+      return;
+    }
+    this.log.error({ requestId: req.id, err: e }, 'console request failed');
+    sendConsole(res, 500, bare('Something went wrong', `<p>The request failed. Nothing was changed unless the page says so. Reference: ${h(String(req.id ?? ''))}</p>`));
+  }
+}
+
+function basePathOfReq(req: AuthenticatedRequest): string {
+  const i = req.originalUrl.indexOf('/console');
+  return i > 0 ? req.originalUrl.slice(0, i) : '';
+}

@@ -1,0 +1,271 @@
+import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { AuthenticatedRequest } from '../auth/auth.decorators';
+import { WithSession } from '../auth/auth.decorators';
+import { SessionsService } from '../auth/sessions.service';
+import { notFound } from '../common/errors';
+import { TargetsService } from '../sso/targets.service';
+import { AccessService } from '../sso/access.service';
+import { isUuid } from '../tenants/dto/common.dto';
+import { CreateTenantDto, UpdateTenantDto } from '../tenants/dto/tenant.dto';
+import { TenantsService } from '../tenants/tenants.service';
+import { GroupNameDto } from '../users/dto/group.dto';
+import { CreateUserDto, SetPasswordDto, UpdateUserDto } from '../users/dto/user.dto';
+import { GroupsService } from '../users/groups.service';
+import { UsersService } from '../users/users.service';
+import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, pick, validateAs } from './console-kit';
+import { emptyForm, FormState } from './views/forms';
+import { tenantPage, tenantsPage, userPage } from './views/tenants';
+
+const PAGE = 50;
+
+/**
+ * Tenants, their users and groups, in the browser. Every action calls the same domain
+ * service as the admin API with the same DTO validation and the same tenant-scope rule,
+ * and is audited with the signed-in user as actor (requestMeta: "user:<id>").
+ */
+@ApiExcludeController()
+@Controller('console/tenants')
+@WithSession()
+@UseFilters(ConsoleErrorFilter)
+export class ConsoleTenantsController {
+  constructor(
+    private readonly kit: ConsoleKit,
+    private readonly tenants: TenantsService,
+    private readonly users: UsersService,
+    private readonly groups: GroupsService,
+    private readonly sessions: SessionsService,
+    private readonly access: AccessService,
+    private readonly targets: TargetsService,
+  ) {}
+
+  @Get()
+  async list(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    if (!ctx.principal.operator) return this.kit.redirect(ctx, `/console/tenants/${ctx.principal.scope.tenantId}`);
+    await this.renderList(ctx, 200, emptyForm());
+  }
+
+  @Post()
+  async create(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    // Creating a tenant needs a global key in the API: operators only.
+    this.kit.requireOperator(ctx);
+    const values = pick(req.body, ['name', 'slug']);
+    const { value, errors } = await validateAs(CreateTenantDto, values);
+    if (errors) return this.renderList(ctx, 400, { values, errors });
+    try {
+      const tenant = await this.tenants.create(ctx.meta, value);
+      this.kit.redirect(ctx, `/console/tenants/${tenant.id}`, 'tenant-created');
+    } catch (e) {
+      await this.renderList(ctx, 409, formErrorFrom(e, values, ['name', 'slug']));
+    }
+  }
+
+  @Get(':tenantId')
+  async show(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    await this.renderTenant(ctx, 200, this.kit.scopedTenantId(ctx, raw), {});
+  }
+
+  @Post(':tenantId')
+  async update(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const values = pick(req.body, ['name']);
+    const { value, errors } = await validateAs(UpdateTenantDto, values);
+    if (errors) return this.renderTenant(ctx, 400, tenantId, { settings: { values, errors } });
+    await this.tenants.update(ctx.meta, tenantId, value);
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'tenant-updated');
+  }
+
+  @Post(':tenantId/disable')
+  async disable(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    await this.setDisabled(req, res, raw, true);
+  }
+
+  @Post(':tenantId/enable')
+  async enable(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    await this.setDisabled(req, res, raw, false);
+  }
+
+  @Post(':tenantId/users')
+  async createUser(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const values = pick(req.body, ['email', 'firstName', 'lastName', 'password', 'role'], ['groups']);
+    // An empty optional field means "not given", as an absent JSON property would.
+    const input = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== '' && !(Array.isArray(v) && !v.length)));
+    const { value, errors } = await validateAs(CreateUserDto, input);
+    const kept = { ...values, password: '' };
+    if (errors) return this.renderTenant(ctx, 400, tenantId, { user: { values: kept, errors } });
+    try {
+      const { user } = await this.users.create(ctx.meta, tenantId, value);
+      this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${user.id}`, 'user-created');
+    } catch (e) {
+      await this.renderTenant(ctx, 409, tenantId, { user: formErrorFrom(e, kept, ['email', 'firstName', 'lastName', 'password', 'role', 'groups']) });
+    }
+  }
+
+  @Post(':tenantId/groups')
+  async createGroup(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const values = pick(req.body, ['name']);
+    const { value, errors } = await validateAs(GroupNameDto, values);
+    if (errors) return this.renderTenant(ctx, 400, tenantId, { group: { values, errors } });
+    try {
+      await this.groups.create(ctx.meta, tenantId, value.name);
+      this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'group-created');
+    } catch (e) {
+      await this.renderTenant(ctx, 409, tenantId, { group: formErrorFrom(e, values, ['name']) });
+    }
+  }
+
+  @Post(':tenantId/groups/:groupId/remove')
+  async removeGroup(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('groupId') groupId: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    await this.groups.remove(ctx.meta, tenantId, uuid(groupId, 'group'));
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'group-removed');
+  }
+
+  @Get(':tenantId/users/:userId')
+  async showUser(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') userId: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    await this.renderUser(ctx, 200, this.kit.scopedTenantId(ctx, raw), uuid(userId, 'user'), {});
+  }
+
+  @Post(':tenantId/users/:userId')
+  async updateUser(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') rawUser: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const userId = uuid(rawUser, 'user');
+    const values = pick(req.body, ['firstName', 'lastName', 'role']);
+    const { value, errors } = await validateAs(UpdateUserDto, values);
+    if (errors) return this.renderUser(ctx, 400, tenantId, userId, { profile: { values, errors } });
+    await this.users.update(ctx.meta, tenantId, userId, value);
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'user-updated');
+  }
+
+  @Post(':tenantId/users/:userId/disable')
+  async disableUser(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') userId: string): Promise<void> {
+    await this.setUserDisabled(req, res, raw, userId, true);
+  }
+
+  @Post(':tenantId/users/:userId/enable')
+  async enableUser(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') userId: string): Promise<void> {
+    await this.setUserDisabled(req, res, raw, userId, false);
+  }
+
+  @Post(':tenantId/users/:userId/password')
+  async setPassword(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') rawUser: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const userId = uuid(rawUser, 'user');
+    const { value, errors } = await validateAs(SetPasswordDto, pick(req.body, ['password']));
+    if (errors) return this.renderUser(ctx, 400, tenantId, userId, { password: { values: {}, errors } });
+    await this.users.setPassword(ctx.meta, tenantId, userId, value.password);
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'password-set');
+  }
+
+  @Post(':tenantId/users/:userId/groups')
+  async addToGroup(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') rawUser: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const userId = uuid(rawUser, 'user');
+    const { groupId } = pick(req.body, ['groupId']);
+    if (!isUuid(groupId)) return this.renderUser(ctx, 400, tenantId, userId, { member: { values: {}, errors: { groupId: 'Choose a group' } } });
+    try {
+      await this.groups.addMember(ctx.meta, tenantId, groupId, userId);
+      this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'member-added');
+    } catch (e) {
+      await this.renderUser(ctx, 409, tenantId, userId, { member: formErrorFrom(e, { groupId }, ['groupId']) });
+    }
+  }
+
+  @Post(':tenantId/users/:userId/groups/:groupId/remove')
+  async removeFromGroup(
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+    @Param('tenantId') raw: string,
+    @Param('userId') rawUser: string,
+    @Param('groupId') groupId: string,
+  ): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const userId = uuid(rawUser, 'user');
+    await this.groups.removeMember(ctx.meta, tenantId, uuid(groupId, 'group'), userId);
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'member-removed');
+  }
+
+  @Post(':tenantId/users/:userId/sessions/:sessionId/revoke')
+  async revokeSession(
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+    @Param('tenantId') raw: string,
+    @Param('userId') rawUser: string,
+    @Param('sessionId') sessionId: string,
+  ): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const userId = uuid(rawUser, 'user');
+    if (!/^[0-9a-f]{64}$/.test(sessionId)) throw notFound('session');
+    await this.sessions.revokeByAdmin(ctx.meta, tenantId, userId, sessionId);
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'session-revoked');
+  }
+
+  private async setDisabled(req: AuthenticatedRequest, res: Response, raw: string, disabled: boolean): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    await this.tenants.update(ctx.meta, tenantId, { disabled });
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'tenant-updated');
+  }
+
+  private async setUserDisabled(req: AuthenticatedRequest, res: Response, raw: string, rawUser: string, disabled: boolean): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const userId = uuid(rawUser, 'user');
+    await this.users.update(ctx.meta, tenantId, userId, { disabled });
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'user-updated');
+  }
+
+  private async renderList(ctx: ConsoleCtx, status: number, create: FormState): Promise<void> {
+    const q = typeof ctx.req.query.q === 'string' ? ctx.req.query.q.slice(0, 100) : '';
+    const rawOffset = Number(ctx.req.query.offset);
+    const offset = Number.isInteger(rawOffset) && rawOffset >= 0 && rawOffset < 1e9 ? rawOffset : 0;
+    const { items, total } = await this.tenants.list({ limit: PAGE, offset, search: q || undefined });
+    this.kit.render(ctx, status, 'Tenants', 'tenants', tenantsPage({ base: ctx.base, csrf: ctx.chrome.csrf, tenants: items, total, offset, limit: PAGE, q, create }));
+  }
+
+  private async renderTenant(ctx: ConsoleCtx, status: number, tenantId: string, forms: Parameters<typeof tenantPage>[0]['forms']): Promise<void> {
+    const tenant = await this.tenants.findById(tenantId);
+    const userQuery = typeof ctx.req.query.email === 'string' ? ctx.req.query.email.slice(0, 254) : '';
+    const [{ items, total }, groups, grants, targets] = await Promise.all([
+      this.users.list(tenantId, { limit: 200, offset: 0, email: userQuery || undefined }),
+      this.groups.list(tenantId, { limit: 200, offset: 0 }),
+      this.access.list(tenantId),
+      ctx.principal.operator ? this.targets.list() : Promise.resolve([]),
+    ]);
+    const users = await Promise.all(items.map(async (u) => Object.assign(u, { groups: await this.users.groupNamesOf(tenantId, u.id) })));
+    this.kit.render(ctx, status, tenant.name, 'tenants', tenantPage({
+      base: ctx.base, csrf: ctx.chrome.csrf, operator: ctx.principal.operator, tenant, users, usersTotal: total, userQuery, groups: groups.items, grants, targets, forms,
+    }));
+  }
+
+  private async renderUser(ctx: ConsoleCtx, status: number, tenantId: string, userId: string, forms: Parameters<typeof userPage>[0]['forms']): Promise<void> {
+    const [tenant, user] = await Promise.all([this.tenants.findById(tenantId), this.users.findById(tenantId, userId)]);
+    const [groups, allGroups, sessions] = await Promise.all([
+      this.groups.groupsOfUser(tenantId, userId),
+      this.groups.list(tenantId, { limit: 200, offset: 0 }),
+      this.sessions.listForUser(tenantId, userId),
+    ]);
+    this.kit.render(ctx, status, user.email, 'tenants', userPage({ base: ctx.base, csrf: ctx.chrome.csrf, tenant, user, groups, allGroups: allGroups.items, sessions, forms }));
+  }
+}
+
+function uuid(raw: string, what: string): string {
+  if (!isUuid(raw)) throw notFound(what);
+  return raw.toLowerCase();
+}

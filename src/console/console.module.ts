@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { LoginModule } from '../auth/login/login.module';
+import { SsoModule } from '../sso/sso.module';
+import { TenantsModule } from '../tenants/tenants.module';
+import { UsersModule } from '../users/users.module';
+import { ConsoleErrorFilter, ConsoleKit } from './console-kit';
+import { ConsoleTenantsController } from './console-tenants.controller';
+import { ConsoleController } from './console.controller';
+import { OperatorBootstrap, OperatorsService } from './operators.service';
+
+/** The operator console (/console) and the platform operators who use it. */
+@Module({
+  imports: [LoginModule, TenantsModule, UsersModule, SsoModule],
+  controllers: [ConsoleController, ConsoleTenantsController],
+  providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
+  exports: [OperatorsService],
+})
+export class ConsoleModule {}

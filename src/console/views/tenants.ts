@@ -1,0 +1,203 @@
+import type { SessionSummary } from '../../auth/sessions.service';
+import type { AccessView } from '../../sso/dto/access-input';
+import type { TargetView } from '../../sso/dto/target-input';
+import type { Tenant } from '../../tenants/tenant.entity';
+import type { Group } from '../../users/group.entity';
+import type { User } from '../../users/user.entity';
+import { actionButton, emptyForm, FormState, formOpen, input, select, tag, when } from './forms';
+import { h } from './layout';
+
+export interface TenantsListView {
+  base: string;
+  csrf: string;
+  tenants: Tenant[];
+  total: number;
+  offset: number;
+  limit: number;
+  q: string;
+  create: FormState;
+}
+
+export function tenantsPage(v: TenantsListView): string {
+  const rows = v.tenants
+    .map(
+      (t) => `<tr><td><a href="${h(v.base)}/console/tenants/${h(t.id)}">${h(t.name)}</a>${t.operator ? ` ${tag('operators')}` : ''}</td>
+<td><code>${h(t.slug)}</code></td><td>${t.disabled ? tag('disabled', true) : tag('active')}</td><td>${when(t.createdAt)}</td></tr>`,
+    )
+    .join('');
+  const more = v.offset + v.tenants.length < v.total;
+  const qs = (offset: number) => `?q=${encodeURIComponent(v.q)}&offset=${offset}`;
+  return `<div class="grid">
+<section class="card" aria-labelledby="list-h">
+<h2 id="list-h">Tenants (${v.total})</h2>
+<form method="get" action="${h(v.base)}/console/tenants" role="search">
+${input({ form: 'search', name: 'q', label: 'Search by name or slug', type: 'search', value: v.q, attrs: 'maxlength="100"' })}
+<button type="submit" class="secondary">Search</button>
+</form>
+<div class="table-wrap"><table><thead><tr><th>Name</th><th>Slug</th><th>Status</th><th>Created</th></tr></thead>
+<tbody>${rows || '<tr><td colspan="4">No tenants match.</td></tr>'}</tbody></table></div>
+<div class="pager">${v.offset > 0 ? `<a href="${h(qs(Math.max(0, v.offset - v.limit)))}">Previous</a>` : ''}${more ? `<a href="${h(qs(v.offset + v.limit))}">Next</a>` : ''}</div>
+</section>
+<section class="card" aria-labelledby="create-h">
+<h2 id="create-h">Create a tenant</h2>
+${formOpen(`${v.base}/console/tenants`, v.csrf, v.create)}
+${input({ form: 'create', name: 'name', label: 'Name', state: v.create, attrs: 'required maxlength="200"' })}
+${input({ form: 'create', name: 'slug', label: 'Slug', state: v.create, hint: 'Lower-case letters, digits and hyphens. Used in sign-in links; cannot change later.', attrs: 'required maxlength="63" autocapitalize="none" spellcheck="false"' })}
+<button type="submit">Create tenant</button>
+</form>
+</section>
+</div>`;
+}
+
+export interface TenantView {
+  base: string;
+  csrf: string;
+  operator: boolean;
+  tenant: Tenant;
+  users: (User & { groups: string[] })[];
+  usersTotal: number;
+  userQuery: string;
+  groups: Group[];
+  grants: AccessView[];
+  /** Operators: every target, to grant one. */
+  targets: TargetView[];
+  forms: { settings?: FormState; user?: FormState; group?: FormState };
+}
+
+export function tenantPage(v: TenantView): string {
+  const t = v.tenant;
+  const path = `${v.base}/console/tenants/${t.id}`;
+  const settings = v.forms.settings ?? emptyForm({ name: t.name });
+  const userForm = v.forms.user ?? emptyForm({ role: 'member' });
+  const groupForm = v.forms.group ?? emptyForm();
+  const userRows = v.users
+    .map(
+      (u) => `<tr><td><a href="${h(path)}/users/${h(u.id)}">${h(u.email)}</a></td><td>${h(`${u.firstName} ${u.lastName}`.trim())}</td>
+<td>${u.role === 'tenant_admin' ? tag('tenant admin') : ''}${t.operator ? tag('operator') : ''}</td><td>${h(u.groups.join(', '))}</td><td>${u.disabled ? tag('disabled', true) : tag('active')}</td></tr>`,
+    )
+    .join('');
+  const groupRows = v.groups
+    .map((g) => `<tr><td>${h(g.name)}</td><td>${actionButton(`${path}/groups/${g.id}/remove`, v.csrf, `Remove ${g.name}`, 'secondary small')}</td></tr>`)
+    .join('');
+  const granted = new Set(v.grants.map((g) => g.targetId));
+  const grantRows = v.grants
+    .map(
+      (g) => `<tr><td><a href="${h(path)}/access/${h(g.targetId)}">${h(g.targetSlug)}</a></td><td>${h(g.targetKind)}</td>
+<td>${h(Object.entries(g.groupMappings).map(([k, vs]) => `${k} → ${vs.join(', ')}`).join('; '))}</td>
+<td><a href="${h(path)}/access/${h(g.targetId)}/try">Try it</a></td></tr>`,
+    )
+    .join('');
+  const ungranted = v.targets.filter((x) => !granted.has(x.id));
+  return `<p class="muted">Slug <code>${h(t.slug)}</code> · ${t.disabled ? tag('disabled', true) : tag('active')}${t.operator ? ` · ${tag('platform operators')}` : ''} · sign-in link <code>${h(`/login?tenant=${t.slug}`)}</code></p>
+<div class="grid">
+<section class="card" aria-labelledby="users-h">
+<h2 id="users-h">Users (${v.usersTotal})</h2>
+<form method="get" action="${h(path)}" role="search">
+${input({ form: 'usearch', name: 'email', label: 'Search by email', type: 'search', value: v.userQuery, attrs: 'maxlength="254"' })}
+<button type="submit" class="secondary">Search</button>
+</form>
+<div class="table-wrap"><table><thead><tr><th>Email</th><th>Name</th><th>Role</th><th>Groups</th><th>Status</th></tr></thead>
+<tbody>${userRows || '<tr><td colspan="5">No users yet.</td></tr>'}</tbody></table></div>
+</section>
+<section class="card" aria-labelledby="adduser-h">
+<h2 id="adduser-h">Add a user</h2>
+${formOpen(`${path}/users`, v.csrf, userForm)}
+${input({ form: 'user', name: 'email', label: 'Email', type: 'email', state: userForm, attrs: 'required maxlength="254" autocapitalize="none" spellcheck="false"' })}
+<div class="row"><div>${input({ form: 'user', name: 'firstName', label: 'First name', state: userForm, attrs: 'maxlength="100"' })}</div>
+<div>${input({ form: 'user', name: 'lastName', label: 'Last name', state: userForm, attrs: 'maxlength="100"' })}</div></div>
+${input({ form: 'user', name: 'password', label: 'Password (optional)', type: 'password', state: userForm, hint: '12 to 256 characters. Without one the user cannot sign in with a password.', attrs: 'autocomplete="new-password" maxlength="256"' })}
+${t.operator ? '' : select({ form: 'user', name: 'role', label: 'Role', state: userForm, options: [{ value: 'member', label: 'Member (signs in to the BI tools)' }, { value: 'tenant_admin', label: 'Tenant admin (also manages this organization here)' }] })}
+${v.groups.length ? `<fieldset><legend>Groups</legend>${v.groups
+    .map((g) => {
+      const checked = ((userForm.values.groups as string[] | undefined) ?? []).includes(g.name);
+      return `<div class="check"><input id="user-g-${h(g.id)}" name="groups" type="checkbox" value="${h(g.name)}"${checked ? ' checked' : ''}><label for="user-g-${h(g.id)}">${h(g.name)}</label></div>`;
+    })
+    .join('')}
+${userForm.errors.groups ? `<p class="field-error">${h(userForm.errors.groups)}</p>` : ''}</fieldset>` : ''}
+<button type="submit">Add user</button>
+</form>
+</section>
+<section class="card" aria-labelledby="groups-h">
+<h2 id="groups-h">Groups</h2>
+<p class="muted">Access grants map these to the BI tool's groups.</p>
+<div class="table-wrap"><table><thead><tr><th>Name</th><th></th></tr></thead><tbody>${groupRows || '<tr><td colspan="2">No groups yet.</td></tr>'}</tbody></table></div>
+${formOpen(`${path}/groups`, v.csrf, groupForm)}
+${input({ form: 'group', name: 'name', label: 'New group name', state: groupForm, attrs: 'required maxlength="100"' })}
+<button type="submit">Add group</button>
+</form>
+</section>
+<section class="card" aria-labelledby="access-h">
+<h2 id="access-h">Access grants</h2>
+<div class="table-wrap"><table><thead><tr><th>Target</th><th>Product</th><th>Group mappings</th><th></th></tr></thead><tbody>${grantRows || '<tr><td colspan="4">No BI target granted yet.</td></tr>'}</tbody></table></div>
+${v.operator && ungranted.length ? `<form method="get" action="${h(path)}/access">
+${select({ form: 'grant', name: 'target', label: 'Grant a target', options: ungranted.map((x) => ({ value: x.id, label: `${x.name || x.slug} (${x.kind})` })) })}
+<button type="submit" class="secondary">Set up access</button></form>` : ''}
+</section>
+<section class="card" aria-labelledby="settings-h">
+<h2 id="settings-h">Tenant settings</h2>
+${formOpen(path, v.csrf, settings)}
+${input({ form: 'settings', name: 'name', label: 'Name', state: settings, attrs: 'required maxlength="200"' })}
+<button type="submit">Save</button>
+</form>
+${t.operator ? '' : actionButton(`${path}/${t.disabled ? 'enable' : 'disable'}`, v.csrf, t.disabled ? 'Enable tenant' : 'Disable tenant (ends all its sessions)', t.disabled ? 'secondary' : 'danger')}
+</section>
+</div>`;
+}
+
+export interface UserPageView {
+  base: string;
+  csrf: string;
+  tenant: Tenant;
+  user: User;
+  groups: Group[];
+  allGroups: Group[];
+  sessions: SessionSummary[];
+  forms: { profile?: FormState; password?: FormState; member?: FormState };
+}
+
+export function userPage(v: UserPageView): string {
+  const path = `${v.base}/console/tenants/${v.tenant.id}/users/${v.user.id}`;
+  const u = v.user;
+  const profile = v.forms.profile ?? emptyForm({ firstName: u.firstName, lastName: u.lastName, role: u.role });
+  const password = v.forms.password ?? emptyForm();
+  const member = v.forms.member ?? emptyForm();
+  const mine = new Set(v.groups.map((g) => g.id));
+  const others = v.allGroups.filter((g) => !mine.has(g.id));
+  const sessionRows = v.sessions
+    .map(
+      (s) => `<tr><td>${when(s.createdAt)}</td><td>${when(s.lastSeenAt)}</td><td>${h(s.ip ?? '')}</td><td>${h((s.userAgent ?? '').slice(0, 60))}</td>
+<td>${actionButton(`${path}/sessions/${s.id}/revoke`, v.csrf, 'End session', 'secondary small')}</td></tr>`,
+    )
+    .join('');
+  return `<p class="muted"><a href="${h(v.base)}/console/tenants/${h(v.tenant.id)}">${h(v.tenant.name)}</a> · ${u.disabled ? tag('disabled', true) : tag('active')}</p>
+<div class="grid">
+<section class="card" aria-labelledby="profile-h">
+<h2 id="profile-h">Profile</h2>
+${formOpen(path, v.csrf, profile)}
+<div class="row"><div>${input({ form: 'profile', name: 'firstName', label: 'First name', state: profile, attrs: 'maxlength="100"' })}</div>
+<div>${input({ form: 'profile', name: 'lastName', label: 'Last name', state: profile, attrs: 'maxlength="100"' })}</div></div>
+${v.tenant.operator ? '' : select({ form: 'profile', name: 'role', label: 'Role', state: profile, options: [{ value: 'member', label: 'Member' }, { value: 'tenant_admin', label: 'Tenant admin' }] })}
+<button type="submit">Save</button>
+</form>
+${actionButton(`${path}/${u.disabled ? 'enable' : 'disable'}`, v.csrf, u.disabled ? 'Enable user' : 'Disable user (ends their sessions)', u.disabled ? 'secondary' : 'danger')}
+</section>
+<section class="card" aria-labelledby="pw-h">
+<h2 id="pw-h">Set password</h2>
+${formOpen(`${path}/password`, v.csrf, password)}
+${input({ form: 'password', name: 'password', label: 'New password', type: 'password', state: password, hint: '12 to 256 characters. Ends the user\'s sessions.', attrs: 'required autocomplete="new-password" maxlength="256"' })}
+<button type="submit">Set password</button>
+</form>
+</section>
+<section class="card" aria-labelledby="ug-h">
+<h2 id="ug-h">Groups</h2>
+<div class="table-wrap"><table><tbody>${v.groups.map((g) => `<tr><td>${h(g.name)}</td><td>${actionButton(`${path}/groups/${g.id}/remove`, v.csrf, `Remove from ${g.name}`, 'secondary small')}</td></tr>`).join('') || '<tr><td>In no group.</td></tr>'}</tbody></table></div>
+${others.length ? `${formOpen(`${path}/groups`, v.csrf, member)}
+${select({ form: 'member', name: 'groupId', label: 'Add to group', state: member, options: others.map((g) => ({ value: g.id, label: g.name })) })}
+<button type="submit" class="secondary">Add</button></form>` : ''}
+</section>
+<section class="card" aria-labelledby="sess-h">
+<h2 id="sess-h">Sessions</h2>
+<div class="table-wrap"><table><thead><tr><th>Started</th><th>Last seen</th><th>IP</th><th>Browser</th><th></th></tr></thead><tbody>${sessionRows || '<tr><td colspan="5">No live sessions.</td></tr>'}</tbody></table></div>
+</section>
+</div>`;
+}

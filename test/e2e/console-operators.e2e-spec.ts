@@ -1,0 +1,151 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import request from 'supertest';
+import { makeApiKey, makeTenant, makeUser } from '../factories';
+import { createTestApp, TestApp } from '../setup/app';
+import { CookieJar } from '../support/cookie-jar';
+
+/**
+ * Who may use the console: the bootstrap operator from the environment, `npm run
+ * create-operator`, the reserved operators' tenant, tenant admins, and the tenant-scope rule.
+ */
+const OP_EMAIL = 'root@platform.example';
+const OP_PASSWORD = 'operator password 0001';
+const PASSWORD = 'correct horse battery staple';
+
+async function signIn(t: TestApp, tenant: string, email: string, password: string): Promise<CookieJar> {
+  const jar = new CookieJar();
+  const page = jar.store(await request(t.http).get('/login'));
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+  const res = jar.store(await jar.on(request(t.http).post('/login')).type('form').send({ _csrf: csrf, tenant, email, password }));
+  expect(res.status).toBe(303);
+  return jar;
+}
+
+const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1];
+
+describe('console: operators, tenant admins and scope', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('creates the bootstrap operator at start, in the one operator tenant, audited as system', async () => {
+    const rows = await t.ds.query(
+      `SELECT t.slug, t.operator, u.email FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.operator`,
+    );
+    expect(rows).toEqual([{ slug: 'operators', operator: true, email: OP_EMAIL }]);
+    const [ev] = await t.ds.query(`SELECT actor FROM audit_events WHERE type = 'user.created' AND details->>'email' = $1`, [OP_EMAIL]);
+    expect(ev.actor).toBe('system');
+    // A second operator tenant cannot exist (partial unique index).
+    await expect(t.ds.query(`INSERT INTO tenants (slug, name, operator) VALUES ('x-ops', 'X', true)`)).rejects.toThrow(/uq_tenants_operator/);
+  });
+
+  it('keeps the operators\' tenant out of reach of the admin API: reserved slug, no flag field', async () => {
+    const key = await makeApiKey(t.ds);
+    const reserved = await request(t.http).post('/api/v1/tenants').set('Authorization', `Bearer ${key}`).send({ slug: 'operators', name: 'Mine now' });
+    expect(reserved.status).toBe(409);
+    expect(reserved.body.error).toBe('tenant_slug_reserved');
+    const flag = await request(t.http).post('/api/v1/tenants').set('Authorization', `Bearer ${key}`).send({ slug: 'sneaky', name: 'S', operator: true });
+    expect(flag.status).toBe(400);
+    expect(await t.ds.query(`SELECT 1 FROM tenants WHERE slug = 'sneaky'`)).toHaveLength(0);
+  });
+
+  it('lets the operator in through the same /login; a plain member gets 403; signed out goes to the login page', async () => {
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const page = await op.on(request(t.http).get('/console'));
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Tenants');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+
+    const tenant = await makeTenant(t.ds);
+    const member = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    const m = await signIn(t, tenant.slug, member.email, PASSWORD);
+    expect((await m.on(request(t.http).get('/console'))).status).toBe(403);
+
+    const anon = await request(t.http).get('/console/tenants');
+    expect(anon.status).toBe(303);
+    expect(anon.headers.location).toBe(`/login?next=${encodeURIComponent('/console/tenants')}`);
+  });
+
+  it('gives a tenant admin their own tenant only: another tenant\'s URL is a 404, a POST there changes nothing', async () => {
+    const mine = await makeTenant(t.ds, { name: 'Mine' });
+    const other = await makeTenant(t.ds, { name: 'Other' });
+    const admin = await makeUser(t.ds, mine.id, { password: PASSWORD });
+    await t.ds.query(`UPDATE users SET role = 'tenant_admin' WHERE id = $1`, [admin.id]);
+    const jar = await signIn(t, mine.slug, admin.email, PASSWORD);
+
+    const own = await jar.on(request(t.http).get(`/console/tenants/${mine.id}`));
+    expect(own.status).toBe(200);
+    expect(own.text).toContain('Mine');
+    const list = await jar.on(request(t.http).get('/console/tenants'));
+    expect(list.status).toBe(303);
+    expect(list.headers.location).toBe(`/console/tenants/${mine.id}`);
+
+    const theirs = await jar.on(request(t.http).get(`/console/tenants/${other.id}`));
+    expect(theirs.status).toBe(404);
+    expect(theirs.text).not.toContain('Other');
+    const garbage = await jar.on(request(t.http).get(`/console/tenants/not-a-uuid`));
+    expect(garbage.status).toBe(404);
+
+    const csrf = csrfOf(own.text);
+    const post = await jar.on(request(t.http).post(`/console/tenants/${other.id}/users`)).type('form').send({ _csrf: csrf, email: 'x@y.example' });
+    expect(post.status).toBe(404);
+    expect(await t.ds.query(`SELECT 1 FROM users WHERE tenant_id = $1`, [other.id])).toHaveLength(0);
+    // Creating tenants is an operator's (a global key's) business.
+    expect((await jar.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: csrf, name: 'N', slug: 'n-1' })).status).toBe(404);
+
+    // In their own tenant the action works and is audited with them as actor.
+    const ok = await jar.on(request(t.http).post(`/console/tenants/${mine.id}/groups`)).type('form').send({ _csrf: csrf, name: 'analysts' });
+    expect(ok.status).toBe(303);
+    const [ev] = await t.ds.query(`SELECT actor FROM audit_events WHERE type = 'group.created' AND tenant_id = $1`, [mine.id]);
+    expect(ev.actor).toBe(`user:${admin.id}`);
+  });
+
+  it('refuses a console POST without the CSRF token, writing nothing', async () => {
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const res = await op.on(request(t.http).post('/console/tenants')).type('form').send({ name: 'Forged', slug: 'forged' });
+    expect(res.status).toBe(400);
+    expect(await t.ds.query(`SELECT 1 FROM tenants WHERE slug = 'forged'`)).toHaveLength(0);
+  });
+
+  it('re-renders a refused form with the problem by the field and the values kept, writing nothing', async () => {
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const csrf = csrfOf((await op.on(request(t.http).get('/console/tenants'))).text);
+    const bad = await op.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: csrf, name: 'Acme <Corp>', slug: 'Not A Slug' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('id="create-slug-error"');
+    expect(bad.text).toContain('value="Acme &lt;Corp&gt;"');
+    expect(bad.text).toContain('value="Not A Slug"');
+    const taken = await op.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: csrf, name: 'Ops 2', slug: 'operators' });
+    expect(taken.status).toBe(409);
+    expect(taken.text).toMatch(/id="create-slug-error">the slug &quot;operators&quot; is reserved/);
+  });
+
+  it('npm run create-operator: prompts, never echoes the password, creates an operator who can sign in', async () => {
+    const email = 'second@platform.example';
+    const password = 'typed into a prompt 42';
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../../src/console/create-operator.ts')], {
+      cwd: path.join(__dirname, '../..'),
+      env: { ...process.env, DATABASE_URL: t.db.url, LOG_LEVEL: 'error', NODE_ENV: 'test' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (out += String(d)));
+    child.stdin.write(`${email}\n${password}\n${password}\n`);
+    child.stdin.end();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(out).toContain('Operator email:');
+    expect(out).toContain('Password');
+    expect(out).not.toContain(password);
+    expect(code).toBe(0);
+    const op = await signIn(t, 'operators', email, password);
+    expect((await op.on(request(t.http).get('/console'))).status).toBe(200);
+  }, 60_000);
+});
