@@ -6,7 +6,7 @@ import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import type { RequestMeta } from '../auth/auth.types';
 import { basePathOf } from '../auth/continuation';
 import { CSRF_FIELD, LoginCsrf } from '../auth/login/login-csrf';
-import { assertTenantInScope } from '../admin/scope';
+import { assertTenantInScope, requireGlobalKey } from '../admin/scope';
 import { DomainError, notFound } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
 import { InjectConfig } from '../config/config.module';
@@ -112,9 +112,9 @@ export class ConsoleKit {
     return id;
   }
 
-  /** Operator-only pages (global resources): a tenant admin gets the 404 of a page that is not there. */
+  /** Global resources (targets, creating tenants, granting access): the admin API's global-key rule, a 403 for a tenant admin. */
   requireOperator(ctx: ConsoleCtx): void {
-    if (!ctx.principal.operator) throw notFound('page');
+    requireGlobalKey(ctx.principal.scope);
   }
 
   render(ctx: ConsoleCtx, status: number, title: string, nav: NavItem | null, body: string): void {

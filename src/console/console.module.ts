@@ -4,6 +4,8 @@ import { SsoModule } from '../sso/sso.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { UsersModule } from '../users/users.module';
 import { ConsoleErrorFilter, ConsoleKit } from './console-kit';
+import { ConsoleAccessController } from './console-access.controller';
+import { ConsoleTargetsController } from './console-targets.controller';
 import { ConsoleTenantsController } from './console-tenants.controller';
 import { ConsoleController } from './console.controller';
 import { OperatorBootstrap, OperatorsService } from './operators.service';
@@ -11,7 +13,7 @@ import { OperatorBootstrap, OperatorsService } from './operators.service';
 /** The operator console (/console) and the platform operators who use it. */
 @Module({
   imports: [LoginModule, TenantsModule, UsersModule, SsoModule],
-  controllers: [ConsoleController, ConsoleTenantsController],
+  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController],
   providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
   exports: [OperatorsService],
 })

@@ -34,6 +34,27 @@ export class AccessService {
     private readonly identities: IdentitiesService,
   ) {}
 
+  /** The tenant's grant to this target, or null (the console's access page and Try it). */
+  async find(tenantId: string, targetId: string): Promise<AccessView | null> {
+    const rows: AccessRow[] = await this.dataSource.query(
+      `SELECT a.*, t.slug AS target_slug, t.kind AS target_kind
+         FROM tenant_target_access a JOIN targets t ON t.id = a.target_id
+        WHERE a.tenant_id = $1 AND a.target_id = $2`,
+      [tenantId, targetId],
+    );
+    return rows.length ? toView(rows[0]) : null;
+  }
+
+  /** Every product group name any tenant's grant maps to on this target (what must exist in the product). */
+  async mappedGroupNames(targetId: string): Promise<string[]> {
+    const rows: { name: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT g.name FROM tenant_target_access a, jsonb_each(a.group_mappings) m, jsonb_array_elements_text(m.value) g(name)
+        WHERE a.target_id = $1 ORDER BY 1`,
+      [targetId],
+    );
+    return rows.map((r) => r.name);
+  }
+
   async list(tenantId: string): Promise<AccessView[]> {
     await this.assertTenant(this.dataSource.manager, tenantId);
     const rows: AccessRow[] = await this.dataSource.query(

@@ -98,7 +98,8 @@ describe('console: operators, tenant admins and scope', () => {
     expect(post.status).toBe(404);
     expect(await t.ds.query(`SELECT 1 FROM users WHERE tenant_id = $1`, [other.id])).toHaveLength(0);
     // Creating tenants is an operator's (a global key's) business.
-    expect((await jar.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: csrf, name: 'N', slug: 'n-1' })).status).toBe(404);
+    expect((await jar.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: csrf, name: 'N', slug: 'n-1' })).status).toBe(403);
+    expect((await jar.on(request(t.http).get('/console/targets'))).status).toBe(403);
 
     // In their own tenant the action works and is audited with them as actor.
     const ok = await jar.on(request(t.http).post(`/console/tenants/${mine.id}/groups`)).type('form').send({ _csrf: csrf, name: 'analysts' });

@@ -1,0 +1,181 @@
+import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AuthenticatedRequest, WithSession } from '../auth/auth.decorators';
+import { DomainError, notFound } from '../common/errors';
+import { AccessService } from '../sso/access.service';
+import { TargetsService } from '../sso/targets.service';
+import { targetDefinition } from '../sso/targets';
+import { isUuid } from '../tenants/dto/common.dto';
+import { TenantsService } from '../tenants/tenants.service';
+import { GroupsService } from '../users/groups.service';
+import { UsersService } from '../users/users.service';
+import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom } from './console-kit';
+import { productSchema } from './product-schemas';
+import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
+import { FormState } from './views/forms';
+import { accessPage, tryItPage } from './views/access';
+
+/**
+ * A tenant's access grant to a target (granting is an operator's, as a global key's in the
+ * admin API; a tenant admin reads it), and Try it: the claims a user's token would carry.
+ */
+@ApiExcludeController()
+@Controller('console/tenants/:tenantId/access')
+@WithSession()
+@UseFilters(ConsoleErrorFilter)
+export class ConsoleAccessController {
+  constructor(
+    private readonly kit: ConsoleKit,
+    private readonly tenants: TenantsService,
+    private readonly targets: TargetsService,
+    private readonly access: AccessService,
+    private readonly groups: GroupsService,
+    private readonly users: UsersService,
+  ) {}
+
+  /** The "grant a target" chooser's GET. */
+  @Get()
+  async choose(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/access/${uuid(String(req.query.target ?? ''), 'target')}`);
+  }
+
+  @Get(':targetId')
+  async show(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') targetId: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    await this.render(ctx, 200, this.kit.scopedTenantId(ctx, raw), uuid(targetId, 'target'), null);
+  }
+
+  @Post(':targetId')
+  async save(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') rawTarget: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    this.kit.requireOperator(ctx);
+    const target = await this.targets.get(uuid(rawTarget, 'target'));
+    const product = productSchema(target.kind)!;
+    const body = req.body as Record<string, unknown>;
+    const rows = (a: string, b: string) => {
+      const left = list(body[a]);
+      const right = list(body[b]);
+      return left.map((l, i) => [l.trim(), (right[i] ?? '').trim()] as const).concat(right.slice(left.length).map((r) => ['', r.trim()] as const));
+    };
+    const values: Record<string, unknown> = { gm_local: list(body.gm_local), gm_product: list(body.gm_product), attr_key: list(body.attr_key), attr_value: list(body.attr_value) };
+    for (const k of fieldNames(product.accessSettingsSchema, 'settings')) if (typeof body[k] === 'string') values[k] = body[k];
+    const errors: Record<string, string> = {};
+    const groupMappings: Record<string, string[]> = {};
+    for (const [local, mapped] of rows('gm_local', 'gm_product')) {
+      if (!local && !mapped) continue;
+      if (!local || !mapped) errors.groupMappings = 'each row needs a tenant group and at least one product group';
+      else groupMappings[local] = mapped.split(',').map((s) => s.trim()).filter(Boolean);
+    }
+    const attributes: Record<string, string> = {};
+    for (const [k, v] of rows('attr_key', 'attr_value')) {
+      if (!k && !v) continue;
+      if (!k) errors.attributes = 'each attribute needs a name';
+      else attributes[k] = v;
+    }
+    const { settings, problems } = settingsFromForm(product.accessSettingsSchema, 'settings', body);
+    Object.assign(errors, problems);
+    if (Object.keys(errors).length) return this.render(ctx, 400, tenantId, target.id, { values, errors });
+    try {
+      // The same service and the same per-product checks as PUT /api/v1/tenants/:id/access/:target.
+      await this.access.grant(ctx.meta, tenantId, target.id, { groupMappings, attributes, settings });
+      this.kit.redirect(ctx, `/console/tenants/${tenantId}/access/${target.id}`, 'access-saved');
+    } catch (e) {
+      await this.render(ctx, 400, tenantId, target.id, formErrorFrom(e, values, ['groupMappings', 'attributes', 'settings', ...fieldNames(product.accessSettingsSchema, 'settings')]));
+    }
+  }
+
+  @Post(':targetId/revoke')
+  async revoke(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') rawTarget: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    this.kit.requireOperator(ctx);
+    await this.access.revoke(ctx.meta, tenantId, uuid(rawTarget, 'target'));
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'access-revoked');
+  }
+
+  /**
+   * Try it: the claims the product file would put in this user's token now, built by the
+   * same claims builder the SSO flow uses — decoded, never signed, nothing recorded.
+   */
+  @Get(':targetId/try')
+  async tryIt(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') rawTarget: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const [tenant, target] = await Promise.all([this.tenants.findById(tenantId), this.targets.get(uuid(rawTarget, 'target'))]);
+    const product = productSchema(target.kind)!;
+    const email = typeof req.query.email === 'string' ? req.query.email.trim().toLowerCase().slice(0, 254) : '';
+    const session = ctx.principal.session;
+    const [grant, ownGrant] = await Promise.all([this.access.find(tenantId, target.id), this.access.find(session.tenant.id, target.id)]);
+    let claims: Record<string, unknown> | null = null;
+    let problem: string | null = null;
+    let formError: string | undefined;
+    const sso = targetDefinition(target.kind).sso;
+    if (email) {
+      const user = await this.users.findByEmail(tenantId, email);
+      if (!user) formError = `no user with email ${email} in ${tenant.name}`;
+      else if (!grant) problem = `${tenant.name} has no access grant for this target: its users would be refused.`;
+      else if (!sso) problem = `${product.label} signs no token for users (a token broker): nothing to show.`;
+      else {
+        const now = Math.floor(Date.now() / 1000);
+        try {
+          claims = sso.claims(
+            {
+              target: { id: target.id, slug: target.slug, baseUrl: target.baseUrl, settings: target.settings },
+              access: { groupMappings: grant.groupMappings, attributes: grant.attributes, settings: grant.settings },
+              tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, attributes: tenant.attributes },
+              user: { id: user.id, email: user.email, firstName: user.firstName, lastName: user.lastName, attributes: user.attributes },
+              groups: await this.users.groupNamesOf(tenantId, user.id),
+              iat: now,
+              jti: '(assigned when issued)',
+            },
+            now + sso.ttlSeconds(target.settings),
+          );
+        } catch (e) {
+          if (!(e instanceof DomainError)) throw e;
+          problem = e.message;
+        }
+      }
+    }
+    this.kit.render(ctx, formError ? 400 : 200, `Try ${target.name || target.slug}`, ctx.principal.operator ? 'targets' : 'tenants', tryItPage({
+      base: ctx.base, tenant, target, product, email, claims, problem, formError,
+      canOpen: ownGrant !== null && !target.disabled && product.capabilities.ssoRedirect,
+      ownTenantName: session.tenant.name,
+    }));
+  }
+
+  private async render(ctx: ConsoleCtx, status: number, tenantId: string, targetId: string, form: FormState | null): Promise<void> {
+    const [tenant, target, existing, groups] = await Promise.all([
+      this.tenants.findById(tenantId),
+      this.targets.get(targetId),
+      this.access.list(tenantId).then((all) => all.find((a) => a.targetId === targetId) ?? null),
+      this.groups.list(tenantId, { limit: 200, offset: 0 }),
+    ]);
+    const product = productSchema(target.kind)!;
+    const initial: FormState = {
+      values: existing
+        ? {
+            gm_local: Object.keys(existing.groupMappings),
+            gm_product: Object.values(existing.groupMappings).map((v) => v.join(', ')),
+            attr_key: Object.keys(existing.attributes),
+            attr_value: Object.values(existing.attributes).map(String),
+            ...valuesFromSettings(product.accessSettingsSchema, 'settings', existing.settings as Record<string, unknown>),
+          }
+        : {},
+      errors: {},
+    };
+    this.kit.render(ctx, status, `${tenant.name} · ${target.name || target.slug}`, 'tenants', accessPage({
+      base: ctx.base, csrf: ctx.chrome.csrf, operator: ctx.principal.operator, tenant, target, product, existing, groupNames: groups.items.map((g) => g.name), form: form ?? initial,
+    }));
+  }
+}
+
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
+
+function uuid(raw: string, what: string): string {
+  if (!isUuid(raw)) throw notFound(what);
+  return raw.toLowerCase();
+}

@@ -1,0 +1,148 @@
+import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CreateTargetDto, UpdateTargetDto } from '../admin/dto/target.dto';
+import { AuthenticatedRequest, WithSession } from '../auth/auth.decorators';
+import { notFound } from '../common/errors';
+import type { TargetView } from '../sso/dto/target-input';
+import { AccessService } from '../sso/access.service';
+import { TargetsService } from '../sso/targets.service';
+import { isUuid } from '../tenants/dto/common.dto';
+import { TenantsService } from '../tenants/tenants.service';
+import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, validateAs } from './console-kit';
+import { ProductSchema, productSchema, productSchemas } from './product-schemas';
+import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
+import { setupGuide } from './setup-guides';
+import { emptyForm, FormState } from './views/forms';
+import { setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
+
+const COMMON_FIELDS = ['name', 'slug', 'baseUrl', 'secret', 'embeddingSecret', 'disabled', 'kind'];
+
+/**
+ * BI targets (global: operators only, as a global API key in the admin API). Forms come from
+ * each product's settings schema; secrets are write-only ("set" / type to replace).
+ */
+@ApiExcludeController()
+@Controller('console/targets')
+@WithSession()
+@UseFilters(ConsoleErrorFilter)
+export class ConsoleTargetsController {
+  constructor(
+    private readonly kit: ConsoleKit,
+    private readonly targets: TargetsService,
+    private readonly tenants: TenantsService,
+    private readonly access: AccessService,
+  ) {}
+
+  @Get()
+  async list(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const ctx = await this.operator(req, res);
+    this.kit.render(ctx, 200, 'Targets', 'targets', targetsPage({ base: ctx.base, targets: await this.targets.list(), products: productSchemas() }));
+  }
+
+  @Get('new')
+  async newForm(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const ctx = await this.operator(req, res);
+    const product = productSchema(String(req.query.kind ?? ''));
+    if (!product) throw notFound('product');
+    this.renderForm(ctx, 200, product, undefined, emptyForm());
+  }
+
+  @Post()
+  async create(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const ctx = await this.operator(req, res, true);
+    const body = req.body as Record<string, unknown>;
+    const product = productSchema(String(body.kind ?? ''));
+    if (!product) throw notFound('product');
+    const { values, input, problems } = this.read(product, body);
+    const { value, errors } = await validateAs(CreateTargetDto, input);
+    if (errors || Object.keys(problems).length) return this.renderForm(ctx, 400, product, undefined, { values, errors: { ...problems, ...errors } });
+    try {
+      const target = await this.targets.create(ctx.meta, value);
+      this.kit.redirect(ctx, `/console/targets/${target.id}`, 'target-created');
+    } catch (e) {
+      this.renderForm(ctx, 400, product, undefined, formErrorFrom(e, values, [...COMMON_FIELDS, ...fieldNames(product.settingsSchema, 'settings')]));
+    }
+  }
+
+  @Get(':id')
+  async show(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') id: string): Promise<void> {
+    const ctx = await this.operator(req, res);
+    const target = await this.targets.get(uuid(id));
+    const product = productSchema(target.kind)!;
+    const values = { name: target.name, baseUrl: target.baseUrl, disabled: target.disabled ? 'true' : '', ...valuesFromSettings(product.settingsSchema, 'settings', target.settings) };
+    await this.renderTarget(ctx, 200, target, product, { values, errors: {} });
+  }
+
+  @Post(':id')
+  async update(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') rawId: string): Promise<void> {
+    const ctx = await this.operator(req, res, true);
+    const target = await this.targets.get(uuid(rawId));
+    const product = productSchema(target.kind)!;
+    const { values, input, problems } = this.read(product, req.body as Record<string, unknown>);
+    const { slug: _slug, kind: _kind, ...patch } = input;
+    patch.disabled = values.disabled === 'true';
+    const { value, errors } = await validateAs(UpdateTargetDto, patch);
+    if (errors || Object.keys(problems).length) return this.renderTarget(ctx, 400, target, product, { values, errors: { ...problems, ...errors } });
+    try {
+      await this.targets.update(ctx.meta, target.id, value);
+      this.kit.redirect(ctx, `/console/targets/${target.id}`, 'target-updated');
+    } catch (e) {
+      await this.renderTarget(ctx, 400, target, product, formErrorFrom(e, values, [...COMMON_FIELDS, ...fieldNames(product.settingsSchema, 'settings')]));
+    }
+  }
+
+  /** The Try-it chooser's GET: on to the tenant-scoped page (where the tenant's grant is). */
+  @Get(':id/try')
+  async tryIt(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') rawId: string): Promise<void> {
+    const ctx = await this.operator(req, res);
+    const id = uuid(rawId);
+    const tenantId = this.kit.scopedTenantId(ctx, String(req.query.tenant ?? ''));
+    const email = typeof req.query.email === 'string' ? req.query.email.slice(0, 254) : '';
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/access/${id}/try?email=${encodeURIComponent(email)}`);
+  }
+
+  /** The form's fields as typed (for re-rendering; secrets never) and as the API's input. */
+  private read(product: ProductSchema, body: Record<string, unknown>) {
+    const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+    const { settings, problems } = settingsFromForm(product.settingsSchema, 'settings', body);
+    const values: Record<string, unknown> = { kind: product.kind, name: text('name'), slug: text('slug'), baseUrl: text('baseUrl'), disabled: text('disabled') };
+    for (const k of fieldNames(product.settingsSchema, 'settings')) if (typeof body[k] === 'string') values[k] = body[k];
+    const input: Record<string, unknown> = { kind: product.kind, slug: text('slug'), name: text('name').trim(), baseUrl: text('baseUrl').trim(), settings };
+    // Write-only: an empty secret field means "keep" (edit) or "none" (create).
+    for (const s of product.secrets) if (text(s.name) !== '') input[s.name] = text(s.name);
+    return { values, input, problems };
+  }
+
+  private async operator(req: AuthenticatedRequest, res: Response, post = false): Promise<ConsoleCtx> {
+    const ctx = await this.kit.enter(req, res, { post });
+    this.kit.requireOperator(ctx);
+    return ctx;
+  }
+
+  private renderForm(ctx: ConsoleCtx, status: number, product: ProductSchema, target: TargetView | undefined, form: FormState): void {
+    this.kit.render(ctx, status, `New ${product.label} target`, 'targets', `<section class="card">${targetForm({ base: ctx.base, csrf: ctx.chrome.csrf, product, target, form })}</section>`);
+  }
+
+  private async renderTarget(ctx: ConsoleCtx, status: number, target: TargetView, product: ProductSchema, form: FormState): Promise<void> {
+    // Group names to create in the product: every name any grant maps to on this target.
+    const [tenants, productGroups] = await Promise.all([
+      this.tenants.list({ limit: 200, offset: 0 }).then((p) => p.items),
+      this.access.mappedGroupNames(target.id),
+    ]);
+    const guide = setupGuide(target, this.kit.publicUrl, productGroups);
+    this.kit.render(
+      ctx,
+      status,
+      target.name || target.slug,
+      'targets',
+      `<div class="grid">${guide ? setupPanel(guide) : ''}${tryItChooser({ base: ctx.base, target, tenants })}</div>
+<section class="card" aria-labelledby="edit-h"><h2 id="edit-h">Settings</h2>${targetForm({ base: ctx.base, csrf: ctx.chrome.csrf, product, target, form })}</section>`,
+    );
+  }
+}
+
+function uuid(raw: string): string {
+  if (!isUuid(raw)) throw notFound('target');
+  return raw.toLowerCase();
+}

@@ -1,0 +1,36 @@
+import { productSchemas } from './product-schemas';
+import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
+
+describe('schema forms', () => {
+  const metabase = productSchemas().find((p) => p.kind === 'metabase')!;
+
+  it('turns stored settings into fields and the submitted fields back into the same settings', () => {
+    const settings = { emailClaim: 'mail', tokenTtlSeconds: 300, tenantsEnabled: true, allowedOrigins: ['https://a.example', 'https://b.example'] };
+    const values = valuesFromSettings(metabase.settingsSchema, 'settings', settings);
+    expect(values).toEqual({
+      'settings.emailClaim': 'mail',
+      'settings.tokenTtlSeconds': '300',
+      'settings.tenantsEnabled': 'true',
+      'settings.allowedOrigins': 'https://a.example\nhttps://b.example',
+    });
+    expect(settingsFromForm(metabase.settingsSchema, 'settings', values)).toEqual({ settings, problems: {} });
+  });
+
+  it('leaves empty fields out (the product default applies) and passes a non-number on for the product to refuse', () => {
+    const { settings } = settingsFromForm(metabase.settingsSchema, 'settings', { 'settings.emailClaim': '  ', 'settings.tokenTtlSeconds': 'soon' });
+    expect(settings).toEqual({ tokenTtlSeconds: 'soon' });
+  });
+
+  it('reads nested objects and name = value maps, and names a malformed map line', () => {
+    const s = metabase.accessSettingsSchema;
+    expect(fieldNames(s, 'settings')).toContain('settings.sharedAccount.email');
+    const out = settingsFromForm(s, 'settings', {
+      'settings.sharedAccount.email': 'client@acme.example',
+      'settings.lockedParams': 'customer_id = customerId\nregion=region\n',
+    });
+    expect(out).toEqual({ settings: { sharedAccount: { email: 'client@acme.example' }, lockedParams: { customer_id: 'customerId', region: 'region' } }, problems: {} });
+    expect(settingsFromForm(s, 'settings', { 'settings.lockedParams': 'no equals sign' }).problems).toEqual({
+      'settings.lockedParams': 'each line must be "name = value" (not "no equals sign")',
+    });
+  });
+});

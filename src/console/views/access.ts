@@ -1,0 +1,99 @@
+import type { AccessView } from '../../sso/dto/access-input';
+import type { TargetView } from '../../sso/dto/target-input';
+import type { Tenant } from '../../tenants/tenant.entity';
+import type { ProductSchema } from '../product-schemas';
+import { renderSchemaFields } from '../schema-form';
+import { actionButton, FormState, formOpen, input, str } from './forms';
+import { h } from './layout';
+
+const EXTRA_ROWS = 3;
+
+export interface AccessPageView {
+  base: string;
+  csrf: string;
+  operator: boolean;
+  tenant: Tenant;
+  target: TargetView;
+  product: ProductSchema;
+  existing: AccessView | null;
+  groupNames: string[];
+  form: FormState;
+}
+
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(str) : v === undefined ? [] : [str(v)]);
+
+/** Rows of two inputs (e.g. local group -> product groups), with a few blank rows to add more. */
+function rows(form: FormState, names: [string, string], headers: [string, string], datalist?: string): string {
+  const a = list(form.values[names[0]]);
+  const b = list(form.values[names[1]]);
+  const n = Math.max(a.length, b.length) + EXTRA_ROWS;
+  const body = Array.from({ length: n }, (_, i) => {
+    const id = (name: string) => `${name}-${i}`;
+    return `<tr><td><label class="visually-hidden" for="${id(names[0])}">${h(headers[0])} ${i + 1}</label><input type="text" id="${id(names[0])}" name="${names[0]}" value="${h(a[i] ?? '')}"${datalist ? ` list="${datalist}"` : ''} maxlength="100"></td>
+<td><label class="visually-hidden" for="${id(names[1])}">${h(headers[1])} ${i + 1}</label><input type="text" id="${id(names[1])}" name="${names[1]}" value="${h(b[i] ?? '')}" maxlength="1000"></td></tr>`;
+  }).join('');
+  return `<div class="table-wrap"><table><thead><tr><th>${h(headers[0])}</th><th>${h(headers[1])}</th></tr></thead><tbody>${body}</tbody></table></div>`;
+}
+
+export function accessPage(v: AccessPageView): string {
+  const path = `${v.base}/console/tenants/${v.tenant.id}/access/${v.target.id}`;
+  const err = (name: string) => (v.form.errors[name] ? `<p class="field-error" id="${name}-error">${h(v.form.errors[name])}</p>` : '');
+  const tryLink = v.existing ? `<p><a href="${h(path)}/try">Try it: the claims a user would get</a></p>` : '';
+  if (!v.operator) {
+    const e = v.existing;
+    return `<section class="card"><h2>${h(v.target.name || v.target.slug)}</h2>
+${e ? `<pre>${h(JSON.stringify({ groupMappings: e.groupMappings, attributes: e.attributes, settings: e.settings }, null, 2))}</pre>` : '<p>Not granted.</p>'}
+<p class="muted">Only a platform operator changes access grants.</p>${tryLink}</section>`;
+  }
+  return `<p class="muted"><a href="${h(v.base)}/console/tenants/${h(v.tenant.id)}">${h(v.tenant.name)}</a> · ${h(v.product.label)} target <code>${h(v.target.slug)}</code> · ${v.existing ? 'granted' : 'not granted yet'}</p>
+<section class="card" aria-labelledby="grant-h"><h2 id="grant-h">Access grant</h2>
+${formOpen(path, v.csrf, v.form)}
+<datalist id="local-groups">${v.groupNames.map((g) => `<option value="${h(g)}">`).join('')}</datalist>
+<fieldset aria-describedby="${v.form.errors.groupMappings ? 'groupMappings-error' : ''}"><legend>Group mappings</legend>
+<p class="hint">A group of this tenant → the ${h(v.product.label)} group names it becomes (comma-separated).</p>
+${rows(v.form, ['gm_local', 'gm_product'], ['Tenant group', `${v.product.label} groups`], 'local-groups')}${err('groupMappings')}</fieldset>
+<fieldset><legend>Attributes</legend>
+<p class="hint">Sent for this tenant's users to this target (e.g. for row-level security).</p>
+${rows(v.form, ['attr_key', 'attr_value'], ['Name', 'Value'])}${err('attributes')}</fieldset>
+<fieldset><legend>${h(v.product.label)} settings</legend>${renderSchemaFields(v.product.accessSettingsSchema, 'settings', 'grant', v.form)}${err('settings')}</fieldset>
+<button type="submit">${v.existing ? 'Save grant' : 'Grant access'}</button>
+</form>
+${v.existing ? actionButton(`${path}/revoke`, v.csrf, 'Revoke access', 'danger') : ''}
+${tryLink}
+</section>`;
+}
+
+export interface TryItView {
+  base: string;
+  tenant: Tenant;
+  target: TargetView;
+  product: ProductSchema;
+  email: string;
+  /** Claims, or why there are none. */
+  claims: Record<string, unknown> | null;
+  problem: string | null;
+  /** Whether the signed-in console user's own tenant may open the target. */
+  canOpen: boolean;
+  ownTenantName: string;
+  formError?: string;
+}
+
+export function tryItPage(v: TryItView): string {
+  const path = `${v.base}/console/tenants/${v.tenant.id}/access/${v.target.id}/try`;
+  return `<p class="muted"><a href="${h(v.base)}/console/tenants/${h(v.tenant.id)}">${h(v.tenant.name)}</a> · ${h(v.product.label)} target <code>${h(v.target.slug)}</code></p>
+<div class="grid">
+<section class="card" aria-labelledby="claims-h"><h2 id="claims-h">Claims</h2>
+<form method="get" action="${h(path)}">
+${input({ form: 'try', name: 'email', label: 'User email', type: 'email', value: v.email, attrs: 'required maxlength="254" autocapitalize="none" spellcheck="false"', state: v.formError ? { values: {}, errors: { email: v.formError } } : undefined })}
+<button type="submit" class="secondary">Show claims</button>
+</form>
+${v.problem ? `<p class="alert" role="alert">${h(v.problem)}</p>` : ''}
+${v.claims ? `<p class="muted">What ${h(v.email)}'s token would carry (decoded; nothing was signed or recorded):</p><pre id="claims">${h(JSON.stringify(v.claims, null, 2))}</pre>` : ''}
+</section>
+<section class="card" aria-labelledby="open-h"><h2 id="open-h">Open ${h(v.product.label)}</h2>
+${v.canOpen
+    ? `<p>Runs the real sign-in, as you.</p><a class="button" href="${h(v.base)}/sso/${h(v.target.slug)}">Open ${h(v.product.label)}</a>`
+    : `<p>Your organization (${h(v.ownTenantName)}) has no access grant for this target: grant it to open ${h(v.product.label)} as yourself.</p>`}
+</section>
+</div>`;
+}
