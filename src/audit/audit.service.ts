@@ -70,6 +70,22 @@ export class AuditService {
     await this.record(meta, left ? { ...input, details: { ...input.details, notAuditedBefore: left } } : input);
   }
 
+  /**
+   * Activity per hour since `since` (operator console overview): sign-ins, SSO handshakes by
+   * target, and refusals (login failures, *.denied) by reason. `tenantId` narrows to one tenant.
+   */
+  async hourlyActivity(since: Date, tenantId: string | null): Promise<{ hour: Date; type: string; target: string; reason: string; n: number }[]> {
+    const rows: { hour: Date; type: string; target: string | null; reason: string | null; n: number }[] = await this.repo.query(
+      `SELECT date_trunc('hour', at) AS hour, type, details->>'target' AS target, details->>'reason' AS reason, count(*)::int AS n
+         FROM audit_events
+        WHERE at >= $1 AND ($2::uuid IS NULL OR tenant_id = $2)
+          AND (type IN ('login.success', 'sso.token_issued', 'login.failure') OR type LIKE '%.denied')
+        GROUP BY 1, 2, 3, 4`,
+      [since, tenantId],
+    );
+    return rows.map((r) => ({ hour: new Date(r.hour), type: r.type, target: r.target ?? '', reason: r.reason ?? '', n: r.n }));
+  }
+
   /** Newest first. */
   async list(q: AuditQuery): Promise<AuditEvent[]> {
     const qb = this.repo.createQueryBuilder('e').orderBy('e.id', 'DESC').limit(q.limit);

@@ -2,7 +2,9 @@ import { Controller, Get, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthenticatedRequest, Public, WithSession } from '../auth/auth.decorators';
+import { AuditService } from '../audit/audit.service';
 import { TargetsService } from '../sso/targets.service';
+import { barChart, lineChart } from './chart';
 import { TenantsService } from '../tenants/tenants.service';
 import { UsersService } from '../users/users.service';
 import { ConsoleErrorFilter, ConsoleKit } from './console-kit';
@@ -19,6 +21,7 @@ export class ConsoleController {
     private readonly tenants: TenantsService,
     private readonly users: UsersService,
     private readonly targets: TargetsService,
+    private readonly audit: AuditService,
   ) {}
 
   @Get()
@@ -29,7 +32,33 @@ export class ConsoleController {
     const counts = own
       ? { tenants: 1, users: (await this.users.list(own, { limit: 1, offset: 0 })).total, targets: null }
       : { tenants: await this.tenants.count(), users: await this.users.countAll(), targets: (await this.targets.list()).length };
-    this.kit.render(ctx, 200, 'Overview', 'overview', overviewPage({ counts }));
+    this.kit.render(ctx, 200, 'Overview', 'overview', overviewPage({ counts, charts: await this.activity(own) }));
+  }
+
+  /** Last 24 h from the audit trail: sign-ins and SSO handshakes per hour by target; refusals by reason. */
+  private async activity(tenantId: string | null): Promise<string> {
+    const end = new Date();
+    end.setUTCMinutes(0, 0, 0);
+    const hours = Array.from({ length: 24 }, (_, i) => new Date(end.getTime() - (23 - i) * 3_600_000));
+    const rows = await this.audit.hourlyActivity(hours[0], tenantId);
+    const series = new Map<string, number[]>([['Sign-ins', new Array(24).fill(0)]]);
+    const refusals = new Map<string, number>();
+    for (const r of rows) {
+      if (r.type === 'login.success' || r.type === 'sso.token_issued') {
+        const name = r.type === 'login.success' ? 'Sign-ins' : `SSO ${r.target || '(unknown)'}`;
+        if (!series.has(name)) series.set(name, new Array(24).fill(0));
+        const i = Math.round((r.hour.getTime() - hours[0].getTime()) / 3_600_000);
+        if (i >= 0 && i < 24) series.get(name)![i] += r.n;
+      } else {
+        const label = `${r.type === 'login.failure' ? 'sign-in' : r.type.replace(/\.denied$/, '')}: ${r.reason || 'unspecified'}`;
+        refusals.set(label, (refusals.get(label) ?? 0) + r.n);
+      }
+    }
+    const bars = [...refusals].map(([label, value]) => ({ label, value })).sort((a, b) => b.value - a.value || a.label.localeCompare(b.label));
+    return `<section class="card" aria-labelledby="act-h"><h2 id="act-h">Last 24 hours</h2>
+${lineChart('activity', 'Sign-ins and SSO handshakes per hour', hours, [...series].map(([name, values]) => ({ name, values })))}
+${barChart('refusals', 'Refusals by reason', bars)}
+</section>`;
   }
 
   /** Copy buttons (progressive enhancement; CSP script-src 'self'). No data: public. */

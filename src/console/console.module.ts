@@ -5,6 +5,7 @@ import { TenantsModule } from '../tenants/tenants.module';
 import { UsersModule } from '../users/users.module';
 import { ConsoleErrorFilter, ConsoleKit } from './console-kit';
 import { ConsoleAccessController } from './console-access.controller';
+import { ConsoleAuditController } from './console-audit.controller';
 import { ConsoleTargetsController } from './console-targets.controller';
 import { ConsoleTenantsController } from './console-tenants.controller';
 import { ConsoleController } from './console.controller';
@@ -13,7 +14,7 @@ import { OperatorBootstrap, OperatorsService } from './operators.service';
 /** The operator console (/console) and the platform operators who use it. */
 @Module({
   imports: [LoginModule, TenantsModule, UsersModule, SsoModule],
-  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController],
+  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController],
   providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
   exports: [OperatorsService],
 })

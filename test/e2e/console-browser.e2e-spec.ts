@@ -156,9 +156,38 @@ describeBrowser('operator console in a real browser', () => {
         expect.arrayContaining(['tenant.created', 'group.created', 'user.created', 'target.created', 'access.granted', 'sso.token_issued']),
       );
 
-      // The target page with its Setup panel, at 390 px, with JavaScript on (copy buttons).
       await page.goto(`${base}/console/targets/${targetId}`);
       await shot(page, 'target');
+
+      // The overview: counts, and the last 24 h drawn from the audit trail.
+      await page.goto(`${base}/console`);
+      expect(await page.locator('.legend').first().textContent()).toContain('SSO mb (1)');
+      expect(await page.locator('#activity-d').textContent()).toContain('Sign-ins: 1');
+      await shot(page, 'overview');
+
+      // The audit log, filtered by type and tenant.
+      await page.getByRole('link', { name: 'Audit log' }).click();
+      await page.getByLabel('Event type').fill('user.created');
+      await page.getByLabel('Tenant').selectOption(acmeId);
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Show events' }).click()]);
+      const rows = page.locator('tbody tr');
+      expect(await rows.count()).toBe(1);
+      expect(await rows.first().textContent()).toContain('ada@acme.example');
+      await shot(page, 'audit');
+      expect(violations).toEqual([]);
+    } finally {
+      await ctx.close();
+    }
+  }, 120_000);
+
+  it('with JavaScript on, the Setup panel gets copy buttons and the CSP holds (one script, from us)', async () => {
+    const { ctx, page, violations } = await context(true);
+    try {
+      await signIn(page, 'operators', OP_EMAIL, OP_PASSWORD, '/console/targets');
+      await page.getByRole('link', { name: 'Metabase (prod)' }).click();
+      await page.getByRole('button', { name: 'Copy JWT Identity Provider URI' }).waitFor();
+      expect(await page.getByRole('button', { name: /^Copy / }).count()).toBeGreaterThanOrEqual(5);
+      await shot(page, 'target-js');
       expect(violations).toEqual([]);
     } finally {
       await ctx.close();

@@ -108,6 +108,44 @@ describe('console: operators, tenant admins and scope', () => {
     expect(ev.actor).toBe(`user:${admin.id}`);
   });
 
+  it('lists a user\'s sessions and ends one, audited with the operator as actor', async () => {
+    const tenant = await makeTenant(t.ds);
+    const member = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    const memberJar = await signIn(t, tenant.slug, member.email, PASSWORD);
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const page = await op.on(request(t.http).get(`/console/tenants/${tenant.id}/users/${member.id}`));
+    const action = /action="([^"]+\/sessions\/[0-9a-f]{64}\/revoke)"/.exec(page.text)![1];
+    const res = await op.on(request(t.http).post(action)).type('form').send({ _csrf: csrfOf(page.text) });
+    expect(res.status).toBe(303);
+    expect((await memberJar.on(request(t.http).get('/account'))).status).toBe(303);
+    const [ev] = await t.ds.query(`SELECT actor FROM audit_events WHERE type = 'session.revoked' AND tenant_id = $1`, [tenant.id]);
+    const [opUser] = await t.ds.query(`SELECT id FROM users WHERE email = $1`, [OP_EMAIL]);
+    expect(ev.actor).toBe(`user:${opUser.id}`);
+  });
+
+  it('filters the audit log and refuses a bad filter next to its field; a tenant admin cannot read another tenant\'s events', async () => {
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const ok = await op.on(request(t.http).get('/console/audit?type=tenant.created&from=2020-01-01T00:00'));
+    expect(ok.status).toBe(200);
+    expect(ok.text).toContain('tenant.created');
+    expect(ok.text).not.toContain('<code>login.success</code>');
+    const bad = await op.on(request(t.http).get('/console/audit?type=Not+A+Type&from=yesterday'));
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('id="audit-type-error"');
+    expect(bad.text).toContain('id="audit-from-error"');
+    expect(bad.text).toContain('value="yesterday"');
+
+    const mine = await makeTenant(t.ds);
+    const other = await makeTenant(t.ds);
+    const admin = await makeUser(t.ds, mine.id, { password: PASSWORD });
+    await t.ds.query(`UPDATE users SET role = 'tenant_admin' WHERE id = $1`, [admin.id]);
+    const jar = await signIn(t, mine.slug, admin.email, PASSWORD);
+    expect((await jar.on(request(t.http).get(`/console/audit?tenantId=${other.id}`))).status).toBe(404);
+    const own = await jar.on(request(t.http).get('/console/audit'));
+    expect(own.status).toBe(200);
+    expect(own.text).not.toContain(other.id);
+  });
+
   it('refuses a console POST without the CSRF token, writing nothing', async () => {
     const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
     const res = await op.on(request(t.http).post('/console/tenants')).type('form').send({ name: 'Forged', slug: 'forged' });

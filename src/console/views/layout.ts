@@ -50,7 +50,7 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-weight:600;color:var(--muted)}
 td form{display:inline;margin:0}
-.tag{display:inline-block;padding:0 .4rem;border-radius:.8rem;background:#e5e9f2;font-size:.85rem}
+.tag{display:inline-block;white-space:nowrap;padding:0 .4rem;border-radius:.8rem;background:#e5e9f2;font-size:.85rem}
 .tag.off{background:#fdecea;color:#7a1712}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9rem}
 pre{background:#f0f2f6;padding:.8rem;border-radius:.3rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
@@ -59,9 +59,9 @@ dl.setup code{background:#f0f2f6;padding:.25rem .4rem;border-radius:.25rem;word-
 .row{display:flex;gap:.5rem;flex-wrap:wrap}.row>*{flex:1 1 10rem}
 fieldset{border:1px solid var(--line);border-radius:.4rem;margin:1rem 0 0;padding:.2rem .8rem .8rem}
 legend{font-weight:600;padding:0 .3rem}
-.chart svg{width:100%;height:auto;max-width:100%}
+.chart svg[role=img]{width:100%;height:auto;max-width:100%}.legend svg{vertical-align:-1px}
 .legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.9rem;margin:.4rem 0 0;padding:0;list-style:none}
-.legend i{display:inline-block;width:.8rem;height:.8rem;border-radius:.15rem;margin-right:.3rem;vertical-align:-.05rem}
+.chart{margin:0 0 1rem}.chart svg[role=img]{color:var(--ink)}details summary{cursor:pointer;color:var(--blue);margin-top:.3rem}
 .pager{display:flex;gap:1rem;margin-top:1rem}
 @media (prefers-color-scheme:dark){:root{--ink:#e6e8ec;--muted:#b3bac6;--line:#3a4150;--bg:#16191f;--card:#222731;--blue:#8fb0ff}
 button,.button{color:#0d1420}pre,dl.setup code{background:#16191f}.tag{background:#3a4150}section.card,.stat{box-shadow:none}}

@@ -1,0 +1,77 @@
+import { h } from './views/layout';
+
+/**
+ * Small SVG charts drawn on the server (no script, no CDN). Colours are presentation
+ * attributes, not style attributes, so the console's CSP (style-src by hash) allows them.
+ * Each chart carries a <title>/<desc> and a table of the same numbers for screen readers.
+ */
+const PALETTE = ['#2456c7', '#c2410c', '#15803d', '#7c3aed', '#b91c1c', '#0e7490', '#a16207', '#be185d'];
+const W = 720;
+const H = 220;
+const PAD = { left: 36, right: 8, top: 10, bottom: 26 };
+
+export interface Series {
+  name: string;
+  values: number[];
+}
+
+function swatch(color: string): string {
+  return `<svg width="12" height="12" aria-hidden="true" focusable="false"><rect width="12" height="12" rx="2" fill="${color}"/></svg>`;
+}
+
+function niceMax(n: number): number {
+  if (n <= 4) return 4;
+  const p = 10 ** Math.floor(Math.log10(n));
+  return Math.ceil(n / p) * p;
+}
+
+/** One line per series over hourly buckets (labels: the hour, UTC). */
+export function lineChart(id: string, title: string, hours: Date[], series: Series[]): string {
+  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
+  const iw = W - PAD.left - PAD.right;
+  const ih = H - PAD.top - PAD.bottom;
+  const x = (i: number) => PAD.left + (hours.length <= 1 ? 0 : (i * iw) / (hours.length - 1));
+  const y = (v: number) => PAD.top + ih - (v / max) * ih;
+  const grid = [0, 0.5, 1]
+    .map((f) => `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(max * f)}" y2="${y(max * f)}" stroke="#9aa3b2" stroke-width="0.5"/><text x="${PAD.left - 4}" y="${y(max * f) + 4}" text-anchor="end" font-size="11" fill="currentColor">${max * f}</text>`)
+    .join('');
+  const ticks = hours
+    .map((d, i) => (i % 4 === 0 ? `<text x="${x(i)}" y="${H - 6}" text-anchor="middle" font-size="11" fill="currentColor">${String(d.getUTCHours()).padStart(2, '0')}:00</text>` : ''))
+    .join('');
+  const lines = series
+    .map((s, n) => `<polyline fill="none" stroke="${PALETTE[n % PALETTE.length]}" stroke-width="2" points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`)
+    .join('');
+  const total = (s: Series) => s.values.reduce((a, b) => a + b, 0);
+  const legend = series.map((s, n) => `<li>${swatch(PALETTE[n % PALETTE.length])} ${h(s.name)} (${total(s)})</li>`).join('');
+  const table = `<table><thead><tr><th>Hour (UTC)</th>${series.map((s) => `<th>${h(s.name)}</th>`).join('')}</tr></thead><tbody>${hours
+    .map((d, i) => `<tr><td>${h(d.toISOString().slice(0, 13).replace('T', ' '))}:00</td>${series.map((s) => `<td>${s.values[i]}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+  return figure(id, title, `${series.length ? series.map((s) => `${s.name}: ${total(s)}`).join(', ') : 'no activity'} in the last 24 hours`, `${grid}${ticks}${lines}`, legend, table, H);
+}
+
+/** Horizontal bars (e.g. refusals by reason). */
+export function barChart(id: string, title: string, bars: { label: string; value: number }[]): string {
+  const rowH = 26;
+  const height = Math.max(1, bars.length) * rowH + 8;
+  const max = Math.max(1, ...bars.map((b) => b.value));
+  const labelW = 230;
+  const body = bars
+    .map((b, i) => {
+      const w = ((W - labelW - 50) * b.value) / max;
+      const yy = 4 + i * rowH;
+      return `<text x="${labelW - 6}" y="${yy + 16}" text-anchor="end" font-size="12" fill="currentColor">${h(b.label)}</text><rect x="${labelW}" y="${yy + 3}" width="${w.toFixed(1)}" height="${rowH - 8}" rx="2" fill="${PALETTE[1]}"/><text x="${labelW + w + 6}" y="${yy + 16}" font-size="12" fill="currentColor">${b.value}</text>`;
+    })
+    .join('');
+  const table = `<table><thead><tr><th>Reason</th><th>Count</th></tr></thead><tbody>${bars.map((b) => `<tr><td>${h(b.label)}</td><td>${b.value}</td></tr>`).join('')}</tbody></table>`;
+  const desc = bars.length ? bars.map((b) => `${b.label}: ${b.value}`).join(', ') : 'no refusals in the last 24 hours';
+  return figure(id, title, desc, bars.length ? body : `<text x="10" y="20" font-size="12" fill="currentColor">No refusals in the last 24 hours.</text>`, '', table, height);
+}
+
+function figure(id: string, title: string, desc: string, inner: string, legend: string, table: string, height: number): string {
+  return `<figure class="chart" aria-labelledby="${id}-t">
+<figcaption id="${id}-t"><strong>${h(title)}</strong></figcaption>
+<svg viewBox="0 0 ${W} ${height}" role="img" aria-labelledby="${id}-st ${id}-d"><title id="${id}-st">${h(title)}</title><desc id="${id}-d">${h(desc)}</desc>${inner}</svg>
+${legend ? `<ul class="legend">${legend}</ul>` : ''}
+<details><summary>As a table</summary><div class="table-wrap">${table}</div></details>
+</figure>`;
+}

@@ -1,0 +1,57 @@
+import { Controller, Get, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AuditQueryDto } from '../admin/dto/audit-query.dto';
+import { assertTenantInScope } from '../admin/scope';
+import { AuditService } from '../audit/audit.service';
+import { AuthenticatedRequest, WithSession } from '../auth/auth.decorators';
+import { TenantsService } from '../tenants/tenants.service';
+import { ConsoleErrorFilter, ConsoleKit, pick, validateAs } from './console-kit';
+import { auditPage } from './views/audit';
+
+const PAGE = 50;
+
+/**
+ * The audit trail with filters (type, tenant, time) and keyset paging, under the admin API's
+ * rules: the same query DTO, and a tenant admin reads only their own tenant's events.
+ */
+@ApiExcludeController()
+@Controller('console/audit')
+@WithSession()
+@UseFilters(ConsoleErrorFilter)
+export class ConsoleAuditController {
+  constructor(
+    private readonly kit: ConsoleKit,
+    private readonly audit: AuditService,
+    private readonly tenants: TenantsService,
+  ) {}
+
+  @Get()
+  async list(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    const values = pick(req.query, ['type', 'tenantId', 'from', 'to', 'before']);
+    const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
+    const { value, errors } = await validateAs(AuditQueryDto, { ...given, limit: String(PAGE) });
+    const scope = ctx.principal.scope;
+    if (value.tenantId) assertTenantInScope(scope, value.tenantId.toLowerCase());
+    // The form's datetime-local fields carry no zone: they are UTC, as labelled.
+    const utc = (d: string | undefined) => (d ? new Date(/T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(d) ? `${d}Z` : d) : undefined);
+    const from = errors?.from ? undefined : utc(value.from);
+    const to = errors?.to ? undefined : utc(value.to);
+    const problems = { ...(errors ?? {}) };
+    if (from && to && from > to) problems.to = 'to must not be earlier than from';
+    const ok = !Object.keys(problems).length;
+    const events = ok
+      ? await this.audit.list({ tenantId: scope.tenantId ?? value.tenantId, type: value.type, from, to, limit: PAGE, before: value.before })
+      : [];
+    const tenants = scope.tenantId ? [] : (await this.tenants.list({ limit: 200, offset: 0 })).items;
+    this.kit.render(ctx, ok ? 200 : 400, 'Audit log', 'audit', auditPage({
+      base: ctx.base,
+      operator: ctx.principal.operator,
+      tenants,
+      form: { values, errors: problems },
+      events,
+      nextBefore: events.length === PAGE ? String(events[events.length - 1].id) : null,
+    }));
+  }
+}
