@@ -31,6 +31,10 @@ export type UpdateTenantInput = Partial<Pick<Tenant, 'name' | 'attributes' | 'di
  */
 export const OPERATOR_TENANT_SLUG = 'operators';
 
+/** Disabling or deleting it would lock every operator out of the console at once. */
+const operatorTenantProtected = () =>
+  conflict('operator_tenant_protected', 'the platform operators\' tenant cannot be disabled or deleted');
+
 const slugTaken = (slug: string) =>
   conflict('tenant_slug_taken', `a tenant with slug "${slug}" already exists`, { slug });
 
@@ -156,6 +160,7 @@ export class TenantsService {
       const found = await repo.findOne({ where: { id: tenantId }, lock: { mode: 'pessimistic_write' } });
       if (!found) throw notFound('tenant');
       if (!Object.keys(changes).length) return found;
+      if (found.operator && changes.disabled === true) throw operatorTenantProtected();
       await repo.update({ id: tenantId }, changes);
       const sessionsEnded = changes.disabled === true ? await this.sessions.revokeForTenant(tenantId, m) : undefined;
       await this.audit.record(meta, { type: 'tenant.updated', tenantId, details: { changes, sessionsEnded } }, m);
@@ -168,6 +173,7 @@ export class TenantsService {
     await this.dataSource.transaction(async (m) => {
       const found = await m.getRepository(Tenant).findOne({ where: { id: tenantId } });
       if (!found) throw notFound('tenant');
+      if (found.operator) throw operatorTenantProtected();
       await m.getRepository(Tenant).delete({ id: tenantId });
       await this.audit.record(meta, { type: 'tenant.deleted', tenantId, details: { slug: found.slug, name: found.name } }, m);
     });

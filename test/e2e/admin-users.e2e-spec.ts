@@ -66,6 +66,7 @@ describe('admin API: users', () => {
         lastName: 'Lovelace',
         attributes: { customerId: 42, region: 'emea' },
         disabled: false,
+        role: 'member',
         groups: ['admins', 'analysts'],
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
@@ -83,6 +84,7 @@ describe('admin API: users', () => {
         email: 'ada.lovelace@example.com',
         groups: ['admins', 'analysts'],
         passwordSet: true,
+        role: 'member',
       });
       expect(JSON.stringify(event)).not.toContain(PASSWORD);
     });
@@ -140,7 +142,8 @@ describe('admin API: users', () => {
       [{ email: 'nullpw@example.com', password: null }, 'password must be 12 to 256 characters long'],
       [{ email: 'nested@example.com', attributes: { team: { id: 1 } } }, 'attributes.team must be a string, number or boolean (got an object)'],
       [{ email: 'arr@example.com', attributes: { ids: [1] } }, 'attributes.ids must be a string, number or boolean (got an array)'],
-      [{ email: 'unknown@example.com', role: 'admin' }, 'property role should not exist'],
+      [{ email: 'unknown@example.com', role: 'admin' }, 'role must be one of member, tenant_admin'],
+      [{ email: 'unknown@example.com', operator: true }, 'property operator should not exist'],
       [{ email: 'name@example.com', firstName: 'x'.repeat(101) }, 'firstName must be at most 100 characters'],
       [{ email: 'groups@example.com', groups: 'analysts' }, 'groups must be an array'],
       [{ email: 'groups2@example.com', groups: [''] }, 'each group name must be 1 to 100 characters'],
@@ -189,7 +192,7 @@ describe('admin API: users', () => {
       expect(last.body.items).toHaveLength(1);
       expectNoSecrets([first.body, next.body, last.body]);
       expect(Object.keys(first.body.items[0]).sort()).toEqual(
-        ['attributes', 'createdAt', 'disabled', 'email', 'firstName', 'id', 'lastName', 'tenantId', 'updatedAt'],
+        ['attributes', 'createdAt', 'disabled', 'email', 'firstName', 'id', 'lastName', 'role', 'tenantId', 'updatedAt'],
       );
     });
 
@@ -224,6 +227,16 @@ describe('admin API: users', () => {
   });
 
   describe('update', () => {
+    it('sets the console role (member by default, tenant_admin) and refuses any other', async () => {
+      const created = await api().post(users()).send({ email: `role-${Date.now()}@example.com` }).expect(201);
+      expect(created.body.role).toBe('member');
+      const res = await api().patch(`${users()}/${created.body.id}`).send({ role: 'tenant_admin' }).expect(200);
+      expect(res.body.role).toBe('tenant_admin');
+      const bad = await api().patch(`${users()}/${created.body.id}`).send({ role: 'operator' }).expect(400);
+      expect(JSON.stringify(bad.body)).toContain('role must be one of member, tenant_admin');
+      expect(await t.ds.query(`SELECT role FROM users WHERE id = $1`, [created.body.id])).toEqual([{ role: 'tenant_admin' }]);
+    });
+
     it('changes names and attributes and records user.updated', async () => {
       const u = await makeUser(t.ds, tenant.id, { attributes: { old: 1 } });
       const res = await api()

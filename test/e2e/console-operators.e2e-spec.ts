@@ -53,6 +53,12 @@ describe('console: operators, tenant admins and scope', () => {
     const flag = await request(t.http).post('/api/v1/tenants').set('Authorization', `Bearer ${key}`).send({ slug: 'sneaky', name: 'S', operator: true });
     expect(flag.status).toBe(400);
     expect(await t.ds.query(`SELECT 1 FROM tenants WHERE slug = 'sneaky'`)).toHaveLength(0);
+    // Nor can it be disabled or deleted, which would lock every operator out.
+    const [ops] = await t.ds.query(`SELECT id FROM tenants WHERE operator`);
+    const disable = await request(t.http).patch(`/api/v1/tenants/${ops.id}`).set('Authorization', `Bearer ${key}`).send({ disabled: true });
+    expect(disable.status).toBe(409);
+    expect((await request(t.http).delete(`/api/v1/tenants/${ops.id}`).set('Authorization', `Bearer ${key}`)).status).toBe(409);
+    expect(await t.ds.query(`SELECT disabled FROM tenants WHERE id = $1`, [ops.id])).toEqual([{ disabled: false }]);
   });
 
   it('lets the operator in through the same /login; a plain member gets 403; signed out goes to the login page', async () => {
