@@ -51,8 +51,7 @@ export class ConsoleAccessController {
   @Post(':targetId')
   async save(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') rawTarget: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
-    const tenantId = this.kit.scopedTenantId(ctx, raw);
-    this.kit.requireOperator(ctx);
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
     const target = await this.targets.get(uuid(rawTarget, 'target'));
     const product = productSchema(target.kind)!;
     const body = req.body as Record<string, unknown>;
@@ -91,8 +90,7 @@ export class ConsoleAccessController {
   @Post(':targetId/revoke')
   async revoke(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') rawTarget: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
-    const tenantId = this.kit.scopedTenantId(ctx, raw);
-    this.kit.requireOperator(ctx);
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
     await this.access.revoke(ctx.meta, tenantId, uuid(rawTarget, 'target'));
     this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'access-revoked');
   }

@@ -33,7 +33,9 @@ export class ConsoleAuditController {
     const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
     const { value, errors } = await validateAs(AuditQueryDto, { ...given, limit: String(PAGE) });
     const scope = ctx.principal.scope;
-    if (value.tenantId) assertTenantInScope(scope, value.tenantId.toLowerCase());
+    // By id or slug, as the API's ?tenantId; another tenant's is the same 404 as none.
+    const tenantId = value.tenantId && !errors?.tenantId ? await this.tenants.idOf(value.tenantId) : undefined;
+    if (tenantId) assertTenantInScope(scope, tenantId);
     // The form's datetime-local fields carry no zone: they are UTC, as labelled.
     const utc = (d: string | undefined) => (d ? new Date(/T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(d) ? `${d}Z` : d) : undefined);
     const from = errors?.from ? undefined : utc(value.from);
@@ -42,7 +44,7 @@ export class ConsoleAuditController {
     if (from && to && from > to) problems.to = 'to must not be earlier than from';
     const ok = !Object.keys(problems).length;
     const events = ok
-      ? await this.audit.list({ tenantId: scope.tenantId ?? value.tenantId, type: value.type, from, to, limit: PAGE, before: value.before })
+      ? await this.audit.list({ tenantId: scope.tenantId ?? tenantId, type: value.type, from, to, limit: PAGE, before: value.before })
       : [];
     const tenants = scope.tenantId ? [] : (await this.tenants.list({ limit: 200, offset: 0 })).items;
     this.kit.render(ctx, ok ? 200 : 400, 'Audit log', 'audit', auditPage({

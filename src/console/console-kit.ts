@@ -6,7 +6,7 @@ import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import type { RequestMeta } from '../auth/auth.types';
 import { basePathOf } from '../auth/continuation';
 import { CSRF_FIELD, LoginCsrf } from '../auth/login/login-csrf';
-import { assertTenantInScope, requireGlobalKey } from '../admin/scope';
+import { assertNoOperatorFields, authorizeAdmin, operatorOnlyFields } from '../auth/admin-scope';
 import { DomainError, notFound } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
 import { InjectConfig } from '../config/config.module';
@@ -104,17 +104,26 @@ export class ConsoleKit {
     };
   }
 
-  /** The admin API's tenant-scope rule: another tenant (or a malformed id) is the same 404 as none. */
-  scopedTenantId(ctx: ConsoleCtx, raw: string): string {
+  /**
+   * The admin API's one authorization rule (auth/admin-scope.ts) for a page about one tenant:
+   * another tenant (or a malformed id) is the same 404 as none. `operatorOnly` as on the
+   * API route doing the same (e.g. granting access): a tenant admin gets its 403.
+   */
+  scopedTenantId(ctx: ConsoleCtx, raw: string, opts: { operatorOnly?: boolean } = {}): string {
     if (!isUuid(raw)) throw notFound('tenant');
     const id = raw.toLowerCase();
-    assertTenantInScope(ctx.principal.scope, id);
+    authorizeAdmin(ctx.principal.scope, { kind: 'tenant', operatorOnly: opts.operatorOnly ?? false }, id);
     return id;
   }
 
-  /** Global resources (targets, creating tenants, granting access): the admin API's global-key rule, a 403 for a tenant admin. */
+  /** Global resources (targets, creating tenants): the API's @GlobalOnly() rule, a 403 for a tenant admin. */
   requireOperator(ctx: ConsoleCtx): void {
-    requireGlobalKey(ctx.principal.scope);
+    authorizeAdmin(ctx.principal.scope, { kind: 'global', operatorOnly: true });
+  }
+
+  /** The API's @OperatorOnly() body fields (e.g. a tenant's `disabled`): refused to a tenant admin. */
+  assertNoOperatorFields(ctx: ConsoleCtx, dto: unknown, body: Record<string, unknown>): void {
+    assertNoOperatorFields(ctx.principal.scope, operatorOnlyFields(dto), body);
   }
 
   render(ctx: ConsoleCtx, status: number, title: string, nav: NavItem | null, body: string): void {

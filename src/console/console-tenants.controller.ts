@@ -219,6 +219,8 @@ export class ConsoleTenantsController {
   private async setDisabled(req: AuthenticatedRequest, res: Response, raw: string, disabled: boolean): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
+    // `disabled` is operator-only in the API: a tenant admin must not lift their own suspension.
+    this.kit.assertNoOperatorFields(ctx, UpdateTenantDto, { disabled });
     await this.tenants.update(ctx.meta, tenantId, { disabled });
     this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'tenant-updated');
   }

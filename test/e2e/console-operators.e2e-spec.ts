@@ -107,6 +107,10 @@ describe('console: operators, tenant admins and scope', () => {
     expect((await jar.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: csrf, name: 'N', slug: 'n-1' })).status).toBe(403);
     expect((await jar.on(request(t.http).get('/console/targets'))).status).toBe(403);
 
+    // As with a tenant-scoped key: `disabled` is the operator's to set, even on their own tenant.
+    expect((await jar.on(request(t.http).post(`/console/tenants/${mine.id}/disable`)).type('form').send({ _csrf: csrf })).status).toBe(403);
+    expect(await t.ds.query(`SELECT disabled FROM tenants WHERE id = $1`, [mine.id])).toEqual([{ disabled: false }]);
+
     // In their own tenant the action works and is audited with them as actor.
     const ok = await jar.on(request(t.http).post(`/console/tenants/${mine.id}/groups`)).type('form').send({ _csrf: csrf, name: 'analysts' });
     expect(ok.status).toBe(303);

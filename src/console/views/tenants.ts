@@ -139,7 +139,7 @@ ${formOpen(path, v.csrf, settings)}
 ${input({ form: 'settings', name: 'name', label: 'Name', state: settings, attrs: 'required maxlength="200"' })}
 <button type="submit">Save</button>
 </form>
-${t.operator ? '' : actionButton(`${path}/${t.disabled ? 'enable' : 'disable'}`, v.csrf, t.disabled ? 'Enable tenant' : 'Disable tenant (ends all its sessions)', t.disabled ? 'secondary' : 'danger')}
+${t.operator || !v.operator ? '' : actionButton(`${path}/${t.disabled ? 'enable' : 'disable'}`, v.csrf, t.disabled ? 'Enable tenant' : 'Disable tenant (ends all its sessions)', t.disabled ? 'secondary' : 'danger')}
 </section>
 </div>`;
 }
