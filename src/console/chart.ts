@@ -38,8 +38,15 @@ export function lineChart(id: string, title: string, hours: Date[], series: Seri
   const ticks = hours
     .map((d, i) => (i % 4 === 0 ? `<text x="${x(i)}" y="${H - 6}" text-anchor="middle" font-size="11" fill="currentColor">${String(d.getUTCHours()).padStart(2, '0')}:00</text>` : ''))
     .join('');
+  // Series often coincide (a sign-in and its handshake in one hour): later ones are dashed and
+  // every non-zero point gets a marker, so no series hides behind another.
   const lines = series
-    .map((s, n) => `<polyline fill="none" stroke="${PALETTE[n % PALETTE.length]}" stroke-width="2" points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`)
+    .map((s, n) => {
+      const color = PALETTE[n % PALETTE.length];
+      const dash = n === 0 ? '' : ` stroke-dasharray="${4 + n * 2} 3"`;
+      const marks = s.values.map((v, i) => (v > 0 ? `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="${4 - Math.min(n, 2)}" fill="${color}"/>` : '')).join('');
+      return `<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>${marks}`;
+    })
     .join('');
   const total = (s: Series) => s.values.reduce((a, b) => a + b, 0);
   const legend = series.map((s, n) => `<li>${swatch(PALETTE[n % PALETTE.length])} ${h(s.name)} (${total(s)})</li>`).join('');

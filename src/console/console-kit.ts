@@ -206,7 +206,12 @@ export class ConsoleErrorFilter implements ExceptionFilter {
     if (e instanceof ConsoleStop || res.headersSent) return;
     if (e instanceof DomainError && e.status < 500) {
       const title = e.status === 404 ? 'Not found' : e.status === 403 ? 'Not allowed' : 'That did not work';
-      const text = e.status === 404 ? 'There is nothing here, or it is not yours to see.' : e.message;
+      const text =
+        e.status === 404
+          ? 'There is nothing here, or it is not yours to see.'
+          : e.code === 'global_key_required'
+            ? 'Only a platform operator can do this.'
+            : e.message;
       sendConsole(res, e.status, bare(title, `<p>${h(text)}</p><p><a href="${h(basePathOfReq(req))}/console">Back to the console</a></p>`));
       return;
     }
