@@ -10,7 +10,7 @@ import { isUuid } from '../tenants/dto/common.dto';
 import { TenantsService } from '../tenants/tenants.service';
 import { GroupsService } from '../users/groups.service';
 import { UsersService } from '../users/users.service';
-import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom } from './console-kit';
+import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus } from './console-kit';
 import { productSchema } from './product-schemas';
 import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
 import { FormState } from './views/forms';
@@ -83,7 +83,7 @@ export class ConsoleAccessController {
       await this.access.grant(ctx.meta, tenantId, target.id, { groupMappings, attributes, settings });
       this.kit.redirect(ctx, `/console/tenants/${tenantId}/access/${target.id}`, 'access-saved');
     } catch (e) {
-      await this.render(ctx, 400, tenantId, target.id, formErrorFrom(e, values, ['groupMappings', 'attributes', 'settings', ...fieldNames(product.accessSettingsSchema, 'settings')]));
+      await this.render(ctx, refusalStatus(e), tenantId, target.id, formErrorFrom(e, values, ['groupMappings', 'attributes', 'settings', ...fieldNames(product.accessSettingsSchema, 'settings')]));
     }
   }
 

@@ -45,6 +45,8 @@ const DONE: Record<string, string> = {
   'target-created': 'Target created.',
   'target-updated': 'Target saved.',
   'session-revoked': 'Session ended.',
+  'domain-added': 'Email domain added.',
+  'domain-removed': 'Email domain removed.',
 };
 
 /**
@@ -171,6 +173,10 @@ const CODE_FIELDS: Record<string, string> = {
   group_name_taken: 'name',
   unknown_groups: 'groups',
   target_slug_taken: 'slug',
+  invalid_domain: 'domain',
+  email_domain_taken: 'domain',
+  email_domain_in_use: 'domain',
+  email_domain_owned: 'email',
 };
 
 /**
@@ -190,6 +196,11 @@ export function formErrorFrom(e: unknown, values: Record<string, unknown>, field
     else unplaced.push(p);
   }
   return { values, errors, error: unplaced.length ? unplaced.join('; ') : Object.keys(errors).length ? undefined : e.message };
+}
+
+/** The HTTP status of a refusal formErrorFrom accepted (its DomainError's own). */
+export function refusalStatus(e: unknown): number {
+  return e instanceof DomainError ? e.status : 400;
 }
 
 /**

@@ -9,7 +9,7 @@ import { AccessService } from '../sso/access.service';
 import { TargetsService } from '../sso/targets.service';
 import { isUuid } from '../tenants/dto/common.dto';
 import { TenantsService } from '../tenants/tenants.service';
-import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, validateAs } from './console-kit';
+import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, validateAs } from './console-kit';
 import { ProductSchema, productSchema, productSchemas } from './product-schemas';
 import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
 import { setupGuide } from './setup-guides';
@@ -61,7 +61,7 @@ export class ConsoleTargetsController {
       const target = await this.targets.create(ctx.meta, value);
       this.kit.redirect(ctx, `/console/targets/${target.id}`, 'target-created');
     } catch (e) {
-      this.renderForm(ctx, 400, product, undefined, formErrorFrom(e, values, [...COMMON_FIELDS, ...fieldNames(product.settingsSchema, 'settings')]));
+      this.renderForm(ctx, refusalStatus(e), product, undefined, formErrorFrom(e, values, [...COMMON_FIELDS, ...fieldNames(product.settingsSchema, 'settings')]));
     }
   }
 
@@ -88,7 +88,7 @@ export class ConsoleTargetsController {
       await this.targets.update(ctx.meta, target.id, value);
       this.kit.redirect(ctx, `/console/targets/${target.id}`, 'target-updated');
     } catch (e) {
-      await this.renderTarget(ctx, 400, target, product, formErrorFrom(e, values, [...COMMON_FIELDS, ...fieldNames(product.settingsSchema, 'settings')]));
+      await this.renderTarget(ctx, refusalStatus(e), target, product, formErrorFrom(e, values, [...COMMON_FIELDS, ...fieldNames(product.settingsSchema, 'settings')]));
     }
   }
 

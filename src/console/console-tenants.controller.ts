@@ -12,9 +12,10 @@ import { CreateTenantDto, UpdateTenantDto } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
 import { GroupNameDto } from '../users/dto/group.dto';
 import { CreateUserDto, SetPasswordDto, UpdateUserDto } from '../users/dto/user.dto';
+import { IdentitiesService } from '../identities/identities.service';
 import { GroupsService } from '../users/groups.service';
 import { UsersService } from '../users/users.service';
-import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, pick, validateAs } from './console-kit';
+import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, pick, validateAs } from './console-kit';
 import { emptyForm, FormState } from './views/forms';
 import { tenantPage, tenantsPage, userPage } from './views/tenants';
 
@@ -38,6 +39,7 @@ export class ConsoleTenantsController {
     private readonly sessions: SessionsService,
     private readonly access: AccessService,
     private readonly targets: TargetsService,
+    private readonly identities: IdentitiesService,
   ) {}
 
   @Get()
@@ -59,7 +61,7 @@ export class ConsoleTenantsController {
       const tenant = await this.tenants.create(ctx.meta, value);
       this.kit.redirect(ctx, `/console/tenants/${tenant.id}`, 'tenant-created');
     } catch (e) {
-      await this.renderList(ctx, 409, formErrorFrom(e, values, ['name', 'slug']));
+      await this.renderList(ctx, refusalStatus(e), formErrorFrom(e, values, ['name', 'slug']));
     }
   }
 
@@ -104,7 +106,7 @@ export class ConsoleTenantsController {
       const { user } = await this.users.create(ctx.meta, tenantId, value);
       this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${user.id}`, 'user-created');
     } catch (e) {
-      await this.renderTenant(ctx, 409, tenantId, { user: formErrorFrom(e, kept, ['email', 'firstName', 'lastName', 'password', 'role', 'groups']) });
+      await this.renderTenant(ctx, refusalStatus(e), tenantId, { user: formErrorFrom(e, kept, ['email', 'firstName', 'lastName', 'password', 'role', 'groups']) });
     }
   }
 
@@ -119,7 +121,7 @@ export class ConsoleTenantsController {
       await this.groups.create(ctx.meta, tenantId, value.name);
       this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'group-created');
     } catch (e) {
-      await this.renderTenant(ctx, 409, tenantId, { group: formErrorFrom(e, values, ['name']) });
+      await this.renderTenant(ctx, refusalStatus(e), tenantId, { group: formErrorFrom(e, values, ['name']) });
     }
   }
 
@@ -129,6 +131,28 @@ export class ConsoleTenantsController {
     const tenantId = this.kit.scopedTenantId(ctx, raw);
     await this.groups.remove(ctx.meta, tenantId, uuid(groupId, 'group'));
     this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'group-removed');
+  }
+
+  /** Email domains: giving or taking one decides who the tenant may have, so operators only (as in the API). */
+  @Post(':tenantId/email-domains')
+  async addDomain(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    const values = pick(req.body, ['domain']);
+    try {
+      await this.identities.assignDomain(ctx.meta, tenantId, String(values.domain ?? ''));
+      this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'domain-added');
+    } catch (e) {
+      await this.renderTenant(ctx, refusalStatus(e), tenantId, { domain: formErrorFrom(e, values, ['domain']) });
+    }
+  }
+
+  @Post(':tenantId/email-domains/:domain/remove')
+  async removeDomain(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('domain') domain: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    await this.identities.removeDomain(ctx.meta, tenantId, domain);
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'domain-removed');
   }
 
   @Get(':tenantId/users/:userId')
@@ -181,7 +205,7 @@ export class ConsoleTenantsController {
       await this.groups.addMember(ctx.meta, tenantId, groupId, userId);
       this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'member-added');
     } catch (e) {
-      await this.renderUser(ctx, 409, tenantId, userId, { member: formErrorFrom(e, { groupId }, ['groupId']) });
+      await this.renderUser(ctx, refusalStatus(e), tenantId, userId, { member: formErrorFrom(e, { groupId }, ['groupId']) });
     }
   }
 
@@ -244,15 +268,16 @@ export class ConsoleTenantsController {
   private async renderTenant(ctx: ConsoleCtx, status: number, tenantId: string, forms: Parameters<typeof tenantPage>[0]['forms']): Promise<void> {
     const tenant = await this.tenants.findById(tenantId);
     const userQuery = typeof ctx.req.query.email === 'string' ? ctx.req.query.email.slice(0, 254) : '';
-    const [{ items, total }, groups, grants, targets] = await Promise.all([
+    const [{ items, total }, groups, grants, targets, domains] = await Promise.all([
       this.users.list(tenantId, { limit: 200, offset: 0, email: userQuery || undefined }),
       this.groups.list(tenantId, { limit: 200, offset: 0 }),
       this.access.list(tenantId),
       ctx.principal.operator ? this.targets.list() : Promise.resolve([]),
+      this.identities.listDomains(tenantId),
     ]);
     const users = await Promise.all(items.map(async (u) => Object.assign(u, { groups: await this.users.groupNamesOf(tenantId, u.id) })));
     this.kit.render(ctx, status, tenant.name, 'tenants', tenantPage({
-      base: ctx.base, csrf: ctx.chrome.csrf, operator: ctx.principal.operator, tenant, users, usersTotal: total, userQuery, groups: groups.items, grants, targets, forms,
+      base: ctx.base, csrf: ctx.chrome.csrf, operator: ctx.principal.operator, tenant, users, usersTotal: total, userQuery, groups: groups.items, grants, targets, domains: domains.map((d) => d.domain), forms,
     }));
   }
 

@@ -156,6 +156,27 @@ describe('console: operators, tenant admins and scope', () => {
     expect(own.text).not.toContain(other.id);
   });
 
+  it('email domains: an operator gives one to a tenant; another tenant\'s user in it is refused next to the email field', async () => {
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const a = await makeTenant(t.ds, { name: 'A Corp' });
+    const b = await makeTenant(t.ds, { name: 'B Corp' });
+    const page = await op.on(request(t.http).get(`/console/tenants/${a.id}`));
+    const csrf = csrfOf(page.text);
+    const bad = await op.on(request(t.http).post(`/console/tenants/${a.id}/email-domains`)).type('form').send({ _csrf: csrf, domain: 'not a domain' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('id="domain-domain-error"');
+    expect(bad.text).toContain('value="not a domain"');
+    const ok = await op.on(request(t.http).post(`/console/tenants/${a.id}/email-domains`)).type('form').send({ _csrf: csrf, domain: 'a-corp.example' });
+    expect(ok.status).toBe(303);
+    expect((await op.on(request(t.http).get(`/console/tenants/${a.id}`))).text).toContain('<code>a-corp.example</code>');
+
+    const refused = await op.on(request(t.http).post(`/console/tenants/${b.id}/users`)).type('form').send({ _csrf: csrf, email: 'eve@a-corp.example', firstName: 'Eve' });
+    expect(refused.status).toBe(409);
+    expect(refused.text).toMatch(/id="user-email-error">email addresses in a-corp.example belong to another organization/);
+    expect(refused.text).toContain('value="Eve"');
+    expect(await t.ds.query(`SELECT 1 FROM users WHERE email = 'eve@a-corp.example'`)).toHaveLength(0);
+  });
+
   it('refuses a console POST without the CSRF token, writing nothing', async () => {
     const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
     const res = await op.on(request(t.http).post('/console/tenants')).type('form').send({ name: 'Forged', slug: 'forged' });

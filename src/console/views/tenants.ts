@@ -61,7 +61,9 @@ export interface TenantView {
   grants: AccessView[];
   /** Operators: every target, to grant one. */
   targets: TargetView[];
-  forms: { settings?: FormState; user?: FormState; group?: FormState };
+  /** Email domains of the tenant: its users' emails must be in one (when it has any). */
+  domains: string[];
+  forms: { settings?: FormState; user?: FormState; group?: FormState; domain?: FormState };
 }
 
 export function tenantPage(v: TenantView): string {
@@ -132,6 +134,14 @@ ${input({ form: 'group', name: 'name', label: 'New group name', state: groupForm
 ${v.operator && ungranted.length ? `<form method="get" action="${h(path)}/access">
 ${select({ form: 'grant', name: 'target', label: 'Grant a target', options: ungranted.map((x) => ({ value: x.id, label: `${x.name || x.slug} (${x.kind})` })) })}
 <button type="submit" class="secondary">Set up access</button></form>` : ''}
+</section>
+<section class="card" aria-labelledby="domains-h">
+<h2 id="domains-h">Email domains</h2>
+<p class="muted">When a tenant has domains, its users' emails must be in one of them, and no other tenant may use them.</p>
+<div class="table-wrap"><table><tbody>${v.domains.map((d) => `<tr><td><code>${h(d)}</code></td><td>${v.operator ? actionButton(`${path}/email-domains/${encodeURIComponent(d)}/remove`, v.csrf, `Remove ${d}`, 'secondary small') : ''}</td></tr>`).join('') || '<tr><td>No domains: any email is allowed.</td></tr>'}</tbody></table></div>
+${v.operator ? `${formOpen(`${path}/email-domains`, v.csrf, v.forms.domain ?? emptyForm())}
+${input({ form: 'domain', name: 'domain', label: 'Add a domain', state: v.forms.domain, hint: 'e.g. acme.example', attrs: 'required maxlength="253" autocapitalize="none" spellcheck="false"' })}
+<button type="submit" class="secondary">Add domain</button></form>` : ''}
 </section>
 <section class="card" aria-labelledby="settings-h">
 <h2 id="settings-h">Tenant settings</h2>
