@@ -111,7 +111,7 @@ export class ConsoleAccessController {
     let claims: Record<string, unknown> | null = null;
     let problem: string | null = null;
     let formError: string | undefined;
-    const sso = targetDefinition(target.kind).sso;
+    const sso = targetDefinition(target.kind)?.sso;
     if (email) {
       const user = await this.users.findByEmail(tenantId, email);
       if (!user) formError = `no user with email ${email} in ${tenant.name}`;

@@ -16,7 +16,7 @@ import { setupGuide } from './setup-guides';
 import { emptyForm, FormState } from './views/forms';
 import { setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
 
-const COMMON_FIELDS = ['name', 'slug', 'baseUrl', 'secret', 'embeddingSecret', 'disabled', 'kind'];
+const COMMON_FIELDS = ['name', 'slug', 'baseUrl', 'disabled', 'kind'];
 
 /**
  * BI targets (global: operators only, as a global API key in the admin API). Forms come from
@@ -61,7 +61,7 @@ export class ConsoleTargetsController {
       const target = await this.targets.create(ctx.meta, value);
       this.kit.redirect(ctx, `/console/targets/${target.id}`, 'target-created');
     } catch (e) {
-      this.renderForm(ctx, refusalStatus(e), product, undefined, formErrorFrom(e, values, [...COMMON_FIELDS, ...fieldNames(product.settingsSchema, 'settings')]));
+      this.renderForm(ctx, refusalStatus(e), product, undefined, formErrorFrom(e, values, [...COMMON_FIELDS, ...product.secrets.map((x) => `secrets.${x.name}`), ...fieldNames(product.settingsSchema, 'settings')]));
     }
   }
 
@@ -88,7 +88,7 @@ export class ConsoleTargetsController {
       await this.targets.update(ctx.meta, target.id, value);
       this.kit.redirect(ctx, `/console/targets/${target.id}`, 'target-updated');
     } catch (e) {
-      await this.renderTarget(ctx, refusalStatus(e), target, product, formErrorFrom(e, values, [...COMMON_FIELDS, ...fieldNames(product.settingsSchema, 'settings')]));
+      await this.renderTarget(ctx, refusalStatus(e), target, product, formErrorFrom(e, values, [...COMMON_FIELDS, ...product.secrets.map((x) => `secrets.${x.name}`), ...fieldNames(product.settingsSchema, 'settings')]));
     }
   }
 
@@ -110,7 +110,9 @@ export class ConsoleTargetsController {
     for (const k of fieldNames(product.settingsSchema, 'settings')) if (typeof body[k] === 'string') values[k] = body[k];
     const input: Record<string, unknown> = { kind: product.kind, slug: text('slug'), name: text('name').trim(), baseUrl: text('baseUrl').trim(), settings };
     // Write-only: an empty secret field means "keep" (edit) or "none" (create).
-    for (const s of product.secrets) if (text(s.name) !== '') input[s.name] = text(s.name);
+    const secrets: Record<string, string> = {};
+    for (const s of product.secrets) if (text(`secrets.${s.name}`) !== '') secrets[s.name] = text(`secrets.${s.name}`);
+    if (Object.keys(secrets).length) input.secrets = secrets;
     return { values, input, problems };
   }
 

@@ -107,14 +107,14 @@ describeBrowser('operator console in a real browser', () => {
       await page.locator('#target-name').fill('Metabase (prod)');
       await page.locator('#target-slug').fill('mb');
       await page.locator('#target-baseUrl').fill(mb.url);
-      await page.locator('#target-secret').fill(MB_SECRET);
+      await page.locator('#target-secrets_secret').fill(MB_SECRET);
       await page.locator('#target-settings_tokenTtlSeconds').fill('300');
       await submit(page, 'Create Metabase target');
       expect(await page.locator('h1').textContent()).toBe('Metabase (prod)');
       // The Setup panel: exactly what to type into Metabase's JWT screen.
       expect(await page.locator('#setup-0').textContent()).toBe(`${base}/sso/mb`);
-      expect(await page.locator('#target-secret').inputValue()).toBe('');
-      expect(await page.getByText('JWT signing key (Admin > Authentication > JWT) — set; type a new one to replace it').count()).toBe(1);
+      expect(await page.locator('#target-secrets_secret').inputValue()).toBe('');
+      expect(await page.getByText(/— set; type a new one to replace it/).count()).toBe(1);
       const targetId = new URL(page.url()).pathname.split('/').pop()!;
 
       // The access grant: group mappings as rows.
@@ -211,13 +211,13 @@ describeBrowser('operator console in a real browser', () => {
       await page.goto(`${base}/console/targets/new?kind=metabase`);
       await page.locator('#target-slug').fill('mb-bad');
       await page.locator('#target-baseUrl').fill('https://mb.example.com');
-      await page.locator('#target-secret').fill(MB_SECRET);
+      await page.locator('#target-secrets_secret').fill(MB_SECRET);
       await page.locator('#target-settings_tokenTtlSeconds').fill('5000');
       await page.locator('#target-settings_emailClaim').fill('mail');
       await submit(page, 'Create Metabase target');
       expect(await page.locator('#target-settings_tokenTtlSeconds-error').textContent()).toContain('settings.tokenTtlSeconds must be a whole number from 60 to 600');
       expect(await page.locator('#target-settings_emailClaim').inputValue()).toBe('mail');
-      expect(await page.locator('#target-secret').inputValue()).toBe('');
+      expect(await page.locator('#target-secrets_secret').inputValue()).toBe('');
       await shot(page, 'target-form-error');
       expect(await t.ds.query(`SELECT 1 FROM tenants WHERE name = 'Keep Me'`)).toHaveLength(0);
       expect(await t.ds.query(`SELECT 1 FROM targets WHERE slug = 'mb-bad'`)).toHaveLength(0);

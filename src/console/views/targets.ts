@@ -39,7 +39,7 @@ export function targetForm(v: TargetFormView): string {
     .map((s) => {
       const set = t ? secretIsSet(t, s.name) : false;
       const label = `${s.description}${set ? ' — set; type a new one to replace it' : s.required ? '' : ' (optional)'}`;
-      return input({ form: 'target', name: s.name, label, type: 'password', state: v.form, attrs: `autocomplete="off"${!t && s.required ? ' required' : ''}` });
+      return input({ form: 'target', name: `secrets.${s.name}`, label, type: 'password', state: v.form, attrs: `autocomplete="off"${!t && s.required ? ' required' : ''}` });
     })
     .join('\n');
   return `${formOpen(action, v.csrf, v.form)}
