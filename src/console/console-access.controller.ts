@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import { AuthenticatedRequest, WithSession } from '../auth/auth.decorators';
 import { DomainError, notFound } from '../common/errors';
@@ -20,7 +20,7 @@ import { accessPage, tryItPage } from './views/access';
  * A tenant's access grant to a target (granting is an operator's, as a global key's in the
  * admin API; a tenant admin reads it), and Try it: the claims a user's token would carry.
  */
-@ApiExcludeController()
+@Undocumented('HTML operator console, for browsers')
 @Controller('console/tenants/:tenantId/access')
 @WithSession()
 @UseFilters(ConsoleErrorFilter)

@@ -1,5 +1,5 @@
 import { Controller, Get, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import { AuditQueryDto } from '../admin/dto/audit-query.dto';
 import { assertTenantInScope } from '../admin/scope';
@@ -15,7 +15,7 @@ const PAGE = 50;
  * The audit trail with filters (type, tenant, time) and keyset paging, under the admin API's
  * rules: the same query DTO, and a tenant admin reads only their own tenant's events.
  */
-@ApiExcludeController()
+@Undocumented('HTML operator console, for browsers')
 @Controller('console/audit')
 @WithSession()
 @UseFilters(ConsoleErrorFilter)

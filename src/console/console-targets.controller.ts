@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import { CreateTargetDto, UpdateTargetDto } from '../admin/dto/target.dto';
 import { AuthenticatedRequest, WithSession } from '../auth/auth.decorators';
@@ -22,7 +22,7 @@ const COMMON_FIELDS = ['name', 'slug', 'baseUrl', 'disabled', 'kind'];
  * BI targets (global: operators only, as a global API key in the admin API). Forms come from
  * each product's settings schema; secrets are write-only ("set" / type to replace).
  */
-@ApiExcludeController()
+@Undocumented('HTML operator console, for browsers')
 @Controller('console/targets')
 @WithSession()
 @UseFilters(ConsoleErrorFilter)

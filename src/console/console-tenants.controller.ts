@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import { WithSession } from '../auth/auth.decorators';
@@ -26,7 +26,7 @@ const PAGE = 50;
  * service as the admin API with the same DTO validation and the same tenant-scope rule,
  * and is audited with the signed-in user as actor (requestMeta: "user:<id>").
  */
-@ApiExcludeController()
+@Undocumented('HTML operator console, for browsers')
 @Controller('console/tenants')
 @WithSession()
 @UseFilters(ConsoleErrorFilter)

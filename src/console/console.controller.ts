@@ -1,5 +1,5 @@
 import { Controller, Get, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import { AuthenticatedRequest, Public, WithSession } from '../auth/auth.decorators';
 import { AuditService } from '../audit/audit.service';
@@ -12,7 +12,7 @@ import { overviewPage } from './views/overview';
 import { CONSOLE_SCRIPT } from './views/layout';
 
 /** The console's front page, and its one script. */
-@ApiExcludeController()
+@Undocumented('HTML operator console, for browsers')
 @Controller('console')
 @UseFilters(ConsoleErrorFilter)
 export class ConsoleController {
