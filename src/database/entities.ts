@@ -2,6 +2,9 @@ import { ApiKey } from '../auth/api-key.entity';
 import { LoginThrottle } from '../auth/login-throttle.entity';
 import { Session } from '../auth/session.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
+import { ConsumedAssertion } from '../handoff/consumed-assertion.entity';
+import { HandoffSecret } from '../handoff/handoff-secret.entity';
+import { HandoffSettings } from '../handoff/handoff-settings.entity';
 import { Access } from '../sso/access.entity';
 import { IatSequence } from '../sso/iat-sequence.entity';
 import { IssuedToken } from '../sso/issued-token.entity';
@@ -29,4 +32,7 @@ export const ENTITIES = [
   AuditEvent,
   EmailDomain,
   BiIdentity,
+  HandoffSettings,
+  HandoffSecret,
+  ConsumedAssertion,
 ];

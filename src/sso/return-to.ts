@@ -17,14 +17,17 @@ export interface SsoQuery {
   response?: string;
   /** A tenant hint an operator may put in the IdP URI (`/sso/x?tenant=acme`) for the login page. */
   tenant?: string;
+  /** A host app's signed hand-off (src/handoff): signs the visitor in before the handshake. */
+  assertion?: string;
 }
 
 /**
  * Our own parameters. Before `return_to=` every parameter is ours (an operator's IdP URI
  * with `?tenant=..`, which Metabase extends with `&return_to=`); after it only `response`
- * is taken back, because the SDK appends `response=json` to whatever the URI already holds.
+ * is taken back, because the SDK appends `response=json` to whatever the URI already holds,
+ * and `assertion`, which a host app may put after its return_to.
  */
-const OURS_AFTER_RETURN_TO = ['response'];
+const OURS_AFTER_RETURN_TO = ['response', 'assertion'];
 
 /** Parses the query string of `originalUrl` (e.g. req.originalUrl), rebuilding return_to. */
 export function parseSsoQuery(originalUrl: string): SsoQuery {
@@ -66,6 +69,7 @@ function take(out: SsoQuery, key: string, value: string | undefined): void {
   if (value === undefined) return;
   if (key === 'response') out.response = value;
   else if (key === 'tenant') out.tenant = value;
+  else if (key === 'assertion') out.assertion = value;
 }
 
 function decode(s: string): string | undefined {

@@ -1,4 +1,4 @@
-import { Controller, Get, Options, Param, Req, Res } from '@nestjs/common';
+import { Controller, Get, Options, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../auth/auth.decorators';
@@ -10,16 +10,19 @@ import { requestMeta } from '../common/request-meta';
 import { answerPreflight, applyCors } from './cors';
 import { loggedOutPage, sendPage } from '../auth/login/pages';
 import { RemoteLogoutService } from './remote-logout.service';
-import { parseSsoQuery } from './return-to';
+import { handoffMeta, postedAssertion } from '../handoff/handoff-request';
+import { HandoffService } from '../handoff/handoff.service';
+import { parseSsoQuery, SsoQuery } from './return-to';
 import { SsoOutcome, SsoService } from './sso.service';
-import { SsoStore } from './sso.store';
+import { SsoStore, TargetWithAccess } from './sso.store';
 import { SsoJwtDto } from './dto/sso-answers.dto';
 import { targetDefinition } from './targets';
 
 /**
  * The BI products' identity provider URL: `<PUBLIC_URL>/sso/<target>` is what an operator
  * enters as Metabase's "JWT Identity Provider URI" (or Sisense's Remote Login URL).
- * `GET /sso/<target>/logout` (Sisense's Remote Logout URL) lives here too.
+ * `GET /sso/<target>/logout` (Sisense's Remote Logout URL) lives here too. With an
+ * `assertion` (GET, or POST as a form) a host app hands its signed-in user over first.
  */
 @ApiTags('sso')
 @Controller('sso')
@@ -29,6 +32,7 @@ export class SsoController {
     private readonly store: SsoStore,
     private readonly remoteLogout: RemoteLogoutService,
     private readonly sessions: SessionsService,
+    private readonly handoff: HandoffService,
   ) {}
 
   @Get(':target')
@@ -55,19 +59,70 @@ export class SsoController {
   ): Promise<void> {
     // return_to is rebuilt from the raw URL: Metabase does not encode it (see return-to.ts).
     const query = parseSsoQuery(req.originalUrl);
+    if (query.assertion !== undefined) session = await this.handoffStep(slug, query.assertion, query, req, res);
+    await this.continueHandshake(slug, session, query, req, res);
+  }
+
+  /**
+   * A host-app hand-off as a form post (fields `assertion`, `return_to`; `response=json` in
+   * the URL for JSON): a host page auto-submits it, keeping the assertion out of URLs, logs
+   * and Referer headers. Then the handshake, exactly as GET.
+   *
+   * Public, and CSRF-safe by construction, with no CSRF token: the only credential is the
+   * assertion itself, HS256-signed by the host app and accepted once (src/handoff). A
+   * cross-site page cannot forge one and cannot reuse one; no cookie is trusted here (the
+   * one the browser brings is only revoked).
+   */
+  @Post(':target')
+  @Public()
+  async handshakeWithPostedAssertion(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const fromUrl = parseSsoQuery(req.originalUrl);
+    const field = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const query: SsoQuery = { ...fromUrl, returnTo: field(body.return_to) ?? fromUrl.returnTo, response: field(body.response) ?? fromUrl.response };
+    const session = await this.handoffStep(slug, postedAssertion(req), query, req, res);
+    await this.continueHandshake(slug, session, query, req, res);
+  }
+
+  /**
+   * The hand-off pre-step: a valid assertion becomes a session (the cookie set, the old
+   * session revoked), as a form login would; what follows is the normal handshake.
+   */
+  private async handoffStep(slug: string, assertion: unknown, query: SsoQuery, req: AuthenticatedRequest, res: Response): Promise<SessionContext> {
+    const json = query.response === 'json';
+    const { token } = await this.handoff.admit({
+      assertion,
+      meta: handoffMeta(req),
+      previousCookie: req.cookies?.[SESSION_COOKIE],
+      target: slug,
+      precheck: async (tenantId, email) => {
+        const loaded = await this.sso.precheckHandoff(slug, tenantId, email, query.returnTo, json, requestMeta(req));
+        if (json) await this.cors(req, res, loaded, tenantId, slug, 'handoff');
+      },
+    });
+    this.sessions.setCookie(res, token);
+    const session = await this.sessions.resolve(token);
+    if (!session) throw new Error('a session just opened by a hand-off did not resolve');
+    req.sessionContext = session;
+    return session;
+  }
+
+  private async continueHandshake(slug: string, session: SessionContext | null, query: SsoQuery, req: AuthenticatedRequest, res: Response): Promise<void> {
     const json = query.response === 'json';
     const meta = requestMeta(req);
     const loaded = await this.sso.requireTarget(slug, session, meta);
-    if (json) {
-      try {
-        applyCors(req, res, loaded.target.settings);
-      } catch (e) {
-        await this.sso.deny(meta, session?.tenant.id ?? null, slug, 'origin_not_allowed', 'sso', { origin: req.headers.origin?.slice(0, 200) ?? null });
-        throw e;
-      }
-    }
+    if (json) await this.cors(req, res, loaded, session?.tenant.id ?? null, slug, 'sso');
     const outcome = await this.sso.handshake({ loaded, session, query, json, cookie: req.cookies?.[SESSION_COOKIE], meta });
     send(res, outcome);
+  }
+
+  private async cors(req: AuthenticatedRequest, res: Response, loaded: TargetWithAccess, tenantId: string | null, slug: string, flow: string): Promise<void> {
+    try {
+      applyCors(req, res, loaded.target.settings);
+    } catch (e) {
+      await this.sso.deny(requestMeta(req), tenantId, slug, 'origin_not_allowed', flow, { origin: req.headers.origin?.slice(0, 200) ?? null });
+      throw e;
+    }
   }
 
   /**

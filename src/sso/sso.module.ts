@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BI_LOGOUT } from '../auth/bi-logout';
+import { HandoffModule } from '../handoff/handoff.module';
 import { IdentitiesModule } from '../identities/identities.module';
 import { UsersModule } from '../users/users.module';
 import { Access } from './access.entity';
@@ -24,7 +25,7 @@ import { TargetsService } from './targets.service';
 @Global()
 @Module({
   // No module-wide secret: every target has its own, passed per call as a cached KeyObject.
-  imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({}), IdentitiesModule, UsersModule],
+  imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({}), IdentitiesModule, UsersModule, HandoffModule],
   controllers: [SsoController, EmbedController, DatabricksDemoController],
   providers: [
     TargetsService,

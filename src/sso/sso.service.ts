@@ -71,12 +71,16 @@ export class SsoService {
   /** The target (with this session's access and groups); unknown or disabled: refused, audited. */
   async requireTarget(slug: string, session: SessionContext | null, meta: RequestMeta, flow = 'sso'): Promise<TargetWithAccess> {
     const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null);
+    return this.usableTarget(loaded, slug, session?.tenant.id ?? null, meta, flow);
+  }
+
+  private async usableTarget(loaded: TargetWithAccess | null, slug: string, tenantId: string | null, meta: RequestMeta, flow: string): Promise<TargetWithAccess> {
     if (!loaded) {
-      await this.deny(meta, session?.tenant.id ?? null, slug, 'unknown_target', flow);
+      await this.deny(meta, tenantId, slug, 'unknown_target', flow);
       throw notFound('target', { target: slug });
     }
     if (loaded.target.disabled) {
-      await this.deny(meta, session?.tenant.id ?? null, slug, 'target_disabled', flow);
+      await this.deny(meta, tenantId, slug, 'target_disabled', flow);
       throw forbidden('target_disabled', 'This BI target is disabled');
     }
     return loaded;
@@ -169,6 +173,39 @@ export class SsoService {
     const jwt = this.jwt.sign(claims, { privateKey: key, algorithm: sso.signing.alg, header: { ...sso.signing.header(target), alg: sso.signing.alg } });
     if (a.json || !sso.redirect) return { kind: 'json', body: { jwt } };
     return { kind: 'redirect', url: sso.redirect.url({ target, access }, jwt, returnTo) };
+  }
+
+  /**
+   * Before a host-app hand-off creates anything for `email` in `tenantId`: the target, the
+   * tenant's access to it, the identity rule and (for a browser) return_to — the refusals the
+   * handshake would give, given first, so a refused hand-off leaves no user and no session.
+   */
+  async precheckHandoff(slug: string, tenantId: string, email: string, returnTo: string | undefined, json: boolean, meta: RequestMeta): Promise<TargetWithAccess> {
+    const loaded = await this.usableTarget(await this.store.load(slug, tenantId, null), slug, tenantId, meta, 'handoff');
+    const sso = targetDefinition(loaded.target.kind).sso;
+    if (!sso) {
+      await this.deny(meta, tenantId, slug, 'sso_not_supported', 'handoff');
+      throw badRequest('sso_not_supported', `Target ${slug} does not do JWT single sign-on`);
+    }
+    if (!json && sso.normaliseReturnTo(returnTo, loaded.target) === null) {
+      await this.deny(meta, tenantId, slug, 'invalid_return_to', 'handoff', { returnTo: returnTo?.slice(0, 300) });
+      throw badRequest('invalid_return_to', 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
+    }
+    if (!loaded.access) {
+      await this.deny(meta, tenantId, slug, 'no_access', 'handoff');
+      throw forbidden('no_access', 'Your organization does not have access to this BI target');
+    }
+    // The identity the handshake will present (the user's email, or the shared account's):
+    // owned by another tenant on this instance, it would be refused there — refused here,
+    // before a user or a session exists. (Unowned: the handshake's record claims it.)
+    const instance = biInstance(loaded.target.baseUrl) ?? loaded.target.baseUrl;
+    const identity = (loaded.access.settings.sharedAccount?.email ?? email).toLowerCase();
+    const owner = await this.identities.ownerOf(instance, identity);
+    if (owner !== null && owner !== tenantId) {
+      await this.deny(meta, tenantId, slug, 'identity_owned_elsewhere', 'handoff', { instance, email: identity });
+      throw identityOwnedElsewhere();
+    }
+    return loaded;
   }
 
   /** The tenant's access to the target; without it: 403, audited, nothing minted. */

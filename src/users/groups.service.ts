@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
+import { updatedRows } from '../auth/sessions.service';
 import { conflict, notFound } from '../common/errors';
 import { isUniqueViolation } from '../tenants/db-errors';
 import { Tenant } from '../tenants/tenant.entity';
@@ -162,6 +163,49 @@ export class GroupsService {
     const rows: { name: string }[] = await m.query(`SELECT name FROM groups WHERE tenant_id = $1 AND name = ANY ($2::varchar[])`, [tenantId, names]);
     const found = new Set(rows.map((r) => r.name));
     return [...new Set(names)].filter((n) => !found.has(n)).sort();
+  }
+
+  /** Which of `names` are groups of the tenant (sorted): hand-off keeps only those. */
+  async existingNames(tenantId: string, names: string[]): Promise<string[]> {
+    if (!names.length) return [];
+    const rows: { name: string }[] = await this.dataSource.query(
+      `SELECT name FROM groups WHERE tenant_id = $1 AND name = ANY($2::varchar[]) ORDER BY name`,
+      [tenantId, [...new Set(names)]],
+    );
+    return rows.map((r) => r.name);
+  }
+
+  /**
+   * Makes the user's memberships exactly the tenant's groups named in `names` (unknown names
+   * are ignored): the hand-off's group sync. One transaction, one audit event when anything
+   * changed. The user is locked so two syncs of one user do not interleave.
+   */
+  async replaceMemberships(meta: RequestMeta, tenantId: string, userId: string, names: string[]): Promise<{ added: string[]; removed: string[] }> {
+    return this.dataSource.transaction(async (m) => {
+      const user = await m.getRepository(User).findOne({ where: { id: userId, tenantId }, lock: { mode: 'pessimistic_write' } });
+      if (!user) throw notFound('user');
+      const removed: { name: string }[] = updatedRows(
+        await m.query(
+          `DELETE FROM group_members gm USING groups g
+            WHERE gm.group_id = g.id AND gm.tenant_id = $1 AND g.tenant_id = $1 AND gm.user_id = $2
+              AND NOT (g.name = ANY($3::varchar[]))
+          RETURNING g.name`,
+          [tenantId, userId, names],
+        ),
+      );
+      const added: { name: string }[] = await m.query(
+        `INSERT INTO group_members (group_id, user_id, tenant_id)
+         SELECT g.id, $2, $1 FROM groups g WHERE g.tenant_id = $1 AND g.name = ANY($3::varchar[])
+         ON CONFLICT (group_id, user_id) DO NOTHING
+         RETURNING (SELECT name FROM groups WHERE id = group_id) AS name`,
+        [tenantId, userId, names],
+      );
+      const result = { added: added.map((r) => r.name).sort(), removed: removed.map((r) => r.name).sort() };
+      if (result.added.length || result.removed.length) {
+        await this.audit.record(meta, { type: 'group.memberships_synced', tenantId, details: { userId, email: user.email, ...result } }, m);
+      }
+      return result;
+    });
   }
 
   /** Both must belong to the tenant; the group is share-locked so a concurrent rename or delete waits. */

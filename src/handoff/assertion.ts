@@ -1,0 +1,87 @@
+import jwt from 'jsonwebtoken';
+import type { KeyObject } from 'node:crypto';
+import type { HandoffRefusal } from './handoff.errors';
+
+/** Longer assertions are refused before any parsing (a few claims fit in far less). */
+export const MAX_ASSERTION_LENGTH = 8192;
+/** CONTRACTS ("Inbound"): at most 5 minutes of life. */
+export const MAX_LIFETIME_SECONDS = 300;
+/** An iat this far ahead of our clock is tolerated (host and IdP clocks differ a little). */
+export const MAX_IAT_SKEW_SECONDS = 60;
+export const MAX_JTI_LENGTH = 200;
+
+/** A form body over the parser's limit: what was sent is gone, only its size is known. */
+export const OVERSIZED = Symbol('oversized assertion');
+
+/** The claims a hand-off reads (others are ignored). */
+export interface AssertionClaims {
+  iss: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  email?: unknown;
+  sub?: unknown;
+  given_name?: unknown;
+  family_name?: unknown;
+  first_name?: unknown;
+  last_name?: unknown;
+  groups?: unknown;
+  attributes?: unknown;
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; reason: HandoffRefusal; detail?: Record<string, unknown> };
+
+/** The tenant slug the assertion claims to come from (`iss`), read before any key is known. */
+export function issuerOf(token: unknown): Checked<string> {
+  if (token === OVERSIZED) return { ok: false, reason: 'assertion_too_large' };
+  if (typeof token !== 'string' || token.length === 0) return { ok: false, reason: 'assertion_missing' };
+  if (token.length > MAX_ASSERTION_LENGTH) return { ok: false, reason: 'assertion_too_large', detail: { length: token.length } };
+  const decoded = jwt.decode(token, { complete: true });
+  if (!decoded || typeof decoded.payload !== 'object') return { ok: false, reason: 'assertion_malformed' };
+  const iss = decoded.payload.iss;
+  if (typeof iss !== 'string' || !iss) return { ok: false, reason: 'unknown_tenant' };
+  return { ok: true, value: iss };
+}
+
+/**
+ * Signature with any of the tenant's keys (two during a rotation), HS256 only (RFC 8725
+ * §3.1: the verifier fixes the algorithm, never the token), then the time and id rules.
+ * Pure: no clock but `now`, no I/O.
+ */
+export function verifyAssertion(token: string, keys: KeyObject[], now: number): Checked<AssertionClaims> {
+  let payload: jwt.JwtPayload | null = null;
+  for (const key of keys) {
+    try {
+      // Times are checked below, each with its own refusal (jsonwebtoken has one for all).
+      payload = jwt.verify(token, key, { algorithms: ['HS256'], ignoreExpiration: true, ignoreNotBefore: true }) as jwt.JwtPayload;
+      break;
+    } catch (e) {
+      if (e instanceof jwt.JsonWebTokenError && e.message === 'jwt malformed') return { ok: false, reason: 'assertion_malformed' };
+    }
+  }
+  if (!payload || typeof payload !== 'object') return { ok: false, reason: 'bad_signature' };
+  const { iat, exp, jti } = payload;
+  if (!Number.isInteger(iat) || !Number.isInteger(exp)) return { ok: false, reason: 'invalid_times' };
+  if (iat! > now + MAX_IAT_SKEW_SECONDS) return { ok: false, reason: 'iat_in_future', detail: { iat, now } };
+  if (exp! - iat! > MAX_LIFETIME_SECONDS) return { ok: false, reason: 'assertion_too_long_lived', detail: { lifetime: exp! - iat! } };
+  if (exp! <= now) return { ok: false, reason: 'assertion_expired', detail: { exp, now } };
+  if (typeof jti !== 'string' || !jti || jti.length > MAX_JTI_LENGTH) return { ok: false, reason: 'missing_jti' };
+  return { ok: true, value: payload as AssertionClaims };
+}
+
+/** The email the assertion names: `email`, else `sub` (trimmed, lower-cased; checked by the caller). */
+export function emailOf(c: AssertionClaims): string | null {
+  const raw = typeof c.email === 'string' ? c.email : typeof c.sub === 'string' ? c.sub : null;
+  return raw === null ? null : raw.trim().toLowerCase();
+}
+
+/** OIDC's given_name/family_name (OpenID Connect Core §5.1), or first_name/last_name as Metabase names them. */
+export function profileOf(c: AssertionClaims): { firstName?: unknown; lastName?: unknown; attributes?: unknown; groups?: string[] } {
+  const groups = Array.isArray(c.groups) ? c.groups.filter((g): g is string => typeof g === 'string').map((g) => g.trim()) : undefined;
+  return {
+    firstName: c.given_name ?? c.first_name,
+    lastName: c.family_name ?? c.last_name,
+    attributes: c.attributes,
+    groups,
+  };
+}

@@ -1,0 +1,55 @@
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AuthenticatedRequest, Public } from '../auth/auth.decorators';
+import { basePathOf, safeContinuation } from '../auth/continuation';
+import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
+import { InjectConfig } from '../config/config.module';
+import { AppConfig } from '../config/configuration';
+import { handoffMeta, postedAssertion } from './handoff-request';
+import { HandoffService } from './handoff.service';
+
+/**
+ * `/login/handoff?assertion=..&next=..` (GET, or POST as a form): a hand-off that only opens
+ * a session, then goes to `next` — checked as the login page's continuation is (a path on
+ * this service), else the signed-in page.
+ *
+ * Public, and the POST needs no CSRF token by construction: the only credential is the
+ * assertion, signed by the host app and accepted once. A cross-site page cannot forge one,
+ * and one it holds is spent by its first use. (Like any IdP-initiated sign-in, whoever holds
+ * a valid assertion can spend it in another browser: the host app signs one per click, for
+ * its signed-in user, with a 5-minute life.)
+ */
+@ApiExcludeController()
+@Controller('login/handoff')
+export class HandoffLoginController {
+  private readonly defaultContinuation: string;
+
+  constructor(
+    private readonly handoff: HandoffService,
+    private readonly sessions: SessionsService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {
+    this.defaultContinuation = `${basePathOf(config.app.publicUrl)}/account`;
+  }
+
+  @Public()
+  @Get()
+  viaLink(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    return this.signIn(req, res, req.query.assertion, req.query.next);
+  }
+
+  @Public()
+  @Post()
+  viaForm(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    return this.signIn(req, res, postedAssertion(req), body.next ?? req.query.next);
+  }
+
+  private async signIn(req: AuthenticatedRequest, res: Response, assertion: unknown, next: unknown): Promise<void> {
+    const { token } = await this.handoff.admit({ assertion, meta: handoffMeta(req), previousCookie: req.cookies?.[SESSION_COOKIE] });
+    this.sessions.setCookie(res, token);
+    // 303: the browser follows a POST with a GET.
+    res.set('Cache-Control', 'no-store').redirect(303, safeContinuation(next, this.config.app.publicUrl) ?? this.defaultContinuation);
+  }
+}

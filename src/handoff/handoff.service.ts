@@ -1,0 +1,196 @@
+import { Injectable } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { RequestMeta } from '../auth/auth.types';
+import { SessionsService } from '../auth/sessions.service';
+import { DomainError } from '../common/errors';
+import { sha256Hex } from '../crypto/tokens';
+import { Tenant } from '../tenants/tenant.entity';
+import { TenantsService } from '../tenants/tenants.service';
+import { CreateUserDto } from '../users/dto/user.dto';
+import { GroupsService } from '../users/groups.service';
+import type { User } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import { AssertionClaims, emailOf, issuerOf, profileOf, verifyAssertion } from './assertion';
+import { HandoffConfigService } from './handoff-config.service';
+import { handoffError, HandoffRefusal } from './handoff.errors';
+import { HandoffKeys } from './handoff-keys';
+
+export interface HandoffMeta extends RequestMeta {
+  userAgent: string | null;
+}
+
+export interface HandoffInput {
+  /** As received (query parameter or form field): anything, checked here. */
+  assertion: unknown;
+  meta: HandoffMeta;
+  /** The session cookie the browser arrived with: revoked when the new session opens. */
+  previousCookie: string | undefined;
+  /** For the audit trail: the SSO target the hand-off continues to (absent for /login/handoff). */
+  target?: string;
+  /**
+   * Checks that must pass before anything is created (the target exists and the tenant may
+   * use it, the identity is this tenant's there, return_to is acceptable). Throws to refuse.
+   */
+  precheck?: (tenantId: string, email: string) => Promise<void>;
+}
+
+export interface HandoffResult {
+  /** The new session's cookie token. */
+  token: string;
+  userId: string;
+  tenantId: string;
+  created: boolean;
+}
+
+/**
+ * Host-app hand-off (CONTRACTS.md, "Inbound"): a signed, single-use assertion becomes a
+ * session, as a password login would. Order matters:
+ *  1. everything that needs no write — size, issuer, signature (the tenant's current or
+ *     previous secret), iat/exp/jti, email, tenant enabled — refused with nothing stored;
+ *  2. the jti is consumed by an INSERT on the (tenant, jti) primary key, committed on its
+ *     own: of any number of concurrent uses, on any process, exactly one gets the row;
+ *  3. the user (found, or created through UsersService when JIT is on), the prechecks, the
+ *     session. A refusal from here on leaves the jti consumed: an assertion that was
+ *     presented and refused can never be replayed into a success later.
+ */
+@Injectable()
+export class HandoffService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly tenants: TenantsService,
+    private readonly users: UsersService,
+    private readonly groups: GroupsService,
+    private readonly sessions: SessionsService,
+    private readonly config: HandoffConfigService,
+    private readonly keys: HandoffKeys,
+    private readonly audit: AuditService,
+  ) {}
+
+  async admit(input: HandoffInput): Promise<HandoffResult> {
+    const { meta } = input;
+    const refuse = async (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}): Promise<never> => {
+      await this.audit.record(meta, {
+        type: reason === 'replay' ? 'handoff.replay' : 'handoff.denied',
+        tenantId,
+        details: { reason, ...(input.target ? { target: input.target } : {}), ...extra },
+      });
+      throw handoffError(reason, reason === 'invalid_claims' ? { problems: extra.problems } : undefined);
+    };
+
+    const iss = issuerOf(input.assertion);
+    if (!iss.ok) return refuse(iss.reason, null, iss.detail);
+    const tenant = await this.tenantBySlug(iss.value);
+    if (!tenant) return refuse('unknown_tenant', null, { iss: iss.value.slice(0, 100) });
+    const state = await this.config.state(tenant.id);
+    if (!state.secrets.length) return refuse('handoff_not_configured', tenant.id);
+    const now = Math.floor(Date.now() / 1000);
+    const keys = state.secrets.map((s) => this.keys.keyFor(tenant.id, s.id, s.sealed));
+    const verified = verifyAssertion(input.assertion as string, keys, now);
+    if (!verified.ok) return refuse(verified.reason, tenant.id, verified.detail);
+    const claims = verified.value;
+    const jti = claims.jti;
+    if (tenant.disabled) return refuse('tenant_disabled', tenant.id, { jti });
+    const email = emailOf(claims);
+    const profile = await checkProfile(claims, email);
+    if (profile.problem) return refuse(profile.problem, tenant.id, { jti, problems: profile.problems });
+
+    if (!(await this.consume(tenant.id, jti, claims.exp))) return refuse('replay', tenant.id, { jti, email });
+
+    let user: User | null = await this.users.findByEmail(tenant.id, email!);
+    if (user?.disabled) return refuse('user_disabled', tenant.id, { jti, userId: user.id });
+    if (!user && !state.jitProvisioning) return refuse('unknown_user', tenant.id, { jti, email });
+    if (input.precheck) await input.precheck(tenant.id, email!);
+
+    const actor = { ...meta, actor: `handoff:${tenant.slug}` };
+    let created = false;
+    const { groups } = profileOf(claims);
+    if (!user) {
+      ({ user, created } = await this.provision(actor, tenant.id, profile.dto!, groups ?? []));
+    } else if (state.syncGroups && groups) {
+      await this.groups.replaceMemberships(actor, tenant.id, user.id, groups);
+    }
+
+    const userId = user.id;
+    const session = await this.dataSource.transaction(async (m) => {
+      // Session fixation (OWASP Session Management Cheat Sheet): the session the browser
+      // arrived with, whoever's it was, ends; the hand-off gets a fresh id.
+      const previous = input.previousCookie;
+      if (previous && previous.length <= 100) await this.sessions.revoke(sha256Hex(previous), m);
+      const s = await this.sessions.create({ id: userId, tenantId: tenant.id }, { ip: meta.ip, userAgent: meta.userAgent }, m);
+      await this.audit.record(
+        { ...meta, actor: `user:${userId}` },
+        {
+          type: 'handoff.accepted',
+          tenantId: tenant.id,
+          details: { userId, email, jti, sessionId: s.id, created, ...(input.target ? { target: input.target } : {}) },
+        },
+        m,
+      );
+      return s;
+    });
+    return { token: session.token, userId, tenantId: tenant.id, created };
+  }
+
+  /** True when this use took the jti; false when it was taken already (a replay). */
+  private async consume(tenantId: string, jti: string, exp: number): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) VALUES ($1, $2, $3)
+       ON CONFLICT (tenant_id, jti) DO NOTHING RETURNING jti`,
+      [tenantId, jti, exp],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * Just-in-time: created through UsersService (its rules and audit event, and whatever
+   * ownership rules it enforces), groups limited to the tenant's existing ones. A concurrent
+   * hand-off of the same new person (another jti) may create them first: then it is theirs.
+   */
+  private async provision(meta: RequestMeta, tenantId: string, dto: CreateUserDto, groups: string[]): Promise<{ user: User; created: boolean }> {
+    const existing = await this.groups.existingNames(tenantId, groups);
+    try {
+      const { user } = await this.users.create(meta, tenantId, { ...dto, groups: existing });
+      return { user, created: true };
+    } catch (e) {
+      if (e instanceof DomainError && e.code === 'user_email_taken') {
+        const user = await this.users.findByEmail(tenantId, dto.email);
+        if (user) return { user, created: false };
+      }
+      throw e;
+    }
+  }
+
+  private async tenantBySlug(slug: string): Promise<Tenant | null> {
+    try {
+      return await this.tenants.findBySlug(slug);
+    } catch (e) {
+      if (e instanceof DomainError && e.status === 404) return null;
+      throw e;
+    }
+  }
+}
+
+/**
+ * The assertion's profile under the admin API's own rules (CreateUserDto: email, names,
+ * attributes), so a hand-off can create nothing an operator could not. Groups are not
+ * validated here: only names of the tenant's existing groups are ever used.
+ */
+async function checkProfile(
+  claims: AssertionClaims,
+  email: string | null,
+): Promise<{ dto?: CreateUserDto; problem?: HandoffRefusal; problems?: string[] }> {
+  if (!email) return { problem: 'invalid_email' };
+  const p = profileOf(claims);
+  const plain: Record<string, unknown> = { email };
+  if (p.firstName !== undefined) plain.firstName = p.firstName;
+  if (p.lastName !== undefined) plain.lastName = p.lastName;
+  if (p.attributes !== undefined) plain.attributes = p.attributes;
+  const dto = plainToInstance(CreateUserDto, plain);
+  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.some((e) => e.property === 'email')) return { problem: 'invalid_email' };
+  if (errors.length) return { problem: 'invalid_claims', problems: errors.flatMap((e) => Object.values(e.constraints ?? {})) };
+  return { dto };
+}
