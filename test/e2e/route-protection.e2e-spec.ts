@@ -75,6 +75,16 @@ describe('route protection', () => {
     expect(kindOf('GET', '/api/v1/tenants/:tenantId/email-domains')).toBe('api-key');
     expect(kindOf('PUT', '/api/v1/tenants/:tenantId/email-domains/:domain')).toBe('api-key');
     expect(kindOf('DELETE', '/api/v1/tenants/:tenantId/email-domains/:domain')).toBe('api-key');
+    // Host-app hand-off: the admin side is behind keys; the browser side is public, because the
+    // signed single-use assertion is the credential (src/handoff).
+    expect(kindOf('GET', '/api/v1/tenants/:tenantId/handoff')).toBe('api-key');
+    expect(kindOf('PATCH', '/api/v1/tenants/:tenantId/handoff')).toBe('api-key');
+    expect(kindOf('POST', '/api/v1/tenants/:tenantId/handoff/secrets')).toBe('api-key');
+    expect(kindOf('DELETE', '/api/v1/tenants/:tenantId/handoff/secrets/:secretId')).toBe('api-key');
+    expect(kindOf('POST', '/sso/:target')).toBe('public');
+    expect(kindOf('GET', '/sso/:target')).toBe('session');
+    expect(kindOf('GET', '/login/handoff')).toBe('public');
+    expect(kindOf('POST', '/login/handoff')).toBe('public');
   });
 
   it('puts the whole operator console behind the browser session, except its one script', () => {
