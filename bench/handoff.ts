@@ -1,0 +1,118 @@
+/*
+ * Host-app hand-offs per second: JIT off (known users) and JIT on (every hand-off creates
+ * its user), side by side with `npm run bench` 's login and SSO figures.
+ *
+ *   npx ts-node --transpile-only bench/handoff.ts     (BENCH_DURATION=10 BENCH_CONNECTIONS=20)
+ *
+ * The service (its own process, production settings): POST /sso/<metabase target> as a host
+ * page auto-submits it — form body with a fresh assertion. Per hand-off: tenant + secrets
+ * read, HS256 verify (cached KeyObject), the jti INSERT, user lookup (JIT on: creation
+ * through UsersService, with its audit event), the target precheck, session + audit in one
+ * transaction, session read, then the normal handshake (target read, token record, sign, 302).
+ * Assertions are signed here before the run (the host app's work is not what is measured).
+ * Figures are printed, not asserted.
+ */
+import type autocannon from 'autocannon';
+import jwt from 'jsonwebtoken';
+import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
+import { SecretBox } from '../src/crypto/secret-box';
+import { load, LoadResult, printTable, runMain, sleep, startPostgres, startService } from './lib';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const USERS = 1000;
+const METABASE = 'https://metabase.example.com';
+const MB_SECRET = 'bench-metabase-jwt-secret-0123456789abcdef';
+const SECRET = 'bench-handoff-secret-0123456789abcdef0123';
+/** More than a run can use, so every request carries an unused assertion. */
+const PREPARED = 40_000;
+
+async function main(): Promise<void> {
+  const pg = await startPostgres();
+  const secretsKey = randomBytes(32).toString('hex');
+  const service = await startService({ databaseUrl: pg.url, secretsKey, env: { DB_POOL_SIZE: '20' } });
+  try {
+    const box = new SecretBox(Buffer.from(secretsKey, 'hex'));
+    const [tenant] = await pg.query(`INSERT INTO tenants (slug, name) VALUES ('bench', 'Bench') RETURNING id`);
+    await pg.query(
+      `INSERT INTO users (tenant_id, email, first_name, last_name) SELECT $1, 'user' || i || '@example.com', 'Bench', 'User' FROM generate_series(1, ${USERS}) i`,
+      [tenant.id],
+    );
+    const [group] = await pg.query(`INSERT INTO groups (tenant_id, name) VALUES ($1, 'analysts') RETURNING id`, [tenant.id]);
+    await pg.query(`INSERT INTO group_members (group_id, user_id, tenant_id) SELECT $1, id, $2 FROM users WHERE tenant_id = $2`, [group.id, tenant.id]);
+    const secretId = randomUUID();
+    await pg.query(`INSERT INTO handoff_secrets (id, tenant_id, secret_enc) VALUES ($1, $2, $3)`, [secretId, tenant.id, box.seal(SECRET, `handoff:${tenant.id}:${secretId}`)]);
+    const [target] = await pg.query(`INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('mb', 'metabase', 'Metabase', $1, '{}') RETURNING id`, [METABASE]);
+    await pg.query(`UPDATE targets SET secret_enc = $2 WHERE id = $1`, [target.id, box.seal(MB_SECRET, `target:${target.id}:secret`)]);
+    await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts"]}')`, [tenant.id, target.id]);
+    await pg.query('ANALYZE');
+
+    const key = createSecretKey(Buffer.from(SECRET, 'utf8'));
+    const sign = (email: string) => {
+      const now = Math.floor(Date.now() / 1000);
+      return jwt.sign({ iss: 'bench', iat: now, exp: now + 300, jti: randomUUID(), email, groups: ['analysts'] }, key, { algorithm: 'HS256' });
+    };
+    const bodies = (emailOf: (i: number) => string) =>
+      Array.from({ length: PREPARED }, (_, i) => new URLSearchParams({ assertion: sign(emailOf(i)), return_to: '/dashboard/1' }).toString());
+    const run = async (label: string, prepared: string[], duration: number) => {
+      let next = 0;
+      const requests: autocannon.Request[] = [
+        {
+          method: 'POST',
+          path: '/sso/mb',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          setupRequest: (req) => ({ ...req, body: prepared[next++ % prepared.length] }),
+        },
+      ];
+      const r = await load({ url: service.baseUrl, requests, connections: CONNECTIONS, duration });
+      if (next > prepared.length) console.warn(`${label}: ran out of fresh assertions (replays counted as 401)`);
+      return r;
+    };
+    const setJit = (on: boolean) =>
+      pg.query(
+        `INSERT INTO handoff_settings (tenant_id, jit_provisioning, sync_groups) VALUES ($1, $2, false)
+         ON CONFLICT (tenant_id) DO UPDATE SET jit_provisioning = $2`,
+        [tenant.id, on],
+      );
+
+    const first = await fetch(`${service.baseUrl}/sso/mb`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ assertion: sign('user1@example.com'), return_to: '/dashboard/1' }).toString(),
+    });
+    if (first.status !== 302 || !(first.headers.get('location') ?? '').startsWith(`${METABASE}/auth/sso?jwt=`)) throw new Error(`sanity: ${first.status}`);
+
+    const rows: Record<string, string | number>[] = [];
+    const row = (name: string, r: LoadResult, note: string) => ({
+      run: name,
+      'req/s': r.rps,
+      p50: r.p50,
+      p99: r.p99,
+      '302': r.statusCounts['302'] ?? 0,
+      other: r.requests - (r.statusCounts['302'] ?? 0),
+      note,
+    });
+    await setJit(false);
+    await run('warm-up', bodies((i) => `user${(i % USERS) + 1}@example.com`), 3);
+    await sleep(500);
+    const off = await run('JIT off', bodies((i) => `user${(i % USERS) + 1}@example.com`), DURATION);
+    rows.push(row('JIT off (known users)', off, `${USERS} users in turn`));
+    await sleep(500);
+    await setJit(true);
+    const onBodies = bodies(() => `new-${randomUUID()}@example.com`);
+    const usersBefore = Number((await pg.query(`SELECT count(*) AS n FROM users`))[0].n);
+    const on = await run('JIT on', onBodies, DURATION);
+    await sleep(500);
+    const created = Number((await pg.query(`SELECT count(*) AS n FROM users`))[0].n) - usersBefore;
+    rows.push(row('JIT on (each creates its user)', on, `${created} users created`));
+    printTable(`Host-app hand-offs (POST /sso/<target>, fresh assertion each), ${CONNECTIONS} connections, ${DURATION} s per run`, rows);
+    const replays = Number((await pg.query(`SELECT count(*) AS n FROM audit_events WHERE type = 'handoff.replay'`))[0].n);
+    console.log(`\nreplays refused during the runs: ${replays} (0 expected: every request had a fresh assertion)`);
+  } finally {
+    await service.stop();
+    await pg.stop();
+  }
+}
+
+runMain(main);
