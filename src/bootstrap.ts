@@ -32,8 +32,10 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(cookieParser());
   // POST /login parses its own form first: an oversized body becomes the form again with a
   // 400 (LoginFormGuard) rather than the generic 413. The parsers below then skip it.
+  // POST /sso/<target> (a host-app hand-off form) likewise: an oversized one is a refusal the
+  // hand-off audits (assertion_too_large), not an unaudited 413.
   const loginForm = urlencoded({ limit: LOGIN_BODY_LIMIT, extended: false });
-  app.use('/login', (req: Request, res: Response, next: NextFunction) => {
+  app.use(['/login', '/sso'], (req: Request, res: Response, next: NextFunction) => {
     if (req.method !== 'POST') return next();
     loginForm(req, res, (err?: unknown) => {
       if ((err as { type?: string } | undefined)?.type === 'entity.too.large') {

@@ -107,10 +107,19 @@ export class HandoffService {
     const actor = { ...meta, actor: `handoff:${tenant.slug}` };
     let created = false;
     const { groups } = profileOf(claims);
-    if (!user) {
-      ({ user, created } = await this.provision(actor, tenant.id, profile.dto!, groups ?? []));
-    } else if (state.syncGroups && groups) {
-      await this.groups.replaceMemberships(actor, tenant.id, user.id, groups);
+    try {
+      if (!user) {
+        ({ user, created } = await this.provision(actor, tenant.id, profile.dto!, groups ?? []));
+      } else if (state.syncGroups && groups) {
+        await this.groups.replaceMemberships(actor, tenant.id, user.id, groups);
+      }
+    } catch (e) {
+      // The users service's own refusals (e.g. an email domain another tenant owns): the
+      // client sees them as they are, the audit trail as a refused hand-off.
+      if (e instanceof DomainError && e.status < 500) {
+        await this.audit.record(meta, { type: 'handoff.denied', tenantId: tenant.id, details: { reason: e.code, jti, email, ...(input.target ? { target: input.target } : {}) } });
+      }
+      throw e;
     }
 
     const userId = user.id;

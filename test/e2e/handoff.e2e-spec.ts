@@ -367,9 +367,12 @@ describe('host-app hand-off', () => {
     });
 
     it('a POST body over the form limit is refused as too large, audited', async () => {
-      const res = await request(t.http).post('/login/handoff').type('form').send({ assertion: 'x'.repeat(30_000) });
-      expect(res.status).toBe(400);
-      expect(res.body.error).toBe('assertion_too_large');
+      for (const url of ['/login/handoff', `/sso/${target.slug}`]) {
+        const before = await count(`SELECT count(*) AS n FROM audit_events WHERE type = 'handoff.denied' AND details->>'reason' = 'assertion_too_large'`);
+        const res = await request(t.http).post(url).type('form').send({ assertion: 'x'.repeat(30_000) });
+        expect({ url, status: res.status, code: res.body.error }).toEqual({ url, status: 400, code: 'assertion_too_large' });
+        expect(await count(`SELECT count(*) AS n FROM audit_events WHERE type = 'handoff.denied' AND details->>'reason' = 'assertion_too_large'`)).toBe(before + 1);
+      }
     });
   });
 
