@@ -89,7 +89,8 @@ async function main(): Promise<void> {
       'req/s': r.rps,
       p50: r.p50,
       p99: r.p99,
-      '302': r.statusCounts['302'] ?? 0,
+      // (not named '302': an integer-like key would be printed as the first column)
+      redirects: r.statusCounts['302'] ?? 0,
       other: r.requests - (r.statusCounts['302'] ?? 0),
       note,
     });
