@@ -1,51 +1,48 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { requireGlobalKey } from '../admin/scope';
-import { AdminApi, AuthenticatedRequest, Principal } from '../auth/auth.decorators';
-import type { AdminPrincipal } from '../auth/auth.types';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ScopedTenantId } from '../admin/scope';
+import { TenantScoped } from '../auth/admin-scope';
+import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../tenants/dto/common.dto';
 import { AddHandoffSecretDto, HandoffSecretDto, HandoffSettingsDto, UpdateHandoffSettingsDto } from './dto/handoff.dto';
 import { HandoffConfigService } from './handoff-config.service';
 
 /**
- * A tenant's hand-off configuration. Global key only: a tenant-scoped key belongs to the
- * customer, and a hand-off secret lets its holder sign in as any of the tenant's users.
+ * A tenant's hand-off configuration. About one tenant, but operator-only (the global key): a
+ * tenant-scoped key belongs to the customer, and a hand-off secret lets its holder sign in as
+ * any of the tenant's users — and, with JIT on, create them.
  */
 @ApiTags('handoff')
-@AdminApi()
+@ApiParam({ name: 'tenantId', description: "The tenant's id or slug" })
+@TenantScoped({ operatorOnly: true })
 @Controller('api/v1/tenants/:tenantId/handoff')
 export class HandoffAdminController {
   constructor(private readonly config: HandoffConfigService) {}
 
   @Get()
   @ApiOkResponse({ type: HandoffSettingsDto })
-  get(@Principal() p: AdminPrincipal, @UuidParam('tenantId', 'tenant') tenantId: string): Promise<HandoffSettingsDto> {
-    requireGlobalKey(p);
+  get(@ScopedTenantId() tenantId: string): Promise<HandoffSettingsDto> {
     return this.config.get(tenantId);
   }
 
   @Patch()
   @ApiOkResponse({ type: HandoffSettingsDto })
   update(
-    @Principal() p: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @Body() body: UpdateHandoffSettingsDto,
   ): Promise<HandoffSettingsDto> {
-    requireGlobalKey(p);
     return this.config.update(requestMeta(req), tenantId, body);
   }
 
   @Post('secrets')
   @ApiCreatedResponse({ type: HandoffSecretDto })
   addSecret(
-    @Principal() p: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @Body() body: AddHandoffSecretDto,
   ): Promise<HandoffSecretDto> {
-    requireGlobalKey(p);
     return this.config.addSecret(requestMeta(req), tenantId, body.secret);
   }
 
@@ -53,12 +50,10 @@ export class HandoffAdminController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'The secret no longer verifies assertions' })
   async removeSecret(
-    @Principal() p: AdminPrincipal,
     @Req() req: AuthenticatedRequest,
-    @UuidParam('tenantId', 'tenant') tenantId: string,
+    @ScopedTenantId() tenantId: string,
     @UuidParam('secretId', 'handoff secret') secretId: string,
   ): Promise<void> {
-    requireGlobalKey(p);
     await this.config.removeSecret(requestMeta(req), tenantId, secretId);
   }
 }

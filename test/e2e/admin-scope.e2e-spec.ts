@@ -166,6 +166,8 @@ describe('admin API scopes', () => {
         await rows(`SELECT to_jsonb(x) AS r FROM audit_events x WHERE tenant_id = $1 ORDER BY id`),
         await rows(`SELECT to_jsonb(x) AS r FROM email_domains x WHERE tenant_id = $1 ORDER BY domain`),
         await rows(`SELECT to_jsonb(x) AS r FROM bi_identities x WHERE tenant_id = $1 ORDER BY instance, email`),
+        await rows(`SELECT to_jsonb(x) AS r FROM handoff_settings x WHERE tenant_id = $1`),
+        await rows(`SELECT to_jsonb(x) AS r FROM handoff_secrets x WHERE tenant_id = $1 ORDER BY id`),
         JSON.stringify(await t.ds.query(`SELECT to_jsonb(x) AS r FROM targets x ORDER BY id`)),
       ].join('\n');
     }
@@ -178,6 +180,7 @@ describe('admin API scopes', () => {
       apiKeyId: string;
       key: string;
       domain: string;
+      handoffSecret: string;
     }
 
     async function world(targetId: string): Promise<World> {
@@ -199,7 +202,8 @@ describe('admin API scopes', () => {
         `someone@${domain}`,
         tenant.id,
       ]);
-      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain };
+      const [h] = await t.ds.query(`INSERT INTO handoff_secrets (tenant_id, secret_enc) VALUES ($1, 'v1.not.a.secret') RETURNING id`, [tenant.id]);
+      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id };
     }
 
     /** Fills a route's path with one tenant's objects; `tenantRef` is its id or its slug. */
@@ -211,6 +215,7 @@ describe('admin API scopes', () => {
         if (name === 'targetId') return targetId;
         if (name === 'sessionId') return w.session;
         if (name === 'domain') return w.domain;
+        if (name === 'secretId' && r.path.includes('/handoff/')) return w.handoffSecret;
         if (name === 'id' && r.path.startsWith('/api/v1/api-keys/')) return w.apiKeyId;
         if (name === 'id' && r.path.startsWith('/api/v1/targets/')) return targetId;
         throw new Error(`the scope matrix does not know what :${name} of ${r.method} ${r.path} names: add it to fill()`);
