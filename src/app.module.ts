@@ -15,6 +15,7 @@ import { AppConfig } from './config/configuration';
 import { ConsoleModule } from './console/console.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
+import { HandoffModule } from './handoff/handoff.module';
 import { HealthModule } from './health/health.module';
 import { LandingModule } from './landing/landing.module';
 import { SsoModule } from './sso/sso.module';
@@ -39,6 +40,7 @@ import { UsersModule } from './users/users.module';
     TenantsModule,
     UsersModule,
     SsoModule,
+    HandoffModule,
     AdminModule,
     LandingModule,
     ConsoleModule,
