@@ -273,6 +273,8 @@ describe('host-app hand-off', () => {
       audited?: 'tenant' | 'none';
       /** The jti is spent by a refusal after it was consumed (a retry is a replay). */
       consumed?: boolean;
+      /** The audit event's reason, when it differs from the code. */
+      reason?: string;
     };
     const now = () => Math.floor(Date.now() / 1000);
     const EMAIL = 'refused@host.example';
@@ -311,13 +313,29 @@ describe('host-app hand-off', () => {
         name: 'an email whose identity another tenant owns on this BI instance',
         status: 409,
         code: 'identity_conflict',
+        reason: 'identity_owned_elsewhere',
         consumed: true,
         tenant: { jit: true },
         build: async (tn) => {
           const owner = await makeTenant(t.ds);
-          await grantAccess(t.ds, owner.id, target.id);
-          await makeUser(t.ds, owner.id, { email: `owned-${tn.slug}@host.example` });
+          await t.ds.query(`INSERT INTO bi_identities (instance, email, tenant_id, claimed_via) VALUES ($1, $2, $3, 'user')`, [
+            new URL(mb.url).origin,
+            `owned-${tn.slug}@host.example`,
+            owner.id,
+          ]);
           return signAssertion(SECRET, tn.slug, { email: `owned-${tn.slug}@host.example` });
+        },
+      },
+      {
+        name: 'JIT for an email in a domain another tenant owns (UsersService applies it)',
+        status: 409,
+        code: 'email_domain_owned',
+        consumed: true,
+        tenant: { jit: true },
+        build: async (tn) => {
+          const owner = await makeTenant(t.ds);
+          await t.ds.query(`INSERT INTO email_domains (domain, tenant_id) VALUES ($1, $2)`, [`${tn.slug}-owned.example`, owner.id]);
+          return signAssertion(SECRET, tn.slug, { email: `someone@${tn.slug}-owned.example` });
         },
       },
     ];
@@ -347,7 +365,7 @@ describe('host-app hand-off', () => {
       // Audited with the reason (the SSO step's own refusals under flow 'handoff').
       const denied = await t.ds.query(`SELECT tenant_id, details FROM audit_events WHERE type = 'handoff.denied' ORDER BY id DESC LIMIT 1`);
       expect(await count(`SELECT count(*) AS n FROM audit_events WHERE type = 'handoff.denied'`)).toBeGreaterThan(auditBefore);
-      const reason = c.code === 'identity_conflict' ? 'email_in_other_tenant' : c.code;
+      const reason = c.reason ?? c.code;
       expect(denied[0].details.reason).toBe(reason);
       expect(denied[0].tenant_id).toBe(c.audited === 'none' ? null : tenant.id);
     });
