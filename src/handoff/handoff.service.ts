@@ -6,7 +6,6 @@ import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { SessionsService } from '../auth/sessions.service';
 import { DomainError } from '../common/errors';
-import { sha256Hex } from '../crypto/tokens';
 import { Tenant } from '../tenants/tenant.entity';
 import { TenantsService } from '../tenants/tenants.service';
 import { CreateUserDto } from '../users/dto/user.dto';
@@ -17,6 +16,16 @@ import { AssertionClaims, emailOf, issuerOf, profileOf, verifyAssertion } from '
 import { HandoffConfigService } from './handoff-config.service';
 import { handoffError, HandoffRefusal } from './handoff.errors';
 import { HandoffKeys } from './handoff-keys';
+
+/** Refusals given before the assertion's signature was verified. */
+const UNSIGNED_REFUSALS: ReadonlySet<HandoffRefusal> = new Set<HandoffRefusal>([
+  'assertion_missing',
+  'assertion_too_large',
+  'assertion_malformed',
+  'unknown_tenant',
+  'handoff_not_configured',
+  'bad_signature',
+]);
 
 export interface HandoffMeta extends RequestMeta {
   userAgent: string | null;
@@ -72,7 +81,12 @@ export class HandoffService {
   async admit(input: HandoffInput): Promise<HandoffResult> {
     const { meta } = input;
     const refuse = async (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}): Promise<never> => {
-      await this.audit.record(meta, {
+      // Anything anyone can send (no valid signature yet), and an expired assertion (which a
+      // captured one becomes, and can be sent forever): audited within the anonymous-refusal
+      // budget (AuditService.recordRefusal), so a flood cannot grow the audit table without
+      // bound. A refusal of a validly signed, live assertion — a replay included — always.
+      const record = UNSIGNED_REFUSALS.has(reason) || reason === 'assertion_expired' ? this.audit.recordRefusal : this.audit.record;
+      await record.call(this.audit, meta, {
         type: reason === 'replay' ? 'handoff.replay' : 'handoff.denied',
         tenantId,
         details: { reason, ...(input.target ? { target: input.target } : {}), ...extra },
@@ -126,8 +140,8 @@ export class HandoffService {
     const session = await this.dataSource.transaction(async (m) => {
       // Session fixation (OWASP Session Management Cheat Sheet): the session the browser
       // arrived with, whoever's it was, ends; the hand-off gets a fresh id.
-      const previous = input.previousCookie;
-      if (previous && previous.length <= 100) await this.sessions.revoke(sha256Hex(previous), m);
+      const previous = SessionsService.idFromCookie(input.previousCookie);
+      if (previous) await this.sessions.revoke(previous, m);
       const s = await this.sessions.create({ id: userId, tenantId: tenant.id }, { ip: meta.ip, userAgent: meta.userAgent }, m);
       await this.audit.record(
         { ...meta, actor: `user:${userId}` },
