@@ -46,11 +46,22 @@ const BROKEN: Copy = {
   sentence: 'Something went wrong on our side. Try again in a moment; if it keeps happening, contact support and quote the reference below.',
   way: 'retry',
 };
-
 const UNAVAILABLE: Copy = {
   title: 'Temporarily unavailable',
   sentence: 'This sign-in service is temporarily unavailable. Try again in a few seconds.',
   way: 'retry',
+};
+
+/** A host app's hand-off the service cannot accept (src/handoff/handoff.errors.ts): back to the app. */
+const HANDOFF_UNUSABLE: Copy = {
+  title: 'We could not sign you in',
+  sentence: 'The app you came from sent a sign-in this service cannot accept. Go back to the app and open the page again; if it keeps happening, contact your administrator and quote the reference below.',
+  way: 'start',
+};
+const ACCOUNT_DISABLED: Copy = {
+  title: 'Account not available',
+  sentence: 'Your account or your organization has been disabled. Contact your administrator.',
+  way: 'other-account',
 };
 
 /** Every code a browser route can answer with (see each module's errors), then by status. */
@@ -78,11 +89,7 @@ const BY_CODE: Record<string, Copy> = {
     sentence: 'Your organization does not have access to this analytics tool. Ask your administrator to give it access.',
     way: 'other-account',
   },
-  account_disabled: {
-    title: 'Account not available',
-    sentence: 'Your account or your organization has been disabled. Contact your administrator.',
-    way: 'other-account',
-  },
+  account_disabled: ACCOUNT_DISABLED,
   identity_conflict: {
     title: 'We could not sign you in',
     sentence: 'Your email address is not assigned to your organization on this analytics tool, so you cannot be signed in to it. Ask your administrator to resolve this.',
@@ -103,6 +110,41 @@ const BY_CODE: Record<string, Copy> = {
   malformed_body: BAD_REQUEST,
   validation_failed: BAD_REQUEST,
   forbidden: NOT_ALLOWED,
+  // Host-app hand-off (src/handoff/handoff.errors.ts).
+  replay: {
+    title: 'This link was already used',
+    sentence: 'The sign-in link from your app works only once. Go back to the app and open the page again.',
+    way: 'start',
+  },
+  assertion_expired: {
+    title: 'This link has expired',
+    sentence: 'The sign-in link from your app is only valid for a few minutes. Go back to the app and open the page again.',
+    way: 'start',
+  },
+  unknown_user: {
+    title: 'No account here yet',
+    sentence: 'Your organization has not set up your account on this sign-in service. Ask your administrator.',
+    way: 'start',
+  },
+  tenant_disabled: ACCOUNT_DISABLED,
+  user_disabled: ACCOUNT_DISABLED,
+  email_domain_owned: {
+    title: 'We could not sign you in',
+    sentence: 'Your email address belongs to another organization on this sign-in service. Ask your administrator to resolve this.',
+    way: 'start',
+  },
+  assertion_missing: HANDOFF_UNUSABLE,
+  assertion_too_large: HANDOFF_UNUSABLE,
+  assertion_malformed: HANDOFF_UNUSABLE,
+  unknown_tenant: HANDOFF_UNUSABLE,
+  handoff_not_configured: HANDOFF_UNUSABLE,
+  bad_signature: HANDOFF_UNUSABLE,
+  invalid_times: HANDOFF_UNUSABLE,
+  iat_in_future: HANDOFF_UNUSABLE,
+  assertion_too_long_lived: HANDOFF_UNUSABLE,
+  missing_jti: HANDOFF_UNUSABLE,
+  invalid_email: HANDOFF_UNUSABLE,
+  invalid_claims: HANDOFF_UNUSABLE,
 };
 
 export function copyFor(status: number, code: string): Copy {

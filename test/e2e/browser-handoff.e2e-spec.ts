@@ -105,7 +105,7 @@ describeBrowser('host-app hand-off in a real browser', () => {
       const response = await Promise.all([again.waitForResponse((r) => r.request().method() === 'POST'), again.goto(`${hostUrl}/replay`)]).then(([r]) => r);
       await again.waitForLoadState('domcontentloaded');
       expect(response.status()).toBe(401);
-      expect(await again.locator('p').first().textContent()).toBe('This hand-off assertion was already used; each one signs in once');
+      expect(await again.locator('h1').textContent()).toBe('This link was already used');
       await again.screenshot({ path: path.join(SHOTS, 'handoff-replay-refused.png') });
       expect(mb.logins).toHaveLength(1);
     } finally {

@@ -145,7 +145,8 @@ describe('host-app hand-off', () => {
         const replay = await again();
         expect(replay.status).toBe(401);
         expect(replay.headers.get('content-type')).toContain('text/html');
-        expect(replay.text).toContain('This hand-off assertion was already used');
+        expect(replay.text).toContain('This link was already used');
+        expect(replay.text).toContain('401 replay');
         expect(replay.headers.get('set-cookie')).toBeNull();
       }
       expect(await count(`SELECT count(*) AS n FROM issued_tokens WHERE user_id = $1`, [user.id])).toBe(1);
@@ -349,6 +350,8 @@ describe('host-app hand-off', () => {
       const res = await browser.post(`${base}/sso/${target.slug}`, { assertion, return_to: '/' });
       expect(res.status).toBe(c.status);
       expect(res.headers.get('content-type')).toContain('text/html');
+      // A page for a person; the code in its reference line for support.
+      expect(res.text).toContain(`${c.status} ${c.code}`);
       expect(res.headers.get('set-cookie')).toBeNull();
       // The same refusal as JSON for the SDK (GET, response=json) — or, when the refusal came
       // after the jti was consumed, a replay: a refused assertion is never usable again.
