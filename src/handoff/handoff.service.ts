@@ -3,7 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import type { RequestMeta } from '../auth/auth.types';
+import type { RequestMeta, SessionContext } from '../auth/auth.types';
 import { SessionsService } from '../auth/sessions.service';
 import { DomainError } from '../common/errors';
 import { Tenant } from '../tenants/tenant.entity';
@@ -43,7 +43,17 @@ export interface HandoffInput {
    * Checks that must pass before anything is created (the target exists and the tenant may
    * use it, the identity is this tenant's there, return_to is acceptable). Throws to refuse.
    */
-  precheck?: (tenantId: string, email: string) => Promise<void>;
+  precheck?: (who: HandoffSubject) => Promise<void>;
+}
+
+/**
+ * Who the hand-off signs in, before anything is written: the tenant, and the user as found
+ * or as JIT would create them (id '' then), so a product can say which identity it would
+ * present (SsoBehaviour.identityEmail) before that user exists.
+ */
+export interface HandoffSubject {
+  tenant: SessionContext['tenant'];
+  user: SessionContext['user'];
 }
 
 export interface HandoffResult {
@@ -116,7 +126,15 @@ export class HandoffService {
     let user: User | null = await this.users.findByEmail(tenant.id, email!);
     if (user?.disabled) return refuse('user_disabled', tenant.id, { jti, userId: user.id });
     if (!user && !state.jitProvisioning) return refuse('unknown_user', tenant.id, { jti, email });
-    if (input.precheck) await input.precheck(tenant.id, email!);
+    if (input.precheck) {
+      const dto = profile.dto!;
+      await input.precheck({
+        tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, attributes: tenant.attributes },
+        user: user
+          ? { id: user.id, email: user.email, firstName: user.firstName, lastName: user.lastName, attributes: user.attributes }
+          : { id: '', email: dto.email, firstName: dto.firstName ?? '', lastName: dto.lastName ?? '', attributes: dto.attributes ?? {} },
+      });
+    }
 
     const actor = { ...meta, actor: `handoff:${tenant.slug}` };
     let created = false;

@@ -95,9 +95,9 @@ export class SsoController {
       meta: handoffMeta(req),
       previousCookie: req.cookies?.[SESSION_COOKIE],
       target: slug,
-      precheck: async (tenantId, email) => {
-        const loaded = await this.sso.precheckHandoff(slug, tenantId, email, query.returnTo, json, requestMeta(req));
-        if (json) await this.cors(req, res, loaded, tenantId, slug, 'handoff');
+      precheck: async (who) => {
+        const loaded = await this.sso.precheckHandoff(slug, who, query.returnTo, json, requestMeta(req));
+        if (json) await this.cors(req, res, loaded, who.tenant.id, slug, 'handoff');
       },
     });
     this.sessions.setCookie(res, token);

@@ -10,6 +10,7 @@ import { AppConfig } from '../config/configuration';
 import { IdentitiesService } from '../identities/identities.service';
 import { biInstance } from '../identities/instance';
 import { iatSequenceAhead } from './iat-sequence';
+import type { HandoffSubject } from '../handoff/handoff.service';
 import type { SsoQuery } from './return-to';
 import { SigningKeys } from './signing-keys';
 import { SsoStore, TargetWithAccess } from './sso.store';
@@ -176,30 +177,43 @@ export class SsoService {
   }
 
   /**
-   * Before a host-app hand-off creates anything for `email` in `tenantId`: the target, the
-   * tenant's access to it, the identity rule and (for a browser) return_to — the refusals the
-   * handshake would give, given first, so a refused hand-off leaves no user and no session.
+   * Before a host-app hand-off creates anything for `who`: the target, the tenant's access to
+   * it, the identity rule and (for a browser) return_to — the refusals the handshake would
+   * give, given first, so a refused hand-off leaves no user and no session.
    */
-  async precheckHandoff(slug: string, tenantId: string, email: string, returnTo: string | undefined, json: boolean, meta: RequestMeta): Promise<TargetWithAccess> {
+  async precheckHandoff(slug: string, who: HandoffSubject, returnTo: string | undefined, json: boolean, meta: RequestMeta): Promise<TargetWithAccess> {
+    const tenantId = who.tenant.id;
     const loaded = await this.usableTarget(await this.store.load(slug, tenantId, null), slug, tenantId, meta, 'handoff');
-    const sso = targetDefinition(loaded.target.kind).sso;
+    const sso = targetDefinition(loaded.target.kind)?.sso;
     if (!sso) {
       await this.deny(meta, tenantId, slug, 'sso_not_supported', 'handoff');
       throw badRequest('sso_not_supported', `Target ${slug} does not do JWT single sign-on`);
     }
-    if (!json && sso.normaliseReturnTo(returnTo, loaded.target) === null) {
-      await this.deny(meta, tenantId, slug, 'invalid_return_to', 'handoff', { returnTo: returnTo?.slice(0, 300) });
-      throw badRequest('invalid_return_to', 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
+    if (json && !sso.json) {
+      await this.deny(meta, tenantId, slug, 'sso_json_not_supported', 'handoff');
+      throw badRequest('sso_json_not_supported', `Target ${slug} does not answer tokens as JSON`);
+    }
+    if (!json) {
+      if (!sso.redirect) {
+        await this.deny(meta, tenantId, slug, 'sso_redirect_not_supported', 'handoff');
+        throw badRequest('sso_redirect_not_supported', `Target ${slug} takes tokens as JSON only (?response=json)`);
+      }
+      if (sso.redirect.normaliseReturnTo(returnTo, loaded.target) === null) {
+        await this.deny(meta, tenantId, slug, 'invalid_return_to', 'handoff', { returnTo: returnTo?.slice(0, 300) });
+        throw badRequest('invalid_return_to', 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
+      }
     }
     if (!loaded.access) {
       await this.deny(meta, tenantId, slug, 'no_access', 'handoff');
       throw forbidden('no_access', 'Your organization does not have access to this BI target');
     }
-    // The identity the handshake will present (the user's email, or the shared account's):
-    // owned by another tenant on this instance, it would be refused there — refused here,
-    // before a user or a session exists. (Unowned: the handshake's record claims it.)
+    // The identity the handshake will present, as the product defines it (the user's email,
+    // or a shared account's): owned by another tenant on this instance, it would be refused
+    // there — refused here, before a user or a session exists. (Unowned: the handshake's
+    // record claims it.) The user's groups do not change who the product sees.
+    const ctx = { ...mintBaseFor(loaded, loaded.access, who), groups: [] };
     const instance = biInstance(loaded.target.baseUrl) ?? loaded.target.baseUrl;
-    const identity = (loaded.access.settings.sharedAccount?.email ?? email).toLowerCase();
+    const identity = sso.identityEmail(ctx).toLowerCase();
     const owner = await this.identities.ownerOf(instance, identity);
     if (owner !== null && owner !== tenantId) {
       await this.deny(meta, tenantId, slug, 'identity_owned_elsewhere', 'handoff', { instance, email: identity });
@@ -260,12 +274,19 @@ export function mintBase(
   access: NonNullable<TargetWithAccess['access']>,
   session: SessionContext,
 ): Omit<MintContext, 'iat' | 'jti'> {
+  return { ...mintBaseFor(loaded, access, session), groups: loaded.groups };
+}
+
+function mintBaseFor(
+  loaded: TargetWithAccess,
+  access: NonNullable<TargetWithAccess['access']>,
+  who: Pick<SessionContext, 'tenant' | 'user'>,
+): Omit<MintContext, 'iat' | 'jti' | 'groups'> {
   const { target } = loaded;
   return {
     target: { id: target.id, slug: target.slug, baseUrl: target.baseUrl, settings: target.settings },
     access: { groupMappings: access.groupMappings, attributes: access.attributes, settings: access.settings },
-    tenant: session.tenant,
-    user: session.user,
-    groups: loaded.groups,
+    tenant: who.tenant,
+    user: who.user,
   };
 }
