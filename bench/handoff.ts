@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     const secretId = randomUUID();
     await pg.query(`INSERT INTO handoff_secrets (id, tenant_id, secret_enc) VALUES ($1, $2, $3)`, [secretId, tenant.id, box.seal(SECRET, `handoff:${tenant.id}:${secretId}`)]);
     const [target] = await pg.query(`INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('mb', 'metabase', 'Metabase', $1, '{}') RETURNING id`, [METABASE]);
-    await pg.query(`UPDATE targets SET secret_enc = $2 WHERE id = $1`, [target.id, box.seal(MB_SECRET, `target:${target.id}:secret`)]);
+    await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, box.seal(MB_SECRET, `target:${target.id}:secret`)]);
     await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts"]}')`, [tenant.id, target.id]);
     await pg.query('ANALYZE');
 

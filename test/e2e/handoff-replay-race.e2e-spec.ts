@@ -33,7 +33,7 @@ describe('hand-off replay race across two processes', () => {
     const { rows: [secret] } = await pg.query(`INSERT INTO handoff_secrets (tenant_id, secret_enc) VALUES ($1, 'pending') RETURNING id`, [tenant.id]);
     await pg.query(`UPDATE handoff_secrets SET secret_enc = $2 WHERE id = $1`, [secret.id, box.seal(SECRET, handoffSecretContext(tenant.id, secret.id))]);
     const { rows: [target] } = await pg.query(`INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('mb', 'metabase', 'MB', $1, '{}') RETURNING id`, [METABASE]);
-    await pg.query(`UPDATE targets SET secret_enc = $2 WHERE id = $1`, [target.id, box.seal('race-metabase-secret-0123456789abcdef', targetSecretContext(target.id, 'secret'))]);
+    await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, box.seal('race-metabase-secret-0123456789abcdef', targetSecretContext(target.id, 'secret'))]);
     await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id) VALUES ($1, $2)`, [tenant.id, target.id]);
     // Both at once: start-up is the slow part of this test.
     const start = () => startService(db.url, { env: { SECRETS_KEY: secretsKey } });
