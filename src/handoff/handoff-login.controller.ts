@@ -1,11 +1,11 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthenticatedRequest, Public } from '../auth/auth.decorators';
 import { basePathOf, safeContinuation } from '../auth/continuation';
 import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
+import { Undocumented } from '../common/openapi';
 import { handoffMeta, postedAssertion } from './handoff-request';
 import { HandoffService } from './handoff.service';
 
@@ -20,7 +20,7 @@ import { HandoffService } from './handoff.service';
  * a valid assertion can spend it in another browser: the host app signs one per click, for
  * its signed-in user, with a 5-minute life.)
  */
-@ApiExcludeController()
+@Undocumented('a browser sign-in: opens a session and redirects (303), refusals as HTML pages')
 @Controller('login/handoff')
 export class HandoffLoginController {
   private readonly defaultContinuation: string;

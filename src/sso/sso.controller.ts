@@ -1,5 +1,5 @@
 import { Controller, Get, Options, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../auth/auth.decorators';
 import type { SessionContext } from '../auth/auth.types';
@@ -41,13 +41,14 @@ export class SsoController {
   @ApiQuery({ name: 'return_to', type: String, required: false, description: "Where on the BI tool to land (a path or a URL on the tool's own site)" })
   @ApiQuery({ name: 'response', required: false, enum: ['json'], description: '`json`: answer `{jwt}` (Metabase Embedding SDK), or a 401 without a session' })
   @ApiQuery({ name: 'tenant', type: String, required: false, description: "Presets the organization on the login page (an operator's IdP URI may carry it)" })
+  @ApiQuery({ name: 'assertion', type: String, required: false, description: "A host app's signed hand-off (HS256 JWT, iss = the tenant slug): signs its user in first, then the handshake (README \"Host-app hand-off\")" })
   @Responds({
     302: 'To the BI tool with a token (to return_to), or to the login page without a session',
     200: { description: '`?response=json` with a session: the token for the Embedding SDK', type: SsoJwtDto },
   })
   @ApiErrors({
-    401: '`?response=json` without a session',
-    403: 'Target disabled, no access for this tenant, account disabled, or an origin not allowed',
+    401: '`?response=json` without a session; a hand-off assertion not signed by the tenant it names, expired, or already used',
+    403: 'Target disabled, no access for this tenant, account disabled, an origin not allowed, or a hand-off for an unknown user with JIT off',
     409: 'The email belongs to another tenant on this BI tool, or the target has no secret configured',
     429: 'Sisense: the iat sequence is ahead of the clock; retry in a second',
   })
@@ -75,6 +76,28 @@ export class SsoController {
    */
   @Post(':target')
   @Public()
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['assertion'],
+      properties: {
+        assertion: { type: 'string', description: "The host app's signed hand-off (HS256 JWT, iss = the tenant slug)" },
+        return_to: { type: 'string', description: "Where on the BI tool to land (a path or a URL on the tool's own site)" },
+        response: { type: 'string', enum: ['json'], description: '`json`: answer `{jwt}` (Metabase Embedding SDK)' },
+      },
+    },
+  })
+  @Responds({
+    302: 'Signed in (the session cookie set): to the BI tool with a token, to return_to',
+    200: { description: '`response=json`: signed in, and the token for the Embedding SDK', type: SsoJwtDto },
+  })
+  @ApiErrors({
+    401: 'The assertion is not signed by the tenant it names, expired, or already used',
+    403: 'Target disabled, no access for this tenant, account disabled, an origin not allowed, or an unknown user with JIT off',
+    409: 'The email belongs to another tenant on this BI tool, or the target has no secret configured',
+    429: 'Sisense: the iat sequence is ahead of the clock; retry in a second',
+  })
   async handshakeWithPostedAssertion(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const fromUrl = parseSsoQuery(req.originalUrl);

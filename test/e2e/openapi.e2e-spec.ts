@@ -16,6 +16,7 @@ import { SESSION_COOKIE } from '../../src/auth/sessions.service';
 import { configureApp } from '../../src/bootstrap';
 import { buildOpenApiDocument, RESPONDS, UNDOCUMENTED } from '../../src/common/openapi';
 import { makeApiKey, makeTarget, makeTenant } from '../factories';
+import { signAssertion } from '../support/handoff';
 import { createTestApp, TestApp } from '../setup/app';
 import { createDatabase, dropDatabase } from '../setup/test-db';
 import { nestRoutes, pathParams, RouteInfo } from '../support/routes';
@@ -314,7 +315,22 @@ describe('OpenAPI document (/api/docs)', () => {
       await request(t.http).get(`/sso/${target.slug}?response=json`).expect(401);
       expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '302', '401', '404']));
       expect(op.responses['200']).toBeDefined();
-      expect(op.parameters.map((p: Json) => `${p.in} ${p.name}`).sort()).toEqual(['path target', 'query response', 'query return_to', 'query tenant']);
+      // `assertion`: a host app's hand-off (src/handoff), read by parseSsoQuery like the rest.
+      expect(op.parameters.map((p: Json) => `${p.in} ${p.name}`).sort()).toEqual(['path target', 'query assertion', 'query response', 'query return_to', 'query tenant']);
+    });
+
+    it('POST /sso/{target} (the hand-off form) is documented with its form fields, 302 and 200', async () => {
+      const op = doc.paths['/sso/{target}'].post;
+      expect(Object.keys(op.requestBody.content)).toEqual(['application/x-www-form-urlencoded']);
+      const schema = op.requestBody.content['application/x-www-form-urlencoded'].schema;
+      expect(schema.required).toEqual(['assertion']);
+      expect(Object.keys(schema.properties).sort()).toEqual(['assertion', 'response', 'return_to']);
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '302', '401', '404']));
+      expect(op.security ?? []).toEqual([]);
+      // An assertion no tenant signed: the documented 401 with the ErrorResponse body.
+      const res = await request(t.http).post('/sso/anything').type('form').send({ assertion: signAssertion('x'.repeat(40), 'no-such-tenant', { email: 'a@b.example' }) });
+      expect({ status: res.status, error: res.body.error }).toEqual({ status: 401, error: 'bad_signature' });
+      expect(op.responses['401'].content['application/json'].schema.$ref).toBe(ERROR_REF);
     });
   });
 });
