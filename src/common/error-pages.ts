@@ -136,8 +136,6 @@ const BY_CODE: Record<string, Copy> = {
   assertion_missing: HANDOFF_UNUSABLE,
   assertion_too_large: HANDOFF_UNUSABLE,
   assertion_malformed: HANDOFF_UNUSABLE,
-  unknown_tenant: HANDOFF_UNUSABLE,
-  handoff_not_configured: HANDOFF_UNUSABLE,
   bad_signature: HANDOFF_UNUSABLE,
   invalid_times: HANDOFF_UNUSABLE,
   iat_in_future: HANDOFF_UNUSABLE,

@@ -2,15 +2,15 @@ import { DomainError } from '../common/errors';
 
 /**
  * Every refusal a hand-off can answer, with its status and the message the visitor (or the
- * SDK, as JSON) sees. The code is also the `reason` of the `handoff.denied` audit event.
+ * SDK, as JSON) sees. The code is also the `reason` of the `handoff.denied` audit event,
+ * which in addition has the reasons ANSWERED_AS hides from the client.
  */
 export const HANDOFF_REFUSALS = {
   assertion_missing: [400, 'No hand-off assertion was sent (the "assertion" parameter)'],
   assertion_too_large: [400, 'The hand-off assertion is too large'],
   assertion_malformed: [400, 'The hand-off assertion is not a well-formed JWT'],
-  unknown_tenant: [401, 'The hand-off assertion names no known organization (iss must be its slug)'],
-  handoff_not_configured: [401, 'This organization has no hand-off secret configured'],
-  bad_signature: [401, 'The hand-off assertion\'s signature is not valid (HS256 with the organization\'s hand-off secret)'],
+  // Also the answer when iss names no organization, or one without hand-off (ANSWERED_AS).
+  bad_signature: [401, 'The hand-off assertion is not signed by the organization it names (iss: its slug; HS256 with its hand-off secret)'],
   invalid_times: [400, 'The hand-off assertion needs integer iat and exp claims'],
   assertion_expired: [401, 'The hand-off assertion has expired; sign a new one'],
   iat_in_future: [401, 'The hand-off assertion was issued in the future (iat more than 60 s ahead)'],
@@ -24,9 +24,26 @@ export const HANDOFF_REFUSALS = {
   unknown_user: [403, 'No such user in this organization, and it does not create users on hand-off'],
 } as const satisfies Record<string, readonly [number, string]>;
 
-export type HandoffRefusal = keyof typeof HANDOFF_REFUSALS;
+/**
+ * Refusals only the audit trail tells apart, answered to the client as another. The hand-off
+ * routes are public and `iss` is whatever the sender writes: if an unknown slug, or a tenant
+ * without a hand-off secret, answered differently from a wrong signature, anyone could list
+ * which organizations exist (and which use hand-off) with unsigned guesses. Like a login that
+ * looks the same whether the account exists or not (STYLE.md, "Behaviour").
+ */
+const ANSWERED_AS = {
+  /** `iss` names no tenant (or is missing). */
+  unknown_tenant: 'bad_signature',
+  /** The tenant exists but has no hand-off secret. */
+  handoff_not_configured: 'bad_signature',
+} as const satisfies Record<string, keyof typeof HANDOFF_REFUSALS>;
 
-export function handoffError(code: HandoffRefusal, details?: Record<string, unknown>): DomainError {
+/** The `reason` of a refused hand-off's audit event. */
+export type HandoffRefusal = keyof typeof HANDOFF_REFUSALS | keyof typeof ANSWERED_AS;
+
+/** The error the client gets for a refusal (the audit event keeps `reason` itself). */
+export function handoffError(reason: HandoffRefusal, details?: Record<string, unknown>): DomainError {
+  const code = reason in ANSWERED_AS ? ANSWERED_AS[reason as keyof typeof ANSWERED_AS] : (reason as keyof typeof HANDOFF_REFUSALS);
   const [status, message] = HANDOFF_REFUSALS[code];
   return new DomainError(code, status, message, details);
 }

@@ -25,7 +25,8 @@ describe('host-app hand-off', () => {
   let target: { id: string; slug: string };
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // TRUST_PROXY: a test may speak from another address (X-Forwarded-For).
+    t = await createTestApp({ env: { TRUST_PROXY: 'loopback' } });
     base = await t.listen();
     mb = await startFakeMetabase({ jwtSecret: MB_SECRET, idpUri: `${base}/sso/mb-handoff` });
     target = await makeTarget(t, { kind: 'metabase', slug: 'mb-handoff', baseUrl: mb.url, secret: MB_SECRET });
@@ -281,8 +282,9 @@ describe('host-app hand-off', () => {
     const EMAIL = 'refused@host.example';
     const cases: Case[] = [
       { name: 'a bad signature', status: 401, code: 'bad_signature', build: (tn) => signAssertion('not-the-secret-0123456789abcdef0123', tn.slug, { email: EMAIL }) },
-      { name: 'an unknown tenant', status: 401, code: 'unknown_tenant', audited: 'none', build: () => signAssertion(SECRET, 'no-such-tenant', { email: EMAIL }) },
-      { name: 'no iss', status: 401, code: 'unknown_tenant', audited: 'none', build: () => signAssertion(SECRET, 'x', { iss: undefined, email: EMAIL }) },
+      // Answered as a bad signature, so an anonymous caller cannot tell which slugs exist.
+      { name: 'an unknown tenant', status: 401, code: 'bad_signature', reason: 'unknown_tenant', audited: 'none', build: () => signAssertion(SECRET, 'no-such-tenant', { email: EMAIL }) },
+      { name: 'no iss', status: 401, code: 'bad_signature', reason: 'unknown_tenant', audited: 'none', build: () => signAssertion(SECRET, 'x', { iss: undefined, email: EMAIL }) },
       { name: 'a disabled tenant', status: 403, code: 'tenant_disabled', tenant: { disabled: true }, build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL }) },
       { name: 'an expired assertion', status: 401, code: 'assertion_expired', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, iat: now() - 200, exp: now() - 1 }) },
       { name: 'a too long-lived assertion', status: 401, code: 'assertion_too_long_lived', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, exp: now() + 301 }) },
@@ -380,11 +382,58 @@ describe('host-app hand-off', () => {
       expect(await count(`SELECT count(*) AS n FROM users WHERE tenant_id = $1`, [tenant.id])).toBe(0);
     });
 
-    it('a tenant without a hand-off secret refuses every assertion', async () => {
+    it('a tenant without a hand-off secret refuses every assertion (answered as a bad signature, audited as not configured)', async () => {
       const tenant = await makeTenant(t.ds);
       const res = await request(t.http).get(`/login/handoff?assertion=${signAssertion(SECRET, tenant.slug, { email: EMAIL })}`);
       expect(res.status).toBe(401);
-      expect(res.body.error).toBe('handoff_not_configured');
+      expect(res.body.error).toBe('bad_signature');
+      expect((await auditsOf(tenant.id, 'handoff.denied')).map((e) => e.details.reason)).toEqual(['handoff_not_configured']);
+    });
+
+    /**
+     * These routes are public: anyone may send an assertion naming any `iss`. If an unknown
+     * slug, a tenant without hand-off, and a tenant with it answered differently, an anonymous
+     * caller could list which organizations exist (and which use hand-off) by sending unsigned
+     * guesses. All three answer exactly as a bad signature; only the audit trail tells them apart.
+     */
+    it('an anonymous caller cannot tell unknown tenants, tenants without hand-off and bad signatures apart', async () => {
+      const configured = await handoffTenant();
+      const unconfigured = await makeTenant(t.ds);
+      const guess = 'not-the-secret-0123456789abcdef0123';
+      const probes = {
+        unknownTenant: signAssertion(guess, `no-such-${randomUUID().slice(0, 8)}`, { email: EMAIL }),
+        notConfigured: signAssertion(guess, unconfigured.slug, { email: EMAIL }),
+        badSignature: signAssertion(guess, configured.slug, { email: EMAIL }),
+      };
+      // What a client sees, without what differs per request (its id).
+      const seen = async (r: { status: number; headers: Record<string, string>; body: unknown; text: string }) => ({
+        status: r.status,
+        type: r.headers['content-type'],
+        body: r.headers['content-type']?.includes('json') ? { ...(r.body as object), requestId: undefined } : r.text.replace(/[0-9a-f-]{36}|req-[\w-]+/gi, '<id>'),
+      });
+      // Each probe from its own address (TRUST_PROXY), so the anonymous-refusal audit budget
+      // of one address is not what this test measures.
+      const answers: Record<string, unknown[]> = {};
+      const ips = { unknownTenant: '192.0.2.31', notConfigured: '192.0.2.32', badSignature: '192.0.2.33' };
+      for (const [name, assertion] of Object.entries(probes)) {
+        const ip = ips[name as keyof typeof ips];
+        answers[name] = [
+          await seen(await request(t.http).get(`/sso/${target.slug}?assertion=${assertion}&response=json`).set('X-Forwarded-For', ip)),
+          await seen(await request(t.http).post(`/sso/${target.slug}`).type('form').set('Accept', 'text/html').set('X-Forwarded-For', ip).send({ assertion, return_to: '/' })),
+          await seen(await request(t.http).get(`/login/handoff?assertion=${assertion}`).set('X-Forwarded-For', ip)),
+          await seen(await request(t.http).post('/login/handoff').type('form').set('Accept', 'text/html').set('X-Forwarded-For', ip).send({ assertion })),
+        ];
+      }
+      expect(answers.badSignature[0]).toMatchObject({ status: 401, body: { error: 'bad_signature' } });
+      expect(answers.badSignature[1]).toMatchObject({ status: 401, type: expect.stringContaining('text/html') });
+      expect(answers.unknownTenant).toEqual(answers.badSignature);
+      expect(answers.notConfigured).toEqual(answers.badSignature);
+      // Only the audit trail keeps the real reason, with the tenant where there is one.
+      const audited = async (ip: string) =>
+        (await t.ds.query(`SELECT tenant_id, details->>'reason' AS reason FROM audit_events WHERE type = 'handoff.denied' AND ip = $1`, [ip])) as { tenant_id: string | null; reason: string }[];
+      expect(await audited(ips.unknownTenant)).toEqual(Array(4).fill({ tenant_id: null, reason: 'unknown_tenant' }));
+      expect(await audited(ips.notConfigured)).toEqual(Array(4).fill({ tenant_id: unconfigured.id, reason: 'handoff_not_configured' }));
+      expect(await audited(ips.badSignature)).toEqual(Array(4).fill({ tenant_id: configured.id, reason: 'bad_signature' }));
     });
 
     it('a POST body over the form limit is refused as too large, audited', async () => {
