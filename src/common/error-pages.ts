@@ -46,6 +46,7 @@ const BROKEN: Copy = {
   sentence: 'Something went wrong on our side. Try again in a moment; if it keeps happening, contact support and quote the reference below.',
   way: 'retry',
 };
+
 const UNAVAILABLE: Copy = {
   title: 'Temporarily unavailable',
   sentence: 'This sign-in service is temporarily unavailable. Try again in a few seconds.',
