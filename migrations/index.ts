@@ -1,6 +1,7 @@
 import { CreateSchema1763700000000 } from './1763700000000-CreateSchema';
 import { AddUsersEmailIndex1763800000000 } from './1763800000000-AddUsersEmailIndex';
 import { AddBiIdentities1764000000000 } from './1764000000000-AddBiIdentities';
+import { AddSecretsCheck1764300000000 } from './1764300000000-AddSecretsCheck';
 import { TargetSecretsMapAndKindAsText1764400000000 } from './1764400000000-TargetSecretsMapAndKindAsText';
 import { AddHandoff1764500000000 } from './1764500000000-AddHandoff';
 import { AddRolesAndOperatorTenant1764600000000 } from './1764600000000-AddRolesAndOperatorTenant';
@@ -11,6 +12,7 @@ export const MIGRATIONS = [
   CreateSchema1763700000000,
   AddUsersEmailIndex1763800000000,
   AddBiIdentities1764000000000,
+  AddSecretsCheck1764300000000,
   TargetSecretsMapAndKindAsText1764400000000,
   AddHandoff1764500000000,
   AddRolesAndOperatorTenant1764600000000,

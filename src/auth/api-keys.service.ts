@@ -4,7 +4,7 @@ import { DataSource, FindOptionsWhere, IsNull, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { badRequest, notFound, unauthorized } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { AppConfig, REVOKE_BOOTSTRAP_KEY } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
 import { ApiKey } from './api-key.entity';
 import { AdminPrincipal, RequestMeta } from './auth.types';
@@ -23,27 +23,36 @@ export class ApiKeysService implements OnApplicationBootstrap {
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
+  /** What the last start did with the bootstrap key (for the start-up summary). */
+  bootstrapState: 'active' | 'replaced' | 'revoked' | 'kept' | 'none' = 'none';
+
   /**
-   * When BOOTSTRAP_ADMIN_KEY is set, a global key with that value exists after start; a
-   * previous bootstrap key with another value is revoked, so rotating the variable rotates
-   * the key. When it is unset, any bootstrap key is revoked: removing the variable is how an
-   * operator retires it once real keys exist (a leaked value must not outlive the variable).
+   * BOOTSTRAP_ADMIN_KEY set: a global key with that value exists after start; a previous
+   * bootstrap key with another value is revoked (rotating the variable rotates the key, said
+   * in the log). Unset: nothing changes, so a restart without the variable never locks the
+   * operator out. `revoke`: the bootstrap key is revoked, explicitly, once real keys exist.
    */
   async onApplicationBootstrap(): Promise<void> {
     const value = this.config.secrets.bootstrapAdminKey;
-    if (!value) {
+    if (value === undefined) {
+      const active = await this.repo.count({ where: { name: BOOTSTRAP_NAME, revokedAt: IsNull() } });
+      this.bootstrapState = active ? 'kept' : 'none';
+      if (active) this.log.log('BOOTSTRAP_ADMIN_KEY is unset: the bootstrap admin key from before stays active (BOOTSTRAP_ADMIN_KEY=revoke revokes it)');
+      return;
+    }
+    if (value === REVOKE_BOOTSTRAP_KEY) {
       const result = await this.repo
         .createQueryBuilder()
         .update(ApiKey)
         .set({ revokedAt: () => 'now()' })
         .where('name = :name AND revoked_at IS NULL', { name: BOOTSTRAP_NAME })
         .execute();
-      const revoked = result.affected ?? 0;
-      if (revoked) this.log.warn('BOOTSTRAP_ADMIN_KEY is unset: the bootstrap admin key was revoked');
+      this.bootstrapState = 'revoked';
+      this.log.warn(`BOOTSTRAP_ADMIN_KEY=revoke: ${result.affected ? 'the bootstrap admin key was revoked' : 'there was no active bootstrap admin key'}`);
       return;
     }
     const hash = sha256Hex(value);
-    await this.dataSource.transaction(async (m) => {
+    const replaced = await this.dataSource.transaction(async (m) => {
       // The prefix shown in key lists is not taken from an operator-chosen value: part of a
       // short human-made secret is a real hint, unlike the prefix of a 256-bit random key.
       await m.query(
@@ -51,12 +60,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
          ON CONFLICT (key_hash) DO UPDATE SET name = EXCLUDED.name, prefix = EXCLUDED.prefix, revoked_at = NULL, tenant_id = NULL`,
         [BOOTSTRAP_NAME, BOOTSTRAP_PREFIX, hash],
       );
-      await m.query(
+      const [, count] = (await m.query(
         `UPDATE api_keys SET revoked_at = now() WHERE name = $1 AND key_hash <> $2 AND revoked_at IS NULL`,
         [BOOTSTRAP_NAME, hash],
-      );
+      )) as [unknown, number];
+      return count > 0;
     });
-    this.log.log('bootstrap admin key is active');
+    this.bootstrapState = replaced ? 'replaced' : 'active';
+    this.log.log(replaced ? 'BOOTSTRAP_ADMIN_KEY changed: the previous bootstrap admin key was revoked, the new one is active' : 'bootstrap admin key is active');
   }
 
   /**

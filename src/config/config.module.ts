@@ -15,7 +15,7 @@ export const InjectConfig = () => Inject(APP_CONFIG);
  */
 @Global()
 @Module({
-  imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [loadConfig] })],
+  imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => loadConfig({ interactive: process.stdout.isTTY === true })] })],
   providers: [
     {
       provide: APP_CONFIG,
@@ -27,6 +27,7 @@ export const InjectConfig = () => Inject(APP_CONFIG);
         session: c.get('session', { infer: true }),
         lockout: c.get('lockout', { infer: true }),
         tokens: c.get('tokens', { infer: true }),
+        metrics: c.get('metrics', { infer: true }),
       }),
     },
   ],

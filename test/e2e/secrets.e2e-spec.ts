@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import request, { Response } from 'supertest';
+import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { logTap } from '../../src/common/logging';
 import { createTestApp, TestApp } from '../setup/app';
 import { createDatabase, dropDatabase } from '../setup/test-db';
@@ -130,7 +131,7 @@ describe('BOOTSTRAP_ADMIN_KEY', () => {
   };
   const status = async (key: string) => (await request(t!.http).get('/api/v1/api-keys').set('Authorization', `Bearer ${key}`)).status;
 
-  it('works after start, is refused after a restart with another value, and retires when removed', async () => {
+  it('works after start, is replaced by another value, survives a restart without the variable, and is revoked only by BOOTSTRAP_ADMIN_KEY=revoke', async () => {
     const first = secret('first-bootstrap', 16);
     const second = secret('second-bootstrap', 16);
 
@@ -142,16 +143,29 @@ describe('BOOTSTRAP_ADMIN_KEY', () => {
     // A global key: it may create tenants.
     await request(t!.http).post('/api/v1/tenants').set('Authorization', `Bearer ${first}`).send({ slug: 'boot', name: 'Boot' }).expect(201);
 
+    const state = () => t!.app.get(ApiKeysService).bootstrapState;
+    expect(state()).toBe('active');
     await restartWith(second);
+    expect(state()).toBe('replaced');
     expect(await status(first)).toBe(401);
     expect(await status(second)).toBe(200);
 
     await restartWith(second);
+    expect(state()).toBe('active');
     expect(await status(second)).toBe(200);
 
+    // Unset: left as it is (a restart without the variable used to revoke it silently).
     await restartWith(undefined);
-    expect(await status(second)).toBe(401);
+    expect(state()).toBe('kept');
+    expect(await status(second)).toBe(200);
     expect(await status(first)).toBe(401);
+
+    await restartWith('revoke');
+    expect(state()).toBe('revoked');
+    expect(await status(second)).toBe(401);
+    await restartWith(undefined);
+    expect(state()).toBe('none');
+    expect(await status(second)).toBe(401);
   });
 
   it('refuses to start with a value too short to be a key, naming the variable but not the value', async () => {
