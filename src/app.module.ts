@@ -18,6 +18,7 @@ import { DatabaseModule } from './database/database.module';
 import { HandoffModule } from './handoff/handoff.module';
 import { HealthModule } from './health/health.module';
 import { LandingModule } from './landing/landing.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { SsoModule } from './sso/sso.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { UsersModule } from './users/users.module';
@@ -33,6 +34,7 @@ import { UsersModule } from './users/users.module';
     ScheduleModule.forRoot(),
     CryptoModule,
     DatabaseModule,
+    MetricsModule,
     AuditModule,
     AuthModule,
     LoginModule,

@@ -8,12 +8,14 @@ import { Logger } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppModule } from './app.module';
 import { LOGIN_BODY_LIMIT, LOGIN_BODY_TOO_LARGE } from './auth/login/login-form';
+import { badRequest, DomainError } from './common/errors';
 import { assignRequestId } from './common/logging';
 import { securityHeaders } from './common/security-headers';
 import { buildOpenApiDocument } from './common/openapi';
 import { APP_CONFIG } from './config/config.module';
 import { AppConfig } from './config/configuration';
 import { ShutdownState } from './health/shutdown';
+import { MetricsService } from './metrics/metrics.service';
 
 /**
  * Express-level set-up shared by main.ts and the e2e tests (everything else lives in
@@ -29,6 +31,7 @@ export function configureApp(app: NestExpressApplication): void {
     next();
   });
   app.use(app.get(ShutdownState).closeConnections);
+  app.use(app.get(MetricsService).httpMiddleware());
   app.use(cookieParser());
   // POST /login parses its own form first: an oversized body becomes the form again with a
   // 400 (LoginFormGuard) rather than the generic 413. The parsers below then skip it.
@@ -46,7 +49,23 @@ export function configureApp(app: NestExpressApplication): void {
       next(err);
     });
   });
+  // The admin API takes JSON objects only. A JSON body sent as a form (curl -d without -H)
+  // would otherwise be parsed as one odd form key and refused as "property {...} should not
+  // exist"; an array would reach validation as a list of properties.
+  app.use('/api', (req: Request, _res: Response, next: NextFunction) => {
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (hasBody && !req.is('application/json')) {
+      return next(
+        new DomainError('unsupported_media_type', 415, `Send the body as JSON with the header content-type: application/json (got ${JSON.stringify(req.headers['content-type'] ?? 'none')})`),
+      );
+    }
+    next();
+  });
   app.useBodyParser('json', { limit: '100kb' });
+  app.use('/api', (req: Request, _res: Response, next: NextFunction) => {
+    if (Array.isArray(req.body)) return next(badRequest('invalid_body', 'body must be an object'));
+    next();
+  });
   app.useBodyParser('urlencoded', { limit: '20kb', extended: false });
   app.disable('x-powered-by');
   // A hop count or the proxies' addresses, never `true` (config refuses it: clients forge XFF).

@@ -1,9 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { ApiKeysService } from './auth/api-keys.service';
 import { createApp } from './bootstrap';
 import { APP_CONFIG } from './config/config.module';
 import { AppConfig, ConfigError, loadConfig } from './config/configuration';
 import { drainAndClose } from './health/shutdown';
+import { EmbeddedPostgresError } from './database/embedded-postgres';
+import { SecretsKeyError } from './crypto/secrets-check';
+import { startupSummary } from './startup-summary';
 
 async function main(): Promise<void> {
   // Validate first, so a bad variable is reported plainly before anything starts.
@@ -23,11 +27,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await app.listen(config.app.port);
   new Logger('Main').log(`embed-idp listening on ${config.app.publicUrl} (port ${config.app.port})`);
+  // From a terminal, the lines that matter instead of ~95 JSON lines (logs keep to warnings).
+  if (config.app.interactive) process.stdout.write(startupSummary(config, app.get(ApiKeysService).bootstrapState));
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
+  // Our own start-up errors carry the cause and the fix: print just that, not a stack.
+  const known = [ConfigError, SecretsKeyError, EmbeddedPostgresError].find((k) => err instanceof k);
+  if (known) {
+    console.error(`embed-idp failed to start: ${(err as Error).message}`);
   } else {
     console.error('embed-idp failed to start:', err instanceof Error ? err.stack : err);
   }

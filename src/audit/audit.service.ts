@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import type { RequestMeta } from '../auth/auth.types';
+import { MetricsService } from '../metrics/metrics.service';
 import { AuditEvent } from './audit-event.entity';
 import { TokenBuckets } from './token-buckets';
 
@@ -34,7 +35,10 @@ export class AuditService {
   /** Anonymous refusals not audited since the last one that was (carried on the next row). */
   private notAudited = 0;
 
-  constructor(@InjectRepository(AuditEvent) private readonly repo: Repository<AuditEvent>) {}
+  constructor(
+    @InjectRepository(AuditEvent) private readonly repo: Repository<AuditEvent>,
+    private readonly metrics: MetricsService,
+  ) {}
 
   /**
    * Records an event. Pass the transaction's manager so the event and the change it
@@ -50,6 +54,7 @@ export class AuditService {
       requestId: meta.requestId,
       details: (input.details ?? {}) as AuditEvent['details'] & object,
     });
+    this.metrics.audited(input.type, input.details);
   }
 
   /**
@@ -63,6 +68,8 @@ export class AuditService {
     if (meta.actor !== 'anonymous') return this.record(meta, input);
     if (!this.anonymousPerIp.take(meta.ip ?? 'unknown') || !this.anonymousOverall.take('all')) {
       if (this.notAudited++ === 0) this.log.warn({ ip: meta.ip, type: input.type }, 'anonymous refusals over budget: no longer audited one by one');
+      // Not written, but still a refusal: the metrics count every one (record() counts the rest).
+      this.metrics.audited(input.type, input.details);
       return;
     }
     const left = this.notAudited;

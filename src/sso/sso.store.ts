@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { SessionsService } from '../auth/sessions.service';
 import type { AccessSettings, GroupMappings } from './access.entity';
 import type { TargetKind, TargetSettings } from './target.entity';
+import { MetricsService } from '../metrics/metrics.service';
 import { TokenRecordInput, tokenRecordStatement } from './token-record';
 
 type Flat = Record<string, string | number | boolean>;
@@ -56,7 +57,10 @@ const LOAD_SQL = `
 export class SsoStore {
   private readonly statementNames = new Map<string, string>();
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metrics: MetricsService,
+  ) {}
 
   /** TypeORM's PostgresDriver keeps the pg Pool as `master` (no replication configured). */
   private get pool(): Pool {
@@ -112,6 +116,8 @@ export class SsoStore {
     const [row] = await this.prepared<{ owned: boolean; iat: string | null; exp: string | null }>(sql, params);
     if (!row.owned) return { recorded: false, reason: 'identity_not_owned' };
     if (row.iat === null || row.exp === null) return { recorded: false, reason: 'iat_sequence_ahead' };
+    // The audit row is written by the statement itself, not by AuditService: count it here.
+    this.metrics.audited(input.audit.type, input.audit.details);
     return { recorded: true, iat: Number(row.iat), exp: Number(row.exp) };
   }
 

@@ -1,0 +1,34 @@
+import { Controller, Get, Headers, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Public } from '../auth/auth.decorators';
+import { DomainError, unauthorized } from '../common/errors';
+import { InjectConfig } from '../config/config.module';
+import { AppConfig } from '../config/configuration';
+import { safeEqual } from '../crypto/tokens';
+import { MetricsService } from './metrics.service';
+
+/**
+ * GET /metrics for Prometheus. Not an admin API key (a scraper should not hold one): its own
+ * bearer token, METRICS_TOKEN (Prometheus `authorization: { credentials }`). Without
+ * METRICS_TOKEN the route answers 404: metrics show traffic, refusal reasons and pool use,
+ * and this service faces browsers on the internet, so they are off unless asked for.
+ */
+@ApiExcludeController()
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly metrics: MetricsService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  @Public()
+  @Get()
+  async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: Response): Promise<void> {
+    const token = this.config.metrics.token;
+    if (!token) throw new DomainError('not_found', 404, 'metrics are disabled (set METRICS_TOKEN to enable them)');
+    const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? '';
+    if (!safeEqual(given, token)) throw unauthorized('unauthorized', 'METRICS_TOKEN is required (Authorization: Bearer <token>)');
+    res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+  }
+}
