@@ -65,6 +65,8 @@ describe('route protection', () => {
     expect(kindOf('GET', '/health/live')).toBe('public');
     expect(kindOf('GET', '/health/ready')).toBe('public');
     expect(kindOf('GET', '/')).toBe('public');
+    // Public to the guard (a scraper holds no API key); its own METRICS_TOKEN, 404 when unset.
+    expect(kindOf('GET', '/metrics')).toBe('public');
     expect(kindOf('POST', '/api/v1/tenants')).toBe('api-key');
     expect(kindOf('POST', '/api/v1/targets')).toBe('api-key');
     expect(kindOf('PUT', '/api/v1/tenants/:tenantId/access/:targetId')).toBe('api-key');
