@@ -90,6 +90,15 @@ describe('docker-compose.yml', () => {
     expect((service!.ports ?? []).map(String)).toContainEqual(expect.stringMatching(new RegExp(`:${config.app.port}$`)));
   });
 
+  it('a production start without DATABASE_URL is refused by the validator (the image has no embedded Postgres)', () => {
+    const values = Object.fromEntries(Object.entries(environment).map(([k, v]) => [k, interpolate(v, samples)]));
+    expect(() => parseEnv({ ...values, DATABASE_URL: '' })).toThrow(/DATABASE_URL: is required in production/);
+    // Optional variables compose passes empty are treated as unset (metrics off, no previous key).
+    const config = parseEnv({ ...values, METRICS_TOKEN: '', SECRETS_KEY_PREVIOUS: '' });
+    expect(config.metrics.token).toBeUndefined();
+    expect(config.secrets.previousKey).toBeUndefined();
+  });
+
   it('refuses to start without the secrets key (compose fails before the container does)', () => {
     expect(() => interpolate(environment.SECRETS_KEY, { POSTGRES_PASSWORD: 'x' })).toThrow(/SECRETS_KEY/);
   });
