@@ -68,6 +68,9 @@ describe('the production image tree (Dockerfile build stage)', () => {
         if (!ready) await new Promise((r) => setTimeout(r, 300));
       }
       expect({ ready, output: ready ? '' : output }).toEqual({ ready: true, output: '' });
+      // The rotation command runs in the image too (nothing to re-seal under the same key).
+      const rotate = execFileSync(process.execPath, ['dist/src/crypto/rotate-secrets.js'], { cwd: dir, env: { ...base, DATABASE_URL: db.url }, encoding: 'utf8' });
+      expect(rotate).toContain('0 value(s) re-sealed under SECRETS_KEY');
     } finally {
       child.kill('SIGTERM');
       await exited;

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { sealedColumns } from '../../src/crypto/sealed-columns';
@@ -14,6 +16,16 @@ import { createDatabase, dropDatabase } from '../setup/test-db';
  * stops the start naming SECRETS_KEY (it used to be a 500 at the first SSO). Rotation:
  * SECRETS_KEY_PREVIOUS opens, rotate-secrets re-seals, then the old key is not needed.
  */
+const ROOT = path.resolve(__dirname, '..', '..');
+function rotateSecrets(env: Record<string, string>) {
+  return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/crypto/rotate-secrets.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'development', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
 describe('SECRETS_KEY check and rotation', () => {
   const oldKey = randomBytes(32).toString('hex');
   const newKey = randomBytes(32).toString('hex');
@@ -48,12 +60,18 @@ describe('SECRETS_KEY check and rotation', () => {
     await t.close({ keepDatabase: true });
     t = undefined;
 
+    // `npm run rotate-secrets`, as an operator runs it.
+    const rotate = rotateSecrets({ DATABASE_URL: db.url, SECRETS_KEY: newKey, SECRETS_KEY_PREVIOUS: oldKey });
+    expect(rotate.status).toBe(0);
+    expect(rotate.stdout).toContain('targets.secret_enc: 1 re-sealed');
+    expect(rotate.stdout).toContain('targets.embedding_secret_enc: 1 re-sealed');
+    expect(rotate.stdout).toContain('2 value(s) re-sealed under SECRETS_KEY');
+
     const ds: DataSource = createDataSource(db.url, 2);
     await ds.initialize();
     try {
-      const box = new SecretBox(Buffer.from(newKey, 'hex'), Buffer.from(oldKey, 'hex'));
-      expect(await resealAll(ds, box)).toEqual({ resealed: { 'targets.secret_enc': 1, 'targets.embedding_secret_enc': 1 }, total: 2 });
       // Idempotent: a second run finds nothing sealed under the old key.
+      const box = new SecretBox(Buffer.from(newKey, 'hex'), Buffer.from(oldKey, 'hex'));
       expect((await resealAll(ds, box)).total).toBe(0);
     } finally {
       await ds.destroy();
@@ -65,6 +83,26 @@ describe('SECRETS_KEY check and rotation', () => {
     await t.close({ keepDatabase: true });
     t = undefined;
     expect((await startError({ SECRETS_KEY: oldKey }))?.message).toMatch(/^SECRETS_KEY is not the key/);
+  });
+
+  it('rotate-secrets stops, changing nothing, at a value neither key opens', async () => {
+    const other = await createDatabase();
+    try {
+      const app = await createTestApp({ database: other, env: { SECRETS_KEY: oldKey } });
+      const target = await makeTarget(app, { kind: 'metabase', baseUrl: 'https://mb.example.com', secret: SECRET });
+      const before = await app.ds.query(`SELECT secret_enc FROM targets WHERE id = $1`, [target.id]);
+      await app.close({ keepDatabase: true });
+      const third = randomBytes(32).toString('hex');
+      const rotate = rotateSecrets({ DATABASE_URL: other.url, SECRETS_KEY: third, SECRETS_KEY_PREVIOUS: newKey });
+      expect(rotate.status).toBe(1);
+      expect(rotate.stderr).toContain(`targets.secret_enc of id=${target.id} opens under neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS: nothing was changed`);
+      const ds = createDataSource(other.url, 1);
+      await ds.initialize();
+      expect(await ds.query(`SELECT secret_enc FROM targets WHERE id = $1`, [target.id])).toEqual(before);
+      await ds.destroy();
+    } finally {
+      await dropDatabase(other.name);
+    }
   });
 
   it('a database from before the check (secrets stored, no check value) refuses a key that does not open them', async () => {
