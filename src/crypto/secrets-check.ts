@@ -1,6 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { SecretBox } from './secret-box';
-import { sealedColumns } from './sealed-columns';
+import { SealedColumn, sealedColumns, sealedValues, withValues } from './sealed-columns';
 
 const CHECK_ID = 1;
 const CHECK_CONTEXT = 'secrets_check:1';
@@ -37,14 +37,16 @@ export async function verifySecretsKey(ds: DataSource, box: SecretBox): Promise<
   const existing = await readCheck(ds.manager);
   if (existing !== undefined) return openCheck(box, existing);
   for (const c of sealedColumns()) {
-    const rows: Record<string, string>[] = await ds.query(
-      `SELECT ${[...c.keyColumns, c.column].map(ident).join(', ')} FROM ${ident(c.table)} WHERE ${ident(c.column)} IS NOT NULL LIMIT 1`,
+    const rows: Record<string, unknown>[] = await ds.query(
+      `SELECT ${[...c.keyColumns, c.column].map(ident).join(', ')} FROM ${ident(c.table)} WHERE ${holdsValues(c)} LIMIT 1`,
     );
     for (const row of rows) {
-      try {
-        box.open(row[c.column], c.context(row));
-      } catch {
-        throw wrongKey(`the secrets already stored (${c.table}.${c.column})`);
+      for (const v of sealedValues(c, row)) {
+        try {
+          box.open(v.sealed, v.context);
+        } catch {
+          throw wrongKey(`the secrets already stored (${c.table}.${c.column})`);
+        }
       }
     }
   }
@@ -68,27 +70,29 @@ export async function resealAll(ds: DataSource, box: SecretBox): Promise<{ resea
     let total = 0;
     for (const c of sealedColumns()) {
       const keys = c.keyColumns.map(ident);
-      const rows: Record<string, string>[] = await m.query(
-        `SELECT ${[...keys, ident(c.column)].join(', ')} FROM ${ident(c.table)} WHERE ${ident(c.column)} IS NOT NULL FOR UPDATE`,
+      const rows: Record<string, unknown>[] = await m.query(
+        `SELECT ${[...keys, ident(c.column)].join(', ')} FROM ${ident(c.table)} WHERE ${holdsValues(c)} FOR UPDATE`,
       );
       let n = 0;
       for (const row of rows) {
-        const context = c.context(row);
-        let opened: ReturnType<SecretBox['openWithKey']>;
-        try {
-          opened = box.openWithKey(row[c.column], context);
-        } catch {
-          throw new SecretsKeyError(
-            `${c.table}.${c.column} of ${c.keyColumns.map((k) => `${k}=${row[k]}`).join(', ')} opens under neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS: nothing was changed`,
-          );
+        const replaced = new Map<string, string>();
+        for (const v of sealedValues(c, row)) {
+          let opened: ReturnType<SecretBox['openWithKey']>;
+          try {
+            opened = box.openWithKey(v.sealed, v.context);
+          } catch {
+            throw new SecretsKeyError(`${v.where} opens under neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS: nothing was changed`);
+          }
+          if (opened.key === 'previous') replaced.set(v.name, box.seal(opened.plaintext, v.context));
         }
-        if (opened.key === 'current') continue;
+        if (!replaced.size) continue;
         const where = keys.map((k, i) => `${k} = $${i + 2}`).join(' AND ');
-        await m.query(`UPDATE ${ident(c.table)} SET ${ident(c.column)} = $1 WHERE ${where}`, [
-          box.seal(opened.plaintext, context),
+        const value = c.shape === 'map' ? '$1::jsonb' : '$1';
+        await m.query(`UPDATE ${ident(c.table)} SET ${ident(c.column)} = ${value} WHERE ${where}`, [
+          withValues(c, row, replaced),
           ...c.keyColumns.map((k) => row[k]),
         ]);
-        n++;
+        n += replaced.size;
       }
       resealed[`${c.table}.${c.column}`] = n;
       total += n;
@@ -118,6 +122,12 @@ function openCheck(box: SecretBox, sealed: string): 'current' | 'previous' {
   }
   if (opened.plaintext !== CHECK_PLAINTEXT) throw wrongKey('the check value stored at the first start (table secrets_check)');
   return opened.key;
+}
+
+/** Rows with something sealed in the column: a map column's empty map holds nothing. */
+function holdsValues(c: SealedColumn): string {
+  const col = ident(c.column);
+  return c.shape === 'map' ? `${col} IS NOT NULL AND ${col} <> '{}'::jsonb` : `${col} IS NOT NULL`;
 }
 
 /** Registered names are code, not input; quoting keeps them exactly as written. */

@@ -6,8 +6,11 @@ import { SecretBox } from '../../src/crypto/secret-box';
 import { sealedColumns } from '../../src/crypto/sealed-columns';
 import { resealAll } from '../../src/crypto/secrets-check';
 import { createDataSource } from '../../src/database/data-source';
+import { TARGET_DEFINITIONS } from '../../src/sso/targets';
+import { targetSecretContext } from '../../src/sso/signing-keys';
 import { TargetsService } from '../../src/sso/targets.service';
-import { makeTarget } from '../factories';
+import request from 'supertest';
+import { makeApiKey, makeTarget } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { createDatabase, dropDatabase } from '../setup/test-db';
 
@@ -63,8 +66,8 @@ describe('SECRETS_KEY check and rotation', () => {
     // `npm run rotate-secrets`, as an operator runs it.
     const rotate = rotateSecrets({ DATABASE_URL: db.url, SECRETS_KEY: newKey, SECRETS_KEY_PREVIOUS: oldKey });
     expect(rotate.status).toBe(0);
-    expect(rotate.stdout).toContain('targets.secret_enc: 1 re-sealed');
-    expect(rotate.stdout).toContain('targets.embedding_secret_enc: 1 re-sealed');
+    // Every value in the targets.secrets map is sealed, and each is re-sealed.
+    expect(rotate.stdout).toContain('targets.secrets: 2 re-sealed');
     expect(rotate.stdout).toContain('2 value(s) re-sealed under SECRETS_KEY');
 
     const ds: DataSource = createDataSource(db.url, 2);
@@ -73,6 +76,11 @@ describe('SECRETS_KEY check and rotation', () => {
       // Idempotent: a second run finds nothing sealed under the old key.
       const box = new SecretBox(Buffer.from(newKey, 'hex'), Buffer.from(oldKey, 'hex'));
       expect((await resealAll(ds, box)).total).toBe(0);
+      // Re-sealed under the new key alone, each under its own name's context.
+      const [{ secrets }] = await ds.query(`SELECT secrets FROM targets WHERE id = $1`, [target.id]);
+      const onlyNew = new SecretBox(Buffer.from(newKey, 'hex'));
+      expect(onlyNew.open(secrets.secret, targetSecretContext(target.id, 'secret'))).toBe(SECRET);
+      expect(onlyNew.open(secrets.embeddingSecret, targetSecretContext(target.id, 'embeddingSecret'))).toBe(`${SECRET}-embed`);
     } finally {
       await ds.destroy();
     }
@@ -90,15 +98,15 @@ describe('SECRETS_KEY check and rotation', () => {
     try {
       const app = await createTestApp({ database: other, env: { SECRETS_KEY: oldKey } });
       const target = await makeTarget(app, { kind: 'metabase', baseUrl: 'https://mb.example.com', secret: SECRET });
-      const before = await app.ds.query(`SELECT secret_enc FROM targets WHERE id = $1`, [target.id]);
+      const before = await app.ds.query(`SELECT secrets FROM targets WHERE id = $1`, [target.id]);
       await app.close({ keepDatabase: true });
       const third = randomBytes(32).toString('hex');
       const rotate = rotateSecrets({ DATABASE_URL: other.url, SECRETS_KEY: third, SECRETS_KEY_PREVIOUS: newKey });
       expect(rotate.status).toBe(1);
-      expect(rotate.stderr).toContain(`targets.secret_enc of id=${target.id} opens under neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS: nothing was changed`);
+      expect(rotate.stderr).toContain(`targets.secrets["secret"] of id=${target.id} opens under neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS: nothing was changed`);
       const ds = createDataSource(other.url, 1);
       await ds.initialize();
-      expect(await ds.query(`SELECT secret_enc FROM targets WHERE id = $1`, [target.id])).toEqual(before);
+      expect(await ds.query(`SELECT secrets FROM targets WHERE id = $1`, [target.id])).toEqual(before);
       await ds.destroy();
     } finally {
       await dropDatabase(other.name);
@@ -113,19 +121,49 @@ describe('SECRETS_KEY check and rotation', () => {
       await app.ds.query(`DELETE FROM secrets_check`);
       await app.close({ keepDatabase: true });
       const failed = await createTestApp({ database: other, env: { SECRETS_KEY: newKey } }).then(async (a) => { await a.close({ keepDatabase: true }); return undefined; }, (e: Error) => e);
-      expect(failed?.message).toMatch(/does not open the secrets already stored \(targets\.secret_enc\)/);
+      expect(failed?.message).toMatch(/does not open the secrets already stored \(targets\.secrets\)/);
     } finally {
       await dropDatabase(other.name);
     }
   });
 
-  it('every entity column named *_enc is in the sealed-column registry (so rotation re-seals it)', async () => {
+  it('every column holding sealed values is in the registry (so the check probes it and rotation re-seals it)', async () => {
     const app = await createTestApp();
     try {
-      const encrypted = app.ds.entityMetadatas.flatMap((m) => m.columns.filter((c) => c.databaseName.endsWith('_enc')).map((c) => `${m.tableName}.${c.databaseName}`));
-      expect(encrypted.length).toBeGreaterThan(0);
       const registered = sealedColumns().map((c) => `${c.table}.${c.column}`);
-      expect(encrypted.filter((c) => !registered.includes(c))).toEqual([]);
+      // Registered columns exist, with the type their shape needs (a stale entry would fail the start).
+      for (const c of sealedColumns()) {
+        const column = app.ds.entityMetadatas.find((m) => m.tableName === c.table)?.columns.find((col) => col.databaseName === c.column);
+        expect([`${c.table}.${c.column}`, column?.type]).toEqual([`${c.table}.${c.column}`, c.shape === 'map' ? 'jsonb' : 'text']);
+      }
+      const named = app.ds.entityMetadatas.flatMap((m) => m.columns.filter((c) => c.databaseName.endsWith('_enc')).map((c) => `${m.tableName}.${c.databaseName}`));
+      expect(named.filter((c) => !registered.includes(c))).toEqual([]);
+
+      // Whatever a column is called: store every secret of every product through the admin
+      // API, then look for sealed values (v1.<iv>.<tag>.<ciphertext>) in every text and jsonb
+      // column of the database, at any depth of a jsonb document.
+      const key = await makeApiKey(app.ds, null);
+      for (const def of TARGET_DEFINITIONS) {
+        const secrets = Object.fromEntries(def.secrets.map((s) => [s.name, `${def.kind}-${s.name}-${randomBytes(24).toString('hex')}`]));
+        await request(app.http).post('/api/v1/targets').set('Authorization', `Bearer ${key}`)
+          .send({ slug: `sealed-${def.kind}`, kind: def.kind, baseUrl: def.examples.baseUrl, secrets, settings: def.examples.settings }).expect(201);
+      }
+      const sealedPattern = '^v1[.][A-Za-z0-9_-]{16}[.][A-Za-z0-9_-]{22}[.][A-Za-z0-9_-]*$';
+      const columns: { table_name: string; column_name: string; data_type: string }[] = await app.ds.query(
+        `SELECT table_name, column_name, data_type FROM information_schema.columns
+          WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'jsonb')`,
+      );
+      const holding: string[] = [];
+      for (const { table_name, column_name, data_type } of columns) {
+        const test = data_type === 'jsonb'
+          ? `jsonb_path_exists("${column_name}", 'strict $.** ? (@.type() == "string" && @ like_regex "${sealedPattern}")')`
+          : `"${column_name}" ~ '${sealedPattern}'`;
+        const [{ found }] = await app.ds.query(`SELECT EXISTS (SELECT 1 FROM "${table_name}" WHERE ${test}) AS found`);
+        if (found) holding.push(`${table_name}.${column_name}`);
+      }
+      expect(holding).toContain('targets.secrets');
+      // The check value is the key check itself (re-sealed by rotate-secrets on its own).
+      expect(holding.filter((c) => c !== 'secrets_check.sealed' && !registered.includes(c))).toEqual([]);
     } finally {
       await app.close();
     }
