@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { sealedColumns } from '../../src/crypto/sealed-columns';
@@ -9,7 +10,6 @@ import { createDataSource } from '../../src/database/data-source';
 import { TARGET_DEFINITIONS } from '../../src/sso/targets';
 import { targetSecretContext } from '../../src/sso/signing-keys';
 import { TargetsService } from '../../src/sso/targets.service';
-import request from 'supertest';
 import { makeApiKey, makeTarget } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { createDatabase, dropDatabase } from '../setup/test-db';
