@@ -1,8 +1,8 @@
 import { Controller, Get, Headers, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators';
 import { DomainError, unauthorized } from '../common/errors';
+import { Undocumented } from '../common/openapi';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { safeEqual } from '../crypto/tokens';
@@ -14,7 +14,7 @@ import { MetricsService } from './metrics.service';
  * METRICS_TOKEN the route answers 404: metrics show traffic, refusal reasons and pool use,
  * and this service faces browsers on the internet, so they are off unless asked for.
  */
-@ApiExcludeController()
+@Undocumented('Prometheus text format for a scraper, behind its own METRICS_TOKEN (not the admin API)')
 @Controller('metrics')
 export class MetricsController {
   constructor(

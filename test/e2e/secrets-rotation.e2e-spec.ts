@@ -9,9 +9,9 @@ import { resealAll } from '../../src/crypto/secrets-check';
 import { createDataSource } from '../../src/database/data-source';
 import { TARGET_DEFINITIONS } from '../../src/sso/targets';
 import { targetSecretContext } from '../../src/sso/signing-keys';
-import { TargetsService } from '../../src/sso/targets.service';
 import { makeApiKey, makeTarget } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
+import { openTargetSecrets } from '../support/targets';
 import { createDatabase, dropDatabase } from '../setup/test-db';
 
 /**
@@ -59,7 +59,7 @@ describe('SECRETS_KEY check and rotation', () => {
 
     // During the rotation both keys open; nothing is re-sealed yet.
     t = await startWith({ SECRETS_KEY: newKey, SECRETS_KEY_PREVIOUS: oldKey });
-    expect((await t.app.get(TargetsService).openSecrets(target.id)).secret).toBe(SECRET);
+    expect((await openTargetSecrets(t, target.id)).secret).toBe(SECRET);
     await t.close({ keepDatabase: true });
     t = undefined;
 
@@ -87,7 +87,7 @@ describe('SECRETS_KEY check and rotation', () => {
 
     // The old key is no longer needed, and no longer accepted.
     t = await startWith({ SECRETS_KEY: newKey });
-    expect(await t.app.get(TargetsService).openSecrets(target.id)).toEqual({ secret: SECRET, embeddingSecret: `${SECRET}-embed` });
+    expect(await openTargetSecrets(t, target.id)).toEqual({ secret: SECRET, embeddingSecret: `${SECRET}-embed` });
     await t.close({ keepDatabase: true });
     t = undefined;
     expect((await startError({ SECRETS_KEY: oldKey }))?.message).toMatch(/^SECRETS_KEY is not the key/);
