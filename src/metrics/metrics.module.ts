@@ -1,9 +1,8 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 
-/** Global like logging: the audit log and the SSO token record count through it. */
-@Global()
+/** The audit log and the SSO token record count through it: their modules import this one. */
 @Module({
   controllers: [MetricsController],
   providers: [MetricsService],

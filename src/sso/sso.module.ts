@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { BI_LOGOUT } from '../auth/bi-logout';
 import { HandoffModule } from '../handoff/handoff.module';
 import { IdentitiesModule } from '../identities/identities.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { UsersModule } from '../users/users.module';
 import { Access } from './access.entity';
 import { AccessService } from './access.service';
@@ -25,7 +26,7 @@ import { TargetsService } from './targets.service';
 @Global()
 @Module({
   // No module-wide secret: every target has its own, passed per call as a cached KeyObject.
-  imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({}), IdentitiesModule, UsersModule, HandoffModule],
+  imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({}), IdentitiesModule, UsersModule, HandoffModule, MetricsModule],
   controllers: [SsoController, EmbedController, DatabricksDemoController],
   providers: [
     TargetsService,
