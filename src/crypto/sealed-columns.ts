@@ -1,3 +1,4 @@
+import { handoffSecretContext } from '../handoff/handoff-keys';
 import { targetSecretContext } from '../sso/signing-keys';
 
 /**
@@ -27,6 +28,13 @@ export interface SealedColumn {
 
 const SEALED_COLUMNS: SealedColumn[] = [
   { table: 'targets', keyColumns: ['id'], column: 'secrets', shape: 'map', context: (r, name) => targetSecretContext(r.id, name) },
+  {
+    table: 'handoff_secrets',
+    keyColumns: ['id', 'tenant_id'],
+    column: 'secret_enc',
+    shape: 'value',
+    context: (r) => handoffSecretContext(r.tenant_id, r.id),
+  },
 ];
 
 export function registerSealedColumn(c: SealedColumn): void {
