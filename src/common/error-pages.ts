@@ -1,5 +1,6 @@
 import { escapeHtml } from './html';
 import { Brand, Page, renderPage, supportLine, webUrl } from './look';
+import { safeLocalPath } from './redirects';
 
 /**
  * What a person sees when a browser route fails: a human title and sentence per error code
@@ -167,7 +168,8 @@ export function copyFor(status: number, code: string): Copy {
  */
 export function retryPathOf(method: string, originalUrl: string, basePath: string): string | null {
   if (method !== 'GET' && method !== 'HEAD') return null;
-  return /^\/(?![/\\])[^\s\u0000-\u001f\u007f]*$/.test(originalUrl) ? `${basePath}${originalUrl}` : null;
+  const path = safeLocalPath(originalUrl);
+  return path ? `${basePath}${path}` : null;
 }
 
 export interface ErrorPageView {

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
-import { basePathOf } from '../auth/continuation';
+import { basePathOf } from './redirects';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { TENANT_SLUG } from '../tenants/dto/tenant.dto';

@@ -1,6 +1,7 @@
 import * as fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { brandStyle, contrastRatio, httpsUrl, renderPage, supportHref, textOn } from './look';
+import { brandStyle, contrastRatio, renderPage, supportHref, textOn } from './look';
+import { httpsUrl } from './redirects';
 import { LOOK_STYLE, LOOK_STYLE_HASH } from './look-style';
 
 const hex = fc.integer({ min: 0, max: 0xffffff }).map((n) => `#${n.toString(16).padStart(6, '0')}`);

@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import { escapeHtml } from './html';
+import { absoluteHttpUrl, httpsUrl } from './redirects';
 import { cspHash, LOOK_STYLE } from './look-style';
 import { CspExtras, widenCsp } from './security-headers';
 
@@ -26,33 +27,9 @@ export interface Brand {
 /** Strictly #rrggbb, lower case: the only form that reaches a stylesheet. */
 export const ACCENT_COLOR = /^#[0-9a-f]{6}$/;
 
-export const MAX_URL_LENGTH = 2048;
-
-/**
- * `value` as a normalised https URL, or null. No credentials (`https://user@host` reads as a
- * different host to a person), no whitespace or control characters.
- */
-export function httpsUrl(value: unknown): string | null {
-  if (typeof value !== 'string' || value.length > MAX_URL_LENGTH || /[\s\u0000-\u001f\u007f]/.test(value)) return null;
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    return null;
-  }
-  if (u.protocol !== 'https:' || !u.hostname || u.username || u.password) return null;
-  return u.href;
-}
-
-/** `value` as a normalised http(s) URL, or null (a link back to a tenant's app). */
+/** A link back to a tenant's app: a normalised http(s) URL, or null. */
 export function webUrl(value: unknown): string | null {
-  if (typeof value !== 'string' || value.length > MAX_URL_LENGTH) return null;
-  try {
-    const u = new URL(value);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password ? u.href : null;
-  } catch {
-    return null;
-  }
+  return absoluteHttpUrl(value)?.href ?? null;
 }
 
 /** A deliberately plain email rule for a support address: one @, no spaces, no markup. */

@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators';
-import { basePathOf } from '../auth/continuation';
+import { basePathOf } from '../common/redirects';
 import { escapeHtml } from '../common/html';
 import { renderPage, sendPage } from '../common/look';
 import { Undocumented } from '../common/openapi';

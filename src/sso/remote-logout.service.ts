@@ -7,7 +7,7 @@ import { notFound } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { BiLogoutService } from './bi-logout.service';
-import { parseAbsoluteUrl } from './return-to';
+import { absoluteHttpUrl, basePathOf } from '../common/redirects';
 import { SsoStore } from './sso.store';
 import { targetDefinition } from './targets';
 
@@ -31,7 +31,7 @@ export class RemoteLogoutService {
     private readonly biLogout: BiLogoutService,
     @InjectConfig() config: AppConfig,
   ) {
-    this.basePath = new URL(config.app.publicUrl).pathname.replace(/\/+$/, '');
+    this.basePath = basePathOf(config.app.publicUrl);
   }
 
   /**
@@ -62,7 +62,7 @@ export class RemoteLogoutService {
       const others = ended?.targetsUsed.filter((id) => id !== target.id) ?? [];
       if (ended && others.length) otherBiLogoutUrls = await this.biLogout.urlsFor({ tenantId: ended.tenantId, targetsUsed: others });
     }
-    const landing = typeof target.settings.logoutLandingUrl === 'string' ? parseAbsoluteUrl(target.settings.logoutLandingUrl) : null;
+    const landing = absoluteHttpUrl(target.settings.logoutLandingUrl);
     return { next: landing ? landing.href : `${this.basePath}/logout`, otherBiLogoutUrls };
   }
 }

@@ -1,14 +1,12 @@
 /**
- * return_to: reading it off our SSO URL, and the checks both products' files share.
+ * return_to: reading it off our SSO URL. Whether a value is safe to redirect to is decided in
+ * common/redirects.ts.
  *
  * Metabase does not url-encode the path it appends (CONTRACTS: "a return path with its own
  * `?a=1&b=2` arrives split across our query string"): `/sso/x?return_to=/q/1?a=1&b=2` reaches
  * us as return_to=/q/1?a=1 and b=2. So return_to is rebuilt from the raw query string:
  * everything after the first `return_to=`, minus the few parameters that are ours.
  */
-
-/** Longer values are refused rather than truncated: a truncated path is a wrong page. */
-export const MAX_RETURN_TO = 2048;
 
 export interface SsoQuery {
   /** As received (rebuilt when split), undefined when absent. */
@@ -88,46 +86,4 @@ function decode(s: string): string | undefined {
 function decodeReturnTo(v: string): string | undefined {
   if (/^(%2f|https?%3a)/i.test(v)) return decode(v);
   return v;
-}
-
-/**
- * A path on the same host: one leading '/', not '//' or '/\' (which browsers treat as another
- * host), no backslashes, whitespace or control characters, not too long. Returns the parser's
- * normalised form (what the browser will request), checked again after normalising because
- * dot segments can fold "/.//evil" into "//evil"; null when it is not safe.
- */
-export function safeRelativePath(p: string): string | null {
-  if (p.length > MAX_RETURN_TO || !p.startsWith('/') || p.startsWith('//')) return null;
-  if (/[\u0000-\u0020\u007f\\]/.test(p)) return null;
-  const base = 'https://return-to.invalid';
-  let u: URL;
-  try {
-    u = new URL(p, base);
-  } catch {
-    return null;
-  }
-  if (u.origin !== base) return null;
-  const path = `${u.pathname}${u.search}${u.hash}`;
-  return path.startsWith('//') ? null : path;
-}
-
-/** An absolute http(s) URL without credentials, or null. */
-export function parseAbsoluteUrl(raw: string): URL | null {
-  if (raw.length > MAX_RETURN_TO || /[\u0000-\u0020\u007f\\]/.test(raw)) return null;
-  try {
-    const u = new URL(raw);
-    if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password) return null;
-    return u;
-  } catch {
-    return null;
-  }
-}
-
-/** The origin of a target's base URL (scheme://host[:port]), or null when it is malformed. */
-export function originOf(baseUrl: string): string | null {
-  try {
-    return new URL(baseUrl).origin;
-  } catch {
-    return null;
-  }
 }

@@ -5,6 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta, SessionContext } from '../auth/auth.types';
 import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../common/errors';
+import { basePathOf } from '../common/redirects';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { IdentitiesService } from '../identities/identities.service';
@@ -66,7 +67,7 @@ export class SsoService {
     private readonly identities: IdentitiesService,
     @InjectConfig() config: AppConfig,
   ) {
-    this.basePath = new URL(config.app.publicUrl).pathname.replace(/\/+$/, '');
+    this.basePath = basePathOf(config.app.publicUrl);
   }
 
   /** The target (with this session's access and groups); unknown or disabled: refused, audited. */

@@ -5,7 +5,7 @@ import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { CurrentSession, WithSession } from '../auth.decorators';
 import { TenantsService } from '../../tenants/tenants.service';
-import { basePathOf } from '../continuation';
+import { basePathOf } from '../../common/redirects';
 import type { SessionContext } from '../auth.types';
 import { accountPage, sendPage } from './pages';
 

@@ -1,5 +1,5 @@
 import { DomainError } from '../../common/errors';
-import { MAX_CONTINUATION_LENGTH, safeContinuation } from '../continuation';
+import { safeLocalPath } from '../../common/redirects';
 import type { LoginField } from './pages';
 
 /** What the visitor sees for every credential failure, whatever the real reason. */
@@ -78,8 +78,7 @@ export function parseLoginForm(body: unknown, publicUrl: string): LoginForm {
     errors.tenant = 'Organization is the short name you were given (letters, digits and dashes).';
   }
   if (!errors.email && !EMAIL.test(email)) errors.email = 'Enter an email address like name@example.com.';
-  const rawNext = b.next;
-  const next = typeof rawNext === 'string' && rawNext.length <= MAX_CONTINUATION_LENGTH ? safeContinuation(rawNext, publicUrl) : null;
+  const next = safeLocalPath(b.next, publicUrl);
   const form = { tenant, email, password, next, orgPreset: b.org_preset === '1' };
   if (Object.keys(errors).length) {
     throw new LoginRejected('invalid_form', 400, 'Some fields need your attention.', errors, undefined, `invalid fields: ${Object.keys(errors).join(', ')}`);
@@ -94,7 +93,7 @@ export function echoFields(body: unknown, publicUrl: string): { tenant: string; 
   return {
     tenant: str(b.tenant, LIMITS.tenant).toLowerCase(),
     email: str(b.email, LIMITS.email),
-    next: safeContinuation(b.next, publicUrl),
+    next: safeLocalPath(b.next, publicUrl),
     orgPreset: b.org_preset === '1',
   };
 }

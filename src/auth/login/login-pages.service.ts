@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { brandOf } from '../../tenants/branding';
-import { basePathOf, safeContinuation } from '../continuation';
+import { basePathOf, safeLocalPath } from '../../common/redirects';
 import { LoginCsrf } from './login-csrf';
 import { echoFields, LIMITS, LoginRejected } from './login-form';
 import { LoginService } from './login.service';
@@ -32,7 +32,7 @@ export class LoginPages {
       loginPage({
         basePath: basePathOf(this.config.app.publicUrl),
         csrf: this.csrf.issue(req, res),
-        next: safeContinuation(q.next, this.config.app.publicUrl),
+        next: safeLocalPath(q.next, this.config.app.publicUrl),
         presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,
         brand: tenant ? brandOf(tenant) : null,
         tenantInput: tenant ? '' : slug,

@@ -4,7 +4,7 @@ import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { Public } from '../auth.decorators';
-import { basePathOf } from '../continuation';
+import { basePathOf } from '../../common/redirects';
 import { SESSION_COOKIE, SessionsService } from '../sessions.service';
 import { LoginRequest } from './local.strategy';
 import { LoginFormFilter } from './login-form.filter';

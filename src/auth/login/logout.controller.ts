@@ -6,7 +6,7 @@ import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { AuthenticatedRequest, WithSession } from '../auth.decorators';
 import { TenantsService } from '../../tenants/tenants.service';
-import { basePathOf } from '../continuation';
+import { basePathOf } from '../../common/redirects';
 import { SESSION_COOKIE, SessionsService } from '../sessions.service';
 import { LogoutService } from './logout.service';
 import { loggedOutPage, sendPage } from './pages';

@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
+import { absoluteHttpUrl, isOwnAbsoluteUrl, safeLocalPath } from '../../common/redirects';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { TenantsService } from '../../tenants/tenants.service';
 import { RequestMeta } from '../auth.types';
 import { BI_LOGOUT, BiLogout } from '../bi-logout';
-import { isOwnAbsoluteUrl, MAX_CONTINUATION_LENGTH, safeContinuation } from '../continuation';
 import { SessionsService } from '../sessions.service';
 
 export interface EndedSession {
@@ -57,16 +57,16 @@ export class LogoutService {
    * a BI target it may use. Anything else is ignored (no open redirect).
    */
   async allowedReturnTo(returnTo: unknown, tenantId: string | null): Promise<string | null> {
-    if (typeof returnTo !== 'string' || !returnTo || returnTo.length > MAX_CONTINUATION_LENGTH) return null;
     const publicUrl = this.config.app.publicUrl;
-    const path = safeContinuation(returnTo, publicUrl);
+    const path = safeLocalPath(returnTo, publicUrl);
     if (path) return path;
-    if (isOwnAbsoluteUrl(returnTo, publicUrl)) return new URL(returnTo).href;
+    const absolute = absoluteHttpUrl(returnTo);
+    if (!absolute) return null;
+    if (isOwnAbsoluteUrl(returnTo, publicUrl)) return absolute.href;
     if (!tenantId) return null;
-    const url = absoluteHttpUrl(returnTo);
-    if (!url) return null;
+    const url = absolute.href;
     const tenant = await this.tenants.findById(tenantId).catch(() => null);
-    const landing = tenant?.logoutLandingUrl ? absoluteHttpUrl(tenant.logoutLandingUrl) : null;
+    const landing = absoluteHttpUrl(tenant?.logoutLandingUrl)?.href;
     if (landing && landing === url) return url;
     try {
       if (this.biLogout && (await this.biLogout.isTargetLandingPage(url, tenantId))) return url;
@@ -87,17 +87,5 @@ export class LogoutService {
       this.log.warn({ err }, 'could not list BI logout URLs');
       return [];
     }
-  }
-}
-
-/** The normalised href of an absolute http(s) URL without credentials, else null. */
-function absoluteHttpUrl(raw: string): string | null {
-  if (/[\u0000-\u001f\u007f\\]/.test(raw)) return null;
-  try {
-    const u = new URL(raw);
-    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password) return null;
-    return u.href;
-  } catch {
-    return null;
   }
 }

@@ -6,7 +6,7 @@ import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../..
 import type { SessionContext } from '../../auth/auth.types';
 import { escapeHtml } from '../../common/html';
 import { requestMeta } from '../../common/request-meta';
-import { originOf } from '../return-to';
+import { originOf } from '../../common/redirects';
 import { notFound } from '../../common/errors';
 import { SsoService } from '../sso.service';
 import { targetDefinition } from '../targets';

@@ -1,5 +1,5 @@
 import { badRequest, DomainError } from '../../common/errors';
-import { originOf, parseAbsoluteUrl, safeRelativePath } from '../return-to';
+import { absoluteHttpUrl, originOf, safeLocalPath } from '../../common/redirects';
 import type { TargetSettings } from '../target.entity';
 import type { AccessSettings } from '../access.entity';
 import { defineTarget, EmbedBehaviour, MintContext, schemas, Signing, SsoBehaviour } from './target-definition';
@@ -147,8 +147,8 @@ const sso: SsoBehaviour = {
      */
     normaliseReturnTo(raw, target) {
       if (raw === undefined || raw === '') return '/';
-      if (raw.startsWith('/')) return safeRelativePath(raw);
-      const u = parseAbsoluteUrl(raw);
+      if (raw.startsWith('/')) return safeLocalPath(raw);
+      const u = absoluteHttpUrl(raw);
       return u && u.origin === originOf(target.baseUrl) ? u.href : null;
     },
     url: (ctx, jwt, returnTo) => `${base(ctx.target)}/auth/sso?jwt=${jwt}&return_to=${encodeURIComponent(returnTo)}`,

@@ -1,4 +1,4 @@
-import { originOf, parseAbsoluteUrl, safeRelativePath } from '../return-to';
+import { absoluteHttpUrl, originOf, safeLocalPath } from '../../common/redirects';
 import type { TargetSettings } from '../target.entity';
 import type { AccessSettings } from '../access.entity';
 import { defineTarget, MintContext, schemas, SsoBehaviour } from './target-definition';
@@ -95,8 +95,8 @@ function allowedOrigins(target: Target): Set<string> {
  */
 function normaliseReturnTo(raw: string | undefined, target: Target): string | null {
   if (raw === undefined || raw === '') return '/';
-  if (raw.startsWith('/')) return safeRelativePath(raw);
-  const u = parseAbsoluteUrl(raw);
+  if (raw.startsWith('/')) return safeLocalPath(raw);
+  const u = absoluteHttpUrl(raw);
   return u && allowedOrigins(target).has(u.origin) ? u.href : null;
 }
 

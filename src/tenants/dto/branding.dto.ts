@@ -1,7 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsOptional, IsString, Length, Matches, ValidateBy, ValidationOptions } from 'class-validator';
-import { ACCENT_COLOR, httpsUrl, supportHref } from '../../common/look';
+import { ACCENT_COLOR, supportHref } from '../../common/look';
+import { httpsUrl } from '../../common/redirects';
 import type { Tenant } from '../tenant.entity';
 
 /** A validator from one of look.ts's rules (the same function the renderer checks with). */
