@@ -2,9 +2,8 @@ import { createParamDecorator, ExecutionContext, Injectable, Param, PipeTransfor
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { notFound } from '../common/errors';
-import { TARGET_SLUG } from '../sso/dto/target-input';
+import { isSlug, isUuid } from '../common/identifiers';
 import { TargetsService } from '../sso/targets.service';
-import { isUuid } from '../tenants/dto/common.dto';
 
 /**
  * For a tenant named outside the path (a body or query `tenantId`): a tenant-scoped key may
@@ -32,7 +31,7 @@ export class TargetRefPipe implements PipeTransform<unknown, Promise<string>> {
 
   async transform(value: unknown): Promise<string> {
     if (isUuid(value)) return value.toLowerCase();
-    const target = typeof value === 'string' && TARGET_SLUG.test(value) ? await this.targets.findBySlug(value) : null;
+    const target = isSlug(value) ? await this.targets.findBySlug(value) : null;
     if (!target) throw notFound('target');
     return target.id;
   }

@@ -2,16 +2,16 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
-import { basePathOf } from './redirects';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
-import { TENANT_SLUG } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
 import { isDatabaseUnavailable } from './db-unavailable';
 import { errorPage, ErrorPageView, retryPathOf } from './error-pages';
 import { ErrorResponse } from './error-response';
 import { DomainError } from './errors';
+import { isSlug } from './identifiers';
 import { sendPage } from './look';
+import { basePathOf } from './redirects';
 
 const DATABASE_UNAVAILABLE = 'database_unavailable';
 
@@ -70,7 +70,7 @@ export class HttpErrorFilter implements ExceptionFilter {
   private async sendErrorPage(req: AuthenticatedRequest, res: Response, body: ErrorBody): Promise<void> {
     let tenant: ErrorPageView['tenant'] = null;
     try {
-      const fromQuery = typeof req.query?.tenant === 'string' && TENANT_SLUG.test(req.query.tenant) ? req.query.tenant : null;
+      const fromQuery = isSlug(req.query?.tenant) ? req.query.tenant : null;
       const slug = req.sessionContext?.tenant.slug ?? fromQuery;
       // No database round trip when the database is what failed.
       const brand = slug && body.statusCode < 500 ? await this.tenants.brandFor({ slug }) : null;

@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import { escapeHtml } from './html';
+import { isEmailAddress } from './identifiers';
 import { absoluteHttpUrl, httpsUrl } from './redirects';
 import { cspHash, LOOK_STYLE } from './look-style';
 import { CspExtras, widenCsp } from './security-headers';
@@ -32,13 +33,16 @@ export function webUrl(value: unknown): string | null {
   return absoluteHttpUrl(value)?.href ?? null;
 }
 
-/** A deliberately plain email rule for a support address: one @, no spaces, no markup. */
-const SUPPORT_EMAIL = /^[^\s@<>"'()\\,;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+/**
+ * A support address is the one email rule, and plain besides: nothing a mailto: link could
+ * read as markup, a header (`?cc=`) or a second address.
+ */
+const MAILTO_UNSAFE = /[\s<>"'()\\,;:?&%]/;
 
 /** Where a support contact links to (mailto: or the https URL), or null when it is neither. */
 export function supportHref(value: unknown): string | null {
   if (typeof value !== 'string' || value.length > 320) return null;
-  if (SUPPORT_EMAIL.test(value)) return `mailto:${value}`;
+  if (isEmailAddress(value) && !MAILTO_UNSAFE.test(value)) return `mailto:${value}`;
   return httpsUrl(value);
 }
 

@@ -6,7 +6,7 @@ import { DomainError, notFound } from '../common/errors';
 import { AccessService } from '../sso/access.service';
 import { TargetsService } from '../sso/targets.service';
 import { targetDefinition } from '../sso/targets';
-import { isUuid } from '../tenants/dto/common.dto';
+import { isUuid, MAX_EMAIL_LENGTH, normaliseEmail } from '../common/identifiers';
 import { TenantsService } from '../tenants/tenants.service';
 import { GroupsService } from '../users/groups.service';
 import { UsersService } from '../users/users.service';
@@ -105,7 +105,7 @@ export class ConsoleAccessController {
     const tenantId = this.kit.scopedTenantId(ctx, raw);
     const [tenant, target] = await Promise.all([this.tenants.findById(tenantId), this.targets.get(uuid(rawTarget, 'target'))]);
     const product = productSchema(target.kind)!;
-    const email = typeof req.query.email === 'string' ? req.query.email.trim().toLowerCase().slice(0, 254) : '';
+    const email = typeof req.query.email === 'string' ? normaliseEmail(req.query.email).slice(0, MAX_EMAIL_LENGTH) : '';
     const session = ctx.principal.session;
     const [grant, ownGrant] = await Promise.all([this.access.find(tenantId, target.id), this.access.find(session.tenant.id, target.id)]);
     let claims: Record<string, unknown> | null = null;

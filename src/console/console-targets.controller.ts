@@ -7,7 +7,7 @@ import { notFound } from '../common/errors';
 import type { TargetView } from '../sso/dto/target-input';
 import { AccessService } from '../sso/access.service';
 import { TargetsService } from '../sso/targets.service';
-import { isUuid } from '../tenants/dto/common.dto';
+import { isUuid } from '../common/identifiers';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, validateAs } from './console-kit';
 import { ProductSchema, productSchema, productSchemas } from './product-schemas';

@@ -7,7 +7,7 @@ import { SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { TargetsService } from '../sso/targets.service';
 import { AccessService } from '../sso/access.service';
-import { isUuid } from '../tenants/dto/common.dto';
+import { isUuid } from '../common/identifiers';
 import { CreateTenantDto, UpdateTenantDto } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
 import { GroupNameDto } from '../users/dto/group.dto';

@@ -8,6 +8,7 @@ import { AuditModule } from '../audit/audit.module';
 import { Session } from '../auth/session.entity';
 import { SessionsService } from '../auth/sessions.service';
 import { DomainError } from '../common/errors';
+import { isEmailAddress, normaliseEmail } from '../common/identifiers';
 import { AppConfigModule } from '../config/config.module';
 import { ConfigError, loadConfig } from '../config/configuration';
 import { CryptoModule } from '../crypto/crypto.module';
@@ -31,8 +32,6 @@ class CliSessionsModule {}
   providers: [OperatorsService],
 })
 class CreateOperatorModule {}
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 async function main(): Promise<number> {
   loadConfig();
@@ -58,8 +57,8 @@ async function main(): Promise<number> {
     return String(next.value);
   };
   try {
-    const email = (await ask('Operator email: ')).trim().toLowerCase();
-    if (!EMAIL.test(email) || email.length > 254) {
+    const email = normaliseEmail(await ask('Operator email: '));
+    if (!isEmailAddress(email)) {
       console.error('That is not an email address.');
       return 1;
     }

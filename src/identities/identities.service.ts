@@ -3,6 +3,7 @@ import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { badRequest, conflict, notFound } from '../common/errors';
+import { normaliseEmail } from '../common/identifiers';
 import { SHARED_ACCOUNT_TENANTS_IN_DOMAIN_SQL, TENANT_USER_BASE_URLS_SQL } from '../sso/access-sql';
 import { TENANT_USER_EMAILS_SQL, USER_TENANTS_IN_DOMAIN_SQL } from '../users/users-sql';
 import type { ClaimedVia } from './bi-identity.entity';
@@ -151,7 +152,7 @@ export class IdentitiesService {
         WHERE ($1::varchar IS NULL OR b.instance = $1) AND ($2::varchar IS NULL OR b.email = $2)
         ORDER BY b.instance, b.email
         LIMIT 500`,
-      [instance, q.email?.trim().toLowerCase() ?? null],
+      [instance, q.email === undefined ? null : normaliseEmail(q.email)],
     );
     return rows.map(toView);
   }
@@ -159,7 +160,7 @@ export class IdentitiesService {
   /** Gives the identity to `tenantId` (claimed or not before). The domain rule still holds. */
   async transfer(meta: RequestMeta, input: { instance: string; email: string; tenantId: string }): Promise<BiIdentityView> {
     const instance = requireInstance(input.instance);
-    const email = input.email.trim().toLowerCase();
+    const email = normaliseEmail(input.email);
     return this.dataSource.transaction(async (m) => {
       await this.assertEmailAllowed(m, input.tenantId, email);
       const before = await this.ownerOf(instance, email, m);
@@ -185,7 +186,7 @@ export class IdentitiesService {
   /** Frees the identity: the next tenant to use it on the instance owns it. */
   async release(meta: RequestMeta, input: { instance: string; email: string }): Promise<void> {
     const instance = requireInstance(input.instance);
-    const email = input.email.trim().toLowerCase();
+    const email = normaliseEmail(input.email);
     await this.dataSource.transaction(async (m) => {
       // TypeORM answers a DELETE .. RETURNING with [rows, count].
       const [rows]: [{ tenant_id: string }[], number] = await m.query(`DELETE FROM bi_identities WHERE instance = $1 AND email = $2 RETURNING tenant_id`, [instance, email]);

@@ -4,6 +4,7 @@ import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { badRequest, notFound } from '../common/errors';
 import { IdentitiesService } from '../identities/identities.service';
+import { TenantsService } from '../tenants/tenants.service';
 import { GroupsService } from '../users/groups.service';
 import { Access } from './access.entity';
 import { AccessView, parseAccessInput } from './dto/access-input';
@@ -56,7 +57,7 @@ export class AccessService {
   }
 
   async list(tenantId: string): Promise<AccessView[]> {
-    await this.assertTenant(this.dataSource.manager, tenantId);
+    await TenantsService.assertExists(this.dataSource.manager, tenantId);
     const rows: AccessRow[] = await this.dataSource.query(
       `SELECT a.*, t.slug AS target_slug, t.kind AS target_kind
          FROM tenant_target_access a JOIN targets t ON t.id = a.target_id
@@ -70,7 +71,7 @@ export class AccessService {
   /** Grants the target to the tenant, or replaces the grant whole. `created` tells which. */
   async grant(meta: RequestMeta, tenantId: string, targetId: string, body: unknown): Promise<{ access: AccessView; created: boolean }> {
     return this.dataSource.transaction(async (m) => {
-      await this.assertTenant(m, tenantId);
+      await TenantsService.assertExists(m, tenantId);
       const [target]: { slug: string; kind: TargetKind; base_url: string }[] = await m.query(`SELECT slug, kind, base_url FROM targets WHERE id = $1`, [targetId]);
       if (!target) throw notFound('target');
       const { value, problems } = parseAccessInput(body, target.kind);
@@ -113,17 +114,12 @@ export class AccessService {
     await this.dataSource.transaction(async (m) => {
       const existing = await m.getRepository(Access).findOne({ where: { tenantId, targetId } });
       if (!existing) {
-        await this.assertTenant(m, tenantId);
+        await TenantsService.assertExists(m, tenantId);
         throw notFound('access grant');
       }
       await m.getRepository(Access).delete({ tenantId, targetId });
       await this.audit.record(meta, { type: 'access.revoked', tenantId, details: { targetId } }, m);
     });
-  }
-
-  private async assertTenant(m: EntityManager, tenantId: string): Promise<void> {
-    const rows: unknown[] = await m.query(`SELECT 1 FROM tenants WHERE id = $1`, [tenantId]);
-    if (!rows.length) throw notFound('tenant');
   }
 }
 

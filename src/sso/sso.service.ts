@@ -5,6 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta, SessionContext } from '../auth/auth.types';
 import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../common/errors';
+import { isSlug } from '../common/identifiers';
 import { basePathOf } from '../common/redirects';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
@@ -35,7 +36,6 @@ export interface HandshakeInput {
   meta: RequestMeta;
 }
 
-const TENANT_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
  * The identity the BI tool would see belongs to another tenant on that instance. Says no
@@ -251,7 +251,7 @@ export class SsoService {
    * from which tenants use the target would tell an anonymous visitor who our customers are.
    */
   loginUrl(next: string, tenantHint: string | undefined): string {
-    const tenant = tenantHint && TENANT_SLUG.test(tenantHint) ? tenantHint : null;
+    const tenant = isSlug(tenantHint) ? tenantHint : null;
     const query = `${tenant ? `tenant=${encodeURIComponent(tenant)}&` : ''}next=${encodeURIComponent(this.basePath + next)}`;
     return `${this.basePath}/login?${query}`;
   }

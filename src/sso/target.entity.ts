@@ -1,4 +1,5 @@
 import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { slugCheck } from '../common/identifiers';
 
 /**
  * A product kind: stored as text and checked by the application against the definitions in
@@ -17,7 +18,7 @@ export type SealedSecrets = Record<string, string>;
 
 /** One BI instance. Secrets are sealed with SecretBox (AES-256-GCM under SECRETS_KEY). */
 @Entity({ name: 'targets' })
-@Check('ck_targets_slug', `slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'`)
+@Check('ck_targets_slug', slugCheck('slug'))
 export class Target {
   @PrimaryGeneratedColumn('uuid')
   id: string;

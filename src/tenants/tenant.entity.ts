@@ -1,13 +1,15 @@
 import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { slugCheck } from '../common/identifiers';
+import { ACCENT_COLOR } from '../common/look';
 
 export type FlatAttributes = Record<string, string | number | boolean>;
 
 @Entity({ name: 'tenants' })
 @Index('uq_tenants_operator', ['operator'], { unique: true, where: 'operator' })
-@Check('ck_tenants_slug', `slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'`)
+@Check('ck_tenants_slug', slugCheck('slug'))
 // The branding rules of src/common/look.ts, kept by the database too: a row that reaches a
 // page can only hold a #rrggbb colour and an https logo.
-@Check('ck_tenants_brand_accent_color', `brand_accent_color ~ '^#[0-9a-f]{6}$'`)
+@Check('ck_tenants_brand_accent_color', `brand_accent_color ~ '${ACCENT_COLOR.source}'`)
 @Check('ck_tenants_brand_logo_url', `brand_logo_url ~ '^https://'`)
 export class Tenant {
   @PrimaryGeneratedColumn('uuid')

@@ -1,16 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { SessionsService } from '../auth/sessions.service';
 import { conflict, notFound } from '../common/errors';
+import { isSlug, isUuid } from '../common/identifiers';
 import type { Brand } from '../common/look';
 import { brandOf } from './branding';
 import { isUniqueViolation } from './db-errors';
 import { BrandingDto, brandingColumns } from './dto/branding.dto';
-import { isUuid } from './dto/common.dto';
-import { TENANT_SLUG } from './dto/tenant.dto';
 import { FlatAttributes, Tenant } from './tenant.entity';
 
 export interface CreateTenantInput {
@@ -52,6 +51,14 @@ export class TenantsService {
     private readonly sessions: SessionsService,
   ) {}
 
+  /**
+   * notFound('tenant') unless the tenant exists, read through `m` so a caller's transaction
+   * sees its own writes (and the row it is about to reference is checked in the same snapshot).
+   */
+  static async assertExists(m: EntityManager, tenantId: string): Promise<void> {
+    if (!isUuid(tenantId) || !(await m.getRepository(Tenant).exists({ where: { id: tenantId } }))) throw notFound('tenant');
+  }
+
   /** The tenant (enabled or not: callers decide what disabled means for them). */
   async findById(tenantId: string): Promise<Tenant> {
     const tenant = isUuid(tenantId) ? await this.repo.findOne({ where: { id: tenantId } }) : null;
@@ -61,7 +68,7 @@ export class TenantsService {
 
   /** The tenant with this slug (enabled or not); notFound('tenant') when there is none. */
   async findBySlug(slug: string): Promise<Tenant> {
-    const tenant = typeof slug === 'string' && TENANT_SLUG.test(slug) ? await this.repo.findOne({ where: { slug } }) : null;
+    const tenant = isSlug(slug) ? await this.repo.findOne({ where: { slug } }) : null;
     if (!tenant) throw notFound('tenant');
     return tenant;
   }
@@ -82,7 +89,7 @@ export class TenantsService {
    * null when there is no such tenant (the page is then shown in our own look).
    */
   async brandFor(tenant: { id: string } | { slug: string }): Promise<Brand | null> {
-    const where = 'id' in tenant ? (isUuid(tenant.id) ? { id: tenant.id } : null) : TENANT_SLUG.test(tenant.slug) ? { slug: tenant.slug } : null;
+    const where = 'id' in tenant ? (isUuid(tenant.id) ? { id: tenant.id } : null) : isSlug(tenant.slug) ? { slug: tenant.slug } : null;
     const found = where ? await this.repo.findOne({ where }) : null;
     return found ? brandOf(found) : null;
   }

@@ -6,7 +6,7 @@ import type { RequestMeta } from '../auth/auth.types';
 import { updatedRows } from '../auth/sessions.service';
 import { conflict, notFound } from '../common/errors';
 import { isUniqueViolation } from '../tenants/db-errors';
-import { Tenant } from '../tenants/tenant.entity';
+import { TenantsService } from '../tenants/tenants.service';
 import { GroupMember } from './group-member.entity';
 import { Group } from './group.entity';
 import { User } from './user.entity';
@@ -28,7 +28,7 @@ export class GroupsService {
   ) {}
 
   async list(tenantId: string, page: { limit: number; offset: number }): Promise<{ items: Group[]; total: number }> {
-    await this.assertTenantExists(this.dataSource.manager, tenantId);
+    await TenantsService.assertExists(this.dataSource.manager, tenantId);
     const [items, total] = await this.repo.findAndCount({
       where: { tenantId },
       order: { name: 'ASC', id: 'ASC' },
@@ -47,7 +47,7 @@ export class GroupsService {
   async create(meta: RequestMeta, tenantId: string, name: string): Promise<Group> {
     try {
       return await this.dataSource.transaction(async (m) => {
-        await this.assertTenantExists(m, tenantId);
+        await TenantsService.assertExists(m, tenantId);
         const repo = m.getRepository(Group);
         if (await repo.exists({ where: { tenantId, name } })) throw nameTaken(name);
         const group = await repo.save(repo.create({ tenantId, name }));
@@ -215,9 +215,5 @@ export class GroupsService {
     const user = await m.getRepository(User).findOne({ where: { id: userId, tenantId } });
     if (!user) throw notFound('user');
     return { group, user };
-  }
-
-  private async assertTenantExists(m: EntityManager, tenantId: string): Promise<void> {
-    if (!(await m.getRepository(Tenant).exists({ where: { id: tenantId } }))) throw notFound('tenant');
   }
 }

@@ -7,8 +7,9 @@ import { SessionsService } from '../auth/sessions.service';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { IdentitiesService } from '../identities/identities.service';
 import { isUniqueViolation } from '../tenants/db-errors';
-import { isUuid } from '../tenants/dto/common.dto';
-import { FlatAttributes, Tenant } from '../tenants/tenant.entity';
+import { isUuid, normaliseEmail } from '../common/identifiers';
+import { FlatAttributes } from '../tenants/tenant.entity';
+import { TenantsService } from '../tenants/tenants.service';
 import { definedOnly } from '../tenants/tenants.service';
 import { GroupMember } from './group-member.entity';
 import { Group } from './group.entity';
@@ -66,7 +67,7 @@ export class UsersService {
     return this.repo
       .createQueryBuilder('u')
       .addSelect('u.passwordHash')
-      .where('u.tenant_id = :tenantId AND u.email = :email', { tenantId, email: email.trim().toLowerCase() })
+      .where('u.tenant_id = :tenantId AND u.email = :email', { tenantId, email: normaliseEmail(email) })
       .getOne();
   }
 
@@ -88,7 +89,7 @@ export class UsersService {
   }
 
   async list(tenantId: string, q: UserListQuery): Promise<{ items: User[]; total: number }> {
-    await this.assertTenantExists(this.dataSource.manager, tenantId);
+    await TenantsService.assertExists(this.dataSource.manager, tenantId);
     const qb = this.repo
       .createQueryBuilder('u')
       .where('u.tenant_id = :tenantId', { tenantId })
@@ -97,7 +98,7 @@ export class UsersService {
       .take(q.limit)
       .skip(q.offset);
     if (q.email) {
-      qb.andWhere(`u.email ILIKE :pattern ESCAPE '\\'`, { pattern: `%${escapeLike(q.email.trim().toLowerCase())}%` });
+      qb.andWhere(`u.email ILIKE :pattern ESCAPE '\\'`, { pattern: `%${escapeLike(normaliseEmail(q.email))}%` });
     }
     const [items, total] = await qb.getManyAndCount();
     return { items, total };
@@ -108,13 +109,13 @@ export class UsersService {
    * taken email or a missing tenant leaves nothing behind.
    */
   async create(meta: RequestMeta, tenantId: string, input: CreateUserInput): Promise<{ user: User; groups: string[] }> {
-    const email = input.email.trim().toLowerCase();
+    const email = normaliseEmail(input.email);
     const groupNames = [...new Set(input.groups ?? [])].sort();
     // Hashed before the transaction opens: argon2 takes a while and must not hold a connection.
     const passwordHash = input.password !== undefined ? await this.passwords.hash(input.password) : null;
     try {
       return await this.dataSource.transaction(async (m) => {
-        await this.assertTenantExists(m, tenantId);
+        await TenantsService.assertExists(m, tenantId);
         // README "BI identities": an email in a domain given to another tenant is refused;
         // whether the email exists in another tenant is never told (nor checked) here.
         await this.identities.assertEmailAllowed(m, tenantId, email);
@@ -196,10 +197,6 @@ export class UsersService {
       await m.getRepository(User).delete({ id: userId, tenantId });
       await this.audit.record(meta, { type: 'user.deleted', tenantId, details: { userId, email: found.email } }, m);
     });
-  }
-
-  private async assertTenantExists(m: EntityManager, tenantId: string): Promise<void> {
-    if (!(await m.getRepository(Tenant).exists({ where: { id: tenantId } }))) throw notFound('tenant');
   }
 }
 

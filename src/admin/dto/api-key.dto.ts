@@ -1,14 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, Length, ValidateIf } from 'class-validator';
+import { IsTenantRef, Trim } from '../../common/identifiers';
 import { OptionalNotNull } from '../../tenants/dto/common.dto';
-import { IsTenantRef } from '../../tenants/dto/tenant.dto';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class CreateApiKeyDto {
   @ApiProperty({ maxLength: 100, example: 'CI provisioning' })
-  @Transform(trim)
+  @Trim()
   @IsString()
   @Length(1, 100, { message: 'name must be 1 to 100 characters long' })
   name: string;

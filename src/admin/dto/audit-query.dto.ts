@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsISO8601, IsString, Matches, Max, Min } from 'class-validator';
 import { OptionalNotNull } from '../../tenants/dto/common.dto';
-import { IsTenantRef } from '../../tenants/dto/tenant.dto';
+import { IsTenantRef } from '../../common/identifiers';
 
 export const MAX_AUDIT_PAGE = 500;
 const DATE_MESSAGE = (field: string) => `${field} must be an ISO 8601 date or date-time, e.g. 2025-01-31 or 2025-01-31T12:00:00Z`;

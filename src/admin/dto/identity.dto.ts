@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsEmailAddress } from '../../common/identifiers';
 
 export class ListBiIdentitiesQueryDto {
   @ApiPropertyOptional({ description: 'A BI URL; compared by its normalised origin (scheme, host, port)', example: 'https://metabase.example.com' })
@@ -22,7 +23,7 @@ export class BiIdentityKeyQueryDto {
   instance: string;
 
   @ApiProperty()
-  @IsEmail({}, { message: 'email must be an email address' })
+  @IsEmailAddress('email must be an email address')
   @MaxLength(254)
   email: string;
 }

@@ -1,14 +1,13 @@
 import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { MAX_SECRET_LENGTH, TARGET_SLUG } from '../../sso/dto/target-input';
+import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
+import { IsSlug, NotUuidShaped, SLUG, Trim } from '../../common/identifiers';
+import { MAX_SECRET_LENGTH } from '../../sso/dto/target-input';
 import type { TargetKind, TargetSettings } from '../../sso/target.entity';
 import { TARGET_DEFINITIONS, TARGET_KINDS } from '../../sso/targets';
-import { NotUuidShaped, OptionalNotNull } from '../../tenants/dto/common.dto';
+import { OptionalNotNull } from '../../tenants/dto/common.dto';
 
-const SLUG_MESSAGE = 'slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit (^[a-z0-9][a-z0-9-]{0,62}$)';
 const KIND_MESSAGE = `kind must be one of ${TARGET_KINDS.join(', ')}`;
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 /** The raw JSON value, as parsed: settings are validated per product by the target definitions. */
 const keepRaw = () => Transform(({ obj, key }) => (obj as Record<string, unknown>)[key]);
@@ -33,9 +32,9 @@ const SECRETS_SCHEMA = {
 };
 
 export class CreateTargetDto {
-  @ApiProperty({ pattern: TARGET_SLUG.source, example: 'metabase-prod' })
+  @ApiProperty({ pattern: SLUG.source, example: 'metabase-prod' })
   @IsString()
-  @Matches(TARGET_SLUG, { message: SLUG_MESSAGE })
+  @IsSlug()
   @NotUuidShaped()
   slug: string;
 
@@ -45,7 +44,7 @@ export class CreateTargetDto {
 
   @ApiPropertyOptional({ maxLength: 200, example: 'Metabase (production)' })
   @OptionalNotNull()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MaxLength(200)
   name?: string;
@@ -85,10 +84,10 @@ export class CreateTargetDto {
 
 /** Any field; a secret is replaced only when sent; `settings` replaces the whole object. */
 export class UpdateTargetDto {
-  @ApiPropertyOptional({ pattern: TARGET_SLUG.source })
+  @ApiPropertyOptional({ pattern: SLUG.source })
   @OptionalNotNull()
   @IsString()
-  @Matches(TARGET_SLUG, { message: SLUG_MESSAGE })
+  @IsSlug()
   @NotUuidShaped()
   slug?: string;
 
@@ -99,7 +98,7 @@ export class UpdateTargetDto {
 
   @ApiPropertyOptional({ maxLength: 200 })
   @OptionalNotNull()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MaxLength(200)
   name?: string;

@@ -1,4 +1,5 @@
 import { DomainError } from '../../common/errors';
+import { isEmailAddress, isSlug } from '../../common/identifiers';
 import { safeLocalPath } from '../../common/redirects';
 import type { LoginField } from './pages';
 
@@ -47,9 +48,6 @@ export class LoginRejected extends DomainError {
   }
 }
 
-/** Loose on purpose (RFC 5321 allows much); the users table holds what admins entered. */
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
-const TENANT_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
  * Checks the fields' presence, type and size (a repeated field arrives as an array and is
@@ -74,10 +72,10 @@ export function parseLoginForm(body: unknown, publicUrl: string): LoginForm {
   const tenant = text('tenant', 'Organization', true).toLowerCase();
   const email = text('email', 'Email', true).toLowerCase();
   const password = text('password', 'Password', false);
-  if (!errors.tenant && !TENANT_SLUG.test(tenant)) {
+  if (!errors.tenant && !isSlug(tenant)) {
     errors.tenant = 'Organization is the short name you were given (letters, digits and dashes).';
   }
-  if (!errors.email && !EMAIL.test(email)) errors.email = 'Enter an email address like name@example.com.';
+  if (!errors.email && !isEmailAddress(email)) errors.email = 'Enter an email address like name@example.com.';
   const next = safeLocalPath(b.next, publicUrl);
   const form = { tenant, email, password, next, orgPreset: b.org_preset === '1' };
   if (Object.keys(errors).length) {

@@ -1,9 +1,6 @@
 import type { TargetKind, TargetSettings } from '../target.entity';
 import type { SecretSpec, TargetDefinition } from '../targets/target-definition';
 
-/** Target slugs follow the tenant slug rule (also a CHECK constraint in the schema). */
-export const TARGET_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
 /** Longer than any product's key; past this it is a pasted file, not a secret. */
 export const MAX_SECRET_LENGTH = 1024;
 

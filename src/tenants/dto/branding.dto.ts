@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
+import { Trim } from '../../common/identifiers';
 import { IsOptional, IsString, Length, Matches, ValidateBy, ValidationOptions } from 'class-validator';
 import { ACCENT_COLOR, supportHref } from '../../common/look';
 import { httpsUrl } from '../../common/redirects';
@@ -18,7 +19,7 @@ const Satisfies = (name: string, rule: (v: unknown) => unknown, options: Validat
 export class BrandingDto {
   @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200, example: 'Acme Analytics', description: 'Shown as what the visitor signs in to (default: the tenant name)' })
   @IsOptional()
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
+  @Trim()
   @IsString({ message: 'displayName must be a string' })
   @Length(1, 200, { message: 'displayName must be 1 to 200 characters long' })
   // eslint-disable-next-line no-control-regex

@@ -1,23 +1,8 @@
 import { Param, ParseUUIDPipe } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, Matches, Max, Min, ValidateIf } from 'class-validator';
+import { IsInt, Max, Min, ValidateIf } from 'class-validator';
 import { notFound } from '../../common/errors';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
-
-/**
- * Admin paths name a tenant or a target by id or by slug, and a UUID there is read as an id:
- * so a slug may not have the form of one (it could never be addressed by its slug).
- */
-export const NotUuidShaped = () =>
-  Matches(/^(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)/i, {
-    message: 'slug must not have the form of a UUID (paths take an id or a slug)',
-  });
 
 /**
  * A uuid path parameter. A malformed id answers the same 404 as an unknown one (never a

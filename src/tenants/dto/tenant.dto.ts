@@ -2,39 +2,25 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsObject, IsOptional, IsString, IsUrl, Length, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { OperatorOnly } from '../../auth/admin-scope';
+import { IsSlug, NotUuidShaped, SLUG, Trim } from '../../common/identifiers';
 import { IsFlatAttributes } from '../attributes';
 import type { FlatAttributes, Tenant } from '../tenant.entity';
 import { BrandingDto, BrandingViewDto, toBrandingView } from './branding.dto';
-import { ATTRIBUTES_SCHEMA, NotUuidShaped, OptionalNotNull, PageMetaDto } from './common.dto';
+import { ATTRIBUTES_SCHEMA, OptionalNotNull, PageMetaDto } from './common.dto';
 
-/**
- * Tenant slugs are URL path segments (/login/<slug>) and may become Metabase's `@tenant`
- * claim, whose values must match ^[-_a-z0-9]{1,255}$ (CONTRACTS.md): this is a subset.
- */
-export const TENANT_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-/** A tenant named in a body or query: its id or its slug (resolved by TenantsService.idOf). */
-export const IsTenantRef = () =>
-  Matches(/^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9][a-z0-9-]{0,62})$/i, {
-    message: 'tenantId must be a tenant id (UUID) or slug',
-  });
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 const URL_RULE = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 const URL_MESSAGE = 'logoutLandingUrl must be an absolute http(s) URL';
 
 export class CreateTenantDto {
-  @ApiProperty({ pattern: TENANT_SLUG.source, example: 'acme', description: 'Unique, immutable; used in login URLs' })
+  @ApiProperty({ pattern: SLUG.source, example: 'acme', description: 'Unique, immutable; used in login URLs' })
   @IsString()
-  @Matches(TENANT_SLUG, {
-    message: 'slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit (^[a-z0-9][a-z0-9-]{0,62}$)',
-  })
+  @IsSlug()
   @NotUuidShaped()
   slug: string;
 
   @ApiProperty({ maxLength: 200, example: 'Acme Corp' })
-  @Transform(trim)
+  @Trim()
   @IsString()
   @Length(1, 200, { message: 'name must be 1 to 200 characters long' })
   name: string;
@@ -70,7 +56,7 @@ export class CreateTenantDto {
 export class UpdateTenantDto {
   @ApiPropertyOptional({ maxLength: 200 })
   @OptionalNotNull()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @Length(1, 200, { message: 'name must be 1 to 200 characters long' })
   name?: string;

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
+import { Trim } from '../../common/identifiers';
 import { IsString, Matches } from 'class-validator';
 import { PageMetaDto } from '../../tenants/dto/common.dto';
 import type { Group } from '../group.entity';
@@ -13,7 +13,7 @@ export const GROUP_NAME_MESSAGE = 'name must be 1 to 100 characters with no cont
 
 export class GroupNameDto {
   @ApiProperty({ maxLength: 100, example: 'analysts' })
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
+  @Trim()
   @IsString()
   @Matches(GROUP_NAME_RULE, { message: `group ${GROUP_NAME_MESSAGE}` })
   name: string;

@@ -4,7 +4,6 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
-  IsEmail,
   IsIn,
   IsOptional,
   IsString,
@@ -12,6 +11,7 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
+import { IsEmailAddress, Trim, TrimLower } from '../../common/identifiers';
 import { IsFlatAttributes } from '../../tenants/attributes';
 import { ATTRIBUTES_SCHEMA, OptionalNotNull, PageMetaDto, PageQueryDto } from '../../tenants/dto/common.dto';
 import type { FlatAttributes } from '../../tenants/tenant.entity';
@@ -20,30 +20,27 @@ import { USER_ROLES } from '../user.entity';
 import type { User, UserRole } from '../user.entity';
 import { GROUP_NAME_MESSAGE, GROUP_NAME_RULE } from './group.dto';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-/** Emails are the BI tools' identity key, compared lower-cased (Metabase does): stored so. */
-const lowerTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
 
 const PASSWORD_MESSAGE = `password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`;
 
 export class CreateUserDto {
   @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@acme.example', description: 'Unique in the tenant; stored lower-cased' })
-  @Transform(lowerTrim)
+  @TrimLower()
   @IsString()
   @MaxLength(254, { message: 'email must be at most 254 characters' })
-  @IsEmail({}, { message: 'email must be a valid email address' })
+  @IsEmailAddress('email must be a valid email address')
   email: string;
 
   @ApiPropertyOptional({ maxLength: 100, default: '' })
   @OptionalNotNull()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MaxLength(100, { message: 'firstName must be at most 100 characters' })
   firstName?: string;
 
   @ApiPropertyOptional({ maxLength: 100, default: '' })
   @OptionalNotNull()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MaxLength(100, { message: 'lastName must be at most 100 characters' })
   lastName?: string;
@@ -68,7 +65,7 @@ export class CreateUserDto {
   @OptionalNotNull()
   @IsArray()
   @ArrayMaxSize(100)
-  @Transform(({ value }) => (Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim() : v)) : value))
+  @Trim({ each: true })
   @IsString({ each: true })
   @Matches(GROUP_NAME_RULE, { each: true, message: `each group ${GROUP_NAME_MESSAGE}` })
   groups?: string[];
@@ -83,14 +80,14 @@ export class CreateUserDto {
 export class UpdateUserDto {
   @ApiPropertyOptional({ maxLength: 100 })
   @OptionalNotNull()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MaxLength(100, { message: 'firstName must be at most 100 characters' })
   firstName?: string;
 
   @ApiPropertyOptional({ maxLength: 100 })
   @OptionalNotNull()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MaxLength(100, { message: 'lastName must be at most 100 characters' })
   lastName?: string;
