@@ -9,6 +9,8 @@
  * pages' "Try again", logout landing pages and branding links.
  */
 
+import { ValidateBy } from 'class-validator';
+
 /** Longer values are refused rather than truncated: a truncated path is a wrong page. */
 export const MAX_REDIRECT_LENGTH = 2048;
 
@@ -41,7 +43,7 @@ export function safeLocalPath(raw: unknown, publicUrl: string = ANY_ORIGIN): str
   let base: URL;
   let resolved: URL;
   try {
-    base = new URL(`${publicUrl.replace(/\/+$/, '')}/`);
+    base = serviceRoot(publicUrl);
     resolved = new URL(raw, base);
   } catch {
     return null;
@@ -68,6 +70,10 @@ export function absoluteHttpUrl(raw: unknown): URL | null {
   }
 }
 
+/** A body field that must pass `absoluteHttpUrl` (kept as sent; its users normalise it). */
+export const IsHttpUrl = (message: string) =>
+  ValidateBy({ name: 'isHttpUrl', validator: { validate: (value: unknown) => absoluteHttpUrl(value) !== null } }, { message });
+
 /** `raw` as a normalised https URL (a logo, a support page), or null. */
 export function httpsUrl(raw: unknown): string | null {
   const u = absoluteHttpUrl(raw);
@@ -81,7 +87,7 @@ export function httpsUrl(raw: unknown): string | null {
 export function isOwnAbsoluteUrl(raw: unknown, publicUrl: string): boolean {
   const u = absoluteHttpUrl(raw);
   if (!u) return false;
-  const base = new URL(`${publicUrl.replace(/\/+$/, '')}/`);
+  const base = serviceRoot(publicUrl);
   return u.origin === base.origin && underBasePath(u, base);
 }
 
@@ -100,6 +106,11 @@ export function originOf(url: string): string | null {
  */
 export function basePathOf(publicUrl: string): string {
   return new URL(publicUrl).pathname.replace(/\/+$/, '');
+}
+
+/** PUBLIC_URL with one trailing '/', so relative paths resolve under its base path. */
+function serviceRoot(publicUrl: string): URL {
+  return new URL(`${publicUrl.replace(/\/+$/, '')}/`);
 }
 
 function underBasePath(u: URL, base: URL): boolean {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionsService } from '../auth/sessions.service';
+import { isSlug } from '../common/identifiers';
 import type { AccessSettings, GroupMappings } from './access.entity';
 import type { TargetKind, TargetSettings } from './target.entity';
 import { MetricsService } from '../metrics/metrics.service';
@@ -83,7 +84,7 @@ export class SsoStore {
    */
   async load(slug: string, tenantId: string | null, userId: string | null): Promise<TargetWithAccess | null> {
     // A slug that cannot exist is not worth a query (and keeps junk out of the planner).
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)) return null;
+    if (!isSlug(slug)) return null;
     const rows = await this.prepared<any>(LOAD_SQL, [slug, tenantId, userId]);
     if (!rows.length) return null;
     const r = rows[0];

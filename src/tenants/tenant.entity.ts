@@ -15,7 +15,7 @@ export class Tenant {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
-  /** ^[a-z0-9][a-z0-9-]{0,62}$, unique. */
+  /** A slug (common/identifiers.ts SLUG), unique. */
   @Column({ type: 'varchar', length: 63, unique: true })
   slug: string;
 

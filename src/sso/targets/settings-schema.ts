@@ -9,6 +9,8 @@
  * for the two structured access settings — object (properties/required, or
  * additionalProperties: a string schema for a map).
  */
+import { isEmailAddress, normaliseEmail } from '../../common/identifiers';
+import { absoluteHttpUrl } from '../../common/redirects';
 export interface StringSchema {
   type: 'string';
   title?: string;
@@ -70,7 +72,6 @@ export interface ObjectSchema {
 
 export const emptySchema = (): ObjectSchema => ({ type: 'object', properties: {}, additionalProperties: false });
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -165,17 +166,13 @@ function checkString(s: StringSchema, v: unknown, name: string, problems: string
   }
   switch (s.format) {
     case 'email':
-      if (v.length > 254 || !EMAIL.test(v)) break;
-      return v.toLowerCase();
+      if (!isEmailAddress(v)) break;
+      return normaliseEmail(v);
     case 'uri':
     case 'origin': {
-      let u: URL;
-      try {
-        u = new URL(v);
-      } catch {
-        break;
-      }
-      if (u.protocol !== 'https:' && u.protocol !== 'http:') break;
+      // The rule the redirects use: a URL stored here is one we will send a browser to.
+      const u = absoluteHttpUrl(v);
+      if (!u) break;
       if (s.format === 'uri') return u.toString();
       if (u.origin !== v.replace(/\/$/, '')) break;
       return u.origin;

@@ -1,15 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsObject, IsOptional, IsString, IsUrl, Length, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
 import { OperatorOnly } from '../../auth/admin-scope';
 import { IsSlug, NotUuidShaped, SLUG, Trim } from '../../common/identifiers';
+import { IsHttpUrl } from '../../common/redirects';
 import { IsFlatAttributes } from '../attributes';
 import type { FlatAttributes, Tenant } from '../tenant.entity';
 import { BrandingDto, BrandingViewDto, toBrandingView } from './branding.dto';
 import { ATTRIBUTES_SCHEMA, OptionalNotNull, PageMetaDto } from './common.dto';
 
 
-const URL_RULE = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 const URL_MESSAGE = 'logoutLandingUrl must be an absolute http(s) URL';
 
 export class CreateTenantDto {
@@ -37,7 +37,7 @@ export class CreateTenantDto {
 
   @ApiPropertyOptional({ type: String, format: 'uri', nullable: true, example: 'https://app.acme.example/signed-out', description: 'Where logout may send the user back to' })
   @IsOptional()
-  @IsUrl(URL_RULE, { message: URL_MESSAGE })
+  @IsHttpUrl(URL_MESSAGE)
   @MaxLength(2048)
   logoutLandingUrl?: string | null;
 
@@ -74,7 +74,7 @@ export class UpdateTenantDto {
 
   @ApiPropertyOptional({ type: String, format: 'uri', nullable: true, description: 'Where logout may send the user back to; null clears it' })
   @IsOptional()
-  @IsUrl(URL_RULE, { message: URL_MESSAGE })
+  @IsHttpUrl(URL_MESSAGE)
   @MaxLength(2048)
   logoutLandingUrl?: string | null;
 
