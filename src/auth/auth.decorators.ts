@@ -16,7 +16,12 @@ export type AuthKind = 'public' | 'api-key' | 'session';
 export const Public = () => SetMetadata(AUTH_KIND, 'public' satisfies AuthKind);
 // The OpenAPI security of each kind is derived from this metadata (src/common/openapi.ts).
 export const AdminApi = () => SetMetadata(AUTH_KIND, 'api-key' satisfies AuthKind);
-export const WithSession = () => SetMetadata(AUTH_KIND, 'session' satisfies AuthKind);
+/**
+ * Loads the browser session when the request carries a valid one, and does NOT require one:
+ * the handler gets `@CurrentSession()` null and decides (SSO sends to the login page, the SDK
+ * gets a JSON 401, logout still answers).
+ */
+export const LoadsSession = () => SetMetadata(AUTH_KIND, 'session' satisfies AuthKind);
 
 export interface AuthenticatedRequest extends Request {
   principal?: AdminPrincipal;
@@ -32,7 +37,7 @@ export const Principal = createParamDecorator((_: unknown, ctx: ExecutionContext
   return p;
 });
 
-/** The browser session, or null (on @WithSession routes). */
+/** The browser session, or null (on @LoadsSession routes). */
 export const CurrentSession = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): SessionContext | null =>
     ctx.switchToHttp().getRequest<AuthenticatedRequest>().sessionContext ?? null,

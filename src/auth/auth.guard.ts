@@ -11,7 +11,7 @@ import type { AdminPrincipal } from './auth.types';
 import { SessionsService } from './sessions.service';
 
 /**
- * Deny by default: a route must declare @Public(), @AdminApi() or @WithSession(); an admin
+ * Deny by default: a route must declare @Public(), @AdminApi() or @LoadsSession(); an admin
  * route also declares who may call it (@GlobalOnly() / @TenantScoped(), see admin-scope.ts),
  * enforced here before any pipe or handler runs.
  */

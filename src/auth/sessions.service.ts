@@ -25,7 +25,7 @@ export interface SessionSummary {
 }
 
 /**
- * Every @WithSession request runs this: as a named statement (see `prepared`). The id is
+ * Every @LoadsSession request runs this: as a named statement (see `prepared`). The id is
  * compared as bpchar (sessions.id is char(64)) so the primary key index serves it.
  */
 const RESOLVE_SQL = `

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
-import { AuthenticatedRequest, WithSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest, LoadsSession } from '../auth/auth.decorators';
 import { DomainError, notFound } from '../common/errors';
 import { AccessService } from '../sso/access.service';
 import { TargetsService } from '../sso/targets.service';
@@ -22,7 +22,7 @@ import { accessPage, tryItPage } from './views/access';
  */
 @Undocumented('HTML operator console, for browsers')
 @Controller('console/tenants/:tenantId/access')
-@WithSession()
+@LoadsSession()
 @UseFilters(ConsoleErrorFilter)
 export class ConsoleAccessController {
   constructor(

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { AuditQueryDto } from '../admin/dto/audit-query.dto';
 import { assertTenantInScope } from '../admin/scope';
 import { AuditService } from '../audit/audit.service';
-import { AuthenticatedRequest, WithSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest, LoadsSession } from '../auth/auth.decorators';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleErrorFilter, ConsoleKit, pick, validateAs } from './console-kit';
 import { auditPage } from './views/audit';
@@ -17,7 +17,7 @@ const PAGE = 50;
  */
 @Undocumented('HTML operator console, for browsers')
 @Controller('console/audit')
-@WithSession()
+@LoadsSession()
 @UseFilters(ConsoleErrorFilter)
 export class ConsoleAuditController {
   constructor(

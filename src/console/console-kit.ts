@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import type { RequestMeta } from '../auth/auth.types';
 import { basePathOf } from '../common/redirects';
-import { CSRF_FIELD, LoginCsrf } from '../auth/login/login-csrf';
+import { CSRF_FIELD, LoginCsrfService } from '../auth/login/login-csrf.service';
 import { assertNoOperatorFields, authorizeAdmin, operatorOnlyFields } from '../auth/admin-scope';
 import { DomainError, notFound } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
@@ -60,7 +60,7 @@ export class ConsoleKit {
 
   constructor(
     private readonly operators: OperatorsService,
-    private readonly csrf: LoginCsrf,
+    private readonly csrf: LoginCsrfService,
     @InjectConfig() private readonly config: AppConfig,
   ) {
     this.base = basePathOf(config.app.publicUrl);

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/comm
 import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import { CreateTargetDto, UpdateTargetDto } from '../admin/dto/target.dto';
-import { AuthenticatedRequest, WithSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest, LoadsSession } from '../auth/auth.decorators';
 import { notFound } from '../common/errors';
 import type { TargetView } from '../sso/dto/target-input';
 import { AccessService } from '../sso/access.service';
@@ -24,7 +24,7 @@ const COMMON_FIELDS = ['name', 'slug', 'baseUrl', 'disabled', 'kind'];
  */
 @Undocumented('HTML operator console, for browsers')
 @Controller('console/targets')
-@WithSession()
+@LoadsSession()
 @UseFilters(ConsoleErrorFilter)
 export class ConsoleTargetsController {
   constructor(

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/comm
 import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
-import { WithSession } from '../auth/auth.decorators';
+import { LoadsSession } from '../auth/auth.decorators';
 import { SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { TargetsService } from '../sso/targets.service';
@@ -28,7 +28,7 @@ const PAGE = 50;
  */
 @Undocumented('HTML operator console, for browsers')
 @Controller('console/tenants')
-@WithSession()
+@LoadsSession()
 @UseFilters(ConsoleErrorFilter)
 export class ConsoleTenantsController {
   constructor(

@@ -1,7 +1,7 @@
 import { Controller, Get, Req, Res, UseFilters } from '@nestjs/common';
 import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
-import { AuthenticatedRequest, Public, WithSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest, Public, LoadsSession } from '../auth/auth.decorators';
 import { AuditService } from '../audit/audit.service';
 import { TargetsService } from '../sso/targets.service';
 import { barChart, lineChart } from './chart';
@@ -25,7 +25,7 @@ export class ConsoleController {
   ) {}
 
   @Get()
-  @WithSession()
+  @LoadsSession()
   async overview(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const ctx = await this.kit.enter(req, res);
     const own = ctx.principal.scope.tenantId;

@@ -2,9 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { RequestMeta, SessionContext } from '../auth/auth.types';
 import { badRequest, DomainError, notFound, unauthorized } from '../common/errors';
-import { SigningKeys } from './signing-keys';
+import { SigningKeyCache } from './signing-key-cache';
 import { mintBase, SsoService } from './sso.service';
-import { SsoStore, TargetWithAccess } from './sso.store';
+import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
 import type { Broker, BrokerBehaviour } from './targets/target-definition';
 
@@ -35,8 +35,8 @@ export class BrokerService {
 
   constructor(
     private readonly sso: SsoService,
-    private readonly store: SsoStore,
-    private readonly keys: SigningKeys,
+    private readonly store: SsoRepository,
+    private readonly keys: SigningKeyCache,
   ) {}
 
   async issue(a: BrokerInput): Promise<Record<string, unknown>> {
@@ -45,15 +45,15 @@ export class BrokerService {
     const tenantId = session?.tenant.id ?? null;
     const def = targetDefinition(target.kind);
     if (!def?.broker) {
-      await this.sso.deny(meta, tenantId, target.slug, 'broker_not_supported', 'broker');
+      await this.sso.auditRefusal(meta, { flow: 'broker', tenantId, target: target.slug, reason: 'broker_not_supported' });
       throw badRequest('broker_not_supported', `Target ${target.slug} has no token broker`);
     }
     if (a.kind !== target.kind) {
-      await this.sso.deny(meta, tenantId, target.slug, 'wrong_kind', 'broker', { kind: a.kind.slice(0, 40) });
+      await this.sso.auditRefusal(meta, { flow: 'broker', tenantId, target: target.slug, reason: 'wrong_kind', details: { kind: a.kind.slice(0, 40) } });
       throw notFound('target', { target: target.slug, kind: a.kind.slice(0, 40) });
     }
     if (!def.broker.resourceId.test(a.resourceId)) {
-      await this.sso.deny(meta, tenantId, target.slug, 'invalid_id', 'broker');
+      await this.sso.auditRefusal(meta, { flow: 'broker', tenantId, target: target.slug, reason: 'invalid_id' });
       throw badRequest('invalid_id', `"${a.resourceId.slice(0, 40)}" is not a ${def.label} resource id`);
     }
     if (!session) {
@@ -83,7 +83,7 @@ export class BrokerService {
       // The message names the step and the HTTP status; the product's answer, the secret and
       // the tokens are never in it (nor in this log line).
       if (e.status >= 500) this.log.warn({ target: target.slug, code: e.code, details: e.details }, e.message);
-      await this.sso.deny(meta, session.tenant.id, target.slug, e.code, 'broker', { resourceId: a.resourceId, userId: session.user.id, ...(e.details ?? {}) });
+      await this.sso.auditRefusal(meta, { flow: 'broker', tenantId: session.tenant.id, target: target.slug, reason: e.code, details: { resourceId: a.resourceId, userId: session.user.id, ...(e.details ?? {}) } });
       throw e;
     }
     const now = Math.floor(Date.now() / 1000);

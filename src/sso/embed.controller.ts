@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Options, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest, CurrentSession, Public, LoadsSession } from '../auth/auth.decorators';
 import type { SessionContext } from '../auth/auth.types';
 import { SESSION_COOKIE } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
@@ -13,7 +13,7 @@ import { EmbedService } from './embed.service';
 import { send } from './sso.controller';
 import { SsoService } from './sso.service';
 import { SignedEmbedDto, SsoJwtDto } from './dto/sso-answers.dto';
-import { SsoStore, TargetWithAccess } from './sso.store';
+import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
 
 /**
@@ -31,11 +31,11 @@ export class EmbedController {
     private readonly sso: SsoService,
     private readonly embeds: EmbedService,
     private readonly brokers: BrokerService,
-    private readonly store: SsoStore,
+    private readonly store: SsoRepository,
   ) {}
 
   @Get(':target/:kind/:id')
-  @WithSession()
+  @LoadsSession()
   @ApiQuery({ name: 'response', required: false, enum: ['json'], description: '`json`: answer `{url, expiresAt}`, or a 401 without a session' })
   @Responds({
     302: "To the BI tool's signed embed URL, or to the login page without a session",
@@ -64,7 +64,7 @@ export class EmbedController {
   /** Metabase embed.js `guestEmbedProviderUri` (CONTRACTS, guest embeds): `{entityType, entityId}` -> `{jwt}`. */
   @Post(':target/guest-token')
   @HttpCode(200)
-  @WithSession()
+  @LoadsSession()
   @ApiBody({ schema: { type: 'object', required: ['entityType', 'entityId'], properties: { entityType: { type: 'string', example: 'dashboard' }, entityId: { type: 'string', example: '1' } } } })
   @Responds({ 200: { description: 'A guest-embed token for embed.js', type: SsoJwtDto } })
   @ApiErrors({
@@ -86,7 +86,7 @@ export class EmbedController {
   }
 
   @Get(':target/:kind/:id/token')
-  @WithSession()
+  @LoadsSession()
   @Responds({ 200: { description: "The product's token for this resource (e.g. a Databricks dashboard token), as its SDK takes it", schema: { type: 'object', additionalProperties: true } } })
   @ApiErrors({
     401: 'Without a session',
@@ -136,7 +136,7 @@ export class EmbedController {
     try {
       applyCors(req, res, loaded.target.settings);
     } catch (e) {
-      await this.sso.deny(requestMeta(req), session?.tenant.id ?? null, loaded.target.slug, 'origin_not_allowed', flow, { origin: req.headers.origin?.slice(0, 200) ?? null });
+      await this.sso.auditRefusal(requestMeta(req), { flow, tenantId: session?.tenant.id ?? null, target: loaded.target.slug, reason: 'origin_not_allowed', details: { origin: req.headers.origin?.slice(0, 200) ?? null } });
       throw e;
     }
   }

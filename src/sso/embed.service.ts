@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { RequestMeta, SessionContext } from '../auth/auth.types';
 import { badRequest, DomainError, forbidden, unauthorized } from '../common/errors';
 import { mintBase, SsoOutcome, SsoService } from './sso.service';
-import { SsoStore, TargetWithAccess } from './sso.store';
+import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
 import type { EmbedBehaviour } from './targets/target-definition';
 
@@ -44,7 +44,7 @@ const MAX_CUSTOM_CONTEXT = 4096;
 export class EmbedService {
   constructor(
     private readonly sso: SsoService,
-    private readonly store: SsoStore,
+    private readonly store: SsoRepository,
     private readonly jwt: JwtService,
   ) {}
 
@@ -53,7 +53,7 @@ export class EmbedService {
     const { target } = loaded;
     const embed = targetDefinition(target.kind)?.embed;
     if (!embed) {
-      await this.sso.deny(meta, session?.tenant.id ?? null, target.slug, 'embed_not_supported', 'embed');
+      await this.sso.auditRefusal(meta, { flow: 'embed', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'embed_not_supported' });
       throw badRequest('embed_not_supported', `Target ${target.slug} has no signed embeds`);
     }
     if (!embed.resources.includes(a.kind)) {
@@ -90,12 +90,12 @@ export class EmbedService {
     const tenantId = session?.tenant.id ?? null;
     const embed = targetDefinition(target.kind)?.embed;
     if (!embed?.guest) {
-      await this.sso.deny(meta, tenantId, target.slug, 'guest_embed_not_supported', 'embed');
+      await this.sso.auditRefusal(meta, { flow: 'embed', tenantId, target: target.slug, reason: 'guest_embed_not_supported' });
       throw badRequest('guest_embed_not_supported', `Target ${target.slug} has no guest-embed tokens`);
     }
     const request = parseGuestBody(a.body, embed.resources);
     if ('problem' in request) {
-      await this.sso.deny(meta, tenantId, target.slug, 'invalid_body', 'embed', { problem: request.problem });
+      await this.sso.auditRefusal(meta, { flow: 'embed', tenantId, target: target.slug, reason: 'invalid_body', details: { problem: request.problem } });
       throw badRequest('invalid_body', request.problem);
     }
     if (!session) {
@@ -104,7 +104,7 @@ export class EmbedService {
     }
     const access = await this.sso.requireAccess(loaded, session, meta, 'embed');
     if (!embed.guest.allowed(access, request.kind, request.id)) {
-      await this.sso.deny(meta, session.tenant.id, target.slug, 'entity_not_allowed', 'embed', { kind: request.kind, id: request.id, userId: session.user.id });
+      await this.sso.auditRefusal(meta, { flow: 'embed', tenantId: session.tenant.id, target: target.slug, reason: 'entity_not_allowed', details: { kind: request.kind, id: request.id, userId: session.user.id } });
       throw forbidden('entity_not_allowed', `Your organization may not embed ${request.kind} ${request.id}`);
     }
     const { token } = await this.mint(embed, loaded, access, session, meta, request.kind, request.id, 'guest');
@@ -132,7 +132,7 @@ export class EmbedService {
       payload = embed.payload(base, kind, id, now + ttl);
     } catch (e) {
       if (e instanceof DomainError) {
-        await this.sso.deny(meta, session.tenant.id, target.slug, e.code, 'embed', { kind, id, ...(e.details ?? {}) });
+        await this.sso.auditRefusal(meta, { flow: 'embed', tenantId: session.tenant.id, target: target.slug, reason: e.code, details: { kind, id, ...(e.details ?? {}) } });
       }
       throw e;
     }

@@ -8,7 +8,7 @@ import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { BiLogoutService } from './bi-logout.service';
 import { absoluteHttpUrl, basePathOf } from '../common/redirects';
-import { SsoStore } from './sso.store';
+import { SsoRepository } from './sso.repository';
 import { targetDefinition } from './targets';
 
 /**
@@ -27,7 +27,7 @@ export class RemoteLogoutService {
     private readonly dataSource: DataSource,
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
-    private readonly store: SsoStore,
+    private readonly store: SsoRepository,
     private readonly biLogout: BiLogoutService,
     @InjectConfig() config: AppConfig,
   ) {

@@ -1,7 +1,7 @@
 import { Controller, Get, Options, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest, CurrentSession, Public, LoadsSession } from '../auth/auth.decorators';
 import type { SessionContext } from '../auth/auth.types';
 import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
@@ -14,7 +14,7 @@ import { handoffMeta, postedAssertion } from '../handoff/handoff-request';
 import { HandoffService } from '../handoff/handoff.service';
 import { parseSsoQuery, SsoQuery } from './return-to';
 import { SsoOutcome, SsoService } from './sso.service';
-import { SsoStore, TargetWithAccess } from './sso.store';
+import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { SsoJwtDto } from './dto/sso-answers.dto';
 import { targetDefinition } from './targets';
 
@@ -29,14 +29,14 @@ import { targetDefinition } from './targets';
 export class SsoController {
   constructor(
     private readonly sso: SsoService,
-    private readonly store: SsoStore,
+    private readonly store: SsoRepository,
     private readonly remoteLogout: RemoteLogoutService,
     private readonly sessions: SessionsService,
     private readonly handoff: HandoffService,
   ) {}
 
   @Get(':target')
-  @WithSession()
+  @LoadsSession()
   // Read from the raw URL by parseSsoQuery (return-to.ts), not bound by Nest: declared here.
   @ApiQuery({ name: 'return_to', type: String, required: false, description: "Where on the BI tool to land (a path or a URL on the tool's own site)" })
   @ApiQuery({ name: 'response', required: false, enum: ['json'], description: '`json`: answer `{jwt}` (Metabase Embedding SDK), or a 401 without a session' })
@@ -143,7 +143,7 @@ export class SsoController {
     try {
       applyCors(req, res, loaded.target.settings);
     } catch (e) {
-      await this.sso.deny(requestMeta(req), tenantId, slug, 'origin_not_allowed', flow, { origin: req.headers.origin?.slice(0, 200) ?? null });
+      await this.sso.auditRefusal(requestMeta(req), { flow, tenantId, target: slug, reason: 'origin_not_allowed', details: { origin: req.headers.origin?.slice(0, 200) ?? null } });
       throw e;
     }
   }
@@ -154,7 +154,7 @@ export class SsoController {
    * logout landing page or our signed-out page.
    */
   @Get(':target/logout')
-  @WithSession()
+  @LoadsSession()
   @Responds({
     302: "To the target's logout landing page (or our signed-out page)",
     200: { description: 'Our signed-out page (HTML), ending the other BI tools this session used', content: { 'text/html': { schema: { type: 'string' } } } },

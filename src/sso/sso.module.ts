@@ -15,10 +15,10 @@ import { EmbedService } from './embed.service';
 import { BrokerService } from './broker.service';
 import { IssuedTokensPruner } from './issued-tokens-pruner';
 import { RemoteLogoutService } from './remote-logout.service';
-import { SigningKeys } from './signing-keys';
+import { SigningKeyCache } from './signing-key-cache';
 import { SsoController } from './sso.controller';
 import { SsoService } from './sso.service';
-import { SsoStore } from './sso.store';
+import { SsoRepository } from './sso.repository';
 import { Target } from './target.entity';
 import { TargetsService } from './targets.service';
 
@@ -31,8 +31,8 @@ import { TargetsService } from './targets.service';
   providers: [
     TargetsService,
     AccessService,
-    SsoStore,
-    SigningKeys,
+    SsoRepository,
+    SigningKeyCache,
     SsoService,
     RemoteLogoutService,
     EmbedService,

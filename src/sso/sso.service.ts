@@ -14,8 +14,8 @@ import { biInstance } from '../identities/instance';
 import { iatSequenceAhead } from './iat-sequence';
 import type { HandoffSubject } from '../handoff/handoff.service';
 import type { SsoQuery } from './return-to';
-import { SigningKeys } from './signing-keys';
-import { SsoStore, TargetWithAccess } from './sso.store';
+import { SigningKeyCache } from './signing-key-cache';
+import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
 import type { MintContext } from './targets/target-definition';
 
@@ -60,8 +60,8 @@ export class SsoService {
   private readonly basePath: string;
 
   constructor(
-    private readonly store: SsoStore,
-    private readonly keys: SigningKeys,
+    private readonly store: SsoRepository,
+    private readonly keys: SigningKeyCache,
     private readonly jwt: JwtService,
     private readonly audit: AuditService,
     private readonly identities: IdentitiesService,
@@ -78,11 +78,11 @@ export class SsoService {
 
   private async usableTarget(loaded: TargetWithAccess | null, slug: string, tenantId: string | null, meta: RequestMeta, flow: string): Promise<TargetWithAccess> {
     if (!loaded) {
-      await this.deny(meta, tenantId, slug, 'unknown_target', flow);
+      await this.auditRefusal(meta, { flow, tenantId, target: slug, reason: 'unknown_target' });
       throw notFound('target', { target: slug });
     }
     if (loaded.target.disabled) {
-      await this.deny(meta, tenantId, slug, 'target_disabled', flow);
+      await this.auditRefusal(meta, { flow, tenantId, target: slug, reason: 'target_disabled' });
       throw forbidden('target_disabled', 'This BI target is disabled');
     }
     return loaded;
@@ -94,23 +94,23 @@ export class SsoService {
     const { target } = loaded;
     const sso = targetDefinition(target.kind)?.sso;
     if (!sso) {
-      await this.deny(meta, session?.tenant.id ?? null, target.slug, 'sso_not_supported');
+      await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'sso_not_supported' });
       throw badRequest('sso_not_supported', `Target ${target.slug} does not do JWT single sign-on`);
     }
     // The SDK never needs return_to; a browser's must be checked before anything else.
     let returnTo = '/';
     if (a.json && !sso.json) {
-      await this.deny(meta, session?.tenant.id ?? null, target.slug, 'sso_json_not_supported');
+      await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'sso_json_not_supported' });
       throw badRequest('sso_json_not_supported', `Target ${target.slug} does not answer tokens as JSON`);
     }
     if (!a.json) {
       if (!sso.redirect) {
-        await this.deny(meta, session?.tenant.id ?? null, target.slug, 'sso_redirect_not_supported');
+        await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'sso_redirect_not_supported' });
         throw badRequest('sso_redirect_not_supported', `Target ${target.slug} takes tokens as JSON only (?response=json)`);
       }
       const checked = sso.redirect.normaliseReturnTo(a.query.returnTo, target);
       if (checked === null) {
-        await this.deny(meta, session?.tenant.id ?? null, target.slug, 'invalid_return_to', 'sso', { returnTo: a.query.returnTo?.slice(0, 300) });
+        await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'invalid_return_to', details: { returnTo: a.query.returnTo?.slice(0, 300) } });
         throw badRequest('invalid_return_to', 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
       }
       returnTo = checked;
@@ -161,16 +161,16 @@ export class SsoService {
       rec = await record();
     }
     if (!rec.recorded && rec.reason === 'identity_not_owned') {
-      await this.deny(meta, session.tenant.id, target.slug, 'identity_owned_elsewhere', 'sso', { userId: session.user.id, instance: identity.instance, email: identity.email });
+      await this.auditRefusal(meta, { flow: 'sso', tenantId: session.tenant.id, target: target.slug, reason: 'identity_owned_elsewhere', details: { userId: session.user.id, instance: identity.instance, email: identity.email } });
       throw identityOwnedElsewhere();
     }
     if (!rec.recorded) {
-      await this.deny(meta, session.tenant.id, target.slug, 'iat_sequence_ahead', 'sso', { userId: session.user.id });
+      await this.auditRefusal(meta, { flow: 'sso', tenantId: session.tenant.id, target: target.slug, reason: 'iat_sequence_ahead', details: { userId: session.user.id } });
       throw iatSequenceAhead();
     }
     // A sequenced iat (Sisense) may be ahead of the clock: the token carries what was recorded.
     if (rec.iat !== now || rec.exp !== now + ttl) claims = sso.claims({ ...base, iat: rec.iat, jti }, rec.exp);
-    // A KeyObject made once per target (signing-keys.ts): jsonwebtoken would rebuild a key
+    // A KeyObject made once per target (signing-key-cache.ts): jsonwebtoken would rebuild a key
     // from a string secret on every call (STYLE.md, "The hot path").
     const jwt = this.jwt.sign(claims, { privateKey: key, algorithm: sso.signing.alg, header: { ...sso.signing.header(target), alg: sso.signing.alg } });
     if (a.json || !sso.redirect) return { kind: 'json', body: { jwt } };
@@ -187,25 +187,25 @@ export class SsoService {
     const loaded = await this.usableTarget(await this.store.load(slug, tenantId, null), slug, tenantId, meta, 'handoff');
     const sso = targetDefinition(loaded.target.kind)?.sso;
     if (!sso) {
-      await this.deny(meta, tenantId, slug, 'sso_not_supported', 'handoff');
+      await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'sso_not_supported' });
       throw badRequest('sso_not_supported', `Target ${slug} does not do JWT single sign-on`);
     }
     if (json && !sso.json) {
-      await this.deny(meta, tenantId, slug, 'sso_json_not_supported', 'handoff');
+      await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'sso_json_not_supported' });
       throw badRequest('sso_json_not_supported', `Target ${slug} does not answer tokens as JSON`);
     }
     if (!json) {
       if (!sso.redirect) {
-        await this.deny(meta, tenantId, slug, 'sso_redirect_not_supported', 'handoff');
+        await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'sso_redirect_not_supported' });
         throw badRequest('sso_redirect_not_supported', `Target ${slug} takes tokens as JSON only (?response=json)`);
       }
       if (sso.redirect.normaliseReturnTo(returnTo, loaded.target) === null) {
-        await this.deny(meta, tenantId, slug, 'invalid_return_to', 'handoff', { returnTo: returnTo?.slice(0, 300) });
+        await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'invalid_return_to', details: { returnTo: returnTo?.slice(0, 300) } });
         throw badRequest('invalid_return_to', 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
       }
     }
     if (!loaded.access) {
-      await this.deny(meta, tenantId, slug, 'no_access', 'handoff');
+      await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'no_access' });
       throw forbidden('no_access', 'Your organization does not have access to this BI target');
     }
     // The identity the handshake will present, as the product defines it (the user's email,
@@ -217,7 +217,7 @@ export class SsoService {
     const identity = sso.identityEmail(ctx).toLowerCase();
     const owner = await this.identities.ownerOf(instance, identity);
     if (owner !== null && owner !== tenantId) {
-      await this.deny(meta, tenantId, slug, 'identity_owned_elsewhere', 'handoff', { instance, email: identity });
+      await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'identity_owned_elsewhere', details: { instance, email: identity } });
       throw identityOwnedElsewhere();
     }
     return loaded;
@@ -226,7 +226,7 @@ export class SsoService {
   /** The tenant's access to the target; without it: 403, audited, nothing minted. */
   async requireAccess(loaded: TargetWithAccess, session: SessionContext, meta: RequestMeta, flow = 'sso'): Promise<NonNullable<TargetWithAccess['access']>> {
     if (!loaded.access) {
-      await this.deny(meta, session.tenant.id, loaded.target.slug, 'no_access', flow);
+      await this.auditRefusal(meta, { flow, tenantId: session.tenant.id, target: loaded.target.slug, reason: 'no_access' });
       throw forbidden('no_access', 'Your organization does not have access to this BI target');
     }
     return loaded.access;
@@ -240,7 +240,7 @@ export class SsoService {
     if (!cookie) return;
     const blocked = await this.store.disabledAccount(cookie);
     if (!blocked) return;
-    await this.deny(meta, blocked.tenantId, slug, blocked.reason, flow, { userId: blocked.userId });
+    await this.auditRefusal(meta, { flow, tenantId: blocked.tenantId, target: slug, reason: blocked.reason, details: { userId: blocked.userId } });
     throw forbidden('account_disabled', 'Your account or your organization is disabled');
   }
 

@@ -19,13 +19,13 @@ import {
 } from './dto/target-input';
 import { SealedSecrets, Target, TargetSettings } from './target.entity';
 import { parseTargetSettings, targetDefinition, TargetDefinition } from './targets';
-import { targetSecretContext } from './signing-keys';
+import { targetSecretContext } from './signing-key-cache';
 
 type TargetRow = Target & { secrets: SealedSecrets };
 
 /**
  * BI targets: their configuration and their write-only secrets (sealed with SecretBox; the
- * SSO flow opens them through SigningKeys, which also notices a changed secret in any
+ * SSO flow opens them through SigningKeyCache, which also notices a changed secret in any
  * process). Targets are global, not tenant-owned.
  */
 @Injectable()

@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { MAX_IAT_LEAD_SECONDS } from '../../src/sso/iat-sequence';
-import { SsoStore } from '../../src/sso/sso.store';
+import { SsoRepository } from '../../src/sso/sso.repository';
 import type { TokenRecordInput } from '../../src/sso/token-record';
 import { makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 
 /**
- * The production iat path: the one statement that records a Sisense token (SsoStore.record
+ * The production iat path: the one statement that records a Sisense token (SsoRepository.record
  * running tokenRecordStatement with the iat sequence in its `seq` step), on real Postgres.
  * Sisense denies an iat not later than the user's previous one and one more than 5 minutes
  * from its clock (CONTRACTS.md): the sequence must hold under parallel sign-ins, and a token
@@ -14,7 +14,7 @@ import { createTestApp, TestApp } from '../setup/app';
  */
 describe('token record statement with the Sisense iat sequence (real Postgres)', () => {
   let t: TestApp;
-  let store: SsoStore;
+  let store: SsoRepository;
   let tenant: { id: string };
   let user: { id: string };
   let target: { id: string; slug: string };
@@ -24,7 +24,7 @@ describe('token record statement with the Sisense iat sequence (real Postgres)',
 
   beforeAll(async () => {
     t = await createTestApp();
-    store = t.app.get(SsoStore);
+    store = t.app.get(SsoRepository);
     tenant = await makeTenant(t.ds);
     user = await makeUser(t.ds, tenant.id);
     target = await makeTarget(t, { kind: 'sisense', baseUrl: instance, secret: 'sisense-secret-0123456789abcdef' });

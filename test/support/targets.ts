@@ -1,6 +1,6 @@
 import { notFound } from '../../src/common/errors';
 import { SecretBox } from '../../src/crypto/secret-box';
-import { targetSecretContext } from '../../src/sso/signing-keys';
+import { targetSecretContext } from '../../src/sso/signing-key-cache';
 import type { TestApp } from '../setup/app';
 
 /**

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
-import { CurrentSession, WithSession } from '../auth.decorators';
+import { CurrentSession, LoadsSession } from '../auth.decorators';
 import { TenantsService } from '../../tenants/tenants.service';
 import { basePathOf } from '../../common/redirects';
 import type { SessionContext } from '../auth.types';
@@ -22,7 +22,7 @@ export class AccountController {
     this.basePath = basePathOf(config.app.publicUrl);
   }
 
-  @WithSession()
+  @LoadsSession()
   @Get()
   async show(@CurrentSession() session: SessionContext | null, @Res() res: Response): Promise<void> {
     if (!session) {

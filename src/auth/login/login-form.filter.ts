@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { LoginRejected } from './login-form';
-import { LoginPages } from './login-pages.service';
+import { LoginPagesService } from './login-pages.service';
 
 /**
  * On POST /login a rejection is the form again (400 bad input or CSRF, 401 credentials, 429
@@ -11,7 +11,7 @@ import { LoginPages } from './login-pages.service';
 export class LoginFormFilter implements ExceptionFilter {
   private readonly log = new Logger('Login');
 
-  constructor(private readonly pages: LoginPages) {}
+  constructor(private readonly pages: LoginPagesService) {}
 
   async catch(e: LoginRejected, host: ArgumentsHost): Promise<void> {
     const req = host.switchToHttp().getRequest<Request & { id?: unknown }>();

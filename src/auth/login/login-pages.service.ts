@@ -4,16 +4,16 @@ import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
 import { brandOf } from '../../tenants/branding';
 import { basePathOf, safeLocalPath } from '../../common/redirects';
-import { LoginCsrf } from './login-csrf';
+import { LoginCsrfService } from './login-csrf.service';
 import { echoFields, LIMITS, LoginRejected } from './login-form';
 import { LoginService } from './login.service';
 import { loginPage, sendPage } from './pages';
 
 /** Builds and sends the login page: fresh (GET /login) or again with errors (a rejected POST). */
 @Injectable()
-export class LoginPages {
+export class LoginPagesService {
   constructor(
-    private readonly csrf: LoginCsrf,
+    private readonly csrf: LoginCsrfService,
     private readonly login: LoginService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}

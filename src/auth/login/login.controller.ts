@@ -9,7 +9,7 @@ import { SESSION_COOKIE, SessionsService } from '../sessions.service';
 import { LoginRequest } from './local.strategy';
 import { LoginFormFilter } from './login-form.filter';
 import { LocalLoginGuard, LoginFormGuard } from './login.guards';
-import { LoginPages } from './login-pages.service';
+import { LoginPagesService } from './login-pages.service';
 import { LoginService } from './login.service';
 
 
@@ -22,7 +22,7 @@ export class LoginController {
   private readonly defaultContinuation: string;
 
   constructor(
-    private readonly pages: LoginPages,
+    private readonly pages: LoginPagesService,
     private readonly login: LoginService,
     private readonly sessions: SessionsService,
     @InjectConfig() config: AppConfig,

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import passport from 'passport';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
-import { LoginCsrf, CSRF_FIELD } from './login-csrf';
+import { LoginCsrfService, CSRF_FIELD } from './login-csrf.service';
 import { GENERIC_FAILURE, LOGIN_BODY_TOO_LARGE, LoginRejected, parseLoginForm } from './login-form';
 import { LocalStrategy, LoginRequest } from './local.strategy';
 import type { VerifiedLogin } from './login.service';
@@ -15,7 +15,7 @@ import type { VerifiedLogin } from './login.service';
 @Injectable()
 export class LoginFormGuard implements CanActivate {
   constructor(
-    private readonly csrf: LoginCsrf,
+    private readonly csrf: LoginCsrfService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 

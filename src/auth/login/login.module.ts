@@ -4,10 +4,10 @@ import { UsersModule } from '../../users/users.module';
 import { AccountController } from './account.controller';
 import { LocalStrategy } from './local.strategy';
 import { LoginController } from './login.controller';
-import { LoginCsrf } from './login-csrf';
+import { LoginCsrfService } from './login-csrf.service';
 import { LoginFormFilter } from './login-form.filter';
 import { LocalLoginGuard, LoginFormGuard } from './login.guards';
-import { LoginPages } from './login-pages.service';
+import { LoginPagesService } from './login-pages.service';
 import { LoginThrottleService } from './login-throttle.service';
 import { LoginService } from './login.service';
 import { LogoutController } from './logout.controller';
@@ -24,14 +24,14 @@ import { LogoutService } from './logout.service';
   providers: [
     LoginService,
     LoginThrottleService,
-    LoginCsrf,
-    LoginPages,
+    LoginCsrfService,
+    LoginPagesService,
     LocalStrategy,
     LoginFormGuard,
     LocalLoginGuard,
     LoginFormFilter,
     LogoutService,
   ],
-  exports: [LoginThrottleService, LoginCsrf],
+  exports: [LoginThrottleService, LoginCsrfService],
 })
 export class LoginModule {}

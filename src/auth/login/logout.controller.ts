@@ -4,7 +4,7 @@ import { requestMeta } from '../../common/request-meta';
 import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { AppConfig } from '../../config/configuration';
-import { AuthenticatedRequest, WithSession } from '../auth.decorators';
+import { AuthenticatedRequest, LoadsSession } from '../auth.decorators';
 import { TenantsService } from '../../tenants/tenants.service';
 import { basePathOf } from '../../common/redirects';
 import { SESSION_COOKIE, SessionsService } from '../sessions.service';
@@ -29,13 +29,13 @@ export class LogoutController {
     this.basePath = basePathOf(config.app.publicUrl);
   }
 
-  @WithSession()
+  @LoadsSession()
   @Get()
   viaGet(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     return this.handle(req, res, (req.query as Record<string, unknown>).return_to);
   }
 
-  @WithSession()
+  @LoadsSession()
   @Post()
   viaPost(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const body = (req.body ?? {}) as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { escapeHtml } from '../../common/html';
 import { Brand, Page, renderPage, supportLine } from '../../common/look';
-import { CSRF_FIELD } from './login-csrf';
+import { CSRF_FIELD } from './login-csrf.service';
 
 /**
  * The front door's server-rendered pages: login, signed-in, signed-out. No JavaScript; the

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { AuthenticatedRequest, CurrentSession, Public, WithSession } from '../../auth/auth.decorators';
+import { AuthenticatedRequest, CurrentSession, Public, LoadsSession } from '../../auth/auth.decorators';
 import type { SessionContext } from '../../auth/auth.types';
 import { escapeHtml } from '../../common/html';
 import { requestMeta } from '../../common/request-meta';
@@ -39,7 +39,7 @@ export class DatabricksDemoController {
   constructor(private readonly sso: SsoService) {}
 
   @Get('databricks/:target/:dashboardId')
-  @WithSession()
+  @LoadsSession()
   async page(
     @Param('target') slug: string,
     @Param('dashboardId') dashboardId: string,

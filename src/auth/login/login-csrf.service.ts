@@ -18,7 +18,7 @@ export const CSRF_FIELD = '_csrf';
  * is even looked at.
  */
 @Injectable()
-export class LoginCsrf {
+export class LoginCsrfService {
   /** Derived once (RFC 5869 HKDF), so the CSRF key is not the key that seals target secrets. */
   private readonly key: Buffer;
 

@@ -23,7 +23,7 @@ export const targetSecretContext = (targetId: string, name: string) =>
  * updated_at. Keys are the secret string's UTF-8 bytes (CONTRACTS: "not hex-decoded").
  */
 @Injectable()
-export class SigningKeys {
+export class SigningKeyCache {
   private readonly cache = new Map<string, { sealed: string; key: KeyObject; plain: string }>();
 
   constructor(private readonly box: SecretBox) {}

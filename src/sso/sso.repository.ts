@@ -55,7 +55,7 @@ const LOAD_SQL = `
  * statement from 0.29 to 0.09 ms — most of what a handshake costs the database.
  */
 @Injectable()
-export class SsoStore {
+export class SsoRepository {
   private readonly statementNames = new Map<string, string>();
 
   constructor(
