@@ -1,7 +1,7 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AuthenticatedRequest, Public } from '../auth/auth.decorators';
-import { basePathOf, safeContinuation } from '../auth/continuation';
+import { basePathOf, safeLocalPath } from '../common/redirects';
 import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
@@ -50,6 +50,6 @@ export class HandoffLoginController {
     const { token } = await this.handoff.admit({ assertion, meta: handoffMeta(req), previousCookie: req.cookies?.[SESSION_COOKIE] });
     this.sessions.setCookie(res, token);
     // 303: the browser follows a POST with a GET.
-    res.set('Cache-Control', 'no-store').redirect(303, safeContinuation(next, this.config.app.publicUrl) ?? this.defaultContinuation);
+    res.set('Cache-Control', 'no-store').redirect(303, safeLocalPath(next, this.config.app.publicUrl) ?? this.defaultContinuation);
   }
 }

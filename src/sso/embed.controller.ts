@@ -11,7 +11,7 @@ import { BrokerService } from './broker.service';
 import { answerPreflight, applyCors } from './cors';
 import { EmbedService } from './embed.service';
 import { send } from './sso.controller';
-import { SsoService } from './sso.service';
+import { SsoFlow, SsoService } from './sso.service';
 import { SignedEmbedDto, SsoJwtDto } from './dto/sso-answers.dto';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
@@ -132,7 +132,7 @@ export class EmbedController {
   }
 
   /** Credentialed CORS for allow-listed origins only; a refused origin is audited and mints nothing. */
-  private async cors(req: AuthenticatedRequest, res: Response, loaded: TargetWithAccess, session: SessionContext | null, flow: string): Promise<void> {
+  private async cors(req: AuthenticatedRequest, res: Response, loaded: TargetWithAccess, session: SessionContext | null, flow: SsoFlow): Promise<void> {
     try {
       applyCors(req, res, loaded.target.settings);
     } catch (e) {

@@ -13,7 +13,7 @@ import { RemoteLogoutService } from './remote-logout.service';
 import { handoffMeta, postedAssertion } from '../handoff/handoff-request';
 import { HandoffService } from '../handoff/handoff.service';
 import { parseSsoQuery, SsoQuery } from './return-to';
-import { SsoOutcome, SsoService } from './sso.service';
+import { SsoFlow, SsoOutcome, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { SsoJwtDto } from './dto/sso-answers.dto';
 import { targetDefinition } from './targets';
@@ -139,7 +139,7 @@ export class SsoController {
     send(res, outcome);
   }
 
-  private async cors(req: AuthenticatedRequest, res: Response, loaded: TargetWithAccess, tenantId: string | null, slug: string, flow: string): Promise<void> {
+  private async cors(req: AuthenticatedRequest, res: Response, loaded: TargetWithAccess, tenantId: string | null, slug: string, flow: SsoFlow): Promise<void> {
     try {
       applyCors(req, res, loaded.target.settings);
     } catch (e) {

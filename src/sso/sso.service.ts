@@ -71,12 +71,12 @@ export class SsoService {
   }
 
   /** The target (with this session's access and groups); unknown or disabled: refused, audited. */
-  async requireTarget(slug: string, session: SessionContext | null, meta: RequestMeta, flow = 'sso'): Promise<TargetWithAccess> {
+  async requireTarget(slug: string, session: SessionContext | null, meta: RequestMeta, flow: SsoFlow = 'sso'): Promise<TargetWithAccess> {
     const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null);
     return this.usableTarget(loaded, slug, session?.tenant.id ?? null, meta, flow);
   }
 
-  private async usableTarget(loaded: TargetWithAccess | null, slug: string, tenantId: string | null, meta: RequestMeta, flow: string): Promise<TargetWithAccess> {
+  private async usableTarget(loaded: TargetWithAccess | null, slug: string, tenantId: string | null, meta: RequestMeta, flow: SsoFlow): Promise<TargetWithAccess> {
     if (!loaded) {
       await this.auditRefusal(meta, { flow, tenantId, target: slug, reason: 'unknown_target' });
       throw notFound('target', { target: slug });
@@ -224,7 +224,7 @@ export class SsoService {
   }
 
   /** The tenant's access to the target; without it: 403, audited, nothing minted. */
-  async requireAccess(loaded: TargetWithAccess, session: SessionContext, meta: RequestMeta, flow = 'sso'): Promise<NonNullable<TargetWithAccess['access']>> {
+  async requireAccess(loaded: TargetWithAccess, session: SessionContext, meta: RequestMeta, flow: SsoFlow = 'sso'): Promise<NonNullable<TargetWithAccess['access']>> {
     if (!loaded.access) {
       await this.auditRefusal(meta, { flow, tenantId: session.tenant.id, target: loaded.target.slug, reason: 'no_access' });
       throw forbidden('no_access', 'Your organization does not have access to this BI target');
@@ -236,7 +236,7 @@ export class SsoService {
    * A cookie whose session is valid but whose user or tenant is disabled: a clear refusal
    * (audited), not a login page the visitor cannot get past.
    */
-  async refuseDisabledAccount(cookie: unknown, slug: string, meta: RequestMeta, flow = 'sso'): Promise<void> {
+  async refuseDisabledAccount(cookie: unknown, slug: string, meta: RequestMeta, flow: SsoFlow = 'sso'): Promise<void> {
     if (!cookie) return;
     const blocked = await this.store.disabledAccount(cookie);
     if (!blocked) return;
@@ -263,10 +263,26 @@ export class SsoService {
     return key;
   }
 
-  async deny(meta: RequestMeta, tenantId: string | null, slug: string, reason: string, flow = 'sso', extra: Record<string, unknown> = {}): Promise<void> {
-    // Anonymous refusals are audited within a budget (AuditService.recordRefusal).
-    await this.audit.recordRefusal(meta, { type: `${flow}.denied`, tenantId, details: { target: slug, reason, ...extra } });
+  /**
+   * Records a refusal as `<flow>.denied` (it refuses nothing itself: the caller throws).
+   * Anonymous refusals are audited within a budget (AuditService.recordRefusal).
+   */
+  async auditRefusal(meta: RequestMeta, r: SsoRefusal): Promise<void> {
+    await this.audit.recordRefusal(meta, { type: `${r.flow}.denied`, tenantId: r.tenantId, details: { target: r.target, reason: r.reason, ...r.details } });
   }
+}
+
+/** The browser flows whose refusals are audited, as `<flow>.denied`. */
+export type SsoFlow = 'sso' | 'embed' | 'broker' | 'handoff';
+
+export interface SsoRefusal {
+  flow: SsoFlow;
+  tenantId: string | null;
+  /** The target's slug (as asked for, when no such target exists). */
+  target: string;
+  /** The error code the caller answers with (or why it refuses). */
+  reason: string;
+  details?: Record<string, unknown>;
 }
 
 /** What a product file builds its token from (everything but iat and jti). */
