@@ -12,6 +12,7 @@ import { UuidParam } from '../tenants/dto/common.dto';
 import { TenantsService } from '../tenants/tenants.service';
 import { ApiKeyDto, ApiKeyListDto, CreateApiKeyDto, CreatedApiKeyDto, ListApiKeysQueryDto } from './dto/api-key.dto';
 import { assertTenantInScope } from './scope';
+import { AdminError } from './admin.errors';
 
 /**
  * Admin API keys. The plaintext key is in the creation response only; lists never carry it
@@ -33,7 +34,7 @@ export class ApiKeysController {
     const tenantId = body.tenantId == null ? null : await this.tenants.idOf(body.tenantId);
     // A scoped key creates keys of its own tenant only: never a global key, never another tenant's.
     if (tenantId === null && p.tenantId !== null) {
-      throw forbidden('global_key_required', 'Only a global key can create a global key; pass your tenantId', `key ${p.keyId} is tenant-scoped`);
+      throw forbidden(AdminError.GlobalKeyRequired, 'Only a global key can create a global key; pass your tenantId', `key ${p.keyId} is tenant-scoped`);
     }
     if (tenantId !== null) assertTenantInScope(p, tenantId);
     const { key, apiKey } = await this.apiKeys.create(requestMeta(req), { name: body.name, tenantId });
@@ -52,7 +53,7 @@ export class ApiKeysController {
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked' })
-  async revoke(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @UuidParam('id', 'api key') id: string): Promise<void> {
+  async revoke(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @UuidParam('id', AdminError.ApiKeyNotFound) id: string): Promise<void> {
     await this.apiKeys.revoke(requestMeta(req), id, p.tenantId);
   }
 }

@@ -10,6 +10,7 @@ import { ApiErrors } from '../common/openapi';
 import { TenantsService } from '../tenants/tenants.service';
 import { AuditEventDto, AuditPageDto, AuditQueryDto } from './dto/audit-query.dto';
 import { assertTenantInScope } from './scope';
+import { AdminError } from './admin.errors';
 
 /** The audit trail, newest first. A tenant-scoped key reads only its own tenant's events. */
 @ApiTags('audit')
@@ -29,7 +30,7 @@ export class AuditController {
     if (tenantId !== undefined) assertTenantInScope(p, tenantId);
     const from = toDate('from', q.from);
     const to = toDate('to', q.to);
-    if (from && to && from > to) throw badRequest('invalid_range', 'from must not be later than to');
+    if (from && to && from > to) throw badRequest(AdminError.InvalidRange, 'from must not be later than to');
     const events = await this.audit.list({
       tenantId: p.tenantId ?? tenantId,
       type: q.type,
@@ -50,7 +51,7 @@ export class AuditController {
 function toDate(field: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw badRequest('invalid_date', `${field} must be an ISO 8601 date or date-time, e.g. 2025-01-31T12:00:00Z`);
+  if (Number.isNaN(d.getTime())) throw badRequest(AdminError.InvalidDate, `${field} must be an ISO 8601 date or date-time, e.g. 2025-01-31T12:00:00Z`);
   return d;
 }
 

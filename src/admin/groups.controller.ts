@@ -16,6 +16,7 @@ import { GroupDto, GroupListDto, GroupNameDto, GroupPageDto, toGroupDto } from '
 import { toUserDto, UserPageDto } from '../users/dto/user.dto';
 import { GroupsService } from '../users/groups.service';
 import { ScopedTenantId } from './scope';
+import { AdminError } from './admin.errors';
 
 @ApiTags('groups')
 @ApiParam({ name: 'tenantId', description: "The tenant's id or slug; a tenant-scoped key may only name its own tenant" })
@@ -52,7 +53,7 @@ export class GroupsController {
   @ApiOkResponse({ type: GroupDto })
   async get(
     @ScopedTenantId() tenantId: string,
-    @UuidParam('groupId', 'group') groupId: string,
+    @UuidParam('groupId', AdminError.GroupNotFound) groupId: string,
   ): Promise<GroupDto> {
     return toGroupDto(await this.groups.findById(tenantId, groupId));
   }
@@ -64,7 +65,7 @@ export class GroupsController {
   async rename(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('groupId', 'group') groupId: string,
+    @UuidParam('groupId', AdminError.GroupNotFound) groupId: string,
     @Body() body: GroupNameDto,
   ): Promise<GroupDto> {
     return toGroupDto(await this.groups.rename(requestMeta(req), tenantId, groupId, body.name));
@@ -77,7 +78,7 @@ export class GroupsController {
   async remove(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('groupId', 'group') groupId: string,
+    @UuidParam('groupId', AdminError.GroupNotFound) groupId: string,
   ): Promise<void> {
     await this.groups.remove(requestMeta(req), tenantId, groupId);
   }
@@ -87,7 +88,7 @@ export class GroupsController {
   @ApiOkResponse({ type: UserPageDto })
   async members(
     @ScopedTenantId() tenantId: string,
-    @UuidParam('groupId', 'group') groupId: string,
+    @UuidParam('groupId', AdminError.GroupNotFound) groupId: string,
     @Query() page: PageQueryDto,
   ): Promise<UserPageDto> {
     const { items, total } = await this.groups.members(tenantId, groupId, page);
@@ -101,8 +102,8 @@ export class GroupsController {
   async addMember(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('groupId', 'group') groupId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('groupId', AdminError.GroupNotFound) groupId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
   ): Promise<void> {
     await this.groups.addMember(requestMeta(req), tenantId, groupId, userId);
   }
@@ -114,8 +115,8 @@ export class GroupsController {
   async removeMember(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('groupId', 'group') groupId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('groupId', AdminError.GroupNotFound) groupId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
   ): Promise<void> {
     await this.groups.removeMember(requestMeta(req), tenantId, groupId, userId);
   }
@@ -125,7 +126,7 @@ export class GroupsController {
   @ApiOkResponse({ type: GroupListDto })
   async groupsOfUser(
     @ScopedTenantId() tenantId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
   ): Promise<GroupListDto> {
     return { items: (await this.groups.groupsOfUser(tenantId, userId)).map(toGroupDto) };
   }

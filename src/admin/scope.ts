@@ -4,6 +4,7 @@ import type { AdminPrincipal } from '../auth/auth.types';
 import { notFound } from '../common/errors';
 import { isSlug, isUuid } from '../common/identifiers';
 import { TargetsService } from '../sso/targets.service';
+import { AdminError } from './admin.errors';
 
 /**
  * For a tenant named outside the path (a body or query `tenantId`): a tenant-scoped key may
@@ -11,7 +12,7 @@ import { TargetsService } from '../sso/targets.service';
  * (A `:tenantId` in the path is checked by the guard, from the route's @TenantScoped().)
  */
 export function assertTenantInScope(principal: AdminPrincipal, tenantId: string): void {
-  if (principal.tenantId !== null && principal.tenantId !== tenantId) throw notFound('tenant');
+  if (principal.tenantId !== null && principal.tenantId !== tenantId) throw notFound(AdminError.TenantNotFound);
 }
 
 /**
@@ -32,7 +33,7 @@ export class TargetRefPipe implements PipeTransform<unknown, Promise<string>> {
   async transform(value: unknown): Promise<string> {
     if (isUuid(value)) return value.toLowerCase();
     const target = isSlug(value) ? await this.targets.findBySlug(value) : null;
-    if (!target) throw notFound('target');
+    if (!target) throw notFound(AdminError.TargetNotFound);
     return target.id;
   }
 }

@@ -8,6 +8,7 @@ import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../tenants/dto/common.dto';
 import { UsersService } from '../users/users.service';
 import { ScopedTenantId } from './scope';
+import { AdminError } from './admin.errors';
 
 class SessionDto {
   @ApiProperty({ description: 'SHA-256 of the cookie token: identifies the session, cannot be used as one' })
@@ -48,7 +49,7 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionListDto })
   async list(
     @ScopedTenantId() tenantId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
   ): Promise<SessionListDto> {
     await this.users.findById(tenantId, userId);
     const items: SessionSummary[] = await this.sessions.listForUser(tenantId, userId);
@@ -62,11 +63,11 @@ export class SessionsController {
   async revokeOne(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
     @Param('sessionId') sessionId: string,
   ): Promise<void> {
     await this.users.findById(tenantId, userId);
-    if (!SESSION_ID.test(sessionId)) throw notFound('session');
+    if (!SESSION_ID.test(sessionId)) throw notFound(AdminError.SessionNotFound);
     await this.sessions.revokeByAdmin(requestMeta(req), tenantId, userId, sessionId);
   }
 
@@ -76,7 +77,7 @@ export class SessionsController {
   async revokeAll(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
   ): Promise<RevokedDto> {
     await this.users.findById(tenantId, userId);
     return { revoked: await this.sessions.revokeByAdmin(requestMeta(req), tenantId, userId) };

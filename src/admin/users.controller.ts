@@ -24,6 +24,7 @@ import {
 } from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
 import { ScopedTenantId } from './scope';
+import { AdminError } from './admin.errors';
 
 @ApiTags('users')
 @ApiParam({ name: 'tenantId', description: "The tenant's id or slug; a tenant-scoped key may only name its own tenant" })
@@ -61,7 +62,7 @@ export class UsersController {
   @ApiOkResponse({ type: UserDetailDto })
   async get(
     @ScopedTenantId() tenantId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
   ): Promise<UserDetailDto> {
     const user = await this.users.findById(tenantId, userId);
     return toUserDetailDto(user, await this.users.groupNamesOf(tenantId, userId));
@@ -73,7 +74,7 @@ export class UsersController {
   async update(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
     @Body() body: UpdateUserDto,
   ): Promise<UserDetailDto> {
     const user = await this.users.update(requestMeta(req), tenantId, userId, body);
@@ -87,7 +88,7 @@ export class UsersController {
   async setPassword(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
     @Body() body: SetPasswordDto,
   ): Promise<void> {
     await this.users.setPassword(requestMeta(req), tenantId, userId, body.password);
@@ -101,7 +102,7 @@ export class UsersController {
   setPasswordPost(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
     @Body() body: SetPasswordDto,
   ): Promise<void> {
     return this.setPassword(req, tenantId, userId, body);
@@ -114,7 +115,7 @@ export class UsersController {
   async remove(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('userId', 'user') userId: string,
+    @UuidParam('userId', AdminError.UserNotFound) userId: string,
   ): Promise<void> {
     await this.users.remove(requestMeta(req), tenantId, userId);
   }

@@ -2,6 +2,7 @@ import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { DomainError, forbidden, notFound } from '../common/errors';
 import { AdminApi } from './auth.decorators';
 import type { AdminPrincipal } from './auth.types';
+import { AuthError } from './auth.errors';
 
 export const ADMIN_SCOPE = 'embed-idp:admin-scope';
 
@@ -33,7 +34,7 @@ export const TenantScoped = (opts: { operatorOnly?: boolean } = {}) =>
   );
 
 const globalKeyRequired = (principal: AdminPrincipal) =>
-  forbidden('global_key_required', 'This operation needs a global API key', `key ${principal.keyId} is tenant-scoped`);
+  forbidden(AuthError.GlobalKeyRequired, 'This operation needs a global API key', `key ${principal.keyId} is tenant-scoped`);
 
 /**
  * The admin API's one authorization rule, for the guard and for any other caller acting for
@@ -45,7 +46,7 @@ const globalKeyRequired = (principal: AdminPrincipal) =>
 export function authorizeAdmin(principal: AdminPrincipal, scope: RouteScope, tenantId?: string): void {
   if (principal.tenantId === null) return;
   if (scope.kind === 'global') throw globalKeyRequired(principal);
-  if (tenantId !== undefined && tenantId !== principal.tenantId) throw notFound('tenant');
+  if (tenantId !== undefined && tenantId !== principal.tenantId) throw notFound(AuthError.TenantNotFound);
   if (scope.operatorOnly) throw globalKeyRequired(principal);
 }
 
@@ -74,6 +75,6 @@ export function assertNoOperatorFields(principal: AdminPrincipal, fields: readon
   if (principal.tenantId === null || typeof body !== 'object' || body === null) return;
   const sent = fields.find((f) => Object.prototype.hasOwnProperty.call(body, f));
   if (sent) {
-    throw new DomainError('operator_only_field', 403, `"${sent}" can only be set with a global API key`, { field: sent }, `key ${principal.keyId} is tenant-scoped`);
+    throw new DomainError(AuthError.OperatorOnlyField, 403, `"${sent}" can only be set with a global API key`, { field: sent }, `key ${principal.keyId} is tenant-scoped`);
   }
 }

@@ -8,6 +8,7 @@ import { AppConfig, REVOKE_BOOTSTRAP_KEY } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
 import { ApiKey } from './api-key.entity';
 import { AdminPrincipal, RequestMeta } from './auth.types';
+import { AuthError } from './auth.errors';
 
 const BOOTSTRAP_NAME = 'bootstrap (BOOTSTRAP_ADMIN_KEY)';
 const BOOTSTRAP_PREFIX = 'bootstrap';
@@ -77,7 +78,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
    */
   async authenticate(authorization: string | undefined): Promise<AdminPrincipal> {
     const m = /^Bearer\s+(\S{16,256})\s*$/i.exec(authorization ?? '');
-    if (!m) throw unauthorized('unauthorized', 'A valid API key is required (Authorization: Bearer <key>)', 'missing or malformed');
+    if (!m) throw unauthorized(AuthError.Unauthorized, 'A valid API key is required (Authorization: Bearer <key>)', 'missing or malformed');
     // One round trip. (Not repo.query(): for UPDATE ... RETURNING TypeORM's postgres driver
     // answers [rows, count], whose length is 2 even when no key matched.)
     const result = await this.repo
@@ -90,9 +91,9 @@ export class ApiKeysService implements OnApplicationBootstrap {
       .returning('id, tenant_id, (SELECT t.disabled FROM tenants t WHERE t.id = api_keys.tenant_id) AS tenant_disabled')
       .execute();
     const rows = result.raw as { id: string; tenant_id: string | null; tenant_disabled: boolean | null }[];
-    if (rows.length !== 1) throw unauthorized('unauthorized', 'A valid API key is required (Authorization: Bearer <key>)', 'unknown or revoked key');
+    if (rows.length !== 1) throw unauthorized(AuthError.Unauthorized, 'A valid API key is required (Authorization: Bearer <key>)', 'unknown or revoked key');
     if (rows[0].tenant_disabled) {
-      throw unauthorized('unauthorized', "This API key's tenant is disabled", `key ${rows[0].id} of disabled tenant ${rows[0].tenant_id}`);
+      throw unauthorized(AuthError.Unauthorized, "This API key's tenant is disabled", `key ${rows[0].id} of disabled tenant ${rows[0].tenant_id}`);
     }
     return { keyId: rows[0].id, tenantId: rows[0].tenant_id };
   }
@@ -103,12 +104,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
    */
   async create(meta: RequestMeta, input: { name: string; tenantId: string | null }): Promise<{ key: string; apiKey: ApiKey }> {
     // The bootstrap key is recognised by its name: another key with it would be revoked at start.
-    if (input.name === BOOTSTRAP_NAME) throw badRequest('reserved_name', `"${BOOTSTRAP_NAME}" is reserved for the bootstrap key`);
+    if (input.name === BOOTSTRAP_NAME) throw badRequest(AuthError.ReservedName, `"${BOOTSTRAP_NAME}" is reserved for the bootstrap key`);
     const key = `eidp_${randomToken(32)}`;
     const apiKey = await this.dataSource.transaction(async (m) => {
       if (input.tenantId !== null) {
         const tenant: unknown[] = await m.query(`SELECT 1 FROM tenants WHERE id = $1`, [input.tenantId]);
-        if (!tenant.length) throw notFound('tenant');
+        if (!tenant.length) throw notFound(AuthError.TenantNotFound);
       }
       const row = m.getRepository(ApiKey).create({
         name: input.name,
@@ -139,7 +140,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     await this.dataSource.transaction(async (m) => {
       const where = scopeTenantId ? { id, tenantId: scopeTenantId } : { id };
       const key = await m.getRepository(ApiKey).findOne({ where: { ...where, revokedAt: IsNull() } });
-      if (!key) throw notFound('api key');
+      if (!key) throw notFound(AuthError.ApiKeyNotFound);
       await m.getRepository(ApiKey).update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
       await this.audit.record(meta, { type: 'api_key.revoked', tenantId: key.tenantId, details: { apiKeyId: id } }, m);
     });

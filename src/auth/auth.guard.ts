@@ -9,6 +9,7 @@ import { ApiKeysService } from './api-keys.service';
 import { AUTH_KIND, AuthenticatedRequest, AuthKind } from './auth.decorators';
 import type { AdminPrincipal } from './auth.types';
 import { SessionsService } from './sessions.service';
+import { AuthError } from './auth.errors';
 
 /**
  * Deny by default: a route must declare @Public(), @AdminApi() or @LoadsSession(); an admin
@@ -38,13 +39,13 @@ export class AuthGuard implements CanActivate {
         req.sessionContext = await this.sessions.fromRequest(req);
         return true;
       default:
-        throw forbidden('forbidden', 'Forbidden', `route ${req.method} ${req.path} declares no protection`);
+        throw forbidden(AuthError.Forbidden, 'Forbidden', `route ${req.method} ${req.path} declares no protection`);
     }
   }
 
   private async authorize(ctx: ExecutionContext, req: AuthenticatedRequest, principal: AdminPrincipal): Promise<void> {
     const scope = this.reflector.getAllAndOverride<RouteScope | undefined>(ADMIN_SCOPE, [ctx.getHandler(), ctx.getClass()]);
-    if (!scope) throw forbidden('forbidden', 'Forbidden', `admin route ${req.method} ${req.path} declares no scope`);
+    if (!scope) throw forbidden(AuthError.Forbidden, 'Forbidden', `admin route ${req.method} ${req.path} declares no scope`);
     // Global-only first: its 403 is the same whichever tenant the path names, so it tells nothing.
     if (scope.kind === 'global') return authorizeAdmin(principal, scope);
     const ref: unknown = req.params?.tenantId;

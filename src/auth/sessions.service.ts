@@ -8,6 +8,7 @@ import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
 import { RequestMeta, SessionContext } from './auth.types';
+import { AuthError } from './auth.errors';
 
 export const SESSION_COOKIE = 'eidp_session';
 /** What `create` issues: randomToken(32), 32 bytes in base64url without padding. */
@@ -173,7 +174,7 @@ export class SessionsService {
   async revokeByAdmin(meta: RequestMeta, tenantId: string, userId: string, sessionId?: string): Promise<number> {
     return this.dataSource.transaction(async (m) => {
       const revoked = await this.revokeForUser(tenantId, userId, sessionId, m);
-      if (sessionId !== undefined && revoked === 0) throw notFound('session');
+      if (sessionId !== undefined && revoked === 0) throw notFound(AuthError.SessionNotFound);
       await this.audit.record(
         meta,
         { type: 'session.revoked', tenantId, details: { userId, ...(sessionId ? { sessionId } : { all: true }), count: revoked } },

@@ -15,8 +15,9 @@ export class DomainError extends Error {
   }
 }
 
-export const notFound = (what: string, details?: Record<string, unknown>) =>
-  new DomainError(`${what.replace(/\s+/g, '_')}_not_found`, 404, `${what} not found`, details);
+/** `code` is `<thing>_not_found`; the message says "<thing> not found". */
+export const notFound = (code: string, details?: Record<string, unknown>) =>
+  new DomainError(code, 404, `${code.replace(/_not_found$/, '').replace(/_/g, ' ')} not found`, details);
 
 export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>
   new DomainError(code, 409, message, details);
@@ -29,3 +30,19 @@ export const forbidden = (code: string, message: string, internal?: string) =>
 
 export const unauthorized = (code: string, message: string, internal?: string) =>
   new DomainError(code, 401, message, undefined, internal);
+
+/**
+ * Every error code the request pipeline (input sanity) can answer with (the `error` of the
+ * JSON answer). One list, so a reader sees every refusal in one place.
+ */
+export enum CommonError {
+  InternalError = 'internal_error',
+  InvalidCharacters = 'invalid_characters',
+  InvalidKey = 'invalid_key',
+  InvalidValue = 'invalid_value',
+  MalformedBody = 'malformed_body',
+  PayloadTooLarge = 'payload_too_large',
+  ReferenceNotFound = 'reference_not_found',
+  TooDeeplyNested = 'too_deeply_nested',
+  ValidationFailed = 'validation_failed',
+}

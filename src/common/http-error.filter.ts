@@ -8,7 +8,7 @@ import { TenantsService } from '../tenants/tenants.service';
 import { isDatabaseUnavailable } from './db-unavailable';
 import { errorPage, ErrorPageView, retryPathOf } from './error-pages';
 import { ErrorResponse } from './error-response';
-import { DomainError } from './errors';
+import { CommonError, DomainError } from './errors';
 import { isSlug } from './identifiers';
 import { sendPage } from './look';
 import { basePathOf } from './redirects';
@@ -97,7 +97,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       const r = e.getResponse();
       if (typeof r === 'object' && r !== null && Array.isArray((r as { message?: unknown }).message)) {
         const problems = (r as { message: string[] }).message;
-        return { statusCode: status, error: 'validation_failed', message: problems.join('; '), details: { problems } };
+        return { statusCode: status, error: CommonError.ValidationFailed, message: problems.join('; '), details: { problems } };
       }
       if (typeof r === 'object' && r !== null && 'details' in r && 'status' in r) {
         // Terminus health result: keep which dependency is down.
@@ -114,19 +114,19 @@ export class HttpErrorFilter implements ExceptionFilter {
       }
       // 22021/22P05: bytes Postgres cannot store (NUL); 54001: a value nested too deep.
       if (['22P02', '23514', '22001', '22021', '22P05', '54001'].includes(pg.code ?? '')) {
-        return { statusCode: 400, error: 'invalid_value', message: 'a value is malformed or out of range' };
+        return { statusCode: 400, error: CommonError.InvalidValue, message: 'a value is malformed or out of range' };
       }
       if (pg.code === '23503') {
-        return { statusCode: 404, error: 'reference_not_found', message: 'a referenced record does not exist' };
+        return { statusCode: 404, error: CommonError.ReferenceNotFound, message: 'a referenced record does not exist' };
       }
     }
     if (isDatabaseUnavailable(e)) {
       return { statusCode: 503, error: DATABASE_UNAVAILABLE, message: 'The service is temporarily unavailable. Try again in a few seconds.' };
     }
     if (isBodyParserError(e)) {
-      return { statusCode: e.status, error: e.status === 413 ? 'payload_too_large' : 'malformed_body', message: e.message };
+      return { statusCode: e.status, error: e.status === 413 ? CommonError.PayloadTooLarge : CommonError.MalformedBody, message: e.message };
     }
-    return { statusCode: 500, error: 'internal_error', message: 'Internal error' };
+    return { statusCode: 500, error: CommonError.InternalError, message: 'Internal error' };
   }
 }
 

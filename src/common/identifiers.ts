@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import { isEmail, Matches, ValidateBy, ValidationOptions } from 'class-validator';
+import { notFound } from './errors';
 
 /**
  * The identifiers this service takes from people and URLs, one rule each: slugs (tenants,
@@ -37,6 +38,12 @@ export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
+}
+
+/** `raw` as a lower-case UUID, else notFound(code): a malformed id answers like an unknown one. */
+export function uuidOrNotFound(raw: unknown, notFoundCode: string): string {
+  if (!isUuid(raw)) throw notFound(notFoundCode);
+  return raw.toLowerCase();
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
-import { badRequest } from './errors';
+import { badRequest, CommonError } from './errors';
 
 /** Deeper than any body this API takes; bounds the work (and recursion) spent on a request. */
 const MAX_DEPTH = 16;
@@ -25,19 +25,19 @@ export class InputSanityPipe implements PipeTransform {
 function check(v: unknown, path: string, depth: number): void {
   if (typeof v === 'string') {
     if (BAD_CHARS.test(v)) {
-      throw badRequest('invalid_characters', `${path} contains a character that is not allowed (NUL or an unpaired surrogate)`, { field: path });
+      throw badRequest(CommonError.InvalidCharacters, `${path} contains a character that is not allowed (NUL or an unpaired surrogate)`, { field: path });
     }
     return;
   }
   if (typeof v !== 'object' || v === null) return;
-  if (depth >= MAX_DEPTH) throw badRequest('too_deeply_nested', `${path} is nested more than ${MAX_DEPTH} levels deep`, { field: path });
+  if (depth >= MAX_DEPTH) throw badRequest(CommonError.TooDeeplyNested, `${path} is nested more than ${MAX_DEPTH} levels deep`, { field: path });
   if (Array.isArray(v)) {
     v.forEach((item, i) => check(item, `${path}[${i}]`, depth + 1));
     return;
   }
   for (const key of Object.keys(v)) {
     if (BAD_KEYS.has(key) || BAD_CHARS.test(key)) {
-      throw badRequest('invalid_key', `${path} has a key that is not allowed (${JSON.stringify(key.replace(/\u0000/g, '\\0'))})`, { field: path });
+      throw badRequest(CommonError.InvalidKey, `${path} has a key that is not allowed (${JSON.stringify(key.replace(/\u0000/g, '\\0'))})`, { field: path });
     }
     check((v as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
   }

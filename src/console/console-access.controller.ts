@@ -2,11 +2,11 @@ import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/comm
 import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import { AuthenticatedRequest, LoadsSession } from '../auth/auth.decorators';
-import { DomainError, notFound } from '../common/errors';
+import { DomainError } from '../common/errors';
 import { AccessService } from '../sso/access.service';
 import { TargetsService } from '../sso/targets.service';
 import { targetDefinition } from '../sso/targets';
-import { isUuid, MAX_EMAIL_LENGTH, normaliseEmail } from '../common/identifiers';
+import { MAX_EMAIL_LENGTH, normaliseEmail, uuidOrNotFound } from '../common/identifiers';
 import { TenantsService } from '../tenants/tenants.service';
 import { GroupsService } from '../users/groups.service';
 import { UsersService } from '../users/users.service';
@@ -15,6 +15,7 @@ import { productSchema } from './product-schemas';
 import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
 import { FormState } from './views/forms';
 import { accessPage, tryItPage } from './views/access';
+import { ConsoleError } from './console.errors';
 
 /**
  * A tenant's access grant to a target (granting is an operator's, as a global key's in the
@@ -39,20 +40,20 @@ export class ConsoleAccessController {
   async choose(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
     const ctx = await this.kit.enter(req, res);
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    this.kit.redirect(ctx, `/console/tenants/${tenantId}/access/${uuid(String(req.query.target ?? ''), 'target')}`);
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/access/${uuidOrNotFound(String(req.query.target ?? ''), ConsoleError.TargetNotFound)}`);
   }
 
   @Get(':targetId')
   async show(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') targetId: string): Promise<void> {
     const ctx = await this.kit.enter(req, res);
-    await this.render(ctx, 200, this.kit.scopedTenantId(ctx, raw), uuid(targetId, 'target'), null);
+    await this.render(ctx, 200, this.kit.scopedTenantId(ctx, raw), uuidOrNotFound(targetId, ConsoleError.TargetNotFound), null);
   }
 
   @Post(':targetId')
   async save(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') rawTarget: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
-    const target = await this.targets.get(uuid(rawTarget, 'target'));
+    const target = await this.targets.get(uuidOrNotFound(rawTarget, ConsoleError.TargetNotFound));
     const product = productSchema(target.kind)!;
     const body = req.body as Record<string, unknown>;
     const rows = (a: string, b: string) => {
@@ -91,7 +92,7 @@ export class ConsoleAccessController {
   async revoke(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') rawTarget: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
-    await this.access.revoke(ctx.meta, tenantId, uuid(rawTarget, 'target'));
+    await this.access.revoke(ctx.meta, tenantId, uuidOrNotFound(rawTarget, ConsoleError.TargetNotFound));
     this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'access-revoked');
   }
 
@@ -103,7 +104,7 @@ export class ConsoleAccessController {
   async tryIt(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') rawTarget: string): Promise<void> {
     const ctx = await this.kit.enter(req, res);
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const [tenant, target] = await Promise.all([this.tenants.findById(tenantId), this.targets.get(uuid(rawTarget, 'target'))]);
+    const [tenant, target] = await Promise.all([this.tenants.findById(tenantId), this.targets.get(uuidOrNotFound(rawTarget, ConsoleError.TargetNotFound))]);
     const product = productSchema(target.kind)!;
     const email = typeof req.query.email === 'string' ? normaliseEmail(req.query.email).slice(0, MAX_EMAIL_LENGTH) : '';
     const session = ctx.principal.session;
@@ -172,8 +173,3 @@ export class ConsoleAccessController {
 }
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
-
-function uuid(raw: string, what: string): string {
-  if (!isUuid(raw)) throw notFound(what);
-  return raw.toLowerCase();
-}

@@ -7,14 +7,15 @@ import type { RequestMeta } from '../auth/auth.types';
 import { basePathOf } from '../common/redirects';
 import { CSRF_FIELD, LoginCsrfService } from '../auth/login/login-csrf.service';
 import { assertNoOperatorFields, authorizeAdmin, operatorOnlyFields } from '../auth/admin-scope';
-import { DomainError, notFound } from '../common/errors';
+import { DomainError } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
 import { InjectConfig } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
-import { isUuid } from '../common/identifiers';
+import { uuidOrNotFound } from '../common/identifiers';
 import { ConsolePrincipal, OperatorsService } from './operators.service';
 import type { FormState } from './views/forms';
 import { bare, Chrome, h, layout, NavItem, sendConsole } from './views/layout';
+import { ConsoleError } from './console.errors';
 
 /** One console request: who, the admin-API scope, the page chrome, the audit meta. */
 export interface ConsoleCtx {
@@ -112,8 +113,7 @@ export class ConsoleKit {
    * API route doing the same (e.g. granting access): a tenant admin gets its 403.
    */
   scopedTenantId(ctx: ConsoleCtx, raw: string, opts: { operatorOnly?: boolean } = {}): string {
-    if (!isUuid(raw)) throw notFound('tenant');
-    const id = raw.toLowerCase();
+    const id = uuidOrNotFound(raw, ConsoleError.TenantNotFound);
     authorizeAdmin(ctx.principal.scope, { kind: 'tenant', operatorOnly: opts.operatorOnly ?? false }, id);
     return id;
   }

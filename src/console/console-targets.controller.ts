@@ -7,7 +7,7 @@ import { notFound } from '../common/errors';
 import type { TargetView } from '../sso/dto/target-input';
 import { AccessService } from '../sso/access.service';
 import { TargetsService } from '../sso/targets.service';
-import { isUuid } from '../common/identifiers';
+import { uuidOrNotFound } from '../common/identifiers';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, validateAs } from './console-kit';
 import { ProductSchema, productSchema, productSchemas } from './product-schemas';
@@ -15,6 +15,7 @@ import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form'
 import { setupGuide } from './setup-guides';
 import { emptyForm, FormState } from './views/forms';
 import { setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
+import { ConsoleError } from './console.errors';
 
 const COMMON_FIELDS = ['name', 'slug', 'baseUrl', 'disabled', 'kind'];
 
@@ -44,7 +45,7 @@ export class ConsoleTargetsController {
   async newForm(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const ctx = await this.operator(req, res);
     const product = productSchema(String(req.query.kind ?? ''));
-    if (!product) throw notFound('product');
+    if (!product) throw notFound(ConsoleError.ProductNotFound);
     this.renderForm(ctx, 200, product, undefined, emptyForm());
   }
 
@@ -53,7 +54,7 @@ export class ConsoleTargetsController {
     const ctx = await this.operator(req, res, true);
     const body = req.body as Record<string, unknown>;
     const product = productSchema(String(body.kind ?? ''));
-    if (!product) throw notFound('product');
+    if (!product) throw notFound(ConsoleError.ProductNotFound);
     const { values, input, problems } = this.read(product, body);
     const { value, errors } = await validateAs(CreateTargetDto, input);
     if (errors || Object.keys(problems).length) return this.renderForm(ctx, 400, product, undefined, { values, errors: { ...problems, ...errors } });
@@ -68,7 +69,7 @@ export class ConsoleTargetsController {
   @Get(':id')
   async show(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') id: string): Promise<void> {
     const ctx = await this.operator(req, res);
-    const target = await this.targets.get(uuid(id));
+    const target = await this.targets.get(uuidOrNotFound(id, ConsoleError.TargetNotFound));
     const product = productSchema(target.kind)!;
     const values = { name: target.name, baseUrl: target.baseUrl, disabled: target.disabled ? 'true' : '', ...valuesFromSettings(product.settingsSchema, 'settings', target.settings) };
     await this.renderTarget(ctx, 200, target, product, { values, errors: {} });
@@ -77,7 +78,7 @@ export class ConsoleTargetsController {
   @Post(':id')
   async update(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') rawId: string): Promise<void> {
     const ctx = await this.operator(req, res, true);
-    const target = await this.targets.get(uuid(rawId));
+    const target = await this.targets.get(uuidOrNotFound(rawId, ConsoleError.TargetNotFound));
     const product = productSchema(target.kind)!;
     const { values, input, problems } = this.read(product, req.body as Record<string, unknown>);
     const { slug: _slug, kind: _kind, ...patch } = input;
@@ -96,7 +97,7 @@ export class ConsoleTargetsController {
   @Get(':id/try')
   async tryIt(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') rawId: string): Promise<void> {
     const ctx = await this.operator(req, res);
-    const id = uuid(rawId);
+    const id = uuidOrNotFound(rawId, ConsoleError.TargetNotFound);
     const tenantId = this.kit.scopedTenantId(ctx, String(req.query.tenant ?? ''));
     const email = typeof req.query.email === 'string' ? req.query.email.slice(0, 254) : '';
     this.kit.redirect(ctx, `/console/tenants/${tenantId}/access/${id}/try?email=${encodeURIComponent(email)}`);
@@ -142,9 +143,4 @@ export class ConsoleTargetsController {
 <section class="card" aria-labelledby="edit-h"><h2 id="edit-h">Settings</h2>${targetForm({ base: ctx.base, csrf: ctx.chrome.csrf, product, target, form })}</section>`,
     );
   }
-}
-
-function uuid(raw: string): string {
-  if (!isUuid(raw)) throw notFound('target');
-  return raw.toLowerCase();
 }

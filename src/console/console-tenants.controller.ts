@@ -7,7 +7,7 @@ import { SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { TargetsService } from '../sso/targets.service';
 import { AccessService } from '../sso/access.service';
-import { isUuid } from '../common/identifiers';
+import { isUuid, uuidOrNotFound } from '../common/identifiers';
 import { CreateTenantDto, UpdateTenantDto } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
 import { GroupNameDto } from '../users/dto/group.dto';
@@ -18,6 +18,7 @@ import { UsersService } from '../users/users.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, pick, validateAs } from './console-kit';
 import { emptyForm, FormState } from './views/forms';
 import { tenantPage, tenantsPage, userPage } from './views/tenants';
+import { ConsoleError } from './console.errors';
 
 const PAGE = 50;
 
@@ -129,7 +130,7 @@ export class ConsoleTenantsController {
   async removeGroup(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('groupId') groupId: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    await this.groups.remove(ctx.meta, tenantId, uuid(groupId, 'group'));
+    await this.groups.remove(ctx.meta, tenantId, uuidOrNotFound(groupId, ConsoleError.GroupNotFound));
     this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'group-removed');
   }
 
@@ -158,14 +159,14 @@ export class ConsoleTenantsController {
   @Get(':tenantId/users/:userId')
   async showUser(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') userId: string): Promise<void> {
     const ctx = await this.kit.enter(req, res);
-    await this.renderUser(ctx, 200, this.kit.scopedTenantId(ctx, raw), uuid(userId, 'user'), {});
+    await this.renderUser(ctx, 200, this.kit.scopedTenantId(ctx, raw), uuidOrNotFound(userId, ConsoleError.UserNotFound), {});
   }
 
   @Post(':tenantId/users/:userId')
   async updateUser(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') rawUser: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const userId = uuid(rawUser, 'user');
+    const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
     const values = pick(req.body, ['firstName', 'lastName', 'role']);
     const { value, errors } = await validateAs(UpdateUserDto, values);
     if (errors) return this.renderUser(ctx, 400, tenantId, userId, { profile: { values, errors } });
@@ -187,7 +188,7 @@ export class ConsoleTenantsController {
   async setPassword(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') rawUser: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const userId = uuid(rawUser, 'user');
+    const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
     const { value, errors } = await validateAs(SetPasswordDto, pick(req.body, ['password']));
     if (errors) return this.renderUser(ctx, 400, tenantId, userId, { password: { values: {}, errors } });
     await this.users.setPassword(ctx.meta, tenantId, userId, value.password);
@@ -198,7 +199,7 @@ export class ConsoleTenantsController {
   async addToGroup(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') rawUser: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const userId = uuid(rawUser, 'user');
+    const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
     const { groupId } = pick(req.body, ['groupId']);
     if (!isUuid(groupId)) return this.renderUser(ctx, 400, tenantId, userId, { member: { values: {}, errors: { groupId: 'Choose a group' } } });
     try {
@@ -219,8 +220,8 @@ export class ConsoleTenantsController {
   ): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const userId = uuid(rawUser, 'user');
-    await this.groups.removeMember(ctx.meta, tenantId, uuid(groupId, 'group'), userId);
+    const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
+    await this.groups.removeMember(ctx.meta, tenantId, uuidOrNotFound(groupId, ConsoleError.GroupNotFound), userId);
     this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'member-removed');
   }
 
@@ -234,8 +235,8 @@ export class ConsoleTenantsController {
   ): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const userId = uuid(rawUser, 'user');
-    if (!/^[0-9a-f]{64}$/.test(sessionId)) throw notFound('session');
+    const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
+    if (!/^[0-9a-f]{64}$/.test(sessionId)) throw notFound(ConsoleError.SessionNotFound);
     await this.sessions.revokeByAdmin(ctx.meta, tenantId, userId, sessionId);
     this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'session-revoked');
   }
@@ -252,7 +253,7 @@ export class ConsoleTenantsController {
   private async setUserDisabled(req: AuthenticatedRequest, res: Response, raw: string, rawUser: string, disabled: boolean): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const userId = uuid(rawUser, 'user');
+    const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
     await this.users.update(ctx.meta, tenantId, userId, { disabled });
     this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'user-updated');
   }
@@ -290,9 +291,4 @@ export class ConsoleTenantsController {
     ]);
     this.kit.render(ctx, status, user.email, 'tenants', userPage({ base: ctx.base, csrf: ctx.chrome.csrf, tenant, user, groups, allGroups: allGroups.items, sessions, forms }));
   }
-}
-
-function uuid(raw: string, what: string): string {
-  if (!isUuid(raw)) throw notFound(what);
-  return raw.toLowerCase();
 }

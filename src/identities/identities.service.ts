@@ -8,6 +8,7 @@ import { SHARED_ACCOUNT_TENANTS_IN_DOMAIN_SQL, TENANT_USER_BASE_URLS_SQL } from 
 import { TENANT_USER_EMAILS_SQL, USER_TENANTS_IN_DOMAIN_SQL } from '../users/users-sql';
 import type { ClaimedVia } from './bi-identity.entity';
 import { biInstance, emailDomain } from './instance';
+import { IdentitiesError } from './identities.errors';
 
 export interface BiIdentityView {
   instance: string;
@@ -124,7 +125,7 @@ export class IdentitiesService {
     );
     const owner = await this.ownerOf(instance, e, m);
     if (owner !== tenantId) {
-      throw conflict('identity_owned_elsewhere', `${e} is already another tenant's identity on ${instance}; transfer it first (PUT /api/v1/bi-identities)`, {
+      throw conflict(IdentitiesError.IdentityOwnedElsewhere, `${e} is already another tenant's identity on ${instance}; transfer it first (PUT /api/v1/bi-identities)`, {
         instance,
         email: e,
         ownerTenantId: owner,
@@ -144,7 +145,7 @@ export class IdentitiesService {
   // ---- operators: list, transfer, release ----------------------------------------------
 
   async list(q: { instance?: string; email?: string }): Promise<BiIdentityView[]> {
-    if (!q.instance && !q.email) throw badRequest('filter_required', 'give instance, email or both');
+    if (!q.instance && !q.email) throw badRequest(IdentitiesError.FilterRequired, 'give instance, email or both');
     const instance = q.instance !== undefined ? requireInstance(q.instance) : null;
     const rows: IdentityRow[] = await this.dataSource.query(
       `SELECT b.instance, b.email, b.tenant_id, t.slug AS tenant_slug, b.claimed_via, b.claimed_at
@@ -171,7 +172,7 @@ export class IdentitiesService {
           [instance, email, input.tenantId],
         );
       } catch (e) {
-        if (isForeignKeyViolation(e)) throw notFound('tenant');
+        if (isForeignKeyViolation(e)) throw notFound(IdentitiesError.TenantNotFound);
         throw e;
       }
       await this.audit.record(meta, { type: 'bi_identity.transferred', tenantId: input.tenantId, details: { instance, email, from: before, to: input.tenantId } }, m);
@@ -190,7 +191,7 @@ export class IdentitiesService {
     await this.dataSource.transaction(async (m) => {
       // TypeORM answers a DELETE .. RETURNING with [rows, count].
       const [rows]: [{ tenant_id: string }[], number] = await m.query(`DELETE FROM bi_identities WHERE instance = $1 AND email = $2 RETURNING tenant_id`, [instance, email]);
-      if (!rows.length) throw notFound('bi identity');
+      if (!rows.length) throw notFound(IdentitiesError.BiIdentityNotFound);
       await this.audit.record(meta, { type: 'bi_identity.released', tenantId: rows[0].tenant_id, details: { instance, email } }, m);
     });
   }
@@ -216,7 +217,7 @@ export class IdentitiesService {
       await lockDomain(m, domain);
       const [existing]: { tenant_id: string; created_at: Date }[] = await m.query(`SELECT tenant_id, created_at FROM email_domains WHERE domain = $1`, [domain]);
       if (existing && existing.tenant_id === tenantId) return { domain: { domain, tenantId, createdAt: existing.created_at }, created: false };
-      if (existing) throw conflict('email_domain_taken', `${domain} already belongs to another tenant`, { domain, tenantId: existing.tenant_id });
+      if (existing) throw conflict(IdentitiesError.EmailDomainTaken, `${domain} already belongs to another tenant`, { domain, tenantId: existing.tenant_id });
       const users: { tenant_id: string }[] = await m.query(USER_TENANTS_IN_DOMAIN_SQL, [domain, tenantId]);
       const shared: { tenant_id: string }[] = await m.query(SHARED_ACCOUNT_TENANTS_IN_DOMAIN_SQL, [domain, tenantId]);
       const claimed: { tenant_id: string }[] = await m.query(
@@ -225,7 +226,7 @@ export class IdentitiesService {
       );
       const others = [...new Set([...users, ...shared, ...claimed].map((r) => r.tenant_id))].sort();
       if (others.length) {
-        throw conflict('email_domain_in_use', `other tenants have users, shared accounts or BI identities in ${domain}; move or delete them first`, {
+        throw conflict(IdentitiesError.EmailDomainInUse, `other tenants have users, shared accounts or BI identities in ${domain}; move or delete them first`, {
           domain,
           tenantIds: others,
         });
@@ -234,7 +235,7 @@ export class IdentitiesService {
       try {
         [row] = await m.query(`INSERT INTO email_domains (domain, tenant_id) VALUES ($1, $2) RETURNING created_at`, [domain, tenantId]);
       } catch (e) {
-        if (isForeignKeyViolation(e)) throw notFound('tenant');
+        if (isForeignKeyViolation(e)) throw notFound(IdentitiesError.TenantNotFound);
         throw e;
       }
       await this.audit.record(meta, { type: 'email_domain.assigned', tenantId, details: { domain } }, m);
@@ -246,7 +247,7 @@ export class IdentitiesService {
     const domain = requireDomain(rawDomain);
     await this.dataSource.transaction(async (m) => {
       const [rows]: [unknown[], number] = await m.query(`DELETE FROM email_domains WHERE domain = $1 AND tenant_id = $2 RETURNING domain`, [domain, tenantId]);
-      if (!rows.length) throw notFound('email domain');
+      if (!rows.length) throw notFound(IdentitiesError.EmailDomainNotFound);
       await this.audit.record(meta, { type: 'email_domain.removed', tenantId, details: { domain } }, m);
     });
   }
@@ -259,13 +260,13 @@ async function lockDomain(m: EntityManager, domain: string): Promise<void> {
 
 function requireDomain(raw: string): string {
   const domain = String(raw).trim().toLowerCase();
-  if (!DOMAIN.test(domain)) throw badRequest('invalid_domain', 'the domain must be a host name such as example.com', { domain: String(raw).slice(0, 100) });
+  if (!DOMAIN.test(domain)) throw badRequest(IdentitiesError.InvalidDomain, 'the domain must be a host name such as example.com', { domain: String(raw).slice(0, 100) });
   return domain;
 }
 
 function requireInstance(raw: string): string {
   const instance = biInstance(String(raw).trim());
-  if (!instance) throw badRequest('invalid_instance', 'instance must be the BI tool\'s http(s) URL, e.g. https://bi.example.com');
+  if (!instance) throw badRequest(IdentitiesError.InvalidInstance, 'instance must be the BI tool\'s http(s) URL, e.g. https://bi.example.com');
   return instance;
 }
 

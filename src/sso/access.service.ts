@@ -10,6 +10,7 @@ import { Access } from './access.entity';
 import { AccessView, parseAccessInput } from './dto/access-input';
 import { targetDefinition } from './targets';
 import type { TargetKind } from './target.entity';
+import { SsoError } from './sso.errors';
 
 interface AccessRow {
   id: string;
@@ -73,15 +74,15 @@ export class AccessService {
     return this.dataSource.transaction(async (m) => {
       await TenantsService.assertExists(m, tenantId);
       const [target]: { slug: string; kind: TargetKind; base_url: string }[] = await m.query(`SELECT slug, kind, base_url FROM targets WHERE id = $1`, [targetId]);
-      if (!target) throw notFound('target');
+      if (!target) throw notFound(SsoError.TargetNotFound);
       const { value, problems } = parseAccessInput(body, target.kind);
-      if (problems.length) throw badRequest('invalid_access', problems.join('; '), { problems });
+      if (problems.length) throw badRequest(SsoError.InvalidAccess, problems.join('; '), { problems });
       // A mapping of a group the tenant does not have maps nobody: refused, naming it, as user
       // creation refuses an unknown group (issue 13: a silent no-op hid a typo). Create the
       // group first; renaming a group carries its mappings along (GroupsService.rename).
       const missing = await this.groups.missingNames(m, tenantId, Object.keys(value.groupMappings));
       if (missing.length) {
-        throw badRequest('unknown_groups', `groupMappings name groups this tenant does not have: ${missing.map((n) => JSON.stringify(n)).join(', ')}`, {
+        throw badRequest(SsoError.UnknownGroups, `groupMappings name groups this tenant does not have: ${missing.map((n) => JSON.stringify(n)).join(', ')}`, {
           groups: missing,
         });
       }
@@ -115,7 +116,7 @@ export class AccessService {
       const existing = await m.getRepository(Access).findOne({ where: { tenantId, targetId } });
       if (!existing) {
         await TenantsService.assertExists(m, tenantId);
-        throw notFound('access grant');
+        throw notFound(SsoError.AccessGrantNotFound);
       }
       await m.getRepository(Access).delete({ tenantId, targetId });
       await this.audit.record(meta, { type: 'access.revoked', tenantId, details: { targetId } }, m);

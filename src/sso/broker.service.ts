@@ -7,6 +7,7 @@ import { mintBase, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
 import type { Broker, BrokerBehaviour } from './targets/target-definition';
+import { SsoError } from './sso.errors';
 
 export interface BrokerInput {
   loaded: TargetWithAccess;
@@ -46,19 +47,19 @@ export class BrokerService {
     const def = targetDefinition(target.kind);
     if (!def?.broker) {
       await this.sso.auditRefusal(meta, { flow: 'broker', tenantId, target: target.slug, reason: 'broker_not_supported' });
-      throw badRequest('broker_not_supported', `Target ${target.slug} has no token broker`);
+      throw badRequest(SsoError.BrokerNotSupported, `Target ${target.slug} has no token broker`);
     }
     if (a.kind !== target.kind) {
       await this.sso.auditRefusal(meta, { flow: 'broker', tenantId, target: target.slug, reason: 'wrong_kind', details: { kind: a.kind.slice(0, 40) } });
-      throw notFound('target', { target: target.slug, kind: a.kind.slice(0, 40) });
+      throw notFound(SsoError.TargetNotFound, { target: target.slug, kind: a.kind.slice(0, 40) });
     }
     if (!def.broker.resourceId.test(a.resourceId)) {
       await this.sso.auditRefusal(meta, { flow: 'broker', tenantId, target: target.slug, reason: 'invalid_id' });
-      throw badRequest('invalid_id', `"${a.resourceId.slice(0, 40)}" is not a ${def.label} resource id`);
+      throw badRequest(SsoError.InvalidId, `"${a.resourceId.slice(0, 40)}" is not a ${def.label} resource id`);
     }
     if (!session) {
       await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, 'broker');
-      throw unauthorized('no_session', 'Not signed in: sign in to the identity provider first');
+      throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
     }
     const access = await this.sso.requireAccess(loaded, session, meta, 'broker');
 

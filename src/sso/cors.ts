@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { forbidden } from '../common/errors';
 import type { TargetSettings } from './target.entity';
+import { SsoError } from './sso.errors';
 
 /**
  * CORS for the JSON flows (a BI product's browser SDK fetches our endpoints from the host
@@ -31,12 +32,12 @@ export function applyCors(req: Request, res: Response, settings: TargetSettings)
     // A cross-site page can make the browser GET this with its cookies and no Origin (an
     // <img> or <script>: "no-cors"). It cannot read the answer, but it must not mint either.
     if (req.headers['sec-fetch-site'] === 'cross-site') {
-      throw forbidden('origin_not_allowed', 'This origin may not use this target', 'cross-site request without an Origin');
+      throw forbidden(SsoError.OriginNotAllowed, 'This origin may not use this target', 'cross-site request without an Origin');
     }
     return;
   }
   if (!allowedOrigins(settings).includes(origin)) {
-    throw forbidden('origin_not_allowed', 'This origin may not use this target', `origin ${origin} is not in allowedOrigins`);
+    throw forbidden(SsoError.OriginNotAllowed, 'This origin may not use this target', `origin ${origin} is not in allowedOrigins`);
   }
   res.setHeader('Access-Control-Allow-Origin', origin);
   res.setHeader('Access-Control-Allow-Credentials', 'true');
@@ -52,7 +53,7 @@ export function answerPreflight(
   const origin = req.headers.origin;
   res.setHeader('Vary', 'Origin');
   if (origin === undefined || !allowedOrigins(settings).includes(origin)) {
-    throw forbidden('origin_not_allowed', 'This origin may not use this target', `preflight from ${origin ?? 'no origin'}`);
+    throw forbidden(SsoError.OriginNotAllowed, 'This origin may not use this target', `preflight from ${origin ?? 'no origin'}`);
   }
   res.setHeader('Access-Control-Allow-Origin', origin);
   res.setHeader('Access-Control-Allow-Credentials', 'true');

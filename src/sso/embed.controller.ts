@@ -15,6 +15,7 @@ import { SsoFlow, SsoService } from './sso.service';
 import { SignedEmbedDto, SsoJwtDto } from './dto/sso-answers.dto';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
+import { SsoError } from './sso.errors';
 
 /**
  * Embedding for the signed-in user, by capability of the target's product:
@@ -143,7 +144,7 @@ export class EmbedController {
 
   private async answerPreflight(slug: string, req: AuthenticatedRequest, res: Response, methods: string[]): Promise<void> {
     const loaded = await this.store.load(slug, null, null);
-    if (!loaded || loaded.target.disabled) throw notFound('target', { target: slug });
+    if (!loaded || loaded.target.disabled) throw notFound(SsoError.TargetNotFound, { target: slug });
     answerPreflight(req, res, loaded.target.settings, { methods, requestHeaders: targetDefinition(loaded.target.kind)?.corsRequestHeaders });
   }
 }

@@ -7,6 +7,7 @@ import { mintBase, SsoOutcome, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
 import type { EmbedBehaviour } from './targets/target-definition';
+import { SsoError } from './sso.errors';
 
 export interface EmbedInput {
   loaded: TargetWithAccess;
@@ -54,21 +55,21 @@ export class EmbedService {
     const embed = targetDefinition(target.kind)?.embed;
     if (!embed) {
       await this.sso.auditRefusal(meta, { flow: 'embed', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'embed_not_supported' });
-      throw badRequest('embed_not_supported', `Target ${target.slug} has no signed embeds`);
+      throw badRequest(SsoError.EmbedNotSupported, `Target ${target.slug} has no signed embeds`);
     }
     if (!embed.resources.includes(a.kind)) {
-      throw badRequest('invalid_embed_kind', `Embeddable kinds are ${embed.resources.join(', ')} (got "${a.kind.slice(0, 40)}")`, {
+      throw badRequest(SsoError.InvalidEmbedKind, `Embeddable kinds are ${embed.resources.join(', ')} (got "${a.kind.slice(0, 40)}")`, {
         kinds: embed.resources,
       });
     }
     const id = Number(a.id);
     if (!RESOURCE_ID.test(a.id) || !Number.isSafeInteger(id)) {
-      throw badRequest('invalid_id', `The ${a.kind} id must be a positive whole number (got "${a.id.slice(0, 40)}")`);
+      throw badRequest(SsoError.InvalidId, `The ${a.kind} id must be a positive whole number (got "${a.id.slice(0, 40)}")`);
     }
 
     if (!session) {
       await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, 'embed');
-      if (a.json) throw unauthorized('no_session', 'Not signed in: sign in to the identity provider first');
+      if (a.json) throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
       const url = this.sso.loginUrl(`/embed/${target.slug}/${a.kind}/${id}`, undefined);
       return { kind: 'redirect', url };
     }
@@ -91,21 +92,21 @@ export class EmbedService {
     const embed = targetDefinition(target.kind)?.embed;
     if (!embed?.guest) {
       await this.sso.auditRefusal(meta, { flow: 'embed', tenantId, target: target.slug, reason: 'guest_embed_not_supported' });
-      throw badRequest('guest_embed_not_supported', `Target ${target.slug} has no guest-embed tokens`);
+      throw badRequest(SsoError.GuestEmbedNotSupported, `Target ${target.slug} has no guest-embed tokens`);
     }
     const request = parseGuestBody(a.body, embed.resources);
     if ('problem' in request) {
       await this.sso.auditRefusal(meta, { flow: 'embed', tenantId, target: target.slug, reason: 'invalid_body', details: { problem: request.problem } });
-      throw badRequest('invalid_body', request.problem);
+      throw badRequest(SsoError.InvalidBody, request.problem);
     }
     if (!session) {
       await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, 'embed');
-      throw unauthorized('no_session', 'Not signed in: sign in to the identity provider first');
+      throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
     }
     const access = await this.sso.requireAccess(loaded, session, meta, 'embed');
     if (!embed.guest.allowed(access, request.kind, request.id)) {
       await this.sso.auditRefusal(meta, { flow: 'embed', tenantId: session.tenant.id, target: target.slug, reason: 'entity_not_allowed', details: { kind: request.kind, id: request.id, userId: session.user.id } });
-      throw forbidden('entity_not_allowed', `Your organization may not embed ${request.kind} ${request.id}`);
+      throw forbidden(SsoError.EntityNotAllowed, `Your organization may not embed ${request.kind} ${request.id}`);
     }
     const { token } = await this.mint(embed, loaded, access, session, meta, request.kind, request.id, 'guest');
     return { jwt: token };

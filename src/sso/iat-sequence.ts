@@ -1,4 +1,5 @@
 import { DomainError } from '../common/errors';
+import { SsoError } from './sso.errors';
 
 /**
  * The iat step as one SQL statement, with the caller's placeholders (e.g. '$1'), so the SSO
@@ -38,7 +39,7 @@ export function iatSequenceSql(p: { scope: string; subject: string; now: string;
 /** The refusal when a subject's iat sequence is as far ahead of the clock as allowed. */
 export function iatSequenceAhead(): DomainError {
   return new DomainError(
-    'too_many_sign_ins',
+    SsoError.TooManySignIns,
     429,
     'Too many sign-ins for this account in a short time; try again in a minute',
   );

@@ -10,6 +10,7 @@ import { BiLogoutService } from './bi-logout.service';
 import { absoluteHttpUrl, basePathOf } from '../common/redirects';
 import { SsoRepository } from './sso.repository';
 import { targetDefinition } from './targets';
+import { SsoError } from './sso.errors';
 
 /**
  * `GET /sso/<target>/logout`, Sisense's Remote Logout URL. CONTRACTS: "Sisense calls our
@@ -44,7 +45,7 @@ export class RemoteLogoutService {
   async end(slug: string, cookie: unknown, meta: RequestMeta): Promise<{ next: string; otherBiLogoutUrls: string[] }> {
     const loaded = await this.store.load(slug, null, null);
     // A disabled target still ends our session: the user logged out there and expects to be out.
-    if (!loaded || !targetDefinition(loaded.target.kind)?.sso) throw notFound('target', { target: slug });
+    if (!loaded || !targetDefinition(loaded.target.kind)?.sso) throw notFound(SsoError.TargetNotFound, { target: slug });
     const { target } = loaded;
     let otherBiLogoutUrls: string[] = [];
     const sessionId = SessionsService.idFromCookie(cookie);

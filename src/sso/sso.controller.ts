@@ -17,6 +17,7 @@ import { SsoFlow, SsoOutcome, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { SsoJwtDto } from './dto/sso-answers.dto';
 import { targetDefinition } from './targets';
+import { SsoError } from './sso.errors';
 
 /**
  * The BI products' identity provider URL: `<PUBLIC_URL>/sso/<target>` is what an operator
@@ -177,7 +178,7 @@ export class SsoController {
   @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
   async preflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const loaded = await this.store.load(slug, null, null);
-    if (!loaded || loaded.target.disabled) throw notFound('target', { target: slug });
+    if (!loaded || loaded.target.disabled) throw notFound(SsoError.TargetNotFound, { target: slug });
     answerPreflight(req, res, loaded.target.settings, { requestHeaders: targetDefinition(loaded.target.kind)?.corsRequestHeaders });
   }
 }

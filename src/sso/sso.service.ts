@@ -18,6 +18,7 @@ import { SigningKeyCache } from './signing-key-cache';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
 import type { MintContext } from './targets/target-definition';
+import { SsoError } from './sso.errors';
 
 export type SsoOutcome =
   /** 302 to the BI product (with a token) or to our login page. */
@@ -43,7 +44,7 @@ export interface HandshakeInput {
  */
 const identityOwnedElsewhere = () =>
   new DomainError(
-    'identity_conflict',
+    SsoError.IdentityConflict,
     409,
     'This account cannot be signed in to this BI tool: its email is not assigned to your organization there. Ask your administrator',
   );
@@ -79,11 +80,11 @@ export class SsoService {
   private async usableTarget(loaded: TargetWithAccess | null, slug: string, tenantId: string | null, meta: RequestMeta, flow: SsoFlow): Promise<TargetWithAccess> {
     if (!loaded) {
       await this.auditRefusal(meta, { flow, tenantId, target: slug, reason: 'unknown_target' });
-      throw notFound('target', { target: slug });
+      throw notFound(SsoError.TargetNotFound, { target: slug });
     }
     if (loaded.target.disabled) {
       await this.auditRefusal(meta, { flow, tenantId, target: slug, reason: 'target_disabled' });
-      throw forbidden('target_disabled', 'This BI target is disabled');
+      throw forbidden(SsoError.TargetDisabled, 'This BI target is disabled');
     }
     return loaded;
   }
@@ -95,30 +96,30 @@ export class SsoService {
     const sso = targetDefinition(target.kind)?.sso;
     if (!sso) {
       await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'sso_not_supported' });
-      throw badRequest('sso_not_supported', `Target ${target.slug} does not do JWT single sign-on`);
+      throw badRequest(SsoError.SsoNotSupported, `Target ${target.slug} does not do JWT single sign-on`);
     }
     // The SDK never needs return_to; a browser's must be checked before anything else.
     let returnTo = '/';
     if (a.json && !sso.json) {
       await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'sso_json_not_supported' });
-      throw badRequest('sso_json_not_supported', `Target ${target.slug} does not answer tokens as JSON`);
+      throw badRequest(SsoError.SsoJsonNotSupported, `Target ${target.slug} does not answer tokens as JSON`);
     }
     if (!a.json) {
       if (!sso.redirect) {
         await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'sso_redirect_not_supported' });
-        throw badRequest('sso_redirect_not_supported', `Target ${target.slug} takes tokens as JSON only (?response=json)`);
+        throw badRequest(SsoError.SsoRedirectNotSupported, `Target ${target.slug} takes tokens as JSON only (?response=json)`);
       }
       const checked = sso.redirect.normaliseReturnTo(a.query.returnTo, target);
       if (checked === null) {
         await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'invalid_return_to', details: { returnTo: a.query.returnTo?.slice(0, 300) } });
-        throw badRequest('invalid_return_to', 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
+        throw badRequest(SsoError.InvalidReturnTo, 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
       }
       returnTo = checked;
     }
 
     if (!session) {
       await this.refuseDisabledAccount(a.cookie, target.slug, meta);
-      if (a.json) throw unauthorized('no_session', 'Not signed in: sign in to the identity provider first');
+      if (a.json) throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
       const next = `/sso/${target.slug}?return_to=${encodeURIComponent(returnTo)}`;
       return { kind: 'redirect', url: this.loginUrl(next, a.query.tenant) };
     }
@@ -188,25 +189,25 @@ export class SsoService {
     const sso = targetDefinition(loaded.target.kind)?.sso;
     if (!sso) {
       await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'sso_not_supported' });
-      throw badRequest('sso_not_supported', `Target ${slug} does not do JWT single sign-on`);
+      throw badRequest(SsoError.SsoNotSupported, `Target ${slug} does not do JWT single sign-on`);
     }
     if (json && !sso.json) {
       await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'sso_json_not_supported' });
-      throw badRequest('sso_json_not_supported', `Target ${slug} does not answer tokens as JSON`);
+      throw badRequest(SsoError.SsoJsonNotSupported, `Target ${slug} does not answer tokens as JSON`);
     }
     if (!json) {
       if (!sso.redirect) {
         await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'sso_redirect_not_supported' });
-        throw badRequest('sso_redirect_not_supported', `Target ${slug} takes tokens as JSON only (?response=json)`);
+        throw badRequest(SsoError.SsoRedirectNotSupported, `Target ${slug} takes tokens as JSON only (?response=json)`);
       }
       if (sso.redirect.normaliseReturnTo(returnTo, loaded.target) === null) {
         await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'invalid_return_to', details: { returnTo: returnTo?.slice(0, 300) } });
-        throw badRequest('invalid_return_to', 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
+        throw badRequest(SsoError.InvalidReturnTo, 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
       }
     }
     if (!loaded.access) {
       await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'no_access' });
-      throw forbidden('no_access', 'Your organization does not have access to this BI target');
+      throw forbidden(SsoError.NoAccess, 'Your organization does not have access to this BI target');
     }
     // The identity the handshake will present, as the product defines it (the user's email,
     // or a shared account's): owned by another tenant on this instance, it would be refused
@@ -227,7 +228,7 @@ export class SsoService {
   async requireAccess(loaded: TargetWithAccess, session: SessionContext, meta: RequestMeta, flow: SsoFlow = 'sso'): Promise<NonNullable<TargetWithAccess['access']>> {
     if (!loaded.access) {
       await this.auditRefusal(meta, { flow, tenantId: session.tenant.id, target: loaded.target.slug, reason: 'no_access' });
-      throw forbidden('no_access', 'Your organization does not have access to this BI target');
+      throw forbidden(SsoError.NoAccess, 'Your organization does not have access to this BI target');
     }
     return loaded.access;
   }
@@ -241,7 +242,7 @@ export class SsoService {
     const blocked = await this.store.disabledAccount(cookie);
     if (!blocked) return;
     await this.auditRefusal(meta, { flow, tenantId: blocked.tenantId, target: slug, reason: blocked.reason, details: { userId: blocked.userId } });
-    throw forbidden('account_disabled', 'Your account or your organization is disabled');
+    throw forbidden(SsoError.AccountDisabled, 'Your account or your organization is disabled');
   }
 
   /**

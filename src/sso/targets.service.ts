@@ -20,6 +20,7 @@ import {
 import { SealedSecrets, Target, TargetSettings } from './target.entity';
 import { parseTargetSettings, targetDefinition, TargetDefinition } from './targets';
 import { targetSecretContext } from './signing-key-cache';
+import { SsoError } from './sso.errors';
 
 type TargetRow = Target & { secrets: SealedSecrets };
 
@@ -45,7 +46,7 @@ export class TargetsService {
 
   async get(id: string): Promise<TargetView> {
     const row = await this.withSealed(this.repo.createQueryBuilder('t')).where('t.id = :id', { id }).getOne();
-    if (!row) throw notFound('target');
+    if (!row) throw notFound(SsoError.TargetNotFound);
     return toView(row);
   }
 
@@ -90,13 +91,13 @@ export class TargetsService {
 
   async update(meta: RequestMeta, id: string, input: UpdateTargetInput): Promise<TargetView> {
     const changed = Object.keys(input).filter((k) => input[k as keyof UpdateTargetInput] !== undefined);
-    if (!changed.length) throw badRequest('empty_update', 'Send at least one field to change');
+    if (!changed.length) throw badRequest(SsoError.EmptyUpdate, 'Send at least one field to change');
     await this.dataSource.transaction(async (m) => {
       const current = await this.withSealed(m.getRepository(Target).createQueryBuilder('t'))
         .where('t.id = :id', { id })
         .setLock('pessimistic_write')
         .getOne();
-      if (!current) throw notFound('target');
+      if (!current) throw notFound(SsoError.TargetNotFound);
 
       const kind = input.kind ?? current.kind;
       const def = requireDefinition(kind);
@@ -141,7 +142,7 @@ export class TargetsService {
   async remove(meta: RequestMeta, id: string): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const deleted = await m.getRepository(Target).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      if (!deleted) throw notFound('target');
+      if (!deleted) throw notFound(SsoError.TargetNotFound);
       await m.getRepository(Target).delete({ id });
       await this.audit.record(meta, { type: 'target.deleted', tenantId: null, details: { targetId: id, slug: deleted.slug, kind: deleted.kind } }, m);
     });
@@ -164,7 +165,7 @@ export class TargetsService {
 
   private async assertSlugFree(m: EntityManager, slug: string): Promise<void> {
     if (await m.getRepository(Target).exists({ where: { slug } })) {
-      throw conflict('target_slug_taken', `A target with slug "${slug}" already exists`);
+      throw conflict(SsoError.TargetSlugTaken, `A target with slug "${slug}" already exists`);
     }
   }
 
@@ -189,17 +190,17 @@ function toView(t: TargetRow): TargetView {
 /** The DTO accepts only known kinds; a stored kind no definition has any more is refused too. */
 function requireDefinition(kind: string): TargetDefinition {
   const def = targetDefinition(kind);
-  if (!def) throw badRequest('invalid_target', `kind "${kind}" is not a product this service serves`);
+  if (!def) throw badRequest(SsoError.InvalidTarget, `kind "${kind}" is not a product this service serves`);
   return def;
 }
 
-const invalid = (problems: string[]) => badRequest('invalid_target', problems.join('; '), { problems });
+const invalid = (problems: string[]) => badRequest(SsoError.InvalidTarget, problems.join('; '), { problems });
 
 /** Two creates racing for one slug: the loser gets the same 409 as a sequential duplicate. */
 function slugRace(slug: string) {
   return (err: unknown): never => {
     if (err instanceof QueryFailedError && (err.driverError as { constraint?: string }).constraint === 'uq_targets_slug') {
-      throw conflict('target_slug_taken', `A target with slug "${slug}" already exists`);
+      throw conflict(SsoError.TargetSlugTaken, `A target with slug "${slug}" already exists`);
     }
     throw err;
   };

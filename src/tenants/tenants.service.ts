@@ -11,6 +11,7 @@ import { brandOf } from './branding';
 import { isUniqueViolation } from './db-errors';
 import { BrandingDto, brandingColumns } from './dto/branding.dto';
 import { FlatAttributes, Tenant } from './tenant.entity';
+import { TenantsError } from './tenants.errors';
 
 export interface CreateTenantInput {
   slug: string;
@@ -32,10 +33,10 @@ export const OPERATOR_TENANT_SLUG = 'operators';
 
 /** Disabling or deleting it would lock every operator out of the console at once. */
 const operatorTenantProtected = () =>
-  conflict('operator_tenant_protected', 'the platform operators\' tenant cannot be disabled or deleted');
+  conflict(TenantsError.OperatorTenantProtected, 'the platform operators\' tenant cannot be disabled or deleted');
 
 const slugTaken = (slug: string) =>
-  conflict('tenant_slug_taken', `a tenant with slug "${slug}" already exists`, { slug });
+  conflict(TenantsError.TenantSlugTaken, `a tenant with slug "${slug}" already exists`, { slug });
 
 /**
  * Tenants: the customers of the SaaS company. Every change writes its audit event in the
@@ -52,35 +53,35 @@ export class TenantsService {
   ) {}
 
   /**
-   * notFound('tenant') unless the tenant exists, read through `m` so a caller's transaction
+   * notFound(TenantsError.TenantNotFound) unless the tenant exists, read through `m` so a caller's transaction
    * sees its own writes (and the row it is about to reference is checked in the same snapshot).
    */
   static async assertExists(m: EntityManager, tenantId: string): Promise<void> {
-    if (!isUuid(tenantId) || !(await m.getRepository(Tenant).exists({ where: { id: tenantId } }))) throw notFound('tenant');
+    if (!isUuid(tenantId) || !(await m.getRepository(Tenant).exists({ where: { id: tenantId } }))) throw notFound(TenantsError.TenantNotFound);
   }
 
   /** The tenant (enabled or not: callers decide what disabled means for them). */
   async findById(tenantId: string): Promise<Tenant> {
     const tenant = isUuid(tenantId) ? await this.repo.findOne({ where: { id: tenantId } }) : null;
-    if (!tenant) throw notFound('tenant');
+    if (!tenant) throw notFound(TenantsError.TenantNotFound);
     return tenant;
   }
 
-  /** The tenant with this slug (enabled or not); notFound('tenant') when there is none. */
+  /** The tenant with this slug (enabled or not); notFound(TenantsError.TenantNotFound) when there is none. */
   async findBySlug(slug: string): Promise<Tenant> {
     const tenant = isSlug(slug) ? await this.repo.findOne({ where: { slug } }) : null;
-    if (!tenant) throw notFound('tenant');
+    if (!tenant) throw notFound(TenantsError.TenantNotFound);
     return tenant;
   }
 
   /**
    * The id of the tenant an admin request names by id or by slug. A UUID is taken as an id
    * as it is (slugs may not have that form; services answer the same 404 for an unknown id);
-   * an unknown slug or anything else is notFound('tenant').
+   * an unknown slug or anything else is notFound(TenantsError.TenantNotFound).
    */
   async idOf(ref: unknown): Promise<string> {
     if (isUuid(ref)) return ref.toLowerCase();
-    if (typeof ref !== 'string') throw notFound('tenant');
+    if (typeof ref !== 'string') throw notFound(TenantsError.TenantNotFound);
     return (await this.findBySlug(ref)).id;
   }
 
@@ -123,7 +124,7 @@ export class TenantsService {
 
   async create(meta: RequestMeta, input: CreateTenantInput, internal: { operator?: boolean } = {}): Promise<Tenant> {
     if (input.slug === OPERATOR_TENANT_SLUG && !internal.operator) {
-      throw conflict('tenant_slug_reserved', `the slug "${input.slug}" is reserved`, { slug: input.slug });
+      throw conflict(TenantsError.TenantSlugReserved, `the slug "${input.slug}" is reserved`, { slug: input.slug });
     }
     try {
       return await this.dataSource.transaction(async (m) => {
@@ -165,7 +166,7 @@ export class TenantsService {
     return this.dataSource.transaction(async (m) => {
       const repo = m.getRepository(Tenant);
       const found = await repo.findOne({ where: { id: tenantId }, lock: { mode: 'pessimistic_write' } });
-      if (!found) throw notFound('tenant');
+      if (!found) throw notFound(TenantsError.TenantNotFound);
       if (!Object.keys(changes).length) return found;
       if (found.operator && changes.disabled === true) throw operatorTenantProtected();
       await repo.update({ id: tenantId }, changes);
@@ -179,7 +180,7 @@ export class TenantsService {
   async remove(meta: RequestMeta, tenantId: string): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const found = await m.getRepository(Tenant).findOne({ where: { id: tenantId } });
-      if (!found) throw notFound('tenant');
+      if (!found) throw notFound(TenantsError.TenantNotFound);
       if (found.operator) throw operatorTenantProtected();
       await m.getRepository(Tenant).delete({ id: tenantId });
       await this.audit.record(meta, { type: 'tenant.deleted', tenantId, details: { slug: found.slug, name: found.name } }, m);

@@ -10,9 +10,10 @@ import { TenantsService } from '../tenants/tenants.service';
 import { GroupMember } from './group-member.entity';
 import { Group } from './group.entity';
 import { User } from './user.entity';
+import { UsersError } from './users.errors';
 
 const nameTaken = (name: string) =>
-  conflict('group_name_taken', `a group named ${JSON.stringify(name)} already exists in this tenant`, { name });
+  conflict(UsersError.GroupNameTaken, `a group named ${JSON.stringify(name)} already exists in this tenant`, { name });
 
 /**
  * A tenant's groups and memberships. Group names are what target access grants map to the
@@ -40,7 +41,7 @@ export class GroupsService {
 
   async findById(tenantId: string, groupId: string): Promise<Group> {
     const group = await this.repo.findOne({ where: { id: groupId, tenantId } });
-    if (!group) throw notFound('group');
+    if (!group) throw notFound(UsersError.GroupNotFound);
     return group;
   }
 
@@ -70,7 +71,7 @@ export class GroupsService {
       return await this.dataSource.transaction(async (m) => {
         const repo = m.getRepository(Group);
         const group = await repo.findOne({ where: { id: groupId, tenantId }, lock: { mode: 'pessimistic_write' } });
-        if (!group) throw notFound('group');
+        if (!group) throw notFound(UsersError.GroupNotFound);
         if (group.name === name) return group;
         if (await repo.exists({ where: { tenantId, name } })) throw nameTaken(name);
         await repo.update({ id: groupId, tenantId }, { name });
@@ -94,7 +95,7 @@ export class GroupsService {
   async remove(meta: RequestMeta, tenantId: string, groupId: string): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const group = await m.getRepository(Group).findOne({ where: { id: groupId, tenantId } });
-      if (!group) throw notFound('group');
+      if (!group) throw notFound(UsersError.GroupNotFound);
       await m.getRepository(Group).delete({ id: groupId, tenantId });
       await this.audit.record(meta, { type: 'group.deleted', tenantId, details: { groupId, name: group.name } }, m);
     });
@@ -123,7 +124,7 @@ export class GroupsService {
     await this.dataSource.transaction(async (m) => {
       const { group, user } = await this.groupAndUser(m, tenantId, groupId, userId);
       const result = await m.getRepository(GroupMember).delete({ groupId, userId, tenantId });
-      if (!result.affected) throw notFound('membership', { groupId, userId });
+      if (!result.affected) throw notFound(UsersError.MembershipNotFound, { groupId, userId });
       await this.audit.record(
         meta,
         { type: 'group.member_removed', tenantId, details: { groupId, group: group.name, userId, email: user.email } },
@@ -148,7 +149,7 @@ export class GroupsService {
   }
 
   async groupsOfUser(tenantId: string, userId: string): Promise<Group[]> {
-    if (!(await this.dataSource.getRepository(User).exists({ where: { id: userId, tenantId } }))) throw notFound('user');
+    if (!(await this.dataSource.getRepository(User).exists({ where: { id: userId, tenantId } }))) throw notFound(UsersError.UserNotFound);
     return this.repo
       .createQueryBuilder('g')
       .innerJoin(GroupMember, 'gm', 'gm.group_id = g.id AND gm.tenant_id = g.tenant_id')
@@ -183,7 +184,7 @@ export class GroupsService {
   async replaceMemberships(meta: RequestMeta, tenantId: string, userId: string, names: string[]): Promise<{ added: string[]; removed: string[] }> {
     return this.dataSource.transaction(async (m) => {
       const user = await m.getRepository(User).findOne({ where: { id: userId, tenantId }, lock: { mode: 'pessimistic_write' } });
-      if (!user) throw notFound('user');
+      if (!user) throw notFound(UsersError.UserNotFound);
       const removed: { name: string }[] = updatedRows(
         await m.query(
           `DELETE FROM group_members gm USING groups g
@@ -211,9 +212,9 @@ export class GroupsService {
   /** Both must belong to the tenant; the group is share-locked so a concurrent rename or delete waits. */
   private async groupAndUser(m: EntityManager, tenantId: string, groupId: string, userId: string): Promise<{ group: Group; user: User }> {
     const group = await m.getRepository(Group).findOne({ where: { id: groupId, tenantId }, lock: { mode: 'pessimistic_read' } });
-    if (!group) throw notFound('group');
+    if (!group) throw notFound(UsersError.GroupNotFound);
     const user = await m.getRepository(User).findOne({ where: { id: userId, tenantId } });
-    if (!user) throw notFound('user');
+    if (!user) throw notFound(UsersError.UserNotFound);
     return { group, user };
   }
 }

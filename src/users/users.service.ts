@@ -15,6 +15,7 @@ import { GroupMember } from './group-member.entity';
 import { Group } from './group.entity';
 import { PasswordsService } from './passwords.service';
 import { User, UserRole } from './user.entity';
+import { UsersError } from './users.errors';
 
 export interface CreateUserInput {
   email: string;
@@ -37,7 +38,7 @@ export interface UserListQuery {
 }
 
 const emailTaken = (email: string) =>
-  conflict('user_email_taken', `a user with email ${email} already exists in this tenant`, { email });
+  conflict(UsersError.UserEmailTaken, `a user with email ${email} already exists in this tenant`, { email });
 
 /** The tenant's users. Every query carries the tenant id; every change writes its audit event in its transaction. */
 @Injectable()
@@ -51,10 +52,10 @@ export class UsersService {
     private readonly identities: IdentitiesService,
   ) {}
 
-  /** The user, or notFound('user') (also for a user of another tenant). */
+  /** The user, or notFound(UsersError.UserNotFound) (also for a user of another tenant). */
   async findById(tenantId: string, userId: string): Promise<User> {
     const user = isUuid(tenantId) && isUuid(userId) ? await this.repo.findOne({ where: { id: userId, tenantId } }) : null;
-    if (!user) throw notFound('user');
+    if (!user) throw notFound(UsersError.UserNotFound);
     return user;
   }
 
@@ -125,7 +126,7 @@ export class UsersService {
           : [];
         const missing = groupNames.filter((n) => !groups.some((g) => g.name === n));
         if (missing.length) {
-          throw badRequest('unknown_groups', `no such group in this tenant: ${missing.map((n) => JSON.stringify(n)).join(', ')}`, {
+          throw badRequest(UsersError.UnknownGroups, `no such group in this tenant: ${missing.map((n) => JSON.stringify(n)).join(', ')}`, {
             groups: missing,
           });
         }
@@ -165,7 +166,7 @@ export class UsersService {
     return this.dataSource.transaction(async (m) => {
       const repo = m.getRepository(User);
       const found = await repo.findOne({ where: { id: userId, tenantId }, lock: { mode: 'pessimistic_write' } });
-      if (!found) throw notFound('user');
+      if (!found) throw notFound(UsersError.UserNotFound);
       if (!Object.keys(changes).length) return found;
       await repo.update({ id: userId, tenantId }, changes);
       const sessionsEnded = changes.disabled === true ? await this.sessions.revokeForUser(tenantId, userId, undefined, m) : undefined;
@@ -183,7 +184,7 @@ export class UsersService {
     const passwordHash = await this.passwords.hash(password);
     await this.dataSource.transaction(async (m) => {
       const result = await m.getRepository(User).update({ id: userId, tenantId }, { passwordHash });
-      if (!result.affected) throw notFound('user');
+      if (!result.affected) throw notFound(UsersError.UserNotFound);
       const sessionsEnded = await this.sessions.revokeForUser(tenantId, userId, undefined, m);
       await this.audit.record(meta, { type: 'user.password_set', tenantId, details: { userId, sessionsEnded } }, m);
     });
@@ -193,7 +194,7 @@ export class UsersService {
   async remove(meta: RequestMeta, tenantId: string, userId: string): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const found = await m.getRepository(User).findOne({ where: { id: userId, tenantId } });
-      if (!found) throw notFound('user');
+      if (!found) throw notFound(UsersError.UserNotFound);
       await m.getRepository(User).delete({ id: userId, tenantId });
       await this.audit.record(meta, { type: 'user.deleted', tenantId, details: { userId, email: found.email } }, m);
     });

@@ -2,6 +2,7 @@ import { DomainError } from '../../common/errors';
 import { isEmailAddress, isSlug } from '../../common/identifiers';
 import { safeLocalPath } from '../../common/redirects';
 import type { LoginField } from './pages';
+import { AuthError } from '../auth.errors';
 
 /** What the visitor sees for every credential failure, whatever the real reason. */
 export const GENERIC_FAILURE = 'The organization, email or password is not right. Check them and try again.';
@@ -79,7 +80,7 @@ export function parseLoginForm(body: unknown, publicUrl: string): LoginForm {
   const next = safeLocalPath(b.next, publicUrl);
   const form = { tenant, email, password, next, orgPreset: b.org_preset === '1' };
   if (Object.keys(errors).length) {
-    throw new LoginRejected('invalid_form', 400, 'Some fields need your attention.', errors, undefined, `invalid fields: ${Object.keys(errors).join(', ')}`);
+    throw new LoginRejected(AuthError.InvalidForm, 400, 'Some fields need your attention.', errors, undefined, `invalid fields: ${Object.keys(errors).join(', ')}`);
   }
   return form;
 }

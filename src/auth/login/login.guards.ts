@@ -7,6 +7,7 @@ import { LoginCsrfService, CSRF_FIELD } from './login-csrf.service';
 import { GENERIC_FAILURE, LOGIN_BODY_TOO_LARGE, LoginRejected, parseLoginForm } from './login-form';
 import { LocalStrategy, LoginRequest } from './local.strategy';
 import type { VerifiedLogin } from './login.service';
+import { AuthError } from '../auth.errors';
 
 /**
  * First on POST /login: the CSRF token, then the fields' shapes. Both before any lookup or
@@ -22,12 +23,12 @@ export class LoginFormGuard implements CanActivate {
   canActivate(ctx: ExecutionContext): boolean {
     const req = ctx.switchToHttp().getRequest<LoginRequest>();
     if ((req as unknown as Record<symbol, unknown>)[LOGIN_BODY_TOO_LARGE]) {
-      throw new LoginRejected('invalid_form', 400, 'The form was too large to sign in with. Check what you typed and try again.', {}, undefined, 'login body over the limit');
+      throw new LoginRejected(AuthError.InvalidForm, 400, 'The form was too large to sign in with. Check what you typed and try again.', {}, undefined, 'login body over the limit');
     }
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (!this.csrf.verify(req, body[CSRF_FIELD])) {
       throw new LoginRejected(
-        'csrf_failed',
+        AuthError.CsrfFailed,
         400,
         'This sign-in form has expired or was not sent from this page. Please try again.',
         {},
@@ -58,7 +59,7 @@ export class LocalLoginGuard implements CanActivate {
       const perRequest = Object.create(this.strategy) as passport.Strategy;
       const authenticate = passport.authenticate(perRequest, { session: false }, (err: unknown, user: VerifiedLogin | false) => {
         if (err) reject(err);
-        else if (!user) reject(new LoginRejected('login_failed', 401, GENERIC_FAILURE, {}, undefined, 'passport-local refused the request'));
+        else if (!user) reject(new LoginRejected(AuthError.LoginFailed, 401, GENERIC_FAILURE, {}, undefined, 'passport-local refused the request'));
         else resolve(user);
       });
       authenticate(req, res, (err?: unknown) => reject(err ?? new Error('passport did not finish the login')));

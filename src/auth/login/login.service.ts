@@ -11,6 +11,7 @@ import { RequestMeta } from '../auth.types';
 import { SessionsService } from '../sessions.service';
 import { GENERIC_FAILURE, LoginForm, LoginRejected } from './login-form';
 import { LoginThrottleService } from './login-throttle.service';
+import { AuthError } from '../auth.errors';
 
 /** Internal only: goes to the audit event and the log, never to the client. */
 export type LoginFailureReason = 'unknown_tenant' | 'unknown_user' | 'no_password' | 'disabled' | 'locked' | 'bad_password';
@@ -79,7 +80,7 @@ export class LoginService {
     if (!admission.admitted && admission.refusal === 'ip') {
       this.log.warn({ requestId: meta.requestId, ip: meta.ip }, 'login refused: IP over LOGIN_IP_LIMIT');
       throw new LoginRejected(
-        'too_many_attempts',
+        AuthError.TooManyAttempts,
         429,
         'Too many sign-in attempts from your network. Wait a while and try again.',
         {},
@@ -101,7 +102,7 @@ export class LoginService {
       // Not verified (HashQueueFull: a 429 at once, not a wait behind the burst): it was no attempt.
       await this.throttle.release(accountKey, ipKey);
       if (e instanceof HashQueueFull) {
-        throw new LoginRejected('too_many_attempts', 429, 'The service is busy. Try again in a moment.', {}, e.retryAfterSeconds, 'hash queue full');
+        throw new LoginRejected(AuthError.TooManyAttempts, 429, 'The service is busy. Try again in a moment.', {}, e.retryAfterSeconds, 'hash queue full');
       }
       throw e;
     }
@@ -174,6 +175,6 @@ export class LoginService {
     });
     this.log.log({ requestId: f.meta.requestId, reason: f.reason, tenant: f.form.tenant }, 'login failed');
     if (locked) this.log.warn({ requestId: f.meta.requestId, tenant: f.form.tenant }, 'account locked after repeated login failures');
-    throw new LoginRejected('login_failed', 401, GENERIC_FAILURE, {}, undefined, `login failed: ${f.reason}`);
+    throw new LoginRejected(AuthError.LoginFailed, 401, GENERIC_FAILURE, {}, undefined, `login failed: ${f.reason}`);
   }
 }

@@ -12,6 +12,7 @@ import { SsoService } from '../sso.service';
 import { targetDefinition } from '../targets';
 import { DEMO_CLIENT_JS } from './databricks-demo.client';
 import { Undocumented } from '../../common/openapi';
+import { SsoError } from '../sso.errors';
 
 /** @databricks/aibi-client's ES module, served from our origin (no CDN: the page's CSP is 'self'). */
 const AIBI_CLIENT = readFileSync(require.resolve('@databricks/aibi-client'), 'utf8');
@@ -49,7 +50,7 @@ export class DatabricksDemoController {
   ): Promise<void> {
     const loaded = await this.sso.requireTarget(slug, session, requestMeta(req), 'broker');
     // A demo of the token broker: a target of another product has nothing to show here.
-    if (!targetDefinition(loaded.target.kind)?.broker) throw notFound('target', { target: slug });
+    if (!targetDefinition(loaded.target.kind)?.broker) throw notFound(SsoError.TargetNotFound, { target: slug });
     const path = `/demo/databricks/${encodeURIComponent(loaded.target.slug)}/${encodeURIComponent(dashboardId)}`;
     if (!session) {
       res.redirect(302, this.sso.loginUrl(path, undefined));

@@ -8,8 +8,8 @@ import { notFound } from '../../common/errors';
  * A uuid path parameter. A malformed id answers the same 404 as an unknown one (never a
  * 400 that tells ids apart, never a 500 from Postgres' uuid parser).
  */
-export const UuidParam = (name: string, what: string) =>
-  Param(name, new ParseUUIDPipe({ exceptionFactory: () => notFound(what) }));
+export const UuidParam = (name: string, notFoundCode: string) =>
+  Param(name, new ParseUUIDPipe({ exceptionFactory: () => notFound(notFoundCode) }));
 
 /**
  * Optional in a request body, but not nullable: `null` is validated (and refused) instead

@@ -1,0 +1,18 @@
+/**
+ * Every error code API keys, sessions and the login form can answer with (the `error` of the
+ * JSON answer). One list, so a reader sees every refusal in one place.
+ */
+export enum AuthError {
+  ApiKeyNotFound = 'api_key_not_found',
+  CsrfFailed = 'csrf_failed',
+  Forbidden = 'forbidden',
+  GlobalKeyRequired = 'global_key_required',
+  InvalidForm = 'invalid_form',
+  LoginFailed = 'login_failed',
+  OperatorOnlyField = 'operator_only_field',
+  ReservedName = 'reserved_name',
+  SessionNotFound = 'session_not_found',
+  TenantNotFound = 'tenant_not_found',
+  TooManyAttempts = 'too_many_attempts',
+  Unauthorized = 'unauthorized',
+}
