@@ -36,6 +36,7 @@ export const unauthorized = (code: string, message: string, internal?: string) =
  * JSON answer). One list, so a reader sees every refusal in one place.
  */
 export enum CommonError {
+  Conflict = 'conflict',
   InternalError = 'internal_error',
   InvalidCharacters = 'invalid_characters',
   InvalidKey = 'invalid_key',

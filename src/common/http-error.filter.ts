@@ -110,7 +110,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       const pg = e.driverError as { code?: string; constraint?: string; detail?: string };
       // Fallbacks: services check these themselves, but a race still must not become a 500.
       if (pg.code === '23505') {
-        return { statusCode: 409, error: 'conflict', message: `already exists (${pg.constraint ?? 'unique'})` };
+        return { statusCode: 409, error: CommonError.Conflict, message: `already exists (${pg.constraint ?? 'unique'})` };
       }
       // 22021/22P05: bytes Postgres cannot store (NUL); 54001: a value nested too deep.
       if (['22P02', '23514', '22001', '22021', '22P05', '54001'].includes(pg.code ?? '')) {
