@@ -50,7 +50,10 @@ export class TargetsService {
     return toView(row);
   }
 
-  /** For the SSO flow (no secrets). */
+  /**
+   * A target by slug, no secrets: for admin paths that name one (TargetRefPipe). The SSO hot
+   * path reads through SsoRepository.load instead.
+   */
   findBySlug(slug: string): Promise<Target | null> {
     return this.repo.findOne({ where: { slug } });
   }
