@@ -6,6 +6,7 @@ export enum IdentitiesError {
   BiIdentityNotFound = 'bi_identity_not_found',
   EmailDomainInUse = 'email_domain_in_use',
   EmailDomainNotFound = 'email_domain_not_found',
+  EmailDomainOwned = 'email_domain_owned',
   EmailDomainTaken = 'email_domain_taken',
   FilterRequired = 'filter_required',
   IdentityOwnedElsewhere = 'identity_owned_elsewhere',

@@ -39,7 +39,7 @@ const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a
 
 const domainOwned = (domain: string) =>
   conflict(
-    'email_domain_owned',
+    IdentitiesError.EmailDomainOwned,
     `email addresses in ${domain} belong to another organization and cannot be used here; an operator can move the domain`,
     { domain },
   );
