@@ -1,6 +1,7 @@
 import jwt from 'jsonwebtoken';
 import type { KeyObject } from 'node:crypto';
 import type { HandoffRefusal } from './handoff.errors';
+import { normaliseEmail } from '../common/identifiers';
 
 /** Longer assertions are refused before any parsing (a few claims fit in far less). */
 export const MAX_ASSERTION_LENGTH = 8192;
@@ -72,7 +73,7 @@ export function verifyAssertion(token: string, keys: KeyObject[], now: number): 
 /** The email the assertion names: `email`, else `sub` (trimmed, lower-cased; checked by the caller). */
 export function emailOf(c: AssertionClaims): string | null {
   const raw = typeof c.email === 'string' ? c.email : typeof c.sub === 'string' ? c.sub : null;
-  return raw === null ? null : raw.trim().toLowerCase();
+  return raw === null ? null : normaliseEmail(raw);
 }
 
 /** OIDC's given_name/family_name (OpenID Connect Core §5.1), or first_name/last_name as Metabase names them. */
