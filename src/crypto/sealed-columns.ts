@@ -1,5 +1,5 @@
 import { handoffSecretContext } from '../handoff/handoff-keys';
-import { targetSecretContext } from '../sso/signing-keys';
+import { targetSecretContext } from '../sso/signing-key-cache';
 
 /**
  * Every column holding SecretBox-sealed values, with the context (AES-GCM additional data)
