@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from '../../common/db-unavailable';
 import { LoginRejected } from './login-form';
 import { LoginPagesService } from './login-pages.service';
 
@@ -20,8 +21,16 @@ export class LoginFormFilter implements ExceptionFilter {
     try {
       await this.pages.showRejected(req, res, e);
     } catch (err) {
+      // The form shows the tenant's branding, read from Postgres: while Postgres is away that
+      // read fails, and the answer must be the outage's 503 (retry later), not a 500 of ours.
+      const unavailable = isDatabaseUnavailable(err);
       this.log.error({ requestId: req.id, err }, 'could not render the login form');
-      if (!res.headersSent) res.status(500).type('text').send('Internal error');
+      if (res.headersSent) return;
+      if (unavailable) {
+        res.status(503).set('Retry-After', '5').type('text').send('Sign-in is temporarily unavailable. Please try again in a moment.');
+      } else {
+        res.status(500).type('text').send('Internal error');
+      }
     }
   }
 }
