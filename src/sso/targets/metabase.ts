@@ -244,18 +244,7 @@ const accessSettingsSchema: ObjectSchema = {
   properties: {
     // CONTRACTS, Metabase multi-tenancy: @tenant must match ^[-_a-z0-9]{1,255}$.
     metabaseTenantSlug: { type: 'string', title: 'Metabase tenant slug', description: 'The @tenant (default: the tenant slug)', pattern: METABASE_TENANT_SLUG.source, 'x-pattern-message': 'a Metabase tenant slug (must match ^[-_a-z0-9]{1,255}$)' },
-    sharedAccount: {
-      type: 'object',
-      title: 'Shared account',
-      description: 'Every user of the tenant signs in as this one Metabase account',
-      properties: {
-        email: { type: 'string', format: 'email', maxLength: 254 },
-        firstName: { type: 'string', maxLength: 100 },
-        lastName: { type: 'string', maxLength: 100 },
-      },
-      required: ['email'],
-      additionalProperties: false,
-    },
+    sharedAccount: schemas.sharedAccount('Metabase'),
     lockedParams: {
       type: 'object',
       title: 'Locked parameters',

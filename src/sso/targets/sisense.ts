@@ -186,18 +186,7 @@ const accessSettingsSchema: ObjectSchema = {
     // The name prefixes the URL ({sisense}/{tenant_name}/jwt), the id goes in the tenantId claim.
     sisenseTenantName: { ...TENANT_NAME_SCHEMA, title: 'Sisense tenant name', description: 'Sisense organization tenant name (URL prefix); with sisenseTenantId' },
     sisenseTenantId: { ...TENANT_ID_SCHEMA, title: 'Sisense tenant id', description: 'Sisense organization tenant id (tenantId claim); with sisenseTenantName' },
-    sharedAccount: {
-      type: 'object',
-      title: 'Shared account',
-      description: 'Every user of the tenant signs in as this one Sisense account',
-      properties: {
-        email: { type: 'string', format: 'email', maxLength: 254 },
-        firstName: { type: 'string', maxLength: 100 },
-        lastName: { type: 'string', maxLength: 100 },
-      },
-      required: ['email'],
-      additionalProperties: false,
-    },
+    sharedAccount: schemas.sharedAccount('Sisense'),
   },
   additionalProperties: false,
 };

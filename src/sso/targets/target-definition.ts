@@ -204,6 +204,19 @@ export const schemas = {
     maxItems: 50,
     items: { type: 'string' as const, format: 'origin' as const, maxLength: 300 },
   }),
+  /** One product account every user of the tenant signs in as (the product keys it by email). */
+  sharedAccount: (product: string) => ({
+    type: 'object' as const,
+    title: 'Shared account',
+    description: `Every user of the tenant signs in as this one ${product} account`,
+    properties: {
+      email: { type: 'string' as const, format: 'email' as const, maxLength: 254 },
+      firstName: { type: 'string' as const, maxLength: 100 },
+      lastName: { type: 'string' as const, maxLength: 100 },
+    },
+    required: ['email'],
+    additionalProperties: false as const,
+  }),
   logoutLandingUrl: () => ({
     type: 'string' as const,
     title: 'Logout landing URL',
