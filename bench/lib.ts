@@ -77,7 +77,10 @@ export interface Service {
 export async function startService(opts: { databaseUrl: string; env?: Record<string, string>; secretsKey?: string }): Promise<Service> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+  // BENCH_NODE_ARGS: node flags for the service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+  // (node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -188,6 +191,42 @@ export function printTable(title: string, rows: Record<string, string | number>[
   console.log(line(cols));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(cols.map((c) => cell(r[c] ?? ''))));
+}
+
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+
+/** CPU seconds (user + system) used so far by each of these processes (Linux /proc). */
+export function cpuSeconds(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+
+/** The Postgres processes serving `pg`'s database (its backends) and the cluster's own workers. */
+export async function postgresPids(pg: Pg): Promise<number[]> {
+  const rows = await pg.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL`);
+  return rows.map((r) => r.pid);
+}
+
+/**
+ * Measures the CPU a run costs: `during` runs, and the CPU seconds the given processes used
+ * meanwhile are returned (a process that appeared during the run counts whole).
+ */
+export async function cpuDuring<T>(pids: () => Promise<number[]> | number[], during: () => Promise<T>): Promise<{ result: T; cpu: number }> {
+  const before = cpuSeconds(await pids());
+  const result = await during();
+  const after = cpuSeconds(await pids());
+  let cpu = 0;
+  for (const [pid, t] of after) cpu += t - (before.get(pid) ?? 0);
+  return { result, cpu };
 }
 
 export function sleep(ms: number): Promise<void> {

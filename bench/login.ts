@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   const service = await startService({
     databaseUrl: pg.url,
     // The bench comes from one IP: lift the per-IP throttle, keep everything else as shipped.
-    env: { DB_POOL_SIZE: '20', LOGIN_IP_LIMIT: '1000000', ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}) },
+    env: { DB_POOL_SIZE: '20', LOGIN_IP_LIMIT: '1000000' },
   });
   try {
     // --- data: one tenant, USERS users with a real argon2id hash (the same one: the cost of a

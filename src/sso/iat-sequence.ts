@@ -2,13 +2,8 @@ import { DomainError } from '../common/errors';
 import { SsoError } from './sso.errors';
 
 /**
- * The iat step as one SQL statement, with the caller's placeholders (e.g. '$1'), so the SSO
- * flow can put it in the CTE that records the token and keep Sisense to one write round trip
- * (src/sso/token-record.ts; its only caller in production):
- *
- *   WITH seq AS (${iatSequenceSql({ scope: '$1', subject: '$2', now: '$3' })}) ...
- *
- * It returns one row, `last_iat` (bigint: pg returns it as a string), the iat to send.
+ * The iat step as SQL, so the SSO flow can put it in the statement that records the tokens
+ * and keep Sisense to one write round trip (src/sso/token-record.ts).
  *
  * Why this shape: Sisense denies a token whose iat is the same as or earlier than the one of
  * the user's previous session, so iat = max(now, last + 1). INSERT .. ON CONFLICT DO UPDATE
@@ -26,14 +21,20 @@ import { SsoError } from './sso.errors';
  */
 export const MAX_IAT_LEAD_SECONDS = 240;
 
-export function iatSequenceSql(p: { scope: string; subject: string; now: string; when?: string }): string {
-  // `when`: a condition of the enclosing statement (the identity check): no row, no advance.
-  return `INSERT INTO iat_sequences (scope, subject, last_iat)
-          SELECT ${p.scope}::varchar, ${p.subject}::varchar, ${p.now}::bigint${p.when ? ` WHERE ${p.when}` : ''}
-          ON CONFLICT (scope, subject)
+const IAT_UPSERT_RULE = `ON CONFLICT (scope, subject)
           DO UPDATE SET last_iat = GREATEST(EXCLUDED.last_iat, iat_sequences.last_iat + 1)
-          WHERE iat_sequences.last_iat + 1 <= EXCLUDED.last_iat + ${MAX_IAT_LEAD_SECONDS}
-          RETURNING last_iat`;
+          WHERE iat_sequences.last_iat + 1 <= EXCLUDED.last_iat + ${MAX_IAT_LEAD_SECONDS}`;
+
+/**
+ * For a batch of tokens (the recording statement, token-record.ts): `select` yields
+ * (scope, subject, now) rows, at most one per (scope, subject) — a statement cannot update one
+ * row twice, so the batcher never puts two tokens of one subject in one batch.
+ * Returns (scope, subject, last_iat) for each row that advanced.
+ */
+export function iatSequenceBatchSql(select: string): string {
+  return `INSERT INTO iat_sequences (scope, subject, last_iat) ${select}
+          ${IAT_UPSERT_RULE}
+          RETURNING scope, subject, last_iat`;
 }
 
 /** The refusal when a subject's iat sequence is as far ahead of the clock as allowed. */

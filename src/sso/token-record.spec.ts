@@ -1,4 +1,4 @@
-import { tokenRecordStatement, TokenRecordInput } from './token-record';
+import { iatConflictKey, TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput } from './token-record';
 
 const input = (over: Partial<TokenRecordInput> = {}): TokenRecordInput => ({
   jti: '00000000-0000-4000-8000-000000000001',
@@ -13,56 +13,49 @@ const input = (over: Partial<TokenRecordInput> = {}): TokenRecordInput => ({
   ...over,
 });
 
-describe('tokenRecordStatement', () => {
-  it('records token, audit event and session use in one statement, iat from our clock', () => {
-    const { sql, params } = tokenRecordStatement(input());
-    expect(sql.match(/INSERT INTO issued_tokens/g)).toHaveLength(1);
-    expect(sql.match(/INSERT INTO audit_events/g)).toHaveLength(1);
-    expect(sql).toContain('UPDATE sessions SET targets_used');
-    expect(sql).not.toContain('iat_sequences');
-    expect(params).toContain(1_800_000_000);
-    expect(params).toContain(JSON.stringify({ target: 'mb' }));
-    // Every placeholder has its parameter.
-    const max = Math.max(...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-    expect(max).toBe(params.length);
+const section = (name: string, next: string) => TOKEN_RECORD_SQL.slice(TOKEN_RECORD_SQL.indexOf(`${name} AS (`), TOKEN_RECORD_SQL.indexOf(`${next} AS (`));
+
+describe('token record statement (a batch of tokens, one statement)', () => {
+  it('records tokens, audit events and session use in one statement', () => {
+    expect(TOKEN_RECORD_SQL.match(/INSERT INTO issued_tokens/g)).toHaveLength(1);
+    expect(TOKEN_RECORD_SQL.match(/INSERT INTO audit_events/g)).toHaveLength(1);
+    expect(TOKEN_RECORD_SQL).toContain('UPDATE sessions s SET targets_used');
+    expect(TOKEN_RECORD_SQL).toContain('INSERT INTO iat_sequences');
+    expect(TOKEN_RECORD_SQL).toContain('ON CONFLICT (instance, email) DO NOTHING');
   });
 
-  it('leaves the session alone when asked (signed embeds) or when there is none', () => {
-    expect(tokenRecordStatement(input({ markSessionTarget: false })).sql).not.toContain('UPDATE sessions');
-    expect(tokenRecordStatement(input({ sessionId: null })).sql).not.toContain('UPDATE sessions');
+  it('has one parameter array per column, one element per token, in input order', () => {
+    const a = input();
+    const b = input({ jti: '00000000-0000-4000-8000-000000000002', now: 1, audit: { ...input().audit, details: { x: 1 } } });
+    const params = tokenRecordParams([a, b]);
+    const max = Math.max(...[...TOKEN_RECORD_SQL.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+    expect(params).toHaveLength(max);
+    for (const col of params) expect(col).toHaveLength(2);
+    expect(params[0]).toEqual([a.jti, b.jti]);
+    expect(params).toContainEqual([JSON.stringify({ target: 'mb' }), JSON.stringify({ x: 1 })]);
   });
 
-  it('takes iat from the per-subject sequence when the product needs strictly increasing iats', () => {
-    const { sql, params } = tokenRecordStatement(input({ iatKey: { scope: 'sisense:https://bi.example.com|', subject: 'Ada@Example.com' } }));
-    expect(sql).toContain('INSERT INTO iat_sequences');
-    expect(params).toContain('ada@example.com');
+  it('passes the identity lower-cased with its domain, and nulls for a token without one', () => {
+    const params = tokenRecordParams([input({ identity: { instance: 'https://bi.example.com', email: 'Ada@Example.com' } }), input()]);
+    expect(params).toContainEqual(['https://bi.example.com', null]);
+    expect(params).toContainEqual(['ada@example.com', null]);
+    expect(params).toContainEqual(['example.com', null]);
   });
 
-  it('with an identity: claims it and writes token and iat only when the tenant owns it', () => {
-    const identity = { instance: 'https://bi.example.com', email: 'Ada@Example.com' };
-    const { sql, params } = tokenRecordStatement(input({ identity, iatKey: { scope: 'sisense:https://bi.example.com|', subject: 'ada@example.com' } }));
-    expect(sql).toContain('INSERT INTO bi_identities');
-    expect(sql).toContain('ON CONFLICT (instance, email) DO NOTHING');
-    expect(params).toEqual(expect.arrayContaining(['https://bi.example.com', 'ada@example.com', 'example.com']));
-    // The iat sequence and the token are both guarded: no ownership, no write at all.
-    const seq = sql.slice(sql.indexOf('seq AS'), sql.indexOf('tok AS'));
-    expect(seq).toContain('WHERE EXISTS (SELECT 1 FROM own)');
-    expect(sql).toMatch(/SELECT EXISTS \(SELECT 1 FROM own\) AS owned/);
-    const plain = tokenRecordStatement(input({ identity })).sql;
-    expect(plain.slice(plain.indexOf('seq AS'), plain.indexOf('tok AS'))).toContain('WHERE EXISTS (SELECT 1 FROM own)');
-    const max = Math.max(...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-    expect(max).toBe(params.length);
+  it('keys the iat sequence by scope and lower-cased subject; tokens without one have no key', () => {
+    const k = iatConflictKey(input({ iatKey: { scope: 'sisense:https://bi.example.com|', subject: 'Ada@Example.com' } }));
+    expect(k).toBe(iatConflictKey(input({ iatKey: { scope: 'sisense:https://bi.example.com|', subject: 'ada@example.com' } })));
+    expect(k).not.toBe(iatConflictKey(input({ iatKey: { scope: 'sisense:https://other.example.com|', subject: 'ada@example.com' } })));
+    expect(iatConflictKey(input())).toBeUndefined();
   });
 
-  it('without an identity (signed embeds): no claim, always owned', () => {
-    const { sql } = tokenRecordStatement(input({ markSessionTarget: false }));
-    expect(sql).not.toContain('bi_identities');
-    expect(sql).toContain('SELECT true AS owned');
-  });
-
-  it('produces one text per variant, so it can be a named (prepared) statement', () => {
-    const a = tokenRecordStatement(input()).sql;
-    const b = tokenRecordStatement(input({ jti: '00000000-0000-4000-8000-000000000002', now: 1, audit: { ...input().audit, details: { x: 1 } } })).sql;
-    expect(a).toBe(b);
+  it('guards the iat sequence and the token by ownership: no ownership, no write at all', () => {
+    expect(section('seq', 'ok')).toContain('JOIN own USING (n)');
+    expect(section('ok', 'tok')).toContain('JOIN own USING (n)');
+    // A sequenced token is written only when its sequence advanced (the lead cap).
+    expect(section('ok', 'tok')).toContain('i.iat_scope IS NULL OR seq.last_iat IS NOT NULL');
+    // The audit event and the session mark only for tokens actually written.
+    expect(section('aud', 'ses')).toContain('JOIN tok USING (jti)');
+    expect(TOKEN_RECORD_SQL.slice(TOKEN_RECORD_SQL.indexOf('ses AS ('))).toContain('JOIN tok USING (jti)');
   });
 });

@@ -1,6 +1,8 @@
-import { identityClaimCtes, OWNED } from '../identities/identity-claim.sql';
+import { auditInsertSql } from '../audit/audit-insert.sql';
+import { markTargetsUsedSql } from '../auth/sessions.sql';
+import { identityClaimCtes } from '../identities/identity-claim.sql';
 import { emailDomain } from '../identities/instance';
-import { iatSequenceSql, iatSubjectKey } from './iat-sequence';
+import { iatSequenceBatchSql, iatSubjectKey } from './iat-sequence';
 
 export interface TokenRecordInput {
   jti: string;
@@ -29,60 +31,108 @@ export interface TokenRecordInput {
   audit: { type: string; actor: string; ip: string | null; requestId: string | null; details: Record<string, unknown> };
 }
 
+/** Per input, in order: whether its tenant owns the identity, and the token's iat/exp if written. */
+export interface TokenRecordRow {
+  n: string;
+  owned: boolean;
+  iat: string | null;
+  exp: string | null;
+}
+
+/** The input columns, in parameter order ($1 ..): one array per column, one element per token. */
+const COLUMNS: [string, string][] = [
+  ['jti', 'uuid'],
+  ['target_id', 'uuid'],
+  ['tenant_id', 'uuid'],
+  ['user_id', 'uuid'],
+  ['session_id', 'varchar'],
+  ['now', 'bigint'],
+  ['ttl', 'bigint'],
+  ['iat_scope', 'varchar'],
+  ['iat_subject', 'varchar'],
+  ['instance', 'varchar'],
+  ['email', 'varchar'],
+  ['domain', 'varchar'],
+  ['mark', 'boolean'],
+  ['audit_type', 'varchar'],
+  ['audit_actor', 'varchar'],
+  ['audit_ip', 'varchar'],
+  ['audit_request_id', 'varchar'],
+  ['audit_details', 'text'],
+];
+
 /**
- * One statement that records a token, its audit event and the session's use of the target.
- * A single statement is atomic: either every row is written or none is, and the caller signs
- * and sends the token only after it succeeded ("if the write fails, no token leaves"). One
- * round trip instead of BEGIN / three statements / COMMIT keeps the SSO hot path short.
+ * One statement that records a batch of tokens (group commit, src/database/batcher.ts): for
+ * each, the token, its audit event and the session's use of the target. A statement is
+ * atomic: every row is written or none is, and each caller signs and sends its token only
+ * after the statement returned ("if the write fails, no token leaves"). One round trip and one
+ * commit for the whole batch keep the SSO hot path short.
  *
- * The `seq` step yields the iat: a constant, or the Sisense iat sequence upsert (whose row
- * lock serialises concurrent logins of one user; see iat-sequence.ts).
- * Returns one row: owned (boolean), iat, exp (bigint as strings; null when nothing was written).
+ * The input is unnested from arrays, so the text is the same for every batch size: one named
+ * (prepared) statement. Per token: written only if its tenant owns the identity (`own`, the
+ * identities module's CTEs) and, for a sequenced iat (Sisense), only if the sequence advanced
+ * (`seq`: max(now, last + 1) under the lead cap; see iat-sequence.ts). Data-modifying CTEs run
+ * whether or not they are read: the sequence is advanced only for owned rows (else another
+ * tenant could exhaust it: 429 for the owner).
+ *
+ * Returns one row per input in order (TokenRecordRow: bigints as strings, iat null when
+ * nothing was written for it).
  */
-export function tokenRecordStatement(r: TokenRecordInput): { sql: string; params: unknown[] } {
-  const params: unknown[] = [];
-  const p = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
-  const targetId = p(r.targetId);
-  const tenantId = p(r.tenantId);
-  const sessionId = p(r.sessionId);
-  const ctes: string[] = [];
-  let when: string | undefined;
-  if (r.identity) {
-    const email = r.identity.email.toLowerCase();
-    ctes.push(...identityClaimCtes({ instance: p(r.identity.instance), email: p(email), domain: p(emailDomain(email)), tenantId }));
-    when = OWNED;
+export const TOKEN_RECORD_SQL = `
+  WITH inp AS (
+    SELECT * FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
+      WITH ORDINALITY AS i(${COLUMNS.map(([name]) => name).join(', ')}, n)),
+  ${identityClaimCtes('inp').join(',\n  ')},
+  seq AS (${iatSequenceBatchSql(`SELECT i.iat_scope, i.iat_subject, i.now FROM inp i JOIN own USING (n) WHERE i.iat_scope IS NOT NULL`)}),
+  ok AS (
+    SELECT i.*, COALESCE(seq.last_iat, i.now) AS iat
+      FROM inp i JOIN own USING (n)
+      LEFT JOIN seq ON seq.scope = i.iat_scope AND seq.subject = i.iat_subject
+     WHERE i.iat_scope IS NULL OR seq.last_iat IS NOT NULL),
+  tok AS (
+    INSERT INTO issued_tokens (jti, target_id, tenant_id, user_id, session_id, iat, exp)
+    SELECT jti, target_id, tenant_id, user_id, session_id, iat, iat + ttl FROM ok
+    RETURNING jti, iat, exp),
+  aud AS (${auditInsertSql(`SELECT ok.audit_type, ok.audit_actor, ok.tenant_id, ok.audit_ip, ok.audit_request_id,
+           ok.audit_details::jsonb || jsonb_build_object('iat', tok.iat, 'exp', tok.exp)
+      FROM ok JOIN tok USING (jti)`)}),
+  ses AS (${markTargetsUsedSql(`SELECT ok.session_id, ok.tenant_id, ok.target_id FROM ok JOIN tok USING (jti)
+                                WHERE ok.mark AND ok.session_id IS NOT NULL`)})
+  SELECT i.n, own.n IS NOT NULL AS owned, tok.iat, tok.exp
+    FROM inp i LEFT JOIN own USING (n) LEFT JOIN tok USING (jti)
+   ORDER BY i.n`;
+
+/** The statement's parameters for `inputs`: one array per column (COLUMNS order). */
+export function tokenRecordParams(inputs: TokenRecordInput[]): unknown[][] {
+  const cols: unknown[][] = COLUMNS.map(() => []);
+  for (const r of inputs) {
+    const email = r.identity ? r.identity.email.toLowerCase() : null;
+    const row: unknown[] = [
+      r.jti,
+      r.targetId,
+      r.tenantId,
+      r.userId,
+      r.sessionId,
+      r.now,
+      r.ttlSeconds,
+      r.iatKey ? r.iatKey.scope.slice(0, 600) : null,
+      r.iatKey ? iatSubjectKey(r.iatKey.subject) : null,
+      r.identity ? r.identity.instance : null,
+      email,
+      email ? emailDomain(email) : null,
+      r.markSessionTarget,
+      r.audit.type,
+      r.audit.actor,
+      r.audit.ip,
+      r.audit.requestId,
+      JSON.stringify(r.audit.details),
+    ];
+    row.forEach((v, i) => cols[i].push(v));
   }
-  // Data-modifying CTEs run whether or not they are read: the iat sequence of an identity the
-  // tenant does not own must not move (else another tenant could exhaust it: 429 for the owner).
-  const seq = r.iatKey === undefined
-    ? `SELECT ${p(r.now)}::bigint AS last_iat${when ? ` WHERE ${when}` : ''}`
-    : iatSequenceSql({ scope: p(r.iatKey.scope.slice(0, 600)), subject: p(iatSubjectKey(r.iatKey.subject)), now: p(r.now), when });
-  ctes.push(
-    `seq AS (${seq})`,
-    `tok AS (
-      INSERT INTO issued_tokens (jti, target_id, tenant_id, user_id, session_id, iat, exp)
-      SELECT ${p(r.jti)}::uuid, ${targetId}::uuid, ${tenantId}::uuid, ${p(r.userId)}::uuid, ${sessionId}::varchar,
-             seq.last_iat, seq.last_iat + ${p(r.ttlSeconds)}::bigint
-        FROM seq
-      RETURNING iat, exp)`,
-    `aud AS (
-      INSERT INTO audit_events (type, actor, tenant_id, ip, request_id, details)
-      SELECT ${p(r.audit.type)}::varchar, ${p(r.audit.actor)}::varchar, ${tenantId}::uuid, ${p(r.audit.ip)}::varchar,
-             ${p(r.audit.requestId)}::varchar, ${p(JSON.stringify(r.audit.details))}::jsonb || jsonb_build_object('iat', tok.iat, 'exp', tok.exp)
-        FROM tok)`,
-  );
-  if (r.markSessionTarget && r.sessionId !== null) {
-    // Only when not there yet: after the first handshake this updates nothing (no new row
-    // version). Only when a token was recorded (not when the iat sequence refused one). sessions.id is char(64): compared as bpchar so its primary key index is used.
-    ctes.push(`ses AS (
-      UPDATE sessions SET targets_used = array_append(targets_used, ${targetId}::uuid)
-       WHERE id = ${p(r.sessionId)}::bpchar AND tenant_id = ${tenantId}::uuid AND NOT (${targetId}::uuid = ANY (targets_used))
-         AND EXISTS (SELECT 1 FROM tok))`);
-  }
-  // Always one row: whether the identity is the tenant's, and the token's iat/exp if written.
-  const owned = r.identity ? OWNED : 'true';
-  return { sql: `WITH ${ctes.join(',\n')}\nSELECT ${owned} AS owned, tok.iat, tok.exp FROM (SELECT 1) one LEFT JOIN tok ON true`, params };
+  return cols;
+}
+
+/** Tokens of one subject's iat sequence never share a batch (batcher conflictKey). */
+export function iatConflictKey(r: TokenRecordInput): string | undefined {
+  return r.iatKey ? `${r.iatKey.scope.slice(0, 600)}\n${iatSubjectKey(r.iatKey.subject)}` : undefined;
 }

@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
-import { iatSequenceAhead, iatSequenceSql, iatSubjectKey } from '../../src/sso/iat-sequence';
+import { iatSequenceAhead, iatSequenceBatchSql, iatSubjectKey } from '../../src/sso/iat-sequence';
 
-const NEXT_SQL = iatSequenceSql({ scope: '$1', subject: '$2', now: '$3' });
+/** The production step (iatSequenceBatchSql) for a batch of one. */
+const NEXT_SQL = iatSequenceBatchSql('SELECT $1::varchar, $2::varchar, $3::bigint');
 
 export interface IatSequence {
   /** The next iat for this scope and subject: max(nowSeconds, last + 1), in one statement. */
@@ -9,7 +10,7 @@ export interface IatSequence {
 }
 
 /**
- * The Sisense iat step (iatSequenceSql) run on its own, for specs of the sequence itself.
+ * The Sisense iat step (iatSequenceBatchSql) run on its own, for specs of the sequence itself.
  * Production runs it only inside the token record statement (src/sso/token-record.ts, see
  * test/e2e/token-record.e2e-spec.ts); this runs the same SQL with the same scope and subject
  * keys, and refuses the same way (too_many_sign_ins, 429) when the sequence is too far ahead.
