@@ -30,7 +30,9 @@ export async function startPostgres(): Promise<Pg> {
   if (!serverUrl) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'embed-idp-bench-'));
     fs.chmodSync(dir, 0o755);
-    const pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: await freePort(), persistent: false });
+    // BENCH_PG_STATS=1: load pg_stat_statements, for a per-statement breakdown (pgStatements).
+    const extraFlags = process.env.BENCH_PG_STATS === '1' ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track_planning=on'] : [];
+    const pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: await freePort(), persistent: false, extraFlags });
     serverUrl = pg.adminUrl;
     stopCluster = async () => {
       await pg.stop();
@@ -46,6 +48,7 @@ export async function startPostgres(): Promise<Pg> {
   const url = u.toString();
   const client = new Client({ connectionString: url });
   await client.connect();
+  if (process.env.BENCH_PG_STATS === '1') await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   return {
     url,
     async query(sql, params) {
@@ -191,6 +194,35 @@ export function printTable(title: string, rows: Record<string, string | number>[
   console.log(line(cols));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(cols.map((c) => cell(r[c] ?? ''))));
+}
+
+/**
+ * With BENCH_PG_STATS=1: `reset()` before a run, `print(requests)` after it prints each
+ * statement's calls, rows and time (planning + execution, wall clock inside Postgres) per
+ * request of the run, biggest first.
+ */
+export function pgStatements(pg: Pg) {
+  const on = process.env.BENCH_PG_STATS === '1';
+  return {
+    async reset() {
+      if (on) await pg.query('SELECT pg_stat_statements_reset()');
+    },
+    async print(title: string, requests: number) {
+      if (!on) return;
+      const rows = await pg.query<{ calls: string; rows: string; plan: number; exec: number; query: string }>(
+        `SELECT calls, rows, total_plan_time AS plan, total_exec_time AS exec, regexp_replace(query, '\\s+', ' ', 'g') AS query
+           FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          ORDER BY total_plan_time + total_exec_time DESC LIMIT 8`,
+      );
+      printTable(`${title}: Postgres statements per request (pg_stat_statements)`, rows.map((r) => ({
+        'calls/req': (Number(r.calls) / requests).toFixed(3),
+        'rows/call': (Number(r.rows) / Number(r.calls)).toFixed(1),
+        'ms/req': ((r.plan + r.exec) / requests).toFixed(3),
+        'plan ms/req': (r.plan / requests).toFixed(3),
+        statement: r.query.slice(0, 90),
+      })));
+    },
+  };
 }
 
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s

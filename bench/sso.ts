@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../src/crypto/secret-box';
 import { randomToken, sha256Hex } from '../src/crypto/tokens';
-import { cpuDuring, cpuSeconds, freePort, load, LoadResult, postgresPids, printTable, ROOT, runMain, sleep, startPostgres, startService } from './lib';
+import { cpuDuring, cpuSeconds, freePort, load, LoadResult, pgStatements, postgresPids, printTable, ROOT, runMain, sleep, startPostgres, startService } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -123,6 +123,7 @@ async function main(): Promise<void> {
     // (its backends and workers), and the baseline's process. On a loaded machine throughput
     // moves with the neighbours; CPU per request much less.
     const pgPids = () => postgresPids(pg);
+    const statements = pgStatements(pg);
     const runService = async () => {
       const svcCpu = cpuSeconds([service.pid]).get(service.pid) ?? 0;
       const { result, cpu } = await cpuDuring(pgPids, () => load({ url: service.baseUrl, requests: serviceRequests, connections: CONNECTIONS, duration: DURATION }));
@@ -146,7 +147,9 @@ async function main(): Promise<void> {
     let recordedOk = true;
     for (let round = 1; round <= ROUNDS; round++) {
       const before = Number((await pg.query(`SELECT count(*) AS n FROM issued_tokens`))[0].n);
+      await statements.reset();
       const s = await runService();
+      await statements.print(`embed-idp (round ${round})`, s.requests);
       const after = Number((await pg.query(`SELECT count(*) AS n FROM issued_tokens`))[0].n);
       const redirects = s.statusCounts['302'] ?? 0;
       // Every 302 carried a token whose jti was recorded first. Requests still in flight when

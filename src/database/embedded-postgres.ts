@@ -12,6 +12,8 @@ export interface EmbeddedOptions {
   /** Delete the cluster's files on stop (test runs). */
   persistent?: boolean;
   log?: (line: string) => void;
+  /** More server settings as `-c` pairs (e.g. the benchmark's pg_stat_statements). */
+  extraFlags?: string[];
 }
 
 export interface EmbeddedHandle {
@@ -59,7 +61,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     persistent: opts.persistent ?? true,
     createPostgresUser: userInfo().uid === 0,
     // Loopback TCP only, no Unix socket (its default directory may not be writable).
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300', ...(opts.extraFlags ?? [])],
     onLog: (m: string) => log(String(m).trim()),
     onError: (m: unknown) => log(`[error] ${String(m instanceof Error ? m.message : m).trim()}`),
   });

@@ -17,23 +17,28 @@
  * see SsoService.
  */
 export function identityClaimCtes(input: string): string[] {
-  const domainElsewhere = (row: string) =>
-    `EXISTS (SELECT 1 FROM email_domains d WHERE d.domain = ${row}.domain AND d.tenant_id <> ${row}.tenant_id)`;
+  // Per row, as SubPlans in the SELECT list (index probes): a NOT EXISTS in a WHERE clause is
+  // turned into an anti-join, which the cached generic plan ran as a scan of all of
+  // email_domains per batch.
   return [
+    `idq AS (
+      SELECT i.n, i.instance, i.email, i.tenant_id,
+             EXISTS (SELECT 1 FROM email_domains d WHERE d.domain = i.domain AND d.tenant_id <> i.tenant_id) AS domain_elsewhere,
+             EXISTS (SELECT 1 FROM bi_identities b
+                      WHERE b.instance = i.instance AND b.email = i.email AND b.tenant_id = i.tenant_id) AS owned_before
+        FROM ${input} i WHERE i.instance IS NOT NULL)`,
     `idc AS (
       INSERT INTO bi_identities (instance, email, tenant_id, claimed_via)
-      SELECT DISTINCT ON (i.instance, i.email) i.instance, i.email, i.tenant_id, 'sso'
-        FROM ${input} i
-       WHERE i.instance IS NOT NULL AND NOT ${domainElsewhere('i')}
-       ORDER BY i.instance, i.email, i.n
+      SELECT DISTINCT ON (q.instance, q.email) q.instance, q.email, q.tenant_id, 'sso'
+        FROM idq q WHERE NOT q.domain_elsewhere
+       ORDER BY q.instance, q.email, q.n
       ON CONFLICT (instance, email) DO NOTHING
       RETURNING instance, email, tenant_id)`,
     `own AS (
-      SELECT i.n FROM ${input} i
-       WHERE i.instance IS NULL
-          OR (NOT ${domainElsewhere('i')}
-              AND (EXISTS (SELECT 1 FROM idc WHERE idc.instance = i.instance AND idc.email = i.email AND idc.tenant_id = i.tenant_id)
-                   OR EXISTS (SELECT 1 FROM bi_identities b
-                               WHERE b.instance = i.instance AND b.email = i.email AND b.tenant_id = i.tenant_id))))`,
+      SELECT i.n FROM ${input} i WHERE i.instance IS NULL
+      UNION ALL
+      SELECT q.n FROM idq q
+       WHERE NOT q.domain_elsewhere
+         AND (q.owned_before OR EXISTS (SELECT 1 FROM idc WHERE idc.instance = q.instance AND idc.email = q.email AND idc.tenant_id = q.tenant_id)))`,
   ];
 }

@@ -33,7 +33,10 @@ export interface TargetWithAccess {
   groups: string[];
 }
 
-// For a batch of (slug, tenant, user) at once, row number n. The user's groups: the tenant is
+// For a batch of (slug, tenant, user) at once, row number n. Each row looks up its target and
+// access through its own LATERAL subquery (LIMIT 1: both are unique, and the subquery is not
+// flattened), so the cached generic plan probes the indexes per row instead of hashing whole
+// tables (the plan Postgres picked for a plain join of the unnest). The user's groups: the tenant is
 // in the WHERE of both tables, so a membership row that somehow pointed across tenants could
 // never leak a group name.
 const LOAD_SQL = `
@@ -44,8 +47,8 @@ const LOAD_SQL = `
             WHERE gm.user_id = i.user_id AND gm.tenant_id = i.tenant_id AND g.tenant_id = i.tenant_id
             ORDER BY g.name) END AS groups
     FROM unnest($1::varchar[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS i(slug, tenant_id, user_id, n)
-    JOIN targets t ON t.slug = i.slug
-    LEFT JOIN tenant_target_access a ON a.target_id = t.id AND a.tenant_id = i.tenant_id`;
+    JOIN LATERAL (SELECT * FROM targets WHERE slug = i.slug LIMIT 1) t ON true
+    LEFT JOIN LATERAL (SELECT * FROM tenant_target_access WHERE target_id = t.id AND tenant_id = i.tenant_id LIMIT 1) a ON true`;
 
 interface LoadKey {
   slug: string;
