@@ -64,6 +64,7 @@ async function main(): Promise<void> {
   let baseline: Awaited<ReturnType<typeof startBaseline>> | undefined;
   try {
     // --- data: one tenant, 1,000 users in two groups, a Metabase target, live sessions.
+    console.log(`service pid ${service.pid}`);
     const [tenant] = await pg.query(
       `INSERT INTO tenants (slug, name, attributes) VALUES ('bench', 'Bench', '{"region":"emea","plan":"gold"}') RETURNING id`,
     );

@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { SsoFastPath } from './sso/sso-fast-path';
 import { SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { NextFunction, Request, Response, urlencoded } from 'express';
@@ -72,6 +73,8 @@ export function configureApp(app: NestExpressApplication): void {
   if (config.app.trustProxy !== false) app.set('trust proxy', config.app.trustProxy);
   // Built from the routes' own metadata (src/common/openapi.ts); test/e2e/openapi.e2e-spec.ts checks it.
   SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app));
+  // Successful SSO handshakes are answered in front of Express; everything else reaches it.
+  app.get(SsoFastPath).install(app);
 }
 
 export async function createApp(): Promise<NestExpressApplication> {

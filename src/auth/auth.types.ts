@@ -20,4 +20,10 @@ export interface RequestMeta {
   actor: string;
   ip: string | null;
   requestId: string | null;
+  /**
+   * Set by the SSO fast path (sso-fast-path.ts) only: a refusal is not audited or answered
+   * there but thrown as RefusalDeferred, and the request goes through the full pipeline,
+   * which refuses it (once, audited) as always.
+   */
+  deferRefusals?: boolean;
 }

@@ -105,6 +105,22 @@ export function securityHeaders(opts: { https: boolean }): RequestHandler {
 }
 
 /**
+ * The headers the middleware sets on a flow response, as a list computed once (helmet run
+ * against a recording response), for the SSO fast path (sso-fast-path.ts), which answers
+ * before Express: the same headers without running helmet's middleware chain per request.
+ */
+export function flowHeaders(opts: { https: boolean }): [string, string][] {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: string | string[]) => headers.set(name, String(value)),
+    removeHeader: (name: string) => headers.delete(name),
+    getHeader: (name: string) => headers.get(name),
+  };
+  helmetFor('flow', opts.https)({} as Request, recorder as unknown as Response, () => undefined);
+  return [...headers];
+}
+
+/**
  * Adds sources to this response's policy (and only this response's). Does nothing on a
  * response the middleware did not see.
  */

@@ -33,6 +33,7 @@ export const KNOWN_ENV_VARS = [
   'TOKEN_PRUNE_INTERVAL',
   'SHUTDOWN_GRACE_PERIOD',
   'METRICS_TOKEN',
+  'SSO_FAST_PATH',
 ] as const;
 export type KnownEnvVar = (typeof KNOWN_ENV_VARS)[number];
 
@@ -57,6 +58,8 @@ export interface AppConfig {
      * summary and the JSON log keeps to warnings and errors.
      */
     interactive: boolean;
+    /** SSO_FAST_PATH (default on): successful SSO handshakes answered before Express (sso-fast-path.ts). */
+    ssoFastPath: boolean;
   };
   database: {
     /** Undefined means: start the embedded Postgres under dataDir. */
@@ -252,6 +255,15 @@ export function parseEnv(env: Env, opts: { interactive?: boolean } = {}): AppCon
     if (ok) bootstrapOperator = { email: opEmail.toLowerCase(), password: opPassword };
   }
 
+  const onOff = (name: KnownEnvVar, fallback: boolean): boolean => {
+    const v = str(name);
+    if (v === undefined) return fallback;
+    if (v === 'on' || v === 'true' || v === '1') return true;
+    if (v === 'off' || v === 'false' || v === '0') return false;
+    problems.push(`${name}: must be on or off (got "${v}")`);
+    return fallback;
+  };
+
   // Metrics tell traffic, refusal reasons and pool use: not for the internet at large.
   const metricsToken = str('METRICS_TOKEN');
   if (metricsToken !== undefined && (metricsToken.length < 24 || PLACEHOLDER_SECRETS.has(metricsToken.toLowerCase()))) {
@@ -269,6 +281,7 @@ export function parseEnv(env: Env, opts: { interactive?: boolean } = {}): AppCon
       dataDir,
       shutdownGraceSeconds: int('SHUTDOWN_GRACE_PERIOD', 10, 0, 600),
       interactive,
+      ssoFastPath: onOff('SSO_FAST_PATH', true),
     },
     database: {
       url: dbUrl,

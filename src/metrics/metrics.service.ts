@@ -98,6 +98,12 @@ export class MetricsService {
     }
   }
 
+  /** Times one request outside Express (the SSO fast path): call the result when it is answered. */
+  httpTimer(): (labels: { method: string; route: string; status: string }) => void {
+    const end = this.latency.startTimer();
+    return (labels) => end(labels);
+  }
+
   /**
    * Express middleware timing every request. The route label is the matched pattern
    * (`/api/v1/tenants/:tenantId`), never the raw URL, so ids do not explode the series.

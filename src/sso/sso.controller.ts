@@ -1,6 +1,7 @@
 import { Controller, Get, Options, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { AuthenticatedRequest, CurrentSession, Public, LoadsSession } from '../auth/auth.decorators';
 import type { SessionContext } from '../auth/auth.types';
 import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
@@ -190,8 +191,17 @@ export function send(res: Response, outcome: SsoOutcome): void {
     res.status(200).json(outcome.body);
     return;
   }
-  // Location set directly (the URLs are built encoded): res.redirect would re-encode and
-  // negotiate a body nobody reads.
-  res.status(302).setHeader('Location', outcome.url);
+  sendRedirect(res, outcome.url);
+}
+
+/**
+ * The 302 of a handshake, with Node's own response API (the SSO fast path answers before
+ * Express). Location set directly (the URLs are built encoded): res.redirect would re-encode
+ * and negotiate a body nobody reads.
+ */
+export function sendRedirect(res: ServerResponse, url: string): void {
+  res.setHeader('Cache-Control', 'no-store');
+  res.statusCode = 302;
+  res.setHeader('Location', url);
   res.end();
 }

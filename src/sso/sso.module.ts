@@ -1,3 +1,5 @@
+import { HealthModule } from '../health/health.module';
+import { SsoFastPath } from './sso-fast-path';
 import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -26,7 +28,7 @@ import { TargetsService } from './targets.service';
 @Global()
 @Module({
   // No module-wide secret: every target has its own, passed per call as a cached KeyObject.
-  imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({}), IdentitiesModule, UsersModule, HandoffModule, MetricsModule],
+  imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({}), IdentitiesModule, UsersModule, HandoffModule, MetricsModule, HealthModule],
   controllers: [SsoController, EmbedController, DatabricksDemoController],
   providers: [
     TargetsService,
@@ -39,8 +41,9 @@ import { TargetsService } from './targets.service';
     BrokerService,
     IssuedTokensPruner,
     BiLogoutService,
+    SsoFastPath,
     { provide: BI_LOGOUT, useExisting: BiLogoutService },
   ],
-  exports: [TargetsService, AccessService, SsoService, BI_LOGOUT],
+  exports: [TargetsService, AccessService, SsoService, SsoFastPath, BI_LOGOUT],
 })
 export class SsoModule {}

@@ -269,7 +269,19 @@ export class SsoService {
    * Anonymous refusals are audited within a budget (AuditService.recordRefusal).
    */
   async auditRefusal(meta: RequestMeta, r: SsoRefusal): Promise<void> {
+    if (meta.deferRefusals) throw new RefusalDeferred(r.reason);
     await this.audit.recordRefusal(meta, { type: `${r.flow}.denied`, tenantId: r.tenantId, details: { target: r.target, reason: r.reason, ...r.details } });
+  }
+}
+
+/**
+ * Thrown instead of auditing a refusal when the request asked for it (RequestMeta
+ * deferRefusals: the SSO fast path), before anything was written: the full pipeline then
+ * handles the request from the start.
+ */
+export class RefusalDeferred extends Error {
+  constructor(readonly reason: string) {
+    super(`refusal deferred to the full pipeline: ${reason}`);
   }
 }
 

@@ -1,0 +1,106 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { parse as parseCookies } from 'cookie';
+import type { Application } from 'express';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
+import { isSlug } from '../common/identifiers';
+import { assignRequestId } from '../common/logging';
+import { flowHeaders } from '../common/security-headers';
+import { InjectConfig } from '../config/config.module';
+import { AppConfig } from '../config/configuration';
+import { ShutdownState } from '../health/shutdown';
+import { MetricsService } from '../metrics/metrics.service';
+import { parseSsoQuery } from './return-to';
+import proxyaddr from 'proxy-addr';
+import { sendRedirect } from './sso.controller';
+import { SsoService } from './sso.service';
+
+/** `GET /sso/<slug>` or `GET /sso/<slug>?...`, as the BI tools send it (nothing else). */
+const HANDSHAKE_URL = /^\/sso\/([a-z0-9-]+)(?:\?|$)/;
+/** The route label of the SSO handshake in the request metrics (Express's pattern). */
+const ROUTE = '/sso/:target';
+
+/**
+ * The SSO handshake that succeeds, answered before Express and Nest (issue 12, "less
+ * per-request framework work"): measured on this machine, the framework pipeline — the
+ * middleware chain, routing, guard, pipes, filters — cost more CPU than the handshake itself.
+ *
+ * It handles only a browser's `GET /sso/<slug>` with a live session, and only up to the point
+ * where the handshake succeeds, through the same services (SessionsService.resolve,
+ * SsoService.requireTarget/handshake, the controller's `send`), with the same response: the
+ * flow surface's security headers (computed once from the same helmet settings), the request
+ * id, `Cache-Control: no-store`, the 302, and the request metric; the client IP by Express's
+ * own `trust proxy` function. Anything else — another
+ * method or path, a hand-off assertion, `response=json`, no session, a draining process, a
+ * debug log level (pino-http logs each request there) — goes to Express untouched. So does
+ * every refusal: the handshake is asked to defer refusals (RequestMeta.deferRefusals), which
+ * it does before auditing or writing anything, and the full pipeline then handles the
+ * request from the start and refuses it as always. An error (a Postgres outage) goes the same
+ * way: the full pipeline answers it (503). A token is only sent after its record committed.
+ */
+@Injectable()
+export class SsoFastPath {
+  private readonly log = new Logger(SsoFastPath.name);
+  private readonly headers: [string, string][];
+  private readonly enabled: boolean;
+
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly sso: SsoService,
+    private readonly metrics: MetricsService,
+    private readonly shutdown: ShutdownState,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.headers = flowHeaders({ https: config.app.publicUrl.startsWith('https:') });
+    // pino-http logs every request at debug (3xx) and trace: there, everything goes through it.
+    this.enabled = config.app.ssoFastPath && !['debug', 'trace'].includes(config.app.logLevel);
+  }
+
+  /** Puts the fast path in front of Express on the app's HTTP server (main.ts and e2e tests alike). */
+  install(app: NestExpressApplication): void {
+    if (!this.enabled) return;
+    const server = app.getHttpServer() as Server;
+    // Express's compiled `trust proxy` setting, so req.ip is computed exactly as Express does.
+    const trust = (app.getHttpAdapter().getInstance() as Application).get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
+    const [handler] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    server.removeListener('request', handler);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.method !== 'GET' || !HANDSHAKE_URL.test(req.url ?? '')) return handler(req, res);
+      void this.handle(req, res, trust).then((answered) => {
+        if (!answered) handler(req, res);
+      });
+    });
+  }
+
+  /** True when it answered; false to let the full pipeline handle the request. */
+  private async handle(req: IncomingMessage, res: ServerResponse, trust: Parameters<typeof proxyaddr>[1]): Promise<boolean> {
+    const slug = HANDSHAKE_URL.exec(req.url ?? '')![1];
+    const query = parseSsoQuery(req.url ?? '');
+    if (!isSlug(slug) || query.assertion !== undefined || query.response !== undefined || this.shutdown.draining) return false;
+    // As cookie-parser reads it (a `j:` JSON cookie is no session token either way).
+    const cookie = req.headers.cookie ? parseCookies(req.headers.cookie)[SESSION_COOKIE] : undefined;
+    if (cookie === undefined) return false;
+    const timer = this.metrics.httpTimer();
+    try {
+      const session = await this.sessions.resolve(cookie);
+      if (!session) return false;
+      const requestId = assignRequestId(req, res);
+      const meta = { actor: `user:${session.user.id}`, ip: proxyaddr(req, trust), requestId, deferRefusals: true };
+      const loaded = await this.sso.requireTarget(slug, session, meta);
+      const outcome = await this.sso.handshake({ loaded, session, query, json: false, cookie, meta });
+      if (outcome.kind !== 'redirect') throw new Error('a browser handshake answered JSON');
+      for (const [name, value] of this.headers) res.setHeader(name, value);
+      sendRedirect(res, outcome.url);
+      timer({ method: 'GET', route: ROUTE, status: '302' });
+      return true;
+    } catch (err) {
+      // A deferred refusal, or an error before anything was sent: the full pipeline answers.
+      if (res.headersSent) {
+        this.log.error(`fast path failed after answering: ${(err as Error).message}`);
+        return true;
+      }
+      return false;
+    }
+  }
+}
