@@ -30,7 +30,7 @@ export function identityClaimCtes(input: string): string[] {
     `idc AS (
       INSERT INTO bi_identities (instance, email, tenant_id, claimed_via)
       SELECT DISTINCT ON (q.instance, q.email) q.instance, q.email, q.tenant_id, 'sso'
-        FROM idq q WHERE NOT q.domain_elsewhere
+        FROM idq q WHERE NOT q.domain_elsewhere AND NOT q.owned_before
        ORDER BY q.instance, q.email, q.n
       ON CONFLICT (instance, email) DO NOTHING
       RETURNING instance, email, tenant_id)`,
