@@ -9,6 +9,7 @@ import { namedQuery } from '../database/named-query';
 import { AppConfig } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
 import { RequestMeta, SessionContext } from './auth.types';
+import { LiveSessionRow, liveSessionsSql } from './sessions.sql';
 import { AuthError } from './auth.errors';
 
 export const SESSION_COOKIE = 'eidp_session';
@@ -31,35 +32,11 @@ export interface SessionSummary {
  * named statement (namedQuery). The ids are compared as bpchar (sessions.id is char(64)) so
  * the primary key index serves them.
  */
-const RESOLVE_SQL = `
-  SELECT s.id, s.created_at, s.expires_at, s.last_seen_at, s.targets_used,
-         u.id AS user_id, u.email, u.first_name, u.last_name, u.attributes AS user_attributes,
-         t.id AS tenant_id, t.slug, t.name AS tenant_name, t.attributes AS tenant_attributes
-    FROM sessions s
-    JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
-    JOIN tenants t ON t.id = s.tenant_id
-   WHERE s.id = ANY ($1::bpchar[]) AND s.revoked_at IS NULL AND s.expires_at > now()
-     AND s.last_seen_at > now() - make_interval(secs => $2::int)
-     AND NOT u.disabled AND NOT t.disabled`;
+const RESOLVE_SQL = liveSessionsSql('s.id = ANY ($1::bpchar[])', '$2');
 
 const TOUCH_SQL = `UPDATE sessions SET last_seen_at = now() WHERE id = $1::bpchar`;
 
-interface ResolvedRow {
-  id: string;
-  created_at: Date;
-  expires_at: Date;
-  last_seen_at: Date;
-  targets_used: string[] | null;
-  user_id: string;
-  email: string;
-  first_name: string;
-  last_name: string;
-  user_attributes: Record<string, string | number | boolean>;
-  tenant_id: string;
-  slug: string;
-  tenant_name: string;
-  tenant_attributes: Record<string, string | number | boolean>;
-}
+type ResolvedRow = LiveSessionRow;
 
 /**
  * Server-side sessions in Postgres. The cookie carries a random token; only its SHA-256 is
@@ -112,9 +89,17 @@ export class SessionsService {
     const id = SessionsService.idFromCookie(cookie);
     if (!id) return null;
     const r = await this.lookups.submit(id);
-    if (!r) return null;
+    return r ? this.fromRow(r) : null;
+  }
+
+  /**
+   * A live session read with liveSessionsSql (here, or inside another module's statement: the
+   * SSO hot path reads the session and the target at once) as a SessionContext; touches
+   * last_seen_at when it is older than the touch interval.
+   */
+  async fromRow(r: LiveSessionRow): Promise<SessionContext> {
     if (Date.now() - new Date(r.last_seen_at).getTime() > TOUCH_INTERVAL_MS) {
-      await namedQuery(this.dataSource, TOUCH_SQL, [id]);
+      await namedQuery(this.dataSource, TOUCH_SQL, [r.id]);
     }
     return {
       id: r.id,
@@ -124,6 +109,11 @@ export class SessionsService {
       user: { id: r.user_id, email: r.email, firstName: r.first_name, lastName: r.last_name, attributes: r.user_attributes },
       tenant: { id: r.tenant_id, slug: r.slug, name: r.tenant_name, attributes: r.tenant_attributes },
     };
+  }
+
+  /** The idle timeout, the `idleSeconds` of liveSessionsSql. */
+  get idleTimeoutSeconds(): number {
+    return this.config.session.idleTimeoutSeconds;
   }
 
   /** The live sessions among `ids`, in order (undefined where none). */

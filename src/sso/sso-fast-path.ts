@@ -14,6 +14,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { parseSsoQuery } from './return-to';
 import proxyaddr from 'proxy-addr';
 import { sendRedirect } from './sso.controller';
+import { SsoRepository } from './sso.repository';
 import { SsoService } from './sso.service';
 
 /** `GET /sso/<slug>` or `GET /sso/<slug>?...`, as the BI tools send it (nothing else). */
@@ -27,17 +28,20 @@ const ROUTE = '/sso/:target';
  * middleware chain, routing, guard, pipes, filters — cost more CPU than the handshake itself.
  *
  * It handles only a browser's `GET /sso/<slug>` with a live session, and only up to the point
- * where the handshake succeeds, through the same services (SessionsService.resolve,
- * SsoService.requireTarget/handshake, the controller's `send`), with the same response: the
- * flow surface's security headers (computed once from the same helmet settings), the request
- * id, `Cache-Control: no-store`, the 302, and the request metric; the client IP by Express's
- * own `trust proxy` function. Anything else — another
- * method or path, a hand-off assertion, `response=json`, no session, a draining process, a
- * debug log level (pino-http logs each request there) — goes to Express untouched. So does
- * every refusal: the handshake is asked to defer refusals (RequestMeta.deferRefusals), which
- * it does before auditing or writing anything, and the full pipeline then handles the
- * request from the start and refuses it as always. An error (a Postgres outage) goes the same
- * way: the full pipeline answers it (503). A token is only sent after its record committed.
+ * where the handshake succeeds, through the same services: one read gets the session (the
+ * sessions module's own lookup, liveSessionsSql) with the target (SsoRepository
+ * .loadWithSession), then SsoService checks and mints as for any handshake. The response is
+ * the same: the flow surface's security headers (computed once from the same helmet
+ * settings), the request id, `Cache-Control: no-store`, the 302, the request metric; the
+ * client IP by Express's own `trust proxy` function.
+ *
+ * Anything else — another method or path, a hand-off assertion, `response=json`, no session,
+ * a draining process, a debug log level (pino-http logs each request there) — goes to Express
+ * untouched. So does every refusal: the handshake is asked to defer refusals
+ * (RequestMeta.deferRefusals), which it does before auditing or writing anything, and the
+ * full pipeline then handles the request from the start and refuses it as always. An error (a
+ * Postgres outage) goes the same way: the full pipeline answers it (503). A token is only
+ * sent after its record committed.
  */
 @Injectable()
 export class SsoFastPath {
@@ -46,7 +50,7 @@ export class SsoFastPath {
   private readonly enabled: boolean;
 
   constructor(
-    private readonly sessions: SessionsService,
+    private readonly store: SsoRepository,
     private readonly sso: SsoService,
     private readonly metrics: MetricsService,
     private readonly shutdown: ShutdownState,
@@ -83,11 +87,13 @@ export class SsoFastPath {
     if (cookie === undefined) return false;
     const timer = this.metrics.httpTimer();
     try {
-      const session = await this.sessions.resolve(cookie);
-      if (!session) return false;
+      const sessionId = SessionsService.idFromCookie(cookie);
+      const found = sessionId ? await this.store.loadWithSession(sessionId, slug) : null;
+      if (!found) return false;
+      const { session } = found;
       const requestId = assignRequestId(req, res);
       const meta = { actor: `user:${session.user.id}`, ip: proxyaddr(req, trust), requestId, deferRefusals: true };
-      const loaded = await this.sso.requireTarget(slug, session, meta);
+      const loaded = await this.sso.requireLoadedTarget(found.loaded, slug, session, meta);
       const outcome = await this.sso.handshake({ loaded, session, query, json: false, cookie, meta });
       if (outcome.kind !== 'redirect') throw new Error('a browser handshake answered JSON');
       for (const [name, value] of this.headers) res.setHeader(name, value);

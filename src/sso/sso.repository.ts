@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { SessionsService } from '../auth/sessions.service';
 import { isSlug } from '../common/identifiers';
+import type { SessionContext } from '../auth/auth.types';
+import { liveSessionsSql } from '../auth/sessions.sql';
 import type { AccessSettings, GroupMappings } from './access.entity';
 import type { TargetKind, TargetSettings } from './target.entity';
 import { MetricsService } from '../metrics/metrics.service';
@@ -36,19 +38,35 @@ export interface TargetWithAccess {
 // For a batch of (slug, tenant, user) at once, row number n. Each row looks up its target and
 // access through its own LATERAL subquery (LIMIT 1: both are unique, and the subquery is not
 // flattened), so the cached generic plan probes the indexes per row instead of hashing whole
-// tables (the plan Postgres picked for a plain join of the unnest). The user's groups: the tenant is
-// in the WHERE of both tables, so a membership row that somehow pointed across tenants could
-// never leak a group name.
-const LOAD_SQL = `
-  SELECT i.n, t.id, t.slug, t.kind, t.base_url, t.settings, t.disabled, t.secrets,
+// tables (the plan Postgres picked for a plain join of the unnest). The user's groups: the
+// tenant is in the WHERE of both tables, so a membership row that somehow pointed across
+// tenants could never leak a group name.
+const targetColumns = (userId: string, tenantId: string) => `
+         tg.id AS target_id, tg.slug AS target_slug, tg.kind, tg.base_url, tg.settings, tg.disabled AS target_disabled, tg.secrets,
          a.id AS access_id, a.group_mappings, a.attributes AS access_attributes, a.settings AS access_settings,
-         CASE WHEN i.user_id IS NULL THEN '{}'::varchar[] ELSE ARRAY(
+         CASE WHEN ${userId} IS NULL THEN '{}'::varchar[] ELSE ARRAY(
            SELECT g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id
-            WHERE gm.user_id = i.user_id AND gm.tenant_id = i.tenant_id AND g.tenant_id = i.tenant_id
-            ORDER BY g.name) END AS groups
-    FROM unnest($1::varchar[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS i(slug, tenant_id, user_id, n)
-    JOIN LATERAL (SELECT * FROM targets WHERE slug = i.slug LIMIT 1) t ON true
-    LEFT JOIN LATERAL (SELECT * FROM tenant_target_access WHERE target_id = t.id AND tenant_id = i.tenant_id LIMIT 1) a ON true`;
+            WHERE gm.user_id = ${userId} AND gm.tenant_id = ${tenantId} AND g.tenant_id = ${tenantId}
+            ORDER BY g.name) END AS groups`;
+const targetJoins = (slug: string, tenantId: string) => `
+    LEFT JOIN LATERAL (SELECT * FROM targets WHERE slug = ${slug} LIMIT 1) tg ON true
+    LEFT JOIN LATERAL (SELECT * FROM tenant_target_access WHERE target_id = tg.id AND tenant_id = ${tenantId} LIMIT 1) a ON true`;
+
+const LOAD_SQL = `
+  SELECT i.n, ${targetColumns('i.user_id', 'i.tenant_id')}
+    FROM unnest($1::varchar[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS i(target_slug, tenant_id, user_id, n)
+    ${targetJoins('i.target_slug', 'i.tenant_id')}`;
+
+/**
+ * The SSO fast path's one read: for a batch of (session id, target slug), the live session
+ * (the sessions module's liveSessionsSql, so the session rules stay theirs) and, for each
+ * session found, its target, access and groups as LOAD_SQL reads them. A row per live session.
+ */
+const SESSION_AND_TARGET_SQL = `
+  SELECT k.n, ses.*, ${targetColumns('ses.user_id', 'ses.tenant_id')}
+    FROM unnest($1::bpchar[], $2::varchar[]) WITH ORDINALITY AS k(session_id, target_slug, n)
+    JOIN LATERAL (${liveSessionsSql('s.id = k.session_id', '$3')} LIMIT 1) ses ON true
+    ${targetJoins('k.target_slug', 'ses.tenant_id')}`;
 
 interface LoadKey {
   slug: string;
@@ -67,6 +85,10 @@ interface LoadKey {
 @Injectable()
 export class SsoRepository {
   private readonly loads = new Batcher<LoadKey, TargetWithAccess | null>((keys) => this.loadBatch(keys), { maxBatch: 64, maxInFlight: 1 });
+  private readonly sessionLoads = new Batcher<{ sessionId: string; slug: string }, any>((keys) => this.loadWithSessionBatch(keys), {
+    maxBatch: 64,
+    maxInFlight: 1,
+  });
   private readonly records = new Batcher<TokenRecordInput, TokenRecordRow>((inputs) => this.recordBatch(inputs), {
     maxBatch: 64,
     maxInFlight: 1,
@@ -76,6 +98,7 @@ export class SsoRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
+    private readonly sessions: SessionsService,
   ) {}
 
   /**
@@ -91,23 +114,30 @@ export class SsoRepository {
   private async loadBatch(keys: LoadKey[]): Promise<(TargetWithAccess | null)[]> {
     const rows = await namedQuery<any>(this.dataSource, LOAD_SQL, [keys.map((k) => k.slug), keys.map((k) => k.tenantId), keys.map((k) => k.userId)]);
     const out: (TargetWithAccess | null)[] = keys.map(() => null);
-    for (const r of rows) {
-      out[Number(r.n) - 1] = {
-        target: {
-          id: r.id,
-          slug: r.slug,
-          kind: r.kind,
-          baseUrl: r.base_url,
-          settings: r.settings ?? {},
-          disabled: r.disabled,
-          secrets: r.secrets ?? {},
-        },
-        access: r.access_id
-          ? { id: r.access_id, groupMappings: r.group_mappings ?? {}, attributes: r.access_attributes ?? {}, settings: r.access_settings ?? {} }
-          : null,
-        groups: r.groups ?? [],
-      };
-    }
+    for (const r of rows) out[Number(r.n) - 1] = targetFromRow(r);
+    return out;
+  }
+
+  /**
+   * The live session for a session id (sessions.id) and the target by slug with this
+   * session's access and groups, in one (shared) round trip: what the SSO fast path reads.
+   * Null without a live session; `loaded` null for an unknown slug.
+   */
+  async loadWithSession(sessionId: string, slug: string): Promise<{ session: SessionContext; loaded: TargetWithAccess | null } | null> {
+    if (!isSlug(slug)) return null;
+    const row = await this.sessionLoads.submit({ sessionId, slug });
+    if (!row) return null;
+    return { session: await this.sessions.fromRow(row), loaded: targetFromRow(row) };
+  }
+
+  private async loadWithSessionBatch(keys: { sessionId: string; slug: string }[]): Promise<any[]> {
+    const rows = await namedQuery<any>(this.dataSource, SESSION_AND_TARGET_SQL, [
+      keys.map((k) => k.sessionId),
+      keys.map((k) => k.slug),
+      this.sessions.idleTimeoutSeconds,
+    ]);
+    const out: any[] = keys.map(() => undefined);
+    for (const r of rows) out[Number(r.n) - 1] = r;
     return out;
   }
 
@@ -155,4 +185,24 @@ export class SsoRepository {
     if (r.user_disabled) return { userId: r.user_id, tenantId: r.tenant_id, reason: 'user_disabled' };
     return null;
   }
+}
+
+/** A row of LOAD_SQL or SESSION_AND_TARGET_SQL as a TargetWithAccess (null: no such target). */
+function targetFromRow(r: any): TargetWithAccess | null {
+  if (!r.target_id) return null;
+  return {
+    target: {
+      id: r.target_id,
+      slug: r.target_slug,
+      kind: r.kind,
+      baseUrl: r.base_url,
+      settings: r.settings ?? {},
+      disabled: r.target_disabled,
+      secrets: r.secrets ?? {},
+    },
+    access: r.access_id
+      ? { id: r.access_id, groupMappings: r.group_mappings ?? {}, attributes: r.access_attributes ?? {}, settings: r.access_settings ?? {} }
+      : null,
+    groups: r.groups ?? [],
+  };
 }

@@ -77,6 +77,11 @@ export class SsoService {
     return this.usableTarget(loaded, slug, session?.tenant.id ?? null, meta, flow);
   }
 
+  /** As requireTarget, for a target already loaded (the fast path reads it with the session). */
+  async requireLoadedTarget(loaded: TargetWithAccess | null, slug: string, session: SessionContext, meta: RequestMeta): Promise<TargetWithAccess> {
+    return this.usableTarget(loaded, slug, session.tenant.id, meta, 'sso');
+  }
+
   private async usableTarget(loaded: TargetWithAccess | null, slug: string, tenantId: string | null, meta: RequestMeta, flow: SsoFlow): Promise<TargetWithAccess> {
     if (!loaded) {
       await this.auditRefusal(meta, { flow, tenantId, target: slug, reason: 'unknown_target' });
