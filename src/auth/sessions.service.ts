@@ -32,7 +32,7 @@ export interface SessionSummary {
  * named statement (namedQuery). The ids are compared as bpchar (sessions.id is char(64)) so
  * the primary key index serves them.
  */
-const RESOLVE_SQL = liveSessionsSql('s.id = ANY ($1::bpchar[])', '$2');
+export const RESOLVE_SQL = liveSessionsSql('s.id = ANY ($1::bpchar[])', '$2');
 
 const TOUCH_SQL = `UPDATE sessions SET last_seen_at = now() WHERE id = $1::bpchar`;
 

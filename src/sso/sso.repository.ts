@@ -52,7 +52,7 @@ const targetJoins = (slug: string, tenantId: string) => `
     LEFT JOIN LATERAL (SELECT * FROM targets WHERE slug = ${slug} LIMIT 1) tg ON true
     LEFT JOIN LATERAL (SELECT * FROM tenant_target_access WHERE target_id = tg.id AND tenant_id = ${tenantId} LIMIT 1) a ON true`;
 
-const LOAD_SQL = `
+export const LOAD_SQL = `
   SELECT i.n, ${targetColumns('i.user_id', 'i.tenant_id')}
     FROM unnest($1::varchar[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS i(target_slug, tenant_id, user_id, n)
     ${targetJoins('i.target_slug', 'i.tenant_id')}`;
@@ -62,7 +62,7 @@ const LOAD_SQL = `
  * (the sessions module's liveSessionsSql, so the session rules stay theirs) and, for each
  * session found, its target, access and groups as LOAD_SQL reads them. A row per live session.
  */
-const SESSION_AND_TARGET_SQL = `
+export const SESSION_AND_TARGET_SQL = `
   SELECT k.n, ses.*, ${targetColumns('ses.user_id', 'ses.tenant_id')}
     FROM unnest($1::bpchar[], $2::varchar[]) WITH ORDINALITY AS k(session_id, target_slug, n)
     JOIN LATERAL (${liveSessionsSql('s.id = k.session_id', '$3')} LIMIT 1) ses ON true

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { RESOLVE_SQL } from '../../src/auth/sessions.service';
+import { LOAD_SQL, SESSION_AND_TARGET_SQL } from '../../src/sso/sso.repository';
+import { TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput } from '../../src/sso/token-record';
+import { createTestApp, TestApp } from '../setup/app';
+
+/**
+ * The hot path's statements run as cached generic plans (plan_cache_mode=force_generic_plan,
+ * data-source.ts) over unnested batches. A generic plan does not know the batch size, and for
+ * a plain join of the unnest Postgres chose to hash whole tables (a sequential scan of
+ * sessions, targets or email_domains on every handshake batch). With tables of a realistic
+ * size, every statement must reach those tables through their indexes only.
+ */
+describe('hot-path statements at scale: index probes, never a sequential scan of a big table', () => {
+  let t: TestApp;
+  let c: Client;
+  let tenantId: string;
+  const BIG = ['sessions', 'users', 'targets', 'tenant_target_access', 'bi_identities', 'email_domains', 'issued_tokens', 'audit_events', 'iat_sequences'];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const [tenant] = await t.ds.query(`INSERT INTO tenants (slug, name) VALUES ('plans', 'Plans') RETURNING id`);
+    tenantId = tenant.id;
+    await t.ds.query(`INSERT INTO users (tenant_id, email, first_name, last_name) SELECT $1, 'u' || i || '@plans.example.com', 'A', 'B' FROM generate_series(1, 20000) i`, [tenantId]);
+    await t.ds.query(`INSERT INTO sessions (id, user_id, tenant_id, expires_at) SELECT md5(id::text) || md5(id::text), id, tenant_id, now() + interval '1 day' FROM users WHERE tenant_id = $1`, [tenantId]);
+    await t.ds.query(`INSERT INTO targets (slug, kind, name, base_url, settings) SELECT 'plan-t' || i, 'metabase', 'T', 'https://mb' || i || '.plans.example.com', '{}' FROM generate_series(1, 2000) i`);
+    await t.ds.query(`INSERT INTO tenant_target_access (tenant_id, target_id) SELECT $1, id FROM targets WHERE slug LIKE 'plan-t%'`, [tenantId]);
+    await t.ds.query(`INSERT INTO bi_identities (instance, email, tenant_id, claimed_via) SELECT 'https://mb1.plans.example.com', email, tenant_id, 'sso' FROM users WHERE tenant_id = $1`, [tenantId]);
+    await t.ds.query(`INSERT INTO email_domains (domain, tenant_id) SELECT 'd' || i || '.plans.example.com', $1 FROM generate_series(1, 2000) i`, [tenantId]);
+    await t.ds.query(`INSERT INTO issued_tokens (jti, target_id, tenant_id, user_id, iat, exp)
+                      SELECT gen_random_uuid(), (SELECT id FROM targets WHERE slug = 'plan-t1'), tenant_id, id, 1, 2 FROM users WHERE tenant_id = $1`, [tenantId]);
+    await t.ds.query('ANALYZE');
+    c = new Client({ connectionString: t.db.url, options: '-c plan_cache_mode=force_generic_plan' });
+    await c.connect();
+  }, 120_000);
+  afterAll(async () => {
+    await c.end();
+    await t.close();
+  });
+
+  const literal = (v: unknown): string => {
+    if (Array.isArray(v)) return c.escapeLiteral(`{${v.map((x) => (x === null ? 'NULL' : `"${String(x).replace(/["\\]/g, (m) => `\\${m}`)}"`)).join(',')}}`);
+    return v === null ? 'NULL' : c.escapeLiteral(String(v));
+  };
+  /** The plan of `sql` run as a prepared statement with `values` (rolled back). */
+  async function plan(name: string, sql: string, values: unknown[]): Promise<string> {
+    await c.query(`PREPARE ${name} AS ${sql}`);
+    await c.query('BEGIN');
+    try {
+      const rows = await c.query(`EXPLAIN (ANALYZE, COSTS OFF) EXECUTE ${name}(${values.map(literal).join(', ')})`);
+      return rows.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await c.query('ROLLBACK');
+    }
+  }
+  const seqScans = (p: string) => BIG.filter((table) => new RegExp(`Seq Scan on ${table}\\b`).test(p));
+
+  it('session lookup', async () => {
+    const ids = (await t.ds.query(`SELECT id FROM sessions WHERE tenant_id = $1 LIMIT 5`, [tenantId])).map((r: { id: string }) => r.id);
+    const p = await plan('resolve', RESOLVE_SQL, [ids, 3600]);
+    expect(p).toMatch(/rows=5/);
+    expect(seqScans(p)).toEqual([]);
+  });
+
+  it('target load, and the fast path\'s session + target read', async () => {
+    const users = await t.ds.query(`SELECT u.id, s.id AS session_id FROM users u JOIN sessions s ON s.user_id = u.id WHERE u.tenant_id = $1 LIMIT 5`, [tenantId]);
+    const slugs = users.map((_: unknown, i: number) => `plan-t${i + 1}`);
+    const load = await plan('load', LOAD_SQL, [slugs, users.map(() => tenantId), users.map((u: { id: string }) => u.id)]);
+    expect(seqScans(load)).toEqual([]);
+    const both = await plan('session_and_target', SESSION_AND_TARGET_SQL, [users.map((u: { session_id: string }) => u.session_id), slugs, 3600]);
+    expect(both).toMatch(/rows=5/);
+    expect(seqScans(both)).toEqual([]);
+  });
+
+  it('token record (identity claim, iat sequence, token, audit event, session mark)', async () => {
+    const users = await t.ds.query(`SELECT u.id, u.email, s.id AS session_id FROM users u JOIN sessions s ON s.user_id = u.id WHERE u.tenant_id = $1 LIMIT 5`, [tenantId]);
+    const [target] = await t.ds.query(`SELECT id FROM targets WHERE slug = 'plan-t1'`);
+    const inputs: TokenRecordInput[] = users.map((u: { id: string; email: string; session_id: string }) => ({
+      jti: randomUUID(),
+      targetId: target.id,
+      tenantId,
+      userId: u.id,
+      sessionId: u.session_id,
+      now: 1_800_000_000,
+      ttlSeconds: 60,
+      iatKey: { scope: 'sisense:https://mb1.plans.example.com|', subject: u.email },
+      identity: { instance: 'https://mb1.plans.example.com', email: u.email },
+      markSessionTarget: true,
+      audit: { type: 'sso.token_issued', actor: `user:${u.id}`, ip: null, requestId: null, details: {} },
+    }));
+    const p = await plan('record', TOKEN_RECORD_SQL, tokenRecordParams(inputs));
+    expect(p).toMatch(/Insert on issued_tokens/);
+    expect(seqScans(p)).toEqual([]);
+  });
+});
