@@ -4,12 +4,21 @@
  *   npx ts-node --transpile-only bench/sso.ts        (BENCH_DURATION=10 BENCH_CONNECTIONS=20)
  *
  * The service: GET /sso/<metabase target>?return_to=/dashboard/1 with a session cookie — the
- * session read, the target/access/groups read, the token + audit + session statement, the
- * HS256 signature and the 302. Every request comes from one of 1,000 users with their own
- * session, groups and attributes.
+ * session + target/access/groups read, the token + audit + session statement (each shared by
+ * concurrent handshakes: group commit), the HS256 signature and the 302. Every request comes
+ * from one of 1,000 users with their own session, groups and attributes.
  * The baseline (bench/baseline.ts): an Express handler signing the same claims with
- * jsonwebtoken and a string secret, as the public examples do, storing nothing.
+ * jsonwebtoken and a string secret, as the public examples do, storing nothing; and the same
+ * handler with its key built once (a KeyObject).
  * Both run as their own processes; autocannon runs here. Figures are printed, not asserted.
+ * Each run also prints the CPU it cost per request (service process, Postgres processes,
+ * baseline process, from /proc): on a shared machine throughput moves with the neighbours,
+ * CPU per request much less.
+ *
+ *   BENCH_PG_STATS=1     pg_stat_statements per request after each service run
+ *   BENCH_NODE_ARGS=...  node flags for the service (e.g. --cpu-prof --cpu-prof-dir=/tmp/p)
+ *   BENCH_SISENSE=0      skip the Sisense runs
+ *   SSO_FAST_PATH=off    (passed on to the service) every handshake through Express and Nest
  */
 import type autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
@@ -59,7 +68,7 @@ async function main(): Promise<void> {
   const service = await startService({
     databaseUrl: pg.url,
     secretsKey,
-    env: { DB_POOL_SIZE: '20' },
+    env: { DB_POOL_SIZE: '20', ...(process.env.SSO_FAST_PATH ? { SSO_FAST_PATH: process.env.SSO_FAST_PATH } : {}) },
   });
   let baseline: Awaited<ReturnType<typeof startBaseline>> | undefined;
   try {
