@@ -93,10 +93,12 @@ export async function startService(opts: { databaseUrl: string; env?: Record<str
       PUBLIC_URL: baseUrl,
       DATABASE_URL: opts.databaseUrl,
       SECRETS_KEY: opts.secretsKey ?? randomBytes(32).toString('hex'),
-      LOG_LEVEL: 'warn',
+      // The production default (info) unless BENCH_LOG_LEVEL says otherwise: what operators run.
+      ...(process.env.BENCH_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {}),
       ...opts.env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // The JSON log (stdout) would drown the figures; start-up failures are printed on stderr.
+    stdio: ['ignore', process.env.BENCH_SERVICE_LOG === '1' ? 'inherit' : 'ignore', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 90_000;
