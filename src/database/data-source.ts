@@ -1,5 +1,6 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
+import { newDataSource } from './connection-errors';
 import { ENTITIES } from './entities';
 
 /**
@@ -35,5 +36,5 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
 }
 
 export function createDataSource(url: string, poolSize?: number): DataSource {
-  return new DataSource(dataSourceOptions(url, poolSize));
+  return newDataSource(dataSourceOptions(url, poolSize));
 }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
+import { newDataSource } from './connection-errors';
 import { dataSourceOptions } from './data-source';
 import { resolveDatabaseUrl } from './database-url';
 import { EmbeddedHandle } from './embedded-postgres';
@@ -53,7 +54,7 @@ class DatabaseConnectionModule {}
       useFactory: (config: AppConfig, conn: DatabaseConnection) =>
         dataSourceOptions(conn.url, config.database.poolSize),
       dataSourceFactory: async (options) => {
-        const ds = await new DataSource(options!).initialize();
+        const ds = await newDataSource(options!).initialize();
         const applied = await runMigrationsLocked(ds);
         if (applied.length) new Logger('Migrations').log(`applied ${applied.join(', ')}`);
         return ds;
