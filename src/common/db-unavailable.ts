@@ -8,8 +8,13 @@ import { QueryFailedError } from 'typeorm';
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
 /** Socket-level failures of the pg driver reaching the server. */
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
-/** node-postgres reports a dropped or timed-out connection by message only. */
-const UNAVAILABLE_MESSAGE = /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error|^Connection ended/;
+/**
+ * node-postgres reports a dropped or timed-out connection by message only: a dropped socket,
+ * a pool that could not connect in time, a query sent on a client that already failed or was
+ * closed, and `query_timeout` passing without an answer (a server that stopped answering).
+ */
+const UNAVAILABLE_MESSAGE =
+  /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error|^Client was closed and is not queryable|^Connection ended|^Query read timeout/;
 
 /**
  * True when `e` says Postgres is unreachable or going away: the request may succeed once it
