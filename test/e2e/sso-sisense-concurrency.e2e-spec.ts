@@ -1,14 +1,12 @@
 import { decodeJwt } from 'jose';
-import { ChildProcess, spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { randomToken, sha256Hex } from '../../src/crypto/tokens';
 import { createDataSource } from '../../src/database/data-source';
 import { FakeSisense, startFakeSisense } from '../fakes/sisense';
 import { grantAccess, makeTenant, makeUser } from '../factories';
-import { freePort } from '../setup/global-setup';
 import { createDatabase, dropDatabase } from '../setup/test-db';
+import { ServiceProcess, startService as startServiceProcess, stopService } from '../support/service-process';
 
 /**
  * Sisense denies an iat not later than the one of the user's previous session. Two service
@@ -17,61 +15,14 @@ import { createDatabase, dropDatabase } from '../setup/test-db';
  * fake) must accept all of them.
  */
 const SECRET = 'concurrency-sisense-secret-0123456789abcdef';
-const ROOT = path.resolve(__dirname, '../..');
 const PARALLEL = 50;
-
-interface Service {
-  proc: ChildProcess;
-  url: string;
-  output: string[];
-}
-
-async function startService(databaseUrl: string): Promise<Service> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const output: string[] = [];
-  const proc = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      NODE_ENV: 'test',
-      SECRETS_KEY: process.env.SECRETS_KEY,
-      PORT: String(port),
-      PUBLIC_URL: url,
-      LOG_LEVEL: 'warn',
-      DB_POOL_SIZE: '10',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout!.on('data', (d) => output.push(String(d)));
-  proc.stderr!.on('data', (d) => output.push(String(d)));
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`service exited with ${proc.exitCode}:\n${output.join('')}`);
-    try {
-      if ((await fetch(`${url}/health/ready`)).ok) return { proc, url, output };
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`service did not become ready:\n${output.join('')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function stopService(s: Service | undefined): Promise<void> {
-  if (!s || s.proc.exitCode !== null) return;
-  const exited = new Promise((r) => s.proc.once('exit', r));
-  s.proc.kill('SIGTERM');
-  const timer = setTimeout(() => s.proc.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
+/** Each process's pool: 50 parallel logins through two processes. */
+const startService = (databaseUrl: string) => startServiceProcess(databaseUrl, { env: { DB_POOL_SIZE: '10' } });
 
 describe('Sisense SSO: 50 parallel logins of one user through two service processes', () => {
   let db: { name: string; url: string };
   let ds: DataSource;
-  let services: Service[] = [];
+  let services: ServiceProcess[] = [];
   let fake: FakeSisense;
   let targetSlug: string;
   let cookie: string;
@@ -108,7 +59,7 @@ describe('Sisense SSO: 50 parallel logins of one user through two service proces
   }, 300_000);
 
   afterAll(async () => {
-    await Promise.all(services.map(stopService));
+    await Promise.all(services.map((s) => stopService(s, 10_000)));
     await fake?.close();
     if (ds?.isInitialized) await ds.destroy();
     if (db) await dropDatabase(db.name);

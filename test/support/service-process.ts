@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { freePort } from '../setup/global-setup';
+import { serviceBuild } from './service-build';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -15,14 +16,14 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts the service on `databaseUrl` (on `port` when given, so a restart takes the same
+ * Starts the service (compiled once, see serviceBuild) on `databaseUrl` (on `port` when given, so a restart takes the same
  * address) and waits until /health/ready answers 200.
  */
 export async function startService(databaseUrl: string, opts: { port?: number; env?: Record<string, string> } = {}): Promise<ServiceProcess> {
   const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const output: string[] = [];
-  const proc = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+  const proc = spawn(process.execPath, [serviceBuild()], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
