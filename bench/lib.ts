@@ -140,6 +140,8 @@ export interface LoadOptions {
   duration?: number;
   /** Stop after this many requests instead of a duration. */
   amount?: number;
+  /** Requests per second over all connections (a fixed arrival rate); unset: as fast as answered. */
+  overallRate?: number;
 }
 
 export interface LoadResult {
@@ -166,6 +168,7 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
     connections: o.connections ?? 20,
     // autocannon refuses a `duration` key that is present but undefined.
     ...(o.amount ? { amount: o.amount } : { duration: o.duration ?? 10 }),
+    ...(o.overallRate ? { overallRate: o.overallRate } : {}),
     timeout: 30,
   });
   const statusCounts: Record<string, number> = {};

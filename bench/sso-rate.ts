@@ -1,0 +1,136 @@
+/*
+ * SSO handshakes at a fixed arrival rate (issue 12): latency when the load is set by the
+ * visitors, not by how fast the service answers.
+ *
+ *   npm run bench -- sso-rate        (BENCH_RATE=1000 BENCH_DURATION=60 BENCH_CONNECTIONS=100)
+ *
+ * GET /sso/<metabase target>?return_to=/dashboard/1 with a live session, 1,000 users in turn,
+ * offered at BENCH_RATE requests/s in total (autocannon's `overallRate`) for BENCH_DURATION s.
+ * Printed: the rate achieved, p50/p99/max latency, every answer that was not a 302 (and
+ * connection errors/timeouts), and the durable records the run added — `issued_tokens` rows
+ * and `sso.token_issued` audit events — against the 302s sent: each redirect carries a token
+ * recorded before it left, so both counts must equal the 302s (requests still in flight when
+ * autocannon stops are recorded but not counted by it: at most one per connection).
+ *
+ * autocannon paces each connection and sends a request only on a free connection, so when the
+ * service falls behind the offered rate the achieved rate drops (and the latency shows the
+ * backlog only up to the connections' depth): read "achieved < offered" as saturation.
+ * Figures are printed, never asserted.
+ */
+import type autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import { SecretBox } from '../src/crypto/secret-box';
+import { randomToken, sha256Hex } from '../src/crypto/tokens';
+import { targetSecretContext } from '../src/sso/signing-key-cache';
+import { load, printTable, runMain, sleep, startPostgres, startService } from './lib';
+
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const DURATION = Number(process.env.BENCH_DURATION ?? 60);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+const USERS = 1000;
+const METABASE = 'https://metabase.example.com';
+const SECRET = 'bench-metabase-jwt-secret-0123456789abcdef';
+
+async function main(): Promise<void> {
+  const pg = await startPostgres();
+  const secretsKey = randomBytes(32).toString('hex');
+  const service = await startService({ databaseUrl: pg.url, secretsKey, env: { DB_POOL_SIZE: '20' } });
+  try {
+    // --- data: one tenant, 1,000 users in a mapped group, a Metabase target, live sessions.
+    const [tenant] = await pg.query(`INSERT INTO tenants (slug, name, attributes) VALUES ('bench', 'Bench', '{"region":"emea"}') RETURNING id`);
+    const users = await pg.query<{ id: string }>(
+      `INSERT INTO users (tenant_id, email, first_name, last_name, attributes)
+       SELECT $1, 'user' || i || '@example.com', 'Bench', 'User', '{"role":"analyst"}' FROM generate_series(1, ${USERS}) i
+       RETURNING id`,
+      [tenant.id],
+    );
+    const [group] = await pg.query(`INSERT INTO groups (tenant_id, name) VALUES ($1, 'analysts') RETURNING id`, [tenant.id]);
+    await pg.query(`INSERT INTO group_members (group_id, user_id, tenant_id) SELECT $1, id, $2 FROM users WHERE tenant_id = $2`, [group.id, tenant.id]);
+    const [target] = await pg.query(
+      `INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('mb', 'metabase', 'Metabase', $1, '{}') RETURNING id`,
+      [METABASE],
+    );
+    const box = new SecretBox(Buffer.from(secretsKey, 'hex'));
+    await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [
+      target.id,
+      box.seal(SECRET, targetSecretContext(target.id, 'secret')),
+    ]);
+    await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts"]}')`, [
+      tenant.id,
+      target.id,
+    ]);
+    const cookies: string[] = [];
+    for (const u of users) {
+      const token = randomToken(32);
+      cookies.push(`eidp_session=${token}`);
+      await pg.query(`INSERT INTO sessions (id, user_id, tenant_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')`, [
+        sha256Hex(token),
+        u.id,
+        tenant.id,
+      ]);
+    }
+    await pg.query('ANALYZE');
+
+    const path = '/sso/mb?return_to=/dashboard/1';
+    const check = await fetch(`${service.baseUrl}${path}`, { redirect: 'manual', headers: { cookie: cookies[0] } });
+    if (check.status !== 302 || !(check.headers.get('location') ?? '').startsWith(`${METABASE}/auth/sso?jwt=`)) {
+      throw new Error(`the service answered ${check.status} ${check.headers.get('location')}`);
+    }
+    let next = 0;
+    const requests: autocannon.Request[] = [
+      { method: 'GET', path, setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[next++ % cookies.length] } }) },
+    ];
+    // Warm-up (JIT, pools, Postgres caches) at the same rate, not reported.
+    await load({ url: service.baseUrl, requests, connections: CONNECTIONS, duration: Math.min(5, DURATION), overallRate: RATE });
+    await sleep(1_000);
+
+    const counts = async () => {
+      const [r] = await pg.query<{ tokens: string; audited: string }>(
+        `SELECT (SELECT count(*) FROM issued_tokens) AS tokens,
+                (SELECT count(*) FROM audit_events WHERE type = 'sso.token_issued') AS audited`,
+      );
+      return { tokens: Number(r.tokens), audited: Number(r.audited) };
+    };
+    const before = await counts();
+    const loadBefore = os.loadavg()[0];
+    const res = await load({ url: service.baseUrl, requests, connections: CONNECTIONS, duration: DURATION, overallRate: RATE });
+    await sleep(1_000); // the last in-flight requests land before counting
+    const after = await counts();
+
+    const redirects = res.statusCounts['302'] ?? 0;
+    const non302 = Object.entries(res.statusCounts)
+      .filter(([code]) => code !== '302')
+      .reduce((a, [, n]) => a + n, 0);
+    const tokens = after.tokens - before.tokens;
+    const audited = after.audited - before.audited;
+    printTable(`SSO handshakes at a fixed arrival rate: ${RATE}/s offered for ${DURATION} s, ${CONNECTIONS} connections`, [
+      {
+        'offered /s': RATE,
+        'achieved /s': res.rps,
+        'p50 ms': res.p50,
+        'p99 ms': res.p99,
+        'max ms': res.max,
+        '302s': redirects,
+        'non-302': non302,
+        'errors+timeouts': res.errors + res.timeouts,
+      },
+    ]);
+    // The machine's own load says how far the figures are the service's (2 cores, shared).
+    console.log(`load average (1 min) before the run: ${loadBefore.toFixed(2)}, after: ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores`);
+    const other = Object.entries(res.statusCounts).filter(([code]) => code !== '302');
+    if (other.length) console.log(`answers other than 302: ${other.map(([c, n]) => `${n}x${c}`).join(', ')}`);
+    const slack = (n: number) => n - redirects;
+    const ok = (n: number) => slack(n) >= 0 && slack(n) <= CONNECTIONS;
+    console.log(`issued_tokens rows added: ${tokens}, sso.token_issued audit events added: ${audited}, 302s sent: ${redirects}`);
+    console.log(
+      `every redirect recorded in the ledger and the audit log: ${ok(tokens) && ok(audited) ? 'yes' : 'NO'}` +
+        ` (records beyond the 302s counted: ${slack(tokens)} / ${slack(audited)}, in flight when the run stopped, at most ${CONNECTIONS})`,
+    );
+  } finally {
+    await service.stop();
+    await pg.stop();
+  }
+}
+
+runMain(main);
