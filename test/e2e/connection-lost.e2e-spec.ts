@@ -56,17 +56,26 @@ describe('a connection Postgres drops between two statements of a transaction', 
     throw new Error('no backend idle in a transaction');
   }
 
-  /** Holds the audit write of `type` until `release` is called: the transaction sits idle meanwhile. */
-  function holdAudit(type: string): { release: () => void } {
+  /**
+   * Holds the audit write of `type` until `release` is called: its transaction sits idle
+   * meanwhile. `reached` resolves once it is held (only then is it the one transaction open:
+   * an earlier one, e.g. the throttle's, may be caught between its statements otherwise).
+   */
+  function holdAudit(type: string): { reached: Promise<void>; release: () => void } {
     const audit = t.app.get(AuditService);
     const original = audit.record.bind(audit);
     let release!: () => void;
+    let arrive!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    const reached = new Promise<void>((r) => (arrive = r));
     jest.spyOn(audit, 'record').mockImplementation(async (meta, input, manager) => {
-      if (input.type === type) await gate;
+      if (input.type === type) {
+        arrive();
+        await gate;
+      }
       return original(meta, input, manager);
     });
-    return { release };
+    return { reached, release };
   }
 
   async function postLogin(tenant: string, email: string, password: string): Promise<Response> {
@@ -104,6 +113,7 @@ describe('a connection Postgres drops between two statements of a transaction', 
     const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
     const held = holdAudit('login.success');
     const answer = postLogin(tenant.slug, user.email, PASSWORD);
+    await held.reached;
     expect(await terminateIdleInTransaction()).toBe(1);
     held.release();
     const res = await answer;
@@ -123,6 +133,7 @@ describe('a connection Postgres drops between two statements of a transaction', 
     const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
     const held = holdAudit('login.failure');
     const answer = postLogin(tenant.slug, user.email, 'not the password at all');
+    await held.reached;
     expect(await terminateIdleInTransaction()).toBe(1);
     held.release();
     const res = await answer;
