@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 
 /**
@@ -37,10 +38,15 @@ export async function drainAndClose(app: INestApplication, graceMs: number): Pro
   const log = new Logger('Shutdown');
   app.get(ShutdownState).begin();
   const server = app.getHttpServer() as Server;
-  const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-  // Idle keep-alive sockets carry no request: close them now (Node closes them in close()
-  // too from v19; harmless twice). Busy ones close after their response (Connection: close).
-  server.closeIdleConnections();
+  // Stop listening, but leave open keep-alive connections alone: http.Server.close() (Node >= 19)
+  // would also destroy every connection idle at this instant, and a client that is just
+  // sending its next request on one gets "socket closed" for a request we never read (the
+  // keep-alive race, RFC 9112 §9.3.1: only idempotent requests may be retried, and fetch does
+  // not). Instead each such connection ends on its own: after its next response (which carries
+  // `Connection: close`, see ShutdownState) or at its keep-alive timeout, which clients know
+  // from the `Keep-Alive` header and stop reusing before. net.Server's close callback runs once
+  // every connection has ended; the grace period below bounds the wait.
+  const drained = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)));
   const late = await Promise.race([drained.then(() => false), timedOut]);

@@ -109,7 +109,11 @@ async function startBalancer(backends: () => string[]) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     retried,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -140,8 +144,10 @@ describe('two service processes on one database: SIGTERM, rolling restart, share
       await grantAccess(ds, tenant.id, target.id, { groupMappings: { analysts: ['Viewers'] } });
     }
     // Sequentially: two start-ups at once on 2 cores only make both slower.
+    const startedAt = Date.now();
     a = await startService(db.url, { env });
     b = await startService(db.url, { env });
+    console.log(`two processes started in ${Date.now() - startedAt} ms`);
   }, 180_000);
 
   afterAll(async () => {
@@ -183,17 +189,24 @@ describe('two service processes on one database: SIGTERM, rolling restart, share
   // Runs by default: the processes start from a build compiled once (serviceBuild), not ts-node.
   it('rolling restart under load: each SIGTERM answers every accepted request (no 5xx, no pool error, exit 0); through a balancer zero requests fail; a session made on one process works on the other and survives', async () => {
     const lb = await startBalancer(() => [a.url, b.url]);
+    // Every load loop started, stopped in `finally` too: a failed expectation must not leave
+    // loops running (the balancer's close would wait for them for ever, hiding the failure).
+    const loops: ReturnType<typeof loadLoop>[] = [];
     try {
       const { cookie } = await login(a.url);
       expect(cookie).toBeDefined();
       expect((await sso(b.url, cookie!)).jwt).toBeDefined();
       const load = loadLoop(handshakeStatus(lb.url, cookie!));
+      loops.push(load);
       for (const which of ['a', 'b'] as const) {
         await new Promise((r) => setTimeout(r, 1_000));
         const old = which === 'a' ? a : b;
         // Besides the balancer's traffic, clients connected straight to the stopping process.
         const direct = loadLoop(handshakeStatus(old.url, cookie!), 3);
-        await new Promise((r) => setTimeout(r, 500));
+        loops.push(direct);
+        // Until the direct clients are being answered (on the loaded machine the first answers
+        // can take longer than a fixed pause), so the signal lands in the middle of their load.
+        for (const until = Date.now() + 15_000; total(direct.tally) < 3 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
         const before = total(direct.tally);
         old.proc.kill('SIGTERM');
         // Bounded: the grace period is 10 s (before the fix, keep-alive load kept it up for ever).
@@ -201,7 +214,9 @@ describe('two service processes on one database: SIGTERM, rolling restart, share
         const tally = await direct.stop();
         console.log(`SIGTERM to ${which} under load: ${JSON.stringify(tally.statuses)} answered to direct clients (${before} before the signal), ${tally.refused} refused after`);
         await stopService(old, 1_000);
+        const startedAt = Date.now();
         const fresh = await startService(db.url, { port: old.port, env });
+        console.log(`${which} started again in ${Date.now() - startedAt} ms`);
         if (which === 'a') a = fresh;
         else b = fresh;
 
@@ -222,6 +237,7 @@ describe('two service processes on one database: SIGTERM, rolling restart, share
       expect((await sso(a.url, cookie!)).jwt).toBeDefined();
       expect((await sso(b.url, cookie!)).jwt).toBeDefined();
     } finally {
+      await Promise.all(loops.map((l) => l.stop()));
       await lb.close();
     }
   }, 180_000);
