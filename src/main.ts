@@ -23,8 +23,13 @@ async function main(): Promise<void> {
     await drainAndClose(app, config.app.shutdownGraceSeconds * 1000);
     process.exit(0);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // From here this shutdown owns the signals. The embedded Postgres package (development only)
+  // registers its own exit hook, which on SIGTERM stops Postgres under the requests still
+  // draining and exits 143 before they finish; EmbeddedLifecycle stops it after the drain.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void shutdown(signal));
+  }
   await app.listen(config.app.port);
   new Logger('Main').log(`embed-idp listening on ${config.app.publicUrl} (port ${config.app.port})`);
   // From a terminal, the lines that matter instead of ~95 JSON lines (logs keep to warnings).
