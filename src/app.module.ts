@@ -10,8 +10,8 @@ import { LoginModule } from './auth/login/login.module';
 import { HttpErrorFilter } from './common/http-error.filter';
 import { InputSanityPipe } from './common/input-sanity.pipe';
 import { loggerParams } from './common/logging';
-import { APP_CONFIG, AppConfigModule } from './config/config.module';
-import { AppConfig } from './config/configuration';
+import { AppConfigModule, configToken } from './config/config.module';
+import { Config } from './config/configuration';
 import { ConsoleModule } from './console/console.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
@@ -30,7 +30,7 @@ import { UsersModule } from './users/users.module';
 @Module({
   imports: [
     AppConfigModule,
-    LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (c: AppConfig) => loggerParams(c) }),
+    LoggerModule.forRootAsync({ inject: [configToken('app')], useFactory: (app: Config<'app'>) => loggerParams(app) }),
     ScheduleModule.forRoot(),
     CryptoModule,
     DatabaseModule,

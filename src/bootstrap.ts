@@ -13,8 +13,8 @@ import { badRequest, DomainError } from './common/errors';
 import { assignRequestId } from './common/logging';
 import { securityHeaders } from './common/security-headers';
 import { buildOpenApiDocument } from './common/openapi';
-import { APP_CONFIG } from './config/config.module';
-import { AppConfig } from './config/configuration';
+import { configToken } from './config/config.module';
+import { Config } from './config/configuration';
 import { ShutdownState } from './health/shutdown';
 import { MetricsService } from './metrics/metrics.service';
 
@@ -23,10 +23,10 @@ import { MetricsService } from './metrics/metrics.service';
  * AppModule's providers).
  */
 export function configureApp(app: NestExpressApplication): void {
-  const config = app.get<AppConfig>(APP_CONFIG);
+  const appConfig = app.get<Config<'app'>>(configToken('app'));
   app.useLogger(app.get(Logger));
   // First, so every response carries them: pages, error pages, body-parser errors, JSON.
-  app.use(securityHeaders({ https: config.app.publicUrl.startsWith('https:') }));
+  app.use(securityHeaders({ https: appConfig.publicUrl.startsWith('https:') }));
   app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
     assignRequestId(req, res);
     next();
@@ -70,7 +70,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.useBodyParser('urlencoded', { limit: '20kb', extended: false });
   app.disable('x-powered-by');
   // A hop count or the proxies' addresses, never `true` (config refuses it: clients forge XFF).
-  if (config.app.trustProxy !== false) app.set('trust proxy', config.app.trustProxy);
+  if (appConfig.trustProxy !== false) app.set('trust proxy', appConfig.trustProxy);
   // Built from the routes' own metadata (src/common/openapi.ts); test/e2e/openapi.e2e-spec.ts checks it.
   SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app));
   // Successful SSO handshakes are answered in front of Express; everything else reaches it.

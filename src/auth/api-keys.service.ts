@@ -4,7 +4,7 @@ import { DataSource, FindOptionsWhere, IsNull, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { badRequest, notFound, unauthorized } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig, REVOKE_BOOTSTRAP_KEY } from '../config/configuration';
+import { Config, REVOKE_BOOTSTRAP_KEY } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
 import { ApiKey } from './api-key.entity';
 import { AdminPrincipal, RequestMeta } from './auth.types';
@@ -21,7 +21,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     @InjectRepository(ApiKey) private readonly repo: Repository<ApiKey>,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('secrets') private readonly secrets: Config<'secrets'>,
   ) {}
 
   /** What the last start did with the bootstrap key (for the start-up summary). */
@@ -34,7 +34,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
    * operator out. `revoke`: the bootstrap key is revoked, explicitly, once real keys exist.
    */
   async onApplicationBootstrap(): Promise<void> {
-    const value = this.config.secrets.bootstrapAdminKey;
+    const value = this.secrets.bootstrapAdminKey;
     if (value === undefined) {
       const active = await this.repo.count({ where: { name: BOOTSTRAP_NAME, revokedAt: IsNull() } });
       this.bootstrapState = active ? 'kept' : 'none';

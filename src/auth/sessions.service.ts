@@ -6,7 +6,7 @@ import { notFound } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
 import { Batcher } from '../database/batcher';
 import { namedQuery } from '../database/named-query';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
 import { RequestMeta, SessionContext } from './auth.types';
 import { LiveSessionRow, liveSessionsSql } from './sessions.sql';
@@ -55,7 +55,8 @@ export class SessionsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('session') private readonly session: Config<'session'>,
+    @InjectConfig('app') private readonly app: Config<'app'>,
   ) {}
 
   /** A new session with a fresh random id (pass the login's transaction manager). */
@@ -69,7 +70,7 @@ export class SessionsService {
     const rows: { expires_at: Date }[] = await (manager ?? this.dataSource).query(
       `INSERT INTO sessions (id, user_id, tenant_id, expires_at, ip, user_agent)
        VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6) RETURNING expires_at`,
-      [id, user.id, user.tenantId, this.config.session.absoluteTimeoutSeconds, meta.ip, meta.userAgent?.slice(0, 512) ?? null],
+      [id, user.id, user.tenantId, this.session.absoluteTimeoutSeconds, meta.ip, meta.userAgent?.slice(0, 512) ?? null],
     );
     return { token, id, expiresAt: rows[0].expires_at };
   }
@@ -113,12 +114,12 @@ export class SessionsService {
 
   /** The idle timeout, the `idleSeconds` of liveSessionsSql. */
   get idleTimeoutSeconds(): number {
-    return this.config.session.idleTimeoutSeconds;
+    return this.session.idleTimeoutSeconds;
   }
 
   /** The live sessions among `ids`, in order (undefined where none). */
   private async lookup(ids: string[]): Promise<(ResolvedRow | undefined)[]> {
-    const rows = await namedQuery<ResolvedRow>(this.dataSource, RESOLVE_SQL, [ids, this.config.session.idleTimeoutSeconds]);
+    const rows = await namedQuery<ResolvedRow>(this.dataSource, RESOLVE_SQL, [ids, this.session.idleTimeoutSeconds]);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
   }
@@ -186,20 +187,20 @@ export class SessionsService {
         WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
           AND last_seen_at > now() - make_interval(secs => $3)
         ORDER BY created_at DESC`,
-      [tenantId, userId, this.config.session.idleTimeoutSeconds],
+      [tenantId, userId, this.session.idleTimeoutSeconds],
     );
     return rows.map((r: any) => ({ id: r.id, createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at, ip: r.ip, userAgent: r.user_agent }));
   }
 
   /** HttpOnly; Secure + SameSite=None over https (so the flow works inside BI iframes), else Lax. */
   cookieOptions(): CookieOptions {
-    const secure = this.config.app.secureCookies;
+    const secure = this.app.secureCookies;
     return {
       httpOnly: true,
       secure,
       sameSite: secure ? 'none' : 'lax',
       path: '/',
-      maxAge: this.config.session.absoluteTimeoutSeconds * 1000,
+      maxAge: this.session.absoluteTimeoutSeconds * 1000,
     };
   }
 

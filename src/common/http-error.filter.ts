@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { TenantsService } from '../tenants/tenants.service';
 import { isDatabaseUnavailable } from './db-unavailable';
 import { errorPage, ErrorPageView, retryPathOf } from './error-pages';
@@ -29,9 +29,9 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   constructor(
     private readonly tenants: TenantsService,
-    @InjectConfig() config: AppConfig,
+    @InjectConfig('app') app: Config<'app'>,
   ) {
-    this.basePath = basePathOf(config.app.publicUrl);
+    this.basePath = basePathOf(app.publicUrl);
   }
 
   catch(exception: unknown, host: ArgumentsHost): void {

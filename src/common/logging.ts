@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
-import type { AppConfig } from '../config/configuration';
+import type { Config } from '../config/configuration';
 
 /**
  * Every log line passes through here. Tests subscribe to 'line' to prove no secret is ever
@@ -13,12 +13,12 @@ logTap.setMaxListeners(50);
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-export function loggerParams(config: AppConfig): Params {
-  const toStdout = config.app.nodeEnv !== 'test';
+export function loggerParams(app: Config<'app'>): Params {
+  const toStdout = app.nodeEnv !== 'test';
   return {
     pinoHttp: [
       {
-        level: config.app.logLevel,
+        level: app.logLevel,
         // An incoming X-Request-Id is kept when it is sane, else a new one is made.
         genReqId: (req: IncomingMessage, res: ServerResponse) => assignRequestId(req, res),
         // Credentials never reach the log: headers are reduced to a safe few, bodies are not logged.

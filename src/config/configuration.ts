@@ -27,6 +27,16 @@ export interface AppConfig {
 }
 
 export type ConfigNamespace = keyof AppConfig;
+/** Every namespace (a Record, so the compiler refuses a list missing one). */
+export const CONFIG_NAMESPACES = Object.keys({
+  app: true,
+  database: true,
+  secrets: true,
+  metrics: true,
+  session: true,
+  lockout: true,
+  tokens: true,
+} satisfies Record<ConfigNamespace, true>) as ConfigNamespace[];
 /** One namespace's settings, as `@InjectConfig(namespace)` hands them to a service. */
 export type Config<N extends ConfigNamespace> = AppConfig[N];
 

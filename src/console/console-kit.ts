@@ -10,7 +10,7 @@ import { assertNoOperatorFields, authorizeAdmin, operatorOnlyFields } from '../a
 import { DomainError } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { uuidOrNotFound } from '../common/identifiers';
 import { ConsolePrincipal, OperatorsService } from './operators.service';
 import type { FormState } from './views/forms';
@@ -62,13 +62,13 @@ export class ConsoleKit {
   constructor(
     private readonly operators: OperatorsService,
     private readonly csrf: LoginCsrfService,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('app') private readonly app: Config<'app'>,
   ) {
-    this.base = basePathOf(config.app.publicUrl);
+    this.base = basePathOf(app.publicUrl);
   }
 
   get publicUrl(): string {
-    return this.config.app.publicUrl;
+    return this.app.publicUrl;
   }
 
   /** The console user, or a stop: signed out -> the login page (back here after); no console role -> 403. */

@@ -3,7 +3,7 @@ import type { RequestMeta, SessionContext } from '../auth/auth.types';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { DomainError } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { TenantsService } from '../tenants/tenants.service';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -82,11 +82,11 @@ export class OperatorBootstrap implements OnApplicationBootstrap {
 
   constructor(
     private readonly operators: OperatorsService,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('secrets') private readonly secrets: Config<'secrets'>,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const op = this.config.secrets.bootstrapOperator;
+    const op = this.secrets.bootstrapOperator;
     if (!op) return;
     const outcome = await this.operators.ensureOperator(SYSTEM, op.email, op.password);
     if (outcome === 'created') this.log.log(`bootstrap operator ${op.email} created`);

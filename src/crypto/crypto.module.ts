@@ -1,7 +1,7 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { configToken } from '../config/config.module';
+import { Config } from '../config/configuration';
 import { SecretBox } from './secret-box';
 import { ROTATION_HOWTO, verifySecretsKey } from './secrets-check';
 
@@ -15,14 +15,14 @@ import { ROTATION_HOWTO, verifySecretsKey } from './secrets-check';
   providers: [
     {
       provide: SecretBox,
-      inject: [APP_CONFIG, DataSource],
-      useFactory: async (c: AppConfig, ds: DataSource) => {
-        const box = new SecretBox(c.secrets.key, c.secrets.previousKey);
+      inject: [configToken('secrets'), DataSource],
+      useFactory: async (secrets: Config<'secrets'>, ds: DataSource) => {
+        const box = new SecretBox(secrets.key, secrets.previousKey);
         const state = await verifySecretsKey(ds, box);
         const log = new Logger('SecretsKey');
         if (state === 'previous') {
           log.warn(`SECRETS_KEY_PREVIOUS opened the stored secrets: a rotation is under way. ${ROTATION_HOWTO}`);
-        } else if (c.secrets.previousKey) {
+        } else if (secrets.previousKey) {
           log.log('SECRETS_KEY opens the stored secrets; SECRETS_KEY_PREVIOUS is accepted for values not yet re-sealed');
         } else {
           log.log(state === 'created' ? 'SECRETS_KEY check value stored' : 'SECRETS_KEY matches the stored check value');

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   if (!config.secrets.previousKey) {
     console.log('SECRETS_KEY_PREVIOUS is not set: values sealed under another key cannot be opened; only values that need no change will pass');
   }
-  const { url, embedded } = await resolveDatabaseUrl(config);
+  const { url, embedded } = await resolveDatabaseUrl(config.database, config.app.dataDir);
   const ds = createDataSource(url, 2);
   try {
     await ds.initialize();

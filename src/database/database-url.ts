@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { EmbeddedHandle, startEmbeddedPostgres } from './embedded-postgres';
 
 export const EMBEDDED_DATABASE = 'embed_idp';
@@ -9,13 +9,14 @@ export const EMBEDDED_DATABASE = 'embed_idp';
  * DATA_DIR/postgres and return its URL. The caller stops `embedded` on shutdown.
  */
 export async function resolveDatabaseUrl(
-  config: AppConfig,
+  database: Config<'database'>,
+  dataDir: string,
   log: (line: string) => void = () => undefined,
 ): Promise<{ url: string; embedded?: EmbeddedHandle }> {
-  if (config.database.url) return { url: config.database.url };
+  if (database.url) return { url: database.url };
   const embedded = await startEmbeddedPostgres({
-    dir: path.join(config.app.dataDir, 'postgres'),
-    port: config.database.embeddedPort,
+    dir: path.join(dataDir, 'postgres'),
+    port: database.embeddedPort,
     log,
   });
   await embedded.ensureDatabase(EMBEDDED_DATABASE);

@@ -1,8 +1,8 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { configToken } from '../config/config.module';
+import { Config } from '../config/configuration';
 import { newDataSource } from './connection-errors';
 import { dataSourceOptions } from './data-source';
 import { resolveDatabaseUrl } from './database-url';
@@ -35,10 +35,10 @@ class EmbeddedLifecycle implements OnApplicationShutdown {
   providers: [
     {
       provide: DATABASE_CONNECTION,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => {
+      inject: [configToken('database'), configToken('app')],
+      useFactory: (database: Config<'database'>, app: Config<'app'>) => {
         const log = new Logger('EmbeddedPostgres');
-        return resolveDatabaseUrl(config, (line) => log.debug(line));
+        return resolveDatabaseUrl(database, app.dataDir, (line) => log.debug(line));
       },
     },
   ],
@@ -50,9 +50,9 @@ class DatabaseConnectionModule {}
   imports: [
     DatabaseConnectionModule,
     TypeOrmModule.forRootAsync({
-      inject: [APP_CONFIG, DATABASE_CONNECTION],
-      useFactory: (config: AppConfig, conn: DatabaseConnection) =>
-        dataSourceOptions(conn.url, config.database.poolSize),
+      inject: [configToken('database'), DATABASE_CONNECTION],
+      useFactory: (database: Config<'database'>, conn: DatabaseConnection) =>
+        dataSourceOptions(conn.url, database.poolSize),
       dataSourceFactory: async (options) => {
         const ds = await newDataSource(options!).initialize();
         const applied = await runMigrationsLocked(ds);

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     throw new Error('usage: npm run migration:generate -- VerbNoun   (e.g. AddHandoffSecret)');
   }
   const config = loadConfig();
-  const { url, embedded } = await resolveDatabaseUrl(config);
+  const { url, embedded } = await resolveDatabaseUrl(config.database, config.app.dataDir);
   const ds = createDataSource(url, 2);
   try {
     await ds.initialize();

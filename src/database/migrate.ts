@@ -6,7 +6,7 @@ import { runMigrationsLocked } from './migrations-runner';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const { url, embedded } = await resolveDatabaseUrl(config);
+  const { url, embedded } = await resolveDatabaseUrl(config.database, config.app.dataDir);
   const ds = createDataSource(url, 2);
   try {
     await ds.initialize();

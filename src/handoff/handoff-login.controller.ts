@@ -4,7 +4,7 @@ import { AuthenticatedRequest, Public } from '../auth/auth.decorators';
 import { basePathOf, safeLocalPath } from '../common/redirects';
 import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { Undocumented } from '../common/openapi';
 import { handoffMeta, postedAssertion } from './handoff-request';
 import { HandoffService } from './handoff.service';
@@ -28,9 +28,9 @@ export class HandoffLoginController {
   constructor(
     private readonly handoff: HandoffService,
     private readonly sessions: SessionsService,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('app') private readonly app: Config<'app'>,
   ) {
-    this.defaultContinuation = `${basePathOf(config.app.publicUrl)}/account`;
+    this.defaultContinuation = `${basePathOf(app.publicUrl)}/account`;
   }
 
   @Public()
@@ -50,6 +50,6 @@ export class HandoffLoginController {
     const { token } = await this.handoff.admit({ assertion, meta: handoffMeta(req), previousCookie: req.cookies?.[SESSION_COOKIE] });
     this.sessions.setCookie(res, token);
     // 303: the browser follows a POST with a GET.
-    res.set('Cache-Control', 'no-store').redirect(303, safeLocalPath(next, this.config.app.publicUrl) ?? this.defaultContinuation);
+    res.set('Cache-Control', 'no-store').redirect(303, safeLocalPath(next, this.app.publicUrl) ?? this.defaultContinuation);
   }
 }

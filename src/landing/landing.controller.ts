@@ -6,7 +6,7 @@ import { escapeHtml } from '../common/html';
 import { renderPage, sendPage } from '../common/look';
 import { Undocumented } from '../common/openapi';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 
 /**
  * GET / — what this service is, for a person who typed its address: a way to sign in, and
@@ -18,8 +18,8 @@ import { AppConfig } from '../config/configuration';
 export class LandingController {
   private readonly html: ReturnType<typeof renderPage>;
 
-  constructor(@InjectConfig() config: AppConfig) {
-    const base = basePathOf(config.app.publicUrl);
+  constructor(@InjectConfig('app') app: Config<'app'>) {
+    const base = basePathOf(app.publicUrl);
     this.html = renderPage({
       title: 'Sign-in service for embedded analytics',
       mainClass: 'wide',

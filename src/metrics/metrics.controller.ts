@@ -4,7 +4,7 @@ import { Public } from '../auth/auth.decorators';
 import { DomainError, unauthorized } from '../common/errors';
 import { Undocumented } from '../common/openapi';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { safeEqual } from '../crypto/tokens';
 import { MetricsService } from './metrics.service';
 
@@ -19,13 +19,13 @@ import { MetricsService } from './metrics.service';
 export class MetricsController {
   constructor(
     private readonly metrics: MetricsService,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('metrics') private readonly metricsConfig: Config<'metrics'>,
   ) {}
 
   @Public()
   @Get()
   async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: Response): Promise<void> {
-    const token = this.config.metrics.token;
+    const token = this.metricsConfig.token;
     if (!token) throw new DomainError('not_found', 404, 'metrics are disabled (set METRICS_TOKEN to enable them)');
     const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? '';
     if (!safeEqual(given, token)) throw unauthorized('unauthorized', 'METRICS_TOKEN is required (Authorization: Bearer <token>)');

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { IAT_SEQUENCE_IDLE_SECONDS } from './iat-sequence';
 
 /** Rows deleted per statement: short transactions, no long lock on a busy table. */
@@ -26,11 +26,11 @@ export class IssuedTokensPruner implements OnApplicationBootstrap {
   constructor(
     private readonly dataSource: DataSource,
     private readonly scheduler: SchedulerRegistry,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('tokens') private readonly tokens: Config<'tokens'>,
   ) {}
 
   onApplicationBootstrap(): void {
-    const handle = setInterval(() => void this.runScheduled(), this.config.tokens.pruneIntervalSeconds * 1000);
+    const handle = setInterval(() => void this.runScheduled(), this.tokens.pruneIntervalSeconds * 1000);
     handle.unref();
     // Registered so ScheduleModule clears it on shutdown.
     this.scheduler.addInterval('prune-issued-tokens', handle);

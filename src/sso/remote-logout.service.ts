@@ -5,7 +5,7 @@ import type { RequestMeta } from '../auth/auth.types';
 import { SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { BiLogoutService } from './bi-logout.service';
 import { absoluteHttpUrl, basePathOf } from '../common/redirects';
 import { SsoRepository } from './sso.repository';
@@ -30,9 +30,9 @@ export class RemoteLogoutService {
     private readonly audit: AuditService,
     private readonly store: SsoRepository,
     private readonly biLogout: BiLogoutService,
-    @InjectConfig() config: AppConfig,
+    @InjectConfig('app') app: Config<'app'>,
   ) {
-    this.basePath = basePathOf(config.app.publicUrl);
+    this.basePath = basePathOf(app.publicUrl);
   }
 
   /**

@@ -8,7 +8,7 @@ import { isSlug } from '../common/identifiers';
 import { assignRequestId } from '../common/logging';
 import { flowHeaders } from '../common/security-headers';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { ShutdownState } from '../health/shutdown';
 import { MetricsService } from '../metrics/metrics.service';
 import { parseSsoQuery } from './return-to';
@@ -54,11 +54,11 @@ export class SsoFastPath {
     private readonly sso: SsoService,
     private readonly metrics: MetricsService,
     private readonly shutdown: ShutdownState,
-    @InjectConfig() config: AppConfig,
+    @InjectConfig('app') app: Config<'app'>,
   ) {
-    this.headers = flowHeaders({ https: config.app.publicUrl.startsWith('https:') });
+    this.headers = flowHeaders({ https: app.publicUrl.startsWith('https:') });
     // pino-http logs every request at debug (3xx) and trace: there, everything goes through it.
-    this.enabled = config.app.ssoFastPath && !['debug', 'trace'].includes(config.app.logLevel);
+    this.enabled = app.ssoFastPath && !['debug', 'trace'].includes(app.logLevel);
   }
 
   /** Puts the fast path in front of Express on the app's HTTP server (main.ts and e2e tests alike). */

@@ -8,7 +8,7 @@ import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../c
 import { isSlug } from '../common/identifiers';
 import { basePathOf } from '../common/redirects';
 import { InjectConfig } from '../config/config.module';
-import { AppConfig } from '../config/configuration';
+import { Config } from '../config/configuration';
 import { IdentitiesService } from '../identities/identities.service';
 import { biInstance } from '../identities/instance';
 import { iatSequenceAhead } from './iat-sequence';
@@ -66,9 +66,9 @@ export class SsoService {
     private readonly jwt: JwtService,
     private readonly audit: AuditService,
     private readonly identities: IdentitiesService,
-    @InjectConfig() config: AppConfig,
+    @InjectConfig('app') app: Config<'app'>,
   ) {
-    this.basePath = basePathOf(config.app.publicUrl);
+    this.basePath = basePathOf(app.publicUrl);
   }
 
   /** The target (with this session's access and groups); unknown or disabled: refused, audited. */

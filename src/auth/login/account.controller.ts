@@ -2,7 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
-import { AppConfig } from '../../config/configuration';
+import { Config } from '../../config/configuration';
 import { CurrentSession, LoadsSession } from '../auth.decorators';
 import { TenantsService } from '../../tenants/tenants.service';
 import { basePathOf } from '../../common/redirects';
@@ -17,9 +17,9 @@ export class AccountController {
 
   constructor(
     private readonly tenants: TenantsService,
-    @InjectConfig() config: AppConfig,
+    @InjectConfig('app') app: Config<'app'>,
   ) {
-    this.basePath = basePathOf(config.app.publicUrl);
+    this.basePath = basePathOf(app.publicUrl);
   }
 
   @LoadsSession()

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { createHmac, hkdfSync } from 'node:crypto';
 import { InjectConfig } from '../../config/config.module';
-import { AppConfig } from '../../config/configuration';
+import { Config } from '../../config/configuration';
 import { randomToken, safeEqual } from '../../crypto/tokens';
 import { SessionsService } from '../sessions.service';
 
@@ -23,10 +23,10 @@ export class LoginCsrfService {
   private readonly key: Buffer;
 
   constructor(
-    @InjectConfig() config: AppConfig,
+    @InjectConfig('secrets') secrets: Config<'secrets'>,
     private readonly sessions: SessionsService,
   ) {
-    this.key = Buffer.from(hkdfSync('sha256', config.secrets.key, Buffer.alloc(0), 'embed-idp login csrf v1', 32));
+    this.key = Buffer.from(hkdfSync('sha256', secrets.key, Buffer.alloc(0), 'embed-idp login csrf v1', 32));
   }
 
   /**

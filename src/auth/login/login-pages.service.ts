@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { InjectConfig } from '../../config/config.module';
-import { AppConfig } from '../../config/configuration';
+import { Config } from '../../config/configuration';
 import { brandOf } from '../../tenants/branding';
 import { basePathOf, safeLocalPath } from '../../common/redirects';
 import { LoginCsrfService } from './login-csrf.service';
@@ -15,7 +15,7 @@ export class LoginPagesService {
   constructor(
     private readonly csrf: LoginCsrfService,
     private readonly login: LoginService,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('app') private readonly app: Config<'app'>,
   ) {}
 
   /**
@@ -30,9 +30,9 @@ export class LoginPagesService {
       res,
       200,
       loginPage({
-        basePath: basePathOf(this.config.app.publicUrl),
+        basePath: basePathOf(this.app.publicUrl),
         csrf: this.csrf.issue(req, res),
-        next: safeLocalPath(q.next, this.config.app.publicUrl),
+        next: safeLocalPath(q.next, this.app.publicUrl),
         presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,
         brand: tenant ? brandOf(tenant) : null,
         tenantInput: tenant ? '' : slug,
@@ -47,14 +47,14 @@ export class LoginPagesService {
    * whether the tenant exists, and an unknown tenant looks like any other failure.
    */
   async showRejected(req: Request, res: Response, e: LoginRejected): Promise<void> {
-    const f = echoFields(req.body, this.config.app.publicUrl);
+    const f = echoFields(req.body, this.app.publicUrl);
     const tenant = f.orgPreset && f.tenant ? await this.login.tenantBySlug(f.tenant) : null;
     if (e.retryAfterSeconds) res.setHeader('Retry-After', String(e.retryAfterSeconds));
     sendPage(
       res,
       e.status,
       loginPage({
-        basePath: basePathOf(this.config.app.publicUrl),
+        basePath: basePathOf(this.app.publicUrl),
         csrf: this.csrf.issue(req, res),
         next: f.next,
         presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,

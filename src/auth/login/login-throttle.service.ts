@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { DataSource, EntityManager } from 'typeorm';
 import { InjectConfig } from '../../config/config.module';
-import { AppConfig } from '../../config/configuration';
+import { Config } from '../../config/configuration';
 import { updatedRows } from '../sessions.service';
 
 /** How often stale counters are swept (they are harmless, only clutter). */
@@ -44,7 +44,7 @@ export class LoginThrottleService {
 
   constructor(
     private readonly dataSource: DataSource,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('lockout') private readonly lockout: Config<'lockout'>,
   ) {}
 
   /** Account key: the tenant id when the tenant exists, else the typed slug (marked with '?'). */
@@ -63,7 +63,7 @@ export class LoginThrottleService {
    * keeps using up its IP's attempts).
    */
   async reserve(accountKey: string, ipKey: string): Promise<Admission> {
-    const { ipLimit, ipWindowSeconds, threshold, windowSeconds } = this.config.lockout;
+    const { ipLimit, ipWindowSeconds, threshold, windowSeconds } = this.lockout;
     const ip: unknown[] = await this.dataSource.query(
       `INSERT INTO login_throttles AS t (key, failures, window_started_at)
        VALUES ($1, 1, now())
@@ -99,7 +99,7 @@ export class LoginThrottleService {
     const rows: { retry_after: number | null }[] = await this.dataSource.query(
       `SELECT ceil(extract(epoch FROM window_started_at + make_interval(secs => $2) - now()))::int AS retry_after
          FROM login_throttles WHERE key = $1`,
-      [ipKey, this.config.lockout.ipWindowSeconds],
+      [ipKey, this.lockout.ipWindowSeconds],
     );
     return Math.max(1, rows[0]?.retry_after ?? 1);
   }
@@ -110,7 +110,7 @@ export class LoginThrottleService {
    * lockout (the row lock orders the racing ones; the others find it locked).
    */
   async settleFailure(accountKey: string, manager?: EntityManager): Promise<{ justLocked: boolean; failures: number }> {
-    const { threshold, durationSeconds } = this.config.lockout;
+    const { threshold, durationSeconds } = this.lockout;
     const rows = updatedRows<{ failures: number }>(
       await (manager ?? this.dataSource).query(
         `UPDATE login_throttles SET locked_until = now() + make_interval(secs => $3)
@@ -153,7 +153,7 @@ export class LoginThrottleService {
   /** Drops counters whose window and lockout are both over: they would restart from 1 anyway. */
   @Interval('login-throttle-prune', PRUNE_INTERVAL_MS)
   async prune(): Promise<number> {
-    const longest = Math.max(this.config.lockout.windowSeconds, this.config.lockout.ipWindowSeconds);
+    const longest = Math.max(this.lockout.windowSeconds, this.lockout.ipWindowSeconds);
     try {
       const [, count] = await this.dataSource.query(
         `DELETE FROM login_throttles

@@ -2,7 +2,7 @@ import { Controller, Get, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/
 import type { Response } from 'express';
 import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
-import { AppConfig } from '../../config/configuration';
+import { Config } from '../../config/configuration';
 import { Public } from '../auth.decorators';
 import { basePathOf } from '../../common/redirects';
 import { SESSION_COOKIE, SessionsService } from '../sessions.service';
@@ -25,9 +25,9 @@ export class LoginController {
     private readonly pages: LoginPagesService,
     private readonly login: LoginService,
     private readonly sessions: SessionsService,
-    @InjectConfig() config: AppConfig,
+    @InjectConfig('app') app: Config<'app'>,
   ) {
-    this.defaultContinuation = `${basePathOf(config.app.publicUrl)}/account`;
+    this.defaultContinuation = `${basePathOf(app.publicUrl)}/account`;
   }
 
   @Public()

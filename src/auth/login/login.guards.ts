@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import passport from 'passport';
 import { InjectConfig } from '../../config/config.module';
-import { AppConfig } from '../../config/configuration';
+import { Config } from '../../config/configuration';
 import { LoginCsrfService, CSRF_FIELD } from './login-csrf.service';
 import { GENERIC_FAILURE, LOGIN_BODY_TOO_LARGE, LoginRejected, parseLoginForm } from './login-form';
 import { LocalStrategy, LoginRequest } from './local.strategy';
@@ -17,7 +17,7 @@ import { AuthError } from '../auth.errors';
 export class LoginFormGuard implements CanActivate {
   constructor(
     private readonly csrf: LoginCsrfService,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('app') private readonly app: Config<'app'>,
   ) {}
 
   canActivate(ctx: ExecutionContext): boolean {
@@ -36,7 +36,7 @@ export class LoginFormGuard implements CanActivate {
         'csrf token missing or wrong',
       );
     }
-    req.loginForm = parseLoginForm(body, this.config.app.publicUrl);
+    req.loginForm = parseLoginForm(body, this.app.publicUrl);
     return true;
   }
 }

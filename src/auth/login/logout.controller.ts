@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { requestMeta } from '../../common/request-meta';
 import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
-import { AppConfig } from '../../config/configuration';
+import { Config } from '../../config/configuration';
 import { AuthenticatedRequest, LoadsSession } from '../auth.decorators';
 import { TenantsService } from '../../tenants/tenants.service';
 import { basePathOf } from '../../common/redirects';
@@ -24,9 +24,9 @@ export class LogoutController {
     private readonly logout: LogoutService,
     private readonly sessions: SessionsService,
     private readonly tenants: TenantsService,
-    @InjectConfig() config: AppConfig,
+    @InjectConfig('app') app: Config<'app'>,
   ) {
-    this.basePath = basePathOf(config.app.publicUrl);
+    this.basePath = basePathOf(app.publicUrl);
   }
 
   @LoadsSession()

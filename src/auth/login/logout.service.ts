@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { absoluteHttpUrl, isOwnAbsoluteUrl, safeLocalPath } from '../../common/redirects';
 import { InjectConfig } from '../../config/config.module';
-import { AppConfig } from '../../config/configuration';
+import { Config } from '../../config/configuration';
 import { TenantsService } from '../../tenants/tenants.service';
 import { RequestMeta } from '../auth.types';
 import { BI_LOGOUT, BiLogout } from '../bi-logout';
@@ -30,7 +30,7 @@ export class LogoutService {
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
     private readonly tenants: TenantsService,
-    @InjectConfig() private readonly config: AppConfig,
+    @InjectConfig('app') private readonly app: Config<'app'>,
     // Provided globally by the SSO module; absent (no BI logout) when it is not loaded.
     @Optional() @Inject(BI_LOGOUT) private readonly biLogout?: BiLogout,
   ) {}
@@ -57,7 +57,7 @@ export class LogoutService {
    * a BI target it may use. Anything else is ignored (no open redirect).
    */
   async allowedReturnTo(returnTo: unknown, tenantId: string | null): Promise<string | null> {
-    const publicUrl = this.config.app.publicUrl;
+    const publicUrl = this.app.publicUrl;
     const path = safeLocalPath(returnTo, publicUrl);
     if (path) return path;
     const absolute = absoluteHttpUrl(returnTo);
