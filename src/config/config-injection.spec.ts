@@ -4,7 +4,7 @@ import * as path from 'node:path';
 /**
  * Issue 14 item 5: a service injects the config namespace it uses (`@InjectConfig('session')`),
  * never the whole configuration — so a reader sees from the constructor which settings a class
- * depends on, and a secret (secrets.key) reaches only the classes that need it.
+ * depends on, and the sealing key (secrets.key) reaches only the classes that inject 'secrets'.
  *
  * The whole view (APP_CONFIG) is for these files only:
  * - config.module.ts defines it and derives the namespace providers from it;
