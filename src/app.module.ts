@@ -37,7 +37,7 @@ import { UsersModule } from './users/users.module';
     MetricsModule,
     AuditModule,
     AuthModule,
-    LoginModule,
+    LoginModule.withBiLogout(SsoModule),
     HealthModule,
     TenantsModule,
     UsersModule,

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
 import { IdentitiesModule } from '../identities/identities.module';
 import { SsoModule } from '../sso/sso.module';
 import { TenantsModule } from '../tenants/tenants.module';
@@ -15,7 +17,7 @@ import { TenantsController } from './tenants.controller';
 import { UsersController } from './users.controller';
 
 @Module({
-  imports: [TenantsModule, UsersModule, SsoModule, IdentitiesModule],
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, SsoModule, IdentitiesModule],
   controllers: [
     TenantsController,
     UsersController,

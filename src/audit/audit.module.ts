@@ -1,10 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { MetricsModule } from '../metrics/metrics.module';
 import { AuditEvent } from './audit-event.entity';
 import { AuditService } from './audit.service';
 
-@Global()
 @Module({
   imports: [TypeOrmModule.forFeature([AuditEvent]), MetricsModule],
   providers: [AuditService],

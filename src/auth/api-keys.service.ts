@@ -6,6 +6,8 @@ import { badRequest, notFound, unauthorized } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
 import { Config, REVOKE_BOOTSTRAP_KEY } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
+import { TenantsService } from '../tenants/tenants.service';
+import { tenantDisabled } from '../tenants/tenants.sql';
 import { ApiKey } from './api-key.entity';
 import { AdminPrincipal, RequestMeta } from './auth.types';
 import { AuthError } from './auth.errors';
@@ -88,7 +90,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
       .where('key_hash = :hash AND revoked_at IS NULL', { hash: sha256Hex(m[1]) })
       // The tenant's state in the same round trip (a read of one tenants row by primary key,
       // on the path of every admin request).
-      .returning('id, tenant_id, (SELECT t.disabled FROM tenants t WHERE t.id = api_keys.tenant_id) AS tenant_disabled')
+      .returning(`id, tenant_id, ${tenantDisabled('api_keys.tenant_id')} AS tenant_disabled`)
       .execute();
     const rows = result.raw as { id: string; tenant_id: string | null; tenant_disabled: boolean | null }[];
     if (rows.length !== 1) throw unauthorized(AuthError.Unauthorized, 'A valid API key is required (Authorization: Bearer <key>)', 'unknown or revoked key');
@@ -108,8 +110,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const key = `eidp_${randomToken(32)}`;
     const apiKey = await this.dataSource.transaction(async (m) => {
       if (input.tenantId !== null) {
-        const tenant: unknown[] = await m.query(`SELECT 1 FROM tenants WHERE id = $1`, [input.tenantId]);
-        if (!tenant.length) throw notFound(AuthError.TenantNotFound);
+        await TenantsService.assertExists(m, input.tenantId);
       }
       const row = m.getRepository(ApiKey).create({
         name: input.name,

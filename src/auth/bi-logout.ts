@@ -1,6 +1,6 @@
 /**
  * Contract between the front door (login/logout, src/auth) and the SSO module, which
- * provides it (token BI_LOGOUT, from a @Global module) — so auth does not import sso.
+ * provides it (token BI_LOGOUT, handed to LoginModule by AppModule) — so auth does not import sso.
  */
 export const BI_LOGOUT = Symbol('BI_LOGOUT');
 

@@ -8,6 +8,8 @@ import { Batcher } from '../database/batcher';
 import { namedQuery } from '../database/named-query';
 import { Config } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
+import { joinTenant, tenantEnabled } from '../tenants/tenants.sql';
+import { joinUser, userEnabled } from '../users/users.sql';
 import { RequestMeta, SessionContext } from './auth.types';
 import { LiveSessionRow, liveSessionsSql } from './sessions.sql';
 import { AuthError } from './auth.errors';
@@ -122,6 +124,29 @@ export class SessionsService {
     const rows = await namedQuery<ResolvedRow>(this.dataSource, RESOLVE_SQL, [ids, this.session.idleTimeoutSeconds]);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
+  }
+
+  /**
+   * Why a cookie did not resolve to a live session, when the reason is a disabled user or
+   * tenant (the session itself still valid): such visitors get a clear refusal instead of a
+   * login page they cannot pass. Off the hot path: only asked when resolving failed.
+   */
+  async disabledAccount(cookie: unknown): Promise<{ userId: string; tenantId: string; reason: 'user_disabled' | 'tenant_disabled' } | null> {
+    const sessionId = SessionsService.idFromCookie(cookie);
+    if (!sessionId) return null;
+    const rows = await this.dataSource.query(
+      `SELECT s.user_id, s.tenant_id, NOT ${userEnabled('u')} AS user_disabled, NOT ${tenantEnabled('t')} AS tenant_disabled
+         FROM sessions s
+         ${joinUser('u', { userId: 's.user_id', tenantId: 's.tenant_id' })}
+         ${joinTenant('t', 's.tenant_id')}
+        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
+      [sessionId],
+    );
+    if (!rows.length) return null;
+    const r = rows[0];
+    if (r.tenant_disabled) return { userId: r.user_id, tenantId: r.tenant_id, reason: 'tenant_disabled' };
+    if (r.user_disabled) return { userId: r.user_id, tenantId: r.tenant_id, reason: 'user_disabled' };
+    return null;
   }
 
   fromRequest(req: Request): Promise<SessionContext | null> {

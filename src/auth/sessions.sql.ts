@@ -1,3 +1,6 @@
+import { joinTenant, tenantEnabled } from '../tenants/tenants.sql';
+import { joinUser, userEnabled } from '../users/users.sql';
+
 /**
  * The sessions table as SQL fragments for the SSO hot path: its one read (src/sso/sso.repository.ts
  * loads the session with the target) and its one recording statement (src/sso/token-record.ts).
@@ -5,7 +8,8 @@
  * `liveSessionsSql(where, idleSeconds)`: the live sessions matching `where` (on `s`), as rows
  * SessionsService turns into a SessionContext (`fromRow`). Live: not revoked, before its
  * absolute expiry, within the idle timeout (`idleSeconds`, a placeholder), its user and tenant
- * enabled — disabling either ends it at once. The same text is SessionsService's own lookup.
+ * enabled (the users and tenants modules' conditions) — disabling either ends it at once. The
+ * same text is SessionsService's own lookup.
  *
  * `markTargetsUsedSql(source)`: adds targets to their sessions' `targets_used` (so logout can
  * end the BI sessions too). `source` yields rows (session_id, tenant_id, target_id); a session
@@ -24,11 +28,11 @@ export function liveSessionsSql(where: string, idleSeconds: string): string {
          u.id AS user_id, u.email, u.first_name, u.last_name, u.attributes AS user_attributes,
          t.id AS tenant_id, t.slug, t.name AS tenant_name, t.attributes AS tenant_attributes
     FROM sessions s
-    JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
-    JOIN tenants t ON t.id = s.tenant_id
+    ${joinUser('u', { userId: 's.user_id', tenantId: 's.tenant_id' })}
+    ${joinTenant('t', 's.tenant_id')}
    WHERE ${where} AND s.revoked_at IS NULL AND s.expires_at > now()
      AND s.last_seen_at > now() - make_interval(secs => ${idleSeconds}::int)
-     AND NOT u.disabled AND NOT t.disabled`;
+     AND ${userEnabled('u')} AND ${tenantEnabled('t')}`;
 }
 
 /** A row of liveSessionsSql. */

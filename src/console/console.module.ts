@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { LoginModule } from '../auth/login/login.module';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
 import { IdentitiesModule } from '../identities/identities.module';
 import { SsoModule } from '../sso/sso.module';
 import { TenantsModule } from '../tenants/tenants.module';
@@ -14,7 +15,7 @@ import { OperatorBootstrap, OperatorsService } from './operators.service';
 
 /** The operator console (/console) and the platform operators who use it. */
 @Module({
-  imports: [LoginModule, TenantsModule, UsersModule, SsoModule, IdentitiesModule],
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, SsoModule, IdentitiesModule],
   controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController],
   providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
   exports: [OperatorsService],

@@ -1,12 +1,9 @@
 import 'reflect-metadata';
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import * as readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { AuditModule } from '../audit/audit.module';
-import { Session } from '../auth/session.entity';
-import { SessionsService } from '../auth/sessions.service';
 import { DomainError } from '../common/errors';
 import { isEmailAddress, normaliseEmail } from '../common/identifiers';
 import { AppConfigModule } from '../config/config.module';
@@ -23,12 +20,8 @@ import { OperatorsService } from './operators.service';
  * a platform operator. Only the modules it needs: not the whole app, whose start-up hooks
  * (e.g. the bootstrap API key's rotation) belong to the running service.
  */
-@Global()
-@Module({ imports: [TypeOrmModule.forFeature([Session])], providers: [SessionsService], exports: [SessionsService] })
-class CliSessionsModule {}
-
 @Module({
-  imports: [AppConfigModule, CryptoModule, DatabaseModule, AuditModule, CliSessionsModule, TenantsModule, UsersModule],
+  imports: [AppConfigModule, CryptoModule, DatabaseModule, AuditModule, TenantsModule, UsersModule],
   providers: [OperatorsService],
 })
 class CreateOperatorModule {}

@@ -1,4 +1,4 @@
-import { Global, Logger, Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { configToken } from '../config/config.module';
 import { Config } from '../config/configuration';
@@ -10,7 +10,6 @@ import { ROTATION_HOWTO, verifySecretsKey } from './secrets-check';
  * (secrets-check.ts): a wrong key stops the start here, naming SECRETS_KEY, instead of
  * failing as a 500 at the first SSO.
  */
-@Global()
 @Module({
   providers: [
     {

@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
+import { CryptoModule } from '../crypto/crypto.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { UsersModule } from '../users/users.module';
 import { ConsumedAssertionsPruner } from './consumed-assertions-pruner';
@@ -14,7 +17,7 @@ import { HandoffService } from './handoff.service';
  * /sso/<target>.
  */
 @Module({
-  imports: [TenantsModule, UsersModule],
+  imports: [AuditModule, AuthModule, CryptoModule, TenantsModule, UsersModule],
   controllers: [HandoffAdminController, HandoffLoginController],
   providers: [HandoffConfigService, HandoffKeys, HandoffService, ConsumedAssertionsPruner],
   exports: [HandoffService],

@@ -4,8 +4,9 @@ import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { normaliseEmail } from '../common/identifiers';
-import { SHARED_ACCOUNT_TENANTS_IN_DOMAIN_SQL, TENANT_USER_BASE_URLS_SQL } from '../sso/access-sql';
-import { TENANT_USER_EMAILS_SQL, USER_TENANTS_IN_DOMAIN_SQL } from '../users/users-sql';
+import { SHARED_ACCOUNT_TENANTS_IN_DOMAIN_SQL, TENANT_USER_BASE_URLS_SQL } from '../sso/access.sql';
+import { joinTenant } from '../tenants/tenants.sql';
+import { TENANT_USER_EMAILS_SQL, USER_TENANTS_IN_DOMAIN_SQL } from '../users/users.sql';
 import type { ClaimedVia } from './bi-identity.entity';
 import { biInstance, emailDomain } from './instance';
 import { IdentitiesError } from './identities.errors';
@@ -149,7 +150,7 @@ export class IdentitiesService {
     const instance = q.instance !== undefined ? requireInstance(q.instance) : null;
     const rows: IdentityRow[] = await this.dataSource.query(
       `SELECT b.instance, b.email, b.tenant_id, t.slug AS tenant_slug, b.claimed_via, b.claimed_at
-         FROM bi_identities b JOIN tenants t ON t.id = b.tenant_id
+         FROM bi_identities b ${joinTenant('t', 'b.tenant_id')}
         WHERE ($1::varchar IS NULL OR b.instance = $1) AND ($2::varchar IS NULL OR b.email = $2)
         ORDER BY b.instance, b.email
         LIMIT 500`,
@@ -177,7 +178,7 @@ export class IdentitiesService {
       }
       await this.audit.record(meta, { type: 'bi_identity.transferred', tenantId: input.tenantId, details: { instance, email, from: before, to: input.tenantId } }, m);
       const [row]: IdentityRow[] = await m.query(
-        `SELECT b.*, t.slug AS tenant_slug FROM bi_identities b JOIN tenants t ON t.id = b.tenant_id WHERE b.instance = $1 AND b.email = $2`,
+        `SELECT b.*, t.slug AS tenant_slug FROM bi_identities b ${joinTenant('t', 'b.tenant_id')} WHERE b.instance = $1 AND b.email = $2`,
         [instance, email],
       );
       return toView(row);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
 import { badRequest, notFound } from '../common/errors';
@@ -34,7 +34,21 @@ export class AccessService {
     private readonly audit: AuditService,
     private readonly groups: GroupsService,
     private readonly identities: IdentitiesService,
-  ) {}
+  ) {
+    // tenant_target_access.group_mappings is keyed by local group name: a rename carries the
+    // mappings along, or the members would silently lose their BI groups at their next sign-in.
+    groups.followRenames((m, tenantId, from, to) => this.renameMappedGroup(m, tenantId, from, to));
+  }
+
+  private async renameMappedGroup(m: EntityManager, tenantId: string, from: string, to: string): Promise<void> {
+    await m.query(
+      `UPDATE tenant_target_access
+          SET group_mappings = (group_mappings - $2::text) || jsonb_build_object($3::text, group_mappings -> $2::text),
+              updated_at = now()
+        WHERE tenant_id = $1 AND group_mappings ? $2::text`,
+      [tenantId, from, to],
+    );
+  }
 
   /** The tenant's grant to this target, or null (the console's access page and Try it). */
   async find(tenantId: string, targetId: string): Promise<AccessView | null> {

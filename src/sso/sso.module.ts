@@ -1,10 +1,12 @@
-import { HealthModule } from '../health/health.module';
-import { SsoFastPath } from './sso-fast-path';
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
+import { CryptoModule } from '../crypto/crypto.module';
 import { BI_LOGOUT } from '../auth/bi-logout';
 import { HandoffModule } from '../handoff/handoff.module';
+import { HealthModule } from '../health/health.module';
 import { IdentitiesModule } from '../identities/identities.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { UsersModule } from '../users/users.module';
@@ -19,16 +21,30 @@ import { IssuedTokensPruner } from './issued-tokens-pruner';
 import { RemoteLogoutService } from './remote-logout.service';
 import { SigningKeyCache } from './signing-key-cache';
 import { SsoController } from './sso.controller';
+import { SsoFastPath } from './sso-fast-path';
 import { SsoService } from './sso.service';
 import { SsoRepository } from './sso.repository';
 import { Target } from './target.entity';
 import { TargetsService } from './targets.service';
 
-/** Global so the front door (src/auth) gets BI_LOGOUT without importing the SSO module. */
-@Global()
+/**
+ * Exports BI_LOGOUT for the front door's logout (src/auth), which cannot import this module
+ * (this one depends on it): AppModule hands it over, see LoginModule.withBiLogout.
+ */
 @Module({
   // No module-wide secret: every target has its own, passed per call as a cached KeyObject.
-  imports: [TypeOrmModule.forFeature([Target, Access]), JwtModule.register({}), IdentitiesModule, UsersModule, HandoffModule, MetricsModule, HealthModule],
+  imports: [
+    TypeOrmModule.forFeature([Target, Access]),
+    AuditModule,
+    AuthModule,
+    CryptoModule,
+    JwtModule.register({}),
+    IdentitiesModule,
+    UsersModule,
+    HandoffModule,
+    MetricsModule,
+    HealthModule,
+  ],
   controllers: [SsoController, EmbedController, DatabricksDemoController],
   providers: [
     TargetsService,

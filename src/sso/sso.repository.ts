@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { SessionsService } from '../auth/sessions.service';
 import { isSlug } from '../common/identifiers';
 import type { SessionContext } from '../auth/auth.types';
 import { liveSessionsSql } from '../auth/sessions.sql';
+import { SessionsService } from '../auth/sessions.service';
 import type { AccessSettings, GroupMappings } from './access.entity';
 import type { TargetKind, TargetSettings } from './target.entity';
 import { MetricsService } from '../metrics/metrics.service';
 import { Batcher } from '../database/batcher';
 import { namedQuery } from '../database/named-query';
+import { userGroupNames } from '../users/users.sql';
 import { iatConflictKey, TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput, TokenRecordRow } from './token-record';
 
 type Flat = Record<string, string | number | boolean>;
@@ -38,16 +39,12 @@ export interface TargetWithAccess {
 // For a batch of (slug, tenant, user) at once, row number n. Each row looks up its target and
 // access through its own LATERAL subquery (LIMIT 1: both are unique, and the subquery is not
 // flattened), so the cached generic plan probes the indexes per row instead of hashing whole
-// tables (the plan Postgres picked for a plain join of the unnest). The user's groups: the
-// tenant is in the WHERE of both tables, so a membership row that somehow pointed across
-// tenants could never leak a group name.
+// tables (the plan Postgres picked for a plain join of the unnest). The user's groups come
+// from the users module's fragment (userGroupNames).
 const targetColumns = (userId: string, tenantId: string) => `
          tg.id AS target_id, tg.slug AS target_slug, tg.kind, tg.base_url, tg.settings, tg.disabled AS target_disabled, tg.secrets,
          a.id AS access_id, a.group_mappings, a.attributes AS access_attributes, a.settings AS access_settings,
-         CASE WHEN ${userId} IS NULL THEN '{}'::varchar[] ELSE ARRAY(
-           SELECT g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id
-            WHERE gm.user_id = ${userId} AND gm.tenant_id = ${tenantId} AND g.tenant_id = ${tenantId}
-            ORDER BY g.name) END AS groups`;
+         CASE WHEN ${userId} IS NULL THEN '{}'::varchar[] ELSE ${userGroupNames(userId, tenantId)} END AS groups`;
 const targetJoins = (slug: string, tenantId: string) => `
     LEFT JOIN LATERAL (SELECT * FROM targets WHERE slug = ${slug} LIMIT 1) tg ON true
     LEFT JOIN LATERAL (SELECT * FROM tenant_target_access WHERE target_id = tg.id AND tenant_id = ${tenantId} LIMIT 1) a ON true`;
@@ -163,28 +160,6 @@ export class SsoRepository {
     return rows;
   }
 
-  /**
-   * Why a cookie did not resolve to a live session, when the reason is a disabled user or
-   * tenant (the session itself still valid): such visitors get a clear refusal instead of a
-   * login page they cannot pass. Off the hot path: only asked when resolving failed.
-   */
-  async disabledAccount(cookie: unknown): Promise<{ userId: string; tenantId: string; reason: 'user_disabled' | 'tenant_disabled' } | null> {
-    const sessionId = SessionsService.idFromCookie(cookie);
-    if (!sessionId) return null;
-    const rows = await this.dataSource.query(
-      `SELECT s.user_id, s.tenant_id, u.disabled AS user_disabled, t.disabled AS tenant_disabled
-         FROM sessions s
-         JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
-         JOIN tenants t ON t.id = s.tenant_id
-        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
-      [sessionId],
-    );
-    if (!rows.length) return null;
-    const r = rows[0];
-    if (r.tenant_disabled) return { userId: r.user_id, tenantId: r.tenant_id, reason: 'tenant_disabled' };
-    if (r.user_disabled) return { userId: r.user_id, tenantId: r.tenant_id, reason: 'user_disabled' };
-    return null;
-  }
 }
 
 /** A row of LOAD_SQL or SESSION_AND_TARGET_SQL as a TargetWithAccess (null: no such target). */

@@ -9,6 +9,7 @@ import { isSlug } from '../common/identifiers';
 import { basePathOf } from '../common/redirects';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
+import { SessionsService } from '../auth/sessions.service';
 import { IdentitiesService } from '../identities/identities.service';
 import { biInstance } from '../identities/instance';
 import { iatSequenceAhead } from './iat-sequence';
@@ -66,6 +67,7 @@ export class SsoService {
     private readonly jwt: JwtService,
     private readonly audit: AuditService,
     private readonly identities: IdentitiesService,
+    private readonly sessions: SessionsService,
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.basePath = basePathOf(app.publicUrl);
@@ -244,7 +246,7 @@ export class SsoService {
    */
   async refuseDisabledAccount(cookie: unknown, slug: string, meta: RequestMeta, flow: SsoFlow = 'sso'): Promise<void> {
     if (!cookie) return;
-    const blocked = await this.store.disabledAccount(cookie);
+    const blocked = await this.sessions.disabledAccount(cookie);
     if (!blocked) return;
     await this.auditRefusal(meta, { flow, tenantId: blocked.tenantId, target: slug, reason: blocked.reason, details: { userId: blocked.userId } });
     throw forbidden(SsoError.AccountDisabled, 'Your account or your organization is disabled');

@@ -3,7 +3,6 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
-import { SessionsService } from '../auth/sessions.service';
 import { conflict, notFound } from '../common/errors';
 import { isSlug, isUuid } from '../common/identifiers';
 import type { Brand } from '../common/look';
@@ -49,8 +48,22 @@ export class TenantsService {
     @InjectRepository(Tenant) private readonly repo: Repository<Tenant>,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
-    private readonly sessions: SessionsService,
   ) {}
+
+  private sessionsEnder?: (m: EntityManager, tenantId: string) => Promise<number>;
+
+  /**
+   * How a disabled tenant's sessions end (and are counted), in the disabling transaction:
+   * registered by the sessions' owner (auth's SessionsService), which depends on this module.
+   */
+  endSessionsWith(ender: (m: EntityManager, tenantId: string) => Promise<number>): void {
+    this.sessionsEnder = ender;
+  }
+
+  private endSessions(m: EntityManager, tenantId: string): Promise<number> {
+    if (!this.sessionsEnder) throw new Error('no sessions owner registered with TenantsService (AuthModule not loaded)');
+    return this.sessionsEnder(m, tenantId);
+  }
 
   /**
    * notFound(TenantsError.TenantNotFound) unless the tenant exists, read through `m` so a caller's transaction
@@ -170,7 +183,7 @@ export class TenantsService {
       if (!Object.keys(changes).length) return found;
       if (found.operator && changes.disabled === true) throw operatorTenantProtected();
       await repo.update({ id: tenantId }, changes);
-      const sessionsEnded = changes.disabled === true ? await this.sessions.revokeForTenant(tenantId, m) : undefined;
+      const sessionsEnded = changes.disabled === true ? await this.endSessions(m, tenantId) : undefined;
       await this.audit.record(meta, { type: 'tenant.updated', tenantId, details: { changes, sessionsEnded } }, m);
       return repo.findOneOrFail({ where: { id: tenantId } });
     });

@@ -15,6 +15,9 @@ import { UsersError } from './users.errors';
 const nameTaken = (name: string) =>
   conflict(UsersError.GroupNameTaken, `a group named ${JSON.stringify(name)} already exists in this tenant`, { name });
 
+/** Re-keys another module's rows from the group name `from` to `to`, in the rename's transaction. */
+export type GroupRenameFollower = (m: EntityManager, tenantId: string, from: string, to: string) => Promise<void>;
+
 /**
  * A tenant's groups and memberships. Group names are what target access grants map to the
  * BI tool's groups, so a rename carries those mappings along. Every query carries the
@@ -22,11 +25,22 @@ const nameTaken = (name: string) =>
  */
 @Injectable()
 export class GroupsService {
+  private readonly renameFollowers: GroupRenameFollower[] = [];
+
   constructor(
     @InjectRepository(Group) private readonly repo: Repository<Group>,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
   ) {}
+
+  /**
+   * `follow` re-keys, in each rename's transaction, what its module keys by group name. The
+   * owner of such a table registers here (AccessService: tenant_target_access.group_mappings),
+   * as it depends on this module and not the reverse.
+   */
+  followRenames(follow: GroupRenameFollower): void {
+    this.renameFollowers.push(follow);
+  }
 
   async list(tenantId: string, page: { limit: number; offset: number }): Promise<{ items: Group[]; total: number }> {
     await TenantsService.assertExists(this.dataSource.manager, tenantId);
@@ -75,13 +89,7 @@ export class GroupsService {
         if (group.name === name) return group;
         if (await repo.exists({ where: { tenantId, name } })) throw nameTaken(name);
         await repo.update({ id: groupId, tenantId }, { name });
-        await m.query(
-          `UPDATE tenant_target_access
-              SET group_mappings = (group_mappings - $2::text) || jsonb_build_object($3::text, group_mappings -> $2::text),
-                  updated_at = now()
-            WHERE tenant_id = $1 AND group_mappings ? $2::text`,
-          [tenantId, group.name, name],
-        );
+        for (const follow of this.renameFollowers) await follow(m, tenantId, group.name, name);
         await this.audit.record(meta, { type: 'group.renamed', tenantId, details: { groupId, from: group.name, to: name } }, m);
         return { ...group, name };
       });

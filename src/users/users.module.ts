@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
 import { IdentitiesModule } from '../identities/identities.module';
 import { GroupMember } from './group-member.entity';
 import { Group } from './group.entity';
@@ -9,7 +10,7 @@ import { User } from './user.entity';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User, Group, GroupMember]), IdentitiesModule],
+  imports: [TypeOrmModule.forFeature([User, Group, GroupMember]), AuditModule, IdentitiesModule],
   providers: [UsersService, GroupsService, PasswordsService],
   exports: [UsersService, GroupsService, PasswordsService],
 })

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../auth/auth.types';
-import { SessionsService } from '../auth/sessions.service';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { IdentitiesService } from '../identities/identities.service';
 import { isUniqueViolation } from '../tenants/db-errors';
@@ -47,10 +46,25 @@ export class UsersService {
     @InjectRepository(User) private readonly repo: Repository<User>,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
-    private readonly sessions: SessionsService,
     private readonly passwords: PasswordsService,
     private readonly identities: IdentitiesService,
   ) {}
+
+  private sessionsEnder?: (m: EntityManager, tenantId: string, userId: string) => Promise<number>;
+
+  /**
+   * How a user's sessions end (and are counted) when the user is disabled or gets a new
+   * password, in that transaction: registered by the sessions' owner (auth's SessionsService),
+   * which depends on this module.
+   */
+  endSessionsWith(ender: (m: EntityManager, tenantId: string, userId: string) => Promise<number>): void {
+    this.sessionsEnder = ender;
+  }
+
+  private endSessions(m: EntityManager, tenantId: string, userId: string): Promise<number> {
+    if (!this.sessionsEnder) throw new Error('no sessions owner registered with UsersService (AuthModule not loaded)');
+    return this.sessionsEnder(m, tenantId, userId);
+  }
 
   /** The user, or notFound(UsersError.UserNotFound) (also for a user of another tenant). */
   async findById(tenantId: string, userId: string): Promise<User> {
@@ -169,7 +183,7 @@ export class UsersService {
       if (!found) throw notFound(UsersError.UserNotFound);
       if (!Object.keys(changes).length) return found;
       await repo.update({ id: userId, tenantId }, changes);
-      const sessionsEnded = changes.disabled === true ? await this.sessions.revokeForUser(tenantId, userId, undefined, m) : undefined;
+      const sessionsEnded = changes.disabled === true ? await this.endSessions(m, tenantId, userId) : undefined;
       await this.audit.record(meta, { type: 'user.updated', tenantId, details: { userId, email: found.email, changes, sessionsEnded } }, m);
       return repo.findOneOrFail({ where: { id: userId, tenantId } });
     });
@@ -185,7 +199,7 @@ export class UsersService {
     await this.dataSource.transaction(async (m) => {
       const result = await m.getRepository(User).update({ id: userId, tenantId }, { passwordHash });
       if (!result.affected) throw notFound(UsersError.UserNotFound);
-      const sessionsEnded = await this.sessions.revokeForUser(tenantId, userId, undefined, m);
+      const sessionsEnded = await this.endSessions(m, tenantId, userId);
       await this.audit.record(meta, { type: 'user.password_set', tenantId, details: { userId, sessionsEnded } }, m);
     });
   }

@@ -1,10 +1,11 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { AuditModule } from '../../audit/audit.module';
 import { TenantsModule } from '../../tenants/tenants.module';
 import { UsersModule } from '../../users/users.module';
+import { AuthModule } from '../auth.module';
 import { AccountController } from './account.controller';
 import { LocalStrategy } from './local.strategy';
 import { LoginController } from './login.controller';
-import { LoginCsrfService } from './login-csrf.service';
 import { LoginFormFilter } from './login-form.filter';
 import { LocalLoginGuard, LoginFormGuard } from './login.guards';
 import { LoginPagesService } from './login-pages.service';
@@ -15,23 +16,28 @@ import { LogoutService } from './logout.service';
 
 /**
  * The front door: login page, password login with lockout, logout, the signed-in page.
- * Separate from AuthModule (which is @Global and imported everywhere) so AuthModule stays a
- * leaf and this module can import tenants and users.
+ * Separate from AuthModule (the guard, sessions, API keys; imported by every module with
+ * routes) so that one stays small. Logout also ends the BI sessions the session opened:
+ * the SSO module provides BI_LOGOUT (bi-logout.ts) but depends on this folder, so AppModule
+ * hands it over: `LoginModule.withBiLogout(SsoModule)`.
  */
-@Module({
-  imports: [TenantsModule, UsersModule],
-  controllers: [LoginController, LogoutController, AccountController],
-  providers: [
-    LoginService,
-    LoginThrottleService,
-    LoginCsrfService,
-    LoginPagesService,
-    LocalStrategy,
-    LoginFormGuard,
-    LocalLoginGuard,
-    LoginFormFilter,
-    LogoutService,
-  ],
-  exports: [LoginThrottleService, LoginCsrfService],
-})
-export class LoginModule {}
+@Module({})
+export class LoginModule {
+  static withBiLogout(biLogoutProvider: Type<unknown>): DynamicModule {
+    return {
+      module: LoginModule,
+      imports: [AuditModule, AuthModule, TenantsModule, UsersModule, biLogoutProvider],
+      controllers: [LoginController, LogoutController, AccountController],
+      providers: [
+        LoginService,
+        LoginThrottleService,
+        LoginPagesService,
+        LocalStrategy,
+        LoginFormGuard,
+        LocalLoginGuard,
+        LoginFormFilter,
+        LogoutService,
+      ],
+    };
+  }
+}
