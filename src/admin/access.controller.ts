@@ -1,12 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Put, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { TenantScoped } from '../auth/admin-scope';
+import { TenantScoped } from '../common/route-protection';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { AccessService } from '../sso/access.service';
 import { AccessDto, AccessListDto, PutAccessDto } from './dto/access.dto';
-import { ScopedTenantId, TargetRef } from './scope';
+import { TargetRef } from './scope';
+import { ScopedTenantId } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 
 /**

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { TenantScoped } from '../auth/admin-scope';
+import { TenantScoped } from '../common/route-protection';
 import { AuthenticatedRequest, Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { ApiKey } from '../auth/api-key.entity';
@@ -8,7 +8,7 @@ import { ApiKeysService } from '../auth/api-keys.service';
 import { forbidden } from '../common/errors';
 import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
-import { UuidParam } from '../tenants/dto/common.dto';
+import { UuidParam } from '../common/dto';
 import { TenantsService } from '../tenants/tenants.service';
 import { ApiKeyDto, ApiKeyListDto, CreateApiKeyDto, CreatedApiKeyDto, ListApiKeysQueryDto } from './dto/api-key.dto';
 import { assertTenantInScope } from './scope';

@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { AuditService } from '../audit/audit.service';
-import { TenantScoped } from '../auth/admin-scope';
+import { TenantScoped } from '../common/route-protection';
 import { Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { badRequest } from '../common/errors';

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Put, Query, Req } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { GlobalOnly } from '../auth/admin-scope';
+import { GlobalOnly } from '../common/route-protection';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { IdentitiesService } from '../identities/identities.service';

@@ -1,12 +1,12 @@
 import { Controller, Delete, Get, HttpCode, Param, Put, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { TenantScoped } from '../auth/admin-scope';
+import { TenantScoped } from '../common/route-protection';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { IdentitiesService } from '../identities/identities.service';
 import { EmailDomainDto, EmailDomainListDto } from './dto/identity.dto';
-import { ScopedTenantId } from './scope';
+import { ScopedTenantId } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 
 /**

@@ -7,15 +7,15 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { TenantScoped } from '../auth/admin-scope';
+import { TenantScoped } from '../common/route-protection';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
-import { PageQueryDto, UuidParam } from '../tenants/dto/common.dto';
+import { PageQueryDto, UuidParam } from '../common/dto';
 import { GroupDto, GroupListDto, GroupNameDto, GroupPageDto, toGroupDto } from '../users/dto/group.dto';
 import { toUserDto, UserPageDto } from '../users/dto/user.dto';
 import { GroupsService } from '../users/groups.service';
-import { ScopedTenantId } from './scope';
+import { ScopedTenantId } from '../auth/auth.decorators';
 import { AdminError } from './admin.errors';
 
 @ApiTags('groups')

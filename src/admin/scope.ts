@@ -1,5 +1,4 @@
-import { createParamDecorator, ExecutionContext, Injectable, Param, PipeTransform } from '@nestjs/common';
-import type { AuthenticatedRequest } from '../auth/auth.decorators';
+import { Injectable, Param, PipeTransform } from '@nestjs/common';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { notFound } from '../common/errors';
 import { isSlug, isUuid } from '../common/identifiers';
@@ -14,16 +13,6 @@ import { AdminError } from './admin.errors';
 export function assertTenantInScope(principal: AdminPrincipal, tenantId: string): void {
   if (principal.tenantId !== null && principal.tenantId !== tenantId) throw notFound(AdminError.TenantNotFound);
 }
-
-/**
- * The `:tenantId` route parameter as the guard resolved it for a @TenantScoped() route: an
- * id (the path may give the slug), already checked against the caller's key.
- */
-export const ScopedTenantId = createParamDecorator((_: unknown, ctx: ExecutionContext): string => {
-  const id = ctx.switchToHttp().getRequest<AuthenticatedRequest>().scopedTenantId;
-  if (!id) throw new Error('ScopedTenantId used on a route that is not @TenantScoped() with a :tenantId');
-  return id;
-});
 
 /** A target in a path: its id or its slug (`/tenants/acme/access/mb`), resolved to the id. */
 @Injectable()

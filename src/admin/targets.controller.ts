@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
-import { GlobalOnly } from '../auth/admin-scope';
+import { GlobalOnly } from '../common/route-protection';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';

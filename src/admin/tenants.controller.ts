@@ -7,15 +7,15 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { GlobalOnly, TenantScoped } from '../auth/admin-scope';
+import { GlobalOnly, TenantScoped } from '../common/route-protection';
 import { AuthenticatedRequest, Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
-import { PageQueryDto } from '../tenants/dto/common.dto';
+import { PageQueryDto } from '../common/dto';
 import { CreateTenantDto, TenantDto, TenantPageDto, toTenantDto, UpdateTenantDto } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
-import { ScopedTenantId } from './scope';
+import { ScopedTenantId } from '../auth/auth.decorators';
 
 @ApiTags('tenants')
 @TenantScoped()

@@ -7,11 +7,11 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { TenantScoped } from '../auth/admin-scope';
+import { TenantScoped } from '../common/route-protection';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
-import { UuidParam } from '../tenants/dto/common.dto';
+import { UuidParam } from '../common/dto';
 import {
   CreateUserDto,
   ListUsersQueryDto,
@@ -23,7 +23,7 @@ import {
   UserPageDto,
 } from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
-import { ScopedTenantId } from './scope';
+import { ScopedTenantId } from '../auth/auth.decorators';
 import { AdminError } from './admin.errors';
 
 @ApiTags('users')

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import type { RequestMeta } from '../auth/auth.types';
+import type { RequestMeta } from '../common/request-meta';
 import { MetricsService } from '../metrics/metrics.service';
 import { AuditEvent } from './audit-event.entity';
 import { TokenBuckets } from './token-buckets';

@@ -1,5 +1,6 @@
 import { DomainError } from '../common/errors';
-import { assertNoOperatorFields, authorizeAdmin, OperatorOnly, operatorOnlyFields, RouteScope } from './admin-scope';
+import { assertNoOperatorFields, authorizeAdmin } from './admin-scope';
+import { OperatorOnly, operatorOnlyFields, RouteScope } from '../common/route-protection';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';

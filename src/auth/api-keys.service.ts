@@ -9,7 +9,8 @@ import { randomToken, sha256Hex } from '../crypto/tokens';
 import { TenantsService } from '../tenants/tenants.service';
 import { tenantDisabled } from '../tenants/tenants.sql';
 import { ApiKey } from './api-key.entity';
-import { AdminPrincipal, RequestMeta } from './auth.types';
+import { AdminPrincipal } from './auth.types';
+import { RequestMeta } from '../common/request-meta';
 import { AuthError } from './auth.errors';
 
 const BOOTSTRAP_NAME = 'bootstrap (BOOTSTRAP_ADMIN_KEY)';

@@ -14,16 +14,3 @@ export interface SessionContext {
   user: { id: string; email: string; firstName: string; lastName: string; attributes: Record<string, string | number | boolean> };
   tenant: { id: string; slug: string; name: string; attributes: Record<string, string | number | boolean> };
 }
-
-/** Who did it, from where — passed by controllers to services that write audit events. */
-export interface RequestMeta {
-  actor: string;
-  ip: string | null;
-  requestId: string | null;
-  /**
-   * Set by the SSO fast path (sso-fast-path.ts) only: a refusal is not audited or answered
-   * there but thrown as RefusalDeferred, and the request goes through the full pipeline,
-   * which refuses it (once, audited) as always.
-   */
-  deferRefusals?: boolean;
-}

@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { CookieOptions, Request, Response } from 'express';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import { updatedRows } from '../common/db-errors';
 import { notFound } from '../common/errors';
+import { SESSION_COOKIE } from '../common/route-protection';
 import { InjectConfig } from '../config/config.module';
 import { Batcher } from '../database/batcher';
 import { namedQuery } from '../database/named-query';
@@ -10,11 +12,11 @@ import { Config } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
 import { joinTenant, tenantEnabled } from '../tenants/tenants.sql';
 import { joinUser, userEnabled } from '../users/users.sql';
-import { RequestMeta, SessionContext } from './auth.types';
+import { SessionContext } from './auth.types';
+import { RequestMeta } from '../common/request-meta';
 import { LiveSessionRow, liveSessionsSql } from './sessions.sql';
 import { AuthError } from './auth.errors';
 
-export const SESSION_COOKIE = 'eidp_session';
 /** What `create` issues: randomToken(32), 32 bytes in base64url without padding. */
 const SESSION_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 /** Touch last_seen_at at most this often: the idle timeout is exact to within this. */
@@ -237,15 +239,4 @@ export class SessionsService {
     const { maxAge: _maxAge, ...opts } = this.cookieOptions();
     res.clearCookie(SESSION_COOKIE, opts);
   }
-}
-
-/**
- * The RETURNING rows of an UPDATE run through DataSource/EntityManager.query: TypeORM's
- * postgres driver answers UPDATE and DELETE with `[rows, affectedCount]`, not the rows.
- */
-export function updatedRows<T = Record<string, unknown>>(result: unknown): T[] {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
-    return result[0] as T[];
-  }
-  return Array.isArray(result) ? (result as T[]) : [];
 }

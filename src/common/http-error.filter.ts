@@ -1,16 +1,14 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
-import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
-import { TenantsService } from '../tenants/tenants.service';
 import { isDatabaseUnavailable } from './db-unavailable';
 import { errorPage, ErrorPageView, retryPathOf } from './error-pages';
 import { ErrorResponse } from './error-response';
 import { CommonError, DomainError } from './errors';
 import { isSlug } from './identifiers';
-import { sendPage } from './look';
+import { Brand, sendPage } from './look';
 import { basePathOf } from './redirects';
 
 const DATABASE_UNAVAILABLE = 'database_unavailable';
@@ -22,13 +20,25 @@ type ErrorBody = ErrorResponse;
  * The one place errors become HTTP. 4xx bodies say what was wrong; a 5xx body says nothing
  * internal, only the request id, while the log gets the detail under that same id.
  */
+/**
+ * The visitor's tenant look, for error pages: provided by the tenants module, which depends
+ * on this folder (AppModule imports it, where this filter is registered).
+ */
+export const ERROR_PAGE_BRANDING = Symbol('ERROR_PAGE_BRANDING');
+export interface ErrorPageBranding {
+  brandFor(tenant: { slug: string }): Promise<Brand | null>;
+}
+
+/** What the filter reads of a request: the session the auth guard loaded, if any. */
+type RequestWithSession = Request & { sessionContext?: { tenant: { slug: string } } | null };
+
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly log = new Logger('HttpError');
   private readonly basePath: string;
 
   constructor(
-    private readonly tenants: TenantsService,
+    @Inject(ERROR_PAGE_BRANDING) private readonly tenants: ErrorPageBranding,
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.basePath = basePathOf(app.publicUrl);
@@ -67,7 +77,7 @@ export class HttpErrorFilter implements ExceptionFilter {
    * The error page, in the look of the visitor's tenant when it is known: the session's
    * (on routes that load one), else an explicit ?tenant= (as on /login and the IdP URIs).
    */
-  private async sendErrorPage(req: AuthenticatedRequest, res: Response, body: ErrorBody): Promise<void> {
+  private async sendErrorPage(req: RequestWithSession, res: Response, body: ErrorBody): Promise<void> {
     let tenant: ErrorPageView['tenant'] = null;
     try {
       const fromQuery = isSlug(req.query?.tenant) ? req.query.tenant : null;

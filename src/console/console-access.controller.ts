@@ -1,7 +1,8 @@
 import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
-import { AuthenticatedRequest, LoadsSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { LoadsSession } from '../common/route-protection';
 import { DomainError } from '../common/errors';
 import { AccessService } from '../sso/access.service';
 import { TargetsService } from '../sso/targets.service';

@@ -2,7 +2,8 @@ import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/comm
 import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import { CreateTargetDto, UpdateTargetDto } from '../admin/dto/target.dto';
-import { AuthenticatedRequest, LoadsSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { LoadsSession } from '../common/route-protection';
 import { notFound } from '../common/errors';
 import type { TargetView } from '../sso/dto/target-input';
 import { AccessService } from '../sso/access.service';

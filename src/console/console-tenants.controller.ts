@@ -2,7 +2,7 @@ import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/comm
 import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
-import { LoadsSession } from '../auth/auth.decorators';
+import { LoadsSession } from '../common/route-protection';
 import { SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { TargetsService } from '../sso/targets.service';

@@ -1,7 +1,8 @@
 import { Controller, Get, Req, Res, UseFilters } from '@nestjs/common';
 import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
-import { AuthenticatedRequest, Public, LoadsSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { Public, LoadsSession } from '../common/route-protection';
 import { AuditService } from '../audit/audit.service';
 import { TargetsService } from '../sso/targets.service';
 import { barChart, lineChart } from './chart';

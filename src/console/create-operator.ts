@@ -10,6 +10,8 @@ import { AppConfigModule } from '../config/config.module';
 import { ConfigError, loadConfig } from '../config/configuration';
 import { CryptoModule } from '../crypto/crypto.module';
 import { DatabaseModule } from '../database/database.module';
+import { IdentitiesModule } from '../identities/identities.module';
+import { AccessIdentitySources } from '../sso/access-identity-sources';
 import { TenantsModule } from '../tenants/tenants.module';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../users/passwords.service';
 import { UsersModule } from '../users/users.module';
@@ -21,8 +23,9 @@ import { OperatorsService } from './operators.service';
  * (e.g. the bootstrap API key's rotation) belong to the running service.
  */
 @Module({
-  imports: [AppConfigModule, CryptoModule, DatabaseModule, AuditModule, TenantsModule, UsersModule],
-  providers: [OperatorsService],
+  imports: [AppConfigModule, CryptoModule, DatabaseModule, AuditModule, TenantsModule, UsersModule, IdentitiesModule],
+  // AccessIdentitySources: creating a user claims its email on the instances its tenant uses.
+  providers: [OperatorsService, AccessIdentitySources],
 })
 class CreateOperatorModule {}
 

@@ -1,6 +1,3 @@
-import { handoffSecretContext } from '../handoff/handoff-keys';
-import { targetSecretContext } from '../sso/signing-key-cache';
-
 /**
  * Every column holding SecretBox-sealed values, with the context (AES-GCM additional data)
  * each value is sealed under. The SECRETS_KEY check (secrets-check.ts) probes these and
@@ -11,8 +8,9 @@ import { targetSecretContext } from '../sso/signing-key-cache';
  * name -> sealed value where every value in the map is sealed (`shape: 'map'`, as
  * targets.secrets: a product adds a secret without a migration).
  *
- * A module that adds a sealed column registers it: a line in SEALED_COLUMNS below, or a
- * `registerSealedColumn({...})` call next to its entity. test/e2e/secrets-rotation.e2e-spec.ts
+ * The module owning a sealed column registers it: a `registerSealedColumn({...})` call next
+ * to its entity (so it is registered wherever the entity is, the app and the CLIs alike; this
+ * module depends on no owner). test/e2e/secrets-rotation.e2e-spec.ts
  * fails when a column holding a sealed value (or an entity column named `*_enc`) is not
  * registered, and when a registered column is not an entity column of the right type.
  */
@@ -26,16 +24,7 @@ export interface SealedColumn {
   context(row: Record<string, string>, name: string): string;
 }
 
-const SEALED_COLUMNS: SealedColumn[] = [
-  { table: 'targets', keyColumns: ['id'], column: 'secrets', shape: 'map', context: (r, name) => targetSecretContext(r.id, name) },
-  {
-    table: 'handoff_secrets',
-    keyColumns: ['id', 'tenant_id'],
-    column: 'secret_enc',
-    shape: 'value',
-    context: (r) => handoffSecretContext(r.tenant_id, r.id),
-  },
-];
+const SEALED_COLUMNS: SealedColumn[] = [];
 
 export function registerSealedColumn(c: SealedColumn): void {
   if (!SEALED_COLUMNS.some((s) => s.table === c.table && s.column === c.column)) SEALED_COLUMNS.push(c);

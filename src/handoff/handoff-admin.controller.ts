@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ScopedTenantId } from '../admin/scope';
-import { TenantScoped } from '../auth/admin-scope';
+import { ScopedTenantId } from '../auth/auth.decorators';
+import { TenantScoped } from '../common/route-protection';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
-import { UuidParam } from '../tenants/dto/common.dto';
+import { UuidParam } from '../common/dto';
 import { AddHandoffSecretDto, HandoffSecretDto, HandoffSettingsDto, UpdateHandoffSettingsDto } from './dto/handoff.dto';
 import { HandoffConfigService } from './handoff-config.service';
 

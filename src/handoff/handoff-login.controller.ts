@@ -1,8 +1,10 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { AuthenticatedRequest, Public } from '../auth/auth.decorators';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { Public } from '../common/route-protection';
 import { basePathOf, safeLocalPath } from '../common/redirects';
-import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
+import { SessionsService } from '../auth/sessions.service';
+import { SESSION_COOKIE } from '../common/route-protection';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
 import { Undocumented } from '../common/openapi';

@@ -1,5 +1,7 @@
 import { Column, JoinColumn, ManyToOne, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { registerSealedColumn } from '../crypto/sealed-columns';
 import { Tenant } from '../tenants/tenant.entity';
+import { handoffSecretContext } from './handoff-keys';
 
 /**
  * A tenant's hand-off secrets, sealed (SecretBox, context `handoff:<tenant>:<id>`). At most
@@ -24,3 +26,11 @@ export class HandoffSecret {
   @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'handoff_secrets_tenant_id_fkey' })
   tenant?: Tenant;
 }
+
+registerSealedColumn({
+  table: 'handoff_secrets',
+  keyColumns: ['id', 'tenant_id'],
+  column: 'secret_enc',
+  shape: 'value',
+  context: (r) => handoffSecretContext(r.tenant_id, r.id),
+});

@@ -1,7 +1,7 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../common/route-protection';
 import { ShutdownState } from './shutdown';
 
 @ApiTags('health')

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import type { RequestMeta } from '../auth/auth.types';
+import type { RequestMeta } from '../common/request-meta';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { normaliseEmail } from '../common/identifiers';
-import { SHARED_ACCOUNT_TENANTS_IN_DOMAIN_SQL, TENANT_USER_BASE_URLS_SQL } from '../sso/access.sql';
+import { isForeignKeyViolation } from '../common/db-errors';
 import { joinTenant } from '../tenants/tenants.sql';
-import { TENANT_USER_EMAILS_SQL, USER_TENANTS_IN_DOMAIN_SQL } from '../users/users.sql';
 import type { ClaimedVia } from './bi-identity.entity';
 import { biInstance, emailDomain } from './instance';
 import { IdentitiesError } from './identities.errors';
@@ -56,12 +55,41 @@ const domainOwned = (domain: string) =>
  *   its shared account) or at its first sign-in. Nothing a tenant does displaces another's identity;
  *   only an operator transfers or releases one.
  */
+/**
+ * The reads of other modules' tables these rules need inside their transactions, as SQL
+ * their owners hand over at start: the users module (users.sql.ts) and the SSO module
+ * (access.sql.ts) depend on this one, so it cannot import them.
+ */
+export interface IdentitySources {
+  /** $1 tenant id -> email: the tenant's users' emails (users module). */
+  tenantUserEmails: string;
+  /** $1 domain, $2 tenant id -> tenant_id: other tenants having users in the domain (users module). */
+  userTenantsInDomain: string;
+  /** $1 tenant id -> base_url: the targets whose users are seen by email (SSO module). */
+  tenantUserBaseUrls: string;
+  /** $1 domain, $2 tenant id -> tenant_id: other tenants whose shared account is in the domain (SSO module). */
+  sharedAccountTenantsInDomain: string;
+}
+
 @Injectable()
 export class IdentitiesService {
+  private readonly sources: Partial<IdentitySources> = {};
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
   ) {}
+
+  /** Called by the owners of the tables in IdentitySources (UsersService, AccessIdentitySources). */
+  provideSources(sources: Partial<IdentitySources>): void {
+    Object.assign(this.sources, sources);
+  }
+
+  private source(name: keyof IdentitySources): string {
+    const sql = this.sources[name];
+    if (!sql) throw new Error(`IdentitiesService: no ${name} source (its owner's module is not loaded)`);
+    return sql;
+  }
 
   /**
    * Refuses (409 email_domain_owned) an email whose domain another tenant owns. Takes the
@@ -81,7 +109,7 @@ export class IdentitiesService {
    * someone else owns it: user creation must not tell whether an email exists elsewhere.
    */
   async claimForNewUser(m: EntityManager, tenantId: string, email: string): Promise<void> {
-    const rows: { base_url: string }[] = await m.query(TENANT_USER_BASE_URLS_SQL, [tenantId]);
+    const rows: { base_url: string }[] = await m.query(this.source('tenantUserBaseUrls'), [tenantId]);
     const instances = [...new Set(rows.map((r) => biInstance(r.base_url)).filter((i): i is string => i !== null))];
     if (!instances.length) return;
     await m.query(
@@ -102,7 +130,7 @@ export class IdentitiesService {
     if (!instance) return;
     await m.query(
       `INSERT INTO bi_identities (instance, email, tenant_id, claimed_via)
-       SELECT $2, u.email, $1, 'user' FROM (${TENANT_USER_EMAILS_SQL}) u
+       SELECT $2, u.email, $1, 'user' FROM (${this.source('tenantUserEmails')}) u
         WHERE NOT EXISTS (SELECT 1 FROM email_domains d WHERE d.domain = substring(u.email from '@([^@]*)$') AND d.tenant_id <> $1)
        ON CONFLICT (instance, email) DO NOTHING`,
       [tenantId, instance],
@@ -219,8 +247,8 @@ export class IdentitiesService {
       const [existing]: { tenant_id: string; created_at: Date }[] = await m.query(`SELECT tenant_id, created_at FROM email_domains WHERE domain = $1`, [domain]);
       if (existing && existing.tenant_id === tenantId) return { domain: { domain, tenantId, createdAt: existing.created_at }, created: false };
       if (existing) throw conflict(IdentitiesError.EmailDomainTaken, `${domain} already belongs to another tenant`, { domain, tenantId: existing.tenant_id });
-      const users: { tenant_id: string }[] = await m.query(USER_TENANTS_IN_DOMAIN_SQL, [domain, tenantId]);
-      const shared: { tenant_id: string }[] = await m.query(SHARED_ACCOUNT_TENANTS_IN_DOMAIN_SQL, [domain, tenantId]);
+      const users: { tenant_id: string }[] = await m.query(this.source('userTenantsInDomain'), [domain, tenantId]);
+      const shared: { tenant_id: string }[] = await m.query(this.source('sharedAccountTenantsInDomain'), [domain, tenantId]);
       const claimed: { tenant_id: string }[] = await m.query(
         `SELECT DISTINCT tenant_id FROM bi_identities WHERE tenant_id <> $2 AND substring(email from '@([^@]*)$') = $1`,
         [domain, tenantId],
@@ -269,10 +297,6 @@ function requireInstance(raw: string): string {
   const instance = biInstance(String(raw).trim());
   if (!instance) throw badRequest(IdentitiesError.InvalidInstance, 'instance must be the BI tool\'s http(s) URL, e.g. https://bi.example.com');
   return instance;
-}
-
-function isForeignKeyViolation(e: unknown): boolean {
-  return e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23503';
 }
 
 function toView(r: IdentityRow): BiIdentityView {

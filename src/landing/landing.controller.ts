@@ -1,6 +1,6 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../common/route-protection';
 import { basePathOf } from '../common/redirects';
 import { escapeHtml } from '../common/html';
 import { renderPage, sendPage } from '../common/look';

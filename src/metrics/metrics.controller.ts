@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../common/route-protection';
 import { DomainError, unauthorized } from '../common/errors';
 import { Undocumented } from '../common/openapi';
 import { InjectConfig } from '../config/config.module';

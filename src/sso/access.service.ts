@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import type { RequestMeta } from '../auth/auth.types';
+import type { RequestMeta } from '../common/request-meta';
 import { badRequest, notFound } from '../common/errors';
 import { IdentitiesService } from '../identities/identities.service';
 import { TenantsService } from '../tenants/tenants.service';

@@ -1,6 +1,7 @@
 /**
  * Read-only SQL on this module's tables (targets, tenant_target_access) for the identities
- * module, which cannot inject AccessService (the SSO module depends on it, not the reverse).
+ * module's rules, which cannot inject AccessService (the SSO module depends on it, not the
+ * reverse): handed over at start by AccessIdentitySources (access-identity-sources.ts).
  */
 
 /** $1 tenant id -> the base URLs of the targets whose users are seen by email (not a shared account). */

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import type { RequestMeta, SessionContext } from '../auth/auth.types';
+import type { SessionContext } from '../auth/auth.types';
+import type { RequestMeta } from '../common/request-meta';
 import { badRequest, DomainError, notFound, unauthorized } from '../common/errors';
 import { SigningKeyCache } from './signing-key-cache';
 import { mintBase, SsoService } from './sso.service';

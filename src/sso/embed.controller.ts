@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Options, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AuthenticatedRequest, CurrentSession, Public, LoadsSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest, CurrentSession } from '../auth/auth.decorators';
+import { Public, LoadsSession } from '../common/route-protection';
 import type { SessionContext } from '../auth/auth.types';
-import { SESSION_COOKIE } from '../auth/sessions.service';
+import { SESSION_COOKIE } from '../common/route-protection';
 import { notFound } from '../common/errors';
 import { ApiErrors, Responds } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
-import type { RequestMeta, SessionContext } from '../auth/auth.types';
+import type { SessionContext } from '../auth/auth.types';
+import type { RequestMeta } from '../common/request-meta';
 import { badRequest, DomainError, forbidden, unauthorized } from '../common/errors';
 import { mintBase, SsoOutcome, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import type { RequestMeta } from '../auth/auth.types';
+import type { RequestMeta } from '../common/request-meta';
 import { SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { InjectConfig } from '../config/config.module';

@@ -2,9 +2,11 @@ import { Controller, Get, Options, Param, Post, Req, Res } from '@nestjs/common'
 import { ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { ServerResponse } from 'node:http';
-import { AuthenticatedRequest, CurrentSession, Public, LoadsSession } from '../auth/auth.decorators';
+import { AuthenticatedRequest, CurrentSession } from '../auth/auth.decorators';
+import { Public, LoadsSession } from '../common/route-protection';
 import type { SessionContext } from '../auth/auth.types';
-import { SESSION_COOKIE, SessionsService } from '../auth/sessions.service';
+import { SessionsService } from '../auth/sessions.service';
+import { SESSION_COOKIE } from '../common/route-protection';
 import { notFound } from '../common/errors';
 import { ApiErrors, Responds } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';

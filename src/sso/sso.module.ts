@@ -11,6 +11,7 @@ import { IdentitiesModule } from '../identities/identities.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { UsersModule } from '../users/users.module';
 import { Access } from './access.entity';
+import { AccessIdentitySources } from './access-identity-sources';
 import { AccessService } from './access.service';
 import { BiLogoutService } from './bi-logout.service';
 import { DatabricksDemoController } from './demo/databricks-demo.controller';
@@ -49,6 +50,7 @@ import { TargetsService } from './targets.service';
   providers: [
     TargetsService,
     AccessService,
+    AccessIdentitySources,
     SsoRepository,
     SigningKeyCache,
     SsoService,

@@ -1,5 +1,7 @@
 import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { slugCheck } from '../common/identifiers';
+import { registerSealedColumn } from '../crypto/sealed-columns';
+import { targetSecretContext } from './signing-key-cache';
 
 /**
  * A product kind: stored as text and checked by the application against the definitions in
@@ -51,3 +53,6 @@ export class Target {
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
 }
+
+// targets.secrets is a map of name -> sealed value (a product adds a secret without a migration).
+registerSealedColumn({ table: 'targets', keyColumns: ['id'], column: 'secrets', shape: 'map', context: (r, name) => targetSecretContext(r.id, name) });

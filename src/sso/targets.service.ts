@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, QueryFailedError, Repository, SelectQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditService } from '../audit/audit.service';
-import type { RequestMeta } from '../auth/auth.types';
+import type { RequestMeta } from '../common/request-meta';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { SecretBox } from '../crypto/secret-box';
 import {

@@ -1,3 +1,4 @@
+import type { ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
 import { applyDecorators } from '@nestjs/common';
@@ -70,3 +71,13 @@ export function IsFlatAttributes(options?: ValidationOptions): PropertyDecorator
     validate,
   );
 }
+
+/** Swagger schema of a free-form attribute object (string/number/boolean values only). */
+export const ATTRIBUTES_SCHEMA: ApiPropertyOptions = {
+  type: 'object',
+  additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
+  description:
+    'Flat object of string/number/boolean values (at most 50 keys, keys ^[A-Za-z_][A-Za-z0-9_.-]{0,63}$). ' +
+    'Sent to the BI tools as user attributes (e.g. for row-level security). Replaces the whole set.',
+  example: { region: 'emea', plan: 'pro', seats: 25 },
+};

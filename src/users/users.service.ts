@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import type { RequestMeta } from '../auth/auth.types';
+import type { RequestMeta } from '../common/request-meta';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { IdentitiesService } from '../identities/identities.service';
-import { isUniqueViolation } from '../tenants/db-errors';
+import { isUniqueViolation } from '../common/db-errors';
 import { isUuid, normaliseEmail } from '../common/identifiers';
 import { FlatAttributes } from '../tenants/tenant.entity';
 import { TenantsService } from '../tenants/tenants.service';
@@ -14,6 +14,7 @@ import { GroupMember } from './group-member.entity';
 import { Group } from './group.entity';
 import { PasswordsService } from './passwords.service';
 import { User, UserRole } from './user.entity';
+import { TENANT_USER_EMAILS_SQL, USER_TENANTS_IN_DOMAIN_SQL } from './users.sql';
 import { UsersError } from './users.errors';
 
 export interface CreateUserInput {
@@ -48,7 +49,9 @@ export class UsersService {
     private readonly audit: AuditService,
     private readonly passwords: PasswordsService,
     private readonly identities: IdentitiesService,
-  ) {}
+  ) {
+    identities.provideSources({ tenantUserEmails: TENANT_USER_EMAILS_SQL, userTenantsInDomain: USER_TENANTS_IN_DOMAIN_SQL });
+  }
 
   private sessionsEnder?: (m: EntityManager, tenantId: string, userId: string) => Promise<number>;
 

@@ -1,7 +1,7 @@
 /**
  * SQL on this module's tables (users, groups, group_members) for modules that embed it in
- * their own statements: the identities module (which this module depends on, so it cannot
- * inject UsersService) and the one-statement reads of the hot path (the session lookup, the
+ * their own statements: the identities module's rules (which this module depends on, so
+ * UsersService hands them over at start) and the one-statement reads of the hot path (the session lookup, the
  * SSO target load). The rules stay here: what "enabled" means, how a user's groups are read.
  */
 

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
-import { AdminApi, AuthKind, Public } from '../../src/auth/auth.decorators';
+import { AdminApi, AuthKind, Public } from '../../src/common/route-protection';
 import { configureApp } from '../../src/bootstrap';
 import { makeApiKey } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
-import { Public } from '../../src/auth/auth.decorators';
+import { Public } from '../../src/common/route-protection';
 import { configureApp } from '../../src/bootstrap';
 import { grantAccess, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';

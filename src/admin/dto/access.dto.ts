@@ -5,7 +5,8 @@ import type { AccessSettings, GroupMappings } from '../../sso/access.entity';
 import type { TargetKind } from '../../sso/target.entity';
 import { TARGET_DEFINITIONS, TARGET_KINDS } from '../../sso/targets';
 import type { FlatAttributes } from '../../tenants/tenant.entity';
-import { ATTRIBUTES_SCHEMA, OptionalNotNull } from '../../tenants/dto/common.dto';
+import { OptionalNotNull } from '../../common/dto';
+import { ATTRIBUTES_SCHEMA } from '../../tenants/attributes';
 
 /** The raw JSON value: the contents are checked against the target's kind by AccessService. */
 const keepRaw = () => Transform(({ obj, key }) => (obj as Record<string, unknown>)[key]);

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, Length, ValidateIf } from 'class-validator';
 import { IsTenantRef, Trim } from '../../common/identifiers';
-import { OptionalNotNull } from '../../tenants/dto/common.dto';
+import { OptionalNotNull } from '../../common/dto';
 
 export class CreateApiKeyDto {
   @ApiProperty({ maxLength: 100, example: 'CI provisioning' })

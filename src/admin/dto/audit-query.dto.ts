@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsISO8601, IsString, Matches, Max, Min } from 'class-validator';
-import { OptionalNotNull } from '../../tenants/dto/common.dto';
+import { OptionalNotNull } from '../../common/dto';
 import { IsTenantRef } from '../../common/identifiers';
 
 export const MAX_AUDIT_PAGE = 500;

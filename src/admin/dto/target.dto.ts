@@ -5,7 +5,7 @@ import { IsSlug, NotUuidShaped, SLUG, Trim } from '../../common/identifiers';
 import { MAX_SECRET_LENGTH } from '../../sso/dto/target-input';
 import type { TargetKind, TargetSettings } from '../../sso/target.entity';
 import { TARGET_DEFINITIONS, TARGET_KINDS } from '../../sso/targets';
-import { OptionalNotNull } from '../../tenants/dto/common.dto';
+import { OptionalNotNull } from '../../common/dto';
 
 const KIND_MESSAGE = `kind must be one of ${TARGET_KINDS.join(', ')}`;
 

@@ -3,7 +3,7 @@ import { Interval } from '@nestjs/schedule';
 import { DataSource, EntityManager } from 'typeorm';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
-import { updatedRows } from '../sessions.service';
+import { updatedRows } from '../../common/db-errors';
 
 /** How often stale counters are swept (they are harmless, only clutter). */
 const PRUNE_INTERVAL_MS = 15 * 60_000;

@@ -7,7 +7,7 @@ import { TenantsService } from '../../tenants/tenants.service';
 import { HashQueueFull } from '../../users/hash-slots';
 import { PasswordsService } from '../../users/passwords.service';
 import { UsersService } from '../../users/users.service';
-import { RequestMeta } from '../auth.types';
+import { RequestMeta } from '../../common/request-meta';
 import { SessionsService } from '../sessions.service';
 import { GENERIC_FAILURE, LoginForm, LoginRejected } from './login-form';
 import { LoginThrottleService } from './login-throttle.service';

@@ -4,10 +4,12 @@ import { requestMeta } from '../../common/request-meta';
 import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
-import { AuthenticatedRequest, LoadsSession } from '../auth.decorators';
+import { AuthenticatedRequest } from '../auth.decorators';
+import { LoadsSession } from '../../common/route-protection';
 import { TenantsService } from '../../tenants/tenants.service';
 import { basePathOf } from '../../common/redirects';
-import { SESSION_COOKIE, SessionsService } from '../sessions.service';
+import { SessionsService } from '../sessions.service';
+import { SESSION_COOKIE } from '../../common/route-protection';
 import { LogoutService } from './logout.service';
 import { loggedOutPage, sendPage } from './pages';
 

@@ -5,7 +5,7 @@ import { absoluteHttpUrl, isOwnAbsoluteUrl, safeLocalPath } from '../../common/r
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
 import { TenantsService } from '../../tenants/tenants.service';
-import { RequestMeta } from '../auth.types';
+import { RequestMeta } from '../../common/request-meta';
 import { BI_LOGOUT, BiLogout } from '../bi-logout';
 import { SessionsService } from '../sessions.service';
 

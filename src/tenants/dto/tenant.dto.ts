@@ -1,13 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
-import { OperatorOnly } from '../../auth/admin-scope';
+import { OperatorOnly } from '../../common/route-protection';
 import { IsSlug, NotUuidShaped, SLUG, Trim } from '../../common/identifiers';
 import { IsHttpUrl } from '../../common/redirects';
 import { IsFlatAttributes } from '../attributes';
 import type { FlatAttributes, Tenant } from '../tenant.entity';
 import { BrandingDto, BrandingViewDto, toBrandingView } from './branding.dto';
-import { ATTRIBUTES_SCHEMA, OptionalNotNull, PageMetaDto } from './common.dto';
+import { OptionalNotNull, PageMetaDto } from '../../common/dto';
+import { ATTRIBUTES_SCHEMA } from '../attributes';
 
 
 const URL_MESSAGE = 'logoutLandingUrl must be an absolute http(s) URL';

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Trim } from '../../common/identifiers';
 import { IsString, Matches } from 'class-validator';
-import { PageMetaDto } from '../../tenants/dto/common.dto';
+import { PageMetaDto } from '../../common/dto';
 import type { Group } from '../group.entity';
 
 /**

@@ -1,8 +1,8 @@
 import { Param, ParseUUIDPipe } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, Max, Min, ValidateIf } from 'class-validator';
-import { notFound } from '../../common/errors';
+import { notFound } from './errors';
 
 /**
  * A uuid path parameter. A malformed id answers the same 404 as an unknown one (never a
@@ -48,13 +48,3 @@ export class PageMetaDto {
   @ApiProperty()
   offset: number;
 }
-
-/** Swagger schema of a free-form attribute object (string/number/boolean values only). */
-export const ATTRIBUTES_SCHEMA: ApiPropertyOptions = {
-  type: 'object',
-  additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
-  description:
-    'Flat object of string/number/boolean values (at most 50 keys, keys ^[A-Za-z_][A-Za-z0-9_.-]{0,63}$). ' +
-    'Sent to the BI tools as user attributes (e.g. for row-level security). Replaces the whole set.',
-  example: { region: 'emea', plan: 'pro', seats: 25 },
-};
