@@ -9,7 +9,7 @@ import { Logger } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppModule } from './app.module';
 import { LOGIN_BODY_LIMIT, LOGIN_BODY_TOO_LARGE } from './auth/login/login-form';
-import { badRequest, DomainError } from './common/errors';
+import { badRequest, CommonError, DomainError } from './common/errors';
 import { assignRequestId } from './common/logging';
 import { securityHeaders } from './common/security-headers';
 import { buildOpenApiDocument } from './common/openapi';
@@ -57,14 +57,14 @@ export function configureApp(app: NestExpressApplication): void {
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     if (hasBody && !req.is('application/json')) {
       return next(
-        new DomainError('unsupported_media_type', 415, `Send the body as JSON with the header content-type: application/json (got ${JSON.stringify(req.headers['content-type'] ?? 'none')})`),
+        new DomainError(CommonError.UnsupportedMediaType, 415, `Send the body as JSON with the header content-type: application/json (got ${JSON.stringify(req.headers['content-type'] ?? 'none')})`),
       );
     }
     next();
   });
   app.useBodyParser('json', { limit: '100kb' });
   app.use('/api', (req: Request, _res: Response, next: NextFunction) => {
-    if (Array.isArray(req.body)) return next(badRequest('invalid_body', 'body must be an object'));
+    if (Array.isArray(req.body)) return next(badRequest(CommonError.InvalidBody, 'body must be an object'));
     next();
   });
   app.useBodyParser('urlencoded', { limit: '20kb', extended: false });

@@ -2,12 +2,11 @@ import { Body, Controller, Delete, Get, HttpCode, Put, Req, Res } from '@nestjs/
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { TenantScoped } from '../common/route-protection';
-import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { AuthenticatedRequest, ScopedTenantId } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { AccessService } from '../sso/access.service';
 import { AccessDto, AccessListDto, PutAccessDto } from './dto/access.dto';
 import { TargetRef } from './scope';
-import { ScopedTenantId } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 
 /**

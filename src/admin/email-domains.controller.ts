@@ -2,11 +2,10 @@ import { Controller, Delete, Get, HttpCode, Param, Put, Req, Res } from '@nestjs
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { TenantScoped } from '../common/route-protection';
-import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { AuthenticatedRequest, ScopedTenantId } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
 import { IdentitiesService } from '../identities/identities.service';
 import { EmailDomainDto, EmailDomainListDto } from './dto/identity.dto';
-import { ScopedTenantId } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 
 /**

@@ -8,14 +8,13 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { TenantScoped } from '../common/route-protection';
-import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { AuthenticatedRequest, ScopedTenantId } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { PageQueryDto, UuidParam } from '../common/dto';
 import { GroupDto, GroupListDto, GroupNameDto, GroupPageDto, toGroupDto } from '../users/dto/group.dto';
 import { toUserDto, UserPageDto } from '../users/dto/user.dto';
 import { GroupsService } from '../users/groups.service';
-import { ScopedTenantId } from '../auth/auth.decorators';
 import { AdminError } from './admin.errors';
 
 @ApiTags('groups')

@@ -1,13 +1,12 @@
 import { Controller, Delete, Get, HttpCode, Param, Req } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiParam, ApiTags } from '@nestjs/swagger';
 import { TenantScoped } from '../common/route-protection';
-import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { AuthenticatedRequest, ScopedTenantId } from '../auth/auth.decorators';
 import { SessionsService, SessionSummary } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
 import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../common/dto';
 import { UsersService } from '../users/users.service';
-import { ScopedTenantId } from '../auth/auth.decorators';
 import { AdminError } from './admin.errors';
 
 class SessionDto {

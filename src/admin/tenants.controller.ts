@@ -8,14 +8,13 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { GlobalOnly, TenantScoped } from '../common/route-protection';
-import { AuthenticatedRequest, Principal } from '../auth/auth.decorators';
+import { AuthenticatedRequest, Principal, ScopedTenantId } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { PageQueryDto } from '../common/dto';
 import { CreateTenantDto, TenantDto, TenantPageDto, toTenantDto, UpdateTenantDto } from '../tenants/dto/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
-import { ScopedTenantId } from '../auth/auth.decorators';
 
 @ApiTags('tenants')
 @TenantScoped()

@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { TenantScoped } from '../common/route-protection';
-import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { AuthenticatedRequest, ScopedTenantId } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../common/dto';
@@ -23,7 +23,6 @@ import {
   UserPageDto,
 } from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
-import { ScopedTenantId } from '../auth/auth.decorators';
 import { AdminError } from './admin.errors';
 
 @ApiTags('users')

@@ -38,6 +38,7 @@ export const unauthorized = (code: string, message: string, internal?: string) =
 export enum CommonError {
   Conflict = 'conflict',
   InternalError = 'internal_error',
+  InvalidBody = 'invalid_body',
   InvalidCharacters = 'invalid_characters',
   InvalidKey = 'invalid_key',
   InvalidValue = 'invalid_value',
@@ -45,5 +46,6 @@ export enum CommonError {
   PayloadTooLarge = 'payload_too_large',
   ReferenceNotFound = 'reference_not_found',
   TooDeeplyNested = 'too_deeply_nested',
+  UnsupportedMediaType = 'unsupported_media_type',
   ValidationFailed = 'validation_failed',
 }

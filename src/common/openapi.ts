@@ -20,9 +20,7 @@ import {
   SwaggerModule,
 } from '@nestjs/swagger';
 import type { ContentObject, OperationObject, ParameterObject, ResponseObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { ADMIN_SCOPE, operatorOnlyFields, RouteScope } from './route-protection';
-import { AUTH_KIND, AuthKind } from './route-protection';
-import { SESSION_COOKIE } from './route-protection';
+import { ADMIN_SCOPE, operatorOnlyFields, RouteScope, AUTH_KIND, AuthKind, SESSION_COOKIE } from './route-protection';
 import { ErrorResponse } from './error-response';
 import { mayAnswerHtml } from './http-error.filter';
 

@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import type { SessionContext } from '../auth/auth.types';
+import type { SessionContext, AdminPrincipal } from '../auth/auth.types';
 import type { RequestMeta } from '../common/request-meta';
-import type { AdminPrincipal } from '../auth/auth.types';
 import { DomainError } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';

@@ -7,6 +7,7 @@ import { requestMeta } from '../common/request-meta';
 import { UuidParam } from '../common/dto';
 import { AddHandoffSecretDto, HandoffSecretDto, HandoffSettingsDto, UpdateHandoffSettingsDto } from './dto/handoff.dto';
 import { HandoffConfigService } from './handoff-config.service';
+import { HandoffError } from './handoff.errors';
 
 /**
  * A tenant's hand-off configuration. About one tenant, but operator-only (the global key): a
@@ -52,7 +53,7 @@ export class HandoffAdminController {
   async removeSecret(
     @Req() req: AuthenticatedRequest,
     @ScopedTenantId() tenantId: string,
-    @UuidParam('secretId', 'handoff secret') secretId: string,
+    @UuidParam('secretId', HandoffError.HandoffSecretNotFound) secretId: string,
   ): Promise<void> {
     await this.config.removeSecret(requestMeta(req), tenantId, secretId);
   }

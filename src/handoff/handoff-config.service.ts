@@ -7,6 +7,7 @@ import { updatedRows } from '../common/db-errors';
 import { notFound } from '../common/errors';
 import { SecretBox } from '../crypto/secret-box';
 import { TenantsService } from '../tenants/tenants.service';
+import { HandoffError } from './handoff.errors';
 import { handoffSecretContext, HandoffKeys } from './handoff-keys';
 import { HandoffSecret } from './handoff-secret.entity';
 import { HandoffSettings } from './handoff-settings.entity';
@@ -98,7 +99,7 @@ export class HandoffConfigService {
     await this.tenants.findById(tenantId);
     await this.dataSource.transaction(async (m) => {
       const rows = updatedRows(await m.query(`DELETE FROM handoff_secrets WHERE tenant_id = $1 AND id = $2 RETURNING id`, [tenantId, secretId]));
-      if (!rows.length) throw notFound('handoff secret');
+      if (!rows.length) throw notFound(HandoffError.HandoffSecretNotFound);
       await this.audit.record(meta, { type: 'handoff.secret_removed', tenantId, details: { secretId } }, m);
     });
     this.keys.forget(secretId);

@@ -1,10 +1,9 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
-import { Public } from '../common/route-protection';
+import { Public, SESSION_COOKIE } from '../common/route-protection';
 import { basePathOf, safeLocalPath } from '../common/redirects';
 import { SessionsService } from '../auth/sessions.service';
-import { SESSION_COOKIE } from '../common/route-protection';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
 import { Undocumented } from '../common/openapi';

@@ -47,3 +47,9 @@ export function handoffError(reason: HandoffRefusal, details?: Record<string, un
   const [status, message] = HANDOFF_REFUSALS[code];
   return new DomainError(code, status, message, details);
 }
+
+/** The hand-off admin API's codes (besides the refusals of a hand-off above). */
+export enum HandoffError {
+  // Out of the `<thing>_not_found` pattern (kept as answered today; renaming it changes the API).
+  HandoffSecretNotFound = 'handoff secret',
+}

@@ -6,6 +6,7 @@ import { Undocumented } from '../common/openapi';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
 import { safeEqual } from '../crypto/tokens';
+import { MetricsError } from './metrics.errors';
 import { MetricsService } from './metrics.service';
 
 /**
@@ -26,9 +27,9 @@ export class MetricsController {
   @Get()
   async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: Response): Promise<void> {
     const token = this.metricsConfig.token;
-    if (!token) throw new DomainError('not_found', 404, 'metrics are disabled (set METRICS_TOKEN to enable them)');
+    if (!token) throw new DomainError(MetricsError.MetricsDisabled, 404, 'metrics are disabled (set METRICS_TOKEN to enable them)');
     const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? '';
-    if (!safeEqual(given, token)) throw unauthorized('unauthorized', 'METRICS_TOKEN is required (Authorization: Bearer <token>)');
+    if (!safeEqual(given, token)) throw unauthorized(MetricsError.Unauthorized, 'METRICS_TOKEN is required (Authorization: Bearer <token>)');
     res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
   }
 }

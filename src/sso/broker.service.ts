@@ -59,10 +59,10 @@ export class BrokerService {
       throw badRequest(SsoError.InvalidId, `"${a.resourceId.slice(0, 40)}" is not a ${def.label} resource id`);
     }
     if (!session) {
-      await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, 'broker');
+      await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, { flow: 'broker' });
       throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
     }
-    const access = await this.sso.requireAccess(loaded, session, meta, 'broker');
+    const access = await this.sso.requireAccess(loaded, session, meta, { flow: 'broker' });
 
     const secrets: Record<string, string> = {};
     for (const spec of def.secrets) {

@@ -2,9 +2,8 @@ import { Body, Controller, Get, HttpCode, Options, Param, Post, Req, Res } from 
 import { ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthenticatedRequest, CurrentSession } from '../auth/auth.decorators';
-import { Public, LoadsSession } from '../common/route-protection';
+import { Public, LoadsSession, SESSION_COOKIE } from '../common/route-protection';
 import type { SessionContext } from '../auth/auth.types';
-import { SESSION_COOKIE } from '../common/route-protection';
 import { notFound } from '../common/errors';
 import { ApiErrors, Responds } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
@@ -58,7 +57,7 @@ export class EmbedController {
   ): Promise<void> {
     const json = req.query.response === 'json';
     const meta = requestMeta(req);
-    const loaded = await this.sso.requireTarget(slug, session, meta, 'embed');
+    const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'embed' });
     if (json) await this.cors(req, res, loaded, session, 'embed');
     send(res, await this.embeds.issue({ loaded, kind, id, session, json, cookie: req.cookies?.[SESSION_COOKIE], meta }));
   }
@@ -82,7 +81,7 @@ export class EmbedController {
     @Res() res: Response,
   ): Promise<void> {
     const meta = requestMeta(req);
-    const loaded = await this.sso.requireTarget(slug, session, meta, 'embed');
+    const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'embed' });
     await this.cors(req, res, loaded, session, 'embed');
     send(res, { kind: 'json', body: await this.embeds.guestToken({ loaded, body, session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
   }
@@ -104,7 +103,7 @@ export class EmbedController {
     @Res() res: Response,
   ): Promise<void> {
     const meta = requestMeta(req);
-    const loaded = await this.sso.requireTarget(slug, session, meta, 'broker');
+    const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'broker' });
     await this.cors(req, res, loaded, session, 'broker');
     send(res, { kind: 'json', body: await this.brokers.issue({ loaded, kind, resourceId: id, session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
   }

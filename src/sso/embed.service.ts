@@ -69,12 +69,12 @@ export class EmbedService {
     }
 
     if (!session) {
-      await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, 'embed');
+      await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, { flow: 'embed' });
       if (a.json) throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
       const url = this.sso.loginUrl(`/embed/${target.slug}/${a.kind}/${id}`, undefined);
       return { kind: 'redirect', url };
     }
-    const access = await this.sso.requireAccess(loaded, session, meta, 'embed');
+    const access = await this.sso.requireAccess(loaded, session, meta, { flow: 'embed' });
     const { token, exp } = await this.mint(embed, loaded, access, session, meta, a.kind, id, 'url');
     const url = embed.url(mintBase(loaded, access, session).target, a.kind, token);
     if (a.json) return { kind: 'json', body: { url, expiresAt: new Date(exp * 1000).toISOString() } };
@@ -101,10 +101,10 @@ export class EmbedService {
       throw badRequest(SsoError.InvalidBody, request.problem);
     }
     if (!session) {
-      await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, 'embed');
+      await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, { flow: 'embed' });
       throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
     }
-    const access = await this.sso.requireAccess(loaded, session, meta, 'embed');
+    const access = await this.sso.requireAccess(loaded, session, meta, { flow: 'embed' });
     if (!embed.guest.allowed(access, request.kind, request.id)) {
       await this.sso.auditRefusal(meta, { flow: 'embed', tenantId: session.tenant.id, target: target.slug, reason: 'entity_not_allowed', details: { kind: request.kind, id: request.id, userId: session.user.id } });
       throw forbidden(SsoError.EntityNotAllowed, `Your organization may not embed ${request.kind} ${request.id}`);

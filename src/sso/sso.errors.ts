@@ -1,7 +1,7 @@
 /**
- * Every error code SSO, embedding and the token broker (the products' own codes are in their
- * files under targets/) can answer with (the `error` of the JSON answer). One list, so a
- * reader sees every refusal in one place.
+ * Every error code SSO, embedding and the token broker can answer with (the `error` of the
+ * JSON answer). One list, so a reader sees every refusal in one place; a product's own codes
+ * are in its file under targets/ (DatabricksError, MetabaseError), as everything about it is.
  */
 export enum SsoError {
   // Also `target_<secret>_missing` (409), one per secret a product declares (see signingKey).

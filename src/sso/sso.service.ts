@@ -75,17 +75,17 @@ export class SsoService {
   }
 
   /** The target (with this session's access and groups); unknown or disabled: refused, audited. */
-  async requireTarget(slug: string, session: SessionContext | null, meta: RequestMeta, flow: SsoFlow = 'sso'): Promise<TargetWithAccess> {
+  async requireTarget(slug: string, session: SessionContext | null, meta: RequestMeta, { flow = 'sso' }: AuditedAs = {}): Promise<TargetWithAccess> {
     const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null);
-    return this.usableTarget(loaded, slug, session?.tenant.id ?? null, meta, flow);
+    return this.usableTarget(loaded, slug, session?.tenant.id ?? null, meta, { flow });
   }
 
   /** As requireTarget, for a target already loaded (the fast path reads it with the session). */
   async requireLoadedTarget(loaded: TargetWithAccess | null, slug: string, session: SessionContext, meta: RequestMeta): Promise<TargetWithAccess> {
-    return this.usableTarget(loaded, slug, session.tenant.id, meta, 'sso');
+    return this.usableTarget(loaded, slug, session.tenant.id, meta, { flow: 'sso' });
   }
 
-  private async usableTarget(loaded: TargetWithAccess | null, slug: string, tenantId: string | null, meta: RequestMeta, flow: SsoFlow): Promise<TargetWithAccess> {
+  private async usableTarget(loaded: TargetWithAccess | null, slug: string, tenantId: string | null, meta: RequestMeta, { flow }: Required<AuditedAs>): Promise<TargetWithAccess> {
     if (!loaded) {
       await this.auditRefusal(meta, { flow, tenantId, target: slug, reason: 'unknown_target' });
       throw notFound(SsoError.TargetNotFound, { target: slug });
@@ -193,7 +193,7 @@ export class SsoService {
    */
   async precheckHandoff(slug: string, who: HandoffSubject, returnTo: string | undefined, json: boolean, meta: RequestMeta): Promise<TargetWithAccess> {
     const tenantId = who.tenant.id;
-    const loaded = await this.usableTarget(await this.store.load(slug, tenantId, null), slug, tenantId, meta, 'handoff');
+    const loaded = await this.usableTarget(await this.store.load(slug, tenantId, null), slug, tenantId, meta, { flow: 'handoff' });
     const sso = targetDefinition(loaded.target.kind)?.sso;
     if (!sso) {
       await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'sso_not_supported' });
@@ -233,7 +233,7 @@ export class SsoService {
   }
 
   /** The tenant's access to the target; without it: 403, audited, nothing minted. */
-  async requireAccess(loaded: TargetWithAccess, session: SessionContext, meta: RequestMeta, flow: SsoFlow = 'sso'): Promise<NonNullable<TargetWithAccess['access']>> {
+  async requireAccess(loaded: TargetWithAccess, session: SessionContext, meta: RequestMeta, { flow = 'sso' }: AuditedAs = {}): Promise<NonNullable<TargetWithAccess['access']>> {
     if (!loaded.access) {
       await this.auditRefusal(meta, { flow, tenantId: session.tenant.id, target: loaded.target.slug, reason: 'no_access' });
       throw forbidden(SsoError.NoAccess, 'Your organization does not have access to this BI target');
@@ -245,7 +245,7 @@ export class SsoService {
    * A cookie whose session is valid but whose user or tenant is disabled: a clear refusal
    * (audited), not a login page the visitor cannot get past.
    */
-  async refuseDisabledAccount(cookie: unknown, slug: string, meta: RequestMeta, flow: SsoFlow = 'sso'): Promise<void> {
+  async refuseDisabledAccount(cookie: unknown, slug: string, meta: RequestMeta, { flow = 'sso' }: AuditedAs = {}): Promise<void> {
     if (!cookie) return;
     const blocked = await this.sessions.disabledAccount(cookie);
     if (!blocked) return;
@@ -295,6 +295,11 @@ export class RefusalDeferred extends Error {
 
 /** The browser flows whose refusals are audited, as `<flow>.denied`. */
 export type SsoFlow = 'sso' | 'embed' | 'broker' | 'handoff';
+
+/** Which flow a refusal is audited under (only the audit event reads it); 'sso' when not given. */
+export interface AuditedAs {
+  flow?: SsoFlow;
+}
 
 export interface SsoRefusal {
   flow: SsoFlow;

@@ -2,8 +2,7 @@ import { INestApplication, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
-import { AUTH_KIND, AuthKind } from '../../src/common/route-protection';
-import { ADMIN_SCOPE, RouteScope } from '../../src/common/route-protection';
+import { AUTH_KIND, AuthKind, ADMIN_SCOPE, RouteScope } from '../../src/common/route-protection';
 
 /** A route Nest serves, with the metadata the global AuthGuard reads for it. */
 export interface RouteInfo {

@@ -1,4 +1,5 @@
 import { notFound } from '../../src/common/errors';
+import { SsoError } from '../../src/sso/sso.errors';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { targetSecretContext } from '../../src/sso/signing-key-cache';
 import type { TestApp } from '../setup/app';
@@ -10,7 +11,7 @@ import type { TestApp } from '../setup/app';
  */
 export async function openTargetSecrets(t: TestApp, targetId: string): Promise<Record<string, string>> {
   const [row]: { secrets: Record<string, string> | null }[] = await t.ds.query(`SELECT secrets FROM targets WHERE id = $1`, [targetId]);
-  if (!row) throw notFound('target');
+  if (!row) throw notFound(SsoError.TargetNotFound);
   const box = t.app.get(SecretBox);
   return Object.fromEntries(Object.entries(row.secrets ?? {}).map(([name, sealed]) => [name, box.open(sealed, targetSecretContext(targetId, name))]));
 }

@@ -5,11 +5,10 @@ import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
 import { AuthenticatedRequest } from '../auth.decorators';
-import { LoadsSession } from '../../common/route-protection';
+import { LoadsSession, SESSION_COOKIE } from '../../common/route-protection';
 import { TenantsService } from '../../tenants/tenants.service';
 import { basePathOf } from '../../common/redirects';
 import { SessionsService } from '../sessions.service';
-import { SESSION_COOKIE } from '../../common/route-protection';
 import { LogoutService } from './logout.service';
 import { loggedOutPage, sendPage } from './pages';
 

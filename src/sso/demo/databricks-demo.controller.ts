@@ -49,7 +49,7 @@ export class DatabricksDemoController {
     @Req() req: AuthenticatedRequest,
     @Res() res: Response,
   ): Promise<void> {
-    const loaded = await this.sso.requireTarget(slug, session, requestMeta(req), 'broker');
+    const loaded = await this.sso.requireTarget(slug, session, requestMeta(req), { flow: 'broker' });
     // A demo of the token broker: a target of another product has nothing to show here.
     if (!targetDefinition(loaded.target.kind)?.broker) throw notFound(SsoError.TargetNotFound, { target: slug });
     const path = `/demo/databricks/${encodeURIComponent(loaded.target.slug)}/${encodeURIComponent(dashboardId)}`;

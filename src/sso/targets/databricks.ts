@@ -4,6 +4,14 @@ import { resolveAttribute } from '../attributes';
 import type { ObjectSchema } from './settings-schema';
 import { Broker, BrokerDeps, BrokerRequest, defineTarget, schemas } from './target-definition';
 
+/** Every error code the Databricks broker can answer with (besides SsoError's); a product's own codes live in its file. */
+export enum DatabricksError {
+  DashboardNotAllowed = 'dashboard_not_allowed',
+  DashboardNotFound = 'dashboard_not_found',
+  DatabricksFailed = 'databricks_failed',
+  ExternalValueMissing = 'external_value_missing',
+}
+
 /**
  * Databricks AI/BI dashboards, external embedding: a token broker, nothing signed by us.
  * CONTRACTS, the three steps:
@@ -42,7 +50,7 @@ type Step = keyof typeof STEPS;
 
 /** A 502 naming the failing step; never the secret, the tokens or Databricks' answer body. */
 function stepFailed(step: Step, why: string): DomainError {
-  return new DomainError('databricks_failed', 502, `Databricks ${STEPS[step]} failed: ${why}`, { step });
+  return new DomainError(DatabricksError.DatabricksFailed, 502, `Databricks ${STEPS[step]} failed: ${why}`, { step });
 }
 
 interface Cached {
@@ -66,13 +74,13 @@ class DatabricksBroker implements Broker {
     const s = r.target.settings as unknown as DatabricksSettings;
     const access = accessOf(r.ctx.access.settings);
     if (access.dashboards?.length && !access.dashboards.includes(r.resourceId)) {
-      throw new DomainError('dashboard_not_allowed', 403, 'Your organization may not embed this dashboard', { dashboardId: r.resourceId });
+      throw new DomainError(DatabricksError.DashboardNotAllowed, 403, 'Your organization may not embed this dashboard', { dashboardId: r.resourceId });
     }
     // The one resolution order for every product (access > user > tenant; sso/attributes.ts).
     const externalValue = resolveAttribute(r.ctx, access.externalValueAttribute);
     if (externalValue === undefined) {
       throw badRequest(
-        'external_value_missing',
+        DatabricksError.ExternalValueMissing,
         `external_value comes from attribute "${access.externalValueAttribute}", which neither the access, the user nor the tenant has`,
         { attribute: access.externalValueAttribute },
       );
@@ -88,7 +96,7 @@ class DatabricksBroker implements Broker {
     const query = new URLSearchParams({ external_viewer_id: r.viewerId, external_value: String(externalValue) });
     const infoUrl = `${base}/api/2.0/lakeview/dashboards/${encodeURIComponent(r.resourceId)}/published/tokeninfo?${query}`;
     const info = await this.call(2, infoUrl, { method: 'GET', headers: { Authorization: `Bearer ${serviceToken.token}` } }, timeoutMs, (status) => {
-      if (status === 404) return new DomainError('dashboard_not_found', 404, 'No published dashboard with this id in the workspace', { dashboardId: r.resourceId });
+      if (status === 404) return new DomainError(DatabricksError.DashboardNotFound, 404, 'No published dashboard with this id in the workspace', { dashboardId: r.resourceId });
       // A revoked or expired service token: drop it so the next request fetches a new one.
       if (status === 401 || status === 403) this.tokens.delete(`${r.target.id}:${r.secretsVersion}:${s.clientId}`);
       return null;

@@ -7,6 +7,12 @@ import { claimNameClashes, mapGroups } from './claims';
 import { resolveAttribute, resolveAttributes } from '../attributes';
 import type { ObjectSchema } from './settings-schema';
 
+/** Every error code minting for Metabase can answer with (besides SsoError's); a product's own codes live in its file. */
+export enum MetabaseError {
+  LockedParamMissing = 'locked_param_missing',
+  MetabaseTenantSlugInvalid = 'metabase_tenant_slug_invalid',
+}
+
 /** Metabase's own defaults for its configurable claim names (Admin > Authentication > JWT). */
 const DEFAULT_CLAIMS = { email: 'email', firstName: 'first_name', lastName: 'last_name', groups: 'groups' };
 /** CONTRACTS: send exp 60–600 s ahead; two minutes leaves room for a slow redirect. */
@@ -121,7 +127,7 @@ const sso: SsoBehaviour = {
       const slug = accessOf(ctx.access.settings).metabaseTenantSlug ?? ctx.tenant.slug;
       if (!METABASE_TENANT_SLUG.test(slug)) {
         throw new DomainError(
-          'metabase_tenant_slug_invalid',
+          MetabaseError.MetabaseTenantSlugInvalid,
           409,
           'This tenant\'s Metabase tenant slug is not valid (lower-case letters, digits, "-" and "_")',
           { metabaseTenantSlug: slug },
@@ -173,7 +179,7 @@ const embed: EmbedBehaviour = {
       const v = resolveAttribute(ctx, attribute);
       if (v === undefined) {
         throw badRequest(
-          'locked_param_missing',
+          MetabaseError.LockedParamMissing,
           `Locked parameter "${param}" takes its value from attribute "${attribute}", which neither the access, the user nor the tenant has`,
           { param, attribute },
         );

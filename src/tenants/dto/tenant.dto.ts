@@ -4,11 +4,10 @@ import { IsBoolean, IsObject, IsOptional, IsString, Length, MaxLength, ValidateN
 import { OperatorOnly } from '../../common/route-protection';
 import { IsSlug, NotUuidShaped, SLUG, Trim } from '../../common/identifiers';
 import { IsHttpUrl } from '../../common/redirects';
-import { IsFlatAttributes } from '../attributes';
+import { IsFlatAttributes, ATTRIBUTES_SCHEMA } from '../attributes';
 import type { FlatAttributes, Tenant } from '../tenant.entity';
 import { BrandingDto, BrandingViewDto, toBrandingView } from './branding.dto';
 import { OptionalNotNull, PageMetaDto } from '../../common/dto';
-import { ATTRIBUTES_SCHEMA } from '../attributes';
 
 
 const URL_MESSAGE = 'logoutLandingUrl must be an absolute http(s) URL';

@@ -11,9 +11,8 @@ import {
   MaxLength,
 } from 'class-validator';
 import { IsEmailAddress, Trim, TrimLower } from '../../common/identifiers';
-import { IsFlatAttributes } from '../../tenants/attributes';
+import { IsFlatAttributes, ATTRIBUTES_SCHEMA } from '../../tenants/attributes';
 import { OptionalNotNull, PageMetaDto, PageQueryDto } from '../../common/dto';
-import { ATTRIBUTES_SCHEMA } from '../../tenants/attributes';
 import type { FlatAttributes } from '../../tenants/tenant.entity';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords.service';
 import { USER_ROLES } from '../user.entity';
