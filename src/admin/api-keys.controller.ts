@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from
 import { TenantScoped } from '../common/route-protection';
 import { AuthenticatedRequest, Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
-import { ApiKey } from '../auth/api-key.entity';
+import type { ApiKey } from '../auth/api-key.entity';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { forbidden } from '../common/errors';
 import { ApiErrors } from '../common/openapi';

@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AuditEvent } from '../audit/audit-event.entity';
+import type { AuditEvent } from '../audit/audit-event.entity';
 import { AuditService } from '../audit/audit.service';
 import { TenantScoped } from '../common/route-protection';
 import { Principal } from '../auth/auth.decorators';

@@ -155,6 +155,30 @@ export class SessionsService {
     return this.resolve((req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE]);
   }
 
+  /**
+   * A logout: ends the cookie's session (live or not: an idle-expired row is closed too) and
+   * audits `logout` (with `details` added) in one transaction. Null when there was no such
+   * session. The one way for every logout route (/logout, a BI tool's remote logout).
+   */
+  async logOut(
+    cookie: unknown,
+    meta: RequestMeta,
+    details: Record<string, unknown> = {},
+  ): Promise<{ sessionId: string; userId: string; tenantId: string; targetsUsed: string[] } | null> {
+    const sessionId = SessionsService.idFromCookie(cookie);
+    if (!sessionId) return null;
+    return this.dataSource.transaction(async (m) => {
+      const ended = await this.revoke(sessionId, m);
+      if (!ended) return null;
+      await this.audit.record(
+        { ...meta, actor: `user:${ended.userId}` },
+        { type: 'logout', tenantId: ended.tenantId, details: { userId: ended.userId, sessionId, ...details } },
+        m,
+      );
+      return { sessionId, ...ended };
+    });
+  }
+
   /** Ends one session. Returns the row's user/tenant when it was live. */
   async revoke(id: string, manager?: EntityManager): Promise<{ userId: string; tenantId: string; targetsUsed: string[] } | null> {
     const rows = updatedRows<{ user_id: string; tenant_id: string; targets_used: string[] }>(

@@ -7,7 +7,7 @@ import type { SessionContext } from '../auth/auth.types';
 import type { RequestMeta } from '../common/request-meta';
 import { SessionsService } from '../auth/sessions.service';
 import { DomainError } from '../common/errors';
-import { Tenant } from '../tenants/tenant.entity';
+import type { Tenant } from '../tenants/tenant.entity';
 import { TenantsService } from '../tenants/tenants.service';
 import { CreateUserDto } from '../users/dto/user.dto';
 import { GroupsService } from '../users/groups.service';

@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../common/request-meta';
 import { SessionsService } from '../auth/sessions.service';
 import { notFound } from '../common/errors';
@@ -25,9 +23,7 @@ export class RemoteLogoutService {
   private readonly basePath: string;
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly sessions: SessionsService,
-    private readonly audit: AuditService,
     private readonly store: SsoRepository,
     private readonly biLogout: BiLogoutService,
     @InjectConfig('app') app: Config<'app'>,
@@ -48,21 +44,9 @@ export class RemoteLogoutService {
     if (!loaded || !targetDefinition(loaded.target.kind)?.sso) throw notFound(SsoError.TargetNotFound, { target: slug });
     const { target } = loaded;
     let otherBiLogoutUrls: string[] = [];
-    const sessionId = SessionsService.idFromCookie(cookie);
-    if (sessionId) {
-      const ended = await this.dataSource.transaction(async (m) => {
-        const ended = await this.sessions.revoke(sessionId, m);
-        if (!ended) return null;
-        await this.audit.record(
-          { ...meta, actor: `user:${ended.userId}` },
-          { type: 'logout', tenantId: ended.tenantId, details: { userId: ended.userId, sessionId, via: target.kind, target: target.slug } },
-          m,
-        );
-        return ended;
-      });
-      const others = ended?.targetsUsed.filter((id) => id !== target.id) ?? [];
-      if (ended && others.length) otherBiLogoutUrls = await this.biLogout.urlsFor({ tenantId: ended.tenantId, targetsUsed: others });
-    }
+    const ended = await this.sessions.logOut(cookie, meta, { via: target.kind, target: target.slug });
+    const others = ended?.targetsUsed.filter((id) => id !== target.id) ?? [];
+    if (ended && others.length) otherBiLogoutUrls = await this.biLogout.urlsFor({ tenantId: ended.tenantId, targetsUsed: others });
     const landing = absoluteHttpUrl(target.settings.logoutLandingUrl);
     return { next: landing ? landing.href : `${this.basePath}/logout`, otherBiLogoutUrls };
   }

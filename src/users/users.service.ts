@@ -7,7 +7,7 @@ import { badRequest, conflict, notFound } from '../common/errors';
 import { IdentitiesService } from '../identities/identities.service';
 import { isUniqueViolation } from '../common/db-errors';
 import { isUuid, normaliseEmail } from '../common/identifiers';
-import { FlatAttributes } from '../tenants/tenant.entity';
+import type { FlatAttributes } from '../tenants/tenant.entity';
 import { TenantsService, definedOnly } from '../tenants/tenants.service';
 import { GroupMember } from './group-member.entity';
 import { Group } from './group.entity';

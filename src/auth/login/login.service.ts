@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { DomainError } from '../../common/errors';
-import { Tenant } from '../../tenants/tenant.entity';
+import type { Tenant } from '../../tenants/tenant.entity';
 import { TenantsService } from '../../tenants/tenants.service';
 import { HashQueueFull } from '../../users/hash-slots';
 import { PasswordsService } from '../../users/passwords.service';

@@ -1,6 +1,4 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { AuditService } from '../../audit/audit.service';
 import { absoluteHttpUrl, isOwnAbsoluteUrl, safeLocalPath } from '../../common/redirects';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
@@ -26,29 +24,16 @@ export class LogoutService {
   private readonly log = new Logger(LogoutService.name);
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly sessions: SessionsService,
-    private readonly audit: AuditService,
     private readonly tenants: TenantsService,
     @InjectConfig('app') private readonly app: Config<'app'>,
-    // Provided globally by the SSO module; absent (no BI logout) when it is not loaded.
+    // From the SSO module, handed over by AppModule (LoginModule.withBiLogout); absent: no BI logout.
     @Optional() @Inject(BI_LOGOUT) private readonly biLogout?: BiLogout,
   ) {}
 
   /** Revokes the cookie's session and audits `logout` in one transaction; null when there was none. */
-  async end(cookie: unknown, meta: RequestMeta): Promise<EndedSession | null> {
-    const sessionId = SessionsService.idFromCookie(cookie);
-    if (!sessionId) return null;
-    return this.dataSource.transaction(async (m) => {
-      const ended = await this.sessions.revoke(sessionId, m);
-      if (!ended) return null;
-      await this.audit.record(
-        { ...meta, actor: `user:${ended.userId}` },
-        { type: 'logout', tenantId: ended.tenantId, details: { userId: ended.userId, sessionId } },
-        m,
-      );
-      return { sessionId, ...ended };
-    });
+  end(cookie: unknown, meta: RequestMeta): Promise<EndedSession | null> {
+    return this.sessions.logOut(cookie, meta);
   }
 
   /**
