@@ -6,8 +6,8 @@ import { updatedRows } from '../common/db-errors';
 import { notFound } from '../common/errors';
 import { SESSION_COOKIE } from '../common/route-protection';
 import { InjectConfig } from '../config/config.module';
-import { Batcher } from '../database/batcher';
-import { namedQuery } from '../database/named-query';
+import { Batcher } from '../common/batcher';
+import { namedQuery } from '../common/named-query';
 import { Config } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
 import { joinTenant, tenantEnabled } from '../tenants/tenants.sql';
@@ -51,7 +51,7 @@ type ResolvedRow = LiveSessionRow;
 @Injectable()
 export class SessionsService {
   /**
-   * Concurrent lookups share one statement (group commit for reads, src/database/batcher.ts):
+   * Concurrent lookups share one statement (group commit for reads, src/common/batcher.ts):
    * under load one round trip answers many requests; alone, a lookup is sent at once.
    */
   private readonly lookups = new Batcher<string, ResolvedRow | undefined>((ids) => this.lookup(ids), { maxBatch: 64, maxInFlight: 1 });

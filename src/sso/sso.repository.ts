@@ -7,8 +7,8 @@ import { SessionsService } from '../auth/sessions.service';
 import type { AccessSettings, GroupMappings } from './access.entity';
 import type { TargetKind, TargetSettings } from './target.entity';
 import { MetricsService } from '../metrics/metrics.service';
-import { Batcher } from '../database/batcher';
-import { namedQuery } from '../database/named-query';
+import { Batcher } from '../common/batcher';
+import { namedQuery } from '../common/named-query';
 import { userGroupNames } from '../users/users.sql';
 import { iatConflictKey, TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput, TokenRecordRow } from './token-record';
 
@@ -76,7 +76,7 @@ interface LoadKey {
  *
  * The two hot-path statements run as named (prepared) statements (namedQuery): Postgres then
  * parses and plans them once per connection instead of on every request. Each works on a batch
- * (group commit, src/database/batcher.ts): under load, concurrent handshakes share one round
+ * (group commit, src/common/batcher.ts): under load, concurrent handshakes share one round
  * trip and, for the records, one commit; each is answered only when its batch has returned.
  */
 @Injectable()

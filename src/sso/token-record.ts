@@ -62,7 +62,7 @@ const COLUMNS: [string, string][] = [
 ];
 
 /**
- * One statement that records a batch of tokens (group commit, src/database/batcher.ts): for
+ * One statement that records a batch of tokens (group commit, src/common/batcher.ts): for
  * each, the token, its audit event and the session's use of the target. A statement is
  * atomic: every row is written or none is, and each caller signs and sends its token only
  * after the statement returned ("if the write fails, no token leaves"). One round trip and one
