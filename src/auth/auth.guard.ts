@@ -14,8 +14,9 @@ import { AuthError } from './auth.errors';
 
 /**
  * Deny by default: a route must declare @Public(), @AdminApi() or @LoadsSession(); an admin
- * route also declares who may call it (@GlobalOnly() / @TenantScoped(), see admin-scope.ts),
- * enforced here before any pipe or handler runs.
+ * route also declares who may call it (@GlobalOnly() / @TenantScoped()). The declarations are
+ * in common/route-protection.ts, the rule in admin-scope.ts; enforced here before any pipe or
+ * handler runs.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
