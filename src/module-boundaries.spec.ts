@@ -192,6 +192,18 @@ describe('module boundaries', () => {
     expect(foreignTableUses(files)).toEqual([]);
   });
 
+  it("outside entity files (relations), another folder's entity is imported as a type only", () => {
+    const valueImports = files
+      .filter((f) => !f.file.endsWith('.entity.ts') && f.folder !== 'database')
+      .flatMap((f) =>
+        [...f.text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+'(\.{1,2}\/[^']+\.entity)'/gm)]
+          .map((m) => path.relative(SRC, path.resolve(SRC, path.dirname(f.file), m[1])))
+          .filter((target) => folderOf(target) !== f.folder)
+          .map((target) => `${f.file} imports ${target}`),
+      );
+    expect(valueImports).toEqual([]);
+  });
+
   it('the command-line entry points are imported by nothing (so they may import any folder)', () => {
     const entries = entryPoints();
     expect([...entries]).toContain(path.join('crypto', 'rotate-secrets.ts'));
