@@ -53,10 +53,12 @@ const identityOwnedElsewhere = () =>
 
 /**
  * The SSO flow, product-agnostic: what differs per BI product (claims, redirect, return_to
- * rules) comes from its file in sso/targets/. The hot path is three round trips: the session
- * (the guard), the target with access and groups (one SELECT), and one statement recording
- * token + audit event + the session's use of the target. Only after that succeeded is the
- * token signed and sent: a failed write means no token leaves.
+ * rules) comes from its file in sso/targets/. The hot path (sso-fast-path.ts) is two
+ * statements, each shared by concurrent handshakes (group commit): the session with the
+ * target, access and groups, and one statement recording token + audit event + the session's
+ * use of the target (through the full pipeline the session is read by the guard, the target
+ * on its own). Only after the record succeeded is the token signed and sent: a failed write
+ * means no token leaves.
  */
 @Injectable()
 export class SsoService {
