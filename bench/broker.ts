@@ -15,9 +15,8 @@
 import type autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../src/crypto/secret-box';
-import { randomToken, sha256Hex } from '../src/crypto/tokens';
 import { FakeDatabricks, startFakeDatabricks } from '../test/fakes/databricks';
-import { load, printTable, runMain, sleep, startPostgres, startService } from './lib';
+import { load, printTable, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -40,12 +39,7 @@ async function main(): Promise<void> {
        RETURNING id`,
       [tenant.id],
     );
-    const cookies: string[] = [];
-    for (const u of users) {
-      const token = randomToken(32);
-      cookies.push(`eidp_session=${token}`);
-      await pg.query(`INSERT INTO sessions (id, user_id, tenant_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')`, [sha256Hex(token), u.id, tenant.id]);
-    }
+    const cookies = await seedSessions(pg, tenant.id, users);
     const workspace = async (slug: string, serviceTokenTtl?: number) => {
       const fake = await startFakeDatabricks({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, dashboards: [DASH], serviceTokenTtl });
       fakes.push(fake);
@@ -53,14 +47,14 @@ async function main(): Promise<void> {
         `INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ($1, 'databricks', $1, $2, $3) RETURNING id`,
         [slug, fake.url, JSON.stringify({ workspaceId: '1234567890123456', clientId: CLIENT_ID })],
       );
-      await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, box.seal(CLIENT_SECRET, `target:${target.id}:secret`)]);
+      await setTargetSecret(pg, box, target.id, CLIENT_SECRET);
       await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, settings) VALUES ($1, $2, '{"externalValueAttribute":"customer"}')`, [tenant.id, target.id]);
       return fake;
     };
     // The same users' SSO handshake on a Metabase target, run alongside: a ratio that holds
     // whatever else the machine is doing (two network calls to the workspace vs none).
     const [mb] = await pg.query(`INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('mb', 'metabase', 'mb', 'https://metabase.example.com', '{}') RETURNING id`);
-    await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [mb.id, box.seal('bench-metabase-jwt-secret-0123456789abcdef', `target:${mb.id}:secret`)]);
+    await setTargetSecret(pg, box, mb.id, 'bench-metabase-jwt-secret-0123456789abcdef');
     await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id) VALUES ($1, $2)`, [tenant.id, mb.id]);
     const warm = await workspace('dbx');
     const cold = await workspace('dbx-cold');

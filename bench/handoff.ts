@@ -16,7 +16,7 @@ import type autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
 import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import { SecretBox } from '../src/crypto/secret-box';
-import { load, LoadResult, printTable, runMain, sleep, startPostgres, startService } from './lib';
+import { load, LoadResult, printTable, runMain, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     const secretId = randomUUID();
     await pg.query(`INSERT INTO handoff_secrets (id, tenant_id, secret_enc) VALUES ($1, $2, $3)`, [secretId, tenant.id, box.seal(SECRET, `handoff:${tenant.id}:${secretId}`)]);
     const [target] = await pg.query(`INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('mb', 'metabase', 'Metabase', $1, '{}') RETURNING id`, [METABASE]);
-    await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, box.seal(MB_SECRET, `target:${target.id}:secret`)]);
+    await setTargetSecret(pg, box, target.id, MB_SECRET);
     await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts"]}')`, [tenant.id, target.id]);
     await pg.query('ANALYZE');
 

@@ -10,6 +10,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { SecretBox } from '../src/crypto/secret-box';
+import { randomToken, sha256Hex } from '../src/crypto/tokens';
+import { targetSecretContext } from '../src/sso/signing-key-cache';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { freePort } from '../test/setup/global-setup';
 
@@ -228,6 +231,25 @@ export function pgStatements(pg: Pg) {
       })));
     },
   };
+}
+
+/**
+ * A live session (one day) for each user, inserted as SessionsService.create stores it (the
+ * SHA-256 of the cookie's token); returns each one's `Cookie` header value, in order.
+ */
+export async function seedSessions(pg: Pg, tenantId: string, users: { id: string }[]): Promise<string[]> {
+  const cookies: string[] = [];
+  for (const u of users) {
+    const token = randomToken(32);
+    cookies.push(`eidp_session=${token}`);
+    await pg.query(`INSERT INTO sessions (id, user_id, tenant_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')`, [sha256Hex(token), u.id, tenantId]);
+  }
+  return cookies;
+}
+
+/** Seals `secret` as the target's secret `name`, as the admin API stores it. */
+export async function setTargetSecret(pg: Pg, box: SecretBox, targetId: string, secret: string, name = 'secret'): Promise<void> {
+  await pg.query(`UPDATE targets SET secrets = secrets || jsonb_build_object($2::text, $3::text) WHERE id = $1`, [targetId, name, box.seal(secret, targetSecretContext(targetId, name))]);
 }
 
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s

@@ -21,9 +21,7 @@ import type autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { SecretBox } from '../src/crypto/secret-box';
-import { randomToken, sha256Hex } from '../src/crypto/tokens';
-import { targetSecretContext } from '../src/sso/signing-key-cache';
-import { load, printTable, runMain, sleep, startPostgres, startService } from './lib';
+import { load, printTable, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 60);
@@ -52,24 +50,12 @@ async function main(): Promise<void> {
       [METABASE],
     );
     const box = new SecretBox(Buffer.from(secretsKey, 'hex'));
-    await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [
-      target.id,
-      box.seal(SECRET, targetSecretContext(target.id, 'secret')),
-    ]);
+    await setTargetSecret(pg, box, target.id, SECRET);
     await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts"]}')`, [
       tenant.id,
       target.id,
     ]);
-    const cookies: string[] = [];
-    for (const u of users) {
-      const token = randomToken(32);
-      cookies.push(`eidp_session=${token}`);
-      await pg.query(`INSERT INTO sessions (id, user_id, tenant_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')`, [
-        sha256Hex(token),
-        u.id,
-        tenant.id,
-      ]);
-    }
+    const cookies = await seedSessions(pg, tenant.id, users);
     await pg.query('ANALYZE');
 
     const path = '/sso/mb?return_to=/dashboard/1';

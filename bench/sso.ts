@@ -24,8 +24,7 @@ import type autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../src/crypto/secret-box';
-import { randomToken, sha256Hex } from '../src/crypto/tokens';
-import { cpuDuring, cpuSeconds, freePort, load, LoadResult, pgStatements, postgresPids, printTable, ROOT, runMain, sleep, startPostgres, startService } from './lib';
+import { cpuDuring, cpuSeconds, freePort, load, LoadResult, pgStatements, postgresPids, printTable, ROOT, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -92,21 +91,12 @@ async function main(): Promise<void> {
       [METABASE],
     );
     const box = new SecretBox(Buffer.from(secretsKey, 'hex'));
-    await pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, box.seal(SECRET, `target:${target.id}:secret`)]);
+    await setTargetSecret(pg, box, target.id, SECRET);
     await pg.query(
       `INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts","Viewers"]}')`,
       [tenant.id, target.id],
     );
-    const cookies: string[] = [];
-    for (const u of users) {
-      const token = randomToken(32);
-      cookies.push(`eidp_session=${token}`);
-      await pg.query(`INSERT INTO sessions (id, user_id, tenant_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')`, [
-        sha256Hex(token),
-        u.id,
-        tenant.id,
-      ]);
-    }
+    const cookies = await seedSessions(pg, tenant.id, users);
     await pg.query('ANALYZE');
 
     baseline = await startBaseline();
@@ -215,7 +205,7 @@ async function benchSisense(o: {
     `INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('ss', 'sisense', 'Sisense', $1, '{}') RETURNING id`,
     [SISENSE],
   );
-  await o.pg.query(`UPDATE targets SET secrets = jsonb_build_object('secret', $2::text) WHERE id = $1`, [target.id, o.box.seal(SECRET, `target:${target.id}:secret`)]);
+  await setTargetSecret(o.pg, o.box, target.id, SECRET);
   await o.pg.query(
     `INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts","Viewers"]}')`,
     [o.tenantId, target.id],

@@ -6,7 +6,7 @@ import { updatedRows } from '../common/db-errors';
 import { notFound } from '../common/errors';
 import { SESSION_COOKIE } from '../common/route-protection';
 import { InjectConfig } from '../config/config.module';
-import { Batcher } from '../common/batcher';
+import { Batcher, HOT_PATH_BATCHING } from '../common/batcher';
 import { namedQuery } from '../common/named-query';
 import { Config } from '../config/configuration';
 import { randomToken, sha256Hex } from '../crypto/tokens';
@@ -54,7 +54,7 @@ export class SessionsService {
    * Concurrent lookups share one statement (group commit for reads, src/common/batcher.ts):
    * under load one round trip answers many requests; alone, a lookup is sent at once.
    */
-  private readonly lookups = new Batcher<string, ResolvedRow | undefined>((ids) => this.lookup(ids), { maxBatch: 64, maxInFlight: 1 });
+  private readonly lookups = new Batcher<string, ResolvedRow | undefined>((ids) => this.lookup(ids), HOT_PATH_BATCHING);
 
   constructor(
     private readonly dataSource: DataSource,

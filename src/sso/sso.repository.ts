@@ -7,7 +7,7 @@ import { SessionsService } from '../auth/sessions.service';
 import type { AccessSettings, GroupMappings } from './access.entity';
 import type { TargetKind, TargetSettings } from './target.entity';
 import { MetricsService } from '../metrics/metrics.service';
-import { Batcher } from '../common/batcher';
+import { Batcher, HOT_PATH_BATCHING } from '../common/batcher';
 import { namedQuery } from '../common/named-query';
 import { userGroupNames } from '../users/users.sql';
 import { iatConflictKey, TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput, TokenRecordRow } from './token-record';
@@ -81,16 +81,9 @@ interface LoadKey {
  */
 @Injectable()
 export class SsoRepository {
-  private readonly loads = new Batcher<LoadKey, TargetWithAccess | null>((keys) => this.loadBatch(keys), { maxBatch: 64, maxInFlight: 1 });
-  private readonly sessionLoads = new Batcher<{ sessionId: string; slug: string }, any>((keys) => this.loadWithSessionBatch(keys), {
-    maxBatch: 64,
-    maxInFlight: 1,
-  });
-  private readonly records = new Batcher<TokenRecordInput, TokenRecordRow>((inputs) => this.recordBatch(inputs), {
-    maxBatch: 64,
-    maxInFlight: 1,
-    conflictKey: iatConflictKey,
-  });
+  private readonly loads = new Batcher<LoadKey, TargetWithAccess | null>((keys) => this.loadBatch(keys), HOT_PATH_BATCHING);
+  private readonly sessionLoads = new Batcher<{ sessionId: string; slug: string }, any>((keys) => this.loadWithSessionBatch(keys), HOT_PATH_BATCHING);
+  private readonly records = new Batcher<TokenRecordInput, TokenRecordRow>((inputs) => this.recordBatch(inputs), { ...HOT_PATH_BATCHING, conflictKey: iatConflictKey });
 
   constructor(
     private readonly dataSource: DataSource,

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { grantAccess, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { freePort } from '../setup/global-setup';
-import { CookieJar, csrfFieldOf } from '../support/cookie-jar';
+import { signInOver } from '../support/cookie-jar';
 import { PostgresProcess, startPostgresProcess } from '../support/embedded-postgres-process';
 
 /**
@@ -71,20 +71,8 @@ describe('a Postgres outage in the middle of a load run', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  async function login(): Promise<{ status: number; body: string; cookie?: string }> {
-    const jar = new CookieJar();
-    const page = jar.store(await fetch(`${base}/login`));
-    const csrf = csrfFieldOf(await page.text());
-    const res = jar.store(
-      await fetch(`${base}/login`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-        body: new URLSearchParams({ _csrf: csrf, tenant: tenant.slug, email: user.email, password: PASSWORD }).toString(),
-      }),
-    );
-    const session = jar.get('eidp_session');
-    return { status: res.status, body: await res.text(), cookie: session ? `eidp_session=${session}` : undefined };
+  function login(): Promise<{ status: number; body: string; cookie?: string }> {
+    return signInOver(base, { tenant: tenant.slug, email: user.email, password: PASSWORD, accept: 'text/html' });
   }
 
   async function sso(): Promise<Answer> {

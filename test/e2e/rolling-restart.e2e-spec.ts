@@ -7,7 +7,7 @@ import { createDataSource } from '../../src/database/data-source';
 import { targetSecretContext } from '../../src/sso/signing-key-cache';
 import { grantAccess, makeApiKey, makeTenant, makeUser } from '../factories';
 import { createDatabase, dropDatabase } from '../setup/test-db';
-import { CookieJar, csrfFieldOf } from '../support/cookie-jar';
+import { signInOver } from '../support/cookie-jar';
 import { ServiceProcess, startService, stopService } from '../support/service-process';
 
 /**
@@ -157,20 +157,8 @@ describe('two service processes on one database: SIGTERM, rolling restart, share
   }, 60_000);
 
   /** A real login through the form (CSRF cookie and field) on `base`; the session cookie. */
-  async function login(base: string, password = PASSWORD): Promise<{ status: number; cookie?: string }> {
-    const jar = new CookieJar();
-    const page = jar.store(await fetch(`${base}/login`));
-    const csrf = csrfFieldOf(await page.text());
-    const res = jar.store(
-      await fetch(`${base}/login`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ _csrf: csrf, tenant: tenant.slug, email: user.email, password }).toString(),
-      }),
-    );
-    const session = jar.get('eidp_session');
-    return { status: res.status, cookie: session ? `eidp_session=${session}` : undefined };
+  function login(base: string, password = PASSWORD): Promise<{ status: number; cookie?: string }> {
+    return signInOver(base, { tenant: tenant.slug, email: user.email, password });
   }
 
   /** One handshake: 302 to the BI with a token, or what was answered instead. */

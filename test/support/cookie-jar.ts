@@ -123,3 +123,27 @@ export async function signIn(
   if (p.next !== undefined) form.next = p.next;
   return jar.store(await jar.on(agent.post('/login')).type('form').send(form));
 }
+
+/**
+ * signIn over real HTTP (fetch) against a running service at `base` (another process, a
+ * stopped Postgres): GET /login, then POST the form. Returns the POST's status and body, and
+ * the session cookie (`eidp_session=...`) when one was set.
+ */
+export async function signInOver(
+  base: string,
+  p: { tenant: string; email: string; password: string; accept?: string },
+): Promise<{ status: number; body: string; cookie?: string }> {
+  const jar = new CookieJar();
+  const page = jar.store(await fetch(`${base}/login`));
+  const csrf = csrfFieldOf(await page.text());
+  const res = jar.store(
+    await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded', ...(p.accept ? { accept: p.accept } : {}) },
+      body: new URLSearchParams({ _csrf: csrf, tenant: p.tenant, email: p.email, password: p.password }).toString(),
+    }),
+  );
+  const session = jar.get('eidp_session');
+  return { status: res.status, body: await res.text(), cookie: session ? `eidp_session=${session}` : undefined };
+}
