@@ -4,10 +4,16 @@
 // - e2e: test/**/*.e2e-spec.ts boot the real AppModule against real Postgres (DATABASE_URL,
 //   else an embedded cluster the global setup starts once), a fresh database per file.
 // Jest runs a project's globalSetup only when at least one of its tests is selected.
+const ESM_ONLY = ['@nestjs', 'jose', 'file-type'];
 const shared = {
   testEnvironment: 'node',
   rootDir: __dirname,
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+    '^.+\\.m?js$': '<rootDir>/test/setup/esm-to-cjs.js',
+  },
+  // Only the ES-module-only packages are rewritten (see test/setup/esm-to-cjs.js).
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   setupFiles: ['reflect-metadata'],
 };
 
