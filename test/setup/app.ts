@@ -1,9 +1,12 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import type { Server } from 'node:http';
+import { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/bootstrap';
+import { configToken } from '../../src/config/config.module';
+import type { Config } from '../../src/config/configuration';
 import { createDatabase, dropDatabase } from './test-db';
 
 export interface TestApp {
@@ -37,6 +40,9 @@ export async function createTestApp(
     app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, bufferLogs: true });
     configureApp(app);
     await app.init();
+    // nestjs-pino keeps one pino root per process, built by the first app that logs; a test
+    // file boots several apps, each with its own LOG_LEVEL, so this app's level applies now.
+    if (PinoLogger.root) PinoLogger.root.level = app.get<Config<'app'>>(configToken('app')).logLevel;
   } finally {
     process.env = saved;
   }

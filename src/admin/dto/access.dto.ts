@@ -11,9 +11,12 @@ import { ATTRIBUTES_SCHEMA } from '../../tenants/attributes';
 /** The raw JSON value: the contents are checked against the target's kind by AccessService. */
 const keepRaw = () => Transform(({ obj, key }) => (obj as Record<string, unknown>)[key]);
 
-/** Generated from the product definitions (sso/targets/): one schema per kind, as validated. */
+/**
+ * Generated from the product definitions (sso/targets/): one schema per kind, as validated.
+ * No `type` of its own: each branch is an object, and @nestjs/swagger writes an explicit
+ * `type` next to the `oneOf`, which reads as a shapeless object.
+ */
 const SETTINGS_SCHEMA: ApiPropertyOptions = {
-  type: 'object',
   description: 'Per-product settings of the access, checked against the schema of the target\'s kind; settings for another product are refused.',
   oneOf: TARGET_DEFINITIONS.map((d) => ({ ...d.accessSettingsSchema, title: `${d.label} (kind ${d.kind})` })),
 } as ApiPropertyOptions;
