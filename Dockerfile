@@ -2,7 +2,7 @@
 # it needs DATABASE_URL (the embedded Postgres is a development dependency, not in the image).
 # .dockerignore keeps .data (local key and database) and host node_modules out of the context.
 # test/e2e/production-image.e2e-spec.ts runs this build stage's RUN steps and starts the result.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +12,7 @@ RUN npx nest build
 # and typescript (flagged devOptional in the lock) after --omit=dev; the app never loads them.
 RUN npm prune --omit=dev --no-audit --no-fund && node -e "const fs=require('fs');for(const [p,v] of Object.entries(require('./package-lock.json').packages))if(v.devOptional)fs.rmSync(p,{recursive:true,force:true})"
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

@@ -1,11 +1,14 @@
 /**
  * Jest transform for the ES-module-only packages in node_modules (NestJS 12, jose 6, ...).
  * Node itself loads them from our CommonJS code through require(esm), but Jest runs every
- * module in its own registry and only learned require(esm) on Node >= 24.9 (it needs
- * vm.SourceTextModule#hasAsyncGraph), so on Node 20 and 22 they are rewritten to CommonJS
- * here. TypeScript's transpiler does the rewrite (no type checking). `import.meta` has no
- * CommonJS form: a module that rebuilds `require`, `__filename` or `__dirname` from it gets
- * the CommonJS bindings of the same name instead, and any other use maps to the file's path.
+ * module in its own registry, and its require(esm) needs vm.SourceTextModule#hasAsyncGraph:
+ * Node >= 24.9 started with --experimental-vm-modules only. Everywhere else (Node 20, 22, and
+ * 24 unflagged) they are rewritten to CommonJS here, by TypeScript's transpiler (no type
+ * checking). `import.meta` has no CommonJS form: a module that rebuilds `require`,
+ * `__filename` or `__dirname` from it gets the CommonJS binding of the same name instead;
+ * `import.meta.url`, `.filename`, `.dirname` and `.resolve()` map to the file's own path and
+ * to require.resolve. A package with top-level await could not be rewritten: Jest would then
+ * fail loudly on it, never run it wrongly.
  */
 const { createHash } = require('node:crypto');
 const { readFileSync } = require('node:fs');
@@ -18,6 +21,7 @@ const IMPORT_META = [
   [/\bimport\.meta\.url\b/g, "require('node:url').pathToFileURL(__filename).href"],
   [/\bimport\.meta\.filename\b/g, '__filename'],
   [/\bimport\.meta\.dirname\b/g, '__dirname'],
+  [/\bimport\.meta\.resolve\(/g, "((s) => require('node:url').pathToFileURL(require.resolve(s)).href)("],
 ];
 
 module.exports = {
