@@ -6,6 +6,7 @@ import { TargetSecretsMapAndKindAsText1764400000000 } from './1764400000000-Targ
 import { AddHandoff1764500000000 } from './1764500000000-AddHandoff';
 import { AddRolesAndOperatorTenant1764600000000 } from './1764600000000-AddRolesAndOperatorTenant';
 import { AddTenantBranding1764700000000 } from './1764700000000-AddTenantBranding';
+import { AddLoginAttemptCounts1764850000000 } from './1764850000000-AddLoginAttemptCounts';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   AddHandoff1764500000000,
   AddRolesAndOperatorTenant1764600000000,
   AddTenantBranding1764700000000,
+  AddLoginAttemptCounts1764850000000,
 ];

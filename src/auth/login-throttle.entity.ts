@@ -1,8 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
- * Failure counters for brute-force protection, keyed "acct:<tenant>:<email>" or "ip:<addr>".
- * Updated with one atomic upsert so parallel failures count exactly once each.
+ * Login counters for brute-force protection, keyed "acct:<tenant>:<email>" or "ip:<addr>":
+ * failures (and the lockout) in one window, attempts of any outcome in another. Updated with
+ * one atomic upsert so parallel attempts count exactly once each.
  */
 @Entity({ name: 'login_throttles' })
 export class LoginThrottle {
@@ -17,4 +18,10 @@ export class LoginThrottle {
 
   @Column({ name: 'locked_until', type: 'timestamptz', nullable: true })
   lockedUntil: Date | null;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts: number;
+
+  @Column({ name: 'attempts_window_started_at', type: 'timestamptz', default: () => 'now()' })
+  attemptsWindowStartedAt: Date;
 }

@@ -135,7 +135,9 @@ describe('login lockout and throttling', () => {
 
     const ok = await attempt(b, { tenant: tenant.slug, email: user.email, password: PASSWORD }).expect(303);
     expect(ok.headers.location).toBe('/account');
-    expect(await t.ds.query(`SELECT 1 FROM login_throttles WHERE key = $1`, [key])).toHaveLength(0);
+    // The failures are cleared; the attempts (of any outcome) stay counted in their window.
+    const [afterSuccess] = await t.ds.query(`SELECT failures, locked_until, attempts FROM login_throttles WHERE key = $1`, [key]);
+    expect(afterSuccess).toEqual({ failures: 0, locked_until: null, attempts: THRESHOLD + 2 });
   });
 
   it('starts a new window when the old one has passed', async () => {

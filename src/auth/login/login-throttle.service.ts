@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
 import { updatedRows } from '../../common/db-errors';
+import type { HashClient } from '../../users/hash-slots';
 
 /** How often stale counters are swept (they are harmless, only clutter). */
 const PRUNE_INTERVAL_MS = 15 * 60_000;
@@ -11,8 +12,13 @@ const PRUNE_INTERVAL_MS = 15 * 60_000;
 /** What `reserve` decided, before any password work. */
 export type Admission =
   | { admitted: true }
-  /** The IP is over LOGIN_IP_LIMIT: 429 for this many seconds. Nothing was counted for the account. */
+  /**
+   * The IP is over LOGIN_IP_LIMIT (failures) or LOGIN_IP_ATTEMPT_LIMIT (attempts of any
+   * outcome): 429 for this many seconds. Nothing was counted for the account.
+   */
   | { admitted: false; refusal: 'ip'; retryAfterSeconds: number }
+  /** The account is over LOGIN_ACCOUNT_ATTEMPT_LIMIT: 429 for this many seconds. */
+  | { admitted: false; refusal: 'account-attempts'; retryAfterSeconds: number }
   /** The account is locked, or every attempt it has left is already in flight. */
   | { admitted: false; refusal: 'account' };
 
@@ -37,6 +43,18 @@ export type Admission =
  * - an attempt never verified (the hash queue was full) gives both reservations back (`release`).
  * In-flight reservations count towards the limit: a reservation whose request died with the
  * process stays a failure and ages out with its window (errs on the side of refusing).
+ *
+ * The same statements also count ATTEMPTS of any outcome, in their own window, per IP
+ * (LOGIN_IP_ATTEMPT_LIMIT) and per account (LOGIN_ACCOUNT_ATTEMPT_LIMIT): a right password
+ * gives its failure reservation back, so failures alone cannot stop one client signing in
+ * ordinary accounts over and over and keeping the hash slots busy. Attempts are never given
+ * back (an attempt refused because the hash line was full still asked for one).
+ *
+ * Locking (no deadlock, whatever runs at once): every statement here touches ONE
+ * login_throttles row, and no transaction holds more than one row lock, so no two of them
+ * can wait on each other in a cycle. (A statement updating the account and IP rows together,
+ * while another transaction locked them in the other order, was a `deadlock detected`: a 500
+ * for a right password.)
  */
 @Injectable()
 export class LoginThrottleService {
@@ -57,49 +75,86 @@ export class LoginThrottleService {
   }
 
   /**
-   * Reserves one attempt for the IP, then (when the IP was admitted) for the account. An IP
-   * over its limit is refused before the account is looked at, so the answer depends on the IP
-   * only; an account refusal still counts against the IP (a guesser spraying locked accounts
-   * keeps using up its IP's attempts).
+   * How a login's verification queues for a hash slot: in its IP's line (IPs take turns), with
+   * at most LOGIN_IP_CONCURRENCY in from the IP and LOGIN_ACCOUNT_CONCURRENCY for the account.
+   */
+  hashClient(accountKey: string, ipKey: string): HashClient {
+    return {
+      queue: ipKey,
+      caps: [
+        { key: ipKey, max: this.lockout.ipConcurrency },
+        { key: accountKey, max: this.lockout.accountConcurrency },
+      ],
+    };
+  }
+
+  /**
+   * Reserves one attempt for the IP, then (when the IP was admitted) for the account, each in
+   * one statement on one row. An IP over its limits is refused before the account is looked
+   * at, so the answer depends on the IP only; an account refusal still counts against the IP
+   * (a guesser spraying locked accounts keeps using up its IP's attempts).
    */
   async reserve(accountKey: string, ipKey: string): Promise<Admission> {
-    const { ipLimit, ipWindowSeconds, threshold, windowSeconds } = this.lockout;
-    const ip: unknown[] = await this.dataSource.query(
-      `INSERT INTO login_throttles AS t (key, failures, window_started_at)
-       VALUES ($1, 1, now())
-       ON CONFLICT (key) DO UPDATE SET
-         failures = CASE WHEN t.window_started_at <= now() - make_interval(secs => $3) THEN 1 ELSE t.failures + 1 END,
-         window_started_at = CASE WHEN t.window_started_at <= now() - make_interval(secs => $3) THEN now() ELSE t.window_started_at END
-       WHERE t.window_started_at <= now() - make_interval(secs => $3) OR t.failures < $2
-       RETURNING failures`,
-      [ipKey, ipLimit, ipWindowSeconds],
-    );
-    if (!ip.length) return { admitted: false, refusal: 'ip', retryAfterSeconds: await this.ipRetryAfter(ipKey) };
+    const { ipLimit, ipWindowSeconds, ipAttemptLimit, threshold, windowSeconds, accountAttemptLimit } = this.lockout;
+    // Attempts restart once their own window has passed; $4 is the attempt limit.
+    const attemptsFresh = `t.attempts_window_started_at <= now() - make_interval(secs => $3)`;
+    const countAttempt = `attempts = CASE WHEN ${attemptsFresh} THEN 1 ELSE t.attempts + 1 END,
+         attempts_window_started_at = CASE WHEN ${attemptsFresh} THEN now() ELSE t.attempts_window_started_at END`;
+    const attemptLeft = `(${attemptsFresh} OR t.attempts < $4)`;
 
-    // A counter starts afresh after its lockout has ended (the user gets N tries again) or,
-    // when not locked, once its window has passed. While locked, or with every remaining
-    // attempt already reserved, the WHERE refuses the update: no row comes back.
+    const ipFresh = `t.window_started_at <= now() - make_interval(secs => $3)`;
+    const ip: unknown[] = await this.dataSource.query(
+      `INSERT INTO login_throttles AS t (key, failures, window_started_at, attempts, attempts_window_started_at)
+       VALUES ($1, 1, now(), 1, now())
+       ON CONFLICT (key) DO UPDATE SET
+         failures = CASE WHEN ${ipFresh} THEN 1 ELSE t.failures + 1 END,
+         window_started_at = CASE WHEN ${ipFresh} THEN now() ELSE t.window_started_at END,
+         ${countAttempt}
+       WHERE (${ipFresh} OR t.failures < $2) AND ${attemptLeft}
+       RETURNING failures`,
+      [ipKey, ipLimit, ipWindowSeconds, ipAttemptLimit],
+    );
+    if (!ip.length) {
+      return { admitted: false, refusal: 'ip', retryAfterSeconds: await this.retryAfter(ipKey, ipLimit, ipWindowSeconds, ipAttemptLimit, ipWindowSeconds) };
+    }
+
+    // A failure count starts afresh after its lockout has ended (the user gets N tries again)
+    // or, when not locked, once its window has passed or a right password cleared it (the
+    // next failure opens a new window). While locked, with every remaining attempt already
+    // reserved, or with no attempt left in the window, the WHERE refuses: no row comes back.
     const fresh = `CASE WHEN t.locked_until IS NOT NULL THEN t.locked_until <= now()
-                        ELSE t.window_started_at <= now() - make_interval(secs => $3) END`;
+                        ELSE t.failures = 0 OR t.window_started_at <= now() - make_interval(secs => $3) END`;
     const acct: unknown[] = await this.dataSource.query(
-      `INSERT INTO login_throttles AS t (key, failures, window_started_at)
-       VALUES ($1, 1, now())
+      `INSERT INTO login_throttles AS t (key, failures, window_started_at, attempts, attempts_window_started_at)
+       VALUES ($1, 1, now(), 1, now())
        ON CONFLICT (key) DO UPDATE SET
          failures = CASE WHEN ${fresh} THEN 1 ELSE t.failures + 1 END,
          window_started_at = CASE WHEN ${fresh} THEN now() ELSE t.window_started_at END,
-         locked_until = NULL
-       WHERE ${fresh} OR (t.locked_until IS NULL AND t.failures < $2)
+         locked_until = NULL,
+         ${countAttempt}
+       WHERE (${fresh} OR (t.locked_until IS NULL AND t.failures < $2)) AND ${attemptLeft}
        RETURNING failures`,
-      [accountKey, threshold, windowSeconds],
+      [accountKey, threshold, windowSeconds, accountAttemptLimit],
     );
-    return acct.length ? { admitted: true } : { admitted: false, refusal: 'account' };
+    if (acct.length) return { admitted: true };
+    const [row]: { over: boolean; retry_after: number }[] = await this.dataSource.query(
+      `SELECT attempts >= $2 AND attempts_window_started_at > now() - make_interval(secs => $3) AS over,
+              ceil(extract(epoch FROM attempts_window_started_at + make_interval(secs => $3) - now()))::int AS retry_after
+         FROM login_throttles WHERE key = $1`,
+      [accountKey, accountAttemptLimit, windowSeconds],
+    );
+    return row?.over ? { admitted: false, refusal: 'account-attempts', retryAfterSeconds: Math.max(1, row.retry_after) } : { admitted: false, refusal: 'account' };
   }
 
-  private async ipRetryAfter(ipKey: string): Promise<number> {
+  /** Seconds until every limit the counter is over has its window end (at least 1). */
+  private async retryAfter(key: string, failureLimit: number, failureWindow: number, attemptLimit: number, attemptWindow: number): Promise<number> {
     const rows: { retry_after: number | null }[] = await this.dataSource.query(
-      `SELECT ceil(extract(epoch FROM window_started_at + make_interval(secs => $2) - now()))::int AS retry_after
+      `SELECT greatest(
+                CASE WHEN failures >= $2 THEN ceil(extract(epoch FROM window_started_at + make_interval(secs => $3) - now())) END,
+                CASE WHEN attempts >= $4 THEN ceil(extract(epoch FROM attempts_window_started_at + make_interval(secs => $5) - now())) END
+              )::int AS retry_after
          FROM login_throttles WHERE key = $1`,
-      [ipKey, this.lockout.ipWindowSeconds],
+      [key, failureLimit, failureWindow, attemptLimit, attemptWindow],
     );
     return Math.max(1, rows[0]?.retry_after ?? 1);
   }
@@ -123,34 +178,44 @@ export class LoginThrottleService {
   }
 
   /**
-   * A verified right password: clears the account's failures and hands the IP its reservation
-   * back (the IP limit counts failures). False — and nothing changes — when the account was
-   * locked meanwhile by a racing failure: the right password does not get past a lockout.
+   * A verified right password: clears the account's failures (its attempts stay counted) and
+   * hands the IP its failure reservation back (the IP limit counts failures). False — and
+   * nothing changes — when the account was locked meanwhile by a racing failure: the right
+   * password does not get past a lockout.
    */
   async settleSuccess(accountKey: string, ipKey: string): Promise<boolean> {
-    return this.dataSource.transaction(async (m) => {
-      // FOR UPDATE waits for a racing settleFailure and reads what it committed.
-      const [row]: { locked: boolean }[] = await m.query(
-        `SELECT coalesce(locked_until > now(), false) AS locked FROM login_throttles WHERE key = $1 FOR UPDATE`,
+    // One statement on the account row: the UPDATE waits for a racing settleFailure's row lock
+    // and re-checks the lock on what it committed (READ COMMITTED re-evaluates the WHERE on the
+    // newest row version).
+    const cleared = updatedRows(
+      await this.dataSource.query(
+        `UPDATE login_throttles SET failures = 0, locked_until = NULL
+          WHERE key = $1 AND (locked_until IS NULL OR locked_until <= now())
+          RETURNING 1`,
         [accountKey],
-      );
+      ),
+    );
+    if (!cleared.length) {
+      // Nothing cleared: locked, or no counter at all (pruned meanwhile) — only the first refuses.
+      const [row]: { locked: boolean }[] = await this.dataSource.query(`SELECT locked_until > now() AS locked FROM login_throttles WHERE key = $1`, [accountKey]);
       if (row?.locked) return false;
-      await m.query(`DELETE FROM login_throttles WHERE key = $1`, [accountKey]);
-      await this.giveBack(m, [ipKey]);
-      return true;
-    });
+    }
+    await this.giveBack(ipKey);
+    return true;
   }
 
-  /** An admitted attempt that was never verified (the hash queue was full): both reservations back. */
+  /** An admitted attempt that was never verified (the hash line was full): both failure reservations back. */
   async release(accountKey: string, ipKey: string): Promise<void> {
-    await this.giveBack(this.dataSource, [accountKey, ipKey]);
+    await this.giveBack(accountKey);
+    await this.giveBack(ipKey);
   }
 
-  private async giveBack(q: Pick<EntityManager, 'query'>, keys: string[]): Promise<void> {
-    await q.query(`UPDATE login_throttles SET failures = greatest(failures - 1, 0) WHERE key = ANY($1)`, [keys]);
+  /** One row per statement, outside any transaction (see the class comment on locking). */
+  private async giveBack(key: string): Promise<void> {
+    await this.dataSource.query(`UPDATE login_throttles SET failures = greatest(failures - 1, 0) WHERE key = $1`, [key]);
   }
 
-  /** Drops counters whose window and lockout are both over: they would restart from 1 anyway. */
+  /** Drops counters whose windows and lockout are all over: they would restart from 1 anyway. */
   @Interval('login-throttle-prune', PRUNE_INTERVAL_MS)
   async prune(): Promise<number> {
     const longest = Math.max(this.lockout.windowSeconds, this.lockout.ipWindowSeconds);
@@ -158,6 +223,7 @@ export class LoginThrottleService {
       const [, count] = await this.dataSource.query(
         `DELETE FROM login_throttles
           WHERE window_started_at < now() - make_interval(secs => $1)
+            AND attempts_window_started_at < now() - make_interval(secs => $1)
             AND (locked_until IS NULL OR locked_until < now())`,
         [longest],
       );
