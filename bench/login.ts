@@ -82,8 +82,9 @@ async function main(): Promise<void> {
   const pg = await startPostgres();
   const service = await startService({
     databaseUrl: pg.url,
-    // The bench comes from one IP: lift the per-IP throttle, keep everything else as shipped.
-    env: { DB_POOL_SIZE: '20', LOGIN_IP_LIMIT: '1000000' },
+    // The bench comes from one IP: lift the per-IP limits (failures, attempts, hashes in
+    // flight), keep everything else as shipped.
+    env: { DB_POOL_SIZE: '20', LOGIN_IP_LIMIT: '1000000', LOGIN_IP_ATTEMPT_LIMIT: '100000000', LOGIN_IP_CONCURRENCY: '100000' },
   });
   try {
     // --- data: one tenant, USERS users with a real argon2id hash (the same one: the cost of a

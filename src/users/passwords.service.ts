@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { hash, verify } from '@node-rs/argon2';
 import type { Options } from '@node-rs/argon2';
-import { HashSlots } from './hash-slots';
+import { HashClient, HashSlots } from './hash-slots';
 
 /**
  * argon2id with OWASP's minimum configuration (m=19 MiB, t=2, p=1). @node-rs/argon2 hashes
@@ -38,8 +38,9 @@ const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$hCmBBAV6q//VmOIGOTCKcQ$qsSEsi
 /**
  * Every argon2id computation (login verifications, dummy verifications, hashing a new
  * password in the admin API) goes through one HashSlots limiter, so a login storm or a bulk
- * user import cannot take every core from the event loop. When its waiting line is full,
- * every method throws HashQueueFull (a 429) at once instead of queueing.
+ * user import cannot take every core from the event loop. When its waiting line is full (or
+ * the client has its share in), every method throws HashQueueFull (a 429) at once instead of
+ * queueing.
  */
 @Injectable()
 export class PasswordsService {
@@ -52,8 +53,11 @@ export class PasswordsService {
     return this.slots.run(() => hashPassword(password));
   }
 
-  /** True when `password` matches `passwordHash`; false (never a throw) otherwise. */
-  verify(passwordHash: string, password: string): Promise<boolean> {
+  /**
+   * True when `password` matches `passwordHash`; false (never a throw) otherwise. `client`
+   * (a login's IP and account) gets its fair share of the hash slots (HashSlots).
+   */
+  verify(passwordHash: string, password: string, client?: HashClient): Promise<boolean> {
     return this.slots.run(async () => {
       try {
         return await verify(passwordHash, normalise(password));
@@ -62,15 +66,15 @@ export class PasswordsService {
         this.log.error(`stored password hash could not be verified: ${(e as Error).message}`);
         return false;
       }
-    });
+    }, client);
   }
 
   /** Spends the time of one verification and returns false: for logins of unknown users. */
-  verifyDummy(password: string): Promise<false> {
+  verifyDummy(password: string, client?: HashClient): Promise<false> {
     return this.slots.run(async () => {
       await verify(DUMMY_HASH, normalise(password)).catch(() => false);
       return false as const;
-    });
+    }, client);
   }
 }
 

@@ -75,10 +75,10 @@ export class LoginService {
       this.throttle.reserve(accountKey, ipKey),
     ]);
 
-    // Over the per-IP limit: refused before any password work. The answer differs from a
+    // Over a per-IP limit: refused before any password work. The answer differs from a
     // credential failure, but it depends on the IP only, so it says nothing about the account.
     if (!admission.admitted && admission.refusal === 'ip') {
-      this.log.warn({ requestId: meta.requestId, ip: meta.ip }, 'login refused: IP over LOGIN_IP_LIMIT');
+      this.log.warn({ requestId: meta.requestId, ip: meta.ip }, 'login refused: IP over LOGIN_IP_LIMIT or LOGIN_IP_ATTEMPT_LIMIT');
       throw new LoginRejected(
         AuthError.TooManyAttempts,
         429,
@@ -86,6 +86,19 @@ export class LoginService {
         {},
         admission.retryAfterSeconds,
         'ip throttled',
+      );
+    }
+    // Too many attempts of any outcome on the account: unknown accounts are counted the same
+    // way, so this answer does not tell whether the account exists either.
+    if (!admission.admitted && admission.refusal === 'account-attempts') {
+      this.log.warn({ requestId: meta.requestId, tenant: form.tenant }, 'login refused: account over LOGIN_ACCOUNT_ATTEMPT_LIMIT');
+      throw new LoginRejected(
+        AuthError.TooManyAttempts,
+        429,
+        'Too many sign-in attempts for this account. Wait a while and try again.',
+        {},
+        admission.retryAfterSeconds,
+        'account throttled',
       );
     }
     const f = { tenant, userId: user?.id ?? null, form, accountKey, meta };
@@ -97,9 +110,12 @@ export class LoginService {
     let passwordOk: boolean;
     try {
       const hashOf = user?.passwordHash;
-      passwordOk = hashOf ? await this.passwords.verify(hashOf, form.password) : await this.passwords.verifyDummy(form.password);
+      // Queued fairly: this IP's line takes turns with other IPs', within its caps.
+      const client = this.throttle.hashClient(accountKey, ipKey);
+      passwordOk = hashOf ? await this.passwords.verify(hashOf, form.password, client) : await this.passwords.verifyDummy(form.password, client);
     } catch (e) {
-      // Not verified (HashQueueFull: a 429 at once, not a wait behind the burst): it was no attempt.
+      // Not verified (HashQueueFull: a 429 at once, not a wait behind the burst or the
+      // client's own requests): no failure to count (the attempt itself stays counted).
       await this.throttle.release(accountKey, ipKey);
       if (e instanceof HashQueueFull) {
         throw new LoginRejected(AuthError.TooManyAttempts, 429, 'The service is busy. Try again in a moment.', {}, e.retryAfterSeconds, 'hash queue full');
