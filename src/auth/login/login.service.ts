@@ -61,8 +61,8 @@ export class LoginService {
   }
 
   /**
-   * Checks the credentials; throws LoginRejected (401 generic, or 429 for a throttled IP or a
-   * full hash queue). The attempt is counted (reserved) before the password is verified, so a
+   * Checks the credentials; throws LoginRejected (401 generic, or 429 for a throttled IP, an
+   * account over its attempts, or a full hash line / a client at its share of it). The attempt is counted (reserved) before the password is verified, so a
    * locked account or an IP over its limit costs no verification at all — whether the account
    * exists or not — and a burst cannot verify more than the limits allow (LoginThrottleService).
    */
