@@ -4,11 +4,12 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { SsoFastPath } from './sso/sso-fast-path';
 import { SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
-import { NextFunction, Request, Response, urlencoded } from 'express';
+import { json, NextFunction, Request, Response, urlencoded } from 'express';
 import { Logger } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppModule } from './app.module';
 import { LOGIN_BODY_LIMIT, LOGIN_BODY_TOO_LARGE } from './auth/login/login-form';
+import { contentEncodingGate, decodingErrorsExplained } from './common/body-encoding';
 import { badRequest, CommonError, DomainError } from './common/errors';
 import { assignRequestId } from './common/logging';
 import { securityHeaders } from './common/security-headers';
@@ -34,11 +35,13 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(app.get(ShutdownState).closeConnections);
   app.use(app.get(MetricsService).httpMiddleware());
   app.use(cookieParser());
+  // Before any parser: a body in a coding we do not inflate is a 415, whatever the route.
+  app.use(contentEncodingGate);
   // POST /login parses its own form first: an oversized body becomes the form again with a
   // 400 (LoginFormGuard) rather than the generic 413. The parsers below then skip it.
   // POST /sso/<target> (a host-app hand-off form) likewise: an oversized one is a refusal the
   // hand-off audits (assertion_too_large), not an unaudited 413.
-  const loginForm = urlencoded({ limit: LOGIN_BODY_LIMIT, extended: false });
+  const loginForm = decodingErrorsExplained(urlencoded({ limit: LOGIN_BODY_LIMIT, extended: false }));
   app.use(['/login', '/sso'], (req: Request, res: Response, next: NextFunction) => {
     if (req.method !== 'POST') return next();
     loginForm(req, res, (err?: unknown) => {
@@ -62,12 +65,12 @@ export function configureApp(app: NestExpressApplication): void {
     }
     next();
   });
-  app.useBodyParser('json', { limit: '100kb' });
+  app.use(decodingErrorsExplained(json({ limit: '100kb' })));
   app.use('/api', (req: Request, _res: Response, next: NextFunction) => {
     if (Array.isArray(req.body)) return next(badRequest(CommonError.InvalidBody, 'body must be an object'));
     next();
   });
-  app.useBodyParser('urlencoded', { limit: '20kb', extended: false });
+  app.use(decodingErrorsExplained(urlencoded({ limit: '20kb', extended: false })));
   app.disable('x-powered-by');
   // A hop count or the proxies' addresses, never `true` (config refuses it: clients forge XFF).
   if (appConfig.trustProxy !== false) app.set('trust proxy', appConfig.trustProxy);

@@ -7,7 +7,7 @@ describe('error pages', () => {
     [400, 'sso_not_supported'], [400, 'embed_not_supported'], [400, 'invalid_embed_kind'], [400, 'invalid_id'],
     [401, 'no_session'], [401, 'unauthorized'], [403, 'no_access'], [403, 'account_disabled'], [409, 'identity_conflict'],
     [403, 'origin_not_allowed'], [429, 'too_many_sign_ins'], [429, 'too_many_requests'], [409, 'target_secret_missing'],
-    [409, 'metabase_tenant_slug_invalid'], [400, 'locked_param_missing'], [413, 'payload_too_large'], [400, 'malformed_body'],
+    [409, 'metabase_tenant_slug_invalid'], [400, 'locked_param_missing'], [413, 'payload_too_large'], [400, 'malformed_body'], [400, 'undecodable_body'], [415, 'unsupported_content_encoding'],
     [400, 'validation_failed'], [403, 'forbidden'], [500, 'internal_error'], [503, 'service_unavailable'], [418, 'i_am_a_teapot'],
   ];
 

@@ -110,6 +110,12 @@ const BY_CODE: Record<string, Copy> = {
   locked_param_missing: NOT_SET_UP,
   payload_too_large: BAD_REQUEST,
   malformed_body: BAD_REQUEST,
+  undecodable_body: BAD_REQUEST,
+  unsupported_content_encoding: {
+    title: 'That did not work',
+    sentence: 'Your browser sent the page compressed in a way this sign-in service cannot read. Go back and try again.',
+    way: 'start',
+  },
   validation_failed: BAD_REQUEST,
   forbidden: NOT_ALLOWED,
   // Host-app hand-off (src/handoff/handoff.errors.ts).

@@ -46,6 +46,8 @@ export enum CommonError {
   PayloadTooLarge = 'payload_too_large',
   ReferenceNotFound = 'reference_not_found',
   TooDeeplyNested = 'too_deeply_nested',
+  UndecodableBody = 'undecodable_body',
+  UnsupportedContentEncoding = 'unsupported_content_encoding',
   UnsupportedMediaType = 'unsupported_media_type',
   ValidationFailed = 'validation_failed',
 }
