@@ -7,7 +7,6 @@ export enum AdminError {
   ApiKeyNotFound = 'api_key_not_found',
   GlobalKeyRequired = 'global_key_required',
   GroupNotFound = 'group_not_found',
-  InvalidDate = 'invalid_date',
   InvalidRange = 'invalid_range',
   SessionNotFound = 'session_not_found',
   TargetNotFound = 'target_not_found',

@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { TenantScoped } from '../common/route-protection';
 import { Principal } from '../auth/auth.decorators';
 import type { AdminPrincipal } from '../auth/auth.types';
+import { parseInstant } from '../common/dates';
 import { badRequest } from '../common/errors';
 import { ApiErrors } from '../common/openapi';
 import { TenantsService } from '../tenants/tenants.service';
@@ -28,8 +29,9 @@ export class AuditController {
   async list(@Principal() p: AdminPrincipal, @Query() q: AuditQueryDto): Promise<AuditPageDto> {
     const tenantId = q.tenantId === undefined ? undefined : await this.tenants.idOf(q.tenantId);
     if (tenantId !== undefined) assertTenantInScope(p, tenantId);
-    const from = toDate('from', q.from);
-    const to = toDate('to', q.to);
+    // Validated by the DTO (IsInstant): the same parser reads them here.
+    const from = q.from === undefined ? undefined : parseInstant(q.from)!;
+    const to = q.to === undefined ? undefined : parseInstant(q.to)!;
     if (from && to && from > to) throw badRequest(AdminError.InvalidRange, 'from must not be later than to');
     const events = await this.audit.list({
       tenantId: p.tenantId ?? tenantId,
@@ -45,14 +47,6 @@ export class AuditController {
       nextBefore: events.length === q.limit ? events[events.length - 1].id : null,
     };
   }
-}
-
-/** ISO 8601 forms that Date cannot read (week or ordinal dates) are refused, not ignored. */
-function toDate(field: string, value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw badRequest(AdminError.InvalidDate, `${field} must be an ISO 8601 date or date-time, e.g. 2025-01-31T12:00:00Z`);
-  return d;
 }
 
 function toDto(e: AuditEvent): AuditEventDto {

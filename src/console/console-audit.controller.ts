@@ -5,6 +5,7 @@ import { AuditQueryDto } from '../admin/dto/audit-query.dto';
 import { assertTenantInScope } from '../admin/scope';
 import { AuditService } from '../audit/audit.service';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { parseInstant } from '../common/dates';
 import { LoadsSession } from '../common/route-protection';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleErrorFilter, ConsoleKit, pick, validateAs } from './console-kit';
@@ -37,10 +38,11 @@ export class ConsoleAuditController {
     // By id or slug, as the API's ?tenantId; another tenant's is the same 404 as none.
     const tenantId = value.tenantId && !errors?.tenantId ? await this.tenants.idOf(value.tenantId) : undefined;
     if (tenantId) assertTenantInScope(scope, tenantId);
-    // The form's datetime-local fields carry no zone: they are UTC, as labelled.
-    const utc = (d: string | undefined) => (d ? new Date(/T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(d) ? `${d}Z` : d) : undefined);
-    const from = errors?.from ? undefined : utc(value.from);
-    const to = errors?.to ? undefined : utc(value.to);
+    // Validated by the DTO with the API's parser; the form's datetime-local fields carry no
+    // zone, which that parser reads as UTC, as labelled.
+    const instant = (d: string | undefined) => (d === undefined ? undefined : (parseInstant(d) ?? undefined));
+    const from = errors?.from ? undefined : instant(value.from);
+    const to = errors?.to ? undefined : instant(value.to);
     const problems = { ...(errors ?? {}) };
     if (from && to && from > to) problems.to = 'to must not be earlier than from';
     const ok = !Object.keys(problems).length;

@@ -156,6 +156,22 @@ describe('console: operators, tenant admins and scope', () => {
     expect(own.text).not.toContain(other.id);
   });
 
+  // ISO 8601 forms Date cannot read (week and ordinal dates), impossible days and hours: the
+  // console and the API read dates with one parser and answer the same 400, never a 500.
+  it.each(['2025-W01', '2025-W01-1', '2025-001', '2025-02-30', '2025-01-01T24:30', '+002025-01-01', '2025-01-01T12:00:00+25:00'])(
+    'the audit filter from=%s: 400 next to the field on the console, 400 from the API',
+    async (value) => {
+      const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+      const page = await op.on(request(t.http).get(`/console/audit?from=${encodeURIComponent(value)}`));
+      expect({ status: page.status, field: page.text.includes('id="audit-from-error"') }).toEqual({ status: 400, field: true });
+      expect(page.text).toContain('from must be an ISO 8601 date or date-time');
+      const key = await makeApiKey(t.ds);
+      const api = await request(t.http).get(`/api/v1/audit-events?from=${encodeURIComponent(value)}`).set('Authorization', `Bearer ${key}`);
+      expect({ status: api.status, error: api.body.error }).toEqual({ status: 400, error: 'validation_failed' });
+      expect(api.body.message).toContain('from must be an ISO 8601 date or date-time');
+    },
+  );
+
   it('email domains: an operator gives one to a tenant; another tenant\'s user in it is refused next to the email field', async () => {
     const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
     const a = await makeTenant(t.ds, { name: 'A Corp' });

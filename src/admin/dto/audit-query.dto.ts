@@ -1,11 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsString, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsInstant } from '../../common/dates';
 import { OptionalNotNull } from '../../common/dto';
 import { IsTenantRef } from '../../common/identifiers';
 
 export const MAX_AUDIT_PAGE = 500;
-const DATE_MESSAGE = (field: string) => `${field} must be an ISO 8601 date or date-time, e.g. 2025-01-31 or 2025-01-31T12:00:00Z`;
 
 /** Newest first, keyset pagination by id: pass the previous page's nextBefore as `before`. */
 export class AuditQueryDto {
@@ -21,14 +21,14 @@ export class AuditQueryDto {
   @Matches(/^[a-z0-9_.]{1,64}$/, { message: 'type must be an event type such as tenant.created' })
   type?: string;
 
-  @ApiPropertyOptional({ description: 'Events at or after this instant (ISO 8601)' })
+  @ApiPropertyOptional({ description: 'Events at or after this instant (ISO 8601 calendar date or date-time; no zone: UTC)', example: '2025-01-31T12:00:00Z' })
   @OptionalNotNull()
-  @IsISO8601({ strict: true }, { message: DATE_MESSAGE('from') })
+  @IsInstant('from')
   from?: string;
 
-  @ApiPropertyOptional({ description: 'Events before this instant (ISO 8601)' })
+  @ApiPropertyOptional({ description: 'Events before this instant (ISO 8601 calendar date or date-time; no zone: UTC)', example: '2025-02-01' })
   @OptionalNotNull()
-  @IsISO8601({ strict: true }, { message: DATE_MESSAGE('to') })
+  @IsInstant('to')
   to?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: 100 })
