@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import * as path from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { EnvReader, NodeEnv } from './env';
 
 /** The `app` namespace: how the service itself runs and where it is reached. */
@@ -27,7 +28,7 @@ export interface AppNamespace {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** NODE_ENV, PORT, PUBLIC_URL, DATA_DIR, LOG_LEVEL, TRUST_PROXY, SHUTDOWN_GRACE_PERIOD, SSO_FAST_PATH. */
+/** NODE_ENV, PORT, PUBLIC_URL, DATA_DIR, LOG_LEVEL, TRUST_PROXY(_ALLOW_PUBLIC), SHUTDOWN_GRACE_PERIOD, SSO_FAST_PATH. */
 export function parseApp(read: EnvReader, opts: { interactive?: boolean } = {}): AppNamespace {
   const nodeEnvRaw = read.str('NODE_ENV') ?? 'development';
   let nodeEnv: NodeEnv = 'development';
@@ -70,7 +71,7 @@ export function parseApp(read: EnvReader, opts: { interactive?: boolean } = {}):
     publicUrl,
     secureCookies: publicUrl.startsWith('https:'),
     logLevel,
-    trustProxy: parseTrustProxy(read.str('TRUST_PROXY'), read.problems),
+    trustProxy: parseTrustProxy(read.str('TRUST_PROXY'), read.problems, read.onOff('TRUST_PROXY_ALLOW_PUBLIC', false)),
     dataDir,
     shutdownGraceSeconds: read.int('SHUTDOWN_GRACE_PERIOD', 10, 0, 600),
     interactive,
@@ -85,15 +86,41 @@ export type TrustProxy = false | number | string[];
 const NAMED_PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /**
+ * Where a proxy we trust may stand without the operator saying more: loopback, RFC 1918,
+ * CGNAT (RFC 6598, 100.64.0.0/10, where some cloud load balancers sit), IPv4 and IPv6
+ * link-local, and IPv6 unique local (RFC 4193). Every trusted address may write the client IP
+ * into X-Forwarded-For; from a public range that is anyone on it.
+ */
+const PRIVATE_RANGES: [range: string, prefix: number][] = [
+  ['127.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['100.64.0.0', 10],
+  ['169.254.0.0', 16],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+];
+const PRIVATE_MATCHERS = PRIVATE_RANGES.map(([range, prefix]) => ({
+  family: isIP(range),
+  prefix,
+  matches: proxyaddr.compile(`${range}/${prefix}`),
+}));
+
+/**
  * TRUST_PROXY: which X-Forwarded-For entries to believe (they give the client IP used by the
  * per-IP login limit and written to the audit log). `false`/`0`: none; a number N: the N
  * proxies nearest the service (Express's hop count); else a comma-separated list of proxy
  * addresses, CIDRs or the names loopback, linklocal, uniquelocal. `true` is refused: Express
  * would then take the LEFTMOST entry, which the client writes itself — any visitor could pick
- * its IP, rotate past the per-IP limit and forge audit IPs (issue 8, finding 6). There is no
- * safe mapping for it: the number of proxies is not knowable from here.
+ * its IP, rotate past the per-IP limit and forge audit IPs. There is no safe mapping for it:
+ * the number of proxies is not knowable from here. For the same reason an address or range
+ * outside private networks (PRIVATE_RANGES; `0.0.0.0/1,128.0.0.0/1` is the whole internet in
+ * two pieces) needs `allowPublic` (TRUST_PROXY_ALLOW_PUBLIC=true), and whatever proxy-addr
+ * (Express's `trust proxy`) would throw on at start is refused here, in one line.
  */
-export function parseTrustProxy(raw: string | undefined, problems: string[]): TrustProxy {
+export function parseTrustProxy(raw: string | undefined, problems: string[], allowPublic = false): TrustProxy {
   if (raw === undefined || /^(false|no|0)$/i.test(raw)) return false;
   if (/^(true|yes)$/i.test(raw)) {
     problems.push(
@@ -107,16 +134,51 @@ export function parseTrustProxy(raw: string | undefined, problems: string[]): Tr
     return hops > 10 ? false : hops;
   }
   const entries = raw.split(',').map((e) => e.trim());
-  const bad = entries.filter((e) => !NAMED_PROXY_RANGES.has(e) && !isAddressOrCidr(e));
+  const bad = entries.filter((e) => !NAMED_PROXY_RANGES.has(e) && !(isAddressOrCidr(e) && compiles(e)));
   if (bad.length) {
     problems.push(
-      `TRUST_PROXY: must be false, a number of proxies, or a comma-separated list of proxy addresses, CIDRs, loopback, linklocal or uniquelocal (not understood: ${bad.map((b) => `"${b}"`).join(', ')})`,
+      `TRUST_PROXY: must be false, a number of proxies, or a comma-separated list of proxy addresses, CIDRs (prefix 1 or more), loopback, linklocal or uniquelocal (not understood: ${quoted(bad)})`,
+    );
+    return false;
+  }
+  const outside = allowPublic ? [] : entries.filter((e) => !NAMED_PROXY_RANGES.has(e) && !isPrivate(e));
+  if (outside.length) {
+    problems.push(
+      `TRUST_PROXY: trusts addresses outside private networks: ${quoted(outside)}; any host there could write the client IP into X-Forwarded-For. Name only your proxies (loopback, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, link-local, fc00::/7), or set TRUST_PROXY_ALLOW_PUBLIC=true if they really sit at public addresses`,
     );
     return false;
   }
   return entries;
 }
 
+const quoted = (list: string[]) => list.map((b) => `"${b}"`).join(', ');
+
+/** proxy-addr's own parser: what it would throw on when Express compiles `trust proxy`. */
+function compiles(entry: string): boolean {
+  try {
+    proxyaddr.compile(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Inside one private range: the entry's address is in it and the entry's prefix is at least as
+ * long (a /p block is inside the /q block holding its address when p >= q). An IPv4-mapped
+ * IPv6 entry (::ffff:a.b.c.d/p) is the IPv4 block /p-96.
+ */
+function isPrivate(entry: string): boolean {
+  const [addr, prefixRaw] = entry.split('/');
+  const family = isIP(addr);
+  const width = family === 4 ? 32 : 128;
+  const prefix = prefixRaw === undefined ? width : Number(prefixRaw);
+  return PRIVATE_MATCHERS.some((r) => {
+    if (!r.matches(addr, 0)) return false;
+    const effective = family === r.family ? prefix : family === 6 ? prefix - 96 : prefix + 96;
+    return effective >= r.prefix;
+  });
+}
 function isAddressOrCidr(entry: string): boolean {
   const [addr, prefix, ...rest] = entry.split('/');
   const family = isIP(addr);

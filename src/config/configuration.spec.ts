@@ -77,12 +77,48 @@ describe('parseEnv', () => {
     ['2', 2],
     ['loopback', ['loopback']],
     ['loopback, 10.0.0.0/8,fd00::/8', ['loopback', '10.0.0.0/8', 'fd00::/8']],
-    ['192.0.2.1', ['192.0.2.1']],
     ['uniquelocal,linklocal', ['uniquelocal', 'linklocal']],
+    ['127.0.0.1, ::1, 172.16.0.0/12, 192.168.10.0/24, 100.64.0.0/10, 169.254.0.0/16, fe80::/10, fc00::/7', ['127.0.0.1', '::1', '172.16.0.0/12', '192.168.10.0/24', '100.64.0.0/10', '169.254.0.0/16', 'fe80::/10', 'fc00::/7']],
+    ['::ffff:10.1.2.3, ::ffff:10.0.0.0/104', ['::ffff:10.1.2.3', '::ffff:10.0.0.0/104']],
   ])('TRUST_PROXY=%j -> %j', (raw, expected) => {
     const problems: string[] = [];
     expect(parseTrustProxy(raw, problems)).toEqual(expected);
     expect(problems).toEqual([]);
+  });
+
+  // Trusting a public range lets anyone in it write the client IP (the per-IP login limit and
+  // the audit's ip): only with TRUST_PROXY_ALLOW_PUBLIC=true, said on purpose.
+  it.each([
+    ['0.0.0.0/1,128.0.0.0/1,::/1,8000::/1', '"0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"'],
+    ['192.0.2.1', '"192.0.2.1"'],
+    ['loopback, 10.0.0.0/7', '"10.0.0.0/7"'],
+    ['172.0.0.0/8', '"172.0.0.0/8"'],
+    ['100.0.0.0/8', '"100.0.0.0/8"'],
+    ['fc00::/6', '"fc00::/6"'],
+    ['::ffff:0.0.0.0/96', '"::ffff:0.0.0.0/96"'],
+    ['::ffff:10.0.0.0/90', '"::ffff:10.0.0.0/90"'],
+    ['2001:db8::1', '"2001:db8::1"'],
+  ])('TRUST_PROXY=%j is public: refused in one line naming the entries and TRUST_PROXY_ALLOW_PUBLIC', (raw, named) => {
+    const found = problems({ ...base(), TRUST_PROXY: raw });
+    expect(found).toEqual([expect.stringMatching(/^TRUST_PROXY: /)]);
+    expect(found[0]).toContain(`outside private networks: ${named}`);
+    expect(found[0]).toContain('TRUST_PROXY_ALLOW_PUBLIC=true');
+    expect(found[0]).not.toContain('\n');
+    const allowed = parseEnv({ ...base(), TRUST_PROXY: raw, TRUST_PROXY_ALLOW_PUBLIC: 'true' });
+    expect(allowed.app.trustProxy).toEqual(raw.split(',').map((e) => e.trim()));
+  });
+
+  // What proxy-addr (Express's `trust proxy`) would throw on at start, refused at parse instead.
+  it.each(['0.0.0.0/0', '::/0', '10.0.0.0/0', '10.0.0.1/255.0.0.0', 'loopback/8', ''])(
+    'TRUST_PROXY=%j: one line, even with TRUST_PROXY_ALLOW_PUBLIC=true',
+    (raw) => {
+      const found = problems({ ...base(), TRUST_PROXY: `loopback,${raw}`, TRUST_PROXY_ALLOW_PUBLIC: 'true' });
+      expect(found).toEqual([expect.stringMatching(/^TRUST_PROXY: .*not understood/)]);
+    },
+  );
+
+  it('TRUST_PROXY_ALLOW_PUBLIC takes true or false only', () => {
+    expect(problems({ ...base(), TRUST_PROXY: 'loopback', TRUST_PROXY_ALLOW_PUBLIC: 'maybe' })).toEqual([expect.stringMatching(/^TRUST_PROXY_ALLOW_PUBLIC: /)]);
   });
 
   it('refuses a short or placeholder SECRETS_KEY without echoing it', () => {

@@ -82,6 +82,22 @@ describe('start-up failures of the embedded Postgres', () => {
   }, 120_000);
 });
 
+describe('a TRUST_PROXY the service will not run with', () => {
+  it.each(['0.0.0.0/0', '0.0.0.0/1,128.0.0.0/1,::/1,8000::/1'])('TRUST_PROXY=%s: exit 1 with one line naming the variable, no stack', async (value) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'embed-idp-fail-'));
+    try {
+      const { code, output } = await run({ PORT: String(await freePort()), DATA_DIR: dataDir, TRUST_PROXY: value }, 30_000);
+      expect(code).toBe(1);
+      const lines = output.trim().split('\n');
+      expect(lines.filter((l) => l.includes('TRUST_PROXY'))).toHaveLength(1);
+      expect(output).not.toMatch(/\n\s+at |TypeError/);
+      expect(lines.length).toBeLessThanOrEqual(2);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('start from a terminal', () => {
   const script = spawnSync('script', ['--version']).status === 0;
   (script ? it : it.skip)('prints a short summary (URL, database, admin key), not the JSON start-up lines', async () => {
