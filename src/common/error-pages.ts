@@ -147,6 +147,8 @@ const BY_CODE: Record<string, Copy> = {
   bad_signature: HANDOFF_UNUSABLE,
   invalid_times: HANDOFF_UNUSABLE,
   iat_in_future: HANDOFF_UNUSABLE,
+  assertion_not_yet_valid: HANDOFF_UNUSABLE,
+  unsupported_crit: HANDOFF_UNUSABLE,
   assertion_too_long_lived: HANDOFF_UNUSABLE,
   missing_jti: HANDOFF_UNUSABLE,
   invalid_email: HANDOFF_UNUSABLE,

@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { createSecretKey } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { emailOf, issuerOf, MAX_ASSERTION_LENGTH, OVERSIZED, verifyAssertion } from './assertion';
 
 const SECRET = 'unit-handoff-secret-0123456789abcdef';
@@ -25,6 +25,11 @@ describe('hand-off assertion rules', () => {
     ['an empty jti', { jti: '' }, 'missing_jti'],
     ['a numeric jti', { jti: 7 }, 'missing_jti'],
     ['a jti over 200 characters', { jti: 'j'.repeat(201) }, 'missing_jti'],
+    // nbf (RFC 7519 §4.1.5), with the same 60 s of skew as iat.
+    ['nbf now', { nbf: NOW }, 'ok'],
+    ['nbf 60 s ahead', { nbf: NOW + 60 }, 'ok'],
+    ['nbf 61 s ahead', { nbf: NOW + 61, exp: NOW + 200 }, 'assertion_not_yet_valid'],
+    ['a float nbf', { nbf: NOW + 0.5 }, 'invalid_times'],
   ])('%s', (_name, claims, expected) => {
     const r = verifyAssertion(sign(claims), [key(SECRET)], NOW);
     expect(r.ok ? 'ok' : r.reason).toBe(expected);
@@ -33,6 +38,22 @@ describe('hand-off assertion rules', () => {
   it('accepts either key of a rotation, and nothing else', () => {
     expect(verifyAssertion(sign({}, OTHER), [key(SECRET), key(OTHER)], NOW).ok).toBe(true);
     expect(verifyAssertion(sign({}, OTHER), [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+  });
+
+  it('a string nbf (which jsonwebtoken will not sign): invalid_times', () => {
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iss: 'acme', iat: NOW, exp: NOW + 120, jti: 'j', nbf: String(NOW) })}`;
+    const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    expect(verifyAssertion(token, [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'invalid_times' });
+  });
+
+  // RFC 7515 §4.1.11: a JWS naming a critical header parameter the recipient does not
+  // implement is invalid. We implement none, so any crit is refused — after the signature,
+  // so whoever lacks the key still gets bad_signature.
+  it.each([[['exp']], [['b64']], [[]], ['exp']])('a crit header %j: unsupported_crit, bad_signature without the key', (crit) => {
+    const withCrit = (secret: string) => sign({}, secret, { header: { alg: 'HS256', crit } as unknown as jwt.JwtHeader });
+    expect(verifyAssertion(withCrit(SECRET), [key(SECRET)], NOW)).toMatchObject({ ok: false, reason: 'unsupported_crit' });
+    expect(verifyAssertion(withCrit(OTHER), [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
   it('only HS256: HS512 with the right key and alg none are bad signatures', () => {

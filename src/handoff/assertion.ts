@@ -19,6 +19,7 @@ export interface AssertionClaims {
   iss: string;
   iat: number;
   exp: number;
+  nbf?: number;
   jti: string;
   email?: unknown;
   sub?: unknown;
@@ -50,20 +51,31 @@ export function issuerOf(token: unknown): Checked<string> {
  * Pure: no clock but `now`, no I/O.
  */
 export function verifyAssertion(token: string, keys: KeyObject[], now: number): Checked<AssertionClaims> {
-  let payload: jwt.JwtPayload | null = null;
+  let verified: jwt.Jwt | null = null;
   for (const key of keys) {
     try {
       // Times are checked below, each with its own refusal (jsonwebtoken has one for all).
-      payload = jwt.verify(token, key, { algorithms: ['HS256'], ignoreExpiration: true, ignoreNotBefore: true }) as jwt.JwtPayload;
+      verified = jwt.verify(token, key, { algorithms: ['HS256'], ignoreExpiration: true, ignoreNotBefore: true, complete: true });
       break;
     } catch (e) {
       if (e instanceof jwt.JsonWebTokenError && e.message === 'jwt malformed') return { ok: false, reason: 'assertion_malformed' };
     }
   }
+  const payload = verified?.payload;
   if (!payload || typeof payload !== 'object') return { ok: false, reason: 'bad_signature' };
-  const { iat, exp, jti } = payload;
+  // RFC 7515 §4.1.11: a recipient that does not implement every header parameter `crit` names
+  // must refuse the JWS. We implement none (jsonwebtoken ignores the header), so any crit —
+  // even an empty or malformed one — is refused. Checked after the signature: without the key
+  // the answer stays bad_signature, whichever organization iss names.
+  if (Object.prototype.hasOwnProperty.call(verified!.header, 'crit')) {
+    return { ok: false, reason: 'unsupported_crit', detail: { crit: JSON.stringify((verified!.header as { crit?: unknown }).crit).slice(0, 200) } };
+  }
+  const { iat, exp, jti, nbf } = payload;
   if (!Number.isInteger(iat) || !Number.isInteger(exp)) return { ok: false, reason: 'invalid_times' };
+  if (nbf !== undefined && !Number.isInteger(nbf)) return { ok: false, reason: 'invalid_times' };
   if (iat! > now + MAX_IAT_SKEW_SECONDS) return { ok: false, reason: 'iat_in_future', detail: { iat, now } };
+  // RFC 7519 §4.1.5, with the leeway iat gets for the host's clock running ahead of ours.
+  if (nbf !== undefined && nbf > now + MAX_IAT_SKEW_SECONDS) return { ok: false, reason: 'assertion_not_yet_valid', detail: { nbf, now } };
   if (exp! - iat! > MAX_LIFETIME_SECONDS) return { ok: false, reason: 'assertion_too_long_lived', detail: { lifetime: exp! - iat! } };
   if (exp! <= now) return { ok: false, reason: 'assertion_expired', detail: { exp, now } };
   if (typeof jti !== 'string' || !jti || jti.length > MAX_JTI_LENGTH) return { ok: false, reason: 'missing_jti' };

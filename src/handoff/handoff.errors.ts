@@ -14,6 +14,8 @@ export const HANDOFF_REFUSALS = {
   invalid_times: [400, 'The hand-off assertion needs integer iat and exp claims'],
   assertion_expired: [401, 'The hand-off assertion has expired; sign a new one'],
   iat_in_future: [401, 'The hand-off assertion was issued in the future (iat more than 60 s ahead)'],
+  assertion_not_yet_valid: [401, 'The hand-off assertion is not valid yet (nbf more than 60 s ahead)'],
+  unsupported_crit: [400, 'The hand-off assertion marks header parameters as critical (crit), and this service implements none; sign it without crit'],
   assertion_too_long_lived: [401, 'The hand-off assertion lives too long (exp at most 300 s after iat)'],
   missing_jti: [400, 'The hand-off assertion has no jti (a unique id per assertion)'],
   invalid_email: [400, 'The hand-off assertion needs a valid email (claim email, or sub)'],

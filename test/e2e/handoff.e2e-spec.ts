@@ -2,7 +2,7 @@ import jwt from 'jsonwebtoken';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { SessionsService } from '../../src/auth/sessions.service';
-import { ConsumedAssertionsPruner } from '../../src/handoff/consumed-assertions-pruner';
+import { CONSUMED_PRUNE_MARGIN_SECONDS, ConsumedAssertionsPruner } from '../../src/handoff/consumed-assertions-pruner';
 import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { FakeMetabase, MiniBrowser, startFakeMetabase } from '../fakes/metabase';
 import { createTestApp, TestApp } from '../setup/app';
@@ -289,6 +289,13 @@ describe('host-app hand-off', () => {
       { name: 'an expired assertion', status: 401, code: 'assertion_expired', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, iat: now() - 200, exp: now() - 1 }) },
       { name: 'a too long-lived assertion', status: 401, code: 'assertion_too_long_lived', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, exp: now() + 301 }) },
       { name: 'an iat in the future', status: 401, code: 'iat_in_future', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, iat: now() + 90, exp: now() + 120 }) },
+      { name: 'an nbf in the future', status: 401, code: 'assertion_not_yet_valid', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, nbf: now() + 90, exp: now() + 200 }) },
+      {
+        name: 'a crit header',
+        status: 400,
+        code: 'unsupported_crit',
+        build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL }, { header: { alg: 'HS256', crit: ['exp'] } as unknown as jwt.JwtHeader }),
+      },
       { name: 'no exp', status: 400, code: 'invalid_times', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, exp: undefined }) },
       { name: 'a missing jti', status: 400, code: 'missing_jti', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, jti: undefined }) },
       { name: 'a missing email', status: 400, code: 'invalid_email', build: (tn) => signAssertion(SECRET, tn.slug, {}) },
@@ -405,6 +412,15 @@ describe('host-app hand-off', () => {
         notConfigured: signAssertion(guess, unconfigured.slug, { email: EMAIL }),
         badSignature: signAssertion(guess, configured.slug, { email: EMAIL }),
       };
+      // What only a holder of the key is told apart (nbf, crit) looks the same without it.
+      const crit = { header: { alg: 'HS256', crit: ['exp'] } as unknown as jwt.JwtHeader };
+      const later = { email: EMAIL, nbf: Math.floor(Date.now() / 1000) + 90, exp: Math.floor(Date.now() / 1000) + 200 };
+      const outsiders = {
+        critUnknownTenant: signAssertion(guess, `no-such-${randomUUID().slice(0, 8)}`, { email: EMAIL }, crit),
+        critConfigured: signAssertion(guess, configured.slug, { email: EMAIL }, crit),
+        nbfUnknownTenant: signAssertion(guess, `no-such-${randomUUID().slice(0, 8)}`, later),
+        nbfConfigured: signAssertion(guess, configured.slug, later),
+      };
       // What a client sees, without what differs per request (its id).
       const seen = async (r: { status: number; headers: Record<string, string>; body: unknown; text: string }) => ({
         status: r.status,
@@ -428,6 +444,16 @@ describe('host-app hand-off', () => {
       expect(answers.badSignature[1]).toMatchObject({ status: 401, type: expect.stringContaining('text/html') });
       expect(answers.unknownTenant).toEqual(answers.badSignature);
       expect(answers.notConfigured).toEqual(answers.badSignature);
+      for (const [name, assertion] of Object.entries(outsiders)) {
+        const ip = `192.0.2.${40 + Object.keys(outsiders).indexOf(name)}`;
+        const seenNow = [
+          await seen(await request(t.http).get(`/sso/${target.slug}?assertion=${assertion}&response=json`).set('X-Forwarded-For', ip)),
+          await seen(await request(t.http).post(`/sso/${target.slug}`).type('form').set('Accept', 'text/html').set('X-Forwarded-For', ip).send({ assertion, return_to: '/' })),
+          await seen(await request(t.http).get(`/login/handoff?assertion=${assertion}`).set('X-Forwarded-For', ip)),
+          await seen(await request(t.http).post('/login/handoff').type('form').set('Accept', 'text/html').set('X-Forwarded-For', ip).send({ assertion })),
+        ];
+        expect({ name, seen: seenNow }).toEqual({ name, seen: answers.badSignature });
+      }
       // Only the audit trail keeps the real reason, with the tenant where there is one.
       const audited = async (ip: string) =>
         (await t.ds.query(`SELECT tenant_id, details->>'reason' AS reason FROM audit_events WHERE type = 'handoff.denied' AND ip = $1`, [ip])) as { tenant_id: string | null; reason: string }[];
@@ -446,11 +472,30 @@ describe('host-app hand-off', () => {
     });
   });
 
+  it('the pruner reads the database\'s clock, not this process\'s: a process clock an hour ahead forgets nothing live', async () => {
+    const tenant = await makeTenant(t.ds);
+    const [{ db }] = await t.ds.query(`SELECT floor(extract(epoch FROM now()))::bigint AS db`);
+    const dbNow = Number(db);
+    await t.ds.query(`INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) VALUES ($1, 'live', $2), ($1, 'long-gone', $3)`, [tenant.id, dbNow + 100, dbNow - 3600]);
+    const clock = jest.spyOn(Date, 'now').mockReturnValue((dbNow + 3600) * 1000);
+    try {
+      await t.app.get(ConsumedAssertionsPruner).prune();
+    } finally {
+      clock.mockRestore();
+    }
+    expect((await t.ds.query(`SELECT jti FROM handoff_consumed_assertions WHERE tenant_id = $1`, [tenant.id])).map((r: { jti: string }) => r.jti)).toEqual(['live']);
+  });
+
   it('the pruner forgets consumed jtis whose assertion has expired, and only those', async () => {
     const tenant = await makeTenant(t.ds);
-    const nowS = Math.floor(Date.now() / 1000);
-    await t.ds.query(`INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) VALUES ($1, 'old', $2), ($1, 'live', $3)`, [tenant.id, nowS - 1, nowS + 100]);
-    expect(await t.app.get(ConsumedAssertionsPruner).prune(nowS)).toBeGreaterThanOrEqual(1);
-    expect((await t.ds.query(`SELECT jti FROM handoff_consumed_assertions WHERE tenant_id = $1`, [tenant.id])).map((r: { jti: string }) => r.jti)).toEqual(['live']);
+    const [{ db }] = await t.ds.query(`SELECT floor(extract(epoch FROM now()))::bigint AS db`);
+    const nowS = Number(db);
+    // Expired, but within the margin a lagging process's clock is granted: kept.
+    const recent = nowS - CONSUMED_PRUNE_MARGIN_SECONDS + 30;
+    await t.ds.query(`INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) VALUES ($1, 'old', $2), ($1, 'live', $3), ($1, 'recent', $4)`, [
+      tenant.id, nowS - CONSUMED_PRUNE_MARGIN_SECONDS - 1, nowS + 100, recent,
+    ]);
+    expect(await t.app.get(ConsumedAssertionsPruner).prune()).toBeGreaterThanOrEqual(1);
+    expect((await t.ds.query(`SELECT jti FROM handoff_consumed_assertions WHERE tenant_id = $1 ORDER BY jti`, [tenant.id])).map((r: { jti: string }) => r.jti)).toEqual(['live', 'recent']);
   });
 });
