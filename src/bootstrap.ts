@@ -13,6 +13,7 @@ import { contentEncodingGate, decodingErrorsExplained } from './common/body-enco
 import { badRequest, CommonError, DomainError } from './common/errors';
 import { assignRequestId } from './common/logging';
 import { securityHeaders } from './common/security-headers';
+import { hostPrefixedCookies } from './common/cookie-names';
 import { buildOpenApiDocument } from './common/openapi';
 import { configToken } from './config/config.module';
 import { Config } from './config/configuration';
@@ -35,6 +36,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(app.get(ShutdownState).closeConnections);
   app.use(app.get(MetricsService).httpMiddleware());
   app.use(cookieParser());
+  // Over https the session and CSRF cookies are `__Host-` cookies; readers see logical names.
+  app.use(hostPrefixedCookies(appConfig.secureCookies));
   // Before any parser: a body in a coding we do not inflate is a 415, whatever the route.
   app.use(contentEncodingGate);
   // POST /login parses its own form first: an oversized body becomes the form again with a

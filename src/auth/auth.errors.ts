@@ -5,6 +5,8 @@
 export enum AuthError {
   ApiKeyNotFound = 'api_key_not_found',
   CsrfFailed = 'csrf_failed',
+  /** A state-changing browser request sent from a page of another origin (common/same-origin.ts). */
+  CrossSite = 'cross_site',
   Forbidden = 'forbidden',
   GlobalKeyRequired = 'global_key_required',
   InvalidForm = 'invalid_form',

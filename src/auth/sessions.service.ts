@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { updatedRows } from '../common/db-errors';
 import { notFound } from '../common/errors';
 import { SESSION_COOKIE } from '../common/route-protection';
+import { wireCookieName } from '../common/cookie-names';
 import { InjectConfig } from '../config/config.module';
 import { Batcher, HOT_PATH_BATCHING } from '../common/batcher';
 import { namedQuery } from '../common/named-query';
@@ -255,12 +256,17 @@ export class SessionsService {
     };
   }
 
+  /** The session cookie's name on the wire: `__Host-eidp_session` over https (common/cookie-names.ts). */
+  get cookieName(): string {
+    return wireCookieName(SESSION_COOKIE, this.app.secureCookies);
+  }
+
   setCookie(res: Response, token: string): void {
-    res.cookie(SESSION_COOKIE, token, this.cookieOptions());
+    res.cookie(this.cookieName, token, this.cookieOptions());
   }
 
   clearCookie(res: Response): void {
     const { maxAge: _maxAge, ...opts } = this.cookieOptions();
-    res.clearCookie(SESSION_COOKIE, opts);
+    res.clearCookie(this.cookieName, opts);
   }
 }

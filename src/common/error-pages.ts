@@ -102,6 +102,11 @@ const BY_CODE: Record<string, Copy> = {
     sentence: 'This page may not be opened from the site you came from.',
     way: 'start',
   },
+  cross_site: {
+    title: 'Sent from another site',
+    sentence: 'This form was sent from a page that is not part of this sign-in service, so nothing was done. Open the page on this service and try again.',
+    way: 'start',
+  },
   too_many_sign_ins: TOO_MANY,
   too_many_requests: TOO_MANY,
   target_secret_missing: NOT_SET_UP,

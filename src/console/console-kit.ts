@@ -6,6 +6,7 @@ import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import type { RequestMeta } from '../common/request-meta';
 import { basePathOf } from '../common/redirects';
 import { CSRF_FIELD, LoginCsrfService } from '../auth/login/login-csrf.service';
+import { crossSiteMessage, crossSiteSource } from '../common/same-origin';
 import { assertNoOperatorFields, authorizeAdmin } from '../auth/admin-scope';
 import { operatorOnlyFields } from '../common/route-protection';
 import { DomainError } from '../common/errors';
@@ -51,9 +52,12 @@ const DONE: Record<string, string> = {
   'domain-removed': 'Email domain removed.',
 };
 
+/** Methods that change nothing (RFC 9110 §9.2.1): every other one is checked for forgery. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * What every console handler needs: the signed-in console user (or the login page), the
- * CSRF check on every POST (the login form's signed double-submit token), the tenant-scope
+ * forgery checks on every POST (our own origin, and a CSRF token bound to the session), the tenant-scope
  * rule of the admin API, and rendering forms again with errors next to the fields.
  */
 @Injectable()
@@ -74,6 +78,14 @@ export class ConsoleKit {
 
   /** The console user, or a stop: signed out -> the login page (back here after); no console role -> 403. */
   async enter(req: AuthenticatedRequest, res: Response, opts: { post?: boolean } = {}): Promise<ConsoleCtx> {
+    // By the method too, so a handler that forgets `post` is still checked.
+    const changes = opts.post === true || !SAFE_METHODS.has(req.method);
+    const from = changes ? crossSiteSource(req.headers, this.app.publicUrl) : null;
+    if (from) {
+      sendConsole(res, 403, bare('Sent from another site', `<p>${h(crossSiteMessage(from, this.app.publicUrl))}</p>
+<p><a href="${h(this.base)}/console">Console</a></p>`));
+      throw new ConsoleStop();
+    }
     const session = req.sessionContext ?? null;
     if (!session) {
       const next = req.method === 'GET' ? req.originalUrl : `${this.base}/console`;
@@ -86,7 +98,7 @@ export class ConsoleKit {
 <p><a href="${h(this.base)}/account">Your account</a></p>`));
       throw new ConsoleStop();
     }
-    if (opts.post && !this.csrf.verify(req, (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD])) {
+    if (changes && !this.csrf.verifySession(session.id, (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD])) {
       sendConsole(res, 400, bare('The form expired', `<p>This form was not sent from this console page, or it is too old. Go back, reload the page and try again.</p>
 <p><a href="${h(this.base)}/console">Console</a></p>`));
       throw new ConsoleStop();
@@ -100,7 +112,7 @@ export class ConsoleKit {
       meta: requestMeta(req),
       chrome: {
         base: this.base,
-        csrf: this.csrf.issue(req, res),
+        csrf: this.csrf.forSession(session.id),
         operator: principal.operator,
         who: `${name} · ${principal.operator ? 'operator' : `admin of ${session.tenant.name}`}`,
         ownTenantId: principal.operator ? null : session.tenant.id,

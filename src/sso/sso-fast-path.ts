@@ -5,6 +5,7 @@ import type { Application } from 'express';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { SessionsService } from '../auth/sessions.service';
 import { SESSION_COOKIE } from '../common/route-protection';
+import { wireCookieName } from '../common/cookie-names';
 import { isSlug } from '../common/identifiers';
 import { assignRequestId } from '../common/logging';
 import { flowHeaders } from '../common/security-headers';
@@ -49,6 +50,8 @@ export class SsoFastPath {
   private readonly log = new Logger(SsoFastPath.name);
   private readonly headers: [string, string][];
   private readonly enabled: boolean;
+  /** `__Host-eidp_session` over https, as hostPrefixedCookies maps it for Express. */
+  private readonly sessionCookie: string;
 
   constructor(
     private readonly store: SsoRepository,
@@ -58,6 +61,7 @@ export class SsoFastPath {
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.headers = flowHeaders({ https: app.publicUrl.startsWith('https:') });
+    this.sessionCookie = wireCookieName(SESSION_COOKIE, app.secureCookies);
     // pino-http logs every request at debug (3xx) and trace: there, everything goes through it.
     this.enabled = app.ssoFastPath && !['debug', 'trace'].includes(app.logLevel);
   }
@@ -84,7 +88,7 @@ export class SsoFastPath {
     const query = parseSsoQuery(req.url ?? '');
     if (!isSlug(slug) || query.assertion !== undefined || query.response !== undefined || this.shutdown.draining) return false;
     // As cookie-parser reads it (a `j:` JSON cookie is no session token either way).
-    const cookie = req.headers.cookie ? parseCookies(req.headers.cookie)[SESSION_COOKIE] : undefined;
+    const cookie = req.headers.cookie ? parseCookies(req.headers.cookie)[this.sessionCookie] : undefined;
     if (cookie === undefined) return false;
     const timer = this.metrics.httpTimer();
     try {

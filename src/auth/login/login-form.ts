@@ -37,7 +37,7 @@ export interface LoginForm {
  */
 export class LoginRejected extends DomainError {
   constructor(
-    code: 'invalid_form' | 'csrf_failed' | 'login_failed' | 'too_many_attempts',
+    code: 'invalid_form' | 'csrf_failed' | 'cross_site' | 'login_failed' | 'too_many_attempts',
     status: number,
     message: string,
     readonly fieldErrors: Partial<Record<LoginField, string>> = {},

@@ -31,7 +31,7 @@ export class LoginPagesService {
       200,
       loginPage({
         basePath: basePathOf(this.app.publicUrl),
-        csrf: this.csrf.issue(req, res),
+        csrf: this.csrf.forLoginForm(req, res),
         next: safeLocalPath(q.next, this.app.publicUrl),
         presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,
         brand: tenant ? brandOf(tenant) : null,
@@ -55,7 +55,7 @@ export class LoginPagesService {
       e.status,
       loginPage({
         basePath: basePathOf(this.app.publicUrl),
-        csrf: this.csrf.issue(req, res),
+        csrf: this.csrf.forLoginForm(req, res),
         next: f.next,
         presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,
         brand: tenant ? brandOf(tenant) : null,

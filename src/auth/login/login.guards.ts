@@ -8,9 +8,10 @@ import { GENERIC_FAILURE, LOGIN_BODY_TOO_LARGE, LoginRejected, parseLoginForm } 
 import { LocalStrategy, LoginRequest } from './local.strategy';
 import type { VerifiedLogin } from './login.service';
 import { AuthError } from '../auth.errors';
+import { crossSiteMessage, crossSiteSource } from '../../common/same-origin';
 
 /**
- * First on POST /login: the CSRF token, then the fields' shapes. Both before any lookup or
+ * First on POST /login: where it came from (our own origin), the CSRF token, then the fields' shapes. Both before any lookup or
  * password work, and nothing is stored when either fails.
  */
 @Injectable()
@@ -25,8 +26,12 @@ export class LoginFormGuard implements CanActivate {
     if ((req as unknown as Record<symbol, unknown>)[LOGIN_BODY_TOO_LARGE]) {
       throw new LoginRejected(AuthError.InvalidForm, 400, 'The form was too large to sign in with. Check what you typed and try again.', {}, undefined, 'login body over the limit');
     }
+    const from = crossSiteSource(req.headers, this.app.publicUrl);
+    if (from) {
+      throw new LoginRejected(AuthError.CrossSite, 403, crossSiteMessage(from, this.app.publicUrl), {}, undefined, `cross-site login post from ${from.slice(0, 200)}`);
+    }
     const body = (req.body ?? {}) as Record<string, unknown>;
-    if (!this.csrf.verify(req, body[CSRF_FIELD])) {
+    if (!this.csrf.verifyLoginForm(req, body[CSRF_FIELD])) {
       throw new LoginRejected(
         AuthError.CsrfFailed,
         400,

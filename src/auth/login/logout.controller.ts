@@ -1,6 +1,9 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { requestMeta } from '../../common/request-meta';
+import { forbidden } from '../../common/errors';
+import { crossSiteMessage, crossSiteSource } from '../../common/same-origin';
+import { AuthError } from '../auth.errors';
 import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
@@ -20,6 +23,7 @@ import { loggedOutPage, sendPage } from './pages';
 @Controller('logout')
 export class LogoutController {
   private readonly basePath: string;
+  private readonly publicUrl: string;
 
   constructor(
     private readonly logout: LogoutService,
@@ -28,6 +32,7 @@ export class LogoutController {
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.basePath = basePathOf(app.publicUrl);
+    this.publicUrl = app.publicUrl;
   }
 
   @LoadsSession()
@@ -39,6 +44,10 @@ export class LogoutController {
   @LoadsSession()
   @Post()
   viaPost(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    // A forged POST could only end the visitor's own session, but a page of another site has
+    // no business posting our forms: refused like every other form of ours.
+    const from = crossSiteSource(req.headers, this.publicUrl);
+    if (from) throw forbidden(AuthError.CrossSite, crossSiteMessage(from, this.publicUrl), `cross-site logout post from ${from.slice(0, 200)}`);
     const body = (req.body ?? {}) as Record<string, unknown>;
     return this.handle(req, res, body.return_to ?? (req.query as Record<string, unknown>).return_to);
   }

@@ -1,0 +1,111 @@
+import request from 'supertest';
+import { configToken } from '../../src/config/config.module';
+import type { Config } from '../../src/config/configuration';
+import { makeTarget } from '../factories';
+import { createTestApp, TestApp } from '../setup/app';
+import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
+
+/**
+ * Cross-site request forgery against the operator console. An attacker who can plant a cookie
+ * on the service's host (a sibling subdomain, a plain-http hop) must not be able to pair it
+ * with a token it fetched itself (an anonymous GET /login) and act with the operator's
+ * session; and a request whose Origin is another site is refused whatever it carries.
+ */
+const OP_EMAIL = 'root@platform.example';
+const OP_PASSWORD = 'operator password 0001';
+
+describe('console CSRF: tokens bound to the session, Origin checked', () => {
+  let t: TestApp;
+  let op: CookieJar;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
+    op = new CookieJar();
+    expect((await signIn(request(t.http), op, { tenant: 'operators', email: OP_EMAIL, password: OP_PASSWORD })).status).toBe(303);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** What the attacker holds: its own eidp_csrf cookie and the login page's token for it. */
+  async function attackerPair(): Promise<{ cookie: string; token: string }> {
+    const anon = new CookieJar();
+    const page = anon.store(await request(t.http).get('/login'));
+    const value = anon.get('eidp_csrf');
+    expect(value).toBeDefined();
+    return { cookie: `eidp_csrf=${value}`, token: csrfFieldOf(page.text) };
+  }
+
+  /** The operator's session cookie with the attacker's planted CSRF cookie beside it. */
+  const planted = (cookie: string) => `eidp_session=${op.get('eidp_session')}; ${cookie}`;
+
+  it('refuses a console POST with a planted CSRF cookie and an anonymous login token: no tenant created', async () => {
+    const { cookie, token } = await attackerPair();
+    const res = await request(t.http).post('/console/tenants').set('Cookie', planted(cookie)).type('form').send({ _csrf: token, name: 'Forged', slug: 'forged-tenant' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('The form expired');
+    expect(await t.ds.query(`SELECT 1 FROM tenants WHERE slug = 'forged-tenant'`)).toHaveLength(0);
+  });
+
+  it('refuses the same forgery that would repoint a target\'s base URL: SSO tokens keep going to the real host', async () => {
+    const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb.example', secret: 'metabase-jwt-secret-0123456789abcdef' });
+    const { cookie, token } = await attackerPair();
+    const res = await request(t.http)
+      .post(`/console/targets/${target.id}`)
+      .set('Cookie', planted(cookie))
+      .type('form')
+      .send({ _csrf: token, name: target.slug, baseUrl: 'https://evil.example' });
+    expect(res.status).toBe(400);
+    expect(await t.ds.query(`SELECT base_url FROM targets WHERE id = $1`, [target.id])).toEqual([{ base_url: 'https://mb.example' }]);
+  });
+
+  it('a console page\'s token works for the console, not for the login form; the login page\'s not for the console', async () => {
+    const consoleToken = csrfFieldOf((await op.on(request(t.http).get('/console/tenants'))).text);
+    const ok = await op.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: consoleToken, name: 'Real', slug: 'real-tenant' });
+    expect(ok.status).toBe(303);
+
+    // The operator's own login-page token (same browser, same cookies) is not a console token.
+    const loginToken = csrfFieldOf(op.store(await op.on(request(t.http).get('/login'))).text);
+    const crossed = await op.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: loginToken, name: 'Crossed', slug: 'crossed-tenant' });
+    expect(crossed.status).toBe(400);
+    expect(await t.ds.query(`SELECT 1 FROM tenants WHERE slug = 'crossed-tenant'`)).toHaveLength(0);
+
+    // Nor is a console token a login token.
+    const login = await op.on(request(t.http).post('/login')).type('form').send({ _csrf: consoleToken, tenant: 'operators', email: OP_EMAIL, password: OP_PASSWORD });
+    expect(login.status).toBe(400);
+    expect(login.text).toContain('expired');
+  });
+
+  it('a console token is bound to its session: another session of the same operator cannot use it', async () => {
+    const other = new CookieJar();
+    expect((await signIn(request(t.http), other, { tenant: 'operators', email: OP_EMAIL, password: OP_PASSWORD })).status).toBe(303);
+    const token = csrfFieldOf((await other.on(request(t.http).get('/console/tenants'))).text);
+    const res = await op.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: token, name: 'Other', slug: 'other-session' });
+    expect(res.status).toBe(400);
+    expect(await t.ds.query(`SELECT 1 FROM tenants WHERE slug = 'other-session'`)).toHaveLength(0);
+  });
+
+  it('refuses a state-changing request from another site (Origin, Sec-Fetch-Site) with a 403 that says why', async () => {
+    const token = csrfFieldOf((await op.on(request(t.http).get('/console/tenants'))).text);
+    const evil = await op.on(request(t.http).post('/console/tenants')).set('Origin', 'https://evil.example').type('form').send({ _csrf: token, name: 'E', slug: 'evil-origin' });
+    expect(evil.status).toBe(403);
+    expect(evil.text).toContain('another site');
+    const sibling = await op.on(request(t.http).post('/console/tenants')).set('Sec-Fetch-Site', 'same-site').type('form').send({ _csrf: token, name: 'S', slug: 'sibling-site' });
+    expect(sibling.status).toBe(403);
+    expect(await t.ds.query(`SELECT slug FROM tenants WHERE slug IN ('evil-origin', 'sibling-site')`)).toHaveLength(0);
+
+    // Our own origin passes (the browser sends it on every POST).
+    const ours = await op.on(request(t.http).post('/console/tenants')).set('Origin', new URL(t.app.get<Config<'app'>>(configToken('app')).publicUrl).origin).set('Sec-Fetch-Site', 'same-origin').type('form').send({ _csrf: token, name: 'O', slug: 'own-origin' });
+    expect(ours.status).toBe(303);
+
+    // The login and logout forms likewise.
+    const anon = new CookieJar();
+    const page = anon.store(await request(t.http).get('/login'));
+    const login = await anon.on(request(t.http).post('/login')).set('Origin', 'https://evil.example').type('form').send({ _csrf: csrfFieldOf(page.text), tenant: 'operators', email: OP_EMAIL, password: OP_PASSWORD });
+    expect(login.status).toBe(403);
+    expect(anon.store(login) && anon.get('eidp_session')).toBeUndefined();
+    const logout = await op.on(request(t.http).post('/logout')).set('Origin', 'https://evil.example');
+    expect(logout.status).toBe(403);
+    expect((await op.on(request(t.http).get('/console'))).status).toBe(200);
+  });
+});
