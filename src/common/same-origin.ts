@@ -6,20 +6,21 @@ import type { IncomingHttpHeaders } from 'node:http';
  *
  * - `Origin` (RFC 6454 §7; browsers send it on every POST): when it names an origin, it must be
  *   ours, exactly — a sibling subdomain is another origin.
- * - `Sec-Fetch-Site` (W3C Fetch Metadata): consulted when Origin names none — pages served with
- *   `Referrer-Policy: no-referrer` post with `Origin: null` (Fetch §3.1, "serializing a
- *   request origin") — and then must be `same-origin` (or `none`: typed by the user).
- * - Neither header: not a browser that could be led by another site (curl, a server, a
- *   browser too old for both); the CSRF token alone decides.
+ * - `Sec-Fetch-Site` (W3C Fetch Metadata), when sent: must be `same-origin` (or `none`: typed by
+ *   the user). It also covers `Origin: null`, which pages served with `Referrer-Policy:
+ *   no-referrer` (ours) and sandboxed frames (an attacker's) both send (Fetch §3.1,
+ *   "serializing a request origin").
+ * - Neither header: not a browser another site could lead here (curl, a server, a browser too
+ *   old for both); the CSRF token alone decides.
  *
- * Returns null when the request may proceed, else what it came from, for the refusal.
+ * Returns null when the request may proceed, else where it came from, for the refusal.
  */
 export function crossSiteSource(headers: IncomingHttpHeaders, publicUrl: string): string | null {
   const ours = new URL(publicUrl).origin;
   const origin = typeof headers.origin === 'string' ? headers.origin.trim() : undefined;
-  if (origin && origin !== 'null') return origin.toLowerCase() === ours ? null : origin;
+  if (origin && origin !== 'null' && origin.toLowerCase() !== ours) return origin;
   const site = typeof headers['sec-fetch-site'] === 'string' ? headers['sec-fetch-site'].trim().toLowerCase() : undefined;
-  if (site !== undefined) return site === 'same-origin' || site === 'none' ? null : `another site (Sec-Fetch-Site: ${site})`;
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `another site (Sec-Fetch-Site: ${site})`;
   return null;
 }
 

@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { configToken } from '../../src/config/config.module';
 import type { Config } from '../../src/config/configuration';
-import { makeTarget } from '../factories';
+import { SessionsService } from '../../src/auth/sessions.service';
+import { grantAccess, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
 
@@ -107,5 +108,63 @@ describe('console CSRF: tokens bound to the session, Origin checked', () => {
     const logout = await op.on(request(t.http).post('/logout')).set('Origin', 'https://evil.example');
     expect(logout.status).toBe(403);
     expect((await op.on(request(t.http).get('/console'))).status).toBe(200);
+  });
+});
+
+/**
+ * Over https (PUBLIC_URL https://...) the session and CSRF cookies are `__Host-` cookies, which
+ * no other host (a sibling subdomain) and no plain-http hop can set; a plain-named cookie is
+ * never read there — neither by Express's routes nor by the SSO fast path in front of them.
+ */
+describe('__Host- cookies over https', () => {
+  let t: TestApp;
+  const PASSWORD = 'correct horse battery staple';
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { PUBLIC_URL: 'https://idp.example' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('sets __Host-eidp_csrf and __Host-eidp_session (Secure, Path=/, no Domain) and reads only those', async () => {
+    const tenant = await makeTenant(t.ds);
+    const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    const jar = new CookieJar();
+    const res = await signIn(request(t.http), jar, { tenant: tenant.slug, email: user.email, password: PASSWORD });
+    expect(res.status).toBe(303);
+    expect(jar.names().sort()).toEqual(['__Host-eidp_csrf', '__Host-eidp_session']);
+    for (const name of jar.names()) {
+      const c = jar.cookie(name)!;
+      expect(c.attributes).toMatchObject({ secure: true, path: '/', httponly: true });
+      expect(c.attributes.domain).toBeUndefined();
+    }
+    expect((await jar.on(request(t.http).get('/account'))).status).toBe(200);
+
+    // The same token under the plain name (what another host could plant) is no session here.
+    const plain = await request(t.http).get('/account').set('Cookie', `eidp_session=${jar.get('__Host-eidp_session')}`);
+    expect(plain.status).toBe(303);
+    expect(plain.headers.location).toMatch(/^\/login/);
+    // Nor is a plain eidp_csrf a login form's pre-session.
+    const page = await request(t.http).get('/login').set('Cookie', `eidp_csrf=${jar.get('__Host-eidp_csrf')}`);
+    expect(String(page.headers['set-cookie'])).toMatch(/^__Host-eidp_csrf=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=None/);
+
+    // Logout clears the prefixed cookie.
+    const out = await jar.on(request(t.http).post('/logout'));
+    expect(String(out.headers['set-cookie'])).toMatch(/^__Host-eidp_session=;/);
+  });
+
+  it('the SSO fast path reads __Host-eidp_session too, and not a plain eidp_session', async () => {
+    const tenant = await makeTenant(t.ds);
+    const user = await makeUser(t.ds, tenant.id);
+    const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb.example', secret: 'metabase-jwt-secret-0123456789abcdef' });
+    await grantAccess(t.ds, tenant.id, target.id);
+    const { token } = await t.app.get(SessionsService).create({ id: user.id, tenantId: tenant.id }, { ip: null, userAgent: null });
+    const ok = await request(t.http).get(`/sso/${target.slug}`).set('Cookie', `__Host-eidp_session=${token}`);
+    expect(ok.status).toBe(302);
+    expect(ok.headers.location).toMatch(/^https:\/\/mb\.example\/auth\/sso\?jwt=/);
+    const plain = await request(t.http).get(`/sso/${target.slug}`).set('Cookie', `eidp_session=${token}`);
+    expect(plain.status).toBe(302);
+    expect(plain.headers.location).toMatch(/^\/login\?/);
   });
 });
