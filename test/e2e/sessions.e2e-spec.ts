@@ -178,13 +178,13 @@ describe('session cookie over https', () => {
     await t.close();
   });
 
-  it('is Secure and SameSite=None, so the flow works inside BI iframes; so is the CSRF cookie', async () => {
+  it('is Secure and SameSite=None, so the flow works inside BI iframes; so is the CSRF cookie (both __Host- prefixed)', async () => {
     const tenant = await makeTenant(t.ds);
     const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
     const jar = new CookieJar();
     const res = await signIn(request(t.http), jar, { tenant: tenant.slug, email: user.email, password: PASSWORD });
     expect(res.status).toBe(303);
-    for (const name of ['eidp_session', 'eidp_csrf']) {
+    for (const name of ['__Host-eidp_session', '__Host-eidp_csrf']) {
       const c = jar.cookie(name)!;
       expect(c.attributes.secure).toBe(true);
       expect(c.attributes.samesite).toBe('None');
