@@ -35,7 +35,10 @@ describe('error pages', () => {
       tenant: { slug: 'acme', brand: { name: 'Acme', logoUrl: null, accentColor: '#0a5d3a', supportContact: 'help@acme.example', appUrl: 'https://app.acme.example/' } },
     }).html;
     expect(html).toContain('<a class="button" href="/sso/mb?return_to=%2F">Try again</a>');
-    expect(html).toContain('<a href="https://app.acme.example/">Back to Acme</a>');
+    expect(html).toContain('<a href="https://app.acme.example/">Back to “Acme”</a>');
+    // The tenant's own words are labelled as its own, never one of our sentences.
+    expect(html).toContain('<span><small>Your organization</small>Acme</span>');
+    expect(html).toContain('Contact your organization (“Acme”)');
     expect(html).toContain('<a href="mailto:help@acme.example">help@acme.example</a>');
     expect(html).toContain('--accent:#0a5d3a');
   });

@@ -191,7 +191,7 @@ export interface ErrorPageView {
   requestId: string | undefined;
   /** PUBLIC_URL's path ('' at the root). */
   basePath: string;
-  /** The tenant, when known (the session's, or ?tenant=): its look and its login page. */
+  /** The session's tenant, when there is one: its look and its login page. */
   tenant: { slug: string; brand: Brand } | null;
   /** The request's own path and query when it was a GET (for "Try again"), else null. */
   retryPath: string | null;
@@ -220,7 +220,8 @@ export function errorPage(v: ErrorPageView): Page {
       break;
   }
   const app = brand ? webUrl(brand.appUrl) : null;
-  if (app && brand) actions.push(secondary(app, `Back to ${brand.name}`));
+  // The tenant's name in quotes: its own words, not a sentence of ours.
+  if (app && brand) actions.push(secondary(app, `Back to “${brand.name}”`));
   return renderPage({
     title: copy.title,
     brand,

@@ -7,7 +7,6 @@ import { isDatabaseUnavailable } from './db-unavailable';
 import { errorPage, ErrorPageView, retryPathOf } from './error-pages';
 import { ErrorResponse } from './error-response';
 import { CommonError, DomainError } from './errors';
-import { isSlug } from './identifiers';
 import { Brand, sendPage } from './look';
 import { basePathOf } from './redirects';
 
@@ -74,14 +73,14 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 
   /**
-   * The error page, in the look of the visitor's tenant when it is known: the session's
-   * (on routes that load one), else an explicit ?tenant= (as on /login and the IdP URIs).
+   * The error page, in the look of the session's tenant (on routes that load one). Never by
+   * a `?tenant=` alone: a page that changed with it would tell an anonymous visitor which
+   * organizations exist.
    */
   private async sendErrorPage(req: RequestWithSession, res: Response, body: ErrorBody): Promise<void> {
     let tenant: ErrorPageView['tenant'] = null;
     try {
-      const fromQuery = isSlug(req.query?.tenant) ? req.query.tenant : null;
-      const slug = req.sessionContext?.tenant.slug ?? fromQuery;
+      const slug = req.sessionContext?.tenant.slug ?? null;
       // No database round trip when the database is what failed.
       const brand = slug && body.statusCode < 500 ? await this.tenants.brandFor({ slug }) : null;
       if (slug && brand) tenant = { slug, brand };

@@ -18,7 +18,8 @@ p{line-height:1.45}
 a{color:var(--link)}
 .brand{display:flex;align-items:center;gap:.75rem;margin:0 0 1.25rem;min-height:2.5rem}
 .brand img{max-height:2.5rem;max-width:10rem;object-fit:contain}
-.brand span{font-weight:600;font-size:1.05rem}
+.brand span{font-weight:600;font-size:1.05rem;overflow-wrap:anywhere}
+.brand small{display:block;font-weight:400;font-size:.7rem;letter-spacing:.05em;text-transform:uppercase;color:var(--muted)}
 label{display:block;font-weight:600;margin:1rem 0 .3rem}
 input[type=text],input[type=email],input[type=password]{box-sizing:border-box;width:100%;padding:.55rem .6rem;font:inherit;border:1px solid #9aa3b2;border-radius:.3rem}
 input[aria-invalid=true]{border-color:#b3261e}

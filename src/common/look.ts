@@ -113,19 +113,23 @@ export interface PageSpec {
   extraStyle?: string;
 }
 
-/** The brand's logo and name, shown above a page's heading ('' without a brand). */
+/**
+ * The brand's logo and name, shown above a page's heading ('' without a brand). A tenant
+ * writes its name itself, so it is labelled as the organization's and kept apart from the
+ * page's own words: whatever it says never reads as a message of this service.
+ */
 export function brandHeader(brand: Brand | null | undefined): string {
   if (!brand) return '';
   const logo = httpsUrl(brand.logoUrl);
-  return `<div class="brand">${logo ? `<img src="${escapeHtml(logo)}" alt="" referrerpolicy="no-referrer">` : ''}<span>${escapeHtml(brand.name)}</span></div>`;
+  return `<div class="brand">${logo ? `<img src="${escapeHtml(logo)}" alt="" referrerpolicy="no-referrer">` : ''}<span><small>Your organization</small>${escapeHtml(brand.name)}</span></div>`;
 }
 
-/** "Need help? Contact <name> support" — '' when the brand has no (valid) contact. */
+/** "Need help? Contact your organization (“<name>”): <contact>" — '' when the brand has no (valid) contact. */
 export function supportLine(brand: Brand | null | undefined): string {
   const href = brand ? supportHref(brand.supportContact) : null;
   if (!brand || !href) return '';
   const shown = href.startsWith('mailto:') ? href.slice('mailto:'.length) : new URL(href).host;
-  return `<p class="support">Need help? Contact ${escapeHtml(brand.name)} support: <a href="${escapeHtml(href)}">${escapeHtml(shown)}</a></p>`;
+  return `<p class="support">Need help? Contact your organization (“${escapeHtml(brand.name)}”): <a href="${escapeHtml(href)}">${escapeHtml(shown)}</a></p>`;
 }
 
 export function renderPage(spec: PageSpec): Page {

@@ -20,7 +20,6 @@ describe('parseLoginForm', () => {
       email: 'ada@example.com',
       password: ' pass word ',
       next: '/sso/mb?return_to=%2Fq%2F1',
-      orgPreset: false,
     });
   });
 
@@ -57,8 +56,8 @@ describe('parseLoginForm', () => {
 
 describe('echoFields', () => {
   it('gives back what to re-display, never the password', () => {
-    const echoed = echoFields({ ...good, org_preset: '1' }, PUBLIC);
-    expect(echoed).toEqual({ tenant: 'acme', email: 'Ada@Example.com', next: '/sso/mb?return_to=%2Fq%2F1', orgPreset: true });
+    const echoed = echoFields(good, PUBLIC);
+    expect(echoed).toEqual({ tenant: 'acme', email: 'Ada@Example.com', next: '/sso/mb?return_to=%2Fq%2F1' });
     expect(JSON.stringify(echoed)).not.toContain('pass word');
   });
 });

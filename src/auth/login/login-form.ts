@@ -27,8 +27,6 @@ export interface LoginForm {
   password: string;
   /** A validated continuation, or null when absent or not a path on this service (ignored). */
   next: string | null;
-  /** The organization came preset from /login?tenant= (re-render it the same way). */
-  orgPreset: boolean;
 }
 
 /**
@@ -78,7 +76,7 @@ export function parseLoginForm(body: unknown, publicUrl: string): LoginForm {
   }
   if (!errors.email && !isEmailAddress(email)) errors.email = 'Enter an email address like name@example.com.';
   const next = safeLocalPath(b.next, publicUrl);
-  const form = { tenant, email, password, next, orgPreset: b.org_preset === '1' };
+  const form = { tenant, email, password, next };
   if (Object.keys(errors).length) {
     throw new LoginRejected(AuthError.InvalidForm, 400, 'Some fields need your attention.', errors, undefined, `invalid fields: ${Object.keys(errors).join(', ')}`);
   }
@@ -86,13 +84,12 @@ export function parseLoginForm(body: unknown, publicUrl: string): LoginForm {
 }
 
 /** The submitted values to put back in a re-rendered form (never the password). */
-export function echoFields(body: unknown, publicUrl: string): { tenant: string; email: string; next: string | null; orgPreset: boolean } {
+export function echoFields(body: unknown, publicUrl: string): { tenant: string; email: string; next: string | null } {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const str = (v: unknown, max: number) => (typeof v === 'string' ? v.trim().slice(0, max) : '');
   return {
     tenant: str(b.tenant, LIMITS.tenant).toLowerCase(),
     email: str(b.email, LIMITS.email),
     next: safeLocalPath(b.next, publicUrl),
-    orgPreset: b.org_preset === '1',
   };
 }

@@ -2,11 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
-import { brandOf } from '../../tenants/branding';
 import { basePathOf, safeLocalPath } from '../../common/redirects';
 import { LoginCsrfService } from './login-csrf.service';
 import { echoFields, LIMITS, LoginRejected } from './login-form';
-import { LoginService } from './login.service';
 import { loginPage, sendPage } from './pages';
 
 /** Builds and sends the login page: fresh (GET /login) or again with errors (a rejected POST). */
@@ -14,18 +12,18 @@ import { loginPage, sendPage } from './pages';
 export class LoginPagesService {
   constructor(
     private readonly csrf: LoginCsrfService,
-    private readonly login: LoginService,
     @InjectConfig('app') private readonly app: Config<'app'>,
   ) {}
 
   /**
-   * GET /login?tenant=<slug>&next=<path>. A known `tenant` is shown by its display name and
-   * not asked again; an unknown one is only pre-filled. A `next` off this service is ignored.
+   * GET /login?tenant=<slug>&next=<path>. `tenant` only pre-fills the organization field: it
+   * is not looked up, so the page is the same whether that organization exists or not (its
+   * name and look would tell an outsider which organizations use this service). A `next`
+   * off this service is ignored.
    */
   async showForm(req: Request, res: Response): Promise<void> {
     const q = req.query as Record<string, unknown>;
     const slug = typeof q.tenant === 'string' ? q.tenant.trim().toLowerCase().slice(0, LIMITS.tenant) : '';
-    const tenant = slug ? await this.login.tenantBySlug(slug) : null;
     sendPage(
       res,
       200,
@@ -33,22 +31,18 @@ export class LoginPagesService {
         basePath: basePathOf(this.app.publicUrl),
         csrf: this.csrf.forLoginForm(req, res),
         next: safeLocalPath(q.next, this.app.publicUrl),
-        presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,
-        brand: tenant ? brandOf(tenant) : null,
-        tenantInput: tenant ? '' : slug,
+        tenantInput: slug,
         email: typeof q.email === 'string' ? q.email.slice(0, LIMITS.email) : '',
       }),
     );
   }
 
   /**
-   * The form again after a rejected POST, with what was typed (never the password). A preset
-   * organization stays preset; a typed one stays typed — so the page does not depend on
-   * whether the tenant exists, and an unknown tenant looks like any other failure.
+   * The form again after a rejected POST, with what was typed (never the password). Nothing
+   * is looked up: an unknown organization looks like any other failure.
    */
   async showRejected(req: Request, res: Response, e: LoginRejected): Promise<void> {
     const f = echoFields(req.body, this.app.publicUrl);
-    const tenant = f.orgPreset && f.tenant ? await this.login.tenantBySlug(f.tenant) : null;
     if (e.retryAfterSeconds) res.setHeader('Retry-After', String(e.retryAfterSeconds));
     sendPage(
       res,
@@ -57,9 +51,7 @@ export class LoginPagesService {
         basePath: basePathOf(this.app.publicUrl),
         csrf: this.csrf.forLoginForm(req, res),
         next: f.next,
-        presetTenant: tenant ? { slug: tenant.slug, name: tenant.name } : null,
-        brand: tenant ? brandOf(tenant) : null,
-        tenantInput: tenant ? '' : f.tenant,
+        tenantInput: f.tenant,
         email: f.email,
         error: e.message,
         fieldErrors: e.fieldErrors,

@@ -4,8 +4,9 @@ import { CSRF_FIELD } from './login-csrf.service';
 
 /**
  * The front door's server-rendered pages: login, signed-in, signed-out. No JavaScript; the
- * shared look (src/common/look.ts) with the tenant's branding when the tenant is known.
- * Every value is escaped.
+ * shared look (src/common/look.ts). The login page is always in our own look (an anonymous
+ * visitor must not learn which organizations exist); the signed-in and signed-out pages are
+ * in the look of the tenant the visitor signed in to. Every value is escaped.
  */
 export { sendPage } from '../../common/look';
 export type { Brand, Page } from '../../common/look';
@@ -18,11 +19,10 @@ export interface LoginView {
   csrf: string;
   /** A validated continuation (path on this service), carried through the form. */
   next: string | null;
-  /** The organization preset by ?tenant=: shown by its display name, sent as a hidden slug. */
-  presetTenant: { slug: string; name: string } | null;
-  /** The preset tenant's look (its display name, logo, colour, support contact). */
-  brand?: Brand | null;
-  /** What the visitor typed as organization (when not preset). */
+  /**
+   * The organization field's value: what the visitor typed, or ?tenant= as given — never
+   * looked up, so a known and an unknown organization give the same page.
+   */
   tenantInput: string;
   email: string;
   /** A form-level error (shown above the form, announced to screen readers). */
@@ -40,29 +40,18 @@ export function loginPage(v: LoginView): Page {
 <input id="${name}" name="${name}" ${attrs}${aria}>
 ${err ? `<p class="field-error" id="${name}-error">${escapeHtml(err)}</p>` : ''}`;
   };
-  const otherOrg = `${v.basePath}/login${v.next ? `?next=${encodeURIComponent(v.next)}` : ''}`;
-  const org = v.presetTenant
-    ? `<p class="org">Organization: <strong>${escapeHtml(v.presetTenant.name)}</strong>
-  · <a href="${escapeHtml(otherOrg)}">Not your organization?</a></p>
-<input type="hidden" name="tenant" value="${escapeHtml(v.presetTenant.slug)}">
-<input type="hidden" name="org_preset" value="1">`
-    : field('tenant', 'Organization', `type="text" autocomplete="organization" autocapitalize="none" spellcheck="false" maxlength="63" required value="${escapeHtml(v.tenantInput)}"`);
-
-  const brand = v.presetTenant ? (v.brand ?? null) : null;
   return renderPage({
-    title: brand ? `Sign in to ${brand.name}` : 'Sign in',
-    brand,
+    title: 'Sign in',
     main: `<h1>Sign in</h1>
 ${v.error ? `<div class="alert" role="alert" id="form-error">${escapeHtml(v.error)}</div>` : ''}
 <form method="post" action="${escapeHtml(v.basePath)}/login"${v.error ? ' aria-describedby="form-error"' : ''}>
 <input type="hidden" name="${CSRF_FIELD}" value="${escapeHtml(v.csrf)}">
 ${v.next ? `<input type="hidden" name="next" value="${escapeHtml(v.next)}">` : ''}
-${org}
-${field('email', 'Email', `type="email" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="254" required value="${escapeHtml(v.email)}"${v.presetTenant && !v.email ? ' autofocus' : ''}`)}
+${field('tenant', 'Organization', `type="text" autocomplete="organization" autocapitalize="none" spellcheck="false" maxlength="63" required value="${escapeHtml(v.tenantInput)}"`)}
+${field('email', 'Email', `type="email" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="254" required value="${escapeHtml(v.email)}"${v.tenantInput && !v.email ? ' autofocus' : ''}`)}
 ${field('password', 'Password', `type="password" autocomplete="current-password" maxlength="1024" required`)}
 <button type="submit">Sign in</button>
-</form>
-${supportLine(brand)}`,
+</form>`,
   });
 }
 
