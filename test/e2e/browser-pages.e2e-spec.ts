@@ -88,7 +88,7 @@ describeBrowser('pages in a real browser', () => {
     }
   }, 60_000);
 
-  it('the login page in our own look and in a tenant\'s (light and dark)', async () => {
+  it('the login page in our own look, also with ?tenant= of a branded tenant; signed in, the tenant\'s (light and dark)', async () => {
     const { context, page, violations } = await open();
     try {
       await page.goto(`${base}/login`);
@@ -96,13 +96,24 @@ describeBrowser('pages in a real browser', () => {
       expect(await computed(page, 'button')).toEqual({ background: 'rgb(36, 86, 199)', color: 'rgb(255, 255, 255)' });
       await shot(page, 'login-plain', violations);
 
+      // ?tenant= pre-fills the organization and nothing else: whether it exists is not shown.
       await page.goto(`${base}/login?tenant=${acme.slug}`);
-      expect(await page.title()).toBe('Sign in to Acme Analytics');
-      expect(await page.locator('.brand span').textContent()).toBe('Acme Analytics');
+      expect(await page.title()).toBe('Sign in');
+      expect(await page.locator('.brand').count()).toBe(0);
+      expect(await page.getByLabel('Organization').inputValue()).toBe(acme.slug);
+      expect(await computed(page, 'button')).toEqual({ background: 'rgb(36, 86, 199)', color: 'rgb(255, 255, 255)' });
+      await shot(page, 'login-tenant-prefilled', violations);
+
+      // Signed in, the tenant's look: its name labelled as the organization's, logo, colour, contact.
+      const user = await makeUser(t.ds, acme.id, { password: PASSWORD });
+      await page.getByLabel('Email').fill(user.email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await Promise.all([page.waitForURL(`${base}/account`), page.getByRole('button', { name: 'Sign in' }).click()]);
+      expect(await page.locator('.brand span').textContent()).toBe('Your organizationAcme Analytics');
       expect(await page.locator('.brand img').evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
       expect(await computed(page, 'button')).toEqual({ background: 'rgb(10, 93, 58)', color: 'rgb(255, 255, 255)' });
       expect(await page.getByRole('link', { name: 'help@acme.example' }).getAttribute('href')).toBe('mailto:help@acme.example');
-      await shot(page, 'login-branded', violations);
+      await shot(page, 'account-branded', violations);
     } finally {
       await context.close();
     }
@@ -112,9 +123,13 @@ describeBrowser('pages in a real browser', () => {
     await t.ds.query(`UPDATE tenants SET brand_accent_color = '#ffd500' WHERE id = $1`, [yellow.id]);
     const dark = await open({ colorScheme: 'dark' });
     try {
+      const member = await makeUser(t.ds, yellow.id, { password: PASSWORD });
       await dark.page.goto(`${base}/login?tenant=${yellow.slug}`);
+      await dark.page.getByLabel('Email').fill(member.email);
+      await dark.page.getByLabel('Password').fill(PASSWORD);
+      await Promise.all([dark.page.waitForURL(`${base}/account`), dark.page.getByRole('button', { name: 'Sign in' }).click()]);
       expect(await computed(dark.page, 'button')).toEqual({ background: 'rgb(255, 213, 0)', color: 'rgb(0, 0, 0)' });
-      await shot(dark.page, 'login-branded-dark', dark.violations);
+      await shot(dark.page, 'account-branded-dark', dark.violations);
     } finally {
       await dark.context.close();
     }
@@ -134,9 +149,9 @@ describeBrowser('pages in a real browser', () => {
       // No access to this BI tool yet: a 403 page that says so and offers a way on.
       await page.goto(`${base}/sso/${target.slug}`);
       expect(await page.title()).toBe('No access');
-      expect(await page.locator('.brand span').textContent()).toBe('Acme Analytics');
+      expect(await page.locator('.brand span').textContent()).toBe('Your organizationAcme Analytics');
       expect(await page.getByRole('link', { name: 'Sign in with another account' }).count()).toBe(1);
-      expect(await page.getByRole('link', { name: 'Back to Acme Analytics' }).getAttribute('href')).toBe('https://app.acme.example/');
+      expect(await page.getByRole('link', { name: 'Back to “Acme Analytics”' }).getAttribute('href')).toBe('https://app.acme.example/');
       expect(await page.locator('.ref code').textContent()).toMatch(/\S{8,}/);
       await shot(page, 'error-403-no-access', violations);
 
@@ -147,7 +162,7 @@ describeBrowser('pages in a real browser', () => {
 
       await page.goto(`${base}/logout`);
       expect(await page.locator('h1').textContent()).toBe('You are signed out');
-      expect(await page.locator('.brand span').textContent()).toBe('Acme Analytics');
+      expect(await page.locator('.brand span').textContent()).toBe('Your organizationAcme Analytics');
       expect(await page.getByRole('link', { name: 'Sign in again' }).getAttribute('href')).toBe(`/login?tenant=${acme.slug}`);
       await shot(page, 'logout', violations);
     } finally {

@@ -28,6 +28,9 @@ function formOf(html: string): { action: string; hidden: Record<string, string> 
   expect(forms).toHaveLength(1);
   const hidden: Record<string, string> = {};
   for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) hidden[m[1]] = unescapeHtml(m[2]);
+  // A pre-filled organization (the browser sends it as it stands).
+  const org = /<input id="tenant" name="tenant" type="text"[^>]* value="([^"]*)"/.exec(html);
+  if (org && org[1]) hidden.tenant = unescapeHtml(org[1]);
   return { action: unescapeHtml(forms[0][1]), hidden };
 }
 
@@ -114,7 +117,7 @@ describe('SSO redirect dance through the real login form', () => {
     expect(toIdp.status).toBe(302);
     expect(toIdp.location).toBe(`${base}/sso/${MB_SLUG}?tenant=${tenant.slug}&return_to=/dashboard/1?a=1&b=2`);
 
-    // 2. No session of ours: to the login page, organization preset, continuation whole.
+    // 2. No session of ours: to the login page, organization pre-filled, continuation whole.
     const toLogin = await browser.get(toIdp.location!);
     expect(toLogin.status).toBe(302);
     const loginUrl = new URL(toLogin.location!);
@@ -124,9 +127,9 @@ describe('SSO redirect dance through the real login form', () => {
     expect(next).toBe(`/sso/${MB_SLUG}?return_to=${encodeURIComponent('/dashboard/1?a=1&b=2')}`);
     expect(mb.logins).toHaveLength(0);
 
-    // 3. The real form: the page carries the continuation and the preset organization.
+    // 3. The real form: the page carries the continuation and the pre-filled organization.
     const { hidden, posted } = await logInThroughForm(browser, loginUrl.toString(), { email: user.email, password: PASSWORD });
-    expect(hidden).toEqual({ _csrf: expect.any(String), next, tenant: tenant.slug, org_preset: '1' });
+    expect(hidden).toEqual({ _csrf: expect.any(String), next, tenant: tenant.slug });
     expect(posted.status).toBe(303);
     expect(posted.location).toBe(abs(next));
     expect(posted.headers.get('cache-control')).toBe('no-store');
