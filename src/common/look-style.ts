@@ -30,7 +30,6 @@ button,.button{display:block;box-sizing:border-box;margin-top:1.4rem;width:100%;
 button:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #8fb0ff;outline-offset:1px}
 .alert{padding:.7rem .8rem;border-radius:.3rem;background:#fdecea;color:#7a1712;border:1px solid #f3b8b3}
 .field-error{margin:.3rem 0 0;color:#b3261e;font-size:.9rem}
-.org{margin:0 0 .5rem;color:var(--muted)}
 .muted{color:var(--muted);font-size:.9rem}
 .support{margin:1.4rem 0 0;font-size:.9rem;color:var(--muted)}
 .ref{margin:1.2rem 0 0;color:var(--muted);font-size:.75rem}

@@ -51,7 +51,7 @@ export class Tenant {
   @Column({ name: 'brand_accent_color', type: 'varchar', length: 7, nullable: true })
   brandAccentColor: string | null;
 
-  /** An email address or an https URL, shown as "Need help? Contact … support". */
+  /** An email address or an https URL, shown as "Need help? Contact your organization (“…”): …". */
   @Column({ name: 'brand_support_contact', type: 'varchar', length: 2048, nullable: true })
   brandSupportContact: string | null;
 
