@@ -16,9 +16,9 @@ describe('crossSiteSource', () => {
     ['a sibling subdomain', { origin: 'https://app.idp.example' }, 'https://app.idp.example'],
     ['our host over http', { origin: 'http://idp.example' }, 'http://idp.example'],
     ['our host on another port', { origin: 'https://idp.example:8443' }, 'https://idp.example:8443'],
-    ['Origin null from another site (sandboxed frame)', { origin: 'null', 'sec-fetch-site': 'cross-site' }, 'another site (Sec-Fetch-Site: cross-site)'],
-    ['same-site without Origin', { 'sec-fetch-site': 'same-site' }, 'another site (Sec-Fetch-Site: same-site)'],
-    ['our Origin but cross-site fetch metadata: either refuses', { origin: 'https://idp.example', 'sec-fetch-site': 'cross-site' }, 'another site (Sec-Fetch-Site: cross-site)'],
+    ['Origin null from another site (sandboxed frame)', { origin: 'null', 'sec-fetch-site': 'cross-site' }, 'Sec-Fetch-Site: cross-site'],
+    ['same-site without Origin', { 'sec-fetch-site': 'same-site' }, 'Sec-Fetch-Site: same-site'],
+    ['our Origin but cross-site fetch metadata: either refuses', { origin: 'https://idp.example', 'sec-fetch-site': 'cross-site' }, 'Sec-Fetch-Site: cross-site'],
   ])('%s', (_name, headers, expected) => {
     expect(crossSiteSource(headers, PUBLIC)).toBe(expected);
   });

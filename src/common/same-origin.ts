@@ -20,7 +20,7 @@ export function crossSiteSource(headers: IncomingHttpHeaders, publicUrl: string)
   const origin = typeof headers.origin === 'string' ? headers.origin.trim() : undefined;
   if (origin && origin !== 'null' && origin.toLowerCase() !== ours) return origin;
   const site = typeof headers['sec-fetch-site'] === 'string' ? headers['sec-fetch-site'].trim().toLowerCase() : undefined;
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `another site (Sec-Fetch-Site: ${site})`;
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${site}`;
   return null;
 }
 
