@@ -20,6 +20,8 @@ export interface PropertySchema {
   required?: string[];
   /** A map of name -> string (e.g. locked parameters). */
   additionalProperties?: false | PropertySchema;
+  /** A list setting: what an absent list allows (a present one allows its entries only). */
+  'x-allow-list'?: { unset: 'none' | 'all' };
 }
 
 export interface ObjectSchema {

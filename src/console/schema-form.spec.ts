@@ -21,6 +21,15 @@ describe('schema forms', () => {
     expect(settings).toEqual({ tokenTtlSeconds: 'soon' });
   });
 
+  it('an emptied allow-list whose absence would allow everything is kept as an empty list (none), never dropped', () => {
+    const dbx = productSchemas().find((p) => p.kind === 'databricks')!;
+    const stored = { externalValueAttribute: 'customer', dashboards: [] };
+    const values = valuesFromSettings(dbx.accessSettingsSchema, 'settings', stored);
+    expect(settingsFromForm(dbx.accessSettingsSchema, 'settings', values).settings).toEqual(stored);
+    // A list whose absence allows nothing may simply be left out.
+    expect(settingsFromForm(metabase.accessSettingsSchema, 'settings', { 'settings.embeddableDashboards': '' }).settings).toEqual({});
+  });
+
   it('reads nested objects and name = value maps, and names a malformed map line', () => {
     const s = metabase.accessSettingsSchema;
     expect(fieldNames(s, 'settings')).toContain('settings.sharedAccount.email');

@@ -57,7 +57,10 @@ function renderProperty(name: string, key: string, p: PropertySchema, form: stri
     // No browser-side limits beyond the hint: the server's message is the one that counts, next to the field.
     return input({ form, name, label, state, hint, attrs: 'inputmode="numeric"' });
   }
-  if (p.type === 'array') return textarea({ form, name, label, state, hint: `${hint ? `${hint}. ` : ''}One per line.` });
+  if (p.type === 'array') {
+    const empty = p['x-allow-list']?.unset === 'all' ? ' Empty: none.' : '';
+    return textarea({ form, name, label, state, hint: `${hint ? `${hint}. ` : ''}One per line.${empty}` });
+  }
   if (p.type === 'object' && p.properties) {
     const err = state.errors[name];
     return `<fieldset><legend>${h(label)}</legend>${p.description ? `<p class="hint">${h(p.description)}</p>` : ''}
@@ -87,7 +90,10 @@ export function settingsFromForm(schema: ObjectSchema, prefix: string, body: Rec
       if (raw !== '') settings[key] = /^-?\d{1,15}$/.test(raw) ? Number(raw) : raw;
     } else if (p.type === 'array') {
       const items = raw.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-      if (items.length) settings[key] = items;
+      // A form cannot tell "absent" from "emptied". Where absence would allow everything
+      // (unset: 'all'), an empty field is an empty list, which allows nothing: clearing the
+      // field never widens access.
+      if (items.length || p['x-allow-list']?.unset === 'all') settings[key] = items;
     } else if (p.type === 'object' && p.properties) {
       const obj: Record<string, string> = {};
       for (const sub of Object.keys(p.properties)) {

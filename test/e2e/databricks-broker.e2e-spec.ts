@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { SessionsService } from '../../src/auth/sessions.service';
-import { grantAccess, makeTarget, makeTenant, makeUser } from '../factories';
+import { grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { FakeDatabricks, startFakeDatabricks } from '../fakes/databricks';
 import { createTestApp, TestApp } from '../setup/app';
 
@@ -126,6 +126,22 @@ describe('Databricks token broker (GET /embed/:target/databricks/:dashboardId/to
     }
   });
 
+  it('never sends the old workspace\'s service token to a repointed base URL', async () => {
+    const target = await workspace();
+    await token(target.slug).expect(200);
+    const other = await startFakeDatabricks({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, dashboards: [DASH] });
+    try {
+      await request(t.http).patch(`/api/v1/targets/${target.id}`).set('Authorization', `Bearer ${await makeApiKey(t.ds, null)}`).send({ baseUrl: other.url }).expect(200);
+      const res = await token(target.slug);
+      expect(other.rejections).toEqual([]);
+      expect(res.status).toBe(200);
+      expect(other.calls.service).toBe(1);
+      expect(res.body.instanceUrl).toBe(other.url);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('assumes 3600 s when step 3 has no expires_in, and records and audits every mint like a token', async () => {
     const noTtl = await startFakeDatabricks({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, dashboards: [DASH], scopedTokenTtl: null });
     try {
@@ -165,6 +181,13 @@ describe('Databricks token broker (GET /embed/:target/databricks/:dashboardId/to
       if (status !== 401) {
         expect(await count(`SELECT count(*) AS n FROM audit_events WHERE type = 'broker.denied' AND details->>'target' = $1`, [target.slug])).toBeGreaterThan(0);
       }
+    });
+
+    it('an empty dashboards list allows no dashboard: 403, nothing asked of Databricks', async () => {
+      const target = await workspace({}, { externalValueAttribute: 'customer', dashboards: [] });
+      const res = await token(target.slug).expect(403);
+      expect(res.body.error ?? res.body.code).toBe('dashboard_not_allowed');
+      expect(dbx.calls).toEqual({ service: 0, tokeninfo: 0, scoped: 0 });
     });
 
     it('a tenant without access: 403, audited', async () => {

@@ -1,7 +1,7 @@
 import type { AccessSettings } from '../access.entity';
 import { badRequest, DomainError } from '../../common/errors';
 import { resolveAttribute } from '../attributes';
-import type { ObjectSchema } from './settings-schema';
+import { allowListPermits, ArraySchema, ObjectSchema } from './settings-schema';
 import { Broker, BrokerDeps, BrokerRequest, defineTarget, schemas } from './target-definition';
 
 /** Every error code the Databricks broker can answer with (besides SsoError's); a product's own codes live in its file. */
@@ -67,13 +67,15 @@ interface Cached {
 class DatabricksBroker implements Broker {
   private readonly tokens = new Map<string, Cached>();
   private readonly inflight = new Map<string, Promise<Cached>>();
+  /** The key each target's token is cached under now (to drop the old one on a change). */
+  private readonly keyOfTarget = new Map<string, string>();
 
   constructor(private readonly deps: BrokerDeps) {}
 
   async mint(r: BrokerRequest): Promise<{ body: Record<string, unknown>; expiresIn: number }> {
     const s = r.target.settings as unknown as DatabricksSettings;
     const access = accessOf(r.ctx.access.settings);
-    if (access.dashboards?.length && !access.dashboards.includes(r.resourceId)) {
+    if (!allowListPermits(DASHBOARDS, access.dashboards, r.resourceId)) {
       throw new DomainError(DatabricksError.DashboardNotAllowed, 403, 'Your organization may not embed this dashboard', { dashboardId: r.resourceId });
     }
     // The one resolution order for every product (access > user > tenant; sso/attributes.ts).
@@ -89,7 +91,8 @@ class DatabricksBroker implements Broker {
     const base = r.target.baseUrl.replace(/\/+$/, '');
     const basic = `Basic ${Buffer.from(`${s.clientId}:${r.secrets.secret}`, 'utf8').toString('base64')}`;
 
-    const serviceToken = await this.serviceToken(`${r.target.id}:${r.secretsVersion}:${s.clientId}`, base, basic, timeoutMs);
+    const cacheKey = this.cacheKey(r.target.id, base, s.clientId, r.secretsVersion);
+    const serviceToken = await this.serviceToken(cacheKey, base, basic, timeoutMs);
 
     // Step 2. Both values url-encoded (URLSearchParams): an external_value like "a&b=c" must
     // not become a second parameter.
@@ -98,7 +101,7 @@ class DatabricksBroker implements Broker {
     const info = await this.call(2, infoUrl, { method: 'GET', headers: { Authorization: `Bearer ${serviceToken.token}` } }, timeoutMs, (status) => {
       if (status === 404) return new DomainError(DatabricksError.DashboardNotFound, 404, 'No published dashboard with this id in the workspace', { dashboardId: r.resourceId });
       // A revoked or expired service token: drop it so the next request fetches a new one.
-      if (status === 401 || status === 403) this.tokens.delete(`${r.target.id}:${r.secretsVersion}:${s.clientId}`);
+      if (status === 401 || status === 403) this.tokens.delete(cacheKey);
       return null;
     });
     if (!Array.isArray(info.authorization_details)) throw stepFailed(2, 'the answer has no authorization_details');
@@ -120,7 +123,21 @@ class DatabricksBroker implements Broker {
     };
   }
 
-  /** Step 1, cached per target (and secret) and single-flight. */
+  /**
+   * The service token's cache key: everything the token depends on — the workspace it was
+   * issued by (a token sent to another host is a leaked credential), the service principal
+   * and the secret it was asked with. When a target's key changes (repointed, another
+   * client id, a new secret) the old entry is dropped, not merely left unused.
+   */
+  private cacheKey(targetId: string, base: string, clientId: string, secretsVersion: string): string {
+    const key = JSON.stringify([targetId, base, clientId, secretsVersion]);
+    const previous = this.keyOfTarget.get(targetId);
+    if (previous !== undefined && previous !== key) this.tokens.delete(previous);
+    this.keyOfTarget.set(targetId, key);
+    return key;
+  }
+
+  /** Step 1, cached per workspace, service principal and secret (cacheKey), and single-flight. */
   private async serviceToken(key: string, base: string, basic: string, timeoutMs: number): Promise<Cached> {
     const hit = this.tokens.get(key);
     if (hit && hit.renewAt > Date.now()) return hit;
@@ -184,6 +201,16 @@ function positiveInt(v: unknown): number | undefined {
   return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
+/** Unset: every dashboard the service principal can see; a list (even an empty one): only those. */
+const DASHBOARDS: ArraySchema = {
+  type: 'array',
+  title: 'Dashboards',
+  description: 'When set, only these dashboard ids may be embedded (an empty list: none)',
+  maxItems: 500,
+  items: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', 'x-pattern-message': 'a dashboard id' },
+  'x-allow-list': { unset: 'all' },
+};
+
 const settingsSchema: ObjectSchema = {
   type: 'object',
   properties: {
@@ -218,13 +245,7 @@ const accessSettingsSchema: ObjectSchema = {
       maxLength: 100,
       'x-pattern-message': 'an attribute name of 1 to 100 characters',
     },
-    dashboards: {
-      type: 'array',
-      title: 'Dashboards',
-      description: 'When set, only these dashboard ids may be embedded',
-      maxItems: 500,
-      items: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', 'x-pattern-message': 'a dashboard id' },
-    },
+    dashboards: DASHBOARDS,
   },
   required: ['externalValueAttribute'],
   additionalProperties: false,

@@ -1,5 +1,7 @@
 import { parseAccessSettings, parseTargetSettings, TARGET_DEFINITIONS, TARGET_KINDS, targetDefinition } from '.';
-import type { PropertySchema } from './settings-schema';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { allowListPermits, PropertySchema } from './settings-schema';
 
 /**
  * Every product definition, whatever products exist: the schemas follow the contract the
@@ -48,6 +50,18 @@ describe.each(TARGET_DEFINITIONS.map((d) => [d.kind, d] as const))('target defin
     }
   });
 
+  it('treats every list setting as an allow-list where empty allows nothing', () => {
+    for (const schema of [def.settingsSchema, def.accessSettingsSchema]) {
+      for (const prop of Object.values(schema.properties)) {
+        if (prop.type !== 'array') continue;
+        expect(['none', 'all']).toContain(prop['x-allow-list'].unset);
+        expect(allowListPermits(prop, [], 'anything')).toBe(false);
+        expect(allowListPermits(prop, 'anything', 'anything')).toBe(false);
+        expect(allowListPermits(prop, ['anything'], 'anything')).toBe(true);
+      }
+    }
+  });
+
   it('names its secrets, each with a minimum length', () => {
     expect(def.secrets.length).toBeGreaterThan(0);
     for (const s of def.secrets) {
@@ -71,6 +85,18 @@ describe.each(TARGET_DEFINITIONS.map((d) => [d.kind, d] as const))('target defin
       logoutUrl: !!def.logoutUrl,
     });
     expect(Object.values(def.capabilities).some(Boolean)).toBe(true);
+  });
+});
+
+describe('product files', () => {
+  // `list?.length && !list.includes(x)` lets everything through when the list is empty: the
+  // product files read their lists through allowListPermits instead.
+  it('never read a list setting as "empty means everything"', () => {
+    for (const d of TARGET_DEFINITIONS) {
+      const source = readFileSync(join(__dirname, `${d.kind}.ts`), 'utf8');
+      expect(source).not.toMatch(/\.length\s*&&\s*!/);
+      expect(source).not.toMatch(/\.length\s*\?/);
+    }
   });
 });
 

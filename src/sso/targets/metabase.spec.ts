@@ -66,6 +66,12 @@ describe('metabase claims', () => {
     expect(mapped['@tenant']).toBe('acme_eu');
   });
 
+  it('@tenant.attributes follows access > tenant: an attribute the access binds wins over the tenant-editable one', () => {
+    const c = sso.claims(ctx({ settings: { tenantsEnabled: true }, access: { attributes: { region: 'access', customer: 'c-1' } } }), 1);
+    expect(c['@tenant.attributes']).toEqual({ region: 'access', plan: 'gold', customer: 'c-1' });
+    expect(c.region).toBe('access');
+  });
+
   it('refuses a Metabase tenant slug Metabase would refuse', () => {
     const bad = () => sso.claims(ctx({ settings: { tenantsEnabled: true }, access: { settings: { metabaseTenantSlug: 'Acme EU' } } }), 1);
     expect(bad).toThrow(DomainError);
@@ -106,6 +112,11 @@ describe('metabase signed embeds', () => {
     });
   });
 
+  it('never locks a parameter to a list (an empty list turns the filter off): a non-flat attribute counts as missing', () => {
+    const c = ctx({ access: { attributes: { region: [] as never }, settings: { lockedParams: { region: 'region' } } }, user: { attributes: {} }, tenant: { attributes: {} } });
+    expect(() => embed.payload(c, 'dashboard', 7, 1)).toThrow(/"region"/);
+  });
+
   it('names a locked parameter without a value', () => {
     const c = ctx({ access: { settings: { lockedParams: { store: 'store_id' } } } });
     expect(() => embed.payload(c, 'question', 1, 1)).toThrow(/"store".*"store_id"/);
@@ -113,6 +124,17 @@ describe('metabase signed embeds', () => {
 
   it('builds the iframe URL', () => {
     expect(embed.url(ctx().target, 'question', 'tok')).toBe('https://mb.example.com/embed/question/tok#bordered=true&titled=true');
+  });
+});
+
+describe('metabase guest embeds', () => {
+  const allowed = (settings: object, kind: string, id: number) => embed.guest!.allowed({ groupMappings: {}, attributes: {}, settings: settings as never }, kind, id);
+  it('signs only listed entities; an empty list or none allows nothing', () => {
+    expect(allowed({ embeddableDashboards: ['7'] }, 'dashboard', 7)).toBe(true);
+    expect(allowed({ embeddableDashboards: ['7'] }, 'question', 7)).toBe(false);
+    expect(allowed({ embeddableDashboards: [] }, 'dashboard', 7)).toBe(false);
+    expect(allowed({}, 'dashboard', 7)).toBe(false);
+    expect(allowed({ embeddableQuestions: '7' }, 'question', 7)).toBe(false);
   });
 });
 

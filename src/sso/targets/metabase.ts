@@ -5,7 +5,7 @@ import type { AccessSettings } from '../access.entity';
 import { defineTarget, EmbedBehaviour, MintContext, schemas, Signing, SsoBehaviour } from './target-definition';
 import { claimNameClashes, mapGroups } from './claims';
 import { resolveAttribute, resolveAttributes } from '../attributes';
-import type { ObjectSchema } from './settings-schema';
+import { allowListPermits, ArraySchema, ObjectSchema } from './settings-schema';
 
 /** Every error code minting for Metabase can answer with (besides SsoError's); a product's own codes live in its file. */
 export enum MetabaseError {
@@ -134,8 +134,12 @@ const sso: SsoBehaviour = {
         );
       }
       payload['@tenant'] = slug;
+      // The tenant's attributes under the same rule as every other attribute: what the access
+      // binds (global key) wins over what the tenant's own administrator can edit, so a
+      // tenant cannot override a sandboxing value through Metabase's tenant attributes. User
+      // attributes stay out: @tenant.attributes is shared by every user of the tenant.
       const tenantAttributes: Record<string, unknown> = {};
-      putAttributes(tenantAttributes, ctx.tenant.attributes, new Set());
+      putAttributes(tenantAttributes, resolveAttributes({ tenant: ctx.tenant, access: ctx.access }), new Set());
       if (Object.keys(tenantAttributes).length) payload['@tenant.attributes'] = tenantAttributes;
     }
 
@@ -199,8 +203,9 @@ const embed: EmbedBehaviour = {
   guest: {
     allowed(access, kind, id) {
       const a = accessOf(access.settings);
-      const list = kind === 'dashboard' ? a.embeddableDashboards : kind === 'question' ? a.embeddableQuestions : undefined;
-      return Array.isArray(list) && list.includes(String(id));
+      if (kind === 'dashboard') return allowListPermits(EMBEDDABLE_DASHBOARDS, a.embeddableDashboards, String(id));
+      if (kind === 'question') return allowListPermits(EMBEDDABLE_QUESTIONS, a.embeddableQuestions, String(id));
+      return false;
     },
   },
 };
@@ -222,6 +227,23 @@ function metabaseClaimNameClashes(problems: string[], s: TargetSettings): void {
 
 const claimName = schemas.claimName;
 const ENTITY_IDS = { type: 'string' as const, pattern: '^[1-9][0-9]{0,15}$', 'x-pattern-message': 'a Metabase id (a positive whole number, as a string)' };
+// The browser names the entity: nothing is embeddable unless listed (none when unset or empty).
+const EMBEDDABLE_DASHBOARDS: ArraySchema = {
+  type: 'array',
+  title: 'Guest-embeddable dashboards',
+  description: 'Dashboard ids the guest-embed token endpoint may sign (none when unset or empty)',
+  items: ENTITY_IDS,
+  maxItems: 500,
+  'x-allow-list': { unset: 'none' },
+};
+const EMBEDDABLE_QUESTIONS: ArraySchema = {
+  type: 'array',
+  title: 'Guest-embeddable questions',
+  description: 'Question ids the guest-embed token endpoint may sign (none when unset or empty)',
+  items: ENTITY_IDS,
+  maxItems: 500,
+  'x-allow-list': { unset: 'none' },
+};
 
 const settingsSchema: ObjectSchema = {
   type: 'object',
@@ -259,8 +281,8 @@ const accessSettingsSchema: ObjectSchema = {
       'x-key-pattern': '^[A-Za-z0-9_-]{1,100}$',
       maxProperties: 50,
     },
-    embeddableDashboards: { type: 'array', title: 'Guest-embeddable dashboards', description: 'Dashboard ids the guest-embed token endpoint may sign', items: ENTITY_IDS, maxItems: 500 },
-    embeddableQuestions: { type: 'array', title: 'Guest-embeddable questions', description: 'Question ids the guest-embed token endpoint may sign', items: ENTITY_IDS, maxItems: 500 },
+    embeddableDashboards: EMBEDDABLE_DASHBOARDS,
+    embeddableQuestions: EMBEDDABLE_QUESTIONS,
   },
   additionalProperties: false,
 };

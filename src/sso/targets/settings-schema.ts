@@ -47,6 +47,13 @@ export interface ArraySchema {
   description?: string;
   items: StringSchema;
   maxItems?: number;
+  /**
+   * Every list setting is an allow-list (ids, origins, entities): required, so a product
+   * cannot add a list without saying what a missing one means. A present list allows only
+   * its entries — an empty one allows nothing, never everything; `unset` says what an absent
+   * one allows. Read it with allowListPermits, never with `list.length && ...`.
+   */
+  'x-allow-list': { unset: 'none' | 'all' };
 }
 
 export interface NestedObjectSchema {
@@ -68,6 +75,16 @@ export interface ObjectSchema {
   properties: Record<string, PropertySchema>;
   required?: string[];
   additionalProperties: false;
+}
+
+/**
+ * Whether an allow-list setting admits `item`. A list allows exactly its entries (an empty
+ * list: nothing); an absent one (undefined or null) what the schema's `unset` says; any
+ * other value (a corrupted row) nothing. Fail-closed: a mistake never widens access.
+ */
+export function allowListPermits(schema: ArraySchema, list: unknown, item: string): boolean {
+  if (list === undefined || list === null) return schema['x-allow-list'].unset === 'all';
+  return Array.isArray(list) && list.includes(item);
 }
 
 export const emptySchema = (): ObjectSchema => ({ type: 'object', properties: {}, additionalProperties: false });

@@ -203,6 +203,7 @@ export const schemas = {
     description,
     maxItems: 50,
     items: { type: 'string' as const, format: 'origin' as const, maxLength: 300 },
+    'x-allow-list': { unset: 'none' as const },
   }),
   /** One product account every user of the tenant signs in as (the product keys it by email). */
   sharedAccount: (product: string) => ({
