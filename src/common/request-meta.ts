@@ -11,6 +11,8 @@ export interface RequestMeta {
    * which refuses it (once, audited) as always.
    */
   deferRefusals?: boolean;
+  /** Set by the SSO fast path: it already spent this request's handshake of the session's rate. */
+  handshakeCharged?: boolean;
 }
 
 /**

@@ -36,6 +36,8 @@ export const KNOWN_ENV_VARS = [
   'SHUTDOWN_GRACE_PERIOD',
   'METRICS_TOKEN',
   'SSO_FAST_PATH',
+  'SSO_SESSION_BURST',
+  'SSO_SESSION_RATE',
 ] as const;
 export type KnownEnvVar = (typeof KNOWN_ENV_VARS)[number];
 

@@ -62,6 +62,7 @@ export class BrokerService {
       await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, { flow: 'broker' });
       throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
     }
+    await this.sso.admitHandshake(meta, session, { flow: 'broker', target: target.slug });
     const access = await this.sso.requireAccess(loaded, session, meta, { flow: 'broker' });
 
     const secrets: Record<string, string> = {};

@@ -74,6 +74,7 @@ export class EmbedService {
       const url = this.sso.loginUrl(`/embed/${target.slug}/${a.kind}/${id}`, undefined);
       return { kind: 'redirect', url };
     }
+    await this.sso.admitHandshake(meta, session, { flow: 'embed', target: target.slug });
     const access = await this.sso.requireAccess(loaded, session, meta, { flow: 'embed' });
     const { token, exp } = await this.mint(embed, loaded, access, session, meta, a.kind, id, 'url');
     const url = embed.url(mintBase(loaded, access, session).target, a.kind, token);
@@ -104,6 +105,7 @@ export class EmbedService {
       await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, { flow: 'embed' });
       throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
     }
+    await this.sso.admitHandshake(meta, session, { flow: 'embed', target: target.slug });
     const access = await this.sso.requireAccess(loaded, session, meta, { flow: 'embed' });
     if (!embed.guest.allowed(access, request.kind, request.id)) {
       await this.sso.auditRefusal(meta, { flow: 'embed', tenantId: session.tenant.id, target: target.slug, reason: 'entity_not_allowed', details: { kind: request.kind, id: request.id, userId: session.user.id } });

@@ -21,6 +21,12 @@ import { SsoError } from './sso.errors';
  */
 export const MAX_IAT_LEAD_SECONDS = 240;
 
+/**
+ * The part of that lead one session may hold (HandshakeLimiter): a quarter, so however fast
+ * one session signs in, the others of a shared account still find room under the cap.
+ */
+export const MAX_IAT_SHARE_SECONDS = MAX_IAT_LEAD_SECONDS / 4;
+
 const IAT_UPSERT_RULE = `ON CONFLICT (scope, subject)
           DO UPDATE SET last_iat = GREATEST(EXCLUDED.last_iat, iat_sequences.last_iat + 1)
           WHERE iat_sequences.last_iat + 1 <= EXCLUDED.last_iat + ${MAX_IAT_LEAD_SECONDS}`;

@@ -18,6 +18,7 @@ import proxyaddr from 'proxy-addr';
 import { sendRedirect } from './sso.controller';
 import { SsoRepository } from './sso.repository';
 import { SsoService } from './sso.service';
+import { HandshakeLimiter, TooManyHandshakes } from './handshake-limit';
 
 /** `GET /sso/<slug>` or `GET /sso/<slug>?...`, as the BI tools send it (nothing else). */
 const HANDSHAKE_URL = /^\/sso\/([a-z0-9-]+)(?:\?|$)/;
@@ -58,6 +59,7 @@ export class SsoFastPath {
     private readonly sso: SsoService,
     private readonly metrics: MetricsService,
     private readonly shutdown: ShutdownState,
+    private readonly limiter: HandshakeLimiter,
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.headers = flowHeaders({ https: app.publicUrl.startsWith('https:') });
@@ -90,14 +92,26 @@ export class SsoFastPath {
     // As cookie-parser reads it (a `j:` JSON cookie is no session token either way).
     const cookie = req.headers.cookie ? parseCookies(req.headers.cookie)[this.sessionCookie] : undefined;
     if (cookie === undefined) return false;
+    const sessionId = SessionsService.idFromCookie(cookie);
+    if (!sessionId) return false;
     const timer = this.metrics.httpTimer();
+    // The session's handshake rate, before any database round trip. The refusal the audit
+    // log should get goes to the full pipeline (which reads the session and writes it); the
+    // others are answered here, costing nothing but this lookup.
+    const wait = this.limiter.take(sessionId);
+    if (wait > 0) {
+      if (this.limiter.auditDue(sessionId)) return false;
+      this.limiter.refusal(sessionId);
+      this.tooMany(req, res, wait);
+      timer({ method: 'GET', route: ROUTE, status: '429' });
+      return true;
+    }
     try {
-      const sessionId = SessionsService.idFromCookie(cookie);
-      const found = sessionId ? await this.store.loadWithSession(sessionId, slug) : null;
+      const found = await this.store.loadWithSession(sessionId, slug);
       if (!found) return false;
       const { session } = found;
       const requestId = assignRequestId(req, res);
-      const meta = { actor: `user:${session.user.id}`, ip: proxyaddr(req, trust), requestId, deferRefusals: true };
+      const meta = { actor: `user:${session.user.id}`, ip: proxyaddr(req, trust), requestId, deferRefusals: true, handshakeCharged: true };
       const loaded = await this.sso.requireLoadedTarget(found.loaded, slug, session, meta);
       const outcome = await this.sso.handshake({ loaded, session, query, json: false, cookie, meta });
       if (outcome.kind !== 'redirect') throw new Error('a browser handshake answered JSON');
@@ -111,7 +125,24 @@ export class SsoFastPath {
         this.log.error(`fast path failed after answering: ${(err as Error).message}`);
         return true;
       }
+      // A per-session limit whose refusal is not to be written: answered here.
+      if (err instanceof TooManyHandshakes) {
+        this.tooMany(req, res, err.retryAfterSeconds);
+        timer({ method: 'GET', route: ROUTE, status: '429' });
+        return true;
+      }
       return false;
     }
+  }
+
+  /** 429 with Retry-After (RFC 6585 §4), the flow's headers and one sentence. */
+  private tooMany(req: IncomingMessage, res: ServerResponse, retryAfterSeconds: number): void {
+    assignRequestId(req, res);
+    for (const [name, value] of this.headers) res.setHeader(name, value);
+    res.statusCode = 429;
+    res.setHeader('Retry-After', String(retryAfterSeconds));
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(`Too many sign-ins from this session in a short time; try again in ${retryAfterSeconds} s.\n`);
   }
 }

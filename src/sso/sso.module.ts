@@ -22,6 +22,7 @@ import { IssuedTokensPruner } from './issued-tokens-pruner';
 import { RemoteLogoutService } from './remote-logout.service';
 import { SigningKeyCache } from './signing-key-cache';
 import { SsoController } from './sso.controller';
+import { HandshakeLimiter } from './handshake-limit';
 import { SsoFastPath } from './sso-fast-path';
 import { SsoService } from './sso.service';
 import { SsoRepository } from './sso.repository';
@@ -60,6 +61,7 @@ import { TargetsService } from './targets.service';
     IssuedTokensPruner,
     BiLogoutService,
     SsoFastPath,
+    HandshakeLimiter,
     { provide: BI_LOGOUT, useExisting: BiLogoutService },
   ],
   exports: [TargetsService, AccessService, SsoService, SsoFastPath, BI_LOGOUT],

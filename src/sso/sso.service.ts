@@ -17,6 +17,7 @@ import { iatSequenceAhead } from './iat-sequence';
 import type { HandoffSubject } from '../handoff/handoff.service';
 import type { SsoQuery } from './return-to';
 import { SigningKeyCache } from './signing-key-cache';
+import { HandshakeLimiter, ShareReservation, TooManyHandshakes } from './handshake-limit';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
 import type { MintContext } from './targets/target-definition';
@@ -71,6 +72,7 @@ export class SsoService {
     private readonly audit: AuditService,
     private readonly identities: IdentitiesService,
     private readonly sessions: SessionsService,
+    private readonly limiter: HandshakeLimiter,
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.basePath = basePathOf(app.publicUrl);
@@ -133,6 +135,7 @@ export class SsoService {
       const next = `/sso/${target.slug}?return_to=${encodeURIComponent(returnTo)}`;
       return { kind: 'redirect', url: this.loginUrl(next, a.query.tenant) };
     }
+    await this.admitHandshake(meta, session, { flow: 'sso', target: target.slug });
     const access = await this.requireAccess(loaded, session, meta);
     const key = this.signingKey(target, sso.signing.secret);
 
@@ -147,6 +150,45 @@ export class SsoService {
     // The BI tool keys its users by this email alone (the user's, or the shared account's):
     // the token is recorded only if this tenant owns it on this instance (README "BI identities").
     const identity = { instance: biInstance(target.baseUrl) ?? target.baseUrl, email: sso.identityEmail(base).toLowerCase() };
+    const iatKey = sso.iatSequence?.(base);
+    // A shared sequence (Sisense): this session's fair share of the lead (HandshakeLimiter).
+    let share: ShareReservation | null = null;
+    if (iatKey) {
+      const reserved = this.limiter.reserveShare(`${iatKey.scope}\n${iatKey.subject.toLowerCase()}`, session.id, now);
+      if (!('settle' in reserved)) {
+        await this.refuseTooMany(meta, session, { flow: 'sso', target: target.slug, reason: 'iat_share_exceeded' }, reserved.retryAfterSeconds);
+      } else share = reserved;
+    }
+    try {
+      return await this.mintRecorded({ a, sso, base, access, key, claims, now, jti, ttl, shared, identity, iatKey, returnTo, share });
+    } catch (e) {
+      share?.settle(null);
+      throw e;
+    }
+  }
+
+  /** The handshake's record and signature (after every check), settling the sequence share. */
+  private async mintRecorded(m: {
+    a: HandshakeInput;
+    sso: NonNullable<ReturnType<typeof targetDefinition>>['sso'] & object;
+    base: Omit<MintContext, 'iat' | 'jti'>;
+    access: NonNullable<TargetWithAccess['access']>;
+    key: KeyObject;
+    claims: Record<string, unknown>;
+    now: number;
+    jti: string;
+    ttl: number;
+    shared: string | null;
+    identity: { instance: string; email: string };
+    iatKey: { scope: string; subject: string } | undefined;
+    returnTo: string;
+    share: ShareReservation | null;
+  }): Promise<SsoOutcome> {
+    const { a, sso, base, access, key, now, jti, ttl, shared, identity, iatKey, returnTo } = m;
+    const { loaded, meta } = a;
+    const session = a.session!;
+    const { target } = loaded;
+    let claims = m.claims;
     const record = () => this.store.record({
       jti,
       targetId: target.id,
@@ -155,7 +197,7 @@ export class SsoService {
       sessionId: session.id,
       now,
       ttlSeconds: ttl,
-      iatKey: sso.iatSequence?.(base),
+      iatKey,
       markSessionTarget: true,
       identity,
       audit: {
@@ -179,6 +221,7 @@ export class SsoService {
       await this.auditRefusal(meta, { flow: 'sso', tenantId: session.tenant.id, target: target.slug, reason: 'iat_sequence_ahead', details: { userId: session.user.id } });
       throw iatSequenceAhead();
     }
+    m.share?.settle(rec.iat);
     // A sequenced iat (Sisense) may be ahead of the clock: the token carries what was recorded.
     if (rec.iat !== now || rec.exp !== now + ttl) claims = sso.claims({ ...base, iat: rec.iat, jti }, rec.exp);
     // A KeyObject made once per target (signing-key-cache.ts): jsonwebtoken would rebuild a key
@@ -186,6 +229,32 @@ export class SsoService {
     const jwt = this.jwt.sign(claims, { privateKey: key, algorithm: sso.signing.alg, header: { ...sso.signing.header(target), alg: sso.signing.alg } });
     if (a.json || !sso.redirect) return { kind: 'json', body: { jwt } };
     return { kind: 'redirect', url: sso.redirect.url({ target, access }, jwt, returnTo) };
+  }
+
+  /**
+   * One handshake of the session's rate (HandshakeLimiter; no database round trip), unless
+   * the SSO fast path already spent it for this request. Past the rate: 429 with Retry-After,
+   * audited at most once per session per window.
+   */
+  async admitHandshake(meta: RequestMeta, session: SessionContext, at: { flow: SsoFlow; target: string }): Promise<void> {
+    if (meta.handshakeCharged) return;
+    const wait = this.limiter.take(session.id);
+    if (wait > 0) await this.refuseTooMany(meta, session, { ...at, reason: 'too_many_handshakes' }, wait);
+  }
+
+  /** A per-session limit's refusal: audited within the limiter's budget, then a 429. */
+  private async refuseTooMany(meta: RequestMeta, session: SessionContext, r: { flow: SsoFlow; target: string; reason: string }, retryAfterSeconds: number): Promise<never> {
+    // Deferred (fast path): the full pipeline audits it if it is the one to write.
+    if (meta.deferRefusals && this.limiter.auditDue(session.id)) throw new RefusalDeferred(r.reason);
+    const { audit, notAuditedBefore } = this.limiter.refusal(session.id);
+    if (audit) {
+      await this.audit.recordRefusal(meta, {
+        type: `${r.flow}.denied`,
+        tenantId: session.tenant.id,
+        details: { target: r.target, reason: r.reason, userId: session.user.id, ...(notAuditedBefore ? { notAuditedBefore } : {}) },
+      });
+    }
+    throw new TooManyHandshakes(retryAfterSeconds);
   }
 
   /**
