@@ -3,6 +3,7 @@ import { DatabaseNamespace, parseDatabase } from './database.config';
 import { ConfigError, Env, EnvReader } from './env';
 import { LockoutNamespace, parseLockout } from './lockout.config';
 import { MetricsNamespace, parseMetrics } from './metrics.config';
+import { OutboundNamespace, parseOutbound } from './outbound.config';
 import { parseSecrets, SecretsNamespace, withSecretsKey } from './secrets.config';
 import { parseSession, SessionNamespace } from './session.config';
 import { parseTokens, TokensNamespace } from './tokens.config';
@@ -24,6 +25,7 @@ export interface AppConfig {
   session: SessionNamespace;
   lockout: LockoutNamespace;
   tokens: TokensNamespace;
+  outbound: OutboundNamespace;
 }
 
 export type ConfigNamespace = keyof AppConfig;
@@ -36,6 +38,7 @@ export const CONFIG_NAMESPACES = Object.keys({
   session: true,
   lockout: true,
   tokens: true,
+  outbound: true,
 } satisfies Record<ConfigNamespace, true>) as ConfigNamespace[];
 /** One namespace's settings, as `@InjectConfig(namespace)` hands them to a service. */
 export type Config<N extends ConfigNamespace> = AppConfig[N];
@@ -49,10 +52,11 @@ export function parseEnv(env: Env, opts: { interactive?: boolean } = {}): AppCon
   const session = parseSession(read);
   const lockout = parseLockout(read);
   const tokens = parseTokens(read);
+  const outbound = parseOutbound(read, app.nodeEnv);
 
   if (read.problems.length) throw new ConfigError(read.problems);
 
-  return { app, database, secrets: withSecretsKey(secrets, app.dataDir), metrics, session, lockout, tokens };
+  return { app, database, secrets: withSecretsKey(secrets, app.dataDir), metrics, session, lockout, tokens, outbound };
 }
 
 /** Loads the validated config from the process environment — used by main and the CLIs. */

@@ -38,6 +38,7 @@ export const KNOWN_ENV_VARS = [
   'SSO_FAST_PATH',
   'SSO_SESSION_BURST',
   'SSO_SESSION_RATE',
+  'OUTBOUND_ALLOW_PRIVATE',
 ] as const;
 export type KnownEnvVar = (typeof KNOWN_ENV_VARS)[number];
 

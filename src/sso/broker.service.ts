@@ -4,6 +4,7 @@ import type { SessionContext } from '../auth/auth.types';
 import type { RequestMeta } from '../common/request-meta';
 import { badRequest, DomainError, notFound, unauthorized } from '../common/errors';
 import { SigningKeyCache } from './signing-key-cache';
+import { OutboundGuard } from './outbound';
 import { mintBase, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from './targets';
@@ -39,6 +40,7 @@ export class BrokerService {
     private readonly sso: SsoService,
     private readonly store: SsoRepository,
     private readonly keys: SigningKeyCache,
+    private readonly outbound: OutboundGuard,
   ) {}
 
   async issue(a: BrokerInput): Promise<Record<string, unknown>> {
@@ -114,7 +116,8 @@ export class BrokerService {
   private brokerFor(kind: string, create: BrokerBehaviour['create']): Broker {
     let b = this.brokers.get(kind);
     if (!b) {
-      b = create({ fetch: globalThis.fetch.bind(globalThis), timeoutMs: DEFAULT_TIMEOUT_MS });
+      // Only public addresses in production, checked on the address connected to; no redirects.
+      b = create({ fetch: this.outbound.fetch, timeoutMs: DEFAULT_TIMEOUT_MS });
       this.brokers.set(kind, b);
     }
     return b;

@@ -23,6 +23,7 @@ import { RemoteLogoutService } from './remote-logout.service';
 import { SigningKeyCache } from './signing-key-cache';
 import { SsoController } from './sso.controller';
 import { HandshakeLimiter } from './handshake-limit';
+import { OutboundGuard } from './outbound';
 import { SsoFastPath } from './sso-fast-path';
 import { SsoService } from './sso.service';
 import { SsoRepository } from './sso.repository';
@@ -62,6 +63,7 @@ import { TargetsService } from './targets.service';
     BiLogoutService,
     SsoFastPath,
     HandshakeLimiter,
+    OutboundGuard,
     { provide: BI_LOGOUT, useExisting: BiLogoutService },
   ],
   exports: [TargetsService, AccessService, SsoService, SsoFastPath, BI_LOGOUT],

@@ -6,6 +6,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../common/request-meta';
 import { badRequest, conflict, notFound } from '../common/errors';
+import { OutboundGuard } from './outbound';
 import { SecretBox } from '../crypto/secret-box';
 import {
   checkRequiredSecrets,
@@ -37,6 +38,7 @@ export class TargetsService {
     private readonly dataSource: DataSource,
     private readonly box: SecretBox,
     private readonly audit: AuditService,
+    private readonly outbound: OutboundGuard,
   ) {}
 
   async list(): Promise<TargetView[]> {
@@ -62,6 +64,8 @@ export class TargetsService {
     const def = requireDefinition(input.kind);
     const problems: string[] = [];
     const baseUrl = normaliseBaseUrl(input.baseUrl, problems);
+    // A product the service itself calls (a token broker): only where outbound calls may go.
+    if (def.broker && !problems.length) problems.push(...(await this.outbound.baseUrlProblems(baseUrl)));
     const parsed = parseTargetSettings(def, input.settings ?? {});
     problems.push(...parsed.problems);
     const sent = secretsInput(input);
@@ -114,6 +118,9 @@ export class TargetsService {
       if (input.name !== undefined) patch.name = input.name;
       if (input.disabled !== undefined) patch.disabled = input.disabled;
       if (input.baseUrl !== undefined) patch.baseUrl = normaliseBaseUrl(input.baseUrl, problems);
+      if (def.broker && (patch.baseUrl !== undefined || kind !== current.kind) && !problems.length) {
+        problems.push(...(await this.outbound.baseUrlProblems(patch.baseUrl ?? current.baseUrl)));
+      }
       // Settings are checked against the (possibly new) kind, whether sent or kept.
       if (input.settings !== undefined || kind !== current.kind) {
         const parsed = parseTargetSettings(def, input.settings ?? current.settings);

@@ -63,4 +63,15 @@ describe('databricks broker', () => {
     const info = f.calls.filter((c) => c.url.includes('/tokeninfo'));
     expect(info[info.length - 1].auth).not.toBe(info[info.length - 2].auth);
   });
+
+  it('reports a redirect from the workspace as a failed step, never following it', async () => {
+    const calls: string[] = [];
+    const fetch = (async (input: string | URL) => {
+      calls.push(String(input));
+      return new Response(null, { status: 302, headers: { location: 'http://169.254.169.254/' } });
+    }) as typeof globalThis.fetch;
+    const broker = databricks.broker.create({ fetch, timeoutMs: 1000 });
+    await expect(broker.mint(request())).rejects.toMatchObject({ status: 502, message: expect.stringMatching(/step 1 .*HTTP 302.*redirect, which is not followed/) });
+    expect(calls).toEqual(['https://a.example.com/oidc/v1/token']);
+  });
 });

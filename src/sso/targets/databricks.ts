@@ -169,12 +169,18 @@ class DatabricksBroker implements Broker {
   ): Promise<Record<string, unknown>> {
     let res: Response;
     try {
-      res = await this.deps.fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+      // Never followed: a redirect would carry the Basic credentials or the bearer elsewhere.
+      res = await this.deps.fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     } catch (e) {
       // AbortSignal.timeout rejects with a DOMException named TimeoutError (not an Error subclass everywhere).
       const name = (e as { name?: unknown } | null)?.name;
       const timedOut = name === 'TimeoutError' || name === 'AbortError';
-      throw stepFailed(step, timedOut ? `no answer within ${timeoutMs} ms` : 'the workspace could not be reached');
+      // The outbound guard's refusal says which address and why (never a secret).
+      const refused = (e as { outboundRefusal?: unknown } | null)?.outboundRefusal;
+      throw stepFailed(step, timedOut ? `no answer within ${timeoutMs} ms` : typeof refused === 'string' ? refused : 'the workspace could not be reached');
+    }
+    if (res.status >= 300 && res.status < 400) {
+      throw stepFailed(step, `HTTP ${res.status}: the workspace answered with a redirect, which is not followed (check the target's base URL)`);
     }
     let body: unknown;
     try {
