@@ -187,7 +187,8 @@ async function main(): Promise<void> {
 /**
  * Sisense: the same handshake, plus the strictly increasing iat (CONTRACTS: Sisense denies an
  * iat not later than the user's previous one), computed inside the one recording statement.
- * Two loads: the 1,000 users in turn (the normal case), and every request for one user (the
+ * Two loads: the 1,000 users in turn (the normal case), and every request for one user, from
+ * one session, so the per-session rate and share of the sequence apply too (the
  * "one Sisense account per client" case), where logins queue on that user's sequence row.
  * The hot run also shows the price of the rule: iat = max(now, last + 1) runs ahead of the
  * clock by one second per login beyond one a second; Sisense allows 5 minutes of skew, so at
@@ -240,7 +241,7 @@ async function benchSisense(o: {
       // Requests still in flight when a run stops are recorded but not counted by autocannon.
       if (recorded < redirects || recorded - redirects > CONNECTIONS) recordedOk = false;
       const capped = res.statusCounts['429'] ?? 0;
-      rows.push(row(`sisense, ${name} (round ${round})`, res, `${recorded} jti recorded / ${redirects} redirects${capped ? ` / ${capped} refused 429 (iat lead cap)` : ''}`));
+      rows.push(row(`sisense, ${name} (round ${round})`, res, `${recorded} jti recorded / ${redirects} redirects${capped ? ` / ${capped} refused 429 (per-session limits, iat lead cap)` : ''}`));
       await sleep(500);
     }
   }
