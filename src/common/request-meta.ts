@@ -11,7 +11,7 @@ export interface RequestMeta {
    * which refuses it (once, audited) as always.
    */
   deferRefusals?: boolean;
-  /** Set by the SSO fast path: it already spent this request's handshake of the session's rate. */
+  /** The SSO fast path already spent this request's handshake of the session's rate (also when it handed the request on). */
   handshakeCharged?: boolean;
 }
 
@@ -19,7 +19,7 @@ export interface RequestMeta {
  * What requestMeta reads of a request: the auth guard's principal or session (auth's
  * AuthenticatedRequest is one), the request id pino-http gives it.
  */
-type IdentifiedRequest = Request & { principal?: { keyId: string }; sessionContext?: { user: { id: string } } | null };
+type IdentifiedRequest = Request & { principal?: { keyId: string }; sessionContext?: { user: { id: string } } | null; handshakeCharged?: boolean };
 
 /** The audit actor and origin of a request ("apikey:<id>", "user:<id>" or "anonymous"). */
 export function requestMeta(req: IdentifiedRequest): RequestMeta {
@@ -28,5 +28,5 @@ export function requestMeta(req: IdentifiedRequest): RequestMeta {
     : req.sessionContext
       ? `user:${req.sessionContext.user.id}`
       : 'anonymous';
-  return { actor, ip: req.ip ?? null, requestId: typeof req.id === 'string' ? req.id : null };
+  return { actor, ip: req.ip ?? null, requestId: typeof req.id === 'string' ? req.id : null, ...(req.handshakeCharged === true ? { handshakeCharged: true } : {}) };
 }

@@ -45,6 +45,7 @@ export class EmbedController {
   @ApiErrors({
     401: '`?response=json` without a session',
     403: 'Target disabled, no access for this tenant, account disabled, or an origin not allowed',
+    429: 'Too many handshakes from this session (Retry-After)',
     409: 'The target has no embedding secret configured',
   })
   async embed(
@@ -71,6 +72,7 @@ export class EmbedController {
   @ApiErrors({
     401: 'Without a session',
     403: 'Target disabled, no access, an entity the access does not list, account disabled, or an origin not allowed',
+    429: 'Too many handshakes from this session (Retry-After)',
     409: 'The target has no embedding secret configured',
   })
   async guestToken(
@@ -92,6 +94,7 @@ export class EmbedController {
   @ApiErrors({
     401: 'Without a session',
     403: 'Target disabled, no access, a resource the access does not allow, account disabled, or an origin not allowed',
+    429: 'Too many handshakes from this session (Retry-After)',
     502: "The product's token service failed (the message names the step)",
   })
   async brokerToken(

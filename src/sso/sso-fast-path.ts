@@ -106,6 +106,9 @@ export class SsoFastPath {
       timer({ method: 'GET', route: ROUTE, status: '429' });
       return true;
     }
+    // From here the request has its handshake: if the full pipeline takes it over (a deferred
+    // refusal), it must not spend a second one (requestMeta reads this mark).
+    (req as { handshakeCharged?: boolean }).handshakeCharged = true;
     try {
       const found = await this.store.loadWithSession(sessionId, slug);
       if (!found) return false;

@@ -53,7 +53,7 @@ export class SsoController {
     401: '`?response=json` without a session; a hand-off assertion not signed by the tenant it names, expired, or already used',
     403: 'Target disabled, no access for this tenant, account disabled, an origin not allowed, or a hand-off for an unknown user with JIT off',
     409: 'The email belongs to another tenant on this BI tool, or the target has no secret configured',
-    429: 'Sisense: the iat sequence is ahead of the clock; retry in a second',
+    429: 'Too many handshakes from this session (Retry-After), or Sisense: the iat sequence is ahead of the clock',
   })
   async handshake(
     @Param('target') slug: string,
@@ -99,7 +99,7 @@ export class SsoController {
     401: 'The assertion is not signed by the tenant it names, expired, or already used',
     403: 'Target disabled, no access for this tenant, account disabled, an origin not allowed, or an unknown user with JIT off',
     409: 'The email belongs to another tenant on this BI tool, or the target has no secret configured',
-    429: 'Sisense: the iat sequence is ahead of the clock; retry in a second',
+    429: 'Too many handshakes from this session (Retry-After), or Sisense: the iat sequence is ahead of the clock',
   })
   async handshakeWithPostedAssertion(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const body = (req.body ?? {}) as Record<string, unknown>;

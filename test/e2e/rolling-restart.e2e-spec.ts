@@ -125,7 +125,9 @@ describe('two service processes on one database: SIGTERM, rolling restart, share
   let tenant: { id: string; slug: string };
   let user: { id: string; email: string };
   let adminKey: string;
-  const env = { LOGIN_LOCKOUT_THRESHOLD: String(LOCKOUT), SHUTDOWN_GRACE_PERIOD: '10' };
+  // The load loop is one session standing in for many users: its handshake rate is lifted
+  // (SSO_SESSION_*), what is under test is the restart, not the per-session limit.
+  const env = { LOGIN_LOCKOUT_THRESHOLD: String(LOCKOUT), SHUTDOWN_GRACE_PERIOD: '10', SSO_SESSION_BURST: '100000', SSO_SESSION_RATE: '100000' };
 
   beforeAll(async () => {
     db = await createDatabase();
