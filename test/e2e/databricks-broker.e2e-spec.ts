@@ -46,7 +46,9 @@ describe('Databricks token broker (GET /embed/:target/databricks/:dashboardId/to
   };
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // One session makes every request of this file (bursts of 20 included): its handshake
+    // rate is lifted; the per-session limit is sso-handshake-limits.e2e-spec.ts's subject.
+    t = await createTestApp({ env: { SSO_SESSION_BURST: '100000', SSO_SESSION_RATE: '100000' } });
     dbx = await startFakeDatabricks({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, dashboards: [DASH, 'other-dash'] });
     tenant = await makeTenant(t.ds, { attributes: { customer: 'tenant-value' } });
     user = await makeUser(t.ds, tenant.id, { email: `viewer-${Date.now()}@acme.example`, attributes: { customer: 'user-value' } });
