@@ -1,4 +1,4 @@
-import { escapeHtml } from './html';
+import { html, SafeHtml } from './html';
 import { Brand, Page, renderPage, supportLine, webUrl } from './look';
 import { safeLocalPath } from './redirects';
 
@@ -201,9 +201,9 @@ export function errorPage(v: ErrorPageView): Page {
   const copy = copyFor(v.status, v.code);
   const brand = v.tenant?.brand ?? null;
   const login = `${v.basePath}/login${v.tenant ? `?tenant=${encodeURIComponent(v.tenant.slug)}` : ''}`;
-  const actions: string[] = [];
-  const primary = (href: string, label: string) => `<li><a class="button" href="${escapeHtml(href)}">${escapeHtml(label)}</a></li>`;
-  const secondary = (href: string, label: string) => `<li><a href="${escapeHtml(href)}">${escapeHtml(label)}</a></li>`;
+  const actions: SafeHtml[] = [];
+  const primary = (href: string, label: string) => html`<li><a class="button" href="${href}">${label}</a></li>`;
+  const secondary = (href: string, label: string) => html`<li><a href="${href}">${label}</a></li>`;
   switch (copy.way) {
     case 'retry':
       actions.push(v.retryPath ? primary(v.retryPath, 'Try again') : primary(login, 'Sign in again'));
@@ -225,10 +225,10 @@ export function errorPage(v: ErrorPageView): Page {
   return renderPage({
     title: copy.title,
     brand,
-    main: `<h1>${escapeHtml(copy.title)}</h1>
-<p>${escapeHtml(copy.sentence)}</p>
-<ul class="actions">${actions.join('')}</ul>
-${supportLine(brand) || '<p class="support">If this keeps happening, contact your administrator.</p>'}
-<p class="ref">Reference for support: <code>${escapeHtml(v.requestId ?? '-')}</code> · ${v.status} ${escapeHtml(v.code)}</p>`,
+    main: html`<h1>${copy.title}</h1>
+<p>${copy.sentence}</p>
+<ul class="actions">${actions}</ul>
+${supportLine(brand) || html`<p class="support">If this keeps happening, contact your administrator.</p>`}
+<p class="ref">Reference for support: <code>${v.requestId ?? '-'}</code> · ${v.status} ${v.code}</p>`,
   });
 }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { brandStyle, contrastRatio, renderPage, supportHref, textOn } from './look';
 import { httpsUrl } from './redirects';
 import { LOOK_STYLE, LOOK_STYLE_HASH } from './look-style';
+import { html } from './html';
 
 const hex = fc.integer({ min: 0, max: 0xffffff }).map((n) => `#${n.toString(16).padStart(6, '0')}`);
 const styles = (html: string) => [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]);
@@ -66,7 +67,7 @@ describe('branding rules', () => {
 
 describe('renderPage', () => {
   it('allows exactly its own styles: the shared one by the fixed hash, the brand one by its own', () => {
-    const page = renderPage({ title: 't', main: '<p>x</p>', brand: { name: 'Acme', logoUrl: 'https://cdn.acme.example/l.png', accentColor: '#ffd500', supportContact: null } });
+    const page = renderPage({ title: 't', main: html`<p>x</p>`, brand: { name: 'Acme', logoUrl: 'https://cdn.acme.example/l.png', accentColor: '#ffd500', supportContact: null } });
     const [shared, brand] = styles(page.html);
     expect(shared).toBe(LOOK_STYLE);
     expect(sha(shared)).toBe(LOOK_STYLE_HASH);
@@ -77,7 +78,7 @@ describe('renderPage', () => {
   });
 
   it('allows a page\'s own extra stylesheet by its hash, before the brand\'s colours', () => {
-    const page = renderPage({ title: 't', main: '', extraStyle: '.console{display:grid}', brand: { name: 'A', logoUrl: null, accentColor: '#0a5d3a', supportContact: null } });
+    const page = renderPage({ title: 't', main: html``, extraStyle: '.console{display:grid}', brand: { name: 'A', logoUrl: null, accentColor: '#0a5d3a', supportContact: null } });
     const [, extra, brand] = styles(page.html);
     expect(extra).toBe('.console{display:grid}');
     expect(page.csp.styleHashes).toEqual([sha(extra), sha(brand)]);
@@ -86,7 +87,7 @@ describe('renderPage', () => {
   it('escapes a brand name and drops a logo, colour or contact that breaks the rules (a bad row never becomes markup)', () => {
     const page = renderPage({
       title: '<script>alert(1)</script>',
-      main: '',
+      main: html``,
       brand: { name: '<img src=x onerror=alert(1)>', logoUrl: 'javascript:alert(1)', accentColor: 'red}body{display:none', supportContact: 'javascript:alert(1)' },
     });
     expect(page.html).toContain('&lt;img src=x onerror=alert(1)&gt;');

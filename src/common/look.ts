@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { escapeHtml } from './html';
+import { html, HtmlValue, SafeHtml, unsafeRaw } from './html';
 import { isEmailAddress } from './identifiers';
 import { absoluteHttpUrl, httpsUrl } from './redirects';
 import { cspHash, LOOK_STYLE } from './look-style';
@@ -96,14 +96,14 @@ export interface Page {
 
 export interface PageSpec {
   title: string;
-  /** The content of <main> (already escaped markup). */
-  main: string;
+  /** The content of <main>. */
+  main: SafeHtml;
   brand?: Brand | null;
-  /** Extra <head> markup (escaped), e.g. a meta refresh. */
-  head?: string;
+  /** Extra <head> markup, e.g. a meta refresh. */
+  head?: SafeHtml;
   /** A class for <main> ('wide' for the landing page). */
   mainClass?: string;
-  footer?: string;
+  footer?: HtmlValue;
   /** Frames the page loads (BI logout URLs): their origins join the policy's frame-src. */
   frameOrigins?: string[];
   /**
@@ -118,41 +118,49 @@ export interface PageSpec {
  * writes its name itself, so it is labelled as the organization's and kept apart from the
  * page's own words: whatever it says never reads as a message of this service.
  */
-export function brandHeader(brand: Brand | null | undefined): string {
+export function brandHeader(brand: Brand | null | undefined): SafeHtml | '' {
   if (!brand) return '';
   const logo = httpsUrl(brand.logoUrl);
-  return `<div class="brand">${logo ? `<img src="${escapeHtml(logo)}" alt="" referrerpolicy="no-referrer">` : ''}<span><small>Your organization</small>${escapeHtml(brand.name)}</span></div>`;
+  return html`<div class="brand">${logo && html`<img src="${logo}" alt="" referrerpolicy="no-referrer">`}<span><small>Your organization</small>${brand.name}</span></div>`;
 }
 
 /** "Need help? Contact your organization (“<name>”): <contact>" — '' when the brand has no (valid) contact. */
-export function supportLine(brand: Brand | null | undefined): string {
+export function supportLine(brand: Brand | null | undefined): SafeHtml | '' {
   const href = brand ? supportHref(brand.supportContact) : null;
   if (!brand || !href) return '';
   const shown = href.startsWith('mailto:') ? href.slice('mailto:'.length) : new URL(href).host;
-  return `<p class="support">Need help? Contact your organization (“${escapeHtml(brand.name)}”): <a href="${escapeHtml(href)}">${escapeHtml(shown)}</a></p>`;
+  return html`<p class="support">Need help? Contact your organization (“${brand.name}”): <a href="${href}">${shown}</a></p>`;
 }
 
 export function renderPage(spec: PageSpec): Page {
   const brand = spec.brand ?? null;
   const brandCss = brand?.accentColor ? brandStyle(brand.accentColor) : '';
   const logo = brand ? httpsUrl(brand.logoUrl) : null;
-  const html = `<!doctype html>
+  // Unescaped on purpose (escaping would change the bytes the CSP hashes allow): LOOK_STYLE is
+  // a constant of this code base; extraStyle comes from code, never from input; brandCss is
+  // fixed text around a colour that matched ACCENT_COLOR (#rrggbb).
+  const styles = {
+    look: unsafeRaw(LOOK_STYLE),
+    extra: spec.extraStyle ? unsafeRaw(spec.extraStyle) : null,
+    brand: brandCss ? unsafeRaw(brandCss) : null,
+  };
+  const page = html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(spec.title)}</title>
-${spec.head ?? ''}<style>${LOOK_STYLE}</style>
-${spec.extraStyle ? `<style>${spec.extraStyle}</style>\n` : ''}${brandCss ? `<style>${brandCss}</style>\n` : ''}</head>
+<title>${spec.title}</title>
+${spec.head}<style>${styles.look}</style>
+${styles.extra && html`<style>${styles.extra}</style>\n`}${styles.brand && html`<style>${styles.brand}</style>\n`}</head>
 <body>
-<main${spec.mainClass ? ` class="${escapeHtml(spec.mainClass)}"` : ''}>
+<main${spec.mainClass && html` class="${spec.mainClass}"`}>
 ${brandHeader(brand)}${spec.main}
 </main>
-${spec.footer ? `<footer>${spec.footer}</footer>\n` : ''}</body>
+${spec.footer && html`<footer>${spec.footer}</footer>\n`}</body>
 </html>
 `;
   return {
-    html,
+    html: String(page),
     csp: {
       styleHashes: [spec.extraStyle, brandCss].filter((css): css is string => !!css).map(cspHash),
       imgOrigins: logo ? [new URL(logo).origin] : [],

@@ -1,4 +1,4 @@
-import { h } from './views/layout';
+import { html, HtmlValue, SafeHtml } from '../common/html';
 
 /**
  * Small SVG charts drawn on the server (no script, no CDN). Colours are presentation
@@ -15,8 +15,8 @@ export interface Series {
   values: number[];
 }
 
-function swatch(color: string): string {
-  return `<svg width="12" height="12" aria-hidden="true" focusable="false"><rect width="12" height="12" rx="2" fill="${color}"/></svg>`;
+function swatch(color: string): SafeHtml {
+  return html`<svg width="12" height="12" aria-hidden="true" focusable="false"><rect width="12" height="12" rx="2" fill="${color}"/></svg>`;
 }
 
 function niceMax(n: number): number {
@@ -26,38 +26,35 @@ function niceMax(n: number): number {
 }
 
 /** One line per series over hourly buckets (labels: the hour, UTC). */
-export function lineChart(id: string, title: string, hours: Date[], series: Series[]): string {
+export function lineChart(id: string, title: string, hours: Date[], series: Series[]): SafeHtml {
   const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
   const iw = W - PAD.left - PAD.right;
   const ih = H - PAD.top - PAD.bottom;
   const x = (i: number) => PAD.left + (hours.length <= 1 ? 0 : (i * iw) / (hours.length - 1));
   const y = (v: number) => PAD.top + ih - (v / max) * ih;
   const grid = [0, 0.5, 1]
-    .map((f) => `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(max * f)}" y2="${y(max * f)}" stroke="#9aa3b2" stroke-width="0.5"/><text x="${PAD.left - 4}" y="${y(max * f) + 4}" text-anchor="end" font-size="11" fill="currentColor">${max * f}</text>`)
-    .join('');
+    .map((f) => html`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(max * f)}" y2="${y(max * f)}" stroke="#9aa3b2" stroke-width="0.5"/><text x="${PAD.left - 4}" y="${y(max * f) + 4}" text-anchor="end" font-size="11" fill="currentColor">${max * f}</text>`);
   const ticks = hours
-    .map((d, i) => (i % 4 === 0 ? `<text x="${x(i)}" y="${H - 6}" text-anchor="middle" font-size="11" fill="currentColor">${String(d.getUTCHours()).padStart(2, '0')}:00</text>` : ''))
-    .join('');
+    .map((d, i) => i % 4 === 0 && html`<text x="${x(i)}" y="${H - 6}" text-anchor="middle" font-size="11" fill="currentColor">${String(d.getUTCHours()).padStart(2, '0')}:00</text>`);
   // Series often coincide (a sign-in and its handshake in one hour): later ones are dashed and
   // every non-zero point gets a marker, so no series hides behind another.
   const lines = series
     .map((s, n) => {
       const color = PALETTE[n % PALETTE.length];
-      const dash = n === 0 ? '' : ` stroke-dasharray="${4 + n * 2} 3"`;
-      const marks = s.values.map((v, i) => (v > 0 ? `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="${4 - Math.min(n, 2)}" fill="${color}"/>` : '')).join('');
-      return `<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>${marks}`;
-    })
-    .join('');
+      const dash = n !== 0 && html` stroke-dasharray="${4 + n * 2} 3"`;
+      const marks = s.values.map((v, i) => v > 0 && html`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="${4 - Math.min(n, 2)}" fill="${color}"/>`);
+      return html`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>${marks}`;
+    });
   const total = (s: Series) => s.values.reduce((a, b) => a + b, 0);
-  const legend = series.map((s, n) => `<li>${swatch(PALETTE[n % PALETTE.length])} ${h(s.name)} (${total(s)})</li>`).join('');
-  const table = `<table><thead><tr><th>Hour (UTC)</th>${series.map((s) => `<th>${h(s.name)}</th>`).join('')}</tr></thead><tbody>${hours
-    .map((d, i) => `<tr><td>${h(d.toISOString().slice(0, 13).replace('T', ' '))}:00</td>${series.map((s) => `<td>${s.values[i]}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
-  return figure(id, title, `${series.length ? series.map((s) => `${s.name}: ${total(s)}`).join(', ') : 'no activity'} in the last 24 hours`, `${grid}${ticks}${lines}`, legend, table, H);
+  const legend = series.map((s, n) => html`<li>${swatch(PALETTE[n % PALETTE.length])} ${s.name} (${total(s)})</li>`);
+  const table = html`<table><thead><tr><th>Hour (UTC)</th>${series.map((s) => html`<th>${s.name}</th>`)}</tr></thead><tbody>${hours.map(
+    (d, i) => html`<tr><td>${d.toISOString().slice(0, 13).replace('T', ' ')}:00</td>${series.map((s) => html`<td>${s.values[i]}</td>`)}</tr>`,
+  )}</tbody></table>`;
+  return figure(id, title, `${series.length ? series.map((s) => `${s.name}: ${total(s)}`).join(', ') : 'no activity'} in the last 24 hours`, html`${grid}${ticks}${lines}`, legend, table, H);
 }
 
 /** Horizontal bars (e.g. refusals by reason). */
-export function barChart(id: string, title: string, bars: { label: string; value: number }[]): string {
+export function barChart(id: string, title: string, bars: { label: string; value: number }[]): SafeHtml {
   const rowH = 26;
   const height = Math.max(1, bars.length) * rowH + 8;
   const max = Math.max(1, ...bars.map((b) => b.value));
@@ -66,19 +63,18 @@ export function barChart(id: string, title: string, bars: { label: string; value
     .map((b, i) => {
       const w = ((W - labelW - 50) * b.value) / max;
       const yy = 4 + i * rowH;
-      return `<text x="${labelW - 6}" y="${yy + 16}" text-anchor="end" font-size="12" fill="currentColor">${h(b.label)}</text><rect x="${labelW}" y="${yy + 3}" width="${w.toFixed(1)}" height="${rowH - 8}" rx="2" fill="${PALETTE[1]}"/><text x="${labelW + w + 6}" y="${yy + 16}" font-size="12" fill="currentColor">${b.value}</text>`;
-    })
-    .join('');
-  const table = `<table><thead><tr><th>Reason</th><th>Count</th></tr></thead><tbody>${bars.map((b) => `<tr><td>${h(b.label)}</td><td>${b.value}</td></tr>`).join('')}</tbody></table>`;
+      return html`<text x="${labelW - 6}" y="${yy + 16}" text-anchor="end" font-size="12" fill="currentColor">${b.label}</text><rect x="${labelW}" y="${yy + 3}" width="${w.toFixed(1)}" height="${rowH - 8}" rx="2" fill="${PALETTE[1]}"/><text x="${labelW + w + 6}" y="${yy + 16}" font-size="12" fill="currentColor">${b.value}</text>`;
+    });
+  const table = html`<table><thead><tr><th>Reason</th><th>Count</th></tr></thead><tbody>${bars.map((b) => html`<tr><td>${b.label}</td><td>${b.value}</td></tr>`)}</tbody></table>`;
   const desc = bars.length ? bars.map((b) => `${b.label}: ${b.value}`).join(', ') : 'no refusals in the last 24 hours';
-  return figure(id, title, desc, bars.length ? body : `<text x="10" y="20" font-size="12" fill="currentColor">No refusals in the last 24 hours.</text>`, '', table, height);
+  return figure(id, title, desc, bars.length ? body : html`<text x="10" y="20" font-size="12" fill="currentColor">No refusals in the last 24 hours.</text>`, [], table, height);
 }
 
-function figure(id: string, title: string, desc: string, inner: string, legend: string, table: string, height: number): string {
-  return `<figure class="chart" aria-labelledby="${id}-t">
-<figcaption id="${id}-t"><strong>${h(title)}</strong></figcaption>
-<svg viewBox="0 0 ${W} ${height}" role="img" aria-labelledby="${id}-st ${id}-d"><title id="${id}-st">${h(title)}</title><desc id="${id}-d">${h(desc)}</desc>${inner}</svg>
-${legend ? `<ul class="legend">${legend}</ul>` : ''}
+function figure(id: string, title: string, desc: string, inner: HtmlValue, legend: SafeHtml[], table: SafeHtml, height: number): SafeHtml {
+  return html`<figure class="chart" aria-labelledby="${id}-t">
+<figcaption id="${id}-t"><strong>${title}</strong></figcaption>
+<svg viewBox="0 0 ${W} ${height}" role="img" aria-labelledby="${id}-st ${id}-d"><title id="${id}-st">${title}</title><desc id="${id}-d">${desc}</desc>${inner}</svg>
+${legend.length > 0 && html`<ul class="legend">${legend}</ul>`}
 <details><summary>As a table</summary><div class="table-wrap">${table}</div></details>
 </figure>`;
 }

@@ -16,7 +16,8 @@ import { Config } from '../config/configuration';
 import { uuidOrNotFound } from '../common/identifiers';
 import { ConsolePrincipal, OperatorsService } from './operators.service';
 import type { FormState } from './views/forms';
-import { bare, Chrome, h, layout, NavItem, sendConsole } from './views/layout';
+import { bare, Chrome, layout, NavItem, sendConsole } from './views/layout';
+import { html, SafeHtml } from '../common/html';
 import { ConsoleError } from './console.errors';
 
 /** One console request: who, the admin-API scope, the page chrome, the audit meta. */
@@ -82,8 +83,8 @@ export class ConsoleKit {
     const changes = opts.post === true || !SAFE_METHODS.has(req.method);
     const from = changes ? crossSiteSource(req.headers, this.app.publicUrl) : null;
     if (from) {
-      sendConsole(res, 403, bare('Sent from another site', `<p>${h(crossSiteMessage(from, this.app.publicUrl))}</p>
-<p><a href="${h(this.base)}/console">Console</a></p>`));
+      sendConsole(res, 403, bare('Sent from another site', html`<p>${crossSiteMessage(from, this.app.publicUrl)}</p>
+<p><a href="${this.base}/console">Console</a></p>`));
       throw new ConsoleStop();
     }
     const session = req.sessionContext ?? null;
@@ -94,13 +95,13 @@ export class ConsoleKit {
     }
     const principal = await this.operators.principalFor(session);
     if (!principal) {
-      sendConsole(res, 403, bare('No console access', `<p>You are signed in as ${h(session.user.email)}, who does not manage an organization here.</p>
-<p><a href="${h(this.base)}/account">Your account</a></p>`));
+      sendConsole(res, 403, bare('No console access', html`<p>You are signed in as ${session.user.email}, who does not manage an organization here.</p>
+<p><a href="${this.base}/account">Your account</a></p>`));
       throw new ConsoleStop();
     }
     if (changes && !this.csrf.verifySession(session.id, (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD])) {
-      sendConsole(res, 400, bare('The form expired', `<p>This form was not sent from this console page, or it is too old. Go back, reload the page and try again.</p>
-<p><a href="${h(this.base)}/console">Console</a></p>`));
+      sendConsole(res, 400, bare('The form expired', html`<p>This form was not sent from this console page, or it is too old. Go back, reload the page and try again.</p>
+<p><a href="${this.base}/console">Console</a></p>`));
       throw new ConsoleStop();
     }
     const name = `${session.user.firstName} ${session.user.lastName}`.trim() || session.user.email;
@@ -141,7 +142,7 @@ export class ConsoleKit {
     assertNoOperatorFields(ctx.principal.scope, operatorOnlyFields(dto), body);
   }
 
-  render(ctx: ConsoleCtx, status: number, title: string, nav: NavItem | null, body: string): void {
+  render(ctx: ConsoleCtx, status: number, title: string, nav: NavItem | null, body: SafeHtml): void {
     const done = typeof ctx.req.query.done === 'string' ? DONE[ctx.req.query.done] : undefined;
     sendConsole(ctx.res, status, layout(ctx.chrome, title, nav, body, done));
   }
@@ -236,11 +237,11 @@ export class ConsoleErrorFilter implements ExceptionFilter {
           : e.code === 'global_key_required'
             ? 'Only a platform operator can do this.'
             : e.message;
-      sendConsole(res, e.status, bare(title, `<p>${h(text)}</p><p><a href="${h(basePathOfReq(req))}/console">Back to the console</a></p>`));
+      sendConsole(res, e.status, bare(title, html`<p>${text}</p><p><a href="${basePathOfReq(req)}/console">Back to the console</a></p>`));
       return;
     }
     this.log.error({ requestId: req.id, err: e }, 'console request failed');
-    sendConsole(res, 500, bare('Something went wrong', `<p>The request failed. Nothing was changed unless the page says so. Reference: ${h(String(req.id ?? ''))}</p>`));
+    sendConsole(res, 500, bare('Something went wrong', html`<p>The request failed. Nothing was changed unless the page says so. Reference: ${String(req.id ?? '')}</p>`));
   }
 }
 

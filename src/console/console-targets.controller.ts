@@ -17,6 +17,7 @@ import { setupGuide } from './setup-guides';
 import { emptyForm, FormState } from './views/forms';
 import { setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
 import { ConsoleError } from './console.errors';
+import { html } from '../common/html';
 
 const COMMON_FIELDS = ['name', 'slug', 'baseUrl', 'disabled', 'kind'];
 
@@ -125,7 +126,7 @@ export class ConsoleTargetsController {
   }
 
   private renderForm(ctx: ConsoleCtx, status: number, product: ProductSchema, target: TargetView | undefined, form: FormState): void {
-    this.kit.render(ctx, status, `New ${product.label} target`, 'targets', `<section class="card">${targetForm({ base: ctx.base, csrf: ctx.chrome.csrf, product, target, form })}</section>`);
+    this.kit.render(ctx, status, `New ${product.label} target`, 'targets', html`<section class="card">${targetForm({ base: ctx.base, csrf: ctx.chrome.csrf, product, target, form })}</section>`);
   }
 
   private async renderTarget(ctx: ConsoleCtx, status: number, target: TargetView, product: ProductSchema, form: FormState): Promise<void> {
@@ -140,7 +141,7 @@ export class ConsoleTargetsController {
       status,
       target.name || target.slug,
       'targets',
-      `<div class="grid">${guide ? setupPanel(guide) : ''}${tryItChooser({ base: ctx.base, target, tenants })}</div>
+      html`<div class="grid">${guide && setupPanel(guide)}${tryItChooser({ base: ctx.base, target, tenants })}</div>
 <section class="card" aria-labelledby="edit-h"><h2 id="edit-h">Settings</h2>${targetForm({ base: ctx.base, csrf: ctx.chrome.csrf, product, target, form })}</section>`,
     );
   }

@@ -11,6 +11,7 @@ import { UsersService } from '../users/users.service';
 import { ConsoleErrorFilter, ConsoleKit } from './console-kit';
 import { overviewPage } from './views/overview';
 import { CONSOLE_SCRIPT } from './views/layout';
+import { html, SafeHtml } from '../common/html';
 
 /** The console's front page, and its one script. */
 @Undocumented('HTML operator console, for browsers')
@@ -37,7 +38,7 @@ export class ConsoleController {
   }
 
   /** Last 24 h from the audit trail: sign-ins and SSO handshakes per hour by target; refusals by reason. */
-  private async activity(tenantId: string | null): Promise<string> {
+  private async activity(tenantId: string | null): Promise<SafeHtml> {
     const end = new Date();
     end.setUTCMinutes(0, 0, 0);
     const hours = Array.from({ length: 24 }, (_, i) => new Date(end.getTime() - (23 - i) * 3_600_000));
@@ -56,7 +57,7 @@ export class ConsoleController {
       }
     }
     const bars = [...refusals].map(([label, value]) => ({ label, value })).sort((a, b) => b.value - a.value || a.label.localeCompare(b.label));
-    return `<section class="card" aria-labelledby="act-h"><h2 id="act-h">Last 24 hours</h2>
+    return html`<section class="card" aria-labelledby="act-h"><h2 id="act-h">Last 24 hours</h2>
 ${lineChart('activity', 'Sign-ins and SSO handshakes per hour', hours, [...series].map(([name, values]) => ({ name, values })))}
 ${barChart('refusals', 'Refusals by reason', bars)}
 </section>`;

@@ -1,6 +1,6 @@
 import type { ObjectSchema, PropertySchema } from './product-schemas';
 import { checkbox, FormState, input, str, textarea } from './views/forms';
-import { h } from './views/layout';
+import { html, joinHtml, SafeHtml } from '../common/html';
 
 /**
  * Forms from a product's settings schema (a small JSON Schema subset), and back: each
@@ -43,19 +43,20 @@ export function fieldNames(schema: ObjectSchema, prefix: string): string[] {
   });
 }
 
-export function renderSchemaFields(schema: ObjectSchema, prefix: string, form: string, state: FormState): string {
-  return Object.entries(schema.properties)
-    .map(([key, p]) => renderProperty(`${prefix}.${key}`, key, p, form, state))
-    .join('\n');
+export function renderSchemaFields(schema: ObjectSchema, prefix: string, form: string, state: FormState): SafeHtml {
+  return joinHtml(
+    Object.entries(schema.properties).map(([key, p]) => renderProperty(`${prefix}.${key}`, key, p, form, state)),
+    '\n',
+  );
 }
 
-function renderProperty(name: string, key: string, p: PropertySchema, form: string, state: FormState): string {
+function renderProperty(name: string, key: string, p: PropertySchema, form: string, state: FormState): SafeHtml {
   const label = p.title ?? key;
   const hint = [p.description, p.minimum !== undefined && p.maximum !== undefined ? `${p.minimum} to ${p.maximum}` : ''].filter(Boolean).join(' · ') || undefined;
   if (p.type === 'boolean') return checkbox({ form, name, label, state, hint, checked: str(state.values[name]) === 'true' });
   if (p.type === 'integer') {
     // No browser-side limits beyond the hint: the server's message is the one that counts, next to the field.
-    return input({ form, name, label, state, hint, attrs: 'inputmode="numeric"' });
+    return input({ form, name, label, state, hint, attrs: html`inputmode="numeric"` });
   }
   if (p.type === 'array') {
     const empty = p['x-allow-list']?.unset === 'all' ? ' Empty: none.' : '';
@@ -63,13 +64,13 @@ function renderProperty(name: string, key: string, p: PropertySchema, form: stri
   }
   if (p.type === 'object' && p.properties) {
     const err = state.errors[name];
-    return `<fieldset><legend>${h(label)}</legend>${p.description ? `<p class="hint">${h(p.description)}</p>` : ''}
-${Object.entries(p.properties).map(([sub, sp]) => renderProperty(`${name}.${sub}`, sub, sp, form, state)).join('\n')}
-${err ? `<p class="field-error">${h(err)}</p>` : ''}</fieldset>`;
+    return html`<fieldset><legend>${label}</legend>${p.description && html`<p class="hint">${p.description}</p>`}
+${joinHtml(Object.entries(p.properties).map(([sub, sp]) => renderProperty(`${name}.${sub}`, sub, sp, form, state)), '\n')}
+${err && html`<p class="field-error">${err}</p>`}</fieldset>`;
   }
   if (p.type === 'object') return textarea({ form, name, label, state, hint: `${hint ? `${hint}. ` : ''}One "name = value" per line.` });
   const type = p.format === 'email' ? 'email' : p.format === 'uri' ? 'url' : 'text';
-  return input({ form, name, label, state, hint, type, attrs: 'spellcheck="false" autocapitalize="none"' });
+  return input({ form, name, label, state, hint, type, attrs: html`spellcheck="false" autocapitalize="none"` });
 }
 
 /**

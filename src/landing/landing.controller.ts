@@ -2,7 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Public } from '../common/route-protection';
 import { basePathOf } from '../common/redirects';
-import { escapeHtml } from '../common/html';
+import { html } from '../common/html';
 import { renderPage, sendPage } from '../common/look';
 import { Undocumented } from '../common/openapi';
 import { InjectConfig } from '../config/config.module';
@@ -23,12 +23,12 @@ export class LandingController {
     this.html = renderPage({
       title: 'Sign-in service for embedded analytics',
       mainClass: 'wide',
-      main: `<h1>Sign-in service for embedded analytics</h1>
+      main: html`<h1>Sign-in service for embedded analytics</h1>
 <p>This service signs you in to the analytics dashboards built into the apps you use. You
 usually arrive here from one of those dashboards, and it sends you back as soon as you are
 signed in.</p>
-<ul class="actions"><li><a class="button" href="${escapeHtml(base)}/login">Sign in</a></li></ul>
-<p class="muted">Operators: the admin API is described at <a href="${escapeHtml(base)}/api/docs">${escapeHtml(base)}/api/docs</a>.</p>`,
+<ul class="actions"><li><a class="button" href="${base}/login">Sign in</a></li></ul>
+<p class="muted">Operators: the admin API is described at <a href="${base}/api/docs">${base}/api/docs</a>.</p>`,
       footer: 'embed-idp',
     });
   }

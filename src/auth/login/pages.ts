@@ -1,4 +1,4 @@
-import { escapeHtml } from '../../common/html';
+import { html, joinHtml, safeUrl, SafeHtml } from '../../common/html';
 import { Brand, Page, renderPage, supportLine } from '../../common/look';
 import { CSRF_FIELD } from './login-csrf.service';
 
@@ -6,7 +6,8 @@ import { CSRF_FIELD } from './login-csrf.service';
  * The front door's server-rendered pages: login, signed-in, signed-out. No JavaScript; the
  * shared look (src/common/look.ts). The login page is always in our own look (an anonymous
  * visitor must not learn which organizations exist); the signed-in and signed-out pages are
- * in the look of the tenant the visitor signed in to. Every value is escaped.
+ * in the look of the tenant the visitor signed in to. Written with `html`, which escapes
+ * every value.
  */
 export { sendPage } from '../../common/look';
 export type { Brand, Page } from '../../common/look';
@@ -33,23 +34,23 @@ export interface LoginView {
 export function loginPage(v: LoginView): Page {
   const fe = v.fieldErrors ?? {};
   // A <label for> per field; an inline error is tied to its input with aria-describedby.
-  const field = (name: LoginField, label: string, attrs: string) => {
+  const field = (name: LoginField, label: string, attrs: SafeHtml) => {
     const err = fe[name];
-    const aria = err ? ` aria-invalid="true" aria-describedby="${name}-error"` : '';
-    return `<label for="${name}">${label}</label>
+    const aria = err && html` aria-invalid="true" aria-describedby="${name}-error"`;
+    return html`<label for="${name}">${label}</label>
 <input id="${name}" name="${name}" ${attrs}${aria}>
-${err ? `<p class="field-error" id="${name}-error">${escapeHtml(err)}</p>` : ''}`;
+${err && html`<p class="field-error" id="${name}-error">${err}</p>`}`;
   };
   return renderPage({
     title: 'Sign in',
-    main: `<h1>Sign in</h1>
-${v.error ? `<div class="alert" role="alert" id="form-error">${escapeHtml(v.error)}</div>` : ''}
-<form method="post" action="${escapeHtml(v.basePath)}/login"${v.error ? ' aria-describedby="form-error"' : ''}>
-<input type="hidden" name="${CSRF_FIELD}" value="${escapeHtml(v.csrf)}">
-${v.next ? `<input type="hidden" name="next" value="${escapeHtml(v.next)}">` : ''}
-${field('tenant', 'Organization', `type="text" autocomplete="organization" autocapitalize="none" spellcheck="false" maxlength="63" required value="${escapeHtml(v.tenantInput)}"`)}
-${field('email', 'Email', `type="email" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="254" required value="${escapeHtml(v.email)}"${v.tenantInput && !v.email ? ' autofocus' : ''}`)}
-${field('password', 'Password', `type="password" autocomplete="current-password" maxlength="1024" required`)}
+    main: html`<h1>Sign in</h1>
+${v.error && html`<div class="alert" role="alert" id="form-error">${v.error}</div>`}
+<form method="post" action="${v.basePath}/login"${v.error && html` aria-describedby="form-error"`}>
+<input type="hidden" name="${CSRF_FIELD}" value="${v.csrf}">
+${v.next && html`<input type="hidden" name="next" value="${v.next}">`}
+${field('tenant', 'Organization', html`type="text" autocomplete="organization" autocapitalize="none" spellcheck="false" maxlength="63" required value="${v.tenantInput}"`)}
+${field('email', 'Email', html`type="email" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="254" required value="${v.email}"${v.tenantInput && !v.email && html` autofocus`}`)}
+${field('password', 'Password', html`type="password" autocomplete="current-password" maxlength="1024" required`)}
 <button type="submit">Sign in</button>
 </form>`,
   });
@@ -59,10 +60,10 @@ export function accountPage(v: { basePath: string; name: string; email: string; 
   return renderPage({
     title: 'Signed in',
     brand: v.brand,
-    main: `<h1>You are signed in</h1>
-<p>Signed in as <strong>${escapeHtml(v.name || v.email)}</strong>${v.name ? ` (${escapeHtml(v.email)})` : ''}
-at <strong>${escapeHtml(v.tenantName)}</strong>.</p>
-<form method="post" action="${escapeHtml(v.basePath)}/logout"><button type="submit">Sign out</button></form>
+    main: html`<h1>You are signed in</h1>
+<p>Signed in as <strong>${v.name || v.email}</strong>${v.name && html` (${v.email})`}
+at <strong>${v.tenantName}</strong>.</p>
+<form method="post" action="${v.basePath}/logout"><button type="submit">Sign out</button></form>
 ${supportLine(v.brand)}`,
   });
 }
@@ -74,19 +75,18 @@ ${supportLine(v.brand)}`,
  */
 export function loggedOutPage(v: { biLogoutUrls: string[]; continueTo: string | null; loginHref: string; brand?: Brand | null }): Page {
   const frames = v.biLogoutUrls
-    .map((u) => `<iframe class="bi-logout" src="${escapeHtml(u)}" title="Signing out of an analytics tool" tabindex="-1" aria-hidden="true"></iframe>`)
-    .join('\n');
+    .map((u) => html`<iframe class="bi-logout" src="${u}" title="Signing out of an analytics tool" tabindex="-1" aria-hidden="true"></iframe>`);
   return renderPage({
     title: 'Signed out',
     brand: v.brand,
-    main: `<h1>You are signed out</h1>
+    main: html`<h1>You are signed out</h1>
 ${v.continueTo
-      ? `<p>Taking you onwards… <a href="${escapeHtml(v.continueTo)}">Continue</a></p>`
-      : `<p>You can close this window, or sign in again.</p>
-<ul class="actions"><li><a class="button" href="${escapeHtml(v.loginHref)}">Sign in again</a></li></ul>`}
-${supportLine(v.brand)}${frames}`,
+      ? html`<p>Taking you onwards… <a href="${v.continueTo}">Continue</a></p>`
+      : html`<p>You can close this window, or sign in again.</p>
+<ul class="actions"><li><a class="button" href="${v.loginHref}">Sign in again</a></li></ul>`}
+${supportLine(v.brand)}${joinHtml(frames, '\n')}`,
     // Long enough for the BI logout frames to load; the link above works at once.
-    head: v.continueTo ? `<meta http-equiv="refresh" content="3;url=${escapeHtml(v.continueTo)}">\n` : '',
+    head: v.continueTo ? html`<meta http-equiv="refresh" content="3;url=${safeUrl(v.continueTo)}">\n` : undefined,
     frameOrigins: [...new Set(v.biLogoutUrls.map((u) => new URL(u).origin))],
   });
 }

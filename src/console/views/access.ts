@@ -4,7 +4,7 @@ import type { Tenant } from '../../tenants/tenant.entity';
 import type { ProductSchema } from '../product-schemas';
 import { renderSchemaFields } from '../schema-form';
 import { actionButton, FormState, formOpen, input, str } from './forms';
-import { h } from './layout';
+import { html, SafeHtml } from '../../common/html';
 
 const EXTRA_ROWS = 3;
 
@@ -23,42 +23,42 @@ export interface AccessPageView {
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(str) : v === undefined ? [] : [str(v)]);
 
 /** Rows of two inputs (e.g. local group -> product groups), with a few blank rows to add more. */
-function rows(form: FormState, names: [string, string], headers: [string, string], datalist?: string): string {
+function rows(form: FormState, names: [string, string], headers: [string, string], datalist?: string): SafeHtml {
   const a = list(form.values[names[0]]);
   const b = list(form.values[names[1]]);
   const n = Math.max(a.length, b.length) + EXTRA_ROWS;
   const body = Array.from({ length: n }, (_, i) => {
     const id = (name: string) => `${name}-${i}`;
-    return `<tr><td><label class="visually-hidden" for="${id(names[0])}">${h(headers[0])} ${i + 1}</label><input type="text" id="${id(names[0])}" name="${names[0]}" value="${h(a[i] ?? '')}"${datalist ? ` list="${datalist}"` : ''} maxlength="100"></td>
-<td><label class="visually-hidden" for="${id(names[1])}">${h(headers[1])} ${i + 1}</label><input type="text" id="${id(names[1])}" name="${names[1]}" value="${h(b[i] ?? '')}" maxlength="1000"></td></tr>`;
-  }).join('');
-  return `<div class="table-wrap"><table><thead><tr><th>${h(headers[0])}</th><th>${h(headers[1])}</th></tr></thead><tbody>${body}</tbody></table></div>`;
+    return html`<tr><td><label class="visually-hidden" for="${id(names[0])}">${headers[0]} ${i + 1}</label><input type="text" id="${id(names[0])}" name="${names[0]}" value="${a[i] ?? ''}"${datalist && html` list="${datalist}"`} maxlength="100"></td>
+<td><label class="visually-hidden" for="${id(names[1])}">${headers[1]} ${i + 1}</label><input type="text" id="${id(names[1])}" name="${names[1]}" value="${b[i] ?? ''}" maxlength="1000"></td></tr>`;
+  });
+  return html`<div class="table-wrap"><table><thead><tr><th>${headers[0]}</th><th>${headers[1]}</th></tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
-export function accessPage(v: AccessPageView): string {
+export function accessPage(v: AccessPageView): SafeHtml {
   const path = `${v.base}/console/tenants/${v.tenant.id}/access/${v.target.id}`;
-  const err = (name: string) => (v.form.errors[name] ? `<p class="field-error" id="${name}-error">${h(v.form.errors[name])}</p>` : '');
-  const tryLink = v.existing ? `<p><a href="${h(path)}/try">Try it: the claims a user would get</a></p>` : '';
+  const err = (name: string) => v.form.errors[name] && html`<p class="field-error" id="${name}-error">${v.form.errors[name]}</p>`;
+  const tryLink = v.existing && html`<p><a href="${path}/try">Try it: the claims a user would get</a></p>`;
   if (!v.operator) {
     const e = v.existing;
-    return `<section class="card"><h2>${h(v.target.name || v.target.slug)}</h2>
-${e ? `<pre>${h(JSON.stringify({ groupMappings: e.groupMappings, attributes: e.attributes, settings: e.settings }, null, 2))}</pre>` : '<p>Not granted.</p>'}
+    return html`<section class="card"><h2>${v.target.name || v.target.slug}</h2>
+${e ? html`<pre>${JSON.stringify({ groupMappings: e.groupMappings, attributes: e.attributes, settings: e.settings }, null, 2)}</pre>` : html`<p>Not granted.</p>`}
 <p class="muted">Only a platform operator changes access grants.</p>${tryLink}</section>`;
   }
-  return `<p class="muted"><a href="${h(v.base)}/console/tenants/${h(v.tenant.id)}">${h(v.tenant.name)}</a> · ${h(v.product.label)} target <code>${h(v.target.slug)}</code> · ${v.existing ? 'granted' : 'not granted yet'}</p>
+  return html`<p class="muted"><a href="${v.base}/console/tenants/${v.tenant.id}">${v.tenant.name}</a> · ${v.product.label} target <code>${v.target.slug}</code> · ${v.existing ? 'granted' : 'not granted yet'}</p>
 <section class="card" aria-labelledby="grant-h"><h2 id="grant-h">Access grant</h2>
 ${formOpen(path, v.csrf, v.form)}
-<datalist id="local-groups">${v.groupNames.map((g) => `<option value="${h(g)}">`).join('')}</datalist>
+<datalist id="local-groups">${v.groupNames.map((g) => html`<option value="${g}">`)}</datalist>
 <fieldset aria-describedby="${v.form.errors.groupMappings ? 'groupMappings-error' : ''}"><legend>Group mappings</legend>
-<p class="hint">A group of this tenant → the ${h(v.product.label)} group names it becomes (comma-separated).</p>
+<p class="hint">A group of this tenant → the ${v.product.label} group names it becomes (comma-separated).</p>
 ${rows(v.form, ['gm_local', 'gm_product'], ['Tenant group', `${v.product.label} groups`], 'local-groups')}${err('groupMappings')}</fieldset>
 <fieldset><legend>Attributes</legend>
 <p class="hint">Sent for this tenant's users to this target (e.g. for row-level security).</p>
 ${rows(v.form, ['attr_key', 'attr_value'], ['Name', 'Value'])}${err('attributes')}</fieldset>
-<fieldset><legend>${h(v.product.label)} settings</legend>${renderSchemaFields(v.product.accessSettingsSchema, 'settings', 'grant', v.form)}${err('settings')}</fieldset>
+<fieldset><legend>${v.product.label} settings</legend>${renderSchemaFields(v.product.accessSettingsSchema, 'settings', 'grant', v.form)}${err('settings')}</fieldset>
 <button type="submit">${v.existing ? 'Save grant' : 'Grant access'}</button>
 </form>
-${v.existing ? actionButton(`${path}/revoke`, v.csrf, 'Revoke access', 'danger') : ''}
+${v.existing && actionButton(`${path}/revoke`, v.csrf, 'Revoke access', 'danger')}
 ${tryLink}
 </section>`;
 }
@@ -78,22 +78,22 @@ export interface TryItView {
   formError?: string;
 }
 
-export function tryItPage(v: TryItView): string {
+export function tryItPage(v: TryItView): SafeHtml {
   const path = `${v.base}/console/tenants/${v.tenant.id}/access/${v.target.id}/try`;
-  return `<p class="muted"><a href="${h(v.base)}/console/tenants/${h(v.tenant.id)}">${h(v.tenant.name)}</a> · ${h(v.product.label)} target <code>${h(v.target.slug)}</code></p>
+  return html`<p class="muted"><a href="${v.base}/console/tenants/${v.tenant.id}">${v.tenant.name}</a> · ${v.product.label} target <code>${v.target.slug}</code></p>
 <div class="grid">
 <section class="card" aria-labelledby="claims-h"><h2 id="claims-h">Claims</h2>
-<form method="get" action="${h(path)}">
-${input({ form: 'try', name: 'email', label: 'User email', type: 'email', value: v.email, attrs: 'required maxlength="254" autocapitalize="none" spellcheck="false"', state: v.formError ? { values: {}, errors: { email: v.formError } } : undefined })}
+<form method="get" action="${path}">
+${input({ form: 'try', name: 'email', label: 'User email', type: 'email', value: v.email, attrs: html`required maxlength="254" autocapitalize="none" spellcheck="false"`, state: v.formError ? { values: {}, errors: { email: v.formError } } : undefined })}
 <button type="submit" class="secondary">Show claims</button>
 </form>
-${v.problem ? `<p class="alert" role="alert">${h(v.problem)}</p>` : ''}
-${v.claims ? `<p class="muted">What ${h(v.email)}'s token would carry (decoded; nothing was signed or recorded):</p><pre id="claims">${h(JSON.stringify(v.claims, null, 2))}</pre>` : ''}
+${v.problem && html`<p class="alert" role="alert">${v.problem}</p>`}
+${v.claims && html`<p class="muted">What ${v.email}'s token would carry (decoded; nothing was signed or recorded):</p><pre id="claims">${JSON.stringify(v.claims, null, 2)}</pre>`}
 </section>
-<section class="card" aria-labelledby="open-h"><h2 id="open-h">Open ${h(v.product.label)}</h2>
+<section class="card" aria-labelledby="open-h"><h2 id="open-h">Open ${v.product.label}</h2>
 ${v.canOpen
-    ? `<p>Runs the real sign-in, as you.</p><a class="button" href="${h(v.base)}/sso/${h(v.target.slug)}">Open ${h(v.product.label)}</a>`
-    : `<p>Your organization (${h(v.ownTenantName)}) has no access grant for this target: grant it to open ${h(v.product.label)} as yourself.</p>`}
+    ? html`<p>Runs the real sign-in, as you.</p><a class="button" href="${v.base}/sso/${v.target.slug}">Open ${v.product.label}</a>`
+    : html`<p>Your organization (${v.ownTenantName}) has no access grant for this target: grant it to open ${v.product.label} as yourself.</p>`}
 </section>
 </div>`;
 }

@@ -1,4 +1,4 @@
-import { h } from './layout';
+import { html, SafeHtml } from '../../common/html';
 
 /** What a form shows: the values typed (kept after a refusal), errors by field, a form-level error. */
 export interface FormState {
@@ -15,10 +15,10 @@ export function str(v: unknown): string {
 }
 
 /** Opens a POST form with its CSRF field; `id` prefixes the field ids so several forms share a page. */
-export function formOpen(action: string, csrf: string, state?: FormState, extra = ''): string {
-  return `<form method="post" action="${h(action)}"${extra}>
-<input type="hidden" name="_csrf" value="${h(csrf)}">
-${state?.error ? `<p class="alert" role="alert">${h(state.error)}</p>` : ''}`;
+export function formOpen(action: string, csrf: string, state?: FormState, extra: SafeHtml | '' = ''): SafeHtml {
+  return html`<form method="post" action="${action}"${extra}>
+<input type="hidden" name="_csrf" value="${csrf}">
+${state?.error && html`<p class="alert" role="alert">${state.error}</p>`}`;
 }
 
 interface FieldOpts {
@@ -28,61 +28,62 @@ interface FieldOpts {
   state?: FormState;
   type?: 'text' | 'email' | 'password' | 'number' | 'url' | 'search' | 'datetime-local';
   hint?: string;
-  attrs?: string;
+  /** Extra attributes, written in code (e.g. html`maxlength="100"`). */
+  attrs?: SafeHtml;
   /** Overrides the value from the state (never set for passwords). */
   value?: string;
 }
 
 /** A labelled input; its error sits right under it, tied by aria-describedby. */
-export function input(o: FieldOpts): string {
+export function input(o: FieldOpts): SafeHtml {
   const id = `${o.form}-${o.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const err = o.state?.errors[o.name];
   const described = [err ? `${id}-error` : '', o.hint ? `${id}-hint` : ''].filter(Boolean).join(' ');
   const value = o.type === 'password' ? '' : (o.value ?? str(o.state?.values[o.name]));
-  return `<label for="${id}">${h(o.label)}</label>
-<input id="${id}" name="${h(o.name)}" type="${o.type ?? 'text'}" value="${h(value)}"${o.attrs ? ` ${o.attrs}` : ''}${err ? ' aria-invalid="true"' : ''}${described ? ` aria-describedby="${described}"` : ''}>
-${o.hint ? `<p class="hint" id="${id}-hint">${h(o.hint)}</p>` : ''}${err ? `<p class="field-error" id="${id}-error">${h(err)}</p>` : ''}`;
+  return html`<label for="${id}">${o.label}</label>
+<input id="${id}" name="${o.name}" type="${o.type ?? 'text'}" value="${value}"${o.attrs && html` ${o.attrs}`}${err && html` aria-invalid="true"`}${described && html` aria-describedby="${described}"`}>
+${o.hint && html`<p class="hint" id="${id}-hint">${o.hint}</p>`}${err && html`<p class="field-error" id="${id}-error">${err}</p>`}`;
 }
 
-export function textarea(o: FieldOpts): string {
+export function textarea(o: FieldOpts): SafeHtml {
   const id = `${o.form}-${o.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const err = o.state?.errors[o.name];
   const described = [err ? `${id}-error` : '', o.hint ? `${id}-hint` : ''].filter(Boolean).join(' ');
-  return `<label for="${id}">${h(o.label)}</label>
-<textarea id="${id}" name="${h(o.name)}"${o.attrs ? ` ${o.attrs}` : ''}${err ? ' aria-invalid="true"' : ''}${described ? ` aria-describedby="${described}"` : ''}>${h(o.value ?? str(o.state?.values[o.name]))}</textarea>
-${o.hint ? `<p class="hint" id="${id}-hint">${h(o.hint)}</p>` : ''}${err ? `<p class="field-error" id="${id}-error">${h(err)}</p>` : ''}`;
+  return html`<label for="${id}">${o.label}</label>
+<textarea id="${id}" name="${o.name}"${o.attrs && html` ${o.attrs}`}${err && html` aria-invalid="true"`}${described && html` aria-describedby="${described}"`}>${o.value ?? str(o.state?.values[o.name])}</textarea>
+${o.hint && html`<p class="hint" id="${id}-hint">${o.hint}</p>`}${err && html`<p class="field-error" id="${id}-error">${err}</p>`}`;
 }
 
-export function select(o: FieldOpts & { options: { value: string; label: string }[] }): string {
+export function select(o: FieldOpts & { options: { value: string; label: string }[] }): SafeHtml {
   const id = `${o.form}-${o.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const err = o.state?.errors[o.name];
   const current = o.value ?? str(o.state?.values[o.name]);
-  return `<label for="${id}">${h(o.label)}</label>
-<select id="${id}" name="${h(o.name)}"${o.attrs ? ` ${o.attrs}` : ''}${err ? ` aria-invalid="true" aria-describedby="${id}-error"` : ''}>
-${o.options.map((opt) => `<option value="${h(opt.value)}"${opt.value === current ? ' selected' : ''}>${h(opt.label)}</option>`).join('')}
+  return html`<label for="${id}">${o.label}</label>
+<select id="${id}" name="${o.name}"${o.attrs && html` ${o.attrs}`}${err && html` aria-invalid="true" aria-describedby="${id}-error"`}>
+${o.options.map((opt) => html`<option value="${opt.value}"${opt.value === current && html` selected`}>${opt.label}</option>`)}
 </select>
-${o.hint ? `<p class="hint">${h(o.hint)}</p>` : ''}${err ? `<p class="field-error" id="${id}-error">${h(err)}</p>` : ''}`;
+${o.hint && html`<p class="hint">${o.hint}</p>`}${err && html`<p class="field-error" id="${id}-error">${err}</p>`}`;
 }
 
-export function checkbox(o: FieldOpts & { checked: boolean }): string {
+export function checkbox(o: FieldOpts & { checked: boolean }): SafeHtml {
   const id = `${o.form}-${o.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const err = o.state?.errors[o.name];
-  return `<div class="check"><input id="${id}" name="${h(o.name)}" type="checkbox" value="true"${o.checked ? ' checked' : ''}${err ? ` aria-invalid="true" aria-describedby="${id}-error"` : ''}><label for="${id}">${h(o.label)}</label>
-${o.hint ? `<p class="hint">${h(o.hint)}</p>` : ''}${err ? `<p class="field-error" id="${id}-error">${h(err)}</p>` : ''}</div>`;
+  return html`<div class="check"><input id="${id}" name="${o.name}" type="checkbox" value="true"${o.checked && html` checked`}${err && html` aria-invalid="true" aria-describedby="${id}-error"`}><label for="${id}">${o.label}</label>
+${o.hint && html`<p class="hint">${o.hint}</p>`}${err && html`<p class="field-error" id="${id}-error">${err}</p>`}</div>`;
 }
 
 /** A one-button POST form (disable, revoke, remove). */
-export function actionButton(action: string, csrf: string, label: string, cls = 'secondary small', hidden: Record<string, string> = {}): string {
-  const fields = Object.entries(hidden).map(([k, v]) => `<input type="hidden" name="${h(k)}" value="${h(v)}">`).join('');
-  return `<form method="post" action="${h(action)}"><input type="hidden" name="_csrf" value="${h(csrf)}">${fields}<button type="submit" class="${cls}">${h(label)}</button></form>`;
+export function actionButton(action: string, csrf: string, label: string, cls = 'secondary small', hidden: Record<string, string> = {}): SafeHtml {
+  const fields = Object.entries(hidden).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`);
+  return html`<form method="post" action="${action}"><input type="hidden" name="_csrf" value="${csrf}">${fields}<button type="submit" class="${cls}">${label}</button></form>`;
 }
 
-export function tag(text: string, off = false): string {
-  return `<span class="tag${off ? ' off' : ''}">${h(text)}</span>`;
+export function tag(text: string, off = false): SafeHtml {
+  return html`<span class="tag${off && ' off'}">${text}</span>`;
 }
 
-export function when(d: Date | string | null | undefined): string {
+export function when(d: Date | string | null | undefined): SafeHtml | '' {
   if (!d) return '';
   const date = d instanceof Date ? d : new Date(d);
-  return `<time datetime="${h(date.toISOString())}">${h(date.toISOString().replace('T', ' ').slice(0, 16))} UTC</time>`;
+  return html`<time datetime="${date.toISOString()}">${date.toISOString().replace('T', ' ').slice(0, 16)} UTC</time>`;
 }

@@ -1,13 +1,13 @@
 import type { Response } from 'express';
 import { createHash } from 'node:crypto';
-import { escapeHtml } from '../../common/html';
+import { html, SafeHtml, unsafeRaw } from '../../common/html';
 
 /**
  * The console's pages: server-rendered, in the login page's look (same palette, type, focus
  * ring), one inline stylesheet allowed by its hash and one small same-origin script (copy
- * buttons only: every action is a plain form). Every value is escaped with `h`.
+ * buttons only: every action is a plain form). Markup is written with `html`, which escapes
+ * every value.
  */
-export const h = escapeHtml;
 
 const STYLE = `
 :root{color-scheme:light dark;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;--ink:#1d2330;--muted:#4a5365;--line:#d5d9e0;--bg:#f4f5f7;--card:#fff;--blue:#2456c7;--red:#b3261e}
@@ -67,6 +67,8 @@ legend{font-weight:600;padding:0 .3rem}
 button,.button{color:#0d1420}pre,dl.setup code{background:#16191f}.tag{background:#3a4150}section.card,.stat{box-shadow:none}}
 `;
 const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE, 'utf8').digest('base64')}'`;
+// Safe unescaped: a constant of this file, and the CSP allows exactly this text by its hash.
+const STYLE_MARKUP = unsafeRaw(STYLE);
 
 /** The one script: copy buttons beside values an operator pastes into a BI product's admin screen. */
 export const CONSOLE_SCRIPT = `(function(){
@@ -92,36 +94,36 @@ export interface Chrome {
   ownTenantId: string | null;
 }
 
-export function layout(c: Chrome, title: string, nav: NavItem | null, body: string, notice?: string | null): string {
+export function layout(c: Chrome, title: string, nav: NavItem | null, body: SafeHtml, notice?: string | null): SafeHtml {
   const link = (item: NavItem, href: string, label: string) =>
-    `<a href="${h(c.base + href)}"${nav === item ? ' aria-current="page"' : ''}>${label}</a>`;
+    html`<a href="${c.base + href}"${nav === item && html` aria-current="page"`}>${label}</a>`;
   const links = [
     link('overview', '/console', 'Overview'),
     c.operator ? link('tenants', '/console/tenants', 'Tenants') : link('tenants', `/console/tenants/${c.ownTenantId}`, 'My organization'),
     c.operator ? link('targets', '/console/targets', 'Targets') : '',
     link('audit', '/console/audit', 'Audit log'),
-  ].join('');
-  return `<!doctype html>
+  ];
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="same-origin">
-<title>${h(title)} · embed-idp console</title>
-<style>${STYLE}</style>
-<script src="${h(c.base)}/console/assets/console.js" defer></script>
+<title>${title} · embed-idp console</title>
+<style>${STYLE_MARKUP}</style>
+<script src="${c.base}/console/assets/console.js" defer></script>
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
 <span class="brand">embed-idp console</span>
 <nav aria-label="Console">${links}</nav>
-<span class="who">${h(c.who)}</span>
-<form method="post" action="${h(c.base)}/logout"><button type="submit" class="secondary small">Sign out</button></form>
+<span class="who">${c.who}</span>
+<form method="post" action="${c.base}/logout"><button type="submit" class="secondary small">Sign out</button></form>
 </header>
 <main id="main">
-<h1>${h(title)}</h1>
-${notice ? `<p class="notice" role="status">${h(notice)}</p>` : ''}
+<h1>${title}</h1>
+${notice && html`<p class="notice" role="status">${notice}</p>`}
 ${body}
 </main>
 </body>
@@ -130,17 +132,17 @@ ${body}
 }
 
 /** A page with no console chrome (not signed in as a console user, or an error before one is known). */
-export function bare(title: string, body: string): string {
-  return `<!doctype html>
+export function bare(title: string, body: SafeHtml): SafeHtml {
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${h(title)} · embed-idp console</title>
-<style>${STYLE}</style>
+<title>${title} · embed-idp console</title>
+<style>${STYLE_MARKUP}</style>
 </head>
 <body>
-<main id="main"><section class="card"><h1>${h(title)}</h1>${body}</section></main>
+<main id="main"><section class="card"><h1>${title}</h1>${body}</section></main>
 </body>
 </html>
 `;
@@ -150,7 +152,7 @@ export function bare(title: string, body: string): string {
  * Console headers: never cached, never framed (clickjacking on admin actions), forms post
  * only here, and scripts only from this origin (the copy-button script).
  */
-export function sendConsole(res: Response, status: number, html: string): void {
+export function sendConsole(res: Response, status: number, page: SafeHtml): void {
   res
     .status(status)
     .set({
@@ -162,5 +164,5 @@ export function sendConsole(res: Response, status: number, html: string): void {
       'Referrer-Policy': 'same-origin',
     })
     .type('html')
-    .send(html);
+    .send(String(page));
 }

@@ -5,20 +5,19 @@ import { secretIsSet } from '../product-schemas';
 import { renderSchemaFields } from '../schema-form';
 import type { SetupGuide } from '../setup-guides';
 import { checkbox, FormState, formOpen, input, select, tag, when } from './forms';
-import { h } from './layout';
+import { html, joinHtml, SafeHtml } from '../../common/html';
 
-export function targetsPage(v: { base: string; targets: TargetView[]; products: ProductSchema[] }): string {
+export function targetsPage(v: { base: string; targets: TargetView[]; products: ProductSchema[] }): SafeHtml {
   const label = (kind: string) => v.products.find((p) => p.kind === kind)?.label ?? kind;
   const rows = v.targets
     .map(
-      (t) => `<tr><td><a href="${h(v.base)}/console/targets/${h(t.id)}">${h(t.name || t.slug)}</a></td><td><code>${h(t.slug)}</code></td>
-<td>${h(label(t.kind))}</td><td>${h(t.baseUrl)}</td><td>${t.disabled ? tag('disabled', true) : tag('active')}</td><td>${when(t.updatedAt)}</td></tr>`,
-    )
-    .join('');
-  return `<section class="card" aria-labelledby="t-h"><h2 id="t-h">BI targets</h2>
+      (t) => html`<tr><td><a href="${v.base}/console/targets/${t.id}">${t.name || t.slug}</a></td><td><code>${t.slug}</code></td>
+<td>${label(t.kind)}</td><td>${t.baseUrl}</td><td>${t.disabled ? tag('disabled', true) : tag('active')}</td><td>${when(t.updatedAt)}</td></tr>`,
+    );
+  return html`<section class="card" aria-labelledby="t-h"><h2 id="t-h">BI targets</h2>
 <div class="table-wrap"><table><thead><tr><th>Name</th><th>Slug</th><th>Product</th><th>Base URL</th><th>Status</th><th>Changed</th></tr></thead>
-<tbody>${rows || '<tr><td colspan="6">No targets yet.</td></tr>'}</tbody></table></div>
-<p>${v.products.map((p) => `<a class="button secondary" href="${h(v.base)}/console/targets/new?kind=${h(p.kind)}">New ${h(p.label)} target</a>`).join(' ')}</p>
+<tbody>${rows.length ? rows : html`<tr><td colspan="6">No targets yet.</td></tr>`}</tbody></table></div>
+<p>${joinHtml(v.products.map((p) => html`<a class="button secondary" href="${v.base}/console/targets/new?kind=${p.kind}">New ${p.label} target</a>`), ' ')}</p>
 </section>`;
 }
 
@@ -32,45 +31,42 @@ export interface TargetFormView {
 }
 
 /** Create or edit a target: common fields, the product's settings from its schema, write-only secrets. */
-export function targetForm(v: TargetFormView): string {
+export function targetForm(v: TargetFormView): SafeHtml {
   const t = v.target;
   const action = t ? `${v.base}/console/targets/${t.id}` : `${v.base}/console/targets`;
   const secrets = v.product.secrets
     .map((s) => {
       const set = t ? secretIsSet(t, s.name) : false;
       const label = `${s.description}${set ? ' — set; type a new one to replace it' : s.required ? '' : ' (optional)'}`;
-      return input({ form: 'target', name: `secrets.${s.name}`, label, type: 'password', state: v.form, attrs: `autocomplete="off"${!t && s.required ? ' required' : ''}` });
-    })
-    .join('\n');
-  return `${formOpen(action, v.csrf, v.form)}
-${t ? '' : `<input type="hidden" name="kind" value="${h(v.product.kind)}">`}
-<div class="row"><div>${input({ form: 'target', name: 'name', label: 'Name', state: v.form, attrs: 'maxlength="200"' })}</div>
-<div>${t ? `<label>Slug</label><p><code>${h(t.slug)}</code></p>` : input({ form: 'target', name: 'slug', label: 'Slug', state: v.form, hint: 'Part of the IdP URL: /sso/<slug>', attrs: 'required maxlength="63" autocapitalize="none" spellcheck="false"' })}</div></div>
-${input({ form: 'target', name: 'baseUrl', label: `${v.product.label} base URL`, type: 'url', state: v.form, hint: 'e.g. https://bi.example.com', attrs: 'required maxlength="2048"' })}
-<fieldset><legend>Secrets (write-only)</legend>${secrets}</fieldset>
-<fieldset><legend>${h(v.product.label)} settings</legend>${renderSchemaFields(v.product.settingsSchema, 'settings', 'target', v.form)}</fieldset>
-${t ? checkbox({ form: 'target', name: 'disabled', label: 'Disabled (refuses every sign-in)', state: v.form, checked: v.form.values.disabled === 'true' }) : ''}
-<button type="submit">${t ? 'Save target' : `Create ${h(v.product.label)} target`}</button>
+      return input({ form: 'target', name: `secrets.${s.name}`, label, type: 'password', state: v.form, attrs: html`autocomplete="off"${!t && s.required && html` required`}` });
+    });
+  return html`${formOpen(action, v.csrf, v.form)}
+${!t && html`<input type="hidden" name="kind" value="${v.product.kind}">`}
+<div class="row"><div>${input({ form: 'target', name: 'name', label: 'Name', state: v.form, attrs: html`maxlength="200"` })}</div>
+<div>${t ? html`<label>Slug</label><p><code>${t.slug}</code></p>` : input({ form: 'target', name: 'slug', label: 'Slug', state: v.form, hint: 'Part of the IdP URL: /sso/<slug>', attrs: html`required maxlength="63" autocapitalize="none" spellcheck="false"` })}</div></div>
+${input({ form: 'target', name: 'baseUrl', label: `${v.product.label} base URL`, type: 'url', state: v.form, hint: 'e.g. https://bi.example.com', attrs: html`required maxlength="2048"` })}
+<fieldset><legend>Secrets (write-only)</legend>${joinHtml(secrets, '\n')}</fieldset>
+<fieldset><legend>${v.product.label} settings</legend>${renderSchemaFields(v.product.settingsSchema, 'settings', 'target', v.form)}</fieldset>
+${t && checkbox({ form: 'target', name: 'disabled', label: 'Disabled (refuses every sign-in)', state: v.form, checked: v.form.values.disabled === 'true' })}
+<button type="submit">${t ? 'Save target' : `Create ${v.product.label} target`}</button>
 </form>`;
 }
 
-export function setupPanel(guide: SetupGuide): string {
-  return `<section class="card" aria-labelledby="setup-h"><h2 id="setup-h">Setup</h2>
-<p>In <strong>${h(guide.where)}</strong>, enter:</p>
-<dl class="setup">${guide.items
-    .map(
-      (i, n) => `<dt>${h(i.label)}</dt><dd>${i.value !== undefined ? `<code id="setup-${n}" data-copy data-copy-label="${h(i.label)}">${h(i.value)}</code>` : ''}${i.note ? `<span class="muted">${h(i.note)}</span>` : ''}</dd>`,
-    )
-    .join('')}</dl>
+export function setupPanel(guide: SetupGuide): SafeHtml {
+  return html`<section class="card" aria-labelledby="setup-h"><h2 id="setup-h">Setup</h2>
+<p>In <strong>${guide.where}</strong>, enter:</p>
+<dl class="setup">${guide.items.map(
+    (i, n) => html`<dt>${i.label}</dt><dd>${i.value !== undefined && html`<code id="setup-${n}" data-copy data-copy-label="${i.label}">${i.value}</code>`}${i.note && html`<span class="muted">${i.note}</span>`}</dd>`,
+  )}</dl>
 </section>`;
 }
 
-export function tryItChooser(v: { base: string; target: TargetView; tenants: Tenant[] }): string {
-  return `<section class="card" aria-labelledby="try-h"><h2 id="try-h">Try it</h2>
+export function tryItChooser(v: { base: string; target: TargetView; tenants: Tenant[] }): SafeHtml {
+  return html`<section class="card" aria-labelledby="try-h"><h2 id="try-h">Try it</h2>
 <p class="muted">See the claims a user's token would carry (nothing is signed), and open the product as yourself.</p>
-<form method="get" action="${h(v.base)}/console/targets/${h(v.target.id)}/try">
+<form method="get" action="${v.base}/console/targets/${v.target.id}/try">
 ${select({ form: 'try', name: 'tenant', label: 'Tenant', options: v.tenants.map((t) => ({ value: t.id, label: `${t.name} (${t.slug})` })) })}
-${input({ form: 'try', name: 'email', label: 'User email', type: 'email', attrs: 'maxlength="254" autocapitalize="none" spellcheck="false"' })}
+${input({ form: 'try', name: 'email', label: 'User email', type: 'email', attrs: html`maxlength="254" autocapitalize="none" spellcheck="false"` })}
 <button type="submit" class="secondary">Show claims</button>
 </form></section>`;
 }

@@ -5,7 +5,7 @@ import type { Tenant } from '../../tenants/tenant.entity';
 import type { Group } from '../../users/group.entity';
 import type { User } from '../../users/user.entity';
 import { actionButton, emptyForm, FormState, formOpen, input, select, tag, when } from './forms';
-import { h } from './layout';
+import { html, SafeHtml } from '../../common/html';
 
 export interface TenantsListView {
   base: string;
@@ -18,31 +18,30 @@ export interface TenantsListView {
   create: FormState;
 }
 
-export function tenantsPage(v: TenantsListView): string {
+export function tenantsPage(v: TenantsListView): SafeHtml {
   const rows = v.tenants
     .map(
-      (t) => `<tr><td><a href="${h(v.base)}/console/tenants/${h(t.id)}">${h(t.name)}</a>${t.operator ? ` ${tag('operators')}` : ''}</td>
-<td><code>${h(t.slug)}</code></td><td>${t.disabled ? tag('disabled', true) : tag('active')}</td><td>${when(t.createdAt)}</td></tr>`,
-    )
-    .join('');
+      (t) => html`<tr><td><a href="${v.base}/console/tenants/${t.id}">${t.name}</a>${t.operator && html` ${tag('operators')}`}</td>
+<td><code>${t.slug}</code></td><td>${t.disabled ? tag('disabled', true) : tag('active')}</td><td>${when(t.createdAt)}</td></tr>`,
+    );
   const more = v.offset + v.tenants.length < v.total;
   const qs = (offset: number) => `?q=${encodeURIComponent(v.q)}&offset=${offset}`;
-  return `<div class="grid">
+  return html`<div class="grid">
 <section class="card" aria-labelledby="list-h">
 <h2 id="list-h">Tenants (${v.total})</h2>
-<form method="get" action="${h(v.base)}/console/tenants" role="search">
-${input({ form: 'search', name: 'q', label: 'Search by name or slug', type: 'search', value: v.q, attrs: 'maxlength="100"' })}
+<form method="get" action="${v.base}/console/tenants" role="search">
+${input({ form: 'search', name: 'q', label: 'Search by name or slug', type: 'search', value: v.q, attrs: html`maxlength="100"` })}
 <button type="submit" class="secondary">Search</button>
 </form>
 <div class="table-wrap"><table><thead><tr><th>Name</th><th>Slug</th><th>Status</th><th>Created</th></tr></thead>
-<tbody>${rows || '<tr><td colspan="4">No tenants match.</td></tr>'}</tbody></table></div>
-<div class="pager">${v.offset > 0 ? `<a href="${h(qs(Math.max(0, v.offset - v.limit)))}">Previous</a>` : ''}${more ? `<a href="${h(qs(v.offset + v.limit))}">Next</a>` : ''}</div>
+<tbody>${rows.length ? rows : html`<tr><td colspan="4">No tenants match.</td></tr>`}</tbody></table></div>
+<div class="pager">${v.offset > 0 && html`<a href="${qs(Math.max(0, v.offset - v.limit))}">Previous</a>`}${more && html`<a href="${qs(v.offset + v.limit)}">Next</a>`}</div>
 </section>
 <section class="card" aria-labelledby="create-h">
 <h2 id="create-h">Create a tenant</h2>
 ${formOpen(`${v.base}/console/tenants`, v.csrf, v.create)}
-${input({ form: 'create', name: 'name', label: 'Name', state: v.create, attrs: 'required maxlength="200"' })}
-${input({ form: 'create', name: 'slug', label: 'Slug', state: v.create, hint: 'Lower-case letters, digits and hyphens. Used in sign-in links; cannot change later.', attrs: 'required maxlength="63" autocapitalize="none" spellcheck="false"' })}
+${input({ form: 'create', name: 'name', label: 'Name', state: v.create, attrs: html`required maxlength="200"` })}
+${input({ form: 'create', name: 'slug', label: 'Slug', state: v.create, hint: 'Lower-case letters, digits and hyphens. Used in sign-in links; cannot change later.', attrs: html`required maxlength="63" autocapitalize="none" spellcheck="false"` })}
 <button type="submit">Create tenant</button>
 </form>
 </section>
@@ -66,7 +65,7 @@ export interface TenantView {
   forms: { settings?: FormState; user?: FormState; group?: FormState; domain?: FormState };
 }
 
-export function tenantPage(v: TenantView): string {
+export function tenantPage(v: TenantView): SafeHtml {
   const t = v.tenant;
   const path = `${v.base}/console/tenants/${t.id}`;
   const settings = v.forms.settings ?? emptyForm({ name: t.name });
@@ -74,82 +73,78 @@ export function tenantPage(v: TenantView): string {
   const groupForm = v.forms.group ?? emptyForm();
   const userRows = v.users
     .map(
-      (u) => `<tr><td><a href="${h(path)}/users/${h(u.id)}">${h(u.email)}</a></td><td>${h(`${u.firstName} ${u.lastName}`.trim())}</td>
-<td>${u.role === 'tenant_admin' ? tag('tenant admin') : ''}${t.operator ? tag('operator') : ''}</td><td>${h(u.groups.join(', '))}</td><td>${u.disabled ? tag('disabled', true) : tag('active')}</td></tr>`,
-    )
-    .join('');
+      (u) => html`<tr><td><a href="${path}/users/${u.id}">${u.email}</a></td><td>${`${u.firstName} ${u.lastName}`.trim()}</td>
+<td>${u.role === 'tenant_admin' && tag('tenant admin')}${t.operator && tag('operator')}</td><td>${u.groups.join(', ')}</td><td>${u.disabled ? tag('disabled', true) : tag('active')}</td></tr>`,
+    );
   const groupRows = v.groups
-    .map((g) => `<tr><td>${h(g.name)}</td><td>${actionButton(`${path}/groups/${g.id}/remove`, v.csrf, `Remove ${g.name}`, 'secondary small')}</td></tr>`)
-    .join('');
+    .map((g) => html`<tr><td>${g.name}</td><td>${actionButton(`${path}/groups/${g.id}/remove`, v.csrf, `Remove ${g.name}`, 'secondary small')}</td></tr>`);
   const granted = new Set(v.grants.map((g) => g.targetId));
   const grantRows = v.grants
     .map(
-      (g) => `<tr><td><a href="${h(path)}/access/${h(g.targetId)}">${h(g.targetSlug)}</a></td><td>${h(g.targetKind)}</td>
-<td>${h(Object.entries(g.groupMappings).map(([k, vs]) => `${k} → ${vs.join(', ')}`).join('; '))}</td>
-<td><a href="${h(path)}/access/${h(g.targetId)}/try">Try it</a></td></tr>`,
-    )
-    .join('');
+      (g) => html`<tr><td><a href="${path}/access/${g.targetId}">${g.targetSlug}</a></td><td>${g.targetKind}</td>
+<td>${Object.entries(g.groupMappings).map(([k, vs]) => `${k} → ${vs.join(', ')}`).join('; ')}</td>
+<td><a href="${path}/access/${g.targetId}/try">Try it</a></td></tr>`,
+    );
   const ungranted = v.targets.filter((x) => !granted.has(x.id));
-  return `<p class="muted">Slug <code>${h(t.slug)}</code> · ${t.disabled ? tag('disabled', true) : tag('active')}${t.operator ? ` · ${tag('platform operators')}` : ''} · sign-in link <code>${h(`/login?tenant=${t.slug}`)}</code></p>
+  return html`<p class="muted">Slug <code>${t.slug}</code> · ${t.disabled ? tag('disabled', true) : tag('active')}${t.operator && html` · ${tag('platform operators')}`} · sign-in link <code>${`/login?tenant=${t.slug}`}</code></p>
 <div class="grid">
 <section class="card" aria-labelledby="users-h">
 <h2 id="users-h">Users (${v.usersTotal})</h2>
-<form method="get" action="${h(path)}" role="search">
-${input({ form: 'usearch', name: 'email', label: 'Search by email', type: 'search', value: v.userQuery, attrs: 'maxlength="254"' })}
+<form method="get" action="${path}" role="search">
+${input({ form: 'usearch', name: 'email', label: 'Search by email', type: 'search', value: v.userQuery, attrs: html`maxlength="254"` })}
 <button type="submit" class="secondary">Search</button>
 </form>
 <div class="table-wrap"><table><thead><tr><th>Email</th><th>Name</th><th>Role</th><th>Groups</th><th>Status</th></tr></thead>
-<tbody>${userRows || '<tr><td colspan="5">No users yet.</td></tr>'}</tbody></table></div>
+<tbody>${userRows.length ? userRows : html`<tr><td colspan="5">No users yet.</td></tr>`}</tbody></table></div>
 </section>
 <section class="card" aria-labelledby="adduser-h">
 <h2 id="adduser-h">Add a user</h2>
 ${formOpen(`${path}/users`, v.csrf, userForm)}
-${input({ form: 'user', name: 'email', label: 'Email', type: 'email', state: userForm, attrs: 'required maxlength="254" autocapitalize="none" spellcheck="false"' })}
-<div class="row"><div>${input({ form: 'user', name: 'firstName', label: 'First name', state: userForm, attrs: 'maxlength="100"' })}</div>
-<div>${input({ form: 'user', name: 'lastName', label: 'Last name', state: userForm, attrs: 'maxlength="100"' })}</div></div>
-${input({ form: 'user', name: 'password', label: 'Password (optional)', type: 'password', state: userForm, hint: '12 to 256 characters. Without one the user cannot sign in with a password.', attrs: 'autocomplete="new-password" maxlength="256"' })}
-${t.operator ? '' : select({ form: 'user', name: 'role', label: 'Role', state: userForm, options: [{ value: 'member', label: 'Member (signs in to the BI tools)' }, { value: 'tenant_admin', label: 'Tenant admin (also manages this organization here)' }] })}
-${v.groups.length ? `<fieldset><legend>Groups</legend>${v.groups
+${input({ form: 'user', name: 'email', label: 'Email', type: 'email', state: userForm, attrs: html`required maxlength="254" autocapitalize="none" spellcheck="false"` })}
+<div class="row"><div>${input({ form: 'user', name: 'firstName', label: 'First name', state: userForm, attrs: html`maxlength="100"` })}</div>
+<div>${input({ form: 'user', name: 'lastName', label: 'Last name', state: userForm, attrs: html`maxlength="100"` })}</div></div>
+${input({ form: 'user', name: 'password', label: 'Password (optional)', type: 'password', state: userForm, hint: '12 to 256 characters. Without one the user cannot sign in with a password.', attrs: html`autocomplete="new-password" maxlength="256"` })}
+${!t.operator && select({ form: 'user', name: 'role', label: 'Role', state: userForm, options: [{ value: 'member', label: 'Member (signs in to the BI tools)' }, { value: 'tenant_admin', label: 'Tenant admin (also manages this organization here)' }] })}
+${v.groups.length > 0 && html`<fieldset><legend>Groups</legend>${v.groups
     .map((g) => {
       const checked = ((userForm.values.groups as string[] | undefined) ?? []).includes(g.name);
-      return `<div class="check"><input id="user-g-${h(g.id)}" name="groups" type="checkbox" value="${h(g.name)}"${checked ? ' checked' : ''}><label for="user-g-${h(g.id)}">${h(g.name)}</label></div>`;
-    })
-    .join('')}
-${userForm.errors.groups ? `<p class="field-error">${h(userForm.errors.groups)}</p>` : ''}</fieldset>` : ''}
+      return html`<div class="check"><input id="user-g-${g.id}" name="groups" type="checkbox" value="${g.name}"${checked && html` checked`}><label for="user-g-${g.id}">${g.name}</label></div>`;
+    })}
+${userForm.errors.groups && html`<p class="field-error">${userForm.errors.groups}</p>`}</fieldset>`}
 <button type="submit">Add user</button>
 </form>
 </section>
 <section class="card" aria-labelledby="groups-h">
 <h2 id="groups-h">Groups</h2>
 <p class="muted">Access grants map these to the BI tool's groups.</p>
-<div class="table-wrap"><table><thead><tr><th>Name</th><th></th></tr></thead><tbody>${groupRows || '<tr><td colspan="2">No groups yet.</td></tr>'}</tbody></table></div>
+<div class="table-wrap"><table><thead><tr><th>Name</th><th></th></tr></thead><tbody>${groupRows.length ? groupRows : html`<tr><td colspan="2">No groups yet.</td></tr>`}</tbody></table></div>
 ${formOpen(`${path}/groups`, v.csrf, groupForm)}
-${input({ form: 'group', name: 'name', label: 'New group name', state: groupForm, attrs: 'required maxlength="100"' })}
+${input({ form: 'group', name: 'name', label: 'New group name', state: groupForm, attrs: html`required maxlength="100"` })}
 <button type="submit">Add group</button>
 </form>
 </section>
 <section class="card" aria-labelledby="access-h">
 <h2 id="access-h">Access grants</h2>
-<div class="table-wrap"><table><thead><tr><th>Target</th><th>Product</th><th>Group mappings</th><th></th></tr></thead><tbody>${grantRows || '<tr><td colspan="4">No BI target granted yet.</td></tr>'}</tbody></table></div>
-${v.operator && ungranted.length ? `<form method="get" action="${h(path)}/access">
+<div class="table-wrap"><table><thead><tr><th>Target</th><th>Product</th><th>Group mappings</th><th></th></tr></thead><tbody>${grantRows.length ? grantRows : html`<tr><td colspan="4">No BI target granted yet.</td></tr>`}</tbody></table></div>
+${v.operator && ungranted.length > 0 && html`<form method="get" action="${path}/access">
 ${select({ form: 'grant', name: 'target', label: 'Grant a target', options: ungranted.map((x) => ({ value: x.id, label: `${x.name || x.slug} (${x.kind})` })) })}
-<button type="submit" class="secondary">Set up access</button></form>` : ''}
+<button type="submit" class="secondary">Set up access</button></form>`}
 </section>
 <section class="card" aria-labelledby="domains-h">
 <h2 id="domains-h">Email domains</h2>
 <p class="muted">When a tenant has domains, its users' emails must be in one of them, and no other tenant may use them.</p>
-<div class="table-wrap"><table><tbody>${v.domains.map((d) => `<tr><td><code>${h(d)}</code></td><td>${v.operator ? actionButton(`${path}/email-domains/${encodeURIComponent(d)}/remove`, v.csrf, `Remove ${d}`, 'secondary small') : ''}</td></tr>`).join('') || '<tr><td>No domains: any email is allowed.</td></tr>'}</tbody></table></div>
-${v.operator ? `${formOpen(`${path}/email-domains`, v.csrf, v.forms.domain ?? emptyForm())}
-${input({ form: 'domain', name: 'domain', label: 'Add a domain', state: v.forms.domain, hint: 'e.g. acme.example', attrs: 'required maxlength="253" autocapitalize="none" spellcheck="false"' })}
-<button type="submit" class="secondary">Add domain</button></form>` : ''}
+<div class="table-wrap"><table><tbody>${v.domains.length ? v.domains.map((d) => html`<tr><td><code>${d}</code></td><td>${v.operator && actionButton(`${path}/email-domains/${encodeURIComponent(d)}/remove`, v.csrf, `Remove ${d}`, 'secondary small')}</td></tr>`) : html`<tr><td>No domains: any email is allowed.</td></tr>`}</tbody></table></div>
+${v.operator && html`${formOpen(`${path}/email-domains`, v.csrf, v.forms.domain ?? emptyForm())}
+${input({ form: 'domain', name: 'domain', label: 'Add a domain', state: v.forms.domain, hint: 'e.g. acme.example', attrs: html`required maxlength="253" autocapitalize="none" spellcheck="false"` })}
+<button type="submit" class="secondary">Add domain</button></form>`}
 </section>
 <section class="card" aria-labelledby="settings-h">
 <h2 id="settings-h">Tenant settings</h2>
 ${formOpen(path, v.csrf, settings)}
-${input({ form: 'settings', name: 'name', label: 'Name', state: settings, attrs: 'required maxlength="200"' })}
+${input({ form: 'settings', name: 'name', label: 'Name', state: settings, attrs: html`required maxlength="200"` })}
 <button type="submit">Save</button>
 </form>
-${t.operator || !v.operator ? '' : actionButton(`${path}/${t.disabled ? 'enable' : 'disable'}`, v.csrf, t.disabled ? 'Enable tenant' : 'Disable tenant (ends all its sessions)', t.disabled ? 'secondary' : 'danger')}
+${!t.operator && v.operator && actionButton(`${path}/${t.disabled ? 'enable' : 'disable'}`, v.csrf, t.disabled ? 'Enable tenant' : 'Disable tenant (ends all its sessions)', t.disabled ? 'secondary' : 'danger')}
 </section>
 </div>`;
 }
@@ -165,7 +160,7 @@ export interface UserPageView {
   forms: { profile?: FormState; password?: FormState; member?: FormState };
 }
 
-export function userPage(v: UserPageView): string {
+export function userPage(v: UserPageView): SafeHtml {
   const path = `${v.base}/console/tenants/${v.tenant.id}/users/${v.user.id}`;
   const u = v.user;
   const profile = v.forms.profile ?? emptyForm({ firstName: u.firstName, lastName: u.lastName, role: u.role });
@@ -175,18 +170,17 @@ export function userPage(v: UserPageView): string {
   const others = v.allGroups.filter((g) => !mine.has(g.id));
   const sessionRows = v.sessions
     .map(
-      (s) => `<tr><td>${when(s.createdAt)}</td><td>${when(s.lastSeenAt)}</td><td>${h(s.ip ?? '')}</td><td>${h((s.userAgent ?? '').slice(0, 60))}</td>
+      (s) => html`<tr><td>${when(s.createdAt)}</td><td>${when(s.lastSeenAt)}</td><td>${s.ip ?? ''}</td><td>${(s.userAgent ?? '').slice(0, 60)}</td>
 <td>${actionButton(`${path}/sessions/${s.id}/revoke`, v.csrf, 'End session', 'secondary small')}</td></tr>`,
-    )
-    .join('');
-  return `<p class="muted"><a href="${h(v.base)}/console/tenants/${h(v.tenant.id)}">${h(v.tenant.name)}</a> · ${u.disabled ? tag('disabled', true) : tag('active')}</p>
+    );
+  return html`<p class="muted"><a href="${v.base}/console/tenants/${v.tenant.id}">${v.tenant.name}</a> · ${u.disabled ? tag('disabled', true) : tag('active')}</p>
 <div class="grid">
 <section class="card" aria-labelledby="profile-h">
 <h2 id="profile-h">Profile</h2>
 ${formOpen(path, v.csrf, profile)}
-<div class="row"><div>${input({ form: 'profile', name: 'firstName', label: 'First name', state: profile, attrs: 'maxlength="100"' })}</div>
-<div>${input({ form: 'profile', name: 'lastName', label: 'Last name', state: profile, attrs: 'maxlength="100"' })}</div></div>
-${v.tenant.operator ? '' : select({ form: 'profile', name: 'role', label: 'Role', state: profile, options: [{ value: 'member', label: 'Member' }, { value: 'tenant_admin', label: 'Tenant admin' }] })}
+<div class="row"><div>${input({ form: 'profile', name: 'firstName', label: 'First name', state: profile, attrs: html`maxlength="100"` })}</div>
+<div>${input({ form: 'profile', name: 'lastName', label: 'Last name', state: profile, attrs: html`maxlength="100"` })}</div></div>
+${!v.tenant.operator && select({ form: 'profile', name: 'role', label: 'Role', state: profile, options: [{ value: 'member', label: 'Member' }, { value: 'tenant_admin', label: 'Tenant admin' }] })}
 <button type="submit">Save</button>
 </form>
 ${actionButton(`${path}/${u.disabled ? 'enable' : 'disable'}`, v.csrf, u.disabled ? 'Enable user' : 'Disable user (ends their sessions)', u.disabled ? 'secondary' : 'danger')}
@@ -194,20 +188,20 @@ ${actionButton(`${path}/${u.disabled ? 'enable' : 'disable'}`, v.csrf, u.disable
 <section class="card" aria-labelledby="pw-h">
 <h2 id="pw-h">Set password</h2>
 ${formOpen(`${path}/password`, v.csrf, password)}
-${input({ form: 'password', name: 'password', label: 'New password', type: 'password', state: password, hint: '12 to 256 characters. Ends the user\'s sessions.', attrs: 'required autocomplete="new-password" maxlength="256"' })}
+${input({ form: 'password', name: 'password', label: 'New password', type: 'password', state: password, hint: '12 to 256 characters. Ends the user\'s sessions.', attrs: html`required autocomplete="new-password" maxlength="256"` })}
 <button type="submit">Set password</button>
 </form>
 </section>
 <section class="card" aria-labelledby="ug-h">
 <h2 id="ug-h">Groups</h2>
-<div class="table-wrap"><table><tbody>${v.groups.map((g) => `<tr><td>${h(g.name)}</td><td>${actionButton(`${path}/groups/${g.id}/remove`, v.csrf, `Remove from ${g.name}`, 'secondary small')}</td></tr>`).join('') || '<tr><td>In no group.</td></tr>'}</tbody></table></div>
-${others.length ? `${formOpen(`${path}/groups`, v.csrf, member)}
+<div class="table-wrap"><table><tbody>${v.groups.length ? v.groups.map((g) => html`<tr><td>${g.name}</td><td>${actionButton(`${path}/groups/${g.id}/remove`, v.csrf, `Remove from ${g.name}`, 'secondary small')}</td></tr>`) : html`<tr><td>In no group.</td></tr>`}</tbody></table></div>
+${others.length > 0 && html`${formOpen(`${path}/groups`, v.csrf, member)}
 ${select({ form: 'member', name: 'groupId', label: 'Add to group', state: member, options: others.map((g) => ({ value: g.id, label: g.name })) })}
-<button type="submit" class="secondary">Add</button></form>` : ''}
+<button type="submit" class="secondary">Add</button></form>`}
 </section>
 <section class="card" aria-labelledby="sess-h">
 <h2 id="sess-h">Sessions</h2>
-<div class="table-wrap"><table><thead><tr><th>Started</th><th>Last seen</th><th>IP</th><th>Browser</th><th></th></tr></thead><tbody>${sessionRows || '<tr><td colspan="5">No live sessions.</td></tr>'}</tbody></table></div>
+<div class="table-wrap"><table><thead><tr><th>Started</th><th>Last seen</th><th>IP</th><th>Browser</th><th></th></tr></thead><tbody>${sessionRows.length ? sessionRows : html`<tr><td colspan="5">No live sessions.</td></tr>`}</tbody></table></div>
 </section>
 </div>`;
 }
