@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { SessionsService } from '../../src/auth/sessions.service';
+import { wireCookieName } from '../../src/common/cookie-names';
+import { SESSION_COOKIE } from '../../src/common/route-protection';
 import { grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { FakeDatabricks, startFakeDatabricks } from '../fakes/databricks';
 import { createTestApp, TestApp } from '../setup/app';
@@ -32,7 +34,8 @@ describe.each([
     const tenant = await makeTenant(t.ds);
     tenantId = tenant.id;
     const user = await makeUser(t.ds, tenant.id, { attributes: { customer: 'c1' } });
-    cookie = `eidp_session=${(await t.app.get(SessionsService).create({ id: user.id, tenantId }, { ip: null, userAgent: null })).token}`;
+    // Over https (PUBLIC_URL) the session cookie is a __Host- cookie.
+    cookie = `${wireCookieName(SESSION_COOKIE, true)}=${(await t.app.get(SessionsService).create({ id: user.id, tenantId }, { ip: null, userAgent: null })).token}`;
   });
   afterAll(async () => {
     await dbx?.close();
