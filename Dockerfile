@@ -1,7 +1,7 @@
 # The service image. Configured only by environment variables (see README "Configuration");
 # it needs DATABASE_URL (the embedded Postgres is a development dependency, not in the image).
 # .dockerignore keeps .data (local key and database) and host node_modules out of the context.
-# test/e2e/production-image.e2e-spec.ts runs this build stage's RUN steps and starts the result.
+# test/system/production-image.system-spec.ts runs this build stage's RUN steps and starts the result.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,8 +1,14 @@
-// Two tiers (STYLE.md "Tests"), one run: `npm test` runs both and prints one summary line.
-// - unit: pure logic, next to the code (src/**/*.spec.ts). No database, no global setup:
-//   `npm run test:unit` runs in seconds and never starts Postgres.
-// - e2e: test/**/*.e2e-spec.ts boot the real AppModule against real Postgres (DATABASE_URL,
-//   else an embedded cluster the global setup starts once), a fresh database per file.
+// Three tiers, one run: `npm test` runs all three and prints one summary line (README
+// "Development"). Each is also a project of its own: `npm run test:unit|test:medium|test:system`.
+// - unit: pure logic, next to the code (src/**/*.spec.ts), and the BI fakes' own specs
+//   (test/fakes/*.spec.ts). No database, no global setup: runs in seconds, never starts Postgres.
+// - medium: test/medium/*.medium-spec.ts, in this process against real Postgres (DATABASE_URL,
+//   else an embedded cluster the global setup starts once), a fresh database per file copied
+//   from a migrated template. HTTP specs boot the real AppModule and speak to it with
+//   supertest (test/setup/app.ts): the same request pipeline as production, still one process.
+// - system: test/system/*.system-spec.ts, anything beyond this process: service processes and
+//   CLIs (spawn/execFile), an embedded Postgres stopped and started, Chromium (playwright-core),
+//   the production image's build steps, the README's shell block, docker-compose.yml.
 // Jest runs a project's globalSetup only when at least one of its tests is selected.
 const ESM_ONLY = ['@nestjs', 'jose', 'file-type'];
 const shared = {
@@ -17,16 +23,23 @@ const shared = {
   setupFiles: ['reflect-metadata'],
 };
 
+// Postgres for the run: medium and system name the same globalSetup/globalTeardown files, and
+// Jest runs each distinct file once per run (not once per project), so a run of both tiers
+// starts one cluster.
+const postgres = {
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+};
+
 module.exports = {
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
       ...shared,
-      displayName: 'e2e',
-      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      globalSetup: '<rootDir>/test/setup/global-setup.ts',
-      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/fakes/**/*.spec.ts'],
     },
+    { ...shared, ...postgres, displayName: 'medium', testMatch: ['<rootDir>/test/medium/**/*.medium-spec.ts'] },
+    { ...shared, ...postgres, displayName: 'system', testMatch: ['<rootDir>/test/system/**/*.system-spec.ts'] },
   ],
   // Run-wide options (Jest reads these at the top level only).
   reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],

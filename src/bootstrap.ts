@@ -77,7 +77,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   // A hop count or the proxies' addresses, never `true` (config refuses it: clients forge XFF).
   if (appConfig.trustProxy !== false) app.set('trust proxy', appConfig.trustProxy);
-  // Built from the routes' own metadata (src/common/openapi.ts); test/e2e/openapi.e2e-spec.ts checks it.
+  // Built from the routes' own metadata (src/common/openapi.ts); test/medium/openapi.medium-spec.ts checks it.
   SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app));
   // Successful SSO handshakes are answered in front of Express; everything else reaches it.
   app.get(SsoFastPath).install(app);

@@ -34,7 +34,7 @@ import { mayAnswerHtml } from './http-error.filter';
  * - its success status from @HttpCode/@Redirect (Nest's own rule), every path parameter.
  * What metadata cannot know is declared on the route: @Responds (a handler writing its own
  * response), @ApiErrors (a conflict, a rate limit), @Undocumented (with the reason).
- * test/e2e/openapi.e2e-spec.ts checks the result against the routes the app serves.
+ * test/medium/openapi.medium-spec.ts checks the result against the routes the app serves.
  */
 
 export const SECURITY = { apiKey: 'api-key', session: 'session' } as const;

@@ -12,7 +12,7 @@ export const SESSION_COOKIE = 'eidp_session';
 export const AUTH_KIND = 'embed-idp:auth-kind';
 /**
  * Every route declares one of these; the global AuthGuard denies a route that declares none
- * (and test/e2e/route-protection.e2e-spec.ts fails on it).
+ * (and test/medium/route-protection.medium-spec.ts fails on it).
  * - public:  no credentials (health, login page, public assets).
  * - api-key: `Authorization: Bearer <api key>`; the principal is on the request.
  * - session: the browser session is loaded when there is a valid one; the handler decides
@@ -34,7 +34,7 @@ export const ADMIN_SCOPE = 'embed-idp:admin-scope';
 
 /**
  * Who may call an admin route, declared on the route and enforced by the global AuthGuard
- * (no check in a handler to forget; test/e2e/admin-scope.e2e-spec.ts fails on a route that
+ * (no check in a handler to forget; test/medium/admin-scope.medium-spec.ts fails on a route that
  * declares nothing, and generates its cross-tenant matrix from these declarations).
  * - `global`: about what every tenant shares (targets, creating tenants): global key only.
  * - `tenant`: about one tenant, the one in its `:tenantId` (the guard resolves an id or a

@@ -10,7 +10,7 @@
  *
  * The module owning a sealed column registers it: a `registerSealedColumn({...})` call next
  * to its entity (so it is registered wherever the entity is, the app and the CLIs alike; this
- * module depends on no owner). test/e2e/secrets-rotation.e2e-spec.ts
+ * module depends on no owner). test/system/secrets-rotation.system-spec.ts
  * fails when a column holding a sealed value (or an entity column named `*_enc`) is not
  * registered, and when a registered column is not an entity column of the right type.
  */

@@ -12,7 +12,7 @@ export interface IatSequence {
 /**
  * The Sisense iat step (iatSequenceBatchSql) run on its own, for specs of the sequence itself.
  * Production runs it only inside the token record statement (src/sso/token-record.ts, see
- * test/e2e/token-record.e2e-spec.ts); this runs the same SQL with the same scope and subject
+ * test/medium/token-record.medium-spec.ts); this runs the same SQL with the same scope and subject
  * keys, and refuses the same way (too_many_sign_ins, 429) when the sequence is too far ahead.
  */
 export function iatSequence(ds: DataSource): IatSequence {

@@ -6,7 +6,7 @@ import { IatSequence, iatSequence } from '../support/iat-sequence';
 /**
  * Sisense denies an iat not later than the user's previous one: the sequence must hold under
  * load. This runs the iat step alone (test/support/iat-sequence.ts); the statement production
- * runs it in is covered by token-record.e2e-spec.ts.
+ * runs it in is covered by token-record.medium-spec.ts.
  */
 describe('iat sequence (real Postgres)', () => {
   let t: TestApp;

@@ -72,7 +72,7 @@ describe('route protection', () => {
     expect(kindOf('PUT', '/api/v1/tenants/:tenantId/access/:targetId')).toBe('api-key');
     expect(kindOf('POST', '/api/v1/api-keys')).toBe('api-key');
     expect(kindOf('GET', '/api/v1/audit-events')).toBe('api-key');
-    // BI identities (global key only, checked in bi-identities.e2e-spec.ts).
+    // BI identities (global key only, checked in bi-identities.medium-spec.ts).
     for (const m of ['GET', 'PUT', 'DELETE']) expect(kindOf(m, '/api/v1/bi-identities')).toBe('api-key');
     expect(kindOf('GET', '/api/v1/tenants/:tenantId/email-domains')).toBe('api-key');
     expect(kindOf('PUT', '/api/v1/tenants/:tenantId/email-domains/:domain')).toBe('api-key');

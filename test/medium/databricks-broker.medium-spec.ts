@@ -47,7 +47,7 @@ describe('Databricks token broker (GET /embed/:target/databricks/:dashboardId/to
 
   beforeAll(async () => {
     // One session makes every request of this file (bursts of 20 included): its handshake
-    // rate is lifted; the per-session limit is sso-handshake-limits.e2e-spec.ts's subject.
+    // rate is lifted; the per-session limit is sso-handshake-limits.medium-spec.ts's subject.
     t = await createTestApp({ env: { SSO_SESSION_BURST: '100000', SSO_SESSION_RATE: '100000' } });
     dbx = await startFakeDatabricks({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, dashboards: [DASH, 'other-dash'] });
     tenant = await makeTenant(t.ds, { attributes: { customer: 'tenant-value' } });

@@ -27,7 +27,7 @@ interface Answer {
 }
 
 // Not retried: the login that answered 500 about one run in four (a transaction's connection
-// dropped between two statements) is reproduced on purpose in connection-lost.e2e-spec.ts and
+// dropped between two statements) is reproduced on purpose in connection-lost.medium-spec.ts and
 // fixed underneath (PostgresQueryRunnerKeepingCause). A 500's body is still printed below.
 
 describe('a Postgres outage in the middle of a load run', () => {

@@ -31,7 +31,7 @@ describe('login bursts (lockout decided before verification)', () => {
         LOGIN_IP_LIMIT: String(IP_LIMIT),
         LOGIN_IP_WINDOW: '600',
         // Every attempt of a burst reaches the counters here; the per-client caps in front of
-        // the hash slots (a 429 before any verification) are login-fairness.e2e-spec's subject.
+        // the hash slots (a 429 before any verification) are login-fairness.medium-spec's subject.
         LOGIN_IP_CONCURRENCY: '1000',
       },
     });

@@ -11,7 +11,7 @@ import { createTestApp, TestApp } from '../setup/app';
  * addresses only: a loopback base URL is refused when saved (400) and, if one is in the
  * database anyway (or a name resolves there later), when connecting (502 naming why), with
  * nothing sent. OUTBOUND_ALLOW_PRIVATE lets an operator allow a range. (Outside production the
- * suite's loopback fakes work: databricks-broker.e2e-spec.ts.)
+ * suite's loopback fakes work: databricks-broker.medium-spec.ts.)
  */
 const CLIENT_ID = '6f1c2a44-1d1e-4c8e-9d6c-2a8b9c1d0e7f';
 const CLIENT_SECRET = 'dose-fake-sp-secret-0a1b2c3d4e5f6a7b8c9d';
