@@ -4,8 +4,10 @@
 //   (test/fakes/*.spec.ts). No database, no global setup: runs in seconds, never starts Postgres.
 // - medium: test/medium/*.medium-spec.ts, in this process against real Postgres (DATABASE_URL,
 //   else an embedded cluster the global setup starts once), a fresh database per file copied
-//   from a migrated template. HTTP specs boot the real AppModule and speak to it with
-//   supertest (test/setup/app.ts): the same request pipeline as production, still one process.
+//   from a migrated template. Repository and SQL specs boot only the module under test with
+//   the config and database modules (test/setup/module.ts); HTTP specs boot the real AppModule
+//   and speak to it with supertest (test/setup/app.ts): the production request pipeline, in
+//   this process, so they sit here and not with the specs that start processes.
 // - system: test/system/*.system-spec.ts, anything beyond this process: service processes and
 //   CLIs (spawn/execFile), an embedded Postgres stopped and started, Chromium (playwright-core),
 //   the production image's build steps, the README's shell block, docker-compose.yml.

@@ -6,6 +6,7 @@ import { randomToken, sha256Hex } from '../src/crypto/tokens';
 import { targetSecretContext } from '../src/sso/signing-key-cache';
 import { hashPassword } from '../src/users/passwords.service';
 import type { TestApp } from './setup/app';
+import type { TestModule } from './setup/module';
 
 /** Factories write straight to the database: each test builds exactly what it needs. */
 const uniq = () => randomBytes(4).toString('hex');
@@ -57,7 +58,7 @@ export async function ensureGroup(ds: DataSource, tenantId: string, name: string
 }
 
 export async function makeTarget(
-  t: TestApp,
+  t: TestApp | TestModule,
   p: { kind: string; baseUrl: string; secret: string; embeddingSecret?: string; slug?: string; settings?: object },
 ) {
   const box = t.app.get(SecretBox);

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { RESOLVE_SQL } from '../../src/auth/sessions.service';
 import { LOAD_SQL, SESSION_AND_TARGET_SQL } from '../../src/sso/sso.repository';
 import { TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput } from '../../src/sso/token-record';
-import { createTestApp, TestApp } from '../setup/app';
+import { createTestModule, TestModule } from '../setup/module';
 
 /**
  * The hot path's statements run as cached generic plans (plan_cache_mode=force_generic_plan,
@@ -13,13 +13,13 @@ import { createTestApp, TestApp } from '../setup/app';
  * size, every statement must reach those tables through their indexes only.
  */
 describe('hot-path statements at scale: index probes, never a sequential scan of a big table', () => {
-  let t: TestApp;
+  let t: TestModule;
   let c: Client;
   let tenantId: string;
   const BIG = ['sessions', 'users', 'targets', 'tenant_target_access', 'bi_identities', 'email_domains', 'issued_tokens', 'audit_events', 'iat_sequences'];
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestModule({});
     const [tenant] = await t.ds.query(`INSERT INTO tenants (slug, name) VALUES ('plans', 'Plans') RETURNING id`);
     tenantId = tenant.id;
     await t.ds.query(`INSERT INTO users (tenant_id, email, first_name, last_name) SELECT $1, 'u' || i || '@plans.example.com', 'A', 'B' FROM generate_series(1, 20000) i`, [tenantId]);

@@ -1,6 +1,7 @@
+import { ScheduleModule } from '@nestjs/schedule';
 import { IAT_SEQUENCE_IDLE_SECONDS, MAX_IAT_LEAD_SECONDS } from '../../src/sso/iat-sequence';
 import { IssuedTokensPruner } from '../../src/sso/issued-tokens-pruner';
-import { createTestApp, TestApp } from '../setup/app';
+import { createTestModule, TestModule } from '../setup/module';
 import { IatSequence, iatSequence } from '../support/iat-sequence';
 
 /**
@@ -9,12 +10,12 @@ import { IatSequence, iatSequence } from '../support/iat-sequence';
  * runs it in is covered by token-record.medium-spec.ts.
  */
 describe('iat sequence (real Postgres)', () => {
-  let t: TestApp;
+  let t: TestModule;
   let iats: IatSequence;
   const scope = 'sisense:https://bi.example.com|';
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestModule({ imports: [ScheduleModule.forRoot()], providers: [IssuedTokensPruner] });
     iats = iatSequence(t.ds);
   });
   afterAll(async () => {

@@ -1,9 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { AuthModule } from '../../src/auth/auth.module';
+import { CryptoModule } from '../../src/crypto/crypto.module';
+import { MetricsModule } from '../../src/metrics/metrics.module';
 import { MAX_IAT_LEAD_SECONDS } from '../../src/sso/iat-sequence';
 import { SsoRepository } from '../../src/sso/sso.repository';
 import type { TokenRecordInput } from '../../src/sso/token-record';
 import { makeTarget, makeTenant, makeUser } from '../factories';
-import { createTestApp, TestApp } from '../setup/app';
+import { createTestModule, TestModule } from '../setup/module';
 
 /**
  * The production iat path: the one statement that records a Sisense token (SsoRepository.record
@@ -13,7 +16,7 @@ import { createTestApp, TestApp } from '../setup/app';
  * is recorded with the iat it will carry, or nothing is written at all.
  */
 describe('token record statement with the Sisense iat sequence (real Postgres)', () => {
-  let t: TestApp;
+  let t: TestModule;
   let store: SsoRepository;
   let tenant: { id: string };
   let user: { id: string };
@@ -23,7 +26,8 @@ describe('token record statement with the Sisense iat sequence (real Postgres)',
   const TTL = 300;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // The repository and what it injects (sessions, metrics; SecretBox seals the target's secret).
+    t = await createTestModule({ imports: [AuthModule, MetricsModule, CryptoModule], providers: [SsoRepository] });
     store = t.app.get(SsoRepository);
     tenant = await makeTenant(t.ds);
     user = await makeUser(t.ds, tenant.id);
