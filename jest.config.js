@@ -45,6 +45,8 @@ module.exports = {
   ],
   // Run-wide options (Jest reads these at the top level only).
   reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],
+  // Every project's specs share the two workers; the slowest start first (see the file).
+  testSequencer: '<rootDir>/test/setup/sequencer.js',
   maxWorkers: 2,
   testTimeout: 60000,
 };
