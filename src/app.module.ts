@@ -25,7 +25,7 @@ import { UsersModule } from './users/users.module';
 
 /**
  * Wires the modules and the global pipeline. The guard, pipe and filter are providers here
- * (not set in main.ts) so e2e tests run exactly the production request pipeline.
+ * (not set in main.ts) so the HTTP specs (test/medium) run exactly the production request pipeline.
  */
 @Module({
   imports: [

@@ -21,7 +21,7 @@ import { ShutdownState } from './health/shutdown';
 import { MetricsService } from './metrics/metrics.service';
 
 /**
- * Express-level set-up shared by main.ts and the e2e tests (everything else lives in
+ * Express-level set-up shared by main.ts and the HTTP specs (everything else lives in
  * AppModule's providers).
  */
 export function configureApp(app: NestExpressApplication): void {

@@ -90,7 +90,7 @@ interface State {
   https: boolean;
 }
 
-/** The middleware configureApp() registers first, for main.ts and the e2e tests alike. */
+/** The middleware configureApp() registers first, for main.ts and the HTTP specs alike. */
 export function securityHeaders(opts: { https: boolean }): RequestHandler {
   const bySurface: Record<Surface, RequestHandler> = {
     flow: helmetFor('flow', opts.https),

@@ -68,7 +68,7 @@ export class SsoFastPath {
     this.enabled = app.ssoFastPath && !['debug', 'trace'].includes(app.logLevel);
   }
 
-  /** Puts the fast path in front of Express on the app's HTTP server (main.ts and e2e tests alike). */
+  /** Puts the fast path in front of Express on the app's HTTP server (main.ts and the HTTP specs alike). */
   install(app: NestExpressApplication): void {
     if (!this.enabled) return;
     const server = app.getHttpServer() as Server;
