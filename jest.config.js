@@ -45,8 +45,10 @@ module.exports = {
   ],
   // Run-wide options (Jest reads these at the top level only).
   reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],
-  // Every project's specs share the two workers; the slowest start first (see the file).
-  testSequencer: '<rootDir>/test/setup/sequencer.js',
+  // Every project's specs share the two workers, in Jest's own order: last run's failures,
+  // then the longest by last run's times (by file size on a fresh clone). Starting the system
+  // tier first instead ran two process-heavy specs side by side on the 2 cores, and a
+  // service start-up that has 30 s to fail ran out of time.
   maxWorkers: 2,
   testTimeout: 60000,
 };
