@@ -12,6 +12,18 @@
 //   CLIs (spawn/execFile), an embedded Postgres stopped and started, Chromium (playwright-core),
 //   the production image's build steps, the README's shell block, docker-compose.yml.
 // Jest runs a project's globalSetup only when at least one of its tests is selected.
+const fs = require('node:fs');
+const path = require('node:path');
+
+// A spec named for the old layout (*.e2e-spec.ts; git moves one added on another branch into
+// test/medium/ on rebase) matches no project and would silently not run: refuse to start.
+const stray = fs
+  .readdirSync(path.join(__dirname, 'test'), { recursive: true })
+  .filter((f) => String(f).endsWith('.e2e-spec.ts'));
+if (stray.length) {
+  throw new Error(`rename to test/medium/*.medium-spec.ts or test/system/*.system-spec.ts (README "Development"): ${stray.map((f) => `test/${f}`).join(', ')}`);
+}
+
 const ESM_ONLY = ['@nestjs', 'jose', 'file-type'];
 const shared = {
   testEnvironment: 'node',
