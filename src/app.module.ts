@@ -19,7 +19,7 @@ import { HandoffModule } from './handoff/handoff.module';
 import { HealthModule } from './health/health.module';
 import { LandingModule } from './landing/landing.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { SsoModule } from './sso/sso.module';
+import { SsoModule } from './issuance/issuance.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { UsersModule } from './users/users.module';
 

@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { SsoFastPath } from './sso/sso-fast-path';
+import { SsoFastPath } from './issuance/sso-fast-path';
 import { SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { json, NextFunction, Request, Response, urlencoded } from 'express';

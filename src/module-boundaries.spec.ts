@@ -164,7 +164,7 @@ describe('module boundaries', () => {
   it('finds the tables and the folders (the scan itself works)', () => {
     const { tables } = ownership(files);
     expect(tables.get('audit_events')).toBe('audit');
-    expect(tables.get('tenant_target_access')).toBe('sso');
+    expect(tables.get('tenant_target_access')).toBe('catalog');
     expect(tables.get('sessions')).toBe('auth');
     expect(tables.size).toBeGreaterThanOrEqual(18);
     expect(folderGraph(files).get('admin')?.has('auth')).toBe(true);

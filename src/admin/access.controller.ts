@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { TenantScoped } from '../common/route-protection';
 import { AuthenticatedRequest, ScopedTenantId } from '../auth/auth.decorators';
 import { requestMeta } from '../common/request-meta';
-import { AccessService } from '../sso/access.service';
+import { AccessService } from '../catalog/access.service';
 import { AccessDto, AccessListDto, PutAccessDto } from './dto/access.dto';
 import { TargetRef } from './scope';
 import { ApiErrors } from '../common/openapi';

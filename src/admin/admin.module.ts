@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { IdentitiesModule } from '../identities/identities.module';
-import { SsoModule } from '../sso/sso.module';
+import { SsoModule } from '../issuance/issuance.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { UsersModule } from '../users/users.module';
 import { AccessController } from './access.controller';

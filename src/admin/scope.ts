@@ -2,7 +2,7 @@ import { Injectable, Param, PipeTransform } from '@nestjs/common';
 import type { AdminPrincipal } from '../auth/auth.types';
 import { notFound } from '../common/errors';
 import { isSlug, isUuid } from '../common/identifiers';
-import { TargetsService } from '../sso/targets.service';
+import { TargetsService } from '../catalog/targets.service';
 import { AdminError } from './admin.errors';
 
 /**

@@ -4,7 +4,7 @@ import { GlobalOnly } from '../common/route-protection';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
-import { TargetsService } from '../sso/targets.service';
+import { TargetsService } from '../catalog/targets.service';
 import { CreateTargetDto, TargetDto, TargetListDto, UpdateTargetDto } from './dto/target.dto';
 import { TargetRef } from './scope';
 

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { Public, LoadsSession } from '../common/route-protection';
 import { AuditService } from '../audit/audit.service';
-import { TargetsService } from '../sso/targets.service';
+import { TargetsService } from '../catalog/targets.service';
 import { barChart, lineChart } from './chart';
 import { TenantsService } from '../tenants/tenants.service';
 import { UsersService } from '../users/users.service';

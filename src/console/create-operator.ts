@@ -11,7 +11,7 @@ import { ConfigError, loadConfig } from '../config/configuration';
 import { CryptoModule } from '../crypto/crypto.module';
 import { DatabaseModule } from '../database/database.module';
 import { IdentitiesModule } from '../identities/identities.module';
-import { AccessIdentitySources } from '../sso/access-identity-sources';
+import { AccessIdentitySources } from '../catalog/access-identity-sources';
 import { TenantsModule } from '../tenants/tenants.module';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../users/passwords.service';
 import { UsersModule } from '../users/users.module';

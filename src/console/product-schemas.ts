@@ -3,8 +3,8 @@
  * (label, settings and access-settings schemas, named secrets, capabilities): the console's
  * forms are rendered from the same schema objects the admin API validates with.
  */
-import type { TargetView } from '../sso/dto/target-input';
-import { TARGET_DEFINITIONS } from '../sso/targets';
+import type { TargetView } from '../catalog/dto/target-input';
+import { TARGET_DEFINITIONS } from '../products';
 
 export interface PropertySchema {
   type: 'string' | 'integer' | 'boolean' | 'array' | 'object';

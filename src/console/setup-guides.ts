@@ -1,4 +1,4 @@
-import type { TargetView } from '../sso/dto/target-input';
+import type { TargetView } from '../catalog/dto/target-input';
 
 /**
  * What an operator types into the BI product's own admin screen to trust us, per product

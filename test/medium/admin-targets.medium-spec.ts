@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { SecretBox } from '../../src/crypto/secret-box';
-import { TargetsService } from '../../src/sso/targets.service';
+import { TargetsService } from '../../src/catalog/targets.service';
 import { grantAccess, makeApiKey, makeTenant } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { openTargetSecrets } from '../support/targets';

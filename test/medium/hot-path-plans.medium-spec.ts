@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { RESOLVE_SQL } from '../../src/auth/sessions.service';
-import { LOAD_SQL, SESSION_AND_TARGET_SQL } from '../../src/sso/sso.repository';
-import { TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput } from '../../src/sso/token-record';
+import { LOAD_SQL, SESSION_AND_TARGET_SQL } from '../../src/issuance/sso.repository';
+import { TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput } from '../../src/issuance/token-record';
 import { createTestModule, TestModule } from '../setup/module';
 
 /**

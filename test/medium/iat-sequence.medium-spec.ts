@@ -1,6 +1,6 @@
 import { ScheduleModule } from '@nestjs/schedule';
-import { IAT_SEQUENCE_IDLE_SECONDS, MAX_IAT_LEAD_SECONDS } from '../../src/sso/iat-sequence';
-import { IssuedTokensPruner } from '../../src/sso/issued-tokens-pruner';
+import { IAT_SEQUENCE_IDLE_SECONDS, MAX_IAT_LEAD_SECONDS } from '../../src/issuance/iat-sequence';
+import { IssuedTokensPruner } from '../../src/issuance/issued-tokens-pruner';
 import { createTestModule, TestModule } from '../setup/module';
 import { IatSequence, iatSequence } from '../support/iat-sequence';
 

@@ -2,7 +2,7 @@ import { decodeProtectedHeader } from 'jose';
 import { BI_LOGOUT, BiLogout } from '../../src/auth/bi-logout';
 import { SessionsService } from '../../src/auth/sessions.service';
 import { SecretBox } from '../../src/crypto/secret-box';
-import { IssuedTokensPruner, PRUNE_MARGIN_SECONDS } from '../../src/sso/issued-tokens-pruner';
+import { IssuedTokensPruner, PRUNE_MARGIN_SECONDS } from '../../src/issuance/issued-tokens-pruner';
 import request from 'supertest';
 import { grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { FakeMetabase, MiniBrowser, startFakeMetabase } from '../fakes/metabase';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { TARGET_DEFINITIONS } from '../../src/sso/targets';
+import { TARGET_DEFINITIONS } from '../../src/products';
 import { makeApiKey, makeTenant } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 

@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { AuthModule } from '../../src/auth/auth.module';
 import { CryptoModule } from '../../src/crypto/crypto.module';
 import { MetricsModule } from '../../src/metrics/metrics.module';
-import { MAX_IAT_LEAD_SECONDS } from '../../src/sso/iat-sequence';
-import { SsoRepository } from '../../src/sso/sso.repository';
-import type { TokenRecordInput } from '../../src/sso/token-record';
+import { MAX_IAT_LEAD_SECONDS } from '../../src/issuance/iat-sequence';
+import { SsoRepository } from '../../src/issuance/sso.repository';
+import type { TokenRecordInput } from '../../src/issuance/token-record';
 import { makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestModule, TestModule } from '../setup/module';
 

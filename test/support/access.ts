@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { Access } from '../../src/sso/access.entity';
+import { Access } from '../../src/catalog/access.entity';
 
 /** A tenant's grant to a target as stored, or null: the lookup carries the tenant. */
 export function findAccess(ds: DataSource, tenantId: string, targetId: string): Promise<Access | null> {

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { iatSequenceAhead, iatSequenceBatchSql, iatSubjectKey } from '../../src/sso/iat-sequence';
+import { iatSequenceAhead, iatSequenceBatchSql, iatSubjectKey } from '../../src/issuance/iat-sequence';
 
 /** The production step (iatSequenceBatchSql) for a batch of one. */
 const NEXT_SQL = iatSequenceBatchSql('SELECT $1::varchar, $2::varchar, $3::bigint');

@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsObject } from 'class-validator';
-import type { AccessSettings, GroupMappings } from '../../sso/access.entity';
-import type { TargetKind } from '../../sso/target.entity';
-import { TARGET_DEFINITIONS, TARGET_KINDS } from '../../sso/targets';
+import type { AccessSettings, GroupMappings } from '../../catalog/access.entity';
+import type { TargetKind } from '../../catalog/target.entity';
+import { TARGET_DEFINITIONS, TARGET_KINDS } from '../../products';
 import type { FlatAttributes } from '../../tenants/tenant.entity';
 import { OptionalNotNull } from '../../common/dto';
 import { ATTRIBUTES_SCHEMA } from '../../tenants/attributes';

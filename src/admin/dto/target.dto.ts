@@ -2,9 +2,9 @@ import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/sw
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
 import { IsSlug, NotUuidShaped, SLUG, Trim } from '../../common/identifiers';
-import { MAX_SECRET_LENGTH } from '../../sso/dto/target-input';
-import type { TargetKind, TargetSettings } from '../../sso/target.entity';
-import { TARGET_DEFINITIONS, TARGET_KINDS } from '../../sso/targets';
+import { MAX_SECRET_LENGTH } from '../../catalog/dto/target-input';
+import type { TargetKind, TargetSettings } from '../../catalog/target.entity';
+import { TARGET_DEFINITIONS, TARGET_KINDS } from '../../products';
 import { OptionalNotNull } from '../../common/dto';
 
 const KIND_MESSAGE = `kind must be one of ${TARGET_KINDS.join(', ')}`;

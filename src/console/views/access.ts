@@ -1,5 +1,5 @@
-import type { AccessView } from '../../sso/dto/access-input';
-import type { TargetView } from '../../sso/dto/target-input';
+import type { AccessView } from '../../catalog/dto/access-input';
+import type { TargetView } from '../../catalog/dto/target-input';
 import type { Tenant } from '../../tenants/tenant.entity';
 import type { ProductSchema } from '../product-schemas';
 import { renderSchemaFields } from '../schema-form';

@@ -1,4 +1,4 @@
-import type { TargetView } from '../../sso/dto/target-input';
+import type { TargetView } from '../../catalog/dto/target-input';
 import type { Tenant } from '../../tenants/tenant.entity';
 import type { ProductSchema } from '../product-schemas';
 import { secretIsSet } from '../product-schemas';

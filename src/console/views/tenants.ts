@@ -1,6 +1,6 @@
 import type { SessionSummary } from '../../auth/sessions.service';
-import type { AccessView } from '../../sso/dto/access-input';
-import type { TargetView } from '../../sso/dto/target-input';
+import type { AccessView } from '../../catalog/dto/access-input';
+import type { TargetView } from '../../catalog/dto/target-input';
 import type { Tenant } from '../../tenants/tenant.entity';
 import type { Group } from '../../users/group.entity';
 import type { User } from '../../users/user.entity';

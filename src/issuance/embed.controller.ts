@@ -1,0 +1,153 @@
+import { Body, Controller, Get, HttpCode, Options, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AuthenticatedRequest, CurrentSession } from '../auth/auth.decorators';
+import { Public, LoadsSession, SESSION_COOKIE } from '../common/route-protection';
+import type { SessionContext } from '../auth/auth.types';
+import { notFound } from '../common/errors';
+import { ApiErrors, Responds } from '../common/openapi';
+import { requestMeta } from '../common/request-meta';
+import { BrokerService } from './broker.service';
+import { answerPreflight, applyCors } from './cors';
+import { EmbedService } from './embed.service';
+import { send } from './sso.controller';
+import { SsoFlow, SsoService } from './sso.service';
+import { SignedEmbedDto, SsoJwtDto } from './dto/sso-answers.dto';
+import { SsoRepository, TargetWithAccess } from './sso.repository';
+import { targetDefinition } from '../products';
+import { SsoError } from '../catalog/sso.errors';
+
+/**
+ * Embedding for the signed-in user, by capability of the target's product:
+ * - `GET /embed/<target>/<kind>/<id>`: a signed embed (redirect to the iframe URL, or
+ *   `{url, expiresAt}` with ?response=json);
+ * - `POST /embed/<target>/guest-token`: a guest-embed token for the product's embed script;
+ * - `GET /embed/<target>/<kind>/<id>/token`: a token broker's answer (e.g. a dashboard token).
+ * The JSON answers serve browser SDKs on allow-listed origins, with credentials.
+ */
+@ApiTags('sso')
+@Controller('embed')
+export class EmbedController {
+  constructor(
+    private readonly sso: SsoService,
+    private readonly embeds: EmbedService,
+    private readonly brokers: BrokerService,
+    private readonly store: SsoRepository,
+  ) {}
+
+  @Get(':target/:kind/:id')
+  @LoadsSession()
+  @ApiQuery({ name: 'response', required: false, enum: ['json'], description: '`json`: answer `{url, expiresAt}`, or a 401 without a session' })
+  @Responds({
+    302: "To the BI tool's signed embed URL, or to the login page without a session",
+    200: { description: '`?response=json` with a session', type: SignedEmbedDto },
+  })
+  @ApiErrors({
+    401: '`?response=json` without a session',
+    403: 'Target disabled, no access for this tenant, account disabled, or an origin not allowed',
+    429: 'Too many handshakes from this session (Retry-After)',
+    409: 'The target has no embedding secret configured',
+  })
+  async embed(
+    @Param('target') slug: string,
+    @Param('kind') kind: string,
+    @Param('id') id: string,
+    @CurrentSession() session: SessionContext | null,
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    const json = req.query.response === 'json';
+    const meta = requestMeta(req);
+    const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'embed' });
+    if (json) await this.cors(req, res, loaded, session, 'embed');
+    send(res, await this.embeds.issue({ loaded, kind, id, session, json, cookie: req.cookies?.[SESSION_COOKIE], meta }));
+  }
+
+  /** Metabase embed.js `guestEmbedProviderUri` (CONTRACTS, guest embeds): `{entityType, entityId}` -> `{jwt}`. */
+  @Post(':target/guest-token')
+  @HttpCode(200)
+  @LoadsSession()
+  @ApiBody({ schema: { type: 'object', required: ['entityType', 'entityId'], properties: { entityType: { type: 'string', example: 'dashboard' }, entityId: { type: 'string', example: '1' } } } })
+  @Responds({ 200: { description: 'A guest-embed token for embed.js', type: SsoJwtDto } })
+  @ApiErrors({
+    401: 'Without a session',
+    403: 'Target disabled, no access, an entity the access does not list, account disabled, or an origin not allowed',
+    429: 'Too many handshakes from this session (Retry-After)',
+    409: 'The target has no embedding secret configured',
+  })
+  async guestToken(
+    @Param('target') slug: string,
+    @Body() body: unknown,
+    @CurrentSession() session: SessionContext | null,
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    const meta = requestMeta(req);
+    const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'embed' });
+    await this.cors(req, res, loaded, session, 'embed');
+    send(res, { kind: 'json', body: await this.embeds.guestToken({ loaded, body, session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
+  }
+
+  @Get(':target/:kind/:id/token')
+  @LoadsSession()
+  @Responds({ 200: { description: "The product's token for this resource (e.g. a Databricks dashboard token), as its SDK takes it", schema: { type: 'object', additionalProperties: true } } })
+  @ApiErrors({
+    401: 'Without a session',
+    403: 'Target disabled, no access, a resource the access does not allow, account disabled, or an origin not allowed',
+    429: 'Too many handshakes from this session (Retry-After)',
+    502: "The product's token service failed (the message names the step)",
+  })
+  async brokerToken(
+    @Param('target') slug: string,
+    @Param('kind') kind: string,
+    @Param('id') id: string,
+    @CurrentSession() session: SessionContext | null,
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    const meta = requestMeta(req);
+    const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'broker' });
+    await this.cors(req, res, loaded, session, 'broker');
+    send(res, { kind: 'json', body: await this.brokers.issue({ loaded, kind, resourceId: id, session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
+  }
+
+  @Options(':target/:kind/:id')
+  @Public()
+  @Responds({ 204: 'The origin is allowed (CORS headers set)' })
+  @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
+  async preflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    await this.answerPreflight(slug, req, res, ['GET']);
+  }
+
+  @Options(':target/guest-token')
+  @Public()
+  @Responds({ 204: 'The origin is allowed (CORS headers set)' })
+  @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
+  async guestPreflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    await this.answerPreflight(slug, req, res, ['POST']);
+  }
+
+  @Options(':target/:kind/:id/token')
+  @Public()
+  @Responds({ 204: 'The origin is allowed (CORS headers set)' })
+  @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
+  async brokerPreflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    await this.answerPreflight(slug, req, res, ['GET']);
+  }
+
+  /** Credentialed CORS for allow-listed origins only; a refused origin is audited and mints nothing. */
+  private async cors(req: AuthenticatedRequest, res: Response, loaded: TargetWithAccess, session: SessionContext | null, flow: SsoFlow): Promise<void> {
+    try {
+      applyCors(req, res, loaded.target.settings);
+    } catch (e) {
+      await this.sso.auditRefusal(requestMeta(req), { flow, tenantId: session?.tenant.id ?? null, target: loaded.target.slug, reason: 'origin_not_allowed', details: { origin: req.headers.origin?.slice(0, 200) ?? null } });
+      throw e;
+    }
+  }
+
+  private async answerPreflight(slug: string, req: AuthenticatedRequest, res: Response, methods: string[]): Promise<void> {
+    const loaded = await this.store.load(slug, null, null);
+    if (!loaded || loaded.target.disabled) throw notFound(SsoError.TargetNotFound, { target: slug });
+    answerPreflight(req, res, loaded.target.settings, { methods, requestHeaders: targetDefinition(loaded.target.kind)?.corsRequestHeaders });
+  }
+}

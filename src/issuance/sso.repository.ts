@@ -1,0 +1,176 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { isSlug } from '../common/identifiers';
+import type { SessionContext } from '../auth/auth.types';
+import { liveSessionsSql } from '../auth/sessions.sql';
+import { SessionsService } from '../auth/sessions.service';
+import type { AccessSettings, GroupMappings } from '../catalog/access.entity';
+import type { TargetKind, TargetSettings } from '../catalog/target.entity';
+import { MetricsService } from '../metrics/metrics.service';
+import { Batcher, HOT_PATH_BATCHING } from '../common/batcher';
+import { namedQuery } from '../common/named-query';
+import { userGroupNames } from '../users/users.sql';
+import { iatConflictKey, TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput, TokenRecordRow } from './token-record';
+
+type Flat = Record<string, string | number | boolean>;
+
+export type RecordOutcome =
+  | { recorded: true; iat: number; exp: number }
+  | { recorded: false; reason: 'identity_not_owned' | 'iat_sequence_ahead' };
+
+/** A target with this tenant's access to it and the user's local groups, as one row. */
+export interface TargetWithAccess {
+  target: {
+    id: string;
+    slug: string;
+    kind: TargetKind;
+    baseUrl: string;
+    settings: TargetSettings;
+    disabled: boolean;
+    /** Name -> sealed (SecretBox); opened only when the key is not cached yet. */
+    secrets: Record<string, string>;
+  };
+  /** Null when the tenant has no access (or there is no session to ask for). */
+  access: { id: string; groupMappings: GroupMappings; attributes: Flat; settings: AccessSettings } | null;
+  /** The user's local group names within the tenant ([] without a session). */
+  groups: string[];
+}
+
+// For a batch of (slug, tenant, user) at once, row number n. Each row looks up its target and
+// access through its own LATERAL subquery (LIMIT 1: both are unique, and the subquery is not
+// flattened), so the cached generic plan probes the indexes per row instead of hashing whole
+// tables (the plan Postgres picked for a plain join of the unnest). The user's groups come
+// from the users module's fragment (userGroupNames).
+const targetColumns = (userId: string, tenantId: string) => `
+         tg.id AS target_id, tg.slug AS target_slug, tg.kind, tg.base_url, tg.settings, tg.disabled AS target_disabled, tg.secrets,
+         a.id AS access_id, a.group_mappings, a.attributes AS access_attributes, a.settings AS access_settings,
+         CASE WHEN ${userId} IS NULL THEN '{}'::varchar[] ELSE ${userGroupNames(userId, tenantId)} END AS groups`;
+const targetJoins = (slug: string, tenantId: string) => `
+    LEFT JOIN LATERAL (SELECT * FROM targets WHERE slug = ${slug} LIMIT 1) tg ON true
+    LEFT JOIN LATERAL (SELECT * FROM tenant_target_access WHERE target_id = tg.id AND tenant_id = ${tenantId} LIMIT 1) a ON true`;
+
+export const LOAD_SQL = `
+  SELECT i.n, ${targetColumns('i.user_id', 'i.tenant_id')}
+    FROM unnest($1::varchar[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS i(target_slug, tenant_id, user_id, n)
+    ${targetJoins('i.target_slug', 'i.tenant_id')}`;
+
+/**
+ * The SSO fast path's one read: for a batch of (session id, target slug), the live session
+ * (the sessions module's liveSessionsSql, so the session rules stay theirs) and, for each
+ * session found, its target, access and groups as LOAD_SQL reads them. A row per live session.
+ */
+export const SESSION_AND_TARGET_SQL = `
+  SELECT k.n, ses.*, ${targetColumns('ses.user_id', 'ses.tenant_id')}
+    FROM unnest($1::bpchar[], $2::varchar[]) WITH ORDINALITY AS k(session_id, target_slug, n)
+    JOIN LATERAL (${liveSessionsSql('s.id = k.session_id', '$3')} LIMIT 1) ses ON true
+    ${targetJoins('k.target_slug', 'ses.tenant_id')}`;
+
+interface LoadKey {
+  slug: string;
+  tenantId: string | null;
+  userId: string | null;
+}
+
+/**
+ * The SSO flow's database work, each method one round trip.
+ *
+ * The two hot-path statements run as named (prepared) statements (namedQuery): Postgres then
+ * parses and plans them once per connection instead of on every request. Each works on a batch
+ * (group commit, src/common/batcher.ts): under load, concurrent handshakes share one round
+ * trip and, for the records, one commit; each is answered only when its batch has returned.
+ */
+@Injectable()
+export class SsoRepository {
+  private readonly loads = new Batcher<LoadKey, TargetWithAccess | null>((keys) => this.loadBatch(keys), HOT_PATH_BATCHING);
+  private readonly sessionLoads = new Batcher<{ sessionId: string; slug: string }, any>((keys) => this.loadWithSessionBatch(keys), HOT_PATH_BATCHING);
+  private readonly records = new Batcher<TokenRecordInput, TokenRecordRow>((inputs) => this.recordBatch(inputs), { ...HOT_PATH_BATCHING, conflictKey: iatConflictKey });
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metrics: MetricsService,
+    private readonly sessions: SessionsService,
+  ) {}
+
+  /**
+   * The target by slug, this tenant's access row and the user's groups: the one read of the
+   * hot path. Without a session pass nulls (only the target is then of use).
+   */
+  async load(slug: string, tenantId: string | null, userId: string | null): Promise<TargetWithAccess | null> {
+    // A slug that cannot exist is not worth a query (and keeps junk out of the planner).
+    if (!isSlug(slug)) return null;
+    return this.loads.submit({ slug, tenantId, userId });
+  }
+
+  private async loadBatch(keys: LoadKey[]): Promise<(TargetWithAccess | null)[]> {
+    const rows = await namedQuery<any>(this.dataSource, LOAD_SQL, [keys.map((k) => k.slug), keys.map((k) => k.tenantId), keys.map((k) => k.userId)]);
+    const out: (TargetWithAccess | null)[] = keys.map(() => null);
+    for (const r of rows) out[Number(r.n) - 1] = targetFromRow(r);
+    return out;
+  }
+
+  /**
+   * The live session for a session id (sessions.id) and the target by slug with this
+   * session's access and groups, in one (shared) round trip: what the SSO fast path reads.
+   * Null without a live session; `loaded` null for an unknown slug.
+   */
+  async loadWithSession(sessionId: string, slug: string): Promise<{ session: SessionContext; loaded: TargetWithAccess | null } | null> {
+    if (!isSlug(slug)) return null;
+    const row = await this.sessionLoads.submit({ sessionId, slug });
+    if (!row) return null;
+    return { session: await this.sessions.fromRow(row), loaded: targetFromRow(row) };
+  }
+
+  private async loadWithSessionBatch(keys: { sessionId: string; slug: string }[]): Promise<any[]> {
+    const rows = await namedQuery<any>(this.dataSource, SESSION_AND_TARGET_SQL, [
+      keys.map((k) => k.sessionId),
+      keys.map((k) => k.slug),
+      this.sessions.idleTimeoutSeconds,
+    ]);
+    const out: any[] = keys.map(() => undefined);
+    for (const r of rows) out[Number(r.n) - 1] = r;
+    return out;
+  }
+
+  /**
+   * Records a token, its audit event and the session's use of the target, atomically, when
+   * the tenant owns the identity the BI tool will see (claiming it if nobody does). Nothing
+   * is written when it does not (`identity_not_owned`), or when the subject's iat sequence is
+   * already as far ahead of the clock as the product tolerates (`iat_sequence_ahead`, see
+   * iat-sequence.ts). Returns once the statement holding it has committed.
+   */
+  async record(input: TokenRecordInput): Promise<RecordOutcome> {
+    const row = await this.records.submit(input);
+    if (!row.owned) return { recorded: false, reason: 'identity_not_owned' };
+    if (row.iat === null || row.exp === null) return { recorded: false, reason: 'iat_sequence_ahead' };
+    // The audit row is written by the statement itself, not by AuditService: count it here.
+    this.metrics.audited(input.audit.type, input.audit.details);
+    return { recorded: true, iat: Number(row.iat), exp: Number(row.exp) };
+  }
+
+  private async recordBatch(inputs: TokenRecordInput[]): Promise<TokenRecordRow[]> {
+    const rows = await namedQuery<TokenRecordRow>(this.dataSource, TOKEN_RECORD_SQL, tokenRecordParams(inputs));
+    if (rows.length !== inputs.length) throw new Error(`token record answered ${rows.length} rows for ${inputs.length} tokens`);
+    return rows;
+  }
+
+}
+
+/** A row of LOAD_SQL or SESSION_AND_TARGET_SQL as a TargetWithAccess (null: no such target). */
+function targetFromRow(r: any): TargetWithAccess | null {
+  if (!r.target_id) return null;
+  return {
+    target: {
+      id: r.target_id,
+      slug: r.target_slug,
+      kind: r.kind,
+      baseUrl: r.base_url,
+      settings: r.settings ?? {},
+      disabled: r.target_disabled,
+      secrets: r.secrets ?? {},
+    },
+    access: r.access_id
+      ? { id: r.access_id, groupMappings: r.group_mappings ?? {}, attributes: r.access_attributes ?? {}, settings: r.access_settings ?? {} }
+      : null,
+    groups: r.groups ?? [],
+  };
+}

@@ -1,0 +1,228 @@
+import type { AccessSettings, GroupMappings } from '../catalog/access.entity';
+import type { TargetSettings } from '../catalog/target.entity';
+import type { ObjectSchema } from './settings-schema';
+
+/**
+ * Everything about one BI product, in its own file under sso/targets/, listed once in
+ * sso/targets/index.ts. Shared code (admin API, SSO flow, embeds, token broker, logout,
+ * CORS) reads only this interface and never names a product:
+ *
+ * - `settingsSchema` / `accessSettingsSchema`: the one description of the target's and the
+ *   per-tenant access's settings — validation, the OpenAPI description and console forms.
+ * - `secrets`: named, write-only, sealed at rest in one map (targets.secrets), so a product
+ *   can add a secret without a migration.
+ * - capabilities, each optional: JWT SSO (`sso`: as JSON for SDKs, and `sso.redirect` for the
+ *   browser redirect), signed embeds (`embed`, with `embed.guest` for a token endpoint the
+ *   product's embed script calls), a token broker (`broker`) and a logout URL (`logoutUrl`).
+ *   `capabilities` lists which are present (derived by defineTarget).
+ */
+export interface TargetDefinition {
+  kind: string;
+  /** Human name, e.g. "Metabase". */
+  label: string;
+  settingsSchema: ObjectSchema;
+  accessSettingsSchema: ObjectSchema;
+  /**
+   * A valid example of every setting (each schema property appears): the OpenAPI example, a
+   * console's placeholder, and what the definitions spec round-trips through the admin API.
+   */
+  examples: { baseUrl: string; settings: TargetSettings; accessSettings: AccessSettings };
+  secrets: SecretSpec[];
+  /** Rules across settings the schema cannot say (e.g. two claim names that must differ). */
+  checkSettings?(settings: TargetSettings): string[];
+  checkAccessSettings?(settings: AccessSettings): string[];
+  /** Request headers the product's browser SDK sends cross-origin (answered in CORS preflights). */
+  corsRequestHeaders?: string[];
+  sso?: SsoBehaviour;
+  embed?: EmbedBehaviour;
+  broker?: BrokerBehaviour;
+  /** A browser URL that ends the product's own session (loaded by our signed-out page). */
+  logoutUrl?(ctx: Pick<MintContext, 'target' | 'access'>): string | null;
+  capabilities: Capabilities;
+}
+
+export interface Capabilities {
+  ssoRedirect: boolean;
+  ssoJson: boolean;
+  signedEmbed: boolean;
+  guestEmbed: boolean;
+  tokenBroker: boolean;
+  logoutUrl: boolean;
+}
+
+export interface SecretSpec {
+  /** The key in the API's `secrets` object (and in the sealed map). */
+  name: string;
+  required: boolean;
+  description: string;
+  /** Refused when shorter: an HMAC key this short is guessable offline from one token. */
+  minLength: number;
+}
+
+/** How a product's JWTs are signed: the algorithm, which secret, and the header per target. */
+export interface Signing {
+  alg: 'HS256';
+  /** A SecretSpec name. */
+  secret: string;
+  /** JOSE header fields besides alg, built per target (e.g. a per-target kid or typ). */
+  header(target: TargetRef): Record<string, string>;
+}
+
+type Flat = Record<string, string | number | boolean>;
+export type TargetRef = { id: string; slug: string; baseUrl: string; settings: TargetSettings };
+
+/** Everything a product file needs to build its token; loaded in one query by the SSO flow. */
+export interface MintContext {
+  target: TargetRef;
+  access: { groupMappings: GroupMappings; attributes: Flat; settings: AccessSettings };
+  tenant: { id: string; slug: string; name: string; attributes: Flat };
+  user: { id: string; email: string; firstName: string; lastName: string; attributes: Flat };
+  /** The user's local group names (mapped through access.groupMappings by the product file). */
+  groups: string[];
+  /** Issued-at, integer seconds (already sequenced when iatSequence is set). */
+  iat: number;
+  /** Unique token id (uuid), recorded in issued_tokens before the token leaves. */
+  jti: string;
+}
+
+export interface SsoBehaviour {
+  signing: Signing;
+  /**
+   * Set for products that deny an iat not later than the user's previous one (Sisense): the
+   * flow issues iat = max(now, last + 1) per key (the product's user) atomically in Postgres.
+   */
+  iatSequence?(ctx: Omit<MintContext, 'iat' | 'jti'>): { scope: string; subject: string };
+  /** Token lifetime in seconds for this target. */
+  ttlSeconds(settings: TargetSettings): number;
+  /** The JWT payload (iat, exp and jti included). */
+  claims(ctx: MintContext, exp: number): Record<string, unknown>;
+  /** `?response=json` answers `{jwt}` (an SDK fetching cross-origin with credentials). */
+  json: boolean;
+  /**
+   * The email the product keys the user by (the user's, or a shared account's): who this
+   * tenant must own on the BI instance before a token for it is recorded (sso/identities).
+   */
+  identityEmail(ctx: Omit<MintContext, 'iat' | 'jti'>): string;
+  /**
+   * "One BI account per client": the email every user of the tenant signs in as, when the
+   * access says so (the one-email-per-BI-instance check then does not apply).
+   */
+  sharedAccountEmail?(access: AccessSettings): string | null;
+  /** The browser redirect; absent for a product that only takes tokens as JSON. */
+  redirect?: {
+    /**
+     * Normalises the return_to the product sent (already reassembled from the query string),
+     * or returns null when it must be refused (not relative / not on an allowed origin).
+     */
+    normaliseReturnTo(raw: string | undefined, target: TargetRef): string | null;
+    /** Where the browser goes with the token. */
+    url(ctx: Pick<MintContext, 'target' | 'access'>, jwt: string, returnTo: string): string;
+  };
+}
+
+/** What a signed embed is built from (no jti/iat: the product's embed token carries neither). */
+export type EmbedContext = Pick<MintContext, 'target' | 'access' | 'tenant' | 'user'>;
+
+export interface EmbedBehaviour {
+  signing: Signing;
+  /** Resource kinds as they appear in our URL, /embed/<target>/<kind>/<id>. */
+  resources: readonly string[];
+  /** Embed token lifetime in seconds for this target. */
+  ttlSeconds(settings: TargetSettings): number;
+  /**
+   * The token payload for resource `kind` number `id`, expiring at `exp` (epoch seconds).
+   * Throws a DomainError (4xx) naming what is missing, e.g. a locked parameter's value.
+   */
+  payload(ctx: EmbedContext, kind: string, id: number, exp: number): Record<string, unknown>;
+  /** The iframe URL for a signed token. */
+  url(target: TargetRef, kind: string, token: string): string;
+  /**
+   * A token endpoint the product's embed script calls from the host page (with cookies) for
+   * an entity the browser names: `allowed` says whether the tenant's access lists it.
+   */
+  guest?: { allowed(access: MintContext['access'], kind: string, id: number): boolean };
+}
+
+/** A broker exchanges our user's identity for a product-issued token (nothing signed by us). */
+export interface BrokerBehaviour {
+  /** What a resource id looks like in /embed/<target>/<kind>/<id>/token. */
+  resourceId: RegExp;
+  /** One broker per process (it may cache what can be shared, e.g. a service token). */
+  create(deps: BrokerDeps): Broker;
+}
+
+export interface BrokerDeps {
+  /** fetch, with a timeout per step enforced by the broker. */
+  fetch: typeof fetch;
+  timeoutMs: number;
+}
+
+export interface BrokerRequest {
+  target: TargetRef;
+  /** The opened secrets (never logged, never put in an error). */
+  secrets: Record<string, string>;
+  /** Identifies the sealed secrets: a cache must not outlive a changed secret. */
+  secretsVersion: string;
+  ctx: EmbedContext;
+  resourceId: string;
+  /** A stable opaque id of the user for this target (no email, no PII). */
+  viewerId: string;
+}
+
+export interface Broker {
+  /** The JSON answer for the browser and the token's lifetime. Throws DomainErrors. */
+  mint(r: BrokerRequest): Promise<{ body: Record<string, unknown>; expiresIn: number }>;
+}
+
+/** A definition with its capability flags derived from what it implements. */
+export function defineTarget<T extends Omit<TargetDefinition, 'capabilities'>>(d: T): T & { capabilities: Capabilities } {
+  return {
+    ...d,
+    capabilities: {
+      ssoRedirect: !!d.sso?.redirect,
+      ssoJson: !!d.sso?.json,
+      signedEmbed: !!d.embed,
+      guestEmbed: !!d.embed?.guest,
+      tokenBroker: !!d.broker,
+      logoutUrl: !!d.logoutUrl,
+    },
+  };
+}
+
+/** Shared string schemas the product files compose their settings from. */
+export const schemas = {
+  claimName: (description: string) => ({
+    type: 'string' as const,
+    description,
+    pattern: '^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$',
+    'x-pattern-message': 'a claim name (letters, digits, _ . : -; at most 64)',
+  }),
+  allowedOrigins: (description: string) => ({
+    type: 'array' as const,
+    title: 'Allowed origins',
+    description,
+    maxItems: 50,
+    items: { type: 'string' as const, format: 'origin' as const, maxLength: 300 },
+    'x-allow-list': { unset: 'none' as const },
+  }),
+  /** One product account every user of the tenant signs in as (the product keys it by email). */
+  sharedAccount: (product: string) => ({
+    type: 'object' as const,
+    title: 'Shared account',
+    description: `Every user of the tenant signs in as this one ${product} account`,
+    properties: {
+      email: { type: 'string' as const, format: 'email' as const, maxLength: 254 },
+      firstName: { type: 'string' as const, maxLength: 100 },
+      lastName: { type: 'string' as const, maxLength: 100 },
+    },
+    required: ['email'],
+    additionalProperties: false as const,
+  }),
+  logoutLandingUrl: () => ({
+    type: 'string' as const,
+    title: 'Logout landing URL',
+    description: 'A page our logout may send users back to',
+    format: 'uri' as const,
+    maxLength: 2048,
+  }),
+};
