@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { SecretBox } from '../src/crypto/secret-box';
 import { randomToken, sha256Hex } from '../src/crypto/tokens';
-import { targetSecretContext } from '../src/issuance/signing-key-cache';
+import { targetSecretContext } from '../src/catalog/target-secrets';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { freePort } from '../test/setup/global-setup';
 

@@ -19,7 +19,8 @@ import { HandoffModule } from './handoff/handoff.module';
 import { HealthModule } from './health/health.module';
 import { LandingModule } from './landing/landing.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { SsoModule } from './issuance/issuance.module';
+import { CatalogModule } from './catalog/catalog.module';
+import { IssuanceModule } from './issuance/issuance.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { UsersModule } from './users/users.module';
 
@@ -37,11 +38,12 @@ import { UsersModule } from './users/users.module';
     MetricsModule,
     AuditModule,
     AuthModule,
-    LoginModule.withBiLogout(SsoModule),
+    LoginModule.withBiLogout(IssuanceModule),
     HealthModule,
     TenantsModule,
     UsersModule,
-    SsoModule,
+    CatalogModule,
+    IssuanceModule,
     HandoffModule,
     AdminModule,
     LandingModule,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '../src/crypto/secret-box';
 import { randomToken, sha256Hex } from '../src/crypto/tokens';
-import { targetSecretContext } from '../src/issuance/signing-key-cache';
+import { targetSecretContext } from '../src/catalog/target-secrets';
 import { hashPassword } from '../src/users/passwords.service';
 import type { TestApp } from './setup/app';
 import type { TestModule } from './setup/module';

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { IdentitiesModule } from '../identities/identities.module';
-import { SsoModule } from '../issuance/issuance.module';
+import { CatalogModule } from '../catalog/catalog.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { UsersModule } from '../users/users.module';
 import { AccessController } from './access.controller';
@@ -17,7 +17,7 @@ import { TenantsController } from './tenants.controller';
 import { UsersController } from './users.controller';
 
 @Module({
-  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, SsoModule, IdentitiesModule],
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule],
   controllers: [
     TenantsController,
     UsersController,

@@ -2,8 +2,8 @@ import { joinTenant, tenantEnabled } from '../tenants/tenants.sql';
 import { joinUser, userEnabled } from '../users/users.sql';
 
 /**
- * The sessions table as SQL fragments for the SSO hot path: its one read (src/sso/sso.repository.ts
- * loads the session with the target) and its one recording statement (src/sso/token-record.ts).
+ * The sessions table as SQL fragments for the SSO hot path: its one read (src/issuance/sso.repository.ts
+ * loads the session with the target) and its one recording statement (src/issuance/token-record.ts).
  *
  * `liveSessionsSql(where, idleSeconds)`: the live sessions matching `where` (on `s`), as rows
  * SessionsService turns into a SessionContext (`fromRow`). Live: not revoked, before its

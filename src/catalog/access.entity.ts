@@ -2,15 +2,9 @@ import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, Primary
 import { Target } from './target.entity';
 import { Tenant } from '../tenants/tenant.entity';
 import type { FlatAttributes } from '../tenants/tenant.entity';
+import type { AccessSettings, GroupMappings } from '../products/product-types';
 
-/** local group name -> the product's group names. */
-export type GroupMappings = Record<string, string[]>;
-
-/**
- * Per-tenant settings for one target, validated by the accessSettingsSchema of the target's
- * product definition (sso/targets/); only the product file reads them.
- */
-export type AccessSettings = Record<string, unknown>;
+export type { AccessSettings, GroupMappings } from '../products/product-types';
 
 /** Which tenant may use which target, and how its users are presented there. */
 @Entity({ name: 'tenant_target_access' })

@@ -1,19 +1,10 @@
 import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { slugCheck } from '../common/identifiers';
 import { registerSealedColumn } from '../crypto/sealed-columns';
-import { targetSecretContext } from '../issuance/signing-key-cache';
+import type { TargetKind, TargetSettings } from '../products/product-types';
+import { targetSecretContext } from './target-secrets';
 
-/**
- * A product kind: stored as text and checked by the application against the definitions in
- * sso/targets/ (no CHECK listing kinds: adding a product needs no migration).
- */
-export type TargetKind = string;
-
-/**
- * Product settings, validated per kind by the settingsSchema of its definition in
- * sso/targets/. Shared code reads only `allowedOrigins` (CORS) and `logoutLandingUrl`.
- */
-export type TargetSettings = Record<string, unknown>;
+export type { TargetKind, TargetSettings } from '../products/product-types';
 
 /** Secret name -> sealed value (SecretBox); which names exist is the product's business. */
 export type SealedSecrets = Record<string, string>;

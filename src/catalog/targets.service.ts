@@ -20,7 +20,7 @@ import {
 } from './dto/target-input';
 import { SealedSecrets, Target, TargetSettings } from './target.entity';
 import { parseTargetSettings, targetDefinition, TargetDefinition } from '../products';
-import { targetSecretContext } from '../issuance/signing-key-cache';
+import { targetSecretContext } from './target-secrets';
 import { SsoError } from './sso.errors';
 
 type TargetRow = Target & { secrets: SealedSecrets };

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { IdentitiesModule } from '../identities/identities.module';
-import { SsoModule } from '../issuance/issuance.module';
+import { CatalogModule } from '../catalog/catalog.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { UsersModule } from '../users/users.module';
 import { ConsoleErrorFilter, ConsoleKit } from './console-kit';
@@ -15,7 +15,7 @@ import { OperatorBootstrap, OperatorsService } from './operators.service';
 
 /** The operator console (/console) and the platform operators who use it. */
 @Module({
-  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, SsoModule, IdentitiesModule],
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule],
   controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController],
   providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
   exports: [OperatorsService],

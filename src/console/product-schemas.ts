@@ -1,5 +1,5 @@
 /**
- * What the console needs of each product, read straight from its definition in sso/targets/
+ * What the console needs of each product, read straight from its definition in src/products/
  * (label, settings and access-settings schemas, named secrets, capabilities): the console's
  * forms are rendered from the same schema objects the admin API validates with.
  */

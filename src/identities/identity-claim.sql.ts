@@ -1,6 +1,6 @@
 /**
  * The identity check of the SSO hot path, as CTEs the token record statement embeds
- * (src/sso/token-record.ts), so owning the identity costs no extra round trip. The statement
+ * (src/issuance/token-record.ts), so owning the identity costs no extra round trip. The statement
  * records a batch of tokens (group commit, src/common/batcher.ts): these CTEs work on its
  * input relation, one row per token, columns `n` (row number), `instance`, `email`, `domain`
  * and `tenant_id`; `instance` is null for a token that signs nobody in (signed embeds).

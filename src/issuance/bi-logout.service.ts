@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { BiLogout } from '../auth/bi-logout';
+import { TARGETS_WITH_ACCESS_SQL, TENANT_LOGOUT_LANDING_SQL } from '../catalog/access.sql';
 import { targetDefinition } from '../products';
 
 /**
@@ -18,11 +19,7 @@ export class BiLogoutService implements BiLogout {
     // there is still alive and must still end. The access row, when there is one, says
     // where (a Sisense organization tenant has its own URL prefix).
     const rows = await this.dataSource.query(
-      `SELECT t.id, t.slug, t.kind, t.base_url, t.settings, a.group_mappings, a.attributes, a.settings AS access_settings
-         FROM targets t
-         LEFT JOIN tenant_target_access a ON a.target_id = t.id AND a.tenant_id = $1
-        WHERE t.id = ANY ($2::uuid[])
-        ORDER BY t.slug`,
+      TARGETS_WITH_ACCESS_SQL,
       [session.tenantId, session.targetsUsed],
     );
     const urls: string[] = [];
@@ -45,8 +42,7 @@ export class BiLogoutService implements BiLogout {
       return false;
     }
     const rows = await this.dataSource.query(
-      `SELECT 1 FROM targets t JOIN tenant_target_access a ON a.target_id = t.id AND a.tenant_id = $1
-        WHERE NOT t.disabled AND t.settings->>'logoutLandingUrl' = $2 LIMIT 1`,
+      TENANT_LOGOUT_LANDING_SQL,
       [tenantId, normalised],
     );
     return rows.length > 0;

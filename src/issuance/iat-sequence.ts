@@ -3,7 +3,7 @@ import { SsoError } from '../catalog/sso.errors';
 
 /**
  * The iat step as SQL, so the SSO flow can put it in the statement that records the tokens
- * and keep Sisense to one write round trip (src/sso/token-record.ts).
+ * and keep Sisense to one write round trip (src/issuance/token-record.ts).
  *
  * Why this shape: Sisense denies a token whose iat is the same as or earlier than the one of
  * the user's previous session, so iat = max(now, last + 1). INSERT .. ON CONFLICT DO UPDATE

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
+import { CatalogModule } from '../catalog/catalog.module';
 import { AuthModule } from '../auth/auth.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { BI_LOGOUT } from '../auth/bi-logout';
@@ -10,9 +10,6 @@ import { HealthModule } from '../health/health.module';
 import { IdentitiesModule } from '../identities/identities.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { UsersModule } from '../users/users.module';
-import { Access } from '../catalog/access.entity';
-import { AccessIdentitySources } from '../catalog/access-identity-sources';
-import { AccessService } from '../catalog/access.service';
 import { BiLogoutService } from './bi-logout.service';
 import { DatabricksDemoController } from './demo/databricks-demo.controller';
 import { EmbedController } from './embed.controller';
@@ -23,12 +20,9 @@ import { RemoteLogoutService } from './remote-logout.service';
 import { SigningKeyCache } from './signing-key-cache';
 import { SsoController } from './sso.controller';
 import { HandshakeLimiter } from './handshake-limit';
-import { OutboundGuard } from '../catalog/outbound';
 import { SsoFastPath } from './sso-fast-path';
 import { SsoService } from './sso.service';
 import { SsoRepository } from './sso.repository';
-import { Target } from '../catalog/target.entity';
-import { TargetsService } from '../catalog/targets.service';
 
 /**
  * Exports BI_LOGOUT for the front door's logout (src/auth), which cannot import this module
@@ -37,7 +31,7 @@ import { TargetsService } from '../catalog/targets.service';
 @Module({
   // No module-wide secret: every target has its own, passed per call as a cached KeyObject.
   imports: [
-    TypeOrmModule.forFeature([Target, Access]),
+    CatalogModule,
     AuditModule,
     AuthModule,
     CryptoModule,
@@ -50,9 +44,6 @@ import { TargetsService } from '../catalog/targets.service';
   ],
   controllers: [SsoController, EmbedController, DatabricksDemoController],
   providers: [
-    TargetsService,
-    AccessService,
-    AccessIdentitySources,
     SsoRepository,
     SigningKeyCache,
     SsoService,
@@ -63,9 +54,8 @@ import { TargetsService } from '../catalog/targets.service';
     BiLogoutService,
     SsoFastPath,
     HandshakeLimiter,
-    OutboundGuard,
     { provide: BI_LOGOUT, useExisting: BiLogoutService },
   ],
-  exports: [TargetsService, AccessService, SsoService, SsoFastPath, BI_LOGOUT],
+  exports: [SsoService, SsoFastPath, BI_LOGOUT],
 })
-export class SsoModule {}
+export class IssuanceModule {}

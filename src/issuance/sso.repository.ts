@@ -9,7 +9,7 @@ import type { TargetKind, TargetSettings } from '../catalog/target.entity';
 import { MetricsService } from '../metrics/metrics.service';
 import { Batcher, HOT_PATH_BATCHING } from '../common/batcher';
 import { namedQuery } from '../common/named-query';
-import { userGroupNames } from '../users/users.sql';
+import { targetColumns, targetJoins } from '../catalog/access.sql';
 import { iatConflictKey, TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput, TokenRecordRow } from './token-record';
 
 type Flat = Record<string, string | number | boolean>;
@@ -35,19 +35,6 @@ export interface TargetWithAccess {
   /** The user's local group names within the tenant ([] without a session). */
   groups: string[];
 }
-
-// For a batch of (slug, tenant, user) at once, row number n. Each row looks up its target and
-// access through its own LATERAL subquery (LIMIT 1: both are unique, and the subquery is not
-// flattened), so the cached generic plan probes the indexes per row instead of hashing whole
-// tables (the plan Postgres picked for a plain join of the unnest). The user's groups come
-// from the users module's fragment (userGroupNames).
-const targetColumns = (userId: string, tenantId: string) => `
-         tg.id AS target_id, tg.slug AS target_slug, tg.kind, tg.base_url, tg.settings, tg.disabled AS target_disabled, tg.secrets,
-         a.id AS access_id, a.group_mappings, a.attributes AS access_attributes, a.settings AS access_settings,
-         CASE WHEN ${userId} IS NULL THEN '{}'::varchar[] ELSE ${userGroupNames(userId, tenantId)} END AS groups`;
-const targetJoins = (slug: string, tenantId: string) => `
-    LEFT JOIN LATERAL (SELECT * FROM targets WHERE slug = ${slug} LIMIT 1) tg ON true
-    LEFT JOIN LATERAL (SELECT * FROM tenant_target_access WHERE target_id = tg.id AND tenant_id = ${tenantId} LIMIT 1) a ON true`;
 
 export const LOAD_SQL = `
   SELECT i.n, ${targetColumns('i.user_id', 'i.tenant_id')}

@@ -54,7 +54,7 @@ const identityOwnedElsewhere = () =>
 
 /**
  * The SSO flow, product-agnostic: what differs per BI product (claims, redirect, return_to
- * rules) comes from its file in sso/targets/. The hot path (sso-fast-path.ts) is two
+ * rules) comes from its file in src/products/. The hot path (sso-fast-path.ts) is two
  * statements, each shared by concurrent handshakes (group commit): the session with the
  * target, access and groups, and one statement recording token + audit event + the session's
  * use of the target (through the full pipeline the session is read by the guard, the target

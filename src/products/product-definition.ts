@@ -1,10 +1,10 @@
-import type { AccessSettings, GroupMappings } from '../catalog/access.entity';
-import type { TargetSettings } from '../catalog/target.entity';
+import type { AccessSettings, GroupMappings } from './product-types';
+import type { TargetSettings } from './product-types';
 import type { ObjectSchema } from './settings-schema';
 
 /**
- * Everything about one BI product, in its own file under sso/targets/, listed once in
- * sso/targets/index.ts. Shared code (admin API, SSO flow, embeds, token broker, logout,
+ * Everything about one BI product, in its own file under src/products/, listed once in
+ * src/products/index.ts. Shared code (admin API, SSO flow, embeds, token broker, logout,
  * CORS) reads only this interface and never names a product:
  *
  * - `settingsSchema` / `accessSettingsSchema`: the one description of the target's and the

@@ -4,7 +4,7 @@ import { CreateSchema1763700000000 } from '../../migrations/1763700000000-Create
 import { AddUsersEmailIndex1763800000000 } from '../../migrations/1763800000000-AddUsersEmailIndex';
 import { TargetSecretsMapAndKindAsText1764400000000 } from '../../migrations/1764400000000-TargetSecretsMapAndKindAsText';
 import { SecretBox } from '../../src/crypto/secret-box';
-import { targetSecretContext } from '../../src/issuance/signing-key-cache';
+import { targetSecretContext } from '../../src/catalog/target-secrets';
 import { createDatabase, dropDatabase } from '../setup/test-db';
 
 /**

@@ -6,7 +6,7 @@ import { grantAccess, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 
 /**
- * The SSO fast path (src/sso/sso-fast-path.ts) answers a successful browser handshake in
+ * The SSO fast path (src/issuance/sso-fast-path.ts) answers a successful browser handshake in
  * front of Express and Nest. It must answer exactly what the full pipeline answers (status,
  * every header, the token's claims), and leave every refusal to the full pipeline, which
  * audits it once. Two apps on one database: the fast path on (default) and off.

@@ -11,7 +11,7 @@ export interface IatSequence {
 
 /**
  * The Sisense iat step (iatSequenceBatchSql) run on its own, for specs of the sequence itself.
- * Production runs it only inside the token record statement (src/sso/token-record.ts, see
+ * Production runs it only inside the token record statement (src/issuance/token-record.ts, see
  * test/medium/token-record.medium-spec.ts); this runs the same SQL with the same scope and subject
  * keys, and refuses the same way (too_many_sign_ins, 429) when the sequence is too far ahead.
  */

@@ -1,7 +1,7 @@
 import { notFound } from '../../src/common/errors';
 import { SsoError } from '../../src/catalog/sso.errors';
 import { SecretBox } from '../../src/crypto/secret-box';
-import { targetSecretContext } from '../../src/issuance/signing-key-cache';
+import { targetSecretContext } from '../../src/catalog/target-secrets';
 import type { TestApp } from '../setup/app';
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { handoffSecretContext } from '../../src/handoff/handoff-keys';
-import { targetSecretContext } from '../../src/issuance/signing-key-cache';
+import { targetSecretContext } from '../../src/catalog/target-secrets';
 import { createDatabase, dropDatabase } from '../setup/test-db';
 import { signAssertion } from '../support/handoff';
 import { ServiceProcess, startService, stopService } from '../support/service-process';

@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { createDataSource } from '../../src/database/data-source';
-import { targetSecretContext } from '../../src/issuance/signing-key-cache';
+import { targetSecretContext } from '../../src/catalog/target-secrets';
 import { grantAccess, makeApiKey, makeTenant, makeUser } from '../factories';
 import { createDatabase, dropDatabase } from '../setup/test-db';
 import { signInOver } from '../support/cookie-jar';

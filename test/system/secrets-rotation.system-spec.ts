@@ -8,7 +8,7 @@ import { sealedColumns } from '../../src/crypto/sealed-columns';
 import { resealAll } from '../../src/crypto/secrets-check';
 import { createDataSource } from '../../src/database/data-source';
 import { TARGET_DEFINITIONS } from '../../src/products';
-import { targetSecretContext } from '../../src/issuance/signing-key-cache';
+import { targetSecretContext } from '../../src/catalog/target-secrets';
 import { makeApiKey, makeTarget } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { openTargetSecrets } from '../support/targets';

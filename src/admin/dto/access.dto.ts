@@ -12,7 +12,7 @@ import { ATTRIBUTES_SCHEMA } from '../../tenants/attributes';
 const keepRaw = () => Transform(({ obj, key }) => (obj as Record<string, unknown>)[key]);
 
 /**
- * Generated from the product definitions (sso/targets/): one schema per kind, as validated.
+ * Generated from the product definitions (src/products/): one schema per kind, as validated.
  * No `type` of its own: each branch is an object, and @nestjs/swagger writes an explicit
  * `type` next to the `oneOf`, which reads as a shapeless object.
  */

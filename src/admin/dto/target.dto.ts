@@ -15,7 +15,7 @@ const keepRaw = () => Transform(({ obj, key }) => (obj as Record<string, unknown
 const SECRET_DOC = `Write-only: stored sealed, never returned (responses list secretsSet). At most ${MAX_SECRET_LENGTH} characters; placeholders refused.`;
 
 /**
- * Generated from the product definitions (sso/targets/): one schema per kind, as validated.
+ * Generated from the product definitions (src/products/): one schema per kind, as validated.
  * No `type` of its own: each branch is an object (see SETTINGS_SCHEMA in access.dto.ts).
  */
 const SETTINGS_SCHEMA = {

@@ -19,7 +19,7 @@ import { LogoutService } from './logout.service';
  * Separate from AuthModule (the guard, sessions, API keys; imported by every module with
  * routes) so that one stays small. Logout also ends the BI sessions the session opened:
  * the SSO module provides BI_LOGOUT (bi-logout.ts) but depends on this folder, so AppModule
- * hands it over: `LoginModule.withBiLogout(SsoModule)`.
+ * hands it over: `LoginModule.withBiLogout(IssuanceModule)`.
  */
 @Module({})
 export class LoginModule {

@@ -78,7 +78,7 @@ function parseAttributes(v: unknown, problems: string[]): FlatAttributes {
   return found.length ? {} : Object.fromEntries(Object.entries(v as FlatAttributes));
 }
 
-/** The product's access settings, by the accessSettingsSchema of its definition (sso/targets/). */
+/** The product's access settings, by the accessSettingsSchema of its definition (src/products/). */
 function parseSettings(v: unknown, kind: TargetKind, problems: string[]): AccessSettings {
   const def = targetDefinition(kind);
   if (!def) {

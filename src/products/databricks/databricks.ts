@@ -1,4 +1,4 @@
-import type { AccessSettings } from '../../catalog/access.entity';
+import type { AccessSettings } from '../product-types';
 import { badRequest, DomainError } from '../../common/errors';
 import { resolveAttribute } from '../attributes';
 import { allowListPermits, ArraySchema, ObjectSchema } from '../settings-schema';
@@ -78,7 +78,7 @@ class DatabricksBroker implements Broker {
     if (!allowListPermits(DASHBOARDS, access.dashboards, r.resourceId)) {
       throw new DomainError(DatabricksError.DashboardNotAllowed, 403, 'Your organization may not embed this dashboard', { dashboardId: r.resourceId });
     }
-    // The one resolution order for every product (access > user > tenant; sso/attributes.ts).
+    // The one resolution order for every product (access > user > tenant; src/products/attributes.ts).
     const externalValue = resolveAttribute(r.ctx, access.externalValueAttribute);
     if (externalValue === undefined) {
       throw badRequest(

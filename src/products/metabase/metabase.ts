@@ -1,7 +1,7 @@
 import { badRequest, DomainError } from '../../common/errors';
 import { absoluteHttpUrl, originOf, safeLocalPath } from '../../common/redirects';
-import type { TargetSettings } from '../../catalog/target.entity';
-import type { AccessSettings } from '../../catalog/access.entity';
+import type { TargetSettings } from '../product-types';
+import type { AccessSettings } from '../product-types';
 import { defineTarget, EmbedBehaviour, MintContext, schemas, Signing, SsoBehaviour } from '../product-definition';
 import { claimNameClashes, mapGroups } from '../claims';
 import { resolveAttribute, resolveAttributes } from '../attributes';
@@ -108,7 +108,7 @@ const sso: SsoBehaviour = {
     const shared = !!accessOf(ctx.access.settings).sharedAccount;
     if (shared) reserved.add(REAL_USER_EMAIL_ATTRIBUTE);
 
-    // Attributes by the one precedence rule (access > user > tenant; sso/attributes.ts).
+    // Attributes by the one precedence rule (access > user > tenant; src/products/attributes.ts).
     const payload: Record<string, unknown> = {};
     putAttributes(payload, resolveAttributes(ctx), reserved);
     // Shared account: the real user's role, locale etc. are already there as user attributes.
@@ -173,7 +173,7 @@ const embed: EmbedBehaviour = {
   /**
    * CONTRACTS (static embedding): {resource: {dashboard|question: id}, params, exp}; params
    * is required and must set every locked parameter. Values are resolved like the SSO
-   * token's attributes (access > user > tenant, sso/attributes.ts), so embed and token agree
+   * token's attributes (access > user > tenant, src/products/attributes.ts), so embed and token agree
    * and what the global key bound to the access cannot be overridden by a tenant-scoped key.
    */
   payload(ctx, kind, id, exp) {

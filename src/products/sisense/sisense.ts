@@ -1,6 +1,6 @@
 import { absoluteHttpUrl, originOf, safeLocalPath } from '../../common/redirects';
-import type { TargetSettings } from '../../catalog/target.entity';
-import type { AccessSettings } from '../../catalog/access.entity';
+import type { TargetSettings } from '../product-types';
+import type { AccessSettings } from '../product-types';
 import { defineTarget, MintContext, schemas, SsoBehaviour } from '../product-definition';
 import { claimNameClashes, mapGroups } from '../claims';
 import type { ObjectSchema } from '../settings-schema';
