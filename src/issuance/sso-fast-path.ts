@@ -115,8 +115,7 @@ export class SsoFastPath {
       const { session } = found;
       const requestId = assignRequestId(req, res);
       const meta = { actor: `user:${session.user.id}`, ip: proxyaddr(req, trust), requestId, deferRefusals: true, handshakeCharged: true };
-      const loaded = await this.sso.requireLoadedTarget(found.loaded, slug, session, meta);
-      const outcome = await this.sso.handshake({ loaded, session, query, json: false, cookie, meta });
+      const outcome = await this.sso.handshake({ slug, loaded: found.loaded, session, query, json: false, cookie, meta });
       if (outcome.kind !== 'redirect') throw new Error('a browser handshake answered JSON');
       for (const [name, value] of this.headers) res.setHeader(name, value);
       sendRedirect(res, outcome.url);

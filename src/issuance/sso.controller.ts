@@ -122,8 +122,7 @@ export class SsoController {
       previousCookie: req.cookies?.[SESSION_COOKIE],
       target: slug,
       precheck: async (who) => {
-        const loaded = await this.sso.precheckHandoff(slug, who, query.returnTo, json, requestMeta(req));
-        if (json) await this.cors(req, res, loaded, who.tenant.id, slug, 'handoff');
+        await this.sso.precheckHandoff(slug, who, query.returnTo, json, requestMeta(req), (loaded) => this.cors(req, res, loaded, who.tenant.id, slug, 'handoff'));
       },
     });
     this.sessions.setCookie(res, token);
@@ -136,9 +135,9 @@ export class SsoController {
   private async continueHandshake(slug: string, session: SessionContext | null, query: SsoQuery, req: AuthenticatedRequest, res: Response): Promise<void> {
     const json = query.response === 'json';
     const meta = requestMeta(req);
-    const loaded = await this.sso.requireTarget(slug, session, meta);
-    if (json) await this.cors(req, res, loaded, session?.tenant.id ?? null, slug, 'sso');
-    const outcome = await this.sso.handshake({ loaded, session, query, json, cookie: req.cookies?.[SESSION_COOKIE], meta });
+    const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null);
+    const checkOrigin = () => this.cors(req, res, loaded!, session?.tenant.id ?? null, slug, 'sso');
+    const outcome = await this.sso.handshake({ slug, loaded, session, query, json, cookie: req.cookies?.[SESSION_COOKIE], meta, checkOrigin });
     send(res, outcome);
   }
 

@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { AuditService } from '../audit/audit.service';
 import type { SessionContext } from '../auth/auth.types';
 import type { RequestMeta } from '../common/request-meta';
-import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../common/errors';
+import { DomainError, forbidden } from '../common/errors';
 import { isSlug } from '../common/identifiers';
 import { basePathOf } from '../common/redirects';
 import { InjectConfig } from '../config/config.module';
@@ -22,6 +22,9 @@ import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
 import type { MintContext } from '../products/product-definition';
 import { SsoError } from '../catalog/sso.errors';
+import { HandshakeState, runHandshakeSteps, SsoFlow, SsoRefusal, StepDeps, TARGET_STEPS, ACCESS_STEP } from './handshake-steps';
+
+export type { SsoFlow, SsoRefusal } from './handshake-steps';
 
 export type SsoOutcome =
   /** 302 to the BI product (with a token) or to our login page. */
@@ -30,7 +33,9 @@ export type SsoOutcome =
   | { kind: 'json'; body: Record<string, unknown> };
 
 export interface HandshakeInput {
-  loaded: TargetWithAccess;
+  slug: string;
+  /** Null when there is no such target (the first step refuses it). */
+  loaded: TargetWithAccess | null;
   session: SessionContext | null;
   query: SsoQuery;
   /** `?response=json`: the Embedding SDK wants `{jwt}`, and a JSON 401 without a session. */
@@ -38,6 +43,8 @@ export interface HandshakeInput {
   /** The raw session cookie, to explain a session that did not resolve (disabled account). */
   cookie: unknown;
   meta: RequestMeta;
+  /** The CORS check of a JSON answer (the full pipeline's; throws after auditing). */
+  checkOrigin?: () => Promise<void>;
 }
 
 
@@ -62,7 +69,7 @@ const identityOwnedElsewhere = () =>
  * means no token leaves.
  */
 @Injectable()
-export class SsoService {
+export class SsoService implements StepDeps {
   private readonly basePath: string;
 
   constructor(
@@ -81,62 +88,37 @@ export class SsoService {
   /** The target (with this session's access and groups); unknown or disabled: refused, audited. */
   async requireTarget(slug: string, session: SessionContext | null, meta: RequestMeta, { flow = 'sso' }: AuditedAs = {}): Promise<TargetWithAccess> {
     const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null);
-    return this.usableTarget(loaded, slug, session?.tenant.id ?? null, meta, { flow });
+    await runHandshakeSteps({ flow, slug, tenantId: session?.tenant.id ?? null, loaded, json: false, returnToAsked: undefined, session, meta }, this, TARGET_STEPS);
+    return loaded!;
   }
 
-  /** As requireTarget, for a target already loaded (the fast path reads it with the session). */
-  async requireLoadedTarget(loaded: TargetWithAccess | null, slug: string, session: SessionContext, meta: RequestMeta): Promise<TargetWithAccess> {
-    return this.usableTarget(loaded, slug, session.tenant.id, meta, { flow: 'sso' });
-  }
-
-  private async usableTarget(loaded: TargetWithAccess | null, slug: string, tenantId: string | null, meta: RequestMeta, { flow }: Required<AuditedAs>): Promise<TargetWithAccess> {
-    if (!loaded) {
-      await this.auditRefusal(meta, { flow, tenantId, target: slug, reason: 'unknown_target' });
-      throw notFound(SsoError.TargetNotFound, { target: slug });
-    }
-    if (loaded.target.disabled) {
-      await this.auditRefusal(meta, { flow, tenantId, target: slug, reason: 'target_disabled' });
-      throw forbidden(SsoError.TargetDisabled, 'This BI target is disabled');
-    }
-    return loaded;
-  }
-
-  /** GET /sso/<target>: the JWT SSO handshake (redirect, or `{jwt}` for the Embedding SDK). */
+  /**
+   * GET /sso/<target>: the JWT SSO handshake (redirect, or `{jwt}` for the Embedding SDK).
+   * Its refusals are HANDSHAKE_STEPS, in order; then the token is built, recorded and signed.
+   */
   async handshake(a: HandshakeInput): Promise<SsoOutcome> {
-    const { loaded, session, meta } = a;
+    const { session, meta } = a;
+    const state: HandshakeState = {
+      flow: 'sso',
+      slug: a.slug,
+      tenantId: session?.tenant.id ?? null,
+      loaded: a.loaded,
+      json: a.json,
+      returnToAsked: a.query.returnTo,
+      tenantHint: a.query.tenant,
+      session,
+      cookie: a.cookie,
+      meta,
+      checkOrigin: a.checkOrigin,
+    };
+    const answer = await runHandshakeSteps(state, this);
+    if (answer) return answer;
+    const loaded = a.loaded!;
     const { target } = loaded;
-    const sso = targetDefinition(target.kind)?.sso;
-    if (!sso) {
-      await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'sso_not_supported' });
-      throw badRequest(SsoError.SsoNotSupported, `Target ${target.slug} does not do JWT single sign-on`);
-    }
-    // The SDK never needs return_to; a browser's must be checked before anything else.
-    let returnTo = '/';
-    if (a.json && !sso.json) {
-      await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'sso_json_not_supported' });
-      throw badRequest(SsoError.SsoJsonNotSupported, `Target ${target.slug} does not answer tokens as JSON`);
-    }
-    if (!a.json) {
-      if (!sso.redirect) {
-        await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'sso_redirect_not_supported' });
-        throw badRequest(SsoError.SsoRedirectNotSupported, `Target ${target.slug} takes tokens as JSON only (?response=json)`);
-      }
-      const checked = sso.redirect.normaliseReturnTo(a.query.returnTo, target);
-      if (checked === null) {
-        await this.auditRefusal(meta, { flow: 'sso', tenantId: session?.tenant.id ?? null, target: target.slug, reason: 'invalid_return_to', details: { returnTo: a.query.returnTo?.slice(0, 300) } });
-        throw badRequest(SsoError.InvalidReturnTo, 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
-      }
-      returnTo = checked;
-    }
-
-    if (!session) {
-      await this.refuseDisabledAccount(a.cookie, target.slug, meta);
-      if (a.json) throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
-      const next = `/sso/${target.slug}?return_to=${encodeURIComponent(returnTo)}`;
-      return { kind: 'redirect', url: this.loginUrl(next, a.query.tenant) };
-    }
-    await this.admitHandshake(meta, session, { flow: 'sso', target: target.slug });
-    const access = await this.requireAccess(loaded, session, meta);
+    const sso = state.sso!;
+    const access = state.access!;
+    const returnTo = state.returnTo!;
+    if (!session) throw new Error('the handshake steps let a request without a session through');
     const key = this.signingKey(target, sso.signing.secret);
 
     const base = mintBase(loaded, access, session);
@@ -145,7 +127,7 @@ export class SsoService {
     const ttl = sso.ttlSeconds(target.settings);
     // Built before recording, so a configuration problem (e.g. a bad Metabase tenant slug)
     // refuses the request without leaving a record of a token that never existed.
-    let claims = sso.claims({ ...base, iat: now, jti }, now + ttl);
+    const claims = sso.claims({ ...base, iat: now, jti }, now + ttl);
     const shared = sso.sharedAccountEmail?.(access.settings) ?? null;
     // The BI tool keys its users by this email alone (the user's, or the shared account's):
     // the token is recorded only if this tenant owns it on this instance (README "BI identities").
@@ -160,7 +142,7 @@ export class SsoService {
       } else share = reserved;
     }
     try {
-      return await this.mintRecorded({ a, sso, base, access, key, claims, now, jti, ttl, shared, identity, iatKey, returnTo, share });
+      return await this.mintRecorded({ a, loaded, sso, base, access, key, claims, now, jti, ttl, shared, identity, iatKey, returnTo, share });
     } catch (e) {
       share?.settle(null);
       throw e;
@@ -170,6 +152,7 @@ export class SsoService {
   /** The handshake's record and signature (after every check), settling the sequence share. */
   private async mintRecorded(m: {
     a: HandshakeInput;
+    loaded: TargetWithAccess;
     sso: NonNullable<ReturnType<typeof targetDefinition>>['sso'] & object;
     base: Omit<MintContext, 'iat' | 'jti'>;
     access: NonNullable<TargetWithAccess['access']>;
@@ -184,8 +167,8 @@ export class SsoService {
     returnTo: string;
     share: ShareReservation | null;
   }): Promise<SsoOutcome> {
-    const { a, sso, base, access, key, now, jti, ttl, shared, identity, iatKey, returnTo } = m;
-    const { loaded, meta } = a;
+    const { a, loaded, sso, base, access, key, now, jti, ttl, shared, identity, iatKey, returnTo } = m;
+    const { meta } = a;
     const session = a.session!;
     const { target } = loaded;
     let claims = m.claims;
@@ -262,54 +245,33 @@ export class SsoService {
    * it, the identity rule and (for a browser) return_to — the refusals the handshake would
    * give, given first, so a refused hand-off leaves no user and no session.
    */
-  async precheckHandoff(slug: string, who: HandoffSubject, returnTo: string | undefined, json: boolean, meta: RequestMeta): Promise<TargetWithAccess> {
+  async precheckHandoff(slug: string, who: HandoffSubject, returnTo: string | undefined, json: boolean, meta: RequestMeta, checkOrigin?: (loaded: TargetWithAccess) => Promise<void>): Promise<TargetWithAccess> {
     const tenantId = who.tenant.id;
-    const loaded = await this.usableTarget(await this.store.load(slug, tenantId, null), slug, tenantId, meta, { flow: 'handoff' });
-    const sso = targetDefinition(loaded.target.kind)?.sso;
-    if (!sso) {
-      await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'sso_not_supported' });
-      throw badRequest(SsoError.SsoNotSupported, `Target ${slug} does not do JWT single sign-on`);
-    }
-    if (json && !sso.json) {
-      await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'sso_json_not_supported' });
-      throw badRequest(SsoError.SsoJsonNotSupported, `Target ${slug} does not answer tokens as JSON`);
-    }
-    if (!json) {
-      if (!sso.redirect) {
-        await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'sso_redirect_not_supported' });
-        throw badRequest(SsoError.SsoRedirectNotSupported, `Target ${slug} takes tokens as JSON only (?response=json)`);
-      }
-      if (sso.redirect.normaliseReturnTo(returnTo, loaded.target) === null) {
-        await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'invalid_return_to', details: { returnTo: returnTo?.slice(0, 300) } });
-        throw badRequest(SsoError.InvalidReturnTo, 'return_to must be a path or a URL on the BI tool\'s own site; it was not followed');
-      }
-    }
-    if (!loaded.access) {
-      await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'no_access' });
-      throw forbidden(SsoError.NoAccess, 'Your organization does not have access to this BI target');
-    }
+    const loaded = await this.store.load(slug, tenantId, null);
+    const state: HandshakeState = { flow: 'handoff', slug, tenantId, loaded, json, returnToAsked: returnTo, session: null, meta, checkOrigin: checkOrigin && (() => checkOrigin(loaded!)) };
+    await runHandshakeSteps(state, this);
+    const sso = state.sso!;
+    const access = state.access!;
     // The identity the handshake will present, as the product defines it (the user's email,
     // or a shared account's): owned by another tenant on this instance, it would be refused
     // there — refused here, before a user or a session exists. (Unowned: the handshake's
     // record claims it.) The user's groups do not change who the product sees.
-    const ctx = { ...mintBaseFor(loaded, loaded.access, who), groups: [] };
-    const instance = biInstance(loaded.target.baseUrl) ?? loaded.target.baseUrl;
+    const ctx = { ...mintBaseFor(loaded!, access, who), groups: [] };
+    const instance = biInstance(loaded!.target.baseUrl) ?? loaded!.target.baseUrl;
     const identity = sso.identityEmail(ctx).toLowerCase();
     const owner = await this.identities.ownerOf(instance, identity);
     if (owner !== null && owner !== tenantId) {
       await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'identity_owned_elsewhere', details: { instance, email: identity } });
       throw identityOwnedElsewhere();
     }
-    return loaded;
+    return loaded!;
   }
 
-  /** The tenant's access to the target; without it: 403, audited, nothing minted. */
+  /** The tenant's access to the target; without it: 403, audited, nothing minted (the handshake's own step). */
   async requireAccess(loaded: TargetWithAccess, session: SessionContext, meta: RequestMeta, { flow = 'sso' }: AuditedAs = {}): Promise<NonNullable<TargetWithAccess['access']>> {
-    if (!loaded.access) {
-      await this.auditRefusal(meta, { flow, tenantId: session.tenant.id, target: loaded.target.slug, reason: 'no_access' });
-      throw forbidden(SsoError.NoAccess, 'Your organization does not have access to this BI target');
-    }
-    return loaded.access;
+    const state: HandshakeState = { flow, slug: loaded.target.slug, tenantId: session.tenant.id, loaded, json: false, returnToAsked: undefined, session, meta };
+    await runHandshakeSteps(state, this, [ACCESS_STEP]);
+    return state.access!;
   }
 
   /**
@@ -364,22 +326,9 @@ export class RefusalDeferred extends Error {
   }
 }
 
-/** The browser flows whose refusals are audited, as `<flow>.denied`. */
-export type SsoFlow = 'sso' | 'embed' | 'broker' | 'handoff';
-
 /** Which flow a refusal is audited under (only the audit event reads it); 'sso' when not given. */
 export interface AuditedAs {
   flow?: SsoFlow;
-}
-
-export interface SsoRefusal {
-  flow: SsoFlow;
-  tenantId: string | null;
-  /** The target's slug (as asked for, when no such target exists). */
-  target: string;
-  /** The error code the caller answers with (or why it refuses). */
-  reason: string;
-  details?: Record<string, unknown>;
 }
 
 /** What a product file builds its token from (everything but iat and jti). */
