@@ -2,11 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /**
- * The folders are the architecture (STYLE.md, "A module owns its tables"): each table has one
+ * The folders are the architecture: each table has one
  * owning folder — the one declaring its entity — and no other folder touches it through a
  * TypeORM repository or raw SQL; it calls the owner's service, or embeds a SQL fragment the
  * owner exports (`<x>.sql.ts`) for a one-statement hot path. And the folders import each other
- * without a cycle, so "who depends on whom" reads as layers.
+ * down the layers the README declares (lowest first: products, the product definitions, below
+ * the catalog that stores them, below issuance that uses both), never up, and so without a
+ * cycle.
  *
  * Pure source scans: no database, no Nest application (unit project).
  */
@@ -113,6 +115,39 @@ function folderGraph(files: SourceFile[], entries: Set<string> = new Set()): Map
   return graph;
 }
 
+const README = path.join(SRC, '..', 'README.md');
+/** The sentence of the README's Development section that declares the layers. */
+const LAYERS_SENTENCE = /The folders form layers, each\s+importing only those below it:\s*([^(.]*)/;
+/** Folders that wire the others together (like main.ts), in no layer: the README names them. */
+const WIRING = ['database'];
+
+/**
+ * The layer order the README declares, lowest first: `a` < `b`, `c` < `d` (`b` and `c` side by
+ * side). Read from the README, so the order is written once and the two cannot drift apart.
+ */
+function declaredLayers(readme: string = fs.readFileSync(README, 'utf8')): string[][] {
+  const m = LAYERS_SENTENCE.exec(readme);
+  if (!m) throw new Error(`README.md does not declare the layers ("The folders form layers, each importing only those below it: ...")`);
+  return m[1].split('<').map((layer) => [...layer.matchAll(/`([a-z-]+)`/g)].map((n) => n[1]));
+}
+
+/**
+ * Every import that does not point down the declared layers (to a folder of the same layer or
+ * above), and every folder the order does not place, with the files making each edge.
+ */
+function layerViolations(graph: Map<string, Map<string, string[]>>, layers: string[][]): string[] {
+  const rank = new Map(layers.flatMap((layer, i) => layer.map((folder) => [folder, i] as const)));
+  const found: string[] = [];
+  for (const folder of graph.keys()) if (!rank.has(folder) && !WIRING.includes(folder)) found.push(`${folder}/ is in no layer of the README's order`);
+  for (const [from, edges] of graph) {
+    if (!rank.has(from)) continue;
+    for (const [to, files] of edges) {
+      if (rank.has(to) && rank.get(to)! >= rank.get(from)!) found.push(`${from} -> ${to} points up the layers (${to} is not below ${from}): ${[...new Set(files)].join(', ')}`);
+    }
+  }
+  return found;
+}
+
 /** The strongly connected components with more than one folder (Tarjan). */
 function cycles(graph: Map<string, Map<string, string[]>>): string[][] {
   let next = 0;
@@ -209,6 +244,29 @@ describe('module boundaries', () => {
     expect([...entries]).toContain(path.join('crypto', 'rotate-secrets.ts'));
     const importers = files.filter((f) => importsOf(f).some((target) => entries.has(`${target}.ts`)));
     expect(importers.map((f) => f.file)).toEqual([]);
+  });
+
+  it('reads the layer order from the README and detects an upward import', () => {
+    const layers = declaredLayers();
+    expect(layers[0]).toEqual(['config']);
+    expect(layers.findIndex((l) => l.includes('products'))).toBeLessThan(layers.findIndex((l) => l.includes('catalog')));
+    expect(layers.findIndex((l) => l.includes('catalog'))).toBeLessThan(layers.findIndex((l) => l.includes('issuance')));
+    expect(declaredLayers('The folders form layers, each importing only those below it: `a` < `b`, `c` < `d` (`database` wires them).')).toEqual([['a'], ['b', 'c'], ['d']]);
+    const files: SourceFile[] = [
+      { file: 'a/x.ts', folder: 'a', text: "import { y } from '../b/y';" },
+      { file: 'b/y.ts', folder: 'b', text: "import { c } from '../c/c';" },
+      { file: 'c/c.ts', folder: 'c', text: '' },
+      { file: 'e/e.ts', folder: 'e', text: '' },
+    ];
+    expect(layerViolations(folderGraph(files), [['a'], ['b', 'c'], ['d']])).toEqual([
+      'e/ is in no layer of the README\'s order',
+      'a -> b points up the layers (b is not below a): a/x.ts',
+      'b -> c points up the layers (c is not below b): b/y.ts',
+    ]);
+  });
+
+  it('every import points down the layers the README declares (products < catalog < issuance < admin < console)', () => {
+    expect(layerViolations(folderGraph(files, entryPoints()), declaredLayers())).toEqual([]);
   });
 
   it('the folders of src/ import each other without a cycle', () => {
