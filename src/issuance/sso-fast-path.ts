@@ -17,7 +17,7 @@ import { parseSsoQuery } from './return-to';
 import proxyaddr from 'proxy-addr';
 import { sendRedirect } from './sso.controller';
 import { SsoRepository } from './sso.repository';
-import { SsoService } from './sso.service';
+import { RefusalDeferred, SsoService } from './sso.service';
 import { HandshakeLimiter, TooManyHandshakes } from './handshake-limit';
 
 /** `GET /sso/<slug>` or `GET /sso/<slug>?...`, as the BI tools send it (nothing else). */
@@ -25,9 +25,11 @@ const HANDSHAKE_URL = /^\/sso\/([a-z0-9-]+)(?:\?|$)/;
 /** The route label of the SSO handshake in the request metrics (Express's pattern). */
 const ROUTE = '/sso/:target';
 
+/** At most one warning per this many ms about the fast path's errors (each is also counted). */
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
 /**
- * The SSO handshake that succeeds, answered before Express and Nest (issue 12, "less
- * per-request framework work"): measured on this machine, the framework pipeline — the
+ * The SSO handshake that succeeds, answered before Express and Nest: measured on this machine, the framework pipeline — the
  * middleware chain, routing, guard, pipes, filters — cost more CPU than the handshake itself.
  *
  * It handles only a browser's `GET /sso/<slug>` with a live session, and only up to the point
@@ -45,6 +47,12 @@ const ROUTE = '/sso/:target';
  * full pipeline then handles the request from the start and refuses it as always. An error (a
  * Postgres outage) goes the same way: the full pipeline answers it (503). A token is only
  * sent after its record committed.
+ *
+ * Every hand-over after the session cookie was read is counted
+ * (`embed_idp_sso_fast_path_fallbacks_total{reason}`), and an error is logged (a warning
+ * every ERROR_LOG_INTERVAL_MS at most, with how many there were): a fast path that fails on
+ * every request still answers correctly through the full pipeline, and so would otherwise
+ * lose its speed without anyone noticing.
  */
 @Injectable()
 export class SsoFastPath {
@@ -53,6 +61,8 @@ export class SsoFastPath {
   private readonly enabled: boolean;
   /** `__Host-eidp_session` over https, as hostPrefixedCookies maps it for Express. */
   private readonly sessionCookie: string;
+  private errorsSinceLog = 0;
+  private lastErrorLog = 0;
 
   constructor(
     private readonly store: SsoRepository,
@@ -100,7 +110,7 @@ export class SsoFastPath {
     // others are answered here, costing nothing but this lookup.
     const wait = this.limiter.take(sessionId);
     if (wait > 0) {
-      if (this.limiter.auditDue(sessionId)) return false;
+      if (this.limiter.auditDue(sessionId)) return this.fallback('refusal');
       this.limiter.refusal(sessionId);
       this.tooMany(req, res, wait);
       timer({ method: 'GET', route: ROUTE, status: '429' });
@@ -111,7 +121,7 @@ export class SsoFastPath {
     (req as { handshakeCharged?: boolean }).handshakeCharged = true;
     try {
       const found = await this.store.loadWithSession(sessionId, slug);
-      if (!found) return false;
+      if (!found) return this.fallback('no_session');
       const { session } = found;
       const requestId = assignRequestId(req, res);
       const meta = { actor: `user:${session.user.id}`, ip: proxyaddr(req, trust), requestId, deferRefusals: true, handshakeCharged: true };
@@ -133,8 +143,24 @@ export class SsoFastPath {
         timer({ method: 'GET', route: ROUTE, status: '429' });
         return true;
       }
-      return false;
+      if (err instanceof RefusalDeferred) return this.fallback('refusal');
+      return this.fallback('error', err as Error);
     }
+  }
+
+  /** Counts (and for an error, logs) a hand-over to the full pipeline; false, as handle answers then. */
+  private fallback(reason: 'no_session' | 'refusal' | 'error', err?: Error): false {
+    this.metrics.fastPathFallback(reason);
+    if (reason === 'error') {
+      this.errorsSinceLog++;
+      const now = Date.now();
+      if (now - this.lastErrorLog >= ERROR_LOG_INTERVAL_MS) {
+        this.log.warn(`fast path handed ${this.errorsSinceLog} handshake(s) to the full pipeline after an error, the last: ${err?.message ?? 'unknown'}`);
+        this.errorsSinceLog = 0;
+        this.lastErrorLog = now;
+      }
+    }
+    return false;
   }
 
   /** 429 with Retry-After (RFC 6585 §4), the flow's headers and one sentence. */

@@ -44,6 +44,12 @@ export class MetricsService {
     help: 'Accounts locked after repeated failed logins',
     registers: [this.registry],
   });
+  private readonly fastPathFallbacks = new Counter({
+    name: 'embed_idp_sso_fast_path_fallbacks_total',
+    help: 'SSO handshakes the fast path handed to the full pipeline, by reason (no_session, refusal, error)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: 'embed_idp_http_request_duration_seconds',
     help: 'HTTP request duration by method, route pattern and status',
@@ -96,6 +102,11 @@ export class MetricsService {
       const reason = typeof details?.reason === 'string' ? details.reason.slice(0, 64) : 'unknown';
       this.refusals.inc({ flow: type.slice(0, -'.denied'.length), reason });
     }
+  }
+
+  /** The SSO fast path handed a handshake on to the full pipeline. */
+  fastPathFallback(reason: 'no_session' | 'refusal' | 'error'): void {
+    this.fastPathFallbacks.inc({ reason });
   }
 
   /** Times one request outside Express (the SSO fast path): call the result when it is answered. */

@@ -1,7 +1,10 @@
 import { decodeJwt, jwtVerify } from 'jose';
+import { Logger } from '@nestjs/common';
 import request from 'supertest';
 import { AuthGuard } from '../../src/auth/auth.guard';
 import { SessionsService } from '../../src/auth/sessions.service';
+import { SsoService } from '../../src/issuance/sso.service';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import { grantAccess, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 
@@ -133,6 +136,32 @@ describe('SSO fast path: same answers as the full pipeline', () => {
       expect(res.body.error).toBe('account_disabled');
     } finally {
       await fast.ds.query(`UPDATE users SET disabled = false WHERE id = $1`, [user.id]);
+    }
+  });
+
+  it('counts every hand-over to the full pipeline, and logs the errors: a fast path failing every time is seen', async () => {
+    const metrics = fast.app.get(MetricsService);
+    const fallbacks = async (reason: string) =>
+      (await metrics.registry.getSingleMetric('embed_idp_sso_fast_path_fallbacks_total')!.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const handshake = jest.spyOn(fast.app.get(SsoService), 'handshake');
+    try {
+      const [errors, refusals] = [await fallbacks('error'), await fallbacks('refusal')];
+      handshake.mockRejectedValueOnce(new Error('statement timeout'));
+      guard.mockClear();
+      const res = await request(fast.app.getHttpServer()).get('/sso/mb-fast?return_to=/dashboard/1').set('Cookie', await cookieFor(user));
+      expect(res.status).toBe(302); // the full pipeline answered it
+      expect(guard).toHaveBeenCalled();
+      expect((await fallbacks('error')) - errors).toBe(1);
+      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/fast path handed 1 handshake\(s\) to the full pipeline after an error, the last: statement timeout/);
+
+      const other = await makeTenant(fast.ds);
+      const stranger = { ...(await makeUser(fast.ds, other.id, { email: 'eve@example.org' })), tenantId: other.id };
+      expect((await request(fast.app.getHttpServer()).get('/sso/mb-fast').set('Cookie', await cookieFor(stranger))).status).toBe(403);
+      expect((await fallbacks('refusal')) - refusals).toBe(1);
+    } finally {
+      handshake.mockRestore();
+      warn.mockRestore();
     }
   });
 });
