@@ -1,4 +1,5 @@
-import { Batcher } from './batcher';
+import { BatchWaitExceeded, Batcher } from './batcher';
+import { isDatabaseUnavailable } from './db-unavailable';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -108,5 +109,51 @@ describe('Batcher (group commit)', () => {
       throw new Error('down');
     }, { maxBatch: 10, maxInFlight: 1 });
     await expect(b.submit(1)).rejects.toThrow('down');
+  });
+
+  it('retries a failed batch item by item within its in-flight limit', async () => {
+    let running = 0;
+    let most = 0;
+    let calls = 0;
+    const b = new Batcher<number, number>(
+      async (items) => {
+        calls++;
+        running++;
+        most = Math.max(most, running);
+        await tick();
+        running--;
+        if (calls === 2) throw new Error('connection reset');
+        return items;
+      },
+      { maxBatch: 10, maxInFlight: 1 },
+    );
+    const first = b.submit(0);
+    const rest = [1, 2, 3, 4].map((i) => b.submit(i));
+    await first;
+    await expect(Promise.all(rest)).resolves.toEqual([1, 2, 3, 4]);
+    expect(calls).toBe(6);
+    expect(most).toBe(1);
+  });
+
+  it('refuses an item queued longer than maxWaitMs (never sent), as a database that is not keeping up', async () => {
+    jest.useFakeTimers();
+    try {
+      const g = gate<number>();
+      const b = new Batcher<number, string>(g.run, { maxBatch: 10, maxInFlight: 1, maxWaitMs: 1000 });
+      const first = b.submit(1);
+      const late = b.submit(2).catch((e: unknown) => e);
+      jest.advanceTimersByTime(999);
+      expect(b.waiting).toBe(1);
+      jest.advanceTimersByTime(1);
+      const err = await late;
+      expect(err).toBeInstanceOf(BatchWaitExceeded);
+      expect(isDatabaseUnavailable(err)).toBe(true);
+      expect(b.waiting).toBe(0);
+      g.releases[0]();
+      await expect(first).resolves.toBe('out:1');
+      expect(g.batches).toEqual([[1]]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

@@ -14,10 +14,16 @@
  * `conflictKey`: items with the same key never share a batch (a statement cannot update one
  * row twice: e.g. one user's Sisense iat sequence); the later one waits for the next batch.
  *
- * If a batch of several fails, each item is run again on its own, so one bad item (or a
- * transient error) does not fail its neighbours; a batch of one fails as the plain statement
- * would. Retrying is safe for the statements batched here: reads, and token records whose jti
- * is a primary key (a write that did commit before its connection broke cannot commit twice).
+ * If a batch of several fails, each item is run again on its own, one after the other in the
+ * batch's own slot (so a failing batch never holds more than `maxInFlight` connections), so
+ * one bad item (or a transient error) does not fail its neighbours; a batch of one fails as
+ * the plain statement would. Retrying is safe for the statements batched here: reads, and
+ * token records whose jti is a primary key (a write that did commit before its connection
+ * broke cannot commit twice; the repository answers such a retry with the committed row).
+ *
+ * `maxWaitMs`: an item still queued after that long (the database is not keeping up, or a
+ * batch hangs) is refused with BatchWaitExceeded (answered 503, see db-unavailable.ts)
+ * rather than waiting for ever.
  */
 export interface BatcherOptions<I> {
   /** At most this many items in one statement. */
@@ -25,6 +31,16 @@ export interface BatcherOptions<I> {
   /** At most this many batches (pool connections) at once per batcher. */
   maxInFlight: number;
   conflictKey?: (item: I) => string | undefined;
+  /** An item waits at most this long in the queue (no limit when absent). */
+  maxWaitMs?: number;
+}
+
+/** An item waited longer than the batcher's maxWaitMs for a batch: it was never sent. */
+export class BatchWaitExceeded extends Error {
+  constructor(readonly waitedMs: number) {
+    super(`waited ${waitedMs} ms for a database batch; the database is not keeping up`);
+    this.name = 'BatchWaitExceeded';
+  }
 }
 
 /**
@@ -32,28 +48,43 @@ export interface BatcherOptions<I> {
  * (README "Performance"): 2 or 3 in flight made smaller batches, more Postgres CPU per
  * handshake and less throughput.
  */
-export const HOT_PATH_BATCHING = { maxBatch: 64, maxInFlight: 1 } as const;
+export const HOT_PATH_BATCHING = { maxBatch: 64, maxInFlight: 1, maxWaitMs: 10_000 } as const;
 
 interface Pending<I, O> {
   item: I;
   resolve: (o: O) => void;
   reject: (e: unknown) => void;
+  deadline?: NodeJS.Timeout;
 }
 
 export class Batcher<I, O> {
   private queue: Pending<I, O>[] = [];
   private inFlight = 0;
 
-  /** `run` answers one output per input, in order. */
+  /**
+   * `run` answers one output per input, in order; `retry` is set when it runs one item again
+   * after its batch failed (the batch may have committed before its answer was lost).
+   */
   constructor(
-    private readonly run: (items: I[]) => Promise<O[]>,
+    private readonly run: (items: I[], how: { retry: boolean }) => Promise<O[]>,
     private readonly opts: BatcherOptions<I>,
   ) {}
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      const pending: Pending<I, O> = { item, resolve, reject };
+      this.queue.push(pending);
       this.pump();
+      const wait = this.opts.maxWaitMs;
+      if (wait !== undefined && this.queue.includes(pending)) {
+        pending.deadline = setTimeout(() => {
+          const at = this.queue.indexOf(pending);
+          if (at < 0) return;
+          this.queue.splice(at, 1);
+          reject(new BatchWaitExceeded(wait));
+        }, wait);
+        pending.deadline.unref();
+      }
     });
   }
 
@@ -94,8 +125,9 @@ export class Batcher<I, O> {
   }
 
   private async execute(batch: Pending<I, O>[]): Promise<void> {
+    for (const p of batch) if (p.deadline) clearTimeout(p.deadline);
     try {
-      const outs = await this.run(batch.map((p) => p.item));
+      const outs = await this.run(batch.map((p) => p.item), { retry: false });
       if (outs.length !== batch.length) throw new Error(`batch answered ${outs.length} results for ${batch.length} items`);
       batch.forEach((p, i) => p.resolve(outs[i]));
     } catch (err) {
@@ -104,16 +136,15 @@ export class Batcher<I, O> {
         return;
       }
       // Alone, each item gets its own answer: the culprit its error, the others their result.
-      await Promise.all(
-        batch.map(async (p) => {
-          try {
-            const [o] = await this.run([p.item]);
-            p.resolve(o);
-          } catch (e) {
-            p.reject(e);
-          }
-        }),
-      );
+      // One at a time, in this batch's slot: the in-flight limit holds while retrying too.
+      for (const p of batch) {
+        try {
+          const [o] = await this.run([p.item], { retry: true });
+          p.resolve(o);
+        } catch (e) {
+          p.reject(e);
+        }
+      }
     }
   }
 }

@@ -1,10 +1,12 @@
 import { QueryFailedError } from 'typeorm';
 
-/** True when `e` is Postgres' unique_violation (23505) on the named constraint or index. */
+/**
+ * True when `e` is Postgres' unique_violation (23505) on the named constraint or index: from
+ * TypeORM (QueryFailedError) or straight from the pg driver (namedQuery).
+ */
 export function isUniqueViolation(e: unknown, constraint: string): boolean {
-  if (!(e instanceof QueryFailedError)) return false;
-  const pg = e.driverError as { code?: string; constraint?: string };
-  return pg.code === '23505' && pg.constraint === constraint;
+  const pg = (e instanceof QueryFailedError ? e.driverError : e) as { code?: string; constraint?: string } | null;
+  return typeof pg === 'object' && pg !== null && pg.code === '23505' && pg.constraint === constraint;
 }
 
 /** True when `e` is Postgres' foreign_key_violation (23503): the row referenced is not there. */

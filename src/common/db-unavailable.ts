@@ -1,4 +1,5 @@
 import { QueryFailedError } from 'typeorm';
+import { BatchWaitExceeded } from './batcher';
 
 /**
  * SQLSTATEs meaning "the database cannot serve now", not "this request is wrong":
@@ -21,6 +22,8 @@ const UNAVAILABLE_MESSAGE =
  * is back, so it is answered 503 (RFC 9110 §15.6.4), never as a 500 of our own making.
  */
 export function isDatabaseUnavailable(e: unknown): boolean {
+  // Queued for a batch longer than allowed: the database is not keeping up.
+  if (e instanceof BatchWaitExceeded) return true;
   for (let cur: unknown = e, depth = 0; cur && typeof cur === 'object' && depth < 4; depth++) {
     const err = cur as { code?: unknown; message?: unknown; driverError?: unknown; errors?: unknown[]; cause?: unknown };
     if (typeof err.code === 'string' && (UNAVAILABLE_SQLSTATE.test(err.code) || UNAVAILABLE_ERRNO.has(err.code))) return true;

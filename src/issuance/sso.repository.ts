@@ -9,6 +9,7 @@ import type { TargetKind, TargetSettings } from '../catalog/target.entity';
 import { MetricsService } from '../metrics/metrics.service';
 import { Batcher, HOT_PATH_BATCHING } from '../common/batcher';
 import { namedQuery } from '../common/named-query';
+import { isUniqueViolation } from '../common/db-errors';
 import { targetColumns, targetJoins } from '../catalog/access.sql';
 import { iatConflictKey, TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput, TokenRecordRow } from './token-record';
 
@@ -70,7 +71,7 @@ interface LoadKey {
 export class SsoRepository {
   private readonly loads = new Batcher<LoadKey, TargetWithAccess | null>((keys) => this.loadBatch(keys), HOT_PATH_BATCHING);
   private readonly sessionLoads = new Batcher<{ sessionId: string; slug: string }, any>((keys) => this.loadWithSessionBatch(keys), HOT_PATH_BATCHING);
-  private readonly records = new Batcher<TokenRecordInput, TokenRecordRow>((inputs) => this.recordBatch(inputs), { ...HOT_PATH_BATCHING, conflictKey: iatConflictKey });
+  private readonly records = new Batcher<TokenRecordInput, TokenRecordRow>((inputs, how) => this.recordBatch(inputs, how), { ...HOT_PATH_BATCHING, conflictKey: iatConflictKey });
 
   constructor(
     private readonly dataSource: DataSource,
@@ -134,10 +135,30 @@ export class SsoRepository {
     return { recorded: true, iat: Number(row.iat), exp: Number(row.exp) };
   }
 
-  private async recordBatch(inputs: TokenRecordInput[]): Promise<TokenRecordRow[]> {
-    const rows = await namedQuery<TokenRecordRow>(this.dataSource, TOKEN_RECORD_SQL, tokenRecordParams(inputs));
+  private async recordBatch(inputs: TokenRecordInput[], { retry }: { retry: boolean } = { retry: false }): Promise<TokenRecordRow[]> {
+    let rows: TokenRecordRow[];
+    try {
+      rows = await namedQuery<TokenRecordRow>(this.dataSource, TOKEN_RECORD_SQL, tokenRecordParams(inputs));
+    } catch (e) {
+      // The batcher runs each token of a failed batch again alone. A batch that committed but
+      // whose answer was lost (the connection broke after COMMIT) makes that retry meet its
+      // own jti: the token is recorded, and is answered as such rather than as an error. (A
+      // first attempt meeting its jti is a different token: an error, as always.)
+      const committed = retry && inputs.length === 1 && isUniqueViolation(e, 'issued_tokens_pkey') ? await this.committedRecord(inputs[0]) : null;
+      if (!committed) throw e;
+      return [committed];
+    }
     if (rows.length !== inputs.length) throw new Error(`token record answered ${rows.length} rows for ${inputs.length} tokens`);
     return rows;
+  }
+
+  /** The stored row of a token already recorded for exactly this input (jti, target, tenant, user), or null. */
+  private async committedRecord(input: TokenRecordInput): Promise<TokenRecordRow | null> {
+    const [row] = await this.dataSource.query(
+      `SELECT iat::text, exp::text FROM issued_tokens WHERE jti = $1 AND target_id = $2 AND tenant_id = $3 AND user_id = $4`,
+      [input.jti, input.targetId, input.tenantId, input.userId],
+    );
+    return row ? { n: '1', owned: true, iat: row.iat, exp: row.exp } : null;
   }
 
 }

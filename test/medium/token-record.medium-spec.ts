@@ -175,4 +175,24 @@ describe('token record statement with the Sisense iat sequence (real Postgres)',
     expect(await t.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE details->>'again' = 'true'`)).toEqual([{ n: 0 }]);
     expect(await store.record(input(subject, now))).toMatchObject({ recorded: true, iat: now + 1 });
   });
+
+  it('answers the retry of a batch that committed but lost its answer with the committed tokens, not an error, writing nothing twice', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const recs = ['lost.a@example.com', 'lost.b@example.com', 'lost.c@example.com'].map((s) => input(s, now, { iatKey: undefined }));
+    const real = (store as unknown as { recordBatch: (i: TokenRecordInput[], h: { retry: boolean }) => Promise<unknown> }).recordBatch.bind(store);
+    // The batch of two commits, then its connection drops before the answer arrives.
+    const lost = jest.spyOn(store as unknown as { recordBatch: typeof real }, 'recordBatch').mockImplementation(async (inputs, how) => {
+      const rows = await real(inputs, how);
+      if (inputs.length === 2) throw new Error('Connection terminated unexpectedly');
+      return rows;
+    });
+    try {
+      const outcomes = await Promise.all(recs.map((r) => store.record(r)));
+      expect(lost.mock.calls.map(([inputs, how]) => [inputs.length, how.retry])).toEqual([[1, false], [2, false], [1, true], [1, true]]);
+      expect(outcomes).toEqual(recs.map(() => ({ recorded: true, iat: now, exp: now + TTL })));
+      for (const r of recs) expect(await written(r.jti)).toEqual({ tokens: 1, events: 1 });
+    } finally {
+      lost.mockRestore();
+    }
+  });
 });
