@@ -3,10 +3,9 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
+import { PruneRun, pruneInBatches } from '../common/prune';
 import { IAT_SEQUENCE_IDLE_SECONDS } from './iat-sequence';
 
-/** Rows deleted per statement: short transactions, no long lock on a busy table. */
-const BATCH = 5000;
 /**
  * Kept this long after exp: a token that just expired may still be under investigation
  * (and Sisense allows 5 minutes of clock skew), so records outlive their tokens by an hour.
@@ -20,8 +19,7 @@ export const PRUNE_MARGIN_SECONDS = 3600;
  */
 @Injectable()
 export class IssuedTokensPruner implements OnApplicationBootstrap {
-  private readonly log = new Logger('IssuedTokensPruner');
-  private running = false;
+  private readonly runs = new PruneRun(new Logger('IssuedTokensPruner'), 'issued tokens');
 
   constructor(
     private readonly dataSource: DataSource,
@@ -38,16 +36,7 @@ export class IssuedTokensPruner implements OnApplicationBootstrap {
 
   /** Deletes records whose exp is older than now - margin; returns how many. */
   async prune(nowSeconds = Math.floor(Date.now() / 1000), marginSeconds = PRUNE_MARGIN_SECONDS): Promise<number> {
-    const cutoff = nowSeconds - marginSeconds;
-    let total = 0;
-    for (;;) {
-      const [, count] = (await this.dataSource.query(
-        `DELETE FROM issued_tokens WHERE jti IN (SELECT jti FROM issued_tokens WHERE exp < $1 LIMIT ${BATCH})`,
-        [cutoff],
-      )) as [unknown, number];
-      total += count;
-      if (count < BATCH) return total;
-    }
+    return pruneInBatches(this.dataSource, { table: 'issued_tokens', key: ['jti'], where: 'exp < $1' }, nowSeconds - marginSeconds);
   }
 
   /**
@@ -55,31 +44,13 @@ export class IssuedTokensPruner implements OnApplicationBootstrap {
    * behind the clock that max(now, last + 1) is now, so forgetting them changes nothing.
    */
   async pruneIatSequences(nowSeconds = Math.floor(Date.now() / 1000)): Promise<number> {
-    const cutoff = nowSeconds - IAT_SEQUENCE_IDLE_SECONDS;
-    let total = 0;
-    for (;;) {
-      const [, count] = (await this.dataSource.query(
-        `DELETE FROM iat_sequences WHERE (scope, subject) IN
-           (SELECT scope, subject FROM iat_sequences WHERE last_iat < $1 LIMIT ${BATCH})`,
-        [cutoff],
-      )) as [unknown, number];
-      total += count;
-      if (count < BATCH) return total;
-    }
+    return pruneInBatches(this.dataSource, { table: 'iat_sequences', key: ['scope', 'subject'], where: 'last_iat < $1' }, nowSeconds - IAT_SEQUENCE_IDLE_SECONDS);
   }
 
-  private async runScheduled(): Promise<void> {
-    if (this.running) return; // a slow run is not overtaken by the next tick
-    this.running = true;
-    try {
-      const n = await this.prune();
-      if (n) this.log.log(`pruned ${n} expired issued token records`);
-      const m = await this.pruneIatSequences();
-      if (m) this.log.log(`pruned ${m} idle iat sequences`);
-    } catch (err) {
-      this.log.error({ err }, 'pruning issued tokens failed');
-    } finally {
-      this.running = false;
-    }
+  private runScheduled(): Promise<void> {
+    return this.runs.run([
+      ['expired issued token records', () => this.prune()],
+      ['idle iat sequences', () => this.pruneIatSequences()],
+    ]);
   }
 }
