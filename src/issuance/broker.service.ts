@@ -10,6 +10,7 @@ import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
 import type { Broker, BrokerBehaviour } from '../products/product-definition';
 import { SsoError } from '../catalog/sso.errors';
+import { tokenRecordInput } from './token-record';
 
 export interface BrokerInput {
   loaded: TargetWithAccess;
@@ -93,23 +94,9 @@ export class BrokerService {
     }
     const now = Math.floor(Date.now() / 1000);
     const jti = randomUUID();
-    await this.store.record({
-      jti,
-      targetId: target.id,
-      tenantId: session.tenant.id,
-      userId: session.user.id,
-      sessionId: session.id,
-      now,
-      ttlSeconds: minted.expiresIn,
-      markSessionTarget: false,
-      audit: {
-        type: 'broker.token_issued',
-        actor: meta.actor,
-        ip: meta.ip,
-        requestId: meta.requestId,
-        details: { target: target.slug, targetId: target.id, userId: session.user.id, jti, resource: a.resourceId },
-      },
-    });
+    await this.store.record(
+      tokenRecordInput({ jti, target, session, meta, now, ttlSeconds: minted.expiresIn, type: 'broker.token_issued', details: { resource: a.resourceId } }),
+    );
     return minted.body;
   }
 

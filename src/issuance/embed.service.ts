@@ -9,6 +9,7 @@ import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
 import type { EmbedBehaviour } from '../products/product-definition';
 import { SsoError } from '../catalog/sso.errors';
+import { tokenRecordInput } from './token-record';
 
 export interface EmbedInput {
   loaded: TargetWithAccess;
@@ -141,23 +142,12 @@ export class EmbedService {
       throw e;
     }
     const jti = randomUUID();
-    const rec = await this.store.record({
-      jti,
-      targetId: target.id,
-      tenantId: session.tenant.id,
-      userId: session.user.id,
-      sessionId: session.id,
-      now,
-      ttlSeconds: ttl,
-      markSessionTarget: false,
-      audit: {
-        type: 'embed.issued',
-        actor: meta.actor,
-        ip: meta.ip,
-        requestId: meta.requestId,
-        details: { target: target.slug, targetId: target.id, userId: session.user.id, jti, resource: kind, id, flow, params: Object.keys((payload.params as object) ?? {}) },
-      },
-    });
+    const rec = await this.store.record(
+      tokenRecordInput({
+        jti, target, session, meta, now, ttlSeconds: ttl, type: 'embed.issued',
+        details: { resource: kind, id, flow, params: Object.keys((payload.params as object) ?? {}) },
+      }),
+    );
     if (!rec.recorded) throw new Error('embed token was not recorded'); // no identity, no iat sequence: cannot happen
     // CONTRACTS: HS256 with the `alg` header; the payload is exactly {resource, params, exp}.
     const token = this.jwt.sign(payload, {

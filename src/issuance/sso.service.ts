@@ -22,6 +22,7 @@ import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
 import type { MintContext } from '../products/product-definition';
 import { SsoError } from '../catalog/sso.errors';
+import { tokenRecordInput } from './token-record';
 import { HandshakeState, runHandshakeSteps, SsoFlow, SsoRefusal, StepDeps, TARGET_STEPS, ACCESS_STEP } from './handshake-steps';
 
 export type { SsoFlow, SsoRefusal } from './handshake-steps';
@@ -172,25 +173,11 @@ export class SsoService implements StepDeps {
     const session = a.session!;
     const { target } = loaded;
     let claims = m.claims;
-    const record = () => this.store.record({
-      jti,
-      targetId: target.id,
-      tenantId: session.tenant.id,
-      userId: session.user.id,
-      sessionId: session.id,
-      now,
-      ttlSeconds: ttl,
-      iatKey,
-      markSessionTarget: true,
-      identity,
-      audit: {
-        type: 'sso.token_issued',
-        actor: meta.actor,
-        ip: meta.ip,
-        requestId: meta.requestId,
-        details: { target: target.slug, targetId: target.id, userId: session.user.id, jti, flow: a.json ? 'json' : 'redirect', ...(shared ? { sharedAccount: shared } : {}) },
-      },
+    const input = tokenRecordInput({
+      jti, target, session, meta, now, ttlSeconds: ttl, type: 'sso.token_issued', iatKey, identity, markSessionTarget: true,
+      details: { flow: a.json ? 'json' : 'redirect', ...(shared ? { sharedAccount: shared } : {}) },
     });
+    const record = () => this.store.record(input);
     let rec = await record();
     // Claimed by a concurrent sign-in of this same tenant after our snapshot: ask again.
     if (!rec.recorded && rec.reason === 'identity_not_owned' && (await this.identities.ownerOf(identity.instance, identity.email)) === session.tenant.id) {

@@ -1,4 +1,4 @@
-import { iatConflictKey, TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput } from './token-record';
+import { iatConflictKey, TOKEN_RECORD_SQL, tokenRecordInput, tokenRecordParams, TokenRecordInput } from './token-record';
 
 const input = (over: Partial<TokenRecordInput> = {}): TokenRecordInput => ({
   jti: '00000000-0000-4000-8000-000000000001',
@@ -57,5 +57,49 @@ describe('token record statement (a batch of tokens, one statement)', () => {
     // The audit event and the session mark only for tokens actually written.
     expect(section('aud', 'ses')).toContain('JOIN tok USING (jti)');
     expect(TOKEN_RECORD_SQL.slice(TOKEN_RECORD_SQL.indexOf('ses AS ('))).toContain('JOIN tok USING (jti)');
+  });
+});
+
+describe('tokenRecordInput (every flow builds its record and audit event the one way)', () => {
+  const base = {
+    jti: 'j-1',
+    target: { id: 't-1', slug: 'mb' },
+    session: { id: 's-1', tenant: { id: 'ten-1' }, user: { id: 'u-1' } },
+    meta: { actor: 'user:u-1', ip: '203.0.113.7', requestId: 'r-1' },
+    now: 1000,
+    ttlSeconds: 300,
+  };
+
+  it('takes the ids from the session and target and puts the common audit details first', () => {
+    expect(tokenRecordInput({ ...base, type: 'broker.token_issued', details: { resource: 'abc' } })).toEqual({
+      jti: 'j-1',
+      targetId: 't-1',
+      tenantId: 'ten-1',
+      userId: 'u-1',
+      sessionId: 's-1',
+      now: 1000,
+      ttlSeconds: 300,
+      markSessionTarget: false,
+      audit: {
+        type: 'broker.token_issued',
+        actor: 'user:u-1',
+        ip: '203.0.113.7',
+        requestId: 'r-1',
+        details: { target: 'mb', targetId: 't-1', userId: 'u-1', jti: 'j-1', resource: 'abc' },
+      },
+    });
+  });
+
+  it('carries the SSO handshake\'s identity, iat sequence and session mark', () => {
+    const input = tokenRecordInput({
+      ...base,
+      type: 'sso.token_issued',
+      markSessionTarget: true,
+      iatKey: { scope: 'sisense:x|', subject: 'a@b.c' },
+      identity: { instance: 'https://bi', email: 'a@b.c' },
+      details: { flow: 'redirect' },
+    });
+    expect(input).toMatchObject({ markSessionTarget: true, iatKey: { scope: 'sisense:x|', subject: 'a@b.c' }, identity: { instance: 'https://bi', email: 'a@b.c' } });
+    expect(Object.keys(input.audit.details)).toEqual(['target', 'targetId', 'userId', 'jti', 'flow']);
   });
 });

@@ -31,6 +31,50 @@ export interface TokenRecordInput {
   audit: { type: string; actor: string; ip: string | null; requestId: string | null; details: Record<string, unknown> };
 }
 
+/** What every token record is made of, whichever flow mints the token. */
+export interface TokenIssue {
+  jti: string;
+  target: { id: string; slug: string };
+  session: { id: string; tenant: { id: string }; user: { id: string } };
+  meta: { actor: string; ip: string | null; requestId: string | null };
+  now: number;
+  ttlSeconds: number;
+  /** The audit event's type (`sso.token_issued`, `embed.issued`, `broker.token_issued`). */
+  type: string;
+  /** The flow's own audit details, next to target, targetId, userId and jti. */
+  details?: Record<string, unknown>;
+  markSessionTarget?: boolean;
+  iatKey?: TokenRecordInput['iatKey'];
+  identity?: TokenRecordInput['identity'];
+}
+
+/**
+ * The record of a token about to be issued, and its audit event: the one place the ledger
+ * row and the event that explains it are put together, for every flow.
+ */
+export function tokenRecordInput(t: TokenIssue): TokenRecordInput {
+  const { session, target } = t;
+  return {
+    jti: t.jti,
+    targetId: target.id,
+    tenantId: session.tenant.id,
+    userId: session.user.id,
+    sessionId: session.id,
+    now: t.now,
+    ttlSeconds: t.ttlSeconds,
+    ...(t.iatKey ? { iatKey: t.iatKey } : {}),
+    ...(t.identity ? { identity: t.identity } : {}),
+    markSessionTarget: t.markSessionTarget ?? false,
+    audit: {
+      type: t.type,
+      actor: t.meta.actor,
+      ip: t.meta.ip,
+      requestId: t.meta.requestId,
+      details: { target: target.slug, targetId: target.id, userId: session.user.id, jti: t.jti, ...t.details },
+    },
+  };
+}
+
 /** Per input, in order: whether its tenant owns the identity, and the token's iat/exp if written. */
 export interface TokenRecordRow {
   n: string;
