@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
@@ -9,8 +10,22 @@ import type { FlatAttributes, Tenant } from '../tenant.entity';
 import { BrandingDto, BrandingViewDto, toBrandingView } from './branding.dto';
 import { OptionalNotNull, PageMetaDto } from '../../common/dto';
 
-
 const URL_MESSAGE = 'logoutLandingUrl must be an absolute http(s) URL';
+const BRANDING_DESCRIPTION = "The tenant's look on login, signed-out and error pages; each field optional, null clears it";
+
+// The rules of each field, once: creating and updating a tenant check a value alike.
+const TenantName = () => applyDecorators(Trim(), IsString(), Length(1, 200, { message: 'name must be 1 to 200 characters long' }));
+const TenantAttributes = () => applyDecorators(ApiPropertyOptional(ATTRIBUTES_SCHEMA), OptionalNotNull(), IsFlatAttributes());
+const TenantDisabled = () => applyDecorators(OptionalNotNull(), IsBoolean());
+const LogoutLandingUrl = () => applyDecorators(IsOptional(), IsHttpUrl(URL_MESSAGE), MaxLength(2048));
+const TenantBranding = () =>
+  applyDecorators(
+    ApiPropertyOptional({ type: BrandingDto, description: BRANDING_DESCRIPTION }),
+    OptionalNotNull(),
+    IsObject({ message: 'branding must be an object' }),
+    ValidateNested(),
+    Type(() => BrandingDto),
+  );
 
 export class CreateTenantDto {
   @ApiProperty({ pattern: SLUG.source, example: 'acme', description: 'Unique, immutable; used in login URLs' })
@@ -20,69 +35,47 @@ export class CreateTenantDto {
   slug: string;
 
   @ApiProperty({ maxLength: 200, example: 'Acme Corp' })
-  @Trim()
-  @IsString()
-  @Length(1, 200, { message: 'name must be 1 to 200 characters long' })
+  @TenantName()
   name: string;
 
-  @ApiPropertyOptional(ATTRIBUTES_SCHEMA)
-  @OptionalNotNull()
-  @IsFlatAttributes()
+  @TenantAttributes()
   attributes?: FlatAttributes;
 
   @ApiPropertyOptional({ default: false })
-  @OptionalNotNull()
-  @IsBoolean()
+  @TenantDisabled()
   disabled?: boolean;
 
   @ApiPropertyOptional({ type: String, format: 'uri', nullable: true, example: 'https://app.acme.example/signed-out', description: 'Where logout may send the user back to' })
-  @IsOptional()
-  @IsHttpUrl(URL_MESSAGE)
-  @MaxLength(2048)
+  @LogoutLandingUrl()
   logoutLandingUrl?: string | null;
 
-  @ApiPropertyOptional({ type: BrandingDto, description: 'The tenant\'s look on login, signed-out and error pages; each field optional, null clears it' })
-  @OptionalNotNull()
-  @IsObject({ message: 'branding must be an object' })
-  @ValidateNested()
-  @Type(() => BrandingDto)
+  @TenantBranding()
   branding?: BrandingDto;
 }
 
 /**
  * The slug is not changeable: it is the tenant's identity in login URLs and in Metabase,
- * where a user can never move between tenants (CONTRACTS.md). Sending it is a 400.
+ * where a user can never move between tenants. Sending it is a 400.
  */
 export class UpdateTenantDto {
   @ApiPropertyOptional({ maxLength: 200 })
   @OptionalNotNull()
-  @Trim()
-  @IsString()
-  @Length(1, 200, { message: 'name must be 1 to 200 characters long' })
+  @TenantName()
   name?: string;
 
-  @ApiPropertyOptional(ATTRIBUTES_SCHEMA)
-  @OptionalNotNull()
-  @IsFlatAttributes()
+  @TenantAttributes()
   attributes?: FlatAttributes;
 
   @ApiPropertyOptional({ description: 'Disabling ends every session of the tenant at once. Global key only' })
   @OperatorOnly()
-  @OptionalNotNull()
-  @IsBoolean()
+  @TenantDisabled()
   disabled?: boolean;
 
   @ApiPropertyOptional({ type: String, format: 'uri', nullable: true, description: 'Where logout may send the user back to; null clears it' })
-  @IsOptional()
-  @IsHttpUrl(URL_MESSAGE)
-  @MaxLength(2048)
+  @LogoutLandingUrl()
   logoutLandingUrl?: string | null;
 
-  @ApiPropertyOptional({ type: BrandingDto, description: 'The tenant\'s look on login, signed-out and error pages; each field optional, null clears it' })
-  @OptionalNotNull()
-  @IsObject({ message: 'branding must be an object' })
-  @ValidateNested()
-  @Type(() => BrandingDto)
+  @TenantBranding()
   branding?: BrandingDto;
 }
 
