@@ -92,7 +92,7 @@ export class AccessService {
       const { value, problems } = parseAccessInput(body, target.kind);
       if (problems.length) throw badRequest(SsoError.InvalidAccess, problems.join('; '), { problems });
       // A mapping of a group the tenant does not have maps nobody: refused, naming it, as user
-      // creation refuses an unknown group (issue 13: a silent no-op hid a typo). Create the
+      // creation refuses an unknown group (a silent no-op would hide a typo). Create the
       // group first; renaming a group carries its mappings along (GroupsService.rename).
       const missing = await this.groups.missingNames(m, tenantId, Object.keys(value.groupMappings));
       if (missing.length) {

@@ -226,7 +226,7 @@ describe('admin API: targets', () => {
       expect(ok.body).toMatchObject({ kind: 'sisense', hasSecret: true, secretsSet: ['secret'] });
     });
 
-    // Issue 13.8: the README's own placeholder was stored as a real key, even in production.
+    // The README's own placeholder must never be stored as a real key, even in production.
     it.each([
       ['secret', '<JWT shared secret>'],
       ['secret', 'changeme-changeme-changeme-changeme'],

@@ -11,7 +11,7 @@ import { signInOver } from '../support/cookie-jar';
 import { ServiceProcess, startService, stopService } from '../support/service-process';
 
 /**
- * Issue 12, "proof under faults": two service processes on one database, sharing no memory.
+ * Proof under faults: two service processes on one database, sharing no memory.
  * SIGTERM under load answers every accepted request (no 5xx, no "Cannot use a pool after
  * calling end on the pool"), a rolling restart behind a load balancer loses no request, and
  * sessions, revocation, lockout counters and Sisense iat order hold across the processes.
