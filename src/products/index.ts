@@ -16,10 +16,6 @@ export const TARGET_KINDS: readonly string[] = TARGET_DEFINITIONS.map((d) => d.k
 
 const BY_KIND = new Map(TARGET_DEFINITIONS.map((d) => [d.kind, d]));
 
-export function targetDefinitions(): readonly TargetDefinition[] {
-  return TARGET_DEFINITIONS;
-}
-
 /** The definition of a kind; undefined for a kind no definition has (e.g. a removed product). */
 export function targetDefinition(kind: string): TargetDefinition | undefined {
   return BY_KIND.get(kind);

@@ -87,8 +87,6 @@ export function allowListPermits(schema: ArraySchema, list: unknown, item: strin
   return Array.isArray(list) && list.includes(item);
 }
 
-export const emptySchema = (): ObjectSchema => ({ type: 'object', properties: {}, additionalProperties: false });
-
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
