@@ -1,5 +1,5 @@
 /*
- * Bursts of parallel logins against the lockout and the per-IP limit (issue 8, finding 4).
+ * Bursts of parallel logins against the lockout and the per-IP limit.
  *
  *   npx ts-node --transpile-only bench/login-burst.ts      (BENCH_TRUST_PROXY=loopback)
  *

@@ -1,5 +1,5 @@
 /*
- * SSO handshakes at a fixed arrival rate (issue 12): latency when the load is set by the
+ * SSO handshakes at a fixed arrival rate: latency when the load is set by the
  * visitors, not by how fast the service answers.
  *
  *   npm run bench -- sso-rate        (BENCH_RATE=1000 BENCH_DURATION=60 BENCH_CONNECTIONS=100)

@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     console.log(`against the baseline with its key built once: ${rate(keyed).toFixed(0)}/s, ratio ${(rate(svc) / rate(keyed)).toFixed(2)}x`);
     console.log(`every jti recorded: ${recordedOk ? 'yes' : 'NO'}`);
     const keyedRatio = rate(svc) / rate(keyed);
-    console.log(`goal (issue 12): >= 1.5x the baseline and >= 0.5x the KeyObject baseline -> ${ratio >= 1.5 && keyedRatio >= 0.5 ? 'met' : 'NOT met'}`);
+    console.log(`goal: >= 1.5x the baseline and >= 0.5x the KeyObject baseline -> ${ratio >= 1.5 && keyedRatio >= 0.5 ? 'met' : 'NOT met'}`);
 
     if (process.env.BENCH_SISENSE !== '0') await benchSisense({ pg, serviceUrl: service.baseUrl, tenantId: tenant.id, cookies, box });
   } finally {
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
 }
 
 /**
- * Sisense: the same handshake, plus the strictly increasing iat (CONTRACTS: Sisense denies an
+ * Sisense: the same handshake, plus the strictly increasing iat (Sisense denies an
  * iat not later than the user's previous one), computed inside the one recording statement.
  * Two loads: the 1,000 users in turn (the normal case), and every request for one user, from
  * one session, so the per-session rate and share of the sequence apply too (the

@@ -12,7 +12,7 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
-/** Anonymous refusals audited per client IP at once, then one per 6 s (issue 8, item 8). */
+/** Anonymous refusals audited per client IP at once, then one per 6 s. */
 export const ANONYMOUS_REFUSALS_PER_IP = 30;
 
 export interface AuditQuery {
@@ -59,7 +59,7 @@ export class AuditService {
 
   /**
    * Records a refusal. A signed-in or API-key caller's refusal is always recorded; an anonymous
-   * one only within its IP's budget and the overall budget (issue 8, item 8: anyone could
+   * one only within its IP's budget and the overall budget (anyone could
    * otherwise grow the audit table without bound). Past the budget the refusal is still
    * answered, only not written; the next anonymous refusal that is written says how many were
    * left out (`notAuditedBefore`), and the log says when leaving out begins.

@@ -76,7 +76,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
 
   /**
    * Resolves `Authorization: Bearer <key>`. Same answer for a missing, unknown or revoked key.
-   * A key of a disabled tenant is refused here too (issue 8, finding 5): a suspended tenant's
+   * A key of a disabled tenant is refused here too: a suspended tenant's
    * admin can do nothing with it, neither mint new keys nor lift the suspension.
    */
   async authenticate(authorization: string | undefined): Promise<AdminPrincipal> {

@@ -13,7 +13,7 @@ import { notFound } from './errors';
 /**
  * Tenant and target slugs: URL path segments (/login?tenant=<slug>, /sso/<slug>), and a
  * tenant's may become Metabase's `@tenant` claim, whose values must match ^[-_a-z0-9]{1,255}$
- * (CONTRACTS.md): this is a subset. Also a CHECK constraint (`slugCheck`).
+ * (the products' contracts, README): this is a subset. Also a CHECK constraint (`slugCheck`).
  */
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 

@@ -67,7 +67,7 @@ export function assignRequestId(req: IncomingMessage & { id?: unknown }, res: Se
  * Query parameters whose values never reach the log: any name CONTAINING one of these words,
  * case-insensitively (`access_token`, `api_key`, `client_secret`, `SAMLAssertion`, `jwt`...),
  * plus the OAuth/OIDC `code`. A name-based rule rather than a list of names: a list misses the
- * next spelling (issue 8: `access_token=` and `api_key=` went to the log).
+ * next spelling (`access_token=` and `api_key=` went to the log).
  */
 const SECRET_PARAM_WORDS = /token|key|secret|passw|assertion|jwt|signature|credential/i;
 const SECRET_PARAM_NAMES = new Set(['code']);

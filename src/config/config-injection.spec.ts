@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /**
- * Issue 14 item 5: a service injects the config namespace it uses (`@InjectConfig('session')`),
+ * a service injects the config namespace it uses (`@InjectConfig('session')`),
  * never the whole configuration — so a reader sees from the constructor which settings a class
  * depends on, and the sealing key (secrets.key) reaches only the classes that inject 'secrets'.
  *

@@ -68,7 +68,7 @@ describe('parseEnv', () => {
     expect(found[0]).toMatch(message);
   });
 
-  // Express's `trust proxy` forms (issue 8, finding 6): never `true`, which trusts what clients write.
+  // Express's `trust proxy` forms: never `true`, which trusts what clients write.
   it.each<[string | undefined, unknown]>([
     [undefined, false],
     ['false', false],

@@ -2,7 +2,7 @@ import type { TargetView } from '../catalog/dto/target-input';
 
 /**
  * What an operator types into the BI product's own admin screen to trust us, per product
- * (CONTRACTS.md). Values are exact; secrets are never shown (they are write-only here too:
+ * (the products' contracts, README). Values are exact; secrets are never shown (they are write-only here too:
  * the operator copies the key the product generated INTO this target, not out of it).
  */
 export interface SetupGuide {

@@ -12,7 +12,7 @@ import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner
  * restart, a network cut), node-postgres emits 'error' on the client and TypeORM releases the
  * runner there and then (the pool destroys the client: right). The transaction's next
  * statement then fails with TypeORM's "Query runner already released" — no SQLSTATE, no
- * connection error — which reads as a bug of ours and was answered 500 (issue 12: about one
+ * connection error — which reads as a bug of ours and was answered 500 (about one
  * login in a Postgres outage). Here the runner keeps the error and, until its owner releases
  * it, answers every statement with it, as the dead connection itself would have: a
  * QueryFailedError carrying 57P01 / "Connection terminated", i.e. a 503 (isDatabaseUnavailable).

@@ -5,7 +5,7 @@ import { normaliseEmail } from '../common/identifiers';
 
 /** Longer assertions are refused before any parsing (a few claims fit in far less). */
 export const MAX_ASSERTION_LENGTH = 8192;
-/** CONTRACTS ("Inbound"): at most 5 minutes of life. */
+/** The hand-off contract (README, "Host-app hand-off"): at most 5 minutes of life. */
 export const MAX_LIFETIME_SECONDS = 300;
 /** An iat this far ahead of our clock is tolerated (host and IdP clocks differ a little). */
 export const MAX_IAT_SKEW_SECONDS = 60;

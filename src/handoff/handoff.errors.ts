@@ -31,7 +31,7 @@ export const HANDOFF_REFUSALS = {
  * routes are public and `iss` is whatever the sender writes: if an unknown slug, or a tenant
  * without a hand-off secret, answered differently from a wrong signature, anyone could list
  * which organizations exist (and which use hand-off) with unsigned guesses. Like a login that
- * looks the same whether the account exists or not (STYLE.md, "Behaviour").
+ * looks the same whether the account exists or not (OWASP Authentication Cheat Sheet).
  */
 const ANSWERED_AS = {
   /** `iss` names no tenant (or is missing). */

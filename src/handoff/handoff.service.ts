@@ -66,7 +66,7 @@ export interface HandoffResult {
 }
 
 /**
- * Host-app hand-off (CONTRACTS.md, "Inbound"): a signed, single-use assertion becomes a
+ * Host-app hand-off (README, "Host-app hand-off"): a signed, single-use assertion becomes a
  * session, as a password login would. Order matters:
  *  1. everything that needs no write — size, issuer, signature (the tenant's current or
  *     previous secret), iat/exp/jti, email, tenant enabled — refused with nothing stored;

@@ -6,7 +6,7 @@ import { targetDefinition } from '../products';
 
 /**
  * BI_LOGOUT for the front door: the browser URLs that end the BI sessions a session opened
- * (Metabase has no JWT single logout and never calls us: CONTRACTS "the user's browser must
+ * (Metabase has no JWT single logout and never calls us: the product's contract "the user's browser must
  * load {metabase}/auth/logout"), and which logout landing pages a tenant may be sent to.
  */
 @Injectable()

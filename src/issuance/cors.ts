@@ -5,7 +5,7 @@ import { SsoError } from '../catalog/sso.errors';
 
 /**
  * CORS for the JSON flows (a BI product's browser SDK fetches our endpoints from the host
- * app's origin, with credentials). CONTRACTS: "CORS with credentials for allow-listed
+ * app's origin, with credentials). The product's contract: "CORS with credentials for allow-listed
  * origins (never `*`)". With credentials the browser requires the exact origin echoed back
  * and Access-Control-Allow-Credentials: true; Vary: Origin keeps caches from mixing answers.
  * Which extra request headers an SDK sends is the product's business (its definition's

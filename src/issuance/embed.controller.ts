@@ -63,7 +63,7 @@ export class EmbedController {
     send(res, await this.embeds.issue({ loaded, kind, id, session, json, cookie: req.cookies?.[SESSION_COOKIE], meta }));
   }
 
-  /** Metabase embed.js `guestEmbedProviderUri` (CONTRACTS, guest embeds): `{entityType, entityId}` -> `{jwt}`. */
+  /** Metabase embed.js `guestEmbedProviderUri` (the product's contract, guest embeds): `{entityType, entityId}` -> `{jwt}`. */
   @Post(':target/guest-token')
   @HttpCode(200)
   @LoadsSession()

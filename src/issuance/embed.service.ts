@@ -149,7 +149,7 @@ export class EmbedService {
       }),
     );
     if (!rec.recorded) throw new Error('embed token was not recorded'); // no identity, no iat sequence: cannot happen
-    // CONTRACTS: HS256 with the `alg` header; the payload is exactly {resource, params, exp}.
+    // The product's contract: HS256 with the `alg` header; the payload is exactly {resource, params, exp}.
     const token = this.jwt.sign(payload, {
       privateKey: key,
       algorithm: embed.signing.alg,

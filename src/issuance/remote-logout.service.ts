@@ -11,7 +11,7 @@ import { targetDefinition } from '../products';
 import { SsoError } from '../catalog/sso.errors';
 
 /**
- * `GET /sso/<target>/logout`, Sisense's Remote Logout URL. CONTRACTS: "Sisense calls our
+ * `GET /sso/<target>/logout`, Sisense's Remote Logout URL. The product's contract: "Sisense calls our
  * Remote Logout URL after its own logout; we end our session and send the user to a landing
  * page" — otherwise the next Sisense visit would silently sign the user straight back in.
  *

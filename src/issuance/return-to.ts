@@ -2,7 +2,7 @@
  * return_to: reading it off our SSO URL. Whether a value is safe to redirect to is decided in
  * common/redirects.ts.
  *
- * Metabase does not url-encode the path it appends (CONTRACTS: "a return path with its own
+ * Metabase does not url-encode the path it appends (the product's contract: "a return path with its own
  * `?a=1&b=2` arrives split across our query string"): `/sso/x?return_to=/q/1?a=1&b=2` reaches
  * us as return_to=/q/1?a=1 and b=2. So return_to is rebuilt from the raw query string:
  * everything after the first `return_to=`, minus the few parameters that are ours.

@@ -6,12 +6,12 @@ import { targetSecretContext } from '../catalog/target-secrets';
 /**
  * A target's secrets, opened once and kept: signing keys as KeyObjects (jsonwebtoken.sign
  * with a string secret rebuilds the key on every call, ~2,000 signs/s here; with a KeyObject
- * made once ~78,000/s — STYLE.md, "The hot path"), and plain values for a broker's calls.
+ * made once ~78,000/s — README, "Performance"), and plain values for a broker's calls.
  *
  * An entry is valid while the sealed value it was made from is the one the database holds.
  * Every write of a secret seals it afresh (new random IV), so a changed secret never matches
  * a cached entry, in this process or any other, without relying on every writer bumping
- * updated_at. Keys are the secret string's UTF-8 bytes (CONTRACTS: "not hex-decoded").
+ * updated_at. Keys are the secret string's UTF-8 bytes (the product's contract: "not hex-decoded").
  */
 @Injectable()
 export class SigningKeyCache {

@@ -195,7 +195,7 @@ export class SsoService implements StepDeps {
     // A sequenced iat (Sisense) may be ahead of the clock: the token carries what was recorded.
     if (rec.iat !== now || rec.exp !== now + ttl) claims = sso.claims({ ...base, iat: rec.iat, jti }, rec.exp);
     // A KeyObject made once per target (signing-key-cache.ts): jsonwebtoken would rebuild a key
-    // from a string secret on every call (STYLE.md, "The hot path").
+    // from a string secret on every call (README, "Performance").
     const jwt = this.jwt.sign(claims, { privateKey: key, algorithm: sso.signing.alg, header: { ...sso.signing.header(target), alg: sso.signing.alg } });
     if (a.json || !sso.redirect) return { kind: 'json', body: { jwt } };
     return { kind: 'redirect', url: sso.redirect.url({ target, access }, jwt, returnTo) };

@@ -3,7 +3,7 @@
 /**
  * Local group names -> the product's group names through the access's group mappings,
  * deduplicated. A local group without a mapping sends nothing (the product's groups must
- * exist there; CONTRACTS: Sisense groups must exist, Metabase maps by name).
+ * exist there; Sisense's groups must exist, Metabase maps by name).
  */
 export function mapGroups(local: string[], mappings: Record<string, string[]>): string[] {
   const out = new Set<string>();

@@ -18,7 +18,7 @@ const RESERVED_KEYS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 
 /**
  * Why `value` is not a flat attribute set (empty when it is). Tenant and user attributes
  * become Metabase user attributes (row-level security) and Metabase drops arrays, objects
- * and null values (CONTRACTS.md), so they are refused here rather than silently lost later.
+ * and null values (the products' contracts, README), so they are refused here rather than silently lost later.
  */
 export function attributeProblems(value: unknown, field = 'attributes'): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

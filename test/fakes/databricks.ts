@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 
 /**
- * A fake Databricks workspace for AI/BI external embedding, enforcing what CONTRACTS.md says
+ * A fake Databricks workspace for AI/BI external embedding, enforcing what the README says
  * the three steps look like (nothing is signed by us here, so nothing to verify with jose):
  *
  *   POST /oidc/v1/token   form, Basic auth (client id:secret, checked)

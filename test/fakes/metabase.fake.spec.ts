@@ -3,7 +3,7 @@ import { FakeMetabase, MiniBrowser, startFakeMetabase } from './metabase';
 
 /**
  * The fake is only worth something if it refuses what Metabase refuses: each rule of
- * CONTRACTS.md gets a token that breaks it, signed with jose (not our minting code).
+ * the contract in the README gets a token that breaks it, signed with jose (not our minting code).
  */
 const SECRET = 'metabase-jwt-secret-0123456789abcdef';
 const EMBED_SECRET = 'metabase-embedding-secret-0123456789';

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { CookieJar } from '../support/cookie-jar';
 
 /**
- * A fake Metabase that accepts what CONTRACTS.md says Metabase accepts, verified with jose
+ * A fake Metabase that accepts what the README says Metabase accepts, verified with jose
  * (an independent JWT library, not the code that mints our tokens):
  *
  *   GET /auth/sso?jwt=..&return_to=..   JWT SSO. Denies: any alg but HS256, a bad signature,
@@ -220,7 +220,7 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
   });
 
   // Every other page: a session shows it; without one Metabase sends the visitor to the IdP,
-  // appending return_to WITHOUT encoding it (CONTRACTS).
+  // appending return_to WITHOUT encoding it (its contract, README "Metabase").
   app.use((req, res) => {
     const sid = cookieValue(req, SESSION_COOKIE);
     if (sid && sessions.has(sid)) {
@@ -248,7 +248,7 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
   return fake;
 }
 
-/** CONTRACTS: Metabase accepts return_to only if relative or on its own host (else 400). */
+/** the product's contract: Metabase accepts return_to only if relative or on its own host (else 400). */
 function checkReturnTo(raw: unknown, self: string): string {
   if (raw === undefined) return '/';
   if (typeof raw !== 'string') throw new Denied('return_to must be a string', 400);

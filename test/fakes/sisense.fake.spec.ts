@@ -4,7 +4,7 @@ import { FakeSisense, SISENSE_SESSION_COOKIE, startFakeSisense } from './sisense
 
 /**
  * The fake is only worth something if it refuses what Sisense refuses: one test per rule of
- * CONTRACTS.md "Sisense — JWT SSO". Tokens are assembled by hand so each can break one rule.
+ * the README's Sisense contract. Tokens are assembled by hand so each can break one rule.
  */
 const SECRET = 'fake-sisense-shared-secret-0123456789';
 const CLOCK = 1_800_000_000;
@@ -23,7 +23,7 @@ function claims(over: Record<string, unknown> = {}): Record<string, unknown> {
   return { sub: `user${n}@example.com`, iat: CLOCK, exp: CLOCK + 300, jti: randomUUID(), ...over };
 }
 
-describe('fake Sisense (enforces CONTRACTS.md)', () => {
+describe('fake Sisense (enforces the contract in the README)', () => {
   let clock = CLOCK;
   let fake: FakeSisense;
   beforeAll(async () => {

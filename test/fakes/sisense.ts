@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 
 /**
- * A fake Sisense that accepts JWT SSO exactly as CONTRACTS.md describes Sisense doing it,
+ * A fake Sisense that accepts JWT SSO exactly as the contract in the README describes Sisense doing it,
  * verified with jose (an independent JWT library — not the code that mints our tokens):
  *
  *   GET /jwt?jwt=..&return_to=..           the main (system) tenant

@@ -30,7 +30,7 @@ describe('admin API scopes', () => {
     patch: (p: string, body: object) => request(t.http).patch(p).set('Authorization', `Bearer ${key}`).send(body),
   });
 
-  describe('a disabled tenant (issue 8, finding 5)', () => {
+  describe('a disabled tenant', () => {
     it("refuses its scoped keys at authentication: they cannot read, create keys or re-enable the tenant", async () => {
       const tenant = await makeTenant(t.ds);
       const key = await makeApiKey(t.ds, tenant.id, 'tenant admin');
@@ -79,7 +79,7 @@ describe('admin API scopes', () => {
     });
   });
 
-  describe('slugs in paths (issue 13, item 5)', () => {
+  describe('slugs in paths', () => {
     it('names a tenant and a target by slug wherever an id is taken, resolved to the same objects', async () => {
       const tenant = await makeTenant(t.ds);
       const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb-slug.example.com', secret: 'z'.repeat(40) });

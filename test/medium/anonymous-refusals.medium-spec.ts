@@ -4,7 +4,7 @@ import { makeTarget } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 
 /**
- * Issue 8, item 8: every anonymous refusal (/sso/<unknown>, a bad return_to) wrote an audit
+ * every anonymous refusal (/sso/<unknown>, a bad return_to) wrote an audit
  * row, so anyone could fill the audit table. Anonymous refusals are rate-limited per client IP
  * (and overall) before they are audited; the refusal itself is still answered every time.
  */

@@ -7,7 +7,7 @@ import { FakeSisense, startFakeSisense } from '../fakes/sisense';
 import { createTestApp, TestApp } from '../setup/app';
 
 /**
- * Issue 8 items 1-3: a BI identity (the email a BI instance keys its users by) has one owner
+ * a BI identity (the email a BI instance keys its users by) has one owner
  * tenant per instance; a tenant-scoped key can neither take another tenant's BI account nor
  * override the attributes the global key set. Fakes verify every token with jose.
  */
@@ -16,7 +16,7 @@ const MB_EMBED = 'mb-identities-embed-secret-0123456789abcdef';
 const SS_SECRET = 'ss-identities-jwt-secret-0123456789abcdef';
 const SHARED = 'globex@bi.example.com';
 
-describe('BI identities have one owner (issue 8 items 1-3)', () => {
+describe('BI identities have one owner', () => {
   let t: TestApp;
   let mb: FakeMetabase;
   let ss: FakeSisense;
@@ -319,7 +319,7 @@ describe('BI identities have one owner (issue 8 items 1-3)', () => {
     });
   });
 
-  describe('group mappings name existing groups (issue 13 item 6)', () => {
+  describe('group mappings name existing groups', () => {
     it('refuses a mapping of a local group the tenant does not have, naming it', async () => {
       const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb-groups.example.com', secret: MB_SECRET });
       const tenant = await makeTenant(t.ds);

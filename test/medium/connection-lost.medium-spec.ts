@@ -8,7 +8,7 @@ import { testServerUrl } from '../setup/test-db';
 import { CookieJar, csrfFieldOf } from '../support/cookie-jar';
 
 /**
- * Issue 12, the login 500 during a Postgres outage. When Postgres drops a connection that is
+ * the login 500 during a Postgres outage. When Postgres drops a connection that is
  * idle between two statements of a transaction (shutdown's "terminating connection due to
  * administrator command", 57P01), node-postgres emits 'error' on the client and TypeORM
  * releases the query runner there and then; the transaction's next statement used to fail

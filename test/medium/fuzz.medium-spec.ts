@@ -7,7 +7,7 @@ import { CookieJar, csrfFieldOf } from '../support/cookie-jar';
 import { nestRoutes, RouteInfo } from '../support/routes';
 
 /**
- * Issue 12, "proof under faults": property-based fuzzing (fast-check) of every admin API body
+ * property-based fuzzing (fast-check) of every admin API body
  * (routes and DTOs read from Nest's metadata, so a new route is fuzzed without editing this
  * file) and of the SSO, login, logout, embed and hand-off query strings, forms and bodies
  * (the hand-off's assertions both as junk and signed with the tenant's real secret, so fuzzed

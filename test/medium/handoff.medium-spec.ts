@@ -9,7 +9,7 @@ import { createTestApp, TestApp } from '../setup/app';
 import { signAssertion } from '../support/handoff';
 
 /**
- * Host-app hand-off (issue 10): a host app signs an assertion, the browser brings it to
+ * Host-app hand-off: a host app signs an assertion, the browser brings it to
  * /sso/<target> (GET or POST form) or /login/handoff, and is signed in and sent on to the
  * BI tool exactly as after a login. Every refusal is distinct, audited, and creates nothing.
  */

@@ -10,7 +10,7 @@ const IP_LIMIT = 20;
 const BURST = 100;
 
 /**
- * Issue 8, finding 4: a burst of parallel logins must not get past the lockout. The lockout
+ * a burst of parallel logins must not get past the lockout. The lockout
  * decides BEFORE the password is verified, so a burst of 100 costs at most THRESHOLD argon2id
  * verifications and the right password, arriving among them, is refused once the account is
  * locked. Verifications are counted by spying on PasswordsService (the real hashing still runs).

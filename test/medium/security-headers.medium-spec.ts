@@ -14,7 +14,7 @@ import { createDatabase, dropDatabase } from '../setup/test-db';
 import { CookieJar, signIn } from '../support/cookie-jar';
 
 /**
- * Issue 8 item 8: every HTML response — pages and error pages alike — carries the security
+ * every HTML response — pages and error pages alike — carries the security
  * headers, set in one place (src/common/security-headers.ts, registered by configureApp,
  * which main.ts and these tests share). Table-driven: one row per kind of HTML response.
  */

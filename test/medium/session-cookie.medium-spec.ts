@@ -6,7 +6,7 @@ import { CookieJar, csrfFieldOf } from '../support/cookie-jar';
 const PASSWORD = 'correct horse battery staple';
 
 /**
- * Issue 8, finding 7: cookie-parser turns a cookie value starting with `j:` into JSON, so
+ * cookie-parser turns a cookie value starting with `j:` into JSON, so
  * `eidp_session=j:["x"]` reached the session code as an array and every session route
  * answered 500 (a correct login too). The session id is derived from the cookie in one place
  * (SessionsService.idFromCookie), which accepts only a string of the form we issue.

@@ -11,7 +11,7 @@ import { csrfFieldOf } from '../support/cookie-jar';
  * inserted behind the service's back): the BI tool sends the visitor to us, we send them to
  * the login page, the form is read and submitted with the cookies the page set, and the
  * continuation takes them back to the BI tool with a token it accepts — then out again.
- * Both fakes verify tokens with jose (CONTRACTS.md), not with the code that minted them.
+ * Both fakes verify tokens with jose (the products' contracts, README), not with the code that minted them.
  */
 const MB_SECRET = 'dance-metabase-jwt-secret-0123456789abcdef';
 const SS_SECRET = 'dance-sisense-shared-secret-0123456789abcdef';

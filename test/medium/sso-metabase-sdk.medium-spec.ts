@@ -8,7 +8,7 @@ import { createTestApp, TestApp } from '../setup/app';
 /**
  * The Metabase Embedding SDK's flow: it fetches our IdP URI with ?response=json from the host
  * app's origin, with credentials, and wants 200 {"jwt": ...}; without a session a JSON 401.
- * CONTRACTS: CORS with credentials for allow-listed origins only, never `*`.
+ * the product's contract: CORS with credentials for allow-listed origins only, never `*`.
  */
 const SECRET = 'mb-sdk-secret-for-tests-0123456789abcdef';
 const APP = 'https://app.example.com';

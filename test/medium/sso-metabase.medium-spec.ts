@@ -9,7 +9,7 @@ import { FakeMetabase, MiniBrowser, startFakeMetabase } from '../fakes/metabase'
 import { createTestApp, TestApp } from '../setup/app';
 
 /**
- * Metabase JWT SSO end to end: a fake Metabase (verifying with jose, as CONTRACTS.md says)
+ * Metabase JWT SSO end to end: a fake Metabase (verifying with jose, as the contract in the README says)
  * sends visitors to our IdP URI; we send them to login or straight back with a token.
  */
 const SECRET = 'mb-jwt-secret-for-tests-0123456789abcdef';
@@ -27,7 +27,7 @@ describe('Metabase JWT SSO (GET /sso/:target)', () => {
     base = await t.listen();
     tenant = await makeTenant(t.ds, { attributes: { region: 'tenant-region', plan: 'gold' } });
     // A Metabase dedicated to one customer: its IdP URI names the tenant, and Metabase
-    // appends return_to with '&' (CONTRACTS).
+    // appends return_to with '&' (its contract, README "Metabase").
     mb = await startFakeMetabase({ jwtSecret: SECRET, idpUri: `${base}/sso/mb-main?tenant=${tenant.slug}` });
     user = await makeUser(t.ds, tenant.id, {
       email: 'ada@example.com',

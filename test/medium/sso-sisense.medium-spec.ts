@@ -7,7 +7,7 @@ import { grantAccess, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 
 /**
- * The Sisense redirect dance against a fake Sisense that enforces CONTRACTS.md with jose:
+ * The Sisense redirect dance against a fake Sisense that enforces the contract in the README with jose:
  * Sisense -> /sso/<target>?return_to=.. -> (login) -> 302 <sisense>[/<tenant>]/jwt?jwt=..
  * -> Sisense accepts; and Sisense's Remote Logout URL ending our session.
  */

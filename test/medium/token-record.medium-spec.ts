@@ -12,7 +12,7 @@ import { createTestModule, TestModule } from '../setup/module';
  * The production iat path: the one statement that records a Sisense token (SsoRepository.record
  * running tokenRecordStatement with the iat sequence in its `seq` step), on real Postgres.
  * Sisense denies an iat not later than the user's previous one and one more than 5 minutes
- * from its clock (CONTRACTS.md): the sequence must hold under parallel sign-ins, and a token
+ * from its clock (the products' contracts, README): the sequence must hold under parallel sign-ins, and a token
  * is recorded with the iat it will carry, or nothing is written at all.
  */
 describe('token record statement with the Sisense iat sequence (real Postgres)', () => {

@@ -6,7 +6,7 @@ import { CookieJar, csrfFieldOf } from '../support/cookie-jar';
 const IP_LIMIT = 5;
 
 /**
- * Issue 8, finding 6: with every hop trusted, a client-sent X-Forwarded-For chose the client
+ * with every hop trusted, a client-sent X-Forwarded-For chose the client
  * IP — rotating it past the per-IP login limit and forging audit IPs. Here the service sits
  * behind ONE proxy (TRUST_PROXY=1): the proxy appends the address it saw to whatever the
  * client sent, and only that last entry is believed.

@@ -10,7 +10,7 @@ import { signInOver } from '../support/cookie-jar';
 import { PostgresProcess, startPostgresProcess } from '../support/embedded-postgres-process';
 
 /**
- * Issue 12, "proof under faults": Postgres itself stops in the middle of a load run (its own
+ * Postgres itself stops in the middle of a load run (its own
  * embedded cluster, not the suite's) and starts again. While it is down SSO and login answer
  * 503 with a clear body (never a 500, never a crash), readiness says 503, and no token leaves
  * without its ledger row; once it is back the same process serves again within 5 s.

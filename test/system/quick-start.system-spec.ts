@@ -9,7 +9,7 @@ import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, signIn } from '../support/cookie-jar';
 
 /**
- * The README's Quick start, run as written (issue 13, item 5): the shell block is taken from
+ * The README's Quick start, run as written: the shell block is taken from
  * README.md and executed by bash against the service, with `npm` as a no-op (the service is
  * already up) and `openssl rand -hex 24` giving the admin key this app was started with. Then
  * what it tells the reader to do at the end is done: open the URL, sign in, and the

@@ -27,7 +27,7 @@ export type Admission =
  * Lockout"): per account — N failures within a window lock it for a while — and per IP — over
  * the limit within its own window, the IP gets 429 until the window ends.
  *
- * The counters decide BEFORE the password is verified (issue 8, finding 4: a burst of 100
+ * The counters decide BEFORE the password is verified (a burst of 100
  * parallel attempts used to read "not locked" 100 times and verify all 100). Every attempt
  * first RESERVES one failure on the IP and on the account, each with one atomic
  * `INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING` (Postgres takes the row lock and

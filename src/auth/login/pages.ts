@@ -71,7 +71,7 @@ ${supportLine(v.brand)}`,
 /**
  * Signed out. `biLogoutUrls` are loaded in hidden iframes: Metabase has no single logout and
  * Sisense ends its session only when the browser calls its logout endpoint with its cookies
- * (CONTRACTS.md, "Logout"). With a `continueTo`, the page moves on by itself after a moment.
+ * (Metabase's and Sisense's logout rules, README). With a `continueTo`, the page moves on by itself after a moment.
  */
 export function loggedOutPage(v: { biLogoutUrls: string[]; continueTo: string | null; loginHref: string; brand?: Brand | null }): Page {
   const frames = v.biLogoutUrls

@@ -70,7 +70,7 @@ function parseGroupMappings(v: unknown, problems: string[]): GroupMappings {
 
 /**
  * The same rules as tenant and user attributes (src/tenants/attributes.ts): these are merged
- * with them into the token, where Metabase keeps flat values as user attributes (CONTRACTS).
+ * with them into the token, where Metabase keeps flat values as user attributes (its contract, README "Metabase").
  */
 function parseAttributes(v: unknown, problems: string[]): FlatAttributes {
   const found = attributeProblems(v, 'attributes');

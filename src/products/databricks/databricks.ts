@@ -14,7 +14,7 @@ export enum DatabricksError {
 
 /**
  * Databricks AI/BI dashboards, external embedding: a token broker, nothing signed by us.
- * CONTRACTS, the three steps:
+ * Databricks' contract, the three steps:
  * 1. POST {workspace}/oidc/v1/token, Basic auth (service principal id:secret),
  *    grant_type=client_credentials&scope=all-apis -> access_token (shared, cached).
  * 2. GET {workspace}/api/2.0/lakeview/dashboards/{id}/published/tokeninfo
@@ -26,7 +26,7 @@ export enum DatabricksError {
 
 /** Renew the shared all-apis token this long before it expires (a mint takes three calls). */
 const REFRESH_MARGIN_SECONDS = 60;
-/** CONTRACTS: "assume 3600 s when absent". */
+/** Databricks' contract: "assume 3600 s when absent". */
 const DEFAULT_EXPIRES_IN = 3600;
 const DEFAULT_TIMEOUT_MS = 5000;
 

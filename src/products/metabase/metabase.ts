@@ -15,13 +15,13 @@ export enum MetabaseError {
 
 /** Metabase's own defaults for its configurable claim names (Admin > Authentication > JWT). */
 const DEFAULT_CLAIMS = { email: 'email', firstName: 'first_name', lastName: 'last_name', groups: 'groups' };
-/** CONTRACTS: send exp 60–600 s ahead; two minutes leaves room for a slow redirect. */
+/** Metabase's contract: send exp 60–600 s ahead; two minutes leaves room for a slow redirect. */
 const DEFAULT_TOKEN_TTL = 120;
 /** Short, so an iframe URL copied out of one user's page is useless soon after. */
 const DEFAULT_EMBED_TTL = 60;
 /** Registered claims are never user attributes in Metabase, and never ours to overwrite. */
 const REGISTERED_CLAIMS = ['iss', 'iat', 'sub', 'aud', 'exp', 'nbf', 'jti'];
-/** CONTRACTS: the Metabase tenant slug. */
+/** Metabase's contract: the Metabase tenant slug. */
 const METABASE_TENANT_SLUG = /^[-_a-z0-9]{1,255}$/;
 /** In shared-account mode the real user's email travels as this attribute. */
 const REAL_USER_EMAIL_ATTRIBUTE = 'user_email';
@@ -86,15 +86,15 @@ function positive(v: unknown, def: number): number {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : def;
 }
 
-/** CONTRACTS: HMAC-SHA256 only; the key is the secret string's UTF-8 bytes. */
+/** Metabase's contract: HMAC-SHA256 only; the key is the secret string's UTF-8 bytes. */
 const ssoSigning: Signing = { alg: 'HS256', secret: 'secret', header: () => ({}) };
-/** CONTRACTS (static embedding): HS256 with the `alg` header, signed with the embedding secret key. */
+/** Metabase's contract (static embedding): HS256 with the `alg` header, signed with the embedding secret key. */
 const embedSigning: Signing = { alg: 'HS256', secret: 'embeddingSecret', header: () => ({}) };
 
 const sso: SsoBehaviour = {
   signing: ssoSigning,
   ttlSeconds: (settings) => positive(settings.tokenTtlSeconds, DEFAULT_TOKEN_TTL),
-  // CONTRACTS: the Embedding SDK / embed.js calls the IdP URI with ?response=json for {jwt}.
+  // Metabase's contract: the Embedding SDK / embed.js calls the IdP URI with ?response=json for {jwt}.
   json: true,
   // Metabase keys users by email (compared lower-cased): the user's, or the shared account's.
   identityEmail: (ctx) => identity(ctx).email,
@@ -118,11 +118,11 @@ const sso: SsoBehaviour = {
     payload[names.email] = who.email;
     if (who.firstName) payload[names.firstName] = who.firstName;
     if (who.lastName) payload[names.lastName] = who.lastName;
-    // CONTRACTS: omit the claim rather than send [] — an empty array can strip every group.
+    // Metabase's contract: omit the claim rather than send [] — an empty array can strip every group.
     const groups = mapGroups(ctx.groups, ctx.access.groupMappings ?? {});
     if (groups.length) payload[names.groups] = groups;
 
-    // CONTRACTS: @tenant only when the Metabase has tenants on, otherwise it answers 403.
+    // Metabase's contract: @tenant only when the Metabase has tenants on, otherwise it answers 403.
     if (s.tenantsEnabled === true) {
       const slug = accessOf(ctx.access.settings).metabaseTenantSlug ?? ctx.tenant.slug;
       if (!METABASE_TENANT_SLUG.test(slug)) {
@@ -143,7 +143,7 @@ const sso: SsoBehaviour = {
       if (Object.keys(tenantAttributes).length) payload['@tenant.attributes'] = tenantAttributes;
     }
 
-    // CONTRACTS: iat integer seconds and always sent; exp sent; no nbf. jti: unique per token.
+    // Metabase's contract: iat integer seconds and always sent; exp sent; no nbf. jti: unique per token.
     payload.iat = ctx.iat;
     payload.exp = exp;
     payload.jti = ctx.jti;
@@ -152,7 +152,7 @@ const sso: SsoBehaviour = {
 
   redirect: {
     /**
-     * CONTRACTS: Metabase accepts return_to only if relative or on its own host. We check the
+     * Metabase's contract: Metabase accepts return_to only if relative or on its own host. We check the
      * same before signing anything, so a foreign URL is refused here, not after a token left.
      */
     normaliseReturnTo(raw, target) {
@@ -171,7 +171,7 @@ const embed: EmbedBehaviour = {
   ttlSeconds: (settings) => positive(settings.embedTtlSeconds, DEFAULT_EMBED_TTL),
 
   /**
-   * CONTRACTS (static embedding): {resource: {dashboard|question: id}, params, exp}; params
+   * Metabase's contract (static embedding): {resource: {dashboard|question: id}, params, exp}; params
    * is required and must set every locked parameter. Values are resolved like the SSO
    * token's attributes (access > user > tenant, src/products/attributes.ts), so embed and token agree
    * and what the global key bound to the access cannot be overridden by a tenant-scoped key.
@@ -193,11 +193,11 @@ const embed: EmbedBehaviour = {
     return { resource: { [kind]: id }, params, exp };
   },
 
-  // CONTRACTS: {metabase}/embed/<kind>/<token>#bordered=true&titled=true.
+  // Metabase's contract: {metabase}/embed/<kind>/<token>#bordered=true&titled=true.
   url: (target, kind, token) => `${base(target)}/embed/${kind}/${token}#bordered=true&titled=true`,
 
   /**
-   * CONTRACTS (guest embeds): embed.js asks our guestEmbedProviderUri for the entity the
+   * Metabase's contract (guest embeds): embed.js asks our guestEmbedProviderUri for the entity the
    * browser names, so the tenant's access must list it: nothing is embeddable by default.
    */
   guest: {
@@ -252,7 +252,7 @@ const settingsSchema: ObjectSchema = {
     firstNameClaim: { ...claimName('First name claim (default first_name)'), title: 'First name claim' },
     lastNameClaim: { ...claimName('Last name claim (default last_name)'), title: 'Last name claim' },
     groupsClaim: { ...claimName('Groups claim (default groups)'), title: 'Groups claim' },
-    // CONTRACTS: send exp 60–600 s ahead.
+    // Metabase's contract: send exp 60–600 s ahead.
     tokenTtlSeconds: { type: 'integer', title: 'SSO token lifetime (s)', minimum: 60, maximum: 600, default: DEFAULT_TOKEN_TTL },
     embedTtlSeconds: { type: 'integer', title: 'Embed token lifetime (s)', minimum: 10, maximum: 3600, default: DEFAULT_EMBED_TTL },
     tenantsEnabled: {
@@ -270,7 +270,7 @@ const settingsSchema: ObjectSchema = {
 const accessSettingsSchema: ObjectSchema = {
   type: 'object',
   properties: {
-    // CONTRACTS, Metabase multi-tenancy: @tenant must match ^[-_a-z0-9]{1,255}$.
+    // Metabase's contract, Metabase multi-tenancy: @tenant must match ^[-_a-z0-9]{1,255}$.
     metabaseTenantSlug: { type: 'string', title: 'Metabase tenant slug', description: 'The @tenant (default: the tenant slug)', pattern: METABASE_TENANT_SLUG.source, 'x-pattern-message': 'a Metabase tenant slug (must match ^[-_a-z0-9]{1,255}$)' },
     sharedAccount: schemas.sharedAccount('Metabase'),
     lockedParams: {
@@ -328,6 +328,6 @@ export const metabase = defineTarget({
   corsRequestHeaders: ['X-Metabase-Client', 'X-Metabase-Client-Version'],
   sso,
   embed,
-  // CONTRACTS: Metabase has no JWT single logout; the browser must load {metabase}/auth/logout.
+  // Metabase's contract: Metabase has no JWT single logout; the browser must load {metabase}/auth/logout.
   logoutUrl: (ctx) => `${base(ctx.target)}/auth/logout`,
 });

@@ -54,7 +54,7 @@ function sisenseTenant(ctx: AccessPart): { name?: string; id?: string } {
 
 /**
  * `<sisense>` for the main (system) tenant, `<sisense>/<tenant name>` for an organization
- * tenant: CONTRACTS "for an organization tenant the base is {sisense}/{tenant_name}".
+ * tenant: Sisense's contract "for an organization tenant the base is {sisense}/{tenant_name}".
  */
 function sisenseBase(ctx: AccessPart): string {
   const base = ctx.target.baseUrl.replace(/\/+$/, '');
@@ -89,7 +89,7 @@ function allowedOrigins(target: Target): Set<string> {
 /**
  * return_to as Sisense sends it: a Sisense path (relative, one leading '/'), or — from the
  * Compose SDK — an absolute URL of the embedding app, which must be on the Sisense origin or
- * an allow-listed embedding origin (CONTRACTS: "Validate against an allow-list"). Anything
+ * an allow-listed embedding origin (Sisense's contract: "Validate against an allow-list"). Anything
  * else (protocol-relative '//evil', backslashes, control characters, credentials in the URL)
  * is refused: we would otherwise be an open redirect through Sisense.
  */
@@ -106,7 +106,7 @@ function ttlSeconds(settings: TargetSettings): number {
 }
 
 const sso: SsoBehaviour = {
-  // CONTRACTS: header `typ: JWT`, `alg: HS256` (nothing else).
+  // Sisense's contract: header `typ: JWT`, `alg: HS256` (nothing else).
   signing: { alg: 'HS256', secret: 'secret', header: () => ({ typ: 'JWT' }) },
   // Sisense denies a token whose iat is the same as or earlier than the user's previous one.
   // It keeps the last iat per Sisense user: the instance (and organization tenant) it lives
@@ -135,14 +135,14 @@ const sso: SsoBehaviour = {
     const groups = mapGroups(ctx.groups, ctx.access.groupMappings);
     // Sisense groups must exist there; send only mapped names, and no claim when none map.
     if (groups.length) payload.groups = groups;
-    // CONTRACTS: tenantId required for an organization tenant, absent for the system tenant.
+    // Sisense's contract: tenantId required for an organization tenant, absent for the system tenant.
     const tenantId = sisenseTenant(ctx).id;
     if (tenantId) payload.tenantId = tenantId;
     return payload;
   },
   redirect: {
     normaliseReturnTo,
-    // CONTRACTS: 302 {sisense}[/{tenant_name}]/jwt?jwt=<token>&return_to=<encoded>.
+    // Sisense's contract: 302 {sisense}[/{tenant_name}]/jwt?jwt=<token>&return_to=<encoded>.
     url: (ctx, jwt, returnTo) => `${sisenseBase(ctx)}/jwt?jwt=${encodeURIComponent(jwt)}&return_to=${encodeURIComponent(returnTo)}`,
   },
 };
@@ -219,7 +219,7 @@ export const sisense = defineTarget({
   checkSettings(s) {
     const problems: string[] = [];
     sisenseClaimNameClashes(problems, s as { emailClaim?: string; firstNameClaim?: string; lastNameClaim?: string });
-    // CONTRACTS: an organization tenant needs its URL prefix and its tenantId claim, together.
+    // Sisense's contract: an organization tenant needs its URL prefix and its tenantId claim, together.
     if ((s.tenantName === undefined) !== (s.tenantId === undefined)) {
       problems.push('settings.tenantName and settings.tenantId go together (a target for one Sisense organization tenant needs both)');
     }
@@ -232,6 +232,6 @@ export const sisense = defineTarget({
     return [];
   },
   sso,
-  // CONTRACTS: the browser must call {sisense}/api/v1/authentication/logout with its cookies.
+  // Sisense's contract: the browser must call {sisense}/api/v1/authentication/logout with its cookies.
   logoutUrl: (ctx) => `${sisenseBase(ctx)}/api/v1/authentication/logout`,
 });
