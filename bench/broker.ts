@@ -28,7 +28,14 @@ const DASH = '01efbench0000000000000000000000aa';
 async function main(): Promise<void> {
   const pg = await startPostgres();
   const secretsKey = randomBytes(32).toString('hex');
-  const service = await startService({ databaseUrl: pg.url, secretsKey, env: { DB_POOL_SIZE: '20' } });
+  // The service runs as in production, where outbound calls reach public addresses only: the
+  // fake workspace is on loopback, so it is allowed explicitly. A few sessions stand in for
+  // many users here, so the per-session handshake limit is lifted (it is not what is measured).
+  const service = await startService({
+    databaseUrl: pg.url,
+    secretsKey,
+    env: { DB_POOL_SIZE: '20', OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8', SSO_SESSION_BURST: '100000', SSO_SESSION_RATE: '100000' },
+  });
   const fakes: FakeDatabricks[] = [];
   try {
     const box = new SecretBox(Buffer.from(secretsKey, 'hex'));
