@@ -36,6 +36,20 @@ export interface LoginRequestMeta extends RequestMeta {
  * user); an attempt on a locked account costs none, known account or not, so neither the
  * answer nor its timing tells whether the account exists.
  */
+/** The 429s of an attempt limit: what the log says, what the person reads, the audit label. */
+const ATTEMPT_REFUSALS = {
+  ip: {
+    logged: 'IP over LOGIN_IP_LIMIT or LOGIN_IP_ATTEMPT_LIMIT',
+    said: 'Too many sign-in attempts from your network. Wait a while and try again.',
+    label: 'ip throttled',
+  },
+  'account-attempts': {
+    logged: 'account over LOGIN_ACCOUNT_ATTEMPT_LIMIT',
+    said: 'Too many sign-in attempts for this account. Wait a while and try again.',
+    label: 'account throttled',
+  },
+} as const;
+
 @Injectable()
 export class LoginService {
   private readonly log = new Logger(LoginService.name);
@@ -77,29 +91,12 @@ export class LoginService {
 
     // Over a per-IP limit: refused before any password work. The answer differs from a
     // credential failure, but it depends on the IP only, so it says nothing about the account.
-    if (!admission.admitted && admission.refusal === 'ip') {
-      this.log.warn({ requestId: meta.requestId, ip: meta.ip }, 'login refused: IP over LOGIN_IP_LIMIT or LOGIN_IP_ATTEMPT_LIMIT');
-      throw new LoginRejected(
-        AuthError.TooManyAttempts,
-        429,
-        'Too many sign-in attempts from your network. Wait a while and try again.',
-        {},
-        admission.retryAfterSeconds,
-        'ip throttled',
-      );
-    }
     // Too many attempts of any outcome on the account: unknown accounts are counted the same
-    // way, so this answer does not tell whether the account exists either.
-    if (!admission.admitted && admission.refusal === 'account-attempts') {
-      this.log.warn({ requestId: meta.requestId, tenant: form.tenant }, 'login refused: account over LOGIN_ACCOUNT_ATTEMPT_LIMIT');
-      throw new LoginRejected(
-        AuthError.TooManyAttempts,
-        429,
-        'Too many sign-in attempts for this account. Wait a while and try again.',
-        {},
-        admission.retryAfterSeconds,
-        'account throttled',
-      );
+    // way, so that answer does not tell whether the account exists either.
+    if (!admission.admitted && admission.refusal !== 'account') {
+      const { logged, said, label } = ATTEMPT_REFUSALS[admission.refusal];
+      this.log.warn({ requestId: meta.requestId, ip: meta.ip, tenant: form.tenant }, `login refused: ${logged}`);
+      throw new LoginRejected(AuthError.TooManyAttempts, 429, said, {}, admission.retryAfterSeconds, label);
     }
     const f = { tenant, userId: user?.id ?? null, form, accountKey, meta };
     // Locked (or its remaining attempts all in flight): refused without verifying, known
