@@ -5,7 +5,8 @@ import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 import { requestMeta } from '../common/request-meta';
 import { TargetsService } from '../catalog/targets.service';
-import { CreateTargetDto, TargetDto, TargetListDto, UpdateTargetDto } from './dto/target.dto';
+import { TargetKeysService } from '../catalog/target-keys';
+import { CreateTargetDto, TargetDto, TargetKeyDto, TargetKeyListDto, TargetListDto, UpdateTargetDto } from './dto/target.dto';
 import { TargetRef } from './scope';
 
 /** BI targets are shared by every tenant: only a global key manages them. */
@@ -13,7 +14,10 @@ import { TargetRef } from './scope';
 @GlobalOnly()
 @Controller('api/v1/targets')
 export class TargetsController {
-  constructor(private readonly targets: TargetsService) {}
+  constructor(
+    private readonly targets: TargetsService,
+    private readonly keys: TargetKeysService,
+  ) {}
 
   @Post()
   @ApiCreatedResponse({ type: TargetDto })
@@ -53,5 +57,20 @@ export class TargetsController {
   @ApiNoContentResponse({ description: 'Deleted, with its access grants' })
   async remove(@Req() req: AuthenticatedRequest, @TargetRef('id') id: string): Promise<void> {
     await this.targets.remove(requestMeta(req), id);
+  }
+
+  @Get(':id/keys')
+  @ApiParam({ name: 'id', description: "The target's id or slug" })
+  @ApiOkResponse({ type: TargetKeyListDto, description: 'Its signing key pairs, newest first (empty for a product signing with a shared secret)' })
+  async listKeys(@TargetRef('id') id: string): Promise<TargetKeyListDto> {
+    return { items: await this.keys.list(id) };
+  }
+
+  @Post(':id/keys/rotate')
+  @ApiParam({ name: 'id', description: "The target's id or slug" })
+  @ApiCreatedResponse({ type: TargetKeyDto, description: 'The new key: published now, signing after SIGNING_KEY_PUBLICATION_DELAY' })
+  @ApiErrors({ 409: 'The product signs with a shared secret, or a rotation is under way (its key does not sign yet)' })
+  rotateKeys(@Req() req: AuthenticatedRequest, @TargetRef('id') id: string): Promise<TargetKeyDto> {
+    return this.keys.rotate(requestMeta(req), id);
   }
 }

@@ -10,6 +10,8 @@ import { AccessService } from './access.service';
 import { OutboundGuard } from './outbound';
 import { Target } from './target.entity';
 import { TargetsService } from './targets.service';
+import { TargetKeysService } from './target-keys';
+import { TargetSigningKey } from './target-signing-key.entity';
 
 /**
  * The catalog: the BI instances (targets) and which tenant may use which (access), stored as
@@ -17,8 +19,8 @@ import { TargetsService } from './targets.service';
  * and the console edit it.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Target, Access]), AuditModule, CryptoModule, IdentitiesModule, UsersModule],
-  providers: [TargetsService, AccessService, AccessIdentitySources, OutboundGuard],
-  exports: [TargetsService, AccessService, OutboundGuard],
+  imports: [TypeOrmModule.forFeature([Target, Access, TargetSigningKey]), AuditModule, CryptoModule, IdentitiesModule, UsersModule],
+  providers: [TargetsService, TargetKeysService, AccessService, AccessIdentitySources, OutboundGuard],
+  exports: [TargetsService, TargetKeysService, AccessService, OutboundGuard],
 })
 export class CatalogModule {}

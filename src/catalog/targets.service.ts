@@ -22,6 +22,8 @@ import { SealedSecrets, Target, TargetSettings } from './target.entity';
 import { parseTargetSettings, targetDefinition, TargetDefinition } from '../products';
 import { targetSecretContext } from './target-secrets';
 import { SsoError } from './sso.errors';
+import { TargetKeysService } from './target-keys';
+import { keyPairSigningOf } from '../products/product-definition';
 
 type TargetRow = Target & { secrets: SealedSecrets };
 
@@ -39,6 +41,7 @@ export class TargetsService {
     private readonly box: SecretBox,
     private readonly audit: AuditService,
     private readonly outbound: OutboundGuard,
+    private readonly keys: TargetKeysService,
   ) {}
 
   async list(): Promise<TargetView[]> {
@@ -87,6 +90,9 @@ export class TargetsService {
         disabled: input.disabled ?? false,
         secrets: this.seal(id, sent, {}),
       });
+      // A product verifying with our public key: its first key pair, in the same transaction.
+      const keyPair = keyPairSigningOf(def);
+      if (keyPair) await this.keys.createFirst(m, id, keyPair.keyPair(parsed.settings as TargetSettings));
       await this.audit.record(
         meta,
         { type: 'target.created', tenantId: null, details: { targetId: id, slug: input.slug, kind: input.kind } },

@@ -1,4 +1,5 @@
 import type { TargetView } from '../catalog/dto/target-input';
+import { grafanaSetupGuide } from '../products/grafana/setup-guide';
 
 /**
  * What an operator types into the BI product's own admin screen to trust us, per product
@@ -49,6 +50,7 @@ const GUIDES: Record<string, Guide> = {
       { label: 'OAuth secret', note: 'Create it for the service principal, then paste it into this target\'s secret below.' },
     ],
   }),
+  grafana: grafanaSetupGuide,
 };
 
 export function setupGuide(t: TargetView, publicUrl: string, productGroups: string[]): SetupGuide | null {

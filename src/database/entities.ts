@@ -10,6 +10,7 @@ import { Access } from '../catalog/access.entity';
 import { IatSequence } from '../issuance/iat-sequence.entity';
 import { IssuedToken } from '../issuance/issued-token.entity';
 import { Target } from '../catalog/target.entity';
+import { TargetSigningKey } from '../catalog/target-signing-key.entity';
 import { BiIdentity } from '../identities/bi-identity.entity';
 import { EmailDomain } from '../identities/email-domain.entity';
 import { Tenant } from '../tenants/tenant.entity';
@@ -24,6 +25,7 @@ export const ENTITIES = [
   Group,
   GroupMember,
   Target,
+  TargetSigningKey,
   Access,
   IssuedToken,
   IatSequence,

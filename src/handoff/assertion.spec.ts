@@ -30,36 +30,36 @@ describe('hand-off assertion rules', () => {
     ['nbf 60 s ahead', { nbf: NOW + 60 }, 'ok'],
     ['nbf 61 s ahead', { nbf: NOW + 61, exp: NOW + 200 }, 'assertion_not_yet_valid'],
     ['a float nbf', { nbf: NOW + 0.5 }, 'invalid_times'],
-  ])('%s', (_name, claims, expected) => {
-    const r = verifyAssertion(sign(claims), [key(SECRET)], NOW);
+  ])('%s', async (_name, claims, expected) => {
+    const r = await verifyAssertion(sign(claims), [key(SECRET)], NOW);
     expect(r.ok ? 'ok' : r.reason).toBe(expected);
   });
 
-  it('accepts either key of a rotation, and nothing else', () => {
-    expect(verifyAssertion(sign({}, OTHER), [key(SECRET), key(OTHER)], NOW).ok).toBe(true);
-    expect(verifyAssertion(sign({}, OTHER), [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+  it('accepts either key of a rotation, and nothing else', async () => {
+    expect((await verifyAssertion(sign({}, OTHER), [key(SECRET), key(OTHER)], NOW)).ok).toBe(true);
+    expect(await verifyAssertion(sign({}, OTHER), [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
-  it('a string nbf (which jsonwebtoken will not sign): invalid_times', () => {
+  it('a string nbf (which jsonwebtoken will not sign): invalid_times', async () => {
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iss: 'acme', iat: NOW, exp: NOW + 120, jti: 'j', nbf: String(NOW) })}`;
     const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
-    expect(verifyAssertion(token, [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'invalid_times' });
+    expect(await verifyAssertion(token, [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'invalid_times' });
   });
 
   // RFC 7515 §4.1.11: a JWS naming a critical header parameter the recipient does not
   // implement is invalid. We implement none, so any crit is refused — after the signature,
   // so whoever lacks the key still gets bad_signature.
-  it.each([[['exp']], [['b64']], [[]], ['exp']])('a crit header %j: unsupported_crit, bad_signature without the key', (crit) => {
+  it.each([[['exp']], [['b64']], [[]], ['exp']])('a crit header %j: unsupported_crit, bad_signature without the key', async (crit) => {
     const withCrit = (secret: string) => sign({}, secret, { header: { alg: 'HS256', crit } as unknown as jwt.JwtHeader });
-    expect(verifyAssertion(withCrit(SECRET), [key(SECRET)], NOW)).toMatchObject({ ok: false, reason: 'unsupported_crit' });
-    expect(verifyAssertion(withCrit(OTHER), [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(await verifyAssertion(withCrit(SECRET), [key(SECRET)], NOW)).toMatchObject({ ok: false, reason: 'unsupported_crit' });
+    expect(await verifyAssertion(withCrit(OTHER), [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
-  it('only HS256: HS512 with the right key and alg none are bad signatures', () => {
-    expect(verifyAssertion(sign({}, SECRET, { algorithm: 'HS512' }), [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+  it('only HS256: HS512 with the right key and alg none are bad signatures', async () => {
+    expect(await verifyAssertion(sign({}, SECRET, { algorithm: 'HS512' }), [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
     const none = jwt.sign({ iss: 'acme', iat: NOW, exp: NOW + 60, jti: 'x' }, '', { algorithm: 'none' });
-    expect(verifyAssertion(none, [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(await verifyAssertion(none, [key(SECRET)], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
   it('reads the issuer before verifying, refusing what is not worth parsing', () => {

@@ -1,4 +1,5 @@
-import jwt from 'jsonwebtoken';
+import { compactVerify, decodeJwt, decodeProtectedHeader, errors } from 'jose';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { HandoffRefusal } from './handoff.errors';
 import { normaliseEmail } from '../common/identifiers';
@@ -38,9 +39,14 @@ export function issuerOf(token: unknown): Checked<string> {
   if (token === OVERSIZED) return { ok: false, reason: 'assertion_too_large' };
   if (typeof token !== 'string' || token.length === 0) return { ok: false, reason: 'assertion_missing' };
   if (token.length > MAX_ASSERTION_LENGTH) return { ok: false, reason: 'assertion_too_large', detail: { length: token.length } };
-  const decoded = jwt.decode(token, { complete: true });
-  if (!decoded || typeof decoded.payload !== 'object') return { ok: false, reason: 'assertion_malformed' };
-  const iss = decoded.payload.iss;
+  let payload: Record<string, unknown>;
+  try {
+    decodeProtectedHeader(token);
+    payload = decodeJwt(token);
+  } catch {
+    return { ok: false, reason: 'assertion_malformed' };
+  }
+  const iss = payload.iss;
   if (typeof iss !== 'string' || !iss) return { ok: false, reason: 'unknown_tenant' };
   return { ok: true, value: iss };
 }
@@ -50,27 +56,34 @@ export function issuerOf(token: unknown): Checked<string> {
  * §3.1: the verifier fixes the algorithm, never the token), then the time and id rules.
  * Pure: no clock but `now`, no I/O.
  */
-export function verifyAssertion(token: string, keys: KeyObject[], now: number): Checked<AssertionClaims> {
-  let verified: jwt.Jwt | null = null;
+export async function verifyAssertion(token: string, keys: KeyObject[], now: number): Promise<Checked<AssertionClaims>> {
+  let header: Record<string, unknown>;
+  try {
+    header = decodeProtectedHeader(token) as Record<string, unknown>;
+  } catch {
+    return { ok: false, reason: 'assertion_malformed' };
+  }
+  // RFC 7515 §4.1.11: a recipient that does not implement every header parameter `crit` names
+  // must refuse the JWS. We implement none, so any crit — even an empty or malformed one — is
+  // refused. Refused after the signature: without the key the answer stays bad_signature,
+  // whichever organization iss names. (jose refuses an unknown crit before it checks the
+  // signature, so this one case checks the HS256 MAC itself.)
+  if (Object.prototype.hasOwnProperty.call(header, 'crit')) {
+    if (header.alg !== 'HS256' || !keys.some((k) => hs256Matches(token, k))) return { ok: false, reason: 'bad_signature' };
+    return { ok: false, reason: 'unsupported_crit', detail: { crit: JSON.stringify(header.crit).slice(0, 200) } };
+  }
+  let payload: Record<string, unknown> | null = null;
   for (const key of keys) {
     try {
-      // Times are checked below, each with its own refusal (jsonwebtoken has one for all).
-      verified = jwt.verify(token, key, { algorithms: ['HS256'], ignoreExpiration: true, ignoreNotBefore: true, complete: true });
+      const verified = await compactVerify(token, key, { algorithms: ['HS256'] });
+      payload = JSON.parse(new TextDecoder().decode(verified.payload));
       break;
     } catch (e) {
-      if (e instanceof jwt.JsonWebTokenError && e.message === 'jwt malformed') return { ok: false, reason: 'assertion_malformed' };
+      if (e instanceof SyntaxError || e instanceof errors.JWSInvalid) return { ok: false, reason: 'assertion_malformed' };
     }
   }
-  const payload = verified?.payload;
-  if (!payload || typeof payload !== 'object') return { ok: false, reason: 'bad_signature' };
-  // RFC 7515 §4.1.11: a recipient that does not implement every header parameter `crit` names
-  // must refuse the JWS. We implement none (jsonwebtoken ignores the header), so any crit —
-  // even an empty or malformed one — is refused. Checked after the signature: without the key
-  // the answer stays bad_signature, whichever organization iss names.
-  if (Object.prototype.hasOwnProperty.call(verified!.header, 'crit')) {
-    return { ok: false, reason: 'unsupported_crit', detail: { crit: JSON.stringify((verified!.header as { crit?: unknown }).crit).slice(0, 200) } };
-  }
-  const { iat, exp, jti, nbf } = payload;
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return { ok: false, reason: 'bad_signature' };
+  const { iat, exp, jti, nbf } = payload as Partial<Record<'iat' | 'exp' | 'nbf', number>> & { jti?: unknown };
   if (!Number.isInteger(iat) || !Number.isInteger(exp)) return { ok: false, reason: 'invalid_times' };
   if (nbf !== undefined && !Number.isInteger(nbf)) return { ok: false, reason: 'invalid_times' };
   if (iat! > now + MAX_IAT_SKEW_SECONDS) return { ok: false, reason: 'iat_in_future', detail: { iat, now } };
@@ -79,7 +92,7 @@ export function verifyAssertion(token: string, keys: KeyObject[], now: number): 
   if (exp! - iat! > MAX_LIFETIME_SECONDS) return { ok: false, reason: 'assertion_too_long_lived', detail: { lifetime: exp! - iat! } };
   if (exp! <= now) return { ok: false, reason: 'assertion_expired', detail: { exp, now } };
   if (typeof jti !== 'string' || !jti || jti.length > MAX_JTI_LENGTH) return { ok: false, reason: 'missing_jti' };
-  return { ok: true, value: payload as AssertionClaims };
+  return { ok: true, value: payload as unknown as AssertionClaims };
 }
 
 /** The email the assertion names: `email`, else `sub` (trimmed, lower-cased; checked by the caller). */
@@ -97,4 +110,13 @@ export function profileOf(c: AssertionClaims): { firstName?: unknown; lastName?:
     attributes: c.attributes,
     groups,
   };
+}
+
+/** HS256 (RFC 7518 §3.2) over the token's first two parts, compared in constant time. */
+function hs256Matches(token: string, key: KeyObject): boolean {
+  const parts = token.split('.');
+  if (parts.length !== 3) return false;
+  const expected = createHmac('sha256', key).update(`${parts[0]}.${parts[1]}`).digest();
+  const given = Buffer.from(parts[2], 'base64url');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -6,8 +6,8 @@ import { SecretBox } from '../crypto/secret-box';
 export const handoffSecretContext = (tenantId: string, secretId: string) => `handoff:${tenantId}:${secretId}`;
 
 /**
- * Hand-off verification keys, opened once and kept as KeyObjects (measured on this machine, README "Performance":
- * jsonwebtoken rebuilds a key from a string secret on every call). An entry is valid while
+ * Hand-off verification keys, opened once and kept as KeyObjects (opening a sealed value is an
+ * AES-GCM decryption: not something to redo on every hand-off). An entry is valid while
  * its sealed value is the one the database holds (every write seals with a fresh IV).
  */
 @Injectable()

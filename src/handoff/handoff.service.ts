@@ -113,7 +113,7 @@ export class HandoffService {
     if (!state.secrets.length) return refuse('handoff_not_configured', tenant.id);
     const now = Math.floor(Date.now() / 1000);
     const keys = state.secrets.map((s) => this.keys.keyFor(tenant.id, s.id, s.sealed));
-    const verified = verifyAssertion(input.assertion as string, keys, now);
+    const verified = await verifyAssertion(input.assertion as string, keys, now);
     if (!verified.ok) return refuse(verified.reason, tenant.id, verified.detail);
     const claims = verified.value;
     const jti = claims.jti;

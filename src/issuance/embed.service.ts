@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import type { SessionContext } from '../auth/auth.types';
 import type { RequestMeta } from '../common/request-meta';
@@ -9,6 +8,7 @@ import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
 import type { EmbedBehaviour } from '../products/product-definition';
 import { SsoError } from '../catalog/sso.errors';
+import { signJwt } from './signer';
 import { tokenRecordInput } from './token-record';
 
 export interface EmbedInput {
@@ -48,7 +48,6 @@ export class EmbedService {
   constructor(
     private readonly sso: SsoService,
     private readonly store: SsoRepository,
-    private readonly jwt: JwtService,
   ) {}
 
   async issue(a: EmbedInput): Promise<SsoOutcome> {
@@ -128,7 +127,7 @@ export class EmbedService {
     flow: 'url' | 'guest',
   ): Promise<{ token: string; exp: number }> {
     const { target } = loaded;
-    const key = this.sso.signingKey(target, embed.signing.secret);
+    const signer = await this.sso.signer(target, embed.signing);
     const base = mintBase(loaded, access, session);
     const now = Math.floor(Date.now() / 1000);
     const ttl = embed.ttlSeconds(target.settings);
@@ -150,12 +149,7 @@ export class EmbedService {
     );
     if (!rec.recorded) throw new Error('embed token was not recorded'); // no identity, no iat sequence: cannot happen
     // The product's contract: HS256 with the `alg` header; the payload is exactly {resource, params, exp}.
-    const token = this.jwt.sign(payload, {
-      privateKey: key,
-      algorithm: embed.signing.alg,
-      noTimestamp: true,
-      header: { ...embed.signing.header(base.target), alg: embed.signing.alg },
-    });
+    const token = await signJwt(payload, signer);
     return { token, exp: rec.exp };
   }
 }

@@ -2,7 +2,7 @@ import { HandshakeLimiter } from './handshake-limit';
 import { MAX_IAT_SHARE_SECONDS } from './iat-sequence';
 
 describe('HandshakeLimiter', () => {
-  const limiter = () => new HandshakeLimiter({ pruneIntervalSeconds: 300, sessionBurst: 3, sessionRatePerSecond: 1 });
+  const limiter = () => new HandshakeLimiter({ pruneIntervalSeconds: 300, sessionBurst: 3, sessionRatePerSecond: 1, signingKeyPublicationDelaySeconds: 4200 });
 
   it('lets a session make its burst, then says how long to wait', () => {
     const l = limiter();

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { JwtModule } from '@nestjs/jwt';
 import { AuditModule } from '../audit/audit.module';
 import { CatalogModule } from '../catalog/catalog.module';
 import { AuthModule } from '../auth/auth.module';
@@ -13,11 +12,13 @@ import { UsersModule } from '../users/users.module';
 import { BiLogoutService } from './bi-logout.service';
 import { DatabricksDemoController } from './demo/databricks-demo.controller';
 import { EmbedController } from './embed.controller';
+import { JwksController } from './jwks.controller';
 import { EmbedService } from './embed.service';
 import { BrokerService } from './broker.service';
 import { IssuedTokensPruner } from './issued-tokens-pruner';
 import { RemoteLogoutService } from './remote-logout.service';
 import { SigningKeyCache } from './signing-key-cache';
+import { TargetKeyring } from './target-keyring';
 import { SsoController } from './sso.controller';
 import { HandshakeLimiter } from './handshake-limit';
 import { SsoFastPath } from './sso-fast-path';
@@ -29,23 +30,22 @@ import { SsoRepository } from './sso.repository';
  * (this one depends on it): AppModule hands it over, see LoginModule.withBiLogout.
  */
 @Module({
-  // No module-wide secret: every target has its own, passed per call as a cached KeyObject.
   imports: [
     CatalogModule,
     AuditModule,
     AuthModule,
     CryptoModule,
-    JwtModule.register({}),
     IdentitiesModule,
     UsersModule,
     HandoffModule,
     MetricsModule,
     HealthModule,
   ],
-  controllers: [SsoController, EmbedController, DatabricksDemoController],
+  controllers: [SsoController, EmbedController, DatabricksDemoController, JwksController],
   providers: [
     SsoRepository,
     SigningKeyCache,
+    TargetKeyring,
     SsoService,
     RemoteLogoutService,
     EmbedService,

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { createSecretKey, KeyObject } from 'node:crypto';
+import type { CryptoKey } from 'jose';
+import { webcrypto } from 'node:crypto';
 import { SecretBox } from '../crypto/secret-box';
 import { targetSecretContext } from '../catalog/target-secrets';
 
 /**
- * A target's secrets, opened once and kept: signing keys as KeyObjects (jsonwebtoken.sign
- * with a string secret rebuilds the key on every call, ~2,000 signs/s here; with a KeyObject
- * made once ~78,000/s — README, "Performance"), and plain values for a broker's calls.
+ * A target's secrets, opened once and kept: HMAC signing keys as imported CryptoKeys (jose
+ * signs with WebCrypto; handing it the raw bytes would import a key on every token), and
+ * plain values for a broker's calls.
  *
  * An entry is valid while the sealed value it was made from is the one the database holds.
  * Every write of a secret seals it afresh (new random IV), so a changed secret never matches
@@ -15,12 +16,12 @@ import { targetSecretContext } from '../catalog/target-secrets';
  */
 @Injectable()
 export class SigningKeyCache {
-  private readonly cache = new Map<string, { sealed: string; key: KeyObject; plain: string }>();
+  private readonly cache = new Map<string, { sealed: string; key: Promise<CryptoKey>; plain: string }>();
 
   constructor(private readonly box: SecretBox) {}
 
-  /** The key for a target's named secret, or null when none is set. */
-  keyFor(targetId: string, name: string, sealed: string | null | undefined): KeyObject | null {
+  /** The HS256 key for a target's named secret, or null when none is set. */
+  keyFor(targetId: string, name: string, sealed: string | null | undefined): Promise<CryptoKey> | null {
     return this.entry(targetId, name, sealed)?.key ?? null;
   }
 
@@ -35,7 +36,8 @@ export class SigningKeyCache {
     const hit = this.cache.get(id);
     if (hit && hit.sealed === sealed) return hit;
     const plain = this.box.open(sealed, targetSecretContext(targetId, name));
-    const entry = { sealed, key: createSecretKey(Buffer.from(plain, 'utf8')), plain };
+    const key = webcrypto.subtle.importKey('raw', Buffer.from(plain, 'utf8'), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']) as Promise<CryptoKey>;
+    const entry = { sealed, key, plain };
     this.cache.set(id, entry);
     return entry;
   }

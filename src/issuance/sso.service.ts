@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
 import { AuditService } from '../audit/audit.service';
 import type { SessionContext } from '../auth/auth.types';
 import type { RequestMeta } from '../common/request-meta';
@@ -20,7 +18,9 @@ import { SigningKeyCache } from './signing-key-cache';
 import { HandshakeLimiter, ShareReservation, TooManyHandshakes } from './handshake-limit';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
-import type { MintContext } from '../products/product-definition';
+import { isKeyPairSigning, type MintContext, type Signing } from '../products/product-definition';
+import { Signer, signJwt } from './signer';
+import { TargetKeyring } from './target-keyring';
 import { SsoError } from '../catalog/sso.errors';
 import { tokenRecordInput } from './token-record';
 import { HandshakeState, runHandshakeSteps, SsoFlow, SsoRefusal, StepDeps, TARGET_STEPS, ACCESS_STEP } from './handshake-steps';
@@ -76,7 +76,7 @@ export class SsoService implements StepDeps {
   constructor(
     private readonly store: SsoRepository,
     private readonly keys: SigningKeyCache,
-    private readonly jwt: JwtService,
+    private readonly keyring: TargetKeyring,
     private readonly audit: AuditService,
     private readonly identities: IdentitiesService,
     private readonly sessions: SessionsService,
@@ -120,7 +120,7 @@ export class SsoService implements StepDeps {
     const access = state.access!;
     const returnTo = state.returnTo!;
     if (!session) throw new Error('the handshake steps let a request without a session through');
-    const key = this.signingKey(target, sso.signing.secret);
+    const key = await this.signer(target, sso.signing);
 
     const base = mintBase(loaded, access, session);
     const now = Math.floor(Date.now() / 1000);
@@ -157,7 +157,7 @@ export class SsoService implements StepDeps {
     sso: NonNullable<ReturnType<typeof targetDefinition>>['sso'] & object;
     base: Omit<MintContext, 'iat' | 'jti'>;
     access: NonNullable<TargetWithAccess['access']>;
-    key: KeyObject;
+    key: Signer;
     claims: Record<string, unknown>;
     now: number;
     jti: string;
@@ -194,9 +194,8 @@ export class SsoService implements StepDeps {
     m.share?.settle(rec.iat);
     // A sequenced iat (Sisense) may be ahead of the clock: the token carries what was recorded.
     if (rec.iat !== now || rec.exp !== now + ttl) claims = sso.claims({ ...base, iat: rec.iat, jti }, rec.exp);
-    // A KeyObject made once per target (signing-key-cache.ts): jsonwebtoken would rebuild a key
-    // from a string secret on every call (README, "Performance").
-    const jwt = this.jwt.sign(claims, { privateKey: key, algorithm: sso.signing.alg, header: { ...sso.signing.header(target), alg: sso.signing.alg } });
+    // The key was imported once per target (signing-key-cache.ts, target-keyring.ts).
+    const jwt = await signJwt(claims, key);
     if (a.json || !sso.redirect) return { kind: 'json', body: { jwt } };
     return { kind: 'redirect', url: sso.redirect.url({ target, access }, jwt, returnTo) };
   }
@@ -285,11 +284,20 @@ export class SsoService implements StepDeps {
     return `${this.basePath}/login?${query}`;
   }
 
-  /** The target's signing key; a target without that secret is a configuration error (409). */
-  signingKey(target: TargetWithAccess['target'], secretName: string): KeyObject {
+  /**
+   * What the target's tokens are signed with: its named secret (HS256), or its key pair that
+   * signs now (RS256/ES256, `kid` in the header). Missing: a configuration error (409).
+   */
+  async signer(target: TargetWithAccess['target'], signing: Signing): Promise<Signer> {
+    if (isKeyPairSigning(signing)) {
+      const k = await this.keyring.signingKey(target.id);
+      if (!k) throw new DomainError(SsoError.TargetNoSigningKey, 409, `Target ${target.slug} has no signing key: rotate its keys`);
+      return { alg: k.alg, key: k.key, header: { ...signing.header(target), kid: k.kid } };
+    }
+    const secretName = signing.secret;
     const key = this.keys.keyFor(target.id, secretName, target.secrets[secretName]);
     if (!key) throw new DomainError(`target_${secretName.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_missing`, 409, `Target ${target.slug} has no ${secretName} configured`, { secret: secretName });
-    return key;
+    return { alg: signing.alg, key: await key, header: signing.header(target) };
   }
 
   /**

@@ -1,4 +1,5 @@
 import { databricks } from './databricks/databricks';
+import { grafana } from './grafana/grafana';
 import { metabase } from './metabase/metabase';
 import { sisense } from './sisense/sisense';
 import { validateSettings } from './settings-schema';
@@ -9,7 +10,7 @@ import type { TargetDefinition } from './product-definition';
  * tests. Everything else (kinds accepted by the API, settings validation and documentation,
  * secrets, routes by capability) is derived from these definitions.
  */
-export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks];
+export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks, grafana];
 
 /** The kinds, as the admin API accepts them and the database stores them (text, checked here). */
 export const TARGET_KINDS: readonly string[] = TARGET_DEFINITIONS.map((d) => d.kind);

@@ -59,13 +59,37 @@ export interface SecretSpec {
   minLength: number;
 }
 
-/** How a product's JWTs are signed: the algorithm, which secret, and the header per target. */
-export interface Signing {
+/** The asymmetric JWS algorithms we sign with (RFC 7518 §3.3 RSASSA-PKCS1-v1_5, §3.4 ECDSA P-256). */
+export type AsymmetricAlg = 'RS256' | 'ES256';
+export const ASYMMETRIC_ALGS: readonly AsymmetricAlg[] = ['RS256', 'ES256'];
+
+/**
+ * How a product's JWTs are signed: HS256 with one of its named secrets, or with a key pair
+ * embed-idp generates per target (the product verifies with our JWKS or a pasted PEM).
+ */
+export type Signing = SecretSigning | KeyPairSigning;
+
+export interface SecretSigning {
   alg: 'HS256';
   /** A SecretSpec name. */
   secret: string;
-  /** JOSE header fields besides alg, built per target (e.g. a per-target kid or typ). */
+  /** JOSE header fields besides alg (and typ: JWT), built per target (e.g. a per-target kid). */
   header(target: TargetRef): Record<string, string>;
+}
+
+export interface KeyPairSigning {
+  /**
+   * The algorithm of the key pairs generated for this target (a setting for a product that
+   * takes either). A key signs with the algorithm it was made for: a changed setting takes
+   * effect with the next key (rotation).
+   */
+  keyPair(settings: TargetSettings): AsymmetricAlg;
+  /** JOSE header fields besides alg, typ and kid (the kid is the signing key's). */
+  header(target: TargetRef): Record<string, string>;
+}
+
+export function isKeyPairSigning(s: Signing): s is KeyPairSigning {
+  return typeof (s as KeyPairSigning).keyPair === 'function';
 }
 
 type Flat = Record<string, string | number | boolean>;
@@ -172,6 +196,12 @@ export interface BrokerRequest {
 export interface Broker {
   /** The JSON answer for the browser and the token's lifetime. Throws DomainErrors. */
   mint(r: BrokerRequest): Promise<{ body: Record<string, unknown>; expiresIn: number }>;
+}
+
+/** The key-pair signing of a product, if any of its tokens is signed that way (keys are generated for its targets). */
+export function keyPairSigningOf(d: Pick<TargetDefinition, 'sso' | 'embed'>): KeyPairSigning | null {
+  for (const s of [d.sso?.signing, d.embed?.signing]) if (s && isKeyPairSigning(s)) return s;
+  return null;
 }
 
 /** A definition with its capability flags derived from what it implements. */

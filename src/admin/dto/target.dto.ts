@@ -157,3 +157,20 @@ export class TargetDto {
 export class TargetListDto {
   @ApiProperty({ type: [TargetDto] }) items: TargetDto[];
 }
+
+/** One signing key pair of a key-pair target (the public half only). */
+export class TargetKeyDto {
+  @ApiProperty({ description: 'The JWS kid (RFC 7638 thumbprint of the public key)' }) kid: string;
+  @ApiProperty({ enum: ['RS256', 'ES256'] }) alg: string;
+  @ApiProperty({ enum: ['next', 'active', 'retiring', 'retired'], description: 'next: published, signs from signsFrom; active: signs; retiring: published until unpublishAt; retired: gone from the JWKS' })
+  state: string;
+  @ApiProperty() createdAt: Date;
+  @ApiProperty() signsFrom: Date;
+  @ApiProperty({ type: Date, nullable: true }) supersededAt: Date | null;
+  @ApiProperty({ type: Date, nullable: true }) unpublishAt: Date | null;
+  @ApiProperty({ description: 'The public key, SPKI PEM (for products that take a pasted key)' }) publicKeyPem: string;
+}
+
+export class TargetKeyListDto {
+  @ApiProperty({ type: [TargetKeyDto] }) items: TargetKeyDto[];
+}
