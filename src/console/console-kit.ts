@@ -48,6 +48,7 @@ const DONE: Record<string, string> = {
   'access-revoked': 'Access grant revoked.',
   'target-created': 'Target created.',
   'target-updated': 'Target saved.',
+  'keys-rotated': 'New signing key published; it signs after the publication delay.',
   'session-revoked': 'Session ended.',
   'domain-added': 'Email domain added.',
   'domain-removed': 'Email domain removed.',

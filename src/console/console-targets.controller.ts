@@ -8,6 +8,11 @@ import { notFound } from '../common/errors';
 import type { TargetView } from '../catalog/dto/target-input';
 import { AccessService } from '../catalog/access.service';
 import { TargetsService } from '../catalog/targets.service';
+import { TargetKeysService } from '../catalog/target-keys';
+import { InjectConfig } from '../config/config.module';
+import { Config } from '../config/configuration';
+import { targetDefinition } from '../products';
+import { keyPairSigningOf } from '../products/product-definition';
 import { uuidOrNotFound } from '../common/identifiers';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, validateAs } from './console-kit';
@@ -15,7 +20,7 @@ import { ProductSchema, productSchema, productSchemas } from './product-schemas'
 import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
 import { setupGuide } from './setup-guides';
 import { emptyForm, FormState } from './views/forms';
-import { setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
+import { keysPanel, rotateConfirm, setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
 import { ConsoleError } from './console.errors';
 import { html } from '../common/html';
 
@@ -35,6 +40,8 @@ export class ConsoleTargetsController {
     private readonly targets: TargetsService,
     private readonly tenants: TenantsService,
     private readonly access: AccessService,
+    private readonly keys: TargetKeysService,
+    @InjectConfig('tokens') private readonly tokens: Config<'tokens'>,
   ) {}
 
   @Get()
@@ -95,6 +102,23 @@ export class ConsoleTargetsController {
     }
   }
 
+  /** Rotation, confirmed first: this page explains what happens, its form does it. */
+  @Get(':id/keys/rotate')
+  async rotateForm(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') rawId: string): Promise<void> {
+    const ctx = await this.operator(req, res);
+    const target = await this.targets.get(uuidOrNotFound(rawId, ConsoleError.TargetNotFound));
+    const pending = (await this.keys.list(target.id)).find((k) => k.state === 'next');
+    this.kit.render(ctx, 200, `Rotate keys: ${target.name || target.slug}`, 'targets', rotateConfirm({ base: ctx.base, csrf: ctx.chrome.csrf, target, delaySeconds: this.tokens.signingKeyPublicationDelaySeconds, pending }));
+  }
+
+  @Post(':id/keys/rotate')
+  async rotate(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') rawId: string): Promise<void> {
+    const ctx = await this.operator(req, res, true);
+    const id = uuidOrNotFound(rawId, ConsoleError.TargetNotFound);
+    await this.keys.rotate(ctx.meta, id);
+    this.kit.redirect(ctx, `/console/targets/${id}`, 'keys-rotated');
+  }
+
   /** The Try-it chooser's GET: on to the tenant-scoped page (where the tenant's grant is). */
   @Get(':id/try')
   async tryIt(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') rawId: string): Promise<void> {
@@ -136,12 +160,15 @@ export class ConsoleTargetsController {
       this.access.mappedGroupNames(target.id),
     ]);
     const guide = setupGuide(target, this.kit.publicUrl, productGroups);
+    const def = targetDefinition(target.kind);
+    const keys = def && keyPairSigningOf(def) ? await this.keys.list(target.id) : null;
     this.kit.render(
       ctx,
       status,
       target.name || target.slug,
       'targets',
       html`<div class="grid">${guide && setupPanel(guide)}${tryItChooser({ base: ctx.base, target, tenants })}</div>
+${keys && keysPanel({ base: ctx.base, target, keys, delaySeconds: this.tokens.signingKeyPublicationDelaySeconds })}
 <section class="card" aria-labelledby="edit-h"><h2 id="edit-h">Settings</h2>${targetForm({ base: ctx.base, csrf: ctx.chrome.csrf, product, target, form })}</section>`,
     );
   }

@@ -50,5 +50,6 @@ function send(res: Response, keys: object[]): void {
   res.setHeader('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
   // Public keys, fetched by servers and by browser SDKs alike.
   res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
   res.status(200).send(JSON.stringify({ keys }));
 }

@@ -55,7 +55,7 @@ td form{display:inline;margin:0}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9rem}
 pre{background:#f0f2f6;padding:.8rem;border-radius:.3rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 dl.setup dt{font-weight:600;margin-top:.8rem}dl.setup dd{margin:.2rem 0 0;display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}
-dl.setup code{background:#f0f2f6;padding:.25rem .4rem;border-radius:.25rem;word-break:break-all}
+dl.setup code{background:#f0f2f6;padding:.25rem .4rem;border-radius:.25rem;word-break:break-all;white-space:pre-wrap}
 .row{display:flex;gap:.5rem;flex-wrap:wrap}.row>*{flex:1 1 10rem}
 fieldset{border:1px solid var(--line);border-radius:.4rem;margin:1rem 0 0;padding:.2rem .8rem .8rem}
 legend{font-weight:600;padding:0 .3rem}

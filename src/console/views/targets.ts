@@ -1,4 +1,5 @@
 import type { TargetView } from '../../catalog/dto/target-input';
+import type { KeyView } from '../../catalog/target-keys';
 import type { Tenant } from '../../tenants/tenant.entity';
 import type { ProductSchema } from '../product-schemas';
 import { secretIsSet } from '../product-schemas';
@@ -45,7 +46,7 @@ ${!t && html`<input type="hidden" name="kind" value="${v.product.kind}">`}
 <div class="row"><div>${input({ form: 'target', name: 'name', label: 'Name', state: v.form, attrs: html`maxlength="200"` })}</div>
 <div>${t ? html`<label>Slug</label><p><code>${t.slug}</code></p>` : input({ form: 'target', name: 'slug', label: 'Slug', state: v.form, hint: 'Part of the IdP URL: /sso/<slug>', attrs: html`required maxlength="63" autocapitalize="none" spellcheck="false"` })}</div></div>
 ${input({ form: 'target', name: 'baseUrl', label: `${v.product.label} base URL`, type: 'url', state: v.form, hint: 'e.g. https://bi.example.com', attrs: html`required maxlength="2048"` })}
-<fieldset><legend>Secrets (write-only)</legend>${joinHtml(secrets, '\n')}</fieldset>
+${secrets.length ? html`<fieldset><legend>Secrets (write-only)</legend>${joinHtml(secrets, '\n')}</fieldset>` : ''}
 <fieldset><legend>${v.product.label} settings</legend>${renderSchemaFields(v.product.settingsSchema, 'settings', 'target', v.form)}</fieldset>
 ${t && checkbox({ form: 'target', name: 'disabled', label: 'Disabled (refuses every sign-in)', state: v.form, checked: v.form.values.disabled === 'true' })}
 <button type="submit">${t ? 'Save target' : `Create ${v.product.label} target`}</button>
@@ -68,5 +69,34 @@ export function tryItChooser(v: { base: string; target: TargetView; tenants: Ten
 ${select({ form: 'try', name: 'tenant', label: 'Tenant', options: v.tenants.map((t) => ({ value: t.id, label: `${t.name} (${t.slug})` })) })}
 ${input({ form: 'try', name: 'email', label: 'User email', type: 'email', attrs: html`maxlength="254" autocapitalize="none" spellcheck="false"` })}
 <button type="submit" class="secondary">Show claims</button>
+</form></section>`;
+}
+
+/** A key-pair target's signing keys: states and dates, the active public key as PEM, and rotation. */
+export function keysPanel(v: { base: string; target: TargetView; keys: KeyView[]; delaySeconds: number }): SafeHtml {
+  const at = (d: Date | null) => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—');
+  const pem = v.keys.find((k) => k.state === 'active')?.publicKeyPem ?? '';
+  return html`<section class="card" aria-labelledby="keys-h"><h2 id="keys-h">Signing keys</h2>
+<p class="muted">Published at <code>/targets/${v.target.slug}/jwks.json</code>. A new key is published ${Math.round(v.delaySeconds / 60)} min before it signs; the old one stays published until the last token it signed has expired.</p>
+<div class="table-wrap"><table><thead><tr><th>Key id</th><th>Alg</th><th>State</th><th>Created</th><th>Signs from</th><th>Published until</th></tr></thead>
+<tbody>${v.keys.map((k) => html`<tr><td><code>${k.kid.slice(0, 12)}…</code></td><td>${k.alg}</td><td>${k.state}</td><td>${at(k.createdAt)}</td><td>${at(k.signsFrom)}</td><td>${at(k.unpublishAt)}</td></tr>`)}</tbody></table></div>
+${pem && html`<label for="key-pem">Public key of the signing key (PEM)</label><textarea id="key-pem" readonly rows="${String(Math.max(4, pem.trim().split('\n').length))}" spellcheck="false">${pem}</textarea>`}
+<p><a class="button secondary" href="${v.base}/console/targets/${v.target.id}/keys/rotate">Rotate keys…</a></p>
+</section>`;
+}
+
+/** The confirmation step of a rotation (a GET page; the POST does it). */
+export function rotateConfirm(v: { base: string; csrf: string; target: TargetView; delaySeconds: number; pending: KeyView | undefined }): SafeHtml {
+  if (v.pending) {
+    return html`<section class="card" aria-labelledby="rotate-h"><h2 id="rotate-h">A rotation is under way</h2>
+<p>Key <code>${v.pending.kid.slice(0, 12)}…</code> is published and starts signing at ${new Date(v.pending.signsFrom).toISOString().replace('T', ' ').slice(0, 16)} UTC. Rotate again after that.</p>
+<p><a href="${v.base}/console/targets/${v.target.id}">Back to the target</a></p></section>`;
+  }
+  return html`<section class="card" aria-labelledby="rotate-h"><h2 id="rotate-h">Rotate the signing keys of ${v.target.name || v.target.slug}?</h2>
+<p>A new key pair is made and published now. It starts signing in ${Math.round(v.delaySeconds / 60)} min, once every verifier caching the JWKS has it; the current key keeps signing until then and stays published until its last token has expired. Sign-ins are not interrupted.</p>
+<p class="muted">A product given the PEM instead of the JWKS URL needs the new PEM pasted before the key starts signing.</p>
+<form method="post" action="${v.base}/console/targets/${v.target.id}/keys/rotate">
+<input type="hidden" name="_csrf" value="${v.csrf}">
+<button type="submit">Rotate now</button> <a href="${v.base}/console/targets/${v.target.id}">Cancel</a>
 </form></section>`;
 }
