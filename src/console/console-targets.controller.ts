@@ -13,7 +13,7 @@ import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, validateAs } from './console-kit';
 import { ProductSchema, productSchema, productSchemas } from './product-schemas';
 import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
-import { setupGuide } from './setup-guides';
+import { targetDefinition } from '../products';
 import { emptyForm, FormState } from './views/forms';
 import { setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
 import { ConsoleError } from './console.errors';
@@ -135,7 +135,8 @@ export class ConsoleTargetsController {
       this.tenants.list({ limit: 200, offset: 0 }).then((p) => p.items),
       this.access.mappedGroupNames(target.id),
     ]);
-    const guide = setupGuide(target, this.kit.publicUrl, productGroups);
+    // What to type into the product's admin screen: its definition's guide (src/products/<kind>/).
+    const guide = targetDefinition(target.kind)?.setupGuide?.(target, this.kit.publicUrl, productGroups) ?? null;
     this.kit.render(
       ctx,
       status,

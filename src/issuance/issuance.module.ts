@@ -11,7 +11,7 @@ import { IdentitiesModule } from '../identities/identities.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { UsersModule } from '../users/users.module';
 import { BiLogoutService } from './bi-logout.service';
-import { DatabricksDemoController } from './demo/databricks-demo.controller';
+import { DemoController } from './demo/demo.controller';
 import { EmbedController } from './embed.controller';
 import { EmbedService } from './embed.service';
 import { BrokerService } from './broker.service';
@@ -42,7 +42,7 @@ import { SsoRepository } from './sso.repository';
     MetricsModule,
     HealthModule,
   ],
-  controllers: [SsoController, EmbedController, DatabricksDemoController],
+  controllers: [SsoController, EmbedController, DemoController],
   providers: [
     SsoRepository,
     SigningKeyCache,

@@ -1,6 +1,8 @@
 import type { AccessSettings, GroupMappings } from './product-types';
 import type { TargetSettings } from './product-types';
 import type { ObjectSchema } from './settings-schema';
+import type { ErrorCopy } from '../common/error-pages';
+import type { SafeHtml } from '../common/html';
 
 /**
  * Everything about one BI product, in its own file under src/products/, listed once in
@@ -15,6 +17,9 @@ import type { ObjectSchema } from './settings-schema';
  *   browser redirect), signed embeds (`embed`, with `embed.guest` for a token endpoint the
  *   product's embed script calls), a token broker (`broker`) and a logout URL (`logoutUrl`).
  *   `capabilities` lists which are present (derived by defineTarget).
+ * - what people read about it: `setupGuide` (what the operator types into the product's
+ *   admin screen, rendered by the console), `errorCopy` (error-page words for the product's
+ *   own error codes) and `demo` (a page embedding it with the vendor's SDK).
  */
 export interface TargetDefinition {
   kind: string;
@@ -36,9 +41,63 @@ export interface TargetDefinition {
   sso?: SsoBehaviour;
   embed?: EmbedBehaviour;
   broker?: BrokerBehaviour;
+  /** A token as JSON for the product's browser SDK: `GET /embed/<target>/token`. */
+  token?: TokenBehaviour;
   /** A browser URL that ends the product's own session (loaded by our signed-out page). */
   logoutUrl?(ctx: Pick<MintContext, 'target' | 'access'>): string | null;
+  /** What the operator enters in the product's own admin screen (the console's Setup panel). */
+  setupGuide?(target: SetupTarget, publicUrl: string, productGroups: string[]): SetupGuide;
+  /** Error-page words for this product's own error codes (browser routes; JSON keeps the code). */
+  errorCopy?: Readonly<Record<string, ErrorCopy>>;
+  /** A demo page embedding the product with its vendor's SDK: `/demo/<kind>/<target>/<resource>`. */
+  demo?: DemoBehaviour;
   capabilities: Capabilities;
+}
+
+/** What a setup guide reads of a target (never its secrets: they are write-only). */
+export type SetupTarget = Pick<TargetRef, 'slug' | 'baseUrl' | 'settings'>;
+
+/**
+ * What an operator types into the BI product's own admin screen to trust us. Values are
+ * exact; secrets are never shown (the operator copies the key the product generated INTO the
+ * target, not out of it).
+ */
+export interface SetupGuide {
+  where: string;
+  items: { label: string; value?: string; note?: string }[];
+}
+
+/**
+ * A demo page: the host-app side of an embed, with the vendor's real SDK served from our
+ * origin (no CDN: the page's CSP is 'self'). The page's frame (head, CSP, header naming the
+ * signed-in user) is shared; the product gives its content and scripts.
+ */
+export interface DemoBehaviour {
+  /** What the last URL segment may be (a dashboard id, a view path...). */
+  resource: RegExp;
+  /** The page's title and heading. */
+  title(resource: string): string;
+  /** The content below the header; `base` is PUBLIC_URL's path (for our own URLs). */
+  body(v: { target: TargetRef; resource: string; base: string }): SafeHtml;
+  /** Module scripts served at /demo/assets/<name> (read on first use); the first is the page's. */
+  assets: Record<string, () => string>;
+  /** The page's entry script (a key of `assets`). */
+  script: string;
+  /** Origins the page frames or the SDK connects to (CSP frame-src / connect-src). */
+  frameOrigins(target: TargetRef): string[];
+}
+
+/**
+ * A token as JSON for the product's browser SDK (the host page puts it in the SDK itself):
+ * `{token, expiresAt}` and the product's own fields. Minted per request, recorded first.
+ */
+export interface TokenBehaviour {
+  signing: Signing;
+  ttlSeconds(settings: TargetSettings): number;
+  /** The JWT payload (iat, exp and jti included). Throws a DomainError (4xx) for a configuration problem. */
+  claims(ctx: MintContext, exp: number): Record<string, unknown>;
+  /** Fields the product's SDK needs besides the token (e.g. the tenant URL). */
+  answer?(target: TargetRef): Record<string, unknown>;
 }
 
 export interface Capabilities {
@@ -47,7 +106,9 @@ export interface Capabilities {
   signedEmbed: boolean;
   guestEmbed: boolean;
   tokenBroker: boolean;
+  jsonToken: boolean;
   logoutUrl: boolean;
+  demo: boolean;
 }
 
 export interface SecretSpec {
@@ -184,7 +245,9 @@ export function defineTarget<T extends Omit<TargetDefinition, 'capabilities'>>(d
       signedEmbed: !!d.embed,
       guestEmbed: !!d.embed?.guest,
       tokenBroker: !!d.broker,
+      jsonToken: !!d.token,
       logoutUrl: !!d.logoutUrl,
+      demo: !!d.demo,
     },
   };
 }
