@@ -28,6 +28,7 @@ export enum SsoError {
   TargetDisabled = 'target_disabled',
   TargetNotFound = 'target_not_found',
   TargetSlugTaken = 'target_slug_taken',
+  TokenNotSupported = 'token_not_supported',
   TooManySignIns = 'too_many_sign_ins',
   UnknownGroups = 'unknown_groups',
 }

@@ -14,6 +14,7 @@ import { BiLogoutService } from './bi-logout.service';
 import { DemoController } from './demo/demo.controller';
 import { EmbedController } from './embed.controller';
 import { EmbedService } from './embed.service';
+import { JsonTokenService } from './json-token.service';
 import { BrokerService } from './broker.service';
 import { IssuedTokensPruner } from './issued-tokens-pruner';
 import { RemoteLogoutService } from './remote-logout.service';
@@ -49,6 +50,7 @@ import { SsoRepository } from './sso.repository';
     SsoService,
     RemoteLogoutService,
     EmbedService,
+    JsonTokenService,
     BrokerService,
     IssuedTokensPruner,
     BiLogoutService,

@@ -83,7 +83,8 @@ describe.each(TARGET_DEFINITIONS.map((d) => [d.kind, d] as const))('target defin
       signedEmbed: !!def.embed,
       guestEmbed: !!def.embed?.guest,
       tokenBroker: !!def.broker,
-      jsonToken: !!def.token,
+      jsonToken: !!def.token?.json,
+      tokenLink: !!def.token?.link,
       logoutUrl: !!def.logoutUrl,
       demo: !!def.demo,
     });

@@ -1,6 +1,7 @@
 import { databricks } from './databricks/databricks';
 import { metabase } from './metabase/metabase';
 import { sisense } from './sisense/sisense';
+import { tableau } from './tableau/tableau';
 import { validateSettings } from './settings-schema';
 import type { TargetDefinition } from './product-definition';
 import type { ErrorCopy } from '../common/error-pages';
@@ -11,7 +12,7 @@ import type { ErrorCopy } from '../common/error-pages';
  * Everything else (kinds accepted by the API, settings validation and documentation, secrets,
  * routes by capability, console forms and setup panels) is derived from these definitions.
  */
-export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks];
+export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks, tableau];
 
 /** The kinds, as the admin API accepts them and the database stores them (text, checked here). */
 export const TARGET_KINDS: readonly string[] = TARGET_DEFINITIONS.map((d) => d.kind);

@@ -41,7 +41,10 @@ export interface TargetDefinition {
   sso?: SsoBehaviour;
   embed?: EmbedBehaviour;
   broker?: BrokerBehaviour;
-  /** A token as JSON for the product's browser SDK: `GET /embed/<target>/token`. */
+  /**
+   * A token we sign per request for the product's browser side: as JSON for its SDK
+   * (`GET /embed/<target>/token`) and/or in the product's own URL (`link`).
+   */
   token?: TokenBehaviour;
   /** A browser URL that ends the product's own session (loaded by our signed-out page). */
   logoutUrl?(ctx: Pick<MintContext, 'target' | 'access'>): string | null;
@@ -88,16 +91,34 @@ export interface DemoBehaviour {
 }
 
 /**
- * A token as JSON for the product's browser SDK (the host page puts it in the SDK itself):
- * `{token, expiresAt}` and the product's own fields. Minted per request, recorded first.
+ * A token signed per request (never cached) for the product's browser side, recorded in the
+ * ledger and audited (`token.issued`) before it leaves, like every token.
  */
 export interface TokenBehaviour {
   signing: Signing;
   ttlSeconds(settings: TargetSettings): number;
   /** The JWT payload (iat, exp and jti included). Throws a DomainError (4xx) for a configuration problem. */
   claims(ctx: MintContext, exp: number): Record<string, unknown>;
-  /** Fields the product's SDK needs besides the token (e.g. the tenant URL). */
-  answer?(target: TargetRef): Record<string, unknown>;
+  /**
+   * The email the product keys the user by, when it signs people in by it: the token is then
+   * recorded only if this tenant owns that identity on the instance (as for SSO).
+   */
+  identityEmail?(ctx: Omit<MintContext, 'iat' | 'jti'>): string | null;
+  /**
+   * `GET /embed/<target>/token` answers `{token, expiresAt}` and these fields (e.g. the URL
+   * the product's SDK must talk to); absent: no JSON token endpoint.
+   */
+  json?: { answer?(target: TargetRef): Record<string, unknown> };
+  /**
+   * `GET /embed/<target>/<resource>/<path>` redirects to the product's URL carrying the token
+   * (`?response=json`: `{url, expiresAt}`).
+   */
+  link?: {
+    resource: string;
+    /** What a path may be (checked before anything is signed). */
+    path: RegExp;
+    url(target: TargetRef, path: string, token: string): string;
+  };
 }
 
 export interface Capabilities {
@@ -107,6 +128,7 @@ export interface Capabilities {
   guestEmbed: boolean;
   tokenBroker: boolean;
   jsonToken: boolean;
+  tokenLink: boolean;
   logoutUrl: boolean;
   demo: boolean;
 }
@@ -245,7 +267,8 @@ export function defineTarget<T extends Omit<TargetDefinition, 'capabilities'>>(d
       signedEmbed: !!d.embed,
       guestEmbed: !!d.embed?.guest,
       tokenBroker: !!d.broker,
-      jsonToken: !!d.token,
+      jsonToken: !!d.token?.json,
+      tokenLink: !!d.token?.link,
       logoutUrl: !!d.logoutUrl,
       demo: !!d.demo,
     },
