@@ -1,6 +1,7 @@
 import { databricks } from './databricks/databricks';
 import { metabase } from './metabase/metabase';
 import { sisense } from './sisense/sisense';
+import { sigma } from './sigma/sigma';
 import { tableau } from './tableau/tableau';
 import { validateSettings } from './settings-schema';
 import type { TargetDefinition } from './product-definition';
@@ -12,7 +13,7 @@ import type { ErrorCopy } from '../common/error-pages';
  * Everything else (kinds accepted by the API, settings validation and documentation, secrets,
  * routes by capability, console forms and setup panels) is derived from these definitions.
  */
-export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks, tableau];
+export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks, tableau, sigma];
 
 /** The kinds, as the admin API accepts them and the database stores them (text, checked here). */
 export const TARGET_KINDS: readonly string[] = TARGET_DEFINITIONS.map((d) => d.kind);
