@@ -7,7 +7,8 @@ import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { LoginModule } from './auth/login/login.module';
-import { HttpErrorFilter } from './common/http-error.filter';
+import { ERROR_PAGE_COPY, HttpErrorFilter } from './common/http-error.filter';
+import { productErrorCopy } from './products';
 import { InputSanityPipe } from './common/input-sanity.pipe';
 import { loggerParams } from './common/logging';
 import { AppConfigModule, configToken } from './config/config.module';
@@ -57,6 +58,7 @@ import { UsersModule } from './users/users.module';
       provide: APP_PIPE,
       useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
     },
+    { provide: ERROR_PAGE_COPY, useValue: productErrorCopy() },
     { provide: APP_FILTER, useClass: HttpErrorFilter },
   ],
 })

@@ -31,6 +31,7 @@ export enum SsoError {
   TargetNotFound = 'target_not_found',
   TargetNotKeyPair = 'target_not_key_pair',
   TargetSlugTaken = 'target_slug_taken',
+  TokenNotSupported = 'token_not_supported',
   TooManySignIns = 'too_many_sign_ins',
   UnknownGroups = 'unknown_groups',
 }

@@ -128,7 +128,7 @@ export class TargetKeysService {
       const retired = keys.filter((k) => keyState(k, now) === 'retired').map((k) => k.kid);
       if (retired.length) await m.getRepository(TargetSigningKey).delete(retired);
       const signsFrom = new Date(now + this.delayMs);
-      const ttlMs = Math.max(def.sso?.ttlSeconds(target.settings) ?? 0, def.embed?.ttlSeconds(target.settings) ?? 0) * 1000;
+      const ttlMs = Math.max(def.sso?.ttlSeconds(target.settings) ?? 0, def.embed?.ttlSeconds(target.settings) ?? 0, def.token?.ttlSeconds(target.settings) ?? 0) * 1000;
       const unpublishAt = new Date(signsFrom.getTime() + ttlMs + EXP_LEEWAY_MS + this.refreshMs);
       for (const k of keys.filter((x) => !x.supersededAt && !retired.includes(x.kid))) {
         await m.getRepository(TargetSigningKey).update({ kid: k.kid }, { supersededAt: signsFrom, unpublishAt });

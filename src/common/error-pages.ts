@@ -9,11 +9,12 @@ import { safeLocalPath } from './redirects';
  */
 type WayOn = 'sign-in' | 'other-account' | 'retry' | 'start';
 
-interface Copy {
+export interface ErrorCopy {
   title: string;
   sentence: string;
   way: WayOn;
 }
+type Copy = ErrorCopy;
 
 const NOT_FOUND: Copy = {
   title: 'Page not found',
@@ -30,7 +31,8 @@ const BAD_REQUEST: Copy = {
   sentence: 'Your browser sent something this sign-in service could not read. Go back and try again.',
   way: 'start',
 };
-const NOT_SET_UP: Copy = {
+/** A target not fully configured (a product's own configuration codes use it too). */
+export const NOT_SET_UP: Copy = {
   title: 'Not set up yet',
   sentence: 'This analytics tool is not fully set up for your organization yet. Your administrator needs to finish setting it up.',
   way: 'start',
@@ -66,7 +68,11 @@ const ACCOUNT_DISABLED: Copy = {
   way: 'other-account',
 };
 
-/** Every code a browser route can answer with (see each module's errors), then by status. */
+/**
+ * Every code a browser route can answer with (see each module's errors), then by status. A
+ * product's own codes are its definition's `errorCopy` (src/products/<kind>/), handed to the
+ * error filter at start (ERROR_PAGE_COPY): this folder sits below the products.
+ */
 const BY_CODE: Record<string, Copy> = {
   not_found: NOT_FOUND,
   target_not_found: NOT_FOUND,
@@ -111,8 +117,6 @@ const BY_CODE: Record<string, Copy> = {
   too_many_requests: TOO_MANY,
   target_secret_missing: NOT_SET_UP,
   target_embedding_secret_missing: NOT_SET_UP,
-  metabase_tenant_slug_invalid: NOT_SET_UP,
-  locked_param_missing: NOT_SET_UP,
   payload_too_large: BAD_REQUEST,
   malformed_body: BAD_REQUEST,
   undecodable_body: BAD_REQUEST,
@@ -160,11 +164,12 @@ const BY_CODE: Record<string, Copy> = {
   invalid_claims: HANDOFF_UNUSABLE,
 };
 
-export function copyFor(status: number, code: string): Copy {
+export function copyFor(status: number, code: string, productCopy: Readonly<Record<string, Copy>> = {}): Copy {
   // Postgres unreachable (HttpErrorFilter): a 503 that will pass, not a fault of ours.
   if (code === 'database_unavailable') return UNAVAILABLE;
   if (status >= 500) return BROKEN;
-  if (BY_CODE[code]) return BY_CODE[code];
+  if (Object.prototype.hasOwnProperty.call(BY_CODE, code)) return BY_CODE[code];
+  if (Object.prototype.hasOwnProperty.call(productCopy, code)) return productCopy[code];
   if (status === 401) return SIGN_IN;
   if (status === 403) return NOT_ALLOWED;
   if (status === 404) return NOT_FOUND;
@@ -195,10 +200,12 @@ export interface ErrorPageView {
   tenant: { slug: string; brand: Brand } | null;
   /** The request's own path and query when it was a GET (for "Try again"), else null. */
   retryPath: string | null;
+  /** The products' words for their own codes (their definitions' errorCopy). */
+  productCopy?: Readonly<Record<string, Copy>>;
 }
 
 export function errorPage(v: ErrorPageView): Page {
-  const copy = copyFor(v.status, v.code);
+  const copy = copyFor(v.status, v.code, v.productCopy);
   const brand = v.tenant?.brand ?? null;
   const login = `${v.basePath}/login${v.tenant ? `?tenant=${encodeURIComponent(v.tenant.slug)}` : ''}`;
   const actions: SafeHtml[] = [];

@@ -1,10 +1,10 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger, Optional } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
 import { isDatabaseUnavailable } from './db-unavailable';
-import { errorPage, ErrorPageView, retryPathOf } from './error-pages';
+import { ErrorCopy, errorPage, ErrorPageView, retryPathOf } from './error-pages';
 import { ErrorResponse } from './error-response';
 import { CommonError, DomainError } from './errors';
 import { Brand, sendPage } from './look';
@@ -28,6 +28,12 @@ export interface ErrorPageBranding {
   brandFor(tenant: { slug: string }): Promise<Brand | null>;
 }
 
+/**
+ * The products' error-page words for their own codes (their definitions' errorCopy): handed
+ * over by AppModule, as the products sit above this folder.
+ */
+export const ERROR_PAGE_COPY = Symbol('ERROR_PAGE_COPY');
+
 /** What the filter reads of a request: the session the auth guard loaded, if any. */
 type RequestWithSession = Request & { sessionContext?: { tenant: { slug: string } } | null };
 
@@ -39,6 +45,7 @@ export class HttpErrorFilter implements ExceptionFilter {
   constructor(
     @Inject(ERROR_PAGE_BRANDING) private readonly tenants: ErrorPageBranding,
     @InjectConfig('app') app: Config<'app'>,
+    @Optional() @Inject(ERROR_PAGE_COPY) private readonly productCopy: Readonly<Record<string, ErrorCopy>> | null = null,
   ) {
     this.basePath = basePathOf(app.publicUrl);
   }
@@ -90,7 +97,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (res.headersSent) return;
     const retryPath = retryPathOf(req.method, req.originalUrl ?? '', this.basePath);
     try {
-      sendPage(res, body.statusCode, errorPage({ status: body.statusCode, code: body.error, requestId: body.requestId, basePath: this.basePath, tenant, retryPath }));
+      sendPage(res, body.statusCode, errorPage({ status: body.statusCode, code: body.error, requestId: body.requestId, basePath: this.basePath, tenant, retryPath, productCopy: this.productCopy ?? {} }));
     } catch (e) {
       this.log.error({ requestId: body.requestId, err: loggableError(e) }, 'error page failed');
       if (!res.headersSent) res.status(body.statusCode).type('text').send(`Error ${body.statusCode}. Reference: ${body.requestId ?? '-'}`);

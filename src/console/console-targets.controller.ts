@@ -11,14 +11,13 @@ import { TargetsService } from '../catalog/targets.service';
 import { TargetKeysService } from '../catalog/target-keys';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
-import { targetDefinition } from '../products';
 import { keyPairSigningOf } from '../products/product-definition';
 import { uuidOrNotFound } from '../common/identifiers';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, validateAs } from './console-kit';
 import { ProductSchema, productSchema, productSchemas } from './product-schemas';
 import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
-import { setupGuide } from './setup-guides';
+import { targetDefinition } from '../products';
 import { emptyForm, FormState } from './views/forms';
 import { keysPanel, rotateConfirm, setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
 import { ConsoleError } from './console.errors';
@@ -159,7 +158,8 @@ export class ConsoleTargetsController {
       this.tenants.list({ limit: 200, offset: 0 }).then((p) => p.items),
       this.access.mappedGroupNames(target.id),
     ]);
-    const guide = setupGuide(target, this.kit.publicUrl, productGroups);
+    // What to type into the product's admin screen: its definition's guide (src/products/<kind>/).
+    const guide = targetDefinition(target.kind)?.setupGuide?.(target, this.kit.publicUrl, productGroups) ?? null;
     const def = targetDefinition(target.kind);
     const keys = def && keyPairSigningOf(def) ? await this.keys.list(target.id) : null;
     this.kit.render(

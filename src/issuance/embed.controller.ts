@@ -16,13 +16,17 @@ import { SignedEmbedDto, SsoJwtDto } from './dto/sso-answers.dto';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
 import { SsoError } from '../catalog/sso.errors';
+import { JsonTokenService } from './json-token.service';
 
 /**
  * Embedding for the signed-in user, by capability of the target's product:
  * - `GET /embed/<target>/<kind>/<id>`: a signed embed (redirect to the iframe URL, or
  *   `{url, expiresAt}` with ?response=json);
  * - `POST /embed/<target>/guest-token`: a guest-embed token for the product's embed script;
- * - `GET /embed/<target>/<kind>/<id>/token`: a token broker's answer (e.g. a dashboard token).
+ * - `GET /embed/<target>/<kind>/<id>/token`: a token broker's answer (e.g. a dashboard token);
+ * - `GET /embed/<target>/token`: a token we sign for the product's SDK (`{token, expiresAt}`);
+ * - `GET /embed/<target>/<resource>/<path>` for a product whose URL carries our token (a
+ *   token link): a redirect there, or `{url, expiresAt}` with ?response=json.
  * The JSON answers serve browser SDKs on allow-listed origins, with credentials.
  */
 @ApiTags('sso')
@@ -33,7 +37,43 @@ export class EmbedController {
     private readonly embeds: EmbedService,
     private readonly brokers: BrokerService,
     private readonly store: SsoRepository,
+    private readonly tokens: JsonTokenService,
   ) {}
+
+  @Get(':target/token')
+  @LoadsSession()
+  @Responds({
+    200: {
+      description: "A token for the product's browser SDK (e.g. Tableau's `<tableau-viz token>`), minted for this request",
+      schema: { type: 'object', required: ['token', 'expiresAt'], properties: { token: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } }, additionalProperties: true },
+    },
+  })
+  @ApiErrors({
+    400: 'The target\'s product takes no token from this endpoint',
+    401: 'Without a session',
+    403: 'Target disabled, no access for this tenant, account disabled, or an origin not allowed',
+    409: 'The email belongs to another tenant on this BI tool, or the target has no secret configured',
+    429: 'Too many handshakes from this session (Retry-After)',
+  })
+  async jsonToken(
+    @Param('target') slug: string,
+    @CurrentSession() session: SessionContext | null,
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    const meta = requestMeta(req);
+    const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'token' });
+    await this.cors(req, res, loaded, session, 'token');
+    send(res, { kind: 'json', body: await this.tokens.json({ loaded, session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
+  }
+
+  @Options(':target/token')
+  @Public()
+  @Responds({ 204: 'The origin is allowed (CORS headers set)' })
+  @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
+  async tokenPreflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    await this.answerPreflight(slug, req, res, ['GET']);
+  }
 
   @Get(':target/:kind/:id')
   @LoadsSession()
@@ -59,6 +99,13 @@ export class EmbedController {
     const json = req.query.response === 'json';
     const meta = requestMeta(req);
     const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'embed' });
+    const product = targetDefinition(loaded.target.kind);
+    // A product whose own URL carries our token (a token link) rather than a signed embed.
+    if (product?.token?.link && !product.embed) {
+      if (json) await this.cors(req, res, loaded, session, 'token');
+      send(res, await this.tokens.link({ loaded, resource: kind, path: id, json, session, cookie: req.cookies?.[SESSION_COOKIE], meta }));
+      return;
+    }
     if (json) await this.cors(req, res, loaded, session, 'embed');
     send(res, await this.embeds.issue({ loaded, kind, id, session, json, cookie: req.cookies?.[SESSION_COOKIE], meta }));
   }

@@ -7,7 +7,7 @@ import type { SsoBehaviour } from '../products/product-definition';
 import type { TargetWithAccess } from './sso.repository';
 
 /** The browser flows whose refusals are audited, as `<flow>.denied`. */
-export type SsoFlow = 'sso' | 'embed' | 'broker' | 'handoff';
+export type SsoFlow = 'sso' | 'embed' | 'broker' | 'token' | 'handoff';
 
 export interface SsoRefusal {
   flow: SsoFlow;

@@ -10,10 +10,11 @@ import { IdentitiesModule } from '../identities/identities.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { UsersModule } from '../users/users.module';
 import { BiLogoutService } from './bi-logout.service';
-import { DatabricksDemoController } from './demo/databricks-demo.controller';
+import { DemoController } from './demo/demo.controller';
 import { EmbedController } from './embed.controller';
 import { JwksController } from './jwks.controller';
 import { EmbedService } from './embed.service';
+import { JsonTokenService } from './json-token.service';
 import { BrokerService } from './broker.service';
 import { IssuedTokensPruner } from './issued-tokens-pruner';
 import { RemoteLogoutService } from './remote-logout.service';
@@ -41,7 +42,7 @@ import { SsoRepository } from './sso.repository';
     MetricsModule,
     HealthModule,
   ],
-  controllers: [SsoController, EmbedController, DatabricksDemoController, JwksController],
+  controllers: [SsoController, EmbedController, DemoController, JwksController],
   providers: [
     SsoRepository,
     SigningKeyCache,
@@ -49,6 +50,7 @@ import { SsoRepository } from './sso.repository';
     SsoService,
     RemoteLogoutService,
     EmbedService,
+    JsonTokenService,
     BrokerService,
     IssuedTokensPruner,
     BiLogoutService,

@@ -53,7 +53,7 @@ export interface HandshakeInput {
  * The identity the BI tool would see belongs to another tenant on that instance. Says no
  * more than that: neither who owns it nor since when (the audit event has the detail).
  */
-const identityOwnedElsewhere = () =>
+export const identityOwnedElsewhere = () =>
   new DomainError(
     SsoError.IdentityConflict,
     409,

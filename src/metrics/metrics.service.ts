@@ -23,7 +23,7 @@ export class MetricsService {
 
   private readonly handshakes = new Counter({
     name: 'embed_idp_handshakes_total',
-    help: 'Tokens issued to BI tools, by flow (sso: the JWT SSO handshake, embed: a signed embed URL)',
+    help: 'Tokens issued to BI tools, by flow (sso: the JWT SSO handshake, embed: a signed embed URL, token: a token for the product SDK or URL)',
     labelNames: ['flow'],
     registers: [this.registry],
   });
@@ -91,6 +91,8 @@ export class MetricsService {
         return this.handshakes.inc({ flow: 'sso' });
       case 'embed.issued':
         return this.handshakes.inc({ flow: 'embed' });
+      case 'token.issued':
+        return this.handshakes.inc({ flow: 'token' });
       case 'login.success':
         return this.logins.inc({ outcome: 'success' });
       case 'login.failure':

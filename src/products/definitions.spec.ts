@@ -1,8 +1,9 @@
 import { isKeyPairSigning, keyPairSigningOf } from './product-definition';
-import { parseAccessSettings, parseTargetSettings, TARGET_DEFINITIONS, TARGET_KINDS, targetDefinition } from '.';
+import { parseAccessSettings, parseTargetSettings, productErrorCopy, TARGET_DEFINITIONS, TARGET_KINDS, targetDefinition } from '.';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allowListPermits, PropertySchema } from './settings-schema';
+import { errorPage } from '../common/error-pages';
 
 /**
  * Every product definition, whatever products exist: the schemas follow the contract the
@@ -72,7 +73,7 @@ describe.each(TARGET_DEFINITIONS.map((d) => [d.kind, d] as const))('target defin
       expect(s.minLength).toBeGreaterThanOrEqual(16);
     }
     // Every secret a capability signs with is one the product declares.
-    for (const signing of [def.sso?.signing, def.embed?.signing]) {
+    for (const signing of [def.sso?.signing, def.embed?.signing, def.token?.signing]) {
       if (signing && !isKeyPairSigning(signing)) expect(def.secrets.map((s) => s.name)).toContain(signing.secret);
     }
   });
@@ -84,9 +85,46 @@ describe.each(TARGET_DEFINITIONS.map((d) => [d.kind, d] as const))('target defin
       signedEmbed: !!def.embed,
       guestEmbed: !!def.embed?.guest,
       tokenBroker: !!def.broker,
+      jsonToken: !!def.token?.json,
+      tokenLink: !!def.token?.link,
       logoutUrl: !!def.logoutUrl,
+      demo: !!def.demo,
     });
     expect(Object.values(def.capabilities).some(Boolean)).toBe(true);
+  });
+
+  it('has a setup guide naming where to type what, without a secret', () => {
+    const target = { slug: 'bi', baseUrl: def.examples.baseUrl, settings: def.examples.settings };
+    const guide = def.setupGuide!(target, 'https://idp.example.com', ['Analysts']);
+    expect(guide.where.length).toBeGreaterThan(0);
+    expect(guide.items.length).toBeGreaterThan(0);
+    for (const i of guide.items) expect(i.value !== undefined || i.note !== undefined).toBe(true);
+  });
+
+  it('words its own error codes for people (a title without codes, a sentence)', () => {
+    for (const copy of Object.values(def.errorCopy ?? {})) {
+      expect(copy.title).not.toMatch(/_|\d{3}|error/i);
+      expect(copy.sentence).toMatch(/^[A-Z].{20,}\.$/);
+    }
+  });
+
+  it('serves every demo script it names, and its page script is one of them', () => {
+    if (!def.demo) return;
+    expect(Object.keys(def.demo.assets)).toContain(def.demo.script);
+    for (const read of Object.values(def.demo.assets)) expect(read().length).toBeGreaterThan(0);
+  });
+});
+
+describe('product error copy', () => {
+  it('gathers every product\'s words, and refuses one code worded two ways', () => {
+    expect(productErrorCopy()).toMatchObject({ locked_param_missing: { title: 'Not set up yet' } });
+    const page = (productCopy?: Record<string, never> | ReturnType<typeof productErrorCopy>) =>
+      errorPage({ status: 400, code: 'locked_param_missing', requestId: 'r', basePath: '', tenant: null, retryPath: null, productCopy }).html;
+    expect(page(productErrorCopy())).toContain('<title>Not set up yet</title>');
+    expect(page()).toContain('<title>That did not work</title>');
+    const a = { ...TARGET_DEFINITIONS[0], kind: 'a', errorCopy: { x_y: { title: 'A', sentence: 'One.', way: 'start' as const } } };
+    const b = { ...TARGET_DEFINITIONS[0], kind: 'b', errorCopy: { x_y: { title: 'B', sentence: 'Two.', way: 'start' as const } } };
+    expect(() => productErrorCopy([a, b])).toThrow('error code x_y has different words in a and b');
   });
 });
 

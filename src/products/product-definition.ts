@@ -1,6 +1,8 @@
 import type { AccessSettings, GroupMappings } from './product-types';
 import type { TargetSettings } from './product-types';
 import type { ObjectSchema } from './settings-schema';
+import type { ErrorCopy } from '../common/error-pages';
+import type { SafeHtml } from '../common/html';
 
 /**
  * Everything about one BI product, in its own file under src/products/, listed once in
@@ -15,6 +17,9 @@ import type { ObjectSchema } from './settings-schema';
  *   browser redirect), signed embeds (`embed`, with `embed.guest` for a token endpoint the
  *   product's embed script calls), a token broker (`broker`) and a logout URL (`logoutUrl`).
  *   `capabilities` lists which are present (derived by defineTarget).
+ * - what people read about it: `setupGuide` (what the operator types into the product's
+ *   admin screen, rendered by the console), `errorCopy` (error-page words for the product's
+ *   own error codes) and `demo` (a page embedding it with the vendor's SDK).
  */
 export interface TargetDefinition {
   kind: string;
@@ -36,9 +41,84 @@ export interface TargetDefinition {
   sso?: SsoBehaviour;
   embed?: EmbedBehaviour;
   broker?: BrokerBehaviour;
+  /**
+   * A token we sign per request for the product's browser side: as JSON for its SDK
+   * (`GET /embed/<target>/token`) and/or in the product's own URL (`link`).
+   */
+  token?: TokenBehaviour;
   /** A browser URL that ends the product's own session (loaded by our signed-out page). */
   logoutUrl?(ctx: Pick<MintContext, 'target' | 'access'>): string | null;
+  /** What the operator enters in the product's own admin screen (the console's Setup panel). */
+  setupGuide?(target: SetupTarget, publicUrl: string, productGroups: string[]): SetupGuide;
+  /** Error-page words for this product's own error codes (browser routes; JSON keeps the code). */
+  errorCopy?: Readonly<Record<string, ErrorCopy>>;
+  /** A demo page embedding the product with its vendor's SDK: `/demo/<kind>/<target>/<resource>`. */
+  demo?: DemoBehaviour;
   capabilities: Capabilities;
+}
+
+/** What a setup guide reads of a target (never its secrets: they are write-only). */
+export type SetupTarget = Pick<TargetRef, 'slug' | 'baseUrl' | 'settings'>;
+
+/**
+ * What an operator types into the BI product's own admin screen to trust us. Values are
+ * exact; secrets are never shown (the operator copies the key the product generated INTO the
+ * target, not out of it).
+ */
+export interface SetupGuide {
+  where: string;
+  items: { label: string; value?: string; note?: string }[];
+}
+
+/**
+ * A demo page: the host-app side of an embed, with the vendor's real SDK served from our
+ * origin (no CDN: the page's CSP is 'self'). The page's frame (head, CSP, header naming the
+ * signed-in user) is shared; the product gives its content and scripts.
+ */
+export interface DemoBehaviour {
+  /** What the last URL segment may be (a dashboard id, a view path...). */
+  resource: RegExp;
+  /** The page's title and heading. */
+  title(resource: string): string;
+  /** The content below the header; `base` is PUBLIC_URL's path (for our own URLs). */
+  body(v: { target: TargetRef; resource: string; base: string }): SafeHtml;
+  /** Module scripts served at /demo/assets/<name> (read on first use); the first is the page's. */
+  assets: Record<string, () => string>;
+  /** The page's entry script (a key of `assets`). */
+  script: string;
+  /** Origins the page frames or the SDK connects to (CSP frame-src / connect-src). */
+  frameOrigins(target: TargetRef): string[];
+}
+
+/**
+ * A token signed per request (never cached) for the product's browser side, recorded in the
+ * ledger and audited (`token.issued`) before it leaves, like every token.
+ */
+export interface TokenBehaviour {
+  signing: Signing;
+  ttlSeconds(settings: TargetSettings): number;
+  /** The JWT payload (iat, exp and jti included). Throws a DomainError (4xx) for a configuration problem. */
+  claims(ctx: MintContext, exp: number): Record<string, unknown>;
+  /**
+   * The email the product keys the user by, when it signs people in by it: the token is then
+   * recorded only if this tenant owns that identity on the instance (as for SSO).
+   */
+  identityEmail?(ctx: Omit<MintContext, 'iat' | 'jti'>): string | null;
+  /**
+   * `GET /embed/<target>/token` answers `{token, expiresAt}` and these fields (e.g. the URL
+   * the product's SDK must talk to); absent: no JSON token endpoint.
+   */
+  json?: { answer?(target: TargetRef): Record<string, unknown> };
+  /**
+   * `GET /embed/<target>/<resource>/<path>` redirects to the product's URL carrying the token
+   * (`?response=json`: `{url, expiresAt}`).
+   */
+  link?: {
+    resource: string;
+    /** What a path may be (checked before anything is signed). */
+    path: RegExp;
+    url(target: TargetRef, path: string, token: string): string;
+  };
 }
 
 export interface Capabilities {
@@ -47,7 +127,10 @@ export interface Capabilities {
   signedEmbed: boolean;
   guestEmbed: boolean;
   tokenBroker: boolean;
+  jsonToken: boolean;
+  tokenLink: boolean;
   logoutUrl: boolean;
+  demo: boolean;
 }
 
 export interface SecretSpec {
@@ -199,8 +282,8 @@ export interface Broker {
 }
 
 /** The key-pair signing of a product, if any of its tokens is signed that way (keys are generated for its targets). */
-export function keyPairSigningOf(d: Pick<TargetDefinition, 'sso' | 'embed'>): KeyPairSigning | null {
-  for (const s of [d.sso?.signing, d.embed?.signing]) if (s && isKeyPairSigning(s)) return s;
+export function keyPairSigningOf(d: Pick<TargetDefinition, 'sso' | 'embed' | 'token'>): KeyPairSigning | null {
+  for (const s of [d.sso?.signing, d.embed?.signing, d.token?.signing]) if (s && isKeyPairSigning(s)) return s;
   return null;
 }
 
@@ -214,7 +297,10 @@ export function defineTarget<T extends Omit<TargetDefinition, 'capabilities'>>(d
       signedEmbed: !!d.embed,
       guestEmbed: !!d.embed?.guest,
       tokenBroker: !!d.broker,
+      jsonToken: !!d.token?.json,
+      tokenLink: !!d.token?.link,
       logoutUrl: !!d.logoutUrl,
+      demo: !!d.demo,
     },
   };
 }

@@ -100,7 +100,8 @@ export async function startFakeDatabricks(o: FakeDatabricksOptions): Promise<Fak
   };
 
   app.post('/oidc/v1/token', express.urlencoded({ extended: false }), async (req: Request, res: Response) => {
-    const form = req.body as Record<string, string>;
+    // Not a form: nothing parsed (refused below as such, not by a crash on an undefined body).
+    const form = (req.body ?? {}) as Record<string, string>;
     const step: DatabricksStep = form.scope === 'all-apis' ? 'service' : 'scoped';
     if (!(await onDemand(step, res))) return;
     if (!req.is('application/x-www-form-urlencoded')) return refuse(res, step, 400, 'not a form');

@@ -129,7 +129,7 @@ describe('admin API: targets', () => {
     it('validates slug, kind and unknown fields', async () => {
       expect((await admin().post('/api/v1/targets', metabaseBody({ slug: 'Bad_Slug' })).expect(400)).body.message).toMatch(/slug must be/);
       expect((await admin().post('/api/v1/targets', metabaseBody({ slug: '-x' })).expect(400)).body.message).toMatch(/slug/);
-      expect((await admin().post('/api/v1/targets', metabaseBody({ kind: 'tableau' })).expect(400)).body.message).toMatch(/kind must be one of metabase, sisense, databricks/);
+      expect((await admin().post('/api/v1/targets', metabaseBody({ kind: 'looker' })).expect(400)).body.message).toMatch(/kind must be one of metabase, sisense, databricks/);
       expect((await admin().post('/api/v1/targets', metabaseBody({ colour: 'blue' })).expect(400)).body.message).toMatch(/colour should not exist/);
       expect((await admin().post('/api/v1/targets', metabaseBody({ settings: ['x'] })).expect(400)).body.message).toMatch(/settings/);
       expect((await admin().post('/api/v1/targets', metabaseBody({ secret: 12345678901234567 })).expect(400)).body.message).toMatch(/secret must be a string/);

@@ -4,7 +4,7 @@ import type { Tenant } from '../../tenants/tenant.entity';
 import type { ProductSchema } from '../product-schemas';
 import { secretIsSet } from '../product-schemas';
 import { renderSchemaFields } from '../schema-form';
-import type { SetupGuide } from '../setup-guides';
+import type { SetupGuide } from '../../products/product-definition';
 import { checkbox, FormState, formOpen, input, select, tag, when } from './forms';
 import { html, joinHtml, SafeHtml } from '../../common/html';
 

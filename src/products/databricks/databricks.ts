@@ -3,6 +3,8 @@ import { badRequest, DomainError } from '../../common/errors';
 import { resolveAttribute } from '../attributes';
 import { allowListPermits, ArraySchema, ObjectSchema } from '../settings-schema';
 import { Broker, BrokerDeps, BrokerRequest, defineTarget, schemas } from '../product-definition';
+import { originsOf, settingOr } from '../setup-guide';
+import { databricksDemo } from './demo';
 
 /** Every error code the Databricks broker can answer with (besides SsoError's); a product's own codes live in its file. */
 export enum DatabricksError {
@@ -277,4 +279,13 @@ export const databricks = defineTarget({
     resourceId: /^[A-Za-z0-9_-]{1,64}$/,
     create: (deps) => new DatabricksBroker(deps),
   },
+  setupGuide: (t) => ({
+    where: 'Databricks: workspace Settings > Security > External embedding',
+    items: [
+      { label: 'Service principal (application id)', value: settingOr(t, 'clientId', '(set it below)') },
+      { label: 'Approved domains', value: originsOf(t) || '(set allowed origins below)' },
+      { label: 'OAuth secret', note: 'Create it for the service principal, then paste it into this target\'s secret below.' },
+    ],
+  }),
+  demo: databricksDemo,
 });

@@ -3,6 +3,7 @@ import type { TargetSettings } from '../product-types';
 import { ASYMMETRIC_ALGS, AsymmetricAlg, defineTarget, MintContext, schemas, SsoBehaviour } from '../product-definition';
 import { claimNameClashes, mapGroups } from '../claims';
 import type { ObjectSchema } from '../settings-schema';
+import { grafanaSetupGuide } from './setup-guide';
 
 /**
  * Grafana, `[auth.jwt]` with `url_login = true` (grafana.com/docs/grafana/latest/setup-grafana/
@@ -145,4 +146,5 @@ export const grafana = defineTarget({
     return problems;
   },
   sso,
+  setupGuide: grafanaSetupGuide,
 });

@@ -1,11 +1,11 @@
-import type { TargetSettings } from '../product-types';
+import type { SetupGuide, SetupTarget } from '../product-definition';
 
 /**
  * What the operator pastes into grafana.ini (or GF_AUTH_JWT_* variables): the `[auth.jwt]`
  * block reading our tokens, with this target's own JWKS (only its keys: a token minted for
  * another target cannot sign anyone in here).
  */
-export function grafanaSetupGuide(t: { slug: string; settings: TargetSettings }, publicUrl: string, productGroups: string[]) {
+export function grafanaSetupGuide(t: SetupTarget, publicUrl: string, productGroups: string[]): SetupGuide {
   const s = (key: string, def: string) => (typeof t.settings[key] === 'string' && t.settings[key] !== '' ? (t.settings[key] as string) : def);
   const ini = [
     '[auth.jwt]',

@@ -6,6 +6,8 @@ import { defineTarget, EmbedBehaviour, MintContext, schemas, Signing, SsoBehavio
 import { claimNameClashes, mapGroups } from '../claims';
 import { resolveAttribute, resolveAttributes } from '../attributes';
 import { allowListPermits, ArraySchema, ObjectSchema } from '../settings-schema';
+import { groupsNote, originsOf, settingOr } from '../setup-guide';
+import { NOT_SET_UP } from '../../common/error-pages';
 
 /** Every error code minting for Metabase can answer with (besides SsoError's); a product's own codes live in its file. */
 export enum MetabaseError {
@@ -330,4 +332,21 @@ export const metabase = defineTarget({
   embed,
   // Metabase's contract: Metabase has no JWT single logout; the browser must load {metabase}/auth/logout.
   logoutUrl: (ctx) => `${base(ctx.target)}/auth/logout`,
+  setupGuide: (t, url, groups) => ({
+    where: 'Metabase: Admin settings > Authentication > JWT',
+    items: [
+      { label: 'JWT Identity Provider URI', value: `${url}/sso/${t.slug}` },
+      { label: 'String used by the JWT signing key', note: 'Generate it in Metabase, then paste it into this target\'s "JWT signing key" below.' },
+      { label: 'Email attribute', value: settingOr(t, 'emailClaim', 'email') },
+      { label: 'First name attribute', value: settingOr(t, 'firstNameClaim', 'first_name') },
+      { label: 'Last name attribute', value: settingOr(t, 'lastNameClaim', 'last_name') },
+      { label: 'Group assignment attribute', value: settingOr(t, 'groupsClaim', 'groups') },
+      { label: 'Synchronize group memberships', value: 'on', note: groupsNote(groups) },
+      ...(originsOf(t) ? [{ label: 'Admin > Embedding: authorized origins', value: originsOf(t) }] : []),
+    ],
+  }),
+  errorCopy: {
+    [MetabaseError.MetabaseTenantSlugInvalid]: NOT_SET_UP,
+    [MetabaseError.LockedParamMissing]: NOT_SET_UP,
+  },
 });

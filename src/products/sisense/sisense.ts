@@ -4,6 +4,7 @@ import type { AccessSettings } from '../product-types';
 import { defineTarget, MintContext, schemas, SsoBehaviour } from '../product-definition';
 import { claimNameClashes, mapGroups } from '../claims';
 import type { ObjectSchema } from '../settings-schema';
+import { groupsNote, originsOf } from '../setup-guide';
 
 /** This product's access settings, as accessSettingsSchema below validated them. */
 interface SisenseAccess {
@@ -234,4 +235,14 @@ export const sisense = defineTarget({
   sso,
   // Sisense's contract: the browser must call {sisense}/api/v1/authentication/logout with its cookies.
   logoutUrl: (ctx) => `${sisenseBase(ctx)}/api/v1/authentication/logout`,
+  setupGuide: (t, url, groups) => ({
+    where: 'Sisense: Admin > Security & Access > Single Sign-On (JWT)',
+    items: [
+      { label: 'Remote Login URL', value: `${url}/sso/${t.slug}` },
+      { label: 'Remote Logout URL', value: `${url}/sso/${t.slug}/logout` },
+      { label: 'Shared Secret', note: 'Generate it in Sisense, then paste it into this target\'s "SSO shared secret" below.' },
+      { label: 'Groups', note: groupsNote(groups) },
+      ...(originsOf(t) ? [{ label: 'Admin > Security: CORS allowed origins', value: originsOf(t) }] : []),
+    ],
+  }),
 });
