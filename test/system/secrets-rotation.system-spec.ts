@@ -9,6 +9,7 @@ import { resealAll } from '../../src/crypto/secrets-check';
 import { createDataSource } from '../../src/database/data-source';
 import { TARGET_DEFINITIONS } from '../../src/products';
 import { targetSecretContext } from '../../src/catalog/target-secrets';
+import { targetKeyContext } from '../../src/catalog/target-signing-key.entity';
 import { makeApiKey, makeTarget } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { openTargetSecrets } from '../support/targets';
@@ -49,6 +50,11 @@ describe('SECRETS_KEY check and rotation', () => {
   it('refuses to start under another key, naming SECRETS_KEY; rotates with SECRETS_KEY_PREVIOUS and rotate-secrets', async () => {
     t = await startWith({ SECRETS_KEY: oldKey });
     const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb.example.com', secret: SECRET, embeddingSecret: `${SECRET}-embed` });
+    // A key-pair target: its private signing key is a sealed value too.
+    const adminKey = await makeApiKey(t.ds, null);
+    const grafana = await request(t.http).post('/api/v1/targets').set('Authorization', `Bearer ${adminKey}`).send({ slug: 'rotation-grafana', kind: 'grafana', baseUrl: 'https://grafana.example.com' }).expect(201);
+    const [{ kid, private_key_enc: sealedKey }] = await t.ds.query(`SELECT kid, private_key_enc FROM target_signing_keys WHERE target_id = $1`, [grafana.body.id]);
+    const privatePem = new SecretBox(Buffer.from(oldKey, 'hex')).open(sealedKey, targetKeyContext(grafana.body.id, kid));
     await t.close({ keepDatabase: true });
     t = undefined;
 
@@ -68,7 +74,8 @@ describe('SECRETS_KEY check and rotation', () => {
     expect(rotate.status).toBe(0);
     // Every value in the targets.secrets map is sealed, and each is re-sealed.
     expect(rotate.stdout).toContain('targets.secrets: 2 re-sealed');
-    expect(rotate.stdout).toContain('2 value(s) re-sealed under SECRETS_KEY');
+    expect(rotate.stdout).toContain('target_signing_keys.private_key_enc: 1 re-sealed');
+    expect(rotate.stdout).toContain('3 value(s) re-sealed under SECRETS_KEY');
 
     const ds: DataSource = createDataSource(db.url, 2);
     await ds.initialize();
@@ -81,6 +88,8 @@ describe('SECRETS_KEY check and rotation', () => {
       const onlyNew = new SecretBox(Buffer.from(newKey, 'hex'));
       expect(onlyNew.open(secrets.secret, targetSecretContext(target.id, 'secret'))).toBe(SECRET);
       expect(onlyNew.open(secrets.embeddingSecret, targetSecretContext(target.id, 'embeddingSecret'))).toBe(`${SECRET}-embed`);
+      const [{ private_key_enc: resealedKey }] = await ds.query(`SELECT private_key_enc FROM target_signing_keys WHERE kid = $1`, [kid]);
+      expect(onlyNew.open(resealedKey, targetKeyContext(grafana.body.id, kid))).toBe(privatePem);
     } finally {
       await ds.destroy();
     }
