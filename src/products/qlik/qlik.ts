@@ -1,0 +1,106 @@
+import type { TargetSettings } from '../product-types';
+import { ASYMMETRIC_ALGS, AsymmetricAlg, defineTarget, schemas, SetupGuide, SetupTarget, TokenBehaviour } from '../product-definition';
+import { mapGroups } from '../claims';
+import type { ObjectSchema } from '../settings-schema';
+import { groupsNote, settingOr } from '../setup-guide';
+
+/**
+ * Qlik Cloud, JWT identity provider (qlik.dev "Create signed tokens for JWT authorization"):
+ * the host page posts our token to `<tenant>/login/jwt-session` (`Authorization: Bearer`,
+ * credentials included) and has a Qlik session. Asymmetric only (Qlik refuses HS*): Qlik
+ * holds our public key as a PEM pasted into the IdP's `staticKeys: [{kid, pem}]`, so the
+ * header's `kid` must be that key's — here the signing key's own kid (a rotation means
+ * adding the new key's kid and PEM to Qlik before it signs).
+ *
+ * Claims: `iss` exactly the issuer registered in Qlik, `aud: "qlik.api/login/jwt-session"`,
+ * `sub`, `subType: "user"`, `name`, `email`, `email_verified: true`, `groups`, `jti`, `iat`,
+ * `nbf`, `exp` (Qlik: at most 60 minutes after iat; kept short).
+ */
+const DEFAULT_ALG: AsymmetricAlg = 'RS256';
+const DEFAULT_TTL_SECONDS = 120;
+const MAX_TTL_SECONDS = 3600;
+export const QLIK_AUDIENCE = 'qlik.api/login/jwt-session';
+
+export function qlikAlg(settings: TargetSettings): AsymmetricAlg {
+  const v = settings.alg;
+  return typeof v === 'string' && (ASYMMETRIC_ALGS as readonly string[]).includes(v) ? (v as AsymmetricAlg) : DEFAULT_ALG;
+}
+
+function ttlSeconds(settings: TargetSettings): number {
+  const v = settings.tokenTtlSeconds;
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? Math.min(v, MAX_TTL_SECONDS) : DEFAULT_TTL_SECONDS;
+}
+
+const tenantUrl = (baseUrl: string) => baseUrl.replace(/\/+$/, '');
+
+const token: TokenBehaviour = {
+  signing: { keyPair: qlikAlg, header: () => ({}) },
+  ttlSeconds,
+  // Qlik keys users by subject; ours is the email, owned by one tenant per Qlik tenant.
+  identityEmail: (ctx) => ctx.user.email,
+  claims(ctx, exp) {
+    const name = [ctx.user.firstName, ctx.user.lastName].filter(Boolean).join(' ') || ctx.user.email;
+    return {
+      iss: String(ctx.target.settings.issuer ?? ''),
+      aud: QLIK_AUDIENCE,
+      sub: ctx.user.email,
+      subType: 'user',
+      name,
+      email: ctx.user.email,
+      email_verified: true,
+      groups: mapGroups(ctx.groups, ctx.access.groupMappings),
+      jti: ctx.jti,
+      iat: ctx.iat,
+      nbf: ctx.iat,
+      exp,
+    };
+  },
+  json: { answer: (target) => ({ tenantUrl: tenantUrl(target.baseUrl) }) },
+};
+
+const settingsSchema: ObjectSchema = {
+  type: 'object',
+  properties: {
+    issuer: {
+      type: 'string',
+      title: 'Issuer',
+      description: 'The iss claim: exactly the issuer of the JWT identity provider in Qlik',
+      minLength: 1,
+      maxLength: 200,
+    },
+    alg: { type: 'string', title: 'Signing algorithm', description: 'RS256 (default) or ES256: the algorithm of the keys generated for this target (a change takes effect with the next key rotation)', enum: [...ASYMMETRIC_ALGS] },
+    tokenTtlSeconds: { type: 'integer', title: 'Token lifetime (s)', minimum: 30, maximum: MAX_TTL_SECONDS, default: DEFAULT_TTL_SECONDS },
+    allowedOrigins: schemas.allowedOrigins('Origins of host apps fetching tokens (CORS with credentials; never *)'),
+  },
+  required: ['issuer'],
+  additionalProperties: false,
+};
+
+function setupGuide(t: SetupTarget, publicUrl: string, productGroups: string[]): SetupGuide {
+  const issuer = settingOr(t, 'issuer', '(set the issuer below)');
+  return {
+    where: 'Qlik Cloud: Management Console > Identity provider > Create new > JWT (or POST /api/v1/identity-providers)',
+    items: [
+      { label: 'Issuer', value: issuer },
+      { label: 'Key ID and certificate', note: `Paste each key listed under "Signing keys" below (its kid and PEM) — also published at ${publicUrl}/targets/${t.slug}/jwks.json.` },
+      { label: 'Token endpoint for the host page', value: `${publicUrl}/embed/${t.slug}/token` },
+      { label: 'Groups', note: groupsNote(productGroups) },
+    ],
+  };
+}
+
+/** Qlik Cloud: a JWT the host page exchanges for a Qlik session (POST /login/jwt-session). */
+export const qlik = defineTarget({
+  kind: 'qlik',
+  label: 'Qlik Cloud',
+  settingsSchema,
+  accessSettingsSchema: { type: 'object', properties: {}, additionalProperties: false },
+  examples: {
+    baseUrl: 'https://acme.eu.qlikcloud.com',
+    settings: { issuer: 'https://idp.example.com', alg: 'RS256', tokenTtlSeconds: 120, allowedOrigins: ['https://app.example.com'] },
+    accessSettings: {},
+  },
+  secrets: [],
+  token,
+  setupGuide,
+});
