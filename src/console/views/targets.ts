@@ -79,7 +79,7 @@ export function keysPanel(v: { base: string; target: TargetView; keys: KeyView[]
   return html`<section class="card" aria-labelledby="keys-h"><h2 id="keys-h">Signing keys</h2>
 <p class="muted">Published at <code>/targets/${v.target.slug}/jwks.json</code>. A new key is published ${Math.round(v.delaySeconds / 60)} min before it signs; the old one stays published until the last token it signed has expired.</p>
 <div class="table-wrap"><table><thead><tr><th>Key id</th><th>Alg</th><th>State</th><th>Created</th><th>Signs from</th><th>Published until</th></tr></thead>
-<tbody>${v.keys.map((k) => html`<tr><td><code>${k.kid.slice(0, 12)}…</code></td><td>${k.alg}</td><td>${k.state}</td><td>${at(k.createdAt)}</td><td>${at(k.signsFrom)}</td><td>${at(k.unpublishAt)}</td></tr>`)}</tbody></table></div>
+<tbody>${v.keys.map((k) => html`<tr><td><code>${k.kid}</code></td><td>${k.alg}</td><td>${k.state}</td><td>${at(k.createdAt)}</td><td>${at(k.signsFrom)}</td><td>${at(k.unpublishAt)}</td></tr>`)}</tbody></table></div>
 ${pem && html`<label for="key-pem">Public key of the signing key (PEM)</label><textarea id="key-pem" readonly rows="${String(Math.max(4, pem.trim().split('\n').length))}" spellcheck="false">${pem}</textarea>`}
 <p><a class="button secondary" href="${v.base}/console/targets/${v.target.id}/keys/rotate">Rotate keys…</a></p>
 </section>`;
