@@ -28,6 +28,7 @@ describe('fake Metabase (test/fakes/metabase.ts)', () => {
       embeddingSecret: EMBED_SECRET,
       idpUri: 'https://idp.example.com/sso/mb',
       embedParams: { 'dashboard/7': ['region'] },
+      entityIds: { 'dashboard/yqcdnPAMZvo3Dw0Snxa6s': 7, 'question/A_b-0123456789abcdefg': 3 },
     });
     mbTenants = await startFakeMetabase({ jwtSecret: SECRET, tenantsEnabled: true });
   });
@@ -149,6 +150,13 @@ describe('fake Metabase (test/fakes/metabase.ts)', () => {
       expect(mb.embeds[mb.embeds.length - 1]).toMatchObject({ kind: 'dashboard', id: 7, params: { region: 'emea' } });
     });
 
+    it('accepts an entity ID (a JSON string) for the resource it stands for, with that resource\'s locked params', async () => {
+      const res = await open('dashboard', await embedToken({ resource: { dashboard: 'yqcdnPAMZvo3Dw0Snxa6s' }, params: { region: 'emea' }, exp: nowS() + 60 }));
+      expect(res.status).toBe(200);
+      expect(mb.embeds[mb.embeds.length - 1]).toMatchObject({ kind: 'dashboard', id: 7, entityId: 'yqcdnPAMZvo3Dw0Snxa6s' });
+      expect((await open('question', await embedToken({ resource: { question: 'A_b-0123456789abcdefg' }, params: {} }))).status).toBe(200);
+    });
+
     it('allows 60 s of leeway on exp, not more', async () => {
       expect((await open('question', await embedToken({ resource: { question: 3 }, params: {}, exp: nowS() - 30 }))).status).toBe(200);
       expect((await open('question', await embedToken({ resource: { question: 3 }, params: {}, exp: nowS() - 90 }))).status).toBe(401);
@@ -161,6 +169,13 @@ describe('fake Metabase (test/fakes/metabase.ts)', () => {
       ['a resource of the other kind', 'dashboard', () => embedToken({ resource: { question: 3 }, params: {} }), 400],
       ['a missing locked parameter', 'dashboard', () => embedToken({ resource: { dashboard: 7 }, params: {} }), 400],
       ['an unknown parameter', 'dashboard', () => embedToken({ resource: { dashboard: 7 }, params: { region: 'x', other: 1 } }), 400],
+      ['a numeric id as a string (looked up as an entity ID)', 'question', () => embedToken({ resource: { question: '3' }, params: {} }), 400],
+      ['a 20-character entity ID', 'question', () => embedToken({ resource: { question: 'A_b-0123456789abcdef' }, params: {} }), 400],
+      ['a 22-character entity ID', 'question', () => embedToken({ resource: { question: 'A_b-0123456789abcdefgh' }, params: {} }), 400],
+      ['an entity ID with a character outside [A-Za-z0-9_-]', 'question', () => embedToken({ resource: { question: 'A_b-0123456789abcdef.' }, params: {} }), 400],
+      ['an unknown entity ID', 'question', () => embedToken({ resource: { question: 'Z_b-0123456789abcdefg' }, params: {} }), 404],
+      ['an entity ID of the other kind', 'dashboard', () => embedToken({ resource: { dashboard: 'A_b-0123456789abcdefg' }, params: {} }), 404],
+      ['a zero id', 'question', () => embedToken({ resource: { question: 0 }, params: {} }), 400],
     ];
     it.each(refusals)('refuses %s', async (_name, kind, make, status) => {
       const before = mb.embeds.length;

@@ -18,6 +18,10 @@ import { CookieJar } from '../support/cookie-jar';
  *        session (cookie) and answers 302 to return_to.
  *   GET /embed/dashboard/:token, /embed/question/:token   static embeds, embedding secret,
  *        HS256 with the alg header, 60 s leeway on exp, params required, resource matching.
+ *        `resource.<kind>` is a positive integer id, or (Pro/Enterprise) a JSON string that
+ *        Metabase looks up as an entity ID: 21 characters [A-Za-z0-9_-], else refused; one
+ *        it does not know is a 404. A numeric string ("7") is an entity ID lookup too, so it
+ *        fails, as in Metabase (eid-translation ->id: strings are entity IDs, ints are ids).
  *   GET /auth/logout   ends the session.
  *   GET anything else  with a session: 200; without: 302 to the IdP URI with return_to
  *        appended raw, NOT url-encoded, exactly as Metabase does.
@@ -36,6 +40,8 @@ export interface FakeMetabaseOptions {
    * listed, params must name exactly these (locked params must be set, unknown are rejected).
    */
   embedParams?: Record<string, string[]>;
+  /** Entity IDs Metabase knows ('dashboard/<entity id>' -> the numeric id it stands for). */
+  entityIds?: Record<string, number>;
   /** The fake's clock, epoch seconds (tests move it to check the iat and exp rules). */
   now?: () => number;
 }
@@ -56,7 +62,10 @@ export interface MetabaseLogin {
 
 export interface MetabaseEmbed {
   kind: 'dashboard' | 'question';
+  /** The numeric id (an entity ID translated). */
   id: number;
+  /** The entity ID the token named, when it named one. */
+  entityId?: string;
   params: Record<string, unknown>;
   exp?: number;
   payload: Record<string, unknown>;
@@ -75,6 +84,8 @@ export interface FakeMetabase {
 
 const REGISTERED = ['iss', 'iat', 'sub', 'aud', 'exp', 'nbf', 'jti'];
 const TENANT_SLUG = /^[-_a-z0-9]{1,255}$/;
+/** Metabase's entity IDs are NanoIDs of 21 URL-safe characters. */
+const ENTITY_ID = /^[A-Za-z0-9_-]{21}$/;
 const SESSION_COOKIE = 'metabase.SESSION';
 
 class Denied extends Error {
@@ -192,8 +203,20 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
       const p = payload as Record<string, unknown>;
       const resource = p.resource as Record<string, unknown> | undefined;
       if (!resource || typeof resource !== 'object') throw new Denied('resource is required', 400);
-      const id = resource[kind];
-      if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) throw new Denied(`resource.${kind} must be an id`, 400);
+      const ref = resource[kind];
+      let id: number;
+      let entityId: string | undefined;
+      if (typeof ref === 'string') {
+        if (!ENTITY_ID.test(ref)) throw new Denied(`resource.${kind} "${ref}" is not an entity ID (21 characters A-Z a-z 0-9 _ -)`, 400);
+        const known = opts.entityIds?.[`${kind}/${ref}`];
+        if (known === undefined) throw new Denied(`no ${kind} with entity ID ${ref}`, 404);
+        id = known;
+        entityId = ref;
+      } else if (typeof ref === 'number' && Number.isInteger(ref) && ref > 0) {
+        id = ref;
+      } else {
+        throw new Denied(`resource.${kind} must be an id`, 400);
+      }
       if (Object.keys(resource).length !== 1) throw new Denied('resource names one thing', 400);
       const params = p.params;
       if (params === undefined || params === null || typeof params !== 'object' || Array.isArray(params)) {
@@ -204,7 +227,7 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
         for (const k of Object.keys(params)) if (!expected.includes(k)) throw new Denied(`unknown parameter ${k}`, 400);
         for (const k of expected) if (!(k in params)) throw new Denied(`locked parameter ${k} is missing`, 400);
       }
-      fake.embeds.push({ kind, id, params: params as Record<string, unknown>, exp: p.exp as number | undefined, payload: p });
+      fake.embeds.push({ kind, id, ...(entityId ? { entityId } : {}), params: params as Record<string, unknown>, exp: p.exp as number | undefined, payload: p });
       res.status(200).type('html').send(`<!doctype html><title>${kind} ${id}</title>`);
     } catch (e) {
       refuse(req, res, e);
