@@ -139,6 +139,38 @@ describe('fake Metabase (test/fakes/metabase.ts)', () => {
     });
   });
 
+  describe('the Embedding SDK\'s calls (X-Metabase-Client: embedding-sdk-react)', () => {
+    const SDK = { 'X-Metabase-Client': 'embedding-sdk-react', 'X-Metabase-Client-Version': '0.58.0' };
+    const call = (query: string, headers: Record<string, string>) => fetch(`${mb.url}/auth/sso${query}`, { headers, redirect: 'manual' });
+
+    it('discovery names the JWT Identity Provider URI and hands out a hash; the exchange with it answers the session with the JWT\'s exp and iat', async () => {
+      const discovery = await call('?preferred_method=jwt', SDK);
+      expect(discovery.status).toBe(200);
+      const d = (await discovery.json()) as { url: string; method: string; hash: string };
+      expect(d).toEqual({ url: 'https://idp.example.com/sso/mb', method: 'jwt', hash: expect.stringMatching(/^[0-9a-f]{32}$/) });
+
+      const exp = nowS() + 120;
+      const jwt = await token({ email: 'sdk@example.com', exp });
+      const before = mb.logins.length;
+      const res = await call(`?jwt=${jwt}`, { ...SDK, 'X-Metabase-SDK-JWT-Hash': d.hash });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('set-cookie')).toBeNull();
+      expect(await res.json()).toEqual({ status: 'ok', id: expect.any(String), exp, iat: expect.any(Number) });
+      expect(mb.logins.length).toBe(before + 1);
+    });
+
+    it('without a hash it only answers discovery (no login); a bad token with one is refused like any other', async () => {
+      const before = mb.logins.length;
+      const noHash = await call(`?jwt=${await token({ email: 'sdk@example.com', exp: nowS() + 60 })}`, SDK);
+      expect(((await noHash.json()) as { method: string }).method).toBe('jwt');
+      expect(mb.logins.length).toBe(before);
+      const { hash } = (await (await call('', SDK)).json()) as { hash: string };
+      const bad = await call(`?jwt=${await token({ email: 'sdk@example.com' }, { secret: 'another-secret-0123456789abcdef0123' })}`, { ...SDK, 'X-Metabase-SDK-JWT-Hash': hash });
+      expect(bad.status).toBe(401);
+      expect(mb.logins.length).toBe(before);
+    });
+  });
+
   describe('static embeds', () => {
     const embedToken = (payload: Record<string, unknown>, o: { secret?: string; alg?: string } = {}) =>
       new SignJWT(payload).setProtectedHeader({ alg: o.alg ?? 'HS256' }).sign(enc(o.secret ?? EMBED_SECRET));

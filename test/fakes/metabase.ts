@@ -16,6 +16,11 @@ import { CookieJar } from '../support/cookie-jar';
  *        a return_to that is neither relative nor on its own host (400).
  *        Accepted: records the login with the attributes Metabase would derive, opens a
  *        session (cookie) and answers 302 to return_to.
+ *        The Embedding SDK's calls (header `X-Metabase-Client: embedding-sdk-react`), as
+ *        Metabase's JWT provider answers them: without a valid `X-Metabase-SDK-JWT-Hash`,
+ *        discovery `{url: <JWT Identity Provider URI>, method: "jwt", hash}`; with one and a
+ *        jwt, the checks above and then `{status: "ok", id: <session>, exp, iat}` — exp and
+ *        iat copied from the JWT (the SDK refreshes when that exp passes).
  *   GET /embed/dashboard/:token, /embed/question/:token   static embeds, embedding secret,
  *        HS256 with the alg header, 60 s leeway on exp, params required, resource matching.
  *        `resource.<kind>` is a positive integer id, or (Pro/Enterprise) a JSON string that
@@ -76,6 +81,8 @@ export interface FakeMetabase {
   logins: MetabaseLogin[];
   embeds: MetabaseEmbed[];
   rejections: { path: string; status: number; reason: string }[];
+  /** The Embedding SDK's calls of /auth/sso (discovery, then the exchange with the hash). */
+  sdkRequests: { jwt: boolean; hash: boolean; version: string | null }[];
   logouts: number;
   /** Rotates the JWT secret (as an admin would in Metabase's settings). */
   setJwtSecret(secret: string): void;
@@ -103,6 +110,8 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
   const names = { email: 'email', firstName: 'first_name', lastName: 'last_name', groups: 'groups', ...opts.claims };
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const sessions = new Set<string>();
+  /** Hashes handed out by the SDK's discovery call (Metabase checks the exchange carries one). */
+  const sdkHashes = new Set<string>();
   const tenantOf = new Map<string, string | undefined>();
   const app = express();
   app.disable('x-powered-by');
@@ -112,6 +121,7 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
     logins: [],
     embeds: [],
     rejections: [],
+    sdkRequests: [],
     logouts: 0,
     setJwtSecret(secret) {
       jwtKey = new TextEncoder().encode(secret);
@@ -128,6 +138,17 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
   app.get('/auth/sso', async (req, res) => {
     try {
       const token = typeof req.query.jwt === 'string' ? req.query.jwt : '';
+      const sdk = req.headers['x-metabase-client'] === 'embedding-sdk-react';
+      const hash = req.headers['x-metabase-sdk-jwt-hash'];
+      if (sdk) {
+        fake.sdkRequests.push({ jwt: !!token, hash: typeof hash === 'string', version: requestHeader(req, 'x-metabase-client-version') });
+        if (!(token && typeof hash === 'string' && sdkHashes.has(hash))) {
+          const issued = randomBytes(16).toString('hex');
+          sdkHashes.add(issued);
+          res.status(200).json({ url: opts.idpUri ?? null, method: 'jwt', hash: issued });
+          return;
+        }
+      }
       if (!token) throw new Denied('missing jwt', 400);
       const header = decodeProtectedHeader(token) as Record<string, unknown>;
       // Metabase's JWT provider: HS256 only, the secret's UTF-8 bytes, exp/nbf without leeway.
@@ -181,6 +202,10 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
       });
       const sid = randomBytes(16).toString('hex');
       sessions.add(sid);
+      if (sdk) {
+        res.status(200).json({ status: 'ok', id: sid, exp: claims.exp ?? null, iat: claims.iat });
+        return;
+      }
       res.setHeader('Set-Cookie', `${SESSION_COOKIE}=${sid}; Path=/; HttpOnly`);
       res.redirect(302, returnTo);
     } catch (e) {
@@ -272,6 +297,11 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
 }
 
 /** the product's contract: Metabase accepts return_to only if relative or on its own host (else 400). */
+function requestHeader(req: Request, name: string): string | null {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : null;
+}
+
 function checkReturnTo(raw: unknown, self: string): string {
   if (raw === undefined) return '/';
   if (typeof raw !== 'string') throw new Denied('return_to must be a string', 400);

@@ -333,7 +333,7 @@ describe('fake Sisense isauth (what the Compose SDK asks first)', () => {
     await browser.follow(`${fake.url}/acme/jwt?jwt=${jwt(claims({ tenantId: 'tenant-id-acme' }))}&return_to=%2Facme%2Fapp%2Fmain`);
     const cookie = `${SISENSE_SESSION_COOKIE}=${browser.jar(fake.url).get(SISENSE_SESSION_COOKIE)}`;
     expect(await (await isauth('/acme/api/auth/isauth', { Cookie: cookie })).json()).toEqual({ isAuthenticated: true });
-    expect((await (await isauth('/api/auth/isauth', { Cookie: cookie })).json()).isAuthenticated).toBe(false);
+    expect(((await (await isauth('/api/auth/isauth', { Cookie: cookie })).json()) as { isAuthenticated: boolean }).isAuthenticated).toBe(false);
     expect((await isauth('/nope/api/auth/isauth', { Cookie: cookie })).status).toBe(404);
   });
 

@@ -343,7 +343,9 @@ export const metabase = defineTarget({
     metabaseClaimNameClashes(problems, s);
     return problems;
   },
-  // The Embedding SDK names itself in these headers on its credentialed fetch.
+  // The Embedding SDK sends these to Metabase; its own fetch of our IdP URI sends no header of
+  // its own (a simple CORS request, no preflight). Allowed for a host's fetchRequestToken that
+  // passes them on.
   corsRequestHeaders: ['X-Metabase-Client', 'X-Metabase-Client-Version'],
   sso,
   embed,
