@@ -114,7 +114,7 @@ export class EmbedController {
   @Post(':target/guest-token')
   @HttpCode(200)
   @LoadsSession()
-  @ApiBody({ schema: { type: 'object', required: ['entityType', 'entityId'], properties: { entityType: { type: 'string', example: 'dashboard' }, entityId: { type: 'string', example: '1' } } } })
+  @ApiBody({ schema: { type: 'object', required: ['entityType', 'entityId'], properties: { entityType: { type: 'string', example: 'dashboard' }, entityId: { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string' }], description: "As the product names it, e.g. Metabase's numeric id or 21-character entity ID", example: 'yqcdnPAMZvo3Dw0Snxa6s' } } } })
   @Responds({ 200: { description: 'A guest-embed token for embed.js', type: SsoJwtDto } })
   @ApiErrors({
     401: 'Without a session',

@@ -6,7 +6,7 @@ import { badRequest, DomainError, forbidden, unauthorized } from '../common/erro
 import { mintBase, SsoOutcome, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
-import type { EmbedBehaviour } from '../products/product-definition';
+import { EmbedBehaviour, parseResourceId, ResourceId } from '../products/product-definition';
 import { SsoError } from '../catalog/sso.errors';
 import { signJwt } from './signer';
 import { tokenRecordInput } from './token-record';
@@ -29,8 +29,6 @@ export interface GuestTokenInput {
   meta: RequestMeta;
 }
 
-/** Positive whole numbers only; a dashboard id of "1e3" or "01" is refused, not guessed at. */
-const RESOURCE_ID = /^[1-9][0-9]{0,15}$/;
 /** embed.js passes the host page's custom-context through; we read nothing from it. */
 const MAX_CUSTOM_CONTEXT = 4096;
 
@@ -63,15 +61,16 @@ export class EmbedService {
         kinds: embed.resources,
       });
     }
-    const id = Number(a.id);
-    if (!RESOURCE_ID.test(a.id) || !Number.isSafeInteger(id)) {
-      throw badRequest(SsoError.InvalidId, `The ${a.kind} id must be a positive whole number (got "${a.id.slice(0, 40)}")`);
+    // Only the forms the product states; "1e3" or "01" is refused, not guessed at.
+    const id = parseResourceId(embed.resourceIds, a.id);
+    if (id === null) {
+      throw badRequest(SsoError.InvalidId, `The ${a.kind} id must be ${embed.resourceIds.description} (got "${a.id.slice(0, 40)}")`);
     }
 
     if (!session) {
       await this.sso.refuseDisabledAccount(a.cookie, target.slug, meta, { flow: 'embed' });
       if (a.json) throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
-      const url = this.sso.loginUrl(`/embed/${target.slug}/${a.kind}/${id}`, undefined);
+      const url = this.sso.loginUrl(`/embed/${target.slug}/${a.kind}/${encodeURIComponent(id)}`, undefined);
       return { kind: 'redirect', url };
     }
     await this.sso.admitHandshake(meta, session, { flow: 'embed', target: target.slug });
@@ -96,7 +95,7 @@ export class EmbedService {
       await this.sso.auditRefusal(meta, { flow: 'embed', tenantId, target: target.slug, reason: 'guest_embed_not_supported' });
       throw badRequest(SsoError.GuestEmbedNotSupported, `Target ${target.slug} has no guest-embed tokens`);
     }
-    const request = parseGuestBody(a.body, embed.resources);
+    const request = parseGuestBody(a.body, embed);
     if ('problem' in request) {
       await this.sso.auditRefusal(meta, { flow: 'embed', tenantId, target: target.slug, reason: 'invalid_body', details: { problem: request.problem } });
       throw badRequest(SsoError.InvalidBody, request.problem);
@@ -123,7 +122,7 @@ export class EmbedService {
     session: SessionContext,
     meta: RequestMeta,
     kind: string,
-    id: number,
+    id: ResourceId,
     flow: 'url' | 'guest',
   ): Promise<{ token: string; exp: number }> {
     const { target } = loaded;
@@ -154,20 +153,23 @@ export class EmbedService {
   }
 }
 
-/** `{entityType, entityId, customContext?}` as embed.js sends it, or the problem found. */
-function parseGuestBody(body: unknown, kinds: readonly string[]): { kind: string; id: number } | { problem: string } {
+/**
+ * `{entityType, entityId, customContext?}` as embed.js sends it, or the problem found. entityId
+ * comes "as set on the component": a number, a numeric string or an entity ID string, each
+ * signed in the form the product takes it (parseResourceId).
+ */
+function parseGuestBody(body: unknown, embed: EmbedBehaviour): { kind: string; id: ResourceId } | { problem: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { problem: 'the body must be a JSON object {entityType, entityId}' };
   const b = body as Record<string, unknown>;
   for (const k of Object.keys(b)) {
     if (!['entityType', 'entityId', 'customContext'].includes(k)) return { problem: `${k.slice(0, 40)} is not a known field` };
   }
+  const kinds = embed.resources;
   if (typeof b.entityType !== 'string' || !kinds.includes(b.entityType)) return { problem: `entityType must be one of ${kinds.join(', ')}` };
-  const raw = typeof b.entityId === 'number' ? String(b.entityId) : b.entityId;
-  if (typeof raw !== 'string' || !RESOURCE_ID.test(raw) || !Number.isSafeInteger(Number(raw))) {
-    return { problem: 'entityId must be a positive whole number' };
-  }
+  const id = parseResourceId(embed.resourceIds, b.entityId);
+  if (id === null) return { problem: `entityId must be ${embed.resourceIds.description}` };
   if (b.customContext !== undefined && JSON.stringify(b.customContext).length > MAX_CUSTOM_CONTEXT) {
     return { problem: `customContext must be at most ${MAX_CUSTOM_CONTEXT} characters of JSON` };
   }
-  return { kind: b.entityType, id: Number(raw) };
+  return { kind: b.entityType, id };
 }

@@ -230,24 +230,71 @@ export interface SsoBehaviour {
 /** What a signed embed is built from (no jti/iat: the product's embed token carries neither). */
 export type EmbedContext = Pick<MintContext, 'target' | 'access' | 'tenant' | 'user'>;
 
+/**
+ * An embeddable resource's id as the product signs it: a JSON number (e.g. a Metabase numeric
+ * id) or a JSON string (e.g. a Metabase entity ID). Products treat the two differently — a
+ * string is looked up as an entity ID — so the form asked for is the form signed.
+ */
+export type ResourceId = number | string;
+
+/** One form a product's resource ids take; the first form whose pattern matches wins. */
+export interface ResourceIdForm {
+  /** Matched against the whole id as written in the URL or the JSON body. */
+  pattern: RegExp;
+  /** How it is signed: 'number' forms must also be safe integers. */
+  as: 'number' | 'string';
+}
+
+export interface ResourceIds {
+  forms: readonly ResourceIdForm[];
+  /** For an error message: "The dashboard id must be <description>". */
+  description: string;
+  /** The JSON-schema pattern of the same forms, for allow-lists of ids in access settings. */
+  schemaPattern: string;
+}
+
+/**
+ * The id as the product signs it, or null when it is none of the product's forms. A JSON
+ * number from a request body only matches a 'number' form; a string may match either (an id
+ * in a URL is always a string).
+ */
+export function parseResourceId(ids: ResourceIds, raw: unknown): ResourceId | null {
+  if (typeof raw === 'number') {
+    if (!Number.isSafeInteger(raw)) return null;
+    const text = String(raw);
+    return ids.forms.some((f) => f.as === 'number' && f.pattern.test(text)) ? raw : null;
+  }
+  if (typeof raw !== 'string') return null;
+  for (const f of ids.forms) {
+    if (!f.pattern.test(raw)) continue;
+    if (f.as === 'string') return raw;
+    const n = Number(raw);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  return null;
+}
+
 export interface EmbedBehaviour {
   signing: Signing;
   /** Resource kinds as they appear in our URL, /embed/<target>/<kind>/<id>. */
   resources: readonly string[];
+  /** The forms an <id> takes (the URL's, and the guest-token body's entityId). */
+  resourceIds: ResourceIds;
   /** Embed token lifetime in seconds for this target. */
   ttlSeconds(settings: TargetSettings): number;
   /**
-   * The token payload for resource `kind` number `id`, expiring at `exp` (epoch seconds).
+   * The token payload for resource `kind` with `id` (as parseResourceId gave it: sign it in
+   * that form), expiring at `exp` (epoch seconds).
    * Throws a DomainError (4xx) naming what is missing, e.g. a locked parameter's value.
    */
-  payload(ctx: EmbedContext, kind: string, id: number, exp: number): Record<string, unknown>;
+  payload(ctx: EmbedContext, kind: string, id: ResourceId, exp: number): Record<string, unknown>;
   /** The iframe URL for a signed token. */
   url(target: TargetRef, kind: string, token: string): string;
   /**
    * A token endpoint the product's embed script calls from the host page (with cookies) for
    * an entity the browser names: `allowed` says whether the tenant's access lists it.
    */
-  guest?: { allowed(access: MintContext['access'], kind: string, id: number): boolean };
+  guest?: { allowed(access: MintContext['access'], kind: string, id: ResourceId): boolean };
 }
 
 /** A broker exchanges our user's identity for a product-issued token (nothing signed by us). */

@@ -28,6 +28,7 @@ describe('fake Metabase (test/fakes/metabase.ts)', () => {
       embeddingSecret: EMBED_SECRET,
       idpUri: 'https://idp.example.com/sso/mb',
       embedParams: { 'dashboard/7': ['region'] },
+      entityIds: { 'dashboard/yqcdnPAMZvo3Dw0Snxa6s': 7, 'question/A_b-0123456789abcdefg': 3 },
     });
     mbTenants = await startFakeMetabase({ jwtSecret: SECRET, tenantsEnabled: true });
   });
@@ -138,6 +139,38 @@ describe('fake Metabase (test/fakes/metabase.ts)', () => {
     });
   });
 
+  describe('the Embedding SDK\'s calls (X-Metabase-Client: embedding-sdk-react)', () => {
+    const SDK = { 'X-Metabase-Client': 'embedding-sdk-react', 'X-Metabase-Client-Version': '0.58.0' };
+    const call = (query: string, headers: Record<string, string>) => fetch(`${mb.url}/auth/sso${query}`, { headers, redirect: 'manual' });
+
+    it('discovery names the JWT Identity Provider URI and hands out a hash; the exchange with it answers the session with the JWT\'s exp and iat', async () => {
+      const discovery = await call('?preferred_method=jwt', SDK);
+      expect(discovery.status).toBe(200);
+      const d = (await discovery.json()) as { url: string; method: string; hash: string };
+      expect(d).toEqual({ url: 'https://idp.example.com/sso/mb', method: 'jwt', hash: expect.stringMatching(/^[0-9a-f]{32}$/) });
+
+      const exp = nowS() + 120;
+      const jwt = await token({ email: 'sdk@example.com', exp });
+      const before = mb.logins.length;
+      const res = await call(`?jwt=${jwt}`, { ...SDK, 'X-Metabase-SDK-JWT-Hash': d.hash });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('set-cookie')).toBeNull();
+      expect(await res.json()).toEqual({ status: 'ok', id: expect.any(String), exp, iat: expect.any(Number) });
+      expect(mb.logins.length).toBe(before + 1);
+    });
+
+    it('without a hash it only answers discovery (no login); a bad token with one is refused like any other', async () => {
+      const before = mb.logins.length;
+      const noHash = await call(`?jwt=${await token({ email: 'sdk@example.com', exp: nowS() + 60 })}`, SDK);
+      expect(((await noHash.json()) as { method: string }).method).toBe('jwt');
+      expect(mb.logins.length).toBe(before);
+      const { hash } = (await (await call('', SDK)).json()) as { hash: string };
+      const bad = await call(`?jwt=${await token({ email: 'sdk@example.com' }, { secret: 'another-secret-0123456789abcdef0123' })}`, { ...SDK, 'X-Metabase-SDK-JWT-Hash': hash });
+      expect(bad.status).toBe(401);
+      expect(mb.logins.length).toBe(before);
+    });
+  });
+
   describe('static embeds', () => {
     const embedToken = (payload: Record<string, unknown>, o: { secret?: string; alg?: string } = {}) =>
       new SignJWT(payload).setProtectedHeader({ alg: o.alg ?? 'HS256' }).sign(enc(o.secret ?? EMBED_SECRET));
@@ -147,6 +180,13 @@ describe('fake Metabase (test/fakes/metabase.ts)', () => {
       const res = await open('dashboard', await embedToken({ resource: { dashboard: 7 }, params: { region: 'emea' }, exp: nowS() + 60 }));
       expect(res.status).toBe(200);
       expect(mb.embeds[mb.embeds.length - 1]).toMatchObject({ kind: 'dashboard', id: 7, params: { region: 'emea' } });
+    });
+
+    it('accepts an entity ID (a JSON string) for the resource it stands for, with that resource\'s locked params', async () => {
+      const res = await open('dashboard', await embedToken({ resource: { dashboard: 'yqcdnPAMZvo3Dw0Snxa6s' }, params: { region: 'emea' }, exp: nowS() + 60 }));
+      expect(res.status).toBe(200);
+      expect(mb.embeds[mb.embeds.length - 1]).toMatchObject({ kind: 'dashboard', id: 7, entityId: 'yqcdnPAMZvo3Dw0Snxa6s' });
+      expect((await open('question', await embedToken({ resource: { question: 'A_b-0123456789abcdefg' }, params: {} }))).status).toBe(200);
     });
 
     it('allows 60 s of leeway on exp, not more', async () => {
@@ -161,6 +201,13 @@ describe('fake Metabase (test/fakes/metabase.ts)', () => {
       ['a resource of the other kind', 'dashboard', () => embedToken({ resource: { question: 3 }, params: {} }), 400],
       ['a missing locked parameter', 'dashboard', () => embedToken({ resource: { dashboard: 7 }, params: {} }), 400],
       ['an unknown parameter', 'dashboard', () => embedToken({ resource: { dashboard: 7 }, params: { region: 'x', other: 1 } }), 400],
+      ['a numeric id as a string (looked up as an entity ID)', 'question', () => embedToken({ resource: { question: '3' }, params: {} }), 400],
+      ['a 20-character entity ID', 'question', () => embedToken({ resource: { question: 'A_b-0123456789abcdef' }, params: {} }), 400],
+      ['a 22-character entity ID', 'question', () => embedToken({ resource: { question: 'A_b-0123456789abcdefgh' }, params: {} }), 400],
+      ['an entity ID with a character outside [A-Za-z0-9_-]', 'question', () => embedToken({ resource: { question: 'A_b-0123456789abcdef.' }, params: {} }), 400],
+      ['an unknown entity ID', 'question', () => embedToken({ resource: { question: 'Z_b-0123456789abcdefg' }, params: {} }), 404],
+      ['an entity ID of the other kind', 'dashboard', () => embedToken({ resource: { dashboard: 'A_b-0123456789abcdefg' }, params: {} }), 404],
+      ['a zero id', 'question', () => embedToken({ resource: { question: 0 }, params: {} }), 400],
     ];
     it.each(refusals)('refuses %s', async (_name, kind, make, status) => {
       const before = mb.embeds.length;

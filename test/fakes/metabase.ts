@@ -16,8 +16,17 @@ import { CookieJar } from '../support/cookie-jar';
  *        a return_to that is neither relative nor on its own host (400).
  *        Accepted: records the login with the attributes Metabase would derive, opens a
  *        session (cookie) and answers 302 to return_to.
+ *        The Embedding SDK's calls (header `X-Metabase-Client: embedding-sdk-react`), as
+ *        Metabase's JWT provider answers them: without a valid `X-Metabase-SDK-JWT-Hash`,
+ *        discovery `{url: <JWT Identity Provider URI>, method: "jwt", hash}`; with one and a
+ *        jwt, the checks above and then `{status: "ok", id: <session>, exp, iat}` — exp and
+ *        iat copied from the JWT (the SDK refreshes when that exp passes).
  *   GET /embed/dashboard/:token, /embed/question/:token   static embeds, embedding secret,
  *        HS256 with the alg header, 60 s leeway on exp, params required, resource matching.
+ *        `resource.<kind>` is a positive integer id, or (Pro/Enterprise) a JSON string that
+ *        Metabase looks up as an entity ID: 21 characters [A-Za-z0-9_-], else refused; one
+ *        it does not know is a 404. A numeric string ("7") is an entity ID lookup too, so it
+ *        fails, as in Metabase (eid-translation ->id: strings are entity IDs, ints are ids).
  *   GET /auth/logout   ends the session.
  *   GET anything else  with a session: 200; without: 302 to the IdP URI with return_to
  *        appended raw, NOT url-encoded, exactly as Metabase does.
@@ -36,6 +45,8 @@ export interface FakeMetabaseOptions {
    * listed, params must name exactly these (locked params must be set, unknown are rejected).
    */
   embedParams?: Record<string, string[]>;
+  /** Entity IDs Metabase knows ('dashboard/<entity id>' -> the numeric id it stands for). */
+  entityIds?: Record<string, number>;
   /** The fake's clock, epoch seconds (tests move it to check the iat and exp rules). */
   now?: () => number;
 }
@@ -56,7 +67,10 @@ export interface MetabaseLogin {
 
 export interface MetabaseEmbed {
   kind: 'dashboard' | 'question';
+  /** The numeric id (an entity ID translated). */
   id: number;
+  /** The entity ID the token named, when it named one. */
+  entityId?: string;
   params: Record<string, unknown>;
   exp?: number;
   payload: Record<string, unknown>;
@@ -67,6 +81,8 @@ export interface FakeMetabase {
   logins: MetabaseLogin[];
   embeds: MetabaseEmbed[];
   rejections: { path: string; status: number; reason: string }[];
+  /** The Embedding SDK's calls of /auth/sso (discovery, then the exchange with the hash). */
+  sdkRequests: { jwt: boolean; hash: boolean; version: string | null }[];
   logouts: number;
   /** Rotates the JWT secret (as an admin would in Metabase's settings). */
   setJwtSecret(secret: string): void;
@@ -75,6 +91,8 @@ export interface FakeMetabase {
 
 const REGISTERED = ['iss', 'iat', 'sub', 'aud', 'exp', 'nbf', 'jti'];
 const TENANT_SLUG = /^[-_a-z0-9]{1,255}$/;
+/** Metabase's entity IDs are NanoIDs of 21 URL-safe characters. */
+const ENTITY_ID = /^[A-Za-z0-9_-]{21}$/;
 const SESSION_COOKIE = 'metabase.SESSION';
 
 class Denied extends Error {
@@ -92,6 +110,8 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
   const names = { email: 'email', firstName: 'first_name', lastName: 'last_name', groups: 'groups', ...opts.claims };
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const sessions = new Set<string>();
+  /** Hashes handed out by the SDK's discovery call (Metabase checks the exchange carries one). */
+  const sdkHashes = new Set<string>();
   const tenantOf = new Map<string, string | undefined>();
   const app = express();
   app.disable('x-powered-by');
@@ -101,6 +121,7 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
     logins: [],
     embeds: [],
     rejections: [],
+    sdkRequests: [],
     logouts: 0,
     setJwtSecret(secret) {
       jwtKey = new TextEncoder().encode(secret);
@@ -117,6 +138,17 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
   app.get('/auth/sso', async (req, res) => {
     try {
       const token = typeof req.query.jwt === 'string' ? req.query.jwt : '';
+      const sdk = req.headers['x-metabase-client'] === 'embedding-sdk-react';
+      const hash = req.headers['x-metabase-sdk-jwt-hash'];
+      if (sdk) {
+        fake.sdkRequests.push({ jwt: !!token, hash: typeof hash === 'string', version: requestHeader(req, 'x-metabase-client-version') });
+        if (!(token && typeof hash === 'string' && sdkHashes.has(hash))) {
+          const issued = randomBytes(16).toString('hex');
+          sdkHashes.add(issued);
+          res.status(200).json({ url: opts.idpUri ?? null, method: 'jwt', hash: issued });
+          return;
+        }
+      }
       if (!token) throw new Denied('missing jwt', 400);
       const header = decodeProtectedHeader(token) as Record<string, unknown>;
       // Metabase's JWT provider: HS256 only, the secret's UTF-8 bytes, exp/nbf without leeway.
@@ -170,6 +202,10 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
       });
       const sid = randomBytes(16).toString('hex');
       sessions.add(sid);
+      if (sdk) {
+        res.status(200).json({ status: 'ok', id: sid, exp: claims.exp ?? null, iat: claims.iat });
+        return;
+      }
       res.setHeader('Set-Cookie', `${SESSION_COOKIE}=${sid}; Path=/; HttpOnly`);
       res.redirect(302, returnTo);
     } catch (e) {
@@ -192,8 +228,20 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
       const p = payload as Record<string, unknown>;
       const resource = p.resource as Record<string, unknown> | undefined;
       if (!resource || typeof resource !== 'object') throw new Denied('resource is required', 400);
-      const id = resource[kind];
-      if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) throw new Denied(`resource.${kind} must be an id`, 400);
+      const ref = resource[kind];
+      let id: number;
+      let entityId: string | undefined;
+      if (typeof ref === 'string') {
+        if (!ENTITY_ID.test(ref)) throw new Denied(`resource.${kind} "${ref}" is not an entity ID (21 characters A-Z a-z 0-9 _ -)`, 400);
+        const known = opts.entityIds?.[`${kind}/${ref}`];
+        if (known === undefined) throw new Denied(`no ${kind} with entity ID ${ref}`, 404);
+        id = known;
+        entityId = ref;
+      } else if (typeof ref === 'number' && Number.isInteger(ref) && ref > 0) {
+        id = ref;
+      } else {
+        throw new Denied(`resource.${kind} must be an id`, 400);
+      }
       if (Object.keys(resource).length !== 1) throw new Denied('resource names one thing', 400);
       const params = p.params;
       if (params === undefined || params === null || typeof params !== 'object' || Array.isArray(params)) {
@@ -204,7 +252,7 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
         for (const k of Object.keys(params)) if (!expected.includes(k)) throw new Denied(`unknown parameter ${k}`, 400);
         for (const k of expected) if (!(k in params)) throw new Denied(`locked parameter ${k} is missing`, 400);
       }
-      fake.embeds.push({ kind, id, params: params as Record<string, unknown>, exp: p.exp as number | undefined, payload: p });
+      fake.embeds.push({ kind, id, ...(entityId ? { entityId } : {}), params: params as Record<string, unknown>, exp: p.exp as number | undefined, payload: p });
       res.status(200).type('html').send(`<!doctype html><title>${kind} ${id}</title>`);
     } catch (e) {
       refuse(req, res, e);
@@ -249,6 +297,11 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
 }
 
 /** the product's contract: Metabase accepts return_to only if relative or on its own host (else 400). */
+function requestHeader(req: Request, name: string): string | null {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : null;
+}
+
 function checkReturnTo(raw: unknown, self: string): string {
   if (raw === undefined) return '/';
   if (typeof raw !== 'string') throw new Denied('return_to must be a string', 400);

@@ -295,3 +295,68 @@ describe('fake Sisense with Remote Login and Remote Logout URLs (browser-facing 
     }
   });
 });
+
+describe('fake Sisense isauth (what the Compose SDK asks first)', () => {
+  const LOGIN_URL = 'https://idp.example.com/sso/sisense-main';
+  const APP = 'https://app.example.com';
+  let fake: FakeSisense;
+  beforeAll(async () => {
+    fake = await startFakeSisense({ secret: SECRET, tenants: { acme: 'tenant-id-acme' }, now: () => CLOCK, remoteLoginUrl: LOGIN_URL, corsAllowedOrigins: [APP] });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  const isauth = (path: string, headers: Record<string, string> = {}) => fetch(`${fake.url}${path}`, { headers: { Internal: 'true', Origin: APP, ...headers } });
+
+  it('without a session: JSON {isAuthenticated: false, ssoEnabled: true, loginUrl}, CORS with credentials for an allowed origin', async () => {
+    const res = await isauth('/api/auth/isauth');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(await res.json()).toEqual({ isAuthenticated: false, ssoEnabled: true, loginUrl: LOGIN_URL });
+    expect(fake.isauthCalls.at(-1)).toMatchObject({ method: 'GET', tenant: null, origin: APP, internal: 'true', hadSession: false });
+  });
+
+  it('answers the preflight for an allowed origin with the headers it asked for; another origin gets no CORS headers', async () => {
+    const pre = await fetch(`${fake.url}/api/auth/isauth`, { method: 'OPTIONS', headers: { Origin: APP, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'internal' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-headers')).toBe('internal');
+    expect(pre.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(fake.isauthCalls.at(-1)).toMatchObject({ method: 'OPTIONS', requestHeaders: 'internal' });
+    const other = await isauth('/api/auth/isauth', { Origin: 'https://evil.example' });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('with a session for that tenant: {isAuthenticated: true}; another tenant or an unknown one is not authenticated', async () => {
+    const browser = new MiniBrowser();
+    await browser.follow(`${fake.url}/acme/jwt?jwt=${jwt(claims({ tenantId: 'tenant-id-acme' }))}&return_to=%2Facme%2Fapp%2Fmain`);
+    const cookie = `${SISENSE_SESSION_COOKIE}=${browser.jar(fake.url).get(SISENSE_SESSION_COOKIE)}`;
+    expect(await (await isauth('/acme/api/auth/isauth', { Cookie: cookie })).json()).toEqual({ isAuthenticated: true });
+    expect(((await (await isauth('/api/auth/isauth', { Cookie: cookie })).json()) as { isAuthenticated: boolean }).isAuthenticated).toBe(false);
+    expect((await isauth('/nope/api/auth/isauth', { Cookie: cookie })).status).toBe(404);
+  });
+
+  it('sessionCookieLost: a login is accepted but no cookie is set, so isauth stays unauthenticated', async () => {
+    const lost = await startFakeSisense({ secret: SECRET, now: () => CLOCK, remoteLoginUrl: LOGIN_URL, sessionCookieLost: true });
+    try {
+      const browser = new MiniBrowser();
+      const hop = await browser.get(`${lost.url}/jwt?jwt=${jwt(claims())}&return_to=%2Fapp%2Fmain`);
+      expect(hop.status).toBe(302);
+      expect(lost.logins).toHaveLength(1);
+      expect(browser.jar(lost.url).get(SISENSE_SESSION_COOKIE)).toBeUndefined();
+      expect((await browser.get(`${lost.url}/app/main`)).location).toBe(`${LOGIN_URL}?return_to=%2Fapp%2Fmain`);
+    } finally {
+      await lost.close();
+    }
+  });
+
+  it('without a Remote Login URL: ssoEnabled false and no loginUrl', async () => {
+    const none = await startFakeSisense({ secret: SECRET });
+    try {
+      expect(await (await fetch(`${none.url}/api/auth/isauth`)).json()).toEqual({ isAuthenticated: false, ssoEnabled: false });
+    } finally {
+      await none.close();
+    }
+  });
+});

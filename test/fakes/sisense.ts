@@ -16,6 +16,13 @@ import type { Server } from 'node:http';
  *   GET [/:tenant]/app/...   a Sisense page: with the fake's session cookie (for that tenant)
  *        200 JSON {page, user}; without, 302 `<remoteLoginUrl>?return_to=<path, encoded>`
  *        (Sisense configured with our Remote Login URL), or 401 when none is configured.
+ *   GET [/:tenant]/api/auth/isauth   what the Compose SDK's SSO authenticator asks first:
+ *        200 application/json `{isAuthenticated: true}` with a session (for that tenant),
+ *        else `{isAuthenticated: false, ssoEnabled, loginUrl}` (loginUrl = the Remote Login URL).
+ *        Cross-origin with credentials and the SDK's `Internal: true` header, so only for
+ *        `corsAllowedOrigins` (Sisense's CORS allow-list): the preflight names the origin, the
+ *        credentials and the requested headers; another origin gets no CORS headers. Every
+ *        call is recorded (`isauthCalls`) with what the browser sent.
  *
  * It denies: any alg but HS256; a header typ other than JWT; a bad signature; a missing or
  * non-integer iat, or one more than `skewSeconds` (5 min) from its clock; an exp not later
@@ -38,6 +45,26 @@ export interface FakeSisenseOptions {
   remoteLoginUrl?: string;
   /** Sisense's "Remote Logout URL": where its own logout sends the browser afterwards. */
   remoteLogoutUrl?: string;
+  /** Admin > Security > CORS: origins of apps embedding Sisense with the Compose SDK. */
+  corsAllowedOrigins?: string[];
+  /**
+   * The session cookie never reaches the fake again after a login (as when a browser blocks
+   * third-party cookies): isauth keeps answering "not authenticated".
+   */
+  sessionCookieLost?: boolean;
+}
+
+/** One call of isauth (or its preflight), as the browser sent it. */
+export interface IsAuthCall {
+  method: string;
+  tenant: string | null;
+  origin: string | null;
+  /** The Compose SDK sends `Internal: true`. */
+  internal: string | null;
+  hadSession: boolean;
+  /** Preflight: Access-Control-Request-Headers. */
+  requestHeaders: string | null;
+  query: Record<string, unknown>;
 }
 
 /** The fake's session cookie (set on an accepted /jwt login, cleared by its logout). */
@@ -70,6 +97,7 @@ export interface FakeSisense {
   logouts: { tenant: string | null }[];
   /** Live sessions of the fake (ended by its logout). */
   sessions: Map<string, { email: string; tenant: string | null }>;
+  isauthCalls: IsAuthCall[];
   /** The last iat accepted for this user (by email), as Sisense stores it. */
   lastIat(email: string): number | undefined;
   /** Loads a URL (e.g. our redirect's Location) the way a browser would, without following. */
@@ -98,6 +126,8 @@ export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSi
   const rejections: SisenseRejection[] = [];
   const logouts: FakeSisense['logouts'] = [];
   const sessions: FakeSisense['sessions'] = new Map();
+  const isauthCalls: IsAuthCall[] = [];
+  const corsOrigins = new Set(opts.corsAllowedOrigins ?? []);
 
   async function verifyAndStore(token: string, tenant: string | null): Promise<SisenseLogin> {
     let header: ReturnType<typeof decodeProtectedHeader>;
@@ -166,7 +196,7 @@ export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSi
       logins.push({ ...login, returnTo });
       const sid = randomBytes(16).toString('hex');
       sessions.set(sid, { email: login.email, tenant });
-      res.setHeader('Set-Cookie', `${SISENSE_SESSION_COOKIE}=${sid}; Path=/; HttpOnly`);
+      if (!opts.sessionCookieLost) res.setHeader('Set-Cookie', `${SISENSE_SESSION_COOKIE}=${sid}; Path=/; HttpOnly`);
       const home = tenant === null ? '/app/main' : `/${tenant}/app/main`;
       res.redirect(302, new URL(returnTo ?? home, base).href);
     } catch (e) {
@@ -191,6 +221,56 @@ export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSi
     }
     res.json({ loggedOut: true });
   }
+  // Sisense's CORS: only allow-listed origins, with credentials (the SDK's fetch includes them).
+  function cors(req: Request, res: Response): void {
+    const origin = req.headers.origin;
+    if (typeof origin !== 'string' || !corsOrigins.has(origin)) return;
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Access-Control-Allow-Credentials', 'true');
+    res.setHeader('Vary', 'Origin');
+  }
+  function isauthCall(req: Request, tenant: string | null, session: boolean): void {
+    const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : null);
+    isauthCalls.push({
+      method: req.method,
+      tenant,
+      origin: header('origin'),
+      internal: header('internal'),
+      hadSession: session,
+      requestHeaders: header('access-control-request-headers'),
+      query: { ...req.query },
+    });
+  }
+  function handleIsAuth(req: Request, res: Response, tenant: string | null): void {
+    if (tenant !== null && !Object.prototype.hasOwnProperty.call(tenants, tenant)) {
+      res.status(404).json({ error: 'unknown_tenant' });
+      return;
+    }
+    cors(req, res);
+    if (req.method === 'OPTIONS') {
+      isauthCall(req, tenant, false);
+      if (res.getHeader('Access-Control-Allow-Origin')) {
+        res.setHeader('Access-Control-Allow-Methods', 'GET, OPTIONS');
+        const asked = req.headers['access-control-request-headers'];
+        if (typeof asked === 'string') res.setHeader('Access-Control-Allow-Headers', asked);
+      }
+      res.status(204).end();
+      return;
+    }
+    const sid = cookieValue(req, SISENSE_SESSION_COOKIE);
+    const session = sid !== undefined ? sessions.get(sid) : undefined;
+    const ok = !!session && session.tenant === tenant;
+    isauthCall(req, tenant, ok);
+    res.setHeader('Cache-Control', 'no-store');
+    if (ok) {
+      res.json({ isAuthenticated: true });
+      return;
+    }
+    res.json({ isAuthenticated: false, ssoEnabled: !!opts.remoteLoginUrl, ...(opts.remoteLoginUrl ? { loginUrl: opts.remoteLoginUrl } : {}) });
+  }
+  app.all('/api/auth/isauth', (req, res) => handleIsAuth(req, res, null));
+  app.all('/:tenant/api/auth/isauth', (req, res) => handleIsAuth(req, res, req.params.tenant));
+
   app.get('/api/v1/authentication/logout', (req, res) => handleLogout(req, res, null));
   app.get('/:tenant/api/v1/authentication/logout', (req, res) => handleLogout(req, res, req.params.tenant));
 
@@ -229,6 +309,7 @@ export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSi
     rejections,
     logouts,
     sessions,
+    isauthCalls,
     lastIat: (email) => lastIats.get(email.toLowerCase()),
     async present(url) {
       const r = await fetch(url, { redirect: 'manual' });

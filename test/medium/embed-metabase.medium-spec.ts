@@ -12,6 +12,8 @@ import { createTestApp, TestApp } from '../setup/app';
 const SECRET = 'mb-embed-sso-secret-0123456789abcdef';
 const EMBED_SECRET = 'mb-embedding-secret-key-0123456789abcdef';
 const APP = 'https://app.example.com';
+/** A Metabase entity ID (Pro/Enterprise): 21 characters [A-Za-z0-9_-]. */
+const EID = 'yqcdnPAMZvo3Dw0Snx_6-';
 
 describe('Metabase signed embeds (GET /embed/:target/:kind/:id)', () => {
   let t: TestApp;
@@ -26,7 +28,12 @@ describe('Metabase signed embeds (GET /embed/:target/:kind/:id)', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    mb = await startFakeMetabase({ jwtSecret: SECRET, embeddingSecret: EMBED_SECRET, embedParams: { 'dashboard/7': ['region', 'plan'] } });
+    mb = await startFakeMetabase({
+      jwtSecret: SECRET,
+      embeddingSecret: EMBED_SECRET,
+      embedParams: { 'dashboard/7': ['region', 'plan'] },
+      entityIds: { [`dashboard/${EID}`]: 7 },
+    });
     tenant = await makeTenant(t.ds, { attributes: { plan: 'gold', region: 'tenant-wide' } });
     user = await makeUser(t.ds, tenant.id, { attributes: { region: 'emea' } });
     target = await makeTarget(t, {
@@ -83,6 +90,36 @@ describe('Metabase signed embeds (GET /embed/:target/:kind/:id)', () => {
     expect(ev.tenant_id).toBe(tenant.id);
     expect(ev.details).toMatchObject({ target: target.slug, resource: 'question', id: 12, userId: user.id });
     expect([...ev.details.params].sort()).toEqual(['plan', 'region']);
+  });
+
+  it('embeds by entity ID: signed as the same JSON string, which Metabase looks up; recorded and audited with it', async () => {
+    const res = await request(t.http).get(`/embed/${target.slug}/dashboard/${EID}?response=json`).set('Origin', APP).set('Cookie', cookie).expect(200);
+    const token = new URL(res.body.url).pathname.split('/')[3];
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(EMBED_SECRET), { algorithms: ['HS256'] });
+    expect(payload).toEqual({ resource: { dashboard: EID }, params: { region: 'emea', plan: 'gold' }, exp: expect.any(Number) });
+    expect((await fetch(`${mb.url}/embed/dashboard/${token}`)).status).toBe(200);
+    expect(mb.embeds[mb.embeds.length - 1]).toMatchObject({ kind: 'dashboard', id: 7, entityId: EID });
+    const [ev] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'embed.issued' ORDER BY id DESC LIMIT 1`);
+    expect(ev.details).toMatchObject({ target: target.slug, resource: 'dashboard', id: EID });
+  });
+
+  it('sends a visitor without a session to login and back to the same entity ID', async () => {
+    const page = await request(t.http).get(`/embed/${target.slug}/question/${EID}`).set('Accept', 'text/html').expect(302);
+    expect(new URL(page.headers.location, 'http://x').searchParams.get('next')).toBe(`/embed/${target.slug}/question/${EID}`);
+  });
+
+  it.each([
+    ['20 characters', EID.slice(1)],
+    ['22 characters', `${EID}x`],
+    ['a character outside [A-Za-z0-9_-]', `${EID.slice(1)}!`],
+    ['a dot', `${EID.slice(1)}.`],
+    ['an encoded space', `${EID.slice(2)}%20`],
+  ])('refuses an entity ID of %s with a 400 that says what an id looks like; nothing recorded', async (_what, id) => {
+    const before = await count(`SELECT count(*) AS n FROM issued_tokens`);
+    const res = await request(t.http).get(`/embed/${target.slug}/dashboard/${id}?response=json`).set('Cookie', cookie).expect(400);
+    expect(res.body.error).toBe('invalid_id');
+    expect(res.body.message).toMatch(/must be a positive whole number or a 21-character entity ID/);
+    expect(await count(`SELECT count(*) AS n FROM issued_tokens`)).toBe(before);
   });
 
   it('uses the target\'s embedTtlSeconds', async () => {

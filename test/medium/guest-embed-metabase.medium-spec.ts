@@ -14,6 +14,9 @@ import { createTestApp, TestApp } from '../setup/app';
 const SECRET = 'mb-guest-sso-secret-0123456789abcdef0123';
 const EMBED_SECRET = 'mb-guest-embedding-key-0123456789abcdef';
 const APP = 'https://host-app.example.com';
+/** Metabase entity IDs (Pro/Enterprise): 21 characters [A-Za-z0-9_-]. */
+const EID = 'yqcdnPAMZvo3Dw0Snx_6-';
+const OTHER_EID = 'Zqcdn-AMZvo3Dw0Snx_6-';
 
 describe('Metabase guest-embed tokens (POST /embed/:target/guest-token)', () => {
   let t: TestApp;
@@ -29,12 +32,17 @@ describe('Metabase guest-embed tokens (POST /embed/:target/guest-token)', () => 
 
   beforeAll(async () => {
     t = await createTestApp();
-    mb = await startFakeMetabase({ jwtSecret: SECRET, embeddingSecret: EMBED_SECRET, embedParams: { 'dashboard/7': ['region'] } });
+    mb = await startFakeMetabase({
+      jwtSecret: SECRET,
+      embeddingSecret: EMBED_SECRET,
+      embedParams: { 'dashboard/7': ['region'] },
+      entityIds: { [`dashboard/${EID}`]: 7, [`dashboard/${OTHER_EID}`]: 8 },
+    });
     tenant = await makeTenant(t.ds, { attributes: { region: 'tenant-wide' } });
     user = await makeUser(t.ds, tenant.id, { attributes: { region: 'emea' } });
     target = await makeTarget(t, { kind: 'metabase', baseUrl: mb.url, secret: SECRET, embeddingSecret: EMBED_SECRET, settings: { allowedOrigins: [APP] } });
     await grantAccess(t.ds, tenant.id, target.id, {
-      settings: { lockedParams: { region: 'region' }, embeddableDashboards: ['7'], embeddableQuestions: ['12'] },
+      settings: { lockedParams: { region: 'region' }, embeddableDashboards: ['7', EID], embeddableQuestions: ['12'] },
     });
     cookie = `eidp_session=${(await t.app.get(SessionsService).create({ id: user.id, tenantId: tenant.id }, { ip: null, userAgent: null })).token}`;
   });
@@ -65,6 +73,16 @@ describe('Metabase guest-embed tokens (POST /embed/:target/guest-token)', () => 
     expect(payload.resource).toEqual({ question: 12 });
   });
 
+  it('signs a listed entity ID as the string embed.js sent, which Metabase accepts', async () => {
+    const res = await guest({ entityType: 'dashboard', entityId: EID }).expect(200);
+    const { payload } = await jwtVerify(res.body.jwt, new TextEncoder().encode(EMBED_SECRET), { algorithms: ['HS256'] });
+    expect(payload).toEqual({ resource: { dashboard: EID }, params: { region: 'emea' }, exp: expect.any(Number) });
+    expect((await fetch(`${mb.url}/embed/dashboard/${res.body.jwt}`)).status).toBe(200);
+    expect(mb.embeds[mb.embeds.length - 1]).toMatchObject({ id: 7, entityId: EID });
+    const [ev] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'embed.issued' ORDER BY id DESC LIMIT 1`);
+    expect(ev.details).toMatchObject({ resource: 'dashboard', id: EID, flow: 'guest' });
+  });
+
   it('refuses an entity the access does not list: 403, audited, nothing recorded', async () => {
     const before = await count(`SELECT count(*) AS n FROM issued_tokens WHERE target_id = $1`, [target.id]);
     for (const body of [{ entityType: 'dashboard', entityId: 8 }, { entityType: 'question', entityId: 7 }]) {
@@ -75,6 +93,22 @@ describe('Metabase guest-embed tokens (POST /embed/:target/guest-token)', () => 
     expect(await count(`SELECT count(*) AS n FROM audit_events WHERE type = 'embed.denied' AND details->>'reason' = 'entity_not_allowed' AND details->>'target' = $1`, [target.slug])).toBe(2);
   });
 
+  it('refuses an entity ID the access does not list (another one, another case, the other kind): 403, audited, nothing recorded', async () => {
+    const before = await count(`SELECT count(*) AS n FROM issued_tokens WHERE target_id = $1`, [target.id]);
+    const denied = async () => count(`SELECT count(*) AS n FROM audit_events WHERE type = 'embed.denied' AND details->>'reason' = 'entity_not_allowed' AND details->>'target' = $1`, [target.slug]);
+    const deniedBefore = await denied();
+    for (const body of [
+      { entityType: 'dashboard', entityId: OTHER_EID },
+      { entityType: 'dashboard', entityId: EID.toUpperCase() },
+      { entityType: 'question', entityId: EID },
+    ]) {
+      const res = await guest(body).expect(403);
+      expect(res.body.error).toBe('entity_not_allowed');
+    }
+    expect(await count(`SELECT count(*) AS n FROM issued_tokens WHERE target_id = $1`, [target.id])).toBe(before);
+    expect(await denied()).toBe(deniedBefore + 3);
+  });
+
   it.each([
     [[], /JSON object/],
     [{ entityType: 'collection', entityId: 1 }, /entityType must be one of dashboard, question/],
@@ -82,6 +116,11 @@ describe('Metabase guest-embed tokens (POST /embed/:target/guest-token)', () => 
     [{ entityType: 'dashboard', entityId: 0 }, /entityId/],
     [{ entityType: 'dashboard', entityId: '1e3' }, /entityId/],
     [{ entityType: 'dashboard', entityId: 7, extra: 1 }, /extra is not a known field/],
+    [{ entityType: 'dashboard', entityId: EID.slice(1) }, /entityId must be a positive whole number or a 21-character entity ID/],
+    [{ entityType: 'dashboard', entityId: `${EID}x` }, /21-character entity ID/],
+    [{ entityType: 'dashboard', entityId: `${EID.slice(1)}.` }, /21-character entity ID/],
+    [{ entityType: 'dashboard', entityId: 7.5 }, /entityId/],
+    [{ entityType: 'dashboard', entityId: [EID] }, /entityId/],
   ])('refuses a malformed body %j: 400 naming the field, audited', async (body, message) => {
     const res = await guest(body).expect(400);
     expect(res.body.error).toBe('invalid_body');

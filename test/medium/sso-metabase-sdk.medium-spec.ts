@@ -86,6 +86,58 @@ describe('Metabase Embedding SDK (GET /sso/:target?response=json)', () => {
     expect(login.status).toBe(302);
   });
 
+  it("the SDK's whole flow as its source does it: discovery, the credentialed fetch, the exchange, refresh by our exp", async () => {
+    // Metabase's "JWT Identity Provider URI" as an operator may set it, with a tenant hint.
+    const tenantSlug = (await t.ds.query(`SELECT slug FROM tenants WHERE id = $1`, [tenantId]))[0].slug;
+    const idp = await startFakeMetabase({ jwtSecret: SECRET, idpUri: `http://127.0.0.1/sso/${target.slug}?tenant=${tenantSlug}` });
+    try {
+      // 1. Discovery (embedding/auth-common connectToInstanceAuthSso): Metabase names our URI.
+      const sdkHeaders = { 'X-Metabase-Client': 'embedding-sdk-react', 'X-Metabase-Client-Version': '0.58.0' };
+      const discovery = (await (await fetch(`${idp.url}/auth/sso?preferred_method=jwt`, { headers: sdkHeaders })).json()) as { url: string; hash: string };
+
+      // 2. refreshUserJwt: new URL(uri, window.location.origin), searchParams.set("response", "json"),
+      //    fetch GET with credentials: "include" and no headers of its own — a simple CORS request
+      //    (no preflight); the browser adds Origin, the Sec-Fetch-* headers and the cookie.
+      const url = new URL(discovery.url, APP);
+      url.searchParams.set('response', 'json');
+      expect(url.search).toBe(`?tenant=${tenantSlug}&response=json`);
+      const res = await request(t.http)
+        .get(`${url.pathname}${url.search}`)
+        .set('Origin', APP)
+        .set('Accept', '*/*')
+        .set('Sec-Fetch-Site', 'cross-site')
+        .set('Sec-Fetch-Mode', 'cors')
+        .set('Sec-Fetch-Dest', 'empty')
+        .set('Cookie', cookie)
+        .expect(200);
+      expect(res.headers['access-control-allow-origin']).toBe(APP);
+      expect(res.headers['access-control-allow-credentials']).toBe('true');
+      // It reads the body as text, JSON.parse()s it and wants an object with a string `jwt`.
+      const body = JSON.parse(res.text) as { jwt: unknown };
+      expect(typeof body.jwt).toBe('string');
+
+      // 3. The exchange (jwtDefaultRefreshTokenFunction): Metabase answers the session with
+      //    our JWT's exp, which is what the SDK refreshes by (exp * 1000 < Date.now()).
+      const exchange = await fetch(`${idp.url}/auth/sso?jwt=${body.jwt}`, { headers: { ...sdkHeaders, 'X-Metabase-SDK-JWT-Hash': discovery.hash } });
+      expect(exchange.status).toBe(200);
+      const session = (await exchange.json()) as { status: string; id: string; exp: number; iat: number };
+      const { payload } = await jwtVerify(body.jwt as string, new TextEncoder().encode(SECRET), { algorithms: ['HS256'] });
+      expect(session).toMatchObject({ status: 'ok', exp: payload.exp, iat: payload.iat });
+      expect(Number.isInteger(session.exp)).toBe(true);
+      expect(session.exp * 1000).toBeGreaterThan(Date.now());
+      expect(session.exp - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(120);
+
+      // 4. Once exp passes the SDK runs step 2 again: a new token, which Metabase takes too.
+      const again = await request(t.http).get(`${url.pathname}${url.search}`).set('Origin', APP).set('Sec-Fetch-Site', 'cross-site').set('Sec-Fetch-Mode', 'cors').set('Cookie', cookie).expect(200);
+      expect(again.body.jwt).not.toBe(body.jwt);
+      const second = await fetch(`${idp.url}/auth/sso?jwt=${again.body.jwt}`, { headers: { ...sdkHeaders, 'X-Metabase-SDK-JWT-Hash': discovery.hash } });
+      expect(second.status).toBe(200);
+      expect(idp.rejections).toEqual([]);
+    } finally {
+      await idp.close();
+    }
+  });
+
   it('mints a fresh token on every call (the SDK refreshes when exp passes)', async () => {
     const a = await request(t.http).get(`/sso/${target.slug}?response=json`).set('Origin', APP).set('Cookie', cookie).expect(200);
     const b = await request(t.http).get(`/sso/${target.slug}?response=json`).set('Origin', APP).set('Cookie', cookie).expect(200);

@@ -164,6 +164,18 @@ describe('Sisense JWT SSO (e2e)', () => {
     expect(accepted.location).toBe('https://app.example.com/reports?tab=2');
   });
 
+  it('takes return_to in the form the Compose SDK builds it: the host page\'s full href (query and fragment), set last by URLSearchParams after the Sisense URL\'s own parameters', async () => {
+    const { cookie } = await signIn(tenant.id);
+    const href = 'https://app.example.com/reports?tab=2&q=a+b%20c#section-1';
+    const login = new URL(`http://idp.example/sso/${target.slug}`);
+    login.searchParams.set('domain', 'acme'); // copied from the SDK's configured Sisense URL
+    login.searchParams.set('return_to', href);
+    const res = await sso(target.slug, login.search, cookie).expect(302);
+    expect(new URL(res.headers.location).searchParams.get('return_to')).toBe(href);
+    const accepted = await fake.present(res.headers.location);
+    expect(accepted.location).toBe(href);
+  });
+
   it('refuses a return_to on a foreign origin with a clear 400, audited, and mints nothing', async () => {
     const { cookie } = await signIn(tenant.id);
     const [{ n: before }] = await t.ds.query(`SELECT count(*)::int AS n FROM issued_tokens`);

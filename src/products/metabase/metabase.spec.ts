@@ -1,7 +1,7 @@
 import { DomainError } from '../../common/errors';
 import { metabase } from './metabase';
-import type { MintContext } from '../product-definition';
-import { parseTargetSettings } from '..';
+import { MintContext, parseResourceId } from '../product-definition';
+import { parseAccessSettings, parseTargetSettings } from '..';
 
 const ctx = (over: Partial<{ settings: object; access: Partial<MintContext['access']>; user: object; tenant: object; groups: string[] }> = {}): MintContext => ({
   target: { id: 't1', slug: 'mb', baseUrl: 'https://mb.example.com/', settings: { ...(over.settings ?? {}) } },
@@ -122,19 +122,67 @@ describe('metabase signed embeds', () => {
     expect(() => embed.payload(c, 'question', 1, 1)).toThrow(/"store".*"store_id"/);
   });
 
+  it('signs an entity ID as a string and a numeric id as a number (Metabase looks a string up as an entity ID)', () => {
+    expect(embed.payload(ctx(), 'dashboard', 'yqcdnPAMZvo3Dw0Snxa6s', 1)).toEqual({ resource: { dashboard: 'yqcdnPAMZvo3Dw0Snxa6s' }, params: {}, exp: 1 });
+    expect(embed.payload(ctx(), 'question', 12, 1)).toEqual({ resource: { question: 12 }, params: {}, exp: 1 });
+  });
+
   it('builds the iframe URL', () => {
     expect(embed.url(ctx().target, 'question', 'tok')).toBe('https://mb.example.com/embed/question/tok#bordered=true&titled=true');
   });
 });
 
 describe('metabase guest embeds', () => {
-  const allowed = (settings: object, kind: string, id: number) => embed.guest!.allowed({ groupMappings: {}, attributes: {}, settings: settings as never }, kind, id);
+  const allowed = (settings: object, kind: string, id: number | string) => embed.guest!.allowed({ groupMappings: {}, attributes: {}, settings: settings as never }, kind, id);
   it('signs only listed entities; an empty list or none allows nothing', () => {
     expect(allowed({ embeddableDashboards: ['7'] }, 'dashboard', 7)).toBe(true);
     expect(allowed({ embeddableDashboards: ['7'] }, 'question', 7)).toBe(false);
     expect(allowed({ embeddableDashboards: [] }, 'dashboard', 7)).toBe(false);
     expect(allowed({}, 'dashboard', 7)).toBe(false);
     expect(allowed({ embeddableQuestions: '7' }, 'question', 7)).toBe(false);
+  });
+
+  it('matches an entity ID exactly: another, another case, or the same text under the other kind is refused', () => {
+    const list = { embeddableDashboards: ['yqcdnPAMZvo3Dw0Snxa6s', '7'] };
+    expect(allowed(list, 'dashboard', 'yqcdnPAMZvo3Dw0Snxa6s')).toBe(true);
+    expect(allowed(list, 'dashboard', 'YQCDNPAMZVO3DW0SNXA6S')).toBe(false);
+    expect(allowed(list, 'dashboard', 'zqcdnPAMZvo3Dw0Snxa6s')).toBe(false);
+    expect(allowed(list, 'question', 'yqcdnPAMZvo3Dw0Snxa6s')).toBe(false);
+    expect(allowed(list, 'dashboard', 7)).toBe(true);
+  });
+});
+
+describe('metabase resource ids', () => {
+  const parse = (raw: unknown) => parseResourceId(embed.resourceIds, raw);
+  it.each([
+    ['7', 7],
+    [7, 7],
+    ['9007199254740991', 9007199254740991],
+    ['yqcdnPAMZvo3Dw0Snxa6s', 'yqcdnPAMZvo3Dw0Snxa6s'],
+    ['A_b-0123456789abcdefg', 'A_b-0123456789abcdefg'],
+    ['123456789012345678901', '123456789012345678901'], // 21 digits: an entity ID, never a number
+  ])('takes %j as %j', (raw, id) => {
+    expect(parse(raw)).toBe(id);
+  });
+
+  it.each([
+    ['0'], ['01'], ['1e3'], ['-1'], ['7.0'], [0], [-7], [7.5], [Number.MAX_SAFE_INTEGER + 1], ['9007199254740993'],
+    ['yqcdnPAMZvo3Dw0Snxa6'], // 20 characters
+    ['yqcdnPAMZvo3Dw0Snxa6sX'], // 22 characters
+    ['yqcdnPAMZvo3Dw0Snxa6!'], ['yqcdnPAMZvo3Dw0Snxa6.'], ['yqcdnPAMZvo3Dw0Snxa 6'], ['yqcdnPAMZvo3Dw0Snxa6é'],
+    [''], [null], [undefined], [true], [{}], [['7']],
+  ])('refuses %j', (raw) => {
+    expect(parse(raw)).toBeNull();
+  });
+
+  it('the access allow-lists take both forms and refuse anything else, naming the rule', () => {
+    const ok = parseAccessSettings(metabase, { embeddableDashboards: ['7', 'yqcdnPAMZvo3Dw0Snxa6s'], embeddableQuestions: ['A_b-0123456789abcdefg'] });
+    expect(ok.problems).toEqual([]);
+    for (const bad of ['07', 'yqcdnPAMZvo3Dw0Snxa6', 'yqcdnPAMZvo3Dw0Snxa6sX', 'yqcdnPAMZvo3Dw0Snxa6!']) {
+      const r = parseAccessSettings(metabase, { embeddableDashboards: [bad] });
+      expect(r.problems).toHaveLength(1);
+      expect(r.problems[0]).toMatch(/21-character entity ID/);
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { badRequest, DomainError } from '../../common/errors';
 import { absoluteHttpUrl, originOf, safeLocalPath } from '../../common/redirects';
 import type { TargetSettings } from '../product-types';
 import type { AccessSettings } from '../product-types';
-import { defineTarget, EmbedBehaviour, MintContext, schemas, Signing, SsoBehaviour } from '../product-definition';
+import { defineTarget, EmbedBehaviour, MintContext, ResourceIds, schemas, Signing, SsoBehaviour } from '../product-definition';
 import { claimNameClashes, mapGroups } from '../claims';
 import { resolveAttribute, resolveAttributes } from '../attributes';
 import { allowListPermits, ArraySchema, ObjectSchema } from '../settings-schema';
@@ -167,9 +167,28 @@ const sso: SsoBehaviour = {
   },
 };
 
+/**
+ * Metabase names a dashboard or question by its numeric id or, on Pro/Enterprise, by its
+ * entity ID: a 21-character NanoID ([A-Za-z0-9_-]{21}). Metabase's embed endpoints translate a
+ * JSON string in `resource` as an entity ID and take a JSON number as the id itself, so "7"
+ * must be signed as 7 and an entity ID as a string. Numeric ids stop at 16 digits, so the two
+ * forms never overlap.
+ */
+const NUMERIC_ID = '[1-9][0-9]{0,15}';
+const ENTITY_ID = '[A-Za-z0-9_-]{21}';
+const RESOURCE_IDS: ResourceIds = {
+  forms: [
+    { pattern: new RegExp(`^${NUMERIC_ID}$`), as: 'number' },
+    { pattern: new RegExp(`^${ENTITY_ID}$`), as: 'string' },
+  ],
+  description: 'a positive whole number or a 21-character entity ID (letters, digits, "_" and "-")',
+  schemaPattern: `^(${NUMERIC_ID}|${ENTITY_ID})$`,
+};
+
 const embed: EmbedBehaviour = {
   signing: embedSigning,
   resources: ['dashboard', 'question'],
+  resourceIds: RESOURCE_IDS,
   ttlSeconds: (settings) => positive(settings.embedTtlSeconds, DEFAULT_EMBED_TTL),
 
   /**
@@ -228,21 +247,21 @@ function metabaseClaimNameClashes(problems: string[], s: TargetSettings): void {
 }
 
 const claimName = schemas.claimName;
-const ENTITY_IDS = { type: 'string' as const, pattern: '^[1-9][0-9]{0,15}$', 'x-pattern-message': 'a Metabase id (a positive whole number, as a string)' };
+const LISTED_ID = { type: 'string' as const, pattern: RESOURCE_IDS.schemaPattern, 'x-pattern-message': `a Metabase id: ${RESOURCE_IDS.description}` };
 // The browser names the entity: nothing is embeddable unless listed (none when unset or empty).
 const EMBEDDABLE_DASHBOARDS: ArraySchema = {
   type: 'array',
   title: 'Guest-embeddable dashboards',
-  description: 'Dashboard ids the guest-embed token endpoint may sign (none when unset or empty)',
-  items: ENTITY_IDS,
+  description: 'Dashboard ids or entity IDs the guest-embed token endpoint may sign (none when unset or empty)',
+  items: LISTED_ID,
   maxItems: 500,
   'x-allow-list': { unset: 'none' },
 };
 const EMBEDDABLE_QUESTIONS: ArraySchema = {
   type: 'array',
   title: 'Guest-embeddable questions',
-  description: 'Question ids the guest-embed token endpoint may sign (none when unset or empty)',
-  items: ENTITY_IDS,
+  description: 'Question ids or entity IDs the guest-embed token endpoint may sign (none when unset or empty)',
+  items: LISTED_ID,
   maxItems: 500,
   'x-allow-list': { unset: 'none' },
 };
@@ -312,7 +331,7 @@ export const metabase = defineTarget({
       metabaseTenantSlug: 'acme',
       sharedAccount: { email: 'bi@acme.example', firstName: 'Acme', lastName: 'Analytics' },
       lockedParams: { customer_id: 'customerId' },
-      embeddableDashboards: ['7'],
+      embeddableDashboards: ['7', 'yqcdnPAMZvo3Dw0Snxa6s'],
       embeddableQuestions: ['12'],
     },
   },
@@ -326,7 +345,9 @@ export const metabase = defineTarget({
     metabaseClaimNameClashes(problems, s);
     return problems;
   },
-  // The Embedding SDK names itself in these headers on its credentialed fetch.
+  // The Embedding SDK sends these to Metabase; its own fetch of our IdP URI sends no header of
+  // its own (a simple CORS request, no preflight). Allowed for a host's fetchRequestToken that
+  // passes them on.
   corsRequestHeaders: ['X-Metabase-Client', 'X-Metabase-Client-Version'],
   sso,
   embed,
