@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { SecretBox } from '../../src/crypto/secret-box';
-import { handoffSecretContext } from '../../src/handoff/handoff-keys';
+import { handoffSecretContext } from '../../src/inbound/hs256/handoff-keys';
 import { targetSecretContext } from '../../src/catalog/target-secrets';
 import { createDatabase, dropDatabase } from '../setup/test-db';
 import { signAssertion } from '../support/handoff';

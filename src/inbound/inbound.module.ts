@@ -1,0 +1,36 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
+import { CryptoModule } from '../crypto/crypto.module';
+import { TenantsModule } from '../tenants/tenants.module';
+import { UsersModule } from '../users/users.module';
+import { ConsumedAssertionsPruner } from './consumed-assertions-pruner';
+import { HandoffLoginController } from './handoff-login.controller';
+import { HandoffService } from './handoff.service';
+import { HANDOFF_SOURCES } from './inbound-source';
+import { HandoffAdminController } from './hs256/handoff-admin.controller';
+import { HandoffConfigService } from './hs256/handoff-config.service';
+import { HandoffKeys } from './hs256/handoff-keys';
+import { Hs256HandoffSource } from './hs256/hs256.source';
+
+/**
+ * Inbound identity sources (README, "Host-app hand-off"): one folder each — `hs256/` the
+ * host app's HS256 assertion. Owns handoff_settings, handoff_secrets and
+ * handoff_consumed_assertions. The SSO module imports it for the `assertion` pre-step of
+ * /sso/<target>. The password sign-in is the login page's (src/auth/login), below this layer.
+ */
+@Module({
+  imports: [AuditModule, AuthModule, CryptoModule, TenantsModule, UsersModule],
+  controllers: [HandoffAdminController, HandoffLoginController],
+  providers: [
+    HandoffConfigService,
+    HandoffKeys,
+    Hs256HandoffSource,
+    // The order sources are asked in: the HS256 source takes any iss as a slug, so it is last.
+    { provide: HANDOFF_SOURCES, useFactory: (hs256: Hs256HandoffSource) => [hs256], inject: [Hs256HandoffSource] },
+    HandoffService,
+    ConsumedAssertionsPruner,
+  ],
+  exports: [HandoffService],
+})
+export class InboundModule {}
