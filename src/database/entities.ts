@@ -5,6 +5,7 @@ import { AuditEvent } from '../audit/audit-event.entity';
 import { ConsumedAssertion } from '../inbound/consumed-assertion.entity';
 import { HandoffSecret } from '../inbound/hs256/handoff-secret.entity';
 import { HandoffSettings } from '../inbound/hs256/handoff-settings.entity';
+import { TrustedIssuer } from '../inbound/trusted-issuer/trusted-issuer.entity';
 import { SecretsCheck } from '../crypto/secrets-check.entity';
 import { Access } from '../catalog/access.entity';
 import { IatSequence } from '../issuance/iat-sequence.entity';
@@ -36,5 +37,6 @@ export const ENTITIES = [
   HandoffSettings,
   HandoffSecret,
   ConsumedAssertion,
+  TrustedIssuer,
   SecretsCheck,
 ];

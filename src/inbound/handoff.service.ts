@@ -23,6 +23,11 @@ const UNSIGNED_REFUSALS: ReadonlySet<HandoffRefusal> = new Set<HandoffRefusal>([
   'unknown_tenant',
   'handoff_not_configured',
   'bad_signature',
+  'algorithm_not_allowed',
+  'unknown_kid',
+  'wrong_issuer',
+  'wrong_audience',
+  'issuer_unavailable',
 ]);
 
 export interface HandoffMeta extends RequestMeta {

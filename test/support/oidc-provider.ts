@@ -8,7 +8,7 @@ export interface IssuerKey {
   kid: string;
   alg: string;
   jwk: JWK;
-  privateKey: CryptoKey;
+  privateKey: Parameters<SignJWT['sign']>[0];
 }
 
 export async function issuerKey(alg = 'RS256'): Promise<IssuerKey> {
@@ -18,7 +18,7 @@ export async function issuerKey(alg = 'RS256'): Promise<IssuerKey> {
   return { kid, alg, jwk, privateKey };
 }
 
-/** oidc-provider in its own process (test/support/oidc-provider.mjs). */
+/** oidc-provider in its own process (test/support/oidc-provider-process.mjs). */
 export interface OidcProviderProcess {
   issuer: string;
   proc: ChildProcess;
@@ -34,7 +34,7 @@ export interface OidcProviderProcess {
 export async function startOidcProvider(opts: { clients?: Record<string, unknown>[]; keys?: IssuerKey[] } = {}): Promise<OidcProviderProcess> {
   const keys = opts.keys ?? [await issuerKey()];
   const output: string[] = [];
-  const proc = spawn(process.execPath, [path.join(__dirname, 'oidc-provider.mjs'), JSON.stringify({ keys: keys.map((k) => k.jwk), clients: opts.clients ?? [] })], {
+  const proc = spawn(process.execPath, [path.join(__dirname, 'oidc-provider-process.mjs'), JSON.stringify({ keys: keys.map((k) => k.jwk), clients: opts.clients ?? [] })], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,7 +1,7 @@
 // A real OpenID Provider (panva's oidc-provider, ES modules only) in its own process, for the
 // suite: the host app's issuer and a tenant's company IdP. Started by test/support/oidc-provider.ts.
 //
-//   node test/support/oidc-provider.mjs '<json config>'
+//   node test/support/oidc-provider-process.mjs '<json config>'
 //   config: { keys: [private JWKs, each with kid], clients: [oidc-provider client metadata] }
 //
 // Prints `listening <port>` once ready. `PUT /__test/keys {"keys": [...]}` swaps the signing
