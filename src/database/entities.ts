@@ -6,6 +6,7 @@ import { ConsumedAssertion } from '../inbound/consumed-assertion.entity';
 import { HandoffSecret } from '../inbound/hs256/handoff-secret.entity';
 import { HandoffSettings } from '../inbound/hs256/handoff-settings.entity';
 import { TrustedIssuer } from '../inbound/trusted-issuer/trusted-issuer.entity';
+import { UpstreamProvider } from '../inbound/oidc-upstream/upstream-provider.entity';
 import { SecretsCheck } from '../crypto/secrets-check.entity';
 import { Access } from '../catalog/access.entity';
 import { IatSequence } from '../issuance/iat-sequence.entity';
@@ -38,5 +39,6 @@ export const ENTITIES = [
   HandoffSecret,
   ConsumedAssertion,
   TrustedIssuer,
+  UpstreamProvider,
   SecretsCheck,
 ];

@@ -11,7 +11,7 @@ import { CreateUserDto } from '../users/dto/user.dto';
 import { GroupsService } from '../users/groups.service';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
-import { Checked, HANDOFF_SOURCES, HandoffProfile, HandoffSource, IdentifiedHandoff } from './inbound-source';
+import { Checked, HANDOFF_SOURCES, HandoffProfile, HandoffSource, IdentifiedHandoff, VerifiedHandoff } from './inbound-source';
 import { decodeHandoffToken } from './token';
 import { handoffError, HandoffRefusal } from './handoff.errors';
 
@@ -91,22 +91,26 @@ export class HandoffService {
     private readonly audit: AuditService,
   ) {}
 
-  async admit(input: HandoffInput): Promise<HandoffResult> {
-    const { meta } = input;
-    const refuse = async (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}): Promise<never> => {
-      // Anything anyone can send (no valid signature yet), and an expired assertion (which a
-      // captured one becomes, and can be sent forever): audited within the anonymous-refusal
-      // budget (AuditService.recordRefusal), so a flood cannot grow the audit table without
-      // bound. A refusal of a validly signed, live assertion — a replay included — always.
-      const record = UNSIGNED_REFUSALS.has(reason) || reason === 'assertion_expired' ? this.audit.recordRefusal : this.audit.record;
-      await record.call(this.audit, meta, {
-        type: reason === 'replay' ? 'handoff.replay' : 'handoff.denied',
-        tenantId,
-        details: { reason, ...(input.target ? { target: input.target } : {}), ...extra },
-      });
-      throw handoffError(reason, reason === 'invalid_claims' ? { problems: extra.problems } : undefined);
-    };
+  /**
+   * A refusal: audited (within the anonymous-refusal budget for anything anyone can send),
+   * then thrown as the client's error.
+   */
+  private async refuse(input: Pick<HandoffInput, 'meta' | 'target'>, reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}): Promise<never> {
+    // Anything anyone can send (no valid signature yet), and an expired assertion (which a
+    // captured one becomes, and can be sent forever): audited within the anonymous-refusal
+    // budget (AuditService.recordRefusal), so a flood cannot grow the audit table without
+    // bound. A refusal of a validly signed, live assertion — a replay included — always.
+    const record = UNSIGNED_REFUSALS.has(reason) || reason === 'assertion_expired' ? this.audit.recordRefusal : this.audit.record;
+    await record.call(this.audit, input.meta, {
+      type: reason === 'replay' ? 'handoff.replay' : 'handoff.denied',
+      tenantId,
+      details: { reason, ...(input.target ? { target: input.target } : {}), ...extra },
+    });
+    throw handoffError(reason, reason === 'invalid_claims' ? { problems: extra.problems } : undefined);
+  }
 
+  async admit(input: HandoffInput): Promise<HandoffResult> {
+    const refuse = (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}) => this.refuse(input, reason, tenantId, extra);
     const decoded = decodeHandoffToken(input.assertion);
     if (!decoded.ok) return refuse(decoded.reason, null, decoded.detail);
     let identified: Checked<IdentifiedHandoff> | null = null;
@@ -120,7 +124,16 @@ export class HandoffService {
     const now = Math.floor(Date.now() / 1000);
     const verified = await identified.value.verify(now);
     if (!verified.ok) return refuse(verified.reason, tenant.id, { source, ...verified.detail });
-    const handoff = verified.value;
+    return this.signIn(input, tenant, source, verified.value);
+  }
+
+  /**
+   * The rest of a hand-off, once a source verified the token: also the end of an upstream
+   * sign-in (the ID token from the tenant's own IdP, verified with its nonce by the caller).
+   */
+  async signIn(input: Omit<HandoffInput, 'assertion'>, tenant: IdentifiedHandoff['tenant'], source: string, handoff: VerifiedHandoff): Promise<HandoffResult> {
+    const { meta } = input;
+    const refuse = (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}) => this.refuse(input, reason, tenantId, extra);
     const jti = handoff.jti;
     if (tenant.disabled) return refuse('tenant_disabled', tenant.id, { jti });
     const profile = await checkProfile(handoff.profile);

@@ -3,6 +3,7 @@ import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { CatalogModule } from '../catalog/catalog.module';
 import { CryptoModule } from '../crypto/crypto.module';
+import { IdentitiesModule } from '../identities/identities.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { UsersModule } from '../users/users.module';
 import { ConsumedAssertionsPruner } from './consumed-assertions-pruner';
@@ -14,19 +15,23 @@ import { HandoffConfigService } from './hs256/handoff-config.service';
 import { HandoffKeys } from './hs256/handoff-keys';
 import { Hs256HandoffSource } from './hs256/hs256.source';
 import { OidcIssuers } from './oidc-issuers';
+import { UpstreamAdminController } from './oidc-upstream/upstream-admin.controller';
+import { UpstreamLoginController } from './oidc-upstream/upstream-login.controller';
+import { UpstreamProvidersService } from './oidc-upstream/upstream-providers.service';
 import { TrustedIssuerHandoffSource } from './trusted-issuer/trusted-issuer.source';
 import { TrustedIssuersController } from './trusted-issuer/trusted-issuers.controller';
 import { TrustedIssuersService } from './trusted-issuer/trusted-issuers.service';
 
 /**
  * Inbound identity sources (README, "Host-app hand-off"): one folder each — `hs256/` the
- * host app's HS256 assertion, `trusted-issuer/` a token from an OIDC issuer the tenant trusts.
- * Owns handoff_settings, handoff_secrets, trusted_issuers and handoff_consumed_assertions. The SSO module imports it for the `assertion` pre-step of
+ * host app's HS256 assertion, `trusted-issuer/` a token from an OIDC issuer the tenant trusts, `oidc-upstream/`
+ * company sign-in at the tenant's own OpenID Connect provider.
+ * Owns handoff_settings, handoff_secrets, trusted_issuers, upstream_oidc_providers and handoff_consumed_assertions. The SSO module imports it for the `assertion` pre-step of
  * /sso/<target>. The password sign-in is the login page's (src/auth/login), below this layer.
  */
 @Module({
-  imports: [AuditModule, AuthModule, CatalogModule, CryptoModule, TenantsModule, UsersModule],
-  controllers: [HandoffAdminController, TrustedIssuersController, HandoffLoginController],
+  imports: [AuditModule, AuthModule, CatalogModule, CryptoModule, IdentitiesModule, TenantsModule, UsersModule],
+  controllers: [HandoffAdminController, TrustedIssuersController, UpstreamAdminController, HandoffLoginController, UpstreamLoginController],
   providers: [
     HandoffConfigService,
     HandoffKeys,
@@ -34,6 +39,7 @@ import { TrustedIssuersService } from './trusted-issuer/trusted-issuers.service'
     OidcIssuers,
     TrustedIssuersService,
     TrustedIssuerHandoffSource,
+    UpstreamProvidersService,
     // The order sources are asked in: the HS256 source takes any iss as a slug, so it is last.
     {
       provide: HANDOFF_SOURCES,

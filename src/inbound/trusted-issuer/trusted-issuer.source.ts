@@ -5,7 +5,7 @@ import { DomainError } from '../../common/errors';
 import { TenantsService } from '../../tenants/tenants.service';
 import type { Checked, HandoffSource, IdentifiedHandoff, UnverifiedToken } from '../inbound-source';
 import { CLOCK_SKEW_SECONDS, OidcIssuers } from '../oidc-issuers';
-import { claimAt, groupsFrom } from './claim-path';
+import { claimAt, groupsFrom } from '../claim-path';
 import { TrustedIssuersService } from './trusted-issuers.service';
 
 /** A jti longer than this is accepted once by its hash (the consumed-id column is 200 characters). */
