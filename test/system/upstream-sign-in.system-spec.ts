@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import request from 'supertest';
 import { SecretBox } from '../../src/crypto/secret-box';
@@ -18,7 +19,7 @@ import { OidcProviderProcess, startOidcProvider } from '../support/oidc-provider
 const CHROMIUM = '/usr/bin/chromium';
 const MB_SECRET = 'upstream-metabase-secret-0123456789abcdef';
 const CLIENT_SECRET = 'upstream-client-secret-0123456789';
-const SHOTS = `/tmp/shots-p22-inbound`;
+const SHOTS = path.resolve(__dirname, '..', '..', 'test-output', 'screenshots');
 
 describe('company sign-in at the tenant\'s own IdP (oidc-provider)', () => {
   let t: TestApp;
@@ -66,7 +67,7 @@ describe('company sign-in at the tenant\'s own IdP (oidc-provider)', () => {
   /** At the IdP's development login page: any login (our email), then its consent page. */
   async function signInAtIdp(page: Page, email: string, shot?: string) {
     await page.waitForURL(new RegExp(`^${op.issuer}/interaction/`));
-    if (shot) await page.screenshot({ path: `${SHOTS}/${shot}` });
+    if (shot) await page.screenshot({ path: path.join(SHOTS, shot) });
     await page.fill('input[name=login]', email);
     await page.fill('input[name=password]', 'anything');
     await page.click('button[type=submit]');
@@ -82,18 +83,18 @@ describe('company sign-in at the tenant\'s own IdP (oidc-provider)', () => {
       await page.waitForURL(/\/login\?/);
       for (const width of [1280, 390]) {
         await page.setViewportSize({ width, height: 800 });
-        await page.screenshot({ path: `${SHOTS}/login-${width}.png`, fullPage: true });
+        await page.screenshot({ path: path.join(SHOTS, `upstream-login-${width}.png`), fullPage: true });
       }
       await page.setViewportSize({ width: 1280, height: 800 });
       await page.click('text=Sign in with your company account');
       await page.waitForURL(/\/login\/company/);
       for (const width of [1280, 390]) {
         await page.setViewportSize({ width, height: 800 });
-        await page.screenshot({ path: `${SHOTS}/company-email-${width}.png`, fullPage: true });
+        await page.screenshot({ path: path.join(SHOTS, `upstream-company-email-${width}.png`), fullPage: true });
       }
       await page.fill('input[name=email]', 'alice@umbrella.example');
       await page.click('button[type=submit]');
-      await signInAtIdp(page, 'alice@umbrella.example', 'idp-login.png');
+      await signInAtIdp(page, 'alice@umbrella.example', 'upstream-idp-login.png');
       await page.waitForURL(`${mb.url}/dashboard/5`);
       expect(JSON.parse((await page.locator('body').textContent()) ?? '{}')).toEqual({ page: '/dashboard/5' });
       expect(mb.logins[mb.logins.length - 1]).toMatchObject({ email: 'alice@umbrella.example', groups: ['Analysts'] });
