@@ -8,6 +8,8 @@ import { AddRolesAndOperatorTenant1764600000000 } from './1764600000000-AddRoles
 import { AddTenantBranding1764700000000 } from './1764700000000-AddTenantBranding';
 import { AddLoginAttemptCounts1764850000000 } from './1764850000000-AddLoginAttemptCounts';
 import { AddTargetSigningKeys1765100000000 } from './1765100000000-AddTargetSigningKeys';
+import { AddTrustedIssuers1765200000000 } from './1765200000000-AddTrustedIssuers';
+import { AddUpstreamOidc1765200000001 } from './1765200000001-AddUpstreamOidc';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   AddTenantBranding1764700000000,
   AddLoginAttemptCounts1764850000000,
   AddTargetSigningKeys1765100000000,
+  AddTrustedIssuers1765200000000,
+  AddUpstreamOidc1765200000001,
 ];

@@ -16,7 +16,7 @@ import { Config } from './config/configuration';
 import { ConsoleModule } from './console/console.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
-import { HandoffModule } from './handoff/handoff.module';
+import { InboundModule } from './inbound/inbound.module';
 import { HealthModule } from './health/health.module';
 import { LandingModule } from './landing/landing.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -45,7 +45,7 @@ import { UsersModule } from './users/users.module';
     UsersModule,
     CatalogModule,
     IssuanceModule,
-    HandoffModule,
+    InboundModule,
     AdminModule,
     LandingModule,
     ConsoleModule,

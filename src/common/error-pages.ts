@@ -56,7 +56,7 @@ const UNAVAILABLE: Copy = {
   way: 'retry',
 };
 
-/** A host app's hand-off the service cannot accept (src/handoff/handoff.errors.ts): back to the app. */
+/** A host app's hand-off the service cannot accept (src/inbound/handoff.errors.ts): back to the app. */
 const HANDOFF_UNUSABLE: Copy = {
   title: 'We could not sign you in',
   sentence: 'The app you came from sent a sign-in this service cannot accept. Go back to the app and open the page again; if it keeps happening, contact your administrator and quote the reference below.',
@@ -127,7 +127,7 @@ const BY_CODE: Record<string, Copy> = {
   },
   validation_failed: BAD_REQUEST,
   forbidden: NOT_ALLOWED,
-  // Host-app hand-off (src/handoff/handoff.errors.ts).
+  // Host-app hand-off (src/inbound/handoff.errors.ts).
   replay: {
     title: 'This link was already used',
     sentence: 'The sign-in link from your app works only once. Go back to the app and open the page again.',

@@ -2,9 +2,11 @@ import { ApiKey } from '../auth/api-key.entity';
 import { LoginThrottle } from '../auth/login-throttle.entity';
 import { Session } from '../auth/session.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
-import { ConsumedAssertion } from '../handoff/consumed-assertion.entity';
-import { HandoffSecret } from '../handoff/handoff-secret.entity';
-import { HandoffSettings } from '../handoff/handoff-settings.entity';
+import { ConsumedAssertion } from '../inbound/consumed-assertion.entity';
+import { HandoffSecret } from '../inbound/hs256/handoff-secret.entity';
+import { HandoffSettings } from '../inbound/hs256/handoff-settings.entity';
+import { TrustedIssuer } from '../inbound/trusted-issuer/trusted-issuer.entity';
+import { UpstreamProvider } from '../inbound/oidc-upstream/upstream-provider.entity';
 import { SecretsCheck } from '../crypto/secrets-check.entity';
 import { Access } from '../catalog/access.entity';
 import { IatSequence } from '../issuance/iat-sequence.entity';
@@ -38,5 +40,7 @@ export const ENTITIES = [
   HandoffSettings,
   HandoffSecret,
   ConsumedAssertion,
+  TrustedIssuer,
+  UpstreamProvider,
   SecretsCheck,
 ];

@@ -103,6 +103,12 @@ export class IdentitiesService {
     if (rows.length && rows[0].tenant_id !== tenantId) throw domainOwned(domain);
   }
 
+  /** The tenant that owns an email's domain, or null (home-realm discovery: which organization's IdP). */
+  async tenantOwningEmail(email: string): Promise<string | null> {
+    const rows: { tenant_id: string }[] = await this.dataSource.query(`SELECT tenant_id FROM email_domains WHERE domain = $1`, [emailDomain(email)]);
+    return rows[0]?.tenant_id ?? null;
+  }
+
   /**
    * A new user's email, claimed on every BI instance the tenant already uses, so a user
    * created first is never denied later by a twin another tenant created. Silent when

@@ -4,7 +4,7 @@ import { CatalogModule } from '../catalog/catalog.module';
 import { AuthModule } from '../auth/auth.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { BI_LOGOUT } from '../auth/bi-logout';
-import { HandoffModule } from '../handoff/handoff.module';
+import { InboundModule } from '../inbound/inbound.module';
 import { HealthModule } from '../health/health.module';
 import { IdentitiesModule } from '../identities/identities.module';
 import { MetricsModule } from '../metrics/metrics.module';
@@ -38,7 +38,7 @@ import { SsoRepository } from './sso.repository';
     CryptoModule,
     IdentitiesModule,
     UsersModule,
-    HandoffModule,
+    InboundModule,
     MetricsModule,
     HealthModule,
   ],

@@ -15,7 +15,7 @@ export interface SsoQuery {
   response?: string;
   /** A tenant hint an operator may put in the IdP URI (`/sso/x?tenant=acme`) for the login page. */
   tenant?: string;
-  /** A host app's signed hand-off (src/handoff): signs the visitor in before the handshake. */
+  /** A host app's signed hand-off (src/inbound): signs the visitor in before the handshake. */
   assertion?: string;
 }
 

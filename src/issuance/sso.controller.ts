@@ -12,8 +12,8 @@ import { requestMeta } from '../common/request-meta';
 import { answerPreflight, applyCors } from './cors';
 import { loggedOutPage, sendPage } from '../auth/login/pages';
 import { RemoteLogoutService } from './remote-logout.service';
-import { handoffMeta, postedAssertion } from '../handoff/handoff-request';
-import { HandoffService } from '../handoff/handoff.service';
+import { handoffMeta, postedAssertion } from '../inbound/handoff-request';
+import { HandoffService } from '../inbound/handoff.service';
 import { parseSsoQuery, SsoQuery } from './return-to';
 import { SsoFlow, SsoOutcome, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
@@ -73,7 +73,7 @@ export class SsoController {
    * and Referer headers. Then the handshake, exactly as GET.
    *
    * Public, and CSRF-safe by construction, with no CSRF token: the only credential is the
-   * assertion itself, HS256-signed by the host app and accepted once (src/handoff). A
+   * assertion itself, HS256-signed by the host app and accepted once (src/inbound). A
    * cross-site page cannot forge one and cannot reuse one; no cookie is trusted here (the
    * one the browser brings is only revoked).
    */

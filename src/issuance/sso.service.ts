@@ -12,7 +12,7 @@ import { SessionsService } from '../auth/sessions.service';
 import { IdentitiesService } from '../identities/identities.service';
 import { biInstance } from '../identities/instance';
 import { iatSequenceAhead } from './iat-sequence';
-import type { HandoffSubject } from '../handoff/handoff.service';
+import type { HandoffSubject } from '../inbound/handoff.service';
 import type { SsoQuery } from './return-to';
 import { SigningKeyCache } from './signing-key-cache';
 import { HandshakeLimiter, ShareReservation, TooManyHandshakes } from './handshake-limit';

@@ -168,6 +168,7 @@ describe('admin API scopes', () => {
         await rows(`SELECT to_jsonb(x) AS r FROM bi_identities x WHERE tenant_id = $1 ORDER BY instance, email`),
         await rows(`SELECT to_jsonb(x) AS r FROM handoff_settings x WHERE tenant_id = $1`),
         await rows(`SELECT to_jsonb(x) AS r FROM handoff_secrets x WHERE tenant_id = $1 ORDER BY id`),
+        await rows(`SELECT to_jsonb(x) AS r FROM trusted_issuers x WHERE tenant_id = $1 ORDER BY id`),
         JSON.stringify(await t.ds.query(`SELECT to_jsonb(x) AS r FROM targets x ORDER BY id`)),
       ].join('\n');
     }
@@ -181,6 +182,7 @@ describe('admin API scopes', () => {
       key: string;
       domain: string;
       handoffSecret: string;
+      trustedIssuer: string;
     }
 
     async function world(targetId: string): Promise<World> {
@@ -203,7 +205,11 @@ describe('admin API scopes', () => {
         tenant.id,
       ]);
       const [h] = await t.ds.query(`INSERT INTO handoff_secrets (tenant_id, secret_enc) VALUES ($1, 'v1.not.a.secret') RETURNING id`, [tenant.id]);
-      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id };
+      const [ti] = await t.ds.query(`INSERT INTO trusted_issuers (tenant_id, issuer, audience) VALUES ($1, $2, 'aud') RETURNING id`, [
+        tenant.id,
+        `https://${tenant.slug}.idp.example`,
+      ]);
+      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id, trustedIssuer: ti.id };
     }
 
     /** Fills a route's path with one tenant's objects; `tenantRef` is its id or its slug. */
@@ -216,6 +222,7 @@ describe('admin API scopes', () => {
         if (name === 'sessionId') return w.session;
         if (name === 'domain') return w.domain;
         if (name === 'secretId' && r.path.includes('/handoff/')) return w.handoffSecret;
+        if (name === 'issuerId') return w.trustedIssuer;
         if (name === 'id' && r.path.startsWith('/api/v1/api-keys/')) return w.apiKeyId;
         if (name === 'id' && r.path.startsWith('/api/v1/targets/')) return targetId;
         throw new Error(`the scope matrix does not know what :${name} of ${r.method} ${r.path} names: add it to fill()`);

@@ -2,7 +2,7 @@ import jwt from 'jsonwebtoken';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { SessionsService } from '../../src/auth/sessions.service';
-import { CONSUMED_PRUNE_MARGIN_SECONDS, ConsumedAssertionsPruner } from '../../src/handoff/consumed-assertions-pruner';
+import { CONSUMED_PRUNE_MARGIN_SECONDS, ConsumedAssertionsPruner } from '../../src/inbound/consumed-assertions-pruner';
 import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { FakeMetabase, MiniBrowser, startFakeMetabase } from '../fakes/metabase';
 import { createTestApp, TestApp } from '../setup/app';

@@ -313,7 +313,7 @@ describe('OpenAPI document (/api/docs)', () => {
       await request(t.http).get(`/sso/${target.slug}?response=json`).expect(401);
       expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '302', '401', '404']));
       expect(op.responses['200']).toBeDefined();
-      // `assertion`: a host app's hand-off (src/handoff), read by parseSsoQuery like the rest.
+      // `assertion`: a host app's hand-off (src/inbound), read by parseSsoQuery like the rest.
       expect(op.parameters.map((p: Json) => `${p.in} ${p.name}`).sort()).toEqual(['path target', 'query assertion', 'query response', 'query return_to', 'query tenant']);
     });
 

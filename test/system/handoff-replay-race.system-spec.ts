@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { SecretBox } from '../../src/crypto/secret-box';
-import { handoffSecretContext } from '../../src/handoff/handoff-keys';
+import { handoffSecretContext } from '../../src/inbound/hs256/handoff-keys';
 import { targetSecretContext } from '../../src/catalog/target-secrets';
 import { createDatabase, dropDatabase } from '../setup/test-db';
 import { signAssertion } from '../support/handoff';
+import { OidcProviderProcess, startOidcProvider } from '../support/oidc-provider';
 import { ServiceProcess, startService, stopService } from '../support/service-process';
 
 /**
@@ -20,6 +21,7 @@ describe('hand-off replay race across two processes', () => {
   let pg: Client;
   const services: ServiceProcess[] = [];
   let tenantSlug: string;
+  let op: OidcProviderProcess;
 
   beforeAll(async () => {
     db = await createDatabase();
@@ -30,6 +32,9 @@ describe('hand-off replay race across two processes', () => {
     tenantSlug = `race-${randomBytes(3).toString('hex')}`;
     const { rows: [tenant] } = await pg.query(`INSERT INTO tenants (slug, name) VALUES ($1, 'Race') RETURNING id`, [tenantSlug]);
     await pg.query(`INSERT INTO users (tenant_id, email) VALUES ($1, 'racer@host.example')`, [tenant.id]);
+    // The host app's own OIDC provider, trusted by the tenant (its ID tokens hand off too).
+    op = await startOidcProvider();
+    await pg.query(`INSERT INTO trusted_issuers (tenant_id, issuer, audience) VALUES ($1, $2, 'race-app')`, [tenant.id, op.issuer]);
     const { rows: [secret] } = await pg.query(`INSERT INTO handoff_secrets (tenant_id, secret_enc) VALUES ($1, 'pending') RETURNING id`, [tenant.id]);
     await pg.query(`UPDATE handoff_secrets SET secret_enc = $2 WHERE id = $1`, [secret.id, box.seal(SECRET, handoffSecretContext(tenant.id, secret.id))]);
     const { rows: [target] } = await pg.query(`INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('mb', 'metabase', 'MB', $1, '{}') RETURNING id`, [METABASE]);
@@ -41,7 +46,7 @@ describe('hand-off replay race across two processes', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => stopService(s)));
+    await Promise.all([...services.map((s) => stopService(s)), op?.stop()]);
     await pg?.end();
     if (db) await dropDatabase(db.name);
   }, 60_000);
@@ -72,5 +77,28 @@ describe('hand-off replay race across two processes', () => {
     expect(await n(`SELECT count(*) AS n FROM handoff_consumed_assertions`)).toBe(1);
     expect(await n(`SELECT count(*) AS n FROM audit_events WHERE type = 'handoff.accepted'`)).toBe(1);
     expect(await n(`SELECT count(*) AS n FROM audit_events WHERE type = 'handoff.replay'`)).toBe(99);
+  }, 120_000);
+
+  it("50 concurrent submissions of one trusted issuer's ID token (no jti: accepted once by its hash): exactly one accepted", async () => {
+    const n = async (sql: string) => Number((await pg.query(sql)).rows[0].n);
+    const before = { sessions: await n(`SELECT count(*) AS n FROM sessions`), accepted: await n(`SELECT count(*) AS n FROM audit_events WHERE type = 'handoff.accepted'`) };
+    const now = Math.floor(Date.now() / 1000);
+    const token = await op.sign({ sub: 'racer', aud: 'race-app', iat: now, exp: now + 300, email: 'racer@host.example' });
+    const body = new URLSearchParams({ assertion: token, return_to: '/dashboard/2' }).toString();
+    const statuses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        fetch(`${services[i % 2].url}/sso/mb`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+          body,
+        }).then((r) => r.status),
+      ),
+    );
+    const tally = statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
+    expect(tally).toEqual({ 302: 1, 401: 49 });
+    expect(await n(`SELECT count(*) AS n FROM sessions`)).toBe(before.sessions + 1);
+    expect(await n(`SELECT count(*) AS n FROM audit_events WHERE type = 'handoff.accepted'`)).toBe(before.accepted + 1);
+    expect(await n(`SELECT count(*) AS n FROM handoff_consumed_assertions WHERE jti LIKE 'oidc:%'`)).toBe(1);
   }, 120_000);
 });

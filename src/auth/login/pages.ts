@@ -52,7 +52,8 @@ ${field('tenant', 'Organization', html`type="text" autocomplete="organization" a
 ${field('email', 'Email', html`type="email" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="254" required value="${v.email}"${v.tenantInput && !v.email && html` autofocus`}`)}
 ${field('password', 'Password', html`type="password" autocomplete="current-password" maxlength="1024" required`)}
 <button type="submit">Sign in</button>
-</form>`,
+</form>
+<p><a href="${v.basePath}/login/company${v.next ? `?next=${encodeURIComponent(v.next)}` : ''}">Sign in with your company account</a></p>`,
   });
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsString, Length } from 'class-validator';
-import { OptionalNotNull } from '../../common/dto';
+import { OptionalNotNull } from '../../../common/dto';
 
 /** HS256 keys shorter than the hash output weaken it (RFC 7518 §3.2 asks for >= 256 bits). */
 export const MIN_HANDOFF_SECRET = 32;

@@ -1,5 +1,5 @@
 import { Column, JoinColumn, ManyToOne, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import { Tenant } from '../tenants/tenant.entity';
+import { Tenant } from '../../tenants/tenant.entity';
 
 /**
  * A tenant's host-app hand-off switches (one row per tenant that configured them; no row

@@ -1,6 +1,6 @@
 import { Column, JoinColumn, ManyToOne, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { registerSealedColumn } from '../crypto/sealed-columns';
-import { Tenant } from '../tenants/tenant.entity';
+import { registerSealedColumn } from '../../crypto/sealed-columns';
+import { Tenant } from '../../tenants/tenant.entity';
 import { handoffSecretContext } from './handoff-keys';
 
 /**

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createSecretKey, KeyObject } from 'node:crypto';
-import { SecretBox } from '../crypto/secret-box';
+import { SecretBox } from '../../crypto/secret-box';
 
 /** The AES-GCM additional data a hand-off secret is sealed under: it opens only in its own row. */
 export const handoffSecretContext = (tenantId: string, secretId: string) => `handoff:${tenantId}:${secretId}`;

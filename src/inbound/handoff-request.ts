@@ -1,6 +1,6 @@
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import { LOGIN_BODY_TOO_LARGE } from '../auth/login/login-form';
-import { OVERSIZED } from './assertion';
+import { OVERSIZED } from './token';
 import type { HandoffMeta } from './handoff.service';
 
 /** Who and where, for the audit events of a hand-off (anonymous until it succeeds). */

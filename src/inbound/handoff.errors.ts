@@ -10,7 +10,10 @@ export const HANDOFF_REFUSALS = {
   assertion_too_large: [400, 'The hand-off assertion is too large'],
   assertion_malformed: [400, 'The hand-off assertion is not a well-formed JWT'],
   // Also the answer when iss names no organization, or one without hand-off (ANSWERED_AS).
-  bad_signature: [401, 'The hand-off assertion is not signed by the organization it names (iss: its slug; HS256 with its hand-off secret)'],
+  bad_signature: [
+    401,
+    'The hand-off assertion is not signed by the organization it names (iss: its slug; HS256 with its hand-off secret), nor by an identity provider it trusts for this audience',
+  ],
   invalid_times: [400, 'The hand-off assertion needs integer iat and exp claims'],
   assertion_expired: [401, 'The hand-off assertion has expired; sign a new one'],
   iat_in_future: [401, 'The hand-off assertion was issued in the future (iat more than 60 s ahead)'],
@@ -23,6 +26,9 @@ export const HANDOFF_REFUSALS = {
   tenant_disabled: [403, 'This organization is disabled'],
   replay: [401, 'This hand-off assertion was already used; each one signs in once'],
   user_disabled: [403, 'This account is disabled'],
+  email_not_verified: [403, 'The identity provider says this email address is not verified (email_verified: false)'],
+  token_too_old: [401, 'The token was issued (or its sign-in happened) longer ago than this organization accepts; sign in again'],
+  issuer_unavailable: [503, "The identity provider that signed the token could not be reached for its keys; try again shortly"],
   unknown_user: [403, 'No such user in this organization, and it does not create users on hand-off'],
 } as const satisfies Record<string, readonly [number, string]>;
 
@@ -38,6 +44,13 @@ const ANSWERED_AS = {
   unknown_tenant: 'bad_signature',
   /** The tenant exists but has no hand-off secret. */
   handoff_not_configured: 'bad_signature',
+  /** A trusted issuer's token with an algorithm the issuer's configuration does not allow (`none` and HS* never are). */
+  algorithm_not_allowed: 'bad_signature',
+  /** A trusted issuer's token whose kid is in none of its published keys, even after a refetch. */
+  unknown_kid: 'bad_signature',
+  /** A trusted issuer's token whose iss or aud is not the configured one. */
+  wrong_issuer: 'bad_signature',
+  wrong_audience: 'bad_signature',
 } as const satisfies Record<string, keyof typeof HANDOFF_REFUSALS>;
 
 /** The `reason` of a refused hand-off's audit event. */

@@ -1,19 +1,18 @@
 import { compactVerify, decodeJwt, decodeProtectedHeader, errors } from 'jose';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { HandoffRefusal } from './handoff.errors';
-import { normaliseEmail } from '../common/identifiers';
+import type { Checked } from '../inbound-source';
+import { decodeHandoffToken } from '../token';
+import { normaliseEmail } from '../../common/identifiers';
 
-/** Longer assertions are refused before any parsing (a few claims fit in far less). */
-export const MAX_ASSERTION_LENGTH = 8192;
+export { MAX_ASSERTION_LENGTH, OVERSIZED } from '../token';
+export type { Checked } from '../inbound-source';
+
 /** The hand-off contract (README, "Host-app hand-off"): at most 5 minutes of life. */
 export const MAX_LIFETIME_SECONDS = 300;
 /** An iat this far ahead of our clock is tolerated (host and IdP clocks differ a little). */
 export const MAX_IAT_SKEW_SECONDS = 60;
 export const MAX_JTI_LENGTH = 200;
-
-/** A form body over the parser's limit: what was sent is gone, only its size is known. */
-export const OVERSIZED = Symbol('oversized assertion');
 
 /** The claims a hand-off reads (others are ignored). */
 export interface AssertionClaims {
@@ -32,23 +31,10 @@ export interface AssertionClaims {
   attributes?: unknown;
 }
 
-export type Checked<T> = { ok: true; value: T } | { ok: false; reason: HandoffRefusal; detail?: Record<string, unknown> };
-
 /** The tenant slug the assertion claims to come from (`iss`), read before any key is known. */
 export function issuerOf(token: unknown): Checked<string> {
-  if (token === OVERSIZED) return { ok: false, reason: 'assertion_too_large' };
-  if (typeof token !== 'string' || token.length === 0) return { ok: false, reason: 'assertion_missing' };
-  if (token.length > MAX_ASSERTION_LENGTH) return { ok: false, reason: 'assertion_too_large', detail: { length: token.length } };
-  let payload: Record<string, unknown>;
-  try {
-    decodeProtectedHeader(token);
-    payload = decodeJwt(token);
-  } catch {
-    return { ok: false, reason: 'assertion_malformed' };
-  }
-  const iss = payload.iss;
-  if (typeof iss !== 'string' || !iss) return { ok: false, reason: 'unknown_tenant' };
-  return { ok: true, value: iss };
+  const decoded = decodeHandoffToken(token);
+  return decoded.ok ? { ok: true, value: decoded.value.iss } : decoded;
 }
 
 /**

@@ -1,13 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ScopedTenantId } from '../auth/auth.decorators';
-import { TenantScoped } from '../common/route-protection';
-import type { AuthenticatedRequest } from '../auth/auth.decorators';
-import { requestMeta } from '../common/request-meta';
-import { UuidParam } from '../common/dto';
+import { ScopedTenantId } from '../../auth/auth.decorators';
+import { TenantScoped } from '../../common/route-protection';
+import type { AuthenticatedRequest } from '../../auth/auth.decorators';
+import { requestMeta } from '../../common/request-meta';
+import { UuidParam } from '../../common/dto';
 import { AddHandoffSecretDto, HandoffSecretDto, HandoffSettingsDto, UpdateHandoffSettingsDto } from './dto/handoff.dto';
 import { HandoffConfigService } from './handoff-config.service';
-import { HandoffError } from './handoff.errors';
+import { HandoffError } from '../handoff.errors';
 
 /**
  * A tenant's hand-off configuration. About one tenant, but operator-only (the global key): a

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { DataSource } from 'typeorm';
@@ -7,16 +7,13 @@ import type { SessionContext } from '../auth/auth.types';
 import type { RequestMeta } from '../common/request-meta';
 import { SessionsService } from '../auth/sessions.service';
 import { DomainError } from '../common/errors';
-import type { Tenant } from '../tenants/tenant.entity';
-import { TenantsService } from '../tenants/tenants.service';
 import { CreateUserDto } from '../users/dto/user.dto';
 import { GroupsService } from '../users/groups.service';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
-import { AssertionClaims, emailOf, issuerOf, profileOf, verifyAssertion } from './assertion';
-import { HandoffConfigService } from './handoff-config.service';
+import { Checked, HANDOFF_SOURCES, HandoffProfile, HandoffSource, IdentifiedHandoff, VerifiedHandoff } from './inbound-source';
+import { decodeHandoffToken } from './token';
 import { handoffError, HandoffRefusal } from './handoff.errors';
-import { HandoffKeys } from './handoff-keys';
 
 /** Refusals given before the assertion's signature was verified. */
 const UNSIGNED_REFUSALS: ReadonlySet<HandoffRefusal> = new Set<HandoffRefusal>([
@@ -26,6 +23,11 @@ const UNSIGNED_REFUSALS: ReadonlySet<HandoffRefusal> = new Set<HandoffRefusal>([
   'unknown_tenant',
   'handoff_not_configured',
   'bad_signature',
+  'algorithm_not_allowed',
+  'unknown_kid',
+  'wrong_issuer',
+  'wrong_audience',
+  'issuer_unavailable',
 ]);
 
 export interface HandoffMeta extends RequestMeta {
@@ -66,11 +68,13 @@ export interface HandoffResult {
 }
 
 /**
- * Host-app hand-off (README, "Host-app hand-off"): a signed, single-use assertion becomes a
- * session, as a password login would. Order matters:
- *  1. everything that needs no write — size, issuer, signature (the tenant's current or
- *     previous secret), iat/exp/jti, email, tenant enabled — refused with nothing stored;
- *  2. the jti is consumed by an INSERT on the (tenant, jti) primary key, committed on its
+ * Host-app hand-off (README, "Host-app hand-off"): a signed, single-use token becomes a
+ * session, as a password login would. The token's source (a folder of src/inbound: the HS256
+ * assertion, a trusted issuer's token, …) is the first of HANDOFF_SOURCES that recognises its
+ * `iss`; it verifies it and says who it names. Order matters:
+ *  1. everything that needs no write — size, issuer, signature (the source's keys), times and
+ *     id, email, tenant enabled — refused with nothing stored;
+ *  2. the token's id (jti, or its hash) is consumed by an INSERT on the (tenant, jti) primary key, committed on its
  *     own: of any number of concurrent uses, on any process, exactly one gets the row;
  *  3. the user (found, or created through UsersService when JIT is on), the prechecks, the
  *     session. A refusal from here on leaves the jti consumed: an assertion that was
@@ -80,53 +84,67 @@ export interface HandoffResult {
 export class HandoffService {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly tenants: TenantsService,
+    @Inject(HANDOFF_SOURCES) private readonly sources: readonly HandoffSource[],
     private readonly users: UsersService,
     private readonly groups: GroupsService,
     private readonly sessions: SessionsService,
-    private readonly config: HandoffConfigService,
-    private readonly keys: HandoffKeys,
     private readonly audit: AuditService,
   ) {}
 
-  async admit(input: HandoffInput): Promise<HandoffResult> {
-    const { meta } = input;
-    const refuse = async (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}): Promise<never> => {
-      // Anything anyone can send (no valid signature yet), and an expired assertion (which a
-      // captured one becomes, and can be sent forever): audited within the anonymous-refusal
-      // budget (AuditService.recordRefusal), so a flood cannot grow the audit table without
-      // bound. A refusal of a validly signed, live assertion — a replay included — always.
-      const record = UNSIGNED_REFUSALS.has(reason) || reason === 'assertion_expired' ? this.audit.recordRefusal : this.audit.record;
-      await record.call(this.audit, meta, {
-        type: reason === 'replay' ? 'handoff.replay' : 'handoff.denied',
-        tenantId,
-        details: { reason, ...(input.target ? { target: input.target } : {}), ...extra },
-      });
-      throw handoffError(reason, reason === 'invalid_claims' ? { problems: extra.problems } : undefined);
-    };
+  /**
+   * A refusal: audited (within the anonymous-refusal budget for anything anyone can send),
+   * then thrown as the client's error.
+   */
+  private async refuse(input: Pick<HandoffInput, 'meta' | 'target'>, reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}): Promise<never> {
+    // Anything anyone can send (no valid signature yet), and an expired assertion (which a
+    // captured one becomes, and can be sent forever): audited within the anonymous-refusal
+    // budget (AuditService.recordRefusal), so a flood cannot grow the audit table without
+    // bound. A refusal of a validly signed, live assertion — a replay included — always.
+    const record = UNSIGNED_REFUSALS.has(reason) || reason === 'assertion_expired' ? this.audit.recordRefusal : this.audit.record;
+    await record.call(this.audit, input.meta, {
+      type: reason === 'replay' ? 'handoff.replay' : 'handoff.denied',
+      tenantId,
+      details: { reason, ...(input.target ? { target: input.target } : {}), ...extra },
+    });
+    throw handoffError(reason, reason === 'invalid_claims' ? { problems: extra.problems } : undefined);
+  }
 
-    const iss = issuerOf(input.assertion);
-    if (!iss.ok) return refuse(iss.reason, null, iss.detail);
-    const tenant = await this.tenantBySlug(iss.value);
-    if (!tenant) return refuse('unknown_tenant', null, { iss: iss.value.slice(0, 100) });
-    const state = await this.config.state(tenant.id);
-    if (!state.secrets.length) return refuse('handoff_not_configured', tenant.id);
+  async admit(input: HandoffInput): Promise<HandoffResult> {
+    const refuse = (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}) => this.refuse(input, reason, tenantId, extra);
+    const decoded = decodeHandoffToken(input.assertion);
+    if (!decoded.ok) return refuse(decoded.reason, null, decoded.detail);
+    let identified: Checked<IdentifiedHandoff> | null = null;
+    for (const source of this.sources) {
+      identified = await source.identify(decoded.value);
+      if (identified) break;
+    }
+    if (!identified) return refuse('unknown_tenant', null, { iss: decoded.value.iss.slice(0, 100) });
+    if (!identified.ok) return refuse(identified.reason, identified.tenantId ?? null, identified.detail);
+    const { tenant, source } = identified.value;
     const now = Math.floor(Date.now() / 1000);
-    const keys = state.secrets.map((s) => this.keys.keyFor(tenant.id, s.id, s.sealed));
-    const verified = await verifyAssertion(input.assertion as string, keys, now);
-    if (!verified.ok) return refuse(verified.reason, tenant.id, verified.detail);
-    const claims = verified.value;
-    const jti = claims.jti;
+    const verified = await identified.value.verify(now);
+    if (!verified.ok) return refuse(verified.reason, tenant.id, { source, ...verified.detail });
+    return this.signIn(input, tenant, source, verified.value);
+  }
+
+  /**
+   * The rest of a hand-off, once a source verified the token: also the end of an upstream
+   * sign-in (the ID token from the tenant's own IdP, verified with its nonce by the caller).
+   */
+  async signIn(input: Omit<HandoffInput, 'assertion'>, tenant: IdentifiedHandoff['tenant'], source: string, handoff: VerifiedHandoff): Promise<HandoffResult> {
+    const { meta } = input;
+    const refuse = (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}) => this.refuse(input, reason, tenantId, extra);
+    const jti = handoff.jti;
     if (tenant.disabled) return refuse('tenant_disabled', tenant.id, { jti });
-    const email = emailOf(claims);
-    const profile = await checkProfile(claims, email);
+    const profile = await checkProfile(handoff.profile);
+    const email = profile.dto?.email ?? (typeof handoff.profile.email === 'string' ? handoff.profile.email : null);
     if (profile.problem) return refuse(profile.problem, tenant.id, { jti, problems: profile.problems });
 
-    if (!(await this.consume(tenant.id, jti, claims.exp))) return refuse('replay', tenant.id, { jti, email });
+    if (!(await this.consume(tenant.id, handoff.onceKey, handoff.exp))) return refuse('replay', tenant.id, { jti, email });
 
     let user: User | null = await this.users.findByEmail(tenant.id, email!);
     if (user?.disabled) return refuse('user_disabled', tenant.id, { jti, userId: user.id });
-    if (!user && !state.jitProvisioning) return refuse('unknown_user', tenant.id, { jti, email });
+    if (!user && !handoff.jitProvisioning) return refuse('unknown_user', tenant.id, { jti, email });
     if (input.precheck) {
       const dto = profile.dto!;
       await input.precheck({
@@ -139,11 +157,11 @@ export class HandoffService {
 
     const actor = { ...meta, actor: `handoff:${tenant.slug}` };
     let created = false;
-    const { groups } = profileOf(claims);
+    const { groups } = handoff.profile;
     try {
       if (!user) {
         ({ user, created } = await this.provision(actor, tenant.id, profile.dto!, groups ?? []));
-      } else if (state.syncGroups && groups) {
+      } else if (handoff.syncGroups && groups) {
         await this.groups.replaceMemberships(actor, tenant.id, user.id, groups);
       }
     } catch (e) {
@@ -167,7 +185,7 @@ export class HandoffService {
         {
           type: 'handoff.accepted',
           tenantId: tenant.id,
-          details: { userId, email, jti, sessionId: s.id, created, ...(input.target ? { target: input.target } : {}) },
+          details: { userId, email, jti, source, sessionId: s.id, created, ...(input.target ? { target: input.target } : {}) },
         },
         m,
       );
@@ -204,29 +222,16 @@ export class HandoffService {
       throw e;
     }
   }
-
-  private async tenantBySlug(slug: string): Promise<Tenant | null> {
-    try {
-      return await this.tenants.findBySlug(slug);
-    } catch (e) {
-      if (e instanceof DomainError && e.status === 404) return null;
-      throw e;
-    }
-  }
 }
 
 /**
- * The assertion's profile under the admin API's own rules (CreateUserDto: email, names,
+ * The token's profile under the admin API's own rules (CreateUserDto: email, names,
  * attributes), so a hand-off can create nothing an operator could not. Groups are not
  * validated here: only names of the tenant's existing groups are ever used.
  */
-async function checkProfile(
-  claims: AssertionClaims,
-  email: string | null,
-): Promise<{ dto?: CreateUserDto; problem?: HandoffRefusal; problems?: string[] }> {
-  if (!email) return { problem: 'invalid_email' };
-  const p = profileOf(claims);
-  const plain: Record<string, unknown> = { email };
+async function checkProfile(p: HandoffProfile): Promise<{ dto?: CreateUserDto; problem?: HandoffRefusal; problems?: string[] }> {
+  if (typeof p.email !== 'string' || !p.email) return { problem: 'invalid_email' };
+  const plain: Record<string, unknown> = { email: p.email };
   if (p.firstName !== undefined) plain.firstName = p.firstName;
   if (p.lastName !== undefined) plain.lastName = p.lastName;
   if (p.attributes !== undefined) plain.attributes = p.attributes;

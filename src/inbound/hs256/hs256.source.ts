@@ -1,0 +1,62 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '../../common/errors';
+import type { Tenant } from '../../tenants/tenant.entity';
+import { TenantsService } from '../../tenants/tenants.service';
+import type { Checked, HandoffSource, IdentifiedHandoff, UnverifiedToken } from '../inbound-source';
+import { emailOf, profileOf, verifyAssertion } from './assertion';
+import { HandoffConfigService } from './handoff-config.service';
+import { HandoffKeys } from './handoff-keys';
+
+/**
+ * The hand-off assertion (README, "Host-app hand-off"): HS256 with a secret we issued to the
+ * tenant, `iss` = the tenant's slug. Asked last: any `iss` no other source claims is a slug.
+ */
+@Injectable()
+export class Hs256HandoffSource implements HandoffSource {
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly config: HandoffConfigService,
+    private readonly keys: HandoffKeys,
+  ) {}
+
+  async identify(token: UnverifiedToken): Promise<Checked<IdentifiedHandoff>> {
+    const tenant = await this.tenantBySlug(token.iss);
+    if (!tenant) return { ok: false, reason: 'unknown_tenant', detail: { iss: token.iss.slice(0, 100) } };
+    const state = await this.config.state(tenant.id);
+    if (!state.secrets.length) return { ok: false, reason: 'handoff_not_configured', tenantId: tenant.id };
+    const keys = state.secrets.map((s) => this.keys.keyFor(tenant.id, s.id, s.sealed));
+    return {
+      ok: true,
+      value: {
+        tenant,
+        source: 'hs256',
+        verify: async (now) => {
+          const verified = await verifyAssertion(token.raw, keys, now);
+          if (!verified.ok) return verified;
+          const claims = verified.value;
+          const p = profileOf(claims);
+          return {
+            ok: true,
+            value: {
+              onceKey: claims.jti,
+              jti: claims.jti,
+              exp: claims.exp,
+              profile: { email: emailOf(claims) ?? undefined, firstName: p.firstName, lastName: p.lastName, attributes: p.attributes, groups: p.groups },
+              jitProvisioning: state.jitProvisioning,
+              syncGroups: state.syncGroups,
+            },
+          };
+        },
+      },
+    };
+  }
+
+  private async tenantBySlug(slug: string): Promise<Tenant | null> {
+    try {
+      return await this.tenants.findBySlug(slug);
+    } catch (e) {
+      if (e instanceof DomainError && e.status === 404) return null;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import type { Tenant } from '../tenants/tenant.entity';
+import type { HandoffRefusal } from './handoff.errors';
+
+/** A check's outcome: a value, or the refusal (the audit reason) with details for the audit. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; reason: HandoffRefusal; detail?: Record<string, unknown>; tenantId?: string };
+
+/** A hand-off token as received, decoded but not verified (header and payload untrusted). */
+export interface UnverifiedToken {
+  raw: string;
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  /** `iss`, a non-empty string. */
+  iss: string;
+}
+
+/** The person a verified token names, in our terms (the admin API's fields); checked by the caller. */
+export interface HandoffProfile {
+  email?: unknown;
+  firstName?: unknown;
+  lastName?: unknown;
+  attributes?: unknown;
+  /** Names of the tenant's groups; undefined leaves a known user's groups as they are. */
+  groups?: string[];
+}
+
+/** What a source hands the shared pipeline once the token is verified. */
+export interface VerifiedHandoff {
+  /** The id the token is accepted once by, within the tenant (the consumed-assertions key). */
+  onceKey: string;
+  /** For the audit trail: the token's `jti`, or the hash it is known by. */
+  jti: string;
+  /** Epoch seconds after which the token can no longer be accepted (the consumed row's prune time). */
+  exp: number;
+  profile: HandoffProfile;
+  jitProvisioning: boolean;
+  syncGroups: boolean;
+}
+
+/** A token a source recognises: the tenant it is for, and how to verify it. */
+export interface IdentifiedHandoff {
+  tenant: Tenant;
+  /** The name written in the audit trail (`source`). */
+  source: string;
+  verify(now: number): Promise<Checked<VerifiedHandoff>>;
+}
+
+/**
+ * An inbound identity source a hand-off can come from (a folder of src/inbound: the hand-off
+ * HS256 assertion, a trusted issuer's OIDC token, …). The shared pipeline (HandoffService)
+ * asks each in turn; the first that recognises the token's `iss` verifies it.
+ */
+export interface HandoffSource {
+  /**
+   * null: not this source's token. A refusal: this source's, but unusable before any key is
+   * tried (its audit reason; the client sees what ANSWERED_AS says).
+   */
+  identify(token: UnverifiedToken): Promise<Checked<IdentifiedHandoff> | null>;
+}
+
+/** The Nest token of the ordered list of hand-off sources (wired in inbound.module.ts). */
+export const HANDOFF_SOURCES = Symbol('HANDOFF_SOURCES');

@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import request from 'supertest';
+import { OidcIssuers } from '../../src/inbound/oidc-issuers';
+import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
+import { FakeMetabase, startFakeMetabase } from '../fakes/metabase';
+import { createTestApp, TestApp } from '../setup/app';
+import { issuerKey, OidcProviderProcess, startOidcProvider } from '../support/oidc-provider';
+
+/**
+ * A host app that signs its users in with an OIDC provider hands us the token it already
+ * holds. The provider is oidc-provider (panva's certified library) in its own process: its
+ * discovery document and JWKS are what we verify against; tokens are signed with its keys.
+ * The service runs in this process (the production pipeline) on real Postgres.
+ */
+const MB_SECRET = 'mb-jwt-secret-for-trusted-issuer-tests-0123';
+const CLIENT_ID = 'host-app';
+
+describe('hand-off with a trusted issuer (oidc-provider)', () => {
+  let t: TestApp;
+  let mb: FakeMetabase;
+  let op: OidcProviderProcess;
+  let other: OidcProviderProcess;
+  let globalKey: string;
+  let target: { id: string; slug: string };
+  let tenant: { id: string; slug: string };
+
+  beforeAll(async () => {
+    [op, other] = await Promise.all([startOidcProvider(), startOidcProvider()]);
+    t = await createTestApp();
+    const base = await t.listen();
+    mb = await startFakeMetabase({ jwtSecret: MB_SECRET, idpUri: `${base}/sso/mb-ti` });
+    target = await makeTarget(t, { kind: 'metabase', slug: 'mb-ti', baseUrl: mb.url, secret: MB_SECRET });
+    globalKey = await makeApiKey(t.ds);
+    tenant = await makeTenant(t.ds);
+    await grantAccess(t.ds, tenant.id, target.id, { groupMappings: { analysts: ['Analysts'] } });
+    await ensureGroup(t.ds, tenant.id, 'analysts');
+    await request(t.http)
+      .post(`/api/v1/tenants/${tenant.id}/trusted-issuers`)
+      .set(admin())
+      .send({ issuer: op.issuer, audience: CLIENT_ID, claimGroups: 'app_metadata.groups', jitProvisioning: true, syncGroups: true })
+      .expect(201);
+  }, 120_000);
+  afterAll(async () => {
+    await mb?.close();
+    await t?.close();
+    await Promise.all([op?.stop(), other?.stop()]);
+  });
+
+  const admin = () => ({ Authorization: `Bearer ${globalKey}` });
+  const now = () => Math.floor(Date.now() / 1000);
+  const count = async (sql: string, params: unknown[] = []) => Number((await t.ds.query(sql, params))[0].n);
+  const lastDenial = async () =>
+    (await t.ds.query(`SELECT type, details FROM audit_events WHERE type IN ('handoff.denied', 'handoff.replay') ORDER BY id DESC LIMIT 1`))[0] as {
+      type: string;
+      details: Record<string, any>;
+    };
+  const idToken = (claims: Record<string, unknown> = {}, p: OidcProviderProcess = op, opts: Parameters<OidcProviderProcess['sign']>[1] = {}) =>
+    p.sign({ sub: randomUUID(), aud: CLIENT_ID, iat: now(), exp: now() + 3600, email: `u-${randomUUID().slice(0, 8)}@host.example`, ...claims }, opts);
+  const post = (assertion: string) => request(t.http).post(`/sso/${target.slug}?response=json`).type('form').send({ assertion });
+  const sso = (assertion: string) => request(t.http).get(`/sso/${target.slug}`).query({ assertion, response: 'json' });
+
+  describe('admin API (global key only)', () => {
+    it('creates, lists, updates and deletes; refuses tenant keys, symmetric algorithms, http off loopback, a second tenant for the same issuer and audience', async () => {
+      const tn = await makeTenant(t.ds);
+      const path = `/api/v1/tenants/${tn.id}/trusted-issuers`;
+      const scoped = await makeApiKey(t.ds, tn.id);
+      expect((await request(t.http).get(path).set({ Authorization: `Bearer ${scoped}` })).status).toBe(403);
+      const bad = async (body: object, message: RegExp) => {
+        const res = await request(t.http).post(path).set(admin()).send(body);
+        expect({ status: res.status, message: res.body.message }).toEqual({ status: 400, message: expect.stringMatching(message) });
+      };
+      await bad({ issuer: 'http://idp.example.com', audience: 'x' }, /issuer must be an https URL/);
+      await bad({ issuer: 'https://idp.example.com', audience: 'x', algorithms: ['HS256'] }, /asymmetric only/);
+      await bad({ issuer: 'https://idp.example.com', audience: 'x', algorithms: ['none'] }, /asymmetric only/);
+      await bad({ issuer: 'https://idp.example.com', audience: 'x', claimGroups: 'has space' }, /claimGroups must be a claim name/);
+      await bad({ issuer: 'https://idp.example.com', audience: 'x', maxTokenAgeSeconds: 10 ** 9 }, /maxTokenAgeSeconds/);
+      await bad({ issuer: 'https://idp.example.com' }, /audience/);
+      // The same (issuer, audience) as another tenant's: a token must name one organization.
+      const taken = await request(t.http).post(path).set(admin()).send({ issuer: op.issuer, audience: CLIENT_ID });
+      expect({ status: taken.status, error: taken.body.error }).toEqual({ status: 409, error: 'trusted_issuer_taken' });
+
+      const created = await request(t.http).post(path).set(admin()).send({ issuer: 'https://idp.example.com/', audience: 'api://x', algorithms: ['ES256', 'RS256'] }).expect(201);
+      expect(created.body).toMatchObject({ issuer: 'https://idp.example.com/', audience: 'api://x', algorithms: ['ES256', 'RS256'], claimEmail: 'email', claimGroups: null, maxTokenAgeSeconds: 300, jitProvisioning: false });
+      const patched = await request(t.http).patch(`${path}/${created.body.id}`).set(admin()).send({ claimGroups: 'realm_access.roles', jitProvisioning: true }).expect(200);
+      expect(patched.body).toMatchObject({ claimGroups: 'realm_access.roles', jitProvisioning: true, audience: 'api://x' });
+      expect((await request(t.http).get(path).set(admin()).expect(200)).body).toHaveLength(1);
+      await request(t.http).delete(`${path}/${created.body.id}`).set(admin()).expect(204);
+      await request(t.http).delete(`${path}/${created.body.id}`).set(admin()).expect(404);
+      expect(await count(`SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1 AND type LIKE 'trusted_issuer.%'`, [tn.id])).toBe(3);
+    });
+  });
+
+  describe('a token from the trusted issuer', () => {
+    it('signs in exactly as the HS256 assertion does: JIT with the mapped groups, then Metabase', async () => {
+      const email = `jit-${randomUUID().slice(0, 8)}@host.example`;
+      const token = await idToken({ email, given_name: 'Jo', family_name: 'Host', app_metadata: { groups: ['analysts', 'unknown'] } });
+      const res = await post(token);
+      expect(res.status).toBe(200);
+      expect(res.body.jwt).toEqual(expect.any(String));
+      expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
+      const [user] = await t.ds.query(`SELECT id, first_name, last_name FROM users WHERE tenant_id = $1 AND email = $2`, [tenant.id, email]);
+      expect(user).toMatchObject({ first_name: 'Jo', last_name: 'Host' });
+      const groups = await t.ds.query(`SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = $1`, [user.id]);
+      expect(groups).toEqual([{ name: 'analysts' }]);
+      const [accepted] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'handoff.accepted' ORDER BY id DESC LIMIT 1`);
+      expect(accepted.details).toMatchObject({ email, source: 'trusted_issuer', created: true });
+    });
+
+    it('at /login/handoff too: opens a session and goes to next', async () => {
+      const res = await request(t.http).post('/login/handoff').type('form').send({ assertion: await idToken(), next: '/account' });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toMatch(/\/account$/);
+      expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
+    });
+
+    it('is accepted once: a replay (by jti, and by the token hash when there is no jti) is refused and audited', async () => {
+      for (const claims of [{ jti: randomUUID() }, {}]) {
+        const token = await idToken(claims);
+        expect((await post(token)).status).toBe(200);
+        const again = await sso(token);
+        expect({ status: again.status, error: again.body.error }).toEqual({ status: 401, error: 'replay' });
+        expect((await lastDenial()).type).toBe('handoff.replay');
+      }
+    });
+  });
+
+  describe('refusals: each distinct in the audit, nothing created', () => {
+    const cases: { name: string; reason: string; code: string; status?: number; build: () => Promise<string> }[] = [
+      {
+        name: 'alg none',
+        reason: 'algorithm_not_allowed',
+        code: 'bad_signature',
+        build: async () => {
+          const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+          return `${enc({ alg: 'none', kid: op.keys[0].kid })}.${enc({ iss: op.issuer, aud: CLIENT_ID, iat: now(), exp: now() + 60, email: 'none@host.example' })}.`;
+        },
+      },
+      {
+        name: 'HS256 signed with the issuer\'s public key as the secret',
+        reason: 'algorithm_not_allowed',
+        code: 'bad_signature',
+        build: async () => {
+          const pem = createPublicKey({ key: op.keys[0].jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
+          return jwt.sign({ iss: op.issuer, aud: CLIENT_ID, email: 'hs@host.example' }, pem, { algorithm: 'HS256', expiresIn: 60, keyid: op.keys[0].kid });
+        },
+      },
+      { name: "RS256 with another issuer's kid and key", reason: 'unknown_kid', code: 'bad_signature', build: () => idToken({}, op, { key: other.keys[0] }) },
+      { name: 'a forged signature under the right kid', reason: 'bad_signature', code: 'bad_signature', build: async () => { const [h, p] = (await idToken({ email: 'x@host.example' })).split('.'); const forged = (await idToken({}, other)).split('.')[2]; return `${h}.${p}.${forged}`; } },
+      { name: 'another audience', reason: 'wrong_audience', code: 'bad_signature', build: () => idToken({ aud: 'someone-else' }) },
+      { name: 'an issuer nobody trusts', reason: 'unknown_tenant', code: 'bad_signature', build: () => other.sign({ aud: CLIENT_ID, iat: now(), exp: now() + 60, email: 'x@host.example' }) },
+      { name: 'expired', reason: 'assertion_expired', code: 'assertion_expired', build: () => idToken({ iat: now() - 3600, exp: now() - 600 }) },
+      { name: 'signed in too long ago (auth_time)', reason: 'token_too_old', code: 'token_too_old', build: () => idToken({ auth_time: now() - 3600 }) },
+      {
+        name: 'a crit header',
+        reason: 'unsupported_crit',
+        code: 'unsupported_crit',
+        status: 400,
+        // jose will not sign a crit it does not know: jsonwebtoken, with the issuer's own key.
+        build: async () => {
+          const pem = createPrivateKey({ key: op.keys[0].jwk as never, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }) as string;
+          return jwt.sign({ iss: op.issuer, aud: CLIENT_ID, email: 'crit@host.example' }, pem, {
+            algorithm: 'RS256',
+            expiresIn: 60,
+            header: { alg: 'RS256', kid: op.keys[0].kid, crit: ['urn:x'], 'urn:x': 1 } as jwt.JwtHeader,
+          });
+        },
+      },
+      { name: 'an unverified email', reason: 'email_not_verified', code: 'email_not_verified', status: 403, build: () => idToken({ email_verified: false }) },
+      { name: 'no email', reason: 'invalid_email', code: 'invalid_email', status: 400, build: () => idToken({ email: undefined }) },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const before = await count(`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM issued_tokens) AS n`);
+        const res = await post(await c.build());
+        expect({ status: res.status, error: res.body.error }).toEqual({ status: c.status ?? 401, error: c.code });
+        expect((await lastDenial()).details.reason).toBe(c.reason);
+        expect(await count(`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM issued_tokens) AS n`)).toBe(before);
+      });
+    }
+  });
+
+  it('key rotation at the issuer (new kid): the JWKS is refetched once and the new key verifies', async () => {
+    const oidc = t.app.get(OidcIssuers);
+    expect((await post(await idToken())).status).toBe(200);
+    const fetchesBefore = oidc.fetches;
+    const rotated = await issuerKey();
+    await op.rotate([rotated, ...op.keys]);
+    // jose's cooldown: an unknown kid refetches at most once per 30 s; make the last fetch old enough.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'queueMicrotask', 'performance', 'clearTimeout', 'clearInterval', 'hrtime'], now: Date.now() + 31_000 });
+    try {
+      const results = await Promise.all(Array.from({ length: 5 }, async () => (await post(await idToken({}, op, { key: rotated }))).status));
+      expect(results).toEqual([200, 200, 200, 200, 200]);
+    } finally {
+      jest.useRealTimers();
+    }
+    // Five concurrent tokens with the new kid: one JWKS request.
+    expect(oidc.fetches - fetchesBefore).toBe(1);
+    // An unknown kid again right away: no refetch within the cooldown.
+    const stranger = await issuerKey();
+    const refused = await post(await idToken({}, op, { key: stranger }));
+    expect(refused.status).toBe(401);
+    expect((await lastDenial()).details.reason).toBe('unknown_kid');
+    expect(oidc.fetches - fetchesBefore).toBe(1);
+  });
+
+  describe('an issuer whose JWKS endpoint misbehaves: bounded, refused, no crash', () => {
+    let server: http.Server;
+    let issuer: string;
+    let mode: 'hang' | 'huge' = 'hang';
+    const key = issuerKey();
+    beforeAll(async () => {
+      server = http.createServer((req, res) => {
+        if (req.url === '/.well-known/openid-configuration') {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks-${mode}` }));
+        } else if (req.url === '/jwks-huge') {
+          res.setHeader('content-type', 'application/json');
+          // 5 MB of JSON (a valid start, then padding).
+          res.write('{"keys":[],"pad":"');
+          const chunk = 'x'.repeat(64 * 1024);
+          for (let i = 0; i < 80; i++) res.write(chunk);
+          res.end('"}');
+        }
+        // /jwks-hang: never answers.
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    });
+
+    for (const m of ['hang', 'huge'] as const) {
+      it(`${m === 'hang' ? 'a JWKS that never answers times out' : 'a 5 MB JWKS is cut off'}: 503 issuer_unavailable, and the service still answers`, async () => {
+        mode = m;
+        const tn = await makeTenant(t.ds);
+        const aud = `aud-${m}`;
+        await request(t.http).post(`/api/v1/tenants/${tn.id}/trusted-issuers`).set(admin()).send({ issuer: `${issuer}/${m}`.replace(`/${m}`, ''), audience: aud }).expect(201);
+        const k = await key;
+        const { SignJWT } = await import('jose');
+        const token = await new SignJWT({ iss: issuer, aud, email: 'x@host.example' }).setProtectedHeader({ alg: 'RS256', kid: k.kid }).setIssuedAt().setExpirationTime('1m').sign(k.privateKey);
+        const started = Date.now();
+        const res = await post(token);
+        expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'issuer_unavailable' });
+        expect(Date.now() - started).toBeLessThan(8000);
+        expect((await lastDenial()).details.reason).toBe('issuer_unavailable');
+        await request(t.http).get('/health/ready').expect(200);
+        // Clean up: the next mode uses the same issuer URL.
+        await t.ds.query(`DELETE FROM trusted_issuers WHERE tenant_id = $1`, [tn.id]);
+        // The discovery cache and backoff are per issuer: forget them for the next mode.
+        (t.app.get(OidcIssuers) as unknown as { entries: Map<string, unknown>; failedAt: Map<string, number> }).entries.clear();
+        (t.app.get(OidcIssuers) as unknown as { failedAt: Map<string, number> }).failedAt.clear();
+      }, 30_000);
+    }
+  });
+});
