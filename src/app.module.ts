@@ -18,6 +18,7 @@ import { DatabaseModule } from './database/database.module';
 import { HandoffModule } from './handoff/handoff.module';
 import { HealthModule } from './health/health.module';
 import { LandingModule } from './landing/landing.module';
+import { MailModule } from './mail/mail.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { IssuanceModule } from './issuance/issuance.module';
@@ -41,6 +42,7 @@ import { UsersModule } from './users/users.module';
     LoginModule.withBiLogout(IssuanceModule),
     HealthModule,
     TenantsModule,
+    MailModule,
     UsersModule,
     CatalogModule,
     IssuanceModule,

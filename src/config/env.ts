@@ -39,6 +39,8 @@ export const KNOWN_ENV_VARS = [
   'SSO_SESSION_BURST',
   'SSO_SESSION_RATE',
   'OUTBOUND_ALLOW_PRIVATE',
+  'SMTP_URL',
+  'MAIL_FROM',
 ] as const;
 export type KnownEnvVar = (typeof KNOWN_ENV_VARS)[number];
 
