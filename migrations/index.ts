@@ -8,6 +8,7 @@ import { AddRolesAndOperatorTenant1764600000000 } from './1764600000000-AddRoles
 import { AddTenantBranding1764700000000 } from './1764700000000-AddTenantBranding';
 import { AddLoginAttemptCounts1764850000000 } from './1764850000000-AddLoginAttemptCounts';
 import { AddMailOutbox1765300000000 } from './1765300000000-AddMailOutbox';
+import { AddAccountLinks1765310000000 } from './1765310000000-AddAccountLinks';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   AddTenantBranding1764700000000,
   AddLoginAttemptCounts1764850000000,
   AddMailOutbox1765300000000,
+  AddAccountLinks1765310000000,
 ];

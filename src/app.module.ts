@@ -6,6 +6,7 @@ import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
+import { AccountsModule } from './auth/accounts/accounts.module';
 import { LoginModule } from './auth/login/login.module';
 import { HttpErrorFilter } from './common/http-error.filter';
 import { InputSanityPipe } from './common/input-sanity.pipe';
@@ -40,6 +41,7 @@ import { UsersModule } from './users/users.module';
     AuditModule,
     AuthModule,
     LoginModule.withBiLogout(IssuanceModule),
+    AccountsModule,
     HealthModule,
     TenantsModule,
     MailModule,

@@ -17,6 +17,7 @@ import { GroupMember } from '../users/group-member.entity';
 import { Group } from '../users/group.entity';
 import { User } from '../users/user.entity';
 import { MailMessage } from '../mail/mail-message.entity';
+import { AccountLink } from '../auth/account-link.entity';
 
 /** Every entity, listed once, for the app and the migration CLI alike. */
 export const ENTITIES = [
@@ -39,4 +40,5 @@ export const ENTITIES = [
   ConsumedAssertion,
   SecretsCheck,
   MailMessage,
+  AccountLink,
 ];
