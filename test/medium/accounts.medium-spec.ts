@@ -193,6 +193,27 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
       expect(Math.abs(median(known) - median(unknown))).toBeLessThan(150);
     });
 
+    it('answers before it looks the account up: a known account’s answer does not wait for its link and mail', async () => {
+      await makeUser(t.ds, tenant.id, { email: 'blocked@acme.test', password: STRONG });
+      // Hold the links table: writing this account's link waits until the COMMIT below.
+      const qr = t.ds.createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      await qr.query(`LOCK TABLE account_links IN EXCLUSIVE MODE`);
+      const before = smtp.received.length;
+      try {
+        const { res, ms } = await forgot(new CookieJar(), { tenant: tenant.slug, email: 'blocked@acme.test' });
+        expect(res.status).toBe(200);
+        expect(res.text).toContain('Check your email');
+        expect(ms).toBeLessThan(2000);
+      } finally {
+        await qr.commitTransaction();
+        await qr.release();
+      }
+      await smtp.waitFor(before + 1);
+      expect(smtp.lastTo('blocked@acme.test')!.subject).toBe('Reset your password');
+    });
+
     it('is rate-limited per account (known or not) and per IP, with the same 429 either way', async () => {
       for (const email of ['limit@acme.test', 'limit-unknown@acme.test']) {
         if (email === 'limit@acme.test') await makeUser(t.ds, tenant.id, { email, password: STRONG });
