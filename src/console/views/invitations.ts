@@ -29,7 +29,6 @@ export function invitationsPage(v: InvitationsView): SafeHtml {
 ${v.link && html`<section class="card" aria-labelledby="link-h"><h2 id="link-h">Invitation link for ${v.link.email}</h2>
 <p>Give this link to ${v.link.email} yourself: it is shown only now.</p>
 <pre data-copy data-copy-label="invitation link">${v.link.url}</pre></section>`}
-<div class="grid">
 <section class="card" aria-labelledby="invite-h">
 <h2 id="invite-h">Invite someone</h2>
 <p class="muted">${HOW[v.mailMode]}</p>
@@ -45,6 +44,5 @@ ${!v.tenant.operator && select({ form: 'invite', name: 'role', label: 'Role', st
 <h2 id="open-h">Open invitations</h2>
 <div class="table-wrap"><table><thead><tr><th>Email</th><th>Sent</th><th>Expires</th><th>By</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>${rows.length ? rows : html`<tr><td colspan="5">No open invitations.</td></tr>`}</tbody></table></div>
-</section>
-</div>`;
+</section>`;
 }
