@@ -168,6 +168,8 @@ describe('admin API scopes', () => {
         await rows(`SELECT to_jsonb(x) AS r FROM bi_identities x WHERE tenant_id = $1 ORDER BY instance, email`),
         await rows(`SELECT to_jsonb(x) AS r FROM handoff_settings x WHERE tenant_id = $1`),
         await rows(`SELECT to_jsonb(x) AS r FROM handoff_secrets x WHERE tenant_id = $1 ORDER BY id`),
+        await rows(`SELECT to_jsonb(x) AS r FROM account_links x WHERE tenant_id = $1 ORDER BY id`),
+        await rows(`SELECT to_jsonb(x) AS r FROM mail_outbox x WHERE tenant_id = $1 ORDER BY id`),
         JSON.stringify(await t.ds.query(`SELECT to_jsonb(x) AS r FROM targets x ORDER BY id`)),
       ].join('\n');
     }
@@ -181,6 +183,7 @@ describe('admin API scopes', () => {
       key: string;
       domain: string;
       handoffSecret: string;
+      invitation: string;
     }
 
     async function world(targetId: string): Promise<World> {
@@ -203,7 +206,12 @@ describe('admin API scopes', () => {
         tenant.id,
       ]);
       const [h] = await t.ds.query(`INSERT INTO handoff_secrets (tenant_id, secret_enc) VALUES ($1, 'v1.not.a.secret') RETURNING id`, [tenant.id]);
-      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id };
+      const [inv] = await t.ds.query(
+        `INSERT INTO account_links (tenant_id, user_id, purpose, token_hash, expires_at, created_by)
+         VALUES ($1, $2, 'invitation', encode(sha256(gen_random_uuid()::text::bytea), 'hex'), now() + interval '1 hour', 'test') RETURNING id`,
+        [tenant.id, user.id],
+      );
+      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id, invitation: inv.id };
     }
 
     /** Fills a route's path with one tenant's objects; `tenantRef` is its id or its slug. */
@@ -216,6 +224,7 @@ describe('admin API scopes', () => {
         if (name === 'sessionId') return w.session;
         if (name === 'domain') return w.domain;
         if (name === 'secretId' && r.path.includes('/handoff/')) return w.handoffSecret;
+        if (name === 'invitationId') return w.invitation;
         if (name === 'id' && r.path.startsWith('/api/v1/api-keys/')) return w.apiKeyId;
         if (name === 'id' && r.path.startsWith('/api/v1/targets/')) return targetId;
         throw new Error(`the scope matrix does not know what :${name} of ${r.method} ${r.path} names: add it to fill()`);
