@@ -42,7 +42,7 @@ ${!v.tenant.operator && select({ form: 'invite', name: 'role', label: 'Role', st
 </section>
 <section class="card" aria-labelledby="open-h">
 <h2 id="open-h">Open invitations</h2>
-<div class="table-wrap"><table><thead><tr><th>Email</th><th>Sent</th><th>Expires</th><th>By</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
+<div class="table-wrap"><table><thead><tr><th>Email</th><th>Sent</th><th>Expires</th><th>By</th><th>Actions</th></tr></thead>
 <tbody>${rows.length ? rows : html`<tr><td colspan="5">No open invitations.</td></tr>`}</tbody></table></div>
 </section>`;
 }
