@@ -10,6 +10,8 @@ import { AddLoginAttemptCounts1764850000000 } from './1764850000000-AddLoginAtte
 import { AddTargetSigningKeys1765100000000 } from './1765100000000-AddTargetSigningKeys';
 import { AddTrustedIssuers1765200000000 } from './1765200000000-AddTrustedIssuers';
 import { AddUpstreamOidc1765200000001 } from './1765200000001-AddUpstreamOidc';
+import { AddMailOutbox1765300000000 } from './1765300000000-AddMailOutbox';
+import { AddAccountLinks1765310000000 } from './1765310000000-AddAccountLinks';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -25,4 +27,6 @@ export const MIGRATIONS = [
   AddTargetSigningKeys1765100000000,
   AddTrustedIssuers1765200000000,
   AddUpstreamOidc1765200000001,
+  AddMailOutbox1765300000000,
+  AddAccountLinks1765310000000,
 ];

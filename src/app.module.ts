@@ -6,6 +6,7 @@ import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
+import { AccountsModule } from './auth/accounts/accounts.module';
 import { LoginModule } from './auth/login/login.module';
 import { ERROR_PAGE_COPY, HttpErrorFilter } from './common/http-error.filter';
 import { productErrorCopy } from './products';
@@ -19,6 +20,7 @@ import { DatabaseModule } from './database/database.module';
 import { InboundModule } from './inbound/inbound.module';
 import { HealthModule } from './health/health.module';
 import { LandingModule } from './landing/landing.module';
+import { MailModule } from './mail/mail.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { IssuanceModule } from './issuance/issuance.module';
@@ -40,8 +42,10 @@ import { UsersModule } from './users/users.module';
     AuditModule,
     AuthModule,
     LoginModule.withBiLogout(IssuanceModule),
+    AccountsModule,
     HealthModule,
     TenantsModule,
+    MailModule,
     UsersModule,
     CatalogModule,
     IssuanceModule,

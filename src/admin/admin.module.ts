@@ -1,3 +1,5 @@
+import { AccountsModule } from '../auth/accounts/accounts.module';
+import { InvitationsController } from './invitations.controller';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
@@ -17,7 +19,7 @@ import { TenantsController } from './tenants.controller';
 import { UsersController } from './users.controller';
 
 @Module({
-  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule],
+  imports: [AuditModule, AuthModule, AccountsModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule],
   controllers: [
     TenantsController,
     UsersController,
@@ -29,6 +31,7 @@ import { UsersController } from './users.controller';
     SessionsController,
     EmailDomainsController,
     BiIdentitiesController,
+    InvitationsController,
   ],
   providers: [],
   exports: [],

@@ -205,6 +205,19 @@ export class SessionsService {
     return rows.length;
   }
 
+  /** Ends every live session of the user but `keepId` (a password change keeps the session that made it). */
+  async revokeOthers(tenantId: string, userId: string, keepId: string | null, manager?: EntityManager): Promise<number> {
+    const rows = updatedRows(
+      await (manager ?? this.dataSource).query(
+        `UPDATE sessions SET revoked_at = now()
+          WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL AND ($3::text IS NULL OR id <> $3)
+          RETURNING id`,
+        [tenantId, userId, keepId],
+      ),
+    );
+    return rows.length;
+  }
+
   /**
    * An operator ends one session of a user (404 when it is not live) or all of them, with a
    * `session.revoked` audit event in the same transaction. The user must exist in the tenant.

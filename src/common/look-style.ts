@@ -30,6 +30,9 @@ button,.button{display:block;box-sizing:border-box;margin-top:1.4rem;width:100%;
 button:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #8fb0ff;outline-offset:1px}
 .alert{padding:.7rem .8rem;border-radius:.3rem;background:#fdecea;color:#7a1712;border:1px solid #f3b8b3}
 .field-error{margin:.3rem 0 0;color:#b3261e;font-size:.9rem}
+.hint{margin:0 0 .3rem;color:var(--muted);font-size:.85rem}
+.notice{padding:.7rem .8rem;border-radius:.3rem;background:#e7f4ea;color:#14532d;border:1px solid #a7d7b4}
+h2{font-size:1.1rem;margin:1.8rem 0 .4rem}
 .muted{color:var(--muted);font-size:.9rem}
 .support{margin:1.4rem 0 0;font-size:.9rem;color:var(--muted)}
 .ref{margin:1.2rem 0 0;color:var(--muted);font-size:.75rem}

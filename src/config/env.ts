@@ -40,6 +40,8 @@ export const KNOWN_ENV_VARS = [
   'SSO_SESSION_RATE',
   'OUTBOUND_ALLOW_PRIVATE',
   'SIGNING_KEY_PUBLICATION_DELAY',
+  'SMTP_URL',
+  'MAIL_FROM',
 ] as const;
 export type KnownEnvVar = (typeof KNOWN_ENV_VARS)[number];
 

@@ -52,6 +52,8 @@ const DONE: Record<string, string> = {
   'session-revoked': 'Session ended.',
   'domain-added': 'Email domain added.',
   'domain-removed': 'Email domain removed.',
+  'invitation-sent': 'Invitation sent.',
+  'invitation-withdrawn': 'Invitation withdrawn: its link no longer works.',
 };
 
 /** Methods that change nothing (RFC 9110 §9.2.1): every other one is checked for forgery. */

@@ -8,6 +8,10 @@ import { UsersModule } from '../users/users.module';
 import { ConsoleErrorFilter, ConsoleKit } from './console-kit';
 import { ConsoleAccessController } from './console-access.controller';
 import { ConsoleAuditController } from './console-audit.controller';
+import { ConsoleOutboxController } from './console-outbox.controller';
+import { ConsoleInvitationsController } from './console-invitations.controller';
+import { AccountsModule } from '../auth/accounts/accounts.module';
+import { MailModule } from '../mail/mail.module';
 import { ConsoleTargetsController } from './console-targets.controller';
 import { ConsoleTenantsController } from './console-tenants.controller';
 import { ConsoleController } from './console.controller';
@@ -15,8 +19,8 @@ import { OperatorBootstrap, OperatorsService } from './operators.service';
 
 /** The operator console (/console) and the platform operators who use it. */
 @Module({
-  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule],
-  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController],
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MailModule, AccountsModule],
+  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController, ConsoleOutboxController, ConsoleInvitationsController],
   providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
   exports: [OperatorsService],
 })

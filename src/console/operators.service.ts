@@ -88,7 +88,14 @@ export class OperatorBootstrap implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const op = this.secrets.bootstrapOperator;
     if (!op) return;
-    const outcome = await this.operators.ensureOperator(SYSTEM, op.email, op.password);
+    let outcome: 'created' | 'existing';
+    try {
+      outcome = await this.operators.ensureOperator(SYSTEM, op.email, op.password);
+    } catch (e) {
+      // The password rule of every user applies (users/password-policy.ts): name the variable.
+      if (e instanceof DomainError && e.code === 'weak_password') throw new Error(`BOOTSTRAP_OPERATOR_PASSWORD: ${e.message}`);
+      throw e;
+    }
     if (outcome === 'created') this.log.log(`bootstrap operator ${op.email} created`);
   }
 }

@@ -19,6 +19,8 @@ import { Tenant } from '../tenants/tenant.entity';
 import { GroupMember } from '../users/group-member.entity';
 import { Group } from '../users/group.entity';
 import { User } from '../users/user.entity';
+import { MailMessage } from '../mail/mail-message.entity';
+import { AccountLink } from '../auth/account-link.entity';
 
 /** Every entity, listed once, for the app and the migration CLI alike. */
 export const ENTITIES = [
@@ -43,4 +45,6 @@ export const ENTITIES = [
   TrustedIssuer,
   UpstreamProvider,
   SecretsCheck,
+  MailMessage,
+  AccountLink,
 ];

@@ -9,4 +9,5 @@ export enum UsersError {
   UnknownGroups = 'unknown_groups',
   UserEmailTaken = 'user_email_taken',
   UserNotFound = 'user_not_found',
+  WeakPassword = 'weak_password',
 }

@@ -11,6 +11,7 @@ import type { FlatAttributes } from '../tenants/tenant.entity';
 import { TenantsService, definedOnly } from '../tenants/tenants.service';
 import { GroupMember } from './group-member.entity';
 import { Group } from './group.entity';
+import { PasswordPolicy } from './password-policy';
 import { PasswordsService } from './passwords.service';
 import { User, UserRole } from './user.entity';
 import { TENANT_USER_EMAILS_SQL, USER_TENANTS_IN_DOMAIN_SQL } from './users.sql';
@@ -48,6 +49,7 @@ export class UsersService {
     private readonly audit: AuditService,
     private readonly passwords: PasswordsService,
     private readonly identities: IdentitiesService,
+    private readonly policy: PasswordPolicy,
   ) {
     identities.provideSources({ tenantUserEmails: TENANT_USER_EMAILS_SQL, userTenantsInDomain: USER_TENANTS_IN_DOMAIN_SQL });
   }
@@ -128,6 +130,7 @@ export class UsersService {
   async create(meta: RequestMeta, tenantId: string, input: CreateUserInput): Promise<{ user: User; groups: string[] }> {
     const email = normaliseEmail(input.email);
     const groupNames = [...new Set(input.groups ?? [])].sort();
+    if (input.password !== undefined) await this.policy.check(input.password, { email, firstName: input.firstName, lastName: input.lastName });
     // Hashed before the transaction opens: argon2 takes a while and must not hold a connection.
     const passwordHash = input.password !== undefined ? await this.passwords.hash(input.password) : null;
     try {
@@ -197,6 +200,9 @@ export class UsersService {
    * sessions on credential change).
    */
   async setPassword(meta: RequestMeta, tenantId: string, userId: string, password: string): Promise<void> {
+    const owner = await this.repo.findOne({ where: { id: userId, tenantId } });
+    if (!owner) throw notFound(UsersError.UserNotFound);
+    await this.policy.check(password, owner);
     const passwordHash = await this.passwords.hash(password);
     await this.dataSource.transaction(async (m) => {
       const result = await m.getRepository(User).update({ id: userId, tenantId }, { passwordHash });
@@ -204,6 +210,24 @@ export class UsersService {
       const sessionsEnded = await this.endSessions(m, tenantId, userId);
       await this.audit.record(meta, { type: 'user.password_set', tenantId, details: { userId, sessionsEnded } }, m);
     });
+  }
+
+  /**
+   * A password a person set themselves (an invitation, a reset, the account page): checked by
+   * the same policy as every other password, hashed outside any transaction. The caller
+   * stores it with storePasswordHash in its own transaction (with the link it spends, the
+   * sessions it ends and its audit event), so a refusal leaves the link unspent.
+   */
+  async hashChecked(tenantId: string, userId: string, password: string): Promise<string> {
+    const owner = await this.findById(tenantId, userId);
+    await this.policy.check(password, owner);
+    return this.passwords.hash(password);
+  }
+
+  /** Stores a hash from hashChecked in `m`'s transaction (no audit, no session ends: the caller's). */
+  async storePasswordHash(m: EntityManager, tenantId: string, userId: string, passwordHash: string): Promise<void> {
+    const result = await m.getRepository(User).update({ id: userId, tenantId }, { passwordHash });
+    if (!result.affected) throw notFound(UsersError.UserNotFound);
   }
 
   /** Deletes the user; memberships and sessions go with it (foreign-key cascade). */

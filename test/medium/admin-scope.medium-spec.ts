@@ -169,6 +169,8 @@ describe('admin API scopes', () => {
         await rows(`SELECT to_jsonb(x) AS r FROM handoff_settings x WHERE tenant_id = $1`),
         await rows(`SELECT to_jsonb(x) AS r FROM handoff_secrets x WHERE tenant_id = $1 ORDER BY id`),
         await rows(`SELECT to_jsonb(x) AS r FROM trusted_issuers x WHERE tenant_id = $1 ORDER BY id`),
+        await rows(`SELECT to_jsonb(x) AS r FROM account_links x WHERE tenant_id = $1 ORDER BY id`),
+        await rows(`SELECT to_jsonb(x) AS r FROM mail_outbox x WHERE tenant_id = $1 ORDER BY id`),
         JSON.stringify(await t.ds.query(`SELECT to_jsonb(x) AS r FROM targets x ORDER BY id`)),
       ].join('\n');
     }
@@ -183,6 +185,7 @@ describe('admin API scopes', () => {
       domain: string;
       handoffSecret: string;
       trustedIssuer: string;
+      invitation: string;
     }
 
     async function world(targetId: string): Promise<World> {
@@ -209,7 +212,12 @@ describe('admin API scopes', () => {
         tenant.id,
         `https://${tenant.slug}.idp.example`,
       ]);
-      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id, trustedIssuer: ti.id };
+      const [inv] = await t.ds.query(
+        `INSERT INTO account_links (tenant_id, user_id, purpose, token_hash, expires_at, created_by)
+         VALUES ($1, $2, 'invitation', encode(sha256(gen_random_uuid()::text::bytea), 'hex'), now() + interval '1 hour', 'test') RETURNING id`,
+        [tenant.id, user.id],
+      );
+      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id, invitation: inv.id, trustedIssuer: ti.id };
     }
 
     /** Fills a route's path with one tenant's objects; `tenantRef` is its id or its slug. */
@@ -223,6 +231,7 @@ describe('admin API scopes', () => {
         if (name === 'domain') return w.domain;
         if (name === 'secretId' && r.path.includes('/handoff/')) return w.handoffSecret;
         if (name === 'issuerId') return w.trustedIssuer;
+        if (name === 'invitationId') return w.invitation;
         if (name === 'id' && r.path.startsWith('/api/v1/api-keys/')) return w.apiKeyId;
         if (name === 'id' && r.path.startsWith('/api/v1/targets/')) return targetId;
         throw new Error(`the scope matrix does not know what :${name} of ${r.method} ${r.path} names: add it to fill()`);

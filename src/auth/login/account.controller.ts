@@ -1,5 +1,5 @@
-import { Controller, Get, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Controller, Get, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
@@ -8,6 +8,8 @@ import { LoadsSession } from '../../common/route-protection';
 import { TenantsService } from '../../tenants/tenants.service';
 import { basePathOf } from '../../common/redirects';
 import type { SessionContext } from '../auth.types';
+import { changePasswordForm } from '../accounts/account-pages';
+import { LoginCsrfService } from './login-csrf.service';
 import { accountPage, sendPage } from './pages';
 
 /** The default continuation after login: who you are signed in as, and a way to sign out. */
@@ -18,6 +20,7 @@ export class AccountController {
 
   constructor(
     private readonly tenants: TenantsService,
+    private readonly csrf: LoginCsrfService,
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.basePath = basePathOf(app.publicUrl);
@@ -25,13 +28,14 @@ export class AccountController {
 
   @LoadsSession()
   @Get()
-  async show(@CurrentSession() session: SessionContext | null, @Res() res: Response): Promise<void> {
+  async show(@CurrentSession() session: SessionContext | null, @Req() req: Request, @Res() res: Response): Promise<void> {
     if (!session) {
       res.set('Cache-Control', 'no-store').redirect(303, `${this.basePath}/login?next=${encodeURIComponent(`${this.basePath}/account`)}`);
       return;
     }
     const name = `${session.user.firstName} ${session.user.lastName}`.trim();
     const brand = await this.tenants.brandFor({ id: session.tenant.id });
-    sendPage(res, 200, accountPage({ basePath: this.basePath, name, email: session.user.email, tenantName: session.tenant.name, brand }));
+    const extra = changePasswordForm({ basePath: this.basePath, csrf: this.csrf.forSession(session.id), email: session.user.email, done: req.query.changed === '1' });
+    sendPage(res, 200, accountPage({ basePath: this.basePath, name, email: session.user.email, tenantName: session.tenant.name, brand, extra }));
   }
 }

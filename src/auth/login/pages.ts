@@ -53,11 +53,12 @@ ${field('email', 'Email', html`type="email" autocomplete="username" autocapitali
 ${field('password', 'Password', html`type="password" autocomplete="current-password" maxlength="1024" required`)}
 <button type="submit">Sign in</button>
 </form>
-<p><a href="${v.basePath}/login/company${v.next ? `?next=${encodeURIComponent(v.next)}` : ''}">Sign in with your company account</a></p>`,
+<p><a href="${v.basePath}/login/company${v.next ? `?next=${encodeURIComponent(v.next)}` : ''}">Sign in with your company account</a></p>
+<p><a href="${v.basePath}/login/forgot${v.tenantInput && `?tenant=${encodeURIComponent(v.tenantInput)}`}">Forgot password?</a></p>`,
   });
 }
 
-export function accountPage(v: { basePath: string; name: string; email: string; tenantName: string; brand?: Brand | null }): Page {
+export function accountPage(v: { basePath: string; name: string; email: string; tenantName: string; brand?: Brand | null; extra?: SafeHtml }): Page {
   return renderPage({
     title: 'Signed in',
     brand: v.brand,
@@ -65,6 +66,7 @@ export function accountPage(v: { basePath: string; name: string; email: string; 
 <p>Signed in as <strong>${v.name || v.email}</strong>${v.name && html` (${v.email})`}
 at <strong>${v.tenantName}</strong>.</p>
 <form method="post" action="${v.basePath}/logout"><button type="submit">Sign out</button></form>
+${v.extra}
 ${supportLine(v.brand)}`,
   });
 }

@@ -82,7 +82,7 @@ document.querySelectorAll('[data-copy]').forEach(function(el){
 })();
 `;
 
-export type NavItem = 'overview' | 'tenants' | 'targets' | 'audit';
+export type NavItem = 'overview' | 'tenants' | 'targets' | 'audit' | 'outbox';
 
 export interface Chrome {
   base: string;
@@ -102,6 +102,7 @@ export function layout(c: Chrome, title: string, nav: NavItem | null, body: Safe
     c.operator ? link('tenants', '/console/tenants', 'Tenants') : link('tenants', `/console/tenants/${c.ownTenantId}`, 'My organization'),
     c.operator ? link('targets', '/console/targets', 'Targets') : '',
     link('audit', '/console/audit', 'Audit log'),
+    c.operator ? link('outbox', '/console/outbox', 'Outbox') : '',
   ];
   return html`<!doctype html>
 <html lang="en">

@@ -99,6 +99,7 @@ ${input({ form: 'usearch', name: 'email', label: 'Search by email', type: 'searc
 </section>
 <section class="card" aria-labelledby="adduser-h">
 <h2 id="adduser-h">Add a user</h2>
+<p><a href="${path}/invitations">Invite someone by email instead</a> (they set their own password)</p>
 ${formOpen(`${path}/users`, v.csrf, userForm)}
 ${input({ form: 'user', name: 'email', label: 'Email', type: 'email', state: userForm, attrs: html`required maxlength="254" autocapitalize="none" spellcheck="false"` })}
 <div class="row"><div>${input({ form: 'user', name: 'firstName', label: 'First name', state: userForm, attrs: html`maxlength="100"` })}</div>

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../../audit/audit.module';
+import { MailModule } from '../../mail/mail.module';
+import { TenantsModule } from '../../tenants/tenants.module';
+import { UsersModule } from '../../users/users.module';
+import { AuthModule } from '../auth.module';
+import { AccountsController } from './accounts.controller';
+import { AccountsService } from './accounts.service';
+
+/** Invitations, password resets and changes (accounts.service.ts); the admin API and the console invite through it. */
+@Module({
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, MailModule],
+  controllers: [AccountsController],
+  providers: [AccountsService],
+  exports: [AccountsService],
+})
+export class AccountsModule {}

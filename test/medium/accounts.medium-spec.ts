@@ -1,0 +1,276 @@
+import request from 'supertest';
+import { makeApiKey, makeTenant, makeUser } from '../factories';
+import { createTestApp, TestApp } from '../setup/app';
+import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
+import { linkIn, TestSmtp } from '../support/smtp';
+
+/**
+ * Invitations, password resets and changes end to end over HTTP, every mail received by a real
+ * SMTP server: links work once, expired / used / withdrawn links are refused, "Forgot
+ * password?" answers the same for unknown accounts.
+ */
+describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
+  const smtp = new TestSmtp();
+  let t: TestApp;
+  let key: string;
+  let tenant: { id: string; slug: string };
+  const STRONG = 'a bystander with a password of her own';
+  const STRONGER = 'seven quiet lanterns over tallinn';
+
+  beforeAll(async () => {
+    await smtp.start();
+    t = await createTestApp({ env: { SMTP_URL: smtp.url, MAIL_FROM: 'sign-in@idp.example.test' } });
+    key = await makeApiKey(t.ds);
+    tenant = await makeTenant(t.ds, { name: 'Acme' });
+  });
+  afterAll(async () => {
+    await t.close();
+    await smtp.stop();
+  });
+
+  const api = () => ({
+    post: (p: string) => request(t.http).post(p).set('Authorization', `Bearer ${key}`),
+    get: (p: string) => request(t.http).get(p).set('Authorization', `Bearer ${key}`),
+    delete: (p: string) => request(t.http).delete(p).set('Authorization', `Bearer ${key}`),
+  });
+  const pathOf = (link: string) => {
+    const u = new URL(link);
+    return `${u.pathname}${u.search}`;
+  };
+  const tokenOf = (link: string) => new URL(link).searchParams.get('token')!;
+  const audit = (type: string) => t.ds.query(`SELECT actor, details FROM audit_events WHERE type = $1 AND tenant_id = $2 ORDER BY id`, [type, tenant.id]);
+
+  async function invite(email: string): Promise<{ id: string; link: string }> {
+    const before = smtp.received.length;
+    const res = await api().post(`/api/v1/tenants/${tenant.id}/invitations`).send({ email, firstName: 'Ada' }).expect(201);
+    expect(res.body).toMatchObject({ email, delivery: 'email' });
+    expect(res.body.link).toBeUndefined();
+    await smtp.waitFor(before + 1);
+    const mail = smtp.lastTo(email)!;
+    return { id: res.body.id, link: linkIn(mail.text) };
+  }
+
+  async function setPassword(jar: CookieJar, link: string, password: string, confirm = password) {
+    const page = jar.store(await jar.on(request(t.http).get(pathOf(link))));
+    if (page.status !== 200) return page;
+    const action = /action="([^"]+)"/.exec(page.text.split('<form')[1])![1];
+    return jar.store(await jar.on(request(t.http).post(action)).type('form').send({ _csrf: csrfFieldOf(page.text), token: tokenOf(link), password, confirm }));
+  }
+
+  describe('invitations', () => {
+    it('mails a link that sets the password and signs the person in; the link works once; audited', async () => {
+      const { link } = await invite('ada@acme.test');
+      const mail = smtp.lastTo('ada@acme.test')!;
+      expect(mail.subject).toBe('You are invited to sign in');
+      expect(mail.html).toContain('“Acme”');
+      const [row] = await t.ds.query(`SELECT token_hash FROM account_links WHERE purpose = 'invitation' ORDER BY created_at DESC LIMIT 1`);
+      expect(row.token_hash).not.toContain(tokenOf(link));
+      expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/);
+
+      const jar = new CookieJar();
+      const done = await setPassword(jar, link, STRONG);
+      expect(done.status).toBe(303);
+      expect(done.headers.location).toBe('/account');
+      const account = await jar.on(request(t.http).get('/account')).expect(200);
+      expect(account.text).toContain('ada@acme.test');
+
+      // Once only.
+      const again = await setPassword(new CookieJar(), link, STRONGER);
+      expect(again.status).toBe(400);
+      expect(again.text).toContain('This link no longer works');
+      expect(await signIn(request(t.http), new CookieJar(), { tenant: tenant.slug, email: 'ada@acme.test', password: STRONG })).toMatchObject({ status: 303 });
+      expect((await audit('invitation.created')).at(-1).details).toMatchObject({ email: 'ada@acme.test', delivery: 'email' });
+      expect((await audit('invitation.accepted')).at(-1).details).toMatchObject({ email: 'ada@acme.test' });
+    });
+
+    it('a weak password is refused in words and leaves the link usable', async () => {
+      const { link } = await invite('weak@acme.test');
+      const jar = new CookieJar();
+      const weak = await setPassword(jar, link, 'password1234');
+      expect(weak.status).toBe(400);
+      expect(weak.text).toContain('too easy to guess');
+      const mismatch = await setPassword(jar, link, STRONG, `${STRONG}!`);
+      expect(mismatch.status).toBe(400);
+      expect(mismatch.text).toContain('not the same');
+      expect((await setPassword(jar, link, STRONG)).status).toBe(303);
+    });
+
+    it('refuses an expired link, and a withdrawn one (audited)', async () => {
+      const expired = await invite('late@acme.test');
+      await t.ds.query(`UPDATE account_links SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.id]);
+      expect((await setPassword(new CookieJar(), expired.link, STRONG)).status).toBe(400);
+
+      const withdrawn = await invite('withdrawn@acme.test');
+      const open = await api().get(`/api/v1/tenants/${tenant.id}/invitations`).expect(200);
+      expect(open.body.map((i: { email: string }) => i.email)).toContain('withdrawn@acme.test');
+      await api().delete(`/api/v1/tenants/${tenant.id}/invitations/${withdrawn.id}`).expect(204);
+      await api().delete(`/api/v1/tenants/${tenant.id}/invitations/${withdrawn.id}`).expect(404);
+      expect((await setPassword(new CookieJar(), withdrawn.link, STRONG)).status).toBe(400);
+      expect((await audit('invitation.revoked')).at(-1).details).toMatchObject({ invitationId: withdrawn.id });
+    });
+
+    it('a second invitation withdraws the first link; a user with a password is a 409', async () => {
+      const first = await invite('twice@acme.test');
+      const second = await invite('twice@acme.test');
+      expect((await setPassword(new CookieJar(), first.link, STRONG)).status).toBe(400);
+      expect((await setPassword(new CookieJar(), second.link, STRONG)).status).toBe(303);
+      const res = await api().post(`/api/v1/tenants/${tenant.id}/invitations`).send({ email: 'twice@acme.test' }).expect(409);
+      expect(res.body.message).toContain('Forgot password?');
+    });
+
+    it('refuses a malformed token or bad body in words', async () => {
+      await request(t.http).get('/account/invitation?token=nope').expect(400);
+      await request(t.http).get('/account/invitation').expect(400);
+      const res = await api().post(`/api/v1/tenants/${tenant.id}/invitations`).send({ email: 'not-an-email' }).expect(400);
+      expect(JSON.stringify(res.body)).toContain('email must be a valid email address');
+    });
+  });
+
+  describe('password reset', () => {
+    /** Every request comes from 127.0.0.1 here (no TRUST_PROXY): the per-IP limit (30 an hour) is far off. */
+    async function forgot(jar: CookieJar, form: { tenant: string; email: string }) {
+      const page = jar.store(await jar.on(request(t.http).get('/login/forgot')).expect(200));
+      const started = process.hrtime.bigint();
+      const res = jar.store(await jar.on(request(t.http).post('/login/forgot')).type('form').send({ _csrf: csrfFieldOf(page.text), ...form }));
+      return { res, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+    }
+
+    it('the login page links to it', async () => {
+      const page = await request(t.http).get('/login').expect(200);
+      expect(page.text).toContain('href="/login/forgot"');
+    });
+
+    it('mails a 30-minute single-use link; the reset ends every session, clears the lockout, and the new password signs in', async () => {
+      const user = await makeUser(t.ds, tenant.id, { email: 'grace@acme.test', password: STRONG });
+      const jar = new CookieJar();
+      expect((await signIn(request(t.http), jar, { tenant: tenant.slug, email: 'grace@acme.test', password: STRONG })).status).toBe(303);
+      // Locked out by someone guessing (the login's account counter).
+      await t.ds.query(
+        `INSERT INTO login_throttles (key, failures, window_started_at, locked_until) VALUES ($1, 10, now(), now() + interval '1 hour')
+         ON CONFLICT (key) DO UPDATE SET failures = 10, locked_until = now() + interval '1 hour'`,
+        [`acct:${tenant.id}:grace@acme.test`],
+      );
+      expect((await signIn(request(t.http), new CookieJar(), { tenant: tenant.slug, email: 'grace@acme.test', password: STRONG })).status).toBe(401);
+      const before = smtp.received.length;
+      const { res } = await forgot(new CookieJar(), { tenant: tenant.slug, email: 'Grace@Acme.test' });
+      expect(res.status).toBe(200);
+      await smtp.waitFor(before + 1);
+      const mail = smtp.lastTo('grace@acme.test')!;
+      expect(mail.subject).toBe('Reset your password');
+      const link = linkIn(mail.text);
+      const [row] = await t.ds.query(`SELECT extract(epoch FROM expires_at - created_at)::int AS life FROM account_links WHERE user_id = $1 AND purpose = 'password_reset'`, [user.id]);
+      expect(row.life).toBe(1800);
+
+      const done = await setPassword(new CookieJar(), link, STRONGER);
+      expect(done.status).toBe(200);
+      expect(done.text).toContain('Password changed');
+      // The old session is over.
+      expect((await jar.on(request(t.http).get('/account'))).status).toBe(303);
+      expect((await setPassword(new CookieJar(), link, STRONG)).status).toBe(400);
+      expect((await signIn(request(t.http), new CookieJar(), { tenant: tenant.slug, email: 'grace@acme.test', password: STRONG })).status).toBe(401);
+      expect((await signIn(request(t.http), new CookieJar(), { tenant: tenant.slug, email: 'grace@acme.test', password: STRONGER })).status).toBe(303);
+      expect((await audit('password_reset.completed')).at(-1).details).toMatchObject({ userId: user.id, sessionsEnded: 1 });
+    });
+
+    it('answers an unknown email and an unknown organization exactly as a known account (body, status, and time)', async () => {
+      await makeUser(t.ds, tenant.id, { email: 'known@acme.test', password: STRONG });
+      const normalise = (s: string) => s.replace(/name="_csrf" value="[^"]+"/g, '').replace(/tenant=[^"&]+/g, 'tenant=X');
+      const known: number[] = [];
+      const unknown: number[] = [];
+      let bodies: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const a = await forgot(new CookieJar(), { tenant: tenant.slug, email: 'known@acme.test' });
+        const b = await forgot(new CookieJar(), { tenant: tenant.slug, email: `nobody${i}@acme.test` });
+        const c = await forgot(new CookieJar(), { tenant: 'no-such-org', email: 'known@acme.test' });
+        expect([a.res.status, b.res.status, c.res.status]).toEqual([200, 200, 200]);
+        bodies = [a.res.text, b.res.text, c.res.text].map(normalise);
+        expect(new Set(bodies).size).toBe(1);
+        known.push(a.ms);
+        unknown.push(b.ms, c.ms);
+      }
+      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+      // The lookup and the mail happen after the answer: no work depends on the account before it.
+      expect(Math.abs(median(known) - median(unknown))).toBeLessThan(150);
+    });
+
+    it('answers before it looks the account up: a known account’s answer does not wait for its link and mail', async () => {
+      await makeUser(t.ds, tenant.id, { email: 'blocked@acme.test', password: STRONG });
+      // Hold the links table: writing this account's link waits until the COMMIT below.
+      const qr = t.ds.createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      await qr.query(`LOCK TABLE account_links IN EXCLUSIVE MODE`);
+      const before = smtp.received.length;
+      try {
+        const { res, ms } = await forgot(new CookieJar(), { tenant: tenant.slug, email: 'blocked@acme.test' });
+        expect(res.status).toBe(200);
+        expect(res.text).toContain('Check your email');
+        expect(ms).toBeLessThan(2000);
+      } finally {
+        await qr.commitTransaction();
+        await qr.release();
+      }
+      await smtp.waitFor(before + 1);
+      expect(smtp.lastTo('blocked@acme.test')!.subject).toBe('Reset your password');
+    });
+
+    it('is rate-limited per account (known or not) and per IP, with the same 429 either way', async () => {
+      for (const email of ['limit@acme.test', 'limit-unknown@acme.test']) {
+        if (email === 'limit@acme.test') await makeUser(t.ds, tenant.id, { email, password: STRONG });
+        for (let i = 0; i < 3; i++) expect((await forgot(new CookieJar(), { tenant: tenant.slug, email })).res.status).toBe(200);
+        const over = await forgot(new CookieJar(), { tenant: tenant.slug, email });
+        expect(over.res.status).toBe(429);
+        expect(over.res.text).toContain('Too many reset requests');
+        expect(over.res.headers['retry-after']).toBeDefined();
+      }
+    });
+
+    it('refuses a form without its CSRF token or with bad fields, in words', async () => {
+      const res = await request(t.http).post('/login/forgot').type('form').send({ tenant: tenant.slug, email: 'x@acme.test' });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('This form expired');
+      const bad = await forgot(new CookieJar(), { tenant: 'Not A Slug!', email: 'nope' });
+      expect(bad.res.status).toBe(400);
+      expect(bad.res.text).toContain('Enter your email address');
+    });
+  });
+
+  describe('change password (account page)', () => {
+    it('needs the current password; ends the other sessions, keeps this one; mails a notice; audited', async () => {
+      const user = await makeUser(t.ds, tenant.id, { email: 'linus@acme.test', password: STRONG });
+      const other = new CookieJar();
+      await signIn(request(t.http), other, { tenant: tenant.slug, email: 'linus@acme.test', password: STRONG });
+      const jar = new CookieJar();
+      await signIn(request(t.http), jar, { tenant: tenant.slug, email: 'linus@acme.test', password: STRONG });
+      const page = await jar.on(request(t.http).get('/account')).expect(200);
+      expect(page.text).toContain('Change password');
+      const csrf = csrfFieldOf(page.text);
+      const post = (form: Record<string, string>) => jar.on(request(t.http).post('/account/password')).type('form').send({ _csrf: csrf, ...form });
+
+      const wrong = await post({ current: 'not my password at all', password: STRONGER, confirm: STRONGER });
+      expect(wrong.status).toBe(400);
+      expect(wrong.text).toContain('The current password is not right');
+      const weak = await post({ current: STRONG, password: 'linus@acme.test', confirm: 'linus@acme.test' });
+      expect(weak.status).toBe(400);
+      expect(weak.text).toContain('must not contain your email address or your name');
+
+      const before = smtp.received.length;
+      const ok = await post({ current: STRONG, password: STRONGER, confirm: STRONGER });
+      expect(ok.status).toBe(303);
+      await jar.on(request(t.http).get('/account')).expect(200);
+      expect((await other.on(request(t.http).get('/account'))).status).toBe(303);
+      await smtp.waitFor(before + 1);
+      expect(smtp.lastTo('linus@acme.test')!.subject).toBe('Your password was changed');
+      expect((await audit('user.password_changed')).at(-1).details).toMatchObject({ userId: user.id, sessionsEnded: 1 });
+    });
+
+    it('refuses a post without the session-bound token', async () => {
+      await makeUser(t.ds, tenant.id, { email: 'nocsrf@acme.test', password: STRONG });
+      const jar = new CookieJar();
+      await signIn(request(t.http), jar, { tenant: tenant.slug, email: 'nocsrf@acme.test', password: STRONG });
+      const res = await jar.on(request(t.http).post('/account/password')).type('form').send({ current: STRONG, password: STRONGER, confirm: STRONGER });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('This form expired');
+    });
+  });
+});

@@ -1,0 +1,124 @@
+import { Logger } from '@nestjs/common';
+import { makeTenant } from '../factories';
+import { MailService } from '../../src/mail/mail.service';
+import { MailContent } from '../../src/mail/mail-render';
+import { createTestApp, TestApp } from '../setup/app';
+import { TestSmtp } from '../support/smtp';
+
+/** The outbox and its worker against a real SMTP server (smtp-server) and real Postgres. */
+const LINK = 'https://idp.example.test/invite/SECRET-LINK-TOKEN-0123456789';
+const content = (brand: MailContent['brand'] = null): MailContent => ({
+  subject: 'You are invited',
+  brand,
+  heading: 'Set your password',
+  paragraphs: ['Someone invited you.'],
+  action: { label: 'Set your password', url: LINK },
+  note: 'The link works once, for 72 hours.',
+});
+
+describe('mail over SMTP (SMTP_URL set)', () => {
+  const smtp = new TestSmtp();
+  let t: TestApp;
+  let mail: MailService;
+
+  beforeAll(async () => {
+    await smtp.start();
+    t = await createTestApp({ env: { SMTP_URL: smtp.url, MAIL_FROM: 'Acme Sign-in <signin@idp.example.test>' } });
+    mail = t.app.get(MailService);
+  });
+  afterAll(async () => {
+    await t.close();
+    await smtp.stop();
+  });
+
+  it('sends nothing when the transaction that queued it rolls back', async () => {
+    await expect(
+      t.ds.transaction(async (m) => {
+        await mail.enqueue(m, { tenantId: null, purpose: 'test', to: 'rolled@back.test', content: content() });
+        throw new Error('rollback');
+      }),
+    ).rejects.toThrow('rollback');
+    await mail.drain();
+    expect(smtp.received.filter((r) => r.to.includes('rolled@back.test'))).toHaveLength(0);
+    expect(await t.ds.query(`SELECT 1 FROM mail_outbox WHERE to_address = 'rolled@back.test'`)).toHaveLength(0);
+  });
+
+  it('delivers a committed message over SMTP: text and HTML, From MAIL_FROM, the tenant named; the body sealed at rest', async () => {
+    const tenant = await makeTenant(t.ds, { name: 'Acme <Analytics>' });
+    const before = smtp.received.length;
+    const id = await t.ds.transaction((m) =>
+      mail.enqueue(m, { tenantId: tenant.id, purpose: 'invitation', to: 'ada@acme.test', content: content({ name: 'Acme <Analytics>', logoUrl: null, accentColor: '#0a5d3a', supportContact: 'help@acme.test' }) }),
+    );
+    const [row] = await t.ds.query(`SELECT status, body_enc FROM mail_outbox WHERE id = $1`, [id]);
+    expect(row.body_enc).not.toContain('SECRET-LINK-TOKEN');
+    mail.dispatch([id]);
+    const [got] = (await smtp.waitFor(before + 1)).slice(before);
+    expect(got.to).toEqual(['ada@acme.test']);
+    expect(got.headers.from).toContain('signin@idp.example.test');
+    expect(got.subject).toBe('You are invited');
+    expect(got.text).toContain(LINK);
+    expect(got.text).toContain('“Acme <Analytics>”');
+    expect(got.html).toContain(`href="${LINK}"`);
+    // The tenant's name is escaped in the HTML part.
+    expect(got.html).toContain('Acme &lt;Analytics&gt;');
+    expect(got.html).not.toContain('<Analytics>');
+    expect(got.html).toContain('#0a5d3a');
+    await mail.drain();
+    const [sent] = await t.ds.query(`SELECT status, attempts, sent_at FROM mail_outbox WHERE id = $1`, [id]);
+    expect(sent).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(sent.sent_at).not.toBeNull();
+  });
+
+  it('retries a message the server refused for now, later, and sends it once', async () => {
+    const before = smtp.received.length;
+    smtp.refuseNext(1);
+    const id = await t.ds.transaction((m) => mail.enqueue(m, { tenantId: null, purpose: 'test', to: 'retry@acme.test', content: content() }));
+    mail.dispatch([id]);
+    await mail.drain();
+    const [failed] = await t.ds.query(`SELECT status, attempts, last_error, next_attempt_at > now() + interval '20 seconds' AS later FROM mail_outbox WHERE id = $1`, [id]);
+    expect(failed).toMatchObject({ status: 'pending', attempts: 1, later: true });
+    expect(failed.last_error).toMatch(/451|try again/);
+    expect(smtp.received.length).toBe(before);
+    // Not due yet: a drain now sends nothing.
+    await mail.drain();
+    expect(smtp.received.length).toBe(before);
+    await t.ds.query(`UPDATE mail_outbox SET next_attempt_at = now() WHERE id = $1`, [id]);
+    await mail.drain();
+    await smtp.waitFor(before + 1);
+    expect(smtp.received.slice(before).map((r) => r.to)).toEqual([['retry@acme.test']]);
+    const [sent] = await t.ds.query(`SELECT status, attempts FROM mail_outbox WHERE id = $1`, [id]);
+    expect(sent).toEqual({ status: 'sent', attempts: 2 });
+  });
+});
+
+describe('mail without SMTP_URL outside production: the outbox', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { SMTP_URL: undefined } });
+  });
+  afterAll(() => t.close());
+
+  it('keeps the message (held) and logs that it did, without the link', async () => {
+    const mail = t.app.get(MailService);
+    expect(mail.mode).toBe('outbox');
+    const logged: string[] = [];
+    const spy = jest.spyOn(Logger.prototype, 'log').mockImplementation(function (this: Logger, ...args: unknown[]) {
+      logged.push(JSON.stringify(args));
+    });
+    try {
+      const id = await t.ds.transaction((m) => mail.enqueue(m, { tenantId: null, purpose: 'invitation', to: 'held@acme.test', content: content() }));
+      mail.dispatch([id]);
+      const [row] = await t.ds.query(`SELECT status FROM mail_outbox WHERE id = $1`, [id]);
+      expect(row.status).toBe('held');
+      const read = await mail.read(id!);
+      expect(read!.body.text).toContain(LINK);
+      expect(logged.join('\n')).toMatch(/outbox/);
+      expect(logged.join('\n')).toContain(id!);
+      expect(logged.join('\n')).not.toContain('SECRET-LINK-TOKEN');
+      expect(logged.join('\n')).not.toContain('held@acme.test');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
