@@ -15,9 +15,11 @@ import { SessionsController } from './sessions.controller';
 import { TargetsController } from './targets.controller';
 import { TenantsController } from './tenants.controller';
 import { UsersController } from './users.controller';
+import { MfaAdminController } from './mfa.controller';
+import { MfaModule } from '../mfa/mfa.module';
 
 @Module({
-  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule],
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MfaModule],
   controllers: [
     TenantsController,
     UsersController,
@@ -27,6 +29,7 @@ import { UsersController } from './users.controller';
     ApiKeysController,
     AuditController,
     SessionsController,
+    MfaAdminController,
     EmailDomainsController,
     BiIdentitiesController,
   ],

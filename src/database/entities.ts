@@ -16,6 +16,7 @@ import { Tenant } from '../tenants/tenant.entity';
 import { GroupMember } from '../users/group-member.entity';
 import { Group } from '../users/group.entity';
 import { User } from '../users/user.entity';
+import { MFA_ENTITIES } from '../mfa/mfa.entity';
 
 /** Every entity, listed once, for the app and the migration CLI alike. */
 export const ENTITIES = [
@@ -37,4 +38,5 @@ export const ENTITIES = [
   HandoffSecret,
   ConsumedAssertion,
   SecretsCheck,
+  ...MFA_ENTITIES,
 ];
