@@ -15,7 +15,7 @@ const MFA_STYLE =
   'button.secondary{background:transparent;color:var(--link,inherit);border:1px solid currentColor}' +
   'form.inline button{display:inline-block;width:auto;margin:.3rem 0;padding:.3rem .6rem}' +
   '.notice{padding:.6rem;border-left:4px solid var(--accent,#2b6cb0);margin:1rem 0}' +
-  'ul.codes{columns:2;padding-left:1.2rem}ul.codes code{font-size:1.05rem}img.qr{background:#fff;padding:4px}' +
+  'ul.codes{columns:2;padding-left:1.2rem}ul.codes code{font-size:1.05rem;white-space:nowrap}@media (max-width:30rem){ul.codes{columns:1}}img.qr{background:#fff;padding:4px}' +
   'h2{font-size:1.05rem;margin-top:1.6rem}';
 
 export const MFA_SCRIPTS = (basePath: string) => [`${basePath}/login/mfa/assets/webauthn-browser.js`, `${basePath}/login/mfa/assets/mfa.js`];
