@@ -208,6 +208,9 @@ describe('two-step verification', () => {
       const res = await password(jar, tenant, user);
       expect(res.headers.location).toBe('/account');
       expect(jar.get('eidp_session')).toBeDefined();
+      const account = await jar.on(request(t.http).get('/account')).expect(200);
+      if (policy === 'optional') expect(account.text).toContain('Two-step verification: off. <a href="/login/mfa/setup">Set it up</a>');
+      else expect(account.text).not.toContain('Two-step verification');
     }
   });
 

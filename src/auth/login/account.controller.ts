@@ -9,6 +9,7 @@ import { TenantsService } from '../../tenants/tenants.service';
 import { basePathOf } from '../../common/redirects';
 import type { SessionContext } from '../auth.types';
 import { accountPage, sendPage } from './pages';
+import { hasFactor, MfaService } from '../../mfa/mfa.service';
 
 /** The default continuation after login: who you are signed in as, and a way to sign out. */
 @Undocumented('HTML account page, for browsers')
@@ -18,6 +19,7 @@ export class AccountController {
 
   constructor(
     private readonly tenants: TenantsService,
+    private readonly mfa: MfaService,
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.basePath = basePathOf(app.publicUrl);
@@ -32,6 +34,11 @@ export class AccountController {
     }
     const name = `${session.user.firstName} ${session.user.lastName}`.trim();
     const brand = await this.tenants.brandFor({ id: session.tenant.id });
-    sendPage(res, 200, accountPage({ basePath: this.basePath, name, email: session.user.email, tenantName: session.tenant.name, brand }));
+    const mfa = await this.mfa.state(session.user.id, session.tenant.id);
+    sendPage(
+      res,
+      200,
+      accountPage({ basePath: this.basePath, name, email: session.user.email, tenantName: session.tenant.name, brand, mfa: mfa.policy === 'off' ? null : { on: hasFactor(mfa) } }),
+    );
   }
 }

@@ -95,6 +95,7 @@ ${v.enrolling
       ? html`<p>Your organization asks for a second step when you sign in. Set one up to continue signing in as <strong>${v.email}</strong>.</p>`
       : html`<p>A second step when you sign in as <strong>${v.email}</strong>, besides your password.</p>`}
 ${alert(v.error, v.notice)}
+${v.policy === 'off' && html`<p>Your organization has two-step verification turned off: what you set up here is asked for only once it turns it on.</p>`}
 <h2>Authenticator app</h2>
 ${v.totp
       ? html`<p>Set up.</p>${!v.enrolling && canRemove && removeForm('totp', 'Remove the authenticator app')}`
