@@ -184,10 +184,6 @@ export class MfaService {
     return updatedRows(await (manager ?? this.dataSource).query(`DELETE FROM mfa_pending_logins WHERE id = $1 RETURNING id`, [id])).length > 0;
   }
 
-  async prune(): Promise<void> {
-    await this.dataSource.query(`DELETE FROM mfa_pending_logins WHERE expires_at < now()`);
-    await this.dataSource.query(`DELETE FROM mfa_webauthn_challenges WHERE expires_at < now()`);
-  }
 
   // --- TOTP ------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@ import { generateSync } from 'otplib';
 import request from 'supertest';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { totpSecretContext } from '../../src/mfa/mfa.entity';
+import { MfaPruner } from '../../src/mfa/mfa-pruner';
 import { grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
@@ -250,5 +251,20 @@ describe('two-step verification', () => {
     const cross = await jar.on(request(t.http).post('/login/mfa')).set('Origin', 'https://evil.example').type('form').send({ _csrf: csrfFieldOf(page.text), code: codeAt(secret) });
     expect(cross.status).toBe(403);
     expect(await count(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1`, [user.id])).toBe(0);
+  });
+
+  it('prunes expired pending sign-ins and WebAuthn challenges, and only those', async () => {
+    const tenant = await tenantWith('optional');
+    const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    for (const [id, secs] of [['a'.repeat(64), -1], ['b'.repeat(64), 600]] as const) {
+      await t.ds.query(
+        `INSERT INTO mfa_pending_logins (id, user_id, tenant_id, account_key, purpose, expires_at) VALUES ($1, $2, $3, 'k', 'verify', now() + make_interval(secs => $4))`,
+        [id, user.id, tenant.id, secs],
+      );
+      await t.ds.query(`INSERT INTO mfa_webauthn_challenges (challenge, user_id, purpose, expires_at) VALUES ($1, $2, 'register', now() + make_interval(secs => $3))`, [id, user.id, secs]);
+    }
+    expect(await t.app.get(MfaPruner).prune()).toBeGreaterThanOrEqual(2);
+    expect(await t.ds.query(`SELECT id FROM mfa_pending_logins WHERE user_id = $1`, [user.id])).toEqual([{ id: 'b'.repeat(64) }]);
+    expect(await t.ds.query(`SELECT challenge FROM mfa_webauthn_challenges WHERE user_id = $1`, [user.id])).toEqual([{ challenge: 'b'.repeat(64) }]);
   });
 });
