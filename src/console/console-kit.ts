@@ -49,6 +49,7 @@ const DONE: Record<string, string> = {
   'target-created': 'Target created.',
   'target-updated': 'Target saved.',
   'session-revoked': 'Session ended.',
+  'mfa-reset': 'Two-step verification reset: every factor and recovery code of the user removed.',
   'domain-added': 'Email domain added.',
   'domain-removed': 'Email domain removed.',
 };

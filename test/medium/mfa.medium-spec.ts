@@ -10,6 +10,8 @@ import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
 const PASSWORD = 'correct horse battery staple';
 const MB_SECRET = 'mb-jwt-secret-for-tests-0123456789abcdef';
 const THRESHOLD = 4;
+const OP_EMAIL = 'op@platform.example';
+const OP_PASSWORD = 'operator password 0001';
 
 /**
  * Two-step verification through the real pages: the second step of a password sign-in, the
@@ -21,7 +23,7 @@ describe('two-step verification', () => {
   let adminKey: string;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { LOGIN_LOCKOUT_THRESHOLD: String(THRESHOLD) } });
+    t = await createTestApp({ env: { LOGIN_LOCKOUT_THRESHOLD: String(THRESHOLD), BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
     target = await makeTarget(t, { kind: 'metabase', slug: `mb-${Date.now()}`, baseUrl: 'http://127.0.0.1:9', secret: MB_SECRET });
     adminKey = await makeApiKey(t.ds);
   });
@@ -266,5 +268,29 @@ describe('two-step verification', () => {
     expect(await t.app.get(MfaPruner).prune()).toBeGreaterThanOrEqual(2);
     expect(await t.ds.query(`SELECT id FROM mfa_pending_logins WHERE user_id = $1`, [user.id])).toEqual([{ id: 'b'.repeat(64) }]);
     expect(await t.ds.query(`SELECT challenge FROM mfa_webauthn_challenges WHERE user_id = $1`, [user.id])).toEqual([{ challenge: 'b'.repeat(64) }]);
+  });
+
+  it('the console sets the policy in the tenant form and resets a user’s factors (audited with the operator)', async () => {
+    const tenant = await tenantWith('off');
+    const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    await withTotp(user);
+    const op = new CookieJar();
+    expect((await signIn(request(t.http), op, { tenant: 'operators', email: OP_EMAIL, password: OP_PASSWORD })).status).toBe(303);
+    const page = op.store(await op.on(request(t.http).get(`/console/tenants/${tenant.id}`)).expect(200));
+    expect(page.text).toContain('Two-step verification at password sign-in');
+    const saved = await op.on(request(t.http).post(`/console/tenants/${tenant.id}`)).type('form').send({ _csrf: csrfFieldOf(page.text), name: 'Renamed', mfaPolicy: 'required' });
+    expect(saved.status).toBe(303);
+    expect((await t.ds.query(`SELECT mfa_policy FROM tenants WHERE id = $1`, [tenant.id]))[0].mfa_policy).toBe('required');
+    const refused = await op.on(request(t.http).post(`/console/tenants/${tenant.id}`)).type('form').send({ _csrf: csrfFieldOf(page.text), name: 'Renamed', mfaPolicy: 'always' });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('mfaPolicy must be one of off, optional, required');
+
+    const userPage = op.store(await op.on(request(t.http).get(`/console/tenants/${tenant.id}/users/${user.id}`)).expect(200));
+    expect(userPage.text).toContain('Authenticator app: set up');
+    const reset = await op.on(request(t.http).post(`/console/tenants/${tenant.id}/users/${user.id}/mfa/reset`)).type('form').send({ _csrf: csrfFieldOf(userPage.text) });
+    expect(reset.status).toBe(303);
+    expect(await count(`SELECT count(*)::int AS n FROM mfa_totp WHERE user_id = $1`, [user.id])).toBe(0);
+    const [ev] = await t.ds.query(`SELECT actor FROM audit_events WHERE type = 'mfa.reset' AND tenant_id = $1`, [tenant.id]);
+    expect(ev.actor).toMatch(/^user:/);
   });
 });
