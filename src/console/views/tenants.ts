@@ -150,8 +150,8 @@ ${select({
   state: settings,
   options: [
     { value: 'off', label: 'Off' },
-    { value: 'optional', label: 'Optional (asked of users who set it up)' },
-    { value: 'required', label: 'Required (every user sets it up at their next sign-in)' },
+    { value: 'optional', label: 'Optional (users who set it up)' },
+    { value: 'required', label: 'Required (every user)' },
   ],
 })}
 <button type="submit">Save</button>
