@@ -24,7 +24,7 @@ if (stray.length) {
   throw new Error(`rename to test/medium/*.medium-spec.ts or test/system/*.system-spec.ts (README "Development"): ${stray.map((f) => `test/${f}`).join(', ')}`);
 }
 
-const ESM_ONLY = ['@nestjs', 'jose', 'file-type'];
+const ESM_ONLY = ['@nestjs', 'jose', 'file-type', '@scure', '@noble', '@otplib'];
 const shared = {
   testEnvironment: 'node',
   rootDir: __dirname,

@@ -12,6 +12,7 @@ import { AddTrustedIssuers1765200000000 } from './1765200000000-AddTrustedIssuer
 import { AddUpstreamOidc1765200000001 } from './1765200000001-AddUpstreamOidc';
 import { AddMailOutbox1765300000000 } from './1765300000000-AddMailOutbox';
 import { AddAccountLinks1765310000000 } from './1765310000000-AddAccountLinks';
+import { AddMfa1765350000000 } from './1765350000000-AddMfa';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   AddUpstreamOidc1765200000001,
   AddMailOutbox1765300000000,
   AddAccountLinks1765310000000,
+  AddMfa1765350000000,
 ];

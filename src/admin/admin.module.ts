@@ -17,9 +17,11 @@ import { SessionsController } from './sessions.controller';
 import { TargetsController } from './targets.controller';
 import { TenantsController } from './tenants.controller';
 import { UsersController } from './users.controller';
+import { MfaAdminController } from './mfa.controller';
+import { MfaModule } from '../mfa/mfa.module';
 
 @Module({
-  imports: [AuditModule, AuthModule, AccountsModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule],
+  imports: [AuditModule, AuthModule, AccountsModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MfaModule],
   controllers: [
     TenantsController,
     UsersController,
@@ -29,6 +31,7 @@ import { UsersController } from './users.controller';
     ApiKeysController,
     AuditController,
     SessionsController,
+    MfaAdminController,
     EmailDomainsController,
     BiIdentitiesController,
     InvitationsController,

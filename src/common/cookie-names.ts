@@ -4,8 +4,11 @@ import { SESSION_COOKIE } from './route-protection';
 /** The login form's pre-session CSRF cookie (logical name, see `wireCookieName`). */
 export const CSRF_COOKIE = 'eidp_csrf';
 
+/** A sign-in waiting for its second step (a right password, no session yet). */
+export const MFA_PENDING_COOKIE = 'eidp_mfa';
+
 /** The cookies whose names get the `__Host-` prefix over https. */
-const PREFIXED = [SESSION_COOKIE, CSRF_COOKIE] as const;
+const PREFIXED = [SESSION_COOKIE, CSRF_COOKIE, MFA_PENDING_COOKIE] as const;
 
 const HOST_PREFIX = '__Host-';
 

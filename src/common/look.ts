@@ -111,6 +111,8 @@ export interface PageSpec {
    * added as one more <style>, allowed by its hash.
    */
   extraStyle?: string;
+  /** Same-origin scripts the page loads (paths from code, never from input); the policy allows 'self'. */
+  scripts?: string[];
 }
 
 /**
@@ -156,7 +158,7 @@ ${styles.extra && html`<style>${styles.extra}</style>\n`}${styles.brand && html`
 <main${spec.mainClass && html` class="${spec.mainClass}"`}>
 ${brandHeader(brand)}${spec.main}
 </main>
-${spec.footer && html`<footer>${spec.footer}</footer>\n`}</body>
+${spec.footer && html`<footer>${spec.footer}</footer>\n`}${(spec.scripts ?? []).map((src) => html`<script src="${src}" defer></script>\n`)}</body>
 </html>
 `;
   return {
@@ -165,6 +167,7 @@ ${spec.footer && html`<footer>${spec.footer}</footer>\n`}</body>
       styleHashes: [spec.extraStyle, brandCss].filter((css): css is string => !!css).map(cspHash),
       imgOrigins: logo ? [new URL(logo).origin] : [],
       frameOrigins: spec.frameOrigins ?? [],
+      ...(spec.scripts?.length ? { ownScripts: true } : {}),
     },
   };
 }

@@ -37,6 +37,11 @@ export interface CspExtras {
   imgOrigins?: string[];
   /** Origins of frames (BI logout URLs on the signed-out page). */
   frameOrigins?: string[];
+  /**
+   * The page loads our own scripts (the passkey pages: WebAuthn is a browser API, there is no
+   * form for it): `script-src 'self'` and `connect-src 'self'` for their fetch calls.
+   */
+  ownScripts?: boolean;
 }
 
 type Directives = Record<string, string[]>;
@@ -62,6 +67,10 @@ function directives(surface: Surface, https: boolean, extra: CspExtras = {}): Di
           'base-uri': ["'none'"],
         };
   if (extra.frameOrigins?.length) d['frame-src'] = [...extra.frameOrigins];
+  if (extra.ownScripts && surface !== 'docs') {
+    d['script-src'] = ["'self'"];
+    d['connect-src'] = ["'self'"];
+  }
   if (surface !== 'flow') d['frame-ancestors'] = ["'none'"];
   // Only when served over https: on http it would upgrade the form post to an https URL
   // nothing listens on.
@@ -127,7 +136,7 @@ export function flowHeaders(opts: { https: boolean }): [string, string][] {
 export function widenCsp(res: Response, extra: CspExtras): void {
   const state = (res.locals as Record<symbol, State | undefined>)[STATE];
   if (!state || res.headersSent) return;
-  if (!extra.styleHashes?.length && !extra.imgOrigins?.length && !extra.frameOrigins?.length) return;
+  if (!extra.styleHashes?.length && !extra.imgOrigins?.length && !extra.frameOrigins?.length && !extra.ownScripts) return;
   const csp = helmet.contentSecurityPolicy({ useDefaults: false, directives: directives(state.surface, state.https, extra) });
   csp(res.req, res, () => undefined);
 }

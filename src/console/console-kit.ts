@@ -50,6 +50,7 @@ const DONE: Record<string, string> = {
   'target-updated': 'Target saved.',
   'keys-rotated': 'New signing key published; it signs after the publication delay.',
   'session-revoked': 'Session ended.',
+  'mfa-reset': 'Two-step verification reset: every factor and recovery code of the user removed.',
   'domain-added': 'Email domain added.',
   'domain-removed': 'Email domain removed.',
   'invitation-sent': 'Invitation sent.',

@@ -1,3 +1,4 @@
+import { MfaService } from '../mfa/mfa.service';
 import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
@@ -41,6 +42,7 @@ export class ConsoleTenantsController {
     private readonly access: AccessService,
     private readonly targets: TargetsService,
     private readonly identities: IdentitiesService,
+    private readonly mfa: MfaService,
   ) {}
 
   @Get()
@@ -76,7 +78,7 @@ export class ConsoleTenantsController {
   async update(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const values = pick(req.body, ['name']);
+    const values = pick(req.body, ['name', 'mfaPolicy']);
     const { value, errors } = await validateAs(UpdateTenantDto, values);
     if (errors) return this.renderTenant(ctx, 400, tenantId, { settings: { values, errors } });
     await this.tenants.update(ctx.meta, tenantId, value);
@@ -241,6 +243,17 @@ export class ConsoleTenantsController {
     this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'session-revoked');
   }
 
+  /** A user lost their phone and their recovery codes: every factor removed (audited as mfa.reset). */
+  @Post(':tenantId/users/:userId/mfa/reset')
+  async resetMfa(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') rawUser: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
+    await this.users.findById(tenantId, userId);
+    await this.mfa.reset(ctx.meta, tenantId, userId);
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'mfa-reset');
+  }
+
   private async setDisabled(req: AuthenticatedRequest, res: Response, raw: string, disabled: boolean): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
@@ -284,11 +297,12 @@ export class ConsoleTenantsController {
 
   private async renderUser(ctx: ConsoleCtx, status: number, tenantId: string, userId: string, forms: Parameters<typeof userPage>[0]['forms']): Promise<void> {
     const [tenant, user] = await Promise.all([this.tenants.findById(tenantId), this.users.findById(tenantId, userId)]);
-    const [groups, allGroups, sessions] = await Promise.all([
+    const [groups, allGroups, sessions, mfa] = await Promise.all([
       this.groups.groupsOfUser(tenantId, userId),
       this.groups.list(tenantId, { limit: 200, offset: 0 }),
       this.sessions.listForUser(tenantId, userId),
+      this.mfa.state(userId, tenantId),
     ]);
-    this.kit.render(ctx, status, user.email, 'tenants', userPage({ base: ctx.base, csrf: ctx.chrome.csrf, tenant, user, groups, allGroups: allGroups.items, sessions, forms }));
+    this.kit.render(ctx, status, user.email, 'tenants', userPage({ base: ctx.base, csrf: ctx.chrome.csrf, tenant, user, groups, allGroups: allGroups.items, sessions, mfa, forms }));
   }
 }

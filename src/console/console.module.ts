@@ -1,3 +1,4 @@
+import { MfaModule } from '../mfa/mfa.module';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
@@ -19,7 +20,7 @@ import { OperatorBootstrap, OperatorsService } from './operators.service';
 
 /** The operator console (/console) and the platform operators who use it. */
 @Module({
-  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MailModule, AccountsModule],
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MailModule, AccountsModule, MfaModule],
   controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController, ConsoleOutboxController, ConsoleInvitationsController],
   providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
   exports: [OperatorsService],

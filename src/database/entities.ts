@@ -21,6 +21,7 @@ import { Group } from '../users/group.entity';
 import { User } from '../users/user.entity';
 import { MailMessage } from '../mail/mail-message.entity';
 import { AccountLink } from '../auth/account-link.entity';
+import { MFA_ENTITIES } from '../mfa/mfa.entity';
 
 /** Every entity, listed once, for the app and the migration CLI alike. */
 export const ENTITIES = [
@@ -47,4 +48,5 @@ export const ENTITIES = [
   SecretsCheck,
   MailMessage,
   AccountLink,
+  ...MFA_ENTITIES,
 ];

@@ -2,6 +2,9 @@ import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn,
 import { slugCheck } from '../common/identifiers';
 import { ACCENT_COLOR } from '../common/look';
 
+export const MFA_POLICIES = ['off', 'optional', 'required'] as const;
+export type MfaPolicy = (typeof MFA_POLICIES)[number];
+
 export type FlatAttributes = Record<string, string | number | boolean>;
 
 @Entity({ name: 'tenants' })
@@ -11,6 +14,7 @@ export type FlatAttributes = Record<string, string | number | boolean>;
 // page can only hold a #rrggbb colour and an https logo.
 @Check('ck_tenants_brand_accent_color', `brand_accent_color ~ '${ACCENT_COLOR.source}'`)
 @Check('ck_tenants_brand_logo_url', `brand_logo_url ~ '^https://'`)
+@Check('ck_tenants_mfa_policy', `mfa_policy IN ('off', 'optional', 'required')`)
 export class Tenant {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -38,6 +42,14 @@ export class Tenant {
   /** Where logout may send the user back to (an allowed logout return_to). */
   @Column({ name: 'logout_landing_url', type: 'text', nullable: true })
   logoutLandingUrl: string | null;
+
+  /**
+   * Second factor at sign-in with a password we keep: `off` (none asked), `optional` (asked
+   * of users who set one up), `required` (a user without one sets one up before the sign-in
+   * completes). Hand-offs skip it: the host app signed the person in.
+   */
+  @Column({ name: 'mfa_policy', type: 'varchar', length: 16, default: 'off' })
+  mfaPolicy: MfaPolicy;
 
   /** Branding (login, signed-out and error pages): what the visitor signs in to. null: `name`. */
   @Column({ name: 'brand_display_name', type: 'varchar', length: 200, nullable: true })

@@ -9,7 +9,7 @@ import type { Brand } from '../common/look';
 import { brandOf } from './branding';
 import { isUniqueViolation } from '../common/db-errors';
 import { BrandingDto, brandingColumns } from './dto/branding.dto';
-import { FlatAttributes, Tenant } from './tenant.entity';
+import { FlatAttributes, MfaPolicy, Tenant } from './tenant.entity';
 import { TenantsError } from './tenants.errors';
 
 export interface CreateTenantInput {
@@ -19,9 +19,10 @@ export interface CreateTenantInput {
   disabled?: boolean;
   logoutLandingUrl?: string | null;
   branding?: BrandingDto;
+  mfaPolicy?: MfaPolicy;
 }
 
-export type UpdateTenantInput = Partial<Pick<Tenant, 'name' | 'attributes' | 'disabled' | 'logoutLandingUrl'>> & { branding?: BrandingDto };
+export type UpdateTenantInput = Partial<Pick<Tenant, 'name' | 'attributes' | 'disabled' | 'logoutLandingUrl' | 'mfaPolicy'>> & { branding?: BrandingDto };
 
 /**
  * The platform operators' tenant has this slug, and no one else may take it: a tenant named
@@ -150,6 +151,7 @@ export class TenantsService {
             attributes: input.attributes ?? {},
             disabled: input.disabled ?? false,
             logoutLandingUrl: input.logoutLandingUrl ?? null,
+            mfaPolicy: input.mfaPolicy ?? 'off',
             ...definedOnly(brandingColumns(input.branding)),
             operator: internal.operator === true,
           }),

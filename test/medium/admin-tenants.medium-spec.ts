@@ -46,6 +46,7 @@ describe('admin API: tenants', () => {
         attributes: { region: 'emea', seats: 25, beta: true },
         disabled: false,
         logoutLandingUrl: null,
+        mfaPolicy: 'off',
         branding: { displayName: null, logoUrl: null, accentColor: null, supportContact: null },
         createdAt: expect.any(String),
         updatedAt: expect.any(String),

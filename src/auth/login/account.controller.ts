@@ -11,6 +11,7 @@ import type { SessionContext } from '../auth.types';
 import { changePasswordForm } from '../accounts/account-pages';
 import { LoginCsrfService } from './login-csrf.service';
 import { accountPage, sendPage } from './pages';
+import { hasFactor, MfaService } from '../../mfa/mfa.service';
 
 /** The default continuation after login: who you are signed in as, and a way to sign out. */
 @Undocumented('HTML account page, for browsers')
@@ -21,6 +22,7 @@ export class AccountController {
   constructor(
     private readonly tenants: TenantsService,
     private readonly csrf: LoginCsrfService,
+    private readonly mfa: MfaService,
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.basePath = basePathOf(app.publicUrl);
@@ -35,7 +37,12 @@ export class AccountController {
     }
     const name = `${session.user.firstName} ${session.user.lastName}`.trim();
     const brand = await this.tenants.brandFor({ id: session.tenant.id });
+    const mfa = await this.mfa.state(session.user.id, session.tenant.id);
     const extra = changePasswordForm({ basePath: this.basePath, csrf: this.csrf.forSession(session.id), email: session.user.email, done: req.query.changed === '1' });
-    sendPage(res, 200, accountPage({ basePath: this.basePath, name, email: session.user.email, tenantName: session.tenant.name, brand, extra }));
+    sendPage(
+      res,
+      200,
+      accountPage({ basePath: this.basePath, name, email: session.user.email, tenantName: session.tenant.name, brand, extra, mfa: mfa.policy === 'off' ? null : { on: hasFactor(mfa) } }),
+    );
   }
 }

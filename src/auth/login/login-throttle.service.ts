@@ -183,16 +183,18 @@ export class LoginThrottleService {
    * nothing changes — when the account was locked meanwhile by a racing failure: the right
    * password does not get past a lockout.
    */
-  async settleSuccess(accountKey: string, ipKey: string): Promise<boolean> {
+  async settleSuccess(accountKey: string, ipKey: string, opts: { secondStepFollows?: boolean } = {}): Promise<boolean> {
     // One statement on the account row: the UPDATE waits for a racing settleFailure's row lock
     // and re-checks the lock on what it committed (READ COMMITTED re-evaluates the WHERE on the
-    // newest row version).
+    // newest row version). A right password with a second step still to come only gives its
+    // own reservation back: the failures (wrong codes included) are cleared by the completed
+    // sign-in, else a stolen password could wipe the count of wrong codes before each guess.
     const cleared = updatedRows(
       await this.dataSource.query(
-        `UPDATE login_throttles SET failures = 0, locked_until = NULL
+        `UPDATE login_throttles SET failures = CASE WHEN $2 THEN greatest(failures - 1, 0) ELSE 0 END, locked_until = NULL
           WHERE key = $1 AND (locked_until IS NULL OR locked_until <= now())
           RETURNING 1`,
-        [accountKey],
+        [accountKey, opts.secondStepFollows === true],
       ),
     );
     if (!cleared.length) {

@@ -13,6 +13,8 @@ import { LoginThrottleService } from './login-throttle.service';
 import { LoginService } from './login.service';
 import { LogoutController } from './logout.controller';
 import { LogoutService } from './logout.service';
+import { MfaModule } from '../../mfa/mfa.module';
+import { MfaController } from './mfa.controller';
 
 /**
  * The front door: login page, password login with lockout, logout, the signed-in page.
@@ -26,8 +28,8 @@ export class LoginModule {
   static withBiLogout(biLogoutProvider: Type<unknown>): DynamicModule {
     return {
       module: LoginModule,
-      imports: [AuditModule, AuthModule, TenantsModule, UsersModule, biLogoutProvider],
-      controllers: [LoginController, LogoutController, AccountController],
+      imports: [AuditModule, AuthModule, TenantsModule, UsersModule, MfaModule, biLogoutProvider],
+      controllers: [LoginController, MfaController, LogoutController, AccountController],
       providers: [
         LoginService,
         LoginThrottleService,

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { DomainError } from '../../common/errors';
 import type { Tenant } from '../../tenants/tenant.entity';
@@ -12,9 +12,10 @@ import { SessionsService } from '../sessions.service';
 import { GENERIC_FAILURE, LoginForm, LoginRejected } from './login-form';
 import { LoginThrottleService } from './login-throttle.service';
 import { AuthError } from '../auth.errors';
+import { MfaService, SecondStep } from '../../mfa/mfa.service';
 
 /** Internal only: goes to the audit event and the log, never to the client. */
-export type LoginFailureReason = 'unknown_tenant' | 'unknown_user' | 'no_password' | 'disabled' | 'locked' | 'bad_password';
+export type LoginFailureReason = 'unknown_tenant' | 'unknown_user' | 'no_password' | 'disabled' | 'locked' | 'bad_password' | 'bad_second_factor';
 
 /** A verified login, ready to get a session. */
 export interface VerifiedLogin {
@@ -22,6 +23,8 @@ export interface VerifiedLogin {
   tenantId: string;
   email: string;
   accountKey: string;
+  /** What the sign-in still needs (the tenant's MFA policy and the user's factors). */
+  secondStep?: SecondStep;
 }
 
 export interface LoginRequestMeta extends RequestMeta {
@@ -62,6 +65,7 @@ export class LoginService {
     private readonly throttle: LoginThrottleService,
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
+    private readonly mfa: MfaService,
   ) {}
 
   /** The tenant with this slug, or null (enabled or not). */
@@ -126,11 +130,15 @@ export class LoginService {
     else if (tenant.disabled || user.disabled) reason = 'disabled';
     else if (!user.passwordHash) reason = 'no_password';
     else if (!passwordOk) reason = 'bad_password';
-    // A right password still fails when a racing failure locked the account meanwhile.
-    else if (!(await this.throttle.settleSuccess(accountKey, ipKey))) reason = 'locked';
+    let secondStep: SecondStep = 'none';
+    if (reason === null && tenant && user) {
+      secondStep = await this.mfa.secondStepFor(tenant.mfaPolicy, user.id);
+      // A right password still fails when a racing failure locked the account meanwhile.
+      if (!(await this.throttle.settleSuccess(accountKey, ipKey, { secondStepFollows: secondStep === 'verify' }))) reason = 'locked';
+    }
 
     if (reason === null && tenant && user) {
-      return { userId: user.id, tenantId: tenant.id, email: user.email, accountKey };
+      return { userId: user.id, tenantId: tenant.id, email: user.email, accountKey, secondStep };
     }
     return this.fail({ ...f, reason: reason!, verified: true });
   }
@@ -140,9 +148,16 @@ export class LoginService {
    * session the browser arrived with (if any) is revoked first (session fixation, OWASP
    * Session Management Cheat Sheet: "renew the session id after any privilege level change").
    */
-  async startSession(login: VerifiedLogin, previousCookie: unknown, meta: LoginRequestMeta): Promise<{ token: string; expiresAt: Date }> {
+  async startSession(
+    login: Pick<VerifiedLogin, 'userId' | 'tenantId' | 'email'>,
+    previousCookie: unknown,
+    meta: LoginRequestMeta,
+    extra: { details?: Record<string, unknown>; manager?: (m: EntityManager) => Promise<void> } = {},
+  ): Promise<{ token: string; expiresAt: Date }> {
     const previousId = SessionsService.idFromCookie(previousCookie);
     return this.dataSource.transaction(async (m) => {
+      // E.g. the second step's pending sign-in, ended in the same transaction.
+      if (extra.manager) await extra.manager(m);
       if (previousId) await this.sessions.revoke(previousId, m);
       const session = await this.sessions.create(
         { id: login.userId, tenantId: login.tenantId },
@@ -151,7 +166,7 @@ export class LoginService {
       );
       await this.audit.record(
         { ...meta, actor: `user:${login.userId}` },
-        { type: 'login.success', tenantId: login.tenantId, details: { userId: login.userId, email: login.email, sessionId: session.id } },
+        { type: 'login.success', tenantId: login.tenantId, details: { userId: login.userId, email: login.email, sessionId: session.id, ...extra.details } },
         m,
       );
       return { token: session.token, expiresAt: session.expiresAt };

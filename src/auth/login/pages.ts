@@ -58,13 +58,23 @@ ${field('password', 'Password', html`type="password" autocomplete="current-passw
   });
 }
 
-export function accountPage(v: { basePath: string; name: string; email: string; tenantName: string; brand?: Brand | null; extra?: SafeHtml }): Page {
+export function accountPage(v: {
+  basePath: string;
+  name: string;
+  email: string;
+  tenantName: string;
+  brand?: Brand | null;
+  extra?: SafeHtml;
+  /** Two-step verification, when the tenant's policy offers it: whether the user has a factor. */
+  mfa?: { on: boolean } | null;
+}): Page {
   return renderPage({
     title: 'Signed in',
     brand: v.brand,
     main: html`<h1>You are signed in</h1>
 <p>Signed in as <strong>${v.name || v.email}</strong>${v.name && html` (${v.email})`}
 at <strong>${v.tenantName}</strong>.</p>
+${v.mfa && html`<p>Two-step verification: ${v.mfa.on ? 'on' : 'off'}. <a href="${v.basePath}/login/mfa/setup">${v.mfa.on ? 'Manage' : 'Set it up'}</a></p>`}
 <form method="post" action="${v.basePath}/logout"><button type="submit">Sign out</button></form>
 ${v.extra}
 ${supportLine(v.brand)}`,

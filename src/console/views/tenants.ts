@@ -1,3 +1,4 @@
+import type { MfaState } from '../../mfa/mfa.service';
 import type { SessionSummary } from '../../auth/sessions.service';
 import type { AccessView } from '../../catalog/dto/access-input';
 import type { TargetView } from '../../catalog/dto/target-input';
@@ -68,7 +69,7 @@ export interface TenantView {
 export function tenantPage(v: TenantView): SafeHtml {
   const t = v.tenant;
   const path = `${v.base}/console/tenants/${t.id}`;
-  const settings = v.forms.settings ?? emptyForm({ name: t.name });
+  const settings = v.forms.settings ?? emptyForm({ name: t.name, mfaPolicy: t.mfaPolicy });
   const userForm = v.forms.user ?? emptyForm({ role: 'member' });
   const groupForm = v.forms.group ?? emptyForm();
   const userRows = v.users
@@ -143,6 +144,17 @@ ${input({ form: 'domain', name: 'domain', label: 'Add a domain', state: v.forms.
 <h2 id="settings-h">Tenant settings</h2>
 ${formOpen(path, v.csrf, settings)}
 ${input({ form: 'settings', name: 'name', label: 'Name', state: settings, attrs: html`required maxlength="200"` })}
+${select({
+  form: 'settings',
+  name: 'mfaPolicy',
+  label: 'Two-step verification at password sign-in',
+  state: settings,
+  options: [
+    { value: 'off', label: 'Off' },
+    { value: 'optional', label: 'Optional (users who set it up)' },
+    { value: 'required', label: 'Required (every user)' },
+  ],
+})}
 <button type="submit">Save</button>
 </form>
 ${!t.operator && v.operator && actionButton(`${path}/${t.disabled ? 'enable' : 'disable'}`, v.csrf, t.disabled ? 'Enable tenant' : 'Disable tenant (ends all its sessions)', t.disabled ? 'secondary' : 'danger')}
@@ -158,6 +170,7 @@ export interface UserPageView {
   groups: Group[];
   allGroups: Group[];
   sessions: SessionSummary[];
+  mfa: MfaState;
   forms: { profile?: FormState; password?: FormState; member?: FormState };
 }
 
@@ -199,6 +212,11 @@ ${input({ form: 'password', name: 'password', label: 'New password', type: 'pass
 ${others.length > 0 && html`${formOpen(`${path}/groups`, v.csrf, member)}
 ${select({ form: 'member', name: 'groupId', label: 'Add to group', state: member, options: others.map((g) => ({ value: g.id, label: g.name })) })}
 <button type="submit" class="secondary">Add</button></form>`}
+</section>
+<section class="card" aria-labelledby="mfa-h">
+<h2 id="mfa-h">Two-step verification</h2>
+<p>Organization policy: ${v.mfa.policy}. Authenticator app: ${v.mfa.totp ? 'set up' : 'none'}. Passkeys: ${v.mfa.passkeys.length ? v.mfa.passkeys.map((p) => p.name).join(', ') : 'none'}. Recovery codes left: ${v.mfa.recoveryCodesLeft}.</p>
+${actionButton(`${path}/mfa/reset`, v.csrf, 'Reset two-step verification (removes every factor and recovery code)', 'danger')}
 </section>
 <section class="card" aria-labelledby="sess-h">
 <h2 id="sess-h">Sessions</h2>

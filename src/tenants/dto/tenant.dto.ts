@@ -1,12 +1,12 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
 import { OperatorOnly } from '../../common/route-protection';
 import { IsSlug, NotUuidShaped, SLUG, Trim } from '../../common/identifiers';
 import { IsHttpUrl } from '../../common/redirects';
 import { IsFlatAttributes, ATTRIBUTES_SCHEMA } from '../attributes';
-import type { FlatAttributes, Tenant } from '../tenant.entity';
+import { MFA_POLICIES, type FlatAttributes, type MfaPolicy, type Tenant } from '../tenant.entity';
 import { BrandingDto, BrandingViewDto, toBrandingView } from './branding.dto';
 import { OptionalNotNull, PageMetaDto } from '../../common/dto';
 
@@ -18,6 +18,14 @@ const TenantName = () => applyDecorators(Trim(), IsString(), Length(1, 200, { me
 const TenantAttributes = () => applyDecorators(ApiPropertyOptional(ATTRIBUTES_SCHEMA), OptionalNotNull(), IsFlatAttributes());
 const TenantDisabled = () => applyDecorators(OptionalNotNull(), IsBoolean());
 const LogoutLandingUrl = () => applyDecorators(IsOptional(), IsHttpUrl(URL_MESSAGE), MaxLength(2048));
+const MFA_POLICY_DESCRIPTION =
+  'Second factor at password sign-in: off, optional (users who set one up are asked), required (every user sets one up at their next sign-in). Hand-offs skip it';
+const TenantMfaPolicy = () =>
+  applyDecorators(
+    ApiPropertyOptional({ enum: MFA_POLICIES, default: 'off', description: MFA_POLICY_DESCRIPTION }),
+    OptionalNotNull(),
+    IsIn(MFA_POLICIES, { message: 'mfaPolicy must be one of off, optional, required' }),
+  );
 const TenantBranding = () =>
   applyDecorators(
     ApiPropertyOptional({ type: BrandingDto, description: BRANDING_DESCRIPTION }),
@@ -51,6 +59,9 @@ export class CreateTenantDto {
 
   @TenantBranding()
   branding?: BrandingDto;
+
+  @TenantMfaPolicy()
+  mfaPolicy?: MfaPolicy;
 }
 
 /**
@@ -77,6 +88,9 @@ export class UpdateTenantDto {
 
   @TenantBranding()
   branding?: BrandingDto;
+
+  @TenantMfaPolicy()
+  mfaPolicy?: MfaPolicy;
 }
 
 export class TenantDto {
@@ -101,6 +115,9 @@ export class TenantDto {
   @ApiProperty({ type: BrandingViewDto })
   branding: BrandingViewDto;
 
+  @ApiProperty({ enum: MFA_POLICIES })
+  mfaPolicy: MfaPolicy;
+
   @ApiProperty()
   createdAt: Date;
 
@@ -123,6 +140,7 @@ export function toTenantDto(t: Tenant): TenantDto {
     disabled: t.disabled,
     logoutLandingUrl: t.logoutLandingUrl,
     branding: toBrandingView(t),
+    mfaPolicy: t.mfaPolicy,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
