@@ -7,6 +7,7 @@ import { AddHandoff1764500000000 } from './1764500000000-AddHandoff';
 import { AddRolesAndOperatorTenant1764600000000 } from './1764600000000-AddRolesAndOperatorTenant';
 import { AddTenantBranding1764700000000 } from './1764700000000-AddTenantBranding';
 import { AddLoginAttemptCounts1764850000000 } from './1764850000000-AddLoginAttemptCounts';
+import { PartitionAuditEvents1765500000000 } from './1765500000000-PartitionAuditEvents';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   AddRolesAndOperatorTenant1764600000000,
   AddTenantBranding1764700000000,
   AddLoginAttemptCounts1764850000000,
+  PartitionAuditEvents1765500000000,
 ];

@@ -1,4 +1,5 @@
 import { AppNamespace, parseApp } from './app.config';
+import { AuditNamespace, parseAudit } from './audit.config';
 import { DatabaseNamespace, parseDatabase } from './database.config';
 import { ConfigError, Env, EnvReader } from './env';
 import { LockoutNamespace, parseLockout } from './lockout.config';
@@ -26,6 +27,7 @@ export interface AppConfig {
   lockout: LockoutNamespace;
   tokens: TokensNamespace;
   outbound: OutboundNamespace;
+  audit: AuditNamespace;
 }
 
 export type ConfigNamespace = keyof AppConfig;
@@ -39,6 +41,7 @@ export const CONFIG_NAMESPACES = Object.keys({
   lockout: true,
   tokens: true,
   outbound: true,
+  audit: true,
 } satisfies Record<ConfigNamespace, true>) as ConfigNamespace[];
 /** One namespace's settings, as `@InjectConfig(namespace)` hands them to a service. */
 export type Config<N extends ConfigNamespace> = AppConfig[N];
@@ -53,10 +56,11 @@ export function parseEnv(env: Env, opts: { interactive?: boolean } = {}): AppCon
   const lockout = parseLockout(read);
   const tokens = parseTokens(read);
   const outbound = parseOutbound(read, app.nodeEnv);
+  const audit = parseAudit(read);
 
   if (read.problems.length) throw new ConfigError(read.problems);
 
-  return { app, database, secrets: withSecretsKey(secrets, app.dataDir), metrics, session, lockout, tokens, outbound };
+  return { app, database, secrets: withSecretsKey(secrets, app.dataDir), metrics, session, lockout, tokens, outbound, audit };
 }
 
 /** Loads the validated config from the process environment — used by main and the CLIs. */

@@ -39,6 +39,7 @@ export const KNOWN_ENV_VARS = [
   'SSO_SESSION_BURST',
   'SSO_SESSION_RATE',
   'OUTBOUND_ALLOW_PRIVATE',
+  'AUDIT_RETENTION_DAYS',
 ] as const;
 export type KnownEnvVar = (typeof KNOWN_ENV_VARS)[number];
 
