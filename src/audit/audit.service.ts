@@ -98,6 +98,22 @@ export class AuditService {
     return rows.map((r) => ({ hour: new Date(r.hour), type: r.type, target: r.target ?? '', reason: r.reason ?? '', n: r.n }));
   }
 
+  /**
+   * Every event `q` selects (its limit and before ignored), newest first as `list`, one page of
+   * `pageSize` at a time (keyset pagination on id): memory stays that of one page however
+   * many rows the range holds, and no transaction or cursor stays open between pages while
+   * the consumer (a slow download) catches up.
+   */
+  async *each(q: Omit<AuditQuery, 'limit' | 'before'>, pageSize = 1000): AsyncGenerator<AuditEvent[]> {
+    let before: string | undefined;
+    for (;;) {
+      const page = await this.list({ ...q, limit: pageSize, before });
+      if (page.length) yield page;
+      if (page.length < pageSize) return;
+      before = page[page.length - 1].id;
+    }
+  }
+
   /** Newest first. */
   async list(q: AuditQuery): Promise<AuditEvent[]> {
     const qb = this.repo.createQueryBuilder('e').orderBy('e.id', 'DESC').limit(q.limit);
