@@ -8,6 +8,7 @@ import { AddRolesAndOperatorTenant1764600000000 } from './1764600000000-AddRoles
 import { AddTenantBranding1764700000000 } from './1764700000000-AddTenantBranding';
 import { AddLoginAttemptCounts1764850000000 } from './1764850000000-AddLoginAttemptCounts';
 import { PartitionAuditEvents1765500000000 } from './1765500000000-PartitionAuditEvents';
+import { AddAuditStreams1765510000000 } from './1765510000000-AddAuditStreams';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   AddTenantBranding1764700000000,
   AddLoginAttemptCounts1764850000000,
   PartitionAuditEvents1765500000000,
+  AddAuditStreams1765510000000,
 ];

@@ -8,6 +8,8 @@ import { UsersModule } from '../users/users.module';
 import { AccessController } from './access.controller';
 import { ApiKeysController } from './api-keys.controller';
 import { AuditController } from './audit.controller';
+import { AuditStreamsController } from './audit-streams.controller';
+import { StreamsModule } from '../streams/streams.module';
 import { BiIdentitiesController } from './bi-identities.controller';
 import { EmailDomainsController } from './email-domains.controller';
 import { GroupsController } from './groups.controller';
@@ -17,7 +19,7 @@ import { TenantsController } from './tenants.controller';
 import { UsersController } from './users.controller';
 
 @Module({
-  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule],
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, StreamsModule],
   controllers: [
     TenantsController,
     UsersController,
@@ -26,6 +28,7 @@ import { UsersController } from './users.controller';
     AccessController,
     ApiKeysController,
     AuditController,
+    AuditStreamsController,
     SessionsController,
     EmailDomainsController,
     BiIdentitiesController,

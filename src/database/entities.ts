@@ -2,6 +2,7 @@ import { ApiKey } from '../auth/api-key.entity';
 import { LoginThrottle } from '../auth/login-throttle.entity';
 import { Session } from '../auth/session.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
+import { AuditStream, AuditStreamDelivery } from '../streams/audit-stream.entity';
 import { ConsumedAssertion } from '../handoff/consumed-assertion.entity';
 import { HandoffSecret } from '../handoff/handoff-secret.entity';
 import { HandoffSettings } from '../handoff/handoff-settings.entity';
@@ -37,4 +38,6 @@ export const ENTITIES = [
   HandoffSecret,
   ConsumedAssertion,
   SecretsCheck,
+  AuditStream,
+  AuditStreamDelivery,
 ];
