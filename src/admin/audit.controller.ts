@@ -1,6 +1,5 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { once } from 'node:events';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
 import { TenantScoped } from '../common/route-protection';
@@ -11,7 +10,7 @@ import { badRequest } from '../common/errors';
 import { ApiErrors, Responds } from '../common/openapi';
 import { TenantsService } from '../tenants/tenants.service';
 import { AuditExportQueryDto, AuditPageDto, AuditQueryDto } from './dto/audit-query.dto';
-import { auditEventCsv, auditEventJson, csvLine, EXPORT_COLUMNS } from './audit-export';
+import { auditEventJson, writeAuditExport } from './audit-export';
 import { assertTenantInScope } from './scope';
 import { AdminError } from './admin.errors';
 
@@ -37,35 +36,13 @@ export class AuditController {
     };
   }
 
-  /**
-   * Every event the filters select, streamed as it is read (a page of 1,000 at a time, keyset
-   * pagination): memory stays flat whatever the range. Should reading fail half-way, the
-   * connection is cut rather than ended, so the download is seen as broken, not as complete.
-   */
+  /** Every event the filters select, streamed as it is read (a page of 1,000 at a time, keyset pagination). */
   @Get('export')
   @ApiProduces('application/x-ndjson', 'text/csv')
   @Responds({ 200: "ndjson: one event per line (as the list's items); csv: a header row, then one event per row" })
   @ApiErrors({ 404: "The tenantId names no tenant (another tenant's answers the same)" })
   async export(@Principal() p: AdminPrincipal, @Query() q: AuditExportQueryDto, @Res() res: Response): Promise<void> {
-    const filters = await this.filters(p, q);
-    const csv = q.format === 'csv';
-    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '');
-    res.status(200);
-    res.setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
-    res.setHeader('Content-Disposition', `attachment; filename="audit-events-${stamp}.${csv ? 'csv' : 'ndjson'}"`);
-    res.setHeader('Cache-Control', 'no-store');
-    if (csv) res.write(csvLine([...EXPORT_COLUMNS]));
-    try {
-      for await (const page of this.audit.each(filters)) {
-        if (res.destroyed) return;
-        const chunk = page.map((e) => (csv ? auditEventCsv(e) : `${JSON.stringify(auditEventJson(e))}\n`)).join('');
-        // Back-pressure: wait for a slow client to drain before reading the next page.
-        if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-      }
-      res.end();
-    } catch (err) {
-      res.destroy(err as Error);
-    }
+    await writeAuditExport(res, this.audit.each(await this.filters(p, q)), q.format);
   }
 
   /** The filters both endpoints share, the tenant forced to a scoped key's own. */

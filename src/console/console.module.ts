@@ -8,6 +8,8 @@ import { UsersModule } from '../users/users.module';
 import { ConsoleErrorFilter, ConsoleKit } from './console-kit';
 import { ConsoleAccessController } from './console-access.controller';
 import { ConsoleAuditController } from './console-audit.controller';
+import { ConsoleStreamsController } from './console-streams.controller';
+import { StreamsModule } from '../streams/streams.module';
 import { ConsoleTargetsController } from './console-targets.controller';
 import { ConsoleTenantsController } from './console-tenants.controller';
 import { ConsoleController } from './console.controller';
@@ -15,8 +17,8 @@ import { OperatorBootstrap, OperatorsService } from './operators.service';
 
 /** The operator console (/console) and the platform operators who use it. */
 @Module({
-  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule],
-  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController],
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, StreamsModule],
+  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController, ConsoleStreamsController],
   providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
   exports: [OperatorsService],
 })
