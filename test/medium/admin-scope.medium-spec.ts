@@ -168,6 +168,8 @@ describe('admin API scopes', () => {
         await rows(`SELECT to_jsonb(x) AS r FROM bi_identities x WHERE tenant_id = $1 ORDER BY instance, email`),
         await rows(`SELECT to_jsonb(x) AS r FROM handoff_settings x WHERE tenant_id = $1`),
         await rows(`SELECT to_jsonb(x) AS r FROM handoff_secrets x WHERE tenant_id = $1 ORDER BY id`),
+        await rows(`SELECT to_jsonb(x) AS r FROM audit_streams x WHERE tenant_id = $1 ORDER BY id`),
+        await rows(`SELECT to_jsonb(d) AS r FROM audit_stream_deliveries d JOIN audit_streams s ON s.id = d.stream_id WHERE s.tenant_id = $1 ORDER BY d.id`),
         JSON.stringify(await t.ds.query(`SELECT to_jsonb(x) AS r FROM targets x ORDER BY id`)),
       ].join('\n');
     }
@@ -181,6 +183,7 @@ describe('admin API scopes', () => {
       key: string;
       domain: string;
       handoffSecret: string;
+      stream: string;
     }
 
     async function world(targetId: string): Promise<World> {
@@ -203,7 +206,11 @@ describe('admin API scopes', () => {
         tenant.id,
       ]);
       const [h] = await t.ds.query(`INSERT INTO handoff_secrets (tenant_id, secret_enc) VALUES ($1, 'v1.not.a.secret') RETURNING id`, [tenant.id]);
-      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id };
+      const [st] = await t.ds.query(
+        `INSERT INTO audit_streams (tenant_id, name, url, secret_enc, enabled) VALUES ($1, 'siem', 'https://siem.example.com/hook', 'v1.not.a.secret', false) RETURNING id`,
+        [tenant.id],
+      );
+      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id, stream: st.id };
     }
 
     /** Fills a route's path with one tenant's objects; `tenantRef` is its id or its slug. */
@@ -218,6 +225,7 @@ describe('admin API scopes', () => {
         if (name === 'secretId' && r.path.includes('/handoff/')) return w.handoffSecret;
         if (name === 'id' && r.path.startsWith('/api/v1/api-keys/')) return w.apiKeyId;
         if (name === 'id' && r.path.startsWith('/api/v1/targets/')) return targetId;
+        if (name === 'id' && r.path.startsWith('/api/v1/audit-streams/')) return w.stream;
         throw new Error(`the scope matrix does not know what :${name} of ${r.method} ${r.path} names: add it to fill()`);
       });
     }
@@ -229,6 +237,10 @@ describe('admin API scopes', () => {
     const elsewhere = (w: World): Record<string, { query?: object; body?: object }> => ({
       'POST /api/v1/api-keys': { body: { name: 'matrix', tenantId: w.tenant.id } },
       'GET /api/v1/audit-events': { query: { tenantId: w.tenant.id } },
+      'GET /api/v1/audit-events/export': { query: { tenantId: w.tenant.id } },
+      'POST /api/v1/audit-streams': { body: { name: 'matrix', url: 'https://siem.example.com/hook', tenantId: w.tenant.id } },
+      // A valid body, so the answer is about the stream (an invalid one is a 400 for any id).
+      'POST /api/v1/audit-streams/:id/replay': { body: { from: '2026-01-01', to: '2026-01-02' } },
     });
 
     const send = (key: string, r: RouteInfo, path: string, extra: { query?: object; body?: object }) => {
