@@ -13,6 +13,8 @@ import { AddUpstreamOidc1765200000001 } from './1765200000001-AddUpstreamOidc';
 import { AddMailOutbox1765300000000 } from './1765300000000-AddMailOutbox';
 import { AddAccountLinks1765310000000 } from './1765310000000-AddAccountLinks';
 import { AddMfa1765350000000 } from './1765350000000-AddMfa';
+import { PartitionAuditEvents1765500000000 } from './1765500000000-PartitionAuditEvents';
+import { AddAuditStreams1765510000000 } from './1765510000000-AddAuditStreams';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -31,4 +33,6 @@ export const MIGRATIONS = [
   AddMailOutbox1765300000000,
   AddAccountLinks1765310000000,
   AddMfa1765350000000,
+  PartitionAuditEvents1765500000000,
+  AddAuditStreams1765510000000,
 ];

@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin/admin.module';
-import { AuditModule } from './audit/audit.module';
+import { AuditModule, AuditUpkeepModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { AccountsModule } from './auth/accounts/accounts.module';
@@ -40,6 +40,7 @@ import { UsersModule } from './users/users.module';
     DatabaseModule,
     MetricsModule,
     AuditModule,
+    AuditUpkeepModule,
     AuthModule,
     LoginModule.withBiLogout(IssuanceModule),
     AccountsModule,

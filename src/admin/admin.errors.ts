@@ -5,6 +5,8 @@
  */
 export enum AdminError {
   ApiKeyNotFound = 'api_key_not_found',
+  AuditStreamNotFound = 'audit_stream_not_found',
+  InvalidAuditStream = 'invalid_audit_stream',
   GlobalKeyRequired = 'global_key_required',
   GroupNotFound = 'group_not_found',
   InvalidRange = 'invalid_range',

@@ -10,6 +10,8 @@ import { UsersModule } from '../users/users.module';
 import { AccessController } from './access.controller';
 import { ApiKeysController } from './api-keys.controller';
 import { AuditController } from './audit.controller';
+import { AuditStreamsController } from './audit-streams.controller';
+import { StreamsModule } from '../streams/streams.module';
 import { BiIdentitiesController } from './bi-identities.controller';
 import { EmailDomainsController } from './email-domains.controller';
 import { GroupsController } from './groups.controller';
@@ -21,7 +23,7 @@ import { MfaAdminController } from './mfa.controller';
 import { MfaModule } from '../mfa/mfa.module';
 
 @Module({
-  imports: [AuditModule, AuthModule, AccountsModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MfaModule],
+  imports: [AuditModule, AuthModule, AccountsModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MfaModule, StreamsModule],
   controllers: [
     TenantsController,
     UsersController,
@@ -30,6 +32,7 @@ import { MfaModule } from '../mfa/mfa.module';
     AccessController,
     ApiKeysController,
     AuditController,
+    AuditStreamsController,
     SessionsController,
     MfaAdminController,
     EmailDomainsController,

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import type { RequestMeta } from '../common/request-meta';
 import { MetricsService } from '../metrics/metrics.service';
+import { AfterCommit } from './after-commit';
 import { AuditEvent } from './audit-event.entity';
 import { TokenBuckets } from './token-buckets';
 
@@ -34,11 +35,14 @@ export class AuditService {
   private readonly anonymousOverall = new TokenBuckets({ capacity: 300, refillPerSecond: 5, maxKeys: 1 });
   /** Anonymous refusals not audited since the last one that was (carried on the next row). */
   private notAudited = 0;
+  private readonly afterCommit: AfterCommit;
 
   constructor(
     @InjectRepository(AuditEvent) private readonly repo: Repository<AuditEvent>,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    this.afterCommit = new AfterCommit(repo.manager.connection);
+  }
 
   /**
    * Records an event. Pass the transaction's manager so the event and the change it
@@ -54,7 +58,8 @@ export class AuditService {
       requestId: meta.requestId,
       details: (input.details ?? {}) as AuditEvent['details'] & object,
     });
-    this.metrics.audited(input.type, input.details);
+    // Counted once the row is there for good: a counter cannot run ahead of the trail.
+    this.afterCommit.run(manager?.queryRunner, () => this.metrics.audited(input.type, input.details));
   }
 
   /**
@@ -91,6 +96,22 @@ export class AuditService {
       [since, tenantId],
     );
     return rows.map((r) => ({ hour: new Date(r.hour), type: r.type, target: r.target ?? '', reason: r.reason ?? '', n: r.n }));
+  }
+
+  /**
+   * Every event `q` selects (its limit and before ignored), newest first as `list`, one page of
+   * `pageSize` at a time (keyset pagination on id): memory stays that of one page however
+   * many rows the range holds, and no transaction or cursor stays open between pages while
+   * the consumer (a slow download) catches up.
+   */
+  async *each(q: Omit<AuditQuery, 'limit' | 'before'>, pageSize = 1000): AsyncGenerator<AuditEvent[]> {
+    let before: string | undefined;
+    for (;;) {
+      const page = await this.list({ ...q, limit: pageSize, before });
+      if (page.length) yield page;
+      if (page.length < pageSize) return;
+      before = page[page.length - 1].id;
+    }
   }
 
   /** Newest first. */

@@ -1,4 +1,5 @@
 import { AppNamespace, parseApp } from './app.config';
+import { AuditNamespace, parseAudit } from './audit.config';
 import { DatabaseNamespace, parseDatabase } from './database.config';
 import { ConfigError, Env, EnvReader } from './env';
 import { LockoutNamespace, parseLockout } from './lockout.config';
@@ -28,6 +29,7 @@ export interface AppConfig {
   tokens: TokensNamespace;
   outbound: OutboundNamespace;
   mail: MailNamespace;
+  audit: AuditNamespace;
 }
 
 export type ConfigNamespace = keyof AppConfig;
@@ -42,6 +44,7 @@ export const CONFIG_NAMESPACES = Object.keys({
   tokens: true,
   outbound: true,
   mail: true,
+  audit: true,
 } satisfies Record<ConfigNamespace, true>) as ConfigNamespace[];
 /** One namespace's settings, as `@InjectConfig(namespace)` hands them to a service. */
 export type Config<N extends ConfigNamespace> = AppConfig[N];
@@ -58,9 +61,11 @@ export function parseEnv(env: Env, opts: { interactive?: boolean } = {}): AppCon
   const outbound = parseOutbound(read, app.nodeEnv);
   const mail = parseMail(read, app.nodeEnv, app.publicUrl);
 
+  const audit = parseAudit(read);
+
   if (read.problems.length) throw new ConfigError(read.problems);
 
-  return { app, database, secrets: withSecretsKey(secrets, app.dataDir), metrics, session, lockout, tokens, outbound, mail };
+  return { app, database, secrets: withSecretsKey(secrets, app.dataDir), metrics, session, lockout, tokens, outbound, mail, audit };
 }
 
 /** Loads the validated config from the process environment — used by main and the CLIs. */

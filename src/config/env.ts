@@ -42,6 +42,7 @@ export const KNOWN_ENV_VARS = [
   'SIGNING_KEY_PUBLICATION_DELAY',
   'SMTP_URL',
   'MAIL_FROM',
+  'AUDIT_RETENTION_DAYS',
 ] as const;
 export type KnownEnvVar = (typeof KNOWN_ENV_VARS)[number];
 

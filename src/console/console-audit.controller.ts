@@ -3,12 +3,14 @@ import { Undocumented } from '../common/openapi';
 import type { Response } from 'express';
 import { AuditQueryDto } from '../admin/dto/audit-query.dto';
 import { assertTenantInScope } from '../admin/scope';
+import type { AuditEvent } from '../audit/audit-event.entity';
 import { AuditService } from '../audit/audit.service';
+import { writeAuditExport } from '../admin/audit-export';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { parseInstant } from '../common/dates';
 import { LoadsSession } from '../common/route-protection';
 import { TenantsService } from '../tenants/tenants.service';
-import { ConsoleErrorFilter, ConsoleKit, pick, validateAs } from './console-kit';
+import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, pick, validateAs } from './console-kit';
 import { auditPage } from './views/audit';
 
 const PAGE = 50;
@@ -31,6 +33,35 @@ export class ConsoleAuditController {
   @Get()
   async list(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const ctx = await this.kit.enter(req, res);
+    const q = await this.query(ctx, req);
+    const events = q.ok ? await this.audit.list({ ...q.filters, limit: PAGE, before: q.before }) : [];
+    await this.render(ctx, q, events);
+  }
+
+  /** The events the filters select, every one, as a download (the admin API's export, streamed). */
+  @Get('export')
+  async export(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    const q = await this.query(ctx, req);
+    if (!q.ok) return this.render(ctx, q, []);
+    await writeAuditExport(res, this.audit.each(q.filters), req.query.format === 'csv' ? 'csv' : 'ndjson');
+  }
+
+  private async render(ctx: ConsoleCtx, q: Awaited<ReturnType<ConsoleAuditController['query']>>, events: AuditEvent[]): Promise<void> {
+    const scope = ctx.principal.scope;
+    const tenants = scope.tenantId ? [] : (await this.tenants.list({ limit: 200, offset: 0 })).items;
+    this.kit.render(ctx, q.ok ? 200 : 400, 'Audit log', 'audit', auditPage({
+      base: ctx.base,
+      operator: ctx.principal.operator,
+      tenants,
+      form: { values: q.values, errors: q.problems },
+      events,
+      nextBefore: events.length === PAGE ? String(events[events.length - 1].id) : null,
+    }));
+  }
+
+  /** The form's filters, validated as the API's query, a tenant admin held to their own tenant. */
+  private async query(ctx: ConsoleCtx, req: AuthenticatedRequest) {
     const values = pick(req.query, ['type', 'tenantId', 'from', 'to', 'before']);
     const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
     const { value, errors } = await validateAs(AuditQueryDto, { ...given, limit: String(PAGE) });
@@ -43,20 +74,14 @@ export class ConsoleAuditController {
     const instant = (d: string | undefined) => (d === undefined ? undefined : (parseInstant(d) ?? undefined));
     const from = errors?.from ? undefined : instant(value.from);
     const to = errors?.to ? undefined : instant(value.to);
-    const problems = { ...(errors ?? {}) };
+    const problems: Record<string, string> = { ...(errors ?? {}) };
     if (from && to && from > to) problems.to = 'to must not be earlier than from';
-    const ok = !Object.keys(problems).length;
-    const events = ok
-      ? await this.audit.list({ tenantId: scope.tenantId ?? tenantId, type: value.type, from, to, limit: PAGE, before: value.before })
-      : [];
-    const tenants = scope.tenantId ? [] : (await this.tenants.list({ limit: 200, offset: 0 })).items;
-    this.kit.render(ctx, ok ? 200 : 400, 'Audit log', 'audit', auditPage({
-      base: ctx.base,
-      operator: ctx.principal.operator,
-      tenants,
-      form: { values, errors: problems },
-      events,
-      nextBefore: events.length === PAGE ? String(events[events.length - 1].id) : null,
-    }));
+    return {
+      ok: !Object.keys(problems).length,
+      values,
+      problems,
+      before: value.before,
+      filters: { tenantId: scope.tenantId ?? tenantId, type: value.type, from, to },
+    };
   }
 }

@@ -36,6 +36,7 @@ export class ConsoleStop extends Error {}
 /** Messages shown after a POST-redirect-GET (`?done=<key>`): a fixed list, nothing echoed from the URL. */
 const DONE: Record<string, string> = {
   'tenant-created': 'Tenant created.',
+  'stream-replayed': 'The range is queued to be sent again, in order.',
   'tenant-updated': 'Tenant saved.',
   'user-created': 'User created.',
   'user-updated': 'User saved.',

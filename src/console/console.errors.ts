@@ -3,6 +3,7 @@
  * call answer). One list, so a reader sees every refusal in one place.
  */
 export enum ConsoleError {
+  AuditStreamNotFound = 'audit_stream_not_found',
   GroupNotFound = 'group_not_found',
   ProductNotFound = 'product_not_found',
   SessionNotFound = 'session_not_found',

@@ -7,6 +7,7 @@ import { HandoffSecret } from '../inbound/hs256/handoff-secret.entity';
 import { HandoffSettings } from '../inbound/hs256/handoff-settings.entity';
 import { TrustedIssuer } from '../inbound/trusted-issuer/trusted-issuer.entity';
 import { UpstreamProvider } from '../inbound/oidc-upstream/upstream-provider.entity';
+import { AuditStream, AuditStreamDelivery } from '../streams/audit-stream.entity';
 import { SecretsCheck } from '../crypto/secrets-check.entity';
 import { Access } from '../catalog/access.entity';
 import { IatSequence } from '../issuance/iat-sequence.entity';
@@ -49,4 +50,6 @@ export const ENTITIES = [
   MailMessage,
   AccountLink,
   ...MFA_ENTITIES,
+  AuditStream,
+  AuditStreamDelivery,
 ];

@@ -84,7 +84,7 @@ export class MetricsService {
     });
   }
 
-  /** Called for every audit event recorded (see the class comment). */
+  /** Called for every audit event once it has committed (see the class comment). */
   audited(type: string, details: Record<string, unknown> | undefined): void {
     switch (type) {
       case 'sso.token_issued':

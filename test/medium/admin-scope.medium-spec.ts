@@ -171,6 +171,8 @@ describe('admin API scopes', () => {
         await rows(`SELECT to_jsonb(x) AS r FROM trusted_issuers x WHERE tenant_id = $1 ORDER BY id`),
         await rows(`SELECT to_jsonb(x) AS r FROM account_links x WHERE tenant_id = $1 ORDER BY id`),
         await rows(`SELECT to_jsonb(x) AS r FROM mail_outbox x WHERE tenant_id = $1 ORDER BY id`),
+        await rows(`SELECT to_jsonb(x) AS r FROM audit_streams x WHERE tenant_id = $1 ORDER BY id`),
+        await rows(`SELECT to_jsonb(d) AS r FROM audit_stream_deliveries d JOIN audit_streams s ON s.id = d.stream_id WHERE s.tenant_id = $1 ORDER BY d.id`),
         JSON.stringify(await t.ds.query(`SELECT to_jsonb(x) AS r FROM targets x ORDER BY id`)),
       ].join('\n');
     }
@@ -186,6 +188,7 @@ describe('admin API scopes', () => {
       handoffSecret: string;
       trustedIssuer: string;
       invitation: string;
+      stream: string;
     }
 
     async function world(targetId: string): Promise<World> {
@@ -217,7 +220,11 @@ describe('admin API scopes', () => {
          VALUES ($1, $2, 'invitation', encode(sha256(gen_random_uuid()::text::bytea), 'hex'), now() + interval '1 hour', 'test') RETURNING id`,
         [tenant.id, user.id],
       );
-      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id, invitation: inv.id, trustedIssuer: ti.id };
+      const [st] = await t.ds.query(
+        `INSERT INTO audit_streams (tenant_id, name, url, secret_enc, enabled) VALUES ($1, 'siem', 'https://siem.example.com/hook', 'v1.not.a.secret', false) RETURNING id`,
+        [tenant.id],
+      );
+      return { tenant, user: user.id, group: group.id, session, apiKeyId: k.id, key, domain, handoffSecret: h.id, invitation: inv.id, trustedIssuer: ti.id, stream: st.id };
     }
 
     /** Fills a route's path with one tenant's objects; `tenantRef` is its id or its slug. */
@@ -234,6 +241,7 @@ describe('admin API scopes', () => {
         if (name === 'invitationId') return w.invitation;
         if (name === 'id' && r.path.startsWith('/api/v1/api-keys/')) return w.apiKeyId;
         if (name === 'id' && r.path.startsWith('/api/v1/targets/')) return targetId;
+        if (name === 'id' && r.path.startsWith('/api/v1/audit-streams/')) return w.stream;
         throw new Error(`the scope matrix does not know what :${name} of ${r.method} ${r.path} names: add it to fill()`);
       });
     }
@@ -245,6 +253,10 @@ describe('admin API scopes', () => {
     const elsewhere = (w: World): Record<string, { query?: object; body?: object }> => ({
       'POST /api/v1/api-keys': { body: { name: 'matrix', tenantId: w.tenant.id } },
       'GET /api/v1/audit-events': { query: { tenantId: w.tenant.id } },
+      'GET /api/v1/audit-events/export': { query: { tenantId: w.tenant.id } },
+      'POST /api/v1/audit-streams': { body: { name: 'matrix', url: 'https://siem.example.com/hook', tenantId: w.tenant.id } },
+      // A valid body, so the answer is about the stream (an invalid one is a 400 for any id).
+      'POST /api/v1/audit-streams/:id/replay': { body: { from: '2026-01-01', to: '2026-01-02' } },
     });
 
     const send = (key: string, r: RouteInfo, path: string, extra: { query?: object; body?: object }) => {

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { AuditService } from '../../src/audit/audit.service';
 import { grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, signIn } from '../support/cookie-jar';
@@ -70,5 +71,47 @@ describe('GET /metrics without METRICS_TOKEN', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('audit metrics and transactions', () => {
+  let t: TestApp;
+  const scrape = async () => (await request(t.http).get('/metrics').set('Authorization', `Bearer ${TOKEN}`).expect(200)).text;
+  const meta = { actor: 'system', ip: null, requestId: null };
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { METRICS_TOKEN: TOKEN } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('counts an event only once its transaction committed: a rollback (or a rolled-back savepoint) moves no counter', async () => {
+    const audit = t.app.get(AuditService);
+    const series = 'embed_idp_logins_total{outcome="success"}';
+    const before = value(await scrape(), series);
+    await expect(
+      t.ds.transaction(async (m) => {
+        await audit.record(meta, { type: 'login.success' }, m);
+        throw new Error('rolled back on purpose');
+      }),
+    ).rejects.toThrow('rolled back on purpose');
+    expect(value(await scrape(), series) - before).toBe(0);
+
+    await t.ds.transaction(async (m) => {
+      await audit.record(meta, { type: 'login.success' }, m);
+      // Not counted before the commit either: the transaction could still roll back.
+      expect(value(await scrape(), series) - before).toBe(0);
+      await expect(
+        m.transaction(async (inner) => {
+          await audit.record(meta, { type: 'login.success' }, inner);
+          throw new Error('savepoint rolled back');
+        }),
+      ).rejects.toThrow('savepoint rolled back');
+    });
+    expect(value(await scrape(), series) - before).toBe(1);
+    // Without a transaction, the insert has committed when record returns.
+    await audit.record(meta, { type: 'login.success' });
+    expect(value(await scrape(), series) - before).toBe(2);
   });
 });

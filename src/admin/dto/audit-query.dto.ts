@@ -1,6 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { IsInstant } from '../../common/dates';
 import { OptionalNotNull } from '../../common/dto';
 import { IsTenantRef } from '../../common/identifiers';
@@ -61,4 +61,14 @@ export class AuditPageDto {
   @ApiProperty({ type: [AuditEventDto] }) items: AuditEventDto[];
   @ApiProperty({ type: String, nullable: true, description: 'Pass as `before` for the next (older) page; null on the last page' })
   nextBefore: string | null;
+}
+
+export const EXPORT_FORMATS = ['ndjson', 'csv'] as const;
+
+/** The list's filters, every matching event, streamed (newest first). */
+export class AuditExportQueryDto extends PickType(AuditQueryDto, ['tenantId', 'type', 'from', 'to'] as const) {
+  @ApiPropertyOptional({ enum: EXPORT_FORMATS, default: 'ndjson', description: 'ndjson: one event (as the list\'s items) per line; csv: RFC 4180 with a header row, details as JSON' })
+  @OptionalNotNull()
+  @IsIn(EXPORT_FORMATS, { message: 'format must be ndjson or csv' })
+  format: (typeof EXPORT_FORMATS)[number] = 'ndjson';
 }

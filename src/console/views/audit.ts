@@ -11,6 +11,7 @@ export function auditPage(v: { base: string; operator: boolean; tenants: Tenant[
 <td><code>${JSON.stringify(e.details).slice(0, 300)}</code></td></tr>`,
   );
   const keep = ['type', 'tenantId', 'from', 'to'].map((k) => (str(f.values[k]) ? `${k}=${encodeURIComponent(str(f.values[k]))}` : '')).filter(Boolean);
+  const exportUrl = (format: string) => `${v.base}/console/audit/export?${[...keep, `format=${format}`].join('&')}`;
   const older = v.nextBefore ? `${v.base}/console/audit?${[...keep, `before=${v.nextBefore}`].join('&')}` : null;
   return html`<section class="card" aria-labelledby="filter-h"><h2 id="filter-h">Filter</h2>
 <form method="get" action="${v.base}/console/audit">
@@ -26,5 +27,9 @@ ${v.operator && html`<div>${select({ form: 'audit', name: 'tenantId', label: 'Te
 <div class="table-wrap"><table><thead><tr><th>When</th><th>Type</th><th>Actor</th><th>Tenant</th><th>Details</th></tr></thead>
 <tbody>${rows.length ? rows : html`<tr><td colspan="5">No events match.</td></tr>`}</tbody></table></div>
 <div class="pager">${older && html`<a href="${older}">Older events</a>`}</div>
+</section>
+<section class="card" aria-labelledby="dl-h"><h2 id="dl-h">Download and streams</h2>
+<p>Every event these filters select (not only this page): <a href="${exportUrl('csv')}" download>CSV</a> · <a href="${exportUrl('ndjson')}" download>NDJSON</a></p>
+<p><a href="${v.base}/console/audit-streams">Audit streams</a>: where events are sent as they happen (webhooks), their health and failures.</p>
 </section>`;
 }

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CatalogModule } from '../catalog/catalog.module';
+import { CryptoModule } from '../crypto/crypto.module';
+import { AuditStream, AuditStreamDelivery } from './audit-stream.entity';
+import { AuditStreamWorker } from './audit-stream-worker';
+import { AuditStreamsService } from './audit-streams.service';
+
+/** Audit streams: destinations for audit events (Standard Webhooks) and their delivery worker. */
+@Module({
+  imports: [TypeOrmModule.forFeature([AuditStream, AuditStreamDelivery]), CatalogModule, CryptoModule],
+  providers: [AuditStreamsService, AuditStreamWorker],
+  exports: [AuditStreamsService, AuditStreamWorker],
+})
+export class StreamsModule {}

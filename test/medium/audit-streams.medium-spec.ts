@@ -1,0 +1,187 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import request from 'supertest';
+import { AuditService } from '../../src/audit/audit.service';
+import { makeApiKey, makeTenant } from '../factories';
+import { createTestApp, TestApp } from '../setup/app';
+
+interface Received {
+  headers: Record<string, string>;
+  body: string;
+  status: number;
+}
+
+/** A webhook receiver on loopback answering `answer(n)` to its n-th request (1-based). */
+async function receiver(answer: (n: number) => number = () => 204) {
+  const got: Received[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      const status = answer(got.length + 1);
+      got.push({ headers: req.headers as Record<string, string>, body, status });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    got,
+    delivered: () => got.filter((g) => g.status < 300).map((g) => JSON.parse(g.body)),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('audit streams (Standard Webhooks)', () => {
+  let t: TestApp;
+  let globalKey: string;
+  let tenantA: { id: string; slug: string };
+  let tenantB: { id: string; slug: string };
+  let keyA: string;
+  let audit: AuditService;
+  let clock: NodeJS.Timeout;
+  const meta = { actor: 'system', ip: '192.0.2.1', requestId: null };
+  const receivers: { close(): Promise<void> }[] = [];
+
+  const api = (key: string) => ({
+    post: (path: string, body: object) => request(t.http).post(`/api/v1/audit-streams${path}`).set('Authorization', `Bearer ${key}`).send(body),
+    get: (path: string) => request(t.http).get(`/api/v1/audit-streams${path}`).set('Authorization', `Bearer ${key}`),
+    del: (path: string) => request(t.http).delete(`/api/v1/audit-streams${path}`).set('Authorization', `Bearer ${key}`),
+  });
+  const stream = async (key: string, url: string, extra: object = {}) => {
+    const res = await api(key).post('', { name: 'siem', url, ...extra });
+    expect(res.status).toBe(201);
+    return res.body as { id: string; secret: string; tenantId: string | null };
+  };
+  const newReceiver = async (answer?: (n: number) => number) => {
+    const r = await receiver(answer);
+    receivers.push(r);
+    return r;
+  };
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    globalKey = await makeApiKey(t.ds, null);
+    tenantA = await makeTenant(t.ds);
+    tenantB = await makeTenant(t.ds);
+    keyA = await makeApiKey(t.ds, tenantA.id);
+    audit = t.app.get(AuditService);
+    // Time passes quickly here: a delivery waiting for its retry is due at once.
+    clock = setInterval(() => void t.ds.query(`UPDATE audit_stream_deliveries SET next_attempt_at = now() WHERE status = 'pending' AND next_attempt_at > now()`).catch(() => undefined), 100);
+  });
+  afterAll(async () => {
+    clearInterval(clock);
+    await t.close();
+    for (const r of receivers) await r.close();
+  });
+  afterEach(async () => {
+    // Each test's streams only: the next test's receivers start from nothing.
+    await t.ds.query(`DELETE FROM audit_streams`);
+  });
+
+  it('a receiver failing the first 5 attempts still gets the event: same webhook-id each time, a signature the verifier accepts', async () => {
+    const r = await newReceiver((n) => (n <= 5 ? 503 : 200));
+    const s = await stream(globalKey, r.url, { eventTypes: ['login.failure'] });
+    expect(s.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    await audit.record(meta, { type: 'login.failure', tenantId: tenantA.id, details: { reason: 'bad_password' } });
+    const [{ id: eventId }] = await t.ds.query(`SELECT id FROM audit_events WHERE type = 'login.failure' ORDER BY id DESC LIMIT 1`);
+
+    await until('the 6th attempt', () => r.got.length >= 6);
+    expect(r.got.map((g) => g.status)).toEqual([503, 503, 503, 503, 503, 200]);
+    expect(new Set(r.got.map((g) => g.headers['webhook-id']))).toEqual(new Set([`msg_${eventId}`]));
+    const wh = new Webhook(s.secret);
+    for (const g of r.got) {
+      expect(wh.verify(g.body, g.headers)).toMatchObject({ type: 'login.failure', data: { id: String(eventId), tenantId: tenantA.id, details: { reason: 'bad_password' } } });
+    }
+    // The verifier is not a rubber stamp: another body, or another secret, is refused.
+    expect(() => wh.verify(r.got[5].body.replace('bad_password', 'good_password'), r.got[5].headers)).toThrow();
+    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(r.got[5].body, r.got[5].headers)).toThrow();
+
+    const detail = await api(globalKey).get(`/${s.id}`).expect(200);
+    expect(detail.body.health).toMatchObject({ delivered: 1, pending: 0, failed: 0 });
+    expect(detail.body.lastError).toBe('the receiver answered 503');
+    expect(detail.body.secret).toBeUndefined();
+    // Sealed at rest.
+    const [{ secret_enc }] = await t.ds.query(`SELECT secret_enc FROM audit_streams WHERE id = $1`, [s.id]);
+    expect(secret_enc).not.toContain(s.secret.slice(6, 20));
+  });
+
+  it("a tenant's destination never receives another tenant's events; a global one gets all, each in order", async () => {
+    const [ra, rb, rg] = [await newReceiver(), await newReceiver(), await newReceiver()];
+    // (Creating a stream is itself an audit event: these streams take the test's types only.)
+    const eventTypes = ['test.event', 'test.batch'];
+    await stream(keyA, ra.url, { eventTypes });
+    await stream(globalKey, rb.url, { tenantId: tenantB.slug, eventTypes });
+    await stream(globalKey, rg.url, { eventTypes });
+    // A tenant-scoped key cannot aim at another tenant.
+    expect((await api(keyA).post('', { name: 'x', url: ra.url, tenantId: tenantB.id })).status).toBe(404);
+
+    const before = Number((await t.ds.query(`SELECT coalesce(max(id), 0) AS m FROM audit_events`))[0].m);
+    for (let i = 0; i < 10; i++) {
+      await audit.record(meta, { type: 'test.event', tenantId: [tenantA.id, tenantB.id, null][i % 3], details: { i } });
+    }
+    // Several events in one statement, as the SSO hot path writes them.
+    await t.ds.query(
+      `INSERT INTO audit_events (type, actor, tenant_id, details) SELECT 'test.batch', 'system', t, '{}' FROM unnest($1::uuid[]) t`,
+      [[tenantA.id, tenantB.id, tenantA.id, tenantB.id]],
+    );
+    const all = await t.ds.query(`SELECT id::text AS id, tenant_id FROM audit_events e WHERE e.id > $1 ORDER BY e.id`, [before]);
+    expect(all).toHaveLength(14);
+    // A: events 0, 3, 6, 9 and two of the batch; B: 1, 4, 7 and two; global: all 14.
+    await until('every delivery', () => rg.delivered().length >= 14 && ra.delivered().length >= 6 && rb.delivered().length >= 5);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(rg.delivered().map((e) => e.data.id)).toEqual(all.map((e: { id: string }) => e.id));
+    expect(ra.delivered().map((e) => e.data.id)).toEqual(all.filter((e: { tenant_id: string }) => e.tenant_id === tenantA.id).map((e: { id: string }) => e.id));
+    expect(rb.delivered().map((e) => e.data.id)).toEqual(all.filter((e: { tenant_id: string }) => e.tenant_id === tenantB.id).map((e: { id: string }) => e.id));
+
+    // Each key sees its own streams only.
+    expect((await api(keyA).get('').expect(200)).body.items.map((s: { tenantId: string }) => s.tenantId)).toEqual([tenantA.id]);
+    const bStream = (await api(globalKey).get('').expect(200)).body.items.find((s: { tenantId: string }) => s.tenantId === tenantB.id);
+    expect((await api(keyA).get(`/${bStream.id}`)).status).toBe(404);
+    expect((await api(keyA).del(`/${bStream.id}`)).status).toBe(404);
+  });
+
+  it('marks a delivery failed after 3 days of failures; replay sends a range again, same webhook-id', async () => {
+    let failing = true;
+    const r = await newReceiver(() => (failing ? 500 : 200));
+    const s = await stream(globalKey, r.url, { eventTypes: ['test.replay'] });
+    await audit.record(meta, { type: 'test.other', tenantId: tenantA.id });
+    await audit.record(meta, { type: 'test.replay', tenantId: tenantA.id });
+    await until('a first failure', () => r.got.length >= 1);
+    await t.ds.query(`UPDATE audit_stream_deliveries SET created_at = now() - interval '3 days 1 minute' WHERE stream_id = $1`, [s.id]);
+    await until('the delivery to fail', async () => (await api(globalKey).get(`/${s.id}`)).body.health.failed === 1);
+    const detail = (await api(globalKey).get(`/${s.id}`).expect(200)).body;
+    expect(detail.failures).toHaveLength(1);
+    expect(detail.failures[0].lastError).toBe('the receiver answered 500');
+    const id = r.got[0].headers['webhook-id'];
+    expect(r.got.every((g) => JSON.parse(g.body).type === 'test.replay')).toBe(true);
+
+    failing = false;
+    const bad = await api(globalKey).post(`/${s.id}/replay`, { from: '2030-01-01', to: '2020-01-01' });
+    expect(bad.status).toBe(400);
+    const replay = await api(globalKey).post(`/${s.id}/replay`, { from: new Date(Date.now() - 3600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() }).expect(200);
+    expect(replay.body).toEqual({ queued: 1 });
+    await until('the replay', () => r.delivered().length === 1);
+    expect(r.got[r.got.length - 1].headers['webhook-id']).toBe(id);
+  });
+
+  it('refuses a bad destination in words', async () => {
+    const res = await api(globalKey).post('', { name: 'x', url: 'ftp://example.com/hook' });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toContain('url: must be https');
+    const secret = await api(globalKey).post('', { name: 'x', url: 'http://127.0.0.1:1/hook', secret: 'hunter2' });
+    expect(secret.status).toBe(400);
+    expect(secret.body.message).toContain('whsec_');
+    expect((await api(globalKey).post('', { url: 'http://127.0.0.1:1/hook' })).status).toBe(400);
+    expect((await api(globalKey).get('/not-a-uuid')).status).toBe(404);
+  });
+});
