@@ -5,6 +5,7 @@ import type { Response } from 'express';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import type { RequestMeta } from '../common/request-meta';
 import { basePathOf } from '../common/redirects';
+import { OPERATOR_TENANT_SLUG } from '../tenants/tenants.service';
 import { CSRF_FIELD, LoginCsrfService } from '../auth/login/login-csrf.service';
 import { crossSiteMessage, crossSiteSource } from '../common/same-origin';
 import { assertNoOperatorFields, authorizeAdmin } from '../auth/admin-scope';
@@ -90,7 +91,9 @@ export class ConsoleKit {
     const session = req.sessionContext ?? null;
     if (!session) {
       const next = req.method === 'GET' ? req.originalUrl : `${this.base}/console`;
-      res.set('Cache-Control', 'no-store').redirect(303, `${this.base}/login?next=${encodeURIComponent(next)}`);
+      // Operators sign in through the operators' tenant: its slug pre-fills the organization
+      // field, which a first-time operator cannot otherwise guess.
+      res.set('Cache-Control', 'no-store').redirect(303, `${this.base}/login?tenant=${OPERATOR_TENANT_SLUG}&next=${encodeURIComponent(next)}`);
       throw new ConsoleStop();
     }
     const principal = await this.operators.principalFor(session);

@@ -76,7 +76,10 @@ describe('console: operators, tenant admins and scope', () => {
 
     const anon = await request(t.http).get('/console/tenants');
     expect(anon.status).toBe(303);
-    expect(anon.headers.location).toBe(`/login?next=${encodeURIComponent('/console/tenants')}`);
+    expect(anon.headers.location).toBe(`/login?tenant=operators&next=${encodeURIComponent('/console/tenants')}`);
+    // The sign-in page it lands on has the operators' organization filled in.
+    const form = await request(t.http).get(anon.headers.location);
+    expect(form.text).toMatch(/id="tenant" name="tenant"[^>]*value="operators"/);
   });
 
   it('gives a tenant admin their own tenant only: another tenant\'s URL is a 404, a POST there changes nothing', async () => {
