@@ -38,6 +38,10 @@ export class ConsoleStop extends Error {}
 const DONE: Record<string, string> = {
   'tenant-created': 'Tenant created.',
   'tenant-updated': 'Tenant saved.',
+  'tenant-disabled': 'Tenant disabled: its users were signed out and cannot sign in until it is enabled again.',
+  'tenant-enabled': 'Tenant enabled: its users can sign in again.',
+  'user-disabled': 'User disabled: their sessions were ended and they cannot sign in.',
+  'user-enabled': 'User enabled: they can sign in again.',
   'user-created': 'User created.',
   'user-updated': 'User saved.',
   'password-set': 'Password set. The user\'s sessions were ended.',

@@ -82,6 +82,29 @@ describe('console: operators, tenant admins and scope', () => {
     expect(form.text).toMatch(/id="tenant" name="tenant"[^>]*value="operators"/);
   });
 
+  it('disables a tenant only after a confirmation page, says so, and then offers no "Add user"', async () => {
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const tenant = await makeTenant(t.ds, { name: 'Soon Off' });
+    const page = await op.on(request(t.http).get(`/console/tenants/${tenant.id}`));
+    expect(page.text).toContain('Add user');
+    const csrf = csrfOf(page.text);
+    // The button on the tenant page: a confirmation, nothing changed yet.
+    const first = await op.on(request(t.http).post(`/console/tenants/${tenant.id}/disable`)).type('form').send({ _csrf: csrf });
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('Disable Soon Off?');
+    expect(first.text).toContain('name="confirm" value="yes"');
+    expect(await t.ds.query(`SELECT disabled FROM tenants WHERE id = $1`, [tenant.id])).toEqual([{ disabled: false }]);
+    // Confirmed: disabled, and the message says what happened.
+    const confirmed = await op.on(request(t.http).post(`/console/tenants/${tenant.id}/disable`)).type('form').send({ _csrf: csrfOf(first.text), confirm: 'yes' });
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.location).toBe(`/console/tenants/${tenant.id}?done=tenant-disabled`);
+    expect(await t.ds.query(`SELECT disabled FROM tenants WHERE id = $1`, [tenant.id])).toEqual([{ disabled: true }]);
+    const after = await op.on(request(t.http).get(confirmed.headers.location));
+    expect(after.text).toContain('Tenant disabled: its users were signed out');
+    expect(after.text).not.toContain('<button type="submit">Add user</button>');
+    expect(after.text).toContain('Enable tenant');
+  });
+
   it('gives a tenant admin their own tenant only: another tenant\'s URL is a 404, a POST there changes nothing', async () => {
     const mine = await makeTenant(t.ds, { name: 'Mine' });
     const other = await makeTenant(t.ds, { name: 'Other' });
