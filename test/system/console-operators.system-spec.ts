@@ -82,6 +82,17 @@ describe('console: operators, tenant admins and scope', () => {
     expect(form.text).toMatch(/id="tenant" name="tenant"[^>]*value="operators"/);
   });
 
+  it('/console/targets/new without a kind lists the kinds; /favicon.ico is an icon, not a 404', async () => {
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const choose = await op.on(request(t.http).get('/console/targets/new'));
+    expect(choose.status).toBe(200);
+    expect(choose.text).toContain('/console/targets/new?kind=metabase');
+    expect((await op.on(request(t.http).get('/console/targets/new?kind=nope'))).status).toBe(404);
+    const icon = await request(t.http).get('/favicon.ico');
+    expect(icon.status).toBe(200);
+    expect(icon.headers['content-type']).toMatch(/^image\/svg\+xml/);
+  });
+
   it('disables a tenant only after a confirmation page, says so, and then offers no "Add user"', async () => {
     const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
     const tenant = await makeTenant(t.ds, { name: 'Soon Off' });

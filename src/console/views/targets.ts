@@ -70,3 +70,9 @@ ${input({ form: 'try', name: 'email', label: 'User email', type: 'email', attrs:
 <button type="submit" class="secondary">Show claims</button>
 </form></section>`;
 }
+
+/** /console/targets/new without ?kind=: the products to choose from. */
+export function chooseKindPage(base: string, products: readonly ProductSchema[]): SafeHtml {
+  return html`<section class="card"><p>Which BI product does this target sign people in to?</p>
+<p>${joinHtml(products.map((p) => html`<a class="button secondary" href="${base}/console/targets/new?kind=${p.kind}">New ${p.label} target</a>`), ' ')}</p></section>`;
+}
