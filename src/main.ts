@@ -5,7 +5,7 @@ import { preflightEmbedded, stopEmbeddedPostgres } from './database/embedded-pos
 import { assertPortFree, checkDatabase, explainStartupFailure } from './startup-failure';
 
 /** What the failure message may name (set as soon as the configuration is read). */
-const context: { databaseUrl?: string; port?: number } = {};
+const context: { databaseUrl?: string; port?: number; stack?: boolean } = {};
 
 async function main(): Promise<void> {
   // Validate first, so a bad variable is reported plainly before anything starts; then the
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   const checked = loadConfig();
   context.port = checked.app.port;
   context.databaseUrl = checked.database.url;
+  context.stack = ['debug', 'trace'].includes(checked.app.logLevel);
   await assertPortFree(checked.app.port);
   if (checked.database.url) await checkDatabase(checked.database.url);
   else await preflightEmbedded({ dir: path.join(checked.app.dataDir, 'postgres'), port: checked.database.embeddedPort });
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
 main().catch(async (err) => {
   // One line, the cause and the fix (src/startup-failure.ts); the stack only on request.
   process.stderr.write(`embed-idp failed to start: ${explainStartupFailure(err, context)}\n`);
-  if (['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '')) process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  if (context.stack) process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
   // A failure after the embedded Postgres started (a wrong SECRETS_KEY) must not leave it running.
   await stopEmbeddedPostgres().catch(() => undefined);
   process.exit(1);

@@ -8,8 +8,9 @@ import { Undocumented } from '../common/openapi';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
 
-const FAVICON =
-  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f4e79"/><path d="M4 11V5h2v6zm3 0V8h2v3zm3 0V3h2v8z" fill="#fff"/></svg>';
+const FAVICON = String(
+  html`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f4e79"/><path d="M4 11V5h2v6zm3 0V8h2v3zm3 0V3h2v8z" fill="#fff"/></svg>`,
+);
 
 /**
  * GET / — what this service is, for a person who typed its address: a way to sign in, and
