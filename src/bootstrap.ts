@@ -27,6 +27,8 @@ import { MetricsService } from './metrics/metrics.service';
 export function configureApp(app: NestExpressApplication): void {
   const appConfig = app.get<Config<'app'>>(configToken('app'));
   app.useLogger(app.get(Logger));
+  // Created with autoFlushLogs off (createApp): the start-up lines go to the JSON logger now.
+  app.flushLogs();
   // First, so every response carries them: pages, error pages, body-parser errors, JSON.
   app.use(securityHeaders({ https: appConfig.publicUrl.startsWith('https:') }));
   app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
@@ -84,7 +86,9 @@ export function configureApp(app: NestExpressApplication): void {
 }
 
 export async function createApp(): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
+  // A failed start throws to main (abortOnError: false), which prints one line; the buffered
+  // Nest lines and its ExceptionHandler stack are not flushed to the coloured console then.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, autoFlushLogs: false, abortOnError: false, bodyParser: false });
   configureApp(app);
   return app;
 }

@@ -1,19 +1,34 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { ApiKeysService } from './auth/api-keys.service';
-import { createApp } from './bootstrap';
-import { APP_CONFIG } from './config/config.module';
-import { AppConfig, ConfigError, loadConfig } from './config/configuration';
-import { drainAndClose } from './health/shutdown';
-import { EmbeddedPostgresError } from './database/embedded-postgres';
-import { SecretsKeyError } from './crypto/secrets-check';
-import { startupSummary } from './startup-summary';
+import * as path from 'node:path';
+import { loadConfig } from './config/configuration';
+import { preflightEmbedded, stopEmbeddedPostgres } from './database/embedded-postgres';
+import { assertPortFree, checkDatabase, explainStartupFailure } from './startup-failure';
+
+/** What the failure message may name (set as soon as the configuration is read). */
+const context: { databaseUrl?: string; port?: number; stack?: boolean } = {};
 
 async function main(): Promise<void> {
-  // Validate first, so a bad variable is reported plainly before anything starts.
-  loadConfig();
+  // Validate first, so a bad variable is reported plainly before anything starts; then the
+  // two things most often wrong on a first start, each in seconds and in words. Only then is
+  // the application loaded (several seconds of module loading a failed check need not wait for).
+  const checked = loadConfig();
+  context.port = checked.app.port;
+  context.databaseUrl = checked.database.url;
+  context.stack = ['debug', 'trace'].includes(checked.app.logLevel);
+  await assertPortFree(checked.app.port);
+  if (checked.database.url) await checkDatabase(checked.database.url);
+  else await preflightEmbedded({ dir: path.join(checked.app.dataDir, 'postgres'), port: checked.database.embeddedPort });
+
+  const [{ Logger }, { ApiKeysService }, { createApp }, { APP_CONFIG }, { drainAndClose }, { startupSummary, consoleLine }] = await Promise.all([
+    import('@nestjs/common'),
+    import('./auth/api-keys.service'),
+    import('./bootstrap'),
+    import('./config/config.module'),
+    import('./health/shutdown'),
+    import('./startup-summary'),
+  ]);
   const app = await createApp();
-  const config = app.get<AppConfig>(APP_CONFIG);
+  const config = app.get<ReturnType<typeof loadConfig>>(APP_CONFIG);
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -30,19 +45,23 @@ async function main(): Promise<void> {
     process.removeAllListeners(signal);
     process.on(signal, () => void shutdown(signal));
   }
-  await app.listen(config.app.port);
-  new Logger('Main').log(`embed-idp listening on ${config.app.publicUrl} (port ${config.app.port})`);
+  try {
+    await app.listen(config.app.port);
+  } catch (err) {
+    // Taken since the check above: close what started (the embedded Postgres) and say so.
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+  new Logger('Main').log(`embed-idp listening on ${config.app.publicUrl} (port ${config.app.port}); console ${consoleLine(config)}`);
   // From a terminal, the lines that matter instead of ~95 JSON lines (logs keep to warnings).
   if (config.app.interactive) process.stdout.write(startupSummary(config, app.get(ApiKeysService).bootstrapState));
 }
 
-main().catch((err) => {
-  // Our own start-up errors carry the cause and the fix: print just that, not a stack.
-  const known = [ConfigError, SecretsKeyError, EmbeddedPostgresError].find((k) => err instanceof k);
-  if (known) {
-    console.error(`embed-idp failed to start: ${(err as Error).message}`);
-  } else {
-    console.error('embed-idp failed to start:', err instanceof Error ? err.stack : err);
-  }
+main().catch(async (err) => {
+  // One line, the cause and the fix (src/startup-failure.ts); the stack only on request.
+  process.stderr.write(`embed-idp failed to start: ${explainStartupFailure(err, context)}\n`);
+  if (context.stack) process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  // A failure after the embedded Postgres started (a wrong SECRETS_KEY) must not leave it running.
+  await stopEmbeddedPostgres().catch(() => undefined);
   process.exit(1);
 });

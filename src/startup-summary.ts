@@ -10,6 +10,14 @@ const ADMIN_KEY: Record<ApiKeysService['bootstrapState'], string> = {
   none: 'no bootstrap key: set BOOTSTRAP_ADMIN_KEY (24+ characters) to get a first admin API key',
 };
 
+/** Where the console is and how an operator signs in to it (the operators' tenant, slug `operators`). */
+export function consoleLine(config: AppConfig): string {
+  const who = config.secrets.bootstrapOperator
+    ? `as ${config.secrets.bootstrapOperator.email} (BOOTSTRAP_OPERATOR_EMAIL)`
+    : 'as an operator (set BOOTSTRAP_OPERATOR_EMAIL and _PASSWORD, or run npm run create-operator)';
+  return `${config.app.publicUrl}/console: sign in with organization "operators", ${who}`;
+}
+
 /** The short human start-up summary printed when stdout is a terminal. No secret in it. */
 export function startupSummary(config: AppConfig, adminKey: ApiKeysService['bootstrapState']): string {
   let database: string;
@@ -22,6 +30,7 @@ export function startupSummary(config: AppConfig, adminKey: ApiKeysService['boot
   const lines = [
     `embed-idp is ready: ${config.app.publicUrl}`,
     `  database   ${database}`,
+    `  console    ${consoleLine(config)}`,
     `  admin key  ${ADMIN_KEY[adminKey]}`,
     `  admin API  ${config.app.publicUrl}/api/docs`,
     `  metrics    ${config.metrics.token ? `${config.app.publicUrl}/metrics (bearer METRICS_TOKEN)` : 'off (set METRICS_TOKEN)'}`,

@@ -96,7 +96,7 @@ export class AccessService {
       // group first; renaming a group carries its mappings along (GroupsService.rename).
       const missing = await this.groups.missingNames(m, tenantId, Object.keys(value.groupMappings));
       if (missing.length) {
-        throw badRequest(SsoError.UnknownGroups, `groupMappings name groups this tenant does not have: ${missing.map((n) => JSON.stringify(n)).join(', ')}`, {
+        throw badRequest(SsoError.UnknownGroups, `This tenant has no group ${missing.map((n) => JSON.stringify(n)).join(', ')}: add the group to the tenant first, or correct the name in the group mappings`, {
           groups: missing,
         });
       }

@@ -16,6 +16,8 @@ import { productSchema } from './product-schemas';
 import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
 import { FormState } from './views/forms';
 import { accessPage, tryItPage } from './views/access';
+import type { AttributeValue } from '../products/attributes';
+import { formatAttributeInput, parseAttributeInput } from './attribute-input';
 import { ConsoleError } from './console.errors';
 
 /**
@@ -71,11 +73,11 @@ export class ConsoleAccessController {
       if (!local || !mapped) errors.groupMappings = 'each row needs a tenant group and at least one product group';
       else groupMappings[local] = mapped.split(',').map((s) => s.trim()).filter(Boolean);
     }
-    const attributes: Record<string, string> = {};
+    const attributes: Record<string, AttributeValue> = {};
     for (const [k, v] of rows('attr_key', 'attr_value')) {
       if (!k && !v) continue;
       if (!k) errors.attributes = 'each attribute needs a name';
-      else attributes[k] = v;
+      else attributes[k] = parseAttributeInput(v);
     }
     const { settings, problems } = settingsFromForm(product.accessSettingsSchema, 'settings', body);
     Object.assign(errors, problems);
@@ -161,7 +163,7 @@ export class ConsoleAccessController {
             gm_local: Object.keys(existing.groupMappings),
             gm_product: Object.values(existing.groupMappings).map((v) => v.join(', ')),
             attr_key: Object.keys(existing.attributes),
-            attr_value: Object.values(existing.attributes).map(String),
+            attr_value: Object.values(existing.attributes).map(formatAttributeInput),
             ...valuesFromSettings(product.accessSettingsSchema, 'settings', existing.settings as Record<string, unknown>),
           }
         : {},

@@ -5,6 +5,7 @@ import type { Response } from 'express';
 import type { AuthenticatedRequest } from '../auth/auth.decorators';
 import type { RequestMeta } from '../common/request-meta';
 import { basePathOf } from '../common/redirects';
+import { OPERATOR_TENANT_SLUG } from '../tenants/tenants.service';
 import { CSRF_FIELD, LoginCsrfService } from '../auth/login/login-csrf.service';
 import { crossSiteMessage, crossSiteSource } from '../common/same-origin';
 import { assertNoOperatorFields, authorizeAdmin } from '../auth/admin-scope';
@@ -38,6 +39,10 @@ const DONE: Record<string, string> = {
   'tenant-created': 'Tenant created.',
   'stream-replayed': 'The range is queued to be sent again, in order.',
   'tenant-updated': 'Tenant saved.',
+  'tenant-disabled': 'Tenant disabled: its users were signed out and cannot sign in until it is enabled again.',
+  'tenant-enabled': 'Tenant enabled: its users can sign in again.',
+  'user-disabled': 'User disabled: their sessions were ended and they cannot sign in.',
+  'user-enabled': 'User enabled: they can sign in again.',
   'user-created': 'User created.',
   'user-updated': 'User saved.',
   'password-set': 'Password set. The user\'s sessions were ended.',
@@ -95,7 +100,9 @@ export class ConsoleKit {
     const session = req.sessionContext ?? null;
     if (!session) {
       const next = req.method === 'GET' ? req.originalUrl : `${this.base}/console`;
-      res.set('Cache-Control', 'no-store').redirect(303, `${this.base}/login?next=${encodeURIComponent(next)}`);
+      // Operators sign in through the operators' tenant: its slug pre-fills the organization
+      // field, which a first-time operator cannot otherwise guess.
+      res.set('Cache-Control', 'no-store').redirect(303, `${this.base}/login?tenant=${OPERATOR_TENANT_SLUG}&next=${encodeURIComponent(next)}`);
       throw new ConsoleStop();
     }
     const principal = await this.operators.principalFor(session);

@@ -19,7 +19,7 @@ import { ProductSchema, productSchema, productSchemas } from './product-schemas'
 import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
 import { targetDefinition } from '../products';
 import { emptyForm, FormState } from './views/forms';
-import { keysPanel, rotateConfirm, setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
+import { chooseKindPage, keysPanel, rotateConfirm, setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
 import { ConsoleError } from './console.errors';
 import { html } from '../common/html';
 
@@ -52,7 +52,12 @@ export class ConsoleTargetsController {
   @Get('new')
   async newForm(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     const ctx = await this.operator(req, res);
-    const product = productSchema(String(req.query.kind ?? ''));
+    const kind = typeof req.query.kind === 'string' ? req.query.kind : '';
+    // Without a kind (a hand-typed or shared URL), the kinds to choose from rather than a 404.
+    if (!kind) {
+      return this.kit.render(ctx, 200, 'New target', 'targets', chooseKindPage(ctx.base, productSchemas()));
+    }
+    const product = productSchema(kind);
     if (!product) throw notFound(ConsoleError.ProductNotFound);
     this.renderForm(ctx, 200, product, undefined, emptyForm());
   }

@@ -17,7 +17,7 @@ import { IdentitiesService } from '../identities/identities.service';
 import { GroupsService } from '../users/groups.service';
 import { UsersService } from '../users/users.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, pick, validateAs } from './console-kit';
-import { emptyForm, FormState } from './views/forms';
+import { confirmPanel, emptyForm, FormState } from './views/forms';
 import { tenantPage, tenantsPage, userPage } from './views/tenants';
 import { ConsoleError } from './console.errors';
 
@@ -259,16 +259,34 @@ export class ConsoleTenantsController {
     const tenantId = this.kit.scopedTenantId(ctx, raw);
     // `disabled` is operator-only in the API: a tenant admin must not lift their own suspension.
     this.kit.assertNoOperatorFields(ctx, UpdateTenantDto, { disabled });
+    const path = `/console/tenants/${tenantId}`;
+    if (disabled && (req.body as Record<string, unknown>)?.confirm !== 'yes') {
+      const tenant = await this.tenants.findById(tenantId);
+      return this.kit.render(ctx, 200, `Disable ${tenant.name}?`, 'tenants', confirmPanel({
+        action: `${ctx.base}${path}/disable`, csrf: ctx.chrome.csrf, back: `${ctx.base}${path}`, label: 'Disable tenant',
+        question: `Disable ${tenant.name}?`,
+        consequence: 'All its users are signed out at once and cannot sign in, to this console or to any BI tool, until an operator enables it again. Nothing is deleted.',
+      }));
+    }
     await this.tenants.update(ctx.meta, tenantId, { disabled });
-    this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'tenant-updated');
+    this.kit.redirect(ctx, path, disabled ? 'tenant-disabled' : 'tenant-enabled');
   }
 
   private async setUserDisabled(req: AuthenticatedRequest, res: Response, raw: string, rawUser: string, disabled: boolean): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
     const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
+    const path = `/console/tenants/${tenantId}/users/${userId}`;
+    if (disabled && (req.body as Record<string, unknown>)?.confirm !== 'yes') {
+      const user = await this.users.findById(tenantId, userId);
+      return this.kit.render(ctx, 200, `Disable ${user.email}?`, 'tenants', confirmPanel({
+        action: `${ctx.base}${path}/disable`, csrf: ctx.chrome.csrf, back: `${ctx.base}${path}`, label: 'Disable user',
+        question: `Disable ${user.email}?`,
+        consequence: 'Their sessions end at once and they cannot sign in until enabled again. Nothing is deleted.',
+      }));
+    }
     await this.users.update(ctx.meta, tenantId, userId, { disabled });
-    this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'user-updated');
+    this.kit.redirect(ctx, path, disabled ? 'user-disabled' : 'user-enabled');
   }
 
   private async renderList(ctx: ConsoleCtx, status: number, create: FormState): Promise<void> {

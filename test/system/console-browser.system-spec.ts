@@ -125,9 +125,21 @@ describeBrowser('operator console in a real browser', () => {
       await page.locator('#gm_product-0').fill('Analysts, Viewers');
       await page.locator('#attr_key-0').fill('region');
       await page.locator('#attr_value-0').fill('emea');
+      // Typed as in the API's JSON: 42 a number, true a boolean.
+      await page.locator('#attr_key-1').fill('customer_id');
+      await page.locator('#attr_value-1').fill('42');
+      await page.locator('#attr_key-2').fill('beta');
+      await page.locator('#attr_value-2').fill('true');
       await submit(page, 'Grant access');
       expect(await page.getByRole('status').textContent()).toBe('Access grant saved.');
       expect(await page.locator('#gm_product-0').inputValue()).toBe('Analysts, Viewers');
+      const [grant] = await t.ds.query(`SELECT attributes FROM tenant_target_access WHERE tenant_id = $1`, [acmeId]);
+      expect(grant.attributes).toEqual({ region: 'emea', customer_id: 42, beta: true });
+      // Shown back so that saving again keeps the types; then three blank rows, whatever the state.
+      const shown = await page.locator('input[name="attr_value"]').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+      expect(shown.filter(Boolean).sort()).toEqual(['42', 'emea', 'true']);
+      expect(await page.locator('input[name="attr_key"]').count()).toBe(3 + 3);
+      expect(await page.locator('input[name="gm_local"]').count()).toBe(1 + 3);
       await shot(page, 'access-grant');
 
       // Try it: the claims Ada's token would carry, built by Metabase's own claims builder.
@@ -135,7 +147,7 @@ describeBrowser('operator console in a real browser', () => {
       await page.getByLabel('User email').fill('ada@acme.example');
       await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Show claims' }).click()]);
       const claims = JSON.parse((await page.locator('#claims').textContent())!);
-      expect(claims).toMatchObject({ email: 'ada@acme.example', first_name: 'Ada', groups: ['Analysts', 'Viewers'], region: 'emea' });
+      expect(claims).toMatchObject({ email: 'ada@acme.example', first_name: 'Ada', groups: ['Analysts', 'Viewers'], region: 'emea', customer_id: 42, beta: true });
       expect(await t.ds.query(`SELECT 1 FROM issued_tokens`)).toHaveLength(0);
       await shot(page, 'try-it');
 

@@ -76,7 +76,44 @@ describe('console: operators, tenant admins and scope', () => {
 
     const anon = await request(t.http).get('/console/tenants');
     expect(anon.status).toBe(303);
-    expect(anon.headers.location).toBe(`/login?next=${encodeURIComponent('/console/tenants')}`);
+    expect(anon.headers.location).toBe(`/login?tenant=operators&next=${encodeURIComponent('/console/tenants')}`);
+    // The sign-in page it lands on has the operators' organization filled in.
+    const form = await request(t.http).get(anon.headers.location);
+    expect(form.text).toMatch(/id="tenant" name="tenant"[^>]*value="operators"/);
+  });
+
+  it('/console/targets/new without a kind lists the kinds; /favicon.ico is an icon, not a 404', async () => {
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const choose = await op.on(request(t.http).get('/console/targets/new'));
+    expect(choose.status).toBe(200);
+    expect(choose.text).toContain('/console/targets/new?kind=metabase');
+    expect((await op.on(request(t.http).get('/console/targets/new?kind=nope'))).status).toBe(404);
+    const icon = await request(t.http).get('/favicon.ico');
+    expect(icon.status).toBe(200);
+    expect(icon.headers['content-type']).toMatch(/^image\/svg\+xml/);
+  });
+
+  it('disables a tenant only after a confirmation page, says so, and then offers no "Add user"', async () => {
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const tenant = await makeTenant(t.ds, { name: 'Soon Off' });
+    const page = await op.on(request(t.http).get(`/console/tenants/${tenant.id}`));
+    expect(page.text).toContain('Add user');
+    const csrf = csrfOf(page.text);
+    // The button on the tenant page: a confirmation, nothing changed yet.
+    const first = await op.on(request(t.http).post(`/console/tenants/${tenant.id}/disable`)).type('form').send({ _csrf: csrf });
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('Disable Soon Off?');
+    expect(first.text).toContain('name="confirm" value="yes"');
+    expect(await t.ds.query(`SELECT disabled FROM tenants WHERE id = $1`, [tenant.id])).toEqual([{ disabled: false }]);
+    // Confirmed: disabled, and the message says what happened.
+    const confirmed = await op.on(request(t.http).post(`/console/tenants/${tenant.id}/disable`)).type('form').send({ _csrf: csrfOf(first.text), confirm: 'yes' });
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.location).toBe(`/console/tenants/${tenant.id}?done=tenant-disabled`);
+    expect(await t.ds.query(`SELECT disabled FROM tenants WHERE id = $1`, [tenant.id])).toEqual([{ disabled: true }]);
+    const after = await op.on(request(t.http).get(confirmed.headers.location));
+    expect(after.text).toContain('Tenant disabled: its users were signed out');
+    expect(after.text).not.toContain('<button type="submit">Add user</button>');
+    expect(after.text).toContain('Enable tenant');
   });
 
   it('gives a tenant admin their own tenant only: another tenant\'s URL is a 404, a POST there changes nothing', async () => {

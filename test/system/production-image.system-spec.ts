@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../setup/global-setup';
 import { createDatabase, dropDatabase } from '../setup/test-db';
+import { signInOver } from '../support/cookie-jar';
 
 /**
  * The production tree built exactly as the Dockerfile's build stage builds it (its RUN steps,
@@ -71,12 +72,35 @@ describe('the production image tree (Dockerfile build stage)', () => {
       // The rotation command runs in the image too (nothing to re-seal under the same key).
       const rotate = execFileSync(process.execPath, ['dist/src/crypto/rotate-secrets.js'], { cwd: dir, env: { ...base, DATABASE_URL: db.url }, encoding: 'utf8' });
       expect(rotate).toContain('0 value(s) re-sealed under SECRETS_KEY');
+
+      // The first operator, with the README's command for the running container (the image
+      // has no ts-node: `npm run create-operator` cannot work there), then signed in to.
+      const command = readmeCreateOperatorCommand();
+      const email = 'first-op@example.com';
+      const password = 'a long operator password';
+      const created = execFileSync('sh', ['-c', command], {
+        cwd: dir,
+        env: { ...base, DATABASE_URL: db.url },
+        input: `${email}\n${password}\n${password}\n`,
+        encoding: 'utf8',
+      });
+      expect(created).toContain(`Operator ${email} created.`);
+      const signedIn = await signInOver(`http://127.0.0.1:${port}`, { tenant: 'operators', email, password });
+      expect(signedIn.status).toBe(303);
     } finally {
       child.kill('SIGTERM');
       await exited;
     }
   }, 900_000);
 });
+
+/** The README's create-operator command for the container, run here without `docker compose exec embed-idp`. */
+function readmeCreateOperatorCommand(): string {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const m = /^docker compose exec embed-idp (node dist\/\S+)$/m.exec(readme);
+  if (!m) throw new Error('README.md has no `docker compose exec embed-idp node dist/…` line');
+  return m[1];
+}
 
 function runToExit(cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {

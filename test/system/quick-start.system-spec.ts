@@ -27,41 +27,58 @@ describe('README Quick start', () => {
   let t: TestApp;
   let base: string;
   const adminKey = randomToken(24);
+  const opPassword = randomToken(12);
+  const opEmail = /^OP_EMAIL=(\S+)/m.exec(quickStartScript())?.[1] ?? 'missing';
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { BOOTSTRAP_ADMIN_KEY: adminKey } });
+    // What `npm start` gets from the script: the admin key and the operator.
+    t = await createTestApp({ env: { BOOTSTRAP_ADMIN_KEY: adminKey, BOOTSTRAP_OPERATOR_EMAIL: opEmail, BOOTSTRAP_OPERATOR_PASSWORD: opPassword } });
     base = await t.listen();
   });
   afterAll(async () => {
     await t.close();
   });
 
-  it('has no placeholders to fill in', () => {
+  it('has no placeholders to fill in, and no port but $PORT for the service', () => {
     expect(quickStartScript()).not.toMatch(/<[a-zA-Z][^>]*>/);
+    expect(quickStartScript()).not.toContain('localhost:3000');
   });
 
-  it('runs as written and ends with a URL where its user can sign in', async () => {
+  it('runs as written on another PORT, each answer on its own line, and ends with the console and a URL where its user can sign in', async () => {
     const prelude = [
       'set -euo pipefail',
       'npm() { :; }',
-      `openssl() { if [ "$*" = "rand -hex 24" ]; then echo "$QS_ADMIN_KEY"; else command openssl "$@"; fi; }`,
+      `openssl() { case "$*" in "rand -hex 24") echo "$QS_ADMIN_KEY";; "rand -hex 12") echo "$QS_OP_PASSWORD";; *) command openssl "$@";; esac; }`,
     ].join('\n');
-    const script = quickStartScript().replaceAll('http://localhost:3000', base);
-    const { stdout } = await promisify(execFile)('bash', ['-c', `${prelude}\n${script}`], {
-      env: { PATH: process.env.PATH, QS_ADMIN_KEY: adminKey },
+    const port = new URL(base).port;
+    expect(port).not.toBe('3000');
+    const { stdout } = await promisify(execFile)('bash', ['-c', `${prelude}\n${quickStartScript()}`], {
+      env: { PATH: process.env.PATH, QS_ADMIN_KEY: adminKey, QS_OP_PASSWORD: opPassword, PORT: port },
       timeout: 30_000,
     });
 
     const lines = stdout.trim().split('\n');
-    const secret = /^Metabase JWT shared secret: ([0-9a-f]{64})$/.exec(lines[lines.length - 2])?.[1];
+    // Five API answers, one JSON object a line (not run together), then the blank line and the three lines.
+    expect(lines.slice(0, 5).map((l) => l.startsWith('{') && l.endsWith('}'))).toEqual([true, true, true, true, true]);
+    const secret = /^Metabase JWT shared secret: ([0-9a-f]{64})$/.exec(lines[lines.length - 3])?.[1];
+    const consoleLine = /^Console: open (\S+) and sign in with organization operators, (\S+), password: (\S+)$/.exec(lines[lines.length - 2]);
     const open = /^Open (\S+) and sign in as (\S+), password: (.+)$/.exec(lines[lines.length - 1]);
     expect(secret).toBeDefined();
     expect(open).not.toBeNull();
+    expect(consoleLine).not.toBeNull();
     const [, url, email, password] = open!;
+
+    // The console line: its URL on this PORT, and what it says to type signs an operator in.
+    expect(consoleLine![1]).toBe(`http://localhost:${port}/console`);
+    const opJar = new CookieJar();
+    const opLogin = await signIn(request(t.http), opJar, { tenant: 'operators', email: consoleLine![2], password: consoleLine![3] });
+    expect(opLogin.status).toBe(303);
+    const consolePage = await opJar.on(request(t.http).get('/console/tenants')).expect(200);
+    expect(consolePage.text).toContain('Acme Corp');
 
     // The URL shows the sign-in page with the organization filled in.
     const page = new URL(url);
-    expect(page.origin).toBe(base);
+    expect(page.port).toBe(port);
     const jar = new CookieJar();
     const form = jar.store(await jar.on(request(t.http).get(page.pathname + page.search)));
     expect(form.status).toBe(200);

@@ -24,9 +24,14 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(str) : v === un
 
 /** Rows of two inputs (e.g. local group -> product groups), with a few blank rows to add more. */
 function rows(form: FormState, names: [string, string], headers: [string, string], datalist?: string): SafeHtml {
-  const a = list(form.values[names[0]]);
-  const b = list(form.values[names[1]]);
-  const n = Math.max(a.length, b.length) + EXTRA_ROWS;
+  // The filled rows, then always the same number of blank ones: a form sent back with its
+  // blank rows (an error) must not grow, and a new grant must not show more than a saved one.
+  const all = list(form.values[names[0]]);
+  const right = list(form.values[names[1]]);
+  const filled = Array.from({ length: Math.max(all.length, right.length) }, (_, i) => [all[i] ?? '', right[i] ?? ''] as const).filter(([x, y]) => x.trim() || y.trim());
+  const a = filled.map(([x]) => x);
+  const b = filled.map(([, y]) => y);
+  const n = filled.length + EXTRA_ROWS;
   const body = Array.from({ length: n }, (_, i) => {
     const id = (name: string) => `${name}-${i}`;
     return html`<tr><td><label class="visually-hidden" for="${id(names[0])}">${headers[0]} ${i + 1}</label><input type="text" id="${id(names[0])}" name="${names[0]}" value="${a[i] ?? ''}"${datalist && html` list="${datalist}"`} maxlength="100"></td>
@@ -53,7 +58,7 @@ ${formOpen(path, v.csrf, v.form)}
 <p class="hint">A group of this tenant → the ${v.product.label} group names it becomes (comma-separated).</p>
 ${rows(v.form, ['gm_local', 'gm_product'], ['Tenant group', `${v.product.label} groups`], 'local-groups')}${err('groupMappings')}</fieldset>
 <fieldset><legend>Attributes</legend>
-<p class="hint">Sent for this tenant's users to this target (e.g. for row-level security).</p>
+<p class="hint">Sent for this tenant's users to this target (e.g. for row-level security). <code>42</code> is sent as a number, <code>true</code>/<code>false</code> as booleans; write <code>"42"</code> in quotes to send text.</p>
 ${rows(v.form, ['attr_key', 'attr_value'], ['Name', 'Value'])}${err('attributes')}</fieldset>
 <fieldset><legend>${v.product.label} settings</legend>${renderSchemaFields(v.product.accessSettingsSchema, 'settings', 'grant', v.form)}${err('settings')}</fieldset>
 <button type="submit">${v.existing ? 'Save grant' : 'Grant access'}</button>

@@ -87,3 +87,16 @@ export function when(d: Date | string | null | undefined): SafeHtml | '' {
   const date = d instanceof Date ? d : new Date(d);
   return html`<time datetime="${date.toISOString()}">${date.toISOString().replace('T', ' ').slice(0, 16)} UTC</time>`;
 }
+
+/**
+ * The page a destructive action shows first (no script needed): what will happen, the
+ * action's button (posting `confirm=yes`) and a way back. A single click on the original
+ * button never does it.
+ */
+export function confirmPanel(v: { action: string; csrf: string; question: string; consequence: string; label: string; back: string }): SafeHtml {
+  return html`<section class="card" aria-labelledby="confirm-h">
+<h2 id="confirm-h">${v.question}</h2>
+<p>${v.consequence}</p>
+<div class="row">${actionButton(v.action, v.csrf, v.label, 'danger', { confirm: 'yes' })}<p><a href="${v.back}">Cancel</a></p></div>
+</section>`;
+}

@@ -100,3 +100,9 @@ export function rotateConfirm(v: { base: string; csrf: string; target: TargetVie
 <button type="submit">Rotate now</button> <a href="${v.base}/console/targets/${v.target.id}">Cancel</a>
 </form></section>`;
 }
+
+/** /console/targets/new without ?kind=: the products to choose from. */
+export function chooseKindPage(base: string, products: readonly ProductSchema[]): SafeHtml {
+  return html`<section class="card"><p>Which BI product does this target sign people in to?</p>
+<p>${joinHtml(products.map((p) => html`<a class="button secondary" href="${base}/console/targets/new?kind=${p.kind}">New ${p.label} target</a>`), ' ')}</p></section>`;
+}

@@ -98,7 +98,7 @@ ${input({ form: 'usearch', name: 'email', label: 'Search by email', type: 'searc
 <div class="table-wrap"><table><thead><tr><th>Email</th><th>Name</th><th>Role</th><th>Groups</th><th>Status</th></tr></thead>
 <tbody>${userRows.length ? userRows : html`<tr><td colspan="5">No users yet.</td></tr>`}</tbody></table></div>
 </section>
-<section class="card" aria-labelledby="adduser-h">
+${t.disabled ? html`<section class="card" aria-labelledby="adduser-h"><h2 id="adduser-h">Add a user</h2><p class="muted">This tenant is disabled: enable it before adding users.</p></section>` : html`<section class="card" aria-labelledby="adduser-h">
 <h2 id="adduser-h">Add a user</h2>
 <p><a href="${path}/invitations">Invite someone by email instead</a> (they set their own password)</p>
 ${formOpen(`${path}/users`, v.csrf, userForm)}
@@ -115,7 +115,7 @@ ${v.groups.length > 0 && html`<fieldset><legend>Groups</legend>${v.groups
 ${userForm.errors.groups && html`<p class="field-error">${userForm.errors.groups}</p>`}</fieldset>`}
 <button type="submit">Add user</button>
 </form>
-</section>
+</section>`}
 <section class="card" aria-labelledby="groups-h">
 <h2 id="groups-h">Groups</h2>
 <p class="muted">Access grants map these to the BI tool's groups.</p>
@@ -157,8 +157,12 @@ ${select({
 })}
 <button type="submit">Save</button>
 </form>
-${!t.operator && v.operator && actionButton(`${path}/${t.disabled ? 'enable' : 'disable'}`, v.csrf, t.disabled ? 'Enable tenant' : 'Disable tenant (ends all its sessions)', t.disabled ? 'secondary' : 'danger')}
 </section>
+${!t.operator && v.operator && html`<section class="card" aria-labelledby="status-h">
+<h2 id="status-h">${t.disabled ? 'Disabled' : 'Disable this tenant'}</h2>
+<p class="muted">${t.disabled ? 'Its users cannot sign in. Enabling lets them sign in again.' : 'Signs all its users out and stops them signing in, until enabled again. Asks first.'}</p>
+${actionButton(`${path}/${t.disabled ? 'enable' : 'disable'}`, v.csrf, t.disabled ? 'Enable tenant' : 'Disable tenant…', t.disabled ? 'secondary' : 'danger')}
+</section>`}
 </div>`;
 }
 
@@ -197,7 +201,7 @@ ${formOpen(path, v.csrf, profile)}
 ${!v.tenant.operator && select({ form: 'profile', name: 'role', label: 'Role', state: profile, options: [{ value: 'member', label: 'Member' }, { value: 'tenant_admin', label: 'Tenant admin' }] })}
 <button type="submit">Save</button>
 </form>
-${actionButton(`${path}/${u.disabled ? 'enable' : 'disable'}`, v.csrf, u.disabled ? 'Enable user' : 'Disable user (ends their sessions)', u.disabled ? 'secondary' : 'danger')}
+${actionButton(`${path}/${u.disabled ? 'enable' : 'disable'}`, v.csrf, u.disabled ? 'Enable user' : 'Disable user…', u.disabled ? 'secondary' : 'danger')}
 </section>
 <section class="card" aria-labelledby="pw-h">
 <h2 id="pw-h">Set password</h2>
