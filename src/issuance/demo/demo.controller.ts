@@ -106,7 +106,7 @@ ${demo.body({ target, resource, base })}
       .status(200)
       .set({
         'Cache-Control': 'no-store',
-        'Content-Security-Policy': `default-src 'none'; script-src 'self'; connect-src 'self' ${origins}; style-src ${STYLE_HASH}; frame-src ${origins}; base-uri 'none'`,
+        'Content-Security-Policy': `default-src 'none'; script-src 'self'; connect-src 'self'${demo.connectsToProduct ? ` ${origins}` : ''}; style-src ${STYLE_HASH}; frame-src ${origins}; base-uri 'none'`,
         'X-Content-Type-Options': 'nosniff',
         'Referrer-Policy': 'same-origin',
       })
