@@ -101,7 +101,7 @@ export class ConsoleAccessController {
 
   /**
    * Try it: the claims the product file would put in this user's token now, built by the
-   * same claims builder the SSO flow uses — decoded, never signed, nothing recorded.
+   * same claims builder the SSO (or token) flow uses — decoded, never signed, nothing recorded.
    */
   @Get(':targetId/try')
   async tryIt(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') rawTarget: string): Promise<void> {
@@ -115,7 +115,9 @@ export class ConsoleAccessController {
     let claims: Record<string, unknown> | null = null;
     let problem: string | null = null;
     let formError: string | undefined;
-    const sso = targetDefinition(target.kind)?.sso;
+    // The product's claims builder: its SSO token's, else the token it signs for its SDK or URL.
+    const def = targetDefinition(target.kind);
+    const sso = def?.sso ?? def?.token;
     if (email) {
       const user = await this.users.findByEmail(tenantId, email);
       if (!user) formError = `no user with email ${email} in ${tenant.name}`;
@@ -144,7 +146,9 @@ export class ConsoleAccessController {
     }
     this.kit.render(ctx, formError ? 400 : 200, `Try ${target.name || target.slug}`, ctx.principal.operator ? 'targets' : 'tenants', tryItPage({
       base: ctx.base, tenant, target, product, email, claims, problem, formError,
-      canOpen: ownGrant !== null && !target.disabled && product.capabilities.ssoRedirect,
+      canOpen: ownGrant !== null && !target.disabled,
+      // A workbook to open (a product whose URL carries the token), when it looks like one.
+      linkPath: linkPathOf(target.kind, req.query),
       ownTenantName: session.tenant.name,
     }));
   }
@@ -173,6 +177,12 @@ export class ConsoleAccessController {
       base: ctx.base, csrf: ctx.chrome.csrf, operator: ctx.principal.operator, tenant, target, product, existing, groupNames: groups.items.map((g) => g.name), form: form ?? initial,
     }));
   }
+}
+
+function linkPathOf(kind: string, query: Record<string, unknown>): string | null {
+  const link = targetDefinition(kind)?.token?.link;
+  const v = link ? query[link.resource] : undefined;
+  return link && typeof v === 'string' && link.path.test(v) ? v : null;
 }
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);

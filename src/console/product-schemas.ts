@@ -37,7 +37,7 @@ export interface ProductSchema {
   accessSettingsSchema: ObjectSchema;
   /** `name` is the target input's field for it. */
   secrets: { name: string; required: boolean; description: string }[];
-  capabilities: { ssoRedirect: boolean; signedEmbed: boolean; tokenBroker: boolean };
+  capabilities: { ssoRedirect: boolean; signedEmbed: boolean; tokenBroker: boolean; jsonToken: boolean; tokenLink: boolean };
 }
 
 export function productSchemas(): ProductSchema[] {
@@ -47,7 +47,13 @@ export function productSchemas(): ProductSchema[] {
     settingsSchema: d.settingsSchema as unknown as ObjectSchema,
     accessSettingsSchema: d.accessSettingsSchema as unknown as ObjectSchema,
     secrets: d.secrets.map((x) => ({ name: x.name, required: x.required, description: x.description })),
-    capabilities: { ssoRedirect: d.capabilities.ssoRedirect, signedEmbed: d.capabilities.signedEmbed, tokenBroker: d.capabilities.tokenBroker },
+    capabilities: {
+      ssoRedirect: d.capabilities.ssoRedirect,
+      signedEmbed: d.capabilities.signedEmbed,
+      tokenBroker: d.capabilities.tokenBroker,
+      jsonToken: d.capabilities.jsonToken,
+      tokenLink: d.capabilities.tokenLink,
+    },
   }));
 }
 

@@ -86,8 +86,10 @@ export interface DemoBehaviour {
   assets: Record<string, () => string>;
   /** The page's entry script (a key of `assets`). */
   script: string;
-  /** Origins the page frames or the SDK connects to (CSP frame-src / connect-src). */
+  /** Origins the page frames (CSP frame-src). */
   frameOrigins(target: TargetRef): string[];
+  /** The SDK calls those origins from the page itself (CSP connect-src), e.g. to sign in. */
+  connectsToProduct?: boolean;
 }
 
 /**

@@ -81,6 +81,26 @@ export interface TryItView {
   canOpen: boolean;
   ownTenantName: string;
   formError?: string;
+  /** A product whose URL carries the token: the resource to open, once typed. */
+  linkPath?: string | null;
+}
+
+/** How to open the product as yourself, by what it takes: a sign-in, a token for its SDK, or a URL. */
+function openSection(v: TryItView): SafeHtml {
+  if (!v.canOpen) return html`<p>Your organization (${v.ownTenantName}) has no access grant for this target: grant it to open ${v.product.label} as yourself.</p>`;
+  const slug = encodeURIComponent(v.target.slug);
+  if (v.product.capabilities.ssoRedirect) return html`<p>Runs the real sign-in, as you.</p><a class="button" href="${v.base}/sso/${slug}">Open ${v.product.label}</a>`;
+  if (v.product.capabilities.jsonToken) {
+    return html`<p>The token a host page would get for you (signed and recorded, as for real).</p><a class="button" href="${v.base}/embed/${slug}/token">Get a token</a>`;
+  }
+  if (v.product.capabilities.tokenLink) {
+    // A link, not a form: the console's CSP (form-action 'self') stops a form's redirect to another site.
+    return html`<p>A host page frames <code>${v.base}/embed/${v.target.slug}/workbook/&lt;workbook&gt;</code>; open one as yourself:</p>
+<form method="get" action="${v.base}/console/tenants/${v.tenant.id}/access/${v.target.id}/try">${v.email && html`<input type="hidden" name="email" value="${v.email}">`}${input({ form: 'open', name: 'workbook', label: 'Workbook (Name-id, as in its URL)', value: v.linkPath ?? '', attrs: html`required maxlength="200" pattern="[A-Za-z0-9_-]+"` })}
+<button type="submit" class="secondary">Use this workbook</button></form>
+${v.linkPath && html`<a class="button" href="${v.base}/embed/${slug}/workbook/${encodeURIComponent(v.linkPath)}">Open ${v.product.label}</a>`}`;
+  }
+  return html`<p>${v.product.label} has no sign-in to open from here.</p>`;
 }
 
 export function tryItPage(v: TryItView): SafeHtml {
@@ -96,9 +116,7 @@ ${v.problem && html`<p class="alert" role="alert">${v.problem}</p>`}
 ${v.claims && html`<p class="muted">What ${v.email}'s token would carry (decoded; nothing was signed or recorded):</p><pre id="claims">${JSON.stringify(v.claims, null, 2)}</pre>`}
 </section>
 <section class="card" aria-labelledby="open-h"><h2 id="open-h">Open ${v.product.label}</h2>
-${v.canOpen
-    ? html`<p>Runs the real sign-in, as you.</p><a class="button" href="${v.base}/sso/${v.target.slug}">Open ${v.product.label}</a>`
-    : html`<p>Your organization (${v.ownTenantName}) has no access grant for this target: grant it to open ${v.product.label} as yourself.</p>`}
+${openSection(v)}
 </section>
 </div>`;
 }

@@ -21,6 +21,7 @@ h1{font-size:1.2rem;margin:0}
 #status.error{color:#b3261e}
 #dashboard,.embed{display:block;height:calc(100vh - 6rem);margin:1rem 1.5rem}
 #dashboard iframe,.embed iframe{width:100%;height:100%;border:0;background:#fff;border-radius:.4rem}
+iframe.embed{width:calc(100% - 3rem);border:0;background:#fff;border-radius:.4rem}
 `;
 const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE, 'utf8').digest('base64')}'`;
 // Safe unescaped: a constant of this file, and the page's CSP allows exactly this text by its hash.
@@ -105,7 +106,7 @@ ${demo.body({ target, resource, base })}
       .status(200)
       .set({
         'Cache-Control': 'no-store',
-        'Content-Security-Policy': `default-src 'none'; script-src 'self'; connect-src 'self' ${origins}; style-src ${STYLE_HASH}; frame-src ${origins}; base-uri 'none'`,
+        'Content-Security-Policy': `default-src 'none'; script-src 'self'; connect-src 'self'${demo.connectsToProduct ? ` ${origins}` : ''}; style-src ${STYLE_HASH}; frame-src ${origins}; base-uri 'none'`,
         'X-Content-Type-Options': 'nosniff',
         'Referrer-Policy': 'same-origin',
       })

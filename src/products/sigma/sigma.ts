@@ -4,6 +4,7 @@ import type { AccessSettings, TargetSettings } from '../product-types';
 import { defineTarget, schemas, Signing, TokenBehaviour } from '../product-definition';
 import type { ArraySchema, ObjectSchema } from '../settings-schema';
 import { groupsNote, originsOf, settingOr } from '../setup-guide';
+import { sigmaDemo } from './demo';
 
 /**
  * Sigma Computing, JWT embedding (Sigma's "JSON Web Token claims reference"): the host page
@@ -137,6 +138,7 @@ export const sigma = defineTarget({
   // Sigma generates the embed secret (64 hex characters).
   secrets: [{ name: 'secret', required: true, minLength: 32, description: 'Developer access: the embed secret' }],
   token,
+  demo: sigmaDemo,
   setupGuide: (t, url, groups) => ({
     where: 'Sigma: Administration > Developer access > Create new (Embedding)',
     items: [

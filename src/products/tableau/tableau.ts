@@ -6,6 +6,7 @@ import { mapGroups } from '../claims';
 import { resolveAttribute } from '../attributes';
 import type { ArraySchema, ObjectSchema } from '../settings-schema';
 import { originsOf, settingOr } from '../setup-guide';
+import { tableauDemo } from './demo';
 
 /**
  * Tableau Cloud / Server, Connected Apps with direct trust (Embedding API v3): the host page
@@ -195,6 +196,7 @@ export const tableau = defineTarget({
     return listed.filter((n) => RESERVED_CLAIMS.includes(n)).map((n) => `settings.userAttributes must not name the reserved claim "${n}"`);
   },
   token,
+  demo: tableauDemo,
   setupGuide: (t, url) => ({
     where: 'Tableau: Settings > Connected Apps > New Connected App > Direct Trust',
     items: [
