@@ -69,6 +69,18 @@ describe('fake Grafana ([auth.jwt], jwk_set_url)', () => {
     expect(await fake.check(token())).toEqual({ ok: false, reason });
   });
 
+  it('with expect_claims, refuses a token for another audience or none, and takes a listed one', async () => {
+    const strict = await startFakeGrafana({ jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`, now: () => clock, expectClaims: { aud: 'https://grafana-a.example' } });
+    try {
+      expect(await strict.check(rs(claims({ aud: 'https://grafana-a.example' })))).toMatchObject({ ok: true });
+      expect(await strict.check(rs(claims({ aud: ['x', 'https://grafana-a.example'] })))).toMatchObject({ ok: true });
+      expect(await strict.check(rs(claims({ aud: 'https://grafana-b.example' })))).toEqual({ ok: false, reason: 'unexpected_aud' });
+      expect(await strict.check(rs(claims()))).toEqual({ ok: false, reason: 'unexpected_aud' });
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('keeps the JWKS for its cache TTL: a key published later is unknown until the cache expires', async () => {
     const late = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const lateKid = kidOf(late.publicKey);

@@ -21,7 +21,7 @@ import type { Server } from 'node:http';
  * It refuses: alg other than RS256/ES256 (HS256 with the public key as secret, none); no kid,
  * or a kid not in the cached JWKS; a JWK whose alg differs from the header's; a bad signature;
  * no exp or an exp passed; no iat or one in the future; no sub; no login or email claim; a
- * role claim that is not a Grafana role.
+ * role claim that is not a Grafana role; a claim other than `expectClaims` says (`expect_claims`).
  */
 export interface FakeGrafanaOptions {
   jwksUrl: string;
@@ -31,6 +31,11 @@ export interface FakeGrafanaOptions {
   emailClaim?: string;
   loginClaim?: string;
   roleClaim?: string;
+  /**
+   * Grafana's `expect_claims` (JSON): each claim must equal the value; `aud` may be a string or
+   * a list of which the token's audience must contain one (go-jose's AnyAudience).
+   */
+  expectClaims?: Record<string, string | string[]>;
 }
 
 export interface GrafanaLogin {
@@ -100,6 +105,14 @@ export async function startFakeGrafana(o: FakeGrafanaOptions): Promise<FakeGrafa
     const email = claims[emailClaim];
     if (typeof login !== 'string' || !login) return { ok: false, reason: 'no_login' };
     if (typeof email !== 'string' || !email.includes('@')) return { ok: false, reason: 'no_email' };
+    for (const [name, want] of Object.entries(o.expectClaims ?? {})) {
+      const got = claims[name];
+      if (name === 'aud') {
+        const have = Array.isArray(got) ? got : [got];
+        const wanted = Array.isArray(want) ? want : [want];
+        if (!wanted.some((w) => have.includes(w))) return { ok: false, reason: 'unexpected_aud' };
+      } else if (got !== want) return { ok: false, reason: `unexpected_${name}` };
+    }
     const role = claims[roleClaim];
     if (role !== undefined && !ROLES.includes(role as string)) return { ok: false, reason: 'bad_role' };
     return { ok: true, login: { sub: claims.sub, login, email, role: (role as string | undefined) ?? null, kid, claims } };

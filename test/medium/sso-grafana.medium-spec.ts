@@ -3,6 +3,7 @@ import { SessionsService } from '../../src/auth/sessions.service';
 import { FakeGrafana, startFakeGrafana } from '../fakes/grafana';
 import { grantAccess, makeApiKey, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
+import { grafanaSetupGuide } from '../../src/products/grafana/setup-guide';
 
 /**
  * Grafana end to end: /sso/<target>?return_to=/d/<uid> -> 302 <grafana>/d/<uid>?auth_token=..
@@ -85,6 +86,36 @@ describe('Grafana JWT sign-in (e2e)', () => {
     const [sealed] = await t.ds.query(`SELECT private_key_enc FROM target_signing_keys WHERE target_id = $1`, [target.id]);
     expect(sealed.private_key_enc).toMatch(/^v1\./);
     expect(sealed.private_key_enc).not.toContain('PRIVATE KEY');
+  });
+
+  it("binds each token to its Grafana: with the service-wide JWKS and the setup guide's expect_claims, another target's token is refused", async () => {
+    const other = await startFakeGrafana({ jwksUrl: `${base}/.well-known/jwks.json` });
+    const otherSlug = `grafana-b-${Date.now().toString(36)}`;
+    try {
+      const created = await admin('post', '/targets').send({ slug: otherSlug, kind: 'grafana', baseUrl: other.url }).expect(201);
+      await grantAccess(t.ds, tenant.id, created.body.id, { groupMappings: { editors: ['Editor'] } });
+      // Grafana A, told the service-wide JWKS (holding B's keys too) and A's expect_claims line.
+      const ini = grafanaSetupGuide({ slug: target.slug, baseUrl: fake.url, settings: {} }, base, []).items[0].value!;
+      const expect_claims = JSON.parse(/^expect_claims = (.*)$/m.exec(ini)![1]) as Record<string, string>;
+      expect(expect_claims).toEqual({ aud: fake.url });
+      const strictA = await startFakeGrafana({ jwksUrl: `${base}/.well-known/jwks.json`, expectClaims: expect_claims });
+      try {
+        const { cookie } = await signIn();
+        const mint = async (slug: string) => {
+          const res = await request(t.http).get(`/sso/${slug}?return_to=/d/x`).set('Cookie', cookie).expect(302);
+          return new URL(res.headers.location).searchParams.get('auth_token')!;
+        };
+        expect(await strictA.check(await mint(target.slug))).toMatchObject({ ok: true });
+        // Without expect_claims the signature alone would let B's token in: that is what the line stops.
+        const fromB = await mint(otherSlug);
+        expect(await other.check(fromB)).toMatchObject({ ok: true });
+        expect(await strictA.check(fromB)).toEqual({ ok: false, reason: 'unexpected_aud' });
+      } finally {
+        await strictA.close();
+      }
+    } finally {
+      await other.close();
+    }
   });
 
   it('refuses: no session (login page), no access, unknown target, disabled target, return_to off Grafana', async () => {

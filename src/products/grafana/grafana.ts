@@ -3,7 +3,7 @@ import type { TargetSettings } from '../product-types';
 import { ASYMMETRIC_ALGS, AsymmetricAlg, defineTarget, MintContext, schemas, SsoBehaviour } from '../product-definition';
 import { claimNameClashes, mapGroups } from '../claims';
 import type { ObjectSchema } from '../settings-schema';
-import { grafanaSetupGuide } from './setup-guide';
+import { grafanaAudience, grafanaSetupGuide } from './setup-guide';
 
 /**
  * Grafana, `[auth.jwt]` with `url_login = true` (grafana.com/docs/grafana/latest/setup-grafana/
@@ -77,6 +77,10 @@ const sso: SsoBehaviour = {
     if (name) payload[claim(s, 'nameClaim', DEFAULT_NAME_CLAIM)] = name;
     const role = grafanaRole(ctx.groups, ctx.access.groupMappings);
     if (role) payload[claim(s, 'roleClaim', DEFAULT_ROLE_CLAIM)] = role;
+    // The audience is this Grafana (its origin), which the setup guide makes Grafana require
+    // (`expect_claims`): Grafana checks only the signature otherwise, so a Grafana given a JWKS
+    // that also holds another target's keys would accept that target's tokens.
+    payload.aud = grafanaAudience(ctx.target);
     // Grafana checks exp and iat (go-jose, 1 min leeway); jti is our ledger's.
     payload.iat = ctx.iat;
     payload.exp = exp;

@@ -1,4 +1,10 @@
 import type { SetupGuide, SetupTarget } from '../product-definition';
+import { originOf } from '../../common/redirects';
+
+/** The `aud` of a Grafana target's tokens: Grafana's origin, which its `expect_claims` requires. */
+export function grafanaAudience(target: Pick<SetupTarget, 'baseUrl'>): string {
+  return originOf(target.baseUrl) ?? target.baseUrl.replace(/\/+$/, '');
+}
 
 /**
  * What the operator pastes into grafana.ini (or GF_AUTH_JWT_* variables): the `[auth.jwt]`
@@ -14,6 +20,8 @@ export function grafanaSetupGuide(t: SetupTarget, publicUrl: string, productGrou
     'header_name = X-JWT-Assertion',
     `jwk_set_url = ${publicUrl}/targets/${t.slug}/jwks.json`,
     'cache_ttl = 60m',
+    // Grafana then refuses a token minted for any other target (another audience).
+    `expect_claims = ${JSON.stringify({ aud: grafanaAudience(t) })}`,
     `username_claim = ${s('loginClaim', 'login')}`,
     `email_claim = ${s('emailClaim', 'email')}`,
     'auto_sign_up = true',
