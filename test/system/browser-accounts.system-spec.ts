@@ -82,7 +82,7 @@ describeBrowser('accounts in a real browser, mail over SMTP', () => {
       await Promise.all([op.page.waitForURL(/done=invitation-sent/), op.page.getByRole('button', { name: 'Send invitation' }).click()]);
       expect(await op.page.locator('table').textContent()).toContain('selina@wayne.example');
       await shoot(op.page, 'console-invitations');
-      await smtp.waitFor(before + 1);
+      await smtp.waitForTo('selina@wayne.example', before);
       await op.page.goto(`${base}/console/outbox`);
       expect(await op.page.locator('table').textContent()).toContain('selina@wayne.example');
       await shoot(op.page, 'console-outbox');
@@ -134,8 +134,7 @@ describeBrowser('accounts in a real browser, mail over SMTP', () => {
       await page.waitForLoadState('domcontentloaded');
       expect(await page.locator('h1').textContent()).toBe('Check your email');
       await shoot(page, 'forgot-sent');
-      await smtp.waitFor(before + 1);
-      const mail = smtp.lastTo('alfred@gotham.example')!;
+      const mail = await smtp.waitForTo('alfred@gotham.example', before);
       expect(mail.subject).toBe('Reset your password');
 
       await page.goto(linkIn(mail.text));

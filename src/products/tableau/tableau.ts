@@ -91,6 +91,9 @@ const token: TokenBehaviour = {
       payload[ODA_GROUPS] = mapGroups(ctx.groups, ctx.access.groupMappings ?? {});
     }
     payload.jti = ctx.jti;
+    // Tableau's own samples (tableau/connected-apps-jwt-samples) send the client id as iss in the
+    // payload as well as in the header; sending both matches every Tableau release they target.
+    payload.iss = String(s.clientId ?? '');
     payload.aud = 'tableau';
     payload.sub = username(ctx);
     // An empty list is refused when saved (checkSettings): absent means the default.
