@@ -162,6 +162,45 @@ describe('login lockout and throttling', () => {
     expect(row).toEqual({ failures: THRESHOLD, locked: true });
   });
 
+  it(`counts wrong current passwords on the account page toward the lockout: a stolen session cannot guess the password there`, async () => {
+    const tenant = await makeTenant(t.ds);
+    const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    const jar = new CookieJar();
+    const page = jar.store(await request(base).get('/login').expect(200));
+    const signedIn = jar.store(
+      await jar.on(request(base).post('/login')).set('X-Forwarded-For', uniqueIp()).type('form').send({ _csrf: csrfFieldOf(page.text), tenant: tenant.slug, email: user.email, password: PASSWORD }),
+    );
+    expect(signedIn.status).toBe(303);
+    const account = await jar.on(request(base).get('/account')).expect(200);
+    const csrf = csrfFieldOf(account.text);
+    // Each guess from another IP: only the account's own count can stop them.
+    const change = (current: string) =>
+      jar.on(request(base).post('/account/password')).set('X-Forwarded-For', uniqueIp()).type('form').send({ _csrf: csrf, current, password: 'a brand new passphrase 42', confirm: 'a brand new passphrase 42' });
+
+    for (let i = 0; i < THRESHOLD; i++) {
+      const res = await change(`wrong-${i}`);
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('The current password is not right');
+    }
+    // Locked: even the right current password changes nothing, and says why.
+    const refused = await change(PASSWORD);
+    expect(refused.status).toBe(429);
+    expect(refused.text).toContain('Too many wrong passwords');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    const state = await accountState(tenant.id, user.email, user.id);
+    expect(state.throttle).toEqual({ failures: THRESHOLD, locked: true });
+    expect(state.events).toEqual([
+      { type: 'login.lockout', reason: null, n: 1 },
+      { type: 'login.success', reason: null, n: 1 },
+    ]);
+    // The sign-in form is locked as well: the right password does not get in.
+    const b = await browser();
+    await attempt(b, { tenant: tenant.slug, email: user.email, password: PASSWORD }).expect(401);
+    // And the password is unchanged: the old one would work once the lockout ends.
+    await t.ds.query(`UPDATE login_throttles SET locked_until = now() - interval '1 second' WHERE key = $1`, [`acct:${tenant.id}:${user.email}`]);
+    await attempt(b, { tenant: tenant.slug, email: user.email, password: PASSWORD }).expect(303);
+  });
+
   it(`throttles an IP after ${IP_LIMIT} failures: 429 with Retry-After and the form, other IPs unaffected`, async () => {
     const tenant = await makeTenant(t.ds);
     const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });

@@ -141,6 +141,10 @@ export class AccountsController {
     try {
       await this.accounts.changePassword(requestMeta(req), { tenantId: session.tenant.id, userId: session.user.id, sessionId: session.id }, current!, next!);
     } catch (e) {
+      if (e instanceof DomainError && e.status === 429) {
+        res.setHeader('Retry-After', String((e as DomainError & { retryAfterSeconds?: number }).retryAfterSeconds ?? 60));
+        return again(429, e.message);
+      }
       if (e instanceof DomainError && e.status < 500) {
         const field = e.code === 'current_password_wrong' ? 'current' : 'password';
         return again(e.status, 'Your password was not changed.', { [field]: capitalise(e.message) });

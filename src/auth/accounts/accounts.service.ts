@@ -25,12 +25,17 @@ export const RESET_ACCOUNT_LIMIT = 3;
 export const RESET_IP_LIMIT = 30;
 export const RESET_WINDOW_SECONDS = 3600;
 
+/** The account is locked (or its IP over its limits) after too many wrong passwords: 429 with Retry-After. */
+const tooManyGuesses = (retryAfterSeconds: number) =>
+  Object.assign(new DomainError(AccountsError.TooManyPasswordGuesses, 429, 'Too many wrong passwords. Your password was not changed; wait a while, then try again.'), { retryAfterSeconds });
+
 export enum AccountsError {
   InvitationNotFound = 'invitation_not_found',
   AlreadyHasPassword = 'user_has_password',
   LinkInvalid = 'link_invalid',
   CurrentPasswordWrong = 'current_password_wrong',
   TooManyResets = 'too_many_reset_requests',
+  TooManyPasswordGuesses = 'too_many_password_guesses',
 }
 
 export interface InviteInput {
@@ -83,6 +88,7 @@ export class AccountsService {
     private readonly tenants: TenantsService,
     private readonly audit: AuditService,
     private readonly mail: MailService,
+    private readonly throttle: LoginThrottleService,
     @InjectConfig('app') private readonly app: Config<'app'>,
   ) {}
 
@@ -218,12 +224,41 @@ export class AccountsService {
   /** The account page's change: the current password first; sessions but the current one end. */
   async changePassword(meta: RequestMeta, who: { tenantId: string; userId: string; sessionId: string }, current: string, next: string): Promise<void> {
     const user = await this.users.findById(who.tenantId, who.userId);
+    // The current password is a password guess like any other: it counts on the sign-in
+    // form's counters (the account's failures and lockout, the IP's limits), else a stolen
+    // session could try passwords here without limit (OWASP Authentication Cheat Sheet,
+    // "Change A User's Password" and "Account Lockout").
+    const accountKey = LoginThrottleService.accountKey({ id: who.tenantId }, '', user.email);
+    const ipKey = LoginThrottleService.ipKey(meta.ip);
+    const admission = await this.throttle.reserve(accountKey, ipKey);
+    if (!admission.admitted) {
+      const retryAfterSeconds = admission.refusal === 'account' ? await this.throttle.lockedForSeconds(accountKey) : admission.retryAfterSeconds;
+      await this.audit.record(meta, { type: 'password_change.failure', tenantId: who.tenantId, details: { userId: who.userId, reason: admission.refusal === 'account' ? 'locked' : 'throttled' } });
+      throw tooManyGuesses(retryAfterSeconds);
+    }
     const withHash = await this.users.findByEmail(who.tenantId, user.email);
-    const ok = withHash?.passwordHash ? await this.passwords.verify(withHash.passwordHash, current) : await this.passwords.verifyDummy(current);
+    const client = this.throttle.hashClient(accountKey, ipKey);
+    let ok: boolean;
+    try {
+      ok = withHash?.passwordHash ? await this.passwords.verify(withHash.passwordHash, current, client) : await this.passwords.verifyDummy(current, client);
+    } catch (e) {
+      await this.throttle.release(accountKey, ipKey); // not verified (hash line full): nothing to count
+      throw e;
+    }
     if (!ok) {
-      await this.audit.record(meta, { type: 'password_change.failure', tenantId: who.tenantId, details: { userId: who.userId, reason: 'current_password_wrong' } });
+      const locked = await this.dataSource.transaction(async (m) => {
+        const settled = await this.throttle.settleFailure(accountKey, m);
+        await this.audit.record(meta, { type: 'password_change.failure', tenantId: who.tenantId, details: { userId: who.userId, reason: 'current_password_wrong' } }, m);
+        if (settled.justLocked) {
+          await this.audit.record(meta, { type: 'login.lockout', tenantId: who.tenantId, details: { userId: who.userId, email: user.email, failures: settled.failures, via: 'password_change' } }, m);
+        }
+        return settled.justLocked;
+      });
+      if (locked) this.log.warn({ requestId: meta.requestId }, 'account locked after repeated wrong current passwords on the account page');
       throw badRequest(AccountsError.CurrentPasswordWrong, 'The current password is not right.');
     }
+    // Right, unless a racing failure locked the account meanwhile (the sign-in form's rule).
+    if (!(await this.throttle.settleSuccess(accountKey, ipKey))) throw tooManyGuesses(await this.throttle.lockedForSeconds(accountKey));
     const passwordHash = await this.users.hashChecked(who.tenantId, who.userId, next);
     const brand = await this.tenants.brandFor({ id: who.tenantId });
     const mailId = await this.dataSource.transaction(async (m) => {

@@ -146,6 +146,15 @@ export class LoginThrottleService {
     return row?.over ? { admitted: false, refusal: 'account-attempts', retryAfterSeconds: Math.max(1, row.retry_after) } : { admitted: false, refusal: 'account' };
   }
 
+  /** Seconds until the account's lockout ends (at least 1; 1 when it is not locked). */
+  async lockedForSeconds(accountKey: string): Promise<number> {
+    const [row]: { s: number | null }[] = await this.dataSource.query(
+      `SELECT ceil(extract(epoch FROM locked_until - now()))::int AS s FROM login_throttles WHERE key = $1`,
+      [accountKey],
+    );
+    return Math.max(1, row?.s ?? 1);
+  }
+
   /** Seconds until every limit the counter is over has its window end (at least 1). */
   private async retryAfter(key: string, failureLimit: number, failureWindow: number, attemptLimit: number, attemptWindow: number): Promise<number> {
     const rows: { retry_after: number | null }[] = await this.dataSource.query(

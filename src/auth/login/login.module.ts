@@ -9,7 +9,7 @@ import { LoginController } from './login.controller';
 import { LoginFormFilter } from './login-form.filter';
 import { LocalLoginGuard, LoginFormGuard } from './login.guards';
 import { LoginPagesService } from './login-pages.service';
-import { LoginThrottleService } from './login-throttle.service';
+import { LoginThrottleModule } from './login-throttle.module';
 import { LoginService } from './login.service';
 import { LogoutController } from './logout.controller';
 import { LogoutService } from './logout.service';
@@ -28,11 +28,10 @@ export class LoginModule {
   static withBiLogout(biLogoutProvider: Type<unknown>): DynamicModule {
     return {
       module: LoginModule,
-      imports: [AuditModule, AuthModule, TenantsModule, UsersModule, MfaModule, biLogoutProvider],
+      imports: [AuditModule, AuthModule, TenantsModule, UsersModule, MfaModule, LoginThrottleModule, biLogoutProvider],
       controllers: [LoginController, MfaController, LogoutController, AccountController],
       providers: [
         LoginService,
-        LoginThrottleService,
         LoginPagesService,
         LocalStrategy,
         LoginFormGuard,
