@@ -215,7 +215,7 @@ describe('console: operators, tenant admins and scope', () => {
     expect(all.text).toContain(`refused (SSO): no access — ${user.email}, target no-such-target`);
     // The raw details, pretty-printed, one click away; the type a choice of the known ones.
     expect(all.text).toContain('<pre>{\n  &quot;reason&quot;: &quot;no_access&quot;,\n  &quot;target&quot;: &quot;no-such-target&quot;\n}</pre></details>');
-    expect(all.text).toMatch(/<select id="audit-type" name="type">[\s\S]*<option value="sso.denied">sso.denied — refused: SSO<\/option>/);
+    expect(all.text).toMatch(/<select id="audit-type" name="type">[\s\S]*<option value="sso.denied">refused: SSO \(sso.denied\)<\/option>/);
 
     const denied = await op.on(request(t.http).get(`/console/audit?tenantId=${tenant.id}&type=sso.denied&reason=no_access`));
     expect(denied.status).toBe(200);

@@ -8,17 +8,17 @@ import { html, SafeHtml } from '../../common/html';
 /** The filters the page, its pager and its download links carry. */
 export const AUDIT_FILTERS = ['type', 'reason', 'tenantId', 'from', 'to'] as const;
 
-/** Compact and on one line: the column header says UTC, the tooltip and datetime the full instant. */
+/** Compact and on one line (UTC stated: on a phone the column header is hidden), the full instant in datetime and the tooltip. */
 function stamp(d: Date): SafeHtml {
   const iso = d.toISOString();
-  return html`<time datetime="${iso}" title="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)}</time>`;
+  return html`<time datetime="${iso}" title="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`;
 }
 
 /** A choice of the known values, keeping one from the URL that is not among them (still filtered on). */
 function choices(known: Readonly<Record<string, string>>, current: string, any: string): { value: string; label: string }[] {
   const keys = Object.keys(known).sort();
   if (current && !keys.includes(current)) keys.unshift(current);
-  return [{ value: '', label: any }, ...keys.map((k) => ({ value: k, label: known[k] ? `${k} — ${known[k]}` : k }))];
+  return [{ value: '', label: any }, ...keys.map((k) => ({ value: k, label: known[k] ? `${known[k]} (${k})` : k }))];
 }
 
 export function auditPage(v: { base: string; operator: boolean; tenants: Tenant[]; form: FormState; events: AuditEvent[]; names: AuditNames; nextBefore: string | null }): SafeHtml {
@@ -51,7 +51,7 @@ ${v.operator && html`<div>${select({ form: 'audit', name: 'tenantId', label: 'Te
 <p class="hint">The downloads hold every event the filters shown select (not only this page).</p>
 </form></section>
 <section class="card" aria-labelledby="ev-h"><h2 id="ev-h">Events, newest first</h2>
-<div class="table-wrap"><table class="stack"><thead><tr><th>When (UTC)</th><th>Event (open for details)</th>${v.operator && html`<th>Tenant</th>`}</tr></thead>
+<div class="table-wrap"><table class="stack"><thead><tr><th>When</th><th>Event (open for details)</th>${v.operator && html`<th>Tenant</th>`}</tr></thead>
 <tbody>${rows.length ? rows : html`<tr><td colspan="3">No events match.</td></tr>`}</tbody></table></div>
 <div class="pager">${newest && html`<a href="${newest}">Newest events</a>`}${older && html`<a href="${older}">Older events</a>`}</div>
 </section>
