@@ -19,6 +19,8 @@ export const ANONYMOUS_REFUSALS_PER_IP = 30;
 export interface AuditQuery {
   tenantId?: string;
   type?: string;
+  /** details.reason of a refusal (the console's overview links to the events of one reason). */
+  reason?: string;
   from?: Date;
   to?: Date;
   limit: number;
@@ -119,6 +121,7 @@ export class AuditService {
     const qb = this.repo.createQueryBuilder('e').orderBy('e.id', 'DESC').limit(q.limit);
     if (q.tenantId) qb.andWhere('e.tenant_id = :tenantId', { tenantId: q.tenantId });
     if (q.type) qb.andWhere('e.type = :type', { type: q.type });
+    if (q.reason) qb.andWhere("e.details->>'reason' = :reason", { reason: q.reason });
     if (q.from) qb.andWhere('e.at >= :from', { from: q.from });
     if (q.to) qb.andWhere('e.at < :to', { to: q.to });
     if (q.before) qb.andWhere('e.id < :before', { before: q.before });

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, FindOptionsWhere, IsNull, Repository } from 'typeorm';
+import { DataSource, FindOptionsWhere, In, IsNull, Repository } from 'typeorm';
+import { isUuid } from '../common/identifiers';
 import { AuditService } from '../audit/audit.service';
 import { badRequest, notFound, unauthorized } from '../common/errors';
 import { InjectConfig } from '../config/config.module';
@@ -72,6 +73,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
     });
     this.bootstrapState = replaced ? 'replaced' : 'active';
     this.log.log(replaced ? 'BOOTSTRAP_ADMIN_KEY changed: the previous bootstrap admin key was revoked, the new one is active' : 'bootstrap admin key is active');
+  }
+
+  /** Key names by id, for many ids in one query (the audit page names its actors); revoked keys included. */
+  async namesOf(ids: string[]): Promise<Map<string, string>> {
+    const wanted = [...new Set(ids.filter(isUuid))];
+    if (!wanted.length) return new Map();
+    const rows = await this.repo.find({ select: { id: true, name: true }, where: { id: In(wanted) } });
+    return new Map(rows.map((k) => [k.id, k.name]));
   }
 
   /**

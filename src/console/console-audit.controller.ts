@@ -10,6 +10,11 @@ import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { parseInstant } from '../common/dates';
 import { LoadsSession } from '../common/route-protection';
 import { TenantsService } from '../tenants/tenants.service';
+import { ApiKeysService } from '../auth/api-keys.service';
+import { UsersService } from '../users/users.service';
+import { TargetsService } from '../catalog/targets.service';
+import { targetDefinition } from '../products';
+import { actorIds, AuditNames } from './audit-summary';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, pick, validateAs } from './console-kit';
 import { auditPage } from './views/audit';
 
@@ -28,6 +33,9 @@ export class ConsoleAuditController {
     private readonly kit: ConsoleKit,
     private readonly audit: AuditService,
     private readonly tenants: TenantsService,
+    private readonly users: UsersService,
+    private readonly apiKeys: ApiKeysService,
+    private readonly targets: TargetsService,
   ) {}
 
   @Get()
@@ -50,20 +58,33 @@ export class ConsoleAuditController {
   private async render(ctx: ConsoleCtx, q: Awaited<ReturnType<ConsoleAuditController['query']>>, events: AuditEvent[]): Promise<void> {
     const scope = ctx.principal.scope;
     const tenants = scope.tenantId ? [] : (await this.tenants.list({ limit: 200, offset: 0 })).items;
+    const names = await this.names(events);
     this.kit.render(ctx, q.ok ? 200 : 400, 'Audit log', 'audit', auditPage({
       base: ctx.base,
       operator: ctx.principal.operator,
       tenants,
       form: { values: q.values, errors: q.problems },
       events,
+      names,
       nextBefore: events.length === PAGE ? String(events[events.length - 1].id) : null,
     }));
   }
 
+  /** Names for the page's actors and targets: one query per kind for the whole page, never one per row. */
+  private async names(events: AuditEvent[]): Promise<AuditNames> {
+    const ids = actorIds(events.map((e) => e.actor));
+    const [users, apiKeys, targets] = await Promise.all([
+      this.users.emailsOf(ids.users),
+      this.apiKeys.namesOf(ids.apiKeys),
+      events.some((e) => typeof e.details?.target === 'string') ? this.targets.list() : Promise.resolve([]),
+    ]);
+    return { users, apiKeys, targets: new Map(targets.map((t) => [t.slug, `${targetDefinition(t.kind)?.label ?? t.kind} target ${t.slug}`])) };
+  }
+
   /** The form's filters, validated as the API's query, a tenant admin held to their own tenant. */
   private async query(ctx: ConsoleCtx, req: AuthenticatedRequest) {
-    const values = pick(req.query, ['type', 'tenantId', 'from', 'to', 'before']);
-    const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
+    const values = pick(req.query, ['type', 'reason', 'tenantId', 'from', 'to', 'before']);
+    const given = Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== '' && k !== 'reason'));
     const { value, errors } = await validateAs(AuditQueryDto, { ...given, limit: String(PAGE) });
     const scope = ctx.principal.scope;
     // By id or slug, as the API's ?tenantId; another tenant's is the same 404 as none.
@@ -76,12 +97,15 @@ export class ConsoleAuditController {
     const to = errors?.to ? undefined : instant(value.to);
     const problems: Record<string, string> = { ...(errors ?? {}) };
     if (from && to && from > to) problems.to = 'to must not be earlier than from';
+    // A refusal's reason code (the overview's links): the console's filter only, not the API's.
+    const reason = typeof values.reason === 'string' && values.reason ? values.reason : undefined;
+    if (reason !== undefined && !/^[a-z0-9_]{1,64}$/.test(reason)) problems.reason = 'reason must be a refusal code such as no_access';
     return {
       ok: !Object.keys(problems).length,
       values,
       problems,
       before: value.before,
-      filters: { tenantId: scope.tenantId ?? tenantId, type: value.type, from, to },
+      filters: { tenantId: scope.tenantId ?? tenantId, type: value.type, reason: problems.reason ? undefined : reason, from, to },
     };
   }
 }

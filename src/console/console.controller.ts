@@ -12,6 +12,19 @@ import { ConsoleErrorFilter, ConsoleKit } from './console-kit';
 import { overviewPage } from './views/overview';
 import { CONSOLE_SCRIPT } from './views/layout';
 import { html, SafeHtml } from '../common/html';
+import { AUDIT_EVENT_TYPES, reasonInWords } from '../audit/audit-vocabulary';
+
+/** "SSO: no access": the refused flow and the reason, in words. */
+export function refusalLabel(type: string, reason: string): string {
+  const flow = (AUDIT_EVENT_TYPES[type] ?? type).replace(/^refused: /, '');
+  return `${flow[0].toUpperCase()}${flow.slice(1)}: ${reasonInWords(reason)}`;
+}
+
+/** The audit page filtered to these events. */
+function auditLink(base: string, f: { type: string; reason: string; from: string }): string {
+  const q = new URLSearchParams({ type: f.type, ...(f.reason ? { reason: f.reason } : {}), from: f.from });
+  return `${base}/console/audit?${q.toString()}`;
+}
 
 /** The console's front page, and its one script. */
 @Undocumented('HTML operator console, for browsers')
@@ -34,17 +47,19 @@ export class ConsoleController {
     const counts = own
       ? { tenants: 1, users: (await this.users.list(own, { limit: 1, offset: 0 })).total, targets: null }
       : { tenants: await this.tenants.count(), users: await this.users.countAll(), targets: (await this.targets.list()).length };
-    this.kit.render(ctx, 200, 'Overview', 'overview', overviewPage({ counts, charts: await this.activity(own) }));
+    this.kit.render(ctx, 200, 'Overview', 'overview', overviewPage({ counts, charts: await this.activity(own, ctx.base) }));
   }
 
   /** Last 24 h from the audit trail: sign-ins and SSO handshakes per hour by target; refusals by reason. */
-  private async activity(tenantId: string | null): Promise<SafeHtml> {
+  private async activity(tenantId: string | null, base: string): Promise<SafeHtml> {
     const end = new Date();
     end.setUTCMinutes(0, 0, 0);
     const hours = Array.from({ length: 24 }, (_, i) => new Date(end.getTime() - (23 - i) * 3_600_000));
     const rows = await this.audit.hourlyActivity(hours[0], tenantId);
     const series = new Map<string, number[]>([['Sign-ins', new Array(24).fill(0)]]);
-    const refusals = new Map<string, number>();
+    const refusals = new Map<string, { label: string; value: number; href: string }>();
+    // The audit page's datetime-local filter (UTC): the same 24 hours as the chart.
+    const from = hours[0].toISOString().slice(0, 16);
     for (const r of rows) {
       if (r.type === 'login.success' || r.type === 'sso.token_issued') {
         const name = r.type === 'login.success' ? 'Sign-ins' : `SSO ${r.target || '(unknown)'}`;
@@ -52,11 +67,13 @@ export class ConsoleController {
         const i = Math.round((r.hour.getTime() - hours[0].getTime()) / 3_600_000);
         if (i >= 0 && i < 24) series.get(name)![i] += r.n;
       } else {
-        const label = `${r.type === 'login.failure' ? 'sign-in' : r.type.replace(/\.denied$/, '')}: ${r.reason || 'unspecified'}`;
-        refusals.set(label, (refusals.get(label) ?? 0) + r.n);
+        const key = `${r.type} ${r.reason}`;
+        const bar = refusals.get(key) ?? { label: refusalLabel(r.type, r.reason), value: 0, href: auditLink(base, { type: r.type, reason: r.reason, from }) };
+        bar.value += r.n;
+        refusals.set(key, bar);
       }
     }
-    const bars = [...refusals].map(([label, value]) => ({ label, value })).sort((a, b) => b.value - a.value || a.label.localeCompare(b.label));
+    const bars = [...refusals.values()].sort((a, b) => b.value - a.value || a.label.localeCompare(b.label));
     return html`<section class="card" aria-labelledby="act-h"><h2 id="act-h">Last 24 hours</h2>
 ${lineChart('activity', 'Sign-ins and SSO handshakes per hour', hours, [...series].map(([name, values]) => ({ name, values })))}
 ${barChart('refusals', 'Refusals by reason', bars)}

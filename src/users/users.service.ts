@@ -78,6 +78,17 @@ export class UsersService {
   }
 
   /**
+   * Emails by user id, for many ids in one query (the audit page names its actors); ids that
+   * are not UUIDs or name no user (deleted since) are simply absent.
+   */
+  async emailsOf(ids: string[]): Promise<Map<string, string>> {
+    const wanted = [...new Set(ids.filter(isUuid))];
+    if (!wanted.length) return new Map();
+    const rows = await this.repo.find({ select: { id: true, email: true }, where: { id: In(wanted) } });
+    return new Map(rows.map((u) => [u.id, u.email]));
+  }
+
+  /**
    * For the login: the user with this email in the tenant, WITH its password hash (null
    * when there is none). Enabled or not: the caller checks `disabled`.
    */

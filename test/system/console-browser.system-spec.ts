@@ -174,12 +174,12 @@ describeBrowser('operator console in a real browser', () => {
       // The overview: counts, and the last 24 h drawn from the audit trail.
       await page.goto(`${base}/console`);
       expect(await page.locator('.legend').first().textContent()).toContain('SSO mb (1)');
-      expect(await page.locator('#activity-d').textContent()).toContain('Sign-ins: 1');
+      expect(await page.locator('#activity-wide-d').textContent()).toContain('Sign-ins: 1');
       await shot(page, 'overview');
 
       // The audit log, filtered by type and tenant.
       await page.getByRole('link', { name: 'Audit log' }).click();
-      await page.getByLabel('Event type').fill('user.created');
+      await page.getByLabel('Event type').selectOption('user.created');
       await page.getByLabel('Tenant').selectOption(acmeId);
       await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Show events' }).click()]);
       const rows = page.locator('tbody tr');

@@ -193,6 +193,51 @@ describe('console: operators, tenant admins and scope', () => {
     expect(own.text).not.toContain(other.id);
   });
 
+  it('names the audit actors, filters by type and by refusal reason, and its download buttons carry the filters; an overview refusal links there', async () => {
+    const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
+    const tenant = await makeTenant(t.ds);
+    const user = await makeUser(t.ds, tenant.id, { email: `ada-${tenant.slug}@acme.test` });
+    await makeApiKey(t.ds, null, `deploy bot ${tenant.slug}`);
+    const [key] = await t.ds.query(`SELECT id FROM api_keys WHERE name = $1`, [`deploy bot ${tenant.slug}`]);
+    await t.ds.query(
+      `INSERT INTO audit_events (type, actor, tenant_id, details) VALUES
+        ('sso.token_issued', $1, $3, '{"target": "no-such-target", "flow": "redirect"}'),
+        ('user.updated', $2, $3, $4),
+        ('sso.denied', $1, $3, '{"target": "no-such-target", "reason": "no_access"}'),
+        ('sso.denied', $1, $3, '{"target": "no-such-target", "reason": "too_many_handshakes"}')`,
+      [`user:${user.id}`, `apikey:${key.id}`, tenant.id, JSON.stringify({ userId: user.id, email: user.email })],
+    );
+
+    const all = await op.on(request(t.http).get(`/console/audit?tenantId=${tenant.id}`));
+    expect(all.status).toBe(200);
+    expect(all.text).toContain(`${user.email} signed in to target no-such-target`);
+    expect(all.text).toContain(`API key “deploy bot ${tenant.slug}”: user updated — ${user.email}`);
+    expect(all.text).toContain(`refused (SSO): no access — ${user.email}, target no-such-target`);
+    // The raw details, pretty-printed, one click away; the type a choice of the known ones.
+    expect(all.text).toContain('<pre>{\n  &quot;reason&quot;: &quot;no_access&quot;,\n  &quot;target&quot;: &quot;no-such-target&quot;\n}</pre></details>');
+    expect(all.text).toMatch(/<select id="audit-type" name="type">[\s\S]*<option value="sso.denied">refused: SSO \(sso.denied\)<\/option>/);
+
+    const denied = await op.on(request(t.http).get(`/console/audit?tenantId=${tenant.id}&type=sso.denied&reason=no_access`));
+    expect(denied.status).toBe(200);
+    expect(denied.text).toContain('refused (SSO): no access');
+    expect(denied.text).not.toContain('too many SSO handshakes —');
+    expect(denied.text).not.toContain('signed in to target');
+    expect(denied.text).toContain('<option value="sso.denied" selected>');
+    const csv = /id="export-csv" href="([^"]+)"/.exec(denied.text)![1].replace(/&amp;/g, '&');
+    expect(csv).toBe(`/console/audit/export?type=sso.denied&reason=no_access&tenantId=${tenant.id}&format=csv`);
+    const download = await op.on(request(t.http).get(csv));
+    expect(download.status).toBe(200);
+    expect(download.text.trim().split('\n')).toHaveLength(2); // the header and the one no_access refusal
+
+    const overview = await op.on(request(t.http).get('/console'));
+    const link = /<a href="([^"]+)">SSO: no access<\/a>/.exec(overview.text);
+    expect(link).not.toBeNull();
+    const filtered = await op.on(request(t.http).get(link![1].replace(/&amp;/g, '&')));
+    expect(filtered.status).toBe(200);
+    expect(filtered.text).toContain(`refused (SSO): no access — ${user.email}`);
+    expect(filtered.text).not.toContain('too many SSO handshakes —');
+  });
+
   // ISO 8601 forms Date cannot read (week and ordinal dates), impossible days and hours: the
   // console and the API read dates with one parser and answer the same 400, never a 500.
   it.each(['2025-W01', '2025-W01-1', '2025-001', '2025-02-30', '2025-01-01T24:30', '+002025-01-01', '2025-01-01T12:00:00+25:00'])(

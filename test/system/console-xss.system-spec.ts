@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { Browser, chromium } from 'playwright-core';
 import request from 'supertest';
-import { grantAccess, makeTarget, makeTenant, makeUser } from '../factories';
+import { grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
 
@@ -98,6 +98,16 @@ describe('no stored value becomes markup on any page', () => {
       JSON.stringify({ target: store('atgt') }),
     ]);
 
+    // The audit page names its actors: a user's email (stored above) and an API key's name.
+    await makeApiKey(ds, null, store('aknm'));
+    const [apiKey] = await ds.query(`SELECT id FROM api_keys WHERE name = $1`, [P('aknm')]);
+    await ds.query(`INSERT INTO audit_events (type, actor, tenant_id, details) VALUES ('user.updated', $1, $3, '{}'), ('login.failure', $2, $3, $4)`, [
+      `apikey:${apiKey.id}`,
+      `user:${hostile.id}`,
+      tenant.id,
+      JSON.stringify({ reason: 'bad_password', email: P('umai') }),
+    ]);
+
     const get = async (name: string, jar: CookieJar | null, path: string, headers: Record<string, string> = {}) => {
       let req = request(t.http).get(path).set('Accept', 'text/html');
       for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
@@ -123,6 +133,7 @@ describe('no stored value becomes markup on any page', () => {
     await get('target', op, `/console/targets/${target.id}`);
     await get('audit', op, '/console/audit');
     await get('audit filter', op, `/console/audit?type=${encodeURIComponent(store('qaud', true))}`);
+    await get('audit reason filter', op, `/console/audit?reason=${encodeURIComponent(store('qrsn', true))}`);
     const refused = await op.on(
       request(t.http).post('/console/tenants').type('form').send({ _csrf: csrfFieldOf(list), name: store('fnam'), slug: store('fslg', true) }),
     );

@@ -63,6 +63,13 @@ legend{font-weight:600;padding:0 .3rem}
 .legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.9rem;margin:.4rem 0 0;padding:0;list-style:none}
 .chart{margin:0 0 1rem}.chart svg[role=img]{color:var(--ink)}details summary{cursor:pointer;color:var(--blue);margin-top:.3rem}
 .pager{display:flex;gap:1rem;margin-top:1rem}
+.nowrap{white-space:nowrap}.actions{display:flex;flex-wrap:wrap;gap:0 .6rem;align-items:baseline}
+td details summary{margin:0}td details pre{margin:.4rem 0 0;font-size:.85rem}td details p{margin:.3rem 0 0;overflow-wrap:anywhere}
+ul.bars{list-style:none;margin:0;padding:0}ul.bars li{display:grid;grid-template-columns:minmax(0,16rem) 1fr 2.5rem;gap:.6rem;align-items:center;padding:.2rem 0}
+ul.bars progress{width:100%;height:.9rem;accent-color:#c2410c}ul.bars b{text-align:right}
+.chart .narrow{display:none}
+@media (max-width:40rem){table.stack thead{display:none}table.stack tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.stack td{display:block;border:0;padding:.1rem .2rem}
+ul.bars li{grid-template-columns:1fr 2.5rem}ul.bars progress{grid-column:1/-1;grid-row:2}.chart .wide{display:none}.chart .narrow{display:block}}
 @media (prefers-color-scheme:dark){:root{--ink:#e6e8ec;--muted:#b3bac6;--line:#3a4150;--bg:#16191f;--card:#222731;--blue:#8fb0ff}
 button,.button{color:#0d1420}pre,dl.setup code{background:#16191f}.tag{background:#3a4150}section.card,.stat{box-shadow:none}}
 `;
