@@ -5,7 +5,8 @@ import type { TargetView } from '../../catalog/dto/target-input';
 import type { Tenant } from '../../tenants/tenant.entity';
 import type { Group } from '../../users/group.entity';
 import type { User } from '../../users/user.entity';
-import { actionButton, emptyForm, FormState, formOpen, input, select, tag, when } from './forms';
+import { actionButton, emptyForm, FormState, formOpen, input, pairRows, select, tag, when } from './forms';
+import { attributeRows } from '../attribute-input';
 import { html, SafeHtml } from '../../common/html';
 
 export interface TenantsListView {
@@ -69,7 +70,7 @@ export interface TenantView {
 export function tenantPage(v: TenantView): SafeHtml {
   const t = v.tenant;
   const path = `${v.base}/console/tenants/${t.id}`;
-  const settings = v.forms.settings ?? emptyForm({ name: t.name, mfaPolicy: t.mfaPolicy });
+  const settings = v.forms.settings ?? emptyForm({ name: t.name, mfaPolicy: t.mfaPolicy, logoutLandingUrl: t.logoutLandingUrl ?? '', ...attributeRows(t.attributes) });
   const userForm = v.forms.user ?? emptyForm({ role: 'member' });
   const groupForm = v.forms.group ?? emptyForm();
   const userRows = v.users
@@ -78,7 +79,7 @@ export function tenantPage(v: TenantView): SafeHtml {
 <td>${u.role === 'tenant_admin' && tag('tenant admin')}${t.operator && tag('operator')}</td><td>${u.groups.join(', ')}</td><td>${u.disabled ? tag('disabled', true) : tag('active')}</td></tr>`,
     );
   const groupRows = v.groups
-    .map((g) => html`<tr><td>${g.name}</td><td>${actionButton(`${path}/groups/${g.id}/remove`, v.csrf, `Remove ${g.name}`, 'secondary small')}</td></tr>`);
+    .map((g) => html`<tr><td>${g.name}</td><td>${actionButton(`${path}/groups/${g.id}/remove`, v.csrf, `Delete ${g.name}…`, 'secondary small')}</td></tr>`);
   const granted = new Set(v.grants.map((g) => g.targetId));
   const grantRows = v.grants
     .map(
@@ -155,6 +156,8 @@ ${select({
     { value: 'required', label: 'Required (every user)' },
   ],
 })}
+${input({ form: 'settings', name: 'logoutLandingUrl', label: 'After sign-out, send people to (optional)', type: 'url', state: settings, hint: 'An http(s) address of your app, e.g. https://app.acme.example/signed-out. Empty: our own signed-out page.', attrs: html`maxlength="2048" autocapitalize="none" spellcheck="false"` })}
+${attributesFieldset('settings', settings, 'Sent for every user of this tenant, to every BI tool it is granted (e.g. a customer id for row-level security).')}
 <button type="submit">Save</button>
 </form>
 </section>
@@ -181,7 +184,7 @@ export interface UserPageView {
 export function userPage(v: UserPageView): SafeHtml {
   const path = `${v.base}/console/tenants/${v.tenant.id}/users/${v.user.id}`;
   const u = v.user;
-  const profile = v.forms.profile ?? emptyForm({ firstName: u.firstName, lastName: u.lastName, role: u.role });
+  const profile = v.forms.profile ?? emptyForm({ firstName: u.firstName, lastName: u.lastName, role: u.role, ...attributeRows(u.attributes) });
   const password = v.forms.password ?? emptyForm();
   const member = v.forms.member ?? emptyForm();
   const mine = new Set(v.groups.map((g) => g.id));
@@ -199,9 +202,11 @@ ${formOpen(path, v.csrf, profile)}
 <div class="row"><div>${input({ form: 'profile', name: 'firstName', label: 'First name', state: profile, attrs: html`maxlength="100"` })}</div>
 <div>${input({ form: 'profile', name: 'lastName', label: 'Last name', state: profile, attrs: html`maxlength="100"` })}</div></div>
 ${!v.tenant.operator && select({ form: 'profile', name: 'role', label: 'Role', state: profile, options: [{ value: 'member', label: 'Member' }, { value: 'tenant_admin', label: 'Tenant admin' }] })}
+${attributesFieldset('profile', profile, 'Sent for this user to every BI tool; over a tenant attribute of the same name, under an access grant\'s.')}
 <button type="submit">Save</button>
 </form>
-${actionButton(`${path}/${u.disabled ? 'enable' : 'disable'}`, v.csrf, u.disabled ? 'Enable user' : 'Disable user…', u.disabled ? 'secondary' : 'danger')}
+<div class="row">${actionButton(`${path}/${u.disabled ? 'enable' : 'disable'}`, v.csrf, u.disabled ? 'Enable user' : 'Disable user…', u.disabled ? 'secondary' : 'danger')}
+${actionButton(`${path}/delete`, v.csrf, 'Delete user…', 'danger')}</div>
 </section>
 <section class="card" aria-labelledby="pw-h">
 <h2 id="pw-h">Set password</h2>
@@ -227,4 +232,11 @@ ${actionButton(`${path}/mfa/reset`, v.csrf, 'Reset two-step verification (remove
 <div class="table-wrap"><table><thead><tr><th>Started</th><th>Last seen</th><th>IP</th><th>Browser</th><th></th></tr></thead><tbody>${sessionRows.length ? sessionRows : html`<tr><td colspan="5">No live sessions.</td></tr>`}</tbody></table></div>
 </section>
 </div>`;
+}
+
+/** Typed attribute rows, read as the API's JSON (the hint says how). */
+function attributesFieldset(form: string, state: FormState, purpose: string): SafeHtml {
+  return html`<fieldset${state.errors.attributes && html` aria-describedby="${form}-attributes-error"`}><legend>Attributes</legend>
+<p class="hint">${purpose} <code>42</code> is sent as a number, <code>true</code>/<code>false</code> as booleans; write <code>"42"</code> in quotes to send text.</p>
+${pairRows(state, ['attr_key', 'attr_value'], ['Name', 'Value'])}${state.errors.attributes && html`<p class="field-error" id="${form}-attributes-error">${state.errors.attributes}</p>`}</fieldset>`;
 }
