@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { makeTenant, makeUser } from '../factories';
+import { grantAccess, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
 
@@ -104,5 +104,55 @@ describe('console: parity with the admin API', () => {
     expect(done.status).toBe(303);
     expect(await follow(done.headers.location)).toContain('Group deleted.');
     expect(await t.ds.query(`SELECT 1 FROM groups WHERE id = $1`, [id])).toHaveLength(0);
+  });
+
+  it('creates a tenant API key shown once, which the admin API accepts for that tenant only; revokes it after asking', async () => {
+    const tenant = await makeTenant(t.ds);
+    const other = await makeTenant(t.ds);
+    const path = `/console/tenants/${tenant.id}/api-keys`;
+    const made = await post(path, { name: 'CI provisioning' });
+    expect(made.status).toBe(201);
+    const key = /<pre[^>]*>(eidp_[A-Za-z0-9_-]+)<\/pre>/.exec(made.text)?.[1];
+    expect(key).toBeDefined();
+    expect(made.text).toContain('shown only this once');
+    expect((await request(t.http).get(`/api/v1/tenants/${tenant.id}/users`).set('Authorization', `Bearer ${key}`)).status).toBe(200);
+    expect((await request(t.http).get(`/api/v1/tenants/${other.id}/users`).set('Authorization', `Bearer ${key}`)).status).toBe(404);
+    // Listed by name and prefix, never the key itself.
+    const list = await follow(path);
+    expect(list).toContain('CI provisioning');
+    expect(list).not.toContain(key!);
+
+    const bad = await post(path, { name: '' });
+    expect(bad.status).toBe(400);
+    expect(await t.ds.query(`SELECT name FROM api_keys WHERE tenant_id = $1`, [tenant.id])).toEqual([{ name: 'CI provisioning' }]);
+
+    const [{ id }] = await t.ds.query(`SELECT id FROM api_keys WHERE tenant_id = $1`, [tenant.id]);
+    const forged = await op.on(request(t.http).post(`${path}/${id}/revoke`)).type('form').send({ _csrf: 'forged', confirm: 'yes' });
+    expect(forged.status).toBe(400);
+    const ask = await post(`${path}/${id}/revoke`, {});
+    expect(ask.status).toBe(200);
+    expect(ask.text).toContain('Revoke the API key CI provisioning?');
+    expect((await request(t.http).get(`/api/v1/tenants/${tenant.id}/users`).set('Authorization', `Bearer ${key}`)).status).toBe(200);
+    // Another tenant's page cannot revoke it.
+    expect((await post(`/console/tenants/${other.id}/api-keys/${id}/revoke`, { confirm: 'yes' })).status).toBe(404);
+    const done = await post(`${path}/${id}/revoke`, { confirm: 'yes' });
+    expect(done.status).toBe(303);
+    expect(await follow(done.headers.location)).toContain('API key revoked');
+    expect((await request(t.http).get(`/api/v1/tenants/${tenant.id}/users`).set('Authorization', `Bearer ${key}`)).status).toBe(401);
+  });
+
+  it('revokes an access grant only from the confirmation page', async () => {
+    const tenant = await makeTenant(t.ds);
+    const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb.example', secret: 'metabase-jwt-secret-0123456789abcdef' });
+    await grantAccess(t.ds, tenant.id, target.id);
+    const path = `/console/tenants/${tenant.id}/access/${target.id}/revoke`;
+    const ask = await post(path, {});
+    expect(ask.status).toBe(200);
+    expect(ask.text).toContain('access to');
+    expect(await t.ds.query(`SELECT 1 FROM tenant_target_access WHERE tenant_id = $1`, [tenant.id])).toHaveLength(1);
+    const done = await post(path, { confirm: 'yes' });
+    expect(done.status).toBe(303);
+    expect(await follow(done.headers.location)).toContain('Access grant revoked.');
+    expect(await t.ds.query(`SELECT 1 FROM tenant_target_access WHERE tenant_id = $1`, [tenant.id])).toHaveLength(0);
   });
 });

@@ -41,7 +41,7 @@ ${rows(v.form, ['attr_key', 'attr_value'], ['Name', 'Value'])}${err('attributes'
 <fieldset><legend>${v.product.label} settings</legend>${renderSchemaFields(v.product.accessSettingsSchema, 'settings', 'grant', v.form)}${err('settings')}</fieldset>
 <button type="submit">${v.existing ? 'Save grant' : 'Grant access'}</button>
 </form>
-${v.existing && actionButton(`${path}/revoke`, v.csrf, 'Revoke access', 'danger')}
+${v.existing && actionButton(`${path}/revoke`, v.csrf, 'Revoke access…', 'danger')}
 ${tryLink}
 </section>`;
 }
