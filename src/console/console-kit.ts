@@ -39,6 +39,7 @@ const DONE: Record<string, string> = {
   'tenant-created': 'Tenant created.',
   'stream-replayed': 'The range is queued to be sent again, in order.',
   'tenant-updated': 'Tenant saved.',
+  'branding-updated': 'Branding saved: the sign-in, signed-out and error pages show it now.',
   'tenant-disabled': 'Tenant disabled: its users were signed out and cannot sign in until it is enabled again.',
   'tenant-enabled': 'Tenant enabled: its users can sign in again.',
   'user-disabled': 'User disabled: their sessions were ended and they cannot sign in.',

@@ -18,9 +18,12 @@ import { GroupsService } from '../users/groups.service';
 import { UsersService } from '../users/users.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, pick, validateAs } from './console-kit';
 import { confirmPanel, emptyForm, FormState } from './views/forms';
-import { tenantPage, tenantsPage, userPage } from './views/tenants';
+import { brandingPreviewSvg, tenantPage, tenantsPage, userPage } from './views/tenants';
 import { ConsoleError } from './console.errors';
 import { attributesFromForm } from './attribute-input';
+import { BrandingDto } from '../tenants/dto/branding.dto';
+
+const BRANDING_FIELDS = ['displayName', 'logoUrl', 'accentColor', 'supportContact'];
 
 const PAGE = 50;
 
@@ -88,6 +91,31 @@ export class ConsoleTenantsController {
     if (errors || attrs.error) return this.renderTenant(ctx, 400, tenantId, { settings: { values, errors: { ...errors, ...(attrs.error && { attributes: attrs.error }) } } });
     await this.tenants.update(ctx.meta, tenantId, value);
     this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'tenant-updated');
+  }
+
+  /** The tenant's look on its sign-in, signed-out and error pages: the API's BrandingDto, field by field. */
+  @Post(':tenantId/branding')
+  async updateBranding(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const values = pick(req.body, BRANDING_FIELDS);
+    // An emptied field clears it (null), as in PATCH /api/v1/tenants/:id.
+    const input = Object.fromEntries(BRANDING_FIELDS.map((k) => [k, typeof values[k] === 'string' && values[k].trim() !== '' ? values[k] : null]));
+    const { value, errors } = await validateAs(BrandingDto, input);
+    if (errors) return this.renderTenant(ctx, 400, tenantId, { branding: { values, errors } });
+    await this.tenants.update(ctx.meta, tenantId, { branding: value });
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'branding-updated');
+  }
+
+  /**
+   * A picture of the sign-in card in the tenant's colours, drawn here (an SVG through html``),
+   * so the console needs no script and fetches nothing from the logo's host.
+   */
+  @Get(':tenantId/branding/preview.svg')
+  async brandingPreview(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    const tenant = await this.tenants.findById(this.kit.scopedTenantId(ctx, raw));
+    res.status(200).set({ 'Content-Type': 'image/svg+xml; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'" }).send(brandingPreviewSvg(tenant).toString());
   }
 
   @Post(':tenantId/disable')

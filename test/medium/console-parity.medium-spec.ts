@@ -155,4 +155,27 @@ describe('console: parity with the admin API', () => {
     expect(await follow(done.headers.location)).toContain('Access grant revoked.');
     expect(await t.ds.query(`SELECT 1 FROM tenant_target_access WHERE tenant_id = $1`, [tenant.id])).toHaveLength(0);
   });
+
+  it('saves branding with the API\'s checks (empty clears) and draws a server-side preview with the escaped name', async () => {
+    const tenant = await makeTenant(t.ds);
+    const path = `/console/tenants/${tenant.id}/branding`;
+    const bad = await post(path, { displayName: 'Acme', logoUrl: 'http://insecure.example/logo.png', accentColor: 'red', supportContact: '' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('accent');
+    const ok = await post(path, { displayName: 'Acme & Co "Analytics"', logoUrl: 'https://cdn.acme.example/logo.svg', accentColor: '#0A7D4F', supportContact: 'help@acme.example' });
+    expect(ok.status).toBe(303);
+    expect(await follow(ok.headers.location)).toContain('Branding saved');
+    expect(await t.ds.query(`SELECT brand_display_name, brand_logo_url, brand_accent_color, brand_support_contact FROM tenants WHERE id = $1`, [tenant.id])).toEqual([
+      { brand_display_name: 'Acme & Co "Analytics"', brand_logo_url: 'https://cdn.acme.example/logo.svg', brand_accent_color: '#0a7d4f', brand_support_contact: 'help@acme.example' },
+    ]);
+    const svg = await op.on(request(t.http).get(`${path}/preview.svg`)).buffer(true).parse((r, cb) => { let d = ''; r.on('data', (c: Buffer) => (d += c)); r.on('end', () => cb(null, d)); });
+    expect(svg.status).toBe(200);
+    expect(svg.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    expect(svg.body).toContain('Acme &amp; Co &quot;Analytics&quot;');
+    expect(svg.body).toContain('fill="#0a7d4f"');
+    expect(svg.body).toContain('fill="#ffffff">Sign in');
+    const cleared = await post(path, { displayName: '', logoUrl: '', accentColor: '', supportContact: '' });
+    expect(cleared.status).toBe(303);
+    expect(await t.ds.query(`SELECT brand_display_name, brand_accent_color FROM tenants WHERE id = $1`, [tenant.id])).toEqual([{ brand_display_name: null, brand_accent_color: null }]);
+  });
 });
