@@ -18,7 +18,7 @@ export class ErrorResponse {
     type: 'object',
     additionalProperties: true,
     description: 'More about what was wrong, when there is more: `problems` (validation), `field`, `target`…',
-    example: { problems: ['slug must match /^[a-z0-9][a-z0-9-]{0,62}$/'] },
+    example: { problems: ['slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit'] },
   })
   details?: Record<string, unknown>;
 

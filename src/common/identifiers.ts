@@ -17,7 +17,7 @@ import { notFound } from './errors';
  */
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-export const SLUG_MESSAGE = `slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit (${SLUG.source})`;
+export const SLUG_MESSAGE = 'slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit';
 
 export function isSlug(value: unknown): value is string {
   return typeof value === 'string' && SLUG.test(value);

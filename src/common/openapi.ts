@@ -207,6 +207,25 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       if (h) complete(op, path, h);
     }
   }
+  return adminApiFirst(doc);
+}
+
+/**
+ * The admin API first, then the browser routes: Swagger UI lists tags in the order of the
+ * document's `tags` (else as first met in `paths`), and a reader comes for the admin API.
+ */
+function adminApiFirst(doc: OpenAPIObject): OpenAPIObject {
+  const admin = (p: string) => p.startsWith('/api/v1/');
+  const entries = Object.entries(doc.paths);
+  doc.paths = Object.fromEntries([...entries.filter(([p]) => admin(p)), ...entries.filter(([p]) => !admin(p))]);
+  const seen: string[] = [];
+  for (const item of Object.values(doc.paths)) {
+    for (const op of Object.values(item) as OperationObject[]) {
+      for (const tag of (typeof op === 'object' && op?.tags) || []) if (!seen.includes(tag)) seen.push(tag);
+    }
+  }
+  const described = new Map((doc.tags ?? []).map((t) => [t.name, t]));
+  doc.tags = seen.map((name) => described.get(name) ?? { name });
   return doc;
 }
 

@@ -32,3 +32,30 @@ export function formatAttributeInput(v: AttributeValue): string {
   if (typeof v !== 'string') return String(v);
   return typeof parseAttributeInput(v) === 'string' && parseAttributeInput(v) === v.trim() && v === v.trim() ? v : JSON.stringify(v);
 }
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
+
+/**
+ * The attribute rows of a console form (`attr_key` / `attr_value`, one pair a row), read as the
+ * API's JSON object would be: blank rows skipped, each value typed by parseAttributeInput.
+ * `values` is what the form shows back after a refusal.
+ */
+export function attributesFromForm(body: Record<string, unknown>): { attributes: Record<string, AttributeValue>; values: { attr_key: string[]; attr_value: string[] }; error?: string } {
+  const keys = strings(body.attr_key);
+  const vals = strings(body.attr_value);
+  const attributes: Record<string, AttributeValue> = {};
+  let error: string | undefined;
+  for (let i = 0; i < Math.max(keys.length, vals.length); i++) {
+    const k = (keys[i] ?? '').trim();
+    const v = (vals[i] ?? '').trim();
+    if (!k && !v) continue;
+    if (!k) error = 'Each attribute needs a name.';
+    else attributes[k] = parseAttributeInput(v);
+  }
+  return { attributes, values: { attr_key: keys, attr_value: vals }, error };
+}
+
+/** A stored attributes object as the form's rows. */
+export function attributeRows(attributes: Record<string, AttributeValue>): { attr_key: string[]; attr_value: string[] } {
+  return { attr_key: Object.keys(attributes), attr_value: Object.values(attributes).map(formatAttributeInput) };
+}

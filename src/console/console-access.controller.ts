@@ -14,7 +14,7 @@ import { UsersService } from '../users/users.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus } from './console-kit';
 import { productSchema } from './product-schemas';
 import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
-import { FormState } from './views/forms';
+import { confirmPanel, FormState } from './views/forms';
 import { accessPage, tryItPage } from './views/access';
 import type { AttributeValue } from '../products/attributes';
 import { formatAttributeInput, parseAttributeInput } from './attribute-input';
@@ -95,7 +95,17 @@ export class ConsoleAccessController {
   async revoke(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('targetId') rawTarget: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
-    await this.access.revoke(ctx.meta, tenantId, uuidOrNotFound(rawTarget, ConsoleError.TargetNotFound));
+    const targetId = uuidOrNotFound(rawTarget, ConsoleError.TargetNotFound);
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') {
+      const [tenant, target] = await Promise.all([this.tenants.findById(tenantId), this.targets.get(targetId)]);
+      const path = `${ctx.base}/console/tenants/${tenantId}/access/${targetId}`;
+      const question = `Revoke ${tenant.name}'s access to ${target.name || target.slug}?`;
+      return this.kit.render(ctx, 200, question, 'tenants', confirmPanel({
+        action: `${path}/revoke`, csrf: ctx.chrome.csrf, back: path, label: 'Revoke access', question,
+        consequence: `Its users can no longer open ${target.name || target.slug}; its group mappings, attributes and settings for it are removed. Granting again starts from empty.`,
+      }));
+    }
+    await this.access.revoke(ctx.meta, tenantId, targetId);
     this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'access-revoked');
   }
 

@@ -18,8 +18,12 @@ import { GroupsService } from '../users/groups.service';
 import { UsersService } from '../users/users.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, pick, validateAs } from './console-kit';
 import { confirmPanel, emptyForm, FormState } from './views/forms';
-import { tenantPage, tenantsPage, userPage } from './views/tenants';
+import { brandingPreviewSvg, tenantPage, tenantsPage, userPage } from './views/tenants';
 import { ConsoleError } from './console.errors';
+import { attributesFromForm } from './attribute-input';
+import { BrandingDto } from '../tenants/dto/branding.dto';
+
+const BRANDING_FIELDS = ['displayName', 'logoUrl', 'accentColor', 'supportContact'];
 
 const PAGE = 50;
 
@@ -78,11 +82,40 @@ export class ConsoleTenantsController {
   async update(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const values = pick(req.body, ['name', 'mfaPolicy']);
-    const { value, errors } = await validateAs(UpdateTenantDto, values);
-    if (errors) return this.renderTenant(ctx, 400, tenantId, { settings: { values, errors } });
+    const fields = pick(req.body, ['name', 'mfaPolicy', 'logoutLandingUrl']);
+    const attrs = attributesFromForm(req.body as Record<string, unknown>);
+    const values = { ...fields, ...attrs.values };
+    // An emptied field clears the landing URL, as null does in the API.
+    const landing = typeof fields.logoutLandingUrl === 'string' && fields.logoutLandingUrl.trim() === '' ? null : fields.logoutLandingUrl;
+    const { value, errors } = await validateAs(UpdateTenantDto, { ...fields, logoutLandingUrl: landing, attributes: attrs.attributes });
+    if (errors || attrs.error) return this.renderTenant(ctx, 400, tenantId, { settings: { values, errors: { ...errors, ...(attrs.error && { attributes: attrs.error }) } } });
     await this.tenants.update(ctx.meta, tenantId, value);
     this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'tenant-updated');
+  }
+
+  /** The tenant's look on its sign-in, signed-out and error pages: the API's BrandingDto, field by field. */
+  @Post(':tenantId/branding')
+  async updateBranding(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const values = pick(req.body, BRANDING_FIELDS);
+    // An emptied field clears it (null), as in PATCH /api/v1/tenants/:id.
+    const input = Object.fromEntries(BRANDING_FIELDS.map((k) => [k, typeof values[k] === 'string' && values[k].trim() !== '' ? values[k] : null]));
+    const { value, errors } = await validateAs(BrandingDto, input);
+    if (errors) return this.renderTenant(ctx, 400, tenantId, { branding: { values, errors } });
+    await this.tenants.update(ctx.meta, tenantId, { branding: value });
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'branding-updated');
+  }
+
+  /**
+   * A picture of the sign-in card in the tenant's colours, drawn here (an SVG through html``),
+   * so the console needs no script and fetches nothing from the logo's host.
+   */
+  @Get(':tenantId/branding/preview.svg')
+  async brandingPreview(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    const tenant = await this.tenants.findById(this.kit.scopedTenantId(ctx, raw));
+    res.status(200).set({ 'Content-Type': 'image/svg+xml; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'" }).send(brandingPreviewSvg(tenant).toString());
   }
 
   @Post(':tenantId/disable')
@@ -132,8 +165,18 @@ export class ConsoleTenantsController {
   async removeGroup(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('groupId') groupId: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    await this.groups.remove(ctx.meta, tenantId, uuidOrNotFound(groupId, ConsoleError.GroupNotFound));
-    this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'group-removed');
+    const id = uuidOrNotFound(groupId, ConsoleError.GroupNotFound);
+    const path = `/console/tenants/${tenantId}`;
+    if (!confirmed(req)) {
+      const group = await this.groups.findById(tenantId, id);
+      return this.kit.render(ctx, 200, `Delete the group ${group.name}?`, 'tenants', confirmPanel({
+        action: `${ctx.base}${path}/groups/${id}/remove`, csrf: ctx.chrome.csrf, back: `${ctx.base}${path}`, label: 'Delete group',
+        question: `Delete the group ${group.name}?`,
+        consequence: 'Its members stay, but lose what the group gave them in every BI tool at their next sign-in (group mappings naming it no longer apply).',
+      }));
+    }
+    await this.groups.remove(ctx.meta, tenantId, id);
+    this.kit.redirect(ctx, path, 'group-removed');
   }
 
   /** Email domains: giving or taking one decides who the tenant may have, so operators only (as in the API). */
@@ -169,9 +212,11 @@ export class ConsoleTenantsController {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
     const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
-    const values = pick(req.body, ['firstName', 'lastName', 'role']);
-    const { value, errors } = await validateAs(UpdateUserDto, values);
-    if (errors) return this.renderUser(ctx, 400, tenantId, userId, { profile: { values, errors } });
+    const fields = pick(req.body, ['firstName', 'lastName', 'role']);
+    const attrs = attributesFromForm(req.body as Record<string, unknown>);
+    const values = { ...fields, ...attrs.values };
+    const { value, errors } = await validateAs(UpdateUserDto, { ...fields, attributes: attrs.attributes });
+    if (errors || attrs.error) return this.renderUser(ctx, 400, tenantId, userId, { profile: { values, errors: { ...errors, ...(attrs.error && { attributes: attrs.error }) } } });
     await this.users.update(ctx.meta, tenantId, userId, value);
     this.kit.redirect(ctx, `/console/tenants/${tenantId}/users/${userId}`, 'user-updated');
   }
@@ -184,6 +229,25 @@ export class ConsoleTenantsController {
   @Post(':tenantId/users/:userId/enable')
   async enableUser(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') userId: string): Promise<void> {
     await this.setUserDisabled(req, res, raw, userId, false);
+  }
+
+  @Post(':tenantId/users/:userId/delete')
+  async deleteUser(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('userId') rawUser: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw);
+    const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
+    const path = `/console/tenants/${tenantId}/users/${userId}`;
+    if (!confirmed(req)) {
+      const user = await this.users.findById(tenantId, userId);
+      return this.kit.render(ctx, 200, `Delete ${user.email}?`, 'tenants', confirmPanel({
+        action: `${ctx.base}${path}/delete`, csrf: ctx.chrome.csrf, back: `${ctx.base}${path}`, label: 'Delete user',
+        question: `Delete ${user.email}?`,
+        consequence: 'Their sessions end at once and the account, its groups, attributes and second factors are removed for good. Disable the user instead to keep them.',
+      }));
+    }
+    // The same service as DELETE /api/v1/tenants/:id/users/:userId (its rules, its audit event).
+    await this.users.remove(ctx.meta, tenantId, userId);
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'user-deleted');
   }
 
   @Post(':tenantId/users/:userId/password')
@@ -260,7 +324,7 @@ export class ConsoleTenantsController {
     // `disabled` is operator-only in the API: a tenant admin must not lift their own suspension.
     this.kit.assertNoOperatorFields(ctx, UpdateTenantDto, { disabled });
     const path = `/console/tenants/${tenantId}`;
-    if (disabled && (req.body as Record<string, unknown>)?.confirm !== 'yes') {
+    if (disabled && !confirmed(req)) {
       const tenant = await this.tenants.findById(tenantId);
       return this.kit.render(ctx, 200, `Disable ${tenant.name}?`, 'tenants', confirmPanel({
         action: `${ctx.base}${path}/disable`, csrf: ctx.chrome.csrf, back: `${ctx.base}${path}`, label: 'Disable tenant',
@@ -277,7 +341,7 @@ export class ConsoleTenantsController {
     const tenantId = this.kit.scopedTenantId(ctx, raw);
     const userId = uuidOrNotFound(rawUser, ConsoleError.UserNotFound);
     const path = `/console/tenants/${tenantId}/users/${userId}`;
-    if (disabled && (req.body as Record<string, unknown>)?.confirm !== 'yes') {
+    if (disabled && !confirmed(req)) {
       const user = await this.users.findById(tenantId, userId);
       return this.kit.render(ctx, 200, `Disable ${user.email}?`, 'tenants', confirmPanel({
         action: `${ctx.base}${path}/disable`, csrf: ctx.chrome.csrf, back: `${ctx.base}${path}`, label: 'Disable user',
@@ -324,3 +388,6 @@ export class ConsoleTenantsController {
     this.kit.render(ctx, status, user.email, 'tenants', userPage({ base: ctx.base, csrf: ctx.chrome.csrf, tenant, user, groups, allGroups: allGroups.items, sessions, mfa, forms }));
   }
 }
+
+/** A destructive action runs only from its confirmation page's button (`confirm=yes`). */
+const confirmed = (req: AuthenticatedRequest): boolean => (req.body as Record<string, unknown> | undefined)?.confirm === 'yes';

@@ -3,6 +3,7 @@
  * call answer). One list, so a reader sees every refusal in one place.
  */
 export enum ConsoleError {
+  ApiKeyNotFound = 'api_key_not_found',
   AuditStreamNotFound = 'audit_stream_not_found',
   GroupNotFound = 'group_not_found',
   ProductNotFound = 'product_not_found',

@@ -1,6 +1,7 @@
 import { MfaModule } from '../mfa/mfa.module';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { ConsoleApiKeysController } from './console-api-keys.controller';
 import { AuthModule } from '../auth/auth.module';
 import { IdentitiesModule } from '../identities/identities.module';
 import { CatalogModule } from '../catalog/catalog.module';
@@ -23,7 +24,7 @@ import { OperatorBootstrap, OperatorsService } from './operators.service';
 /** The operator console (/console) and the platform operators who use it. */
 @Module({
   imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MailModule, AccountsModule, MfaModule, StreamsModule],
-  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController, ConsoleOutboxController, ConsoleInvitationsController, ConsoleStreamsController],
+  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController, ConsoleOutboxController, ConsoleInvitationsController, ConsoleStreamsController, ConsoleApiKeysController],
   providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
   exports: [OperatorsService],
 })

@@ -58,7 +58,14 @@ export interface TargetDefinition {
 }
 
 /** What a setup guide reads of a target (never its secrets: they are write-only). */
-export type SetupTarget = Pick<TargetRef, 'slug' | 'baseUrl' | 'settings'>;
+export type SetupTarget = Pick<TargetRef, 'slug' | 'baseUrl' | 'settings'> & { /** Names of the secrets already stored (never their values). */ secretsSet?: readonly string[] };
+
+/** A setup step for a secret the product generates: paste it, or (once stored) that it is set and may be replaced. */
+export function secretStep(t: SetupTarget, name: string, label: string, generate: string, field: string): { label: string; note: string } {
+  return t.secretsSet?.includes(name)
+    ? { label, note: `Set: this target has it. To replace it, generate a new one (${generate}) and paste it into this target's "${field}" below.` }
+    : { label, note: `Generate it (${generate}), then paste it into this target's "${field}" below.` };
+}
 
 /**
  * What an operator types into the BI product's own admin screen to trust us. Values are

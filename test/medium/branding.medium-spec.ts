@@ -191,6 +191,8 @@ describe('tenant branding', () => {
       expect((await signIn(request(t.http), jar, { tenant: tenant.slug, email: user.email, password: PASSWORD })).status).toBe(303);
       const res = await jar.on(request(t.http).get('/account')).expect(200);
       expect(res.text).toContain('<div class="brand"><img src="https://cdn.acme.example/logo.svg" alt="" referrerpolicy="no-referrer"><span><small>Your organization</small>Acme Analytics</span></div>');
+      // One organization, one name: the header names it; the page does not name it again otherwise.
+      expect(res.text).not.toContain(`<strong>${tenant.name}</strong>`);
       // Yellow: black text on the button.
       expect(res.text).toContain(':root{--accent:#ffd500;--on-accent:#000000}');
       expect(res.text).toContain('<a href="mailto:help@acme.example">help@acme.example</a>');

@@ -113,6 +113,17 @@ describe('OpenAPI document (/api/docs)', () => {
   const reasonOf = (o: Op): string | undefined => Reflect.getMetadata(UNDOCUMENTED, o.fn) ?? Reflect.getMetadata(UNDOCUMENTED, o.cls);
   const documented = () => ops.filter((o) => o.op);
 
+  it('lists the admin API before the browser routes (paths and tags, the order Swagger UI shows)', () => {
+    const paths = Object.keys(doc.paths);
+    const firstOther = paths.findIndex((p) => !p.startsWith('/api/v1/'));
+    expect(firstOther).toBeGreaterThan(0);
+    expect(paths.slice(firstOther).filter((p) => p.startsWith('/api/v1/'))).toEqual([]);
+    const tags = (doc.tags as { name: string }[]).map((x) => x.name);
+    expect(tags.indexOf('tenants')).toBeGreaterThanOrEqual(0);
+    expect(tags.indexOf('sso')).toBeGreaterThan(tags.indexOf('tenants'));
+    expect(tags.indexOf('sso')).toBeGreaterThan(tags.indexOf('api-keys'));
+  });
+
   it('documents every route the app serves, or says why not', () => {
     expect(ops.length).toBeGreaterThan(30);
     const problems = ops

@@ -58,6 +58,7 @@ ${field('password', 'Password', html`type="password" autocomplete="current-passw
   });
 }
 
+/** The account page. With a brand, the header above already names the organization (its branded name): said once. */
 export function accountPage(v: {
   basePath: string;
   name: string;
@@ -72,8 +73,8 @@ export function accountPage(v: {
     title: 'Signed in',
     brand: v.brand,
     main: html`<h1>You are signed in</h1>
-<p>Signed in as <strong>${v.name || v.email}</strong>${v.name && html` (${v.email})`}
-at <strong>${v.tenantName}</strong>.</p>
+<p>Signed in as <strong>${v.name || v.email}</strong>${v.name && html` (${v.email})`}${!v.brand && html`
+at <strong>${v.tenantName}</strong>`}.</p>
 ${v.mfa && html`<p>Two-step verification: ${v.mfa.on ? 'on' : 'off'}. <a href="${v.basePath}/login/mfa/setup">${v.mfa.on ? 'Manage' : 'Set it up'}</a></p>`}
 <form method="post" action="${v.basePath}/logout"><button type="submit">Sign out</button></form>
 ${v.extra}

@@ -124,9 +124,10 @@ export function checkSecretValue(field: string, value: unknown, spec: SecretSpec
     // The product signs with the exact bytes; a pasted trailing newline would make every token fail.
     problems.push(`${field} must not start or end with whitespace`);
   } else if (isPlaceholderSecret(value)) {
-    problems.push(`${field} looks like a placeholder, not a real key: paste the secret ${label} generated`);
+    // Named by the words the product's screen uses (the console's label), then the API field.
+    problems.push(`${spec.description} (${field}) is an example value, not a real key: paste the secret ${label} generated`);
   } else if (value.length < spec.minLength) {
-    problems.push(`${field} must be at least ${spec.minLength} characters (use the secret ${label} generated)`);
+    problems.push(`${spec.description} (${field}) is too short: at least ${spec.minLength} characters (use the secret ${label} generated)`);
   } else if (value.length > MAX_SECRET_LENGTH) {
     problems.push(`${field} must be at most ${MAX_SECRET_LENGTH} characters`);
   }

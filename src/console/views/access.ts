@@ -3,10 +3,8 @@ import type { TargetView } from '../../catalog/dto/target-input';
 import type { Tenant } from '../../tenants/tenant.entity';
 import type { ProductSchema } from '../product-schemas';
 import { renderSchemaFields } from '../schema-form';
-import { actionButton, FormState, formOpen, input, str } from './forms';
+import { actionButton, FormState, formOpen, input, pairRows as rows } from './forms';
 import { html, SafeHtml } from '../../common/html';
-
-const EXTRA_ROWS = 3;
 
 export interface AccessPageView {
   base: string;
@@ -18,26 +16,6 @@ export interface AccessPageView {
   existing: AccessView | null;
   groupNames: string[];
   form: FormState;
-}
-
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(str) : v === undefined ? [] : [str(v)]);
-
-/** Rows of two inputs (e.g. local group -> product groups), with a few blank rows to add more. */
-function rows(form: FormState, names: [string, string], headers: [string, string], datalist?: string): SafeHtml {
-  // The filled rows, then always the same number of blank ones: a form sent back with its
-  // blank rows (an error) must not grow, and a new grant must not show more than a saved one.
-  const all = list(form.values[names[0]]);
-  const right = list(form.values[names[1]]);
-  const filled = Array.from({ length: Math.max(all.length, right.length) }, (_, i) => [all[i] ?? '', right[i] ?? ''] as const).filter(([x, y]) => x.trim() || y.trim());
-  const a = filled.map(([x]) => x);
-  const b = filled.map(([, y]) => y);
-  const n = filled.length + EXTRA_ROWS;
-  const body = Array.from({ length: n }, (_, i) => {
-    const id = (name: string) => `${name}-${i}`;
-    return html`<tr><td><label class="visually-hidden" for="${id(names[0])}">${headers[0]} ${i + 1}</label><input type="text" id="${id(names[0])}" name="${names[0]}" value="${a[i] ?? ''}"${datalist && html` list="${datalist}"`} maxlength="100"></td>
-<td><label class="visually-hidden" for="${id(names[1])}">${headers[1]} ${i + 1}</label><input type="text" id="${id(names[1])}" name="${names[1]}" value="${b[i] ?? ''}" maxlength="1000"></td></tr>`;
-  });
-  return html`<div class="table-wrap"><table><thead><tr><th>${headers[0]}</th><th>${headers[1]}</th></tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 export function accessPage(v: AccessPageView): SafeHtml {
@@ -63,7 +41,7 @@ ${rows(v.form, ['attr_key', 'attr_value'], ['Name', 'Value'])}${err('attributes'
 <fieldset><legend>${v.product.label} settings</legend>${renderSchemaFields(v.product.accessSettingsSchema, 'settings', 'grant', v.form)}${err('settings')}</fieldset>
 <button type="submit">${v.existing ? 'Save grant' : 'Grant access'}</button>
 </form>
-${v.existing && actionButton(`${path}/revoke`, v.csrf, 'Revoke access', 'danger')}
+${v.existing && actionButton(`${path}/revoke`, v.csrf, 'Revoke access…', 'danger')}
 ${tryLink}
 </section>`;
 }

@@ -100,3 +100,26 @@ export function confirmPanel(v: { action: string; csrf: string; question: string
 <div class="row">${actionButton(v.action, v.csrf, v.label, 'danger', { confirm: 'yes' })}<p><a href="${v.back}">Cancel</a></p></div>
 </section>`;
 }
+
+const EXTRA_ROWS = 3;
+
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(str) : v === undefined ? [] : [str(v)]);
+
+/** Rows of two inputs (e.g. local group -> product groups), with a few blank rows to add more. */
+export function pairRows(form: FormState, names: [string, string], headers: [string, string], datalist?: string): SafeHtml {
+  // The filled rows, then always the same number of blank ones: a form sent back with its
+  // blank rows (an error) must not grow, and a new grant must not show more than a saved one.
+  const all = list(form.values[names[0]]);
+  const right = list(form.values[names[1]]);
+  const filled = Array.from({ length: Math.max(all.length, right.length) }, (_, i) => [all[i] ?? '', right[i] ?? ''] as const).filter(([x, y]) => x.trim() || y.trim());
+  const a = filled.map(([x]) => x);
+  const b = filled.map(([, y]) => y);
+  const n = filled.length + EXTRA_ROWS;
+  const body = Array.from({ length: n }, (_, i) => {
+    const id = (name: string) => `${name}-${i}`;
+    return html`<tr><td><label class="visually-hidden" for="${id(names[0])}">${headers[0]} ${i + 1}</label><input type="text" id="${id(names[0])}" name="${names[0]}" value="${a[i] ?? ''}"${datalist && html` list="${datalist}"`} maxlength="100"></td>
+<td><label class="visually-hidden" for="${id(names[1])}">${headers[1]} ${i + 1}</label><input type="text" id="${id(names[1])}" name="${names[1]}" value="${b[i] ?? ''}" maxlength="1000"></td></tr>`;
+  });
+  return html`<div class="table-wrap"><table><thead><tr><th>${headers[0]}</th><th>${headers[1]}</th></tr></thead><tbody>${body}</tbody></table></div>`;
+}
+

@@ -51,6 +51,7 @@ th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid var(--line);v
 th{font-weight:600;color:var(--muted)}
 td form{display:inline;margin:0}
 .tag{display:inline-block;white-space:nowrap;padding:0 .4rem;border-radius:.8rem;background:#e5e9f2;font-size:.85rem}
+.brand-preview{display:block;max-width:100%;height:auto;margin:0 0 1rem;border-radius:.4rem}
 .tag.off{background:#fdecea;color:#7a1712}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9rem}
 pre{background:#f0f2f6;padding:.8rem;border-radius:.3rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}

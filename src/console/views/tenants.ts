@@ -5,7 +5,9 @@ import type { TargetView } from '../../catalog/dto/target-input';
 import type { Tenant } from '../../tenants/tenant.entity';
 import type { Group } from '../../users/group.entity';
 import type { User } from '../../users/user.entity';
-import { actionButton, emptyForm, FormState, formOpen, input, select, tag, when } from './forms';
+import { actionButton, emptyForm, FormState, formOpen, input, pairRows, select, tag, when } from './forms';
+import { attributeRows } from '../attribute-input';
+import { ACCENT_COLOR, textOn } from '../../common/look';
 import { html, SafeHtml } from '../../common/html';
 
 export interface TenantsListView {
@@ -63,14 +65,15 @@ export interface TenantView {
   targets: TargetView[];
   /** Email domains of the tenant: its users' emails must be in one (when it has any). */
   domains: string[];
-  forms: { settings?: FormState; user?: FormState; group?: FormState; domain?: FormState };
+  forms: { settings?: FormState; user?: FormState; group?: FormState; domain?: FormState; branding?: FormState };
 }
 
 export function tenantPage(v: TenantView): SafeHtml {
   const t = v.tenant;
   const path = `${v.base}/console/tenants/${t.id}`;
-  const settings = v.forms.settings ?? emptyForm({ name: t.name, mfaPolicy: t.mfaPolicy });
+  const settings = v.forms.settings ?? emptyForm({ name: t.name, mfaPolicy: t.mfaPolicy, logoutLandingUrl: t.logoutLandingUrl ?? '', ...attributeRows(t.attributes) });
   const userForm = v.forms.user ?? emptyForm({ role: 'member' });
+  const brandingForm = v.forms.branding ?? emptyForm({ displayName: t.brandDisplayName ?? '', logoUrl: t.brandLogoUrl ?? '', accentColor: t.brandAccentColor ?? '', supportContact: t.brandSupportContact ?? '' });
   const groupForm = v.forms.group ?? emptyForm();
   const userRows = v.users
     .map(
@@ -78,7 +81,7 @@ export function tenantPage(v: TenantView): SafeHtml {
 <td>${u.role === 'tenant_admin' && tag('tenant admin')}${t.operator && tag('operator')}</td><td>${u.groups.join(', ')}</td><td>${u.disabled ? tag('disabled', true) : tag('active')}</td></tr>`,
     );
   const groupRows = v.groups
-    .map((g) => html`<tr><td>${g.name}</td><td>${actionButton(`${path}/groups/${g.id}/remove`, v.csrf, `Remove ${g.name}`, 'secondary small')}</td></tr>`);
+    .map((g) => html`<tr><td>${g.name}</td><td>${actionButton(`${path}/groups/${g.id}/remove`, v.csrf, `Delete ${g.name}…`, 'secondary small')}</td></tr>`);
   const granted = new Set(v.grants.map((g) => g.targetId));
   const grantRows = v.grants
     .map(
@@ -87,7 +90,7 @@ export function tenantPage(v: TenantView): SafeHtml {
 <td><a href="${path}/access/${g.targetId}/try">Try it</a></td></tr>`,
     );
   const ungranted = v.targets.filter((x) => !granted.has(x.id));
-  return html`<p class="muted">Slug <code>${t.slug}</code> · ${t.disabled ? tag('disabled', true) : tag('active')}${t.operator && html` · ${tag('platform operators')}`} · sign-in link <code>${`/login?tenant=${t.slug}`}</code></p>
+  return html`<p class="muted">Slug <code>${t.slug}</code> · ${t.disabled ? tag('disabled', true) : tag('active')}${t.operator && html` · ${tag('platform operators')}`} · sign-in link <code>${`/login?tenant=${t.slug}`}</code> · <a href="${path}/api-keys">API keys</a></p>
 <div class="grid">
 <section class="card" aria-labelledby="users-h">
 <h2 id="users-h">Users (${v.usersTotal})</h2>
@@ -140,6 +143,18 @@ ${v.operator && html`${formOpen(`${path}/email-domains`, v.csrf, v.forms.domain 
 ${input({ form: 'domain', name: 'domain', label: 'Add a domain', state: v.forms.domain, hint: 'e.g. acme.example', attrs: html`required maxlength="253" autocapitalize="none" spellcheck="false"` })}
 <button type="submit" class="secondary">Add domain</button></form>`}
 </section>
+<section class="card" aria-labelledby="brand-h">
+<h2 id="brand-h">Branding</h2>
+<p class="muted">How the sign-in, signed-out and error pages look for this tenant's users. Empty fields use the defaults.</p>
+<img class="brand-preview" src="${path}/branding/preview.svg" width="320" height="180" alt="Preview of the sign-in card with this branding">
+${formOpen(`${path}/branding`, v.csrf, brandingForm)}
+${input({ form: 'branding', name: 'displayName', label: 'Name shown to users', state: brandingForm, hint: `What people sign in to. Empty: the tenant name (${t.name}).`, attrs: html`maxlength="200"` })}
+${input({ form: 'branding', name: 'logoUrl', label: 'Logo address', type: 'url', state: brandingForm, hint: 'An https:// address of an image.', attrs: html`maxlength="2048" autocapitalize="none" spellcheck="false"` })}
+${input({ form: 'branding', name: 'accentColor', label: 'Accent colour', state: brandingForm, hint: 'Six hex digits, e.g. #0a7d4f. Text on it is black or white, whichever reads better.', attrs: html`maxlength="7" pattern="#[0-9a-fA-F]{6}" autocapitalize="none" spellcheck="false"` })}
+${input({ form: 'branding', name: 'supportContact', label: 'Support contact', state: brandingForm, hint: 'An email address or an https:// page, shown as "Need help?".', attrs: html`maxlength="2048" autocapitalize="none" spellcheck="false"` })}
+<button type="submit">Save branding</button>
+</form>
+</section>
 <section class="card" aria-labelledby="settings-h">
 <h2 id="settings-h">Tenant settings</h2>
 ${formOpen(path, v.csrf, settings)}
@@ -155,6 +170,8 @@ ${select({
     { value: 'required', label: 'Required (every user)' },
   ],
 })}
+${input({ form: 'settings', name: 'logoutLandingUrl', label: 'After sign-out, send people to (optional)', type: 'url', state: settings, hint: 'An http(s) address of your app, e.g. https://app.acme.example/signed-out. Empty: our own signed-out page.', attrs: html`maxlength="2048" autocapitalize="none" spellcheck="false"` })}
+${attributesFieldset('settings', settings, 'Sent for every user of this tenant, to every BI tool it is granted (e.g. a customer id for row-level security).')}
 <button type="submit">Save</button>
 </form>
 </section>
@@ -181,7 +198,7 @@ export interface UserPageView {
 export function userPage(v: UserPageView): SafeHtml {
   const path = `${v.base}/console/tenants/${v.tenant.id}/users/${v.user.id}`;
   const u = v.user;
-  const profile = v.forms.profile ?? emptyForm({ firstName: u.firstName, lastName: u.lastName, role: u.role });
+  const profile = v.forms.profile ?? emptyForm({ firstName: u.firstName, lastName: u.lastName, role: u.role, ...attributeRows(u.attributes) });
   const password = v.forms.password ?? emptyForm();
   const member = v.forms.member ?? emptyForm();
   const mine = new Set(v.groups.map((g) => g.id));
@@ -199,9 +216,11 @@ ${formOpen(path, v.csrf, profile)}
 <div class="row"><div>${input({ form: 'profile', name: 'firstName', label: 'First name', state: profile, attrs: html`maxlength="100"` })}</div>
 <div>${input({ form: 'profile', name: 'lastName', label: 'Last name', state: profile, attrs: html`maxlength="100"` })}</div></div>
 ${!v.tenant.operator && select({ form: 'profile', name: 'role', label: 'Role', state: profile, options: [{ value: 'member', label: 'Member' }, { value: 'tenant_admin', label: 'Tenant admin' }] })}
+${attributesFieldset('profile', profile, 'Sent for this user to every BI tool; over a tenant attribute of the same name, under an access grant\'s.')}
 <button type="submit">Save</button>
 </form>
-${actionButton(`${path}/${u.disabled ? 'enable' : 'disable'}`, v.csrf, u.disabled ? 'Enable user' : 'Disable user…', u.disabled ? 'secondary' : 'danger')}
+<div class="row">${actionButton(`${path}/${u.disabled ? 'enable' : 'disable'}`, v.csrf, u.disabled ? 'Enable user' : 'Disable user…', u.disabled ? 'secondary' : 'danger')}
+${actionButton(`${path}/delete`, v.csrf, 'Delete user…', 'danger')}</div>
 </section>
 <section class="card" aria-labelledby="pw-h">
 <h2 id="pw-h">Set password</h2>
@@ -227,4 +246,27 @@ ${actionButton(`${path}/mfa/reset`, v.csrf, 'Reset two-step verification (remove
 <div class="table-wrap"><table><thead><tr><th>Started</th><th>Last seen</th><th>IP</th><th>Browser</th><th></th></tr></thead><tbody>${sessionRows.length ? sessionRows : html`<tr><td colspan="5">No live sessions.</td></tr>`}</tbody></table></div>
 </section>
 </div>`;
+}
+
+/** Typed attribute rows, read as the API's JSON (the hint says how). */
+function attributesFieldset(form: string, state: FormState, purpose: string): SafeHtml {
+  return html`<fieldset${state.errors.attributes && html` aria-describedby="${form}-attributes-error"`}><legend>Attributes</legend>
+<p class="hint">${purpose} <code>42</code> is sent as a number, <code>true</code>/<code>false</code> as booleans; write <code>"42"</code> in quotes to send text.</p>
+${pairRows(state, ['attr_key', 'attr_value'], ['Name', 'Value'])}${state.errors.attributes && html`<p class="field-error" id="${form}-attributes-error">${state.errors.attributes}</p>`}</fieldset>`;
+}
+
+/** The sign-in card drawn in the tenant's colours (what brandOf gives the real pages). Text escaped by html``. */
+export function brandingPreviewSvg(t: Tenant): SafeHtml {
+  const accent = t.brandAccentColor && ACCENT_COLOR.test(t.brandAccentColor) ? t.brandAccentColor : '#1f4fd1';
+  const name = (t.brandDisplayName ?? t.name).slice(0, 40);
+  const logo = t.brandLogoUrl ? 'logo: from its https address' : 'no logo';
+  return html`<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180" viewBox="0 0 320 180" font-family="system-ui, sans-serif">
+<rect width="320" height="180" fill="#f4f5f7"/><rect x="0" y="0" width="320" height="6" fill="${accent}"/>
+<rect x="30" y="20" width="260" height="145" rx="8" fill="#ffffff" stroke="#d0d4da"/>
+<text x="50" y="48" font-size="15" font-weight="600" fill="#111">${name}</text>
+<text x="50" y="64" font-size="10" fill="#666">${logo}</text>
+<rect x="50" y="74" width="220" height="18" rx="3" fill="#fff" stroke="#c3c8cf"/><rect x="50" y="98" width="220" height="18" rx="3" fill="#fff" stroke="#c3c8cf"/>
+<rect x="50" y="124" width="90" height="24" rx="4" fill="${accent}"/><text x="95" y="140" font-size="11" text-anchor="middle" fill="${textOn(accent)}">Sign in</text>
+${t.brandSupportContact && html`<text x="150" y="140" font-size="9" fill="#444">Need help? ${t.brandSupportContact.slice(0, 28)}</text>`}
+</svg>`;
 }

@@ -2,7 +2,7 @@ import { badRequest, DomainError } from '../../common/errors';
 import { absoluteHttpUrl, originOf, safeLocalPath } from '../../common/redirects';
 import type { TargetSettings } from '../product-types';
 import type { AccessSettings } from '../product-types';
-import { defineTarget, EmbedBehaviour, MintContext, ResourceIds, schemas, Signing, SsoBehaviour } from '../product-definition';
+import { defineTarget, secretStep, EmbedBehaviour, MintContext, ResourceIds, schemas, Signing, SsoBehaviour } from '../product-definition';
 import { claimNameClashes, mapGroups } from '../claims';
 import { resolveAttribute, resolveAttributes } from '../attributes';
 import { allowListPermits, ArraySchema, ObjectSchema } from '../settings-schema';
@@ -357,7 +357,7 @@ export const metabase = defineTarget({
     where: 'Metabase: Admin settings > Authentication > JWT',
     items: [
       { label: 'JWT Identity Provider URI', value: `${url}/sso/${t.slug}` },
-      { label: 'String used by the JWT signing key', note: 'Generate it in Metabase, then paste it into this target\'s "JWT signing key" below.' },
+      secretStep(t, 'secret', 'String used by the JWT signing key', 'in Metabase', 'JWT signing key'),
       { label: 'Email attribute', value: settingOr(t, 'emailClaim', 'email') },
       { label: 'First name attribute', value: settingOr(t, 'firstNameClaim', 'first_name') },
       { label: 'Last name attribute', value: settingOr(t, 'lastNameClaim', 'last_name') },

@@ -1,7 +1,7 @@
 import { absoluteHttpUrl, originOf, safeLocalPath } from '../../common/redirects';
 import type { TargetSettings } from '../product-types';
 import type { AccessSettings } from '../product-types';
-import { defineTarget, MintContext, schemas, SsoBehaviour } from '../product-definition';
+import { defineTarget, secretStep, MintContext, schemas, SsoBehaviour } from '../product-definition';
 import { claimNameClashes, mapGroups } from '../claims';
 import type { ObjectSchema } from '../settings-schema';
 import { groupsNote, originsOf } from '../setup-guide';
@@ -240,7 +240,7 @@ export const sisense = defineTarget({
     items: [
       { label: 'Remote Login URL', value: `${url}/sso/${t.slug}` },
       { label: 'Remote Logout URL', value: `${url}/sso/${t.slug}/logout` },
-      { label: 'Shared Secret', note: 'Generate it in Sisense, then paste it into this target\'s "SSO shared secret" below.' },
+      secretStep(t, 'secret', 'Shared Secret', 'in Sisense', 'SSO shared secret'),
       { label: 'Groups', note: groupsNote(groups) },
       ...(originsOf(t) ? [{ label: 'Admin > Security: CORS allowed origins', value: originsOf(t) }] : []),
     ],

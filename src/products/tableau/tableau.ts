@@ -1,7 +1,7 @@
 import { badRequest } from '../../common/errors';
 import { NOT_SET_UP } from '../../common/error-pages';
 import type { AccessSettings, TargetSettings } from '../product-types';
-import { defineTarget, MintContext, schemas, Signing, TokenBehaviour } from '../product-definition';
+import { defineTarget, secretStep, MintContext, schemas, Signing, TokenBehaviour } from '../product-definition';
 import { mapGroups } from '../claims';
 import { resolveAttribute } from '../attributes';
 import type { ArraySchema, ObjectSchema } from '../settings-schema';
@@ -207,7 +207,7 @@ export const tableau = defineTarget({
       { label: 'Domain allowlist', value: originsOf(t) || '(your host app\'s origins)' },
       { label: 'Client ID', value: settingOr(t, 'clientId', '(copy it into this target\'s Client ID below)') },
       { label: 'Secret ID', value: settingOr(t, 'secretId', '(copy it into this target\'s Secret ID below)') },
-      { label: 'Secret value', note: 'Generate New Secret in Tableau, then paste the value into this target\'s secret below.' },
+      secretStep(t, 'secret', 'Secret value', 'Generate New Secret in Tableau', 'secret'),
       { label: 'Host page: token URL', value: `${url}/embed/${t.slug}/token`, note: 'GET it with credentials and put `token` in <tableau-viz token="…">.' },
       { label: 'User attributes', note: 'For USERATTRIBUTE() in data policies, enable the site\'s "capture user attributes" and list the attributes on each tenant\'s access.' },
     ],
