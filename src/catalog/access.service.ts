@@ -71,6 +71,12 @@ export class AccessService {
     return rows.map((r) => r.name);
   }
 
+  /** The first grant of any tenant (the console's getting-started checklist links to its "Try it"). */
+  async first(): Promise<{ tenantId: string; targetId: string } | null> {
+    const rows: { tenant_id: string; target_id: string }[] = await this.dataSource.query(`SELECT tenant_id, target_id FROM tenant_target_access ORDER BY created_at LIMIT 1`);
+    return rows.length ? { tenantId: rows[0].tenant_id, targetId: rows[0].target_id } : null;
+  }
+
   async list(tenantId: string): Promise<AccessView[]> {
     await TenantsService.assertExists(this.dataSource.manager, tenantId);
     const rows: AccessRow[] = await this.dataSource.query(

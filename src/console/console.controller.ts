@@ -5,11 +5,12 @@ import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { Public, LoadsSession } from '../common/route-protection';
 import { AuditService } from '../audit/audit.service';
 import { TargetsService } from '../catalog/targets.service';
+import { AccessService } from '../catalog/access.service';
 import { barChart, lineChart } from './chart';
 import { TenantsService } from '../tenants/tenants.service';
 import { UsersService } from '../users/users.service';
 import { ConsoleErrorFilter, ConsoleKit } from './console-kit';
-import { overviewPage } from './views/overview';
+import { ChecklistStep, overviewPage } from './views/overview';
 import { CONSOLE_SCRIPT } from './views/layout';
 import { html, SafeHtml } from '../common/html';
 import { AUDIT_EVENT_TYPES, reasonInWords } from '../audit/audit-vocabulary';
@@ -37,6 +38,7 @@ export class ConsoleController {
     private readonly users: UsersService,
     private readonly targets: TargetsService,
     private readonly audit: AuditService,
+    private readonly access: AccessService,
   ) {}
 
   @Get()
@@ -47,7 +49,33 @@ export class ConsoleController {
     const counts = own
       ? { tenants: 1, users: (await this.users.list(own, { limit: 1, offset: 0 })).total, targets: null }
       : { tenants: await this.tenants.count(), users: await this.users.countAll(), targets: (await this.targets.list()).length };
-    this.kit.render(ctx, 200, 'Overview', 'overview', overviewPage({ counts, charts: await this.activity(own, ctx.base) }));
+    const checklist = own ? null : await this.gettingStarted(ctx.base, counts.targets ?? 0);
+    this.kit.render(ctx, 200, 'Overview', 'overview', overviewPage({ counts, checklist, charts: await this.activity(own, ctx.base) }));
+  }
+
+  /**
+   * The path from an empty console to a first sign-in, each step ticked from what exists
+   * (null once every step is done: the overview then shows only the figures).
+   */
+  private async gettingStarted(base: string, targets: number): Promise<ChecklistStep[] | null> {
+    const [tenants, users, grant, issued] = await Promise.all([
+      this.tenants.countCustomers(),
+      this.users.countCustomerUsers(),
+      this.access.first(),
+      this.audit.list({ type: 'sso.token_issued', limit: 1 }).then(async (r) => r.length > 0 || (await this.audit.list({ type: 'token.issued', limit: 1 })).length > 0),
+    ]);
+    const steps: ChecklistStep[] = [
+      { done: targets > 0, text: 'Add a BI target: the product people sign in to, with its secret', href: `${base}/console/targets/new` },
+      { done: tenants > 0, text: 'Add a customer tenant', href: `${base}/console/tenants` },
+      { done: users > 0, text: 'Add a user to the tenant (open the tenant, then "Add user")', href: `${base}/console/tenants` },
+      { done: grant !== null, text: 'Grant the tenant access to the target (open the tenant, then "Access")', href: `${base}/console/tenants` },
+      {
+        done: issued,
+        text: 'Try it: preview the claims of a grant, then sign in through the target',
+        href: grant ? `${base}/console/tenants/${grant.tenantId}/access/${grant.targetId}/try` : `${base}/console/tenants`,
+      },
+    ];
+    return steps.every((s) => s.done) ? null : steps;
   }
 
   /** Last 24 h from the audit trail: sign-ins and SSO handshakes per hour by target; refusals by reason. */

@@ -124,6 +124,11 @@ export class TenantsService {
     return this.repo.count();
   }
 
+  /** Customer tenants (not the platform operators' own). */
+  countCustomers(): Promise<number> {
+    return this.repo.count({ where: { operator: false } });
+  }
+
   /** The platform operators' tenant, or null before the first operator exists. */
   findOperatorTenant(): Promise<Tenant | null> {
     return this.repo.findOne({ where: { operator: true } });

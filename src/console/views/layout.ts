@@ -28,7 +28,8 @@ h1{font-size:1.5rem;margin:.5rem 0 1rem}
 h2{font-size:1.15rem;margin:0 0 .8rem}
 section.card{background:var(--card);border-radius:.5rem;box-shadow:0 1px 3px #0002;padding:1rem 1.2rem;margin:0 0 1.2rem}
 .grid{display:grid;gap:1.2rem;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr))}
-.stats{display:flex;flex-wrap:wrap;gap:1rem}.stat{flex:1 1 8rem;background:var(--card);border-radius:.5rem;box-shadow:0 1px 3px #0002;padding:.8rem 1rem}
+.checklist{list-style:none;padding:0;margin:.5rem 0 0}.checklist li{padding:.3rem 0}.checklist li.done a{color:var(--muted)}.checklist li span[aria-hidden]{display:inline-block;width:1.4rem;font-weight:700}
+.stats{display:flex;flex-wrap:wrap;gap:1rem;margin:1rem 0}.stat{flex:1 1 8rem;background:var(--card);border-radius:.5rem;box-shadow:0 1px 3px #0002;padding:.8rem 1rem}
 .stat b{display:block;font-size:1.8rem}
 label{display:block;font-weight:600;margin:.8rem 0 .25rem}
 .check label,label.inline{display:inline;font-weight:400;margin:0 0 0 .3rem}
