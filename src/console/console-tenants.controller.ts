@@ -78,8 +78,10 @@ export class ConsoleTenantsController {
   async update(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const values = pick(req.body, ['name', 'mfaPolicy']);
-    const { value, errors } = await validateAs(UpdateTenantDto, values);
+    const values = pick(req.body, ['name', 'mfaPolicy', 'passwordSignIn']);
+    // The select sends text; the API's field is a boolean (anything else fails its validation).
+    const asJson = { ...values, ...(values.passwordSignIn === 'true' || values.passwordSignIn === 'false' ? { passwordSignIn: values.passwordSignIn === 'true' } : {}) };
+    const { value, errors } = await validateAs(UpdateTenantDto, asJson);
     if (errors) return this.renderTenant(ctx, 400, tenantId, { settings: { values, errors } });
     await this.tenants.update(ctx.meta, tenantId, value);
     this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'tenant-updated');

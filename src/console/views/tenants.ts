@@ -69,7 +69,7 @@ export interface TenantView {
 export function tenantPage(v: TenantView): SafeHtml {
   const t = v.tenant;
   const path = `${v.base}/console/tenants/${t.id}`;
-  const settings = v.forms.settings ?? emptyForm({ name: t.name, mfaPolicy: t.mfaPolicy });
+  const settings = v.forms.settings ?? emptyForm({ name: t.name, mfaPolicy: t.mfaPolicy, passwordSignIn: String(t.passwordSignIn) });
   const userForm = v.forms.user ?? emptyForm({ role: 'member' });
   const groupForm = v.forms.group ?? emptyForm();
   const userRows = v.users
@@ -153,6 +153,17 @@ ${select({
     { value: 'off', label: 'Off' },
     { value: 'optional', label: 'Optional (users who set it up)' },
     { value: 'required', label: 'Required (every user)' },
+  ],
+})}
+${select({
+  form: 'settings',
+  name: 'passwordSignIn',
+  label: 'Password sign-in when the tenant has a company identity provider',
+  state: settings,
+  hint: t.operator ? 'The operators can always sign in with a password.' : 'Off: its people must use “Sign in with your company account”. No effect without a provider.',
+  options: [
+    { value: 'true', label: 'Allowed' },
+    { value: 'false', label: 'Off (company sign-in only)' },
   ],
 })}
 <button type="submit">Save</button>

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
+import type { CompanySignIn } from '../../auth/company-sign-in';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
 import { badRequest, notFound } from '../../common/errors';
@@ -23,7 +24,7 @@ export type UpstreamProviderView = Omit<UpstreamProvider, 'clientSecretEnc' | 't
 
 /** A tenant's own OpenID Connect provider (admin API, global key only). The client secret is write-only. */
 @Injectable()
-export class UpstreamProvidersService {
+export class UpstreamProvidersService implements CompanySignIn {
   private readonly production: boolean;
 
   constructor(
@@ -39,6 +40,10 @@ export class UpstreamProvidersService {
   /** The tenant's provider, or null (no audit, no tenant check: the sign-in path). */
   find(tenantId: string): Promise<UpstreamProvider | null> {
     return this.dataSource.getRepository(UpstreamProvider).findOneBy({ tenantId });
+  }
+
+  async hasProvider(tenantId: string): Promise<boolean> {
+    return this.dataSource.getRepository(UpstreamProvider).existsBy({ tenantId });
   }
 
   clientSecret(p: UpstreamProvider): string {
