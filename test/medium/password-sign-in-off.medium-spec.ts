@@ -67,6 +67,20 @@ describe('password sign-in off for a tenant with a company identity provider', (
     expect(unknown.text).toContain('Your organization signs you in with your company account, not a password.');
   });
 
+  it('the sign-in link of such an organization starts at the email step; with passwords on, the usual page', async () => {
+    const off = await makeTenant(t.ds);
+    await withProvider(off.id);
+    await api.patch(`/api/v1/tenants/${off.id}`).send({ passwordSignIn: false }).expect(200);
+    const res = await request(t.http).get(`/login?tenant=${off.slug}&next=${encodeURIComponent('/sso/mb?return_to=%2Fd%2F1')}`).expect(303);
+    expect(res.headers.location).toBe(`/login/company?next=${encodeURIComponent('/sso/mb?return_to=%2Fd%2F1')}`);
+    expect((await request(t.http).get(`/login?tenant=${off.slug}&next=https://evil.example/`).expect(303)).headers.location).toBe('/login/company');
+
+    const on = await makeTenant(t.ds);
+    await withProvider(on.id);
+    const page = await request(t.http).get(`/login?tenant=${on.slug}`).expect(200);
+    expect(page.text).toContain('id="password" name="password"');
+  });
+
   it('off, without a provider: passwords still work (a tenant cannot lock itself out)', async () => {
     const tenant = await makeTenant(t.ds);
     const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });

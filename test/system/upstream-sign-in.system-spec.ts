@@ -98,8 +98,10 @@ describe('company sign-in at the tenant\'s own IdP (oidc-provider)', () => {
       await page.waitForURL(`${mb.url}/dashboard/5`);
       expect(JSON.parse((await page.locator('body').textContent()) ?? '{}')).toEqual({ page: '/dashboard/5' });
       expect(mb.logins[mb.logins.length - 1]).toMatchObject({ email: 'alice@umbrella.example', groups: ['Analysts'] });
-      const [accepted] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'handoff.accepted' ORDER BY id DESC LIMIT 1`);
+      // Audited as a login (the sign-in metrics and chart count it), not as a host app's hand-off.
+      const [accepted] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'login.success' ORDER BY id DESC LIMIT 1`);
       expect(accepted.details).toMatchObject({ source: 'oidc_upstream', email: 'alice@umbrella.example', created: true });
+      expect(await t.ds.query(`SELECT 1 FROM audit_events WHERE type = 'handoff.accepted' AND details->>'source' = 'oidc_upstream'`)).toEqual([]);
     } finally {
       await context.close();
     }
