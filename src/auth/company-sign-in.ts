@@ -8,4 +8,9 @@ export const COMPANY_SIGN_IN = Symbol('COMPANY_SIGN_IN');
 export interface CompanySignIn {
   /** True when the tenant has its own identity provider configured (company sign-in). */
   hasProvider(tenantId: string): Promise<boolean>;
+  /**
+   * The tenant's IdP's end-session URL for a session company sign-in opened (OpenID Connect
+   * RP-Initiated Logout 1.0), and a name for the IdP; null when it publishes none.
+   */
+  endSession(tenantId: string): Promise<{ url: string; name: string } | null>;
 }

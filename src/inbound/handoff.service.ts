@@ -203,7 +203,7 @@ export class HandoffService {
       // arrived with, whoever's it was, ends; the hand-off gets a fresh id.
       const previous = SessionsService.idFromCookie(input.previousCookie);
       if (previous) await this.sessions.revoke(previous, m);
-      const s = await this.sessions.create({ id: userId, tenantId: tenant.id }, { ip: meta.ip, userAgent: meta.userAgent }, m);
+      const s = await this.sessions.create({ id: userId, tenantId: tenant.id }, { ip: meta.ip, userAgent: meta.userAgent }, m, source);
       await this.audit.record(
         { ...meta, actor: `user:${userId}` },
         {
