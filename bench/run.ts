@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { ROOT } from './lib';
 
-const ALL = ['login', 'login-burst', 'login-mfa', 'sso', 'products', 'sso-rate', 'broker', 'handoff', 'signing'];
+const ALL = ['login', 'login-burst', 'login-mfa', 'sso', 'products', 'sso-rate', 'broker', 'handoff', 'trusted-issuer', 'signing'];
 const chosen = process.argv.slice(2).filter((a) => ALL.includes(a));
 let failed = false;
 for (const name of chosen.length ? chosen : ALL) {

@@ -10,6 +10,8 @@ import { AddLoginAttemptCounts1764850000000 } from './1764850000000-AddLoginAtte
 import { AddTargetSigningKeys1765100000000 } from './1765100000000-AddTargetSigningKeys';
 import { AddTrustedIssuers1765200000000 } from './1765200000000-AddTrustedIssuers';
 import { AddUpstreamOidc1765200000001 } from './1765200000001-AddUpstreamOidc';
+import { AddTenantPasswordSignIn1765250000000 } from './1765250000000-AddTenantPasswordSignIn';
+import { AddSessionOpenedBy1765250000001 } from './1765250000001-AddSessionOpenedBy';
 import { AddMailOutbox1765300000000 } from './1765300000000-AddMailOutbox';
 import { AddAccountLinks1765310000000 } from './1765310000000-AddAccountLinks';
 import { AddMfa1765350000000 } from './1765350000000-AddMfa';
@@ -30,6 +32,8 @@ export const MIGRATIONS = [
   AddTargetSigningKeys1765100000000,
   AddTrustedIssuers1765200000000,
   AddUpstreamOidc1765200000001,
+  AddTenantPasswordSignIn1765250000000,
+  AddSessionOpenedBy1765250000001,
   AddMailOutbox1765300000000,
   AddAccountLinks1765310000000,
   AddMfa1765350000000,

@@ -42,7 +42,7 @@ import { UsersModule } from './users/users.module';
     AuditModule,
     AuditUpkeepModule,
     AuthModule,
-    LoginModule.withBiLogout(IssuanceModule),
+    LoginModule.withBiLogout(IssuanceModule, InboundModule),
     AccountsModule,
     HealthModule,
     TenantsModule,

@@ -4,6 +4,8 @@
  */
 export enum AuthError {
   ApiKeyNotFound = 'api_key_not_found',
+  /** The tenant turned passwords off: its people sign in with their company account. */
+  CompanySignInRequired = 'company_sign_in_required',
   CsrfFailed = 'csrf_failed',
   /** A state-changing browser request sent from a page of another origin (common/same-origin.ts). */
   CrossSite = 'cross_site',

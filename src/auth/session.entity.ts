@@ -39,6 +39,10 @@ export class Session {
   @Column({ name: 'targets_used', type: 'uuid', array: true, default: () => "'{}'" })
   targetsUsed: string[];
 
+  /** How it was opened: null by the password form, else the inbound source (`oidc_upstream`, …). */
+  @Column({ name: 'opened_by', type: 'varchar', length: 32, nullable: true })
+  openedBy: string | null;
+
   // Relations: declared so the entities describe the migrations' foreign keys (and
   // `npm run migration:generate` finds nothing to drop); not loaded unless asked for.
 

@@ -69,13 +69,14 @@ export class SessionsService {
     user: { id: string; tenantId: string },
     meta: { ip: string | null; userAgent: string | null },
     manager?: EntityManager,
+    openedBy: string | null = null,
   ): Promise<{ token: string; id: string; expiresAt: Date }> {
     const token = randomToken(32);
     const id = sha256Hex(token);
     const rows: { expires_at: Date }[] = await (manager ?? this.dataSource).query(
-      `INSERT INTO sessions (id, user_id, tenant_id, expires_at, ip, user_agent)
-       VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6) RETURNING expires_at`,
-      [id, user.id, user.tenantId, this.session.absoluteTimeoutSeconds, meta.ip, meta.userAgent?.slice(0, 512) ?? null],
+      `INSERT INTO sessions (id, user_id, tenant_id, expires_at, ip, user_agent, opened_by)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6, $7) RETURNING expires_at`,
+      [id, user.id, user.tenantId, this.session.absoluteTimeoutSeconds, meta.ip, meta.userAgent?.slice(0, 512) ?? null, openedBy],
     );
     return { token, id, expiresAt: rows[0].expires_at };
   }
@@ -165,7 +166,7 @@ export class SessionsService {
     cookie: unknown,
     meta: RequestMeta,
     details: Record<string, unknown> = {},
-  ): Promise<{ sessionId: string; userId: string; tenantId: string; targetsUsed: string[] } | null> {
+  ): Promise<{ sessionId: string; userId: string; tenantId: string; targetsUsed: string[]; openedBy: string | null } | null> {
     const sessionId = SessionsService.idFromCookie(cookie);
     if (!sessionId) return null;
     return this.dataSource.transaction(async (m) => {
@@ -181,15 +182,15 @@ export class SessionsService {
   }
 
   /** Ends one session. Returns the row's user/tenant when it was live. */
-  async revoke(id: string, manager?: EntityManager): Promise<{ userId: string; tenantId: string; targetsUsed: string[] } | null> {
-    const rows = updatedRows<{ user_id: string; tenant_id: string; targets_used: string[] }>(
+  async revoke(id: string, manager?: EntityManager): Promise<{ userId: string; tenantId: string; targetsUsed: string[]; openedBy: string | null } | null> {
+    const rows = updatedRows<{ user_id: string; tenant_id: string; targets_used: string[]; opened_by: string | null }>(
       await (manager ?? this.dataSource).query(
         `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
-         RETURNING user_id, tenant_id, targets_used`,
+         RETURNING user_id, tenant_id, targets_used, opened_by`,
         [id],
       ),
     );
-    return rows.length ? { userId: rows[0].user_id, tenantId: rows[0].tenant_id, targetsUsed: rows[0].targets_used ?? [] } : null;
+    return rows.length ? { userId: rows[0].user_id, tenantId: rows[0].tenant_id, targetsUsed: rows[0].targets_used ?? [], openedBy: rows[0].opened_by ?? null } : null;
   }
 
   /** Revokes a session of a given user within a tenant (admin API). */

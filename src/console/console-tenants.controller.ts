@@ -82,12 +82,14 @@ export class ConsoleTenantsController {
   async update(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw);
-    const fields = pick(req.body, ['name', 'mfaPolicy', 'logoutLandingUrl']);
+    const fields = pick(req.body, ['name', 'mfaPolicy', 'logoutLandingUrl', 'passwordSignIn']);
     const attrs = attributesFromForm(req.body as Record<string, unknown>);
     const values = { ...fields, ...attrs.values };
     // An emptied field clears the landing URL, as null does in the API.
     const landing = typeof fields.logoutLandingUrl === 'string' && fields.logoutLandingUrl.trim() === '' ? null : fields.logoutLandingUrl;
-    const { value, errors } = await validateAs(UpdateTenantDto, { ...fields, logoutLandingUrl: landing, attributes: attrs.attributes });
+    // The select sends text; the API's field is a boolean (anything else fails its validation).
+    const passwordSignIn = fields.passwordSignIn === 'true' || fields.passwordSignIn === 'false' ? { passwordSignIn: fields.passwordSignIn === 'true' } : {};
+    const { value, errors } = await validateAs(UpdateTenantDto, { ...fields, ...passwordSignIn, logoutLandingUrl: landing, attributes: attrs.attributes });
     if (errors || attrs.error) return this.renderTenant(ctx, 400, tenantId, { settings: { values, errors: { ...errors, ...(attrs.error && { attributes: attrs.error }) } } });
     await this.tenants.update(ctx.meta, tenantId, value);
     this.kit.redirect(ctx, `/console/tenants/${tenantId}`, 'tenant-updated');

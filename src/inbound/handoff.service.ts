@@ -67,6 +67,23 @@ export interface HandoffResult {
   created: boolean;
 }
 
+/** The audit events of one way in: its success, its refusals, a replay. */
+interface AuditEvents {
+  accepted: string;
+  denied: string;
+  replay: string;
+}
+const HANDOFF_EVENTS: AuditEvents = { accepted: 'handoff.accepted', denied: 'handoff.denied', replay: 'handoff.replay' };
+/**
+ * A company sign-in is a person signing in at our login page, not a host app handing one over:
+ * it is audited as a login (`login.success`, refusals `login.upstream_denied` like the
+ * callback's own), so the sign-in metrics, the console's sign-in chart and anyone reading
+ * `login.*` see every sign-in once, whichever way the person came in (`details.source` says which).
+ */
+const EVENTS_OF: Record<string, AuditEvents> = {
+  oidc_upstream: { accepted: 'login.success', denied: 'login.upstream_denied', replay: 'login.upstream_denied' },
+};
+
 /**
  * Host-app hand-off (README, "Host-app hand-off"): a signed, single-use token becomes a
  * session, as a password login would. The token's source (a folder of src/inbound: the HS256
@@ -95,14 +112,20 @@ export class HandoffService {
    * A refusal: audited (within the anonymous-refusal budget for anything anyone can send),
    * then thrown as the client's error.
    */
-  private async refuse(input: Pick<HandoffInput, 'meta' | 'target'>, reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}): Promise<never> {
+  private async refuse(
+    input: Pick<HandoffInput, 'meta' | 'target'>,
+    reason: HandoffRefusal,
+    tenantId: string | null,
+    extra: Record<string, unknown> = {},
+    events: AuditEvents = HANDOFF_EVENTS,
+  ): Promise<never> {
     // Anything anyone can send (no valid signature yet), and an expired assertion (which a
     // captured one becomes, and can be sent forever): audited within the anonymous-refusal
     // budget (AuditService.recordRefusal), so a flood cannot grow the audit table without
     // bound. A refusal of a validly signed, live assertion — a replay included — always.
     const record = UNSIGNED_REFUSALS.has(reason) || reason === 'assertion_expired' ? this.audit.recordRefusal : this.audit.record;
     await record.call(this.audit, input.meta, {
-      type: reason === 'replay' ? 'handoff.replay' : 'handoff.denied',
+      type: reason === 'replay' ? events.replay : events.denied,
       tenantId,
       details: { reason, ...(input.target ? { target: input.target } : {}), ...extra },
     });
@@ -133,7 +156,8 @@ export class HandoffService {
    */
   async signIn(input: Omit<HandoffInput, 'assertion'>, tenant: IdentifiedHandoff['tenant'], source: string, handoff: VerifiedHandoff): Promise<HandoffResult> {
     const { meta } = input;
-    const refuse = (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}) => this.refuse(input, reason, tenantId, extra);
+    const events = EVENTS_OF[source] ?? HANDOFF_EVENTS;
+    const refuse = (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}) => this.refuse(input, reason, tenantId, extra, events);
     const jti = handoff.jti;
     if (tenant.disabled) return refuse('tenant_disabled', tenant.id, { jti });
     const profile = await checkProfile(handoff.profile);
@@ -168,7 +192,7 @@ export class HandoffService {
       // The users service's own refusals (e.g. an email domain another tenant owns): the
       // client sees them as they are, the audit trail as a refused hand-off.
       if (e instanceof DomainError && e.status < 500) {
-        await this.audit.record(meta, { type: 'handoff.denied', tenantId: tenant.id, details: { reason: e.code, jti, email, ...(input.target ? { target: input.target } : {}) } });
+        await this.audit.record(meta, { type: events.denied, tenantId: tenant.id, details: { reason: e.code, jti, email, ...(input.target ? { target: input.target } : {}) } });
       }
       throw e;
     }
@@ -179,11 +203,11 @@ export class HandoffService {
       // arrived with, whoever's it was, ends; the hand-off gets a fresh id.
       const previous = SessionsService.idFromCookie(input.previousCookie);
       if (previous) await this.sessions.revoke(previous, m);
-      const s = await this.sessions.create({ id: userId, tenantId: tenant.id }, { ip: meta.ip, userAgent: meta.userAgent }, m);
+      const s = await this.sessions.create({ id: userId, tenantId: tenant.id }, { ip: meta.ip, userAgent: meta.userAgent }, m, source);
       await this.audit.record(
         { ...meta, actor: `user:${userId}` },
         {
-          type: 'handoff.accepted',
+          type: events.accepted,
           tenantId: tenant.id,
           details: { userId, email, jti, source, sessionId: s.id, created, ...(input.target ? { target: input.target } : {}) },
         },

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
+import { COMPANY_SIGN_IN } from '../auth/company-sign-in';
 import { CatalogModule } from '../catalog/catalog.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { IdentitiesModule } from '../identities/identities.module';
@@ -48,7 +49,8 @@ import { TrustedIssuersService } from './trusted-issuer/trusted-issuers.service'
     },
     HandoffService,
     ConsumedAssertionsPruner,
+    { provide: COMPANY_SIGN_IN, useExisting: UpstreamProvidersService },
   ],
-  exports: [HandoffService],
+  exports: [HandoffService, COMPANY_SIGN_IN],
 })
 export class InboundModule {}

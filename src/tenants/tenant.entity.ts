@@ -51,6 +51,14 @@ export class Tenant {
   @Column({ name: 'mfa_policy', type: 'varchar', length: 16, default: 'off' })
   mfaPolicy: MfaPolicy;
 
+  /**
+   * Whether its people may sign in with a password we keep when the tenant has its own
+   * identity provider (company sign-in). Off: the password form refuses them and sends them to
+   * company sign-in; without a provider, or for the operators' tenant, it changes nothing.
+   */
+  @Column({ name: 'password_sign_in', type: 'boolean', default: true })
+  passwordSignIn: boolean;
+
   /** Branding (login, signed-out and error pages): what the visitor signs in to. null: `name`. */
   @Column({ name: 'brand_display_name', type: 'varchar', length: 200, nullable: true })
   brandDisplayName: string | null;

@@ -20,9 +20,10 @@ export interface CreateTenantInput {
   logoutLandingUrl?: string | null;
   branding?: BrandingDto;
   mfaPolicy?: MfaPolicy;
+  passwordSignIn?: boolean;
 }
 
-export type UpdateTenantInput = Partial<Pick<Tenant, 'name' | 'attributes' | 'disabled' | 'logoutLandingUrl' | 'mfaPolicy'>> & { branding?: BrandingDto };
+export type UpdateTenantInput = Partial<Pick<Tenant, 'name' | 'attributes' | 'disabled' | 'logoutLandingUrl' | 'mfaPolicy' | 'passwordSignIn'>> & { branding?: BrandingDto };
 
 /**
  * The platform operators' tenant has this slug, and no one else may take it: a tenant named
@@ -157,6 +158,7 @@ export class TenantsService {
             disabled: input.disabled ?? false,
             logoutLandingUrl: input.logoutLandingUrl ?? null,
             mfaPolicy: input.mfaPolicy ?? 'off',
+            passwordSignIn: input.passwordSignIn ?? true,
             ...definedOnly(brandingColumns(input.branding)),
             operator: internal.operator === true,
           }),

@@ -47,6 +47,7 @@ describe('admin API: tenants', () => {
         disabled: false,
         logoutLandingUrl: null,
         mfaPolicy: 'off',
+        passwordSignIn: true,
         branding: { displayName: null, logoUrl: null, accentColor: null, supportContact: null },
         createdAt: expect.any(String),
         updatedAt: expect.any(String),

@@ -89,6 +89,22 @@ describeBrowser('operator console in a real browser', () => {
       expect(await page.getByRole('status').textContent()).toBe('Tenant created.');
       const acmeId = new URL(page.url()).pathname.split('/').pop()!;
 
+      // The tenant setting for company sign-in: saved, shown back, and put back.
+      await page.locator('#settings-passwordSignIn').selectOption('false');
+      await submit(page, 'Save');
+      expect(await page.getByRole('status').textContent()).toBe('Tenant saved.');
+      expect(await page.locator('#settings-passwordSignIn').inputValue()).toBe('false');
+      expect((await t.ds.query(`SELECT password_sign_in FROM tenants WHERE id = $1`, [acmeId]))[0].password_sign_in).toBe(false);
+      fs.mkdirSync('/tmp/shots-r2-inbound', { recursive: true });
+      for (const width of [1280, 390]) {
+        await page.setViewportSize({ width, height: 900 });
+        await page.locator('#settings-h').scrollIntoViewIfNeeded();
+        await page.screenshot({ path: `/tmp/shots-r2-inbound/console-tenant-settings-${width}.png` });
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.locator('#settings-passwordSignIn').selectOption('true');
+      await submit(page, 'Save');
+
       // A group, then a user in it.
       await page.locator('#group-name').fill('analysts');
       await submit(page, 'Add group');

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import request from 'supertest';
 import { SecretBox } from '../../src/crypto/secret-box';
-import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant } from '../factories';
+import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
+import { CookieJar, signIn } from '../support/cookie-jar';
 import { FakeMetabase, MiniBrowser, startFakeMetabase } from '../fakes/metabase';
 import { createTestApp, TestApp } from '../setup/app';
 import { freePort } from '../setup/global-setup';
@@ -98,12 +99,46 @@ describe('company sign-in at the tenant\'s own IdP (oidc-provider)', () => {
       await page.waitForURL(`${mb.url}/dashboard/5`);
       expect(JSON.parse((await page.locator('body').textContent()) ?? '{}')).toEqual({ page: '/dashboard/5' });
       expect(mb.logins[mb.logins.length - 1]).toMatchObject({ email: 'alice@umbrella.example', groups: ['Analysts'] });
-      const [accepted] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'handoff.accepted' ORDER BY id DESC LIMIT 1`);
+      // Audited as a login (the sign-in metrics and chart count it), not as a host app's hand-off.
+      const [accepted] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'login.success' ORDER BY id DESC LIMIT 1`);
       expect(accepted.details).toMatchObject({ source: 'oidc_upstream', email: 'alice@umbrella.example', created: true });
+      expect(await t.ds.query(`SELECT 1 FROM audit_events WHERE type = 'handoff.accepted' AND details->>'source' = 'oidc_upstream'`)).toEqual([]);
+
+      // Signing out of a session company sign-in opened offers the IdP's end-session URL
+      // (RP-Initiated Logout 1.0, from its discovery document), which leads to the IdP's page.
+      await page.goto(`${base}/account`);
+      await page.click('text=Sign out');
+      await page.waitForURL(`${base}/logout`);
+      const link = page.locator('#idp-logout');
+      expect(await link.textContent()).toBe(`Also sign out of ${new URL(op.issuer).host}`);
+      const endSession = ((await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json()) as { end_session_endpoint: string }).end_session_endpoint;
+      const href = new URL((await link.getAttribute('href'))!);
+      expect(`${href.origin}${href.pathname}`).toBe(endSession);
+      expect(href.searchParams.get('client_id')).toBe('embed-idp');
+      fs.mkdirSync('/tmp/shots-r2-inbound', { recursive: true });
+      for (const width of [1280, 390]) {
+        await page.setViewportSize({ width, height: 800 });
+        await page.screenshot({ path: `/tmp/shots-r2-inbound/signed-out-idp-${width}.png`, fullPage: true });
+      }
+      await link.click();
+      await page.waitForURL((u) => u.toString().startsWith(endSession));
+      expect(await page.content()).toMatch(/sign-?out/i);
+      await page.screenshot({ path: '/tmp/shots-r2-inbound/idp-end-session.png' });
     } finally {
       await context.close();
     }
   }, 120_000);
+
+  it('a password session of the same tenant gets no IdP sign-out link', async () => {
+    const password = 'a password of twelve+ chars';
+    await makeUser(t.ds, tenantId, { email: 'pat@umbrella.example', password });
+    const jar = new CookieJar();
+    expect((await signIn(request(t.http), jar, { tenant: (await t.ds.query(`SELECT slug FROM tenants WHERE id = $1`, [tenantId]))[0].slug, email: 'pat@umbrella.example', password })).status).toBe(303);
+    const out = await jar.on(request(t.http).get('/logout')).expect(200);
+    expect(out.text).toContain('You are signed out');
+    expect(out.text).not.toContain('idp-logout');
+    expect(out.text).not.toContain('Also sign out of');
+  });
 
   it('an email in a domain no tenant with an IdP owns goes to the password form', async () => {
     const res = await request(t.http).post('/login/company').type('form').send({ email: 'bob@elsewhere.example', next: '/account' });

@@ -35,7 +35,7 @@ export interface LoginForm {
  */
 export class LoginRejected extends DomainError {
   constructor(
-    code: 'invalid_form' | 'csrf_failed' | 'cross_site' | 'login_failed' | 'too_many_attempts',
+    code: 'invalid_form' | 'csrf_failed' | 'cross_site' | 'login_failed' | 'too_many_attempts' | 'company_sign_in_required',
     status: number,
     message: string,
     readonly fieldErrors: Partial<Record<LoginField, string>> = {},

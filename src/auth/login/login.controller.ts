@@ -4,7 +4,8 @@ import { Undocumented } from '../../common/openapi';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
 import { Public, SESSION_COOKIE } from '../../common/route-protection';
-import { basePathOf } from '../../common/redirects';
+import { basePathOf, safeLocalPath } from '../../common/redirects';
+import { isSlug } from '../../common/identifiers';
 import { SessionsService } from '../sessions.service';
 import { LoginRequest } from './local.strategy';
 import { LoginFormFilter } from './login-form.filter';
@@ -25,6 +26,7 @@ export class LoginController {
   private readonly defaultContinuation: string;
   private readonly basePath: string;
   private readonly secureCookies: boolean;
+  private readonly publicUrl: string;
 
   constructor(
     private readonly pages: LoginPagesService,
@@ -37,11 +39,27 @@ export class LoginController {
     this.defaultContinuation = `${basePathOf(app.publicUrl)}/account`;
     this.basePath = basePathOf(app.publicUrl);
     this.secureCookies = app.secureCookies;
+    this.publicUrl = app.publicUrl;
   }
 
+  /**
+   * The sign-in link of an organization that turned passwords off (company sign-in only)
+   * starts at the email step, which sends its people to their IdP. Only then is `tenant`
+   * looked up: that answer already tells the organization uses company sign-in (its password
+   * form says so), while any other organization, known or not, gets the same page.
+   */
   @Public()
   @Get('login')
-  showForm(@Req() req: LoginRequest, @Res() res: Response): Promise<void> {
+  async showForm(@Req() req: LoginRequest, @Res() res: Response): Promise<void> {
+    const q = req.query as Record<string, unknown>;
+    if (typeof q.tenant === 'string' && isSlug(q.tenant.trim().toLowerCase())) {
+      const tenant = await this.login.tenantBySlug(q.tenant.trim().toLowerCase());
+      if (await this.login.passwordsRefused(tenant)) {
+        const next = safeLocalPath(q.next, this.publicUrl);
+        res.set('Cache-Control', 'no-store').redirect(303, `${this.basePath}/login/company${next ? `?${new URLSearchParams({ next })}` : ''}`);
+        return;
+      }
+    }
     return this.pages.showForm(req, res);
   }
 

@@ -21,14 +21,16 @@ import { MfaController } from './mfa.controller';
  * Separate from AuthModule (the guard, sessions, API keys; imported by every module with
  * routes) so that one stays small. Logout also ends the BI sessions the session opened:
  * the SSO module provides BI_LOGOUT (bi-logout.ts) but depends on this folder, so AppModule
- * hands it over: `LoginModule.withBiLogout(IssuanceModule)`.
+ * hands it over: `LoginModule.withBiLogout(IssuanceModule, InboundModule)`. Likewise the inbound
+ * module's COMPANY_SIGN_IN (company-sign-in.ts): whether a tenant has its own identity provider,
+ * for the tenant setting that turns passwords off.
  */
 @Module({})
 export class LoginModule {
-  static withBiLogout(biLogoutProvider: Type<unknown>): DynamicModule {
+  static withBiLogout(biLogoutProvider: Type<unknown>, companySignInProvider?: Type<unknown>): DynamicModule {
     return {
       module: LoginModule,
-      imports: [AuditModule, AuthModule, TenantsModule, UsersModule, MfaModule, LoginThrottleModule, biLogoutProvider],
+      imports: [AuditModule, AuthModule, TenantsModule, UsersModule, MfaModule, LoginThrottleModule, biLogoutProvider, ...(companySignInProvider ? [companySignInProvider] : [])],
       controllers: [LoginController, MfaController, LogoutController, AccountController],
       providers: [
         LoginService,

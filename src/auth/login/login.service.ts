@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { DomainError } from '../../common/errors';
@@ -12,10 +12,22 @@ import { SessionsService } from '../sessions.service';
 import { GENERIC_FAILURE, LoginForm, LoginRejected } from './login-form';
 import { LoginThrottleService } from './login-throttle.service';
 import { AuthError } from '../auth.errors';
+import { COMPANY_SIGN_IN, CompanySignIn } from '../company-sign-in';
 import { MfaService, SecondStep } from '../../mfa/mfa.service';
 
 /** Internal only: goes to the audit event and the log, never to the client. */
-export type LoginFailureReason = 'unknown_tenant' | 'unknown_user' | 'no_password' | 'disabled' | 'locked' | 'bad_password' | 'bad_second_factor';
+export type LoginFailureReason =
+  | 'unknown_tenant'
+  | 'unknown_user'
+  | 'no_password'
+  | 'disabled'
+  | 'locked'
+  | 'bad_password'
+  | 'bad_second_factor'
+  | 'password_sign_in_off';
+
+/** What a person of a tenant that turned passwords off reads (a tenant's rule, not the account's). */
+export const COMPANY_SIGN_IN_REQUIRED = 'Your organization signs you in with your company account, not a password. Use “Sign in with your company account” below.';
 
 /** A verified login, ready to get a session. */
 export interface VerifiedLogin {
@@ -66,7 +78,18 @@ export class LoginService {
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
     private readonly mfa: MfaService,
+    // From the inbound module, handed over by AppModule (LoginModule.withBiLogout); absent: passwords always allowed.
+    @Optional() @Inject(COMPANY_SIGN_IN) private readonly companySignIn?: CompanySignIn,
   ) {}
+
+  /**
+   * True when the tenant turned passwords off and has its own identity provider. Never for the
+   * operators' tenant: a broken provider must not lock the operators out of the console.
+   */
+  async passwordsRefused(tenant: Tenant | null): Promise<boolean> {
+    if (!tenant || tenant.operator || tenant.passwordSignIn || !this.companySignIn) return false;
+    return this.companySignIn.hasProvider(tenant.id);
+  }
 
   /** The tenant with this slug, or null (enabled or not). */
   async tenantBySlug(slug: string): Promise<Tenant | null> {
@@ -86,6 +109,9 @@ export class LoginService {
    */
   async verify(form: LoginForm, meta: LoginRequestMeta): Promise<VerifiedLogin> {
     const tenant = await this.tenantBySlug(form.tenant);
+    // The tenant's rule, the same for every email of it: refused before any password work (a
+    // right password too), and the answer says nothing about whether the account exists.
+    if (await this.passwordsRefused(tenant)) return this.refusePasswords(tenant!, form, meta);
     const accountKey = LoginThrottleService.accountKey(tenant, form.tenant, form.email);
     const ipKey = LoginThrottleService.ipKey(meta.ip);
     const [user, admission] = await Promise.all([
@@ -141,6 +167,14 @@ export class LoginService {
       return { userId: user.id, tenantId: tenant.id, email: user.email, accountKey, secondStep };
     }
     return this.fail({ ...f, reason: reason!, verified: true });
+  }
+
+  private async refusePasswords(tenant: Tenant, form: LoginForm, meta: LoginRequestMeta): Promise<never> {
+    const user = await this.users.findByEmail(tenant.id, form.email);
+    const who = user ? { userId: user.id } : {};
+    await this.audit.record(meta, { type: 'login.failure', tenantId: tenant.id, details: { reason: 'password_sign_in_off', email: form.email, tenant: form.tenant, ...who } });
+    this.log.log({ requestId: meta.requestId, reason: 'password_sign_in_off', tenant: form.tenant }, 'login failed');
+    throw new LoginRejected(AuthError.CompanySignInRequired, 403, COMPANY_SIGN_IN_REQUIRED, {}, undefined, 'login failed: password_sign_in_off');
   }
 
   /**

@@ -1,4 +1,5 @@
-import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, Post, Req, Res } from '@nestjs/common';
+import { COMPANY_SIGN_IN, CompanySignIn } from '../company-sign-in';
 import type { Response } from 'express';
 import { requestMeta } from '../../common/request-meta';
 import { forbidden } from '../../common/errors';
@@ -30,6 +31,8 @@ export class LogoutController {
     private readonly sessions: SessionsService,
     private readonly tenants: TenantsService,
     @InjectConfig('app') app: Config<'app'>,
+    // From the inbound module, handed over by AppModule (LoginModule.withBiLogout); absent: no IdP link.
+    @Optional() @Inject(COMPANY_SIGN_IN) private readonly companySignIn?: CompanySignIn,
   ) {
     this.basePath = basePathOf(app.publicUrl);
     this.publicUrl = app.publicUrl;
@@ -62,13 +65,15 @@ export class LogoutController {
     const tenantSlug = tenant?.slug;
     const ended = await this.logout.end(req.cookies?.[SESSION_COOKIE], requestMeta(req));
     this.sessions.clearCookie(res);
-    const [target, biUrls, brand] = await Promise.all([
+    const [target, biUrls, brand, idpLogout] = await Promise.all([
       this.logout.allowedReturnTo(returnTo, ended?.tenantId ?? null),
       this.logout.biLogoutUrls(ended),
       // The signed-out page in the look of the tenant the visitor was signed in to.
       tenant ? this.tenants.brandFor({ id: tenant.id }) : null,
+      // A session company sign-in opened: the IdP's own session lives on (RP-Initiated Logout 1.0).
+      ended?.openedBy === 'oidc_upstream' && this.companySignIn ? this.companySignIn.endSession(ended.tenantId) : null,
     ]);
-    if (target && !biUrls.length) {
+    if (target && !biUrls.length && !idpLogout) {
       res.set('Cache-Control', 'no-store').redirect(303, target);
       return;
     }
@@ -80,6 +85,7 @@ export class LogoutController {
         continueTo: target,
         loginHref: `${this.basePath}/login${tenantSlug ? `?tenant=${encodeURIComponent(tenantSlug)}` : ''}`,
         brand,
+        idpLogout,
       }),
     );
   }

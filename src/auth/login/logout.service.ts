@@ -12,6 +12,8 @@ export interface EndedSession {
   userId: string;
   tenantId: string;
   targetsUsed: string[];
+  /** How the session was opened: null by the password form, else the inbound source. */
+  openedBy: string | null;
 }
 
 /**

@@ -87,20 +87,32 @@ ${supportLine(v.brand)}`,
  * Sisense ends its session only when the browser calls its logout endpoint with its cookies
  * (Metabase's and Sisense's logout rules, README). With a `continueTo`, the page moves on by itself after a moment.
  */
-export function loggedOutPage(v: { biLogoutUrls: string[]; continueTo: string | null; loginHref: string; brand?: Brand | null }): Page {
+export function loggedOutPage(v: {
+  biLogoutUrls: string[];
+  continueTo: string | null;
+  loginHref: string;
+  brand?: Brand | null;
+  /** The company IdP's end-session URL, for a session company sign-in opened. */
+  idpLogout?: { url: string; name: string } | null;
+}): Page {
   const frames = v.biLogoutUrls
     .map((u) => html`<iframe class="bi-logout" src="${u}" title="Signing out of an analytics tool" tabindex="-1" aria-hidden="true"></iframe>`);
+  // Our session is over; the IdP's is the person's to end (it may sign them out of other apps too).
+  const idp = v.idpLogout && html`<p>You are still signed in at your company's identity provider (${v.idpLogout.name}).</p>
+<ul class="actions"><li><a class="button secondary" id="idp-logout" href="${v.idpLogout.url}">Also sign out of ${v.idpLogout.name}</a></li></ul>`;
   return renderPage({
     title: 'Signed out',
     brand: v.brand,
     main: html`<h1>You are signed out</h1>
 ${v.continueTo
-      ? html`<p>Taking you onwards… <a href="${v.continueTo}">Continue</a></p>`
+      ? html`<p>${v.idpLogout ? '' : 'Taking you onwards… '}<a href="${v.continueTo}">Continue</a></p>`
       : html`<p>You can close this window, or sign in again.</p>
 <ul class="actions"><li><a class="button" href="${v.loginHref}">Sign in again</a></li></ul>`}
+${idp}
 ${supportLine(v.brand)}${joinHtml(frames, '\n')}`,
-    // Long enough for the BI logout frames to load; the link above works at once.
-    head: v.continueTo ? html`<meta http-equiv="refresh" content="3;url=${safeUrl(v.continueTo)}">\n` : undefined,
+    // Long enough for the BI logout frames to load; the link above works at once. Not when
+    // the IdP's sign-out is offered: the person must have time to choose it.
+    head: v.continueTo && !v.idpLogout ? html`<meta http-equiv="refresh" content="3;url=${safeUrl(v.continueTo)}">\n` : undefined,
     frameOrigins: [...new Set(v.biLogoutUrls.map((u) => new URL(u).origin))],
   });
 }

@@ -71,7 +71,7 @@ export interface TenantView {
 export function tenantPage(v: TenantView): SafeHtml {
   const t = v.tenant;
   const path = `${v.base}/console/tenants/${t.id}`;
-  const settings = v.forms.settings ?? emptyForm({ name: t.name, mfaPolicy: t.mfaPolicy, logoutLandingUrl: t.logoutLandingUrl ?? '', ...attributeRows(t.attributes) });
+  const settings = v.forms.settings ?? emptyForm({ name: t.name, mfaPolicy: t.mfaPolicy, passwordSignIn: String(t.passwordSignIn), logoutLandingUrl: t.logoutLandingUrl ?? '', ...attributeRows(t.attributes) });
   const userForm = v.forms.user ?? emptyForm({ role: 'member' });
   const brandingForm = v.forms.branding ?? emptyForm({ displayName: t.brandDisplayName ?? '', logoUrl: t.brandLogoUrl ?? '', accentColor: t.brandAccentColor ?? '', supportContact: t.brandSupportContact ?? '' });
   const groupForm = v.forms.group ?? emptyForm();
@@ -168,6 +168,17 @@ ${select({
     { value: 'off', label: 'Off' },
     { value: 'optional', label: 'Optional (users who set it up)' },
     { value: 'required', label: 'Required (every user)' },
+  ],
+})}
+${select({
+  form: 'settings',
+  name: 'passwordSignIn',
+  label: 'Password sign-in when the tenant has a company identity provider',
+  state: settings,
+  hint: t.operator ? 'The operators can always sign in with a password.' : 'Off: its people must use “Sign in with your company account”. No effect without a provider.',
+  options: [
+    { value: 'true', label: 'Allowed' },
+    { value: 'false', label: 'Off (company sign-in only)' },
   ],
 })}
 ${input({ form: 'settings', name: 'logoutLandingUrl', label: 'After sign-out, send people to (optional)', type: 'url', state: settings, hint: 'An http(s) address of your app, e.g. https://app.acme.example/signed-out. Empty: our own signed-out page.', attrs: html`maxlength="2048" autocapitalize="none" spellcheck="false"` })}

@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
+import type { CompanySignIn } from '../../auth/company-sign-in';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
 import { badRequest, notFound } from '../../common/errors';
 import type { RequestMeta } from '../../common/request-meta';
 import { SecretBox } from '../../crypto/secret-box';
 import { TenantsService } from '../../tenants/tenants.service';
-import { issuerUrlProblem } from '../oidc-issuers';
+import { issuerUrlProblem, OidcIssuers } from '../oidc-issuers';
 import { UpstreamProvider, upstreamSecretContext } from './upstream-provider.entity';
 
 export interface UpstreamProviderInput {
@@ -23,7 +24,7 @@ export type UpstreamProviderView = Omit<UpstreamProvider, 'clientSecretEnc' | 't
 
 /** A tenant's own OpenID Connect provider (admin API, global key only). The client secret is write-only. */
 @Injectable()
-export class UpstreamProvidersService {
+export class UpstreamProvidersService implements CompanySignIn {
   private readonly production: boolean;
 
   constructor(
@@ -31,6 +32,7 @@ export class UpstreamProvidersService {
     private readonly tenants: TenantsService,
     private readonly box: SecretBox,
     private readonly audit: AuditService,
+    private readonly oidc: OidcIssuers,
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.production = app.nodeEnv === 'production';
@@ -39,6 +41,30 @@ export class UpstreamProvidersService {
   /** The tenant's provider, or null (no audit, no tenant check: the sign-in path). */
   find(tenantId: string): Promise<UpstreamProvider | null> {
     return this.dataSource.getRepository(UpstreamProvider).findOneBy({ tenantId });
+  }
+
+  async endSession(tenantId: string): Promise<{ url: string; name: string } | null> {
+    const p = await this.find(tenantId);
+    if (!p) return null;
+    let endpoint: string | undefined;
+    try {
+      endpoint = (await this.oidc.metadata(p.issuer)).end_session_endpoint;
+    } catch {
+      // The IdP unreachable at logout: our session is ended anyway; no link.
+      return null;
+    }
+    if (typeof endpoint !== 'string' || issuerUrlProblem(endpoint, this.production)) return null;
+    const url = new URL(endpoint);
+    // OpenID Connect RP-Initiated Logout 1.0 §2: without an id_token_hint (we keep no ID
+    // token), client_id says which client asks; the IdP then asks the person to confirm
+    // and shows its own signed-out page (no post_logout_redirect_uri: it would have to be
+    // registered at the IdP as well).
+    url.searchParams.set('client_id', p.clientId);
+    return { url: url.toString(), name: new URL(p.issuer).host };
+  }
+
+  async hasProvider(tenantId: string): Promise<boolean> {
+    return this.dataSource.getRepository(UpstreamProvider).existsBy({ tenantId });
   }
 
   clientSecret(p: UpstreamProvider): string {

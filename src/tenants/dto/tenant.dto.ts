@@ -26,6 +26,10 @@ const TenantMfaPolicy = () =>
     OptionalNotNull(),
     IsIn(MFA_POLICIES, { message: 'mfaPolicy must be one of off, optional, required' }),
   );
+const PASSWORD_SIGN_IN_DESCRIPTION =
+  'When the tenant has its own identity provider (company sign-in): whether its people may still sign in with a password. false refuses the password form and sends them to company sign-in; no effect without a provider';
+const TenantPasswordSignIn = () =>
+  applyDecorators(ApiPropertyOptional({ default: true, description: PASSWORD_SIGN_IN_DESCRIPTION }), OptionalNotNull(), IsBoolean({ message: 'passwordSignIn must be true or false' }));
 const TenantBranding = () =>
   applyDecorators(
     ApiPropertyOptional({ type: BrandingDto, description: BRANDING_DESCRIPTION }),
@@ -62,6 +66,9 @@ export class CreateTenantDto {
 
   @TenantMfaPolicy()
   mfaPolicy?: MfaPolicy;
+
+  @TenantPasswordSignIn()
+  passwordSignIn?: boolean;
 }
 
 /**
@@ -91,6 +98,9 @@ export class UpdateTenantDto {
 
   @TenantMfaPolicy()
   mfaPolicy?: MfaPolicy;
+
+  @TenantPasswordSignIn()
+  passwordSignIn?: boolean;
 }
 
 export class TenantDto {
@@ -118,6 +128,9 @@ export class TenantDto {
   @ApiProperty({ enum: MFA_POLICIES })
   mfaPolicy: MfaPolicy;
 
+  @ApiProperty({ description: PASSWORD_SIGN_IN_DESCRIPTION })
+  passwordSignIn: boolean;
+
   @ApiProperty()
   createdAt: Date;
 
@@ -141,6 +154,7 @@ export function toTenantDto(t: Tenant): TenantDto {
     logoutLandingUrl: t.logoutLandingUrl,
     branding: toBrandingView(t),
     mfaPolicy: t.mfaPolicy,
+    passwordSignIn: t.passwordSignIn,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
