@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import { AuditService } from '../../src/audit/audit.service';
+import { AuditStreamPruner, OUTBOX_PRUNE_LOCK } from '../../src/streams/audit-stream-pruner';
 import { makeApiKey, makeTenant } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 
@@ -172,6 +173,48 @@ describe('audit streams (Standard Webhooks)', () => {
     expect(replay.body).toEqual({ queued: 1 });
     await until('the replay', () => r.delivered().length === 1);
     expect(r.got[r.got.length - 1].headers['webhook-id']).toBe(id);
+  });
+
+  it('prunes the outbox: delivered rows a day after delivery, failed ones past retention; pending rows stay; one process at a time', async () => {
+    // Disabled: the workers leave these rows as written.
+    const r = await newReceiver();
+    const s = await stream(globalKey, r.url, { eventTypes: ['test.prune'] });
+    await t.ds.query(`UPDATE audit_streams SET enabled = false WHERE id = $1`, [s.id]);
+    const row = (status: string, eventAgeDays: number, deliveredAgeHours: number | null) =>
+      t.ds.query(
+        `INSERT INTO audit_stream_deliveries (stream_id, event_id, event_at, status, delivered_at)
+         VALUES ($1, 1, now() - make_interval(days => $2), $3, now() - make_interval(hours => $4)) RETURNING id::text AS id`,
+        [s.id, eventAgeDays, status, deliveredAgeHours],
+      ).then((rows: { id: string }[]) => rows[0].id);
+    const oldDelivered = await row('delivered', 3, 25);
+    const newDelivered = await row('delivered', 1, 23);
+    const oldFailed = await row('failed', 401, null);
+    const newFailed = await row('failed', 30, null);
+    const oldPending = await row('pending', 500, null);
+    const pending = await row('pending', 0, null);
+    // Many delivered rows: several batches, none left behind.
+    await t.ds.query(
+      `INSERT INTO audit_stream_deliveries (stream_id, event_id, event_at, status, delivered_at)
+       SELECT $1, g, now() - interval '2 days', 'delivered', now() - interval '2 days' FROM generate_series(1, 12000) g`,
+      [s.id],
+    );
+    const ids = async () => (await t.ds.query(`SELECT id::text AS id FROM audit_stream_deliveries WHERE stream_id = $1 ORDER BY id`, [s.id])).map((x: { id: string }) => x.id);
+    const pruner = t.app.get(AuditStreamPruner);
+
+    // Another process pruning (holding the lock): this one skips the run and deletes nothing.
+    const other = t.ds.createQueryRunner();
+    await other.connect();
+    await other.query(`SELECT pg_advisory_lock($1)`, [OUTBOX_PRUNE_LOCK]);
+    expect(await pruner.prune()).toBeNull();
+    await other.query(`SELECT pg_advisory_unlock($1)`, [OUTBOX_PRUNE_LOCK]);
+    await other.release();
+    expect(await ids()).toHaveLength(12006);
+
+    expect(await pruner.prune()).toBe(12002);
+    expect(await ids()).toEqual([newDelivered, newFailed, oldPending, pending]);
+    expect(await ids()).not.toContain(oldDelivered);
+    expect(await ids()).not.toContain(oldFailed);
+    expect(await pruner.prune()).toBe(0);
   });
 
   it('refuses a bad destination in words', async () => {
