@@ -17,6 +17,8 @@ import { AddAccountLinks1765310000000 } from './1765310000000-AddAccountLinks';
 import { AddMfa1765350000000 } from './1765350000000-AddMfa';
 import { PartitionAuditEvents1765500000000 } from './1765500000000-PartitionAuditEvents';
 import { AddAuditStreams1765510000000 } from './1765510000000-AddAuditStreams';
+import { NotifyAuditStreamDeliveries1765550000000 } from './1765550000000-NotifyAuditStreamDeliveries';
+import { AddAuditStreamPreviousSecret1765550000001 } from './1765550000001-AddAuditStreamPreviousSecret';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -39,4 +41,6 @@ export const MIGRATIONS = [
   AddMfa1765350000000,
   PartitionAuditEvents1765500000000,
   AddAuditStreams1765510000000,
+  NotifyAuditStreamDeliveries1765550000000,
+  AddAuditStreamPreviousSecret1765550000001,
 ];

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
 import { AuthenticatedRequest, Principal } from '../auth/auth.decorators';
@@ -21,6 +21,9 @@ import {
   CreatedAuditStreamDto,
   ReplayDto,
   ReplayedDto,
+  RotatedSecretDto,
+  RotateSecretDto,
+  UpdateAuditStreamDto,
 } from './dto/audit-stream.dto';
 import { assertTenantInScope } from './scope';
 
@@ -83,6 +86,47 @@ export class AuditStreamsController {
     };
   }
 
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change a destination: name, URL, event types, enabled (what is given)' })
+  @ApiOkResponse({ type: AuditStreamDto })
+  @ApiErrors({ 400: 'The URL is not https, or not a public address in production', 404: "No such stream (or another tenant's)" })
+  async update(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @UuidParam('id', AdminError.AuditStreamNotFound) id: string, @Body() body: UpdateAuditStreamDto): Promise<AuditStreamDto> {
+    const before = await this.findOr404(p, id);
+    let s: AuditStream;
+    try {
+      s = await this.streams.update(id, body);
+    } catch (err) {
+      if (err instanceof StreamRefused) throw badRequest(AdminError.InvalidAuditStream, err.problems.join('; '), { problems: err.problems });
+      throw err;
+    }
+    const changed = (['name', 'url', 'eventTypes', 'enabled'] as const).filter((k) => body[k] !== undefined && JSON.stringify(body[k]) !== JSON.stringify(before[k]));
+    await this.audit.record(requestMeta(req), {
+      type: 'audit_stream.updated',
+      tenantId: s.tenantId,
+      details: { streamId: id, changed, ...Object.fromEntries(changed.map((k) => [k, s[k]])) },
+    });
+    const health = await this.streams.health([id]);
+    return toDto(s, health.get(id)!);
+  }
+
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'A new signing secret (shown once); the previous one keeps signing beside it for graceHours (default 24)' })
+  @ApiOkResponse({ type: RotatedSecretDto })
+  @ApiErrors({ 400: 'The secret is not whsec_…', 404: "No such stream (or another tenant's)" })
+  async rotateSecret(@Principal() p: AdminPrincipal, @Req() req: AuthenticatedRequest, @UuidParam('id', AdminError.AuditStreamNotFound) id: string, @Body() body: RotateSecretDto): Promise<RotatedSecretDto> {
+    const s = await this.findOr404(p, id);
+    let rotated: RotatedSecretDto;
+    try {
+      rotated = await this.streams.rotateSecret(id, (body.graceHours ?? 24) * 3600, body.secret);
+    } catch (err) {
+      if (err instanceof StreamRefused) throw badRequest(AdminError.InvalidAuditStream, err.problems.join('; '), { problems: err.problems });
+      throw err;
+    }
+    await this.audit.record(requestMeta(req), { type: 'audit_stream.secret_rotated', tenantId: s.tenantId, details: { streamId: id, previousSecretUntil: rotated.previousSecretUntil } });
+    return rotated;
+  }
+
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Remove a destination (what was not yet delivered is dropped)' })
@@ -125,6 +169,7 @@ function toDto(s: AuditStream, health: StreamHealth): AuditStreamDto {
     eventTypes: s.eventTypes,
     enabled: s.enabled,
     createdAt: s.createdAt,
+    previousSecretUntil: s.previousSecretUntil && s.previousSecretUntil > new Date() ? s.previousSecretUntil : null,
     lastSuccessAt: s.lastSuccessAt,
     lastFailureAt: s.lastFailureAt,
     lastError: s.lastError,

@@ -38,6 +38,9 @@ export class ConsoleStop extends Error {}
 const DONE: Record<string, string> = {
   'tenant-created': 'Tenant created.',
   'stream-replayed': 'The range is queued to be sent again, in order.',
+  'stream-updated': 'The stream is saved.',
+  'stream-enabled': 'The stream is enabled: new events are sent again.',
+  'stream-disabled': 'The stream is disabled: new events are not queued for it.',
   'tenant-updated': 'Tenant saved.',
   'branding-updated': 'Branding saved: the sign-in, signed-out and error pages show it now.',
   'tenant-disabled': 'Tenant disabled: its users were signed out and cannot sign in until it is enabled again.',

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Response } from 'express';
-import { ReplayDto } from '../admin/dto/audit-stream.dto';
+import { ReplayDto, RotateSecretDto, UpdateAuditStreamDto } from '../admin/dto/audit-stream.dto';
 import { AuditService } from '../audit/audit.service';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { parseInstant } from '../common/dates';
@@ -8,7 +8,7 @@ import { notFound } from '../common/errors';
 import { uuidOrNotFound } from '../common/identifiers';
 import { Undocumented } from '../common/openapi';
 import { LoadsSession } from '../common/route-protection';
-import { AuditStreamsService } from '../streams/audit-streams.service';
+import { AuditStreamsService, StreamRefused } from '../streams/audit-streams.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, pick, validateAs } from './console-kit';
 import { ConsoleError } from './console.errors';
@@ -57,7 +57,57 @@ export class ConsoleStreamsController {
     this.kit.redirect(ctx, '/console/audit-streams', 'stream-replayed');
   }
 
-  private async render(ctx: ConsoleCtx, status: number, forms: Map<string, FormState>): Promise<void> {
+  @Post(':id/edit')
+  async edit(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const stream = await this.mine(ctx, raw);
+    const values = pick(req.body, ['name', 'url', 'eventTypes']);
+    const eventTypes = String(values.eventTypes ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+    const { value, errors } = await validateAs(UpdateAuditStreamDto, { name: values.name, url: values.url, eventTypes });
+    const key = `${stream.id}:edit`;
+    if (errors) return this.render(ctx, 400, new Map([[key, { values, errors }]]));
+    try {
+      await this.streams.update(stream.id, value);
+    } catch (err) {
+      if (err instanceof StreamRefused) return this.render(ctx, 400, new Map([[key, { values, errors: { url: err.problems.join('; ').replace(/^url: /, '') } }]]));
+      throw err;
+    }
+    await this.audit.record(ctx.meta, { type: 'audit_stream.updated', tenantId: stream.tenantId, details: { streamId: stream.id, name: value.name, url: value.url, eventTypes: value.eventTypes } });
+    this.kit.redirect(ctx, '/console/audit-streams', 'stream-updated');
+  }
+
+  @Post(':id/enabled')
+  async setEnabled(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const stream = await this.mine(ctx, raw);
+    const enabled = pick(req.body, ['enabled']).enabled === 'true';
+    await this.streams.update(stream.id, { enabled });
+    await this.audit.record(ctx.meta, { type: 'audit_stream.updated', tenantId: stream.tenantId, details: { streamId: stream.id, enabled } });
+    this.kit.redirect(ctx, '/console/audit-streams', enabled ? 'stream-enabled' : 'stream-disabled');
+  }
+
+  @Post(':id/rotate-secret')
+  async rotateSecret(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const stream = await this.mine(ctx, raw);
+    const values = pick(req.body, ['graceHours']);
+    const hours = String(values.graceHours ?? '').trim();
+    const { value, errors } = await validateAs(RotateSecretDto, { graceHours: /^\d+$/.test(hours) ? Number(hours) : hours });
+    if (errors) return this.render(ctx, 400, new Map([[`${stream.id}:rotate`, { values, errors }]]));
+    const rotated = await this.streams.rotateSecret(stream.id, (value.graceHours ?? 24) * 3600);
+    await this.audit.record(ctx.meta, { type: 'audit_stream.secret_rotated', tenantId: stream.tenantId, details: { streamId: stream.id, previousSecretUntil: rotated.previousSecretUntil } });
+    // Shown here, once (a redirect would have to carry the secret).
+    await this.render(ctx, 200, new Map(), { id: stream.id, ...rotated });
+  }
+
+  private async mine(ctx: ConsoleCtx, raw: string) {
+    const id = uuidOrNotFound(raw, ConsoleError.AuditStreamNotFound);
+    const stream = await this.streams.find(id, ctx.principal.scope.tenantId);
+    if (!stream) throw notFound(ConsoleError.AuditStreamNotFound);
+    return stream;
+  }
+
+  private async render(ctx: ConsoleCtx, status: number, forms: Map<string, FormState>, rotated?: { id: string; secret: string; previousSecretUntil: Date | null }): Promise<void> {
     const streams = await this.streams.list(ctx.principal.scope.tenantId ?? undefined);
     const health = await this.streams.health(streams.map((s) => s.id));
     const views: StreamView[] = [];
@@ -69,6 +119,6 @@ export class ConsoleStreamsController {
         tenantName: s.tenantId ? ((await this.tenants.findById(s.tenantId).catch(() => null))?.name ?? s.tenantId) : null,
       });
     }
-    this.kit.render(ctx, status, 'Audit streams', 'audit', auditStreamsPage({ base: ctx.base, csrf: ctx.chrome.csrf, streams: views, forms }));
+    this.kit.render(ctx, status, 'Audit streams', 'audit', auditStreamsPage({ base: ctx.base, csrf: ctx.chrome.csrf, streams: views, forms, rotated }));
   }
 }

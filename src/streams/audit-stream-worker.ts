@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Client, Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
 import { AUDIT_EVENT_PAYLOAD_SQL, auditEventJoinSql } from '../audit/audit-events.sql';
@@ -16,7 +17,15 @@ export const RETRY_FOR_MS = 3 * 86_400_000;
 export const DELIVERY_TIMEOUT_MS = 10_000;
 /** Deliveries in flight per process (each holds one pooled connection while it waits). */
 const CONCURRENCY = 4;
-const IDLE_POLL_MS = 250;
+/** The Postgres channel a trigger notifies when deliveries are queued (see the migration). */
+export const DELIVERIES_CHANNEL = 'audit_stream_deliveries';
+/**
+ * Idle, one loop per process still looks this often, for what no notification announces: a
+ * delivery left by a process killed mid-send (its transaction rolled back), one whose retry
+ * another process scheduled and then died, anything queued while the listener reconnected.
+ */
+export const FALLBACK_POLL_MS = 5_000;
+const RELISTEN_MS = 1_000;
 
 export function retryDelay(attempts: number): number {
   return RETRY_DELAYS_MS[Math.min(attempts - 1, RETRY_DELAYS_MS.length - 1)];
@@ -30,6 +39,9 @@ interface Claimed {
   created_at: Date;
   url: string;
   payload: string | null;
+  secret_enc: string;
+  previous_secret_enc: string | null;
+  previous_secret_until: Date | null;
 }
 
 /**
@@ -45,7 +57,10 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
   private readonly log = new Logger(AuditStreamWorker.name);
   private stopping = false;
   private loops: Promise<void>[] = [];
+  /** Opened secrets by their sealed value: a rotation (another sealed value) is seen at once, in every process. */
   private readonly secrets = new Map<string, Webhook>();
+  private readonly sleepers = new Set<() => void>();
+  private listener: Client | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -54,15 +69,76 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    for (let i = 0; i < CONCURRENCY; i++) this.loops.push(this.loop());
+    void this.listen();
+    for (let i = 0; i < CONCURRENCY; i++) this.loops.push(this.loop(i === 0 ? FALLBACK_POLL_MS : null));
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    this.wakeAll();
     await Promise.all(this.loops);
+    await this.listener?.end().catch(() => undefined);
   }
 
-  private async loop(): Promise<void> {
+  /**
+   * Idle workers sleep until Postgres notifies DELIVERIES_CHANNEL (LISTEN on a connection of
+   * its own, outside the pool: it is held for the process's life). A lost connection is
+   * replaced after RELISTEN_MS; meanwhile the fallback poll still delivers.
+   */
+  private async listen(): Promise<void> {
+    if (this.stopping) return;
+    const pool = (this.dataSource.driver as unknown as { master?: Pool }).master;
+    const retry = () => {
+      if (this.listener === client) this.listener = null;
+      if (!this.stopping) setTimeout(() => void this.listen(), RELISTEN_MS).unref();
+    };
+    if (!this.dataSource.isInitialized || !pool) return void setTimeout(() => void this.listen(), RELISTEN_MS).unref();
+    const client = new Client(pool.options);
+    let retried = false;
+    const once = () => {
+      if (!retried) (retried = true), retry();
+    };
+    client.on('notification', () => this.wakeAll());
+    client.on('error', (err) => {
+      if (!this.stopping) this.log.warn({ err }, 'audit stream listener lost (reconnecting; polling meanwhile)');
+      void client.end().catch(() => undefined);
+      once();
+    });
+    client.on('end', once);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${DELIVERIES_CHANNEL}`);
+    } catch (err) {
+      if (!this.stopping) this.log.warn({ err }, 'audit stream listener could not connect (retried; polling meanwhile)');
+      void client.end().catch(() => undefined);
+      return once();
+    }
+    if (this.stopping) return void client.end().catch(() => undefined);
+    this.listener = client;
+    // Whatever was queued while nobody listened.
+    this.wakeAll();
+  }
+
+  /** Until woken (a notification, a scheduled retry, shutdown), or `ms` when given. */
+  private sleep(ms: number | null): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const timer = ms === null ? null : setTimeout(done, ms);
+      timer?.unref();
+      this.sleepers.add(done);
+    });
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.sleepers]) wake();
+  }
+
+  /** `fallbackMs`: this loop polls that often when idle; null: it sleeps until woken. */
+  private async loop(fallbackMs: number | null): Promise<void> {
     while (!this.stopping) {
       let worked = false;
       try {
@@ -70,7 +146,9 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
       } catch (err) {
         if (!this.stopping) this.log.warn({ err }, 'audit stream delivery run failed (retried)');
       }
-      if (!worked) await new Promise((r) => setTimeout(r, IDLE_POLL_MS).unref());
+      // Work found: there may be more, for the sleeping loops too.
+      if (worked) this.wakeAll();
+      else if (!this.stopping) await this.sleep(fallbackMs ?? null);
     }
   }
 
@@ -86,6 +164,7 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
       // process just delivered is then skipped, not sent twice.
       const [row]: Claimed[] = await runner.query(`
         SELECT d.id, d.stream_id, d.event_id, d.attempts, d.created_at, s.url,
+               s.secret_enc, s.previous_secret_enc, s.previous_secret_until,
                ${AUDIT_EVENT_PAYLOAD_SQL} AS payload
           FROM audit_stream_deliveries d
           JOIN audit_streams s ON s.id = d.stream_id
@@ -110,6 +189,8 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
           `UPDATE audit_stream_deliveries SET attempts = $2, last_error = $3, status = $4, next_attempt_at = $5 WHERE id = $1`,
           [row.id, attempts, outcome.error.slice(0, 500), failed ? 'failed' : 'pending', new Date(next)],
         );
+        // Nothing notifies when a retry falls due: wake this process's workers then.
+        if (!failed) setTimeout(() => this.wakeAll(), next - Date.now()).unref();
       }
       await runner.commitTransaction();
       // The stream's health, after the commit: updating its row inside the transaction would
@@ -127,14 +208,24 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
+  private signer(streamId: string, sealed: string, previous: boolean): Webhook {
+    let wh = this.secrets.get(sealed);
+    if (!wh) {
+      wh = new Webhook(this.streams.openSecret(streamId, sealed, previous ? 'previous' : 'current'));
+      if (this.secrets.size > 1000) this.secrets.clear();
+      this.secrets.set(sealed, wh);
+    }
+    return wh;
+  }
+
   private async send(row: Claimed): Promise<{ ok: boolean; error: string; final?: boolean }> {
     const webhookId = `msg_${row.event_id}`;
     const at = new Date();
-    let wh = this.secrets.get(row.stream_id);
-    if (!wh) {
-      wh = new Webhook(await this.streams.secretOf(row.stream_id));
-      this.secrets.set(row.stream_id, wh);
-    }
+    // During a rotation, both signatures, space-separated (Standard Webhooks: a receiver
+    // accepts the message if any one of them verifies), so neither secret's holder refuses it.
+    const live = row.previous_secret_enc && row.previous_secret_until && new Date(row.previous_secret_until) > at;
+    const signers = [this.signer(row.stream_id, row.secret_enc, false), ...(live ? [this.signer(row.stream_id, row.previous_secret_enc!, true)] : [])];
+    const signature = signers.map((wh) => wh.sign(webhookId, at, row.payload!)).join(' ');
     try {
       const res = await this.guard.fetch(row.url, {
         method: 'POST',
@@ -142,7 +233,7 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
           'content-type': 'application/json',
           'webhook-id': webhookId,
           'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-          'webhook-signature': wh.sign(webhookId, at, row.payload!),
+          'webhook-signature': signature,
           'user-agent': 'embed-idp-audit-stream',
         },
         body: row.payload!,

@@ -28,6 +28,14 @@ export class AuditStream {
   @Column({ name: 'secret_enc', type: 'text', select: false })
   secretEnc: string;
 
+  /** During a secret rotation, the previous secret, sealed (context auditStreamPreviousSecretContext). */
+  @Column({ name: 'previous_secret_enc', type: 'text', nullable: true, select: false })
+  previousSecretEnc: string | null;
+
+  /** Until when deliveries are signed with the previous secret too. */
+  @Column({ name: 'previous_secret_until', type: 'timestamptz', nullable: true })
+  previousSecretUntil: Date | null;
+
   @Column({ type: 'boolean', default: true })
   enabled: boolean;
 
@@ -50,6 +58,8 @@ export class AuditStream {
 
 export const auditStreamSecretContext = (id: string) => `audit_streams.secret:${id}`;
 registerSealedColumn({ table: 'audit_streams', keyColumns: ['id'], column: 'secret_enc', shape: 'value', context: (r) => auditStreamSecretContext(r.id) });
+export const auditStreamPreviousSecretContext = (id: string) => `audit_streams.previous_secret:${id}`;
+registerSealedColumn({ table: 'audit_streams', keyColumns: ['id'], column: 'previous_secret_enc', shape: 'value', context: (r) => auditStreamPreviousSecretContext(r.id) });
 
 /** The outbox: one row per (stream, event), written with the event (a trigger; see the migration). */
 @Entity({ name: 'audit_stream_deliveries' })

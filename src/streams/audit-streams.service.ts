@@ -7,7 +7,7 @@ import { OutboundGuard } from '../catalog/outbound';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
 import { SecretBox } from '../crypto/secret-box';
-import { AuditStream, AuditStreamDelivery, auditStreamSecretContext } from './audit-stream.entity';
+import { AuditStream, AuditStreamDelivery, auditStreamPreviousSecretContext, auditStreamSecretContext } from './audit-stream.entity';
 
 export interface StreamInput {
   tenantId: string | null;
@@ -103,10 +103,67 @@ export class AuditStreamsService {
     await this.streams.update({ id }, { enabled });
   }
 
+  /** Changes what is given (name, URL, event types, enabled); the URL is checked as when created. */
+  async update(id: string, patch: { name?: string; url?: string; eventTypes?: string[]; enabled?: boolean }): Promise<AuditStream> {
+    if (patch.url !== undefined) {
+      const problems = await this.urlProblems(patch.url);
+      if (problems.length) throw new StreamRefused(problems);
+    }
+    const set: Partial<AuditStream> = {};
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.url !== undefined) set.url = patch.url;
+    if (patch.eventTypes !== undefined) set.eventTypes = [...new Set(patch.eventTypes)];
+    if (patch.enabled !== undefined) set.enabled = patch.enabled;
+    if (Object.keys(set).length) await this.streams.update({ id }, set);
+    return (await this.find(id))!;
+  }
+
+  /**
+   * A new signing secret (given, or generated); the current one keeps signing too, beside it,
+   * for `graceSeconds` (0: dropped at once), so a receiver can switch secrets without refusing
+   * an event. Returns the new secret (shown once) and when the old one stops signing.
+   */
+  async rotateSecret(id: string, graceSeconds: number, secret?: string): Promise<{ secret: string; previousSecretUntil: Date | null }> {
+    if (secret !== undefined && !WHSEC.test(secret)) throw new StreamRefused(['secret: must be a Standard Webhooks secret: whsec_ followed by base64 of 24 to 64 bytes']);
+    const next = secret ?? `whsec_${randomBytes(32).toString('base64')}`;
+    const current = (await this.secretsOf(id)).secret;
+    const until = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
+    await this.streams.update(
+      { id },
+      {
+        secretEnc: this.box.seal(next, auditStreamSecretContext(id)),
+        previousSecretEnc: until ? this.box.seal(current, auditStreamPreviousSecretContext(id)) : null,
+        previousSecretUntil: until,
+      },
+    );
+    return { secret: next, previousSecretUntil: until };
+  }
+
   /** The plaintext signing secret (for the delivery worker only). */
   async secretOf(id: string): Promise<string> {
-    const row = await this.streams.createQueryBuilder('s').addSelect('s.secretEnc').where('s.id = :id', { id }).getOneOrFail();
-    return this.box.open(row.secretEnc, auditStreamSecretContext(id));
+    return (await this.secretsOf(id)).secret;
+  }
+
+  /** The signing secrets (for the delivery worker only): the current one, and the previous one while its grace lasts. */
+  async secretsOf(id: string): Promise<{ secret: string; previous: string | null }> {
+    const row = await this.streams
+      .createQueryBuilder('s')
+      .addSelect('s.secretEnc')
+      .addSelect('s.previousSecretEnc')
+      .where('s.id = :id', { id })
+      .getOneOrFail();
+    return this.open(row);
+  }
+
+  /** Opens sealed secrets; the previous one only while its grace period lasts. */
+  private open(row: { id: string; secretEnc: string; previousSecretEnc: string | null; previousSecretUntil: Date | null }, now = new Date()): { secret: string; previous: string | null } {
+    const live = row.previousSecretEnc && row.previousSecretUntil && row.previousSecretUntil > now;
+    return { secret: this.openSecret(row.id, row.secretEnc, 'current'), previous: live ? this.openSecret(row.id, row.previousSecretEnc!, 'previous') : null };
+  }
+
+  /** One sealed secret of stream `id` (for the delivery worker only). */
+  openSecret(id: string, sealed: string, which: 'current' | 'previous'): string {
+    return this.box.open(sealed, which === 'current' ? auditStreamSecretContext(id) : auditStreamPreviousSecretContext(id));
   }
 
   async health(ids: string[]): Promise<Map<string, StreamHealth>> {

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import { AuditService } from '../../src/audit/audit.service';
+import { AuditStreamPruner, OUTBOX_PRUNE_LOCK } from '../../src/streams/audit-stream-pruner';
+import { FALLBACK_POLL_MS } from '../../src/streams/audit-stream-worker';
 import { makeApiKey, makeTenant } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 
@@ -55,6 +57,7 @@ describe('audit streams (Standard Webhooks)', () => {
   const api = (key: string) => ({
     post: (path: string, body: object) => request(t.http).post(`/api/v1/audit-streams${path}`).set('Authorization', `Bearer ${key}`).send(body),
     get: (path: string) => request(t.http).get(`/api/v1/audit-streams${path}`).set('Authorization', `Bearer ${key}`),
+    patch: (path: string, body: object) => request(t.http).patch(`/api/v1/audit-streams${path}`).set('Authorization', `Bearer ${key}`).send(body),
     del: (path: string) => request(t.http).delete(`/api/v1/audit-streams${path}`).set('Authorization', `Bearer ${key}`),
   });
   const stream = async (key: string, url: string, extra: object = {}) => {
@@ -76,7 +79,17 @@ describe('audit streams (Standard Webhooks)', () => {
     keyA = await makeApiKey(t.ds, tenantA.id);
     audit = t.app.get(AuditService);
     // Time passes quickly here: a delivery waiting for its retry is due at once.
-    clock = setInterval(() => void t.ds.query(`UPDATE audit_stream_deliveries SET next_attempt_at = now() WHERE status = 'pending' AND next_attempt_at > now()`).catch(() => undefined), 100);
+    // (As nothing notifies when a retry falls due, the clock notifies the workers itself.)
+    clock = setInterval(
+      () =>
+        void t.ds
+          .query(
+            `WITH due AS (UPDATE audit_stream_deliveries SET next_attempt_at = now() WHERE status = 'pending' AND next_attempt_at > now() RETURNING 1)
+             SELECT pg_notify('audit_stream_deliveries', '') FROM (SELECT 1 FROM due LIMIT 1) x`,
+          )
+          .catch(() => undefined),
+      100,
+    );
   });
   afterAll(async () => {
     clearInterval(clock);
@@ -172,6 +185,123 @@ describe('audit streams (Standard Webhooks)', () => {
     expect(replay.body).toEqual({ queued: 1 });
     await until('the replay', () => r.delivered().length === 1);
     expect(r.got[r.got.length - 1].headers['webhook-id']).toBe(id);
+  });
+
+  it('prunes the outbox: delivered rows a day after delivery, failed ones past retention; pending rows stay; one process at a time', async () => {
+    // Disabled: the workers leave these rows as written.
+    const r = await newReceiver();
+    const s = await stream(globalKey, r.url, { eventTypes: ['test.prune'] });
+    await t.ds.query(`UPDATE audit_streams SET enabled = false WHERE id = $1`, [s.id]);
+    const row = (status: string, eventAgeDays: number, deliveredAgeHours: number | null) =>
+      t.ds.query(
+        `INSERT INTO audit_stream_deliveries (stream_id, event_id, event_at, status, delivered_at)
+         VALUES ($1, 1, now() - make_interval(days => $2), $3, now() - make_interval(hours => $4)) RETURNING id::text AS id`,
+        [s.id, eventAgeDays, status, deliveredAgeHours],
+      ).then((rows: { id: string }[]) => rows[0].id);
+    const oldDelivered = await row('delivered', 3, 25);
+    const newDelivered = await row('delivered', 1, 23);
+    const oldFailed = await row('failed', 401, null);
+    const newFailed = await row('failed', 30, null);
+    const oldPending = await row('pending', 500, null);
+    const pending = await row('pending', 0, null);
+    // Many delivered rows: several batches, none left behind.
+    await t.ds.query(
+      `INSERT INTO audit_stream_deliveries (stream_id, event_id, event_at, status, delivered_at)
+       SELECT $1, g, now() - interval '2 days', 'delivered', now() - interval '2 days' FROM generate_series(1, 12000) g`,
+      [s.id],
+    );
+    const ids = async () => (await t.ds.query(`SELECT id::text AS id FROM audit_stream_deliveries WHERE stream_id = $1 ORDER BY id`, [s.id])).map((x: { id: string }) => x.id);
+    const pruner = t.app.get(AuditStreamPruner);
+
+    // Another process pruning (holding the lock): this one skips the run and deletes nothing.
+    const other = t.ds.createQueryRunner();
+    await other.connect();
+    await other.query(`SELECT pg_advisory_lock($1)`, [OUTBOX_PRUNE_LOCK]);
+    expect(await pruner.prune()).toBeNull();
+    await other.query(`SELECT pg_advisory_unlock($1)`, [OUTBOX_PRUNE_LOCK]);
+    await other.release();
+    expect(await ids()).toHaveLength(12006);
+
+    expect(await pruner.prune()).toBe(12002);
+    expect(await ids()).toEqual([newDelivered, newFailed, oldPending, pending]);
+    expect(await ids()).not.toContain(oldDelivered);
+    expect(await ids()).not.toContain(oldFailed);
+    expect(await pruner.prune()).toBe(0);
+  });
+
+  it('idle workers wake on a notification, not a poll: each event is sent well within the fallback poll interval', async () => {
+    const r = await newReceiver();
+    await stream(globalKey, r.url, { eventTypes: ['test.wake'] });
+    const [{ n }] = await t.ds.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'LISTEN audit_stream_deliveries'`);
+    expect(n).toBeGreaterThanOrEqual(1);
+    for (let i = 1; i <= 3; i++) {
+      // Idle first: every loop asleep (the fallback loop until its next poll, up to FALLBACK_POLL_MS).
+      await new Promise((res) => setTimeout(res, 300));
+      const at = Date.now();
+      await audit.record(meta, { type: 'test.wake', tenantId: null, details: { i } });
+      await until(`event ${i}`, () => r.delivered().length === i, FALLBACK_POLL_MS);
+      expect(Date.now() - at).toBeLessThan(1_000);
+    }
+  });
+
+  it('edits a destination (URL, event types, enabled) and rotates its secret: both sign during the grace period, then the new one only; audited', async () => {
+    const [r1, r2] = [await newReceiver(), await newReceiver()];
+    const s = await stream(keyA, r1.url, { eventTypes: ['test.rotate'] });
+    const event = async (i: number) => {
+      await audit.record(meta, { type: 'test.rotate', tenantId: tenantA.id, details: { i } });
+    };
+    await event(1);
+    await until('event 1', () => r1.delivered().length === 1);
+
+    // Edit: another URL, more types; a bad URL and another tenant's key change nothing.
+    expect((await api(keyA).patch(`/${s.id}`, { url: 'ftp://siem.example.com/x' })).body.message).toContain('url: must be https');
+    expect((await api(keyA).patch(`/${s.id}`, { enabled: 'yes' })).status).toBe(400);
+    const keyB = await makeApiKey(t.ds, tenantB.id);
+    expect((await api(keyB).patch(`/${s.id}`, { url: r2.url })).status).toBe(404);
+    const edited = await api(keyA).patch(`/${s.id}`, { url: r2.url, eventTypes: ['test.rotate', 'test.other'] }).expect(200);
+    expect(edited.body).toMatchObject({ url: r2.url, eventTypes: ['test.rotate', 'test.other'], enabled: true, previousSecretUntil: null });
+    const [updated] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'audit_stream.updated' ORDER BY id DESC LIMIT 1`);
+    expect(updated.details).toMatchObject({ streamId: s.id, changed: ['url', 'eventTypes'], url: r2.url });
+
+    // Rotate with a grace period: each delivery carries two signatures, each secret verifies it.
+    expect((await api(keyA).post(`/${s.id}/rotate-secret`, { secret: 'hunter2' })).status).toBe(400);
+    expect((await api(keyA).post(`/${s.id}/rotate-secret`, { graceHours: 1000 })).status).toBe(400);
+    const rotated = await api(keyA).post(`/${s.id}/rotate-secret`, { graceHours: 1 }).expect(200);
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    expect(rotated.body.secret).not.toBe(s.secret);
+    expect(new Date(rotated.body.previousSecretUntil).getTime()).toBeGreaterThan(Date.now() + 3500_000);
+    expect((await api(keyA).get(`/${s.id}`).expect(200)).body.previousSecretUntil).toBe(rotated.body.previousSecretUntil);
+    await event(2);
+    await until('event 2', () => r2.delivered().length === 1);
+    const during = r2.got[r2.got.length - 1];
+    expect(during.headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(new Webhook(s.secret).verify(during.body, during.headers)).toMatchObject({ data: { details: { i: 2 } } });
+    expect(new Webhook(rotated.body.secret).verify(during.body, during.headers)).toMatchObject({ data: { details: { i: 2 } } });
+    // Sealed at rest, both.
+    const [row] = await t.ds.query(`SELECT secret_enc, previous_secret_enc FROM audit_streams WHERE id = $1`, [s.id]);
+    expect(row.secret_enc).not.toContain(rotated.body.secret.slice(6, 20));
+    expect(row.previous_secret_enc).not.toContain(s.secret.slice(6, 20));
+
+    // Once the grace period is over (here: a rotation without one), the old secret no longer verifies.
+    const again = await api(keyA).post(`/${s.id}/rotate-secret`, { graceHours: 0 }).expect(200);
+    expect(again.body.previousSecretUntil).toBeNull();
+    await event(3);
+    await until('event 3', () => r2.delivered().length === 2);
+    const after = r2.got[r2.got.length - 1];
+    expect(after.headers['webhook-signature'].split(' ')).toHaveLength(1);
+    expect(new Webhook(again.body.secret).verify(after.body, after.headers)).toMatchObject({ data: { details: { i: 3 } } });
+    expect(() => new Webhook(rotated.body.secret).verify(after.body, after.headers)).toThrow();
+    expect(() => new Webhook(s.secret).verify(after.body, after.headers)).toThrow();
+    const rotations = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'audit_stream.secret_rotated' AND details->>'streamId' = $1`, [s.id]);
+    expect(rotations).toHaveLength(2);
+    expect(JSON.stringify(rotations)).not.toContain('whsec_');
+
+    // Disabled: nothing new is sent.
+    await api(keyA).patch(`/${s.id}`, { enabled: false }).expect(200);
+    await event(4);
+    await new Promise((res) => setTimeout(res, 700));
+    expect(r2.got).toHaveLength(2);
+    expect(r1.got).toHaveLength(1);
   });
 
   it('refuses a bad destination in words', async () => {

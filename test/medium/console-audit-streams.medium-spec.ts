@@ -64,4 +64,37 @@ describe('console: audit download and streams', () => {
     expect(wrong.status).toBe(400);
     expect(wrong.text).toContain('to must not be earlier than from');
   });
+  it('edits a stream, turns it on and off, and rotates its secret (shown once, both signing meanwhile); audited', async () => {
+    const streams = t.app.get(AuditStreamsService);
+    const { stream, secret } = await streams.create({ tenantId: tenant.id, name: 'edit me', url: 'http://127.0.0.1:9/hook', eventTypes: [] });
+    const page = await op.on(request(t.http).get('/console/audit-streams'));
+    const _csrf = csrfFieldOf(page.text);
+    const post = (path: string, body: object) => op.on(request(t.http).post(`/console/audit-streams/${stream.id}/${path}`).type('form').send({ _csrf, ...body }));
+
+    const bad = await post('edit', { name: 'edit me', url: 'ftp://x.example/hook', eventTypes: '' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('must be https');
+    const badType = await post('edit', { name: 'edit me', url: 'http://127.0.0.1:9/hook', eventTypes: 'Login Failure' });
+    expect(badType.status).toBe(400);
+    expect(badType.text).toContain('eventTypes must be event types');
+    const ok = await post('edit', { name: 'edited', url: 'http://127.0.0.1:10/hook', eventTypes: 'login.failure, sso.denied' });
+    expect(ok.status).toBe(303);
+    expect(await streams.find(stream.id)).toMatchObject({ name: 'edited', url: 'http://127.0.0.1:10/hook', eventTypes: ['login.failure', 'sso.denied'] });
+
+    expect((await post('enabled', { enabled: 'false' })).headers.location).toContain('done=stream-disabled');
+    expect((await streams.find(stream.id))!.enabled).toBe(false);
+
+    expect((await post('rotate-secret', { graceHours: '999' })).status).toBe(400);
+    const rotated = await post('rotate-secret', { graceHours: '2' });
+    expect(rotated.status).toBe(200);
+    const shown = /<code>(whsec_[A-Za-z0-9+/=]+)<\/code>/.exec(rotated.text)?.[1];
+    expect(shown).toBeDefined();
+    expect(shown).not.toBe(secret);
+    const both = await streams.secretsOf(stream.id);
+    expect(both).toEqual({ secret: shown, previous: secret });
+    // Shown once: the page afterwards does not carry it.
+    expect((await op.on(request(t.http).get('/console/audit-streams'))).text).not.toContain(shown!);
+    const types = (await t.ds.query(`SELECT type FROM audit_events WHERE details->>'streamId' = $1 ORDER BY id`, [stream.id])).map((r: { type: string }) => r.type);
+    expect(types).toEqual(['audit_stream.updated', 'audit_stream.updated', 'audit_stream.secret_rotated']);
+  });
 });
