@@ -105,7 +105,7 @@ export const qlik = defineTarget({
   accessSettingsSchema: { type: 'object', properties: {}, additionalProperties: false },
   examples: {
     baseUrl: 'https://acme.eu.qlikcloud.com',
-    settings: { issuer: 'https://idp.example.com', alg: 'RS256', tokenTtlSeconds: 120, allowedOrigins: ['https://app.example.com'] },
+    settings: { issuer: 'https://idp.example.com', alg: 'RS256', tokenTtlSeconds: 120, allowedOrigins: ['https://app.example.com'], webIntegrationId: 'aBcD1234eFgH5678iJkL9012mNoP3456' },
     accessSettings: {},
   },
   secrets: [],
