@@ -61,7 +61,11 @@ describeBrowser('Qlik Cloud demo page in a real browser', () => {
       await page.getByLabel('Organization').fill(tenant.slug);
       await page.getByLabel('Email').fill(user.email);
       await page.getByLabel('Password').fill(PASSWORD);
-      await Promise.all([page.waitForURL(demo), page.getByRole('button', { name: 'Sign in' }).click()]);
+      const [shown] = await Promise.all([page.waitForResponse((r) => r.url() === demo && r.status() === 200), page.getByRole('button', { name: 'Sign in' }).click()]);
+      // The page may call the tenant and nothing else; it frames nothing.
+      const csp = (await shown.allHeaders())['content-security-policy'];
+      expect(csp).toContain(`connect-src 'self' ${qlik.url};`);
+      expect(csp).toContain("frame-src 'none'");
       await page.locator('#status[data-signed-in="true"]').waitFor({ timeout: 15_000 });
       expect(await page.locator('#who').textContent()).toBe('Qlik session for Ada Lovelace (ada@acme.example)');
       expect(qlik.sessions).toHaveLength(1);
