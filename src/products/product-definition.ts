@@ -97,6 +97,8 @@ export interface DemoBehaviour {
   frameOrigins(target: TargetRef): string[];
   /** The SDK calls those origins from the page itself (CSP connect-src), e.g. to sign in. */
   connectsToProduct?: boolean;
+  /** Origins the page's own script calls (CSP connect-src) when it frames nothing there. */
+  connectOrigins?(target: TargetRef): string[];
 }
 
 /**

@@ -51,6 +51,57 @@ describe('fake Qlik Cloud (JWT identity provider)', () => {
     expect(fake.verify(token())).toEqual({ ok: false, reason });
   });
 
+  describe('from a host page (web integration, CORS, session cookie)', () => {
+    let web: FakeQlik;
+    const HOST = 'https://app.example.com';
+    const WIID = 'wi-0123456789abcdef';
+    beforeAll(async () => {
+      web = await startFakeQlik({ issuer: ISSUER, staticKeys: [{ kid: 'k1', pem: pemOf(rsa) }], webIntegrationId: WIID, allowedOrigins: [HOST] });
+    });
+    afterAll(() => web.close());
+    const login = (headers: Record<string, string>) => fetch(`${web.url}/login/jwt-session`, { method: 'POST', headers: { Authorization: `Bearer ${sign()}`, ...headers } });
+
+    it('opens a session for an allowed origin with the integration id: credentialed CORS, a cookie, and /api/v1/users/me answers the user', async () => {
+      const res = await login({ Origin: HOST, 'qlik-web-integration-id': WIID });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe(HOST);
+      expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+      const cookie = res.headers.get('set-cookie') ?? '';
+      expect(cookie).toMatch(/SameSite=None; Secure/);
+      const me = await fetch(`${web.url}/api/v1/users/me`, { headers: { Cookie: cookie.split(';')[0], Origin: HOST, 'qlik-web-integration-id': WIID } });
+      expect(me.status).toBe(200);
+      expect(await me.json()).toMatchObject({ subject: 'ada@acme.test', email: 'ada@acme.test', name: 'Ada' });
+    });
+
+    it('answers the preflight of an allowed origin only', async () => {
+      const ok = await fetch(`${web.url}/login/jwt-session`, { method: 'OPTIONS', headers: { Origin: HOST, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,qlik-web-integration-id' } });
+      expect(ok.status).toBe(204);
+      expect(ok.headers.get('access-control-allow-origin')).toBe(HOST);
+      expect(ok.headers.get('access-control-allow-headers')).toMatch(/qlik-web-integration-id/);
+      const no = await fetch(`${web.url}/login/jwt-session`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' } });
+      expect(no.status).toBe(403);
+      expect(no.headers.get('access-control-allow-origin')).toBeNull();
+    });
+
+    it.each<[string, Record<string, string>, number, string]>([
+      ['without the web integration id', { Origin: HOST }, 400, 'web_integration_id_required'],
+      ['with another web integration id', { Origin: HOST, 'qlik-web-integration-id': 'wi-other' }, 403, 'web_integration_id_unknown'],
+      ['from an origin not allowed', { Origin: 'https://evil.example', 'qlik-web-integration-id': WIID }, 403, 'origin_not_allowed'],
+    ])('refuses a sign-in %s, opens no session', async (_name, headers, status, reason) => {
+      const before = web.sessions.length;
+      const res = await login(headers);
+      expect(res.status).toBe(status);
+      expect(await res.json()).toEqual({ reason });
+      expect(res.headers.get('set-cookie')).toBeNull();
+      expect(web.sessions).toHaveLength(before);
+    });
+
+    it('/api/v1/users/me without a session (or with an unknown one) is 401', async () => {
+      expect((await fetch(`${web.url}/api/v1/users/me`)).status).toBe(401);
+      expect((await fetch(`${web.url}/api/v1/users/me`, { headers: { Cookie: '_session=nope' } })).status).toBe(401);
+    });
+  });
+
   it('refuses a replayed jti', () => {
     const token = sign(claims({ jti: 'once' }));
     expect(fake.verify(token).ok).toBe(true);

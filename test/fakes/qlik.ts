@@ -1,5 +1,6 @@
 import express, { Request, Response } from 'express';
 import jwt from 'jsonwebtoken';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 
@@ -8,7 +9,15 @@ import type { Server } from 'node:http';
  * up: `staticKeys` of {kid, pem} pasted by the operator, the issuer registered there. It
  * verifies with jsonwebtoken (not the code that mints our tokens):
  *
- *   POST /login/jwt-session   Authorization: Bearer <jwt> -> 200 {subject} (a Qlik session), or 401 {reason}
+ *   POST /login/jwt-session   Authorization: Bearer <jwt> -> 200 {subject} and a session cookie, or 401 {reason}
+ *   GET  /api/v1/users/me     the session's user {subject, name, email}, or 401
+ *
+ * From a browser (an Origin header) Qlik answers only origins of its web integration, with
+ * credentialed CORS (and the preflight), and requires that integration's id in the
+ * `qlik-web-integration-id` header when one is configured (qlik.dev "Web integrations").
+ * The cookie is `SameSite=None; Secure` as Qlik's is; Chromium keeps Secure cookies set by
+ * http://127.0.0.1 (a potentially trustworthy origin), and the host page on 127.0.0.1 at
+ * another port is same-site anyway.
  *
  * It refuses: HS* or none (Qlik accepts RS256/ES256 only); a kid not among its static keys;
  * a bad signature; iss other than the registered issuer; aud other than
@@ -19,6 +28,10 @@ import type { Server } from 'node:http';
 export interface FakeQlikOptions {
   issuer: string;
   staticKeys: { kid: string; pem: string }[];
+  /** The web integration's id: required in `qlik-web-integration-id` when set. */
+  webIntegrationId?: string;
+  /** The web integration's allowed origins (credentialed CORS). */
+  allowedOrigins?: string[];
 }
 
 export interface FakeQlik {
@@ -64,8 +77,42 @@ export async function startFakeQlik(o: FakeQlikOptions): Promise<FakeQlik> {
     return { ok: true, claims: c };
   }
 
+  const cookies = new Map<string, Record<string, unknown>>();
   const app = express();
+  app.disable('x-powered-by');
+  /** Credentialed CORS for the web integration's origins; false: an origin not allowed. */
+  const cors = (req: Request, res: Response): boolean => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    if (!(o.allowedOrigins ?? []).includes(origin)) return false;
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Access-Control-Allow-Credentials', 'true');
+    res.setHeader('Access-Control-Allow-Headers', 'authorization, content-type, qlik-web-integration-id');
+    res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+    res.setHeader('Vary', 'Origin');
+    return true;
+  };
+  /** The browser-side checks (a request with an Origin): the origin, then the web integration id. */
+  const browserRefusal = (req: Request, res: Response): [number, string] | null => {
+    if (!cors(req, res)) return [403, 'origin_not_allowed'];
+    if (o.webIntegrationId === undefined || req.headers.origin === undefined) return null;
+    const id = req.headers['qlik-web-integration-id'];
+    if (id === undefined || id === '') return [400, 'web_integration_id_required'];
+    return id === o.webIntegrationId ? null : [403, 'web_integration_id_unknown'];
+  };
+  app.options(['/login/jwt-session', '/api/v1/users/me'], (req: Request, res: Response) => {
+    if (!cors(req, res)) {
+      res.status(403).json({ reason: 'origin_not_allowed' });
+      return;
+    }
+    res.status(204).end();
+  });
   app.post('/login/jwt-session', (req: Request, res: Response) => {
+    const refused = browserRefusal(req, res);
+    if (refused) {
+      res.status(refused[0]).json({ reason: refused[1] });
+      return;
+    }
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const r = token ? verify(token) : { ok: false as const, reason: 'no_token' };
     if (!r.ok) {
@@ -73,7 +120,24 @@ export async function startFakeQlik(o: FakeQlikOptions): Promise<FakeQlik> {
       return;
     }
     fake.sessions.push(r.claims);
+    const id = randomBytes(16).toString('hex');
+    cookies.set(id, r.claims);
+    res.setHeader('Set-Cookie', `_session=${id}; Path=/; HttpOnly; SameSite=None; Secure`);
     res.json({ subject: r.claims.sub });
+  });
+  app.get('/api/v1/users/me', (req: Request, res: Response) => {
+    const refused = browserRefusal(req, res);
+    if (refused) {
+      res.status(refused[0]).json({ reason: refused[1] });
+      return;
+    }
+    const id = /(?:^|;\s*)_session=([0-9a-f]+)/.exec(req.headers.cookie ?? '')?.[1];
+    const c = id ? cookies.get(id) : undefined;
+    if (!c) {
+      res.status(401).json({ reason: 'not_signed_in' });
+      return;
+    }
+    res.json({ subject: c.sub, name: c.name, email: c.email, groups: c.groups });
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -22,6 +22,7 @@ h1{font-size:1.2rem;margin:0}
 #dashboard,.embed{display:block;height:calc(100vh - 6rem);margin:1rem 1.5rem}
 #dashboard iframe,.embed iframe{width:100%;height:100%;border:0;background:#fff;border-radius:.4rem}
 iframe.embed{width:calc(100% - 3rem);border:0;background:#fff;border-radius:.4rem}
+.card{margin:1rem 1.5rem;padding:.2rem 1.5rem;background:#fff;border-radius:.4rem;box-shadow:0 1px 3px #0002;overflow-wrap:anywhere}
 `;
 const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE, 'utf8').digest('base64')}'`;
 // Safe unescaped: a constant of this file, and the page's CSP allows exactly this text by its hash.
@@ -82,7 +83,9 @@ export class DemoController {
     }
     const base = this.sso.loginUrl('', undefined).replace(/\/login\?.*$/, '');
     const target = { id: loaded.target.id, slug: loaded.target.slug, baseUrl: loaded.target.baseUrl, settings: loaded.target.settings };
-    const origins = demo.frameOrigins(target).join(' ') || "'none'";
+    const framed = demo.frameOrigins(target);
+    const origins = framed.join(' ') || "'none'";
+    const connects = [...(demo.connectsToProduct ? framed : []), ...(demo.connectOrigins?.(target) ?? [])];
     const title = demo.title(resource);
     const page = html`<!doctype html>
 <html lang="en">
@@ -106,7 +109,7 @@ ${demo.body({ target, resource, base })}
       .status(200)
       .set({
         'Cache-Control': 'no-store',
-        'Content-Security-Policy': `default-src 'none'; script-src 'self'; connect-src 'self'${demo.connectsToProduct ? ` ${origins}` : ''}; style-src ${STYLE_HASH}; frame-src ${origins}; base-uri 'none'`,
+        'Content-Security-Policy': `default-src 'none'; script-src 'self'; connect-src ${['\'self\'', ...connects].join(' ')}; style-src ${STYLE_HASH}; frame-src ${origins}; base-uri 'none'`,
         'X-Content-Type-Options': 'nosniff',
         'Referrer-Policy': 'same-origin',
       })

@@ -3,6 +3,7 @@ import { ASYMMETRIC_ALGS, AsymmetricAlg, defineTarget, schemas, SetupGuide, Setu
 import { mapGroups } from '../claims';
 import type { ObjectSchema } from '../settings-schema';
 import { groupsNote, settingOr } from '../setup-guide';
+import { qlikDemo } from './demo';
 
 /**
  * Qlik Cloud, JWT identity provider (qlik.dev "Create signed tokens for JWT authorization"):
@@ -71,6 +72,12 @@ const settingsSchema: ObjectSchema = {
     alg: { type: 'string', title: 'Signing algorithm', description: 'RS256 (default) or ES256: the algorithm of the keys generated for this target (a change takes effect with the next key rotation)', enum: [...ASYMMETRIC_ALGS] },
     tokenTtlSeconds: { type: 'integer', title: 'Token lifetime (s)', minimum: 30, maximum: MAX_TTL_SECONDS, default: DEFAULT_TTL_SECONDS },
     allowedOrigins: schemas.allowedOrigins('Origins of host apps fetching tokens (CORS with credentials; never *)'),
+    webIntegrationId: {
+      type: 'string',
+      title: 'Web integration ID',
+      description: 'The ID of the Qlik web integration allowing the host page\'s origin: sent as qlik-web-integration-id (Qlik Cloud requires it on cross-origin requests)',
+      pattern: '^[A-Za-z0-9_-]{1,100}$',
+    },
   },
   required: ['issuer'],
   additionalProperties: false,
@@ -84,6 +91,7 @@ function setupGuide(t: SetupTarget, publicUrl: string, productGroups: string[]):
       { label: 'Issuer', value: issuer },
       { label: 'Key ID and certificate', note: `Paste each key listed under "Signing keys" below (its kid and PEM) — also published at ${publicUrl}/targets/${t.slug}/jwks.json.` },
       { label: 'Token endpoint for the host page', value: `${publicUrl}/embed/${t.slug}/token` },
+      { label: 'Web integration', note: 'Management Console > Web > Create new: add each host app origin (and this service\'s origin for its demo page at /demo/qlik/<target>/<app>), then set its ID as webIntegrationId.' },
       { label: 'Groups', note: groupsNote(productGroups) },
     ],
   };
@@ -97,10 +105,11 @@ export const qlik = defineTarget({
   accessSettingsSchema: { type: 'object', properties: {}, additionalProperties: false },
   examples: {
     baseUrl: 'https://acme.eu.qlikcloud.com',
-    settings: { issuer: 'https://idp.example.com', alg: 'RS256', tokenTtlSeconds: 120, allowedOrigins: ['https://app.example.com'] },
+    settings: { issuer: 'https://idp.example.com', alg: 'RS256', tokenTtlSeconds: 120, allowedOrigins: ['https://app.example.com'], webIntegrationId: 'aBcD1234eFgH5678iJkL9012mNoP3456' },
     accessSettings: {},
   },
   secrets: [],
   token,
   setupGuide,
+  demo: qlikDemo,
 });
