@@ -72,7 +72,7 @@ describeBrowser('login in a real browser', () => {
 
       expect(violations).toEqual([]);
       // (Runs in the page; this project's TypeScript has no DOM lib, hence the cast.)
-      const background = await page.locator('button').evaluate(
+      const background = await page.getByRole('button', { name: 'Sign out' }).evaluate(
         (b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor,
       );
       expect(background).toBe('rgb(36, 86, 199)');
