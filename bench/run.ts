@@ -1,13 +1,16 @@
 /*
  * `npm run bench`: every benchmark, one after the other, each in its own process (so one
- * cannot warm or load the machine for the next). `npm run bench -- sso` runs only bench/sso.ts.
+ * cannot warm or load the machine for the next). `npm run bench -- sso` runs only bench/sso.ts;
+ * `npm run bench -- audit-scale` runs a bench that is not in the default run.
  * Figures are printed; nothing is asserted.
  */
 import { spawnSync } from 'node:child_process';
 import { ROOT } from './lib';
 
 const ALL = ['login', 'login-burst', 'login-mfa', 'sso', 'products', 'sso-rate', 'broker', 'handoff', 'trusted-issuer', 'signing'];
-const chosen = process.argv.slice(2).filter((a) => ALL.includes(a));
+// Run only when named: they insert millions of rows and take minutes.
+const ON_REQUEST = ['audit', 'audit-scale'];
+const chosen = process.argv.slice(2).filter((a) => ALL.includes(a) || ON_REQUEST.includes(a));
 let failed = false;
 for (const name of chosen.length ? chosen : ALL) {
   console.log(`\n===== bench/${name}.ts =====`);
