@@ -92,8 +92,8 @@ runMain(async () => {
     // 1 + 2: a global stream receiving every event.
     const created = await api('/api/v1/audit-streams', { method: 'POST', body: JSON.stringify({ name: 'loopback', url: receiverUrl }) });
     if (created.status !== 201) throw new Error(`creating the stream answered ${created.status} ${await created.text()}`);
-    const stream = (await created.json()) as { id: string };
-    const streamId = (stream as { id?: string; stream?: { id: string } }).id ?? (stream as { stream: { id: string } }).stream.id;
+    const stream = (await created.json()) as { id?: string; stream?: { id: string } };
+    const streamId = stream.id ?? stream.stream!.id;
     received = 0;
     const withStream = await handshakes();
     row('audit stream configured', withStream, `${(withStream.rps / empty.rps).toFixed(2)}x baseline`);

@@ -46,6 +46,19 @@ export function auditEventCsv(e: AuditEvent): string {
  * next (back-pressure), so memory stays that of one page. Should reading fail half-way, the
  * connection is cut rather than ended, so the download is seen as broken, not as complete.
  */
+/**
+ * Waits for 'drain' or 'close', then removes the other listener: a plain race of two once()
+ * leaves the loser attached, one more per page that hits back-pressure, for the whole response.
+ */
+async function drainedOrClosed(res: Response): Promise<void> {
+  const done = new AbortController();
+  try {
+    await Promise.race([once(res, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]);
+  } finally {
+    done.abort();
+  }
+}
+
 export async function writeAuditExport(res: Response, pages: AsyncIterable<AuditEvent[]>, format: 'ndjson' | 'csv'): Promise<void> {
   const csv = format === 'csv';
   const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '');
@@ -58,7 +71,7 @@ export async function writeAuditExport(res: Response, pages: AsyncIterable<Audit
     for await (const page of pages) {
       if (res.destroyed) return;
       const chunk = page.map((e) => (csv ? auditEventCsv(e) : `${JSON.stringify(auditEventJson(e))}\n`)).join('');
-      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await drainedOrClosed(res);
     }
     res.end();
   } catch (err) {
