@@ -60,7 +60,8 @@ export class ConsoleController {
   private async gettingStarted(base: string, targets: number): Promise<ChecklistStep[] | null> {
     const [tenants, users, grant, issued] = await Promise.all([
       this.tenants.countCustomers(),
-      this.users.countCustomerUsers(),
+      // Users of customer tenants: all users but the operators' own.
+      this.tenants.findOperatorTenant().then(async (op) => (await this.users.countAll()) - (op ? (await this.users.list(op.id, { limit: 1, offset: 0 })).total : 0)),
       this.access.first(),
       this.audit.list({ type: 'sso.token_issued', limit: 1 }).then(async (r) => r.length > 0 || (await this.audit.list({ type: 'token.issued', limit: 1 })).length > 0),
     ]);

@@ -118,12 +118,6 @@ export class UsersService {
     return this.repo.count();
   }
 
-  /** How many users the customer tenants have (operators not counted). */
-  async countCustomerUsers(): Promise<number> {
-    const [r]: { n: string }[] = await this.dataSource.query(`SELECT count(*) AS n FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE NOT t.operator`);
-    return Number(r.n);
-  }
-
   async list(tenantId: string, q: UserListQuery): Promise<{ items: User[]; total: number }> {
     await TenantsService.assertExists(this.dataSource.manager, tenantId);
     const qb = this.repo
