@@ -54,7 +54,7 @@ ${input({ form: 'provider', name: 'issuer', label: 'Issuer', type: 'url', state:
 ${input({ form: 'provider', name: 'clientId', label: 'Client id', state: pf, attrs: html`required maxlength="500"` })}
 ${input({ form: 'provider', name: 'clientSecret', label: 'Client secret', type: 'password', state: pf, hint: p ? 'Set (stored sealed, never shown). Type a new one only to replace it.' : 'Stored sealed, never shown again.', attrs: p ? html`maxlength="2000" autocomplete="new-password" placeholder="set"` : html`required maxlength="2000" autocomplete="new-password"` })}
 ${checkbox({ form: 'provider', name: 'jitProvisioning', label: 'Create the user when the email is unknown', state: pf, checked: checked(v.providerForm, 'jitProvisioning', p?.jitProvisioning ?? false) })}
-<div class="row"><button type="submit">${p ? 'Save company sign-in' : 'Set company sign-in'}</button></div>
+<button type="submit">${p ? 'Save company sign-in' : 'Set company sign-in'}</button>
 </form>
 ${p && html`<p class="muted">Last changed ${when(p.updatedAt)}.</p>${actionButton(`${path}/provider/remove`, v.csrf, 'Remove company sign-in…', 'secondary small')}`}
 </section>`;
