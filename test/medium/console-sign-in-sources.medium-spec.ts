@@ -2,7 +2,7 @@ import request from 'supertest';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { issuerUrlProblem } from '../../src/inbound/oidc-issuers';
 import { upstreamSecretContext } from '../../src/inbound/oidc-upstream/upstream-provider.entity';
-import { makeTenant } from '../factories';
+import { makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
 
@@ -118,5 +118,21 @@ describe('console: a tenant\'s sign-in sources', () => {
       .type('form').send({ _csrf: csrfFieldOf(login.text), issuer: 'https://forged.example/', audience: 'f', algorithms: 'RS256' });
     expect(res.status).toBe(400);
     expect(await t.ds.query(`SELECT 1 FROM trusted_issuers WHERE issuer = 'https://forged.example/'`)).toHaveLength(0);
+  });
+
+  it('is for operators only, as the API (global key): the tenant\'s own admin can neither see nor change it', async () => {
+    const password = 'tenant admin password 01';
+    const admin = await makeUser(t.ds, tenant.id, { password });
+    await t.ds.query(`UPDATE users SET role = 'tenant_admin' WHERE id = $1`, [admin.id]);
+    const jar = new CookieJar();
+    expect((await signIn(request(t.http), jar, { tenant: tenant.slug, email: admin.email, password })).status).toBe(303);
+    const own = await jar.on(request(t.http).get(`/console/tenants/${tenant.id}`));
+    expect(own.status).toBe(200);
+    expect(own.text).not.toContain('/sign-in"');
+    expect((await jar.on(request(t.http).get(page()))).status).toBe(403);
+    const res = await jar.on(request(t.http).post(`${page()}/issuers`)).type('form').send({ _csrf: csrfFieldOf(own.text), issuer: 'https://admin-own.example/', audience: 'a', algorithms: 'RS256' });
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('Only a platform operator can do this.');
+    expect(await t.ds.query(`SELECT 1 FROM trusted_issuers WHERE issuer = 'https://admin-own.example/'`)).toHaveLength(0);
   });
 });
