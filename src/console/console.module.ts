@@ -16,6 +16,8 @@ import { AccountsModule } from '../auth/accounts/accounts.module';
 import { MailModule } from '../mail/mail.module';
 import { ConsoleStreamsController } from './console-streams.controller';
 import { StreamsModule } from '../streams/streams.module';
+import { InboundModule } from '../inbound/inbound.module';
+import { ConsoleSignInController } from './console-sign-in.controller';
 import { ConsoleTargetsController } from './console-targets.controller';
 import { ConsoleTenantsController } from './console-tenants.controller';
 import { ConsoleController } from './console.controller';
@@ -23,8 +25,8 @@ import { OperatorBootstrap, OperatorsService } from './operators.service';
 
 /** The operator console (/console) and the platform operators who use it. */
 @Module({
-  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MailModule, AccountsModule, MfaModule, StreamsModule],
-  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController, ConsoleOutboxController, ConsoleInvitationsController, ConsoleStreamsController, ConsoleApiKeysController],
+  imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MailModule, AccountsModule, MfaModule, StreamsModule, InboundModule],
+  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController, ConsoleOutboxController, ConsoleInvitationsController, ConsoleStreamsController, ConsoleApiKeysController, ConsoleSignInController],
   providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
   exports: [OperatorsService],
 })

@@ -51,6 +51,7 @@ import { TrustedIssuersService } from './trusted-issuer/trusted-issuers.service'
     ConsumedAssertionsPruner,
     { provide: COMPANY_SIGN_IN, useExisting: UpstreamProvidersService },
   ],
-  exports: [HandoffService, COMPANY_SIGN_IN],
+  // The console's sign-in sources page uses the same services as the admin API.
+  exports: [HandoffService, COMPANY_SIGN_IN, TrustedIssuersService, UpstreamProvidersService],
 })
 export class InboundModule {}

@@ -60,6 +60,18 @@ describe('console CSRF: tokens bound to the session, Origin checked', () => {
     expect(await t.ds.query(`SELECT base_url FROM targets WHERE id = $1`, [target.id])).toEqual([{ base_url: 'https://mb.example' }]);
   });
 
+  it('refuses the same forgery that would trust an attacker\'s issuer or replace a tenant\'s company sign-in', async () => {
+    const tenant = await makeTenant(t.ds);
+    const { cookie, token } = await attackerPair();
+    const issuer = await request(t.http).post(`/console/tenants/${tenant.id}/sign-in/issuers`).set('Cookie', planted(cookie)).type('form')
+      .send({ _csrf: token, issuer: 'https://evil.example/', audience: 'evil', algorithms: 'RS256', jitProvisioning: 'true' });
+    expect(issuer.status).toBe(400);
+    const provider = await request(t.http).post(`/console/tenants/${tenant.id}/sign-in/provider`).set('Cookie', planted(cookie)).type('form')
+      .send({ _csrf: token, issuer: 'https://evil.example', clientId: 'evil', clientSecret: 'evil-secret' });
+    expect(provider.status).toBe(400);
+    expect(await t.ds.query(`SELECT 1 FROM trusted_issuers WHERE tenant_id = $1 UNION ALL SELECT 1 FROM upstream_oidc_providers WHERE tenant_id = $1`, [tenant.id])).toHaveLength(0);
+  });
+
   it('a console page\'s token works for the console, not for the login form; the login page\'s not for the console', async () => {
     const consoleToken = csrfFieldOf((await op.on(request(t.http).get('/console/tenants'))).text);
     const ok = await op.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: consoleToken, name: 'Real', slug: 'real-tenant' });

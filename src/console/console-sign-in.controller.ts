@@ -1,0 +1,132 @@
+import { Controller, Get, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import type { Response } from 'express';
+import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { DomainError } from '../common/errors';
+import { uuidOrNotFound } from '../common/identifiers';
+import { Undocumented } from '../common/openapi';
+import { LoadsSession } from '../common/route-protection';
+import { PutUpstreamProviderDto } from '../inbound/oidc-upstream/upstream-admin.controller';
+import { UpstreamProvidersService } from '../inbound/oidc-upstream/upstream-providers.service';
+import { CreateTrustedIssuerDto } from '../inbound/trusted-issuer/dto/trusted-issuer.dto';
+import { TrustedIssuerError, TrustedIssuersService } from '../inbound/trusted-issuer/trusted-issuers.service';
+import { TenantsService } from '../tenants/tenants.service';
+import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, pick, refusalStatus, validateAs } from './console-kit';
+import { confirmPanel, emptyForm, type FormState } from './views/forms';
+import { signInPage } from './views/sign-in';
+
+/** A checkbox sends "true" when ticked and nothing otherwise; the DTOs want a boolean. */
+const bool = (v: unknown): boolean => v === 'true';
+
+/**
+ * A tenant's sign-in sources: its trusted issuers (POST/DELETE /api/v1/tenants/:t/trusted-issuers)
+ * and its company OpenID Connect provider (PUT/DELETE /api/v1/tenants/:t/oidc-provider), through
+ * the same services and DTOs. Operators only, as in the API: either can sign in as anyone of
+ * the tenant. The client secret is write-only: a blank field keeps the stored one.
+ */
+@Undocumented('HTML operator console, for browsers')
+@Controller('console/tenants/:tenantId/sign-in')
+@LoadsSession()
+@UseFilters(ConsoleErrorFilter)
+export class ConsoleSignInController {
+  constructor(
+    private readonly kit: ConsoleKit,
+    private readonly issuers: TrustedIssuersService,
+    private readonly providers: UpstreamProvidersService,
+    private readonly tenants: TenantsService,
+  ) {}
+
+  @Get()
+  async show(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    await this.render(ctx, 200, this.kit.scopedTenantId(ctx, raw, { operatorOnly: true }), {});
+  }
+
+  @Post('issuers')
+  async addIssuer(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    const typed = pick(req.body, ['issuer', 'audience', 'jitProvisioning'], ['algorithms']);
+    const values = { ...typed, jitProvisioning: bool(typed.jitProvisioning) };
+    const { value, errors } = await validateAs(CreateTrustedIssuerDto, values);
+    if (errors) return this.render(ctx, 400, tenantId, { issuer: { values, errors } });
+    try {
+      await this.issuers.create(ctx.meta, tenantId, value);
+    } catch (e) {
+      return this.render(ctx, refusalStatus(e), tenantId, { issuer: formErrorFrom(e, values, ['issuer', 'audience', 'algorithms']) });
+    }
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/sign-in`, 'issuer-added');
+  }
+
+  @Post('issuers/:issuerId/delete')
+  async deleteIssuer(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('issuerId') rawId: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    const id = uuidOrNotFound(rawId, TrustedIssuerError.NotFound);
+    const path = `/console/tenants/${tenantId}/sign-in`;
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') {
+      const row = await this.issuers.get(tenantId, id);
+      const question = `Delete the trusted issuer ${row.issuer} (audience ${row.audience})?`;
+      return this.kit.render(ctx, 200, question, 'tenants', confirmPanel({
+        action: `${ctx.base}${path}/issuers/${id}/delete`, csrf: ctx.chrome.csrf, back: `${ctx.base}${path}`, label: 'Delete trusted issuer', question,
+        consequence: "Its tokens no longer sign anyone in from the next one on; whatever hands people off with them stops working until it is added again.",
+      }));
+    }
+    await this.issuers.remove(ctx.meta, tenantId, id);
+    this.kit.redirect(ctx, path, 'issuer-deleted');
+  }
+
+  @Post('provider')
+  async putProvider(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    const typed = pick(req.body, ['issuer', 'clientId', 'clientSecret', 'jitProvisioning']);
+    const shown = { issuer: typed.issuer, clientId: typed.clientId, jitProvisioning: typed.jitProvisioning };
+    const values: Record<string, unknown> = { ...typed, jitProvisioning: bool(typed.jitProvisioning) };
+    // Write-only secret: left blank, the stored one is kept (resealed by the same PUT).
+    if (!values.clientSecret) {
+      const current = await this.providers.find(tenantId);
+      if (current) values.clientSecret = this.providers.clientSecret(current);
+      else delete values.clientSecret;
+    }
+    const { value, errors } = await validateAs(PutUpstreamProviderDto, values);
+    if (errors) return this.render(ctx, 400, tenantId, { provider: { values: shown, errors } });
+    try {
+      await this.providers.put(ctx.meta, tenantId, value);
+    } catch (e) {
+      return this.render(ctx, refusalStatus(e), tenantId, { provider: formErrorFrom(e, shown, ['issuer', 'clientId', 'clientSecret']) });
+    }
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/sign-in`, 'provider-saved');
+  }
+
+  @Post('provider/remove')
+  async removeProvider(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    const path = `/console/tenants/${tenantId}/sign-in`;
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') {
+      const p = await this.providers.get(tenantId);
+      const question = `Remove company sign-in at ${p.issuer}?`;
+      return this.kit.render(ctx, 200, question, 'tenants', confirmPanel({
+        action: `${ctx.base}${path}/provider/remove`, csrf: ctx.chrome.csrf, back: `${ctx.base}${path}`, label: 'Remove company sign-in', question,
+        consequence: 'People of this organization no longer sign in at their IdP; those without a password here cannot sign in until it is set again. The client secret is forgotten.',
+      }));
+    }
+    await this.providers.remove(ctx.meta, tenantId);
+    this.kit.redirect(ctx, path, 'provider-removed');
+  }
+
+  private async render(ctx: ConsoleCtx, status: number, tenantId: string, forms: { issuer?: FormState; provider?: FormState }): Promise<void> {
+    const [tenant, issuers, provider] = await Promise.all([
+      this.tenants.findById(tenantId),
+      this.issuers.list(tenantId),
+      this.providers.get(tenantId).catch((e: unknown) => {
+        if (e instanceof DomainError && e.status === 404) return null;
+        throw e;
+      }),
+    ]);
+    this.kit.render(ctx, status, `Sign-in sources · ${tenant.name}`, 'tenants', signInPage({
+      base: ctx.base, csrf: ctx.chrome.csrf, tenant, issuers, provider,
+      issuerForm: forms.issuer ?? emptyForm(), providerForm: forms.provider ?? emptyForm(),
+    }));
+  }
+}

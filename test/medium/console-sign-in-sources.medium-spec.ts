@@ -1,0 +1,138 @@
+import request from 'supertest';
+import { SecretBox } from '../../src/crypto/secret-box';
+import { issuerUrlProblem } from '../../src/inbound/oidc-issuers';
+import { upstreamSecretContext } from '../../src/inbound/oidc-upstream/upstream-provider.entity';
+import { makeTenant, makeUser } from '../factories';
+import { createTestApp, TestApp } from '../setup/app';
+import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
+
+const OP_EMAIL = 'root@platform.example';
+const OP_PASSWORD = 'operator password 0001';
+
+/** The console's sign-in sources page: trusted issuers and company sign-in, through the admin API's services. */
+describe('console: a tenant\'s sign-in sources', () => {
+  let t: TestApp;
+  let op: CookieJar;
+  let tenant: { id: string; slug: string };
+  const page = () => `/console/tenants/${tenant.id}/sign-in`;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
+    op = new CookieJar();
+    expect((await signIn(request(t.http), op, { tenant: 'operators', email: OP_EMAIL, password: OP_PASSWORD })).status).toBe(303);
+    tenant = await makeTenant(t.ds);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const csrf = async () => csrfFieldOf((await op.on(request(t.http).get(page()))).text);
+  const issuerRows = () => t.ds.query(`SELECT issuer, audience, algorithms, claim_email, max_token_age_seconds, jit_provisioning, sync_groups FROM trusted_issuers WHERE tenant_id = $1`, [tenant.id]);
+
+  it('is linked from the tenant page', async () => {
+    const res = await op.on(request(t.http).get(`/console/tenants/${tenant.id}`));
+    expect(res.text).toContain(`href="/console/tenants/${tenant.id}/sign-in"`);
+  });
+
+  it('adds a trusted issuer, stored as the API stores it (defaults, algorithms de-duplicated)', async () => {
+    const res = await op.on(request(t.http).post(`${page()}/issuers`)).type('form')
+      .send(`_csrf=${encodeURIComponent(await csrf())}&issuer=${encodeURIComponent('https://acme.eu.auth0.com/')}&audience=acme-client&algorithms=RS256&algorithms=ES256&jitProvisioning=true`);
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toContain('done=issuer-added');
+    expect(await issuerRows()).toEqual([
+      { issuer: 'https://acme.eu.auth0.com/', audience: 'acme-client', algorithms: ['RS256', 'ES256'], claim_email: 'email', max_token_age_seconds: 300, jit_provisioning: true, sync_groups: false },
+    ]);
+    const shown = await op.on(request(t.http).get(page()));
+    expect(shown.text).toContain('https://acme.eu.auth0.com/');
+    expect(shown.text).toContain('RS256, ES256');
+  });
+
+  it('refuses a plain-http issuer in the API\'s words and stores nothing', async () => {
+    const before = (await issuerRows()).length;
+    const res = await op.on(request(t.http).post(`${page()}/issuers`)).type('form').send({ _csrf: await csrf(), issuer: 'http://idp.example.com/', audience: 'x', algorithms: 'RS256' });
+    expect(res.status).toBe(400);
+    const words = `issuer ${issuerUrlProblem('http://idp.example.com/', false)}`;
+    expect(words).not.toBe('issuer null');
+    expect(res.text).toContain(words.replace(/'/g, '&#39;'));
+    // An algorithm the API refuses (symmetric) is refused with the DTO's message.
+    const hs = await op.on(request(t.http).post(`${page()}/issuers`)).type('form').send({ _csrf: await csrf(), issuer: 'https://other.example/', audience: 'x', algorithms: 'HS256' });
+    expect(hs.status).toBe(400);
+    expect(hs.text).toContain('asymmetric only: never none or HS*');
+    expect(await issuerRows()).toHaveLength(before);
+  });
+
+  it('deletes an issuer only after the confirmation page', async () => {
+    const [{ id }] = await t.ds.query(`SELECT id FROM trusted_issuers WHERE tenant_id = $1`, [tenant.id]);
+    const ask = await op.on(request(t.http).post(`${page()}/issuers/${id}/delete`)).type('form').send({ _csrf: await csrf() });
+    expect(ask.status).toBe(200);
+    expect(ask.text).toContain('Delete the trusted issuer https://acme.eu.auth0.com/');
+    expect(await issuerRows()).toHaveLength(1);
+    const done = await op.on(request(t.http).post(`${page()}/issuers/${id}/delete`)).type('form').send({ _csrf: csrfFieldOf(ask.text), confirm: 'yes' });
+    expect(done.status).toBe(303);
+    expect(await issuerRows()).toHaveLength(0);
+    expect(await t.ds.query(`SELECT 1 FROM audit_events WHERE type = 'trusted_issuer.deleted' AND tenant_id = $1`, [tenant.id])).toHaveLength(1);
+  });
+
+  it('stores the provider\'s client secret sealed, never shows it back, and keeps it when the field is left blank', async () => {
+    const secret = 'upstream-client-secret-XYZ-0123456789';
+    const set = await op.on(request(t.http).post(`${page()}/provider`)).type('form').send({ _csrf: await csrf(), issuer: 'https://acme.okta.com', clientId: 'acme-idp', clientSecret: secret });
+    expect(set.status).toBe(303);
+    const read = async () => (await t.ds.query(`SELECT issuer, client_id, client_secret_enc, jit_provisioning FROM upstream_oidc_providers WHERE tenant_id = $1`, [tenant.id]))[0];
+    const row = await read();
+    expect(row.client_secret_enc).not.toContain(secret);
+    expect(t.app.get(SecretBox).open(row.client_secret_enc, upstreamSecretContext(tenant.id))).toBe(secret);
+
+    const shown = await op.on(request(t.http).get(page()));
+    expect(shown.text).toContain('acme-idp');
+    expect(shown.text).toContain('Set (stored sealed, never shown)');
+    expect(shown.text).not.toContain(secret);
+
+    // Saved again with the secret left blank: the other fields change, the secret stays.
+    const again = await op.on(request(t.http).post(`${page()}/provider`)).type('form').send({ _csrf: csrfFieldOf(shown.text), issuer: 'https://acme.okta.com', clientId: 'acme-idp-2', clientSecret: '', jitProvisioning: 'true' });
+    expect(again.status).toBe(303);
+    const after = await read();
+    expect(after).toMatchObject({ client_id: 'acme-idp-2', jit_provisioning: true });
+    expect(t.app.get(SecretBox).open(after.client_secret_enc, upstreamSecretContext(tenant.id))).toBe(secret);
+
+    // A bad issuer is refused with the API's words, the stored provider untouched, the secret not echoed.
+    const bad = await op.on(request(t.http).post(`${page()}/provider`)).type('form').send({ _csrf: csrfFieldOf(shown.text), issuer: 'ftp://acme', clientId: 'x', clientSecret: 'new-secret-typed' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).not.toContain('new-secret-typed');
+    expect((await read()).client_id).toBe('acme-idp-2');
+
+    // Remove only after confirming.
+    const ask = await op.on(request(t.http).post(`${page()}/provider/remove`)).type('form').send({ _csrf: csrfFieldOf(shown.text) });
+    expect(ask.status).toBe(200);
+    expect(ask.text).toContain('Remove company sign-in at https://acme.okta.com?');
+    expect(await read()).toBeDefined();
+    const gone = await op.on(request(t.http).post(`${page()}/provider/remove`)).type('form').send({ _csrf: csrfFieldOf(ask.text), confirm: 'yes' });
+    expect(gone.status).toBe(303);
+    expect(await read()).toBeUndefined();
+  });
+
+  it('refuses these forms without the session\'s CSRF token: nothing stored', async () => {
+    const anon = new CookieJar();
+    const login = anon.store(await request(t.http).get('/login'));
+    const res = await request(t.http).post(`${page()}/issuers`)
+      .set('Cookie', `eidp_session=${op.get('eidp_session')}; eidp_csrf=${anon.get('eidp_csrf')}`)
+      .type('form').send({ _csrf: csrfFieldOf(login.text), issuer: 'https://forged.example/', audience: 'f', algorithms: 'RS256' });
+    expect(res.status).toBe(400);
+    expect(await t.ds.query(`SELECT 1 FROM trusted_issuers WHERE issuer = 'https://forged.example/'`)).toHaveLength(0);
+  });
+
+  it('is for operators only, as the API (global key): the tenant\'s own admin can neither see nor change it', async () => {
+    const password = 'tenant admin password 01';
+    const admin = await makeUser(t.ds, tenant.id, { password });
+    await t.ds.query(`UPDATE users SET role = 'tenant_admin' WHERE id = $1`, [admin.id]);
+    const jar = new CookieJar();
+    expect((await signIn(request(t.http), jar, { tenant: tenant.slug, email: admin.email, password })).status).toBe(303);
+    const own = await jar.on(request(t.http).get(`/console/tenants/${tenant.id}`));
+    expect(own.status).toBe(200);
+    expect(own.text).not.toContain('/sign-in"');
+    expect((await jar.on(request(t.http).get(page()))).status).toBe(403);
+    const res = await jar.on(request(t.http).post(`${page()}/issuers`)).type('form').send({ _csrf: csrfFieldOf(own.text), issuer: 'https://admin-own.example/', audience: 'a', algorithms: 'RS256' });
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('Only a platform operator can do this.');
+    expect(await t.ds.query(`SELECT 1 FROM trusted_issuers WHERE issuer = 'https://admin-own.example/'`)).toHaveLength(0);
+  });
+});
