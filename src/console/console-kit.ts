@@ -55,6 +55,8 @@ const DONE: Record<string, string> = {
   'user-deleted': 'User deleted: their sessions were ended and the account removed.',
   'apikey-revoked': 'API key revoked: requests with it are refused from now on.',
   'apikey-created': 'API key created.',
+  'handoff-updated': 'Hand-off settings saved.',
+  'handoff-secret-revoked': 'Hand-off secret revoked: assertions signed with it are refused from now on.',
   'member-added': 'Added to the group.',
   'member-removed': 'Removed from the group.',
   'access-saved': 'Access grant saved.',

@@ -51,6 +51,6 @@ import { TrustedIssuersService } from './trusted-issuer/trusted-issuers.service'
     ConsumedAssertionsPruner,
     { provide: COMPANY_SIGN_IN, useExisting: UpstreamProvidersService },
   ],
-  exports: [HandoffService, COMPANY_SIGN_IN],
+  exports: [HandoffService, HandoffConfigService, COMPANY_SIGN_IN],
 })
 export class InboundModule {}
