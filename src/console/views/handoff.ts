@@ -16,7 +16,7 @@ export interface HandoffView {
 export function handoffPage(v: HandoffView): SafeHtml {
   const path = `${v.base}/console/tenants/${v.tenant.id}/handoff`;
   const rows = v.config.secrets.map(
-    (s, i) => html`<tr><td><code>${s.id}</code></td><td>${when(s.createdAt)}</td><td>${i === 0 ? 'newest' : 'previous (rotation)'}</td>
+    (s, i) => html`<tr><td><code title="${s.id}">${s.id.slice(0, 8)}…</code></td><td>${when(s.createdAt)}</td><td>${i === 0 ? 'newest' : 'previous (rotation)'}</td>
 <td>${actionButton(`${path}/secrets/${s.id}/revoke`, v.csrf, 'Revoke…', 'secondary small')}</td></tr>`,
   );
   return html`<p><a href="${v.base}/console/tenants/${v.tenant.id}">Back to ${v.tenant.name}</a></p>
@@ -25,7 +25,7 @@ ${v.created && html`<section class="card" aria-labelledby="secret-h"><h2 id="sec
 <pre data-copy data-copy-label="Hand-off secret">${v.created.secret}</pre></section>`}
 <section class="card" aria-labelledby="hs-h">
 <h2 id="hs-h">Host hand-off settings</h2>
-<p class="muted">The host application signs people in here with an HS256 assertion (<code>/handoff</code>), signed with one of this tenant's secrets.</p>
+<p class="muted">The host application signs people in here with an HS256 assertion (<code>/login/handoff</code> or <code>/sso/&lt;target&gt;?assertion=</code>), signed with one of this tenant's secrets.</p>
 ${formOpen(path, v.csrf, v.form)}
 ${checkbox({ form: 'handoff', name: 'jitProvisioning', label: 'Create unknown users on their first hand-off (just-in-time)', state: v.form, checked: v.config.jitProvisioning })}
 ${checkbox({ form: 'handoff', name: 'syncGroups', label: "Replace a user's groups with the assertion's groups on each hand-off", state: v.form, checked: v.config.syncGroups })}
