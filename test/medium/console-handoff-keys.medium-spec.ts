@@ -111,6 +111,7 @@ describe('console: host hand-off settings and global API keys', () => {
     const jar = new CookieJar();
     expect((await signIn(request(t.http), jar, { tenant: tenant.slug, email: admin.email, password: PASSWORD })).status).toBe(303);
     expect((await jar.on(request(t.http).get('/console'))).status).toBe(200);
+    expect((await jar.on(request(t.http).get(`/console/tenants/${tenant.id}`))).text).not.toContain('/handoff"');
     expect((await jar.on(request(t.http).get('/console/api-keys'))).status).toBe(403);
     expect((await jar.on(request(t.http).get(`/console/tenants/${tenant.id}/handoff`))).status).toBe(403);
     const _csrf = await tokenOf(jar, `/console/tenants/${tenant.id}`);
