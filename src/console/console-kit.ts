@@ -59,6 +59,8 @@ const DONE: Record<string, string> = {
   'provider-saved': 'Company sign-in saved.',
   'provider-removed': 'Company sign-in removed: people no longer sign in at their company IdP.',
   'apikey-created': 'API key created.',
+  'handoff-updated': 'Hand-off settings saved.',
+  'handoff-secret-revoked': 'Hand-off secret revoked: assertions signed with it are refused from now on.',
   'member-added': 'Added to the group.',
   'member-removed': 'Removed from the group.',
   'access-saved': 'Access grant saved.',

@@ -1,7 +1,9 @@
 import { MfaModule } from '../mfa/mfa.module';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { ConsoleApiKeysController } from './console-api-keys.controller';
+import { ConsoleApiKeysController, ConsoleGlobalApiKeysController } from './console-api-keys.controller';
+import { ConsoleHandoffController } from './console-handoff.controller';
+import { InboundModule } from '../inbound/inbound.module';
 import { AuthModule } from '../auth/auth.module';
 import { IdentitiesModule } from '../identities/identities.module';
 import { CatalogModule } from '../catalog/catalog.module';
@@ -16,7 +18,6 @@ import { AccountsModule } from '../auth/accounts/accounts.module';
 import { MailModule } from '../mail/mail.module';
 import { ConsoleStreamsController } from './console-streams.controller';
 import { StreamsModule } from '../streams/streams.module';
-import { InboundModule } from '../inbound/inbound.module';
 import { ConsoleSignInController } from './console-sign-in.controller';
 import { ConsoleTargetsController } from './console-targets.controller';
 import { ConsoleTenantsController } from './console-tenants.controller';
@@ -26,7 +27,7 @@ import { OperatorBootstrap, OperatorsService } from './operators.service';
 /** The operator console (/console) and the platform operators who use it. */
 @Module({
   imports: [AuditModule, AuthModule, TenantsModule, UsersModule, CatalogModule, IdentitiesModule, MailModule, AccountsModule, MfaModule, StreamsModule, InboundModule],
-  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController, ConsoleOutboxController, ConsoleInvitationsController, ConsoleStreamsController, ConsoleApiKeysController, ConsoleSignInController],
+  controllers: [ConsoleController, ConsoleTenantsController, ConsoleTargetsController, ConsoleAccessController, ConsoleAuditController, ConsoleOutboxController, ConsoleInvitationsController, ConsoleStreamsController, ConsoleApiKeysController, ConsoleGlobalApiKeysController, ConsoleHandoffController, ConsoleSignInController],
   providers: [OperatorsService, OperatorBootstrap, ConsoleKit, ConsoleErrorFilter],
   exports: [OperatorsService],
 })

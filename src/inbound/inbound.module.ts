@@ -51,7 +51,7 @@ import { TrustedIssuersService } from './trusted-issuer/trusted-issuers.service'
     ConsumedAssertionsPruner,
     { provide: COMPANY_SIGN_IN, useExisting: UpstreamProvidersService },
   ],
-  // The console's sign-in sources page uses the same services as the admin API.
-  exports: [HandoffService, COMPANY_SIGN_IN, TrustedIssuersService, UpstreamProvidersService],
+  // The console's sign-in sources and hand-off pages use the same services as the admin API.
+  exports: [HandoffService, HandoffConfigService, COMPANY_SIGN_IN, TrustedIssuersService, UpstreamProvidersService],
 })
 export class InboundModule {}

@@ -121,7 +121,7 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
       await request(t.http).get('/account/invitation?token=nope').expect(400);
       await request(t.http).get('/account/invitation').expect(400);
       const res = await api().post(`/api/v1/tenants/${tenant.id}/invitations`).send({ email: 'not-an-email' }).expect(400);
-      expect(JSON.stringify(res.body)).toContain('email must be a valid email address');
+      expect(JSON.stringify(res.body)).toContain('Email must be an email address');
     });
   });
 

@@ -133,18 +133,18 @@ describe('admin API: users', () => {
     });
 
     it.each([
-      [{ email: 'not-an-email' }, 'email must be a valid email address'],
-      [{ email: '' }, 'email must be a valid email address'],
-      [{}, 'email must be a valid email address'],
-      [{ email: `${'a'.repeat(250)}@example.com` }, 'email must be at most 254 characters'],
-      [{ email: 'short@example.com', password: 'too short' }, 'password must be 12 to 256 characters long'],
-      [{ email: 'long@example.com', password: 'x'.repeat(257) }, 'password must be 12 to 256 characters long'],
-      [{ email: 'nullpw@example.com', password: null }, 'password must be 12 to 256 characters long'],
+      [{ email: 'not-an-email' }, 'Email must be an email address'],
+      [{ email: '' }, 'Email must be an email address'],
+      [{}, 'Email must be an email address'],
+      [{ email: `${'a'.repeat(250)}@example.com` }, 'Email must be at most 254 characters'],
+      [{ email: 'short@example.com', password: 'too short' }, 'Password must be 12 to 256 characters long'],
+      [{ email: 'long@example.com', password: 'x'.repeat(257) }, 'Password must be 12 to 256 characters long'],
+      [{ email: 'nullpw@example.com', password: null }, 'Password must be 12 to 256 characters long'],
       [{ email: 'nested@example.com', attributes: { team: { id: 1 } } }, 'attributes.team must be a string, number or boolean (got an object)'],
       [{ email: 'arr@example.com', attributes: { ids: [1] } }, 'attributes.ids must be a string, number or boolean (got an array)'],
-      [{ email: 'unknown@example.com', role: 'admin' }, 'role must be one of member, tenant_admin'],
+      [{ email: 'unknown@example.com', role: 'admin' }, 'Role must be one of member, tenant_admin'],
       [{ email: 'unknown@example.com', operator: true }, 'property operator should not exist'],
-      [{ email: 'name@example.com', firstName: 'x'.repeat(101) }, 'firstName must be at most 100 characters'],
+      [{ email: 'name@example.com', firstName: 'x'.repeat(101) }, 'First name must be at most 100 characters'],
       [{ email: 'groups@example.com', groups: 'analysts' }, 'groups must be an array'],
       [{ email: 'groups2@example.com', groups: [''] }, 'each group name must be 1 to 100 characters'],
     ])('refuses %j with 400 naming the problem and writes nothing', async (body, message) => {
@@ -233,7 +233,7 @@ describe('admin API: users', () => {
       const res = await api().patch(`${users()}/${created.body.id}`).send({ role: 'tenant_admin' }).expect(200);
       expect(res.body.role).toBe('tenant_admin');
       const bad = await api().patch(`${users()}/${created.body.id}`).send({ role: 'operator' }).expect(400);
-      expect(JSON.stringify(bad.body)).toContain('role must be one of member, tenant_admin');
+      expect(JSON.stringify(bad.body)).toContain('Role must be one of member, tenant_admin');
       expect(await t.ds.query(`SELECT role FROM users WHERE id = $1`, [created.body.id])).toEqual([{ role: 'tenant_admin' }]);
     });
 
@@ -258,7 +258,7 @@ describe('admin API: users', () => {
         [{ email: 'new@example.com' }, 'property email should not exist'],
         [{ password: PASSWORD }, 'property password should not exist'],
         [{ firstName: 'New', attributes: { a: { b: 1 } } }, 'attributes.a must be a string, number or boolean'],
-        [{ firstName: null }, 'firstName must be a string'],
+        [{ firstName: null }, 'First name must be text'],
         [{ attributes: null }, 'attributes must be a JSON object'],
         [{ disabled: 1 }, 'disabled must be a boolean'],
       ] as const) {
@@ -312,7 +312,7 @@ describe('admin API: users', () => {
       const [before] = await t.ds.query(`SELECT password_hash FROM users WHERE id = $1`, [u.id]);
       for (const body of [{ password: 'short' }, { password: 'y'.repeat(257) }, {}, { password: 123456789012345 }]) {
         const res = await api().put(`${users()}/${u.id}/password`).send(body).expect(400);
-        expect(res.body.message).toContain('password must be 12 to 256 characters long');
+        expect(res.body.message).toContain('Password must be 12 to 256 characters long');
       }
       const [after] = await t.ds.query(`SELECT password_hash FROM users WHERE id = $1`, [u.id]);
       expect(after.password_hash).toBe(before.password_hash);

@@ -72,6 +72,23 @@ describe('console CSRF: tokens bound to the session, Origin checked', () => {
     expect(await t.ds.query(`SELECT 1 FROM trusted_issuers WHERE tenant_id = $1 UNION ALL SELECT 1 FROM upstream_oidc_providers WHERE tenant_id = $1`, [tenant.id])).toHaveLength(0);
   });
 
+  it('refuses the forgery on the hand-off and global API key forms: no secret, no key, no setting changed', async () => {
+    const tenant = await makeTenant(t.ds);
+    const path = `/console/tenants/${tenant.id}/handoff`;
+    for (const [url, body] of [
+      [path, { jitProvisioning: 'true' }],
+      [`${path}/secrets`, {}],
+      ['/console/api-keys', { name: 'forged-global' }],
+    ] as const) {
+      const { cookie, token } = await attackerPair();
+      const res = await request(t.http).post(url).set('Cookie', planted(cookie)).type('form').send({ _csrf: token, ...body });
+      expect(res.status).toBe(400);
+    }
+    expect(await t.ds.query(`SELECT 1 FROM handoff_settings WHERE tenant_id = $1`, [tenant.id])).toHaveLength(0);
+    expect(await t.ds.query(`SELECT 1 FROM handoff_secrets WHERE tenant_id = $1`, [tenant.id])).toHaveLength(0);
+    expect(await t.ds.query(`SELECT 1 FROM api_keys WHERE name = 'forged-global'`)).toHaveLength(0);
+  });
+
   it('a console page\'s token works for the console, not for the login form; the login page\'s not for the console', async () => {
     const consoleToken = csrfFieldOf((await op.on(request(t.http).get('/console/tenants'))).text);
     const ok = await op.on(request(t.http).post('/console/tenants')).type('form').send({ _csrf: consoleToken, name: 'Real', slug: 'real-tenant' });

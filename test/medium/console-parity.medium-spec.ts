@@ -69,6 +69,16 @@ describe('console: parity with the admin API', () => {
     expect(await t.ds.query(`SELECT first_name, attributes FROM users WHERE id = $1`, [user.id])).toEqual([{ first_name: 'Ada', attributes: { seat: 3, admin: false, zip: '01234' } }]);
   });
 
+  it('names the user fields in words, the same as the admin API: "Email", "First name", never email / firstName', async () => {
+    const tenant = await makeTenant(t.ds);
+    const res = await post(`/console/tenants/${tenant.id}/users`, { email: 'not-an-email', firstName: 'x'.repeat(101), lastName: '', role: 'member' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('Email must be an email address');
+    expect(res.text).toContain('First name must be at most 100 characters');
+    expect(res.text).not.toMatch(/email must be|firstName must be/);
+    expect(await t.ds.query(`SELECT 1 FROM users WHERE tenant_id = $1`, [tenant.id])).toHaveLength(0);
+  });
+
   it('deletes a user only from the confirmation page; a forged form deletes nothing', async () => {
     const tenant = await makeTenant(t.ds);
     const user = await makeUser(t.ds, tenant.id);

@@ -11,28 +11,28 @@ const USER_ROLES = ['member', 'tenant_admin'] as const satisfies readonly UserRo
 export class CreateInvitationDto {
   @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@acme.example', description: 'A new user of the tenant, or one without a password yet' })
   @TrimLower()
-  @IsString()
-  @MaxLength(254, { message: 'email must be at most 254 characters' })
-  @IsEmailAddress('email must be a valid email address')
+  @IsString({ message: 'Email must be an email address' })
+  @MaxLength(254, { message: 'Email must be at most 254 characters' })
+  @IsEmailAddress('Email must be an email address')
   email: string;
 
   @ApiPropertyOptional({ maxLength: 100 })
   @OptionalNotNull()
   @Trim()
-  @IsString()
-  @MaxLength(100, { message: 'firstName must be at most 100 characters' })
+  @IsString({ message: 'First name must be text' })
+  @MaxLength(100, { message: 'First name must be at most 100 characters' })
   firstName?: string;
 
   @ApiPropertyOptional({ maxLength: 100 })
   @OptionalNotNull()
   @Trim()
-  @IsString()
-  @MaxLength(100, { message: 'lastName must be at most 100 characters' })
+  @IsString({ message: 'Last name must be text' })
+  @MaxLength(100, { message: 'Last name must be at most 100 characters' })
   lastName?: string;
 
   @ApiPropertyOptional({ enum: USER_ROLES, default: 'member' })
   @OptionalNotNull()
-  @IsIn(USER_ROLES, { message: `role must be one of ${USER_ROLES.join(', ')}` })
+  @IsIn(USER_ROLES, { message: `Role must be one of ${USER_ROLES.join(', ')}` })
   role?: UserRole;
 
   @ApiPropertyOptional({ type: [String], description: 'Names of existing groups of the tenant (for a new user)' })

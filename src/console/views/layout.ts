@@ -91,7 +91,7 @@ document.querySelectorAll('[data-copy]').forEach(function(el){
 })();
 `;
 
-export type NavItem = 'overview' | 'tenants' | 'targets' | 'audit' | 'outbox';
+export type NavItem = 'overview' | 'tenants' | 'targets' | 'audit' | 'outbox' | 'apikeys';
 
 export interface Chrome {
   base: string;
@@ -112,6 +112,7 @@ export function layout(c: Chrome, title: string, nav: NavItem | null, body: Safe
     c.operator ? link('targets', '/console/targets', 'Targets') : '',
     link('audit', '/console/audit', 'Audit log'),
     c.operator ? link('outbox', '/console/outbox', 'Outbox') : '',
+    c.operator ? link('apikeys', '/console/api-keys', 'API keys') : '',
   ];
   return html`<!doctype html>
 <html lang="en">

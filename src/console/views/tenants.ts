@@ -90,7 +90,7 @@ export function tenantPage(v: TenantView): SafeHtml {
 <td><a href="${path}/access/${g.targetId}/try">Try it</a></td></tr>`,
     );
   const ungranted = v.targets.filter((x) => !granted.has(x.id));
-  return html`<p class="muted">Slug <code>${t.slug}</code> · ${t.disabled ? tag('disabled', true) : tag('active')}${t.operator && html` · ${tag('platform operators')}`} · sign-in link <code>${`/login?tenant=${t.slug}`}</code> · <a href="${path}/api-keys">API keys</a>${v.operator && html` · <a href="${path}/sign-in">Sign-in sources</a>`}</p>
+  return html`<p class="muted">Slug <code>${t.slug}</code> · ${t.disabled ? tag('disabled', true) : tag('active')}${t.operator && html` · ${tag('platform operators')}`} · sign-in link <code>${`/login?tenant=${t.slug}`}</code> · <a href="${path}/api-keys">API keys</a>${!t.operator && v.operator && html` · <a href="${path}/handoff">Host hand-off</a>`}${v.operator && html` · <a href="${path}/sign-in">Sign-in sources</a>`}</p>
 <div class="grid">
 <section class="card" aria-labelledby="users-h">
 <h2 id="users-h">Users (${v.usersTotal})</h2>

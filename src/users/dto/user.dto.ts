@@ -20,28 +20,28 @@ import type { User, UserRole } from '../user.entity';
 import { GROUP_NAME_MESSAGE, GROUP_NAME_RULE } from './group.dto';
 
 
-const PASSWORD_MESSAGE = `password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`;
+const PASSWORD_MESSAGE = `Password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`;
 
 export class CreateUserDto {
   @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@acme.example', description: 'Unique in the tenant; stored lower-cased' })
   @TrimLower()
-  @IsString()
-  @MaxLength(254, { message: 'email must be at most 254 characters' })
-  @IsEmailAddress('email must be a valid email address')
+  @IsString({ message: 'Email must be an email address' })
+  @MaxLength(254, { message: 'Email must be at most 254 characters' })
+  @IsEmailAddress('Email must be an email address')
   email: string;
 
   @ApiPropertyOptional({ maxLength: 100, default: '' })
   @OptionalNotNull()
   @Trim()
-  @IsString()
-  @MaxLength(100, { message: 'firstName must be at most 100 characters' })
+  @IsString({ message: 'First name must be text' })
+  @MaxLength(100, { message: 'First name must be at most 100 characters' })
   firstName?: string;
 
   @ApiPropertyOptional({ maxLength: 100, default: '' })
   @OptionalNotNull()
   @Trim()
-  @IsString()
-  @MaxLength(100, { message: 'lastName must be at most 100 characters' })
+  @IsString({ message: 'Last name must be text' })
+  @MaxLength(100, { message: 'Last name must be at most 100 characters' })
   lastName?: string;
 
   @ApiPropertyOptional({
@@ -71,7 +71,7 @@ export class CreateUserDto {
 
   @ApiPropertyOptional({ enum: USER_ROLES, default: 'member', description: 'tenant_admin: manages this tenant in the operator console' })
   @OptionalNotNull()
-  @IsIn(USER_ROLES, { message: `role must be one of ${USER_ROLES.join(', ')}` })
+  @IsIn(USER_ROLES, { message: `Role must be one of ${USER_ROLES.join(', ')}` })
   role?: UserRole;
 }
 
@@ -80,15 +80,15 @@ export class UpdateUserDto {
   @ApiPropertyOptional({ maxLength: 100 })
   @OptionalNotNull()
   @Trim()
-  @IsString()
-  @MaxLength(100, { message: 'firstName must be at most 100 characters' })
+  @IsString({ message: 'First name must be text' })
+  @MaxLength(100, { message: 'First name must be at most 100 characters' })
   firstName?: string;
 
   @ApiPropertyOptional({ maxLength: 100 })
   @OptionalNotNull()
   @Trim()
-  @IsString()
-  @MaxLength(100, { message: 'lastName must be at most 100 characters' })
+  @IsString({ message: 'Last name must be text' })
+  @MaxLength(100, { message: 'Last name must be at most 100 characters' })
   lastName?: string;
 
   @ApiPropertyOptional(ATTRIBUTES_SCHEMA)
@@ -103,7 +103,7 @@ export class UpdateUserDto {
 
   @ApiPropertyOptional({ enum: USER_ROLES, default: 'member', description: 'tenant_admin: manages this tenant in the operator console' })
   @OptionalNotNull()
-  @IsIn(USER_ROLES, { message: `role must be one of ${USER_ROLES.join(', ')}` })
+  @IsIn(USER_ROLES, { message: `Role must be one of ${USER_ROLES.join(', ')}` })
   role?: UserRole;
 }
 
