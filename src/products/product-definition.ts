@@ -363,8 +363,20 @@ export function defineTarget<T extends Omit<TargetDefinition, 'capabilities'>>(d
   };
 }
 
+/** An attribute name as products send it as a claim (letters, digits, _ . -; at most 100). */
+export const ATTRIBUTE_NAME = '^[A-Za-z_][A-Za-z0-9_.-]{0,99}$';
+
 /** Shared string schemas the product files compose their settings from. */
 export const schemas = {
+  /** The attributes an access sends (resolved access > user > tenant); none when unset or empty. */
+  userAttributes: (description: string) => ({
+    type: 'array' as const,
+    title: 'User attributes sent',
+    description,
+    maxItems: 50,
+    items: { type: 'string' as const, pattern: ATTRIBUTE_NAME, 'x-pattern-message': 'an attribute name (letters, digits, _ . -; at most 100)' },
+    'x-allow-list': { unset: 'none' as const },
+  }),
   claimName: (description: string) => ({
     type: 'string' as const,
     description,

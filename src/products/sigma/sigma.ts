@@ -24,7 +24,6 @@ const DEFAULT_TTL_SECONDS = 300;
 const MAX_TTL_SECONDS = 3600;
 /** Sigma's workbook URL part: `<Workbook-Name>-<workbook id>` (letters, digits, - and _). */
 const WORKBOOK = /^[A-Za-z0-9_-]{1,200}$/;
-const ATTRIBUTE_NAME = '^[A-Za-z_][A-Za-z0-9_.-]{0,99}$';
 
 interface SigmaAccess {
   userAttributes?: string[];
@@ -75,14 +74,7 @@ const token: TokenBehaviour = {
   },
 };
 
-const USER_ATTRIBUTES: ArraySchema = {
-  type: 'array',
-  title: 'User attributes sent',
-  description: 'Attributes (access, else user, else tenant) sent in user_attributes (none when unset or empty)',
-  maxItems: 50,
-  items: { type: 'string', pattern: ATTRIBUTE_NAME, 'x-pattern-message': 'an attribute name (letters, digits, _ . -; at most 100)' },
-  'x-allow-list': { unset: 'none' },
-};
+const USER_ATTRIBUTES: ArraySchema = schemas.userAttributes('Attributes (access, else user, else tenant) sent in user_attributes (none when unset or empty)');
 
 const settingsSchema: ObjectSchema = {
   type: 'object',

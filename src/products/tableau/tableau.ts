@@ -1,7 +1,7 @@
 import { badRequest } from '../../common/errors';
 import { NOT_SET_UP } from '../../common/error-pages';
 import type { AccessSettings, TargetSettings } from '../product-types';
-import { defineTarget, secretStep, MintContext, schemas, Signing, TokenBehaviour } from '../product-definition';
+import { ATTRIBUTE_NAME, defineTarget, secretStep, MintContext, schemas, Signing, TokenBehaviour } from '../product-definition';
 import { mapGroups } from '../claims';
 import { resolveAttribute } from '../attributes';
 import type { ArraySchema, ObjectSchema } from '../settings-schema';
@@ -38,7 +38,6 @@ const ODA = 'https://tableau.com/oda';
 const ODA_GROUPS = 'https://tableau.com/groups';
 /** Claims we set ourselves: an attribute of the same name would replace one (refused when listed). */
 const RESERVED_CLAIMS = ['jti', 'aud', 'sub', 'scp', 'exp', 'iat', 'nbf', 'iss', 'kid', ODA, ODA_GROUPS];
-const ATTRIBUTE_NAME = '^[A-Za-z_][A-Za-z0-9_.-]{0,99}$';
 
 interface TableauAccess {
   userAttributes?: string[];
@@ -116,14 +115,7 @@ const SCOPES_SCHEMA: ArraySchema = {
   'x-allow-list': { unset: 'none' },
 };
 
-const USER_ATTRIBUTES: ArraySchema = {
-  type: 'array',
-  title: 'User attributes sent',
-  description: 'Attributes (access, else user, else tenant) sent as claims for USERATTRIBUTE() (none when unset or empty)',
-  maxItems: 50,
-  items: { type: 'string', pattern: ATTRIBUTE_NAME, 'x-pattern-message': 'an attribute name (letters, digits, _ . -; at most 100)' },
-  'x-allow-list': { unset: 'none' },
-};
+const USER_ATTRIBUTES: ArraySchema = schemas.userAttributes('Attributes (access, else user, else tenant) sent as claims for USERATTRIBUTE() (none when unset or empty)');
 
 const settingsSchema: ObjectSchema = {
   type: 'object',
