@@ -268,7 +268,7 @@ export const looker = defineTarget({
   setupGuide: (t, url, groups) => ({
     where: 'Looker: Admin > Platform > Embed',
     items: [
-      { label: 'Signed embedding', value: 'Enabled', note: 'Turn on "Signed Embedding" (SSO embed), and Admin > Platform > Embed "Embed Authentication" left to signed URLs.' },
+      { label: 'Signed embedding', value: 'Enabled', note: 'Turn on "Signed Embedding" (called "SSO Embed" in older Looker versions).' },
       secretStep(t, 'embedSecret', 'Embed secret', 'Admin > Platform > Embed > Reset Secret', 'Embed secret'),
       { label: 'Embedded Domain Allowlist', value: originsOf(t) || '(add this target\'s allowed origins first)', note: 'The host apps\' origins, so Looker posts its events to them.' },
       { label: 'Models', value: strings(t.settings.models).join(', ') || '(set this target\'s models below)', note: 'LookML models the embed users may query; create model sets for them if you restrict by set.' },
