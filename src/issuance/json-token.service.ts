@@ -8,7 +8,7 @@ import { biInstance } from '../identities/instance';
 import { identityOwnedElsewhere, mintBase, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
-import type { TokenBehaviour } from '../products/product-definition';
+import { isKeyPairSigning, type TokenBehaviour } from '../products/product-definition';
 import { SsoError } from '../catalog/sso.errors';
 import { signJwt } from './signer';
 import { SigningKeyCache } from './signing-key-cache';
@@ -87,9 +87,11 @@ export class JsonTokenService {
     const ref = refOf(a.loaded);
     // A product that signs the URL itself (not a JWT): built from the recorded claims with the
     // opened secret (the signer step before the record already refused a target without it).
+    // A URL the product checks by its own signature is signed with one of its named secrets.
+    if (link.sign && isKeyPairSigning(behaviour.signing)) throw new Error(`${target.kind}: a signed link needs a secret, not a key pair`);
+    const name = isKeyPairSigning(behaviour.signing) ? '' : behaviour.signing.secret;
     const signUrl = link.sign
       ? (claims: Record<string, unknown>) => {
-          const name = (behaviour.signing as { secret: string }).secret;
           const secret = this.keys.plainFor(target.id, name, target.secrets[name]);
           // Not reached: the signer step opened the same sealed value before the record.
           if (secret === null) throw new DomainError(`target_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_missing`, 409, `Target ${target.slug} has no ${name} configured`, { secret: name });
