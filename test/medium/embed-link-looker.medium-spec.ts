@@ -104,6 +104,14 @@ describe('Looker signed embed URLs (GET /embed/:target/looker/*path)', () => {
     expect(await tokensOf(target.id)).toBe(3);
   });
 
+  it('answers the embed-sdk\'s preflight (it sends Cache-Control) for an allowed origin only', async () => {
+    const target = await instance();
+    const pre = await request(t.http).options(`/embed/${target.slug}/looker/dashboards/7`).set('Origin', APP).set('Access-Control-Request-Method', 'GET').set('Access-Control-Request-Headers', 'cache-control').expect(204);
+    expect(pre.headers['access-control-allow-origin']).toBe(APP);
+    expect(pre.headers['access-control-allow-headers']).toMatch(/Cache-Control/);
+    await request(t.http).options(`/embed/${target.slug}/looker/explore/thelook/orders`).set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'GET').expect(403);
+  });
+
   it('each URL has its own nonce, recorded once (the ledger refuses a second row with one jti)', async () => {
     const target = await instance();
     const urls = await Promise.all(Array.from({ length: 6 }, () => urlOf(target.slug)));
