@@ -10,7 +10,8 @@
  * - Tableau: GET /embed/<target>/token -> {token}, HS256 (connected app);
  * - Qlik Cloud: GET /embed/<target>/token -> {token}, ES256 with the target's own key;
  * - Sigma: GET /embed/<target>/workbook/<id>?response=json -> {url}, HS256;
- * - Grafana: GET /sso/<target>?return_to=/d/x -> 302, ES256 with the target's own key.
+ * - Grafana: GET /sso/<target>?return_to=/d/x -> 302, ES256 with the target's own key;
+ * - Looker: GET /embed/<target>/looker/dashboards/7?response=json -> {url}, an HMAC-SHA1 signed URL.
  * Every one records its jti (and audits) before it answers. Metabase runs first and last
  * (its rate is the mean of the two), so a neighbour's load moving during the run shows.
  * Each run also prints the service's CPU per request (from /proc): on a shared machine
@@ -56,14 +57,15 @@ async function main(): Promise<void> {
     }
     const box = new SecretBox(Buffer.from(secretsKey, 'hex'));
     // Shared-secret products: the row and its sealed secret, as the admin API stores them.
-    const withSecret = async (slug: string, kind: string, baseUrl: string, settings: object) => {
+    const withSecret = async (slug: string, kind: string, baseUrl: string, settings: object, secretName = 'secret') => {
       const [target] = await pg.query(`INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ($1, $2, $1, $3, $4) RETURNING id`, [slug, kind, baseUrl, JSON.stringify(settings)]);
-      await setTargetSecret(pg, box, target.id, `bench-${kind}-secret-0123456789abcdef0123456789`);
+      await setTargetSecret(pg, box, target.id, `bench-${kind}-secret-0123456789abcdef0123456789`, secretName);
       return target.id as string;
     };
     const mb = await withSecret('mb', 'metabase', 'https://metabase.example.com', {});
     const tb = await withSecret('tb', 'tableau', 'https://tableau.example.com', { clientId: '0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d', secretId: '9f8e7d6c-5b4a-3928-1706-f5e4d3c2b1a0', allowedOrigins: [APP] });
     const sg = await withSecret('sg', 'sigma', 'https://app.sigmacomputing.com', { clientId: 'sigma-embed-client-id-0001', organization: 'acme-analytics', allowedOrigins: [APP] });
+    const lk = await withSecret('lk', 'looker', 'https://acme.cloud.looker.com', { models: ['thelook'], permissions: ['access_data', 'see_user_dashboards'], allowedOrigins: [APP] }, 'embedSecret');
     // Key-pair products: created through the admin API, which makes and seals their signing keys.
     const apiKey = `eidp_${randomToken(32)}`;
     await pg.query(`INSERT INTO api_keys (name, prefix, key_hash, tenant_id) VALUES ('bench', $1, $2, NULL)`, [apiKey.slice(0, 12), sha256Hex(apiKey)]);
@@ -82,6 +84,8 @@ async function main(): Promise<void> {
     for (const id of [mb, tb, sg, ql, gf]) {
       await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts","Viewer"]}')`, [tenant.id, id]);
     }
+    // Looker's group ids are numbers.
+    await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["4"]}')`, [tenant.id, lk]);
     const cookies = await seedSessions(pg, tenant.id, users);
     await pg.query('ANALYZE');
 
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
       { name: 'Qlik Cloud', path: '/embed/ql/token', ok: 200, note: 'ES256, JSON' },
       { name: 'Sigma', path: '/embed/sg/workbook/Sales-Overview-1a2b3c4d?response=json', ok: 200, note: 'HS256, JSON' },
       { name: 'Grafana', path: '/sso/gf?return_to=/d/x', ok: 302, note: 'ES256, 302' },
+      { name: 'Looker', path: '/embed/lk/looker/dashboards/7?response=json', ok: 200, note: 'HMAC-SHA1 URL, JSON' },
     ];
     // Sanity: each mints with a session.
     for (const p of products) {

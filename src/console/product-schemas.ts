@@ -38,6 +38,8 @@ export interface ProductSchema {
   /** `name` is the target input's field for it. */
   secrets: { name: string; required: boolean; description: string }[];
   capabilities: { ssoRedirect: boolean; signedEmbed: boolean; tokenBroker: boolean; jsonToken: boolean; tokenLink: boolean };
+  /** A token link's resource segment and what "Try it" asks for (a path, one or more segments). */
+  link?: { resource: string; label: string; example: string; pattern: string };
 }
 
 export function productSchemas(): ProductSchema[] {
@@ -54,6 +56,7 @@ export function productSchemas(): ProductSchema[] {
       jsonToken: d.capabilities.jsonToken,
       tokenLink: d.capabilities.tokenLink,
     },
+    ...(d.token?.link?.prompt ? { link: { resource: d.token.link.resource, ...d.token.link.prompt, pattern: d.token.link.path.source } } : {}),
   }));
 }
 

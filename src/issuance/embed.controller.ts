@@ -103,7 +103,7 @@ export class EmbedController {
     // A product whose own URL carries our token (a token link) rather than a signed embed.
     if (product?.token?.link && !product.embed) {
       if (json) await this.cors(req, res, loaded, session, 'token');
-      send(res, await this.tokens.link({ loaded, resource: kind, path: id, json, session, cookie: req.cookies?.[SESSION_COOKIE], meta }));
+      send(res, await this.tokens.link({ loaded, resource: kind, path: id, json, query: req.query, session, cookie: req.cookies?.[SESSION_COOKIE], meta }));
       return;
     }
     if (json) await this.cors(req, res, loaded, session, 'embed');
@@ -179,6 +179,49 @@ export class EmbedController {
   @Responds({ 204: 'The origin is allowed (CORS headers set)' })
   @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
   async brokerPreflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    await this.answerPreflight(slug, req, res, ['GET']);
+  }
+
+  /**
+   * A token link whose path has several segments (e.g. Looker's `dashboards/7`,
+   * `explore/<model>/<view>`): as `GET /embed/<target>/<resource>/<path>` above. Declared after
+   * the fixed-length routes, which keep their paths.
+   */
+  @Get(':target/:kind/*path')
+  @LoadsSession()
+  @ApiQuery({ name: 'response', required: false, enum: ['json'], description: '`json`: answer `{url, expiresAt}`, or a 401 without a session' })
+  @Responds({
+    302: "To the BI tool's signed URL, or to the login page without a session",
+    200: { description: '`?response=json` with a session', type: SignedEmbedDto },
+  })
+  @ApiErrors({
+    400: 'A path the product does not embed, or a query parameter it refuses',
+    401: '`?response=json` without a session',
+    403: 'Target disabled, no access for this tenant, account disabled, or an origin not allowed',
+    429: 'Too many handshakes from this session (Retry-After)',
+    409: 'The target has no secret configured',
+  })
+  async tokenLink(
+    @Param('target') slug: string,
+    @Param('kind') kind: string,
+    @Param('path') path: string[] | string,
+    @CurrentSession() session: SessionContext | null,
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    const json = req.query.response === 'json';
+    const meta = requestMeta(req);
+    const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'token' });
+    if (json) await this.cors(req, res, loaded, session, 'token');
+    const joined = Array.isArray(path) ? path.join('/') : String(path);
+    send(res, await this.tokens.link({ loaded, resource: kind, path: joined, json, query: req.query, session, cookie: req.cookies?.[SESSION_COOKIE], meta }));
+  }
+
+  @Options(':target/:kind/*path')
+  @Public()
+  @Responds({ 204: 'The origin is allowed (CORS headers set)' })
+  @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
+  async tokenLinkPreflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     await this.answerPreflight(slug, req, res, ['GET']);
   }
 

@@ -8,9 +8,10 @@ import { biInstance } from '../identities/instance';
 import { identityOwnedElsewhere, mintBase, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
-import type { TokenBehaviour } from '../products/product-definition';
+import { isKeyPairSigning, type TokenBehaviour } from '../products/product-definition';
 import { SsoError } from '../catalog/sso.errors';
 import { signJwt } from './signer';
+import { SigningKeyCache } from './signing-key-cache';
 import { tokenRecordInput } from './token-record';
 
 export interface JsonTokenInput {
@@ -24,6 +25,8 @@ export interface TokenLinkInput extends JsonTokenInput {
   resource: string;
   path: string;
   json: boolean;
+  /** Our URL's query (a product's link may carry some of it on, e.g. the host page's origin). */
+  query?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -42,6 +45,7 @@ export class JsonTokenService {
     private readonly sso: SsoService,
     private readonly store: SsoRepository,
     private readonly identities: IdentitiesService,
+    private readonly keys: SigningKeyCache,
   ) {}
 
   async json(a: JsonTokenInput): Promise<Record<string, unknown>> {
@@ -64,16 +68,38 @@ export class JsonTokenService {
     }
     if (!link.path.test(a.path)) {
       await this.sso.auditRefusal(a.meta, { flow: 'token', tenantId, target: target.slug, reason: 'invalid_id' });
-      throw badRequest(SsoError.InvalidId, `"${a.path.slice(0, 80)}" is not a ${link.resource} path`);
+      throw badRequest(SsoError.InvalidId, `"${a.path.slice(0, 80)}" is not a ${link.resource} path${link.prompt ? ` (${link.prompt.label}; e.g. ${link.prompt.example})` : ''}`);
+    }
+    let options: Record<string, string> = {};
+    try {
+      options = link.options?.(refOf(a.loaded), a.query ?? {}, a.path) ?? {};
+    } catch (e) {
+      if (e instanceof DomainError) await this.sso.auditRefusal(a.meta, { flow: 'token', tenantId, target: target.slug, reason: e.code, details: e.details });
+      throw e;
     }
     const session = await this.signedIn(a);
     if (!session) {
       if (a.json) throw unauthorized(SsoError.NoSession, 'Not signed in: sign in to the identity provider first');
-      const here = `/embed/${encodeURIComponent(target.slug)}/${link.resource}/${a.path.split('/').map(encodeURIComponent).join('/')}`;
+      const query = Object.keys(options).length ? `?${new URLSearchParams(options)}` : '';
+      const here = `/embed/${encodeURIComponent(target.slug)}/${link.resource}/${a.path.split('/').map(encodeURIComponent).join('/')}${query}`;
       return { kind: 'redirect', url: this.sso.loginUrl(here, undefined) };
     }
-    const { token, exp } = await this.mint(a, session, behaviour, { flow: a.json ? 'json' : 'redirect', resource: link.resource, path: a.path });
-    const url = link.url(refOf(a.loaded), a.path, token);
+    const ref = refOf(a.loaded);
+    // A product that signs the URL itself (not a JWT): built from the recorded claims with the
+    // opened secret (the signer step before the record already refused a target without it).
+    // A URL the product checks by its own signature is signed with one of its named secrets.
+    if (link.sign && isKeyPairSigning(behaviour.signing)) throw new Error(`${target.kind}: a signed link needs a secret, not a key pair`);
+    const name = isKeyPairSigning(behaviour.signing) ? '' : behaviour.signing.secret;
+    const signUrl = link.sign
+      ? (claims: Record<string, unknown>) => {
+          const secret = this.keys.plainFor(target.id, name, target.secrets[name]);
+          // Not reached: the signer step opened the same sealed value before the record.
+          if (secret === null) throw new DomainError(`target_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_missing`, 409, `Target ${target.slug} has no ${name} configured`, { secret: name });
+          return link.sign!({ target: ref, path: a.path, claims, secret, options });
+        }
+      : undefined;
+    const { token, exp } = await this.mint(a, session, behaviour, { flow: a.json ? 'json' : 'redirect', resource: link.resource, path: a.path }, signUrl);
+    const url = signUrl ? token : link.url!(ref, a.path, token);
     if (a.json) return { kind: 'json', body: { url, expiresAt: new Date(exp * 1000).toISOString() } };
     return { kind: 'redirect', url };
   }
@@ -96,7 +122,13 @@ export class JsonTokenService {
   }
 
   /** The session's rate, the access, then build, record (token + audit), sign. */
-  private async mint(a: JsonTokenInput, session: SessionContext, behaviour: TokenBehaviour, details: Record<string, unknown>): Promise<{ token: string; exp: number }> {
+  private async mint(
+    a: JsonTokenInput,
+    session: SessionContext,
+    behaviour: TokenBehaviour,
+    details: Record<string, unknown>,
+    sign?: (claims: Record<string, unknown>) => string,
+  ): Promise<{ token: string; exp: number }> {
     const { loaded, meta } = a;
     const { target } = loaded;
     await this.sso.admitHandshake(meta, session, { flow: 'token', target: target.slug });
@@ -133,7 +165,7 @@ export class JsonTokenService {
     }
     if (rec.exp !== now + ttl) claims = behaviour.claims({ ...base, iat: rec.iat, jti }, rec.exp);
     // The claims carry their own iat (the one recorded); the signer keeps it as given.
-    const token = await signJwt(claims, signer);
+    const token = sign ? sign(claims) : await signJwt(claims, signer);
     return { token, exp: rec.exp };
   }
 }

@@ -124,12 +124,30 @@ export interface TokenBehaviour {
    * `GET /embed/<target>/<resource>/<path>` redirects to the product's URL carrying the token
    * (`?response=json`: `{url, expiresAt}`).
    */
-  link?: {
-    resource: string;
-    /** What a path may be (checked before anything is signed). */
-    path: RegExp;
-    url(target: TargetRef, path: string, token: string): string;
-  };
+  link?: TokenLink;
+}
+
+/**
+ * A product URL carrying what we sign: our JWT in it (`url`), or — for a product that checks
+ * its own signature over the URL's parameters (Looker's signed embed URL) — the URL itself
+ * built from the claims and signed with the opened secret `signing.secret` names (`sign`).
+ */
+export type TokenLink = TokenLinkBase & (
+  | { url(target: TargetRef, path: string, token: string): string; sign?: never }
+  | { sign(v: { target: TargetRef; path: string; claims: Record<string, unknown>; secret: string; options: Record<string, string> }): string; url?: never }
+);
+
+export interface TokenLinkBase {
+  resource: string;
+  /** What a path may be (one or more segments; checked before anything is signed). */
+  path: RegExp;
+  /** What the console's "Try it" asks for: a label and an example path. */
+  prompt?: { label: string; example: string };
+  /**
+   * Query parameters of our URL the product's URL carries on (e.g. the host page's origin),
+   * checked before anything is signed: what to pass to `sign`, or a DomainError (a 400, audited).
+   */
+  options?(target: TargetRef, query: Readonly<Record<string, unknown>>, path: string): Record<string, string>;
 }
 
 export interface Capabilities {

@@ -39,7 +39,8 @@ const ERROR_REF = '#/components/schemas/ErrorResponse';
 const ALLOWED_ERRORS = [400, 401, 403, 404, 409, 413, 415, 429, 502, 503];
 const STRING_VALIDATORS = new Set(['isString', 'isUrl', 'isEmail', 'isUuid', 'matches', 'maxLength', 'minLength', 'isDateString', 'isISO8601']);
 
-const toDocPath = (p: string) => p.replace(/:(\w+)/g, '{$1}');
+// Express 5 wildcards (`*path`) are named parameters too; Swagger writes both as {name}.
+const toDocPath = (p: string) => p.replace(/[:*](\w+)/g, '{$1}');
 const args = (cls: Function, method: string) =>
   Object.entries((Reflect.getMetadata(ROUTE_ARGS_METADATA, cls, method) ?? {}) as Record<string, { index: number; data?: any }>).map(
     ([key, a]) => ({ type: key.split(':')[0], index: a.index, data: a.data }),

@@ -53,9 +53,9 @@ export function nestRoutes(app: INestApplication): RouteInfo[] {
   return routes.sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
 }
 
-/** The path parameters of a route path, in order (`/a/:x/b/:y` -> ['x', 'y']). */
+/** The path parameters of a route path, in order (`/a/:x/b/:y` -> ['x', 'y']; a wildcard `*rest` is one too). */
 export function pathParams(path: string): string[] {
-  return [...path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+  return [...path.matchAll(/[:*](\w+)/g)].map((m) => m[1]);
 }
 
 /** The declared type of a handler's @Body() parameter (Nest keeps "<paramtype>:<index>" keys). */

@@ -71,6 +71,14 @@ function openSection(v: TryItView): SafeHtml {
   if (v.product.capabilities.jsonToken) {
     return html`<p>The token a host page would get for you (signed and recorded, as for real).</p><a class="button" href="${v.base}/embed/${slug}/token">Get a token</a>`;
   }
+  if (v.product.capabilities.tokenLink && v.product.link) {
+    const link = v.product.link;
+    const open = `${v.base}/embed/${slug}/${link.resource}/${(v.linkPath ?? '').split('/').map(encodeURIComponent).join('/')}`;
+    return html`<p>A host page frames <code>${v.base}/embed/${v.target.slug}/${link.resource}/${link.example}</code>; open one as yourself:</p>
+<form method="get" action="${v.base}/console/tenants/${v.tenant.id}/access/${v.target.id}/try">${v.email && html`<input type="hidden" name="email" value="${v.email}">`}${input({ form: 'open', name: link.resource, label: link.label, value: v.linkPath ?? '', attrs: html`required maxlength="300" placeholder="${link.example}" autocapitalize="none" spellcheck="false"` })}
+<button type="submit" class="secondary">Use this</button></form>
+${v.linkPath && html`<a class="button" href="${open}">Open ${v.product.label}</a>`}`;
+  }
   if (v.product.capabilities.tokenLink) {
     // A link, not a form: the console's CSP (form-action 'self') stops a form's redirect to another site.
     return html`<p>A host page frames <code>${v.base}/embed/${v.target.slug}/workbook/&lt;workbook&gt;</code>; open one as yourself:</p>
