@@ -21,4 +21,6 @@ COPY package.json ./
 USER node
 EXPOSE 3000
 HEALTHCHECK CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+# Migrations alone (then exit): node dist/src/database/migrate.js — the Helm chart's
+# pre-install/pre-upgrade Job (deploy/helm/embed-idp) runs it in this image.
 CMD ["node", "dist/src/main.js"]

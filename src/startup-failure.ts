@@ -107,7 +107,7 @@ export function databaseFailure(url: string, err: unknown): StartupError | undef
 }
 
 /** Errors whose message already says the cause and the fix: StartupError, SecretsKeyError, EmbeddedPostgresError. */
-const OWN_ERRORS = ['StartupError', 'SecretsKeyError', 'EmbeddedPostgresError'];
+const OWN_ERRORS = ['StartupError', 'SecretsKeyError', 'EmbeddedPostgresError', 'PendingMigrationsError'];
 
 /** The one line printed for a failed start (without the "embed-idp failed to start: " prefix). */
 export function explainStartupFailure(err: unknown, ctx: { databaseUrl?: string; port?: number } = {}): string {
@@ -124,5 +124,10 @@ export function explainStartupFailure(err: unknown, ctx: { databaseUrl?: string;
     if (known) return known.message;
   }
   const message = err instanceof Error ? err.message : String(err);
+  // PgBouncer's answer to the connection's startup options (plan_cache_mode): a transaction
+  // pooler, which also cannot keep named statements, LISTEN or session locks per client.
+  if (/unsupported startup parameter/.test(message)) {
+    return `DATABASE_URL looks like a connection pooler (${message.split('\n')[0]}): set DATABASE_DIRECT_URL to Postgres itself beside it (README "Running many replicas (Kubernetes)")`;
+  }
   return `${message.split('\n')[0]} (an unexpected error: run with LOG_LEVEL=debug to see where it happened, and report it).`;
 }

@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource, QueryRunner } from 'typeorm';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
+import { withSession } from '../common/session-runner';
 
 /** Months of partitions kept ready ahead of the current one: an insert never finds none. */
 export const MONTHS_AHEAD = 3;
@@ -39,6 +40,7 @@ export class AuditPartitions implements OnApplicationBootstrap {
     private readonly dataSource: DataSource,
     private readonly scheduler: SchedulerRegistry,
     @InjectConfig('audit') private readonly config: Config<'audit'>,
+    @InjectConfig('database') private readonly database: Pick<Config<'database'>, 'directUrl'> = {},
   ) {}
 
   onApplicationBootstrap(): void {
@@ -65,9 +67,7 @@ export class AuditPartitions implements OnApplicationBootstrap {
    * created and dropped, or null when another process holds the lock.
    */
   async run(now = new Date()): Promise<{ created: string[]; dropped: string[] } | null> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
+    return withSession(this.dataSource, this.database.directUrl, async (runner) => {
       const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [PARTITION_LOCK]);
       if (!locked) return null;
       try {
@@ -77,9 +77,7 @@ export class AuditPartitions implements OnApplicationBootstrap {
       } finally {
         await runner.query(`SELECT pg_advisory_unlock($1)`, [PARTITION_LOCK]);
       }
-    } finally {
-      await runner.release();
-    }
+    });
   }
 
   private async createAhead(runner: QueryRunner, now: Date): Promise<string[]> {

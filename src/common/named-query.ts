@@ -7,6 +7,18 @@ export function poolOf(dataSource: DataSource): Pool {
   return (dataSource.driver as unknown as { master: Pool }).master;
 }
 
+/**
+ * Set (in the DataSource's `extra`, which node-postgres ignores beyond the keys it knows) when
+ * DATABASE_URL is a transaction pooler (PgBouncer pool_mode=transaction, DATABASE_DIRECT_URL
+ * set): a statement prepared on one server connection is unknown on the next transaction's
+ * (PgBouncer before 1.21 does not track them), so namedQuery sends the text unnamed there.
+ */
+export const TRANSACTION_POOLER = 'embedIdpTransactionPooler';
+
+function transactionPooled(dataSource: DataSource): boolean {
+  return (dataSource.options as { extra?: Record<string, unknown> }).extra?.[TRANSACTION_POOLER] === true;
+}
+
 const names = new Map<string, string>();
 
 /**
@@ -17,6 +29,7 @@ const names = new Map<string, string>();
  * name, one text.
  */
 export async function namedQuery<T>(dataSource: DataSource, text: string, values: unknown[]): Promise<T[]> {
+  if (transactionPooled(dataSource)) return (await poolOf(dataSource).query({ text, values })).rows as T[];
   let name = names.get(text);
   if (!name) {
     name = `q_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;

@@ -40,8 +40,15 @@ describe('parseEnv', () => {
     expect(c.app).toMatchObject({ nodeEnv: 'production', port: 8080, publicUrl: 'https://idp.example.com/base', secureCookies: true, trustProxy: 1 });
     expect(c.secrets.key.equals(Buffer.from(KEY, 'hex'))).toBe(true);
     expect(c.database.url).toBe('postgres://u:p@db:5432/idp');
+    // Defaults: migrations at start, no pooler.
+    expect(c.database).toMatchObject({ migrateOnStart: true, directUrl: undefined });
     // No key file is written when SECRETS_KEY is given.
     expect(fs.existsSync(path.join(dataDir, 'secrets.key'))).toBe(false);
+  });
+
+  it('reads the pooler set-up: DATABASE_DIRECT_URL beside DATABASE_URL, MIGRATE_ON_START=off', () => {
+    const c = parseEnv({ ...base(), DATABASE_URL: 'postgres://u:p@pgbouncer:6432/idp', DATABASE_DIRECT_URL: 'postgres://u:p@db:5432/idp', MIGRATE_ON_START: 'off' });
+    expect(c.database).toMatchObject({ url: 'postgres://u:p@pgbouncer:6432/idp', directUrl: 'postgres://u:p@db:5432/idp', migrateOnStart: false });
   });
 
   it.each([
@@ -52,6 +59,9 @@ describe('parseEnv', () => {
     [{ PUBLIC_URL: 'https://idp.example.com/?x=1' }, /^PUBLIC_URL: /],
     [{ DATABASE_URL: 'mysql://u:p@db/idp' }, /^DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL$/],
     [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL: /],
+    [{ DATABASE_URL: 'postgres://u:p@pooler/idp', DATABASE_DIRECT_URL: 'mysql://db' }, /^DATABASE_DIRECT_URL: must be a postgres:\/\/ or postgresql:\/\/ URL$/],
+    [{ DATABASE_DIRECT_URL: 'postgres://u:p@db/idp' }, /^DATABASE_DIRECT_URL: set DATABASE_URL too/],
+    [{ MIGRATE_ON_START: 'sometimes' }, /^MIGRATE_ON_START: must be on or off \(got "sometimes"\)$/],
     [{ NODE_ENV: 'staging' }, /^NODE_ENV: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ TRUST_PROXY: 'maybe' }, /^TRUST_PROXY: must be false, a number of proxies, or .*\(not understood: "maybe"\)$/],

@@ -1,5 +1,6 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
+import { TRANSACTION_POOLER } from '../common/named-query';
 import { newDataSource } from './connection-errors';
 import { ENTITIES } from './entities';
 
@@ -7,7 +8,7 @@ import { ENTITIES } from './entities';
  * The one set of DataSource options, shared by the app (TypeOrmModule) and the migration
  * CLI. synchronize is off everywhere: the schema comes only from migrations/.
  */
-export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
+export function dataSourceOptions(url: string, poolSize = 20, opts: { transactionPooler?: boolean } = {}): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -30,11 +31,15 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
       // re-planning the batched session lookup on every call (its custom-plan heuristic:
       // 0.07-0.1 ms of planning per request in pg_stat_statements). TypeORM's own queries
       // are unnamed, planned once each, and unaffected.
-      options: '-c plan_cache_mode=force_generic_plan',
+      // A transaction pooler (PgBouncer pool_mode=transaction) refuses startup options it does
+      // not know and hands each transaction another server connection: no options there, and
+      // no named statements either (namedQuery reads TRANSACTION_POOLER).
+      ...(opts.transactionPooler ? { [TRANSACTION_POOLER]: true } : { options: '-c plan_cache_mode=force_generic_plan' }),
     },
   };
 }
 
-export function createDataSource(url: string, poolSize?: number): DataSource {
-  return newDataSource(dataSourceOptions(url, poolSize));
+
+export function createDataSource(url: string, poolSize?: number, opts?: { transactionPooler?: boolean }): DataSource {
+  return newDataSource(dataSourceOptions(url, poolSize, opts));
 }

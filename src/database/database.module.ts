@@ -4,10 +4,26 @@ import { DataSource } from 'typeorm';
 import { configToken } from '../config/config.module';
 import { Config } from '../config/configuration';
 import { newDataSource } from './connection-errors';
-import { dataSourceOptions } from './data-source';
+import { createDataSource, dataSourceOptions } from './data-source';
 import { resolveDatabaseUrl } from './database-url';
 import { EmbeddedHandle } from './embedded-postgres';
-import { runMigrationsLocked } from './migrations-runner';
+import { pendingMigrations, PendingMigrationsError, runMigrationsLocked } from './migrations-runner';
+
+const MIGRATION_SETTINGS = Symbol('MIGRATION_SETTINGS');
+
+/**
+ * Migrations hold a session advisory lock across several transactions: through a transaction
+ * pooler they run on DATABASE_DIRECT_URL (one connection, closed after).
+ */
+async function migrate(ds: DataSource, directUrl: string | undefined): Promise<string[]> {
+  if (!directUrl) return runMigrationsLocked(ds);
+  const direct = await createDataSource(directUrl, 1).initialize();
+  try {
+    return await runMigrationsLocked(direct);
+  } finally {
+    await direct.destroy();
+  }
+}
 
 export const DATABASE_CONNECTION = Symbol('DATABASE_CONNECTION');
 interface DatabaseConnection {
@@ -51,12 +67,26 @@ class DatabaseConnectionModule {}
     DatabaseConnectionModule,
     TypeOrmModule.forRootAsync({
       inject: [configToken('database'), DATABASE_CONNECTION],
-      useFactory: (database: Config<'database'>, conn: DatabaseConnection) =>
-        dataSourceOptions(conn.url, database.poolSize),
+      useFactory: (database: Config<'database'>, conn: DatabaseConnection) => ({
+        ...dataSourceOptions(conn.url, database.poolSize, { transactionPooler: database.directUrl !== undefined }),
+        // Read back by dataSourceFactory (the factory is handed the options alone).
+        [MIGRATION_SETTINGS]: { migrateOnStart: database.migrateOnStart, directUrl: database.directUrl },
+      }),
       dataSourceFactory: async (options) => {
+        const settings = (options as unknown as Record<symbol, { migrateOnStart: boolean; directUrl?: string }>)[MIGRATION_SETTINGS];
         const ds = await newDataSource(options!).initialize();
-        const applied = await runMigrationsLocked(ds);
-        if (applied.length) new Logger('Migrations').log(`applied ${applied.join(', ')}`);
+        try {
+          if (settings.migrateOnStart) {
+            const applied = await migrate(ds, settings.directUrl);
+            if (applied.length) new Logger('Migrations').log(`applied ${applied.join(', ')}`);
+          } else {
+            const pending = await pendingMigrations(ds);
+            if (pending.length) throw new PendingMigrationsError(pending);
+          }
+        } catch (err) {
+          await ds.destroy().catch(() => undefined);
+          throw err;
+        }
         return ds;
       },
     }),

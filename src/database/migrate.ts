@@ -1,4 +1,9 @@
-/* `npm run migration:run` — applies pending migrations to DATABASE_URL or the embedded database. */
+/*
+ * `npm run migration:run` (in the image: `node dist/src/database/migrate.js`) — applies pending
+ * migrations to DATABASE_DIRECT_URL when set (a transaction pooler cannot hold the session
+ * advisory lock), else DATABASE_URL or the embedded database, and exits. The Helm chart's
+ * pre-install/pre-upgrade Job runs it, so replicas (MIGRATE_ON_START=off) never race.
+ */
 import { loadConfig } from '../config/configuration';
 import { createDataSource } from './data-source';
 import { resolveDatabaseUrl } from './database-url';
@@ -7,7 +12,7 @@ import { runMigrationsLocked } from './migrations-runner';
 async function main(): Promise<void> {
   const config = loadConfig();
   const { url, embedded } = await resolveDatabaseUrl(config.database, config.app.dataDir);
-  const ds = createDataSource(url, 2);
+  const ds = createDataSource(config.database.directUrl ?? url, 2);
   try {
     await ds.initialize();
     const applied = await runMigrationsLocked(ds);

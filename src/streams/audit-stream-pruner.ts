@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { PruneRun, pruneInBatches } from '../common/prune';
+import { withSession } from '../common/session-runner';
 import { InjectConfig } from '../config/config.module';
 import { Config } from '../config/configuration';
 
@@ -31,6 +32,7 @@ export class AuditStreamPruner implements OnApplicationBootstrap {
     private readonly dataSource: DataSource,
     private readonly scheduler: SchedulerRegistry,
     @InjectConfig('audit') private readonly config: Config<'audit'>,
+    @InjectConfig('database') private readonly database: Pick<Config<'database'>, 'directUrl'> = {},
   ) {}
 
   onApplicationBootstrap(): void {
@@ -41,9 +43,7 @@ export class AuditStreamPruner implements OnApplicationBootstrap {
 
   /** One run, unless another process holds the lock (then null): how many rows went. */
   async prune(now = new Date()): Promise<number | null> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
+    return withSession(this.dataSource, this.database.directUrl, async (runner) => {
       const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [OUTBOX_PRUNE_LOCK]);
       if (!locked) return null;
       try {
@@ -62,8 +62,6 @@ export class AuditStreamPruner implements OnApplicationBootstrap {
       } finally {
         await runner.query(`SELECT pg_advisory_unlock($1)`, [OUTBOX_PRUNE_LOCK]);
       }
-    } finally {
-      await runner.release();
-    }
+    });
   }
 }

@@ -4,6 +4,8 @@ import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
 import { AUDIT_EVENT_PAYLOAD_SQL, auditEventJoinSql } from '../audit/audit-events.sql';
 import { OutboundGuard } from '../catalog/outbound';
+import { InjectConfig } from '../config/config.module';
+import { Config } from '../config/configuration';
 import { AuditStreamsService } from './audit-streams.service';
 
 /**
@@ -66,6 +68,7 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
     private readonly dataSource: DataSource,
     private readonly streams: AuditStreamsService,
     private readonly guard: OutboundGuard,
+    @InjectConfig('database') private readonly database: Config<'database'>,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -82,7 +85,9 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
 
   /**
    * Idle workers sleep until Postgres notifies DELIVERIES_CHANNEL (LISTEN on a connection of
-   * its own, outside the pool: it is held for the process's life). A lost connection is
+   * its own, outside the pool: it is held for the process's life; on DATABASE_DIRECT_URL when
+   * set, since through a transaction pooler a LISTEN stays on a server connection that other
+   * clients then use, and the notifications never reach us). A lost connection is
    * replaced after RELISTEN_MS; meanwhile the fallback poll still delivers.
    */
   private async listen(): Promise<void> {
@@ -93,7 +98,7 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
       if (!this.stopping) setTimeout(() => void this.listen(), RELISTEN_MS).unref();
     };
     if (!this.dataSource.isInitialized || !pool) return void setTimeout(() => void this.listen(), RELISTEN_MS).unref();
-    const client = new Client(pool.options);
+    const client = new Client(this.database.directUrl ? { ...pool.options, connectionString: this.database.directUrl } : pool.options);
     let retried = false;
     const once = () => {
       if (!retried) (retried = true), retry();

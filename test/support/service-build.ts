@@ -27,20 +27,9 @@ export function serviceBuild(): string {
   const main = path.join(out, 'src', 'main.js');
   if (fs.existsSync(main)) return main;
 
-  const { options } = ts.parseJsonConfigFileContent(
-    ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), ts.sys.readFile).config,
-    ts.sys,
-    ROOT,
-  );
-  const compilerOptions: ts.CompilerOptions = { ...options, sourceMap: false, inlineSourceMap: false, declaration: false, noEmit: false };
   fs.mkdirSync(outRoot, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(outRoot, 'tmp-'));
-  for (const f of files) {
-    const { outputText } = ts.transpileModule(fs.readFileSync(f, 'utf8'), { compilerOptions, fileName: f });
-    const target = path.join(tmp, path.relative(ROOT, f)).replace(/\.ts$/, '.js');
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, outputText);
-  }
+  transpileTree(ROOT, files, tmp);
   try {
     fs.renameSync(tmp, out);
   } catch {
@@ -54,7 +43,22 @@ export function serviceBuild(): string {
   return main;
 }
 
-function listTs(dir: string): string[] {
+/**
+ * Transpiles `files` (under `root`) into `out`, file by file, with `root`'s tsconfig.json.
+ * Also used on another release's sources (test/system/rolling-upgrade.system-spec.ts).
+ */
+export function transpileTree(root: string, files: string[], out: string): void {
+  const { options } = ts.parseJsonConfigFileContent(ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile).config, ts.sys, root);
+  const compilerOptions: ts.CompilerOptions = { ...options, sourceMap: false, inlineSourceMap: false, declaration: false, noEmit: false };
+  for (const f of files) {
+    const { outputText } = ts.transpileModule(fs.readFileSync(f, 'utf8'), { compilerOptions, fileName: f });
+    const target = path.join(out, path.relative(root, f)).replace(/\.ts$/, '.js');
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, outputText);
+  }
+}
+
+export function listTs(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) return listTs(p);

@@ -16,14 +16,15 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts the service (compiled once, see serviceBuild) on `databaseUrl` (on `port` when given, so a restart takes the same
+ * Starts the service (compiled once, see serviceBuild; or the build `main` names) on `databaseUrl` (on `port` when given, so a restart takes the same
  * address) and waits until /health/ready answers 200.
  */
-export async function startService(databaseUrl: string, opts: { port?: number; env?: Record<string, string> } = {}): Promise<ServiceProcess> {
+export async function startService(databaseUrl: string, opts: { port?: number; env?: Record<string, string>; main?: string } = {}): Promise<ServiceProcess> {
   const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const output: string[] = [];
-  const proc = spawn(process.execPath, [serviceBuild()], {
+  // `main`: another build's src/main.js (the previous release, in a rolling upgrade).
+  const proc = spawn(process.execPath, [opts.main ?? serviceBuild()], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

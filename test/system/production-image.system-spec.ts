@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../setup/global-setup';
 import { createDatabase, dropDatabase } from '../setup/test-db';
+import { Chart } from '../support/helm-template';
 import { signInOver } from '../support/cookie-jar';
 
 /**
@@ -72,6 +73,12 @@ describe('the production image tree (Dockerfile build stage)', () => {
       // The rotation command runs in the image too (nothing to re-seal under the same key).
       const rotate = execFileSync(process.execPath, ['dist/src/crypto/rotate-secrets.js'], { cwd: dir, env: { ...base, DATABASE_URL: db.url }, encoding: 'utf8' });
       expect(rotate).toContain('0 value(s) re-sealed under SECRETS_KEY');
+      // The Helm chart's migration Job runs its command in this image (the database is migrated
+      // by the start above: nothing pending).
+      const job = new Chart().objects().find((o) => o.kind === 'Job')!;
+      const [cmd, ...args] = job.spec.template.spec.containers[0].command as string[];
+      expect(cmd).toBe('node');
+      expect(execFileSync(process.execPath, args, { cwd: dir, env: { ...base, DATABASE_URL: db.url }, encoding: 'utf8' }).trim()).toBe('no pending migrations');
 
       // The first operator, with the README's command for the running container (the image
       // has no ts-node: `npm run create-operator` cannot work there), then signed in to.
