@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KNOWN_ENV_VARS, parseEnv } from '../../src/config/configuration';
@@ -33,34 +34,35 @@ const one = (objs: K8sObject[], kind: string) => {
 /**
  * The Kubernetes schemas: `kubernetes-models` (the OpenAPI schemas of a current Kubernetes
  * release compiled to validators, with @kubernetes-models/prometheus-operator for the
- * ServiceMonitor CRD). Looked up at run time so the rest of this file runs without them.
+ * ServiceMonitor CRD). Those packages are ES modules only, so they run in a child Node process
+ * (Jest here loads CommonJS); it answers one line per object: "" when valid, else the errors.
  */
-function schemaValidator(): ((o: K8sObject) => void) | string {
-  const load = (id: string) => {
-    try {
-      return require(id);
-    } catch {
-      return undefined;
+const SCHEMA_MODULES: Record<string, string> = {
+  'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
+  'batch/v1/Job': 'kubernetes-models/batch/v1/Job',
+  'v1/Service': 'kubernetes-models/v1/Service',
+  'v1/Secret': 'kubernetes-models/v1/Secret',
+  'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+  'networking.k8s.io/v1/Ingress': 'kubernetes-models/networking.k8s.io/v1/Ingress',
+  'monitoring.coreos.com/v1/ServiceMonitor': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+};
+
+function schemaErrors(objs: K8sObject[]): string[] {
+  const script = `
+    const objs = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
+    const modules = ${JSON.stringify(SCHEMA_MODULES)};
+    const out = [];
+    for (const o of objs) {
+      const id = modules[o.apiVersion + '/' + o.kind];
+      if (!id) { out.push('no schema for ' + o.apiVersion + ' ' + o.kind); continue; }
+      const mod = await import(id);
+      try { new mod[o.kind](o).validate(); out.push(''); } catch (e) { out.push(o.kind + ': ' + e.message); }
     }
-  };
-  if (!load('kubernetes-models/apps/v1/Deployment')) return 'the npm package kubernetes-models is not installed';
-  const modules: Record<string, string> = {
-    'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
-    'batch/v1/Job': 'kubernetes-models/batch/v1/Job',
-    'v1/Service': 'kubernetes-models/v1/Service',
-    'v1/Secret': 'kubernetes-models/v1/Secret',
-    'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
-    'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
-    'networking.k8s.io/v1/Ingress': 'kubernetes-models/networking.k8s.io/v1/Ingress',
-    'monitoring.coreos.com/v1/ServiceMonitor': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
-  };
-  return (o) => {
-    const id = modules[`${o.apiVersion}/${o.kind}`];
-    if (!id) throw new Error(`no schema for ${o.apiVersion} ${o.kind}`);
-    const mod = load(id);
-    if (!mod) throw new Error(`${id} is not installed`);
-    new mod[o.kind](o).validate();
-  };
+    process.stdout.write(JSON.stringify(out));
+  `.replace("require('node:fs')", "(await import('node:fs'))");
+  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, input: JSON.stringify(objs), encoding: 'utf8' });
+  return JSON.parse(stdout) as string[];
 }
 
 describe('Helm chart deploy/helm/embed-idp', () => {
@@ -96,14 +98,21 @@ describe('Helm chart deploy/helm/embed-idp', () => {
     expect(secret.stringData.DATABASE_DIRECT_URL).toBe('postgres://u:p@db:5432/idp');
   });
 
-  // Skipped (and counted as skipped, with the reason printed) while the schemas are not installed.
-  const validate = schemaValidator();
-  if (typeof validate === 'string') console.warn(`schema validation skipped: ${validate} (a devDependency to add; it has no install script)`);
-  (typeof validate === 'string' ? it.skip : it).each([
+  it.each([
     ['defaults', defaults],
     ['override', overridden],
   ])('every manifest (%s) validates against the Kubernetes schemas', (_name, objs) => {
-    for (const o of objs) expect(() => (validate as (o: K8sObject) => void)(o)).not.toThrow();
+    expect(schemaErrors(objs)).toEqual(objs.map(() => ''));
+  });
+
+  it('the schema check can fail: a Deployment without its selector and a Service with a string port are refused', () => {
+    const deployment = JSON.parse(JSON.stringify(one(defaults, 'Deployment')));
+    delete deployment.spec.selector;
+    const service = JSON.parse(JSON.stringify(one(defaults, 'Service')));
+    service.spec.ports[0].port = 'eighty';
+    const errors = schemaErrors([deployment, service]);
+    expect(errors[0]).toMatch(/selector/);
+    expect(errors[1]).toMatch(/port/);
   });
 
   it('the renderer refuses what it does not read instead of rendering something else', () => {
