@@ -85,7 +85,7 @@ export const powerbiDemo: DemoBehaviour = {
   resource: /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/,
   title: (reportId) => `Power BI report ${reportId}`,
   body: ({ target, resource, base }) =>
-    html`<div id="report" data-token-url="${base}/embed/${encodeURIComponent(target.slug)}/powerbi/${encodeURIComponent(resource)}/token"></div>`,
+    html`<div id="report" class="embed" data-token-url="${base}/embed/${encodeURIComponent(target.slug)}/powerbi/${encodeURIComponent(resource)}/token"></div>`,
   script: 'powerbi-demo.js',
   assets: {
     'powerbi-demo.js': () => DEMO_CLIENT_JS,
