@@ -314,6 +314,11 @@ export interface BrokerBehaviour {
   resourceId: RegExp;
   /** One broker per process (it may cache what can be shared, e.g. a service token). */
   create(deps: BrokerDeps): Broker;
+  /**
+   * What the broker would ask the product for on this user's behalf (no call made), for the
+   * console's Try it. Throws a DomainError for a refusal it would make.
+   */
+  preview?(ctx: Omit<MintContext, 'iat' | 'jti'>): Record<string, unknown>;
 }
 
 export interface BrokerDeps {

@@ -2,7 +2,7 @@ import type { AccessSettings, TargetSettings } from '../product-types';
 import { DomainError } from '../../common/errors';
 import { mapGroups } from '../claims';
 import { allowListPermits, ArraySchema, ObjectSchema } from '../settings-schema';
-import { Broker, BrokerDeps, BrokerMint, BrokerRequest, defineTarget, schemas } from '../product-definition';
+import { Broker, BrokerDeps, BrokerMint, BrokerRequest, defineTarget, MintContext, schemas } from '../product-definition';
 import { originsOf, settingOr } from '../setup-guide';
 import { powerbiDemo } from './demo';
 
@@ -68,6 +68,20 @@ const STEPS = {
 } as const;
 type Step = keyof typeof STEPS;
 
+/**
+ * Row-level security: the roles are the user's groups mapped through the access. No role is
+ * refused: Power BI refuses an identity without roles on a dataset with RLS, and the identity
+ * must never be left out instead (without it an RLS dataset would not filter).
+ */
+function rlsRoles(ctx: Pick<MintContext, 'access' | 'groups'>, reportId?: string): { rls: boolean; roles: string[] } {
+  const rls = accessOf(ctx.access.settings).rowLevelSecurity === true;
+  const roles = rls ? mapGroups(ctx.groups, ctx.access.groupMappings) : [];
+  if (rls && roles.length === 0) {
+    throw new DomainError(PowerBiError.RolesMissing, 403, 'None of your groups maps to a Power BI role for this report', reportId ? { reportId } : undefined);
+  }
+  return { rls, roles };
+}
+
 /** A 502 naming the failing step; never the secret, a token or Microsoft's free text. */
 function stepFailed(step: Step, why: string): DomainError {
   return new DomainError(PowerBiError.PowerBiFailed, 502, `Power BI ${STEPS[step]} failed: ${why}`, { step });
@@ -131,14 +145,7 @@ class PowerBiBroker implements Broker {
     if (!allowListPermits(REPORTS, access.reports?.map((x) => x.toLowerCase()), reportId)) {
       throw new DomainError(PowerBiError.ReportNotAllowed, 403, 'Your organization may not embed this report', { reportId });
     }
-    // Row-level security: the roles are the user's groups mapped through the access. No role
-    // is refused here: Power BI refuses an identity without roles on a dataset with RLS, and
-    // an identity must never be left out (that would show every row).
-    const rls = access.rowLevelSecurity === true;
-    const roles = rls ? mapGroups(r.ctx.groups, r.ctx.access.groupMappings) : [];
-    if (rls && !roles.length) {
-      throw new DomainError(PowerBiError.RolesMissing, 403, 'None of your groups maps to a Power BI role for this report', { reportId });
-    }
+    const { rls, roles } = rlsRoles(r.ctx, reportId);
     const timeoutMs = s.requestTimeoutMs ?? this.deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const authority = hostOf(s.authorityHost, DEFAULT_AUTHORITY_HOST);
     const api = hostOf(s.apiHost, DEFAULT_API_HOST);
@@ -404,6 +411,16 @@ export const powerbi = defineTarget({
   broker: {
     resourceId: new RegExp(`^${GUID}$`),
     create: (deps) => new PowerBiBroker(deps),
+    // What GenerateToken would be asked for this user (the report's dataset is looked up then).
+    preview: (ctx) => {
+      const { rls, roles } = rlsRoles(ctx);
+      const reports = accessOf(ctx.access.settings).reports ?? [];
+      return {
+        reports: reports.map((id) => ({ id: id.toLowerCase() })),
+        ...(rls ? { identities: [{ username: ctx.user.email, roles, datasets: ['(the report\'s dataset)'] }] } : {}),
+        ...(typeof ctx.target.settings.tokenLifetimeMinutes === 'number' ? { lifetimeInMinutes: ctx.target.settings.tokenLifetimeMinutes } : {}),
+      };
+    },
   },
   setupGuide: (t, url, roles) => ({
     where: 'Microsoft Entra admin center, the Power BI (Fabric) admin portal and the workspace',
