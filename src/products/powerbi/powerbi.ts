@@ -60,6 +60,8 @@ interface PowerBiAccess {
 }
 const accessOf = (s: AccessSettings): PowerBiAccess => s as unknown as PowerBiAccess;
 const hostOf = (v: string | undefined, def: string) => (v ?? def).replace(/\/+$/, '');
+/** GUIDs compare case-insensitively; anything but a list (a corrupted row) is passed on as it is, and allows nothing. */
+const lowerCased = (list: unknown): unknown => (Array.isArray(list) ? list.map((x) => (typeof x === 'string' ? x.toLowerCase() : x)) : list);
 
 const STEPS = {
   1: 'step 1 (Entra token)',
@@ -142,7 +144,7 @@ class PowerBiBroker implements Broker {
     const s = r.target.settings as unknown as PowerBiSettings;
     const access = accessOf(r.ctx.access.settings);
     const reportId = r.resourceId.toLowerCase();
-    if (!allowListPermits(REPORTS, access.reports?.map((x) => x.toLowerCase()), reportId)) {
+    if (!allowListPermits(REPORTS, lowerCased(access.reports), reportId)) {
       throw new DomainError(PowerBiError.ReportNotAllowed, 403, 'Your organization may not embed this report', { reportId });
     }
     const { rls, roles } = rlsRoles(r.ctx, reportId);
@@ -414,9 +416,9 @@ export const powerbi = defineTarget({
     // What GenerateToken would be asked for this user (the report's dataset is looked up then).
     preview: (ctx) => {
       const { rls, roles } = rlsRoles(ctx);
-      const reports = accessOf(ctx.access.settings).reports ?? [];
+      const reports = lowerCased(accessOf(ctx.access.settings).reports);
       return {
-        reports: reports.map((id) => ({ id: id.toLowerCase() })),
+        reports: Array.isArray(reports) ? reports.map((id) => ({ id })) : [],
         ...(rls ? { identities: [{ username: ctx.user.email, roles, datasets: ['(the report\'s dataset)'] }] } : {}),
         ...(typeof ctx.target.settings.tokenLifetimeMinutes === 'number' ? { lifetimeInMinutes: ctx.target.settings.tokenLifetimeMinutes } : {}),
       };
