@@ -22,7 +22,8 @@ import type { Server } from 'node:http';
  *        must be https://*.powerbi.com for powerbi-client: the browser test routes it here).
  *        It speaks powerbi-client's window-post-message / http-post-message protocol: answers
  *        POST /report/load (202), checks the embed token it got with POST /fake/embed-check,
- *        then posts `loaded` and `rendered` events, or an `error` event.
+ *        then posts `loaded` and `rendered` events, or an `error` event; a renewed token
+ *        (report.setAccessToken: POST /report/token) is checked the same way (202, or 403).
  *
  * Counts every call per step; `fail` and `delayMs` make a step err or stall on demand.
  */
@@ -39,6 +40,8 @@ export interface FakePowerBiOptions {
   entraTokenTtl?: number;
   /** The origin embedUrls point to (default https://app.powerbi.com). */
   embedOrigin?: string;
+  /** Lifetime of embed tokens (s) when the request sets none (Power BI's default: an hour). */
+  embedTokenTtl?: number;
 }
 
 export type PowerBiStep = 'entra' | 'report' | 'generate';
@@ -198,7 +201,7 @@ export async function startFakePowerBi(o: FakePowerBiOptions): Promise<FakePower
     fake.generateBodies.push(b);
     const token = `H4sIAAAAAAAEAC${randomBytes(48).toString('base64')}`;
     const tokenId = randomUUID();
-    const expiresAt = Date.now() + ((lifetime as number | undefined) ?? 60) * 60_000;
+    const expiresAt = Date.now() + (lifetime !== undefined ? (lifetime as number) * 60 : (o.embedTokenTtl ?? 3600)) * 1000;
     fake.embedTokens.set(token, {
       tokenId,
       reportId,
@@ -228,13 +231,21 @@ export async function startFakePowerBi(o: FakePowerBiOptions): Promise<FakePower
   app.get('/reportEmbed', (req: Request, res: Response) => {
     const reportId = String(req.query.reportId ?? '').replace(/[^0-9a-f-]/g, '');
     res.type('html').send(`<!doctype html><html><body style="font-family:sans-serif;margin:2rem">
-<h2>Fake Power BI report ${reportId}</h2><p id="state">waiting for /report/load</p><p id="who"></p>
+<h2>Fake Power BI report ${reportId}</h2><p id="state">waiting for /report/load</p><p id="who"></p><p id="renewed"></p>
 <script>
 const reportId = ${JSON.stringify(reportId)};
 const uid = new URLSearchParams(location.search).get('uid');
 const post = (url, body) => parent.postMessage({ method: 'POST', url, headers: { id: Math.random().toString(36).slice(2) }, body }, '*');
+let renewed = 0;
+const checkToken = async (token) => (await fetch('/fake/embed-check', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, reportId }) })).json();
 window.addEventListener('message', async (e) => {
   const m = e.data;
+  if (m && m.method === 'POST' && m.url === '/report/token') {
+    const check = await checkToken(m.body);
+    e.source.postMessage({ statusCode: check.ok ? 202 : 403, headers: { id: m.headers && m.headers.id }, body: check.ok ? null : { message: check.reason } }, '*');
+    if (check.ok) document.getElementById('renewed').textContent = 'token renewed ' + (++renewed) + ' time(s)';
+    return;
+  }
   if (!m || m.method !== 'POST' || m.url !== '/report/load') return;
   // The http-post-message answer: the same tracking id, a 2xx status.
   e.source.postMessage({ statusCode: 202, headers: { id: m.headers && m.headers.id }, body: null }, '*');
@@ -246,8 +257,7 @@ window.addEventListener('message', async (e) => {
   if (c.id !== reportId) problems.push('id is not this report');
   let check = { ok: false, reason: 'not checked' };
   if (!problems.length) {
-    const r = await fetch('/fake/embed-check', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: c.accessToken, reportId }) });
-    check = await r.json();
+    check = await checkToken(c.accessToken);
     if (!check.ok) problems.push(check.reason);
   }
   if (problems.length) {

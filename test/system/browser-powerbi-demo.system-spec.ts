@@ -42,6 +42,8 @@ describeBrowser('Power BI demo page in a real browser (powerbi-client)', () => {
       workspaceId: WS,
       reports: { [REPORT]: DATASET },
       rlsDatasets: { [DATASET]: ['Customer'] },
+      // The demo renews 2 minutes before expiry, at least 10 s on: here after 10 s.
+      embedTokenTtl: 125,
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -105,6 +107,12 @@ describeBrowser('Power BI demo page in a real browser (powerbi-client)', () => {
       expect(row).toBeDefined();
       expect(pbi.rejections).toEqual([]);
       expect(violations).toEqual([]);
+      // Before it expires the page asks our broker again and hands the SDK the new token
+      // (report.setAccessToken), which the embed page checks as Power BI would.
+      await frame.getByText('token renewed 1 time(s)').waitFor({ timeout: 20_000 });
+      expect(pbi.embeds).toHaveLength(2);
+      expect(pbi.embeds[1].tokenId).not.toBe(pbi.embeds[0].tokenId);
+      expect(await page.locator('#status').getAttribute('class')).not.toBe('error');
       fs.mkdirSync(SHOTS, { recursive: true });
       for (const width of [1280, 390]) {
         await page.setViewportSize({ width, height: 720 });
