@@ -314,6 +314,8 @@ export interface BrokerBehaviour {
   resourceId: RegExp;
   /** One broker per process (it may cache what can be shared, e.g. a service token). */
   create(deps: BrokerDeps): Broker;
+  /** URLs in the settings the broker calls besides the base URL: checked like it when saved. */
+  outboundUrls?(settings: TargetSettings): { field: string; url: string }[];
   /**
    * What the broker would ask the product for on this user's behalf (no call made), for the
    * console's Try it. Throws a DomainError for a refusal it would make.

@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { SessionsService } from '../../src/auth/sessions.service';
+import { wireCookieName } from '../../src/common/cookie-names';
+import { SESSION_COOKIE } from '../../src/common/route-protection';
 import { grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { FakePowerBi, startFakePowerBi } from '../fakes/powerbi';
 import { createTestApp, TestApp } from '../setup/app';
@@ -284,5 +286,50 @@ describe('Power BI token broker (GET /embed/:target/powerbi/:reportId/token)', (
       expect(guid.body.message).toMatch(/settings.clientId must be a GUID/);
       expect(await count(`SELECT count(*) AS n FROM targets WHERE slug LIKE 'pbi-bad-%'`)).toBe(0);
     });
+  });
+});
+
+/**
+ * In production the broker's calls reach public addresses only (as for Databricks,
+ * outbound-production.medium-spec.ts): a loopback or private Entra or API host is refused when
+ * saved (400 naming the setting) and, if one is in the database anyway, when connecting (502
+ * naming the step), with nothing sent.
+ */
+describe('Power BI outbound calls in production', () => {
+  let t: TestApp;
+  let pbi: FakePowerBi;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { NODE_ENV: 'production', PUBLIC_URL: 'https://idp.example.com', LOG_LEVEL: 'silent' } });
+    pbi = await startFakePowerBi({ tenantId: ENTRA_TENANT, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, workspaceId: WS, reports: { [REPORT]: DATASET } });
+  });
+  afterAll(async () => {
+    await pbi?.close();
+    await t?.close();
+  });
+
+  it('refuses a loopback or private host when saved, naming the setting', async () => {
+    const key = await makeApiKey(t.ds, null);
+    for (const [field, host] of [['apiHost', pbi.url], ['authorityHost', 'https://10.0.0.5'], ['apiHost', 'https://169.254.169.254']]) {
+      const res = await request(t.http)
+        .post('/api/v1/targets')
+        .set('Authorization', `Bearer ${key}`)
+        .send({ slug: `pbi-${Math.random().toString(36).slice(2, 8)}`, kind: 'powerbi', baseUrl: 'https://app.powerbi.com', secrets: { secret: CLIENT_SECRET }, settings: { tenantId: ENTRA_TENANT, clientId: CLIENT_ID, workspaceId: WS, [field]: host } });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(new RegExp(`settings\\.${field}: .*not a public address`));
+    }
+    expect(Number((await t.ds.query(`SELECT count(*) AS n FROM targets WHERE kind = 'powerbi'`))[0].n)).toBe(0);
+  });
+
+  it('refuses to connect to one already stored: 502 naming the step, nothing sent', async () => {
+    const tenant = await makeTenant(t.ds);
+    const user = await makeUser(t.ds, tenant.id);
+    const target = await makeTarget(t, { kind: 'powerbi', baseUrl: 'https://app.powerbi.com', secret: CLIENT_SECRET, settings: { tenantId: ENTRA_TENANT, clientId: CLIENT_ID, workspaceId: WS, authorityHost: pbi.url, apiHost: pbi.url } });
+    await grantAccess(t.ds, tenant.id, target.id, { settings: { reports: [REPORT] } });
+    const session = await t.app.get(SessionsService).create({ id: user.id, tenantId: tenant.id }, { ip: null, userAgent: null });
+    const res = await request(t.http).get(`/embed/${target.slug}/powerbi/${REPORT}/token`).set('Cookie', `${wireCookieName(SESSION_COOKIE, true)}=${session.token}`);
+    expect(res.status).toBe(502);
+    expect(res.body.message).toMatch(/Power BI step 1 \(Entra token\) failed: 127\.0\.0\.1 is not a public address/);
+    expect(pbi.calls).toEqual({ entra: 0, report: 0, generate: 0 });
   });
 });

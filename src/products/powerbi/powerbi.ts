@@ -413,6 +413,9 @@ export const powerbi = defineTarget({
   broker: {
     resourceId: new RegExp(`^${GUID}$`),
     create: (deps) => new PowerBiBroker(deps),
+    // The hosts when set (the defaults are Microsoft's public ones).
+    outboundUrls: (settings) =>
+      (['authorityHost', 'apiHost'] as const).filter((field) => typeof settings[field] === 'string').map((field) => ({ field, url: settings[field] as string })),
     // What GenerateToken would be asked for this user (the report's dataset is looked up then).
     preview: (ctx) => {
       const { rls, roles } = rlsRoles(ctx);
