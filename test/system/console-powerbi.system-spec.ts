@@ -88,7 +88,17 @@ describeBrowser('console: a Power BI target in a real browser', () => {
         reports: [{ id: REPORT }],
         identities: [{ username: 'ada@acme.example', roles: ['Customer'], datasets: ['(the report\'s dataset)'] }],
       });
+      // With a grant for the operator's own tenant: where a host page and the demo get a token.
+      const [ops] = await t.ds.query(`SELECT id FROM tenants WHERE slug = 'operators'`);
+      await grantAccess(t.ds, ops.id, targetId, { settings: { reports: [REPORT] } });
+      await page.reload();
+      expect(await page.locator('#open-h + p').textContent()).toBe(`A host page asks /embed/pbi/powerbi/<id>/token. The demo page embeds one as you: /demo/powerbi/pbi/<id>.`);
       await shots(page, 'powerbi-try');
+      // The access form, from the access schema: the report list and the RLS switch.
+      await page.goto(`${base}/console/tenants/${acme.id}/access/${targetId}`);
+      expect(await page.locator('#grant-settings_reports').inputValue()).toBe(REPORT);
+      expect(await page.locator('#grant-settings_rowLevelSecurity').isChecked()).toBe(true);
+      await shots(page, 'powerbi-access');
     } finally {
       await ctx.close();
     }
