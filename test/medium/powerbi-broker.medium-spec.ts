@@ -129,12 +129,13 @@ describe('Power BI token broker (GET /embed/:target/powerbi/:reportId/token)', (
     expect(pbi.calls).toEqual({ entra: 0, report: 0, generate: 5 });
   });
 
-  it('one Entra login for many concurrent requests (single flight), each with its own embed token', async () => {
+  it('one Entra login and one report lookup for many concurrent requests (single flight), each with its own embed token', async () => {
     const target = await workspace();
     pbi.delayMs.entra = 150; // every request arrives while the login is still running
     const answers = await Promise.all(Array.from({ length: 20 }, () => token(target.slug)));
     expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(pbi.calls.entra).toBe(1);
+    expect(pbi.calls.report).toBe(1);
     expect(pbi.calls.generate).toBe(20);
     expect(new Set(answers.map((r) => r.body.tokenId)).size).toBe(20);
   });

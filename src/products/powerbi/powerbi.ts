@@ -137,6 +137,7 @@ class PowerBiBroker implements Broker {
   /** The key each target's token is cached under now (to drop the old one on a change). */
   private readonly keyOfTarget = new Map<string, string>();
   private readonly reports = new Map<string, CachedReport>();
+  private readonly reportsInflight = new Map<string, Promise<CachedReport>>();
 
   constructor(private readonly deps: BrokerDeps) {}
 
@@ -257,6 +258,29 @@ class PowerBiBroker implements Broker {
     const reportKey = `${key}\n${workspaceId}\n${reportId}`;
     const hit = this.reports.get(reportKey);
     if (hit && hit.until > Date.now()) return hit;
+    // Single flight too: a burst of first requests for a report makes one lookup (Power BI
+    // rate-limits its REST API per service principal).
+    const running = this.reportsInflight.get(reportKey);
+    if (running) return running;
+    const p = this.lookUp(reportKey, api, workspaceId, reportId, baseUrl, bearer, timeoutMs, dropOnAuth);
+    this.reportsInflight.set(reportKey, p);
+    try {
+      return await p;
+    } finally {
+      this.reportsInflight.delete(reportKey);
+    }
+  }
+
+  private async lookUp(
+    reportKey: string,
+    api: string,
+    workspaceId: string,
+    reportId: string,
+    baseUrl: string,
+    bearer: Record<string, string>,
+    timeoutMs: number,
+    dropOnAuth: (status: number) => void,
+  ): Promise<CachedReport> {
     const url = `${api}/v1.0/myorg/groups/${encodeURIComponent(workspaceId)}/reports/${encodeURIComponent(reportId)}`;
     const info = await this.call(2, url, { method: 'GET', headers: bearer }, timeoutMs, (status) => {
       if (status === 404) return new DomainError(PowerBiError.ReportNotFound, 404, 'No report with this id in the workspace', { reportId });
