@@ -454,13 +454,13 @@ export const powerbi = defineTarget({
   setupGuide: (t, url, roles) => ({
     where: 'Microsoft Entra admin center, the Power BI (Fabric) admin portal and the workspace',
     items: [
-      { label: 'Entra: App registrations > New registration', note: 'Single tenant, no redirect URI. Copy its Application (client) id and Directory (tenant) id into this target.' },
+      { label: 'Entra: App registrations > New registration', note: 'Single tenant, no redirect URI, no Power BI API permissions (a service principal needs none; admin-consented ones make Power BI refuse it). Copy its Application (client) id and Directory (tenant) id into this target.' },
       { label: 'Client id', value: settingOr(t, 'clientId', '(paste it below)') },
       { label: 'Entra tenant id', value: settingOr(t, 'tenantId', '(paste it below)') },
       t.secretsSet?.includes('secret')
         ? { label: 'Client secret', note: 'Set. To replace it: Certificates & secrets > New client secret, paste its Value into this target\'s secret below (before the old one expires).' }
         : { label: 'Client secret', note: 'Certificates & secrets > New client secret; paste its Value (not its id) into this target\'s secret below.' },
-      { label: 'Power BI admin portal > Tenant settings > Developer settings', note: 'Enable "Service principals can use Fabric APIs" (formerly "Allow service principals to use Power BI APIs") for a security group holding the app.' },
+      { label: 'Power BI admin portal > Tenant settings > Developer settings', note: 'Enable "Embed content in apps", and "Service principals can use Fabric APIs" (formerly "Allow service principals to use Power BI APIs") for a security group holding the app.' },
       { label: 'Workspace > Manage access', note: 'Add the app (its name) as Member or Admin. The workspace must be on a capacity (Power BI Embedded A SKU, or Fabric F / Premium P) for embed tokens beyond testing.' },
       { label: 'Workspace id', value: settingOr(t, 'workspaceId', '(the GUID after /groups/ in the workspace URL)') },
       { label: 'Row-level security roles', note: `In Power BI Desktop: Modeling > Manage roles; publish. Then turn on Row-level security on a tenant's access and map its groups to role names. ${rolesNote(roles)}` },
