@@ -11,7 +11,9 @@
  * - Qlik Cloud: GET /embed/<target>/token -> {token}, ES256 with the target's own key;
  * - Sigma: GET /embed/<target>/workbook/<id>?response=json -> {url}, HS256;
  * - Grafana: GET /sso/<target>?return_to=/d/x -> 302, ES256 with the target's own key;
- * - Looker: GET /embed/<target>/looker/dashboards/7?response=json -> {url}, an HMAC-SHA1 signed URL.
+ * - Looker: GET /embed/<target>/looker/dashboards/7?response=json -> {url}, an HMAC-SHA1 signed URL;
+ * - Power BI: GET /embed/<target>/powerbi/<report>/token -> {token}, brokered from a fake
+ *   Entra + Power BI API in this process (warm: one GenerateToken per token, no login).
  * Every one records its jti (and audits) before it answers. Metabase runs first and last
  * (its rate is the mean of the two), so a neighbour's load moving during the run shows.
  * Each run also prints the service's CPU per request (from /proc): on a shared machine
@@ -23,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { SecretBox } from '../src/crypto/secret-box';
 import { randomToken, sha256Hex } from '../src/crypto/tokens';
+import { startFakePowerBi } from '../test/fakes/powerbi';
 import { cpuSeconds, load, LoadResult, printTable, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -41,7 +44,10 @@ interface Product {
 async function main(): Promise<void> {
   const pg = await startPostgres();
   const secretsKey = randomBytes(32).toString('hex');
-  const service = await startService({ databaseUrl: pg.url, secretsKey, env: { DB_POOL_SIZE: '20' } });
+  const service = await startService({ databaseUrl: pg.url, secretsKey, env: { DB_POOL_SIZE: '20', OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8' } });
+  const PBI = { tenantId: '0b8e2c9a-6a7e-4a59-a5b1-1a2b3c4d5e6f', clientId: '6f1c2a44-1d1e-4c8e-9d6c-2a8b9c1d0e7f', clientSecret: 'bench-powerbi-secret-0123456789abcdef0123456789', workspaceId: 'be8908da-da25-452e-b220-163f52476cdd' };
+  const PBI_REPORT = 'f6bfd646-b718-44dc-a378-b73e6b528204';
+  const pbi = await startFakePowerBi({ ...PBI, reports: { [PBI_REPORT]: 'cfafbeb1-8037-4d0c-896e-a46fb27ff229' }, rlsDatasets: { 'cfafbeb1-8037-4d0c-896e-a46fb27ff229': ['Analysts'] } });
   try {
     console.log(`service pid ${service.pid}`);
     const [tenant] = await pg.query(`INSERT INTO tenants (slug, name, attributes) VALUES ('bench', 'Bench', '{"region":"emea","plan":"gold"}') RETURNING id`);
@@ -81,11 +87,14 @@ async function main(): Promise<void> {
     };
     const ql = await viaApi('ql', 'qlik', 'https://acme.eu.qlikcloud.com', { issuer: 'https://idp.example.com', alg: 'ES256' });
     const gf = await viaApi('gf', 'grafana', 'https://grafana.example.com', { alg: 'ES256' });
+    const pb = await withSecret('pb', 'powerbi', 'https://app.powerbi.com', { tenantId: PBI.tenantId, clientId: PBI.clientId, workspaceId: PBI.workspaceId, authorityHost: pbi.url, apiHost: pbi.url });
+    await setTargetSecret(pg, box, pb, PBI.clientSecret);
     for (const id of [mb, tb, sg, ql, gf]) {
       await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts","Viewer"]}')`, [tenant.id, id]);
     }
     // Looker's group ids are numbers.
     await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["4"]}')`, [tenant.id, lk]);
+    await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings, settings) VALUES ($1, $2, '{"analysts":["Analysts"]}', $3)`, [tenant.id, pb, JSON.stringify({ reports: [PBI_REPORT], rowLevelSecurity: true })]);
     const cookies = await seedSessions(pg, tenant.id, users);
     await pg.query('ANALYZE');
 
@@ -96,6 +105,7 @@ async function main(): Promise<void> {
       { name: 'Sigma', path: '/embed/sg/workbook/Sales-Overview-1a2b3c4d?response=json', ok: 200, note: 'HS256, JSON' },
       { name: 'Grafana', path: '/sso/gf?return_to=/d/x', ok: 302, note: 'ES256, 302' },
       { name: 'Looker', path: '/embed/lk/looker/dashboards/7?response=json', ok: 200, note: 'HMAC-SHA1 URL, JSON' },
+      { name: 'Power BI', path: `/embed/pb/powerbi/${PBI_REPORT}/token`, ok: 200, note: 'brokered (RLS identity), JSON' },
     ];
     // Sanity: each mints with a session.
     for (const p of products) {
@@ -117,6 +127,9 @@ async function main(): Promise<void> {
     for (const p of products) await run(p, 2);
     await sleep(500);
 
+    // Per token the service recorded (a request autocannon cut off at the end of the run may still have been minted).
+    const pbiLedger = async () => Number((await pg.query(`SELECT count(*) AS n FROM issued_tokens WHERE target_id = $1`, [pb]))[0].n);
+    const pbiBefore = { ...pbi.calls, ledger: await pbiLedger() };
     const loadBefore = os.loadavg()[0];
     const results: { p: Product; r: LoadResult & { cpuMs: number } }[] = [];
     for (const p of [...products, products[0]]) {
@@ -139,8 +152,12 @@ async function main(): Promise<void> {
     const recorded = await pg.query<{ slug: string; n: string }>(`SELECT t.slug, count(*) AS n FROM issued_tokens i JOIN targets t ON t.id = i.target_id GROUP BY 1 ORDER BY 1`);
     console.log(`\nMetabase reference: ${metabase.toFixed(0)}/s (mean of the first and last runs)`);
     console.log(`jti recorded per target: ${recorded.map((r) => `${r.slug} ${r.n}`).join(', ')}`);
+    const pbiTokens = (await pbiLedger()) - pbiBefore.ledger;
+    const perToken = (k: keyof typeof pbi.calls) => ((pbi.calls[k] - pbiBefore[k]) / pbiTokens).toFixed(3);
+    console.log(`Power BI upstream calls per token (warm, ${pbiTokens.toFixed(0)} tokens): GenerateToken ${perToken('generate')}, report lookup ${perToken('report')}, Entra login ${perToken('entra')}`);
     console.log(`load average (1 min) before the runs: ${loadBefore.toFixed(2)}, after: ${loadAfter.toFixed(2)} on ${os.cpus().length} cores`);
   } finally {
+    await pbi.close();
     await service.stop();
     await pg.stop();
   }

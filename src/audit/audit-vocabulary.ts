@@ -123,6 +123,8 @@ export const REFUSAL_REASONS: Readonly<Record<string, string>> = {
   no_session: 'not signed in',
   origin_not_allowed: 'page origin not allowed',
   password_sign_in_off: 'passwords are off: company sign-in only',
+  powerbi_failed: 'Power BI or Entra call failed',
+  powerbi_roles_missing: 'no group maps to a Power BI role',
   replay: 'assertion already used',
   sso_json_not_supported: 'the target does not take JSON SSO',
   sso_not_supported: 'the target has no SSO',

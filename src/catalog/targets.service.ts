@@ -71,6 +71,7 @@ export class TargetsService {
     if (def.broker && !problems.length) problems.push(...(await this.outbound.baseUrlProblems(baseUrl)));
     const parsed = parseTargetSettings(def, input.settings ?? {});
     problems.push(...parsed.problems);
+    if (!problems.length) problems.push(...(await this.outboundSettingProblems(def, parsed.settings)));
     const sent = secretsInput(input);
     checkSecretsInput(def, sent, problems);
     checkRequiredSecrets(def, sent.filter((x) => x.value !== null).map((x) => x.name), problems);
@@ -131,6 +132,7 @@ export class TargetsService {
       if (input.settings !== undefined || kind !== current.kind) {
         const parsed = parseTargetSettings(def, input.settings ?? current.settings);
         problems.push(...parsed.problems);
+        if (!problems.length) problems.push(...(await this.outboundSettingProblems(def, parsed.settings)));
         patch.settings = parsed.settings;
       }
       const sent = secretsInput(input);
@@ -162,6 +164,13 @@ export class TargetsService {
       await m.getRepository(Target).delete({ id });
       await this.audit.record(meta, { type: 'target.deleted', tenantId: null, details: { targetId: id, slug: deleted.slug, kind: deleted.kind } }, m);
     });
+  }
+
+  /** A broker's other outbound URLs (e.g. an identity provider's host), checked as the base URL is. */
+  private async outboundSettingProblems(def: TargetDefinition, settings: Record<string, unknown>): Promise<string[]> {
+    const out: string[] = [];
+    for (const { field, url } of def.broker?.outboundUrls?.(settings) ?? []) out.push(...(await this.outbound.baseUrlProblems(url, `settings.${field}`)));
+    return out;
   }
 
   /** The sealed column is select: false; only this service (and the SSO store) reads it. */

@@ -128,26 +128,24 @@ export class ConsoleAccessController {
     // The product's claims builder: its SSO token's, else the token it signs for its SDK or URL.
     const def = targetDefinition(target.kind);
     const sso = def?.sso ?? def?.token;
+    const preview = def?.broker?.preview;
     if (email) {
       const user = await this.users.findByEmail(tenantId, email);
       if (!user) formError = `no user with email ${email} in ${tenant.name}`;
       else if (!grant) problem = `${tenant.name} has no access grant for this target: its users would be refused.`;
-      else if (!sso) problem = `${product.label} signs no token for users (a token broker): nothing to show.`;
+      else if (!sso && !preview) problem = `${product.label} signs no token for users (a token broker): nothing to show.`;
       else {
         const now = Math.floor(Date.now() / 1000);
         try {
-          claims = sso.claims(
-            {
-              target: { id: target.id, slug: target.slug, baseUrl: target.baseUrl, settings: target.settings },
-              access: { groupMappings: grant.groupMappings, attributes: grant.attributes, settings: grant.settings },
-              tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, attributes: tenant.attributes },
-              user: { id: user.id, email: user.email, firstName: user.firstName, lastName: user.lastName, attributes: user.attributes },
-              groups: await this.users.groupNamesOf(tenantId, user.id),
-              iat: now,
-              jti: '(assigned when issued)',
-            },
-            now + sso.ttlSeconds(target.settings),
-          );
+          const base = {
+            target: { id: target.id, slug: target.slug, baseUrl: target.baseUrl, settings: target.settings },
+            access: { groupMappings: grant.groupMappings, attributes: grant.attributes, settings: grant.settings },
+            tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, attributes: tenant.attributes },
+            user: { id: user.id, email: user.email, firstName: user.firstName, lastName: user.lastName, attributes: user.attributes },
+            groups: await this.users.groupNamesOf(tenantId, user.id),
+          };
+          // A broker's preview: what it would ask the product for (nothing is called).
+          claims = sso ? sso.claims({ ...base, iat: now, jti: '(assigned when issued)' }, now + sso.ttlSeconds(target.settings)) : preview!(base);
         } catch (e) {
           if (!(e instanceof DomainError)) throw e;
           problem = e.message;

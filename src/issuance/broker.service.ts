@@ -8,7 +8,7 @@ import { OutboundGuard } from '../catalog/outbound';
 import { mintBase, SsoService } from './sso.service';
 import { SsoRepository, TargetWithAccess } from './sso.repository';
 import { targetDefinition } from '../products';
-import type { Broker, BrokerBehaviour } from '../products/product-definition';
+import type { Broker, BrokerBehaviour, BrokerMint } from '../products/product-definition';
 import { SsoError } from '../catalog/sso.errors';
 import { tokenRecordInput } from './token-record';
 
@@ -74,7 +74,7 @@ export class BrokerService {
       if (plain !== null) secrets[spec.name] = plain;
     }
     const broker = this.brokerFor(def.kind, def.broker.create);
-    let minted: { body: Record<string, unknown>; expiresIn: number };
+    let minted: BrokerMint;
     try {
       minted = await broker.mint({
         target: { id: target.id, slug: target.slug, baseUrl: target.baseUrl, settings: target.settings },
@@ -93,9 +93,10 @@ export class BrokerService {
       throw e;
     }
     const now = Math.floor(Date.now() / 1000);
-    const jti = randomUUID();
+    // The product's own token id when it gives one (it names the token in its logs too).
+    const jti = minted.jti ?? randomUUID();
     await this.store.record(
-      tokenRecordInput({ jti, target, session, meta, now, ttlSeconds: minted.expiresIn, type: 'broker.token_issued', details: { resource: a.resourceId } }),
+      tokenRecordInput({ jti, target, session, meta, now, ttlSeconds: minted.expiresIn, type: 'broker.token_issued', details: { ...minted.audit, resource: a.resourceId } }),
     );
     return minted.body;
   }

@@ -3,6 +3,7 @@ import { grafana } from './grafana/grafana';
 import { looker } from './looker/looker';
 import { qlik } from './qlik/qlik';
 import { metabase } from './metabase/metabase';
+import { powerbi } from './powerbi/powerbi';
 import { sisense } from './sisense/sisense';
 import { sigma } from './sigma/sigma';
 import { tableau } from './tableau/tableau';
@@ -16,7 +17,7 @@ import type { ErrorCopy } from '../common/error-pages';
  * Everything else (kinds accepted by the API, settings validation and documentation, secrets,
  * routes by capability, console forms and setup panels) is derived from these definitions.
  */
-export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks, tableau, sigma, grafana, qlik, looker];
+export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks, tableau, sigma, grafana, qlik, looker, powerbi];
 
 /** The kinds, as the admin API accepts them and the database stores them (text, checked here). */
 export const TARGET_KINDS: readonly string[] = TARGET_DEFINITIONS.map((d) => d.kind);

@@ -332,6 +332,13 @@ export interface BrokerBehaviour {
   resourceId: RegExp;
   /** One broker per process (it may cache what can be shared, e.g. a service token). */
   create(deps: BrokerDeps): Broker;
+  /** URLs in the settings the broker calls besides the base URL: checked like it when saved. */
+  outboundUrls?(settings: TargetSettings): { field: string; url: string }[];
+  /**
+   * What the broker would ask the product for on this user's behalf (no call made), for the
+   * console's Try it. Throws a DomainError for a refusal it would make.
+   */
+  preview?(ctx: Omit<MintContext, 'iat' | 'jti'>): Record<string, unknown>;
 }
 
 export interface BrokerDeps {
@@ -346,15 +353,26 @@ export interface BrokerRequest {
   secrets: Record<string, string>;
   /** Identifies the sealed secrets: a cache must not outlive a changed secret. */
   secretsVersion: string;
-  ctx: EmbedContext;
+  ctx: Omit<MintContext, 'iat' | 'jti'>;
   resourceId: string;
   /** A stable opaque id of the user for this target (no email, no PII). */
   viewerId: string;
 }
 
+export interface BrokerMint {
+  /** The JSON answer for the browser. */
+  body: Record<string, unknown>;
+  /** The token's lifetime (s): its ledger row's exp. */
+  expiresIn: number;
+  /** The product's own id of the token (a UUID), recorded as its jti; absent: we make one. */
+  jti?: string;
+  /** Facts for the audit event (never the token). */
+  audit?: Record<string, unknown>;
+}
+
 export interface Broker {
   /** The JSON answer for the browser and the token's lifetime. Throws DomainErrors. */
-  mint(r: BrokerRequest): Promise<{ body: Record<string, unknown>; expiresIn: number }>;
+  mint(r: BrokerRequest): Promise<BrokerMint>;
 }
 
 /** The key-pair signing of a product, if any of its tokens is signed that way (keys are generated for its targets). */

@@ -86,6 +86,10 @@ ${v.linkPath && html`<a class="button" href="${open}">Open ${v.product.label}</a
 <button type="submit" class="secondary">Use this workbook</button></form>
 ${v.linkPath && html`<a class="button" href="${v.base}/embed/${slug}/workbook/${encodeURIComponent(v.linkPath)}">Open ${v.product.label}</a>`}`;
   }
+  if (v.product.capabilities.tokenBroker) {
+    const kind = encodeURIComponent(v.product.kind);
+    return html`<p>A host page asks <code>${v.base}/embed/${v.target.slug}/${v.product.kind}/&lt;id&gt;/token</code>. The demo page embeds one as you: <code>${v.base}/demo/${kind}/${slug}/&lt;id&gt;</code>.</p>`;
+  }
   return html`<p>${v.product.label} has no sign-in to open from here.</p>`;
 }
 

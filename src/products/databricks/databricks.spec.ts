@@ -27,6 +27,7 @@ const request = (over: { baseUrl?: string; dashboards?: unknown; clientId?: stri
     access: { groupMappings: {}, attributes: { customer: 'c1' }, settings: { externalValueAttribute: 'customer', ...(over.dashboards !== undefined ? { dashboards: over.dashboards } : {}) } },
     tenant: { id: 'tn', slug: 'acme', name: 'Acme', attributes: {} },
     user: { id: 'u1', email: 'ada@example.com', firstName: 'Ada', lastName: 'L', attributes: {} },
+    groups: [],
   },
   resourceId: 'dash1',
   viewerId: 'viewer',

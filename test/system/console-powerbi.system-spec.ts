@@ -1,0 +1,106 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { grantAccess, makeTenant, makeUser } from '../factories';
+import { createTestApp, TestApp } from '../setup/app';
+import { freePort } from '../setup/global-setup';
+
+/**
+ * The console for a Power BI target, in a real browser with JavaScript off: the target form
+ * from the definition's schema (a schema error next to its field), the Setup panel from its
+ * guide (Entra app, admin setting, workspace access, RLS roles) and Try it's preview of what
+ * GenerateToken would be asked for a user. Screenshots at 1280 and 390 px.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const describeBrowser = fs.existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
+const SHOTS = process.env.SHOTS_DIR ?? path.join(__dirname, '../../test-output/screenshots');
+const OP_EMAIL = 'ops@platform.example';
+const OP_PASSWORD = 'operator password 0001';
+const SECRET = 'Xq58Q~fake.entra.client.secret-0123456789';
+const CLIENT_ID = '6f1c2a44-1d1e-4c8e-9d6c-2a8b9c1d0e7f';
+const REPORT = 'f6bfd646-b718-44dc-a378-b73e6b528204';
+
+describeBrowser('console: a Power BI target in a real browser', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    t = await createTestApp({ env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
+    base = await t.listen(port);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    fs.mkdirSync(SHOTS, { recursive: true });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  const submit = (page: Page, button: string) => Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
+  const shots = async (page: Page, name: string) => {
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.screenshot({ path: path.join(SHOTS, `console-${name}-${width}.png`), fullPage: true });
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  };
+
+  it('creates the target from its form, shows its setup guide and previews a user\'s effective identity', async () => {
+    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await ctx.newPage();
+      await page.goto(`${base}/console`);
+      await page.getByLabel('Organization').fill('operators');
+      await page.getByLabel('Email').fill(OP_EMAIL);
+      await page.getByLabel('Password').fill(OP_PASSWORD);
+      await Promise.all([page.waitForURL(`${base}/console`), page.getByRole('button', { name: 'Sign in' }).click()]);
+
+      await page.goto(`${base}/console/targets/new?kind=powerbi`);
+      await page.locator('#target-name').fill('Power BI');
+      await page.locator('#target-slug').fill('pbi');
+      await page.locator('#target-baseUrl').fill('https://app.powerbi.com');
+      await page.locator('#target-secrets_secret').fill(SECRET);
+      await page.locator('#target-settings_tenantId').fill('contoso.onmicrosoft.com');
+      await page.locator('#target-settings_clientId').fill('not-a-guid');
+      await page.locator('#target-settings_workspaceId').fill('be8908da-da25-452e-b220-163f52476cdd');
+      await submit(page, 'Create Power BI target');
+      expect(await page.locator('.field-error').first().textContent()).toMatch(/GUID/);
+      await page.locator('#target-secrets_secret').fill(SECRET);
+      await page.locator('#target-settings_clientId').fill(CLIENT_ID);
+      await submit(page, 'Create Power BI target');
+      expect(await page.locator('h1').textContent()).toBe('Power BI');
+      const setup = (await page.locator('dl.setup').textContent())!;
+      expect(setup).toContain(CLIENT_ID);
+      expect(setup).toContain('contoso.onmicrosoft.com');
+      expect(setup).toContain('Service principals can use Fabric APIs');
+      expect(setup).toContain('Member or Admin');
+      expect(setup).toContain(`${base}/embed/pbi/powerbi/<report id>/token`);
+      expect(setup).not.toContain(SECRET);
+      const targetId = new URL(page.url()).pathname.split('/').pop()!;
+      await shots(page, 'powerbi-target');
+
+      const acme = await makeTenant(t.ds);
+      await makeUser(t.ds, acme.id, { email: 'ada@acme.example', groups: ['analysts'] });
+      await grantAccess(t.ds, acme.id, targetId, { groupMappings: { analysts: ['Customer'] }, settings: { reports: [REPORT], rowLevelSecurity: true } });
+      await page.goto(`${base}/console/tenants/${acme.id}/access/${targetId}/try?email=ada%40acme.example`);
+      expect(JSON.parse((await page.locator('#claims').textContent())!)).toEqual({
+        reports: [{ id: REPORT }],
+        identities: [{ username: 'ada@acme.example', roles: ['Customer'], datasets: ['(the report\'s dataset)'] }],
+      });
+      // With a grant for the operator's own tenant: where a host page and the demo get a token.
+      const [ops] = await t.ds.query(`SELECT id FROM tenants WHERE slug = 'operators'`);
+      await grantAccess(t.ds, ops.id, targetId, { settings: { reports: [REPORT] } });
+      await page.reload();
+      expect(await page.locator('#open-h + p').textContent()).toBe(`A host page asks /embed/pbi/powerbi/<id>/token. The demo page embeds one as you: /demo/powerbi/pbi/<id>.`);
+      await shots(page, 'powerbi-try');
+      // The access form, from the access schema: the report list and the RLS switch.
+      await page.goto(`${base}/console/tenants/${acme.id}/access/${targetId}`);
+      expect(await page.locator('#grant-settings_reports').inputValue()).toBe(REPORT);
+      expect(await page.locator('#grant-settings_rowLevelSecurity').isChecked()).toBe(true);
+      await shots(page, 'powerbi-access');
+    } finally {
+      await ctx.close();
+    }
+  }, 120_000);
+});
