@@ -5,6 +5,7 @@ import { metabase } from './metabase/metabase';
 import { sisense } from './sisense/sisense';
 import { sigma } from './sigma/sigma';
 import { tableau } from './tableau/tableau';
+import { superset } from './superset/superset';
 import { validateSettings } from './settings-schema';
 import type { TargetDefinition } from './product-definition';
 import type { ErrorCopy } from '../common/error-pages';
@@ -15,7 +16,7 @@ import type { ErrorCopy } from '../common/error-pages';
  * Everything else (kinds accepted by the API, settings validation and documentation, secrets,
  * routes by capability, console forms and setup panels) is derived from these definitions.
  */
-export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks, tableau, sigma, grafana, qlik];
+export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks, tableau, sigma, grafana, qlik, superset];
 
 /** The kinds, as the admin API accepts them and the database stores them (text, checked here). */
 export const TARGET_KINDS: readonly string[] = TARGET_DEFINITIONS.map((d) => d.kind);

@@ -312,6 +312,11 @@ export interface EmbedBehaviour {
 export interface BrokerBehaviour {
   /** What a resource id looks like in /embed/<target>/<kind>/<id>/token. */
   resourceId: RegExp;
+  /**
+   * The URL's last segment: `token` (the default, GET) or `guest-token` (GET and POST, for an
+   * SDK callback such as Superset's fetchGuestToken), `/embed/<target>/<kind>/<id>/<endpoint>`.
+   */
+  endpoint?: 'token' | 'guest-token';
   /** One broker per process (it may cache what can be shared, e.g. a service token). */
   create(deps: BrokerDeps): Broker;
 }
@@ -332,6 +337,10 @@ export interface BrokerRequest {
   resourceId: string;
   /** A stable opaque id of the user for this target (no email, no PII). */
   viewerId: string;
+  /** The jti the ledger records for this token (a broker that signs puts it in the token). */
+  jti?: string;
+  /** Our clock, integer epoch seconds: the ledger's iat. */
+  now?: number;
 }
 
 export interface Broker {
