@@ -62,7 +62,7 @@ describe('fake Superset (refuses what Superset refuses)', () => {
     it('opens the dashboard for a token made by the rules', async () => {
       const res = await view(sign(claims()));
       expect(res.status).toBe(200);
-      expect((await res.json()).guest).toEqual({ user: claims().user, rls_rules: claims().rls_rules });
+      expect(((await res.json()) as { guest: unknown }).guest).toEqual({ user: claims().user, rls_rules: claims().rls_rules });
     });
 
     const tampered = (() => {
@@ -111,10 +111,10 @@ describe('fake Superset (refuses what Superset refuses)', () => {
   describe('the security API', () => {
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${fake.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
-    const login = async () => (await (await post('/api/v1/security/login', { username: USER, password: PASSWORD, provider: 'db', refresh: false })).json()).access_token as string;
+    const login = async () => ((await (await post('/api/v1/security/login', { username: USER, password: PASSWORD, provider: 'db', refresh: false })).json()) as { access_token: string }).access_token;
     const csrf = async (bearer: string) => {
       const res = await fetch(`${fake.url}/api/v1/security/csrf_token/`, { headers: { Authorization: `Bearer ${bearer}` } });
-      return { token: (await res.json()).result as string, cookie: res.headers.getSetCookie()[0].split(';')[0] };
+      return { token: ((await res.json()) as { result: string }).result, cookie: res.headers.getSetCookie()[0].split(';')[0] };
     };
     const body = { user: { username: 'ada@acme.example', first_name: 'Ada', last_name: 'L' }, resources: [{ type: 'dashboard', id: DASH }], rls: [{ dataset: 3, clause: "a = 'b'" }] };
 
@@ -123,7 +123,7 @@ describe('fake Superset (refuses what Superset refuses)', () => {
       const c = await csrf(bearer);
       const res = await post('/api/v1/security/guest_token/', body, { Authorization: `Bearer ${bearer}`, 'X-CSRFToken': c.token, Cookie: c.cookie });
       expect(res.status).toBe(200);
-      const { token } = await res.json();
+      const { token } = (await res.json()) as { token: string };
       expect(fake.verifyGuestToken(token, DASH)).toMatchObject({ ok: true, claims: { rls_rules: body.rls, type: 'guest', aud: AUD } });
     });
 
@@ -150,7 +150,7 @@ describe('fake Superset (refuses what Superset refuses)', () => {
       const bearer = await login();
       const a = await csrf(bearer);
       const b = await csrf(bearer);
-      for (const headers of [{}, { 'X-CSRFToken': a.token }, { 'X-CSRFToken': a.token, Cookie: b.cookie }]) {
+      for (const headers of [{}, { 'X-CSRFToken': a.token }, { 'X-CSRFToken': a.token, Cookie: b.cookie }] as Record<string, string>[]) {
         const res = await post('/api/v1/security/guest_token/', body, { Authorization: `Bearer ${bearer}`, ...headers });
         expect(res.status).toBe(400);
         expect(await res.text()).toMatch(/CSRF/);

@@ -27,7 +27,9 @@ async function fetchGuestToken() {
 }
 
 try {
-  await embedDashboard({ id: dashboardId, supersetDomain, mountPoint, fetchGuestToken, dashboardUiConfig: { hideTitle: false } });
+  // Superset's embedded view checks the Referer against the dashboard's allowed domains; this
+  // page's own policy (same-origin) would send none to Superset, so the iframe sends the origin.
+  await embedDashboard({ id: dashboardId, supersetDomain, mountPoint, fetchGuestToken, referrerPolicy: 'strict-origin-when-cross-origin', dashboardUiConfig: { hideTitle: false } });
   status.textContent = \`Dashboard \${dashboardId}: guest token handed to Superset\`;
   status.dataset.embedded = 'true';
 } catch (e) {

@@ -78,7 +78,9 @@ export function guestUser(ctx: Pick<EmbedContext, 'user'>): { username: string; 
 /** The access's RLS templates filled for this user, as Superset's rls rules (`*`: every dataset). */
 export function rlsRules(ctx: EmbedContext): { dataset?: number; clause: string }[] {
   const rules = accessOf(ctx.access.settings).rls ?? {};
-  return Object.entries(rules).map(([dataset, template]) => {
+  // `*` (every dataset) first, then by dataset id: the same rules, always in one order.
+  const order = (k: string) => (k === '*' ? -1 : Number(k));
+  return Object.entries(rules).sort(([a], [b]) => order(a) - order(b)).map(([dataset, template]) => {
     const clause = fillTemplate(template, ctx);
     return dataset === '*' ? { clause } : { dataset: Number(dataset), clause };
   });
@@ -167,7 +169,10 @@ class SupersetBroker implements Broker {
     let answer = await this.guestTokenCall(base, session, body, timeoutMs);
     if (answer.csrfRequired) {
       // Superset asked for a CSRF token (or the one we had expired): fetch it once, retry once.
-      session = await this.withCsrf(key, base, session, timeoutMs);
+      // Another request may have fetched one since this one was sent: then that one is used.
+      const current = this.sessions.get(key);
+      const fresher = current && current.accessToken === session.accessToken && current.csrf && current.csrf !== session.csrf;
+      session = fresher ? current : await this.withCsrf(key, base, session, timeoutMs);
       answer = await this.guestTokenCall(base, session, body, timeoutMs);
     }
     if (answer.status === 401) {
