@@ -323,7 +323,13 @@ describe('Superset guest tokens (/embed/:target/superset/:uuid/guest-token)', ()
       expect(ok.headers['access-control-allow-origin']).toBe(APP);
       expect(ok.headers['access-control-allow-credentials']).toBe('true');
       await post(tg.slug).set('Origin', 'https://evil.example').expect(403);
+      await post(tg.slug).set('Origin', 'https://evil.example').set('Sec-Fetch-Site', 'cross-site').expect(403);
       expect(await tokensOf(tg.id)).toBe(1);
+      // Our own page (the demo) POSTs same-origin: the browser sends Origin, and Sec-Fetch-Site
+      // (which no page can set) says same-origin: no CORS needed, none given.
+      const own = await post(tg.slug).set('Origin', 'http://idp.local').set('Sec-Fetch-Site', 'same-origin').expect(200);
+      expect(own.headers['access-control-allow-origin']).toBeUndefined();
+      expect(await tokensOf(tg.id)).toBe(2);
       const pre = await request(t.http).options(`/embed/${tg.slug}/superset/${DASH}/guest-token`).set('Origin', APP).set('Access-Control-Request-Method', 'POST').expect(204);
       expect(pre.headers['access-control-allow-methods']).toBe('GET, POST, OPTIONS');
     });
