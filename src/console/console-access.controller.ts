@@ -7,6 +7,7 @@ import { DomainError } from '../common/errors';
 import { AccessService } from '../catalog/access.service';
 import { TargetsService } from '../catalog/targets.service';
 import { targetDefinition } from '../products';
+import type { MintContext } from '../products/product-definition';
 import { MAX_EMAIL_LENGTH, normaliseEmail, uuidOrNotFound } from '../common/identifiers';
 import { TenantsService } from '../tenants/tenants.service';
 import { GroupsService } from '../users/groups.service';
@@ -128,15 +129,18 @@ export class ConsoleAccessController {
     // The product's claims builder: its SSO token's, else the token it signs for its SDK or URL.
     const def = targetDefinition(target.kind);
     const sso = def?.sso ?? def?.token;
+    // A broker that can say what it would send for a user (e.g. Superset's guest token claims).
+    const brokerPreview = def?.broker?.preview;
     if (email) {
       const user = await this.users.findByEmail(tenantId, email);
       if (!user) formError = `no user with email ${email} in ${tenant.name}`;
       else if (!grant) problem = `${tenant.name} has no access grant for this target: its users would be refused.`;
-      else if (!sso) problem = `${product.label} signs no token for users (a token broker): nothing to show.`;
+      else if (!sso && !brokerPreview) problem = `${product.label} signs no token for users (a token broker): nothing to show.`;
       else {
         const now = Math.floor(Date.now() / 1000);
         try {
-          claims = sso.claims(
+          const mint = sso ? (c: MintContext) => sso.claims(c, now + sso.ttlSeconds(target.settings)) : (c: MintContext) => brokerPreview!(c);
+          claims = mint(
             {
               target: { id: target.id, slug: target.slug, baseUrl: target.baseUrl, settings: target.settings },
               access: { groupMappings: grant.groupMappings, attributes: grant.attributes, settings: grant.settings },
@@ -146,7 +150,6 @@ export class ConsoleAccessController {
               iat: now,
               jti: '(assigned when issued)',
             },
-            now + sso.ttlSeconds(target.settings),
           );
         } catch (e) {
           if (!(e instanceof DomainError)) throw e;

@@ -317,6 +317,11 @@ export interface BrokerBehaviour {
    * SDK callback such as Superset's fetchGuestToken), `/embed/<target>/<kind>/<id>/<endpoint>`.
    */
   endpoint?: 'token' | 'guest-token';
+  /**
+   * What the broker would send or sign for this user (the console's Try it), built by the
+   * code the mint uses; nothing is signed or asked. Throws a DomainError as the mint would.
+   */
+  preview?(ctx: MintContext): Record<string, unknown>;
   /** One broker per process (it may cache what can be shared, e.g. a service token). */
   create(deps: BrokerDeps): Broker;
 }

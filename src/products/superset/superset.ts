@@ -428,6 +428,11 @@ export const superset = defineTarget({
     resourceId: new RegExp(EMBEDDED_UUID),
     endpoint: 'guest-token',
     create: (deps) => new SupersetBroker(deps),
+    // Sign mode: the guest token's claims; api mode: the body of the guest_token call.
+    preview: (ctx) => {
+      if (settingsOf(ctx.target.settings).mode === 'sign') return guestClaims({ ctx, settings: ctx.target.settings, dashboard: '(the embedded dashboard uuid)', now: ctx.iat, jti: ctx.jti });
+      return { user: guestUser(ctx), resources: [{ type: 'dashboard', id: '(the embedded dashboard uuid)' }], rls: rlsRules(ctx) };
+    },
   },
   setupGuide: supersetSetupGuide,
   demo: supersetDemo,
