@@ -10,7 +10,10 @@
  * - Tableau: GET /embed/<target>/token -> {token}, HS256 (connected app);
  * - Qlik Cloud: GET /embed/<target>/token -> {token}, ES256 with the target's own key;
  * - Sigma: GET /embed/<target>/workbook/<id>?response=json -> {url}, HS256;
- * - Grafana: GET /sso/<target>?return_to=/d/x -> 302, ES256 with the target's own key.
+ * - Grafana: GET /sso/<target>?return_to=/d/x -> 302, ES256 with the target's own key;
+ * - Apache Superset: GET /embed/<target>/superset/<uuid>/guest-token -> {token}, in sign mode
+ *   (HS256, RLS clause filled) and in api mode (asked of a fake Superset, test/fakes/superset.ts,
+ *   in this process next to autocannon; its upstream calls per token are printed).
  * Every one records its jti (and audits) before it answers. Metabase runs first and last
  * (its rate is the mean of the two), so a neighbour's load moving during the run shows.
  * Each run also prints the service's CPU per request (from /proc): on a shared machine
@@ -22,12 +25,16 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { SecretBox } from '../src/crypto/secret-box';
 import { randomToken, sha256Hex } from '../src/crypto/tokens';
+import { startFakeSuperset } from '../test/fakes/superset';
 import { cpuSeconds, load, LoadResult, printTable, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const USERS = 1000;
 const APP = 'https://host-app.example.com';
+const SUPERSET_SECRET = 'bench-superset-guest-secret-0123456789abcdef';
+const SUPERSET_PASSWORD = 'bench-superset-password-0123456789';
+const SUPERSET_DASH = '9c1f6a52-3b7e-4d8a-a1c2-5e6f7a8b9c0d';
 
 interface Product {
   name: string;
@@ -40,7 +47,15 @@ interface Product {
 async function main(): Promise<void> {
   const pg = await startPostgres();
   const secretsKey = randomBytes(32).toString('hex');
-  const service = await startService({ databaseUrl: pg.url, secretsKey, env: { DB_POOL_SIZE: '20' } });
+  const service = await startService({ databaseUrl: pg.url, secretsKey, env: { DB_POOL_SIZE: '20', OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8' } });
+  const superset = await startFakeSuperset({
+    guestTokenSecret: SUPERSET_SECRET,
+    audience: 'superset',
+    dashboards: { [SUPERSET_DASH]: [] },
+    username: 'bench-superset',
+    password: SUPERSET_PASSWORD,
+    csrf: true,
+  });
   try {
     console.log(`service pid ${service.pid}`);
     const [tenant] = await pg.query(`INSERT INTO tenants (slug, name, attributes) VALUES ('bench', 'Bench', '{"region":"emea","plan":"gold"}') RETURNING id`);
@@ -67,11 +82,11 @@ async function main(): Promise<void> {
     // Key-pair products: created through the admin API, which makes and seals their signing keys.
     const apiKey = `eidp_${randomToken(32)}`;
     await pg.query(`INSERT INTO api_keys (name, prefix, key_hash, tenant_id) VALUES ('bench', $1, $2, NULL)`, [apiKey.slice(0, 12), sha256Hex(apiKey)]);
-    const viaApi = async (slug: string, kind: string, baseUrl: string, settings: object) => {
+    const viaApi = async (slug: string, kind: string, baseUrl: string, settings: object, secrets?: object) => {
       const r = await fetch(`${service.baseUrl}/api/v1/targets`, {
         method: 'POST',
         headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ slug, kind, baseUrl, settings }),
+        body: JSON.stringify({ slug, kind, baseUrl, settings, secrets }),
       });
       const body = (await r.json()) as { id?: string };
       if (r.status !== 201 || !body.id) throw new Error(`creating the ${kind} target answered ${r.status} ${JSON.stringify(body)}`);
@@ -82,6 +97,15 @@ async function main(): Promise<void> {
     for (const id of [mb, tb, sg, ql, gf]) {
       await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts","Viewer"]}')`, [tenant.id, id]);
     }
+    const ssSign = await viaApi('sss', 'superset', superset.url, { mode: 'sign', audience: 'superset' }, { secret: SUPERSET_SECRET });
+    const ssApi = await viaApi('ssa', 'superset', superset.url, { mode: 'api', username: 'bench-superset' }, { password: SUPERSET_PASSWORD });
+    for (const id of [ssSign, ssApi]) {
+      await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, settings) VALUES ($1, $2, $3)`, [
+        tenant.id,
+        id,
+        JSON.stringify({ dashboards: [SUPERSET_DASH], rls: { '*': 'region = {region}' } }),
+      ]);
+    }
     const cookies = await seedSessions(pg, tenant.id, users);
     await pg.query('ANALYZE');
 
@@ -91,6 +115,8 @@ async function main(): Promise<void> {
       { name: 'Qlik Cloud', path: '/embed/ql/token', ok: 200, note: 'ES256, JSON' },
       { name: 'Sigma', path: '/embed/sg/workbook/Sales-Overview-1a2b3c4d?response=json', ok: 200, note: 'HS256, JSON' },
       { name: 'Grafana', path: '/sso/gf?return_to=/d/x', ok: 302, note: 'ES256, 302' },
+      { name: 'Superset (sign)', path: `/embed/sss/superset/${SUPERSET_DASH}/guest-token`, ok: 200, note: 'HS256, JSON, RLS filled' },
+      { name: 'Superset (api)', path: `/embed/ssa/superset/${SUPERSET_DASH}/guest-token`, ok: 200, note: 'fake Superset API, JSON' },
     ];
     // Sanity: each mints with a session.
     for (const p of products) {
@@ -114,8 +140,16 @@ async function main(): Promise<void> {
 
     const loadBefore = os.loadavg()[0];
     const results: { p: Product; r: LoadResult & { cpuMs: number } }[] = [];
+    let supersetUpstream = '';
     for (const p of [...products, products[0]]) {
+      const calls = { ...superset.calls };
       results.push({ p, r: await run(p, DURATION) });
+      if (p.name === 'Superset (api)') {
+        // Warm cache (the warm-up signed in): one guest_token call per token, no login, no CSRF call.
+        const tokens = results[results.length - 1].r.statusCounts['200'] ?? 0;
+        const d = { login: superset.calls.login - calls.login, csrf: superset.calls.csrf - calls.csrf, guest_token: superset.calls.guest_token - calls.guest_token };
+        supersetUpstream = `Superset api mode: ${(d.guest_token / Math.max(1, tokens)).toFixed(3)} upstream calls per token (${tokens} tokens: guest_token ${d.guest_token}, login ${d.login}, csrf ${d.csrf})`;
+      }
       await sleep(500);
     }
     const loadAfter = os.loadavg()[0];
@@ -133,10 +167,12 @@ async function main(): Promise<void> {
     })));
     const recorded = await pg.query<{ slug: string; n: string }>(`SELECT t.slug, count(*) AS n FROM issued_tokens i JOIN targets t ON t.id = i.target_id GROUP BY 1 ORDER BY 1`);
     console.log(`\nMetabase reference: ${metabase.toFixed(0)}/s (mean of the first and last runs)`);
+    console.log(supersetUpstream);
     console.log(`jti recorded per target: ${recorded.map((r) => `${r.slug} ${r.n}`).join(', ')}`);
     console.log(`load average (1 min) before the runs: ${loadBefore.toFixed(2)}, after: ${loadAfter.toFixed(2)} on ${os.cpus().length} cores`);
   } finally {
     await service.stop();
+    await superset.close();
     await pg.stop();
   }
 }
