@@ -13,7 +13,10 @@
  * - Grafana: GET /sso/<target>?return_to=/d/x -> 302, ES256 with the target's own key;
  * - Looker: GET /embed/<target>/looker/dashboards/7?response=json -> {url}, an HMAC-SHA1 signed URL;
  * - Power BI: GET /embed/<target>/powerbi/<report>/token -> {token}, brokered from a fake
- *   Entra + Power BI API in this process (warm: one GenerateToken per token, no login).
+ *   Entra + Power BI API in this process (warm: one GenerateToken per token, no login);
+ * - Apache Superset: GET /embed/<target>/superset/<uuid>/guest-token -> {token}, in sign mode
+ *   (HS256, RLS clause filled) and in api mode (asked of a fake Superset, test/fakes/superset.ts,
+ *   in this process next to autocannon; its upstream calls per token are printed).
  * Every one records its jti (and audits) before it answers. Metabase runs first and last
  * (its rate is the mean of the two), so a neighbour's load moving during the run shows.
  * Each run also prints the service's CPU per request (from /proc): on a shared machine
@@ -26,12 +29,16 @@ import * as os from 'node:os';
 import { SecretBox } from '../src/crypto/secret-box';
 import { randomToken, sha256Hex } from '../src/crypto/tokens';
 import { startFakePowerBi } from '../test/fakes/powerbi';
+import { startFakeSuperset } from '../test/fakes/superset';
 import { cpuSeconds, load, LoadResult, printTable, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const USERS = 1000;
 const APP = 'https://host-app.example.com';
+const SUPERSET_SECRET = 'bench-superset-guest-secret-0123456789abcdef';
+const SUPERSET_PASSWORD = 'bench-superset-password-0123456789';
+const SUPERSET_DASH = '9c1f6a52-3b7e-4d8a-a1c2-5e6f7a8b9c0d';
 
 interface Product {
   name: string;
@@ -48,6 +55,14 @@ async function main(): Promise<void> {
   const PBI = { tenantId: '0b8e2c9a-6a7e-4a59-a5b1-1a2b3c4d5e6f', clientId: '6f1c2a44-1d1e-4c8e-9d6c-2a8b9c1d0e7f', clientSecret: 'bench-powerbi-secret-0123456789abcdef0123456789', workspaceId: 'be8908da-da25-452e-b220-163f52476cdd' };
   const PBI_REPORT = 'f6bfd646-b718-44dc-a378-b73e6b528204';
   const pbi = await startFakePowerBi({ ...PBI, reports: { [PBI_REPORT]: 'cfafbeb1-8037-4d0c-896e-a46fb27ff229' }, rlsDatasets: { 'cfafbeb1-8037-4d0c-896e-a46fb27ff229': ['Analysts'] } });
+  const superset = await startFakeSuperset({
+    guestTokenSecret: SUPERSET_SECRET,
+    audience: 'superset',
+    dashboards: { [SUPERSET_DASH]: [] },
+    username: 'bench-superset',
+    password: SUPERSET_PASSWORD,
+    csrf: true,
+  });
   try {
     console.log(`service pid ${service.pid}`);
     const [tenant] = await pg.query(`INSERT INTO tenants (slug, name, attributes) VALUES ('bench', 'Bench', '{"region":"emea","plan":"gold"}') RETURNING id`);
@@ -75,11 +90,11 @@ async function main(): Promise<void> {
     // Key-pair products: created through the admin API, which makes and seals their signing keys.
     const apiKey = `eidp_${randomToken(32)}`;
     await pg.query(`INSERT INTO api_keys (name, prefix, key_hash, tenant_id) VALUES ('bench', $1, $2, NULL)`, [apiKey.slice(0, 12), sha256Hex(apiKey)]);
-    const viaApi = async (slug: string, kind: string, baseUrl: string, settings: object) => {
+    const viaApi = async (slug: string, kind: string, baseUrl: string, settings: object, secrets?: object) => {
       const r = await fetch(`${service.baseUrl}/api/v1/targets`, {
         method: 'POST',
         headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ slug, kind, baseUrl, settings }),
+        body: JSON.stringify({ slug, kind, baseUrl, settings, secrets }),
       });
       const body = (await r.json()) as { id?: string };
       if (r.status !== 201 || !body.id) throw new Error(`creating the ${kind} target answered ${r.status} ${JSON.stringify(body)}`);
@@ -95,6 +110,15 @@ async function main(): Promise<void> {
     // Looker's group ids are numbers.
     await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["4"]}')`, [tenant.id, lk]);
     await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings, settings) VALUES ($1, $2, '{"analysts":["Analysts"]}', $3)`, [tenant.id, pb, JSON.stringify({ reports: [PBI_REPORT], rowLevelSecurity: true })]);
+    const ssSign = await viaApi('sss', 'superset', superset.url, { mode: 'sign', audience: 'superset' }, { secret: SUPERSET_SECRET });
+    const ssApi = await viaApi('ssa', 'superset', superset.url, { mode: 'api', username: 'bench-superset' }, { password: SUPERSET_PASSWORD });
+    for (const id of [ssSign, ssApi]) {
+      await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, settings) VALUES ($1, $2, $3)`, [
+        tenant.id,
+        id,
+        JSON.stringify({ dashboards: [SUPERSET_DASH], rls: { '*': 'region = {region}' } }),
+      ]);
+    }
     const cookies = await seedSessions(pg, tenant.id, users);
     await pg.query('ANALYZE');
 
@@ -106,6 +130,8 @@ async function main(): Promise<void> {
       { name: 'Grafana', path: '/sso/gf?return_to=/d/x', ok: 302, note: 'ES256, 302' },
       { name: 'Looker', path: '/embed/lk/looker/dashboards/7?response=json', ok: 200, note: 'HMAC-SHA1 URL, JSON' },
       { name: 'Power BI', path: `/embed/pb/powerbi/${PBI_REPORT}/token`, ok: 200, note: 'brokered (RLS identity), JSON' },
+      { name: 'Superset (sign)', path: `/embed/sss/superset/${SUPERSET_DASH}/guest-token`, ok: 200, note: 'HS256, JSON, RLS filled' },
+      { name: 'Superset (api)', path: `/embed/ssa/superset/${SUPERSET_DASH}/guest-token`, ok: 200, note: 'fake Superset API, JSON' },
     ];
     // Sanity: each mints with a session.
     for (const p of products) {
@@ -132,8 +158,20 @@ async function main(): Promise<void> {
     const pbiBefore = { ...pbi.calls, ledger: await pbiLedger() };
     const loadBefore = os.loadavg()[0];
     const results: { p: Product; r: LoadResult & { cpuMs: number } }[] = [];
+    let supersetUpstream = '';
     for (const p of [...products, products[0]]) {
+      const calls = { ...superset.calls };
+      const recordedSsa = async () => Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM issued_tokens WHERE target_id = $1`, [ssApi]))[0].n);
+      const ssaBefore = await recordedSsa();
       results.push({ p, r: await run(p, DURATION) });
+      if (p.name === 'Superset (api)') {
+        // Warm cache (the warm-up signed in): one guest_token call per token, no login, no CSRF call.
+        // Tokens counted in the ledger (autocannon leaves out the answers still in flight at the end).
+        await sleep(200);
+        const tokens = (await recordedSsa()) - ssaBefore;
+        const d = { login: superset.calls.login - calls.login, csrf: superset.calls.csrf - calls.csrf, guest_token: superset.calls.guest_token - calls.guest_token };
+        supersetUpstream = `Superset api mode: ${(d.guest_token / Math.max(1, tokens)).toFixed(3)} upstream calls per token (${tokens} tokens: guest_token ${d.guest_token}, login ${d.login}, csrf ${d.csrf})`;
+      }
       await sleep(500);
     }
     const loadAfter = os.loadavg()[0];
@@ -151,6 +189,7 @@ async function main(): Promise<void> {
     })));
     const recorded = await pg.query<{ slug: string; n: string }>(`SELECT t.slug, count(*) AS n FROM issued_tokens i JOIN targets t ON t.id = i.target_id GROUP BY 1 ORDER BY 1`);
     console.log(`\nMetabase reference: ${metabase.toFixed(0)}/s (mean of the first and last runs)`);
+    console.log(supersetUpstream);
     console.log(`jti recorded per target: ${recorded.map((r) => `${r.slug} ${r.n}`).join(', ')}`);
     const pbiTokens = (await pbiLedger()) - pbiBefore.ledger;
     const perToken = (k: keyof typeof pbi.calls) => ((pbi.calls[k] - pbiBefore[k]) / pbiTokens).toFixed(3);
@@ -159,6 +198,7 @@ async function main(): Promise<void> {
   } finally {
     await pbi.close();
     await service.stop();
+    await superset.close();
     await pg.stop();
   }
 }

@@ -145,7 +145,7 @@ export class ConsoleAccessController {
             groups: await this.users.groupNamesOf(tenantId, user.id),
           };
           // A broker's preview: what it would ask the product for (nothing is called).
-          claims = sso ? sso.claims({ ...base, iat: now, jti: '(assigned when issued)' }, now + sso.ttlSeconds(target.settings)) : preview!(base);
+          claims = sso ? sso.claims({ ...base, iat: now, jti: '(assigned when issued)' }, now + sso.ttlSeconds(target.settings)) : preview!({ ...base, iat: now, jti: '(assigned when issued)' });
         } catch (e) {
           if (!(e instanceof DomainError)) throw e;
           problem = e.message;

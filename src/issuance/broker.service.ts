@@ -17,6 +17,8 @@ export interface BrokerInput {
   /** The kind segment of the URL: it must be the target's product. */
   kind: string;
   resourceId: string;
+  /** The URL's last segment (`token`, `guest-token`): it must be the product's broker endpoint. */
+  endpoint?: 'token' | 'guest-token';
   session: SessionContext | null;
   cookie: string | undefined;
   meta: RequestMeta;
@@ -57,6 +59,11 @@ export class BrokerService {
       await this.sso.auditRefusal(meta, { flow: 'broker', tenantId, target: target.slug, reason: 'wrong_kind', details: { kind: a.kind.slice(0, 40) } });
       throw notFound(SsoError.TargetNotFound, { target: target.slug, kind: a.kind.slice(0, 40) });
     }
+    const endpoint = def.broker.endpoint ?? 'token';
+    if ((a.endpoint ?? 'token') !== endpoint) {
+      await this.sso.auditRefusal(meta, { flow: 'broker', tenantId, target: target.slug, reason: 'broker_not_supported', details: { endpoint: a.endpoint ?? 'token' } });
+      throw badRequest(SsoError.BrokerNotSupported, `${def.label} tokens are at /embed/${target.slug}/${target.kind}/<id>/${endpoint}`);
+    }
     if (!def.broker.resourceId.test(a.resourceId)) {
       await this.sso.auditRefusal(meta, { flow: 'broker', tenantId, target: target.slug, reason: 'invalid_id' });
       throw badRequest(SsoError.InvalidId, `"${a.resourceId.slice(0, 40)}" is not a ${def.label} resource id`);
@@ -74,6 +81,8 @@ export class BrokerService {
       if (plain !== null) secrets[spec.name] = plain;
     }
     const broker = this.brokerFor(def.kind, def.broker.create);
+    const now = Math.floor(Date.now() / 1000);
+    const ourJti = randomUUID();
     let minted: BrokerMint;
     try {
       minted = await broker.mint({
@@ -83,6 +92,8 @@ export class BrokerService {
         ctx: mintBase(loaded, access, session),
         resourceId: a.resourceId,
         viewerId: viewerId(target.id, session.user.id),
+        jti: ourJti,
+        now,
       });
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
@@ -92,9 +103,8 @@ export class BrokerService {
       await this.sso.auditRefusal(meta, { flow: 'broker', tenantId: session.tenant.id, target: target.slug, reason: e.code, details: { resourceId: a.resourceId, userId: session.user.id, ...(e.details ?? {}) } });
       throw e;
     }
-    const now = Math.floor(Date.now() / 1000);
     // The product's own token id when it gives one (it names the token in its logs too).
-    const jti = minted.jti ?? randomUUID();
+    const jti = minted.jti ?? ourJti;
     await this.store.record(
       tokenRecordInput({ jti, target, session, meta, now, ttlSeconds: minted.expiresIn, type: 'broker.token_issued', details: { ...minted.audit, resource: a.resourceId } }),
     );

@@ -36,6 +36,9 @@ export function applyCors(req: Request, res: Response, settings: TargetSettings)
     }
     return;
   }
+  // Browsers send Origin on a same-origin POST too (Fetch §3.1); Sec-Fetch-Site, which no
+  // page can set (W3C Fetch Metadata), says it is one of our own pages (e.g. a demo): no CORS.
+  if (req.headers['sec-fetch-site'] === 'same-origin') return;
   if (!allowedOrigins(settings).includes(origin)) {
     throw forbidden(SsoError.OriginNotAllowed, 'This origin may not use this target', `origin ${origin} is not in allowedOrigins`);
   }

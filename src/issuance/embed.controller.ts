@@ -24,6 +24,7 @@ import { JsonTokenService } from './json-token.service';
  *   `{url, expiresAt}` with ?response=json);
  * - `POST /embed/<target>/guest-token`: a guest-embed token for the product's embed script;
  * - `GET /embed/<target>/<kind>/<id>/token`: a token broker's answer (e.g. a dashboard token);
+ *   `GET|POST /embed/<target>/<kind>/<id>/guest-token` for a broker whose SDK calls back;
  * - `GET /embed/<target>/token`: a token we sign for the product's SDK (`{token, expiresAt}`);
  * - `GET /embed/<target>/<resource>/<path>` for a product whose URL carries our token (a
  *   token link): a redirect there, or `{url, expiresAt}` with ?response=json.
@@ -156,6 +157,65 @@ export class EmbedController {
     const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'broker' });
     await this.cors(req, res, loaded, session, 'broker');
     send(res, { kind: 'json', body: await this.brokers.issue({ loaded, kind, resourceId: id, session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
+  }
+
+  /**
+   * A broker whose SDK calls back for each token (Superset's `fetchGuestToken`): the same
+   * answer as `/token`, to GET and to POST (the host page's callback may post; the body is
+   * not read: the URL names the resource).
+   */
+  @Get(':target/:kind/:id/guest-token')
+  @LoadsSession()
+  @Responds({ 200: { description: "The product's guest token for this resource (e.g. a Superset guest token), as its SDK takes it: `{token}`", schema: { type: 'object', additionalProperties: true } } })
+  @ApiErrors({
+    400: 'A malformed id, the target takes no guest tokens here, or an attribute a row-level security rule needs is missing or no SQL value',
+    401: 'Without a session',
+    403: 'Target disabled, no access, a resource the access does not allow, account disabled, or an origin not allowed',
+    429: 'Too many handshakes from this session (Retry-After)',
+    502: "The product's token service failed (the message names the step)",
+  })
+  async brokerGuestToken(
+    @Param('target') slug: string,
+    @Param('kind') kind: string,
+    @Param('id') id: string,
+    @CurrentSession() session: SessionContext | null,
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    const meta = requestMeta(req);
+    const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'broker' });
+    await this.cors(req, res, loaded, session, 'broker');
+    send(res, { kind: 'json', body: await this.brokers.issue({ loaded, kind, resourceId: id, endpoint: 'guest-token', session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
+  }
+
+  @Post(':target/:kind/:id/guest-token')
+  @HttpCode(200)
+  @LoadsSession()
+  @Responds({ 200: { description: 'As GET, for an SDK callback that posts', schema: { type: 'object', additionalProperties: true } } })
+  @ApiErrors({
+    400: 'A malformed id, the target takes no guest tokens here, or an attribute a row-level security rule needs is missing or no SQL value',
+    401: 'Without a session',
+    403: 'Target disabled, no access, a resource the access does not allow, account disabled, or an origin not allowed',
+    429: 'Too many handshakes from this session (Retry-After)',
+    502: "The product's token service failed (the message names the step)",
+  })
+  async brokerGuestTokenPost(
+    @Param('target') slug: string,
+    @Param('kind') kind: string,
+    @Param('id') id: string,
+    @CurrentSession() session: SessionContext | null,
+    @Req() req: AuthenticatedRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.brokerGuestToken(slug, kind, id, session, req, res);
+  }
+
+  @Options(':target/:kind/:id/guest-token')
+  @Public()
+  @Responds({ 204: 'The origin is allowed (CORS headers set)' })
+  @ApiErrors({ 403: 'The origin is not in the target\'s allowedOrigins' })
+  async brokerGuestPreflight(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    await this.answerPreflight(slug, req, res, ['GET', 'POST']);
   }
 
   @Options(':target/:kind/:id')

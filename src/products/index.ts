@@ -7,6 +7,7 @@ import { powerbi } from './powerbi/powerbi';
 import { sisense } from './sisense/sisense';
 import { sigma } from './sigma/sigma';
 import { tableau } from './tableau/tableau';
+import { superset } from './superset/superset';
 import { validateSettings } from './settings-schema';
 import type { TargetDefinition } from './product-definition';
 import type { ErrorCopy } from '../common/error-pages';
@@ -17,7 +18,7 @@ import type { ErrorCopy } from '../common/error-pages';
  * Everything else (kinds accepted by the API, settings validation and documentation, secrets,
  * routes by capability, console forms and setup panels) is derived from these definitions.
  */
-export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks, tableau, sigma, grafana, qlik, looker, powerbi];
+export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [metabase, sisense, databricks, tableau, sigma, grafana, qlik, looker, powerbi, superset];
 
 /** The kinds, as the admin API accepts them and the database stores them (text, checked here). */
 export const TARGET_KINDS: readonly string[] = TARGET_DEFINITIONS.map((d) => d.kind);

@@ -330,15 +330,20 @@ export interface EmbedBehaviour {
 export interface BrokerBehaviour {
   /** What a resource id looks like in /embed/<target>/<kind>/<id>/token. */
   resourceId: RegExp;
+  /**
+   * The URL's last segment: `token` (the default, GET) or `guest-token` (GET and POST, for an
+   * SDK callback such as Superset's fetchGuestToken), `/embed/<target>/<kind>/<id>/<endpoint>`.
+   */
+  endpoint?: 'token' | 'guest-token';
   /** One broker per process (it may cache what can be shared, e.g. a service token). */
   create(deps: BrokerDeps): Broker;
   /** URLs in the settings the broker calls besides the base URL: checked like it when saved. */
   outboundUrls?(settings: TargetSettings): { field: string; url: string }[];
   /**
-   * What the broker would ask the product for on this user's behalf (no call made), for the
-   * console's Try it. Throws a DomainError for a refusal it would make.
+   * What the broker would send or sign for this user (the console's Try it), built by the
+   * code the mint uses; nothing is signed or asked. Throws a DomainError as the mint would.
    */
-  preview?(ctx: Omit<MintContext, 'iat' | 'jti'>): Record<string, unknown>;
+  preview?(ctx: Omit<MintContext, 'iat' | 'jti'> & Partial<Pick<MintContext, 'iat' | 'jti'>>): Record<string, unknown>;
 }
 
 export interface BrokerDeps {
@@ -357,6 +362,10 @@ export interface BrokerRequest {
   resourceId: string;
   /** A stable opaque id of the user for this target (no email, no PII). */
   viewerId: string;
+  /** The jti the ledger records for this token (a broker that signs puts it in the token). */
+  jti?: string;
+  /** Our clock, integer epoch seconds: the ledger's iat. */
+  now?: number;
 }
 
 export interface BrokerMint {

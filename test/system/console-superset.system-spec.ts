@@ -1,0 +1,109 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { makeTenant, makeUser } from '../factories';
+import { createTestApp, TestApp } from '../setup/app';
+import { freePort } from '../setup/global-setup';
+
+/**
+ * The console for Apache Superset, in a real browser with JavaScript off: the target form
+ * from the definition's schema, the Setup panel (superset_config.py), the access form with
+ * its dashboards and row-level security templates (checked when saved), and Try it showing
+ * the guest token's claims with the clauses filled. Screenshots at 1280 and 390 px.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const describeBrowser = fs.existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
+const SHOTS = process.env.SHOTS_DIR ?? path.join(__dirname, '../../test-output/screenshots');
+const OP_EMAIL = 'ops@platform.example';
+const OP_PASSWORD = 'operator password 0001';
+const GUEST_SECRET = 'superset-guest-token-secret-0a1b2c3d4e5f6a7b8c9d';
+const DASH = '9c1f6a52-3b7e-4d8a-a1c2-5e6f7a8b9c0d';
+
+describeBrowser('console: a Superset target in a real browser', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    t = await createTestApp({ env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
+    base = await t.listen(port);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    fs.mkdirSync(SHOTS, { recursive: true });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  async function context(): Promise<{ ctx: BrowserContext; page: Page }> {
+    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+    return { ctx, page: await ctx.newPage() };
+  }
+  const submit = (page: Page, button: string) => Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
+  const shots = async (page: Page, name: string) => {
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.screenshot({ path: path.join(SHOTS, `console-${name}-${width}.png`), fullPage: true });
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  };
+
+  it('creates a sign-mode target from its form, shows what to put in superset_config.py, checks RLS templates and previews the claims', async () => {
+    const { ctx, page } = await context();
+    try {
+      await page.goto(`${base}/console`);
+      await page.getByLabel('Organization').fill('operators');
+      await page.getByLabel('Email').fill(OP_EMAIL);
+      await page.getByLabel('Password').fill(OP_PASSWORD);
+      await Promise.all([page.waitForURL(`${base}/console`), page.getByRole('button', { name: 'Sign in' }).click()]);
+
+      await page.goto(`${base}/console/targets/new?kind=superset`);
+      await page.locator('#target-name').fill('Superset');
+      await page.locator('#target-slug').fill('superset');
+      await page.locator('#target-baseUrl').fill('https://superset.example.com');
+      await page.locator('#target-secrets_secret').fill(GUEST_SECRET);
+      await page.locator('#target-settings_mode').fill('sign');
+      await page.locator('#target-settings_allowedOrigins').fill('https://app.example.com');
+      // Sign mode without an audience: refused, by the field.
+      await submit(page, 'Create Apache Superset target');
+      expect(await page.locator('.field-error').first().textContent()).toMatch(/audience is required in sign mode/);
+      await page.locator('#target-secrets_secret').fill(GUEST_SECRET);
+      await page.locator('#target-settings_audience').fill('superset');
+      await submit(page, 'Create Apache Superset target');
+      expect(await page.locator('h1').textContent()).toBe('Superset');
+      const setup = (await page.locator('dl.setup').textContent())!;
+      expect(setup).toContain('FEATURE_FLAGS = {"EMBEDDED_SUPERSET": True}');
+      expect(setup).toContain('GUEST_TOKEN_JWT_AUDIENCE = "superset"');
+      expect(setup).toContain('GUEST_TOKEN_JWT_ALGO = "HS256"');
+      expect(setup).toContain('"frame-ancestors": ["https://app.example.com"]');
+      expect(setup).toContain(`${base}/embed/superset/superset/<embedded dashboard uuid>/guest-token`);
+      expect(setup).not.toContain(GUEST_SECRET);
+      const targetId = new URL(page.url()).pathname.split('/').pop()!;
+      await shots(page, 'superset-target');
+
+      const acme = await makeTenant(t.ds, { name: 'Acme', attributes: { customer_id: "O'Brien" } });
+      await makeUser(t.ds, acme.id, { email: 'ada@acme.example', attributes: { region: 'emea' } });
+      await page.goto(`${base}/console/tenants/${acme.id}/access/${targetId}`);
+      await page.locator('#grant-settings_dashboards').fill(DASH);
+      await page.locator('#grant-settings_rls').fill('* = customer_id = {customer_id\n12 = region = {region}');
+      await submit(page, 'Grant access');
+      expect(await page.locator('body').textContent()).toContain('settings.rls.* has a "{" at position 15 that is never closed');
+      await shots(page, 'superset-access-error');
+      await page.locator('#grant-settings_rls').fill('* = customer_id = {customer_id}\n12 = region = {region}');
+      await submit(page, 'Grant access');
+
+      await page.goto(`${base}/console/tenants/${acme.id}/access/${targetId}/try?email=ada%40acme.example`);
+      const claims = JSON.parse((await page.locator('#claims').textContent())!);
+      expect(claims).toMatchObject({
+        user: { username: 'ada@acme.example' },
+        rls_rules: [{ clause: "customer_id = 'O''Brien'" }, { dataset: 12, clause: "region = 'emea'" }],
+        aud: 'superset',
+        type: 'guest',
+      });
+      await shots(page, 'superset-try');
+    } finally {
+      await ctx.close();
+    }
+  }, 120_000);
+});
