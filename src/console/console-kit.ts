@@ -45,6 +45,8 @@ const DONE: Record<string, string> = {
   'branding-updated': 'Branding saved: the sign-in, signed-out and error pages show it now.',
   'tenant-disabled': 'Tenant disabled: its users were signed out and cannot sign in until it is enabled again.',
   'tenant-enabled': 'Tenant enabled: its users can sign in again.',
+  'tenant-deleted': 'Tenant deleted, with its users, groups, sessions, API keys and access grants. Its audit events are kept.',
+  'target-deleted': 'Target deleted, with every tenant\'s access grant to it and its signing keys. Its audit events are kept.',
   'user-disabled': 'User disabled: their sessions were ended and they cannot sign in.',
   'user-enabled': 'User enabled: they can sign in again.',
   'user-created': 'User created.',
