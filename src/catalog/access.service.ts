@@ -71,12 +71,10 @@ export class AccessService {
     return rows.map((r) => r.name);
   }
 
-  /** The tenants granted this target, by name (what deleting the target takes from whom). */
-  async tenantsGranted(targetId: string): Promise<{ name: string; slug: string }[]> {
-    return this.dataSource.query(
-      `SELECT n.name, n.slug FROM tenant_target_access a JOIN tenants n ON n.id = a.tenant_id WHERE a.target_id = $1 ORDER BY n.name`,
-      [targetId],
-    );
+  /** The ids of the tenants granted this target (what deleting the target takes from whom). */
+  async tenantsGranted(targetId: string): Promise<string[]> {
+    const rows: { tenant_id: string }[] = await this.dataSource.query(`SELECT tenant_id FROM tenant_target_access WHERE target_id = $1`, [targetId]);
+    return rows.map((r) => r.tenant_id);
   }
 
   /** The first grant of any tenant (the console's getting-started checklist links to its "Try it"). */

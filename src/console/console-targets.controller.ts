@@ -138,7 +138,7 @@ export class ConsoleTargetsController {
       await this.targets.remove(ctx.meta, target.id);
       return this.kit.redirect(ctx, '/console/targets', 'target-deleted');
     }
-    const granted = await this.access.tenantsGranted(target.id);
+    const granted = (await Promise.all((await this.access.tenantsGranted(target.id)).map((id) => this.tenants.findById(id)))).sort((a, b) => a.name.localeCompare(b.name));
     const name = target.name || target.slug;
     const keyPair = (() => {
       const def = targetDefinition(target.kind);
