@@ -163,7 +163,7 @@ export class ConsoleTenantsController {
         `${count(users.total, 'user', 'users')}, signed out at once, with their passwords, second factors and attributes`,
         `${count(groups.total, 'group', 'groups')}`,
         grants.length
-          ? `${count(grants.length, 'access grant', 'access grants')} (${grants.map((g) => g.targetSlug).join(', ')}): its people no longer sign in to these BI tools`
+          ? `${count(grants.length, 'access grant', 'access grants')} (${grants.map((g) => g.targetSlug).join(', ')}): its people no longer sign in to ${grants.length === 1 ? 'this BI tool' : 'these BI tools'}`
           : 'no access grants',
         'its API keys, email domains, sign-in sources, hand-off secrets and audit streams',
       ],

@@ -114,7 +114,7 @@ export function confirmPanel(v: {
 <label for="confirm-${t.name}">Type <code>${t.expected}</code> to confirm</label>
 <input id="confirm-${t.name}" name="${t.name}" type="text" required autocomplete="off" autocapitalize="none" spellcheck="false" maxlength="100"${err && html` aria-invalid="true" aria-describedby="confirm-${t.name}-error"`}>
 ${err && html`<p class="field-error" id="confirm-${t.name}-error">${err}</p>`}
-<div class="row"><button type="submit" class="danger">${v.label}</button><p><a href="${v.back}">Cancel</a></p></div></form>`
+<div class="row"><div><button type="submit" class="danger">${v.label}</button></div><p><a href="${v.back}">Cancel</a></p></div></form>`
     : html`<div class="row">${actionButton(v.action, v.csrf, v.label, 'danger', { confirm: 'yes' })}<p><a href="${v.back}">Cancel</a></p></div>`;
   return html`<section class="card" aria-labelledby="confirm-h">
 <h2 id="confirm-h">${v.question}</h2>
