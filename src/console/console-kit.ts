@@ -20,6 +20,7 @@ import type { FormState } from './views/forms';
 import { bare, Chrome, layout, NavItem, sendConsole } from './views/layout';
 import { html, SafeHtml } from '../common/html';
 import { ConsoleError } from './console.errors';
+import { problemsOf } from '../common/validation-messages';
 
 /** One console request: who, the admin-API scope, the page chrome, the audit meta. */
 export interface ConsoleCtx {
@@ -202,7 +203,7 @@ export async function validateAs<T extends object>(cls: new () => T, input: Reco
   const found = await validate(value, { whitelist: true, forbidNonWhitelisted: true });
   if (!found.length) return { value, errors: null };
   const errors: Record<string, string> = {};
-  for (const e of found) errors[e.property] ??= Object.values(e.constraints ?? {})[0] ?? `${e.property} is not valid`;
+  for (const p of problemsOf(found)) errors[p.field.split('.')[0]] ??= p.message;
   return { value, errors };
 }
 

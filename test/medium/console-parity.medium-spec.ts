@@ -53,7 +53,7 @@ describe('console: parity with the admin API', () => {
     const tenant = await makeTenant(t.ds, { attributes: { region: 'eu' } });
     const bad = await post(`/console/tenants/${tenant.id}`, { name: 'Changed', mfaPolicy: 'off', logoutLandingUrl: 'javascript:alert(1)' });
     expect(bad.status).toBe(400);
-    expect(bad.text).toContain('logoutLandingUrl must be an absolute http(s) URL');
+    expect(bad.text).toContain('After sign-out address must be an absolute http(s) URL');
     const nameless = await post(`/console/tenants/${tenant.id}`, { name: 'Changed', mfaPolicy: 'off', logoutLandingUrl: '', attr_key: [''], attr_value: ['7'] });
     expect(nameless.status).toBe(400);
     expect(nameless.text).toContain('Each attribute needs a name.');
