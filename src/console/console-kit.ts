@@ -20,7 +20,7 @@ import type { FormState } from './views/forms';
 import { bare, Chrome, layout, NavItem, sendConsole } from './views/layout';
 import { html, SafeHtml } from '../common/html';
 import { ConsoleError } from './console.errors';
-import { problemsOf } from '../common/validation-messages';
+import { fieldLabel, problemsOf } from '../common/validation-messages';
 
 /** One console request: who, the admin-API scope, the page chrome, the audit meta. */
 export interface ConsoleCtx {
@@ -226,7 +226,7 @@ const CODE_FIELDS: Record<string, string> = {
  * 404 page, a 5xx the generic error page). Problems listed in details each go to the field
  * they start with ("settings.tokenTtlSeconds must be ..." -> settings.tokenTtlSeconds).
  */
-export function formErrorFrom(e: unknown, values: Record<string, unknown>, fields: string[]): FormState {
+export function formErrorFrom(e: unknown, values: Record<string, unknown>, fields: string[], labels: Record<string, string> = {}): FormState {
   if (!(e instanceof DomainError) || e.status >= 500 || e.status === 404 || e.status === 401) throw e;
   const errors: Record<string, string> = {};
   const problems = Array.isArray(e.details?.problems) ? (e.details!.problems as string[]) : [e.message];
@@ -234,7 +234,10 @@ export function formErrorFrom(e: unknown, values: Record<string, unknown>, field
   for (const p of problems) {
     const byCode = CODE_FIELDS[e.code];
     const field = byCode ?? [...fields].sort((a, b) => b.length - a.length).find((f) => p === f || p.startsWith(`${f} `) || p.startsWith(`${f}.`));
-    if (field && fields.includes(field)) errors[field] = errors[field] ? `${errors[field]}; ${p}` : p;
+    // Shown next to its field, the field named by its label rather than its JSON path.
+    const label = labels[field ?? ''] ?? (field && !field.includes('.') ? fieldLabel(field) : undefined);
+    const shown = field && label && (p.startsWith(`${field} `) || p.startsWith(`${field}.`)) ? `${label}${p.slice(field.length)}` : p;
+    if (field && fields.includes(field)) errors[field] = errors[field] ? `${errors[field]}; ${shown}` : shown;
     else unplaced.push(p);
   }
   return { values, errors, error: unplaced.length ? unplaced.join('; ') : Object.keys(errors).length ? undefined : e.message };

@@ -16,7 +16,7 @@ import { uuidOrNotFound } from '../common/identifiers';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, validateAs } from './console-kit';
 import { ProductSchema, productSchema, productSchemas } from './product-schemas';
-import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
+import { fieldNames, fieldTitles, settingsFromForm, valuesFromSettings } from './schema-form';
 import { targetDefinition } from '../products';
 import { confirmPanel, emptyForm, FormState } from './views/forms';
 import { chooseKindPage, deletePanel, keysPanel, rotateConfirm, setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
@@ -75,7 +75,7 @@ export class ConsoleTargetsController {
       const target = await this.targets.create(ctx.meta, value);
       this.kit.redirect(ctx, `/console/targets/${target.id}`, 'target-created');
     } catch (e) {
-      this.renderForm(ctx, refusalStatus(e), product, undefined, formErrorFrom(e, values, [...COMMON_FIELDS, ...product.secrets.map((x) => `secrets.${x.name}`), ...fieldNames(product.settingsSchema, 'settings')]));
+      this.renderForm(ctx, refusalStatus(e), product, undefined, formErrorFrom(e, values, [...COMMON_FIELDS, ...product.secrets.map((x) => `secrets.${x.name}`), ...fieldNames(product.settingsSchema, 'settings')], fieldTitles(product.settingsSchema, 'settings')));
     }
   }
 
@@ -102,7 +102,7 @@ export class ConsoleTargetsController {
       await this.targets.update(ctx.meta, target.id, value);
       this.kit.redirect(ctx, `/console/targets/${target.id}`, 'target-updated');
     } catch (e) {
-      await this.renderTarget(ctx, refusalStatus(e), target, product, formErrorFrom(e, values, [...COMMON_FIELDS, ...product.secrets.map((x) => `secrets.${x.name}`), ...fieldNames(product.settingsSchema, 'settings')]));
+      await this.renderTarget(ctx, refusalStatus(e), target, product, formErrorFrom(e, values, [...COMMON_FIELDS, ...product.secrets.map((x) => `secrets.${x.name}`), ...fieldNames(product.settingsSchema, 'settings')], fieldTitles(product.settingsSchema, 'settings')));
     }
   }
 

@@ -107,7 +107,7 @@ describe('admin API: tenant access to targets', () => {
   });
 
   it.each([
-    [{ settings: { metabaseTenantSlug: 'Acme Co' } }, /settings\.metabaseTenantSlug must be a Metabase tenant slug \(must match/],
+    [{ settings: { metabaseTenantSlug: 'Acme Co' } }, /settings\.metabaseTenantSlug must be a Metabase tenant slug: 1 to 255 lower-case letters/],
     [{ settings: { colour: 'blue' } }, /settings\.colour is not a known setting/],
     [{ settings: { sisenseTenantName: 'acme', sisenseTenantId: 'abc' } }, /settings\.sisenseTenantName does not apply to metabase targets/],
     [{ settings: { externalValueAttribute: 'x' } }, /does not apply to metabase/],

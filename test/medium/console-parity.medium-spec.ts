@@ -69,6 +69,14 @@ describe('console: parity with the admin API', () => {
     expect(await t.ds.query(`SELECT first_name, attributes FROM users WHERE id = $1`, [user.id])).toEqual([{ first_name: 'Ada', attributes: { seat: 3, admin: false, zip: '01234' } }]);
   });
 
+  it("names a product setting by its label when the service refuses it, never by its JSON path", async () => {
+    const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb.example', secret: 'metabase-jwt-secret-0123456789abcdef' });
+    const res = await post(`/console/targets/${target.id}`, { name: 'MB', baseUrl: 'https://mb.example', 'settings.tokenTtlSeconds': '5000' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('SSO token lifetime (s) must be a whole number from 60 to 600');
+    expect(res.text).not.toContain('settings.tokenTtlSeconds must');
+  });
+
   it('names the user fields in words, the same as the admin API: "Email", "First name", never email / firstName', async () => {
     const tenant = await makeTenant(t.ds);
     const res = await post(`/console/tenants/${tenant.id}/users`, { email: 'not-an-email', firstName: 'x'.repeat(101), lastName: '', role: 'member' });
