@@ -119,7 +119,7 @@ describe('admin API: users', () => {
         .post(users())
         .send({ email: 'grouped@example.com', groups: ['known', 'ghosts'] })
         .expect(400);
-      expect(res.body).toMatchObject({ error: 'unknown_groups', message: 'no such group in this tenant: "ghosts"', details: { groups: ['ghosts'] } });
+      expect(res.body).toMatchObject({ error: 'unknown_groups', message: 'This tenant has no group "ghosts"', details: { groups: ['ghosts'] } });
       expect(await count('users')).toBe(before.users);
       expect(await count('group_members')).toBe(before.members);
       expect(await count('audit_events')).toBe(before.audits);
