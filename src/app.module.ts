@@ -1,4 +1,5 @@
 import { Module, ValidationPipe } from '@nestjs/common';
+import { validationException } from './common/validation-messages';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
@@ -61,7 +62,9 @@ import { UsersModule } from './users/users.module';
     { provide: APP_PIPE, useClass: InputSanityPipe },
     {
       provide: APP_PIPE,
-      useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+      // Messages for a person (the field by its label, no validator jargon); the JSON path of
+      // each problem in `details.fields`, for programs.
+      useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, exceptionFactory: validationException }),
     },
     { provide: ERROR_PAGE_COPY, useValue: productErrorCopy() },
     { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -72,7 +72,7 @@ export function configureApp(app: NestExpressApplication): void {
   });
   app.use(decodingErrorsExplained(json({ limit: '100kb' })));
   app.use('/api', (req: Request, _res: Response, next: NextFunction) => {
-    if (Array.isArray(req.body)) return next(badRequest(CommonError.InvalidBody, 'body must be an object'));
+    if (Array.isArray(req.body)) return next(badRequest(CommonError.InvalidBody, 'The request body must be a JSON object'));
     next();
   });
   app.use(decodingErrorsExplained(urlencoded({ limit: '20kb', extended: false })));

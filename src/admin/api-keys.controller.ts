@@ -34,7 +34,7 @@ export class ApiKeysController {
     const tenantId = body.tenantId == null ? null : await this.tenants.idOf(body.tenantId);
     // A scoped key creates keys of its own tenant only: never a global key, never another tenant's.
     if (tenantId === null && p.tenantId !== null) {
-      throw forbidden(AdminError.GlobalKeyRequired, 'Only a global key can create a global key; pass your tenantId', `key ${p.keyId} is tenant-scoped`);
+      throw forbidden(AdminError.GlobalKeyRequired, 'Only a global key can create a global key: name your own tenant in the request (its tenant id or slug)', `key ${p.keyId} is tenant-scoped`);
     }
     if (tenantId !== null) assertTenantInScope(p, tenantId);
     const { key, apiKey } = await this.apiKeys.create(requestMeta(req), { name: body.name, tenantId });

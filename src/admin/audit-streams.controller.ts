@@ -147,7 +147,7 @@ export class AuditStreamsController {
     const s = await this.findOr404(p, id);
     const from = parseInstant(body.from)!;
     const to = parseInstant(body.to)!;
-    if (from > to) throw badRequest(AdminError.InvalidRange, 'from must not be later than to');
+    if (from > to) throw badRequest(AdminError.InvalidRange, 'From must not be later than To');
     const queued = await this.streams.replay(id, from, to);
     await this.audit.record(requestMeta(req), { type: 'audit_stream.replayed', tenantId: s.tenantId, details: { streamId: id, from, to, queued } });
     return { queued };

@@ -52,7 +52,7 @@ export class AuditController {
     // Validated by the DTO (IsInstant): the same parser reads them here.
     const from = q.from === undefined ? undefined : parseInstant(q.from)!;
     const to = q.to === undefined ? undefined : parseInstant(q.to)!;
-    if (from && to && from > to) throw badRequest(AdminError.InvalidRange, 'from must not be later than to');
+    if (from && to && from > to) throw badRequest(AdminError.InvalidRange, 'From must not be later than To');
     return { tenantId: p.tenantId ?? tenantId, type: q.type, from, to };
   }
 }

@@ -1,4 +1,5 @@
 import { DomainError, forbidden, notFound } from '../common/errors';
+import { fieldLabel } from '../common/validation-messages';
 import type { RouteScope } from '../common/route-protection';
 import type { AdminPrincipal } from './auth.types';
 import { AuthError } from './auth.errors';
@@ -25,6 +26,6 @@ export function assertNoOperatorFields(principal: AdminPrincipal, fields: readon
   if (principal.tenantId === null || typeof body !== 'object' || body === null) return;
   const sent = fields.find((f) => Object.prototype.hasOwnProperty.call(body, f));
   if (sent) {
-    throw new DomainError(AuthError.OperatorOnlyField, 403, `"${sent}" can only be set with a global API key`, { field: sent }, `key ${principal.keyId} is tenant-scoped`);
+    throw new DomainError(AuthError.OperatorOnlyField, 403, `${fieldLabel(sent)} can only be set by a platform operator (a global API key)`, { field: sent }, `key ${principal.keyId} is tenant-scoped`);
   }
 }

@@ -71,6 +71,12 @@ export class AccessService {
     return rows.map((r) => r.name);
   }
 
+  /** The ids of the tenants granted this target (what deleting the target takes from whom). */
+  async tenantsGranted(targetId: string): Promise<string[]> {
+    const rows: { tenant_id: string }[] = await this.dataSource.query(`SELECT tenant_id FROM tenant_target_access WHERE target_id = $1`, [targetId]);
+    return rows.map((r) => r.tenant_id);
+  }
+
   /** The first grant of any tenant (the console's getting-started checklist links to its "Try it"). */
   async first(): Promise<{ tenantId: string; targetId: string } | null> {
     const rows: { tenant_id: string; target_id: string }[] = await this.dataSource.query(`SELECT tenant_id, target_id FROM tenant_target_access ORDER BY created_at LIMIT 1`);

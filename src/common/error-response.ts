@@ -17,8 +17,8 @@ export class ErrorResponse {
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,
-    description: 'More about what was wrong, when there is more: `problems` (validation), `field`, `target`…',
-    example: { problems: ['slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit'] },
+    description: 'More about what was wrong, when there is more: `problems` and `fields` (validation: each problem in words, and the JSON path it is about), `field`, `target`…',
+    example: { problems: ['Slug must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit'], fields: ['slug'] },
   })
   details?: Record<string, unknown>;
 

@@ -113,7 +113,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       const r = e.getResponse();
       if (typeof r === 'object' && r !== null && Array.isArray((r as { message?: unknown }).message)) {
         const problems = (r as { message: string[] }).message;
-        return { statusCode: status, error: CommonError.ValidationFailed, message: problems.join('; '), details: { problems } };
+        const fields = (r as { fields?: unknown }).fields;
+        return { statusCode: status, error: CommonError.ValidationFailed, message: problems.join('; '), details: { problems, ...(Array.isArray(fields) && { fields }) } };
       }
       if (typeof r === 'object' && r !== null && 'details' in r && 'status' in r) {
         // Terminus health result: keep which dependency is down.

@@ -13,7 +13,7 @@ import { GroupsService } from '../users/groups.service';
 import { UsersService } from '../users/users.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus } from './console-kit';
 import { productSchema } from './product-schemas';
-import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
+import { fieldNames, fieldTitles, settingsFromForm, valuesFromSettings } from './schema-form';
 import { confirmPanel, FormState } from './views/forms';
 import { accessPage, tryItPage } from './views/access';
 import type { AttributeValue } from '../products/attributes';
@@ -87,7 +87,7 @@ export class ConsoleAccessController {
       await this.access.grant(ctx.meta, tenantId, target.id, { groupMappings, attributes, settings });
       this.kit.redirect(ctx, `/console/tenants/${tenantId}/access/${target.id}`, 'access-saved');
     } catch (e) {
-      await this.render(ctx, refusalStatus(e), tenantId, target.id, formErrorFrom(e, values, ['groupMappings', 'attributes', 'settings', ...fieldNames(product.accessSettingsSchema, 'settings')]));
+      await this.render(ctx, refusalStatus(e), tenantId, target.id, formErrorFrom(e, values, ['groupMappings', 'attributes', 'settings', ...fieldNames(product.accessSettingsSchema, 'settings')], fieldTitles(product.accessSettingsSchema, 'settings')));
     }
   }
 

@@ -96,7 +96,7 @@ export class ConsoleAuditController {
     const from = errors?.from ? undefined : instant(value.from);
     const to = errors?.to ? undefined : instant(value.to);
     const problems: Record<string, string> = { ...(errors ?? {}) };
-    if (from && to && from > to) problems.to = 'to must not be earlier than from';
+    if (from && to && from > to) problems.to = 'To must not be earlier than From';
     // A refusal's reason code (the overview's links): the console's filter only, not the API's.
     const reason = typeof values.reason === 'string' && values.reason ? values.reason : undefined;
     if (reason !== undefined && !/^[a-z0-9_]{1,64}$/.test(reason)) problems.reason = 'reason must be a refusal code such as no_access';

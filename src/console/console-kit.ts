@@ -20,6 +20,7 @@ import type { FormState } from './views/forms';
 import { bare, Chrome, layout, NavItem, sendConsole } from './views/layout';
 import { html, SafeHtml } from '../common/html';
 import { ConsoleError } from './console.errors';
+import { fieldLabel, problemsOf } from '../common/validation-messages';
 
 /** One console request: who, the admin-API scope, the page chrome, the audit meta. */
 export interface ConsoleCtx {
@@ -45,6 +46,8 @@ const DONE: Record<string, string> = {
   'branding-updated': 'Branding saved: the sign-in, signed-out and error pages show it now.',
   'tenant-disabled': 'Tenant disabled: its users were signed out and cannot sign in until it is enabled again.',
   'tenant-enabled': 'Tenant enabled: its users can sign in again.',
+  'tenant-deleted': 'Tenant deleted, with its users, groups, sessions, API keys and access grants. Its audit events are kept.',
+  'target-deleted': 'Target deleted, with every tenant\'s access grant to it and its signing keys. Its audit events are kept.',
   'user-disabled': 'User disabled: their sessions were ended and they cannot sign in.',
   'user-enabled': 'User enabled: they can sign in again.',
   'user-created': 'User created.',
@@ -200,7 +203,7 @@ export async function validateAs<T extends object>(cls: new () => T, input: Reco
   const found = await validate(value, { whitelist: true, forbidNonWhitelisted: true });
   if (!found.length) return { value, errors: null };
   const errors: Record<string, string> = {};
-  for (const e of found) errors[e.property] ??= Object.values(e.constraints ?? {})[0] ?? `${e.property} is not valid`;
+  for (const p of problemsOf(found)) errors[p.field.split('.')[0]] ??= p.message;
   return { value, errors };
 }
 
@@ -223,7 +226,7 @@ const CODE_FIELDS: Record<string, string> = {
  * 404 page, a 5xx the generic error page). Problems listed in details each go to the field
  * they start with ("settings.tokenTtlSeconds must be ..." -> settings.tokenTtlSeconds).
  */
-export function formErrorFrom(e: unknown, values: Record<string, unknown>, fields: string[]): FormState {
+export function formErrorFrom(e: unknown, values: Record<string, unknown>, fields: string[], labels: Record<string, string> = {}): FormState {
   if (!(e instanceof DomainError) || e.status >= 500 || e.status === 404 || e.status === 401) throw e;
   const errors: Record<string, string> = {};
   const problems = Array.isArray(e.details?.problems) ? (e.details!.problems as string[]) : [e.message];
@@ -231,7 +234,10 @@ export function formErrorFrom(e: unknown, values: Record<string, unknown>, field
   for (const p of problems) {
     const byCode = CODE_FIELDS[e.code];
     const field = byCode ?? [...fields].sort((a, b) => b.length - a.length).find((f) => p === f || p.startsWith(`${f} `) || p.startsWith(`${f}.`));
-    if (field && fields.includes(field)) errors[field] = errors[field] ? `${errors[field]}; ${p}` : p;
+    // Shown next to its field, the field named by its label rather than its JSON path.
+    const label = labels[field ?? ''] ?? (field && !field.includes('.') ? fieldLabel(field) : undefined);
+    const shown = field && label && (p.startsWith(`${field} `) || p.startsWith(`${field}.`)) ? `${label}${p.slice(field.length)}` : p;
+    if (field && fields.includes(field)) errors[field] = errors[field] ? `${errors[field]}; ${shown}` : shown;
     else unplaced.push(p);
   }
   return { values, errors, error: unplaced.length ? unplaced.join('; ') : Object.keys(errors).length ? undefined : e.message };

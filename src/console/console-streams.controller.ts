@@ -50,7 +50,7 @@ export class ConsoleStreamsController {
     // datetime-local carries no zone: read as UTC, as labelled.
     const from = problems.from ? undefined : parseInstant(value.from);
     const to = problems.to ? undefined : parseInstant(value.to);
-    if (from && to && from > to) problems.to = 'to must not be earlier than from';
+    if (from && to && from > to) problems.to = 'To must not be earlier than From';
     if (Object.keys(problems).length || !from || !to) return this.render(ctx, 400, new Map([[id, { values, errors: problems }]]));
     const queued = await this.streams.replay(id, from, to);
     await this.audit.record(ctx.meta, { type: 'audit_stream.replayed', tenantId: stream.tenantId, details: { streamId: id, from, to, queued } });

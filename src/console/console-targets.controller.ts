@@ -16,10 +16,10 @@ import { uuidOrNotFound } from '../common/identifiers';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, refusalStatus, validateAs } from './console-kit';
 import { ProductSchema, productSchema, productSchemas } from './product-schemas';
-import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
+import { fieldNames, fieldTitles, settingsFromForm, valuesFromSettings } from './schema-form';
 import { targetDefinition } from '../products';
-import { emptyForm, FormState } from './views/forms';
-import { chooseKindPage, keysPanel, rotateConfirm, setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
+import { confirmPanel, emptyForm, FormState } from './views/forms';
+import { chooseKindPage, deletePanel, keysPanel, rotateConfirm, setupPanel, targetForm, targetsPage, tryItChooser } from './views/targets';
 import { ConsoleError } from './console.errors';
 import { html } from '../common/html';
 
@@ -75,7 +75,7 @@ export class ConsoleTargetsController {
       const target = await this.targets.create(ctx.meta, value);
       this.kit.redirect(ctx, `/console/targets/${target.id}`, 'target-created');
     } catch (e) {
-      this.renderForm(ctx, refusalStatus(e), product, undefined, formErrorFrom(e, values, [...COMMON_FIELDS, ...product.secrets.map((x) => `secrets.${x.name}`), ...fieldNames(product.settingsSchema, 'settings')]));
+      this.renderForm(ctx, refusalStatus(e), product, undefined, formErrorFrom(e, values, [...COMMON_FIELDS, ...product.secrets.map((x) => `secrets.${x.name}`), ...fieldNames(product.settingsSchema, 'settings')], fieldTitles(product.settingsSchema, 'settings')));
     }
   }
 
@@ -102,7 +102,7 @@ export class ConsoleTargetsController {
       await this.targets.update(ctx.meta, target.id, value);
       this.kit.redirect(ctx, `/console/targets/${target.id}`, 'target-updated');
     } catch (e) {
-      await this.renderTarget(ctx, refusalStatus(e), target, product, formErrorFrom(e, values, [...COMMON_FIELDS, ...product.secrets.map((x) => `secrets.${x.name}`), ...fieldNames(product.settingsSchema, 'settings')]));
+      await this.renderTarget(ctx, refusalStatus(e), target, product, formErrorFrom(e, values, [...COMMON_FIELDS, ...product.secrets.map((x) => `secrets.${x.name}`), ...fieldNames(product.settingsSchema, 'settings')], fieldTitles(product.settingsSchema, 'settings')));
     }
   }
 
@@ -121,6 +121,42 @@ export class ConsoleTargetsController {
     const id = uuidOrNotFound(rawId, ConsoleError.TargetNotFound);
     await this.keys.rotate(ctx.meta, id);
     this.kit.redirect(ctx, `/console/targets/${id}`, 'keys-rotated');
+  }
+
+  /**
+   * Deleting a target ends sign-ins to it for every tenant granted it and drops its signing keys
+   * (foreign-key cascade): asked first with who loses what, done only when the slug is typed back.
+   */
+  @Post(':id/delete')
+  async remove(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('id') rawId: string): Promise<void> {
+    const ctx = await this.operator(req, res, true);
+    const target = await this.targets.get(uuidOrNotFound(rawId, ConsoleError.TargetNotFound));
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const asked = body.confirm === 'yes';
+    if (asked && body.confirmSlug === target.slug) {
+      // The same service as DELETE /api/v1/targets/:id (its audit event, target.deleted).
+      await this.targets.remove(ctx.meta, target.id);
+      return this.kit.redirect(ctx, '/console/targets', 'target-deleted');
+    }
+    const granted = (await Promise.all((await this.access.tenantsGranted(target.id)).map((id) => this.tenants.findById(id)))).sort((a, b) => a.name.localeCompare(b.name));
+    const name = target.name || target.slug;
+    const keyPair = (() => {
+      const def = targetDefinition(target.kind);
+      return def !== undefined && keyPairSigningOf(def) !== null;
+    })();
+    this.kit.render(ctx, asked ? 400 : 200, `Delete ${name}?`, 'targets', confirmPanel({
+      action: `${ctx.base}/console/targets/${target.id}/delete`, csrf: ctx.chrome.csrf, back: `${ctx.base}/console/targets/${target.id}`, label: 'Delete target',
+      question: `Delete ${name}?`,
+      consequence: 'This cannot be undone. Sign-ins to it through /sso/' + target.slug + ' stop at once, and these go with it:',
+      removes: [
+        granted.length
+          ? `the access grants of ${granted.length === 1 ? '1 tenant' : `${granted.length} tenants`} (${granted.map((g) => g.name).join(', ')}), with their group mappings and attributes`
+          : 'no access grants: no tenant uses it',
+        keyPair ? 'its signing keys: the JWKS it publishes goes too, so tokens it signed no longer verify' : 'its secrets and settings',
+      ],
+      note: 'Kept: its audit events and the record of every token issued. To stop sign-ins but keep everything, tick "Disabled" in its settings instead.',
+      typed: { name: 'confirmSlug', expected: target.slug, error: asked ? `Type the slug ${target.slug} exactly to delete this target.` : undefined },
+    }));
   }
 
   /** The Try-it chooser's GET: on to the tenant-scoped page (where the tenant's grant is). */
@@ -174,7 +210,8 @@ export class ConsoleTargetsController {
       'targets',
       html`<div class="grid">${guide && setupPanel(guide)}${tryItChooser({ base: ctx.base, target, tenants })}</div>
 ${keys && keysPanel({ base: ctx.base, target, keys, delaySeconds: this.tokens.signingKeyPublicationDelaySeconds })}
-<section class="card" aria-labelledby="edit-h"><h2 id="edit-h">Settings</h2>${targetForm({ base: ctx.base, csrf: ctx.chrome.csrf, product, target, form })}</section>`,
+<section class="card" aria-labelledby="edit-h"><h2 id="edit-h">Settings</h2>${targetForm({ base: ctx.base, csrf: ctx.chrome.csrf, product, target, form })}</section>
+${deletePanel(ctx.base, ctx.chrome.csrf, target)}`,
     );
   }
 }

@@ -130,6 +130,48 @@ export class ConsoleTenantsController {
     await this.setDisabled(req, res, raw, false);
   }
 
+  /**
+   * Deleting a tenant takes its users, groups, sessions, API keys, grants and sign-in settings
+   * with it (foreign-key cascade) and cannot be undone: operators only (as DELETE
+   * /api/v1/tenants/:id with a global key), asked first with what goes, and done only when
+   * the slug is typed back.
+   */
+  @Post(':tenantId/delete')
+  async remove(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    const tenant = await this.tenants.findById(tenantId);
+    const typed = (req.body as Record<string, unknown> | undefined)?.confirmSlug;
+    // The same service as the API: the operators' tenant is refused (409), the audit event is tenant.deleted.
+    if (tenant.operator || (confirmed(req) && typed === tenant.slug)) {
+      await this.tenants.remove(ctx.meta, tenantId);
+      return this.kit.redirect(ctx, '/console/tenants', 'tenant-deleted');
+    }
+    const path = `/console/tenants/${tenantId}`;
+    const [users, groups, grants] = await Promise.all([
+      this.users.list(tenantId, { limit: 1, offset: 0 }),
+      this.groups.list(tenantId, { limit: 1, offset: 0 }),
+      this.access.list(tenantId),
+    ]);
+    const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+    const question = `Delete ${tenant.name}?`;
+    this.kit.render(ctx, confirmed(req) ? 400 : 200, question, 'tenants', confirmPanel({
+      action: `${ctx.base}${path}/delete`, csrf: ctx.chrome.csrf, back: `${ctx.base}${path}`, label: 'Delete tenant',
+      question,
+      consequence: 'This cannot be undone. Removed with it, for good:',
+      removes: [
+        `${count(users.total, 'user', 'users')}, signed out at once, with their passwords, second factors and attributes`,
+        `${count(groups.total, 'group', 'groups')}`,
+        grants.length
+          ? `${count(grants.length, 'access grant', 'access grants')} (${grants.map((g) => g.targetSlug).join(', ')}): its people no longer sign in to ${grants.length === 1 ? 'this BI tool' : 'these BI tools'}`
+          : 'no access grants',
+        'its API keys, email domains, sign-in sources, hand-off secrets and audit streams',
+      ],
+      note: 'Kept: its audit events and the record of every token issued; a token already handed to a BI tool works until it expires. To stop sign-ins but keep everything, disable the tenant instead.',
+      typed: { name: 'confirmSlug', expected: tenant.slug, error: confirmed(req) ? `Type the slug ${tenant.slug} exactly to delete this tenant.` : undefined },
+    }));
+  }
+
   @Post(':tenantId/users')
   async createUser(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });

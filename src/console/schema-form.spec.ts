@@ -39,7 +39,7 @@ describe('schema forms', () => {
     });
     expect(out).toEqual({ settings: { sharedAccount: { email: 'client@acme.example' }, lockedParams: { customer_id: 'customerId', region: 'region' } }, problems: {} });
     expect(settingsFromForm(s, 'settings', { 'settings.lockedParams': 'no equals sign' }).problems).toEqual({
-      'settings.lockedParams': 'each line must be "name = value" (not "no equals sign")',
+      'settings.lockedParams': 'Each line must be "name = value" (not "no equals sign")',
     });
   });
 });

@@ -43,6 +43,18 @@ export function fieldNames(schema: ObjectSchema, prefix: string): string[] {
   });
 }
 
+/** Each rendered field's label (its schema title), to name it in an error instead of its path. */
+export function fieldTitles(schema: ObjectSchema, prefix: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(schema.properties).flatMap(([key, p]) => {
+      const name = `${prefix}.${key}`;
+      const own: [string, string][] = [[name, p.title ?? key]];
+      if (p.type === 'object' && p.properties) for (const [k, c] of Object.entries(p.properties)) own.push([`${name}.${k}`, `${p.title ?? key}: ${c.title ?? k}`]);
+      return own;
+    }),
+  );
+}
+
 export function renderSchemaFields(schema: ObjectSchema, prefix: string, form: string, state: FormState): SafeHtml {
   return joinHtml(
     Object.entries(schema.properties).map(([key, p]) => renderProperty(`${prefix}.${key}`, key, p, form, state)),
@@ -107,7 +119,7 @@ export function settingsFromForm(schema: ObjectSchema, prefix: string, body: Rec
       for (const line of raw.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)) {
         const i = line.indexOf('=');
         if (i <= 0) {
-          problems[name] = `each line must be "name = value" (not ${JSON.stringify(line.slice(0, 40))})`;
+          problems[name] = `Each line must be "name = value" (not ${JSON.stringify(line.slice(0, 40))})`;
           continue;
         }
         map[line.slice(0, i).trim()] = line.slice(i + 1).trim();

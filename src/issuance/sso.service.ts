@@ -24,6 +24,7 @@ import { TargetKeyring } from './target-keyring';
 import { SsoError } from '../catalog/sso.errors';
 import { tokenRecordInput } from './token-record';
 import { HandshakeState, runHandshakeSteps, SsoFlow, SsoRefusal, StepDeps, TARGET_STEPS, ACCESS_STEP } from './handshake-steps';
+import { fieldLabel } from '../common/validation-messages';
 
 export type { SsoFlow, SsoRefusal } from './handshake-steps';
 
@@ -296,7 +297,7 @@ export class SsoService implements StepDeps {
     }
     const secretName = signing.secret;
     const key = this.keys.keyFor(target.id, secretName, target.secrets[secretName]);
-    if (!key) throw new DomainError(`target_${secretName.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_missing`, 409, `Target ${target.slug} has no ${secretName} configured`, { secret: secretName });
+    if (!key) throw new DomainError(`target_${secretName.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_missing`, 409, `Target ${target.slug} has no ${fieldLabel(secretName).toLowerCase()} set: an operator sets it on the target's page`, { secret: secretName });
     return { alg: signing.alg, key: await key, header: signing.header(target) };
   }
 

@@ -65,6 +65,8 @@ export interface NestedObjectSchema {
   /** A map: every value follows this schema (keys by `x-key-pattern`). */
   additionalProperties: false | StringSchema;
   'x-key-pattern'?: string;
+  /** What a key must be, in words (the pattern is not shown to people). */
+  'x-key-message'?: string;
   maxProperties?: number;
 }
 
@@ -215,7 +217,7 @@ function checkObject(s: NestedObjectSchema, v: unknown, name: string, problems: 
       continue;
     }
     if (!s.properties && s['x-key-pattern'] && !new RegExp(s['x-key-pattern']).test(k)) {
-      problems.push(`${name} key ${JSON.stringify(k)} must match ${s['x-key-pattern']}`);
+      problems.push(`${name} key ${JSON.stringify(k)} must be ${s['x-key-message'] ?? 'a simpler name'}`);
       ok = false;
       continue;
     }

@@ -8,16 +8,16 @@ describe('attributeProblems', () => {
   });
 
   it.each([
-    [{ nested: { a: 1 } }, 'attributes.nested must be a string, number or boolean (got an object)'],
-    [{ list: ['a'] }, 'attributes.list must be a string, number or boolean (got an array)'],
-    [{ nothing: null }, 'attributes.nothing must be a string, number or boolean (got null)'],
+    [{ nested: { a: 1 } }, 'attributes.nested must be text, a number or true/false (got an object)'],
+    [{ list: ['a'] }, 'attributes.list must be text, a number or true/false (got an array)'],
+    [{ nothing: null }, 'attributes.nothing must be text, a number or true/false (got null)'],
   ])('refuses %j naming the key', (value, message) => {
     expect(attributeProblems(value)).toEqual([message]);
   });
 
   it('refuses a non-object', () => {
     for (const v of [null, [], 'x', 3]) {
-      expect(attributeProblems(v)).toEqual(['attributes must be a JSON object whose values are strings, numbers or booleans']);
+      expect(attributeProblems(v)).toEqual(['attributes must be a JSON object whose values are text, numbers or true/false']);
     }
   });
 

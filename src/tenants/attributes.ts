@@ -22,7 +22,7 @@ const RESERVED_KEYS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 
  */
 export function attributeProblems(value: unknown, field = 'attributes'): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return [`${field} must be a JSON object whose values are strings, numbers or booleans`];
+    return [`${field} must be a JSON object whose values are text, numbers or true/false`];
   }
   const problems: string[] = [];
   const keys = Object.keys(value);
@@ -44,7 +44,7 @@ export function attributeProblems(value: unknown, field = 'attributes'): string[
       if (!Number.isFinite(v)) problems.push(`${field}.${key} must be a finite number`);
     } else if (typeof v !== 'boolean') {
       const got = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v;
-      problems.push(`${field}.${key} must be a string, number or boolean (got ${got})`);
+      problems.push(`${field}.${key} must be text, a number or true/false (got ${got})`);
     }
   }
   return problems;

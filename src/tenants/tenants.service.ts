@@ -37,7 +37,7 @@ const operatorTenantProtected = () =>
   conflict(TenantsError.OperatorTenantProtected, 'the platform operators\' tenant cannot be disabled or deleted');
 
 const slugTaken = (slug: string) =>
-  conflict(TenantsError.TenantSlugTaken, `a tenant with slug "${slug}" already exists`, { slug });
+  conflict(TenantsError.TenantSlugTaken, `A tenant with slug "${slug}" already exists`, { slug });
 
 /**
  * Tenants: the customers of the SaaS company. Every change writes its audit event in the

@@ -12,7 +12,7 @@ import { User } from './user.entity';
 import { UsersError } from './users.errors';
 
 const nameTaken = (name: string) =>
-  conflict(UsersError.GroupNameTaken, `a group named ${JSON.stringify(name)} already exists in this tenant`, { name });
+  conflict(UsersError.GroupNameTaken, `A group named ${JSON.stringify(name)} already exists in this tenant`, { name });
 
 /** Re-keys another module's rows from the group name `from` to `to`, in the rename's transaction. */
 export type GroupRenameFollower = (m: EntityManager, tenantId: string, from: string, to: string) => Promise<void>;

@@ -38,7 +38,7 @@ export interface UserListQuery {
 }
 
 const emailTaken = (email: string) =>
-  conflict(UsersError.UserEmailTaken, `a user with email ${email} already exists in this tenant`, { email });
+  conflict(UsersError.UserEmailTaken, `A user with email ${email} already exists in this tenant`, { email });
 
 /** The tenant's users. Every query carries the tenant id; every change writes its audit event in its transaction. */
 @Injectable()
@@ -156,7 +156,7 @@ export class UsersService {
           : [];
         const missing = groupNames.filter((n) => !groups.some((g) => g.name === n));
         if (missing.length) {
-          throw badRequest(UsersError.UnknownGroups, `no such group in this tenant: ${missing.map((n) => JSON.stringify(n)).join(', ')}`, {
+          throw badRequest(UsersError.UnknownGroups, `This tenant has no group ${missing.map((n) => JSON.stringify(n)).join(', ')}`, {
             groups: missing,
           });
         }

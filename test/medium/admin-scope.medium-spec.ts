@@ -58,7 +58,7 @@ describe('admin API scopes', () => {
       for (const disabled of [true, false]) {
         const res = await as(key).patch(`/api/v1/tenants/${tenant.id}`, { name: 'Renamed', disabled }).expect(403);
         expect(res.body).toMatchObject({ error: 'operator_only_field', details: { field: 'disabled' } });
-        expect(res.body.message).toContain('disabled');
+        expect(res.body.message).toContain('Disabled can only be set by a platform operator');
       }
       const [row] = await t.ds.query(`SELECT name, disabled FROM tenants WHERE id = $1`, [tenant.id]);
       expect(row).toEqual({ name: tenant.name, disabled: false });
@@ -134,11 +134,11 @@ describe('admin API scopes', () => {
     it('refuses a slug with the form of a UUID (it could only ever be reached by id)', async () => {
       const uuidLike = '6f1c2a3b-1d2e-4f5a-8b9c-0d1e2f3a4b5c';
       const tenant = await as(globalKey).post('/api/v1/tenants', { slug: uuidLike, name: 'x' }).expect(400);
-      expect(tenant.body.message).toMatch(/slug must not have the form of a UUID/);
+      expect(tenant.body.message).toMatch(/Slug must not have the form of a UUID/);
       const target = await as(globalKey)
         .post('/api/v1/targets', { slug: uuidLike, kind: 'metabase', baseUrl: 'https://mb-uuid.example.com', secret: 'q'.repeat(40) })
         .expect(400);
-      expect(JSON.stringify(target.body)).toMatch(/slug must not have the form of a UUID/);
+      expect(JSON.stringify(target.body)).toMatch(/Slug must not have the form of a UUID/);
     });
   });
 

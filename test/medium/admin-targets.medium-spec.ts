@@ -127,12 +127,12 @@ describe('admin API: targets', () => {
     });
 
     it('validates slug, kind and unknown fields', async () => {
-      expect((await admin().post('/api/v1/targets', metabaseBody({ slug: 'Bad_Slug' })).expect(400)).body.message).toMatch(/slug must be/);
-      expect((await admin().post('/api/v1/targets', metabaseBody({ slug: '-x' })).expect(400)).body.message).toMatch(/slug/);
-      expect((await admin().post('/api/v1/targets', metabaseBody({ kind: 'looker' })).expect(400)).body.message).toMatch(/kind must be one of metabase, sisense, databricks/);
-      expect((await admin().post('/api/v1/targets', metabaseBody({ colour: 'blue' })).expect(400)).body.message).toMatch(/colour should not exist/);
-      expect((await admin().post('/api/v1/targets', metabaseBody({ settings: ['x'] })).expect(400)).body.message).toMatch(/settings/);
-      expect((await admin().post('/api/v1/targets', metabaseBody({ secret: 12345678901234567 })).expect(400)).body.message).toMatch(/secret must be a string/);
+      expect((await admin().post('/api/v1/targets', metabaseBody({ slug: 'Bad_Slug' })).expect(400)).body.message).toMatch(/Slug must be/);
+      expect((await admin().post('/api/v1/targets', metabaseBody({ slug: '-x' })).expect(400)).body.message).toMatch(/Slug/);
+      expect((await admin().post('/api/v1/targets', metabaseBody({ kind: 'looker' })).expect(400)).body.message).toMatch(/Product must be one of metabase, sisense, databricks/);
+      expect((await admin().post('/api/v1/targets', metabaseBody({ colour: 'blue' })).expect(400)).body.message).toMatch(/"colour" is not a field this accepts/);
+      expect((await admin().post('/api/v1/targets', metabaseBody({ settings: ['x'] })).expect(400)).body.message).toMatch(/Settings/);
+      expect((await admin().post('/api/v1/targets', metabaseBody({ secret: 12345678901234567 })).expect(400)).body.message).toMatch(/Secret must be text/);
     });
 
     it('answers 409 for a duplicate slug, also when two creates race', async () => {
@@ -252,9 +252,9 @@ describe('admin API: targets', () => {
       expect((await admin().patch(`/api/v1/targets/${a.id}`, { slug: b.slug }).expect(409)).body.error).toBe('target_slug_taken');
       expect((await admin().patch(`/api/v1/targets/${a.id}`, {}).expect(400)).body.error).toBe('empty_update');
       expect((await admin().patch(`/api/v1/targets/${a.id}`, { secret: 'too-short-abcdef' }).expect(400)).body.message).toMatch(/\(secret\) is too short: at least 32/);
-      expect((await admin().patch(`/api/v1/targets/${a.id}`, { secret: null }).expect(400)).body.message).toMatch(/secret must be a string/);
+      expect((await admin().patch(`/api/v1/targets/${a.id}`, { secret: null }).expect(400)).body.message).toMatch(/Secret must be text/);
       expect((await admin().patch(`/api/v1/targets/${a.id}`, { baseUrl: 'https://x.example.com?q=1' }).expect(400)).body.message).toMatch(/baseUrl/);
-      expect((await admin().patch(`/api/v1/targets/${a.id}`, { disabled: 'yes' }).expect(400)).body.message).toMatch(/disabled/);
+      expect((await admin().patch(`/api/v1/targets/${a.id}`, { disabled: 'yes' }).expect(400)).body.message).toMatch(/Disabled/);
       await admin().patch('/api/v1/targets/00000000-0000-4000-8000-000000000000', { name: 'x' }).expect(404);
       await expect(openTargetSecrets(t, a.id)).resolves.toEqual({ secret: METABASE_SECRET, embeddingSecret: EMBEDDING_SECRET });
       const renamedSlug = slug();

@@ -115,10 +115,10 @@ describe('admin API: audit export', () => {
   it('refuses a bad format or range in words, before sending anything', async () => {
     const bad = await get(globalKey, '/export?format=xlsx');
     expect(bad.status).toBe(400);
-    expect(JSON.stringify(bad.body)).toContain('format must be ndjson or csv');
+    expect(JSON.stringify(bad.body)).toContain('Format must be ndjson or csv');
     const range = await get(globalKey, '/export?from=2025-02-01&to=2025-01-01');
     expect(range.status).toBe(400);
-    expect(JSON.stringify(range.body)).toContain('from must not be later than to');
+    expect(JSON.stringify(range.body)).toContain('From must not be later than To');
     expect((await request(t.http).get('/api/v1/audit-events/export')).status).toBe(401);
   });
 });

@@ -32,9 +32,9 @@ describe('admin API bodies', () => {
     expect(await count()).toBe(0);
   });
 
-  it('a JSON array: 400 "body must be an object"', async () => {
+  it('a JSON array: 400 "The request body must be a JSON object"', async () => {
     const res = await request(t.http).post('/api/v1/tenants').set('Authorization', `Bearer ${key}`).send([{ slug: 'acme', name: 'Acme' }]).expect(400);
-    expect(res.body).toMatchObject({ error: 'invalid_body', message: 'body must be an object' });
+    expect(res.body).toMatchObject({ error: 'invalid_body', message: 'The request body must be a JSON object' });
     expect(await count()).toBe(0);
   });
 

@@ -62,23 +62,23 @@ describe('tenant branding', () => {
     });
 
     it.each([
-      [{ accentColor: 'red' }, 'branding.accentColor must be a colour written #rrggbb'],
-      [{ accentColor: '#fff' }, 'branding.accentColor'],
-      [{ accentColor: '#12345g' }, 'branding.accentColor'],
-      [{ accentColor: '#123456;}body{display:none' }, 'branding.accentColor'],
-      [{ accentColor: 123456 }, 'branding.accentColor'],
-      [{ logoUrl: 'http://cdn.acme.example/logo.svg' }, 'branding.logoUrl must be an https:// URL'],
-      [{ logoUrl: 'javascript:alert(1)' }, 'branding.logoUrl'],
-      [{ logoUrl: 'data:image/svg+xml,<svg onload=alert(1)>' }, 'branding.logoUrl'],
-      [{ logoUrl: 'https://user:pw@cdn.acme.example/logo.svg' }, 'branding.logoUrl'],
-      [{ logoUrl: 'https://cdn.acme.example/x.svg" onerror="alert(1)' }, 'branding.logoUrl'],
-      [{ supportContact: 'javascript:alert(1)' }, 'branding.supportContact must be an email address or an https:// URL'],
-      [{ supportContact: 'mailto:help@acme.example' }, 'branding.supportContact'],
-      [{ supportContact: '"><script>alert(1)</script>@acme.example' }, 'branding.supportContact'],
-      [{ displayName: '<script>alert(1)</script>' }, 'branding.displayName must not contain < > or control characters'],
-      [{ displayName: '' }, 'branding.displayName must be 1 to 200 characters long'],
-      [{ displayName: 'x'.repeat(201) }, 'branding.displayName'],
-      [{ colour: '#000000' }, 'branding.property colour should not exist'],
+      [{ accentColor: 'red' }, 'Accent colour must be a colour written #rrggbb'],
+      [{ accentColor: '#fff' }, 'Accent colour'],
+      [{ accentColor: '#12345g' }, 'Accent colour'],
+      [{ accentColor: '#123456;}body{display:none' }, 'Accent colour'],
+      [{ accentColor: 123456 }, 'Accent colour'],
+      [{ logoUrl: 'http://cdn.acme.example/logo.svg' }, 'Logo address must be an https:// URL'],
+      [{ logoUrl: 'javascript:alert(1)' }, 'Logo address'],
+      [{ logoUrl: 'data:image/svg+xml,<svg onload=alert(1)>' }, 'Logo address'],
+      [{ logoUrl: 'https://user:pw@cdn.acme.example/logo.svg' }, 'Logo address'],
+      [{ logoUrl: 'https://cdn.acme.example/x.svg" onerror="alert(1)' }, 'Logo address'],
+      [{ supportContact: 'javascript:alert(1)' }, 'Support contact must be an email address or an https:// URL'],
+      [{ supportContact: 'mailto:help@acme.example' }, 'Support contact'],
+      [{ supportContact: '"><script>alert(1)</script>@acme.example' }, 'Support contact'],
+      [{ displayName: '<script>alert(1)</script>' }, 'Name shown to users must not contain < > or control characters'],
+      [{ displayName: '' }, 'Name shown to users must be 1 to 200 characters long'],
+      [{ displayName: 'x'.repeat(201) }, 'Name shown to users'],
+      [{ colour: '#000000' }, '"colour" is not a field this accepts'],
     ])('refuses %j with a 400 naming the field, and writes nothing', async (branding, message) => {
       const tenant = await makeTenant(t.ds);
       const before = await brandRow(tenant.id);
@@ -91,7 +91,7 @@ describe('tenant branding', () => {
       const tenant = await makeTenant(t.ds);
       for (const branding of ['#000000', ['x'], null]) {
         const res = await patch(tenant.id, { branding }).expect(400);
-        expect(res.body.message).toContain('branding');
+        expect(res.body.message).toBe('Branding must be an object');
       }
     });
 

@@ -36,7 +36,7 @@ describe('console: audit download and streams', () => {
     expect(csv.text.trim().split('\r\n')).toHaveLength(4);
     const bad = await op.on(request(t.http).get('/console/audit/export?from=2026-02-01T00:00&to=2026-01-01T00:00'));
     expect(bad.status).toBe(400);
-    expect(bad.text).toContain('to must not be earlier than from');
+    expect(bad.text).toContain('To must not be earlier than From');
     expect((await request(t.http).get('/console/audit/export')).status).toBe(303);
   });
 
@@ -62,7 +62,7 @@ describe('console: audit download and streams', () => {
     expect(await t.ds.query(`SELECT count(*)::int AS n FROM audit_stream_deliveries WHERE stream_id = $1`, [stream.id])).toEqual([{ n: 1 }]);
     const wrong = await op.on(request(t.http).post(`/console/audit-streams/${stream.id}/replay`).type('form').send({ _csrf: form, from: to, to: from }));
     expect(wrong.status).toBe(400);
-    expect(wrong.text).toContain('to must not be earlier than from');
+    expect(wrong.text).toContain('To must not be earlier than From');
   });
   it('edits a stream, turns it on and off, and rotates its secret (shown once, both signing meanwhile); audited', async () => {
     const streams = t.app.get(AuditStreamsService);
@@ -76,7 +76,7 @@ describe('console: audit download and streams', () => {
     expect(bad.text).toContain('must be https');
     const badType = await post('edit', { name: 'edit me', url: 'http://127.0.0.1:9/hook', eventTypes: 'Login Failure' });
     expect(badType.status).toBe(400);
-    expect(badType.text).toContain('eventTypes must be event types');
+    expect(badType.text).toContain('Event types must be event types');
     const ok = await post('edit', { name: 'edited', url: 'http://127.0.0.1:10/hook', eventTypes: 'login.failure, sso.denied' });
     expect(ok.status).toBe(303);
     expect(await streams.find(stream.id)).toMatchObject({ name: 'edited', url: 'http://127.0.0.1:10/hook', eventTypes: ['login.failure', 'sso.denied'] });

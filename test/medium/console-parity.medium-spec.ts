@@ -53,7 +53,7 @@ describe('console: parity with the admin API', () => {
     const tenant = await makeTenant(t.ds, { attributes: { region: 'eu' } });
     const bad = await post(`/console/tenants/${tenant.id}`, { name: 'Changed', mfaPolicy: 'off', logoutLandingUrl: 'javascript:alert(1)' });
     expect(bad.status).toBe(400);
-    expect(bad.text).toContain('logoutLandingUrl must be an absolute http(s) URL');
+    expect(bad.text).toContain('After sign-out address must be an absolute http(s) URL');
     const nameless = await post(`/console/tenants/${tenant.id}`, { name: 'Changed', mfaPolicy: 'off', logoutLandingUrl: '', attr_key: [''], attr_value: ['7'] });
     expect(nameless.status).toBe(400);
     expect(nameless.text).toContain('Each attribute needs a name.');
@@ -67,6 +67,14 @@ describe('console: parity with the admin API', () => {
     expect(res.status).toBe(303);
     expect(await follow(res.headers.location)).toContain('User saved.');
     expect(await t.ds.query(`SELECT first_name, attributes FROM users WHERE id = $1`, [user.id])).toEqual([{ first_name: 'Ada', attributes: { seat: 3, admin: false, zip: '01234' } }]);
+  });
+
+  it("names a product setting by its label when the service refuses it, never by its JSON path", async () => {
+    const target = await makeTarget(t, { kind: 'metabase', baseUrl: 'https://mb.example', secret: 'metabase-jwt-secret-0123456789abcdef' });
+    const res = await post(`/console/targets/${target.id}`, { name: 'MB', baseUrl: 'https://mb.example', 'settings.tokenTtlSeconds': '5000' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('SSO token lifetime (s) must be a whole number from 60 to 600');
+    expect(res.text).not.toContain('settings.tokenTtlSeconds must');
   });
 
   it('names the user fields in words, the same as the admin API: "Email", "First name", never email / firstName', async () => {

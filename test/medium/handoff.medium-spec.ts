@@ -75,7 +75,7 @@ describe('host-app hand-off', () => {
       });
       const short = await request(t.http).post(`/api/v1/tenants/${tenant.id}/handoff/secrets`).set(admin()).send({ secret: 'short' });
       expect(short.status).toBe(400);
-      expect(short.body.message).toContain('secret must be 32 to 1024 characters long');
+      expect(short.body.message).toContain('Secret must be 32 to 1024 characters long');
       await request(t.http).patch(`/api/v1/tenants/${tenant.id}/handoff`).set(admin()).send({ jitProvisioning: 'yes' }).expect(400);
       await request(t.http).get(`/api/v1/tenants/${randomUUID()}/handoff`).set(admin()).expect(404);
 

@@ -226,7 +226,7 @@ describe('two-step verification', () => {
     const api = (r: request.Test) => r.set('Authorization', `Bearer ${adminKey}`);
     const bad = await api(request(t.http).patch(`/api/v1/tenants/${tenant.id}`)).send({ mfaPolicy: 'sometimes' });
     expect(bad.status).toBe(400);
-    expect(JSON.stringify(bad.body)).toContain('mfaPolicy must be one of off, optional, required');
+    expect(JSON.stringify(bad.body)).toContain('Two-step verification must be one of off, optional, required');
     const ok = await api(request(t.http).patch(`/api/v1/tenants/${tenant.id}`)).send({ mfaPolicy: 'required' }).expect(200);
     expect(ok.body.mfaPolicy).toBe('required');
     const state = await api(request(t.http).get(`/api/v1/tenants/${tenant.slug}/users/${user.id}/mfa`)).expect(200);
@@ -285,7 +285,7 @@ describe('two-step verification', () => {
     expect((await t.ds.query(`SELECT mfa_policy FROM tenants WHERE id = $1`, [tenant.id]))[0].mfa_policy).toBe('required');
     const refused = await op.on(request(t.http).post(`/console/tenants/${tenant.id}`)).type('form').send({ _csrf: csrfFieldOf(page.text), name: 'Renamed', mfaPolicy: 'always' });
     expect(refused.status).toBe(400);
-    expect(refused.text).toContain('mfaPolicy must be one of off, optional, required');
+    expect(refused.text).toContain('Two-step verification must be one of off, optional, required');
 
     const userPage = op.store(await op.on(request(t.http).get(`/console/tenants/${tenant.id}/users/${user.id}`)).expect(200));
     expect(userPage.text).toContain('Authenticator app: set up');

@@ -44,7 +44,7 @@ describe('password sign-in off for a tenant with a company identity provider', (
     const tenant = await makeTenant(t.ds);
     expect((await api.get(`/api/v1/tenants/${tenant.id}`).expect(200)).body.passwordSignIn).toBe(true);
     const bad = await api.patch(`/api/v1/tenants/${tenant.id}`).send({ passwordSignIn: 'no' }).expect(400);
-    expect(JSON.stringify(bad.body)).toContain('passwordSignIn must be true or false');
+    expect(JSON.stringify(bad.body)).toContain('Password sign-in must be true or false');
     expect((await api.patch(`/api/v1/tenants/${tenant.id}`).send({ passwordSignIn: false }).expect(200)).body.passwordSignIn).toBe(false);
   });
 

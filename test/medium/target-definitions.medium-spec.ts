@@ -63,7 +63,7 @@ describe('every target definition through the admin API', () => {
 
   it('refuses a kind no definition has, and the database takes any kind as text (no CHECK listing them)', async () => {
     const res = await admin('post', '/targets').send({ slug: 'no-kind', kind: 'no-such-product', baseUrl: 'https://x.example.com', secrets: {} }).expect(400);
-    expect(res.body.message).toMatch(/kind must be one of/);
+    expect(res.body.message).toMatch(/Product must be one of/);
     const [constraint] = await t.ds.query(`SELECT 1 FROM pg_constraint WHERE conname = 'ck_targets_kind'`);
     expect(constraint).toBeUndefined();
   });

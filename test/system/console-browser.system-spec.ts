@@ -229,7 +229,7 @@ describeBrowser('operator console in a real browser', () => {
       await page.locator('#create-name').fill('Keep Me');
       await page.locator('#create-slug').fill('Not A Slug!');
       await submit(page, 'Create tenant');
-      expect(await page.locator('#create-slug-error').textContent()).toMatch(/^slug must be 1-63 lower-case letters/);
+      expect(await page.locator('#create-slug-error').textContent()).toMatch(/^Slug must be 1-63 lower-case letters/);
       expect(await page.locator('#create-slug').getAttribute('aria-invalid')).toBe('true');
       expect(await page.locator('#create-name').inputValue()).toBe('Keep Me');
       expect(await page.locator('#create-slug').inputValue()).toBe('Not A Slug!');
@@ -243,12 +243,37 @@ describeBrowser('operator console in a real browser', () => {
       await page.locator('#target-settings_tokenTtlSeconds').fill('5000');
       await page.locator('#target-settings_emailClaim').fill('mail');
       await submit(page, 'Create Metabase target');
-      expect(await page.locator('#target-settings_tokenTtlSeconds-error').textContent()).toContain('settings.tokenTtlSeconds must be a whole number from 60 to 600');
+      expect(await page.locator('#target-settings_tokenTtlSeconds-error').textContent()).toContain('SSO token lifetime (s) must be a whole number from 60 to 600');
       expect(await page.locator('#target-settings_emailClaim').inputValue()).toBe('mail');
       expect(await page.locator('#target-secrets_secret').inputValue()).toBe('');
       await shot(page, 'target-form-error');
       expect(await t.ds.query(`SELECT 1 FROM tenants WHERE name = 'Keep Me'`)).toHaveLength(0);
       expect(await t.ds.query(`SELECT 1 FROM targets WHERE slug = 'mb-bad'`)).toHaveLength(0);
+    } finally {
+      await ctx.close();
+    }
+  }, 120_000);
+
+  it('an operator deletes a tenant: the button asks first, names what goes, and wants the slug typed (at 390 px)', async () => {
+    const { ctx, page } = await context(false, 390);
+    try {
+      await signIn(page, 'operators', OP_EMAIL, OP_PASSWORD, '/console/tenants');
+      await page.locator('#create-name').fill('Short Lived');
+      await page.locator('#create-slug').fill('short-lived');
+      await submit(page, 'Create tenant');
+      await submit(page, 'Delete tenant…');
+      expect(await page.locator('h1').textContent()).toBe('Delete Short Lived?');
+      expect(await page.locator('main').textContent()).toContain('0 users');
+      await shot(page, 'tenant-delete-confirm-390');
+      await page.getByLabel('Type short-lived to confirm').fill('short');
+      await submit(page, 'Delete tenant');
+      expect(await page.locator('#confirm-confirmSlug-error').textContent()).toContain('Type the slug short-lived exactly');
+      expect(await t.ds.query(`SELECT 1 FROM tenants WHERE slug = 'short-lived'`)).toHaveLength(1);
+      await page.getByLabel('Type short-lived to confirm').fill('short-lived');
+      await submit(page, 'Delete tenant');
+      expect(new URL(page.url()).pathname).toBe('/console/tenants');
+      expect(await page.getByRole('status').textContent()).toContain('Tenant deleted');
+      expect(await t.ds.query(`SELECT 1 FROM tenants WHERE slug = 'short-lived'`)).toHaveLength(0);
     } finally {
       await ctx.close();
     }

@@ -246,11 +246,11 @@ describe('console: operators, tenant admins and scope', () => {
       const op = await signIn(t, 'operators', OP_EMAIL, OP_PASSWORD);
       const page = await op.on(request(t.http).get(`/console/audit?from=${encodeURIComponent(value)}`));
       expect({ status: page.status, field: page.text.includes('id="audit-from-error"') }).toEqual({ status: 400, field: true });
-      expect(page.text).toContain('from must be an ISO 8601 date or date-time');
+      expect(page.text).toContain('From must be an ISO 8601 date or date-time');
       const key = await makeApiKey(t.ds);
       const api = await request(t.http).get(`/api/v1/audit-events?from=${encodeURIComponent(value)}`).set('Authorization', `Bearer ${key}`);
       expect({ status: api.status, error: api.body.error }).toEqual({ status: 400, error: 'validation_failed' });
-      expect(api.body.message).toContain('from must be an ISO 8601 date or date-time');
+      expect(api.body.message).toContain('From must be an ISO 8601 date or date-time');
     },
   );
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jwtVerify } from 'jose';
@@ -98,5 +99,23 @@ describe('README Quick start', () => {
     const jwt = new URL(sso.headers.location).searchParams.get('jwt')!;
     const { payload } = await jwtVerify(jwt, new TextEncoder().encode(secret), { algorithms: ['HS256'] });
     expect(payload).toMatchObject({ email, first_name: 'Ada', groups: ['Analysts'], region: 'emea', customer_id: 42 });
+  });
+
+  it('stops waiting when the service does not start, and shows the log line that says why', async () => {
+    // Up to the end of the wait loop; `npm start` fails the way a taken port does (one line, exit 1).
+    const waitPart = /^[\s\S]*?^until [\s\S]*?^done\b.*$/m.exec(quickStartScript())?.[0];
+    expect(waitPart).toBeDefined();
+    const why = 'embed-idp failed to start: PORT 1 is already in use (another embed-idp, or another server): stop what uses it, or set PORT to a free port (e.g. PORT=3000).';
+    const dir = mkdtempSync(join(tmpdir(), 'quick-start-'));
+    try {
+      const { stdout } = await promisify(execFile)('bash', ['-c', `npm() { echo ${JSON.stringify(why)}; return 1; }\n${waitPart}`], {
+        env: { PATH: process.env.PATH, PORT: '1' },
+        cwd: dir,
+        timeout: 15_000,
+      });
+      expect(stdout.trim()).toBe(why);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -41,7 +41,7 @@ export class CreateInvitationDto {
   @ArrayMaxSize(100)
   @Trim({ each: true })
   @IsString({ each: true })
-  @Matches(GROUP_NAME_RULE, { each: true, message: `each group ${GROUP_NAME_MESSAGE}` })
+  @Matches(GROUP_NAME_RULE, { each: true, message: `Each group ${GROUP_NAME_MESSAGE}` })
   groups?: string[];
 }
 

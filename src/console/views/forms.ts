@@ -91,13 +91,37 @@ export function when(d: Date | string | null | undefined): SafeHtml | '' {
 /**
  * The page a destructive action shows first (no script needed): what will happen, the
  * action's button (posting `confirm=yes`) and a way back. A single click on the original
- * button never does it.
+ * button never does it. For what cannot be undone and takes much with it (a tenant, a
+ * target), `typed` asks for its slug too: the button alone does nothing.
  */
-export function confirmPanel(v: { action: string; csrf: string; question: string; consequence: string; label: string; back: string }): SafeHtml {
+export function confirmPanel(v: {
+  action: string;
+  csrf: string;
+  question: string;
+  consequence: string;
+  label: string;
+  back: string;
+  /** What goes with it, one line each. */
+  removes?: string[];
+  /** After the list: what stays, or the gentler alternative. */
+  note?: string;
+  typed?: { name: string; expected: string; error?: string };
+}): SafeHtml {
+  const t = v.typed;
+  const err = t?.error;
+  const button = t
+    ? html`<form method="post" action="${v.action}"><input type="hidden" name="_csrf" value="${v.csrf}"><input type="hidden" name="confirm" value="yes">
+<label for="confirm-${t.name}">Type <code>${t.expected}</code> to confirm</label>
+<input id="confirm-${t.name}" name="${t.name}" type="text" required autocomplete="off" autocapitalize="none" spellcheck="false" maxlength="100"${err && html` aria-invalid="true" aria-describedby="confirm-${t.name}-error"`}>
+${err && html`<p class="field-error" id="confirm-${t.name}-error">${err}</p>`}
+<div class="row"><div><button type="submit" class="danger">${v.label}</button></div><p><a href="${v.back}">Cancel</a></p></div></form>`
+    : html`<div class="row">${actionButton(v.action, v.csrf, v.label, 'danger', { confirm: 'yes' })}<p><a href="${v.back}">Cancel</a></p></div>`;
   return html`<section class="card" aria-labelledby="confirm-h">
 <h2 id="confirm-h">${v.question}</h2>
 <p>${v.consequence}</p>
-<div class="row">${actionButton(v.action, v.csrf, v.label, 'danger', { confirm: 'yes' })}<p><a href="${v.back}">Cancel</a></p></div>
+${v.removes?.length ? html`<ul>${v.removes.map((r) => html`<li>${r}</li>`)}</ul>` : ''}
+${v.note && html`<p class="muted">${v.note}</p>`}
+${button}
 </section>`;
 }
 

@@ -5,7 +5,7 @@ import type { ProductSchema } from '../product-schemas';
 import { secretIsSet } from '../product-schemas';
 import { renderSchemaFields } from '../schema-form';
 import type { SetupGuide } from '../../products/product-definition';
-import { checkbox, FormState, formOpen, input, select, tag, when } from './forms';
+import { actionButton, checkbox, FormState, formOpen, input, select, tag, when } from './forms';
 import { html, joinHtml, SafeHtml } from '../../common/html';
 
 export function targetsPage(v: { base: string; targets: TargetView[]; products: ProductSchema[] }): SafeHtml {
@@ -105,4 +105,12 @@ export function rotateConfirm(v: { base: string; csrf: string; target: TargetVie
 export function chooseKindPage(base: string, products: readonly ProductSchema[]): SafeHtml {
   return html`<section class="card"><p>Which BI product does this target sign people in to?</p>
 <p>${joinHtml(products.map((p) => html`<a class="button secondary" href="${base}/console/targets/new?kind=${p.kind}">New ${p.label} target</a>`), ' ')}</p></section>`;
+}
+
+/** The target page's last card: deleting asks first (who loses access) and wants the slug typed. */
+export function deletePanel(base: string, csrf: string, target: TargetView): SafeHtml {
+  return html`<section class="card" aria-labelledby="delete-h"><h2 id="delete-h">Delete this target</h2>
+<p class="muted">Ends sign-ins to it for every tenant and removes their access grants, for good. Shows who loses access and asks for its slug first.</p>
+${actionButton(`${base}/console/targets/${target.id}/delete`, csrf, 'Delete target…', 'danger')}
+</section>`;
 }

@@ -190,6 +190,11 @@ ${!t.operator && v.operator && html`<section class="card" aria-labelledby="statu
 <h2 id="status-h">${t.disabled ? 'Disabled' : 'Disable this tenant'}</h2>
 <p class="muted">${t.disabled ? 'Its users cannot sign in. Enabling lets them sign in again.' : 'Signs all its users out and stops them signing in, until enabled again. Asks first.'}</p>
 ${actionButton(`${path}/${t.disabled ? 'enable' : 'disable'}`, v.csrf, t.disabled ? 'Enable tenant' : 'Disable tenant…', t.disabled ? 'secondary' : 'danger')}
+</section>
+<section class="card" aria-labelledby="delete-h">
+<h2 id="delete-h">Delete this tenant</h2>
+<p class="muted">Removes it with its users, groups, API keys and access grants, for good. Shows what goes and asks for its slug first.</p>
+${actionButton(`${path}/delete`, v.csrf, 'Delete tenant…', 'danger')}
 </section>`}
 </div>`;
 }

@@ -292,7 +292,7 @@ const accessSettingsSchema: ObjectSchema = {
   type: 'object',
   properties: {
     // Metabase's contract, Metabase multi-tenancy: @tenant must match ^[-_a-z0-9]{1,255}$.
-    metabaseTenantSlug: { type: 'string', title: 'Metabase tenant slug', description: 'The @tenant (default: the tenant slug)', pattern: METABASE_TENANT_SLUG.source, 'x-pattern-message': 'a Metabase tenant slug (must match ^[-_a-z0-9]{1,255}$)' },
+    metabaseTenantSlug: { type: 'string', title: 'Metabase tenant slug', description: 'The @tenant (default: the tenant slug)', pattern: METABASE_TENANT_SLUG.source, 'x-pattern-message': 'a Metabase tenant slug: 1 to 255 lower-case letters, digits, - or _' },
     sharedAccount: schemas.sharedAccount('Metabase'),
     lockedParams: {
       type: 'object',
@@ -300,6 +300,7 @@ const accessSettingsSchema: ObjectSchema = {
       description: 'Signed-embed parameter -> the attribute whose value it is locked to (access, else user, else tenant)',
       additionalProperties: { type: 'string', maxLength: 100, 'x-pattern-message': 'an attribute name of 1 to 100 characters' },
       'x-key-pattern': '^[A-Za-z0-9_-]{1,100}$',
+      'x-key-message': 'a parameter name of 1 to 100 letters, digits, _ or -',
       maxProperties: 50,
     },
     embeddableDashboards: EMBEDDABLE_DASHBOARDS,

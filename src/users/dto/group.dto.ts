@@ -9,13 +9,13 @@ import type { Group } from '../group.entity';
  * names: 1-100 characters, no control characters, no surrounding spaces (trimmed).
  */
 export const GROUP_NAME_RULE = /^[^\p{Cc}]{1,100}$/u;
-export const GROUP_NAME_MESSAGE = 'name must be 1 to 100 characters with no control characters';
+export const GROUP_NAME_MESSAGE = 'name must be 1 to 100 characters, without line breaks, tabs or other control characters';
 
 export class GroupNameDto {
   @ApiProperty({ maxLength: 100, example: 'analysts' })
   @Trim()
   @IsString()
-  @Matches(GROUP_NAME_RULE, { message: `group ${GROUP_NAME_MESSAGE}` })
+  @Matches(GROUP_NAME_RULE, { message: `Group ${GROUP_NAME_MESSAGE}` })
   name: string;
 }
 

@@ -66,7 +66,7 @@ export class CreateUserDto {
   @ArrayMaxSize(100)
   @Trim({ each: true })
   @IsString({ each: true })
-  @Matches(GROUP_NAME_RULE, { each: true, message: `each group ${GROUP_NAME_MESSAGE}` })
+  @Matches(GROUP_NAME_RULE, { each: true, message: `Each group ${GROUP_NAME_MESSAGE}` })
   groups?: string[];
 
   @ApiPropertyOptional({ enum: USER_ROLES, default: 'member', description: 'tenant_admin: manages this tenant in the operator console' })
