@@ -129,7 +129,7 @@ describe('admin API: targets', () => {
     it('validates slug, kind and unknown fields', async () => {
       expect((await admin().post('/api/v1/targets', metabaseBody({ slug: 'Bad_Slug' })).expect(400)).body.message).toMatch(/Slug must be/);
       expect((await admin().post('/api/v1/targets', metabaseBody({ slug: '-x' })).expect(400)).body.message).toMatch(/Slug/);
-      expect((await admin().post('/api/v1/targets', metabaseBody({ kind: 'looker' })).expect(400)).body.message).toMatch(/Product must be one of metabase, sisense, databricks/);
+      expect((await admin().post('/api/v1/targets', metabaseBody({ kind: 'mode-analytics' })).expect(400)).body.message).toMatch(/Product must be one of metabase, sisense, databricks/);
       expect((await admin().post('/api/v1/targets', metabaseBody({ colour: 'blue' })).expect(400)).body.message).toMatch(/"colour" is not a field this accepts/);
       expect((await admin().post('/api/v1/targets', metabaseBody({ settings: ['x'] })).expect(400)).body.message).toMatch(/Settings/);
       expect((await admin().post('/api/v1/targets', metabaseBody({ secret: 12345678901234567 })).expect(400)).body.message).toMatch(/Secret must be text/);

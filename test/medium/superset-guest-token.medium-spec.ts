@@ -280,10 +280,10 @@ describe('Superset guest tokens (/embed/:target/superset/:uuid/guest-token)', ()
     it('templates are checked when the access is saved: unbalanced braces, bad names, bad dataset ids', async () => {
       const tg = await target('sign', { access: null });
       for (const [rls, words] of [
-        [{ '*': 'customer_id = {customer_id' }, 'settings.rls.* has a "{" at position 15 that is never closed'],
-        [{ '*': 'customer_id = customer_id}' }, 'settings.rls.* has a "}" at position 26 that closes no "{"'],
-        [{ '*': 'x = {1bad}' }, 'settings.rls.* has {1bad}, which is not an attribute name'],
-        [{ 'dataset-1': 'x = 1' }, 'settings.rls key "dataset-1" must match'],
+        [{ '*': 'customer_id = {customer_id' }, 'settings.rls (every dataset): the clause has a "{" at position 15 that is never closed'],
+        [{ '*': 'customer_id = customer_id}' }, 'settings.rls (every dataset): the clause has a "}" at position 26 that closes no "{"'],
+        [{ '*': 'x = {1bad}' }, 'settings.rls (every dataset): the clause has {1bad}, which is not an attribute name'],
+        [{ 'dataset-1': 'x = 1' }, 'settings.rls key "dataset-1" must be a Superset dataset id (a number) or * for every dataset'],
       ] as const) {
         const res = await request(t.http).put(`/api/v1/tenants/${tenant.id}/access/${tg.id}`).set(admin()).send({ settings: { dashboards: [DASH], rls } });
         expect(res.status).toBe(400);

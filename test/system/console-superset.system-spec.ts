@@ -67,7 +67,7 @@ describeBrowser('console: a Superset target in a real browser', () => {
       await page.locator('#target-settings_allowedOrigins').fill('https://app.example.com');
       // Sign mode without an audience: refused, by the field.
       await submit(page, 'Create Apache Superset target');
-      expect(await page.locator('.field-error').first().textContent()).toMatch(/audience is required in sign mode/);
+      expect(await page.locator('.field-error').first().textContent()).toMatch(/Audience \(sign mode\) is required in sign mode/);
       await page.locator('#target-secrets_secret').fill(GUEST_SECRET);
       await page.locator('#target-settings_audience').fill('superset');
       await submit(page, 'Create Apache Superset target');
@@ -88,7 +88,7 @@ describeBrowser('console: a Superset target in a real browser', () => {
       await page.locator('#grant-settings_dashboards').fill(DASH);
       await page.locator('#grant-settings_rls').fill('* = customer_id = {customer_id\n12 = region = {region}');
       await submit(page, 'Grant access');
-      expect(await page.locator('body').textContent()).toContain('settings.rls.* has a "{" at position 15 that is never closed');
+      expect(await page.locator('body').textContent()).toContain('Row-level security (every dataset): the clause has a "{" at position 15 that is never closed');
       await shots(page, 'superset-access-error');
       await page.locator('#grant-settings_rls').fill('* = customer_id = {customer_id}\n12 = region = {region}');
       await submit(page, 'Grant access');

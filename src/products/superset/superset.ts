@@ -335,6 +335,7 @@ const RLS: NestedObjectSchema = {
   description: 'Dataset id (or * for every dataset) = SQL clause; {attribute} becomes that attribute as a SQL literal, e.g. * = customer_id = {customer_id}',
   additionalProperties: { type: 'string', maxLength: 2000 },
   'x-key-pattern': '^(\\*|[1-9][0-9]{0,9})$',
+  'x-key-message': 'a Superset dataset id (a number) or * for every dataset',
   maxProperties: 50,
 };
 
@@ -419,7 +420,7 @@ export const superset = defineTarget({
       for (const [dataset, template] of Object.entries(rls)) {
         if (typeof template !== 'string') continue;
         const parsed = parseTemplate(template);
-        if ('problem' in parsed) problems.push(`settings.rls.${dataset} ${parsed.problem}`);
+        if ('problem' in parsed) problems.push(`settings.rls (${dataset === '*' ? 'every dataset' : `dataset ${dataset}`}): the clause ${parsed.problem}`);
       }
     }
     return problems;
