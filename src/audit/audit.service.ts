@@ -4,6 +4,7 @@ import { EntityManager, Repository } from 'typeorm';
 import type { RequestMeta } from '../common/request-meta';
 import { MetricsService } from '../metrics/metrics.service';
 import { AfterCommit } from './after-commit';
+import { AuditCommitted } from './audit-committed';
 import { AuditEvent } from './audit-event.entity';
 import { TokenBuckets } from './token-buckets';
 
@@ -42,6 +43,7 @@ export class AuditService {
   constructor(
     @InjectRepository(AuditEvent) private readonly repo: Repository<AuditEvent>,
     private readonly metrics: MetricsService,
+    private readonly committed: AuditCommitted,
   ) {
     this.afterCommit = new AfterCommit(repo.manager.connection);
   }
@@ -61,7 +63,10 @@ export class AuditService {
       details: (input.details ?? {}) as AuditEvent['details'] & object,
     });
     // Counted once the row is there for good: a counter cannot run ahead of the trail.
-    this.afterCommit.run(manager?.queryRunner, () => this.metrics.audited(input.type, input.details));
+    this.afterCommit.run(manager?.queryRunner, () => {
+      this.metrics.audited(input.type, input.details);
+      this.committed.notify();
+    });
   }
 
   /**
