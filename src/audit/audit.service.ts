@@ -114,10 +114,14 @@ export class AuditService {
   async *each(q: Omit<AuditQuery, 'limit' | 'before'>, pageSize = 1000): AsyncGenerator<AuditEvent[]> {
     let before: string | undefined;
     for (;;) {
-      const page = await this.list({ ...q, limit: pageSize, before });
-      if (page.length) yield page;
-      if (page.length < pageSize) return;
-      before = page[page.length - 1].id;
+      let page: AuditEvent[] | null = await this.list({ ...q, limit: pageSize, before });
+      const n = page.length;
+      if (n) yield page;
+      if (n < pageSize) return;
+      before = page[n - 1].id;
+      // Not kept alive while the next page is read: it would outlive young-generation
+      // collections and pile up in the old generation until a full GC.
+      page = null;
     }
   }
 
