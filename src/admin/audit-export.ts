@@ -76,9 +76,9 @@ export async function writeAuditExport(res: Response, pages: AsyncIterable<Audit
       for (const e of page) {
         if (res.destroyed) return;
         chunk += csv ? auditEventCsv(e) : `${JSON.stringify(auditEventJson(e))}\n`;
-        // Written in pieces of about CHUNK_CHARS, not a page at a time: a string of a whole
-        // page (~400 KB) lands in V8's large-object space, which only a full mark-compact
-        // frees, and the heap grew by hundreds of MB over a long export before one ran.
+        // Written in pieces of about CHUNK_CHARS, not a page at a time: a small string dies
+        // young (cheap scavenges); one of a whole page (~400 KB) lands in V8's large-object
+        // space, which only a full mark-compact frees.
         if (chunk.length >= CHUNK_CHARS) {
           const ok = res.write(chunk);
           chunk = '';
