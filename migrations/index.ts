@@ -19,6 +19,8 @@ import { PartitionAuditEvents1765500000000 } from './1765500000000-PartitionAudi
 import { AddAuditStreams1765510000000 } from './1765510000000-AddAuditStreams';
 import { NotifyAuditStreamDeliveries1765550000000 } from './1765550000000-NotifyAuditStreamDeliveries';
 import { AddAuditStreamPreviousSecret1765550000001 } from './1765550000001-AddAuditStreamPreviousSecret';
+import { DropAuditStreamDeliveriesNotify1766100000000 } from './1766100000000-DropAuditStreamDeliveriesNotify';
+import { DropDuplicateLegacyAuditIndex1766100000001 } from './1766100000001-DropDuplicateLegacyAuditIndex';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -43,4 +45,6 @@ export const MIGRATIONS = [
   AddAuditStreams1765510000000,
   NotifyAuditStreamDeliveries1765550000000,
   AddAuditStreamPreviousSecret1765550000001,
+  DropAuditStreamDeliveriesNotify1766100000000,
+  DropDuplicateLegacyAuditIndex1766100000001,
 ];

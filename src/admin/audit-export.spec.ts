@@ -1,4 +1,5 @@
-import { csvField, csvLine } from './audit-export';
+import { EventEmitter } from 'node:events';
+import { csvField, csvLine, writeAuditExport } from './audit-export';
 
 describe('audit export CSV', () => {
   it('quotes fields holding a comma, quote, CR or LF, doubling quotes (RFC 4180)', () => {
@@ -18,5 +19,34 @@ describe('audit export CSV', () => {
     expect(csvField('\t=1')).toBe("'\t=1");
     expect(csvField('\r=1')).toBe(`"'\r=1"`);
     expect(csvField('a=1')).toBe('a=1');
+  });
+});
+
+describe('audit export writer', () => {
+  /** A response that records each write and never pushes back. */
+  function fakeRes() {
+    const writes: string[] = [];
+    const res = new EventEmitter() as EventEmitter & Record<string, unknown>;
+    Object.assign(res, {
+      destroyed: false,
+      status: () => res,
+      setHeader: () => res,
+      write: (c: string) => (writes.push(c), true),
+      end: () => undefined,
+      destroy: () => undefined,
+    });
+    return { res: res as never, writes };
+  }
+  const event = (i: number) =>
+    ({ id: String(i), type: 'sso.token_issued', actor: `user:${i}`, tenantId: null, ip: '203.0.113.1', requestId: 'r', at: new Date(0), details: { jti: 'x'.repeat(150), i } }) as never;
+
+  it('writes a page in small pieces, never one string of the whole page (V8 keeps large strings until a full GC)', async () => {
+    const { res, writes } = fakeRes();
+    const page = Array.from({ length: 1000 }, (_, i) => event(i));
+    await writeAuditExport(res, (async function* () { yield page; yield page.slice(0, 10); })(), 'ndjson');
+    const text = writes.join('');
+    expect(text.split('\n').filter(Boolean)).toHaveLength(1010);
+    expect(text.length).toBeGreaterThan(200_000);
+    expect(Math.max(...writes.map((w) => w.length))).toBeLessThan(64 * 1024);
   });
 });

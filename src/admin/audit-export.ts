@@ -59,6 +59,9 @@ async function drainedOrClosed(res: Response): Promise<void> {
   }
 }
 
+/** Characters per write: well below V8's regular-object limit (kMaxRegularHeapObjectSize, 128 KB). */
+const CHUNK_CHARS = 32 * 1024;
+
 export async function writeAuditExport(res: Response, pages: AsyncIterable<AuditEvent[]>, format: 'ndjson' | 'csv'): Promise<void> {
   const csv = format === 'csv';
   const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '');
@@ -69,10 +72,22 @@ export async function writeAuditExport(res: Response, pages: AsyncIterable<Audit
   if (csv) res.write(csvLine([...EXPORT_COLUMNS]));
   try {
     for await (const page of pages) {
-      if (res.destroyed) return;
-      const chunk = page.map((e) => (csv ? auditEventCsv(e) : `${JSON.stringify(auditEventJson(e))}\n`)).join('');
-      if (!res.write(chunk)) await drainedOrClosed(res);
+      let chunk = '';
+      for (const e of page) {
+        if (res.destroyed) return;
+        chunk += csv ? auditEventCsv(e) : `${JSON.stringify(auditEventJson(e))}\n`;
+        // Written in pieces of about CHUNK_CHARS, not a page at a time: a small string dies
+        // young (cheap scavenges); one of a whole page (~400 KB) lands in V8's large-object
+        // space, which only a full mark-compact frees.
+        if (chunk.length >= CHUNK_CHARS) {
+          const ok = res.write(chunk);
+          chunk = '';
+          if (!ok) await drainedOrClosed(res);
+        }
+      }
+      if (chunk && !res.write(chunk)) await drainedOrClosed(res);
     }
+    if (res.destroyed) return;
     res.end();
   } catch (err) {
     res.destroy(err as Error);

@@ -1,14 +1,15 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { MetricsModule } from '../metrics/metrics.module';
+import { AuditCommitted } from './audit-committed';
 import { AuditEvent } from './audit-event.entity';
 import { AuditPartitions } from './audit-partitions';
 import { AuditService } from './audit.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([AuditEvent]), MetricsModule],
-  providers: [AuditService],
-  exports: [AuditService],
+  providers: [AuditService, AuditCommitted],
+  exports: [AuditService, AuditCommitted],
 })
 export class AuditModule {}
 

@@ -4,6 +4,7 @@ import { EntityManager, Repository } from 'typeorm';
 import type { RequestMeta } from '../common/request-meta';
 import { MetricsService } from '../metrics/metrics.service';
 import { AfterCommit } from './after-commit';
+import { AuditCommitted } from './audit-committed';
 import { AuditEvent } from './audit-event.entity';
 import { TokenBuckets } from './token-buckets';
 
@@ -42,6 +43,7 @@ export class AuditService {
   constructor(
     @InjectRepository(AuditEvent) private readonly repo: Repository<AuditEvent>,
     private readonly metrics: MetricsService,
+    private readonly committed: AuditCommitted,
   ) {
     this.afterCommit = new AfterCommit(repo.manager.connection);
   }
@@ -61,7 +63,10 @@ export class AuditService {
       details: (input.details ?? {}) as AuditEvent['details'] & object,
     });
     // Counted once the row is there for good: a counter cannot run ahead of the trail.
-    this.afterCommit.run(manager?.queryRunner, () => this.metrics.audited(input.type, input.details));
+    this.afterCommit.run(manager?.queryRunner, () => {
+      this.metrics.audited(input.type, input.details);
+      this.committed.notify();
+    });
   }
 
   /**
@@ -109,10 +114,14 @@ export class AuditService {
   async *each(q: Omit<AuditQuery, 'limit' | 'before'>, pageSize = 1000): AsyncGenerator<AuditEvent[]> {
     let before: string | undefined;
     for (;;) {
-      const page = await this.list({ ...q, limit: pageSize, before });
-      if (page.length) yield page;
-      if (page.length < pageSize) return;
-      before = page[page.length - 1].id;
+      let page: AuditEvent[] | null = await this.list({ ...q, limit: pageSize, before });
+      const n = page.length;
+      if (n) yield page;
+      if (n < pageSize) return;
+      before = page[n - 1].id;
+      // Not kept alive while the next page is read: it would outlive young-generation
+      // collections and pile up in the old generation until a full GC.
+      page = null;
     }
   }
 

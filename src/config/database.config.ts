@@ -7,7 +7,7 @@ export interface DatabaseNamespace {
   /**
    * DATABASE_DIRECT_URL: a connection straight to Postgres while `url` goes through a pooler in
    * transaction mode (PgBouncer). Set, it carries what needs one server session: migrations
-   * (a session advisory lock), the audit stream listener (LISTEN) and the scheduled upkeep
+   * (a session advisory lock) and the scheduled upkeep
    * (partitions, prunes, under session advisory locks); and `url` gets no named prepared
    * statements and no startup options, which a transaction pooler cannot keep per client.
    */

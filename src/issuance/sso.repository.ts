@@ -6,6 +6,7 @@ import { liveSessionsSql } from '../auth/sessions.sql';
 import { SessionsService } from '../auth/sessions.service';
 import type { AccessSettings, GroupMappings } from '../catalog/access.entity';
 import type { TargetKind, TargetSettings } from '../catalog/target.entity';
+import { AuditCommitted } from '../audit/audit-committed';
 import { MetricsService } from '../metrics/metrics.service';
 import { Batcher, HOT_PATH_BATCHING } from '../common/batcher';
 import { namedQuery } from '../common/named-query';
@@ -77,6 +78,7 @@ export class SsoRepository {
     private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
     private readonly sessions: SessionsService,
+    private readonly auditCommitted: AuditCommitted,
   ) {}
 
   /**
@@ -149,6 +151,8 @@ export class SsoRepository {
       return [committed];
     }
     if (rows.length !== inputs.length) throw new Error(`token record answered ${rows.length} rows for ${inputs.length} tokens`);
+    // The statement committed its audit events (one per written token): one wake-up per batch.
+    this.auditCommitted.notify();
     return rows;
   }
 

@@ -1,11 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Client, Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
+import { AuditCommitted } from '../audit/audit-committed';
 import { AUDIT_EVENT_PAYLOAD_SQL, auditEventJoinSql } from '../audit/audit-events.sql';
 import { OutboundGuard } from '../catalog/outbound';
-import { InjectConfig } from '../config/config.module';
-import { Config } from '../config/configuration';
 import { AuditStreamsService } from './audit-streams.service';
 
 /**
@@ -17,17 +15,25 @@ export const RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000
 export const RETRY_FOR_MS = 3 * 86_400_000;
 /** A receiver gets this long to answer (Standard Webhooks suggests a short timeout, a few seconds). */
 export const DELIVERY_TIMEOUT_MS = 10_000;
-/** Deliveries in flight per process (each holds one pooled connection while it waits). */
+/** Streams sent to at once per process (each holds one pooled connection while it sends). */
 const CONCURRENCY = 4;
-/** The Postgres channel a trigger notifies when deliveries are queued (see the migration). */
-export const DELIVERIES_CHANNEL = 'audit_stream_deliveries';
+/** Deliveries claimed at once per stream, sent one after the other in order. */
+export const BATCH_SIZE = 200;
 /**
- * Idle, one loop per process still looks this often, for what no notification announces: a
- * delivery left by a process killed mid-send (its transaction rolled back), one whose retry
- * another process scheduled and then died, anything queued while the listener reconnected.
+ * No new send is started in a batch after this long: the claiming transaction (and the rows
+ * it locks) stays short even when the receiver is slow; the rest is claimed again at once.
  */
-export const FALLBACK_POLL_MS = 5_000;
-const RELISTEN_MS = 1_000;
+const BATCH_MS = 2_000;
+/**
+ * Idle, each process still looks this often, for what this process did not write: events
+ * written by another process, a delivery left by a process killed mid-send (its transaction
+ * rolled back), a retry another process scheduled. One indexed look per enabled stream.
+ */
+export const FALLBACK_POLL_MS = 1_000;
+/** Events committed within this long of each other wake the worker once (one claim, one batch). */
+const COALESCE_MS = 10;
+/** Namespace of the transaction-level advisory locks that let one process at a time send to a stream. */
+export const STREAM_SEND_LOCK = 727_401_126;
 
 export function retryDelay(attempts: number): number {
   return RETRY_DELAYS_MS[Math.min(attempts - 1, RETRY_DELAYS_MS.length - 1)];
@@ -35,182 +41,271 @@ export function retryDelay(attempts: number): number {
 
 interface Claimed {
   id: string;
-  stream_id: string;
   event_id: string;
   attempts: number;
   created_at: Date;
-  url: string;
+  due: boolean;
+  next_attempt_at: Date;
   payload: string | null;
+}
+
+interface StreamRow {
+  url: string;
   secret_enc: string;
   previous_secret_enc: string | null;
   previous_secret_until: Date | null;
 }
 
+type Outcome = { ok: true } | { ok: false; error: string; final?: boolean };
+
 /**
  * Sends the outbox (audit_stream_deliveries) to each stream's URL, signed per Standard
- * Webhooks. Safe with several processes: a delivery is claimed with FOR UPDATE SKIP LOCKED in
- * a transaction held while it is sent, so no two processes send it at once, and a process that
- * dies mid-send leaves it pending (its transaction rolls back) for another to send again: at
- * least once. In order per stream: only the oldest pending delivery of a stream is ever
- * claimed, so a stream whose receiver fails waits (up to 3 days) rather than skipping ahead.
+ * Webhooks, several streams at once, each stream's deliveries in order.
+ *
+ * Per stream, one transaction: a transaction-level advisory lock on the stream (so one process
+ * at a time sends to it, and a process that dies releases it with its connection), then up to
+ * BATCH_SIZE of its oldest pending deliveries claimed FOR UPDATE SKIP LOCKED, sent one after the
+ * other on a kept-alive connection, and marked delivered together at commit. A process killed
+ * mid-batch rolls back: the batch stays pending and is sent again by another: at least once,
+ * same webhook-id. A batch that does not start at the stream's oldest pending delivery (one
+ * still held by a process of the previous version, which claims heads without the advisory
+ * lock) is not sent: order is kept. A failed send ends the batch; its delivery is retried
+ * with backoff and holds the stream back (up to 3 days) rather than letting it skip ahead.
  */
 @Injectable()
 export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger(AuditStreamWorker.name);
   private stopping = false;
-  private loops: Promise<void>[] = [];
+  private dispatcher: Promise<void> | null = null;
+  /** Streams this process is sending to now, and their runs. */
+  private readonly busy = new Map<string, Promise<void>>();
   /** Opened secrets by their sealed value: a rotation (another sealed value) is seen at once, in every process. */
   private readonly secrets = new Map<string, Webhook>();
-  private readonly sleepers = new Set<() => void>();
-  private listener: Client | null = null;
+  private wakeDispatcher: (() => void) | null = null;
+  private woken = false;
+  private coalesce: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** How often an idle process looks (FALLBACK_POLL_MS; a test lengthens it to see the wake-up at work). */
+  pollMs = FALLBACK_POLL_MS;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly streams: AuditStreamsService,
     private readonly guard: OutboundGuard,
-    @InjectConfig('database') private readonly database: Config<'database'>,
+    private readonly committed: AuditCommitted,
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.listen();
-    for (let i = 0; i < CONCURRENCY; i++) this.loops.push(this.loop(i === 0 ? FALLBACK_POLL_MS : null));
+    this.unsubscribe = this.committed.subscribe(() => this.wakeSoon());
+    this.dispatcher = this.dispatch();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    this.wakeAll();
-    await Promise.all(this.loops);
-    await this.listener?.end().catch(() => undefined);
+    this.unsubscribe?.();
+    if (this.coalesce) clearTimeout(this.coalesce);
+    this.wake();
+    await this.dispatcher;
+    await Promise.all(this.busy.values());
   }
 
-  /**
-   * Idle workers sleep until Postgres notifies DELIVERIES_CHANNEL (LISTEN on a connection of
-   * its own, outside the pool: it is held for the process's life; on DATABASE_DIRECT_URL when
-   * set, since through a transaction pooler a LISTEN stays on a server connection that other
-   * clients then use, and the notifications never reach us). A lost connection is
-   * replaced after RELISTEN_MS; meanwhile the fallback poll still delivers.
-   */
-  private async listen(): Promise<void> {
-    if (this.stopping) return;
-    const pool = (this.dataSource.driver as unknown as { master?: Pool }).master;
-    const retry = () => {
-      if (this.listener === client) this.listener = null;
-      if (!this.stopping) setTimeout(() => void this.listen(), RELISTEN_MS).unref();
-    };
-    if (!this.dataSource.isInitialized || !pool) return void setTimeout(() => void this.listen(), RELISTEN_MS).unref();
-    const client = new Client(this.database.directUrl ? { ...pool.options, connectionString: this.database.directUrl } : pool.options);
-    let retried = false;
-    const once = () => {
-      if (!retried) (retried = true), retry();
-    };
-    client.on('notification', () => this.wakeAll());
-    client.on('error', (err) => {
-      if (!this.stopping) this.log.warn({ err }, 'audit stream listener lost (reconnecting; polling meanwhile)');
-      void client.end().catch(() => undefined);
-      once();
-    });
-    client.on('end', once);
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${DELIVERIES_CHANNEL}`);
-    } catch (err) {
-      if (!this.stopping) this.log.warn({ err }, 'audit stream listener could not connect (retried; polling meanwhile)');
-      void client.end().catch(() => undefined);
-      return once();
-    }
-    if (this.stopping) return void client.end().catch(() => undefined);
-    this.listener = client;
-    // Whatever was queued while nobody listened.
-    this.wakeAll();
+  /** Looks for due deliveries now (a retry fell due, a replay was queued). */
+  wake(): void {
+    this.woken = true;
+    this.wakeDispatcher?.();
   }
 
-  /** Until woken (a notification, a scheduled retry, shutdown), or `ms` when given. */
-  private sleep(ms: number | null): Promise<void> {
+  /** After COALESCE_MS: a burst of commits costs one look. */
+  private wakeSoon(): void {
+    if (this.coalesce || this.stopping) return;
+    this.coalesce = setTimeout(() => {
+      this.coalesce = null;
+      this.wake();
+    }, COALESCE_MS);
+    this.coalesce.unref();
+  }
+
+  /** Until woken or `ms` passed. */
+  private sleep(ms: number): Promise<void> {
+    if (this.woken) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        this.sleepers.delete(done);
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeDispatcher = null;
         resolve();
-      };
-      const timer = ms === null ? null : setTimeout(done, ms);
-      timer?.unref();
-      this.sleepers.add(done);
+      }
+      this.wakeDispatcher = done;
     });
   }
 
-  private wakeAll(): void {
-    for (const wake of [...this.sleepers]) wake();
-  }
-
-  /** `fallbackMs`: this loop polls that often when idle; null: it sleeps until woken. */
-  private async loop(fallbackMs: number | null): Promise<void> {
+  /** Finds the streams with a due delivery and runs one sender per stream, CONCURRENCY at most. */
+  private async dispatch(): Promise<void> {
     while (!this.stopping) {
-      let worked = false;
+      this.woken = false;
+      let due: string[] = [];
       try {
-        worked = await this.deliverOne();
+        if (this.dataSource.isInitialized && this.busy.size < CONCURRENCY) due = await this.dueStreams();
       } catch (err) {
         if (!this.stopping) this.log.warn({ err }, 'audit stream delivery run failed (retried)');
       }
-      // Work found: there may be more, for the sleeping loops too.
-      if (worked) this.wakeAll();
-      else if (!this.stopping) await this.sleep(fallbackMs ?? null);
+      let waiting = false;
+      for (const id of due) {
+        if (this.busy.has(id)) continue;
+        if (this.busy.size >= CONCURRENCY || this.stopping) {
+          waiting = true;
+          continue;
+        }
+        const run = this.sendAll(id).then((settled) => {
+          this.busy.delete(id);
+          // More may have come meanwhile, or another stream waits for a sender. Not after a
+          // run that sent nothing (another process holds the stream, or it waits for a
+          // retry): looking again at once would only spin.
+          if (settled > 0 || waiting) this.wake();
+        });
+        this.busy.set(id, run);
+      }
+      if (!this.stopping) await this.sleep(this.pollMs);
     }
   }
 
-  /** Claims and sends one delivery, if one is due; false when none is. */
-  async deliverOne(): Promise<boolean> {
-    if (!this.dataSource.isInitialized) return false;
+  /** Enabled streams whose oldest pending delivery is due (one index probe each). */
+  private async dueStreams(): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(`
+      SELECT s.id FROM audit_streams s
+       WHERE s.enabled
+         AND (SELECT d.next_attempt_at FROM audit_stream_deliveries d
+               WHERE d.stream_id = s.id AND d.status = 'pending' ORDER BY d.id LIMIT 1) <= now()
+       ORDER BY random()`);
+    return rows.map((r) => r.id);
+  }
+
+  /** Batches to `streamId` until nothing of it is due (or another process is sending to it): how many were settled. */
+  private async sendAll(streamId: string): Promise<number> {
+    let settled = 0;
+    try {
+      for (let n = 1; n > 0 && !this.stopping; settled += n) n = await this.deliverBatch(streamId);
+    } catch (err) {
+      if (!this.stopping) this.log.warn({ err, streamId }, 'audit stream delivery run failed (retried)');
+    }
+    return settled;
+  }
+
+  /**
+   * Claims and sends one batch of `streamId`'s due deliveries, in order. Returns how many were
+   * settled (delivered, or failed for good); 0 when none was due, a send failed (the stream
+   * waits for its retry), or another process is sending to the stream.
+   */
+  async deliverBatch(streamId: string): Promise<number> {
+    if (!this.dataSource.isInitialized) return 0;
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
+    let health: Outcome | null = null;
+    let settled = 0;
     try {
       await runner.startTransaction();
-      // Each stream's head (its oldest pending delivery), if due and not being sent by another
-      // process. `status = 'pending'` is checked again on the locked row: a head another
-      // process just delivered is then skipped, not sent twice.
-      const [row]: Claimed[] = await runner.query(`
-        SELECT d.id, d.stream_id, d.event_id, d.attempts, d.created_at, s.url,
-               s.secret_enc, s.previous_secret_enc, s.previous_secret_until,
-               ${AUDIT_EVENT_PAYLOAD_SQL} AS payload
-          FROM audit_stream_deliveries d
-          JOIN audit_streams s ON s.id = d.stream_id
-          ${auditEventJoinSql('d')}
-         WHERE d.id IN (SELECT DISTINCT ON (stream_id) id FROM audit_stream_deliveries WHERE status = 'pending' ORDER BY stream_id, id)
-           AND d.status = 'pending' AND d.next_attempt_at <= now() AND s.enabled
-         ORDER BY d.id
-         LIMIT 1
-         FOR UPDATE OF d SKIP LOCKED`);
-      if (!row) {
+      const claimed = await this.claim(runner, streamId);
+      if (!claimed) {
         await runner.commitTransaction();
-        return false;
+        return 0;
       }
-      const outcome = row.payload === null ? { ok: false, error: 'the event is gone (past retention)', final: true } : await this.send(row);
-      if (outcome.ok) {
-        await runner.query(`UPDATE audit_stream_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = now(), last_error = NULL WHERE id = $1`, [row.id]);
-      } else {
+      const { stream, rows } = claimed;
+      const delivered: string[] = [];
+      const started = Date.now();
+      for (const row of rows) {
+        if (this.stopping || Date.now() - started > BATCH_MS) break;
+        if (!row.due) {
+          this.wakeAt(new Date(row.next_attempt_at).getTime());
+          break;
+        }
+        const outcome: Outcome = row.payload === null ? { ok: false, error: 'the event is gone (past retention)', final: true } : await this.send(streamId, stream, row);
+        health = outcome;
+        if (outcome.ok) {
+          delivered.push(row.id);
+          settled++;
+          continue;
+        }
         const attempts = row.attempts + 1;
         const next = Date.now() + retryDelay(attempts);
         const failed = outcome.final || next - new Date(row.created_at).getTime() > RETRY_FOR_MS;
+        await runner.query(`UPDATE audit_stream_deliveries SET attempts = $2, last_error = $3, status = $4, next_attempt_at = $5 WHERE id = $1`, [
+          row.id,
+          attempts,
+          outcome.error.slice(0, 500),
+          failed ? 'failed' : 'pending',
+          new Date(next),
+        ]);
+        if (!failed) {
+          this.wakeAt(next);
+          break;
+        }
+        // Failed for good: the stream moves on to its next delivery.
+        settled++;
+      }
+      if (delivered.length) {
         await runner.query(
-          `UPDATE audit_stream_deliveries SET attempts = $2, last_error = $3, status = $4, next_attempt_at = $5 WHERE id = $1`,
-          [row.id, attempts, outcome.error.slice(0, 500), failed ? 'failed' : 'pending', new Date(next)],
+          `UPDATE audit_stream_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = now(), last_error = NULL WHERE id = ANY ($1::bigint[])`,
+          [delivered],
         );
-        // Nothing notifies when a retry falls due: wake this process's workers then.
-        if (!failed) setTimeout(() => this.wakeAll(), next - Date.now()).unref();
       }
       await runner.commitTransaction();
       // The stream's health, after the commit: updating its row inside the transaction would
-      // deadlock with a DELETE of the stream (which locks it, then waits for this delivery).
-      await runner.query(
-        outcome.ok ? `UPDATE audit_streams SET last_success_at = now() WHERE id = $1` : `UPDATE audit_streams SET last_failure_at = now(), last_error = $2 WHERE id = $1`,
-        outcome.ok ? [row.stream_id] : [row.stream_id, outcome.error.slice(0, 500)],
-      );
-      return true;
+      // deadlock with a DELETE of the stream (which locks it, then waits for these deliveries).
+      if (health) {
+        const h = health as Outcome;
+        await runner.query(
+          h.ok ? `UPDATE audit_streams SET last_success_at = now() WHERE id = $1` : `UPDATE audit_streams SET last_failure_at = now(), last_error = $2 WHERE id = $1`,
+          h.ok ? [streamId] : [streamId, h.error.slice(0, 500)],
+        );
+      }
+      return settled;
     } catch (err) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       throw err;
     } finally {
       await runner.release();
     }
+  }
+
+  /**
+   * In `runner`'s transaction: the stream's send lock, then its oldest pending deliveries
+   * (up to BATCH_SIZE) with their payloads, locked. Null when there is nothing to send now:
+   * another process holds the stream, the stream is disabled or gone, nothing is pending, or
+   * the oldest pending delivery is held by another process (sending later ones would break
+   * the order).
+   */
+  private async claim(runner: QueryRunner, streamId: string): Promise<{ stream: StreamRow; rows: Claimed[] } | null> {
+    const [{ locked }] = await runner.query(`SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked`, [STREAM_SEND_LOCK, streamId]);
+    if (!locked) return null;
+    const [stream]: StreamRow[] = await runner.query(
+      `SELECT url, secret_enc, previous_secret_enc, previous_secret_until FROM audit_streams WHERE id = $1 AND enabled`,
+      [streamId],
+    );
+    if (!stream) return null;
+    // Locked in id order; `status = 'pending'` is checked again on each locked row, so a row
+    // another process settled meanwhile is skipped, never sent twice.
+    const rows: (Claimed & { head: string })[] = await runner.query(
+      `WITH d AS (
+         SELECT id, event_id, event_at, attempts, created_at, next_attempt_at FROM audit_stream_deliveries
+          WHERE stream_id = $1 AND status = 'pending'
+          ORDER BY id LIMIT $2
+          FOR UPDATE SKIP LOCKED)
+       SELECT d.id, d.event_id, d.attempts, d.created_at, d.next_attempt_at, d.next_attempt_at <= now() AS due,
+              (SELECT min(id) FROM audit_stream_deliveries WHERE stream_id = $1 AND status = 'pending')::text AS head,
+              ${AUDIT_EVENT_PAYLOAD_SQL} AS payload
+         FROM d ${auditEventJoinSql('d')}
+        ORDER BY d.id`,
+      [streamId, BATCH_SIZE],
+    );
+    if (!rows.length || rows[0].head !== rows[0].id) return null;
+    return { stream, rows };
+  }
+
+  /** Wakes this process's sender when a retry falls due (nothing else announces it). */
+  private wakeAt(at: number): void {
+    setTimeout(() => this.wake(), Math.max(0, at - Date.now()) + 5).unref();
   }
 
   private signer(streamId: string, sealed: string, previous: boolean): Webhook {
@@ -223,16 +318,16 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
     return wh;
   }
 
-  private async send(row: Claimed): Promise<{ ok: boolean; error: string; final?: boolean }> {
+  private async send(streamId: string, stream: StreamRow, row: Claimed): Promise<Outcome> {
     const webhookId = `msg_${row.event_id}`;
     const at = new Date();
     // During a rotation, both signatures, space-separated (Standard Webhooks: a receiver
     // accepts the message if any one of them verifies), so neither secret's holder refuses it.
-    const live = row.previous_secret_enc && row.previous_secret_until && new Date(row.previous_secret_until) > at;
-    const signers = [this.signer(row.stream_id, row.secret_enc, false), ...(live ? [this.signer(row.stream_id, row.previous_secret_enc!, true)] : [])];
+    const live = stream.previous_secret_enc && stream.previous_secret_until && new Date(stream.previous_secret_until) > at;
+    const signers = [this.signer(streamId, stream.secret_enc, false), ...(live ? [this.signer(streamId, stream.previous_secret_enc!, true)] : [])];
     const signature = signers.map((wh) => wh.sign(webhookId, at, row.payload!)).join(' ');
     try {
-      const res = await this.guard.fetch(row.url, {
+      const res = await this.guard.fetch(stream.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -244,7 +339,7 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
         body: row.payload!,
         signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
       });
-      if (res.status >= 200 && res.status < 300) return { ok: true, error: '' };
+      if (res.status >= 200 && res.status < 300) return { ok: true };
       return { ok: false, error: `the receiver answered ${res.status}` };
     } catch (err) {
       const e = err as Error;

@@ -66,6 +66,15 @@ describe('audit_events partitioned by month', () => {
     await expect(ds.query(`INSERT INTO audit_events (id, type, actor, at) OVERRIDING SYSTEM VALUE VALUES ($1, 'dup', 'system', $2)`, [before[0].id, before[0].at])).rejects.toThrow(
       /duplicate key/,
     );
+    // Every partition, the old table included, has the parent's indexes and no other (no
+    // second (id, at) index paid for by every insert).
+    const indexes: { part: string; n: number; attached: number }[] = await ds.query(`
+      SELECT c.relname AS part, count(*)::int AS n, count(x.inhparent)::int AS attached
+        FROM pg_inherits p JOIN pg_class c ON c.oid = p.inhrelid
+        JOIN pg_index i ON i.indrelid = c.oid LEFT JOIN pg_inherits x ON x.inhrelid = i.indexrelid
+       WHERE p.inhparent = 'audit_events'::regclass GROUP BY 1 ORDER BY 1`);
+    expect(indexes).toHaveLength(4);
+    for (const ix of indexes) expect(ix).toEqual({ part: ix.part, n: 4, attached: 4 });
   });
 
   it('creates partitions ahead and drops exactly those whose every row is past retention; a second process skips', async () => {

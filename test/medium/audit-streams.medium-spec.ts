@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import { AuditService } from '../../src/audit/audit.service';
 import { AuditStreamPruner, OUTBOX_PRUNE_LOCK } from '../../src/streams/audit-stream-pruner';
-import { FALLBACK_POLL_MS } from '../../src/streams/audit-stream-worker';
+import { AuditStreamWorker, BATCH_SIZE, FALLBACK_POLL_MS } from '../../src/streams/audit-stream-worker';
 import { makeApiKey, makeTenant } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 
@@ -51,6 +51,7 @@ describe('audit streams (Standard Webhooks)', () => {
   let keyA: string;
   let audit: AuditService;
   let clock: NodeJS.Timeout;
+  let worker: AuditStreamWorker;
   const meta = { actor: 'system', ip: '192.0.2.1', requestId: null };
   const receivers: { close(): Promise<void> }[] = [];
 
@@ -78,15 +79,14 @@ describe('audit streams (Standard Webhooks)', () => {
     tenantB = await makeTenant(t.ds);
     keyA = await makeApiKey(t.ds, tenantA.id);
     audit = t.app.get(AuditService);
+    worker = t.app.get(AuditStreamWorker);
     // Time passes quickly here: a delivery waiting for its retry is due at once.
-    // (As nothing notifies when a retry falls due, the clock notifies the workers itself.)
+    // (The worker's own timer would wake it at the real due time: the clock wakes it itself.)
     clock = setInterval(
       () =>
         void t.ds
-          .query(
-            `WITH due AS (UPDATE audit_stream_deliveries SET next_attempt_at = now() WHERE status = 'pending' AND next_attempt_at > now() RETURNING 1)
-             SELECT pg_notify('audit_stream_deliveries', '') FROM (SELECT 1 FROM due LIMIT 1) x`,
-          )
+          .query(`WITH due AS (UPDATE audit_stream_deliveries SET next_attempt_at = now() WHERE status = 'pending' AND next_attempt_at > now() RETURNING 1) SELECT count(*)::int AS n FROM due`)
+          .then(([{ n }]: { n: number }[]) => n && worker.wake())
           .catch(() => undefined),
       100,
     );
@@ -229,19 +229,60 @@ describe('audit streams (Standard Webhooks)', () => {
     expect(await pruner.prune()).toBe(0);
   });
 
-  it('idle workers wake on a notification, not a poll: each event is sent well within the fallback poll interval', async () => {
+  it('an idle worker wakes when this process commits an event, not at its poll; an event another process wrote is found by the poll', async () => {
     const r = await newReceiver();
     await stream(globalKey, r.url, { eventTypes: ['test.wake'] });
-    const [{ n }] = await t.ds.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'LISTEN audit_stream_deliveries'`);
-    expect(n).toBeGreaterThanOrEqual(1);
-    for (let i = 1; i <= 3; i++) {
-      // Idle first: every loop asleep (the fallback loop until its next poll, up to FALLBACK_POLL_MS).
+    // Nothing notifies from Postgres any more: no LISTEN connection, no trigger.
+    const [{ n }] = await t.ds.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query ILIKE 'LISTEN%'`);
+    expect(n).toBe(0);
+    const [{ triggers }] = await t.ds.query(`SELECT count(*)::int AS triggers FROM pg_trigger WHERE tgname = 'audit_stream_deliveries_notify'`);
+    expect(triggers).toBe(0);
+    // A poll a minute apart: only the in-process wake-up can deliver within a second.
+    worker.pollMs = 60_000;
+    worker.wake();
+    try {
+      for (let i = 1; i <= 3; i++) {
+        await new Promise((res) => setTimeout(res, 300));
+        const at = Date.now();
+        await audit.record(meta, { type: 'test.wake', tenantId: null, details: { i } });
+        await until(`event ${i}`, () => r.delivered().length === i, 5_000);
+        expect(Date.now() - at).toBeLessThan(1_000);
+      }
+      // Written by "another process" (straight into the table: no wake-up here): the poll finds it.
+      worker.pollMs = FALLBACK_POLL_MS;
+      worker.wake();
       await new Promise((res) => setTimeout(res, 300));
-      const at = Date.now();
-      await audit.record(meta, { type: 'test.wake', tenantId: null, details: { i } });
-      await until(`event ${i}`, () => r.delivered().length === i, FALLBACK_POLL_MS);
-      expect(Date.now() - at).toBeLessThan(1_000);
+      await t.ds.query(`INSERT INTO audit_events (type, actor, details) VALUES ('test.wake', 'system', '{"i":4}')`);
+      await until('event 4', () => r.delivered().length === 4, FALLBACK_POLL_MS + 2_000);
+    } finally {
+      worker.pollMs = FALLBACK_POLL_MS;
+      worker.wake();
     }
+  });
+
+  it('several senders at once (as several processes): every event of a long queue exactly once, in order', async () => {
+    const r = await newReceiver();
+    const s = await stream(globalKey, r.url, { eventTypes: ['test.many'] });
+    // A backlog several batches long, in one statement.
+    const total = BATCH_SIZE * 2 + 37;
+    const ids: string[] = (
+      await t.ds.query(
+        `INSERT INTO audit_events (type, actor, tenant_id, details) SELECT 'test.many', 'system', $1::uuid, jsonb_build_object('i', g) FROM generate_series(1, $2::int) g RETURNING id::text AS id`,
+        [tenantA.id, total],
+      )
+    ).map((x: { id: string }) => x.id);
+    // Four more senders racing the worker, each on its own connection, as other processes would.
+    const end = Date.now() + 30_000;
+    const racers = Array.from({ length: 4 }, async () => {
+      while (r.delivered().length < total && Date.now() < end) if (!(await worker.deliverBatch(s.id))) await new Promise((res) => setTimeout(res, 5));
+    });
+    worker.wake();
+    await Promise.all(racers);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(r.delivered().map((e) => e.data.id)).toEqual(ids.sort((a, b) => Number(a) - Number(b)));
+    expect(r.got).toHaveLength(total);
+    const [h] = await t.ds.query(`SELECT count(*) FILTER (WHERE status = 'delivered')::int AS delivered, count(*)::int AS n FROM audit_stream_deliveries WHERE stream_id = $1`, [s.id]);
+    expect(h).toEqual({ delivered: total, n: total });
   });
 
   it('edits a destination (URL, event types, enabled) and rotates its secret: both sign during the grace period, then the new one only; audited', async () => {
