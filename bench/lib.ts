@@ -220,9 +220,12 @@ export function pgStatements(pg: Pg) {
       const rows = await pg.query<{ calls: string; rows: string; plan: number; exec: number; query: string }>(
         `SELECT calls, rows, total_plan_time AS plan, total_exec_time AS exec, regexp_replace(query, '\\s+', ' ', 'g') AS query
            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-          ORDER BY total_plan_time + total_exec_time DESC LIMIT 8`,
+          ORDER BY total_plan_time + total_exec_time DESC`,
       );
-      printTable(`${title}: Postgres statements per request (pg_stat_statements)`, rows.map((r) => ({
+      // Every statement counts towards the round trips; only the biggest are listed.
+      const calls = rows.filter((r) => !/pg_stat_statements/.test(r.query)).reduce((a, r) => a + Number(r.calls), 0);
+      console.log(`\n${title}: ${(calls / requests).toFixed(2)} statements per request in all (BEGIN and COMMIT included)`);
+      printTable(`${title}: Postgres statements per request (pg_stat_statements)`, rows.slice(0, 14).map((r) => ({
         'calls/req': (Number(r.calls) / requests).toFixed(3),
         'rows/call': (Number(r.rows) / Number(r.calls)).toFixed(1),
         'ms/req': ((r.plan + r.exec) / requests).toFixed(3),

@@ -94,11 +94,13 @@ export class IdentitiesService {
   /**
    * Refuses (409 email_domain_owned) an email whose domain another tenant owns. Takes the
    * domain's advisory lock until the caller's transaction ends, so a domain being given
-   * away at the same moment cannot slip a user in under it.
+   * away at the same moment cannot slip a user in under it. Shared: users created in one
+   * domain at once (a burst of just-in-time hand-offs from one company) do not wait for each
+   * other, only for a domain assignment (which takes it exclusively) and it for them.
    */
   async assertEmailAllowed(m: EntityManager, tenantId: string, email: string): Promise<void> {
     const domain = emailDomain(email);
-    await lockDomain(m, domain);
+    await lockDomain(m, domain, 'shared');
     const rows: { tenant_id: string }[] = await m.query(`SELECT tenant_id FROM email_domains WHERE domain = $1`, [domain]);
     if (rows.length && rows[0].tenant_id !== tenantId) throw domainOwned(domain);
   }
@@ -288,9 +290,14 @@ export class IdentitiesService {
   }
 }
 
-/** One advisory lock per domain, held to the end of the transaction. */
-async function lockDomain(m: EntityManager, domain: string): Promise<void> {
-  await m.query(`SELECT pg_advisory_xact_lock(hashtext('email_domain:' || $1))`, [domain]);
+/**
+ * One advisory lock per domain, held to the end of the transaction: exclusive to change who
+ * owns the domain, shared to add an email under the current owner. Each statement after it
+ * reads with a fresh snapshot (READ COMMITTED), so it sees what the other side committed.
+ */
+async function lockDomain(m: EntityManager, domain: string, mode: 'exclusive' | 'shared' = 'exclusive'): Promise<void> {
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  await m.query(`SELECT ${fn}(hashtext('email_domain:' || $1))`, [domain]);
 }
 
 function requireDomain(raw: string): string {
