@@ -305,3 +305,105 @@ export function runMain(main: () => Promise<void>): void {
     },
   );
 }
+
+export interface PacedOptions {
+  baseUrl: string;
+  /** Requests per second, sent at evenly spaced times whatever the answers do (open loop). */
+  rate: number;
+  /** Seconds. */
+  duration: number;
+  /** At most this many requests in flight (keep-alive sockets); a request due when all are busy waits for one. */
+  connections: number;
+  /** The i-th request. */
+  request(i: number): { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
+}
+
+export interface PacedResult {
+  sent: number;
+  durationSeconds: number;
+  /** Answers per second over the run. */
+  rps: number;
+  /** Latency from each request's scheduled time (so a late send counts against it: no coordinated omission), ms. */
+  p50: number;
+  p99: number;
+  max: number;
+  /** Latency from the moment the request was written, ms. */
+  wireP50: number;
+  wireP99: number;
+  errors: number;
+  statusCounts: Record<string, number>;
+}
+
+/**
+ * A fixed arrival rate, as visitors make one: request i is due at start + i/rate and is sent
+ * then (a 1 ms tick sends every request that has come due), whether or not earlier ones were
+ * answered. autocannon's `overallRate` does not do this — each connection sends its share of
+ * a second back to back as soon as the second starts and then idles, so 1,000/s over 100
+ * connections is a burst of 1,000 requests at 100 in flight every second — and it measured
+ * the burst, not the rate.
+ */
+export async function paced(o: PacedOptions): Promise<PacedResult> {
+  const http = await import('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections });
+  const url = new URL(o.baseUrl);
+  const total = Math.round(o.rate * o.duration);
+  const fromDue: number[] = [];
+  const fromWire: number[] = [];
+  const statusCounts: Record<string, number> = {};
+  let errors = 0;
+  let sent = 0;
+  let settled = 0;
+  const start = performance.now();
+  await new Promise<void>((done) => {
+    const send = (i: number, due: number) => {
+      const r = o.request(i);
+      const req = http.request(
+        { agent, host: url.hostname, port: url.port, method: r.method, path: r.path, headers: { ...r.headers, ...(r.body ? { 'content-length': Buffer.byteLength(r.body) } : {}) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const now = performance.now();
+            fromDue.push(now - due);
+            fromWire.push(now - (req as unknown as { wroteAt: number }).wroteAt);
+            statusCounts[res.statusCode ?? 0] = (statusCounts[res.statusCode ?? 0] ?? 0) + 1;
+            if (++settled === total) done();
+          });
+        },
+      );
+      req.on('socket', () => ((req as unknown as { wroteAt: number }).wroteAt = performance.now()));
+      req.on('error', () => {
+        errors++;
+        if (++settled === total) done();
+      });
+      req.end(r.body);
+    };
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - start) * o.rate) / 1000) + 1);
+      while (sent < due) {
+        send(sent, start + (sent * 1000) / o.rate);
+        sent++;
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const seconds = (performance.now() - start) / 1000;
+  agent.destroy();
+  const pct = (xs: number[], p: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+  };
+  return {
+    sent,
+    durationSeconds: seconds,
+    rps: (settled - errors) / seconds,
+    p50: pct(fromDue, 50),
+    p99: pct(fromDue, 99),
+    max: pct(fromDue, 100),
+    wireP50: pct(fromWire, 50),
+    wireP99: pct(fromWire, 99),
+    errors,
+    statusCounts,
+  };
+}
