@@ -101,22 +101,27 @@ export async function startService(opts: { databaseUrl: string; env?: Record<str
       ...opts.env,
     },
     // The JSON log (stdout) would drown the figures; start-up failures are printed on stderr.
-    stdio: ['ignore', process.env.BENCH_SERVICE_LOG === '1' ? 'inherit' : 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_SERVICE_LOG === '1' ? 'inherit' : 'pipe', 'inherit'],
+  });
+  // WORKERS=N: ready once the primary says every worker listens (the first answers before).
+  let workersUp = !(Number(opts.env?.WORKERS ?? 1) > 1);
+  child.stdout?.on('data', (b: Buffer) => {
+    if (/workers listening/.test(b.toString())) workersUp = true;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 240_000;
   for (;;) {
     const state = await Promise.race([exited.then(() => 'exited' as const), sleep(250).then(() => 'tick' as const)]);
     if (state === 'exited') throw new Error('the service exited during start-up (see its output above)');
     try {
       const r = await fetch(`${baseUrl}/health/ready`);
-      if (r.ok) break;
+      if (r.ok && workersUp) break;
     } catch {
       /* not listening yet */
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error('the service did not become ready within 90 s');
+      throw new Error('the service did not become ready within 240 s');
     }
   }
   return {
@@ -406,4 +411,14 @@ export async function paced(o: PacedOptions): Promise<PacedResult> {
     errors,
     statusCounts,
   };
+}
+
+/** A process and its children (Linux /proc): the service's primary and its WORKERS. */
+export function processTree(pid: number): number[] {
+  try {
+    const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...kids.flatMap((k) => processTree(k).filter((p) => p !== pid))];
+  } catch {
+    return [pid];
+  }
 }

@@ -116,6 +116,11 @@ async function main(): Promise<void> {
     ]);
     // The machine's own load says how far the figures are the service's (2 cores, shared).
     console.log(`load average (1 min) before the run: ${loadBefore.toFixed(2)}, after: ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores`);
+    // The same handshake at saturation right after (as fast as answered, 20 connections, as
+    // bench/sso.ts): its p50 is the one a fixed rate below saturation should not exceed.
+    await sleep(1_000);
+    const sat = await load({ url: service.baseUrl, requests, connections: 20, duration: Math.min(10, DURATION) });
+    console.log(`at saturation right after (20 connections, ${Math.min(10, DURATION)} s): ${sat.rps.toFixed(0)}/s, p50 ${sat.p50} ms, p99 ${sat.p99} ms; fixed-rate p50 / saturation p50 = ${(res.p50 / sat.p50).toFixed(2)}`);
     const other = Object.entries(res.statusCounts).filter(([code]) => code !== '302');
     if (other.length) console.log(`answers other than 302: ${other.map(([c, n]) => `${n}x${c}`).join(', ')}`);
     const slack = (n: number) => n - redirects;

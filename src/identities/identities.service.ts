@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { namedQuery } from '../common/named-query';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../common/request-meta';
@@ -171,11 +172,10 @@ export class IdentitiesService {
   }
 
   /** The tenant owning the identity now (a fresh read), or null. */
-  async ownerOf(instance: string, email: string, m: EntityManager = this.dataSource.manager): Promise<string | null> {
-    const rows: { tenant_id: string }[] = await m.query(`SELECT tenant_id FROM bi_identities WHERE instance = $1 AND email = $2`, [
-      instance,
-      email.toLowerCase(),
-    ]);
+  async ownerOf(instance: string, email: string, m?: EntityManager): Promise<string | null> {
+    const params = [instance, email.toLowerCase()];
+    // Outside a transaction (every hand-off asks it): prepared, planned once per connection.
+    const rows: { tenant_id: string }[] = m ? await m.query(OWNER_OF_SQL, params) : await namedQuery(this.dataSource, OWNER_OF_SQL, params);
     return rows[0]?.tenant_id ?? null;
   }
 
@@ -289,6 +289,8 @@ export class IdentitiesService {
     });
   }
 }
+
+const OWNER_OF_SQL = `SELECT tenant_id FROM bi_identities WHERE instance = $1::varchar AND email = $2::varchar`;
 
 /**
  * One advisory lock per domain, held to the end of the transaction: exclusive to change who

@@ -7,6 +7,7 @@ import { updatedRows } from '../../common/db-errors';
 import { notFound } from '../../common/errors';
 import { SecretBox } from '../../crypto/secret-box';
 import { isSlug } from '../../common/identifiers';
+import { namedQuery } from '../../common/named-query';
 import type { Tenant } from '../../tenants/tenant.entity';
 import { tenantBySlugSql } from '../../tenants/tenants.sql';
 import { TenantsService } from '../../tenants/tenants.service';
@@ -127,12 +128,10 @@ export class HandoffConfigService {
    */
   async forIssuer(slug: string): Promise<{ tenant: HandoffTenant; state: TenantHandoffState } | null> {
     if (!isSlug(slug)) return null;
-    const rows: (StateRow & { tenant_id: string; slug: string; name: string; attributes: HandoffTenant['attributes']; disabled: boolean })[] = await this.dataSource.query(
-      `SELECT t.id AS tenant_id, t.slug, t.name, t.attributes, t.disabled, s.jit_provisioning, s.sync_groups, k.id, k.secret_enc
-         FROM (${tenantBySlugSql('$1')}) t
-         LEFT JOIN handoff_settings s ON s.tenant_id = t.id
-         LEFT JOIN handoff_secrets k ON k.tenant_id = t.id
-        ORDER BY k.created_at DESC`,
+    // Prepared (namedQuery): every hand-off runs it, and planning it cost more than running it.
+    const rows = await namedQuery<StateRow & { tenant_id: string; slug: string; name: string; attributes: HandoffTenant['attributes']; disabled: boolean }>(
+      this.dataSource,
+      FOR_ISSUER_SQL,
       [slug],
     );
     if (!rows.length) return null;
@@ -150,6 +149,13 @@ export class HandoffConfigService {
     };
   }
 }
+
+const FOR_ISSUER_SQL = `
+  SELECT t.id AS tenant_id, t.slug, t.name, t.attributes, t.disabled, s.jit_provisioning, s.sync_groups, k.id, k.secret_enc
+    FROM (${tenantBySlugSql('$1::varchar')}) t
+    LEFT JOIN handoff_settings s ON s.tenant_id = t.id
+    LEFT JOIN handoff_secrets k ON k.tenant_id = t.id
+   ORDER BY k.created_at DESC`;
 
 interface StateRow {
   jit_provisioning: boolean | null;
