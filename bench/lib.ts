@@ -349,13 +349,17 @@ export interface PacedResult {
  */
 export async function paced(o: PacedOptions): Promise<PacedResult> {
   const http = await import('node:http');
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections });
+  // FIFO: every kept-alive socket is used in turn, so none idles past the server's keep-alive
+  // timeout (LIFO, Node's default, lets the least used ones idle until the server closes them,
+  // and a request written on one in that instant fails: the keep-alive race, not the service).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections, scheduling: 'fifo' });
   const url = new URL(o.baseUrl);
   const total = Math.round(o.rate * o.duration);
   const fromDue: number[] = [];
   const fromWire: number[] = [];
   const statusCounts: Record<string, number> = {};
   let errors = 0;
+  const errorKinds: Record<string, number> = {};
   let sent = 0;
   let settled = 0;
   const start = performance.now();
@@ -376,8 +380,9 @@ export async function paced(o: PacedOptions): Promise<PacedResult> {
         },
       );
       req.on('socket', () => ((req as unknown as { wroteAt: number }).wroteAt = performance.now()));
-      req.on('error', () => {
+      req.on('error', (e) => {
         errors++;
+        errorKinds[e.message] = (errorKinds[e.message] ?? 0) + 1;
         if (++settled === total) done();
       });
       req.end(r.body);
@@ -395,6 +400,7 @@ export async function paced(o: PacedOptions): Promise<PacedResult> {
   });
   const seconds = (performance.now() - start) / 1000;
   agent.destroy();
+  if (errors) console.log(`connection errors: ${JSON.stringify(errorKinds)}`);
   const pct = (xs: number[], p: number) => {
     const s = [...xs].sort((a, b) => a - b);
     return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
