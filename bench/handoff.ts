@@ -5,10 +5,13 @@
  *   npx ts-node --transpile-only bench/handoff.ts     (BENCH_DURATION=10 BENCH_CONNECTIONS=20)
  *
  * The service (its own process, production settings): POST /sso/<metabase target> as a host
- * page auto-submits it — form body with a fresh assertion. Per hand-off: tenant + secrets
- * read, HS256 verify (cached KeyObject), the jti INSERT, user lookup (JIT on: creation
- * through UsersService, with its audit event), the target precheck, session + audit in one
- * transaction, session read, then the normal handshake (target read, token record, sign, 302).
+ * page auto-submits it — form body with a fresh assertion. Per hand-off (JIT off): the trusted
+ * issuers by iss, the tenant with its hand-off switches and secrets, HS256 verify (cached
+ * key), the jti claim + user lookup (one statement), the target precheck (the batched
+ * handshake read, reused by the handshake) and the identity's owner, session + revocation +
+ * audit (one statement), then the handshake's batched record, sign, 302. JIT on adds the user's
+ * creation through UsersService. The same run measures the handshake with a live session
+ * first, for the ratio; BENCH_PG_STATS=1 prints the statements per hand-off.
  * Assertions are signed here before the run (the host app's work is not what is measured).
  * Figures are printed, not asserted.
  */
