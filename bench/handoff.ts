@@ -5,10 +5,13 @@
  *   npx ts-node --transpile-only bench/handoff.ts     (BENCH_DURATION=10 BENCH_CONNECTIONS=20)
  *
  * The service (its own process, production settings): POST /sso/<metabase target> as a host
- * page auto-submits it — form body with a fresh assertion. Per hand-off: tenant + secrets
- * read, HS256 verify (cached KeyObject), the jti INSERT, user lookup (JIT on: creation
- * through UsersService, with its audit event), the target precheck, session + audit in one
- * transaction, session read, then the normal handshake (target read, token record, sign, 302).
+ * page auto-submits it — form body with a fresh assertion. Per hand-off (JIT off): the trusted
+ * issuers by iss, the tenant with its hand-off switches and secrets, HS256 verify (cached
+ * key), the jti claim + user lookup (one statement), the target precheck (the batched
+ * handshake read, reused by the handshake) and the identity's owner, session + revocation +
+ * audit (one statement), then the handshake's batched record, sign, 302. JIT on adds the user's
+ * creation through UsersService. The same run measures the handshake with a live session
+ * first, for the ratio; BENCH_PG_STATS=1 prints the statements per hand-off.
  * Assertions are signed here before the run (the host app's work is not what is measured).
  * Figures are printed, not asserted.
  */
@@ -16,7 +19,8 @@ import type autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
 import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import { SecretBox } from '../src/crypto/secret-box';
-import { load, LoadResult, printTable, runMain, setTargetSecret, sleep, startPostgres, startService } from './lib';
+import * as os from 'node:os';
+import { load, LoadResult, pgStatements, printTable, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -34,8 +38,8 @@ async function main(): Promise<void> {
   try {
     const box = new SecretBox(Buffer.from(secretsKey, 'hex'));
     const [tenant] = await pg.query(`INSERT INTO tenants (slug, name) VALUES ('bench', 'Bench') RETURNING id`);
-    await pg.query(
-      `INSERT INTO users (tenant_id, email, first_name, last_name) SELECT $1, 'user' || i || '@example.com', 'Bench', 'User' FROM generate_series(1, ${USERS}) i`,
+    const users = await pg.query<{ id: string }>(
+      `INSERT INTO users (tenant_id, email, first_name, last_name) SELECT $1, 'user' || i || '@example.com', 'Bench', 'User' FROM generate_series(1, ${USERS}) i RETURNING id`,
       [tenant.id],
     );
     const [group] = await pg.query(`INSERT INTO groups (tenant_id, name) VALUES ($1, 'analysts') RETURNING id`, [tenant.id]);
@@ -45,7 +49,11 @@ async function main(): Promise<void> {
     const [target] = await pg.query(`INSERT INTO targets (slug, kind, name, base_url, settings) VALUES ('mb', 'metabase', 'Metabase', $1, '{}') RETURNING id`, [METABASE]);
     await setTargetSecret(pg, box, target.id, MB_SECRET);
     await pg.query(`INSERT INTO tenant_target_access (tenant_id, target_id, group_mappings) VALUES ($1, $2, '{"analysts":["Analysts"]}')`, [tenant.id, target.id]);
+    // The handshake the hand-off continues into, with a live session (bench/sso.ts's run):
+    // the ratio below compares the two in the same run, on the same machine state.
+    const cookies = await seedSessions(pg, tenant.id, users);
     await pg.query('ANALYZE');
+    const stats = pgStatements(pg);
 
     const key = createSecretKey(Buffer.from(SECRET, 'utf8'));
     const sign = (email: string) => {
@@ -97,17 +105,33 @@ async function main(): Promise<void> {
     await setJit(false);
     await run('warm-up', bodies((i) => `user${(i % USERS) + 1}@example.com`), 3);
     await sleep(500);
-    const off = await run('JIT off', bodies((i) => `user${(i % USERS) + 1}@example.com`), DURATION);
-    rows.push(row('JIT off (known users)', off, `${USERS} users in turn`));
+    const loadBefore = os.loadavg()[0];
+    let nextCookie = 0;
+    const sso = await load({
+      url: service.baseUrl,
+      requests: [{ method: 'GET', path: '/sso/mb?return_to=/dashboard/1', setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[nextCookie++ % cookies.length] } }) }],
+      connections: CONNECTIONS,
+      duration: DURATION,
+    });
+    rows.push(row('SSO handshake (live session)', sso, 'the reference'));
+    await sleep(500);
+    const offBodies = bodies((i) => `user${(i % USERS) + 1}@example.com`);
+    await stats.reset();
+    const off = await run('JIT off', offBodies, DURATION);
+    await stats.print('JIT off', off.requests);
+    rows.push(row('JIT off (known users)', off, `${USERS} users in turn; ${(off.rps / sso.rps).toFixed(2)}x the handshake`));
     await sleep(500);
     await setJit(true);
     const onBodies = bodies(() => `new-${randomUUID()}@example.com`);
     const usersBefore = Number((await pg.query(`SELECT count(*) AS n FROM users`))[0].n);
+    await stats.reset();
     const on = await run('JIT on', onBodies, DURATION);
+    await stats.print('JIT on', on.requests);
     await sleep(500);
     const created = Number((await pg.query(`SELECT count(*) AS n FROM users`))[0].n) - usersBefore;
-    rows.push(row('JIT on (each creates its user)', on, `${created} users created`));
+    rows.push(row('JIT on (each creates its user)', on, `${created} users created; ${(on.rps / sso.rps).toFixed(2)}x the handshake`));
     printTable(`Host-app hand-offs (POST /sso/<target>, fresh assertion each), ${CONNECTIONS} connections, ${DURATION} s per run`, rows);
+    console.log(`load average (1 min) before the runs: ${loadBefore.toFixed(2)}, after: ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores`);
     const replays = Number((await pg.query(`SELECT count(*) AS n FROM audit_events WHERE type = 'handoff.replay'`))[0].n);
     console.log(`\nreplays refused during the runs: ${replays} (0 expected: every request had a fresh assertion)`);
   } finally {

@@ -101,22 +101,27 @@ export async function startService(opts: { databaseUrl: string; env?: Record<str
       ...opts.env,
     },
     // The JSON log (stdout) would drown the figures; start-up failures are printed on stderr.
-    stdio: ['ignore', process.env.BENCH_SERVICE_LOG === '1' ? 'inherit' : 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_SERVICE_LOG === '1' ? 'inherit' : 'pipe', 'inherit'],
+  });
+  // WORKERS=N: ready once the primary says every worker listens (the first answers before).
+  let workersUp = !(Number(opts.env?.WORKERS ?? 1) > 1);
+  child.stdout?.on('data', (b: Buffer) => {
+    if (/workers listening/.test(b.toString())) workersUp = true;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 240_000;
   for (;;) {
     const state = await Promise.race([exited.then(() => 'exited' as const), sleep(250).then(() => 'tick' as const)]);
     if (state === 'exited') throw new Error('the service exited during start-up (see its output above)');
     try {
       const r = await fetch(`${baseUrl}/health/ready`);
-      if (r.ok) break;
+      if (r.ok && workersUp) break;
     } catch {
       /* not listening yet */
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error('the service did not become ready within 90 s');
+      throw new Error('the service did not become ready within 240 s');
     }
   }
   return {
@@ -220,9 +225,12 @@ export function pgStatements(pg: Pg) {
       const rows = await pg.query<{ calls: string; rows: string; plan: number; exec: number; query: string }>(
         `SELECT calls, rows, total_plan_time AS plan, total_exec_time AS exec, regexp_replace(query, '\\s+', ' ', 'g') AS query
            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-          ORDER BY total_plan_time + total_exec_time DESC LIMIT 8`,
+          ORDER BY total_plan_time + total_exec_time DESC`,
       );
-      printTable(`${title}: Postgres statements per request (pg_stat_statements)`, rows.map((r) => ({
+      // Every statement counts towards the round trips; only the biggest are listed.
+      const calls = rows.filter((r) => !/pg_stat_statements/.test(r.query)).reduce((a, r) => a + Number(r.calls), 0);
+      console.log(`\n${title}: ${(calls / requests).toFixed(2)} statements per request in all (BEGIN and COMMIT included)`);
+      printTable(`${title}: Postgres statements per request (pg_stat_statements)`, rows.slice(0, 14).map((r) => ({
         'calls/req': (Number(r.calls) / requests).toFixed(3),
         'rows/call': (Number(r.rows) / Number(r.calls)).toFixed(1),
         'ms/req': ((r.plan + r.exec) / requests).toFixed(3),
@@ -301,4 +309,122 @@ export function runMain(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
+}
+
+export interface PacedOptions {
+  baseUrl: string;
+  /** Requests per second, sent at evenly spaced times whatever the answers do (open loop). */
+  rate: number;
+  /** Seconds. */
+  duration: number;
+  /** At most this many requests in flight (keep-alive sockets); a request due when all are busy waits for one. */
+  connections: number;
+  /** The i-th request. */
+  request(i: number): { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
+}
+
+export interface PacedResult {
+  sent: number;
+  durationSeconds: number;
+  /** Answers per second over the run. */
+  rps: number;
+  /** Latency from each request's scheduled time (so a late send counts against it: no coordinated omission), ms. */
+  p50: number;
+  p99: number;
+  max: number;
+  /** Latency from the moment the request was written, ms. */
+  wireP50: number;
+  wireP99: number;
+  errors: number;
+  statusCounts: Record<string, number>;
+}
+
+/**
+ * A fixed arrival rate, as visitors make one: request i is due at start + i/rate and is sent
+ * then (a 1 ms tick sends every request that has come due), whether or not earlier ones were
+ * answered. autocannon's `overallRate` does not do this — each connection sends its share of
+ * a second back to back as soon as the second starts and then idles, so 1,000/s over 100
+ * connections is a burst of 1,000 requests at 100 in flight every second — and it measured
+ * the burst, not the rate.
+ */
+export async function paced(o: PacedOptions): Promise<PacedResult> {
+  const http = await import('node:http');
+  // FIFO: every kept-alive socket is used in turn, so none idles past the server's keep-alive
+  // timeout (LIFO, Node's default, lets the least used ones idle until the server closes them,
+  // and a request written on one in that instant fails: the keep-alive race, not the service).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections, scheduling: 'fifo' });
+  const url = new URL(o.baseUrl);
+  const total = Math.round(o.rate * o.duration);
+  const fromDue: number[] = [];
+  const fromWire: number[] = [];
+  const statusCounts: Record<string, number> = {};
+  let errors = 0;
+  const errorKinds: Record<string, number> = {};
+  let sent = 0;
+  let settled = 0;
+  const start = performance.now();
+  await new Promise<void>((done) => {
+    const send = (i: number, due: number) => {
+      const r = o.request(i);
+      const req = http.request(
+        { agent, host: url.hostname, port: url.port, method: r.method, path: r.path, headers: { ...r.headers, ...(r.body ? { 'content-length': Buffer.byteLength(r.body) } : {}) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const now = performance.now();
+            fromDue.push(now - due);
+            fromWire.push(now - (req as unknown as { wroteAt: number }).wroteAt);
+            statusCounts[res.statusCode ?? 0] = (statusCounts[res.statusCode ?? 0] ?? 0) + 1;
+            if (++settled === total) done();
+          });
+        },
+      );
+      req.on('socket', () => ((req as unknown as { wroteAt: number }).wroteAt = performance.now()));
+      req.on('error', (e) => {
+        errors++;
+        errorKinds[e.message] = (errorKinds[e.message] ?? 0) + 1;
+        if (++settled === total) done();
+      });
+      req.end(r.body);
+    };
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - start) * o.rate) / 1000) + 1);
+      while (sent < due) {
+        send(sent, start + (sent * 1000) / o.rate);
+        sent++;
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const seconds = (performance.now() - start) / 1000;
+  agent.destroy();
+  if (errors) console.log(`connection errors: ${JSON.stringify(errorKinds)}`);
+  const pct = (xs: number[], p: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+  };
+  return {
+    sent,
+    durationSeconds: seconds,
+    rps: (settled - errors) / seconds,
+    p50: pct(fromDue, 50),
+    p99: pct(fromDue, 99),
+    max: pct(fromDue, 100),
+    wireP50: pct(fromWire, 50),
+    wireP99: pct(fromWire, 99),
+    errors,
+    statusCounts,
+  };
+}
+
+/** A process and its children (Linux /proc): the service's primary and its WORKERS. */
+export function processTree(pid: number): number[] {
+  try {
+    const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...kids.flatMap((k) => processTree(k).filter((p) => p !== pid))];
+  } catch {
+    return [pid];
+  }
 }

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { ROOT } from './lib';
 
-const ALL = ['login', 'login-burst', 'login-mfa', 'sso', 'products', 'sso-rate', 'broker', 'handoff', 'trusted-issuer', 'signing'];
+const ALL = ['login', 'login-burst', 'login-mfa', 'sso', 'products', 'sso-rate', 'workers', 'broker', 'handoff', 'trusted-issuer', 'signing'];
 // Run only when named: they insert millions of rows and take minutes.
 const ON_REQUEST = ['audit', 'audit-scale'];
 const chosen = process.argv.slice(2).filter((a) => ALL.includes(a) || ON_REQUEST.includes(a));

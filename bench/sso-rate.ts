@@ -12,16 +12,18 @@
  * recorded before it left, so both counts must equal the 302s (requests still in flight when
  * autocannon stops are recorded but not counted by it: at most one per connection).
  *
- * autocannon paces each connection and sends a request only on a free connection, so when the
- * service falls behind the offered rate the achieved rate drops (and the latency shows the
- * backlog only up to the connections' depth): read "achieved < offered" as saturation.
+ * The requests are sent at evenly spaced times (bench/lib.ts `paced`: open loop, latency counted
+ * from each request's due time, so a late send counts against the service), on at most
+ * BENCH_CONNECTIONS keep-alive connections. BENCH_RATE_TOOL=autocannon drives the same run with
+ * autocannon's `overallRate` instead, which sends each connection's share of a second in one
+ * burst at the start of the second (what the earlier figures measured).
  * Figures are printed, never asserted.
  */
 import type autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { SecretBox } from '../src/crypto/secret-box';
-import { load, printTable, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
+import { load, paced, printTable, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 60);
@@ -67,8 +69,17 @@ async function main(): Promise<void> {
     const requests: autocannon.Request[] = [
       { method: 'GET', path, setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[next++ % cookies.length] } }) },
     ];
+    const autocannonRun = process.env.BENCH_RATE_TOOL === 'autocannon';
+    const drive = async (duration: number) => {
+      if (autocannonRun) {
+        const r = await load({ url: service.baseUrl, requests, connections: CONNECTIONS, duration, overallRate: RATE });
+        return { ...r, wireP50: NaN, wireP99: NaN };
+      }
+      const r = await paced({ baseUrl: service.baseUrl, rate: RATE, duration, connections: CONNECTIONS, request: (i) => ({ method: 'GET', path, headers: { cookie: cookies[i % cookies.length] } }) });
+      return { ...r, requests: r.sent, timeouts: 0 };
+    };
     // Warm-up (JIT, pools, Postgres caches) at the same rate, not reported.
-    await load({ url: service.baseUrl, requests, connections: CONNECTIONS, duration: Math.min(5, DURATION), overallRate: RATE });
+    await drive(Math.min(5, DURATION));
     await sleep(1_000);
 
     const counts = async () => {
@@ -80,7 +91,7 @@ async function main(): Promise<void> {
     };
     const before = await counts();
     const loadBefore = os.loadavg()[0];
-    const res = await load({ url: service.baseUrl, requests, connections: CONNECTIONS, duration: DURATION, overallRate: RATE });
+    const res = await drive(DURATION);
     await sleep(1_000); // the last in-flight requests land before counting
     const after = await counts();
 
@@ -90,13 +101,14 @@ async function main(): Promise<void> {
       .reduce((a, [, n]) => a + n, 0);
     const tokens = after.tokens - before.tokens;
     const audited = after.audited - before.audited;
-    printTable(`SSO handshakes at a fixed arrival rate: ${RATE}/s offered for ${DURATION} s, ${CONNECTIONS} connections`, [
+    printTable(`SSO handshakes at a fixed arrival rate (${autocannonRun ? 'autocannon overallRate' : 'evenly spaced'}): ${RATE}/s offered for ${DURATION} s, ${CONNECTIONS} connections`, [
       {
         'offered /s': RATE,
         'achieved /s': res.rps,
         'p50 ms': res.p50,
         'p99 ms': res.p99,
         'max ms': res.max,
+        ...(autocannonRun ? {} : { 'p50 from send ms': res.wireP50, 'p99 from send ms': res.wireP99 }),
         '302s': redirects,
         'non-302': non302,
         'errors+timeouts': res.errors + res.timeouts,
@@ -104,6 +116,11 @@ async function main(): Promise<void> {
     ]);
     // The machine's own load says how far the figures are the service's (2 cores, shared).
     console.log(`load average (1 min) before the run: ${loadBefore.toFixed(2)}, after: ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores`);
+    // The same handshake at saturation right after (as fast as answered, 20 connections, as
+    // bench/sso.ts): its p50 is the one a fixed rate below saturation should not exceed.
+    await sleep(1_000);
+    const sat = await load({ url: service.baseUrl, requests, connections: 20, duration: Math.min(10, DURATION) });
+    console.log(`at saturation right after (20 connections, ${Math.min(10, DURATION)} s): ${sat.rps.toFixed(0)}/s, p50 ${sat.p50} ms, p99 ${sat.p99} ms; fixed-rate p50 / saturation p50 = ${(res.p50 / sat.p50).toFixed(2)}`);
     const other = Object.entries(res.statusCounts).filter(([code]) => code !== '302');
     if (other.length) console.log(`answers other than 302: ${other.map(([c, n]) => `${n}x${c}`).join(', ')}`);
     const slack = (n: number) => n - redirects;

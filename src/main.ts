@@ -1,5 +1,7 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import * as path from 'node:path';
+import { runPrimary } from './cluster';
 import { loadConfig } from './config/configuration';
 import { preflightEmbedded, stopEmbeddedPostgres } from './database/embedded-postgres';
 import { assertPortFree, checkDatabase, explainStartupFailure } from './startup-failure';
@@ -15,9 +17,19 @@ async function main(): Promise<void> {
   context.port = checked.app.port;
   context.databaseUrl = checked.database.url;
   context.stack = ['debug', 'trace'].includes(checked.app.logLevel);
-  await assertPortFree(checked.app.port);
-  if (checked.database.url) await checkDatabase(checked.database.url);
-  else await preflightEmbedded({ dir: path.join(checked.app.dataDir, 'postgres'), port: checked.database.embeddedPort });
+  // A worker of WORKERS=N: the primary checked the port and the database before forking it.
+  if (cluster.isPrimary) {
+    await assertPortFree(checked.app.port);
+    if (checked.database.url) await checkDatabase(checked.database.url);
+    else await preflightEmbedded({ dir: path.join(checked.app.dataDir, 'postgres'), port: checked.database.embeddedPort });
+  }
+  if (cluster.isPrimary && checked.app.workers > 1) {
+    // src/cluster.ts: N workers share the port; this process only supervises them.
+    await runPrimary(checked.app.workers, (msg) =>
+      process.stdout.write(checked.app.interactive ? `${msg}\n` : `${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, context: 'Cluster', msg })}\n`),
+    );
+    return;
+  }
 
   const [{ Logger }, { ApiKeysService }, { createApp }, { APP_CONFIG }, { drainAndClose }, { startupSummary, consoleLine }] = await Promise.all([
     import('@nestjs/common'),
@@ -54,7 +66,8 @@ async function main(): Promise<void> {
   }
   new Logger('Main').log(`embed-idp listening on ${config.app.publicUrl} (port ${config.app.port}); console ${consoleLine(config)}`);
   // From a terminal, the lines that matter instead of ~95 JSON lines (logs keep to warnings).
-  if (config.app.interactive) process.stdout.write(startupSummary(config, app.get(ApiKeysService).bootstrapState));
+  // With WORKERS=N, once (the first worker started; replacements get later ids), not N times.
+  if (config.app.interactive && (cluster.isPrimary || cluster.worker?.id === 1)) process.stdout.write(startupSummary(config, app.get(ApiKeysService).bootstrapState));
 }
 
 main().catch(async (err) => {

@@ -70,6 +70,14 @@ export class AuditService {
   }
 
   /**
+   * Counts an event another module wrote with auditInsertSql in its own statement (committed
+   * by the time this is called), as record() counts its own.
+   */
+  written(type: string, details: Record<string, unknown>): void {
+    this.metrics.audited(type, details);
+  }
+
+  /**
    * Records a refusal. A signed-in or API-key caller's refusal is always recorded; an anonymous
    * one only within its IP's budget and the overall budget (anyone could
    * otherwise grow the audit table without bound). Past the budget the refusal is still

@@ -17,6 +17,7 @@ import { SessionContext } from './auth.types';
 import { RequestMeta } from '../common/request-meta';
 import { LiveSessionRow, liveSessionsSql } from './sessions.sql';
 import { AuthError } from './auth.errors';
+import { auditInsertSql } from '../audit/audit-insert.sql';
 
 /** What `create` issues: randomToken(32), 32 bytes in base64url without padding. */
 const SESSION_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -38,6 +39,20 @@ export interface SessionSummary {
  * the primary key index serves them.
  */
 export const RESOLVE_SQL = liveSessionsSql('s.id = ANY ($1::bpchar[])', '$2');
+
+/**
+ * A sign-in's session in one statement: the session the browser arrived with (if any) ends,
+ * the new one is written, and the event that explains it, atomically (a statement commits
+ * whole or not at all) and in one round trip instead of a transaction's four. $1 id, $2 user,
+ * $3 tenant, $4 absolute timeout (s), $5 ip, $6 user agent, $7 opened_by, $8 previous session
+ * id (or null), $9.. the audit event: type, actor, ip, request id, details (json).
+ */
+const OPEN_SQL = `
+  WITH prev AS (UPDATE sessions SET revoked_at = now() WHERE id = $8::bpchar AND revoked_at IS NULL RETURNING id),
+       s AS (INSERT INTO sessions (id, user_id, tenant_id, expires_at, ip, user_agent, opened_by)
+             VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6, $7) RETURNING id, created_at, expires_at),
+       a AS (${auditInsertSql('SELECT $9::varchar, $10::varchar, $3::uuid, $11::varchar, $12::varchar, $13::jsonb FROM s')})
+  SELECT s.created_at, s.expires_at, (SELECT count(*) FROM prev)::int AS revoked FROM s`;
 
 const TOUCH_SQL = `UPDATE sessions SET last_seen_at = now() WHERE id = $1::bpchar`;
 
@@ -79,6 +94,30 @@ export class SessionsService {
       [id, user.id, user.tenantId, this.session.absoluteTimeoutSeconds, meta.ip, meta.userAgent?.slice(0, 512) ?? null, openedBy],
     );
     return { token, id, expiresAt: rows[0].expires_at };
+  }
+
+  /**
+   * A sign-in that is one statement (OPEN_SQL): ends `previousId`'s session (session fixation:
+   * the browser gets a fresh id whoever's session it brought), opens the new one and writes
+   * `audit` (its details get `sessionId`), all or nothing. The caller's other writes are
+   * already committed (the hand-off's jti claim must be, whatever happens next).
+   */
+  async open(
+    user: { id: string; tenantId: string },
+    meta: { ip: string | null; userAgent: string | null },
+    openedBy: string,
+    previousId: string | null,
+    audit: { type: string; actor: string; ip: string | null; requestId: string | null; details: Record<string, unknown> },
+  ): Promise<{ token: string; id: string; createdAt: Date; expiresAt: Date }> {
+    const token = randomToken(32);
+    const id = sha256Hex(token);
+    const details = { ...audit.details, sessionId: id };
+    const [row] = await namedQuery<{ created_at: Date; expires_at: Date }>(this.dataSource, OPEN_SQL, [
+      id, user.id, user.tenantId, this.session.absoluteTimeoutSeconds, meta.ip, meta.userAgent?.slice(0, 512) ?? null, openedBy, previousId,
+      audit.type, audit.actor, audit.ip, audit.requestId, JSON.stringify(details),
+    ]);
+    this.audit.written(audit.type, details);
+    return { token, id, createdAt: row.created_at, expiresAt: row.expires_at };
   }
 
   /**

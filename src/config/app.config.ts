@@ -24,11 +24,13 @@ export interface AppNamespace {
   interactive: boolean;
   /** SSO_FAST_PATH (default on): successful SSO handshakes answered before Express (sso-fast-path.ts). */
   ssoFastPath: boolean;
+  /** WORKERS (default 1): processes serving the port (src/cluster.ts); more than one needs DATABASE_URL. */
+  workers: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** NODE_ENV, PORT, PUBLIC_URL, DATA_DIR, LOG_LEVEL, TRUST_PROXY(_ALLOW_PUBLIC), SHUTDOWN_GRACE_PERIOD, SSO_FAST_PATH. */
+/** NODE_ENV, PORT, PUBLIC_URL, DATA_DIR, LOG_LEVEL, TRUST_PROXY(_ALLOW_PUBLIC), SHUTDOWN_GRACE_PERIOD, SSO_FAST_PATH, WORKERS. */
 export function parseApp(read: EnvReader, opts: { interactive?: boolean } = {}): AppNamespace {
   const nodeEnvRaw = read.str('NODE_ENV') ?? 'development';
   let nodeEnv: NodeEnv = 'development';
@@ -76,6 +78,7 @@ export function parseApp(read: EnvReader, opts: { interactive?: boolean } = {}):
     shutdownGraceSeconds: read.int('SHUTDOWN_GRACE_PERIOD', 10, 0, 600),
     interactive,
     ssoFastPath: read.onOff('SSO_FAST_PATH', true),
+    workers: read.int('WORKERS', 1, 1, 64),
   };
 }
 

@@ -26,6 +26,16 @@ describe('parseEnv', () => {
   });
   const base = () => ({ DATA_DIR: dataDir, SECRETS_KEY: KEY });
 
+  it('WORKERS: 1 by default, 1..64, and more than one only with DATABASE_URL', () => {
+    expect(parseEnv(base()).app.workers).toBe(1);
+    expect(parseEnv({ ...base(), WORKERS: '4', DATABASE_URL: 'postgres://u:p@db/idp' }).app.workers).toBe(4);
+    expect(parseEnv({ ...base(), WORKERS: '64', DATABASE_URL: 'postgres://u:p@db/idp' }).app.workers).toBe(64);
+    for (const bad of ['0', '65', 'two', '-1', '1.5']) {
+      expect(problems({ ...base(), WORKERS: bad, DATABASE_URL: 'postgres://u:p@db/idp' })).toEqual([`WORKERS: must be a whole number from 1 to 64 (got "${bad}")`]);
+    }
+    expect(problems({ ...base(), WORKERS: '2' })).toEqual([expect.stringMatching(/^WORKERS: more than 1 needs DATABASE_URL/)]);
+  });
+
   it('accepts a complete production configuration', () => {
     const c = parseEnv({
       NODE_ENV: 'production',

@@ -62,6 +62,8 @@ export function parseEnv(env: Env, opts: { interactive?: boolean } = {}): AppCon
   const mail = parseMail(read, app.nodeEnv, app.publicUrl);
 
   const audit = parseAudit(read);
+  // The embedded Postgres (development) belongs to one process: every worker would start its own.
+  if (app.workers > 1 && !database.url) read.problems.push('WORKERS: more than 1 needs DATABASE_URL (the embedded development Postgres serves one process); set DATABASE_URL or WORKERS=1');
 
   if (read.problems.length) throw new ConfigError(read.problems);
 

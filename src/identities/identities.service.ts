@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { namedQuery } from '../common/named-query';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../common/request-meta';
@@ -94,11 +95,13 @@ export class IdentitiesService {
   /**
    * Refuses (409 email_domain_owned) an email whose domain another tenant owns. Takes the
    * domain's advisory lock until the caller's transaction ends, so a domain being given
-   * away at the same moment cannot slip a user in under it.
+   * away at the same moment cannot slip a user in under it. Shared: users created in one
+   * domain at once (a burst of just-in-time hand-offs from one company) do not wait for each
+   * other, only for a domain assignment (which takes it exclusively) and it for them.
    */
   async assertEmailAllowed(m: EntityManager, tenantId: string, email: string): Promise<void> {
     const domain = emailDomain(email);
-    await lockDomain(m, domain);
+    await lockDomain(m, domain, 'shared');
     const rows: { tenant_id: string }[] = await m.query(`SELECT tenant_id FROM email_domains WHERE domain = $1`, [domain]);
     if (rows.length && rows[0].tenant_id !== tenantId) throw domainOwned(domain);
   }
@@ -169,11 +172,10 @@ export class IdentitiesService {
   }
 
   /** The tenant owning the identity now (a fresh read), or null. */
-  async ownerOf(instance: string, email: string, m: EntityManager = this.dataSource.manager): Promise<string | null> {
-    const rows: { tenant_id: string }[] = await m.query(`SELECT tenant_id FROM bi_identities WHERE instance = $1 AND email = $2`, [
-      instance,
-      email.toLowerCase(),
-    ]);
+  async ownerOf(instance: string, email: string, m?: EntityManager): Promise<string | null> {
+    const params = [instance, email.toLowerCase()];
+    // Outside a transaction (every hand-off asks it): prepared, planned once per connection.
+    const rows: { tenant_id: string }[] = m ? await m.query(OWNER_OF_SQL, params) : await namedQuery(this.dataSource, OWNER_OF_SQL, params);
     return rows[0]?.tenant_id ?? null;
   }
 
@@ -288,9 +290,16 @@ export class IdentitiesService {
   }
 }
 
-/** One advisory lock per domain, held to the end of the transaction. */
-async function lockDomain(m: EntityManager, domain: string): Promise<void> {
-  await m.query(`SELECT pg_advisory_xact_lock(hashtext('email_domain:' || $1))`, [domain]);
+const OWNER_OF_SQL = `SELECT tenant_id FROM bi_identities WHERE instance = $1::varchar AND email = $2::varchar`;
+
+/**
+ * One advisory lock per domain, held to the end of the transaction: exclusive to change who
+ * owns the domain, shared to add an email under the current owner. Each statement after it
+ * reads with a fresh snapshot (READ COMMITTED), so it sees what the other side committed.
+ */
+async function lockDomain(m: EntityManager, domain: string, mode: 'exclusive' | 'shared' = 'exclusive'): Promise<void> {
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  await m.query(`SELECT ${fn}(hashtext('email_domain:' || $1))`, [domain]);
 }
 
 function requireDomain(raw: string): string {

@@ -13,6 +13,9 @@ import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { Checked, HANDOFF_SOURCES, HandoffProfile, HandoffSource, IdentifiedHandoff, VerifiedHandoff } from './inbound-source';
 import { decodeHandoffToken } from './token';
+import { namedQuery } from '../common/named-query';
+import { normaliseEmail } from '../common/identifiers';
+import { userByEmailSql } from '../users/users.sql';
 import { handoffError, HandoffRefusal } from './handoff.errors';
 
 /** Refusals given before the assertion's signature was verified. */
@@ -65,7 +68,21 @@ export interface HandoffResult {
   userId: string;
   tenantId: string;
   created: boolean;
+  /** The new session, as a lookup of its cookie would answer it. */
+  session: SessionContext;
+  /** The user was created or their groups replaced (a read before this saw other groups). */
+  groupsChanged: boolean;
 }
+
+/** The user a hand-off signs in: the columns it reads. */
+type HandoffUser = Pick<User, 'id' | 'email' | 'firstName' | 'lastName' | 'attributes' | 'disabled'>;
+
+/** $1 tenant, $2 jti, $3 exp, $4 email (normalised): `consumed` 1 when this statement took the jti. */
+const CONSUME_AND_FIND_SQL = `
+  WITH c AS (INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant_id, jti) DO NOTHING RETURNING jti)
+  SELECT (SELECT count(*) FROM c)::int AS consumed, u.*
+    FROM (SELECT 1) one LEFT JOIN (${userByEmailSql('$1::uuid', '$4::varchar')}) u ON true`;
 
 /** The audit events of one way in: its success, its refusals, a replay. */
 interface AuditEvents {
@@ -164,29 +181,35 @@ export class HandoffService {
     const email = profile.dto?.email ?? (typeof handoff.profile.email === 'string' ? handoff.profile.email : null);
     if (profile.problem) return refuse(profile.problem, tenant.id, { jti, problems: profile.problems });
 
-    if (!(await this.consume(tenant.id, handoff.onceKey, handoff.exp))) return refuse('replay', tenant.id, { jti, email });
+    // The jti claim and the user lookup share a round trip; the claim commits on its own
+    // whatever follows (step 2 above).
+    const found = await this.consumeAndFind(tenant.id, handoff.onceKey, handoff.exp, email!);
+    if (!found.consumed) return refuse('replay', tenant.id, { jti, email });
 
-    let user: User | null = await this.users.findByEmail(tenant.id, email!);
+    let user: HandoffUser | null = found.user;
     if (user?.disabled) return refuse('user_disabled', tenant.id, { jti, userId: user.id });
     if (!user && !handoff.jitProvisioning) return refuse('unknown_user', tenant.id, { jti, email });
-    if (input.precheck) {
-      const dto = profile.dto!;
-      await input.precheck({
-        tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, attributes: tenant.attributes },
-        user: user
-          ? { id: user.id, email: user.email, firstName: user.firstName, lastName: user.lastName, attributes: user.attributes }
-          : { id: '', email: dto.email, firstName: dto.firstName ?? '', lastName: dto.lastName ?? '', attributes: dto.attributes ?? {} },
-      });
-    }
+    const subject: HandoffSubject = {
+      tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, attributes: tenant.attributes },
+      user: user
+        ? { id: user.id, email: user.email, firstName: user.firstName, lastName: user.lastName, attributes: user.attributes }
+        : { id: '', email: profile.dto!.email, firstName: profile.dto!.firstName ?? '', lastName: profile.dto!.lastName ?? '', attributes: profile.dto!.attributes ?? {} },
+    };
+    if (input.precheck) await input.precheck(subject);
 
     const actor = { ...meta, actor: `handoff:${tenant.slug}` };
     let created = false;
+    let groupsChanged = false;
     const { groups } = handoff.profile;
     try {
       if (!user) {
-        ({ user, created } = await this.provision(actor, tenant.id, profile.dto!, groups ?? []));
+        const made = await this.provision(actor, tenant.id, profile.dto!, groups ?? []);
+        ({ created } = made);
+        user = { id: made.user.id, email: made.user.email, firstName: made.user.firstName, lastName: made.user.lastName, attributes: made.user.attributes, disabled: made.user.disabled };
+        groupsChanged = true;
       } else if (handoff.syncGroups && groups) {
         await this.groups.replaceMemberships(actor, tenant.id, user.id, groups);
+        groupsChanged = true;
       }
     } catch (e) {
       // The users service's own refusals (e.g. an email domain another tenant owns): the
@@ -198,34 +221,50 @@ export class HandoffService {
     }
 
     const userId = user.id;
-    const session = await this.dataSource.transaction(async (m) => {
-      // Session fixation (OWASP Session Management Cheat Sheet): the session the browser
-      // arrived with, whoever's it was, ends; the hand-off gets a fresh id.
-      const previous = SessionsService.idFromCookie(input.previousCookie);
-      if (previous) await this.sessions.revoke(previous, m);
-      const s = await this.sessions.create({ id: userId, tenantId: tenant.id }, { ip: meta.ip, userAgent: meta.userAgent }, m, source);
-      await this.audit.record(
-        { ...meta, actor: `user:${userId}` },
-        {
-          type: events.accepted,
-          tenantId: tenant.id,
-          details: { userId, email, jti, source, sessionId: s.id, created, ...(input.target ? { target: input.target } : {}) },
-        },
-        m,
-      );
-      return s;
-    });
-    return { token: session.token, userId, tenantId: tenant.id, created };
+    // Session fixation (OWASP Session Management Cheat Sheet): the session the browser arrived
+    // with, whoever's it was, ends; the hand-off gets a fresh id. That, the new session and
+    // its audit event are one statement: all or nothing.
+    const opened = await this.sessions.open(
+      { id: userId, tenantId: tenant.id },
+      { ip: meta.ip, userAgent: meta.userAgent },
+      source,
+      SessionsService.idFromCookie(input.previousCookie),
+      {
+        type: events.accepted,
+        actor: `user:${userId}`,
+        ip: meta.ip,
+        requestId: meta.requestId,
+        details: { userId, email, jti, source, created, ...(input.target ? { target: input.target } : {}) },
+      },
+    );
+    const session: SessionContext = {
+      id: opened.id,
+      createdAt: opened.createdAt,
+      expiresAt: opened.expiresAt,
+      targetsUsed: [],
+      user: { id: userId, email: user.email, firstName: user.firstName, lastName: user.lastName, attributes: user.attributes },
+      tenant: subject.tenant,
+    };
+    return { token: opened.token, userId, tenantId: tenant.id, created, session, groupsChanged };
   }
 
-  /** True when this use took the jti; false when it was taken already (a replay). */
-  private async consume(tenantId: string, jti: string, exp: number): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) VALUES ($1, $2, $3)
-       ON CONFLICT (tenant_id, jti) DO NOTHING RETURNING jti`,
-      [tenantId, jti, exp],
+  /**
+   * Takes the jti (true when this use took it; false when it was taken already: a replay)
+   * and reads the user the email names (null when none), in one statement. The INSERT on the
+   * (tenant, jti) primary key is what makes a token good once: of any number of concurrent
+   * uses, on any process, exactly one gets the row.
+   */
+  private async consumeAndFind(tenantId: string, jti: string, exp: number, email: string): Promise<{ consumed: boolean; user: HandoffUser | null }> {
+    const rows = await namedQuery<{ consumed: number; id: string | null; email: string; first_name: string; last_name: string; attributes: HandoffUser['attributes']; disabled: boolean }>(
+      this.dataSource,
+      CONSUME_AND_FIND_SQL,
+      [tenantId, jti, exp, normaliseEmail(email)],
     );
-    return rows.length === 1;
+    const r = rows[0];
+    return {
+      consumed: r.consumed === 1,
+      user: r.id ? { id: r.id, email: r.email, firstName: r.first_name, lastName: r.last_name, attributes: r.attributes ?? {}, disabled: r.disabled } : null,
+    };
   }
 
   /**

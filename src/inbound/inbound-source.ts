@@ -38,7 +38,8 @@ export interface VerifiedHandoff {
 
 /** A token a source recognises: the tenant it is for, and how to verify it. */
 export interface IdentifiedHandoff {
-  tenant: Tenant;
+  /** The tenant's columns a sign-in reads. */
+  tenant: Pick<Tenant, 'id' | 'slug' | 'name' | 'attributes' | 'disabled'>;
   /** The name written in the audit trail (`source`). */
   source: string;
   verify(now: number): Promise<Checked<VerifiedHandoff>>;

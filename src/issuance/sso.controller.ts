@@ -63,8 +63,9 @@ export class SsoController {
   ): Promise<void> {
     // return_to is rebuilt from the raw URL: Metabase does not encode it (see return-to.ts).
     const query = parseSsoQuery(req.originalUrl);
-    if (query.assertion !== undefined) session = await this.handoffStep(slug, query.assertion, query, req, res);
-    await this.continueHandshake(slug, session, query, req, res);
+    if (query.assertion === undefined) return this.continueHandshake(slug, session, query, req, res);
+    const handedOff = await this.handoffStep(slug, query.assertion, query, req, res);
+    await this.continueHandshake(slug, handedOff.session, query, req, res, handedOff.loaded);
   }
 
   /**
@@ -106,36 +107,37 @@ export class SsoController {
     const fromUrl = parseSsoQuery(req.originalUrl);
     const field = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const query: SsoQuery = { ...fromUrl, returnTo: field(body.return_to) ?? fromUrl.returnTo, response: field(body.response) ?? fromUrl.response };
-    const session = await this.handoffStep(slug, postedAssertion(req), query, req, res);
-    await this.continueHandshake(slug, session, query, req, res);
+    const handedOff = await this.handoffStep(slug, postedAssertion(req), query, req, res);
+    await this.continueHandshake(slug, handedOff.session, query, req, res, handedOff.loaded);
   }
 
   /**
    * The hand-off pre-step: a valid assertion becomes a session (the cookie set, the old
    * session revoked), as a form login would; what follows is the normal handshake.
    */
-  private async handoffStep(slug: string, assertion: unknown, query: SsoQuery, req: AuthenticatedRequest, res: Response): Promise<SessionContext> {
+  private async handoffStep(slug: string, assertion: unknown, query: SsoQuery, req: AuthenticatedRequest, res: Response): Promise<{ session: SessionContext; loaded: TargetWithAccess | undefined }> {
     const json = query.response === 'json';
-    const { token } = await this.handoff.admit({
+    let prechecked: TargetWithAccess | undefined;
+    const { token, session, groupsChanged } = await this.handoff.admit({
       assertion,
       meta: handoffMeta(req),
       previousCookie: req.cookies?.[SESSION_COOKIE],
       target: slug,
       precheck: async (who) => {
-        await this.sso.precheckHandoff(slug, who, query.returnTo, json, requestMeta(req), (loaded) => this.cors(req, res, loaded, who.tenant.id, slug, 'handoff'));
+        prechecked = await this.sso.precheckHandoff(slug, who, query.returnTo, json, requestMeta(req), (loaded) => this.cors(req, res, loaded, who.tenant.id, slug, 'handoff'));
       },
     });
     this.sessions.setCookie(res, token);
-    const session = await this.sessions.resolve(token);
-    if (!session) throw new Error('a session just opened by a hand-off did not resolve');
     req.sessionContext = session;
-    return session;
+    // The precheck read the target with this user's groups: still what the handshake needs
+    // unless the hand-off created the user or replaced their groups since.
+    return { session, loaded: groupsChanged ? undefined : prechecked };
   }
 
-  private async continueHandshake(slug: string, session: SessionContext | null, query: SsoQuery, req: AuthenticatedRequest, res: Response): Promise<void> {
+  private async continueHandshake(slug: string, session: SessionContext | null, query: SsoQuery, req: AuthenticatedRequest, res: Response, read?: TargetWithAccess): Promise<void> {
     const json = query.response === 'json';
     const meta = requestMeta(req);
-    const loaded = await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null);
+    const loaded = read ?? (await this.store.load(slug, session?.tenant.id ?? null, session?.user.id ?? null));
     const checkOrigin = () => this.cors(req, res, loaded!, session?.tenant.id ?? null, slug, 'sso');
     const outcome = await this.sso.handshake({ slug, loaded, session, query, json, cookie: req.cookies?.[SESSION_COOKIE], meta, checkOrigin });
     send(res, outcome);

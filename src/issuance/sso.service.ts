@@ -234,7 +234,8 @@ export class SsoService implements StepDeps {
    */
   async precheckHandoff(slug: string, who: HandoffSubject, returnTo: string | undefined, json: boolean, meta: RequestMeta, checkOrigin?: (loaded: TargetWithAccess) => Promise<void>): Promise<TargetWithAccess> {
     const tenantId = who.tenant.id;
-    const loaded = await this.store.load(slug, tenantId, null);
+    // With a known user's id: their groups too, so the handshake that follows can reuse this read.
+    const loaded = await this.store.load(slug, tenantId, who.user.id || null);
     const state: HandshakeState = { flow: 'handoff', slug, tenantId, loaded, json, returnToAsked: returnTo, session: null, meta, checkOrigin: checkOrigin && (() => checkOrigin(loaded!)) };
     await runHandshakeSteps(state, this);
     const sso = state.sso!;

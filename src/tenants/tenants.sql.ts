@@ -18,3 +18,12 @@ export function tenantEnabled(alias: string): string {
 export function tenantDisabled(tenantId: string): string {
   return `(SELECT t.disabled FROM tenants t WHERE t.id = ${tenantId})`;
 }
+
+/**
+ * The tenant a slug names, as a one-row subquery of the columns a sign-in reads (id, slug,
+ * name, attributes, disabled): for a caller that reads its own rows of the tenant in the same
+ * statement (the hand-off's issuer and keys).
+ */
+export function tenantBySlugSql(slug: string): string {
+  return `SELECT id, slug, name, attributes, disabled FROM tenants WHERE slug = ${slug}`;
+}

@@ -34,3 +34,12 @@ export function userGroupNames(userId: string, tenantId: string): string {
             WHERE gm.user_id = ${userId} AND gm.tenant_id = ${tenantId} AND g.tenant_id = ${tenantId}
             ORDER BY g.name)`;
 }
+
+/**
+ * The user with this email in the tenant (both SQL expressions; the email already normalised,
+ * as users.email is stored), the columns a sign-in reads: for a statement that does its own
+ * write in the same round trip (the hand-off's jti claim).
+ */
+export function userByEmailSql(tenantId: string, email: string): string {
+  return `SELECT id, email, first_name, last_name, attributes, disabled FROM users WHERE tenant_id = ${tenantId} AND email = ${email}`;
+}

@@ -6,6 +6,10 @@ import type { RequestMeta } from '../../common/request-meta';
 import { updatedRows } from '../../common/db-errors';
 import { notFound } from '../../common/errors';
 import { SecretBox } from '../../crypto/secret-box';
+import { isSlug } from '../../common/identifiers';
+import { namedQuery } from '../../common/named-query';
+import type { Tenant } from '../../tenants/tenant.entity';
+import { tenantBySlugSql } from '../../tenants/tenants.sql';
 import { TenantsService } from '../../tenants/tenants.service';
 import { HandoffError } from '../handoff.errors';
 import { handoffSecretContext, HandoffKeys } from './handoff-keys';
@@ -107,7 +111,7 @@ export class HandoffConfigService {
 
   /** For verification: the switches and the sealed secrets, one round trip. */
   async state(tenantId: string): Promise<TenantHandoffState> {
-    const rows: { jit_provisioning: boolean | null; sync_groups: boolean | null; id: string | null; secret_enc: string | null }[] = await this.dataSource.query(
+    const rows: StateRow[] = await this.dataSource.query(
       `SELECT s.jit_provisioning, s.sync_groups, k.id, k.secret_enc
          FROM (SELECT $1::uuid AS tenant_id) t
          LEFT JOIN handoff_settings s ON s.tenant_id = t.tenant_id
@@ -115,11 +119,24 @@ export class HandoffConfigService {
         ORDER BY k.created_at DESC`,
       [tenantId],
     );
-    return {
-      jitProvisioning: rows[0]?.jit_provisioning === true,
-      syncGroups: rows[0]?.sync_groups === true,
-      secrets: rows.filter((r) => r.id && r.secret_enc).map((r) => ({ id: r.id!, sealed: r.secret_enc! })),
-    };
+    return stateOf(rows);
+  }
+
+  /**
+   * The tenant an assertion's `iss` names with its switches and sealed secrets, in one round
+   * trip (a hand-off's first read); null when no tenant has that slug.
+   */
+  async forIssuer(slug: string): Promise<{ tenant: HandoffTenant; state: TenantHandoffState } | null> {
+    if (!isSlug(slug)) return null;
+    // Prepared (namedQuery): every hand-off runs it, and planning it cost more than running it.
+    const rows = await namedQuery<StateRow & { tenant_id: string; slug: string; name: string; attributes: HandoffTenant['attributes']; disabled: boolean }>(
+      this.dataSource,
+      FOR_ISSUER_SQL,
+      [slug],
+    );
+    if (!rows.length) return null;
+    const r = rows[0];
+    return { tenant: { id: r.tenant_id, slug: r.slug, name: r.name, attributes: r.attributes ?? {}, disabled: r.disabled }, state: stateOf(rows) };
   }
 
   private async view(tenantId: string): Promise<HandoffConfigView> {
@@ -131,4 +148,29 @@ export class HandoffConfigService {
       secrets: secrets.map((s) => ({ id: s.id, createdAt: s.createdAt })),
     };
   }
+}
+
+const FOR_ISSUER_SQL = `
+  SELECT t.id AS tenant_id, t.slug, t.name, t.attributes, t.disabled, s.jit_provisioning, s.sync_groups, k.id, k.secret_enc
+    FROM (${tenantBySlugSql('$1::varchar')}) t
+    LEFT JOIN handoff_settings s ON s.tenant_id = t.id
+    LEFT JOIN handoff_secrets k ON k.tenant_id = t.id
+   ORDER BY k.created_at DESC`;
+
+interface StateRow {
+  jit_provisioning: boolean | null;
+  sync_groups: boolean | null;
+  id: string | null;
+  secret_enc: string | null;
+}
+
+/** What a hand-off needs of its tenant (the columns a sign-in reads). */
+export type HandoffTenant = Pick<Tenant, 'id' | 'slug' | 'name' | 'attributes' | 'disabled'>;
+
+function stateOf(rows: StateRow[]): TenantHandoffState {
+  return {
+    jitProvisioning: rows[0]?.jit_provisioning === true,
+    syncGroups: rows[0]?.sync_groups === true,
+    secrets: rows.filter((r) => r.id && r.secret_enc).map((r) => ({ id: r.id!, sealed: r.secret_enc! })),
+  };
 }

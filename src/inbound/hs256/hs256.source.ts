@@ -1,7 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '../../common/errors';
-import type { Tenant } from '../../tenants/tenant.entity';
-import { TenantsService } from '../../tenants/tenants.service';
 import type { Checked, HandoffSource, IdentifiedHandoff, UnverifiedToken } from '../inbound-source';
 import { emailOf, profileOf, verifyAssertion } from './assertion';
 import { HandoffConfigService } from './handoff-config.service';
@@ -14,15 +11,15 @@ import { HandoffKeys } from './handoff-keys';
 @Injectable()
 export class Hs256HandoffSource implements HandoffSource {
   constructor(
-    private readonly tenants: TenantsService,
     private readonly config: HandoffConfigService,
     private readonly keys: HandoffKeys,
   ) {}
 
   async identify(token: UnverifiedToken): Promise<Checked<IdentifiedHandoff>> {
-    const tenant = await this.tenantBySlug(token.iss);
-    if (!tenant) return { ok: false, reason: 'unknown_tenant', detail: { iss: token.iss.slice(0, 100) } };
-    const state = await this.config.state(tenant.id);
+    // The tenant and its switches and secrets: one round trip.
+    const found = await this.config.forIssuer(token.iss);
+    if (!found) return { ok: false, reason: 'unknown_tenant', detail: { iss: token.iss.slice(0, 100) } };
+    const { tenant, state } = found;
     if (!state.secrets.length) return { ok: false, reason: 'handoff_not_configured', tenantId: tenant.id };
     const keys = state.secrets.map((s) => this.keys.keyFor(tenant.id, s.id, s.sealed));
     return {
@@ -49,14 +46,5 @@ export class Hs256HandoffSource implements HandoffSource {
         },
       },
     };
-  }
-
-  private async tenantBySlug(slug: string): Promise<Tenant | null> {
-    try {
-      return await this.tenants.findBySlug(slug);
-    } catch (e) {
-      if (e instanceof DomainError && e.status === 404) return null;
-      throw e;
-    }
   }
 }

@@ -1,3 +1,4 @@
+import { namedQuery } from '../../common/named-query';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
@@ -49,8 +50,29 @@ export class TrustedIssuersService {
   }
 
   /** The rows whose issuer is `iss` (any tenant): the hand-off's routing, by the token's own claims. */
-  byIssuer(iss: string): Promise<TrustedIssuer[]> {
-    return this.dataSource.getRepository(TrustedIssuer).find({ where: { issuer: iss } });
+  async byIssuer(iss: string): Promise<TrustedIssuer[]> {
+    // Every hand-off asks it first, whichever source the token is for: prepared (namedQuery)
+    // and mapped here, not through TypeORM's find (its query building and entity mapping cost
+    // more CPU than the statement).
+    const rows = await namedQuery<Record<string, any>>(this.dataSource, BY_ISSUER_SQL, [iss]);
+    return rows.map((r) =>
+      Object.assign(new TrustedIssuer(), {
+        id: r.id,
+        tenantId: r.tenant_id,
+        issuer: r.issuer,
+        audience: r.audience,
+        algorithms: r.algorithms,
+        claimEmail: r.claim_email,
+        claimFirstName: r.claim_first_name,
+        claimLastName: r.claim_last_name,
+        claimGroups: r.claim_groups,
+        maxTokenAgeSeconds: r.max_token_age_seconds,
+        jitProvisioning: r.jit_provisioning,
+        syncGroups: r.sync_groups,
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
+      }),
+    );
   }
 
   async create(meta: RequestMeta, tenantId: string, input: CreateTrustedIssuerDto): Promise<TrustedIssuer> {
@@ -101,3 +123,8 @@ export class TrustedIssuersService {
     }
   }
 }
+
+const BY_ISSUER_SQL = `
+  SELECT id, tenant_id, issuer, audience, algorithms, claim_email, claim_first_name, claim_last_name, claim_groups,
+         max_token_age_seconds, jit_provisioning, sync_groups, created_at, updated_at
+    FROM trusted_issuers WHERE issuer = $1::text`;
