@@ -270,7 +270,7 @@ describe('console: operators, tenant admins and scope', () => {
 
     const refused = await op.on(request(t.http).post(`/console/tenants/${b.id}/users`)).type('form').send({ _csrf: csrf, email: 'eve@a-corp.example', firstName: 'Eve' });
     expect(refused.status).toBe(409);
-    expect(refused.text).toMatch(/id="user-email-error">email addresses in a-corp.example belong to another organization/);
+    expect(refused.text).toMatch(/id="user-email-error">Email addresses in a-corp.example belong to another organization/);
     expect(refused.text).toContain('value="Eve"');
     expect(await t.ds.query(`SELECT 1 FROM users WHERE email = 'eve@a-corp.example'`)).toHaveLength(0);
   });
