@@ -51,8 +51,8 @@ describe('console: a tenant\'s sign-in sources', () => {
     const before = (await issuerRows()).length;
     const res = await op.on(request(t.http).post(`${page()}/issuers`)).type('form').send({ _csrf: await csrf(), issuer: 'http://idp.example.com/', audience: 'x', algorithms: 'RS256' });
     expect(res.status).toBe(400);
-    const words = `issuer ${issuerUrlProblem('http://idp.example.com/', false)}`;
-    expect(words).not.toBe('issuer null');
+    const words = `Issuer ${issuerUrlProblem('http://idp.example.com/', false)}`;
+    expect(words).not.toBe('Issuer null');
     expect(res.text).toContain(words.replace(/'/g, '&#39;'));
     // An algorithm the API refuses (symmetric) is refused with the DTO's message.
     const hs = await op.on(request(t.http).post(`${page()}/issuers`)).type('form').send({ _csrf: await csrf(), issuer: 'https://other.example/', audience: 'x', algorithms: 'HS256' });
