@@ -17,7 +17,7 @@ const PASSWORD = 'service-account-password-0a1b2c3d';
 const DASH = '9c1f6a52-3b7e-4d8a-a1c2-5e6f7a8b9c0d';
 const OTHER = '11111111-2222-4333-8444-555555555555';
 const APP = 'https://host-app.example.com';
-const CUSTOMER = "O'Brien & Co \\ 東京";
+const CUSTOMER = "O'Brien & Co 東京";
 
 describe('Superset guest tokens (/embed/:target/superset/:uuid/guest-token)', () => {
   let t: TestApp;
@@ -67,7 +67,7 @@ describe('Superset guest tokens (/embed/:target/superset/:uuid/guest-token)', ()
     superset.delayMs = {};
   };
   const expectedRls = [
-    { clause: "customer_id = 'O''Brien & Co \\ 東京'" },
+    { clause: "customer_id = 'O''Brien & Co 東京'" },
     { dataset: 12, clause: "region = 'user-region' AND active = TRUE" },
   ];
 
@@ -166,6 +166,19 @@ describe('Superset guest tokens (/embed/:target/superset/:uuid/guest-token)', ()
       expect({ ...superset.calls, perToken }).toEqual({ login: 0, csrf: 0, guest_token: N, perToken: 1 });
       expect(await tokensOf(tg.id)).toBe(N + 1);
       expect(await count(`SELECT count(*) AS n FROM audit_events WHERE type = 'broker.token_issued' AND details->>'target' = $1`, [tg.slug])).toBe(N + 1);
+    });
+
+    it('another service account (same password) is another session: the cached one is not used for it', async () => {
+      const tg = await target('api');
+      await get(tg.slug).expect(200);
+      reset();
+      const patched = await request(t.http).patch(`/api/v1/targets/${tg.id}`).set(admin()).send({ settings: { mode: 'api', username: 'someone-else', allowedOrigins: [APP] } });
+      expect(patched.status).toBe(200);
+      // The fake knows only USERNAME: a new login is made, and refused (not the old account's token reused).
+      const res = await get(tg.slug).expect(502);
+      expect(res.body.message).toMatch(/login/);
+      expect(superset.calls.login).toBe(1);
+      expect(superset.calls.guest_token).toBe(0);
     });
 
     it('single-flight: concurrent requests on a cold cache share one login and one CSRF call', async () => {
@@ -275,6 +288,19 @@ describe('Superset guest tokens (/embed/:target/superset/:uuid/guest-token)', ()
       expect(res.body.message).toMatch(/Attribute "region" cannot be used/);
       expect(await denied(tg.slug, 'rls_attribute_not_literal')).toBe(1);
       expect(await tokensOf(tg.id)).toBe(0);
+    });
+
+    it('an attribute with a backslash (a quote escape on MySQL, Snowflake, BigQuery, Spark SQL): 400 naming it, nothing signed or asked', async () => {
+      for (const mode of ['sign', 'api'] as const) {
+        const tg = await target(mode);
+        await t.ds.query(`UPDATE tenant_target_access SET attributes = $2 WHERE target_id = $1`, [tg.id, JSON.stringify({ customer_id: "\\' OR 1=1) #" })]);
+        reset();
+        const res = await get(tg.slug).expect(400);
+        expect(res.body.message).toMatch(/Attribute "customer_id" cannot be used/);
+        expect(superset.calls).toEqual({ login: 0, csrf: 0, guest_token: 0 });
+        expect(await tokensOf(tg.id)).toBe(0);
+        expect(await denied(tg.slug, 'rls_attribute_not_literal')).toBe(1);
+      }
     });
 
     it('templates are checked when the access is saved: unbalanced braces, bad names, bad dataset ids', async () => {

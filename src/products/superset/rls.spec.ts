@@ -10,8 +10,6 @@ describe('Superset RLS: attribute values as SQL literals', () => {
     ['only quotes', "''", "''''''"],
     ['an injection attempt', "x' OR '1'='1", "'x'' OR ''1''=''1'"],
     ['a comment attempt', "acme'; DROP TABLE t; --", "'acme''; DROP TABLE t; --'"],
-    ['a backslash before a quote', "a\\'b", "'a\\''b'"],
-    ['a trailing backslash', 'a\\', "'a\\'"],
     ['unicode and an emoji', 'Zoë 東京 🎉', "'Zoë 東京 🎉'"],
     ['a Unicode right quote (not SQL\'s quote)', 'O’Brien', "'O’Brien'"],
     ['a newline', 'a\nb', "'a\nb'"],
@@ -38,6 +36,11 @@ describe('Superset RLS: attribute values as SQL literals', () => {
     ['Infinity', Number.POSITIVE_INFINITY],
     ['-Infinity', Number.NEGATIVE_INFINITY],
     ['a string with a NUL', 'a\u0000b'],
+    // A backslash escapes the quote in MySQL/MariaDB, Snowflake, BigQuery, Databricks/Spark SQL
+    // and ClickHouse, and the clause runs in whichever engine the dataset is on: refused.
+    ['a backslash before a quote', "a\\'b"],
+    ['a trailing backslash', 'a\\'],
+    ['a backslash breaking out on a backslash-escaping engine', "\\' OR 1=1) #"],
     ['a bigint', BigInt(1)],
   ])('%s is no literal', (_what, value) => {
     expect(sqlLiteral(value)).toBeNull();

@@ -62,17 +62,19 @@ export function templateAttributes(template: string): string[] {
 /**
  * A value as a SQL literal, or null when it cannot be one:
  * - a string: single-quoted, each `'` doubled (the SQL standard's only escape inside a
- *   literal). A backslash stays a backslash: in standard SQL (Postgres with
- *   standard_conforming_strings, the default since 9.1; Snowflake, BigQuery, Trino...) it is
- *   an ordinary character. A NUL cannot be in a literal (Postgres refuses it, C drivers cut
- *   the string there): refused.
+ *   literal). A string with a backslash is refused: Superset puts the clause into the SQL of
+ *   whichever engine the dataset is on, and while a backslash is ordinary in standard SQL
+ *   (Postgres, Trino), it escapes the quote in MySQL/MariaDB, Snowflake, BigQuery,
+ *   Databricks/Spark SQL and ClickHouse (`\'` would end no literal and let the rest of the
+ *   value run as SQL); no one escaping is right for all of them. A NUL cannot be in a literal
+ *   (Postgres refuses it, C drivers cut the string there): refused.
  * - a number: only a finite JSON number, written as JavaScript writes it (`12`, `-1.5`,
  *   `1e+21`); a string that looks like a number stays a quoted string.
  * - a boolean: TRUE / FALSE.
  * - anything else (array, object, null, NaN, Infinity, undefined): null.
  */
 export function sqlLiteral(value: unknown): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? null : `'${value.replace(/'/g, "''")}'`;
+  if (typeof value === 'string') return /[\u0000\\]/.test(value) ? null : `'${value.replace(/'/g, "''")}'`;
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : null;
   if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
   return null;
@@ -99,7 +101,7 @@ export function fillTemplate(template: string, layers: AttributeLayers): string 
     }
     const literal = sqlLiteral(raw);
     if (literal === null) {
-      throw badRequest(RlsError.AttributeNotLiteral, `Attribute "${p.attribute}" cannot be used in a row-level security clause: only text without NUL characters, finite numbers and true/false can`, { attribute: p.attribute });
+      throw badRequest(RlsError.AttributeNotLiteral, `Attribute "${p.attribute}" cannot be used in a row-level security clause: only text without a backslash or NUL character, finite numbers and true/false can`, { attribute: p.attribute });
     }
     out += literal;
   }

@@ -133,7 +133,7 @@ class SupersetBroker implements Broker {
     // Filled before anything is signed or asked of Superset: a missing or unusable attribute
     // refuses the token (400 naming it), never a clause that filters nothing.
     const rls = rlsRules(r.ctx);
-    const key = this.cacheKey(r.target.id, r.target.baseUrl, r.secretsVersion);
+    const key = this.cacheKey(r.target.id, r.target.baseUrl, r.secretsVersion, s.username ?? '', s.loginProvider ?? 'db');
     return s.mode === 'sign' ? this.sign(r, key) : this.ask(r, key, rls);
   }
 
@@ -261,11 +261,12 @@ class SupersetBroker implements Broker {
 
   /**
    * The cache key: everything the service session depends on — the target, the Superset it
-   * was issued by (a token sent to another host is a leaked credential) and the secrets it
-   * was made with. A changed key drops the old entry, not merely leaves it unused.
+   * was issued by (a token sent to another host is a leaked credential), the secrets it
+   * was made with and the service account it signed in as (another account, even with the same
+   * password, is another session). A changed key drops the old entry, not merely leaves it unused.
    */
-  private cacheKey(targetId: string, base: string, secretsVersion: string): string {
-    const key = JSON.stringify([targetId, base, secretsVersion]);
+  private cacheKey(targetId: string, base: string, secretsVersion: string, username: string, provider: string): string {
+    const key = JSON.stringify([targetId, base, secretsVersion, username, provider]);
     const previous = this.keyOfTarget.get(targetId);
     if (previous !== undefined && previous !== key) {
       this.sessions.delete(previous);
