@@ -43,16 +43,26 @@ export const RESOLVE_SQL = liveSessionsSql('s.id = ANY ($1::bpchar[])', '$2');
 /**
  * A sign-in's session in one statement: the session the browser arrived with (if any) ends,
  * the new one is written, and the event that explains it, atomically (a statement commits
- * whole or not at all) and in one round trip instead of a transaction's four. $1 id, $2 user,
- * $3 tenant, $4 absolute timeout (s), $5 ip, $6 user agent, $7 opened_by, $8 previous session
- * id (or null), $9.. the audit event: type, actor, ip, request id, details (json).
+ * whole or not at all) and in one round trip instead of a transaction's four — and only
+ * while the user and the tenant are still enabled. The caller read them earlier (a hand-off
+ * provisions and syncs groups in between); the user's row is locked FOR SHARE here, so a
+ * disable either commits first (and this statement sees it: nothing is written) or waits for
+ * this one (and its revocation then ends the session written here). $1 id, $2 user, $3
+ * tenant, $4 absolute timeout (s), $5 ip, $6 user agent, $7 opened_by, $8 previous session id
+ * (or null), $9.. the audit event: type, actor, ip, request id, details (json).
  */
 const OPEN_SQL = `
-  WITH prev AS (UPDATE sessions SET revoked_at = now() WHERE id = $8::bpchar AND revoked_at IS NULL RETURNING id),
+  WITH ok AS (SELECT ${userEnabled('u')} AS user_ok, ${tenantEnabled('t')} AS tenant_ok
+                FROM users u ${joinTenant('t', 'u.tenant_id')}
+               WHERE u.id = $2 AND u.tenant_id = $3 FOR SHARE OF u),
+       go AS (SELECT 1 FROM ok WHERE user_ok AND tenant_ok),
+       prev AS (UPDATE sessions SET revoked_at = now() WHERE id = $8::bpchar AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM go) RETURNING id),
        s AS (INSERT INTO sessions (id, user_id, tenant_id, expires_at, ip, user_agent, opened_by)
-             VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6, $7) RETURNING id, created_at, expires_at),
+             SELECT $1, $2, $3, now() + make_interval(secs => $4), $5, $6, $7 FROM go RETURNING id, created_at, expires_at),
        a AS (${auditInsertSql('SELECT $9::varchar, $10::varchar, $3::uuid, $11::varchar, $12::varchar, $13::jsonb FROM s')})
-  SELECT s.created_at, s.expires_at, (SELECT count(*) FROM prev)::int AS revoked FROM s`;
+  SELECT s.created_at, s.expires_at, (SELECT count(*) FROM prev)::int AS revoked,
+         (SELECT user_ok FROM ok) AS user_ok, (SELECT tenant_ok FROM ok) AS tenant_ok
+    FROM (VALUES (1)) one LEFT JOIN s ON true`;
 
 const TOUCH_SQL = `UPDATE sessions SET last_seen_at = now() WHERE id = $1::bpchar`;
 
@@ -108,14 +118,16 @@ export class SessionsService {
     openedBy: string,
     previousId: string | null,
     audit: { type: string; actor: string; ip: string | null; requestId: string | null; details: Record<string, unknown> },
-  ): Promise<{ token: string; id: string; createdAt: Date; expiresAt: Date }> {
+  ): Promise<{ token: string; id: string; createdAt: Date; expiresAt: Date } | { refused: 'user_disabled' | 'tenant_disabled' }> {
     const token = randomToken(32);
     const id = sha256Hex(token);
     const details = { ...audit.details, sessionId: id };
-    const [row] = await namedQuery<{ created_at: Date; expires_at: Date }>(this.dataSource, OPEN_SQL, [
+    const [row] = await namedQuery<{ created_at: Date | null; expires_at: Date | null; user_ok: boolean | null; tenant_ok: boolean | null }>(this.dataSource, OPEN_SQL, [
       id, user.id, user.tenantId, this.session.absoluteTimeoutSeconds, meta.ip, meta.userAgent?.slice(0, 512) ?? null, openedBy, previousId,
       audit.type, audit.actor, audit.ip, audit.requestId, JSON.stringify(details),
     ]);
+    // No user row (deleted meanwhile) counts as a disabled user: no session either way.
+    if (!row.created_at || !row.expires_at) return { refused: row.user_ok === true && row.tenant_ok === false ? 'tenant_disabled' : 'user_disabled' };
     this.audit.written(audit.type, details);
     return { token, id, createdAt: row.created_at, expiresAt: row.expires_at };
   }

@@ -207,6 +207,8 @@ export class HandoffService {
         ({ created } = made);
         user = { id: made.user.id, email: made.user.email, firstName: made.user.firstName, lastName: made.user.lastName, attributes: made.user.attributes, disabled: made.user.disabled };
         groupsChanged = true;
+        // Another request created the email's user first (provision found it): it may be disabled.
+        if (user.disabled) return refuse('user_disabled', tenant.id, { jti, userId: user.id });
       } else if (handoff.syncGroups && groups) {
         await this.groups.replaceMemberships(actor, tenant.id, user.id, groups);
         groupsChanged = true;
@@ -237,6 +239,8 @@ export class HandoffService {
         details: { userId, email, jti, source, created, ...(input.target ? { target: input.target } : {}) },
       },
     );
+    // Disabled (user or tenant) after it was read above: nothing was written; refused as if seen then.
+    if ('refused' in opened) return refuse(opened.refused, tenant.id, { jti, userId });
     const session: SessionContext = {
       id: opened.id,
       createdAt: opened.createdAt,

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { makeApiKey, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, signIn } from '../support/cookie-jar';
+import { SessionsService } from '../../src/auth/sessions.service';
 
 const PASSWORD = 'correct horse battery staple';
 const IDLE = 600;
@@ -85,6 +86,35 @@ describe('browser sessions', () => {
     const b = await signedIn();
     await t.ds.query(`UPDATE tenants SET disabled = true WHERE id = $1`, [b.tenant.id]);
     expect(await isSignedIn(b.jar)).toBe(false);
+  });
+
+  it('opens no session, and writes no event, for a user or tenant disabled by the time the sign-in commits', async () => {
+    // A sign-in reads the user first and opens the session later (a hand-off provisions and
+    // syncs groups in between): a disable committed meanwhile must still win.
+    const sessions = t.app.get(SessionsService);
+    const enabled = await makeTenant(t.ds);
+    const cases = [
+      { tenant: enabled, user: await makeUser(t.ds, enabled.id, { disabled: true }), reason: 'user_disabled' },
+      ...(await (async () => {
+        const off = await makeTenant(t.ds, { disabled: true });
+        return [{ tenant: off, user: await makeUser(t.ds, off.id), reason: 'tenant_disabled' }];
+      })()),
+    ];
+    for (const c of cases) {
+      const previous = await makeUser(t.ds, enabled.id);
+      const kept = await sessions.create({ id: previous.id, tenantId: enabled.id }, { ip: null, userAgent: null });
+      const opened = await sessions.open({ id: c.user.id, tenantId: c.tenant.id }, { ip: null, userAgent: null }, 'test', kept.id, {
+        type: 'handoff.accepted', actor: `user:${c.user.id}`, ip: null, requestId: null, details: { userId: c.user.id },
+      });
+      expect(opened).toEqual({ refused: c.reason });
+      const rows = await t.ds.query(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1`, [c.user.id]);
+      expect(rows[0].n).toBe(0);
+      const events = await t.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE actor = $1`, [`user:${c.user.id}`]);
+      expect(events[0].n).toBe(0);
+      // Nor is the browser's previous session ended by a sign-in that did not happen.
+      const prev = await t.ds.query(`SELECT revoked_at FROM sessions WHERE id = $1`, [kept.id]);
+      expect(prev[0].revoked_at).toBeNull();
+    }
   });
 
   it('gives parallel logins of different users each their own session', async () => {

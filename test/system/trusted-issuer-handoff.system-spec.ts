@@ -78,7 +78,7 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
       await bad({ issuer: 'https://idp.example.com', audience: 'x', algorithms: ['none'] }, /asymmetric only/);
       await bad({ issuer: 'https://idp.example.com', audience: 'x', claimGroups: 'has space' }, /Groups claim must be a claim name/);
       await bad({ issuer: 'https://idp.example.com', audience: 'x', maxTokenAgeSeconds: 10 ** 9 }, /Maximum token age \(seconds\) must be at most 86400/);
-      await bad({ issuer: 'https://idp.example.com' }, /audience/);
+      await bad({ issuer: 'https://idp.example.com' }, /Audience must not be empty/);
       // The same (issuer, audience) as another tenant's: a token must name one organization.
       const taken = await request(t.http).post(path).set(admin()).send({ issuer: op.issuer, audience: CLIENT_ID });
       expect({ status: taken.status, error: taken.body.error }).toEqual({ status: 409, error: 'trusted_issuer_taken' });
