@@ -75,6 +75,8 @@ export class AuditService {
    */
   written(type: string, details: Record<string, unknown>): void {
     this.metrics.audited(type, details);
+    // Streams subscribed to it are woken now, not at their next poll (the signal is coalesced).
+    this.committed.notify();
   }
 
   /**
