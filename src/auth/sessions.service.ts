@@ -53,8 +53,8 @@ export const RESOLVE_SQL = liveSessionsSql('s.id = ANY ($1::bpchar[])', '$2');
  */
 const OPEN_SQL = `
   WITH ok AS (SELECT ${userEnabled('u')} AS user_ok, ${tenantEnabled('t')} AS tenant_ok
-                FROM users u ${joinTenant('t', 'u.tenant_id')}
-               WHERE u.id = $2 AND u.tenant_id = $3 FOR SHARE OF u),
+                FROM (VALUES (1)) one ${joinUser('u', { userId: '$2::uuid', tenantId: '$3::uuid' })} ${joinTenant('t', 'u.tenant_id')}
+               FOR SHARE OF u),
        go AS (SELECT 1 FROM ok WHERE user_ok AND tenant_ok),
        prev AS (UPDATE sessions SET revoked_at = now() WHERE id = $8::bpchar AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM go) RETURNING id),
        s AS (INSERT INTO sessions (id, user_id, tenant_id, expires_at, ip, user_agent, opened_by)

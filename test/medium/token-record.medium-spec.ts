@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { AuditModule } from '../../src/audit/audit.module';
 import { AuthModule } from '../../src/auth/auth.module';
 import { CryptoModule } from '../../src/crypto/crypto.module';
 import { MetricsModule } from '../../src/metrics/metrics.module';
@@ -27,7 +28,7 @@ describe('token record statement with the Sisense iat sequence (real Postgres)',
 
   beforeAll(async () => {
     // The repository and what it injects (sessions, metrics; SecretBox seals the target's secret).
-    t = await createTestModule({ imports: [AuthModule, MetricsModule, CryptoModule], providers: [SsoRepository] });
+    t = await createTestModule({ imports: [AuthModule, AuditModule, MetricsModule, CryptoModule], providers: [SsoRepository] });
     store = t.app.get(SsoRepository);
     tenant = await makeTenant(t.ds);
     user = await makeUser(t.ds, tenant.id);
