@@ -1,3 +1,4 @@
+import { singleFlight } from '../single-flight';
 import type { AccessSettings } from '../product-types';
 import { badRequest, DomainError } from '../../common/errors';
 import { resolveAttribute } from '../attributes';
@@ -143,9 +144,7 @@ class DatabricksBroker implements Broker {
   private async serviceToken(key: string, base: string, basic: string, timeoutMs: number): Promise<Cached> {
     const hit = this.tokens.get(key);
     if (hit && hit.renewAt > Date.now()) return hit;
-    const running = this.inflight.get(key);
-    if (running) return running;
-    const p = (async () => {
+    return singleFlight(this.inflight, key, async () => {
       const form = new URLSearchParams({ grant_type: 'client_credentials', scope: 'all-apis' });
       const answer = await this.call(1, `${base}/oidc/v1/token`, formPost(basic, form), timeoutMs);
       if (typeof answer.access_token !== 'string' || answer.access_token === '') throw stepFailed(1, 'the answer has no access_token');
@@ -153,13 +152,7 @@ class DatabricksBroker implements Broker {
       const cached = { token: answer.access_token, renewAt: Date.now() + Math.max(0, lifetime - REFRESH_MARGIN_SECONDS) * 1000 };
       this.tokens.set(key, cached);
       return cached;
-    })();
-    this.inflight.set(key, p);
-    try {
-      return await p;
-    } finally {
-      this.inflight.delete(key);
-    }
+    });
   }
 
   private async call(

@@ -1,3 +1,4 @@
+import { singleFlight } from '../single-flight';
 import type { AccessSettings, TargetSettings } from '../product-types';
 import { DomainError } from '../../common/errors';
 import { mapGroups } from '../claims';
@@ -216,9 +217,7 @@ class PowerBiBroker implements Broker {
   private async entraToken(key: string, authority: string, s: PowerBiSettings, secret: string | undefined, timeoutMs: number): Promise<CachedToken> {
     const hit = this.tokens.get(key);
     if (hit && hit.renewAt > Date.now()) return hit;
-    const running = this.inflight.get(key);
-    if (running) return running;
-    const p = (async () => {
+    return singleFlight(this.inflight, key, async () => {
       if (!secret) throw stepFailed(1, 'the target has no client secret');
       const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: s.clientId, client_secret: secret, scope: POWERBI_SCOPE });
       const url = `${authority}/${encodeURIComponent(s.tenantId)}/oauth2/v2.0/token`;
@@ -235,13 +234,7 @@ class PowerBiBroker implements Broker {
       const cached = { token: answer.access_token, renewAt: Date.now() + Math.max(0, lifetime - REFRESH_MARGIN_SECONDS) * 1000 };
       this.tokens.set(key, cached);
       return cached;
-    })();
-    this.inflight.set(key, p);
-    try {
-      return await p;
-    } finally {
-      this.inflight.delete(key);
-    }
+    });
   }
 
   /** Step 2, reused for REPORT_CACHE_MS per target configuration and report. */
@@ -260,15 +253,7 @@ class PowerBiBroker implements Broker {
     if (hit && hit.until > Date.now()) return hit;
     // Single flight too: a burst of first requests for a report makes one lookup (Power BI
     // rate-limits its REST API per service principal).
-    const running = this.reportsInflight.get(reportKey);
-    if (running) return running;
-    const p = this.lookUp(reportKey, api, workspaceId, reportId, baseUrl, bearer, timeoutMs, dropOnAuth);
-    this.reportsInflight.set(reportKey, p);
-    try {
-      return await p;
-    } finally {
-      this.reportsInflight.delete(reportKey);
-    }
+    return singleFlight(this.reportsInflight, reportKey, () => this.lookUp(reportKey, api, workspaceId, reportId, baseUrl, bearer, timeoutMs, dropOnAuth));
   }
 
   private async lookUp(

@@ -5,6 +5,7 @@ import { DomainError } from '../../common/errors';
 import { allowListPermits, ArraySchema, NestedObjectSchema, ObjectSchema } from '../settings-schema';
 import { Broker, BrokerDeps, BrokerRequest, defineTarget, EmbedContext, schemas } from '../product-definition';
 import { fillTemplate, parseTemplate } from './rls';
+import { singleFlight } from '../single-flight';
 import { supersetSetupGuide } from './setup-guide';
 import { supersetDemo } from './demo';
 
@@ -214,7 +215,7 @@ class SupersetBroker implements Broker {
   private async serviceSession(key: string, base: string, login: { username: string; password: string; provider: string }, timeoutMs: number): Promise<ServiceSession> {
     const hit = this.sessions.get(key);
     if (hit && hit.renewAt > Date.now()) return hit;
-    return this.once(this.inflight, key, async () => {
+    return singleFlight(this.inflight, key, async () => {
       const res = await this.send('login', `${base}/api/v1/security/login`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
@@ -232,7 +233,7 @@ class SupersetBroker implements Broker {
 
   /** A CSRF token and its session cookie for this access token, kept with it; single flight. */
   private async withCsrf(key: string, base: string, session: ServiceSession, timeoutMs: number): Promise<ServiceSession> {
-    return this.once(this.csrfInflight, key, async () => {
+    return singleFlight(this.csrfInflight, key, async () => {
       const res = await this.send('csrf', `${base}/api/v1/security/csrf_token/`, {
         method: 'GET',
         headers: { Authorization: `Bearer ${session.accessToken}`, Accept: 'application/json' },
@@ -245,18 +246,6 @@ class SupersetBroker implements Broker {
       if (this.sessions.get(key)?.accessToken === session.accessToken) this.sessions.set(key, next);
       return next;
     });
-  }
-
-  private async once<T>(map: Map<string, Promise<T>>, key: string, run: () => Promise<T>): Promise<T> {
-    const running = map.get(key);
-    if (running) return running;
-    const p = run();
-    map.set(key, p);
-    try {
-      return await p;
-    } finally {
-      map.delete(key);
-    }
   }
 
   /**
