@@ -18,6 +18,15 @@ import { targetDefinition } from '../products';
 import { SsoError } from '../catalog/sso.errors';
 import { JsonTokenService } from './json-token.service';
 
+/** What a guest-token request (GET or POST) can be refused with. */
+const GUEST_TOKEN_ERRORS = {
+  400: 'A malformed id, the target takes no guest tokens here, or an attribute a row-level security rule needs is missing or no SQL value',
+  401: 'Without a session',
+  403: 'Target disabled, no access, a resource the access does not allow, account disabled, or an origin not allowed',
+  429: 'Too many handshakes from this session (Retry-After)',
+  502: "The product's token service failed (the message names the step)",
+};
+
 /**
  * Embedding for the signed-in user, by capability of the target's product:
  * - `GET /embed/<target>/<kind>/<id>`: a signed embed (redirect to the iframe URL, or
@@ -167,13 +176,7 @@ export class EmbedController {
   @Get(':target/:kind/:id/guest-token')
   @LoadsSession()
   @Responds({ 200: { description: "The product's guest token for this resource (e.g. a Superset guest token), as its SDK takes it: `{token}`", schema: { type: 'object', additionalProperties: true } } })
-  @ApiErrors({
-    400: 'A malformed id, the target takes no guest tokens here, or an attribute a row-level security rule needs is missing or no SQL value',
-    401: 'Without a session',
-    403: 'Target disabled, no access, a resource the access does not allow, account disabled, or an origin not allowed',
-    429: 'Too many handshakes from this session (Retry-After)',
-    502: "The product's token service failed (the message names the step)",
-  })
+  @ApiErrors(GUEST_TOKEN_ERRORS)
   async brokerGuestToken(
     @Param('target') slug: string,
     @Param('kind') kind: string,
@@ -192,13 +195,7 @@ export class EmbedController {
   @HttpCode(200)
   @LoadsSession()
   @Responds({ 200: { description: 'As GET, for an SDK callback that posts', schema: { type: 'object', additionalProperties: true } } })
-  @ApiErrors({
-    400: 'A malformed id, the target takes no guest tokens here, or an attribute a row-level security rule needs is missing or no SQL value',
-    401: 'Without a session',
-    403: 'Target disabled, no access, a resource the access does not allow, account disabled, or an origin not allowed',
-    429: 'Too many handshakes from this session (Retry-After)',
-    502: "The product's token service failed (the message names the step)",
-  })
+  @ApiErrors(GUEST_TOKEN_ERRORS)
   async brokerGuestTokenPost(
     @Param('target') slug: string,
     @Param('kind') kind: string,

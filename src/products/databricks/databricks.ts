@@ -1,3 +1,4 @@
+import { brokerFetch } from '../broker-fetch';
 import { singleFlight } from '../single-flight';
 import type { AccessSettings } from '../product-types';
 import { badRequest, DomainError } from '../../common/errors';
@@ -162,21 +163,11 @@ class DatabricksBroker implements Broker {
     timeoutMs: number,
     onStatus: (status: number) => DomainError | null = () => null,
   ): Promise<Record<string, unknown>> {
-    let res: Response;
-    try {
-      // Never followed: a redirect would carry the Basic credentials or the bearer elsewhere.
-      res = await this.deps.fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    } catch (e) {
-      // AbortSignal.timeout rejects with a DOMException named TimeoutError (not an Error subclass everywhere).
-      const name = (e as { name?: unknown } | null)?.name;
-      const timedOut = name === 'TimeoutError' || name === 'AbortError';
-      // The outbound guard's refusal says which address and why (never a secret).
-      const refused = (e as { outboundRefusal?: unknown } | null)?.outboundRefusal;
-      throw stepFailed(step, timedOut ? `no answer within ${timeoutMs} ms` : typeof refused === 'string' ? refused : 'the workspace could not be reached');
-    }
-    if (res.status >= 300 && res.status < 400) {
-      throw stepFailed(step, `HTTP ${res.status}: the workspace answered with a redirect, which is not followed (check the target's base URL)`);
-    }
+    const res = await brokerFetch(this.deps.fetch, url, init, timeoutMs, {
+      unreachable: 'the workspace could not be reached',
+      redirected: (status) => `HTTP ${status}: the workspace answered with a redirect, which is not followed (check the target's base URL)`,
+    });
+    if ('problem' in res) throw stepFailed(step, res.problem);
     let body: unknown;
     try {
       body = await res.json();

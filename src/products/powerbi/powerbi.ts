@@ -1,3 +1,4 @@
+import { brokerFetch } from '../broker-fetch';
 import { singleFlight } from '../single-flight';
 import type { AccessSettings, TargetSettings } from '../product-types';
 import { DomainError } from '../../common/errors';
@@ -298,20 +299,11 @@ class PowerBiBroker implements Broker {
     onStatus: (status: number) => DomainError | null = () => null,
     hint: (status: number, body: unknown) => string = () => '',
   ): Promise<Record<string, unknown>> {
-    let res: Response;
-    try {
-      // Never followed: a redirect would carry the client secret or the bearer elsewhere.
-      res = await this.deps.fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    } catch (e) {
-      const name = (e as { name?: unknown } | null)?.name;
-      const timedOut = name === 'TimeoutError' || name === 'AbortError';
-      // The outbound guard's refusal says which address and why (never a secret).
-      const refused = (e as { outboundRefusal?: unknown } | null)?.outboundRefusal;
-      throw stepFailed(step, timedOut ? `no answer within ${timeoutMs} ms` : typeof refused === 'string' ? refused : `${new URL(url).host} could not be reached`);
-    }
-    if (res.status >= 300 && res.status < 400) {
-      throw stepFailed(step, `HTTP ${res.status}: answered with a redirect, which is not followed (check the target's hosts)`);
-    }
+    const res = await brokerFetch(this.deps.fetch, url, init, timeoutMs, {
+      unreachable: `${new URL(url).host} could not be reached`,
+      redirected: (status) => `HTTP ${status}: answered with a redirect, which is not followed (check the target's hosts)`,
+    });
+    if ('problem' in res) throw stepFailed(step, res.problem);
     let body: unknown;
     try {
       body = await res.json();

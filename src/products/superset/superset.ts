@@ -5,6 +5,7 @@ import { DomainError } from '../../common/errors';
 import { allowListPermits, ArraySchema, NestedObjectSchema, ObjectSchema } from '../settings-schema';
 import { Broker, BrokerDeps, BrokerRequest, defineTarget, EmbedContext, schemas } from '../product-definition';
 import { fillTemplate, parseTemplate } from './rls';
+import { brokerFetch } from '../broker-fetch';
 import { singleFlight } from '../single-flight';
 import { supersetSetupGuide } from './setup-guide';
 import { supersetDemo } from './demo';
@@ -266,19 +267,11 @@ class SupersetBroker implements Broker {
   }
 
   private async send(step: Step, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
-    let res: Response;
-    try {
-      // Never followed: a redirect would carry the password or the bearer elsewhere.
-      res = await this.deps.fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    } catch (e) {
-      const name = (e as { name?: unknown } | null)?.name;
-      const timedOut = name === 'TimeoutError' || name === 'AbortError';
-      const refused = (e as { outboundRefusal?: unknown } | null)?.outboundRefusal;
-      throw stepFailed(step, timedOut ? `no answer within ${timeoutMs} ms` : typeof refused === 'string' ? refused : 'Superset could not be reached');
-    }
-    if (res.status >= 300 && res.status < 400) {
-      throw stepFailed(step, `HTTP ${res.status}: Superset answered with a redirect, which is not followed (check the target's base URL)`);
-    }
+    const res = await brokerFetch(this.deps.fetch, url, init, timeoutMs, {
+      unreachable: 'Superset could not be reached',
+      redirected: (status) => `HTTP ${status}: Superset answered with a redirect, which is not followed (check the target's base URL)`,
+    });
+    if ('problem' in res) throw stepFailed(step, res.problem);
     return res;
   }
 }
