@@ -19,13 +19,16 @@
 export function identityClaimCtes(input: string): string[] {
   // Per row, as SubPlans in the SELECT list (index probes): a NOT EXISTS in a WHERE clause is
   // turned into an anti-join, which the cached generic plan ran as a scan of all of
-  // email_domains per batch.
+  // email_domains per batch. The owner is probed by the primary key (instance, email) alone,
+  // the tenant compared on the one row found: with the tenant in the WHERE clause, a plan
+  // made while the table looked small (a new instance, statistics not yet refreshed) read
+  // the tenant's index and filtered every identity of the tenant, on every handshake.
   return [
     `idq AS (
       SELECT i.n, i.instance, i.email, i.tenant_id,
              EXISTS (SELECT 1 FROM email_domains d WHERE d.domain = i.domain AND d.tenant_id <> i.tenant_id) AS domain_elsewhere,
-             EXISTS (SELECT 1 FROM bi_identities b
-                      WHERE b.instance = i.instance AND b.email = i.email AND b.tenant_id = i.tenant_id) AS owned_before
+             COALESCE((SELECT b.tenant_id = i.tenant_id FROM bi_identities b
+                        WHERE b.instance = i.instance AND b.email = i.email), false) AS owned_before
         FROM ${input} i WHERE i.instance IS NOT NULL)`,
     `idc AS (
       INSERT INTO bi_identities (instance, email, tenant_id, claimed_via)
