@@ -23,7 +23,7 @@ import type autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { SecretBox } from '../src/crypto/secret-box';
-import { load, paced, printTable, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
+import { load, paced, pgStatements, printTable, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 60);
@@ -89,11 +89,14 @@ async function main(): Promise<void> {
       );
       return { tokens: Number(r.tokens), audited: Number(r.audited) };
     };
+    const stats = pgStatements(pg);
+    await stats.reset();
     const before = await counts();
     const loadBefore = os.loadavg()[0];
     const res = await drive(DURATION);
     await sleep(1_000); // the last in-flight requests land before counting
     const after = await counts();
+    await stats.print(`at ${RATE}/s`, Math.max(1, res.statusCounts['302'] ?? 0));
 
     const redirects = res.statusCounts['302'] ?? 0;
     const non302 = Object.entries(res.statusCounts)

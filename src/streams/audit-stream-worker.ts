@@ -85,6 +85,10 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
   private woken = false;
   private coalesce: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** Whether the last look found an enabled stream (until the first look: assume so). */
+  private streamsEnabled = true;
+  /** Looks for due deliveries completed so far (tests read it). */
+  looks = 0;
   /** How often an idle process looks (FALLBACK_POLL_MS; a test lengthens it to see the wake-up at work). */
   pollMs = FALLBACK_POLL_MS;
 
@@ -115,9 +119,14 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
     this.wakeDispatcher?.();
   }
 
-  /** After COALESCE_MS: a burst of commits costs one look. */
+  /**
+   * After COALESCE_MS: a burst of commits costs one look. Not while the last look found no
+   * enabled stream: then nothing a commit writes is to be sent, and a look per commit batch
+   * would be a query on the hot path for nothing (the poll finds a stream made meanwhile,
+   * within pollMs, as it finds one made on another process).
+   */
   private wakeSoon(): void {
-    if (this.coalesce || this.stopping) return;
+    if (this.coalesce || this.stopping || !this.streamsEnabled) return;
     this.coalesce = setTimeout(() => {
       this.coalesce = null;
       this.wake();
@@ -173,13 +182,15 @@ export class AuditStreamWorker implements OnApplicationBootstrap, OnApplicationS
 
   /** Enabled streams whose oldest pending delivery is due (one index probe each). */
   private async dueStreams(): Promise<string[]> {
-    const rows: { id: string }[] = await this.dataSource.query(`
-      SELECT s.id FROM audit_streams s
+    const rows: { id: string; due: boolean | null }[] = await this.dataSource.query(`
+      SELECT s.id, (SELECT d.next_attempt_at FROM audit_stream_deliveries d
+                     WHERE d.stream_id = s.id AND d.status = 'pending' ORDER BY d.id LIMIT 1) <= now() AS due
+        FROM audit_streams s
        WHERE s.enabled
-         AND (SELECT d.next_attempt_at FROM audit_stream_deliveries d
-               WHERE d.stream_id = s.id AND d.status = 'pending' ORDER BY d.id LIMIT 1) <= now()
        ORDER BY random()`);
-    return rows.map((r) => r.id);
+    this.streamsEnabled = rows.length > 0;
+    this.looks++;
+    return rows.filter((r) => r.due).map((r) => r.id);
   }
 
   /** Batches to `streamId` until nothing of it is due (or another process is sending to it): how many were settled. */

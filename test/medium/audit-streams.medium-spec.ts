@@ -229,6 +229,37 @@ describe('audit streams (Standard Webhooks)', () => {
     expect(await pruner.prune()).toBe(0);
   });
 
+  it('with no enabled stream, a commit costs no look at the streams (the poll still looks)', async () => {
+    const enabled: { id: string }[] = await t.ds.query(`SELECT id FROM audit_streams WHERE enabled`);
+    await t.ds.query(`UPDATE audit_streams SET enabled = false`);
+    worker.pollMs = 60_000;
+    try {
+      worker.wake();
+      await until('a look that finds no stream', async () => {
+        const before = worker.looks;
+        await new Promise((res) => setTimeout(res, 50));
+        return worker.looks === before;
+      }, 5_000);
+      const looks = worker.looks;
+      for (let i = 0; i < 5; i++) {
+        await audit.record(meta, { type: 'test.no_stream', tenantId: null, details: { i } });
+        await new Promise((res) => setTimeout(res, 30));
+      }
+      expect(worker.looks).toBe(looks);
+      // Enabled again (as by another process): the next look finds it, and commits wake again.
+      if (enabled.length) await t.ds.query(`UPDATE audit_streams SET enabled = true WHERE id = ANY($1::uuid[])`, [enabled.map((r) => r.id)]);
+      else await stream(globalKey, (await newReceiver()).url, { eventTypes: ['test.none'] });
+      worker.wake();
+      await until('a look that finds the stream', () => worker.looks > looks, 5_000);
+      const after = worker.looks;
+      await audit.record(meta, { type: 'test.no_stream', tenantId: null, details: { i: 5 } });
+      await until('a look after the commit', () => worker.looks > after, 2_000);
+    } finally {
+      worker.pollMs = FALLBACK_POLL_MS;
+      worker.wake();
+    }
+  });
+
   it('an idle worker wakes when this process commits an event, not at its poll; an event another process wrote is found by the poll', async () => {
     const r = await newReceiver();
     await stream(globalKey, r.url, { eventTypes: ['test.wake'] });
