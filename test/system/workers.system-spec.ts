@@ -8,8 +8,9 @@ import { createDatabase, dropDatabase } from '../setup/test-db';
 
 /**
  * WORKERS=2 (src/cluster.ts): the primary forks two workers sharing the port; requests reach
- * both; a killed worker is replaced and requests keep being answered; SIGTERM drains the
- * workers and the primary exits 0 leaving no process behind.
+ * both; a killed worker is replaced and requests keep being answered; SIGHUP rolls the workers
+ * one by one with every request answered; SIGTERM drains the workers and the primary exits 0
+ * leaving no process behind.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -64,7 +65,7 @@ describe('WORKERS=2: one port, two worker processes', () => {
     await dropDatabase(db.name);
   });
 
-  it('serves from both workers, replaces a killed one, and drains both on SIGTERM', async () => {
+  it('serves from both workers, replaces a killed one, rolls both on SIGHUP, and drains both on SIGTERM', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
@@ -130,10 +131,31 @@ describe('WORKERS=2: one port, two worker processes', () => {
     expect(replaced).toContain(workers[1]);
     expect((await get(`${base}/health/ready`, 'workers-after')) === 200).toBe(true);
 
+    // SIGHUP: a rolling restart. Each worker gets a successor listening before it drains, so
+    // requests sent all through the roll are all answered, and afterwards no old pid is left.
+    child.kill('SIGHUP');
+    const rolling: number[] = [];
+    let probe = 0;
+    await waitFor('the rolling restart to end', async () => {
+      const batch = await Promise.all([0, 1, 2].map(() => get(`${base}/api/v1/tenants`, `workers-roll-${probe++}`)));
+      rolling.push(...batch);
+      return lines.some((l) => l.includes('rolling restart done'));
+    }, 300_000);
+    expect(rolling.length).toBeGreaterThan(3);
+    expect(rolling.filter((s) => s !== 401)).toEqual([]);
+    expect(lines.some((l) => l.includes('SIGHUP: restarting the workers one after the other'))).toBe(true);
+    const rolled = childrenOf(primary);
+    expect(rolled).toHaveLength(2);
+    for (const pid of replaced) {
+      expect(rolled).not.toContain(pid);
+      expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    }
+    expect(await get(`${base}/health/ready`, 'workers-after-roll')).toBe(200);
+
     // SIGTERM: the workers drain one after the other, the primary exits 0, nothing is left.
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    for (const pid of replaced) expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    for (const pid of rolled) expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
     expect(lines.some((l) => l.includes('SIGTERM: draining the workers one after the other'))).toBe(true);
   }, 600_000);
 });
