@@ -15,6 +15,7 @@ import { randomToken, sha256Hex } from '../src/crypto/tokens';
 import { targetSecretContext } from '../src/catalog/target-secrets';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { freePort } from '../test/setup/global-setup';
+import { serviceBuild } from '../test/support/service-build';
 
 export const ROOT = path.resolve(__dirname, '..');
 export { freePort };
@@ -77,8 +78,11 @@ export interface Service {
 }
 
 /**
- * Spawns `node src/main.ts` (ts-node, transpile only) with production settings against
- * `databaseUrl`, and waits until /health/ready answers. Migrations run at its start.
+ * Spawns the service compiled to JavaScript (`node <build>/src/main.js`, as the image runs
+ * `node dist/src/main.js`) with production settings against `databaseUrl`, and waits until
+ * /health/ready answers. Migrations run at its start. Not ts-node: its process also holds the
+ * TypeScript compiler in its heap, which every garbage collection then walks.
+ * BENCH_TS_NODE=1 runs `src/main.ts` through ts-node instead (as `npm start` does).
  */
 export async function startService(opts: { databaseUrl: string; env?: Record<string, string>; secretsKey?: string }): Promise<Service> {
   const port = await freePort();
@@ -86,7 +90,8 @@ export async function startService(opts: { databaseUrl: string; env?: Record<str
   // BENCH_NODE_ARGS: node flags for the service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
   // (node refuses --cpu-prof in NODE_OPTIONS).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+  const entry = process.env.BENCH_TS_NODE === '1' ? ['-r', 'ts-node/register/transpile-only', 'src/main.ts'] : [serviceBuild()];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

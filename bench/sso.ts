@@ -10,7 +10,8 @@
  * The baseline (bench/baseline.ts): an Express handler signing the same claims with
  * jsonwebtoken and a string secret, as the public examples do, storing nothing; and the same
  * handler with its key built once (a KeyObject).
- * Both run as their own processes; autocannon runs here. Figures are printed, not asserted.
+ * Both run as their own processes, compiled to JavaScript as the image runs the service
+ * (BENCH_TS_NODE=1: both through ts-node); autocannon runs here. Figures are printed, not asserted.
  * Each run also prints the CPU it cost per request (service process, Postgres processes,
  * baseline process, from /proc): on a shared machine throughput moves with the neighbours,
  * CPU per request much less.
@@ -22,8 +23,10 @@
  */
 import type autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../src/crypto/secret-box';
+import { transpileTree } from '../test/support/service-build';
 import { cpuDuring, cpuSeconds, freePort, load, LoadResult, pgStatements, postgresPids, printTable, ROOT, runMain, seedSessions, setTargetSecret, sleep, startPostgres, startService } from './lib';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -33,9 +36,18 @@ const USERS = 1000;
 const METABASE = 'https://metabase.example.com';
 const SECRET = 'bench-metabase-jwt-secret-0123456789abcdef';
 
+/** bench/baseline.ts transpiled to JavaScript, inside the repository so node_modules resolves. */
+function compiledBaseline(): string {
+  const out = path.join(ROOT, 'test-output', 'bench-baseline');
+  transpileTree(ROOT, [path.join(ROOT, 'bench', 'baseline.ts')], out);
+  return path.join(out, 'bench', 'baseline.js');
+}
+
 async function startBaseline(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'bench/baseline.ts'], {
+  // Compiled to JavaScript as the service is (bench/lib.ts startService): both run the same way.
+  const entry = process.env.BENCH_TS_NODE === '1' ? ['-r', 'ts-node/register/transpile-only', 'bench/baseline.ts'] : [compiledBaseline()];
+  const child = spawn(process.execPath, [...entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, PORT: String(port), BASELINE_SECRET: SECRET, BASELINE_METABASE: METABASE, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
