@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CookieOptions, Request, Response } from 'express';
+import { serialize as serializeCookie } from 'cookie';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { updatedRows } from '../common/db-errors';
@@ -328,6 +329,17 @@ export class SessionsService {
 
   setCookie(res: Response, token: string): void {
     res.cookie(this.cookieName, token, this.cookieOptions());
+  }
+
+  /**
+   * The Set-Cookie value setCookie has Express write (res.cookie: Expires from maxAge, Max-Age
+   * in seconds, Path /), for an answer given before Express (the hand-off fast path). The
+   * medium spec compares the two byte for byte.
+   */
+  cookieHeader(token: string): string {
+    const { maxAge, ...opts } = this.cookieOptions();
+    const ms = maxAge!;
+    return serializeCookie(this.cookieName, token, { ...opts, expires: new Date(Date.now() + ms), maxAge: Math.floor(ms / 1000), path: opts.path ?? '/' });
   }
 
   clearCookie(res: Response): void {

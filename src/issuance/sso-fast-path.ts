@@ -19,6 +19,7 @@ import { sendRedirect } from './sso.controller';
 import { SsoRepository } from './sso.repository';
 import { RefusalDeferred, SsoService } from './sso.service';
 import { HandshakeLimiter, TooManyHandshakes } from './handshake-limit';
+import { HandoffFastPath } from './handoff-fast-path';
 
 /** `GET /sso/<slug>` or `GET /sso/<slug>?...`, as the BI tools send it (nothing else). */
 const HANDSHAKE_URL = /^\/sso\/([a-z0-9-]+)(?:\?|$)/;
@@ -70,6 +71,7 @@ export class SsoFastPath {
     private readonly metrics: MetricsService,
     private readonly shutdown: ShutdownState,
     private readonly limiter: HandshakeLimiter,
+    private readonly handoff: HandoffFastPath,
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.headers = flowHeaders({ https: app.publicUrl.startsWith('https:') });
@@ -87,6 +89,12 @@ export class SsoFastPath {
     const [handler] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
     server.removeListener('request', handler);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // A host-app hand-off (handoff-fast-path.ts): its own conditions, its own fall-backs.
+      if (req.method === 'POST') {
+        if (!this.handoff.takes(req)) return handler(req, res);
+        void this.handoff.handle(req, res, trust, () => handler(req, res));
+        return;
+      }
       if (req.method !== 'GET' || !HANDSHAKE_URL.test(req.url ?? '')) return handler(req, res);
       void this.handle(req, res, trust).then((answered) => {
         if (!answered) handler(req, res);
