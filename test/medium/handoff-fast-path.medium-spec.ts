@@ -2,6 +2,7 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { AuthGuard } from '../../src/auth/auth.guard';
 import { SessionsService } from '../../src/auth/sessions.service';
+import { HandoffService } from '../../src/inbound/handoff.service';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
@@ -140,6 +141,24 @@ describe('hand-off fast path: same answers as the full pipeline', () => {
     expect(await audits('handoff.replay', tenant.id)).toHaveLength(7);
     expect(await audits('handoff.accepted', tenant.id)).toHaveLength(1);
     expect(Number((await fast.ds.query(`SELECT count(*)::int AS n FROM sessions WHERE tenant_id = $1`, [tenant.id]))[0].n)).toBe(1);
+  });
+
+  it('concurrent claims of one assertion never share a statement: one success, whatever the batching', async () => {
+    // HandoffService batches the jti claims of concurrent hand-offs (one statement for many):
+    // a claim in flight makes the next ones queue and go together, so the same jti six
+    // times behind another claim would, without the batcher's conflict key, be one INSERT
+    // of six rows whose every row "took" the jti.
+    const tenant = await handoffTenant();
+    await makeUser(fast.ds, tenant.id, { email: 'batch@fast.example' });
+    const handoff = fast.app.get(HandoffService);
+    const meta = { actor: 'anonymous', ip: null, requestId: null, userAgent: null };
+    const same = signAssertion(SECRET, tenant.slug, { email: 'batch@fast.example' });
+    const results = await Promise.allSettled([
+      handoff.admit({ assertion: signAssertion(SECRET, tenant.slug, { email: 'batch@fast.example' }), meta, previousCookie: undefined }),
+      ...Array.from({ length: 6 }, () => handoff.admit({ assertion: same, meta, previousCookie: undefined })),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    expect(results.slice(1).filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as { code?: string }).code)).toEqual(Array(5).fill('replay'));
   });
 
   describe('refusals: the same answer and audit with and without the fast path', () => {
