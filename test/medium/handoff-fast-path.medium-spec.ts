@@ -161,6 +161,30 @@ describe('hand-off fast path: same answers as the full pipeline', () => {
     expect(results.slice(1).filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as { code?: string }).code)).toEqual(Array(5).fill('replay'));
   });
 
+  it('sessions opened together (one statement) each hold on their own terms: a disabled user gets none, the others theirs', async () => {
+    const tenant = await handoffTenant();
+    const users = await Promise.all(['s1', 's2', 's3', 's4'].map((n) => makeUser(fast.ds, tenant.id, { email: `${n}@fast.example` })));
+    await fast.ds.query(`UPDATE users SET disabled = true WHERE id = $1`, [users[1].id]);
+    const sessions = fast.app.get(SessionsService);
+    const previous = await sessions.create({ id: users[2].id, tenantId: tenant.id }, { ip: null, userAgent: null });
+    const open = (u: { id: string }, previousId: string | null) =>
+      sessions.open({ id: u.id, tenantId: tenant.id }, { ip: '198.51.100.1', userAgent: 'ua' }, 'handoff', previousId, {
+        type: 'handoff.accepted',
+        actor: `user:${u.id}`,
+        ip: '198.51.100.1',
+        requestId: null,
+        details: { userId: u.id },
+      });
+    // The first goes alone; the three behind it queue and share one statement.
+    const [a, b, c, d] = await Promise.all([open(users[0], null), open(users[1], null), open(users[2], SessionsService.idFromCookie(previous.token)), open(users[3], null)]);
+    expect(b).toEqual({ refused: 'user_disabled' });
+    for (const o of [a, c, d]) expect('token' in o && (await sessions.resolve(o.token))).toBeTruthy();
+    expect(await sessions.resolve(previous.token)).toBeNull();
+    const accepted = await audits('handoff.accepted', tenant.id);
+    expect(accepted.map((e) => e.details.userId).sort()).toEqual([users[0].id, users[2].id, users[3].id].sort());
+    expect(Number((await fast.ds.query(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1`, [users[1].id]))[0].n)).toBe(0);
+  });
+
   describe('refusals: the same answer and audit with and without the fast path', () => {
     type Case = { name: string; status: number; reason: string; event?: string; setup: () => Promise<{ form: () => Record<string, string>; tenantId: string; after?: () => Promise<void> }> };
     const cases: Case[] = [
