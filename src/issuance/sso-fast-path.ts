@@ -49,6 +49,12 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
  * Postgres outage) goes the same way: the full pipeline answers it (503). A token is only
  * sent after its record committed.
  *
+ * A host-app hand-off (`POST /sso/<slug>` as a form) is answered before Express too, by
+ * HandoffFastPath (handoff-fast-path.ts), which this class's install routes it to: one
+ * listener intercepts the server's requests, and the same switch and log-level rule turn
+ * both off. Its refusals cannot be left to the full pipeline to run again (the assertion is
+ * spent by then): that file's header says how it hands them over.
+ *
  * Every hand-over after the session cookie was read is counted
  * (`embed_idp_sso_fast_path_fallbacks_total{reason}`), and an error is logged (a warning
  * every ERROR_LOG_INTERVAL_MS at most, with how many there were): a fast path that fails on
@@ -80,7 +86,7 @@ export class SsoFastPath {
     this.enabled = app.ssoFastPath && !['debug', 'trace'].includes(app.logLevel);
   }
 
-  /** Puts the fast path in front of Express on the app's HTTP server (main.ts and the HTTP specs alike). */
+  /** Puts the fast paths (this handshake's, the hand-off's) in front of Express on the app's HTTP server (main.ts and the HTTP specs alike). */
   install(app: NestExpressApplication): void {
     if (!this.enabled) return;
     const server = app.getHttpServer() as Server;
