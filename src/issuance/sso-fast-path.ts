@@ -98,7 +98,12 @@ export class SsoFastPath {
       // A host-app hand-off (handoff-fast-path.ts): its own conditions, its own fall-backs.
       if (req.method === 'POST') {
         if (!this.handoff.takes(req)) return handler(req, res);
-        void this.handoff.handle(req, res, trust, () => handler(req, res));
+        this.handoff.handle(req, res, trust, () => handler(req, res)).catch((err: Error) => {
+          // Its own failures are handed to Express; this is a bug, answered without a body.
+          this.log.error(`hand-off fast path failed: ${err.message}`);
+          if (!res.headersSent) res.statusCode = 500;
+          res.end();
+        });
         return;
       }
       if (req.method !== 'GET' || !HANDSHAKE_URL.test(req.url ?? '')) return handler(req, res);

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { AuthGuard } from '../../src/auth/auth.guard';
 import { SessionsService } from '../../src/auth/sessions.service';
 import { HandoffService } from '../../src/inbound/handoff.service';
+import { identityOwnedElsewhere, SsoService } from '../../src/issuance/sso.service';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
@@ -276,6 +277,27 @@ describe('hand-off fast path: same answers as the full pipeline', () => {
       expect([ja.status, body(ja)]).toEqual([jb.status, body(jb)]);
       expect(ja.body.error).toBeDefined();
       expect(Number((await fast.ds.query(`SELECT count(*)::int AS n FROM sessions WHERE tenant_id = $1`, [tenantId]))[0].n)).toBe(0);
+    });
+
+    it('a refusal after the session opened (the handshake\'s): the same 409 page with the same new session cookie', async () => {
+      // The identity claimed by another tenant between the precheck and the handshake's record.
+      const tenant = await handoffTenant();
+      await makeUser(fast.ds, tenant.id, { email: 'late409@fast.example' });
+      const refuse = jest.spyOn(SsoService.prototype, 'handshake').mockRejectedValue(identityOwnedElsewhere());
+      try {
+        const handed = await counter(fast, 'handed_over');
+        const a = await post(fast, { assertion: signAssertion(SECRET, tenant.slug, { email: 'late409@fast.example' }) }).set('Accept', 'text/html');
+        expect((await counter(fast, 'handed_over')) - handed).toBe(1);
+        const b = await post(full, { assertion: signAssertion(SECRET, tenant.slug, { email: 'late409@fast.example' }) }).set('Accept', 'text/html');
+        expect([a.status, b.status]).toEqual([409, 409]);
+        expect(stable(a.headers)).toEqual(stable(b.headers));
+        expect(cookieShape(a.headers)).toEqual(cookieShape(b.headers));
+        expect(cookieShape(a.headers)).toHaveLength(1);
+        expect(a.text.split(a.headers['x-request-id']).join('')).toEqual(b.text.split(b.headers['x-request-id']).join(''));
+        expect(await audits('handoff.accepted', tenant.id)).toHaveLength(2);
+      } finally {
+        refuse.mockRestore();
+      }
     });
 
     it('a user disabled between the lookup and the session: refused, nothing written', async () => {
