@@ -54,7 +54,7 @@ export const RESOLVE_SQL = liveSessionsSql('s.id = ANY ($1::bpchar[])', '$2');
  * opened_by, $8 previous session id or null, $9.. the audit event: type, actor, ip, request
  * id, details (json)); `n` the sign-in's 1-based position.
  */
-const OPEN_SQL = `
+export const OPEN_SQL = `
   WITH inp AS (SELECT * FROM unnest($1::bpchar[], $2::uuid[], $3::uuid[], $4::float8[], $5::varchar[], $6::varchar[], $7::varchar[], $8::bpchar[],
                                    $9::varchar[], $10::varchar[], $11::varchar[], $12::varchar[], $13::jsonb[])
                  WITH ORDINALITY AS i(id, user_id, tenant_id, secs, ip, user_agent, opened_by, prev, a_type, a_actor, a_ip, a_request_id, a_details, n)),

@@ -304,7 +304,7 @@ export class IdentitiesService {
 
 const OWNER_OF_SQL = `SELECT tenant_id FROM bi_identities WHERE instance = $1::varchar AND email = $2::varchar`;
 /** OWNER_OF_SQL for many (instance, email) pairs at once (a primary-key probe each): `n` is the pair's 1-based position. */
-const OWNERS_OF_SQL = `
+export const OWNERS_OF_SQL = `
   SELECT i.n, b.tenant_id
     FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS i(instance, email, n)
     JOIN LATERAL (SELECT tenant_id FROM bi_identities WHERE instance = i.instance AND email = i.email) b ON true`;

@@ -84,7 +84,7 @@ type HandoffUser = Pick<User, 'id' | 'email' | 'firstName' | 'lastName' | 'attri
  * true when this statement took its jti. Never two uses of one (tenant, jti) in a statement
  * (the batcher's conflictKey): each row's claim is then its own primary-key insert.
  */
-const CONSUME_AND_FIND_SQL = `
+export const CONSUME_AND_FIND_SQL = `
   WITH inp AS (SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::bigint[], $4::varchar[]) WITH ORDINALITY AS i(tenant_id, jti, exp, email, n)),
        c AS (INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) SELECT tenant_id, jti, exp FROM inp
              ON CONFLICT (tenant_id, jti) DO NOTHING RETURNING tenant_id, jti)

@@ -166,7 +166,7 @@ export class HandoffConfigService {
 }
 
 /** Each slug of $1's tenant with its switches and secrets (newest first); `n`: the slug's 1-based position. */
-const FOR_ISSUERS_SQL = `
+export const FOR_ISSUERS_SQL = `
   SELECT i.n, t.id AS tenant_id, t.slug, t.name, t.attributes, t.disabled, s.jit_provisioning, s.sync_groups, k.id, k.secret_enc
     FROM unnest($1::varchar[]) WITH ORDINALITY AS i(slug, n)
     JOIN LATERAL (${tenantBySlugSql('i.slug')}) t ON true

@@ -120,7 +120,7 @@ export class TrustedIssuersService {
 }
 
 /** The rows whose issuer is each of $1 (`n`: the issuer's 1-based position). */
-const BY_ISSUERS_SQL = `
+export const BY_ISSUERS_SQL = `
   SELECT i.n, ti.id, ti.tenant_id, ti.issuer, ti.audience, ti.algorithms, ti.claim_email, ti.claim_first_name, ti.claim_last_name, ti.claim_groups,
          ti.max_token_age_seconds, ti.jit_provisioning, ti.sync_groups, ti.created_at, ti.updated_at
     FROM unnest($1::text[]) WITH ORDINALITY AS i(iss, n)
