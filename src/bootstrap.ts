@@ -18,6 +18,7 @@ import { buildOpenApiDocument } from './common/openapi';
 import { configToken } from './config/config.module';
 import { Config } from './config/configuration';
 import { ShutdownState } from './health/shutdown';
+import { replayedBody } from './inbound/handoff-request';
 import { MetricsService } from './metrics/metrics.service';
 
 /**
@@ -49,7 +50,10 @@ export function configureApp(app: NestExpressApplication): void {
   const loginForm = decodingErrorsExplained(urlencoded({ limit: LOGIN_BODY_LIMIT, extended: false }));
   app.use(['/login', '/sso'], (req: Request, res: Response, next: NextFunction) => {
     if (req.method !== 'POST') return next();
-    loginForm(req, res, (err?: unknown) => {
+    // A hand-off the fast path read and then handed on: the same parser reads the same bytes.
+    const replay = replayedBody(req);
+    loginForm((replay ?? req) as Request, res, (err?: unknown) => {
+      if (replay) req.body = replay.body;
       if ((err as { type?: string } | undefined)?.type === 'entity.too.large') {
         (req as unknown as Record<symbol, unknown>)[LOGIN_BODY_TOO_LARGE] = true;
         req.body = {};

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CookieOptions, Request, Response } from 'express';
+import { serialize as serializeCookie } from 'cookie';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { updatedRows } from '../common/db-errors';
@@ -41,28 +42,51 @@ export interface SessionSummary {
 export const RESOLVE_SQL = liveSessionsSql('s.id = ANY ($1::bpchar[])', '$2');
 
 /**
- * A sign-in's session in one statement: the session the browser arrived with (if any) ends,
- * the new one is written, and the event that explains it, atomically (a statement commits
- * whole or not at all) and in one round trip instead of a transaction's four — and only
- * while the user and the tenant are still enabled. The caller read them earlier (a hand-off
- * provisions and syncs groups in between); the user's row is locked FOR SHARE here, so a
- * disable either commits first (and this statement sees it: nothing is written) or waits for
- * this one (and its revocation then ends the session written here). $1 id, $2 user, $3
- * tenant, $4 absolute timeout (s), $5 ip, $6 user agent, $7 opened_by, $8 previous session id
- * (or null), $9.. the audit event: type, actor, ip, request id, details (json).
+ * Sign-ins' sessions in one statement (concurrent ones share it, src/common/batcher.ts): for
+ * each, the session the browser arrived with (if any) ends, the new one is written, and the
+ * event that explains it, atomically (a statement commits whole or not at all) and in one
+ * round trip instead of a transaction's four — and only while the user and the tenant are
+ * still enabled. The caller read them earlier (a hand-off provisions and syncs groups in
+ * between); the users' rows are locked FOR SHARE here, so a disable either commits first (and
+ * this statement sees it: nothing is written for that user) or waits for this one (and its
+ * revocation then ends the session written here). One array per column, one element per
+ * sign-in ($1 id, $2 user, $3 tenant, $4 absolute timeout (s), $5 ip, $6 user agent, $7
+ * opened_by, $8 previous session id or null, $9.. the audit event: type, actor, ip, request
+ * id, details (json)); `n` the sign-in's 1-based position.
  */
-const OPEN_SQL = `
-  WITH ok AS (SELECT ${userEnabled('u')} AS user_ok, ${tenantEnabled('t')} AS tenant_ok
-                FROM (VALUES (1)) one ${joinUser('u', { userId: '$2::uuid', tenantId: '$3::uuid' })} ${joinTenant('t', 'u.tenant_id')}
+export const OPEN_SQL = `
+  WITH inp AS (SELECT * FROM unnest($1::bpchar[], $2::uuid[], $3::uuid[], $4::float8[], $5::varchar[], $6::varchar[], $7::varchar[], $8::bpchar[],
+                                   $9::varchar[], $10::varchar[], $11::varchar[], $12::varchar[], $13::jsonb[])
+                 WITH ORDINALITY AS i(id, user_id, tenant_id, secs, ip, user_agent, opened_by, prev, a_type, a_actor, a_ip, a_request_id, a_details, n)),
+       ok AS (SELECT inp.n, ${userEnabled('u')} AS user_ok, ${tenantEnabled('t')} AS tenant_ok
+                FROM inp ${joinUser('u', { userId: 'inp.user_id', tenantId: 'inp.tenant_id' })} ${joinTenant('t', 'u.tenant_id')}
                FOR SHARE OF u),
-       go AS (SELECT 1 FROM ok WHERE user_ok AND tenant_ok),
-       prev AS (UPDATE sessions SET revoked_at = now() WHERE id = $8::bpchar AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM go) RETURNING id),
+       go AS (SELECT inp.* FROM inp JOIN ok ON ok.n = inp.n WHERE ok.user_ok AND ok.tenant_ok),
+       prev AS (UPDATE sessions SET revoked_at = now() FROM go WHERE sessions.id = go.prev AND sessions.revoked_at IS NULL RETURNING sessions.id),
        s AS (INSERT INTO sessions (id, user_id, tenant_id, expires_at, ip, user_agent, opened_by)
-             SELECT $1, $2, $3, now() + make_interval(secs => $4), $5, $6, $7 FROM go RETURNING id, created_at, expires_at),
-       a AS (${auditInsertSql('SELECT $9::varchar, $10::varchar, $3::uuid, $11::varchar, $12::varchar, $13::jsonb FROM s')})
-  SELECT s.created_at, s.expires_at, (SELECT count(*) FROM prev)::int AS revoked,
-         (SELECT user_ok FROM ok) AS user_ok, (SELECT tenant_ok FROM ok) AS tenant_ok
-    FROM (VALUES (1)) one LEFT JOIN s ON true`;
+             SELECT id, user_id, tenant_id, now() + make_interval(secs => secs), ip, user_agent, opened_by FROM go RETURNING id, created_at, expires_at),
+       a AS (${auditInsertSql('SELECT go.a_type, go.a_actor, go.tenant_id, go.a_ip, go.a_request_id, go.a_details FROM go JOIN s ON s.id = go.id')})
+  SELECT inp.n, s.created_at, s.expires_at, ok.user_ok, ok.tenant_ok
+    FROM inp LEFT JOIN ok ON ok.n = inp.n LEFT JOIN s ON s.id = inp.id`;
+
+/** One sign-in's row of OPEN_SQL. */
+interface OpenItem {
+  id: string;
+  userId: string;
+  tenantId: string;
+  ip: string | null;
+  userAgent: string | null;
+  openedBy: string;
+  previousId: string | null;
+  audit: { type: string; actor: string; ip: string | null; requestId: string | null; details: string };
+}
+
+interface OpenRow {
+  created_at: Date | null;
+  expires_at: Date | null;
+  user_ok: boolean | null;
+  tenant_ok: boolean | null;
+}
 
 const TOUCH_SQL = `UPDATE sessions SET last_seen_at = now() WHERE id = $1::bpchar`;
 
@@ -81,6 +105,8 @@ export class SessionsService {
    * under load one round trip answers many requests; alone, a lookup is sent at once.
    */
   private readonly lookups = new Batcher<string, ResolvedRow | undefined>((ids) => this.lookup(ids), HOT_PATH_BATCHING);
+  /** Sign-ins' sessions (OPEN_SQL), shared by concurrent sign-ins: one commit for many. */
+  private readonly opens = new Batcher<OpenItem, OpenRow>((items) => this.openBatch(items), HOT_PATH_BATCHING);
 
   constructor(
     private readonly dataSource: DataSource,
@@ -122,14 +148,32 @@ export class SessionsService {
     const token = randomToken(32);
     const id = sha256Hex(token);
     const details = { ...audit.details, sessionId: id };
-    const [row] = await namedQuery<{ created_at: Date | null; expires_at: Date | null; user_ok: boolean | null; tenant_ok: boolean | null }>(this.dataSource, OPEN_SQL, [
-      id, user.id, user.tenantId, this.session.absoluteTimeoutSeconds, meta.ip, meta.userAgent?.slice(0, 512) ?? null, openedBy, previousId,
-      audit.type, audit.actor, audit.ip, audit.requestId, JSON.stringify(details),
-    ]);
+    const row = await this.opens.submit({
+      id,
+      userId: user.id,
+      tenantId: user.tenantId,
+      ip: meta.ip,
+      userAgent: meta.userAgent?.slice(0, 512) ?? null,
+      openedBy,
+      previousId,
+      audit: { type: audit.type, actor: audit.actor, ip: audit.ip, requestId: audit.requestId, details: JSON.stringify(details) },
+    });
     // No user row (deleted meanwhile) counts as a disabled user: no session either way.
     if (!row.created_at || !row.expires_at) return { refused: row.user_ok === true && row.tenant_ok === false ? 'tenant_disabled' : 'user_disabled' };
     this.audit.written(audit.type, details);
     return { token, id, createdAt: row.created_at, expiresAt: row.expires_at };
+  }
+
+  private async openBatch(items: OpenItem[]): Promise<OpenRow[]> {
+    const col = <T>(f: (i: OpenItem) => T) => items.map(f);
+    const rows = await namedQuery<OpenRow & { n: string }>(this.dataSource, OPEN_SQL, [
+      col((i) => i.id), col((i) => i.userId), col((i) => i.tenantId), col(() => this.session.absoluteTimeoutSeconds), col((i) => i.ip), col((i) => i.userAgent),
+      col((i) => i.openedBy), col((i) => i.previousId), col((i) => i.audit.type), col((i) => i.audit.actor), col((i) => i.audit.ip), col((i) => i.audit.requestId),
+      col((i) => i.audit.details),
+    ]);
+    const out: OpenRow[] = items.map(() => ({ created_at: null, expires_at: null, user_ok: null, tenant_ok: null }));
+    for (const r of rows) out[Number(r.n) - 1] = r;
+    return out;
   }
 
   /**
@@ -328,6 +372,17 @@ export class SessionsService {
 
   setCookie(res: Response, token: string): void {
     res.cookie(this.cookieName, token, this.cookieOptions());
+  }
+
+  /**
+   * The Set-Cookie value setCookie has Express write (res.cookie: Expires from maxAge, Max-Age
+   * in seconds, Path /), for an answer given before Express (the hand-off fast path). The
+   * medium spec compares the two byte for byte.
+   */
+  cookieHeader(token: string): string {
+    const { maxAge, ...opts } = this.cookieOptions();
+    const ms = maxAge!;
+    return serializeCookie(this.cookieName, token, { ...opts, expires: new Date(Date.now() + ms), maxAge: Math.floor(ms / 1000), path: opts.path ?? '/' });
   }
 
   clearCookie(res: Response): void {

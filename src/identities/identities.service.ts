@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { namedQuery } from '../common/named-query';
+import { Batcher, HOT_PATH_BATCHING } from '../common/batcher';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { RequestMeta } from '../common/request-meta';
@@ -75,6 +76,9 @@ export interface IdentitySources {
 @Injectable()
 export class IdentitiesService {
   private readonly sources: Partial<IdentitySources> = {};
+
+  /** ownerOf's reads outside a transaction, shared by concurrent callers (src/common/batcher.ts). */
+  private readonly owners = new Batcher<{ instance: string; email: string }, string | null>((keys) => this.ownersBatch(keys), HOT_PATH_BATCHING);
 
   constructor(
     private readonly dataSource: DataSource,
@@ -174,9 +178,17 @@ export class IdentitiesService {
   /** The tenant owning the identity now (a fresh read), or null. */
   async ownerOf(instance: string, email: string, m?: EntityManager): Promise<string | null> {
     const params = [instance, email.toLowerCase()];
-    // Outside a transaction (every hand-off asks it): prepared, planned once per connection.
-    const rows: { tenant_id: string }[] = m ? await m.query(OWNER_OF_SQL, params) : await namedQuery(this.dataSource, OWNER_OF_SQL, params);
-    return rows[0]?.tenant_id ?? null;
+    if (m) return ((await m.query(OWNER_OF_SQL, params)) as { tenant_id: string }[])[0]?.tenant_id ?? null;
+    // Outside a transaction (every hand-off asks it): concurrent asks share one prepared
+    // statement (a read sent after each asked, so as fresh as its own would be).
+    return this.owners.submit({ instance: params[0], email: params[1] });
+  }
+
+  private async ownersBatch(keys: { instance: string; email: string }[]): Promise<(string | null)[]> {
+    const rows = await namedQuery<{ n: string; tenant_id: string }>(this.dataSource, OWNERS_OF_SQL, [keys.map((k) => k.instance), keys.map((k) => k.email)]);
+    const out: (string | null)[] = keys.map(() => null);
+    for (const r of rows) out[Number(r.n) - 1] = r.tenant_id;
+    return out;
   }
 
   // ---- operators: list, transfer, release ----------------------------------------------
@@ -291,6 +303,11 @@ export class IdentitiesService {
 }
 
 const OWNER_OF_SQL = `SELECT tenant_id FROM bi_identities WHERE instance = $1::varchar AND email = $2::varchar`;
+/** OWNER_OF_SQL for many (instance, email) pairs at once (a primary-key probe each): `n` is the pair's 1-based position. */
+export const OWNERS_OF_SQL = `
+  SELECT i.n, b.tenant_id
+    FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS i(instance, email, n)
+    JOIN LATERAL (SELECT tenant_id FROM bi_identities WHERE instance = i.instance AND email = i.email) b ON true`;
 
 /**
  * One advisory lock per domain, held to the end of the transaction: exclusive to change who

@@ -14,6 +14,7 @@ import { UsersService } from '../users/users.service';
 import { Checked, HANDOFF_SOURCES, HandoffProfile, HandoffSource, IdentifiedHandoff, VerifiedHandoff } from './inbound-source';
 import { decodeHandoffToken } from './token';
 import { namedQuery } from '../common/named-query';
+import { Batcher, HOT_PATH_BATCHING } from '../common/batcher';
 import { normaliseEmail } from '../common/identifiers';
 import { userByEmailSql } from '../users/users.sql';
 import { handoffError, HandoffRefusal } from './handoff.errors';
@@ -77,12 +78,27 @@ export interface HandoffResult {
 /** The user a hand-off signs in: the columns it reads. */
 type HandoffUser = Pick<User, 'id' | 'email' | 'firstName' | 'lastName' | 'attributes' | 'disabled'>;
 
-/** $1 tenant, $2 jti, $3 exp, $4 email (normalised): `consumed` 1 when this statement took the jti. */
-const CONSUME_AND_FIND_SQL = `
-  WITH c AS (INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) VALUES ($1, $2, $3)
-             ON CONFLICT (tenant_id, jti) DO NOTHING RETURNING jti)
-  SELECT (SELECT count(*) FROM c)::int AS consumed, u.*
-    FROM (SELECT 1) one LEFT JOIN (${userByEmailSql('$1::uuid', '$4::varchar')}) u ON true`;
+/**
+ * Many hand-offs' jti claims and user lookups in one statement: $1 tenants, $2 jtis, $3 exps,
+ * $4 emails (normalised), one per hand-off; `n` the hand-off's 1-based position, `consumed`
+ * true when this statement took its jti. Never two uses of one (tenant, jti) in a statement
+ * (the batcher's conflictKey): each row's claim is then its own primary-key insert.
+ */
+export const CONSUME_AND_FIND_SQL = `
+  WITH inp AS (SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::bigint[], $4::varchar[]) WITH ORDINALITY AS i(tenant_id, jti, exp, email, n)),
+       c AS (INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) SELECT tenant_id, jti, exp FROM inp
+             ON CONFLICT (tenant_id, jti) DO NOTHING RETURNING tenant_id, jti)
+  SELECT inp.n, c.jti IS NOT NULL AS consumed, u.*
+    FROM inp
+    LEFT JOIN c ON c.tenant_id = inp.tenant_id AND c.jti = inp.jti
+    LEFT JOIN LATERAL (${userByEmailSql('inp.tenant_id', 'inp.email')}) u ON true`;
+
+interface ConsumeKey {
+  tenantId: string;
+  jti: string;
+  exp: number;
+  email: string;
+}
 
 /** The audit events of one way in: its success, its refusals, a replay. */
 interface AuditEvents {
@@ -116,6 +132,12 @@ const EVENTS_OF: Record<string, AuditEvents> = {
  */
 @Injectable()
 export class HandoffService {
+  /** The jti claims (with the user lookups); one (tenant, jti) never twice in a statement. */
+  private readonly claims = new Batcher<ConsumeKey, { consumed: boolean; user: HandoffUser | null }>((keys) => this.consumeBatch(keys), {
+    ...HOT_PATH_BATCHING,
+    conflictKey: (k) => `${k.tenantId}\n${k.jti}`,
+  });
+
   constructor(
     private readonly dataSource: DataSource,
     @Inject(HANDOFF_SOURCES) private readonly sources: readonly HandoffSource[],
@@ -258,17 +280,30 @@ export class HandoffService {
    * (tenant, jti) primary key is what makes a token good once: of any number of concurrent
    * uses, on any process, exactly one gets the row.
    */
-  private async consumeAndFind(tenantId: string, jti: string, exp: number, email: string): Promise<{ consumed: boolean; user: HandoffUser | null }> {
-    const rows = await namedQuery<{ consumed: number; id: string | null; email: string; first_name: string; last_name: string; attributes: HandoffUser['attributes']; disabled: boolean }>(
+  private consumeAndFind(tenantId: string, jti: string, exp: number, email: string): Promise<{ consumed: boolean; user: HandoffUser | null }> {
+    return this.claims.submit({ tenantId, jti, exp, email: normaliseEmail(email) });
+  }
+
+  /**
+   * Concurrent hand-offs' claims share one statement (group commit, src/common/batcher.ts);
+   * it commits on its own. A failed batch is retried one claim at a time by the batcher: a
+   * claim that committed before its answer was lost then reads as taken (a refusal), never
+   * as a second success.
+   */
+  private async consumeBatch(keys: ConsumeKey[]): Promise<{ consumed: boolean; user: HandoffUser | null }[]> {
+    const rows = await namedQuery<{ n: string; consumed: boolean; id: string | null; email: string; first_name: string; last_name: string; attributes: HandoffUser['attributes']; disabled: boolean }>(
       this.dataSource,
       CONSUME_AND_FIND_SQL,
-      [tenantId, jti, exp, normaliseEmail(email)],
+      [keys.map((k) => k.tenantId), keys.map((k) => k.jti), keys.map((k) => k.exp), keys.map((k) => k.email)],
     );
-    const r = rows[0];
-    return {
-      consumed: r.consumed === 1,
-      user: r.id ? { id: r.id, email: r.email, firstName: r.first_name, lastName: r.last_name, attributes: r.attributes ?? {}, disabled: r.disabled } : null,
-    };
+    const out = keys.map(() => ({ consumed: false, user: null as HandoffUser | null }));
+    for (const r of rows) {
+      out[Number(r.n) - 1] = {
+        consumed: r.consumed === true,
+        user: r.id ? { id: r.id, email: r.email, firstName: r.first_name, lastName: r.last_name, attributes: r.attributes ?? {}, disabled: r.disabled } : null,
+      };
+    }
+    return out;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { forbidden } from '../common/errors';
 import type { TargetSettings } from '../catalog/target.entity';
 import { SsoError } from '../catalog/sso.errors';
@@ -25,7 +26,7 @@ function allowedOrigins(settings: TargetSettings): string[] {
  * anything is minted: the browser would hide the answer from that page anyway, and a token
  * minted for nobody is a token too many.
  */
-export function applyCors(req: Request, res: Response, settings: TargetSettings): void {
+export function applyCors(req: IncomingMessage, res: ServerResponse, settings: TargetSettings): void {
   res.setHeader('Vary', 'Origin');
   const origin = req.headers.origin;
   if (origin === undefined) {

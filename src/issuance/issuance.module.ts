@@ -23,6 +23,7 @@ import { TargetKeyring } from './target-keyring';
 import { SsoController } from './sso.controller';
 import { HandshakeLimiter } from './handshake-limit';
 import { SsoFastPath } from './sso-fast-path';
+import { HandoffFastPath } from './handoff-fast-path';
 import { SsoService } from './sso.service';
 import { SsoRepository } from './sso.repository';
 
@@ -55,6 +56,7 @@ import { SsoRepository } from './sso.repository';
     IssuedTokensPruner,
     BiLogoutService,
     SsoFastPath,
+    HandoffFastPath,
     HandshakeLimiter,
     { provide: BI_LOGOUT, useExisting: BiLogoutService },
   ],

@@ -19,6 +19,7 @@ import { sendRedirect } from './sso.controller';
 import { SsoRepository } from './sso.repository';
 import { RefusalDeferred, SsoService } from './sso.service';
 import { HandshakeLimiter, TooManyHandshakes } from './handshake-limit';
+import { HandoffFastPath } from './handoff-fast-path';
 
 /** `GET /sso/<slug>` or `GET /sso/<slug>?...`, as the BI tools send it (nothing else). */
 const HANDSHAKE_URL = /^\/sso\/([a-z0-9-]+)(?:\?|$)/;
@@ -48,6 +49,12 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
  * Postgres outage) goes the same way: the full pipeline answers it (503). A token is only
  * sent after its record committed.
  *
+ * A host-app hand-off (`POST /sso/<slug>` as a form) is answered before Express too, by
+ * HandoffFastPath (handoff-fast-path.ts), which this class's install routes it to: one
+ * listener intercepts the server's requests, and the same switch and log-level rule turn
+ * both off. Its refusals cannot be left to the full pipeline to run again (the assertion is
+ * spent by then): that file's header says how it hands them over.
+ *
  * Every hand-over after the session cookie was read is counted
  * (`embed_idp_sso_fast_path_fallbacks_total{reason}`), and an error is logged (a warning
  * every ERROR_LOG_INTERVAL_MS at most, with how many there were): a fast path that fails on
@@ -70,6 +77,7 @@ export class SsoFastPath {
     private readonly metrics: MetricsService,
     private readonly shutdown: ShutdownState,
     private readonly limiter: HandshakeLimiter,
+    private readonly handoff: HandoffFastPath,
     @InjectConfig('app') app: Config<'app'>,
   ) {
     this.headers = flowHeaders({ https: app.publicUrl.startsWith('https:') });
@@ -78,7 +86,7 @@ export class SsoFastPath {
     this.enabled = app.ssoFastPath && !['debug', 'trace'].includes(app.logLevel);
   }
 
-  /** Puts the fast path in front of Express on the app's HTTP server (main.ts and the HTTP specs alike). */
+  /** Puts the fast paths (this handshake's, the hand-off's) in front of Express on the app's HTTP server (main.ts and the HTTP specs alike). */
   install(app: NestExpressApplication): void {
     if (!this.enabled) return;
     const server = app.getHttpServer() as Server;
@@ -87,6 +95,17 @@ export class SsoFastPath {
     const [handler] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
     server.removeListener('request', handler);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // A host-app hand-off (handoff-fast-path.ts): its own conditions, its own fall-backs.
+      if (req.method === 'POST') {
+        if (!this.handoff.takes(req)) return handler(req, res);
+        this.handoff.handle(req, res, trust, () => handler(req, res)).catch((err: Error) => {
+          // Its own failures are handed to Express; this is a bug, answered without a body.
+          this.log.error(`hand-off fast path failed: ${err.message}`);
+          if (!res.headersSent) res.statusCode = 500;
+          res.end();
+        });
+        return;
+      }
       if (req.method !== 'GET' || !HANDSHAKE_URL.test(req.url ?? '')) return handler(req, res);
       void this.handle(req, res, trust).then((answered) => {
         if (!answered) handler(req, res);

@@ -1,7 +1,8 @@
 import { Controller, Get, Options, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestMeta } from '../common/request-meta';
 import { AuthenticatedRequest, CurrentSession } from '../auth/auth.decorators';
 import { Public, LoadsSession, SESSION_COOKIE } from '../common/route-protection';
 import type { SessionContext } from '../auth/auth.types';
@@ -12,7 +13,7 @@ import { requestMeta } from '../common/request-meta';
 import { answerPreflight, applyCors } from './cors';
 import { loggedOutPage, sendPage } from '../auth/login/pages';
 import { RemoteLogoutService } from './remote-logout.service';
-import { handoffMeta, postedAssertion } from '../inbound/handoff-request';
+import { handedOver, handoffMeta, postedAssertion } from '../inbound/handoff-request';
 import { HandoffService } from '../inbound/handoff.service';
 import { parseSsoQuery, SsoQuery } from './return-to';
 import { SsoFlow, SsoOutcome, SsoService } from './sso.service';
@@ -103,6 +104,13 @@ export class SsoController {
     429: 'Too many handshakes from this session (Retry-After), or Sisense: the iat sequence is ahead of the clock',
   })
   async handshakeWithPostedAssertion(@Param('target') slug: string, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    // The hand-off fast path already ran this hand-off (its assertion is spent) and it ended
+    // in a refusal or an error: answered here as this handler would have answered it.
+    const settled = handedOver(req);
+    if (settled) {
+      if (settled.session) req.sessionContext = settled.session;
+      throw settled.error;
+    }
     const body = (req.body ?? {}) as Record<string, unknown>;
     const fromUrl = parseSsoQuery(req.originalUrl);
     const field = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -143,13 +151,8 @@ export class SsoController {
     send(res, outcome);
   }
 
-  private async cors(req: AuthenticatedRequest, res: Response, loaded: TargetWithAccess, tenantId: string | null, slug: string, flow: SsoFlow): Promise<void> {
-    try {
-      applyCors(req, res, loaded.target.settings);
-    } catch (e) {
-      await this.sso.auditRefusal(requestMeta(req), { flow, tenantId, target: slug, reason: 'origin_not_allowed', details: { origin: req.headers.origin?.slice(0, 200) ?? null } });
-      throw e;
-    }
+  private cors(req: AuthenticatedRequest, res: Response, loaded: TargetWithAccess, tenantId: string | null, slug: string, flow: SsoFlow): Promise<void> {
+    return corsAudited(this.sso, () => requestMeta(req), req, res, loaded, tenantId, slug, flow);
   }
 
   /**
@@ -183,6 +186,29 @@ export class SsoController {
     const loaded = await this.store.load(slug, null, null);
     if (!loaded || loaded.target.disabled) throw notFound(SsoError.TargetNotFound, { target: slug });
     answerPreflight(req, res, loaded.target.settings, { requestHeaders: targetDefinition(loaded.target.kind)?.corsRequestHeaders });
+  }
+}
+
+/**
+ * CORS for an SSO answer (cors.ts); an origin that is not allowed is audited as the flow's
+ * refusal, then thrown. Shared with the hand-off fast path, which answers before Express.
+ */
+export async function corsAudited(
+  sso: Pick<SsoService, 'auditRefusal'>,
+  meta: () => RequestMeta,
+  req: IncomingMessage,
+  res: ServerResponse,
+  loaded: TargetWithAccess,
+  tenantId: string | null,
+  slug: string,
+  flow: SsoFlow,
+): Promise<void> {
+  try {
+    applyCors(req, res, loaded.target.settings);
+  } catch (e) {
+    const origin = req.headers.origin;
+    await sso.auditRefusal(meta(), { flow, tenantId, target: slug, reason: 'origin_not_allowed', details: { origin: origin?.slice(0, 200) ?? null } });
+    throw e;
   }
 }
 

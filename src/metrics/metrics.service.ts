@@ -50,6 +50,12 @@ export class MetricsService {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  private readonly handoffFastPath = new Counter({
+    name: 'embed_idp_handoff_fast_path_total',
+    help: 'Host-app hand-offs (POST /sso/<target>) the fast path took, by outcome: answered, handed_over (it ran the hand-off; the full pipeline answered its refusal or error), body (a body it does not take: the full pipeline parsed and ran it)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: 'embed_idp_http_request_duration_seconds',
     help: 'HTTP request duration by method, route pattern and status',
@@ -109,6 +115,10 @@ export class MetricsService {
   /** The SSO fast path handed a handshake on to the full pipeline. */
   fastPathFallback(reason: 'no_session' | 'refusal' | 'error'): void {
     this.fastPathFallbacks.inc({ reason });
+  }
+
+  handoffFastPathOutcome(outcome: 'answered' | 'handed_over' | 'body'): void {
+    this.handoffFastPath.inc({ outcome });
   }
 
   /** Times one request outside Express (the SSO fast path): call the result when it is answered. */

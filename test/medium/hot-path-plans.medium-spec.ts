@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { RESOLVE_SQL } from '../../src/auth/sessions.service';
+import { OPEN_SQL, RESOLVE_SQL } from '../../src/auth/sessions.service';
+import { OWNERS_OF_SQL } from '../../src/identities/identities.service';
+import { CONSUME_AND_FIND_SQL } from '../../src/inbound/handoff.service';
+import { FOR_ISSUERS_SQL } from '../../src/inbound/hs256/handoff-config.service';
+import { BY_ISSUERS_SQL } from '../../src/inbound/trusted-issuer/trusted-issuers.service';
 import { LOAD_SQL, SESSION_AND_TARGET_SQL } from '../../src/issuance/sso.repository';
 import { TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput } from '../../src/issuance/token-record';
 import { createTestModule, TestModule } from '../setup/module';
@@ -71,6 +75,39 @@ describe('hot-path statements at scale: index probes, never a sequential scan of
     const both = await plan('session_and_target', SESSION_AND_TARGET_SQL, [users.map((u: { session_id: string }) => u.session_id), slugs, 3600]);
     expect(both).toMatch(/rows=5/);
     expect(seqScans(both)).toEqual([]);
+  });
+
+  it("a hand-off's batched statements: issuers, tenant state, jti claims with users, identity owners, sessions", async () => {
+    const users = await t.ds.query(`SELECT u.id, u.email, s.id AS session_id FROM users u JOIN sessions s ON s.user_id = u.id WHERE u.tenant_id = $1 LIMIT 5`, [tenantId]);
+    const five = <T>(v: T) => users.map(() => v);
+    const issuers = await plan('issuers', BY_ISSUERS_SQL, [['https://idp.plans.example.com/', 'plans']]);
+    expect(seqScans(issuers)).toEqual([]);
+    const state = await plan('handoff_state', FOR_ISSUERS_SQL, [['plans', 'nope']]);
+    expect(state).toMatch(/rows=1/);
+    expect(seqScans(state)).toEqual([]);
+    const claims = await plan('claims', CONSUME_AND_FIND_SQL, [five(tenantId), users.map(() => randomUUID()), five(1_900_000_000), users.map((u: { email: string }) => u.email)]);
+    expect(claims).toMatch(/Insert on handoff_consumed_assertions/);
+    expect(seqScans(claims)).toEqual([]);
+    const owners = await plan('owners', OWNERS_OF_SQL, [five('https://mb1.plans.example.com'), users.map((u: { email: string }) => u.email)]);
+    expect(owners).toMatch(/rows=5/);
+    expect(seqScans(owners)).toEqual([]);
+    const open = await plan('open', OPEN_SQL, [
+      users.map(() => randomUUID().replace(/-/g, '').repeat(2)),
+      users.map((u: { id: string }) => u.id),
+      five(tenantId),
+      five(3600),
+      five(null),
+      five(null),
+      five('handoff'),
+      users.map((u: { session_id: string }) => u.session_id),
+      five('handoff.accepted'),
+      five('anonymous'),
+      five(null),
+      five(null),
+      five('{}'),
+    ]);
+    expect(open).toMatch(/Insert on sessions/);
+    expect(seqScans(open)).toEqual([]);
   });
 
   it('token record (identity claim, iat sequence, token, audit event, session mark)', async () => {

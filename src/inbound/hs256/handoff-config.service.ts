@@ -7,6 +7,7 @@ import { updatedRows } from '../../common/db-errors';
 import { notFound } from '../../common/errors';
 import { SecretBox } from '../../crypto/secret-box';
 import { isSlug } from '../../common/identifiers';
+import { Batcher, HOT_PATH_BATCHING } from '../../common/batcher';
 import { namedQuery } from '../../common/named-query';
 import type { Tenant } from '../../tenants/tenant.entity';
 import { tenantBySlugSql } from '../../tenants/tenants.sql';
@@ -40,6 +41,9 @@ export interface TenantHandoffState {
  */
 @Injectable()
 export class HandoffConfigService {
+  /** forIssuer's reads, shared by concurrent hand-offs. */
+  private readonly issuerReads = new Batcher<string, { tenant: HandoffTenant; state: TenantHandoffState } | null>((slugs) => this.forIssuers(slugs), HOT_PATH_BATCHING);
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly tenants: TenantsService,
@@ -128,15 +132,26 @@ export class HandoffConfigService {
    */
   async forIssuer(slug: string): Promise<{ tenant: HandoffTenant; state: TenantHandoffState } | null> {
     if (!isSlug(slug)) return null;
-    // Prepared (namedQuery): every hand-off runs it, and planning it cost more than running it.
-    const rows = await namedQuery<StateRow & { tenant_id: string; slug: string; name: string; attributes: HandoffTenant['attributes']; disabled: boolean }>(
+    return this.issuerReads.submit(slug);
+  }
+
+  /**
+   * forIssuer for many slugs in one statement. Prepared (namedQuery): every hand-off runs it,
+   * and planning it cost more than running it; concurrent hand-offs share it (src/common/batcher.ts).
+   */
+  private async forIssuers(slugs: string[]): Promise<({ tenant: HandoffTenant; state: TenantHandoffState } | null)[]> {
+    const rows = await namedQuery<StateRow & { n: string; tenant_id: string; slug: string; name: string; attributes: HandoffTenant['attributes']; disabled: boolean }>(
       this.dataSource,
-      FOR_ISSUER_SQL,
-      [slug],
+      FOR_ISSUERS_SQL,
+      [slugs],
     );
-    if (!rows.length) return null;
-    const r = rows[0];
-    return { tenant: { id: r.tenant_id, slug: r.slug, name: r.name, attributes: r.attributes ?? {}, disabled: r.disabled }, state: stateOf(rows) };
+    const bySlug: (typeof rows)[] = slugs.map(() => []);
+    for (const r of rows) bySlug[Number(r.n) - 1].push(r);
+    return bySlug.map((mine) => {
+      if (!mine.length) return null;
+      const r = mine[0];
+      return { tenant: { id: r.tenant_id, slug: r.slug, name: r.name, attributes: r.attributes ?? {}, disabled: r.disabled }, state: stateOf(mine) };
+    });
   }
 
   private async view(tenantId: string): Promise<HandoffConfigView> {
@@ -150,12 +165,14 @@ export class HandoffConfigService {
   }
 }
 
-const FOR_ISSUER_SQL = `
-  SELECT t.id AS tenant_id, t.slug, t.name, t.attributes, t.disabled, s.jit_provisioning, s.sync_groups, k.id, k.secret_enc
-    FROM (${tenantBySlugSql('$1::varchar')}) t
+/** Each slug of $1's tenant with its switches and secrets (newest first); `n`: the slug's 1-based position. */
+export const FOR_ISSUERS_SQL = `
+  SELECT i.n, t.id AS tenant_id, t.slug, t.name, t.attributes, t.disabled, s.jit_provisioning, s.sync_groups, k.id, k.secret_enc
+    FROM unnest($1::varchar[]) WITH ORDINALITY AS i(slug, n)
+    JOIN LATERAL (${tenantBySlugSql('i.slug')}) t ON true
     LEFT JOIN handoff_settings s ON s.tenant_id = t.id
     LEFT JOIN handoff_secrets k ON k.tenant_id = t.id
-   ORDER BY k.created_at DESC`;
+   ORDER BY i.n, k.created_at DESC`;
 
 interface StateRow {
   jit_provisioning: boolean | null;

@@ -1,4 +1,5 @@
 import { namedQuery } from '../../common/named-query';
+import { Batcher, HOT_PATH_BATCHING } from '../../common/batcher';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
@@ -28,6 +29,9 @@ const UNIQUE = 'uq_trusted_issuers_issuer_audience';
 export class TrustedIssuersService {
   private readonly production: boolean;
 
+  /** byIssuer's reads, shared by concurrent hand-offs. */
+  private readonly issuers = new Batcher<string, TrustedIssuer[]>((iss) => this.byIssuerBatch(iss), HOT_PATH_BATCHING);
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly tenants: TenantsService,
@@ -54,26 +58,17 @@ export class TrustedIssuersService {
     // Every hand-off asks it first, whichever source the token is for: prepared (namedQuery)
     // and mapped here, not through TypeORM's find (its query building and entity mapping cost
     // more CPU than the statement).
-    const rows = await namedQuery<Record<string, any>>(this.dataSource, BY_ISSUER_SQL, [iss]);
-    return rows.map((r) =>
-      Object.assign(new TrustedIssuer(), {
-        id: r.id,
-        tenantId: r.tenant_id,
-        issuer: r.issuer,
-        audience: r.audience,
-        algorithms: r.algorithms,
-        claimEmail: r.claim_email,
-        claimFirstName: r.claim_first_name,
-        claimLastName: r.claim_last_name,
-        claimGroups: r.claim_groups,
-        maxTokenAgeSeconds: r.max_token_age_seconds,
-        jitProvisioning: r.jit_provisioning,
-        syncGroups: r.sync_groups,
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-      }),
-    );
+    // Concurrent hand-offs share one statement (src/common/batcher.ts).
+    return this.issuers.submit(iss);
   }
+
+  private async byIssuerBatch(issuers: string[]): Promise<TrustedIssuer[][]> {
+    const rows = await namedQuery<Record<string, any>>(this.dataSource, BY_ISSUERS_SQL, [issuers]);
+    const out: TrustedIssuer[][] = issuers.map(() => []);
+    for (const r of rows) out[Number(r.n) - 1].push(trustedIssuerFromRow(r));
+    return out;
+  }
+
 
   async create(meta: RequestMeta, tenantId: string, input: CreateTrustedIssuerDto): Promise<TrustedIssuer> {
     await this.tenants.findById(tenantId);
@@ -124,7 +119,28 @@ export class TrustedIssuersService {
   }
 }
 
-const BY_ISSUER_SQL = `
-  SELECT id, tenant_id, issuer, audience, algorithms, claim_email, claim_first_name, claim_last_name, claim_groups,
-         max_token_age_seconds, jit_provisioning, sync_groups, created_at, updated_at
-    FROM trusted_issuers WHERE issuer = $1::text`;
+/** The rows whose issuer is each of $1 (`n`: the issuer's 1-based position). */
+export const BY_ISSUERS_SQL = `
+  SELECT i.n, ti.id, ti.tenant_id, ti.issuer, ti.audience, ti.algorithms, ti.claim_email, ti.claim_first_name, ti.claim_last_name, ti.claim_groups,
+         ti.max_token_age_seconds, ti.jit_provisioning, ti.sync_groups, ti.created_at, ti.updated_at
+    FROM unnest($1::text[]) WITH ORDINALITY AS i(iss, n)
+    JOIN LATERAL (SELECT * FROM trusted_issuers WHERE issuer = i.iss) ti ON true`;
+
+function trustedIssuerFromRow(r: Record<string, any>): TrustedIssuer {
+  return Object.assign(new TrustedIssuer(), {
+    id: r.id,
+    tenantId: r.tenant_id,
+    issuer: r.issuer,
+    audience: r.audience,
+    algorithms: r.algorithms,
+    claimEmail: r.claim_email,
+    claimFirstName: r.claim_first_name,
+    claimLastName: r.claim_last_name,
+    claimGroups: r.claim_groups,
+    maxTokenAgeSeconds: r.max_token_age_seconds,
+    jitProvisioning: r.jit_provisioning,
+    syncGroups: r.sync_groups,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  });
+}
