@@ -141,6 +141,20 @@ describe('hand-off fast path: same answers as the full pipeline', () => {
     expect(issuerReads[0]).toMatch(/trusted_issuers[\s\S]*handoff_secrets/);
   });
 
+  it('a known user (JIT off) costs five statements: issuer, jti claim + user, target + identity owners, session, token record', async () => {
+    const tenant = await handoffTenant();
+    await makeUser(fast.ds, tenant.id, { email: 'Five@Fast.example', groups: ['analysts'] });
+    const sent = await statementsDuring(async () => {
+      const a = await post(fast, { assertion: signAssertion(SECRET, tenant.slug, { email: 'five@fast.example' }) });
+      expect(a.status).toBe(302);
+    });
+    // Background work of either app (the audit stream's poll, the pruner) is not the hand-off's.
+    const mine = sent.filter((q) => !/audit_stream|handoff_consumed_assertions WHERE exp/.test(q));
+    expect(mine.map((q) => q.replace(/\s+/g, ' ').trim().slice(0, 90))).toHaveLength(5);
+    // The identity's owner was read with the target, not on its own.
+    expect(mine.filter((q) => /FROM bi_identities/.test(q) && !/INSERT INTO bi_identities/.test(q) && !/targets/.test(q))).toEqual([]);
+  });
+
   it('JIT on: creates the user and answers as the full pipeline does', async () => {
     const tenant = await handoffTenant({ jit: true });
     const answered = await counter(fast, 'answered');

@@ -4,7 +4,7 @@ import { OPEN_SQL, RESOLVE_SQL } from '../../src/auth/sessions.service';
 import { OWNERS_OF_SQL } from '../../src/identities/identities.service';
 import { CONSUME_AND_FIND_SQL } from '../../src/inbound/handoff.service';
 import { ISSUER_LOOKUP_SQL } from '../../src/inbound/issuer-lookup';
-import { LOAD_SQL, SESSION_AND_TARGET_SQL } from '../../src/issuance/sso.repository';
+import { HANDOFF_LOAD_SQL, LOAD_SQL, SESSION_AND_TARGET_SQL } from '../../src/issuance/sso.repository';
 import { TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput } from '../../src/issuance/token-record';
 import { createTestModule, TestModule } from '../setup/module';
 
@@ -90,6 +90,12 @@ describe('hot-path statements at scale: index probes, never a sequential scan of
     const claims = await plan('claims', CONSUME_AND_FIND_SQL, [five(tenantId), users.map(() => randomUUID()), five(1_900_000_000), users.map((u: { email: string }) => u.email)]);
     expect(claims).toMatch(/Insert on handoff_consumed_assertions/);
     expect(seqScans(claims)).toEqual([]);
+    // The hand-off's precheck: the target with the owners of the user's email on every instance.
+    const slugs = users.map((_: unknown, i: number) => `plan-t${i + 1}`);
+    const handoffLoad = await plan('handoff_load', HANDOFF_LOAD_SQL, [slugs, five(tenantId), users.map((u: { id: string }) => u.id), users.map((u: { email: string }) => u.email)]);
+    expect(handoffLoad).toMatch(/rows=5/);
+    expect(handoffLoad).toMatch(/Index Scan using ix_bi_identities_email on bi_identities/);
+    expect(seqScans(handoffLoad)).toEqual([]);
     const owners = await plan('owners', OWNERS_OF_SQL, [five('https://mb1.plans.example.com'), users.map((u: { email: string }) => u.email)]);
     expect(owners).toMatch(/rows=5/);
     expect(seqScans(owners)).toEqual([]);
