@@ -20,7 +20,7 @@ export interface IssuerMatches {
 /**
  * Each `iss` of $1 (`n`: its 1-based position) with the trusted issuers of that issuer and the
  * tenant of that slug with its switches and secrets (newest first). An `iss` is never both: a
- * trusted issuer is an https URL, a slug has no ':' or '/'; were it both, the rows are the
+ * trusted issuer is a URL (issuerUrlProblem), a slug has no ':' or '/'; were it both, the rows are the
  * cross product and the mapping keeps each row once (by id).
  */
 export const ISSUER_LOOKUP_SQL = `
