@@ -6,11 +6,12 @@
  *
  * The service (its own process, production settings): POST /sso/<metabase target> as a host
  * page auto-submits it — form body with a fresh assertion — answered by the hand-off fast path
- * in front of Express (src/issuance/handoff-fast-path.ts). Per hand-off (JIT off), each
- * statement shared by concurrent hand-offs (batched): the trusted issuers by iss, the tenant
- * with its hand-off switches and secrets, HS256 verify (cached key), the jti claim + user
- * lookup, the target precheck (the handshake's read, reused by the handshake) and the
- * identity's owner, session + revocation + audit, then the handshake's record, sign, 302.
+ * in front of Express (src/issuance/handoff-fast-path.ts). Per hand-off (JIT off), five
+ * statements, each shared by concurrent hand-offs (batched): the trusted issuers by iss with
+ * the tenant's hand-off switches and secrets (one read, src/inbound/issuer-lookup.ts), HS256
+ * verify (cached key, node:crypto HMAC), the jti claim + user lookup, the target precheck
+ * with the owners of the user's email on each BI instance (the handshake's read, reused by
+ * the handshake), session + revocation + audit, then the handshake's record, sign, 302.
  * JIT on adds the user's creation through UsersService. The same run measures the handshake
  * with a live session first, for the ratio; BENCH_PG_STATS=1 prints the statements per
  * hand-off. `SSO_FAST_PATH=off npm run bench -- handoff` measures both through the full pipeline.

@@ -45,3 +45,14 @@ export function identityClaimCtes(input: string): string[] {
          AND (q.owned_before OR EXISTS (SELECT 1 FROM idc WHERE idc.instance = q.instance AND idc.email = q.email AND idc.tenant_id = q.tenant_id)))`,
   ];
 }
+
+/**
+ * The owners of an email's identities on every BI instance, as a jsonb object
+ * `{instance: owner tenant id}` (`{}` when none), for a statement that reads before a sign-in:
+ * the hand-off's target precheck, so the identity's owner costs no round trip of its own.
+ * `email` is an SQL expression of the email lower-cased, as bi_identities.email is stored.
+ * Probed by ix_bi_identities_email; an email has one row per instance at most.
+ */
+export function identityOwnersByInstanceSql(email: string): string {
+  return `COALESCE((SELECT jsonb_object_agg(b.instance, b.tenant_id) FROM bi_identities b WHERE b.email = ${email}), '{}'::jsonb)`;
+}

@@ -15,6 +15,7 @@ import { HandoffAdminController } from './hs256/handoff-admin.controller';
 import { HandoffConfigService } from './hs256/handoff-config.service';
 import { HandoffKeys } from './hs256/handoff-keys';
 import { Hs256HandoffSource } from './hs256/hs256.source';
+import { IssuerLookup } from './issuer-lookup';
 import { OidcIssuers } from './oidc-issuers';
 import { UpstreamAdminController } from './oidc-upstream/upstream-admin.controller';
 import { UpstreamLoginController } from './oidc-upstream/upstream-login.controller';
@@ -37,6 +38,7 @@ import { TrustedIssuersService } from './trusted-issuer/trusted-issuers.service'
     HandoffConfigService,
     HandoffKeys,
     Hs256HandoffSource,
+    IssuerLookup,
     OidcIssuers,
     TrustedIssuersService,
     TrustedIssuerHandoffSource,

@@ -12,6 +12,7 @@ import { Batcher, HOT_PATH_BATCHING } from '../common/batcher';
 import { namedQuery } from '../common/named-query';
 import { isUniqueViolation } from '../common/db-errors';
 import { targetColumns, targetJoins } from '../catalog/access.sql';
+import { identityOwnersByInstanceSql } from '../identities/identity-claim.sql';
 import { iatConflictKey, TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput, TokenRecordRow } from './token-record';
 
 type Flat = Record<string, string | number | boolean>;
@@ -44,6 +45,16 @@ export const LOAD_SQL = `
     ${targetJoins('i.target_slug', 'i.tenant_id')}`;
 
 /**
+ * LOAD_SQL for the hand-off's precheck, with the owners of the identity it will most likely
+ * present ($4: the user's email, lower-cased) on each BI instance (`identity_owners`): the
+ * precheck's ownership check then needs no statement of its own.
+ */
+export const HANDOFF_LOAD_SQL = `
+  SELECT i.n, ${targetColumns('i.user_id', 'i.tenant_id')}, ${identityOwnersByInstanceSql('i.email')} AS identity_owners
+    FROM unnest($1::varchar[], $2::uuid[], $3::uuid[], $4::varchar[]) WITH ORDINALITY AS i(target_slug, tenant_id, user_id, email, n)
+    ${targetJoins('i.target_slug', 'i.tenant_id')}`;
+
+/**
  * The SSO fast path's one read: for a batch of (session id, target slug), the live session
  * (the sessions module's liveSessionsSql, so the session rules stay theirs) and, for each
  * session found, its target, access and groups as LOAD_SQL reads them. A row per live session.
@@ -53,6 +64,16 @@ export const SESSION_AND_TARGET_SQL = `
     FROM unnest($1::bpchar[], $2::varchar[]) WITH ORDINALITY AS k(session_id, target_slug, n)
     JOIN LATERAL (${liveSessionsSql('s.id = k.session_id', '$3')} LIMIT 1) ses ON true
     ${targetJoins('k.target_slug', 'ses.tenant_id')}`;
+
+interface HandoffLoadKey extends LoadKey {
+  email: string;
+}
+
+/** A hand-off's target read: the target as load() answers it, and who owns the email's identity on each instance. */
+export interface HandoffLoad {
+  loaded: TargetWithAccess;
+  owners: Record<string, string>;
+}
 
 interface LoadKey {
   slug: string;
@@ -71,6 +92,7 @@ interface LoadKey {
 @Injectable()
 export class SsoRepository {
   private readonly loads = new Batcher<LoadKey, TargetWithAccess | null>((keys) => this.loadBatch(keys), HOT_PATH_BATCHING);
+  private readonly handoffLoads = new Batcher<HandoffLoadKey, HandoffLoad | null>((keys) => this.handoffLoadBatch(keys), HOT_PATH_BATCHING);
   private readonly sessionLoads = new Batcher<{ sessionId: string; slug: string }, any>((keys) => this.loadWithSessionBatch(keys), HOT_PATH_BATCHING);
   private readonly records = new Batcher<TokenRecordInput, TokenRecordRow>((inputs, how) => this.recordBatch(inputs, how), { ...HOT_PATH_BATCHING, conflictKey: iatConflictKey });
 
@@ -95,6 +117,31 @@ export class SsoRepository {
     const rows = await namedQuery<any>(this.dataSource, LOAD_SQL, [keys.map((k) => k.slug), keys.map((k) => k.tenantId), keys.map((k) => k.userId)]);
     const out: (TargetWithAccess | null)[] = keys.map(() => null);
     for (const r of rows) out[Number(r.n) - 1] = targetFromRow(r);
+    return out;
+  }
+
+  /**
+   * load() for a hand-off's precheck, with `owners`: who owns `email` (lower-cased) on each BI
+   * instance, `{instance: tenant id}`, read in the same statement. The user id may be null (a
+   * user JIT would create).
+   */
+  async loadForHandoff(slug: string, tenantId: string, userId: string | null, email: string): Promise<HandoffLoad | null> {
+    if (!isSlug(slug)) return null;
+    return this.handoffLoads.submit({ slug, tenantId, userId, email });
+  }
+
+  private async handoffLoadBatch(keys: HandoffLoadKey[]): Promise<(HandoffLoad | null)[]> {
+    const rows = await namedQuery<any>(this.dataSource, HANDOFF_LOAD_SQL, [
+      keys.map((k) => k.slug),
+      keys.map((k) => k.tenantId),
+      keys.map((k) => k.userId),
+      keys.map((k) => k.email),
+    ]);
+    const out: (HandoffLoad | null)[] = keys.map(() => null);
+    for (const r of rows) {
+      const loaded = targetFromRow(r);
+      if (loaded) out[Number(r.n) - 1] = { loaded, owners: r.identity_owners ?? {} };
+    }
     return out;
   }
 

@@ -234,8 +234,11 @@ export class SsoService implements StepDeps {
    */
   async precheckHandoff(slug: string, who: HandoffSubject, returnTo: string | undefined, json: boolean, meta: RequestMeta, checkOrigin?: (loaded: TargetWithAccess) => Promise<void>): Promise<TargetWithAccess> {
     const tenantId = who.tenant.id;
-    // With a known user's id: their groups too, so the handshake that follows can reuse this read.
-    const loaded = await this.store.load(slug, tenantId, who.user.id || null);
+    // With a known user's id: their groups too, so the handshake that follows can reuse this read;
+    // and who owns the user's email on each BI instance (the identity most products present).
+    const guess = who.user.email.toLowerCase();
+    const read = await this.store.loadForHandoff(slug, tenantId, who.user.id || null, guess);
+    const loaded = read?.loaded ?? null;
     const state: HandshakeState = { flow: 'handoff', slug, tenantId, loaded, json, returnToAsked: returnTo, session: null, meta, checkOrigin: checkOrigin && (() => checkOrigin(loaded!)) };
     await runHandshakeSteps(state, this);
     const sso = state.sso!;
@@ -247,7 +250,8 @@ export class SsoService implements StepDeps {
     const ctx = { ...mintBaseFor(loaded!, access, who), groups: [] };
     const instance = biInstance(loaded!.target.baseUrl) ?? loaded!.target.baseUrl;
     const identity = sso.identityEmail(ctx).toLowerCase();
-    const owner = await this.identities.ownerOf(instance, identity);
+    // Read with the target when the identity is the user's email; another (a shared account): asked now.
+    const owner = identity === guess ? (read!.owners[instance] ?? null) : await this.identities.ownerOf(instance, identity);
     if (owner !== null && owner !== tenantId) {
       await this.auditRefusal(meta, { flow: 'handoff', tenantId, target: slug, reason: 'identity_owned_elsewhere', details: { instance, email: identity } });
       throw identityOwnedElsewhere();

@@ -1,4 +1,5 @@
 import jwt from 'jsonwebtoken';
+import { Client } from 'pg';
 import request from 'supertest';
 import { AuthGuard } from '../../src/auth/auth.guard';
 import { SessionsService } from '../../src/auth/sessions.service';
@@ -19,6 +20,8 @@ import { signAssertion } from '../support/handoff';
 const MB_SECRET = 'mb-jwt-secret-for-handoff-fast-0123456789ab';
 const SECRET = 'host-app-handoff-secret-fast-0123456789abcd';
 const MB = 'https://mb-handoff-fast.example.com';
+// pg's own query, before any spy replaces it.
+const realQuery = Client.prototype.query;
 
 describe('hand-off fast path: same answers as the full pipeline', () => {
   let fast: TestApp;
@@ -108,6 +111,48 @@ describe('hand-off fast path: same answers as the full pipeline', () => {
     expect(accepted[0]).toMatchObject({ actor: `user:${user.id}`, ip: '203.0.113.9' });
     const issued = await fast.ds.query(`SELECT request_id FROM audit_events WHERE type = 'sso.token_issued' AND tenant_id = $1 ORDER BY id`, [tenant.id]);
     expect(issued.map((r: { request_id: string }) => r.request_id)).toEqual([a.headers['x-request-id'], b.headers['x-request-id']]);
+  });
+
+  /** The statements (their text) this process sends to Postgres while `run` runs. */
+  async function statementsDuring(run: () => Promise<unknown>): Promise<string[]> {
+    const sent: string[] = [];
+    const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: any[]) {
+      const q = args[0];
+      sent.push(typeof q === 'string' ? q : (q?.text ?? ''));
+      return (realQuery as (...a: unknown[]) => unknown).apply(this, args);
+    } as any);
+    try {
+      await run();
+    } finally {
+      spy.mockRestore();
+    }
+    return sent;
+  }
+
+  it('reads the issuer once: the trusted issuers and the tenant\'s hand-off state in one statement', async () => {
+    const tenant = await handoffTenant();
+    await makeUser(fast.ds, tenant.id, { email: 'one-read@fast.example', groups: ['analysts'] });
+    const sent = await statementsDuring(async () => {
+      const a = await post(fast, { assertion: signAssertion(SECRET, tenant.slug, { email: 'one-read@fast.example' }) });
+      expect(a.status).toBe(302);
+    });
+    const issuerReads = sent.filter((q) => /\b(trusted_issuers|handoff_secrets|handoff_settings)\b/.test(q));
+    expect(issuerReads).toHaveLength(1);
+    expect(issuerReads[0]).toMatch(/trusted_issuers[\s\S]*handoff_secrets/);
+  });
+
+  it('a known user (JIT off) costs five statements: issuer, jti claim + user, target + identity owners, session, token record', async () => {
+    const tenant = await handoffTenant();
+    await makeUser(fast.ds, tenant.id, { email: 'Five@Fast.example', groups: ['analysts'] });
+    const sent = await statementsDuring(async () => {
+      const a = await post(fast, { assertion: signAssertion(SECRET, tenant.slug, { email: 'five@fast.example' }) });
+      expect(a.status).toBe(302);
+    });
+    // Background work of either app (the audit stream's poll, the pruner) is not the hand-off's.
+    const mine = sent.filter((q) => !/audit_stream|handoff_consumed_assertions WHERE exp/.test(q));
+    expect(mine.map((q) => q.replace(/\s+/g, ' ').trim().slice(0, 90))).toHaveLength(5);
+    // The identity's owner was read with the target, not on its own.
+    expect(mine.filter((q) => /FROM bi_identities/.test(q) && !/INSERT INTO bi_identities/.test(q) && !/targets/.test(q))).toEqual([]);
   });
 
   it('JIT on: creates the user and answers as the full pipeline does', async () => {

@@ -337,6 +337,21 @@ describe('host-app hand-off', () => {
         },
       },
       {
+        name: 'a shared account (not the user\'s email) another tenant owns on this BI instance',
+        status: 409,
+        code: 'identity_conflict',
+        reason: 'identity_owned_elsewhere',
+        consumed: true,
+        tenant: { jit: true },
+        build: async (tn) => {
+          const owner = await makeTenant(t.ds);
+          const shared = `shared-${tn.slug}@host.example`;
+          await t.ds.query(`UPDATE tenant_target_access SET settings = $3 WHERE tenant_id = $1 AND target_id = $2`, [tn.id, target.id, JSON.stringify({ sharedAccount: { email: shared } })]);
+          await t.ds.query(`INSERT INTO bi_identities (instance, email, tenant_id, claimed_via) VALUES ($1, $2, $3, 'user')`, [new URL(mb.url).origin, shared, owner.id]);
+          return signAssertion(SECRET, tn.slug, { email: EMAIL });
+        },
+      },
+      {
         name: 'JIT for an email in a domain another tenant owns (UsersService applies it)',
         status: 409,
         code: 'email_domain_owned',

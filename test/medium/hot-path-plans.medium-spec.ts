@@ -3,9 +3,8 @@ import { Client } from 'pg';
 import { OPEN_SQL, RESOLVE_SQL } from '../../src/auth/sessions.service';
 import { OWNERS_OF_SQL } from '../../src/identities/identities.service';
 import { CONSUME_AND_FIND_SQL } from '../../src/inbound/handoff.service';
-import { FOR_ISSUERS_SQL } from '../../src/inbound/hs256/handoff-config.service';
-import { BY_ISSUERS_SQL } from '../../src/inbound/trusted-issuer/trusted-issuers.service';
-import { LOAD_SQL, SESSION_AND_TARGET_SQL } from '../../src/issuance/sso.repository';
+import { ISSUER_LOOKUP_SQL } from '../../src/inbound/issuer-lookup';
+import { HANDOFF_LOAD_SQL, LOAD_SQL, SESSION_AND_TARGET_SQL } from '../../src/issuance/sso.repository';
 import { TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput } from '../../src/issuance/token-record';
 import { createTestModule, TestModule } from '../setup/module';
 
@@ -20,7 +19,7 @@ describe('hot-path statements at scale: index probes, never a sequential scan of
   let t: TestModule;
   let c: Client;
   let tenantId: string;
-  const BIG = ['sessions', 'users', 'targets', 'tenant_target_access', 'bi_identities', 'email_domains', 'issued_tokens', 'audit_events', 'iat_sequences'];
+  const BIG = ['tenants', 'trusted_issuers', 'handoff_secrets', 'sessions', 'users', 'targets', 'tenant_target_access', 'bi_identities', 'email_domains', 'issued_tokens', 'audit_events', 'iat_sequences'];
 
   beforeAll(async () => {
     t = await createTestModule({});
@@ -34,6 +33,10 @@ describe('hot-path statements at scale: index probes, never a sequential scan of
     await t.ds.query(`INSERT INTO email_domains (domain, tenant_id) SELECT 'd' || i || '.plans.example.com', $1 FROM generate_series(1, 2000) i`, [tenantId]);
     await t.ds.query(`INSERT INTO issued_tokens (jti, target_id, tenant_id, user_id, iat, exp)
                       SELECT gen_random_uuid(), (SELECT id FROM targets WHERE slug = 'plan-t1'), tenant_id, id, 1, 2 FROM users WHERE tenant_id = $1`, [tenantId]);
+    // Many organizations, each with a hand-off secret and a trusted issuer: the hand-off's issuer lookup must probe them.
+    await t.ds.query(`INSERT INTO tenants (slug, name) SELECT 'plan-org' || i, 'Org' FROM generate_series(1, 5000) i`);
+    await t.ds.query(`INSERT INTO handoff_secrets (id, tenant_id, secret_enc) SELECT gen_random_uuid(), id, 'sealed' FROM tenants WHERE slug LIKE 'plan-org%'`);
+    await t.ds.query(`INSERT INTO trusted_issuers (tenant_id, issuer, audience) SELECT id, 'https://idp.' || slug || '.example.com/', 'app' FROM tenants WHERE slug LIKE 'plan-org%'`);
     await t.ds.query('ANALYZE');
     c = new Client({ connectionString: t.db.url, options: '-c plan_cache_mode=force_generic_plan' });
     await c.connect();
@@ -80,14 +83,19 @@ describe('hot-path statements at scale: index probes, never a sequential scan of
   it("a hand-off's batched statements: issuers, tenant state, jti claims with users, identity owners, sessions", async () => {
     const users = await t.ds.query(`SELECT u.id, u.email, s.id AS session_id FROM users u JOIN sessions s ON s.user_id = u.id WHERE u.tenant_id = $1 LIMIT 5`, [tenantId]);
     const five = <T>(v: T) => users.map(() => v);
-    const issuers = await plan('issuers', BY_ISSUERS_SQL, [['https://idp.plans.example.com/', 'plans']]);
+    // Trusted issuers and the tenant of a slug with its hand-off state: one statement.
+    const issuers = await plan('issuers', ISSUER_LOOKUP_SQL, [['https://idp.plan-org7.example.com/', 'plan-org9', 'plans', 'nope']]);
+    expect(issuers).toMatch(/rows=4\b/);
     expect(seqScans(issuers)).toEqual([]);
-    const state = await plan('handoff_state', FOR_ISSUERS_SQL, [['plans', 'nope']]);
-    expect(state).toMatch(/rows=1/);
-    expect(seqScans(state)).toEqual([]);
     const claims = await plan('claims', CONSUME_AND_FIND_SQL, [five(tenantId), users.map(() => randomUUID()), five(1_900_000_000), users.map((u: { email: string }) => u.email)]);
     expect(claims).toMatch(/Insert on handoff_consumed_assertions/);
     expect(seqScans(claims)).toEqual([]);
+    // The hand-off's precheck: the target with the owners of the user's email on every instance.
+    const slugs = users.map((_: unknown, i: number) => `plan-t${i + 1}`);
+    const handoffLoad = await plan('handoff_load', HANDOFF_LOAD_SQL, [slugs, five(tenantId), users.map((u: { id: string }) => u.id), users.map((u: { email: string }) => u.email)]);
+    expect(handoffLoad).toMatch(/rows=5/);
+    expect(handoffLoad).toMatch(/Index Scan using ix_bi_identities_email on bi_identities/);
+    expect(seqScans(handoffLoad)).toEqual([]);
     const owners = await plan('owners', OWNERS_OF_SQL, [five('https://mb1.plans.example.com'), users.map((u: { email: string }) => u.email)]);
     expect(owners).toMatch(/rows=5/);
     expect(seqScans(owners)).toEqual([]);

@@ -1,6 +1,7 @@
 import jwt from 'jsonwebtoken';
 import { createHmac, createSecretKey } from 'node:crypto';
-import { emailOf, issuerOf, MAX_ASSERTION_LENGTH, OVERSIZED, verifyAssertion } from './assertion';
+import fc from 'fast-check';
+import { emailOf, issuerOf, MAX_ASSERTION_LENGTH, OVERSIZED, verifyAssertion, verifyAssertionWithJose } from './assertion';
 
 const SECRET = 'unit-handoff-secret-0123456789abcdef';
 const OTHER = 'unit-handoff-secret-rotated-0123456789';
@@ -77,5 +78,76 @@ describe('hand-off assertion rules', () => {
     expect(emailOf(claims({ email: ' Ada@X.example ', sub: 'other@x.example' }))).toBe('ada@x.example');
     expect(emailOf(claims({ sub: 'Sub@X.example' }))).toBe('sub@x.example');
     expect(emailOf(claims({ email: 5 }))).toBeNull();
+  });
+});
+
+/**
+ * The plain-HS256 fast lane (node:crypto HMAC) must answer exactly what jose's compactVerify
+ * answers for every token: the same claims, the same refusal (malformed vs bad signature).
+ */
+describe('the synchronous HS256 lane answers as jose does', () => {
+  const b64 = (v: string | Buffer) => Buffer.from(v).toString('base64url');
+  const mac = (input: string, secret: string) => createHmac('sha256', secret).update(input).digest('base64url');
+  const headers = fc.constantFrom(
+    '{"alg":"HS256","typ":"JWT"}',
+    '{"alg":"HS256"}',
+    '{"typ":"JWT","alg":"HS256","kid":"k1"}',
+    '{"alg":"HS256","kid":7}',
+    '{"alg":"HS256","b64":false}',
+    '{"alg":"HS256","b64":true}',
+    '{"alg":"HS256","jwk":{}}',
+    '{"alg":"HS384"}',
+    '{"alg":"none"}',
+    '{"alg":""}',
+    '{"typ":"JWT"}',
+    '{"alg":"HS256","alg2":"x"}',
+  );
+  const claims = { iss: 'acme', iat: NOW, exp: NOW + 120, jti: 'j-1', email: 'a@b.example' };
+  const payloads = fc.oneof(
+    fc.constant(JSON.stringify(claims)),
+    fc.constant('null'),
+    fc.constant('[1]'),
+    fc.constant('not json'),
+    fc.constant('{"iss":"acme","iat":1800000000,"exp":1800000120,"jti":"\u00e9","email":"\u00ff@b.example"}'),
+    fc.json(),
+    fc.string(),
+  );
+  const mutations = fc.constantFrom('none', 'pad', 'plus', 'drop1', 'dropSig', 'extraPart', 'emptyPayload', 'badSig', 'otherKey', 'sigLong');
+
+  it('for any header, payload and mutation', async () => {
+    await fc.assert(
+      fc.asyncProperty(headers, payloads, mutations, async (header, payload, mutation) => {
+        let h = b64(header);
+        let p = b64(payload);
+        let sig = mac(`${h}.${p}`, mutation === 'otherKey' ? OTHER : SECRET);
+        if (mutation === 'pad') p += '=';
+        if (mutation === 'plus') p = p.replace(/^./, '+');
+        if (mutation === 'drop1') p = p.length % 4 === 2 ? p.slice(0, -1) : p + 'A';
+        if (mutation === 'dropSig') sig = sig.slice(0, -1);
+        if (mutation === 'badSig') sig = (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1);
+        if (mutation === 'sigLong') sig += 'AAAA';
+        if (mutation === 'emptyPayload') {
+          p = '';
+          sig = mac(`${h}.`, SECRET);
+        }
+        const token = mutation === 'extraPart' ? `${h}.${p}.${sig}.x` : `${h}.${p}.${sig}`;
+        const keys = [key(SECRET)];
+        expect(await verifyAssertion(token, keys, NOW)).toEqual(await verifyAssertionWithJose(token, keys, NOW));
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('takes the fast lane for what a JWT library signs, and it verifies', async () => {
+    const token = sign({});
+    const subtle = jest.spyOn(globalThis.crypto.subtle, 'verify');
+    try {
+      expect((await verifyAssertion(token, [key(OTHER), key(SECRET)], NOW)).ok).toBe(true);
+      expect(subtle).not.toHaveBeenCalled(); // no WebCrypto job
+      expect(await verifyAssertionWithJose(token, [key(OTHER), key(SECRET)], NOW)).toEqual(await verifyAssertion(token, [key(OTHER), key(SECRET)], NOW));
+      expect(subtle).toHaveBeenCalled(); // the reference is jose's
+    } finally {
+      subtle.mockRestore();
+    }
   });
 });

@@ -6,11 +6,7 @@ import type { RequestMeta } from '../../common/request-meta';
 import { updatedRows } from '../../common/db-errors';
 import { notFound } from '../../common/errors';
 import { SecretBox } from '../../crypto/secret-box';
-import { isSlug } from '../../common/identifiers';
-import { Batcher, HOT_PATH_BATCHING } from '../../common/batcher';
-import { namedQuery } from '../../common/named-query';
 import type { Tenant } from '../../tenants/tenant.entity';
-import { tenantBySlugSql } from '../../tenants/tenants.sql';
 import { TenantsService } from '../../tenants/tenants.service';
 import { HandoffError } from '../handoff.errors';
 import { handoffSecretContext, HandoffKeys } from './handoff-keys';
@@ -41,9 +37,6 @@ export interface TenantHandoffState {
  */
 @Injectable()
 export class HandoffConfigService {
-  /** forIssuer's reads, shared by concurrent hand-offs. */
-  private readonly issuerReads = new Batcher<string, { tenant: HandoffTenant; state: TenantHandoffState } | null>((slugs) => this.forIssuers(slugs), HOT_PATH_BATCHING);
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly tenants: TenantsService,
@@ -126,34 +119,6 @@ export class HandoffConfigService {
     return stateOf(rows);
   }
 
-  /**
-   * The tenant an assertion's `iss` names with its switches and sealed secrets, in one round
-   * trip (a hand-off's first read); null when no tenant has that slug.
-   */
-  async forIssuer(slug: string): Promise<{ tenant: HandoffTenant; state: TenantHandoffState } | null> {
-    if (!isSlug(slug)) return null;
-    return this.issuerReads.submit(slug);
-  }
-
-  /**
-   * forIssuer for many slugs in one statement. Prepared (namedQuery): every hand-off runs it,
-   * and planning it cost more than running it; concurrent hand-offs share it (src/common/batcher.ts).
-   */
-  private async forIssuers(slugs: string[]): Promise<({ tenant: HandoffTenant; state: TenantHandoffState } | null)[]> {
-    const rows = await namedQuery<StateRow & { n: string; tenant_id: string; slug: string; name: string; attributes: HandoffTenant['attributes']; disabled: boolean }>(
-      this.dataSource,
-      FOR_ISSUERS_SQL,
-      [slugs],
-    );
-    const bySlug: (typeof rows)[] = slugs.map(() => []);
-    for (const r of rows) bySlug[Number(r.n) - 1].push(r);
-    return bySlug.map((mine) => {
-      if (!mine.length) return null;
-      const r = mine[0];
-      return { tenant: { id: r.tenant_id, slug: r.slug, name: r.name, attributes: r.attributes ?? {}, disabled: r.disabled }, state: stateOf(mine) };
-    });
-  }
-
   private async view(tenantId: string): Promise<HandoffConfigView> {
     const settings = await this.dataSource.getRepository(HandoffSettings).findOne({ where: { tenantId } });
     const secrets = await this.dataSource.getRepository(HandoffSecret).find({ where: { tenantId }, order: { createdAt: 'DESC', id: 'DESC' } });
@@ -165,16 +130,7 @@ export class HandoffConfigService {
   }
 }
 
-/** Each slug of $1's tenant with its switches and secrets (newest first); `n`: the slug's 1-based position. */
-export const FOR_ISSUERS_SQL = `
-  SELECT i.n, t.id AS tenant_id, t.slug, t.name, t.attributes, t.disabled, s.jit_provisioning, s.sync_groups, k.id, k.secret_enc
-    FROM unnest($1::varchar[]) WITH ORDINALITY AS i(slug, n)
-    JOIN LATERAL (${tenantBySlugSql('i.slug')}) t ON true
-    LEFT JOIN handoff_settings s ON s.tenant_id = t.id
-    LEFT JOIN handoff_secrets k ON k.tenant_id = t.id
-   ORDER BY i.n, k.created_at DESC`;
-
-interface StateRow {
+export interface StateRow {
   jit_provisioning: boolean | null;
   sync_groups: boolean | null;
   id: string | null;
@@ -184,7 +140,8 @@ interface StateRow {
 /** What a hand-off needs of its tenant (the columns a sign-in reads). */
 export type HandoffTenant = Pick<Tenant, 'id' | 'slug' | 'name' | 'attributes' | 'disabled'>;
 
-function stateOf(rows: StateRow[]): TenantHandoffState {
+/** The switches and secrets of a tenant's rows (the hand-off's issuer lookup, src/inbound/issuer-lookup.ts). */
+export function stateOf(rows: StateRow[]): TenantHandoffState {
   return {
     jitProvisioning: rows[0]?.jit_provisioning === true,
     syncGroups: rows[0]?.sync_groups === true,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Checked, HandoffSource, IdentifiedHandoff, UnverifiedToken } from '../inbound-source';
 import { emailOf, profileOf, verifyAssertion } from './assertion';
-import { HandoffConfigService } from './handoff-config.service';
+import { IssuerLookup } from '../issuer-lookup';
 import { HandoffKeys } from './handoff-keys';
 
 /**
@@ -11,13 +11,13 @@ import { HandoffKeys } from './handoff-keys';
 @Injectable()
 export class Hs256HandoffSource implements HandoffSource {
   constructor(
-    private readonly config: HandoffConfigService,
+    private readonly lookup: IssuerLookup,
     private readonly keys: HandoffKeys,
   ) {}
 
   async identify(token: UnverifiedToken): Promise<Checked<IdentifiedHandoff>> {
-    // The tenant and its switches and secrets: one round trip.
-    const found = await this.config.forIssuer(token.iss);
+    // The tenant and its switches and secrets: read with the trusted issuers' (IssuerLookup).
+    const found = (await this.lookup.of(token)).hs256;
     if (!found) return { ok: false, reason: 'unknown_tenant', detail: { iss: token.iss.slice(0, 100) } };
     const { tenant, state } = found;
     if (!state.secrets.length) return { ok: false, reason: 'handoff_not_configured', tenantId: tenant.id };

@@ -6,7 +6,7 @@ import { TenantsService } from '../../tenants/tenants.service';
 import type { Checked, HandoffSource, IdentifiedHandoff, UnverifiedToken } from '../inbound-source';
 import { CLOCK_SKEW_SECONDS, OidcIssuers } from '../oidc-issuers';
 import { claimAt, groupsFrom } from '../claim-path';
-import { TrustedIssuersService } from './trusted-issuers.service';
+import { IssuerLookup } from '../issuer-lookup';
 
 /** A jti longer than this is accepted once by its hash (the consumed-id column is 200 characters). */
 const MAX_JTI_KEPT = 120;
@@ -19,13 +19,14 @@ const MAX_JTI_KEPT = 120;
 @Injectable()
 export class TrustedIssuerHandoffSource implements HandoffSource {
   constructor(
-    private readonly issuers: TrustedIssuersService,
+    private readonly lookup: IssuerLookup,
     private readonly oidc: OidcIssuers,
     private readonly tenants: TenantsService,
   ) {}
 
   async identify(token: UnverifiedToken): Promise<Checked<IdentifiedHandoff> | null> {
-    const rows = await this.issuers.byIssuer(token.iss);
+    // With the HS256 source's tenant read, in one statement (IssuerLookup).
+    const rows = (await this.lookup.of(token)).trusted;
     if (!rows.length) return null;
     const aud = token.payload.aud;
     const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];

@@ -1,5 +1,3 @@
-import { namedQuery } from '../../common/named-query';
-import { Batcher, HOT_PATH_BATCHING } from '../../common/batcher';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
@@ -29,9 +27,6 @@ const UNIQUE = 'uq_trusted_issuers_issuer_audience';
 export class TrustedIssuersService {
   private readonly production: boolean;
 
-  /** byIssuer's reads, shared by concurrent hand-offs. */
-  private readonly issuers = new Batcher<string, TrustedIssuer[]>((iss) => this.byIssuerBatch(iss), HOT_PATH_BATCHING);
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly tenants: TenantsService,
@@ -52,23 +47,6 @@ export class TrustedIssuersService {
     if (!row) throw notFound(TrustedIssuerError.NotFound);
     return row;
   }
-
-  /** The rows whose issuer is `iss` (any tenant): the hand-off's routing, by the token's own claims. */
-  async byIssuer(iss: string): Promise<TrustedIssuer[]> {
-    // Every hand-off asks it first, whichever source the token is for: prepared (namedQuery)
-    // and mapped here, not through TypeORM's find (its query building and entity mapping cost
-    // more CPU than the statement).
-    // Concurrent hand-offs share one statement (src/common/batcher.ts).
-    return this.issuers.submit(iss);
-  }
-
-  private async byIssuerBatch(issuers: string[]): Promise<TrustedIssuer[][]> {
-    const rows = await namedQuery<Record<string, any>>(this.dataSource, BY_ISSUERS_SQL, [issuers]);
-    const out: TrustedIssuer[][] = issuers.map(() => []);
-    for (const r of rows) out[Number(r.n) - 1].push(trustedIssuerFromRow(r));
-    return out;
-  }
-
 
   async create(meta: RequestMeta, tenantId: string, input: CreateTrustedIssuerDto): Promise<TrustedIssuer> {
     await this.tenants.findById(tenantId);
@@ -119,14 +97,8 @@ export class TrustedIssuersService {
   }
 }
 
-/** The rows whose issuer is each of $1 (`n`: the issuer's 1-based position). */
-export const BY_ISSUERS_SQL = `
-  SELECT i.n, ti.id, ti.tenant_id, ti.issuer, ti.audience, ti.algorithms, ti.claim_email, ti.claim_first_name, ti.claim_last_name, ti.claim_groups,
-         ti.max_token_age_seconds, ti.jit_provisioning, ti.sync_groups, ti.created_at, ti.updated_at
-    FROM unnest($1::text[]) WITH ORDINALITY AS i(iss, n)
-    JOIN LATERAL (SELECT * FROM trusted_issuers WHERE issuer = i.iss) ti ON true`;
-
-function trustedIssuerFromRow(r: Record<string, any>): TrustedIssuer {
+/** A trusted_issuers row (snake_case columns) as the entity (the hand-off's issuer lookup, src/inbound/issuer-lookup.ts). */
+export function trustedIssuerFromRow(r: Record<string, any>): TrustedIssuer {
   return Object.assign(new TrustedIssuer(), {
     id: r.id,
     tenantId: r.tenant_id,
