@@ -1,6 +1,7 @@
 /*
- * Signing cost per token, HS256 vs RS256 (2048-bit) vs ES256 (P-256), as the service signs:
- * jose's CompactSign with a key imported once (src/issuance/signer.ts), one token at a time
+ * Signing cost per token, HS256 vs RS256 (2048-bit) vs ES256 (P-256), as the service signs
+ * (src/issuance/signer.ts: HS256 with node:crypto's HMAC, synchronously; RS256 and ES256 with
+ * jose's CompactSign; keys imported once), one token at a time
  * (`BENCH_SIGNING_TOKENS`, default 5,000 each). No server, no database: the cryptography alone,
  * to set beside a handshake's total cost (bench/sso.ts).
  */
