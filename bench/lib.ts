@@ -342,7 +342,12 @@ export interface PacedResult {
   wireP99: number;
   errors: number;
   statusCounts: Record<string, number>;
+  /** Per SERIES_SECONDS of due time: p50, p99 and max latency from the due time, ms (where the slow ones were). */
+  series: { fromSecond: number; p50: number; p99: number; max: number }[];
 }
+
+/** The width of PacedResult.series' windows. */
+const SERIES_SECONDS = 5;
 
 /**
  * A fixed arrival rate, as visitors make one: request i is due at start + i/rate and is sent
@@ -362,6 +367,7 @@ export async function paced(o: PacedOptions): Promise<PacedResult> {
   const total = Math.round(o.rate * o.duration);
   const fromDue: number[] = [];
   const fromWire: number[] = [];
+  const dueAt: number[] = [];
   const statusCounts: Record<string, number> = {};
   let errors = 0;
   const errorKinds: Record<string, number> = {};
@@ -378,6 +384,7 @@ export async function paced(o: PacedOptions): Promise<PacedResult> {
           res.on('end', () => {
             const now = performance.now();
             fromDue.push(now - due);
+            dueAt.push(due - start);
             fromWire.push(now - (req as unknown as { wroteAt: number }).wroteAt);
             statusCounts[res.statusCode ?? 0] = (statusCounts[res.statusCode ?? 0] ?? 0) + 1;
             if (++settled === total) done();
@@ -421,7 +428,15 @@ export async function paced(o: PacedOptions): Promise<PacedResult> {
     wireP99: pct(fromWire, 99),
     errors,
     statusCounts,
+    series: windows(dueAt, fromDue).map((w, i) => ({ fromSecond: i * SERIES_SECONDS, p50: pct(w, 50), p99: pct(w, 99), max: pct(w, 100) })),
   };
+}
+
+/** Latencies grouped by SERIES_SECONDS windows of their due time. */
+function windows(dueAt: number[], latency: number[]): number[][] {
+  const out: number[][] = [];
+  dueAt.forEach((at, i) => (out[Math.floor(at / 1000 / SERIES_SECONDS)] ??= []).push(latency[i]));
+  return Array.from(out, (w) => w ?? []);
 }
 
 /** A process and its children (Linux /proc): the service's primary and its WORKERS. */

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     const drive = async (duration: number) => {
       if (autocannonRun) {
         const r = await load({ url: service.baseUrl, requests, connections: CONNECTIONS, duration, overallRate: RATE });
-        return { ...r, wireP50: NaN, wireP99: NaN };
+        return { ...r, wireP50: NaN, wireP99: NaN, series: [] as { fromSecond: number; p50: number; p99: number; max: number }[] };
       }
       const r = await paced({ baseUrl: service.baseUrl, rate: RATE, duration, connections: CONNECTIONS, request: (i) => ({ method: 'GET', path, headers: { cookie: cookies[i % cookies.length] } }) });
       return { ...r, requests: r.sent, timeouts: 0 };
@@ -92,10 +92,12 @@ async function main(): Promise<void> {
     const stats = pgStatements(pg);
     await stats.reset();
     const before = await counts();
+    const pgBefore = await pgActivity(pg);
     const loadBefore = os.loadavg()[0];
     const res = await drive(DURATION);
     await sleep(1_000); // the last in-flight requests land before counting
     const after = await counts();
+    const pgAfter = await pgActivity(pg);
     await stats.print(`at ${RATE}/s`, Math.max(1, res.statusCounts['302'] ?? 0));
 
     const redirects = res.statusCounts['302'] ?? 0;
@@ -117,6 +119,11 @@ async function main(): Promise<void> {
         'errors+timeouts': res.errors + res.timeouts,
       },
     ]);
+    // Where the slow ones were, and what Postgres did meanwhile besides answering.
+    if (res.series.length) printTable('latency by 5 s of the run (from the due time)', res.series.map((w) => ({ 'from s': w.fromSecond, 'p50 ms': w.p50, 'p99 ms': w.p99, 'max ms': w.max })));
+    console.log(
+      `Postgres during the run: ${pgAfter.autovacuum - pgBefore.autovacuum} autovacuum and ${pgAfter.autoanalyze - pgBefore.autoanalyze} autoanalyze runs, ${pgAfter.checkpoints - pgBefore.checkpoints} checkpoints`,
+    );
     // The machine's own load says how far the figures are the service's (2 cores, shared).
     console.log(`load average (1 min) before the run: ${loadBefore.toFixed(2)}, after: ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores`);
     // The same handshake at saturation right after (as fast as answered, 20 connections, as
@@ -140,3 +147,13 @@ async function main(): Promise<void> {
 }
 
 runMain(main);
+
+/** Postgres' own background work so far: autovacuum/autoanalyze runs (this database) and checkpoints. */
+async function pgActivity(pg: { query<T>(sql: string): Promise<T[]> }): Promise<{ autovacuum: number; autoanalyze: number; checkpoints: number }> {
+  const [t] = await pg.query<{ v: string; a: string }>(`SELECT coalesce(sum(autovacuum_count), 0) AS v, coalesce(sum(autoanalyze_count), 0) AS a FROM pg_stat_user_tables`);
+  // pg_stat_checkpointer from PostgreSQL 17; before it, pg_stat_bgwriter.
+  const [c] = await pg
+    .query<{ n: string }>(`SELECT num_timed + num_requested AS n FROM pg_stat_checkpointer`)
+    .catch(() => pg.query<{ n: string }>(`SELECT checkpoints_timed + checkpoints_req AS n FROM pg_stat_bgwriter`));
+  return { autovacuum: Number(t.v), autoanalyze: Number(t.a), checkpoints: Number(c.n) };
+}
