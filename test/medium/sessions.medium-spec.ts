@@ -30,7 +30,13 @@ describe('browser sessions', () => {
     return { tenant, user, jar };
   }
 
-  const isSignedIn = async (jar: CookieJar) => (await jar.on(request(t.http).get('/account'))).status === 200;
+  // A request's touch of last_seen_at is written after its answer: wait for it, so the next
+  // step's own UPDATE of last_seen_at is not overwritten by it.
+  const isSignedIn = async (jar: CookieJar) => {
+    const status = (await jar.on(request(t.http).get('/account'))).status;
+    await t.app.get(SessionsService).touchesSettled();
+    return status === 200;
+  };
   const sessionIdOf = async (userId: string) => (await t.ds.query(`SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, [userId]))[0]?.id;
 
   it('uses the configured absolute timeout for the row and the cookie', async () => {
@@ -54,6 +60,32 @@ describe('browser sessions', () => {
     expect(await isSignedIn(jar)).toBe(true);
     const [row] = await t.ds.query(`SELECT extract(epoch FROM now() - last_seen_at)::int AS idle FROM sessions WHERE user_id = $1`, [user.id]);
     expect(row.idle).toBeLessThan(5);
+  });
+
+  it('answers without waiting for the touch, and touches concurrent sessions together', async () => {
+    const tenant = await makeTenant(t.ds);
+    const people = await Promise.all([0, 1, 2, 3, 4].map(() => signedIn({ tenant })));
+    const ids = people.map((p) => p.user.id);
+    await t.ds.query(`UPDATE sessions SET last_seen_at = now() - make_interval(secs => $2) WHERE user_id = ANY($1::uuid[])`, [ids, IDLE - 30]);
+    // Another transaction holds the first session's row: its touch must wait, the answer not.
+    const runner = t.ds.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    try {
+      await runner.query(`SELECT id FROM sessions WHERE user_id = $1 FOR UPDATE`, [ids[0]]);
+      const started = Date.now();
+      const statuses = await Promise.all(people.map(async (p) => (await p.jar.on(request(t.http).get('/account'))).status));
+      expect(statuses).toEqual([200, 200, 200, 200, 200]);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await new Promise((r) => setTimeout(r, 200));
+      await runner.commitTransaction();
+      await runner.release();
+    }
+    await t.app.get(SessionsService).touchesSettled();
+    const rows = await t.ds.query(`SELECT extract(epoch FROM now() - last_seen_at)::int AS idle FROM sessions WHERE user_id = ANY($1::uuid[])`, [ids]);
+    expect(rows).toHaveLength(5);
+    for (const r of rows) expect(r.idle).toBeLessThan(5);
   });
 
   it('ends a session at its absolute expiry, however active', async () => {
