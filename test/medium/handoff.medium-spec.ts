@@ -303,6 +303,12 @@ describe('host-app hand-off', () => {
       { name: 'alg none', status: 401, code: 'bad_signature', build: (tn) => signAssertion('', tn.slug, { email: EMAIL }, { algorithm: 'none' }) },
       { name: 'an oversized assertion', status: 400, code: 'assertion_too_large', audited: 'none', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, pad: 'x'.repeat(9000) }) },
       { name: 'garbage', status: 400, code: 'assertion_malformed', audited: 'none', build: () => 'not.a.jwt' },
+      // Text Postgres cannot store (a NUL; a lone surrogate, not UTF-8 at all) fails a whole
+      // statement: refused before any, as the statements are shared with other hand-offs.
+      { name: 'an iss with a NUL character', status: 400, code: 'assertion_malformed', audited: 'none', build: (tn) => signAssertion(SECRET, `${tn.slug}\u0000`, { email: EMAIL }) },
+      { name: 'a jti with a lone surrogate', status: 400, code: 'assertion_malformed', audited: 'none', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, jti: 'a\ud800b' }) },
+      { name: 'a NUL in another claim', status: 400, code: 'assertion_malformed', audited: 'none', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, given_name: 'Ada\u0000' }) },
+      { name: 'a lone surrogate in a claim name', status: 400, code: 'assertion_malformed', audited: 'none', build: (tn) => signAssertion(SECRET, tn.slug, { email: EMAIL, groups: { ['x\udc00']: 1 } }) },
       {
         name: 'a disabled user',
         status: 403,
