@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { parse as parseCookies } from 'cookie';
+import { JSONCookie } from 'cookie-parser';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { SessionContext } from '../auth/auth.types';
@@ -137,8 +138,10 @@ export class HandoffFastPath {
     const handoffMeta: HandoffMeta = { actor: 'anonymous', ip, requestId, userAgent: req.headers['user-agent'] ?? null };
     // requestMeta(req) as the controller's calls see it: anonymous (a public route) until the session opens.
     const anonymous: RequestMeta = { actor: 'anonymous', ip, requestId };
-    // As cookie-parser reads it (a `j:` JSON cookie is no session token either way).
-    const previousCookie = req.headers.cookie ? parseCookies(req.headers.cookie)[this.sessionCookie] : undefined;
+    // As cookie-parser reads it for the controller: a `j:` value replaced by its JSON when that
+    // parses (and is truthy), so the session it names is revoked on both paths alike.
+    const raw = req.headers.cookie ? parseCookies(req.headers.cookie)[this.sessionCookie] : undefined;
+    const previousCookie = ((raw !== undefined && JSONCookie(raw)) || raw) as string | undefined;
     let session: SessionContext | null = null;
     try {
       let prechecked: TargetWithAccess | undefined;

@@ -172,6 +172,19 @@ describe('hand-off fast path: same answers as the full pipeline', () => {
     expect((await audits('user.created', tenant.id)).map((e) => e.actor)).toEqual([`handoff:${tenant.slug}`, `handoff:${tenant.slug}`]);
   });
 
+  it('a previous session cookie written as a JSON cookie (`j:"…"`, as cookie-parser reads it) is revoked on both paths', async () => {
+    const tenant = await handoffTenant();
+    await makeUser(fast.ds, tenant.id, { email: 'previous@fast.example', groups: ['analysts'] });
+    const sessions = fast.app.get(SessionsService);
+    for (const app of [fast, full]) {
+      const user = await makeUser(fast.ds, tenant.id, { email: `earlier-${app === fast ? 'f' : 'p'}@fast.example` });
+      const earlier = await sessions.create({ id: user.id, tenantId: tenant.id }, { ip: null, userAgent: null });
+      const res = await post(app, { assertion: signAssertion(SECRET, tenant.slug, { email: 'previous@fast.example' }) }).set('Cookie', `eidp_session=j:${JSON.stringify(earlier.token)}`);
+      expect(res.status).toBe(302);
+      expect(await sessions.resolve(earlier.token)).toBeNull();
+    }
+  });
+
   it('one assertion posted many times at once: one 302, every other a replay — the full pipeline\'s 401 page, audited each', async () => {
     const tenant = await handoffTenant();
     await makeUser(fast.ds, tenant.id, { email: 'race@fast.example' });
