@@ -162,10 +162,7 @@ export class EmbedController {
     @Req() req: AuthenticatedRequest,
     @Res() res: Response,
   ): Promise<void> {
-    const meta = requestMeta(req);
-    const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'broker' });
-    await this.cors(req, res, loaded, session, 'broker');
-    send(res, { kind: 'json', body: await this.brokers.issue({ loaded, kind, resourceId: id, session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
+    await this.brokered(slug, kind, id, 'token', session, req, res);
   }
 
   /**
@@ -185,10 +182,16 @@ export class EmbedController {
     @Req() req: AuthenticatedRequest,
     @Res() res: Response,
   ): Promise<void> {
+    await this.brokered(slug, kind, id, 'guest-token', session, req, res);
+  }
+
+  /** A broker's token for one resource, through the endpoint its SDK calls. */
+  private async brokered(slug: string, kind: string, id: string, endpoint: 'token' | 'guest-token', session: SessionContext | null, req: AuthenticatedRequest, res: Response): Promise<void> {
     const meta = requestMeta(req);
     const loaded = await this.sso.requireTarget(slug, session, meta, { flow: 'broker' });
     await this.cors(req, res, loaded, session, 'broker');
-    send(res, { kind: 'json', body: await this.brokers.issue({ loaded, kind, resourceId: id, endpoint: 'guest-token', session, cookie: req.cookies?.[SESSION_COOKIE], meta }) });
+    const body = await this.brokers.issue({ loaded, kind, resourceId: id, endpoint, session, cookie: req.cookies?.[SESSION_COOKIE], meta });
+    send(res, { kind: 'json', body });
   }
 
   @Post(':target/:kind/:id/guest-token')
@@ -204,7 +207,7 @@ export class EmbedController {
     @Req() req: AuthenticatedRequest,
     @Res() res: Response,
   ): Promise<void> {
-    await this.brokerGuestToken(slug, kind, id, session, req, res);
+    await this.brokered(slug, kind, id, 'guest-token', session, req, res);
   }
 
   @Options(':target/:kind/:id/guest-token')

@@ -1,5 +1,5 @@
 import { brokerFetch } from '../broker-fetch';
-import { singleFlight } from '../single-flight';
+import { ServiceTokenCache } from '../service-token-cache';
 import type { AccessSettings } from '../product-types';
 import { badRequest, DomainError } from '../../common/errors';
 import { resolveAttribute } from '../attributes';
@@ -69,10 +69,7 @@ interface Cached {
  * (single flight: they await the same promise). Scoped tokens are per user and never kept.
  */
 class DatabricksBroker implements Broker {
-  private readonly tokens = new Map<string, Cached>();
-  private readonly inflight = new Map<string, Promise<Cached>>();
-  /** The key each target's token is cached under now (to drop the old one on a change). */
-  private readonly keyOfTarget = new Map<string, string>();
+  private readonly tokens = new ServiceTokenCache<Cached>();
 
   constructor(private readonly deps: BrokerDeps) {}
 
@@ -105,7 +102,7 @@ class DatabricksBroker implements Broker {
     const info = await this.call(2, infoUrl, { method: 'GET', headers: { Authorization: `Bearer ${serviceToken.token}` } }, timeoutMs, (status) => {
       if (status === 404) return new DomainError(DatabricksError.DashboardNotFound, 404, 'No published dashboard with this id in the workspace', { dashboardId: r.resourceId });
       // A revoked or expired service token: drop it so the next request fetches a new one.
-      if (status === 401 || status === 403) this.tokens.delete(cacheKey);
+      if (status === 401 || status === 403) this.tokens.drop(cacheKey);
       return null;
     });
     if (!Array.isArray(info.authorization_details)) throw stepFailed(2, 'the answer has no authorization_details');
@@ -134,25 +131,17 @@ class DatabricksBroker implements Broker {
    * client id, a new secret) the old entry is dropped, not merely left unused.
    */
   private cacheKey(targetId: string, base: string, clientId: string, secretsVersion: string): string {
-    const key = JSON.stringify([targetId, base, clientId, secretsVersion]);
-    const previous = this.keyOfTarget.get(targetId);
-    if (previous !== undefined && previous !== key) this.tokens.delete(previous);
-    this.keyOfTarget.set(targetId, key);
-    return key;
+    return this.tokens.keyFor(targetId, [base, clientId, secretsVersion]);
   }
 
   /** Step 1, cached per workspace, service principal and secret (cacheKey), and single-flight. */
   private async serviceToken(key: string, base: string, basic: string, timeoutMs: number): Promise<Cached> {
-    const hit = this.tokens.get(key);
-    if (hit && hit.renewAt > Date.now()) return hit;
-    return singleFlight(this.inflight, key, async () => {
+    return this.tokens.get(key, async () => {
       const form = new URLSearchParams({ grant_type: 'client_credentials', scope: 'all-apis' });
       const answer = await this.call(1, `${base}/oidc/v1/token`, formPost(basic, form), timeoutMs);
       if (typeof answer.access_token !== 'string' || answer.access_token === '') throw stepFailed(1, 'the answer has no access_token');
       const lifetime = positiveInt(answer.expires_in) ?? DEFAULT_EXPIRES_IN;
-      const cached = { token: answer.access_token, renewAt: Date.now() + Math.max(0, lifetime - REFRESH_MARGIN_SECONDS) * 1000 };
-      this.tokens.set(key, cached);
-      return cached;
+      return { token: answer.access_token, renewAt: Date.now() + Math.max(0, lifetime - REFRESH_MARGIN_SECONDS) * 1000 };
     });
   }
 

@@ -1,4 +1,5 @@
 import { brokerFetch } from '../broker-fetch';
+import { ServiceTokenCache } from '../service-token-cache';
 import { singleFlight } from '../single-flight';
 import type { AccessSettings, TargetSettings } from '../product-types';
 import { DomainError } from '../../common/errors';
@@ -134,11 +135,11 @@ interface CachedReport {
  * are per user and never kept.
  */
 class PowerBiBroker implements Broker {
-  private readonly tokens = new Map<string, CachedToken>();
-  private readonly inflight = new Map<string, Promise<CachedToken>>();
-  /** The key each target's token is cached under now (to drop the old one on a change). */
-  private readonly keyOfTarget = new Map<string, string>();
   private readonly reports = new Map<string, CachedReport>();
+  /** A replaced Entra token takes its target's cached reports with it. */
+  private readonly tokens = new ServiceTokenCache<CachedToken>((previous) => {
+    for (const k of this.reports.keys()) if (k.startsWith(`${previous}\n`)) this.reports.delete(k);
+  });
   private readonly reportsInflight = new Map<string, Promise<CachedReport>>();
 
   constructor(private readonly deps: BrokerDeps) {}
@@ -160,7 +161,7 @@ class PowerBiBroker implements Broker {
     const bearer = { Authorization: `Bearer ${entra.token}` };
     // A revoked or expired Entra token: dropped, so the next request fetches a new one.
     const dropOnAuth = (status: number) => {
-      if (status === 401 || status === 403) this.tokens.delete(key);
+      if (status === 401 || status === 403) this.tokens.drop(key);
     };
 
     const report = await this.report(key, api, s.workspaceId, reportId, r.target.baseUrl, bearer, timeoutMs, dropOnAuth);
@@ -204,21 +205,12 @@ class PowerBiBroker implements Broker {
    * old entry is dropped, not merely left unused.
    */
   private cacheKey(targetId: string, authority: string, api: string, tenantId: string, clientId: string, secretsVersion: string): string {
-    const key = JSON.stringify([targetId, authority, api, tenantId, clientId, secretsVersion]);
-    const previous = this.keyOfTarget.get(targetId);
-    if (previous !== undefined && previous !== key) {
-      this.tokens.delete(previous);
-      for (const k of this.reports.keys()) if (k.startsWith(`${previous}\n`)) this.reports.delete(k);
-    }
-    this.keyOfTarget.set(targetId, key);
-    return key;
+    return this.tokens.keyFor(targetId, [authority, api, tenantId, clientId, secretsVersion]);
   }
 
   /** Step 1, cached per key (cacheKey) and single-flight. */
   private async entraToken(key: string, authority: string, s: PowerBiSettings, secret: string | undefined, timeoutMs: number): Promise<CachedToken> {
-    const hit = this.tokens.get(key);
-    if (hit && hit.renewAt > Date.now()) return hit;
-    return singleFlight(this.inflight, key, async () => {
+    return this.tokens.get(key, async () => {
       if (!secret) throw stepFailed(1, 'the target has no client secret');
       const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: s.clientId, client_secret: secret, scope: POWERBI_SCOPE });
       const url = `${authority}/${encodeURIComponent(s.tenantId)}/oauth2/v2.0/token`;
@@ -232,9 +224,7 @@ class PowerBiBroker implements Broker {
       );
       if (typeof answer.access_token !== 'string' || answer.access_token === '') throw stepFailed(1, 'the answer has no access_token');
       const lifetime = positiveInt(answer.expires_in) ?? DEFAULT_EXPIRES_IN;
-      const cached = { token: answer.access_token, renewAt: Date.now() + Math.max(0, lifetime - REFRESH_MARGIN_SECONDS) * 1000 };
-      this.tokens.set(key, cached);
-      return cached;
+      return { token: answer.access_token, renewAt: Date.now() + Math.max(0, lifetime - REFRESH_MARGIN_SECONDS) * 1000 };
     });
   }
 

@@ -6,6 +6,7 @@ import { allowListPermits, ArraySchema, NestedObjectSchema, ObjectSchema } from 
 import { Broker, BrokerDeps, BrokerRequest, defineTarget, EmbedContext, schemas } from '../product-definition';
 import { fillTemplate, parseTemplate } from './rls';
 import { brokerFetch } from '../broker-fetch';
+import { ServiceTokenCache } from '../service-token-cache';
 import { singleFlight } from '../single-flight';
 import { supersetSetupGuide } from './setup-guide';
 import { supersetDemo } from './demo';
@@ -118,11 +119,10 @@ interface ServiceSession {
  * (single flight: they await the same promise). Guest tokens are per user and never kept.
  */
 class SupersetBroker implements Broker {
-  private readonly sessions = new Map<string, ServiceSession>();
-  private readonly inflight = new Map<string, Promise<ServiceSession>>();
-  private readonly csrfInflight = new Map<string, Promise<ServiceSession>>();
-  private readonly keyOfTarget = new Map<string, string>();
   private readonly signingKeys = new Map<string, KeyObject>();
+  /** A replaced key takes its target's signing key with it. */
+  private readonly sessions = new ServiceTokenCache<ServiceSession>((previous) => this.signingKeys.delete(previous));
+  private readonly csrfInflight = new Map<string, Promise<ServiceSession>>();
 
   constructor(private readonly deps: BrokerDeps) {}
 
@@ -172,14 +172,14 @@ class SupersetBroker implements Broker {
     if (answer.csrfRequired) {
       // Superset asked for a CSRF token (or the one we had expired): fetch it once, retry once.
       // Another request may have fetched one since this one was sent: then that one is used.
-      const current = this.sessions.get(key);
+      const current = this.sessions.peek(key);
       const fresher = current && current.accessToken === session.accessToken && current.csrf && current.csrf !== session.csrf;
       session = fresher ? current : await this.withCsrf(key, base, session, timeoutMs);
       answer = await this.guestTokenCall(base, session, body, timeoutMs);
     }
     if (answer.status === 401) {
       // A revoked or expired access token: dropped, so the next request signs in again.
-      this.sessions.delete(key);
+      this.sessions.drop(key);
     }
     if (answer.csrfRequired) throw stepFailed('guest_token', `HTTP ${answer.status}: Superset refused the CSRF token`);
     if (answer.status < 200 || answer.status >= 300) {
@@ -214,9 +214,7 @@ class SupersetBroker implements Broker {
 
   /** The access token, cached per target, base URL and secrets (cacheKey); single flight. */
   private async serviceSession(key: string, base: string, login: { username: string; password: string; provider: string }, timeoutMs: number): Promise<ServiceSession> {
-    const hit = this.sessions.get(key);
-    if (hit && hit.renewAt > Date.now()) return hit;
-    return singleFlight(this.inflight, key, async () => {
+    return this.sessions.get(key, async () => {
       const res = await this.send('login', `${base}/api/v1/security/login`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
@@ -226,9 +224,7 @@ class SupersetBroker implements Broker {
       const accessToken = answer.access_token;
       if (typeof accessToken !== 'string' || accessToken === '') throw stepFailed('login', 'the answer has no access_token');
       const lifetime = lifetimeOf(accessToken, Math.floor(Date.now() / 1000)) ?? DEFAULT_ACCESS_TOKEN_SECONDS;
-      const session: ServiceSession = { accessToken, renewAt: Date.now() + Math.max(0, lifetime - REFRESH_MARGIN_SECONDS) * 1000 };
-      this.sessions.set(key, session);
-      return session;
+      return { accessToken, renewAt: Date.now() + Math.max(0, lifetime - REFRESH_MARGIN_SECONDS) * 1000 };
     });
   }
 
@@ -244,7 +240,7 @@ class SupersetBroker implements Broker {
       if (typeof answer.result !== 'string' || answer.result === '') throw stepFailed('csrf', 'the answer has no CSRF token (result)');
       const next: ServiceSession = { ...session, csrf: { token: answer.result, cookie } };
       // Only if the access token is still the cached one (a concurrent re-login wins).
-      if (this.sessions.get(key)?.accessToken === session.accessToken) this.sessions.set(key, next);
+      if (this.sessions.peek(key)?.accessToken === session.accessToken) this.sessions.set(key, next);
       return next;
     });
   }
@@ -256,14 +252,7 @@ class SupersetBroker implements Broker {
    * password, is another session). A changed key drops the old entry, not merely leaves it unused.
    */
   private cacheKey(targetId: string, base: string, secretsVersion: string, username: string, provider: string): string {
-    const key = JSON.stringify([targetId, base, secretsVersion, username, provider]);
-    const previous = this.keyOfTarget.get(targetId);
-    if (previous !== undefined && previous !== key) {
-      this.sessions.delete(previous);
-      this.signingKeys.delete(previous);
-    }
-    this.keyOfTarget.set(targetId, key);
-    return key;
+    return this.sessions.keyFor(targetId, [base, secretsVersion, username, provider]);
   }
 
   private async send(step: Step, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
