@@ -8,6 +8,12 @@ import { HANDOFF_LOAD_SQL, LOAD_SQL, SESSION_AND_TARGET_SQL } from '../../src/is
 import { TOKEN_RECORD_SQL, tokenRecordParams, TokenRecordInput } from '../../src/issuance/token-record';
 import { createTestModule, TestModule } from '../setup/module';
 
+/** `v` as an SQL literal for EXECUTE (arrays as Postgres array literals). */
+function literal(c: Client, v: unknown): string {
+  if (Array.isArray(v)) return c.escapeLiteral(`{${v.map((x) => (x === null ? 'NULL' : `"${String(x).replace(/["\\]/g, (m) => `\\${m}`)}"`)).join(',')}}`);
+  return v === null ? 'NULL' : c.escapeLiteral(String(v));
+}
+
 /**
  * The hot path's statements run as cached generic plans (plan_cache_mode=force_generic_plan,
  * data-source.ts) over unnested batches. A generic plan does not know the batch size, and for
@@ -46,16 +52,12 @@ describe('hot-path statements at scale: index probes, never a sequential scan of
     await t.close();
   });
 
-  const literal = (v: unknown): string => {
-    if (Array.isArray(v)) return c.escapeLiteral(`{${v.map((x) => (x === null ? 'NULL' : `"${String(x).replace(/["\\]/g, (m) => `\\${m}`)}"`)).join(',')}}`);
-    return v === null ? 'NULL' : c.escapeLiteral(String(v));
-  };
   /** The plan of `sql` run as a prepared statement with `values` (rolled back). */
   async function plan(name: string, sql: string, values: unknown[]): Promise<string> {
     await c.query(`PREPARE ${name} AS ${sql}`);
     await c.query('BEGIN');
     try {
-      const rows = await c.query(`EXPLAIN (ANALYZE, COSTS OFF) EXECUTE ${name}(${values.map(literal).join(', ')})`);
+      const rows = await c.query(`EXPLAIN (ANALYZE, COSTS OFF) EXECUTE ${name}(${values.map((v) => literal(c, v)).join(', ')})`);
       return rows.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
     } finally {
       await c.query('ROLLBACK');
@@ -185,7 +187,7 @@ describe('token record while bi_identities statistics are stale', () => {
     await c.query(`PREPARE record AS ${TOKEN_RECORD_SQL}`);
     await c.query('BEGIN');
     try {
-      const values = tokenRecordParams([input]).map((col) => c.escapeLiteral(`{${col.map((x) => (x === null ? 'NULL' : `"${String(x).replace(/["\\]/g, (m) => `\\${m}`)}"`)).join(',')}}`));
+      const values = tokenRecordParams([input]).map((col) => literal(c, col));
       const p = (await c.query(`EXPLAIN (ANALYZE, COSTS OFF) EXECUTE record(${values.join(', ')})`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
       expect(p).toMatch(/Insert on issued_tokens/);
       expect(p).not.toMatch(/ix_bi_identities_tenant/);
