@@ -42,8 +42,12 @@ describe('console: signing keys of key-pair targets, rotation, Try it', () => {
     expect(page).toContain('Signing keys');
     expect(page).toContain(first.kid);
     expect(pemsOn(page)).toEqual([escape(first.publicKeyPem)]);
-    // The setup guide tells the operator to paste what this panel lists.
+    // The setup guide: Qlik's identity provider JSON with the signing key's kid and PEM.
+    expect(page).toContain('Identity provider (JSON)');
+    expect(page).toContain(`&quot;kid&quot;: &quot;${first.kid}&quot;`);
+    expect(page).toContain(`&quot;pem&quot;: &quot;${escape(first.publicKeyPem.trim()).replace(/\n/g, '\\n')}&quot;`);
     expect(page).toContain(`/targets/${target.slug}/jwks.json`);
+    expect(page).not.toContain('Next key');
     expect(page).toContain(`href="/console/targets/${target.id}/keys/rotate"`);
 
     // A GET only asks; a POST without the form's CSRF token changes nothing.
@@ -68,6 +72,10 @@ describe('console: signing keys of key-pair targets, rotation, Try it', () => {
     expect(after).toContain('New signing key published');
     expect(after).toContain(next.kid);
     expect(pemsOn(after).sort()).toEqual([escape(first.publicKeyPem), escape(next.publicKeyPem)].sort());
+    // Qlik holds one key: the guide still gives the signing one, and the next one to swap in when it signs.
+    expect(after).toContain(`&quot;kid&quot;: &quot;${first.kid}&quot;`);
+    expect(after).toContain('Next key');
+    expect(after).toContain(`&quot;kid&quot;: &quot;${next.kid}&quot;`);
 
     // While that key waits, another rotation is not offered, and a POST is a 409 that changes nothing.
     const again = await get(`/console/targets/${target.id}/keys/rotate`);

@@ -102,7 +102,7 @@ export function rotateConfirm(v: { base: string; csrf: string; target: TargetVie
   }
   return html`<section class="card" aria-labelledby="rotate-h"><h2 id="rotate-h">Rotate the signing keys of ${v.target.name || v.target.slug}?</h2>
 <p>A new key pair is made and published now. It starts signing in ${Math.round(v.delaySeconds / 60)} min, once every verifier caching the JWKS has it; the current key keeps signing until then and stays published until its last token has expired. Sign-ins are not interrupted.</p>
-<p class="muted">A product given the PEM instead of the JWKS URL needs the new PEM pasted before the key starts signing.</p>
+<p class="muted">A product given the PEM instead of the JWKS URL needs the new key's kid and PEM when it starts signing (Qlik Cloud holds one key: swap it then); this target's page shows them.</p>
 <form method="post" action="${v.base}/console/targets/${v.target.id}/keys/rotate">
 <input type="hidden" name="_csrf" value="${v.csrf}">
 <button type="submit">Rotate now</button> <a href="${v.base}/console/targets/${v.target.id}">Cancel</a>

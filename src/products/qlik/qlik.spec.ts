@@ -61,9 +61,33 @@ describe('qlik (JWT identity provider)', () => {
     expect(token.link).toBeUndefined();
   });
 
+  it("the setup guide: the identity provider's JSON with the issuer and the signing key's kid and PEM; the next key's to swap in when it signs", () => {
+    const pem = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n';
+    const next = { kid: 'next-kid', state: 'next' as const, pem: pem.replace('MFkw', 'NEXT'), signsFrom: new Date('2026-12-05T01:00:00Z') };
+    const t = { slug: 'qlik', baseUrl: 'https://acme.eu.qlikcloud.com', settings: { issuer: 'https://idp.example.com' } };
+    const guide = qlik.setupGuide!({ ...t, publicKeys: [next, { kid: 'active-kid', state: 'active', pem, signsFrom: new Date(0) }] }, 'https://idp.example.com', []);
+    const idp = guide.items.find((i) => i.label === 'Identity provider (JSON)')!;
+    expect(JSON.parse(idp.value!)).toEqual({
+      tenantIds: ['<your Qlik tenant ID>'],
+      provider: 'external',
+      protocol: 'jwtAuth',
+      interactive: false,
+      active: true,
+      description: 'embed-idp (qlik)',
+      options: { jwtLoginEnabled: true, issuer: 'https://idp.example.com', staticKeys: [{ kid: 'active-kid', pem: pem.trim() }] },
+    });
+    const swap = guide.items.find((i) => i.label === 'Next key')!;
+    expect(swap.note).toContain('2026-12-05 01:00 UTC');
+    expect(JSON.parse(swap.value!)).toEqual([{ kid: 'next-kid', pem: next.pem.trim() }]);
+    // Before the console hands the keys over (or without one), it says where they are.
+    const bare = qlik.setupGuide!(t, 'https://idp.example.com', []);
+    expect(JSON.parse(bare.items.find((i) => i.label === 'Identity provider (JSON)')!.value!).options.staticKeys).toEqual([{ kid: '<kid under Signing keys>', pem: '<its PEM>' }]);
+    expect(bare.items.find((i) => i.label === 'Next key')).toBeUndefined();
+  });
+
   it('the setup guide: the issuer, where the kid and PEM come from (and the JWKS), the token URL', () => {
     const guide = qlik.setupGuide!({ slug: 'qlik', baseUrl: 'https://acme.eu.qlikcloud.com', settings: { issuer: 'https://idp.example.com' } }, 'https://idp.example.com', []);
     expect(guide.items.map((i) => i.value)).toEqual(expect.arrayContaining(['https://idp.example.com', 'https://idp.example.com/embed/qlik/token']));
-    expect(guide.items.map((i) => i.note ?? '').join(' ')).toMatch(/kid and PEM.*\/targets\/qlik\/jwks\.json/);
+    expect(guide.items.map((i) => i.note ?? '').join(' ')).toMatch(/key ID and PEM.*\/targets\/qlik\/jwks\.json/);
   });
 });
