@@ -17,6 +17,12 @@ describe('error pages', () => {
     expect(c.sentence).toMatch(/^[A-Z].{20,}\.$/);
   });
 
+  it('a link to a product URL the target does not serve (a workbook link of a Tableau target) says the link does not work, as for SSO', () => {
+    expect(copyFor(400, 'token_not_supported')).toEqual(copyFor(400, 'sso_not_supported'));
+    // A key-pair target without a signing key is a target not fully set up.
+    expect(copyFor(409, 'target_no_signing_key')).toEqual(copyFor(409, 'target_secret_missing'));
+  });
+
   it('a 5xx always says only that something went wrong, whatever the code', () => {
     expect(copyFor(500, 'no_access').title).toBe('Something went wrong');
   });

@@ -199,10 +199,12 @@ export class ConsoleTargetsController {
       this.tenants.list({ limit: 200, offset: 0 }).then((p) => p.items),
       this.access.mappedGroupNames(target.id),
     ]);
-    // What to type into the product's admin screen: its definition's guide (src/products/<kind>/).
-    const guide = targetDefinition(target.kind)?.setupGuide?.(target, this.kit.publicUrl, productGroups) ?? null;
     const def = targetDefinition(target.kind);
     const keys = def && keyPairSigningOf(def) ? await this.keys.list(target.id) : null;
+    // What to type into the product's admin screen: its definition's guide (src/products/<kind>/),
+    // with the public keys a product may be given pasted (Qlik).
+    const publicKeys = keys?.flatMap((k) => (k.state === 'active' || k.state === 'next' ? [{ kid: k.kid, state: k.state, pem: k.publicKeyPem, signsFrom: k.signsFrom }] : []));
+    const guide = def?.setupGuide?.({ ...target, publicKeys }, this.kit.publicUrl, productGroups) ?? null;
     this.kit.render(
       ctx,
       status,

@@ -58,7 +58,20 @@ export interface TargetDefinition {
 }
 
 /** What a setup guide reads of a target (never its secrets: they are write-only). */
-export type SetupTarget = Pick<TargetRef, 'slug' | 'baseUrl' | 'settings'> & { /** Names of the secrets already stored (never their values). */ secretsSet?: readonly string[] };
+export type SetupTarget = Pick<TargetRef, 'slug' | 'baseUrl' | 'settings'> & {
+  /** Names of the secrets already stored (never their values). */
+  secretsSet?: readonly string[];
+  /** A key-pair target's public keys a product may be given: the one signing and the one published to sign next. */
+  publicKeys?: readonly SetupPublicKey[];
+};
+
+export interface SetupPublicKey {
+  kid: string;
+  state: 'active' | 'next';
+  /** SPKI PEM. */
+  pem: string;
+  signsFrom: Date;
+}
 
 /** A setup step for a secret the product generates: paste it, or (once stored) that it is set and may be replaced. */
 export function secretStep(t: SetupTarget, name: string, label: string, generate: string, field: string): { label: string; note: string } {

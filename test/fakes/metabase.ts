@@ -1,13 +1,14 @@
 import express, { Request, Response } from 'express';
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import jwt from 'jsonwebtoken';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CookieJar } from '../support/cookie-jar';
 
 /**
- * A fake Metabase that accepts what the README says Metabase accepts, verified with jose
- * (an independent JWT library, not the code that mints our tokens):
+ * A fake Metabase that accepts what the README says Metabase accepts, verified with
+ * jsonwebtoken (an independent JWT library: the service signs with node:crypto and jose, and
+ * verifying with either would share their mistakes):
  *
  *   GET /auth/sso?jwt=..&return_to=..   JWT SSO. Denies: any alg but HS256, a bad signature,
  *        a missing or non-integer iat or one more than 180 s old (no leeway), an exp or nbf
@@ -105,8 +106,9 @@ class Denied extends Error {
 }
 
 export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<FakeMetabase> {
-  let jwtKey = new TextEncoder().encode(opts.jwtSecret);
-  const embedKey = opts.embeddingSecret ? new TextEncoder().encode(opts.embeddingSecret) : undefined;
+  // Metabase's key is the secret string's UTF-8 bytes (jsonwebtoken takes a string as such).
+  let jwtKey = opts.jwtSecret;
+  const embedKey = opts.embeddingSecret;
   const names = { email: 'email', firstName: 'first_name', lastName: 'last_name', groups: 'groups', ...opts.claims };
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const sessions = new Set<string>();
@@ -124,13 +126,13 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
     sdkRequests: [],
     logouts: 0,
     setJwtSecret(secret) {
-      jwtKey = new TextEncoder().encode(secret);
+      jwtKey = secret;
     },
     close: async () => undefined,
   };
 
   const refuse = (req: Request, res: Response, e: unknown) => {
-    const d = e instanceof Denied ? e : new Denied(joseReason(e));
+    const d = e instanceof Denied ? e : new Denied(verifyReason(e));
     fake.rejections.push({ path: req.path, status: d.status, reason: d.reason });
     res.status(d.status).type('text').send(d.reason);
   };
@@ -150,14 +152,9 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
         }
       }
       if (!token) throw new Denied('missing jwt', 400);
-      const header = decodeProtectedHeader(token) as Record<string, unknown>;
       // Metabase's JWT provider: HS256 only, the secret's UTF-8 bytes, exp/nbf without leeway.
-      const { payload } = await jwtVerify(token, jwtKey, {
-        algorithms: ['HS256'],
-        clockTolerance: 0,
-        currentDate: new Date(now() * 1000),
-      });
-      const claims = payload as Record<string, unknown>;
+      const { header, payload } = jwt.verify(token, jwtKey, { algorithms: ['HS256'], clockTolerance: 0, clockTimestamp: now(), complete: true });
+      const claims = objectPayload(payload);
       const iat = claims.iat;
       if (iat === undefined) throw new Denied('iat is required');
       if (typeof iat !== 'number' || !Number.isInteger(iat)) throw new Denied('iat must be integer seconds');
@@ -198,7 +195,7 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
         tenantAttributes: tenantAttributes as Record<string, unknown> | undefined,
         returnTo,
         claims,
-        header,
+        header: header as unknown as Record<string, unknown>,
       });
       const sid = randomBytes(16).toString('hex');
       sessions.add(sid);
@@ -219,13 +216,8 @@ export async function startFakeMetabase(opts: FakeMetabaseOptions): Promise<Fake
       if (kind !== 'dashboard' && kind !== 'question') throw new Denied('unknown embed kind', 404);
       if (!embedKey) throw new Denied('embedding is not enabled', 400);
       const token = req.params.token;
-      // The alg header is required (jose refuses a header without one) and must be HS256.
-      const { payload } = await jwtVerify(token, embedKey, {
-        algorithms: ['HS256'],
-        clockTolerance: 60,
-        currentDate: new Date(now() * 1000),
-      });
-      const p = payload as Record<string, unknown>;
+      // The alg header is required (a header without one is not in `algorithms`) and must be HS256.
+      const p = objectPayload(jwt.verify(token, embedKey, { algorithms: ['HS256'], clockTolerance: 60, clockTimestamp: now() }));
       const resource = p.resource as Record<string, unknown> | undefined;
       if (!resource || typeof resource !== 'object') throw new Denied('resource is required', 400);
       const ref = resource[kind];
@@ -324,12 +316,20 @@ function cookieValue(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-function joseReason(e: unknown): string {
-  if (e instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm not allowed (HS256 only)';
-  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature verification failed';
-  if (e instanceof joseErrors.JWTExpired) return 'token expired (exp)';
-  if (e instanceof joseErrors.JWTClaimValidationFailed) return `claim check failed: ${e.claim} ${e.reason}`;
-  if (e instanceof joseErrors.JOSEError) return `invalid token: ${e.code}`;
+/** A JWT's payload as Metabase reads it: a JSON object, else the token is refused. */
+function objectPayload(payload: unknown): Record<string, unknown> {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new Denied('invalid token: the payload is not a JSON object');
+  return payload as Record<string, unknown>;
+}
+
+function verifyReason(e: unknown): string {
+  if (e instanceof jwt.TokenExpiredError) return 'token expired (exp)';
+  if (e instanceof jwt.NotBeforeError) return 'claim check failed: nbf in the future';
+  if (e instanceof jwt.JsonWebTokenError) {
+    if (e.message === 'invalid algorithm') return 'algorithm not allowed (HS256 only)';
+    if (e.message === 'invalid signature') return 'signature verification failed';
+    return `invalid token: ${e.message}`;
+  }
   return `invalid token: ${e instanceof Error ? e.message : String(e)}`;
 }
 

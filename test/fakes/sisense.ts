@@ -1,12 +1,13 @@
 import express, { Request, Response } from 'express';
-import { compactVerify, decodeProtectedHeader } from 'jose';
+import jwt from 'jsonwebtoken';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 
 /**
  * A fake Sisense that accepts JWT SSO exactly as the contract in the README describes Sisense doing it,
- * verified with jose (an independent JWT library — not the code that mints our tokens):
+ * verified with jsonwebtoken (an independent JWT library: the service signs with node:crypto
+ * and jose, and verifying with either would share their mistakes):
  *
  *   GET /jwt?jwt=..&return_to=..           the main (system) tenant
  *   GET /:tenant/jwt?jwt=..&return_to=..   an organization tenant
@@ -115,7 +116,8 @@ class Denied extends Error {
 }
 
 export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSisense> {
-  const key = new TextEncoder().encode(opts.secret);
+  // Sisense's key is the shared secret string's UTF-8 bytes (jsonwebtoken takes a string as such).
+  const key = opts.secret;
   const emailClaim = opts.emailClaim ?? 'sub';
   const tenants = opts.tenants ?? {};
   const skew = opts.skewSeconds ?? 300;
@@ -130,27 +132,21 @@ export async function startFakeSisense(opts: FakeSisenseOptions): Promise<FakeSi
   const corsOrigins = new Set(opts.corsAllowedOrigins ?? []);
 
   async function verifyAndStore(token: string, tenant: string | null): Promise<SisenseLogin> {
-    let header: ReturnType<typeof decodeProtectedHeader>;
-    try {
-      header = decodeProtectedHeader(token);
-    } catch {
-      throw new Denied('malformed_token');
-    }
+    const decoded = jwt.decode(token, { complete: true });
+    if (!decoded) throw new Denied('malformed_token');
+    const header = decoded.header as unknown as Record<string, unknown>;
     if (header.alg !== 'HS256') throw new Denied('bad_alg');
     if (header.typ !== 'JWT') throw new Denied('bad_typ');
-    let payloadBytes: Uint8Array;
+    // The signature only: Sisense's own claim rules (its skew, exp after iat) are checked below.
     try {
-      ({ payload: payloadBytes } = await compactVerify(token, key, { algorithms: ['HS256'] }));
+      jwt.verify(token, key, { algorithms: ['HS256'], ignoreExpiration: true, ignoreNotBefore: true });
     } catch {
       throw new Denied('bad_signature');
     }
-    let claims: Record<string, unknown>;
-    try {
-      claims = JSON.parse(new TextDecoder().decode(payloadBytes));
-    } catch {
-      throw new Denied('malformed_payload');
-    }
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new Denied('malformed_payload');
+    // jsonwebtoken hands back a payload that is not JSON as its text.
+    const payload = decoded.payload as unknown;
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new Denied('malformed_payload');
+    const claims = payload as Record<string, unknown>;
 
     const t = now();
     const iat = claims.iat;

@@ -16,7 +16,7 @@ import { freePort } from '../setup/global-setup';
  * map by a host app on another origin — no bundler, no CDN. It asks Sisense's
  * `/api/auth/isauth`, goes to the Remote Login URL (our /sso/<target>) with `return_to` = the
  * host page, we sign the user in and send the JWT to the fake Sisense, which verifies it
- * (independently, with jose) and opens a session; back on the host page the SDK finds it
+ * (independently, with jsonwebtoken) and opens a session; back on the host page the SDK finds it
  * authenticated. Then its redirect cap, when the Sisense cookie never lands.
  */
 const CHROMIUM = '/usr/bin/chromium';
@@ -150,7 +150,7 @@ describeBrowser('Sisense Compose SDK SSO in a real browser', () => {
       expect(await page.locator('#status').textContent()).toBe('authenticated');
       expect(page.url()).toBe(app);
 
-      // Sisense accepted our token (jose-verified by the fake), for the host page.
+      // Sisense accepted our token (verified by the fake with jsonwebtoken), for the host page.
       expect(fake.rejections).toEqual([]);
       expect(fake.logins).toHaveLength(1);
       expect(fake.logins[0]).toMatchObject({ email: user.email, returnTo: app, claims: { sub: user.email, groups: ['Analysts'] } });

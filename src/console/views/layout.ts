@@ -55,6 +55,7 @@ td form{display:inline;margin:0}
 .brand-preview{display:block;max-width:100%;height:auto;margin:0 0 1rem;border-radius:.4rem}
 .tag.off{background:#fdecea;color:#7a1712}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9rem}
+label code{word-break:break-all}
 pre{background:#f0f2f6;padding:.8rem;border-radius:.3rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 dl.setup dt{font-weight:600;margin-top:.8rem}dl.setup dd{margin:.2rem 0 0;display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}
 dl.setup code{background:#f0f2f6;padding:.25rem .4rem;border-radius:.25rem;word-break:break-all;white-space:pre-wrap}

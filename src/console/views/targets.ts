@@ -72,15 +72,23 @@ ${input({ form: 'try', name: 'email', label: 'User email', type: 'email', attrs:
 </form></section>`;
 }
 
-/** A key-pair target's signing keys: states and dates, the active public key as PEM, and rotation. */
+/**
+ * A key-pair target's signing keys: states and dates, the PEM of the key signing now and of the
+ * one published to sign next, and rotation. A product holding pasted keys (Qlik's staticKeys)
+ * must be given the next key's kid and PEM before it starts signing, so both are shown.
+ */
 export function keysPanel(v: { base: string; target: TargetView; keys: KeyView[]; delaySeconds: number }): SafeHtml {
   const at = (d: Date | null) => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—');
-  const pem = v.keys.find((k) => k.state === 'active')?.publicKeyPem ?? '';
+  const toPaste = v.keys.filter((k) => k.state === 'active' || k.state === 'next');
+  const pemOf = (k: KeyView, n: number) => {
+    const label = k.state === 'next' ? html`Public key (PEM) of the next key <code>${k.kid}</code>, signing from ${at(k.signsFrom)}` : html`Public key (PEM) of the signing key <code>${k.kid}</code>`;
+    return html`<label for="key-pem-${String(n)}">${label}</label><textarea id="key-pem-${String(n)}" readonly rows="${String(Math.max(4, k.publicKeyPem.trim().split('\n').length))}" spellcheck="false">${k.publicKeyPem}</textarea>`;
+  };
   return html`<section class="card" aria-labelledby="keys-h"><h2 id="keys-h">Signing keys</h2>
 <p class="muted">Published at <code>/targets/${v.target.slug}/jwks.json</code>. A new key is published ${Math.round(v.delaySeconds / 60)} min before it signs; the old one stays published until the last token it signed has expired.</p>
 <div class="table-wrap"><table><thead><tr><th>Key id</th><th>Alg</th><th>State</th><th>Created</th><th>Signs from</th><th>Published until</th></tr></thead>
 <tbody>${v.keys.map((k) => html`<tr><td><code>${k.kid}</code></td><td>${k.alg}</td><td>${k.state}</td><td>${at(k.createdAt)}</td><td>${at(k.signsFrom)}</td><td>${at(k.unpublishAt)}</td></tr>`)}</tbody></table></div>
-${pem && html`<label for="key-pem">Public key of the signing key (PEM)</label><textarea id="key-pem" readonly rows="${String(Math.max(4, pem.trim().split('\n').length))}" spellcheck="false">${pem}</textarea>`}
+${toPaste.map(pemOf)}
 <p><a class="button secondary" href="${v.base}/console/targets/${v.target.id}/keys/rotate">Rotate keys…</a></p>
 </section>`;
 }
@@ -94,7 +102,7 @@ export function rotateConfirm(v: { base: string; csrf: string; target: TargetVie
   }
   return html`<section class="card" aria-labelledby="rotate-h"><h2 id="rotate-h">Rotate the signing keys of ${v.target.name || v.target.slug}?</h2>
 <p>A new key pair is made and published now. It starts signing in ${Math.round(v.delaySeconds / 60)} min, once every verifier caching the JWKS has it; the current key keeps signing until then and stays published until its last token has expired. Sign-ins are not interrupted.</p>
-<p class="muted">A product given the PEM instead of the JWKS URL needs the new PEM pasted before the key starts signing.</p>
+<p class="muted">A product given the PEM instead of the JWKS URL needs the new key's kid and PEM when it starts signing (Qlik Cloud holds one key: swap it then); this target's page shows them.</p>
 <form method="post" action="${v.base}/console/targets/${v.target.id}/keys/rotate">
 <input type="hidden" name="_csrf" value="${v.csrf}">
 <button type="submit">Rotate now</button> <a href="${v.base}/console/targets/${v.target.id}">Cancel</a>

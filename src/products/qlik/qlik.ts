@@ -83,13 +83,43 @@ const settingsSchema: ObjectSchema = {
   additionalProperties: false,
 };
 
+const utc = (d: Date) => `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+
+/**
+ * The identity provider as Qlik's API creates it (qlik.dev "Create identity providers", JWT:
+ * `protocol: "jwtAuth"`, `options.issuer`, `options.staticKeys: [{kid, pem}]`). Qlik keeps one
+ * static key per identity provider (qlik-cli identity-provider create jwtauth: "Limited to 1 key
+ * per identity provider"), so it is given the signing key, and the next one when that signs.
+ */
 function setupGuide(t: SetupTarget, publicUrl: string, productGroups: string[]): SetupGuide {
   const issuer = settingOr(t, 'issuer', '(set the issuer below)');
+  const active = t.publicKeys?.find((k) => k.state === 'active');
+  const next = t.publicKeys?.find((k) => k.state === 'next');
+  const idp = {
+    tenantIds: ['<your Qlik tenant ID>'],
+    provider: 'external',
+    protocol: 'jwtAuth',
+    interactive: false,
+    active: true,
+    description: `embed-idp (${t.slug})`,
+    options: { jwtLoginEnabled: true, issuer, staticKeys: [active ? { kid: active.kid, pem: active.pem.trim() } : { kid: '<kid under Signing keys>', pem: '<its PEM>' }] },
+  };
   return {
     where: 'Qlik Cloud: Management Console > Identity provider > Create new > JWT (or POST /api/v1/identity-providers)',
     items: [
       { label: 'Issuer', value: issuer },
-      { label: 'Key ID and certificate', note: `Paste each key listed under "Signing keys" below (its kid and PEM) — also published at ${publicUrl}/targets/${t.slug}/jwks.json.` },
+      {
+        label: 'Identity provider (JSON)',
+        value: JSON.stringify(idp, null, 2),
+        note: `POST it to ${t.baseUrl.replace(/\/+$/, '')}/api/v1/identity-providers as a tenant admin (your tenant ID: GET /api/v1/tenants/me), or type the issuer, key ID and PEM into the Management Console. The keys are also published at ${publicUrl}/targets/${t.slug}/jwks.json.`,
+      },
+      ...(next
+        ? [{
+            label: 'Next key',
+            value: JSON.stringify([{ kid: next.kid, pem: next.pem.trim() }], null, 2),
+            note: `A rotation is under way: this key signs from ${utc(next.signsFrom)}. Qlik holds one key per identity provider: at that time, replace its staticKeys with this (PATCH /api/v1/identity-providers/<id>).`,
+          }]
+        : []),
       { label: 'Token endpoint for the host page', value: `${publicUrl}/embed/${t.slug}/token` },
       { label: 'Web integration', note: 'Management Console > Web > Create new: add each host app origin (and this service\'s origin for its demo page at /demo/qlik/<target>/<app>), then set its ID as webIntegrationId.' },
       { label: 'Groups', note: groupsNote(productGroups) },
