@@ -5,6 +5,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { OidcIssuers } from '../../src/inbound/oidc-issuers';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { FakeMetabase, startFakeMetabase } from '../fakes/metabase';
 import { createTestApp, TestApp } from '../setup/app';
@@ -61,6 +62,13 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
   const idToken = (claims: Record<string, unknown> = {}, p: OidcProviderProcess = op, opts: Parameters<OidcProviderProcess['sign']>[1] = {}) =>
     p.sign({ sub: randomUUID(), aud: CLIENT_ID, iat: now(), exp: now() + 3600, email: `u-${randomUUID().slice(0, 8)}@host.example`, ...claims }, opts);
   const post = (assertion: string) => request(t.http).post(`/sso/${target.slug}?response=json`).type('form').send({ assertion });
+  /** As a browser submits the host app's form: answered by the hand-off fast path. */
+  const browserPost = (assertion: string) =>
+    request(t.http).post(`/sso/${target.slug}`).type('form').set('Accept', 'text/html').send({ assertion, return_to: '/dashboard/1' });
+  const fastPath = async (outcome: string) => {
+    const m = await t.app.get(MetricsService).registry.getSingleMetric('embed_idp_handoff_fast_path_total')!.get();
+    return m.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  };
   const sso = (assertion: string) => request(t.http).get(`/sso/${target.slug}`).query({ assertion, response: 'json' });
 
   describe('admin API (global key only)', () => {
@@ -180,7 +188,67 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
         expect((await lastDenial()).details.reason).toBe(c.reason);
         expect(await count(`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM issued_tokens) AS n`)).toBe(before);
       });
+      // A browser's form post is answered by the hand-off fast path (in front of Express):
+      // the same rule refuses it, audited the same, nothing created.
+      it(`${c.name}, posted by a browser (the hand-off fast path)`, async () => {
+        const before = await count(`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM issued_tokens) AS n`);
+        const handedOver = await fastPath('handed_over');
+        const res = await browserPost(await c.build());
+        expect(res.status).toBe(c.status ?? 401);
+        expect(res.headers['content-type']).toMatch(/^text\/html/);
+        expect(res.headers['set-cookie']).toBeUndefined();
+        expect(await fastPath('handed_over')).toBe(handedOver + 1);
+        expect((await lastDenial()).details.reason).toBe(c.reason);
+        expect(await count(`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM issued_tokens) AS n`)).toBe(before);
+      });
     }
+  });
+
+  describe('posted by a browser: the hand-off fast path applies every rule to a trusted issuer\'s token', () => {
+    it('signs in (JIT, mapped groups) and goes to Metabase; the same token again is a replay', async () => {
+      const email = `fast-${randomUUID().slice(0, 8)}@host.example`;
+      const token = await idToken({ email, app_metadata: { groups: ['analysts'] } });
+      const answered = await fastPath('answered');
+      const res = await browserPost(token);
+      expect(res.status).toBe(302);
+      expect(res.headers.location).toMatch(new RegExp(`^${mb.url}/auth/sso\\?jwt=`));
+      expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
+      expect(await fastPath('answered')).toBe(answered + 1);
+      const [accepted] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'handoff.accepted' ORDER BY id DESC LIMIT 1`);
+      expect(accepted.details).toMatchObject({ email, source: 'trusted_issuer', created: true, target: target.slug });
+      const [user] = await t.ds.query(`SELECT id FROM users WHERE tenant_id = $1 AND email = $2`, [tenant.id, email]);
+      expect(await t.ds.query(`SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = $1`, [user.id])).toEqual([{ name: 'analysts' }]);
+
+      const again = await browserPost(token);
+      expect(again.status).toBe(401);
+      expect(again.headers['set-cookie']).toBeUndefined();
+      expect((await lastDenial()).type).toBe('handoff.replay');
+    });
+
+    it('with JIT off, an unknown email is refused (unknown_user) and nothing is created; a known one signs in and its groups are synced', async () => {
+      const tn = await makeTenant(t.ds);
+      await grantAccess(t.ds, tn.id, target.id, { groupMappings: { analysts: ['Analysts'] } });
+      await ensureGroup(t.ds, tn.id, 'analysts');
+      const aud = `no-jit-${randomUUID().slice(0, 8)}`;
+      await request(t.http)
+        .post(`/api/v1/tenants/${tn.id}/trusted-issuers`)
+        .set(admin())
+        .send({ issuer: op.issuer, audience: aud, claimGroups: 'app_metadata.groups', jitProvisioning: false, syncGroups: true })
+        .expect(201);
+      const stranger = `stranger-${randomUUID().slice(0, 8)}@host.example`;
+      const [handedOver, answered] = [await fastPath('handed_over'), await fastPath('answered')];
+      const refused = await browserPost(await idToken({ aud, email: stranger }));
+      expect(refused.status).toBe(403);
+      expect(await fastPath('handed_over')).toBe(handedOver + 1);
+      expect((await lastDenial()).details).toMatchObject({ reason: 'unknown_user', email: stranger });
+      expect(await count(`SELECT count(*) AS n FROM users WHERE email = $1`, [stranger])).toBe(0);
+
+      const known = await makeUser(t.ds, tn.id, { email: `known-${randomUUID().slice(0, 8)}@host.example` });
+      const res = await browserPost(await idToken({ aud, email: known.email, app_metadata: { groups: ['analysts'] } }));
+      expect(res.status).toBe(302);
+      expect(await fastPath('answered')).toBe(answered + 1);
+      expect(await t.ds.query(`SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = $1`, [known.id])).toEqual([{ name: 'analysts' }]);
+    });
   });
 
   it('key rotation at the issuer (new kid): the JWKS is refetched once and the new key verifies', async () => {
