@@ -2,7 +2,7 @@ import request from 'supertest';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { issuerUrlProblem } from '../../src/inbound/oidc-issuers';
 import { upstreamSecretContext } from '../../src/inbound/oidc-upstream/upstream-provider.entity';
-import { makeTenant, makeUser } from '../factories';
+import { makeApiKey, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
 
@@ -45,6 +45,38 @@ describe('console: a tenant\'s sign-in sources', () => {
     const shown = await op.on(request(t.http).get(page()));
     expect(shown.text).toContain('https://acme.eu.auth0.com/');
     expect(shown.text).toContain('RS256, ES256');
+  });
+
+  it('adds a trusted issuer with its claim mapping, age limit and group sync, and shows them', async () => {
+    const res = await op.on(request(t.http).post(`${page()}/issuers`)).type('form').send({
+      _csrf: await csrf(), issuer: 'https://sso.example.com/realms/acme', audience: 'acme-kc', algorithms: 'ES256',
+      claimEmail: 'preferred_username', claimFirstName: 'name.given', claimLastName: ' ', claimGroups: 'realm_access.roles', maxTokenAgeSeconds: '900', syncGroups: 'true',
+    });
+    expect(res.status).toBe(303);
+    const [row] = await t.ds.query(
+      `SELECT algorithms, claim_email, claim_first_name, claim_last_name, claim_groups, max_token_age_seconds, jit_provisioning, sync_groups FROM trusted_issuers WHERE audience = 'acme-kc'`,
+    );
+    // A blank field is the API's default, as a call without it.
+    expect(row).toEqual({ algorithms: ['ES256'], claim_email: 'preferred_username', claim_first_name: 'name.given', claim_last_name: 'family_name', claim_groups: 'realm_access.roles', max_token_age_seconds: 900, jit_provisioning: false, sync_groups: true });
+    const shown = await op.on(request(t.http).get(page()));
+    expect(shown.text).toContain('<code>preferred_username</code>');
+    expect(shown.text).toContain('groups (synced) <code>realm_access.roles</code>');
+    expect(shown.text).toContain('at most 900 s old');
+    await t.ds.query(`DELETE FROM trusted_issuers WHERE audience = 'acme-kc'`);
+  });
+
+  it('refuses an age limit or a claim the API refuses, in its words, keeping what was typed', async () => {
+    const before = (await issuerRows()).length;
+    const age = await op.on(request(t.http).post(`${page()}/issuers`)).type('form')
+      .send({ _csrf: await csrf(), issuer: 'https://age.example/', audience: 'a', algorithms: 'RS256', maxTokenAgeSeconds: '10', claimGroups: 'roles' });
+    expect(age.status).toBe(400);
+    expect(age.text).toContain('Maximum token age (seconds) must be at least 30');
+    expect(age.text).toContain('value="roles"');
+    const claim = await op.on(request(t.http).post(`${page()}/issuers`)).type('form')
+      .send({ _csrf: await csrf(), issuer: 'https://claim.example/', audience: 'a', algorithms: 'RS256', claimGroups: 'has space' });
+    expect(claim.status).toBe(400);
+    expect(claim.text).toContain('Groups claim must be a claim name or dotted path');
+    expect(await issuerRows()).toHaveLength(before);
   });
 
   it('refuses a plain-http issuer in the API\'s words and stores nothing', async () => {
@@ -93,6 +125,16 @@ describe('console: a tenant\'s sign-in sources', () => {
     const after = await read();
     expect(after).toMatchObject({ client_id: 'acme-idp-2', jit_provisioning: true });
     expect(t.app.get(SecretBox).open(after.client_secret_enc, upstreamSecretContext(tenant.id))).toBe(secret);
+
+    // The groups claim and its sync, set through the API, are on the form: saving it again keeps them.
+    await request(t.http).put(`/api/v1/tenants/${tenant.id}/oidc-provider`).set('Authorization', `Bearer ${await makeApiKey(t.ds)}`)
+      .send({ issuer: 'https://acme.okta.com', clientId: 'acme-idp-2', clientSecret: secret, claimGroups: 'groups', jitProvisioning: true, syncGroups: true }).expect(200);
+    const form = await op.on(request(t.http).get(page()));
+    expect(form.text).toMatch(/id="provider-claimGroups" name="claimGroups" type="text" value="groups"/);
+    expect(form.text).toMatch(/id="provider-syncGroups"[^>]*checked/);
+    expect((await op.on(request(t.http).post(`${page()}/provider`)).type('form')
+      .send({ _csrf: csrfFieldOf(form.text), issuer: 'https://acme.okta.com', clientId: 'acme-idp-2', clientSecret: '', claimGroups: 'groups', jitProvisioning: 'true', syncGroups: 'true' })).status).toBe(303);
+    expect(await t.ds.query(`SELECT claim_groups, sync_groups FROM upstream_oidc_providers WHERE tenant_id = $1`, [tenant.id])).toEqual([{ claim_groups: 'groups', sync_groups: true }]);
 
     // A bad issuer is refused with the API's words, the stored provider untouched, the secret not echoed.
     const bad = await op.on(request(t.http).post(`${page()}/provider`)).type('form').send({ _csrf: csrfFieldOf(shown.text), issuer: 'ftp://acme', clientId: 'x', clientSecret: 'new-secret-typed' });
