@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
@@ -7,7 +8,7 @@ import request from 'supertest';
 import { OidcIssuers } from '../../src/inbound/oidc-issuers';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
-import { FakeMetabase, startFakeMetabase } from '../fakes/metabase';
+import { FakeMetabase, MiniBrowser, startFakeMetabase } from '../fakes/metabase';
 import { createTestApp, TestApp } from '../setup/app';
 import { issuerKey, OidcProviderProcess, startOidcProvider } from '../support/oidc-provider';
 
@@ -19,6 +20,9 @@ import { issuerKey, OidcProviderProcess, startOidcProvider } from '../support/oi
  */
 const MB_SECRET = 'mb-jwt-secret-for-trusted-issuer-tests-0123';
 const CLIENT_ID = 'host-app';
+const HOST_APP_SECRET = 'host-app-client-secret-0123456789abcdef';
+/** The host app's own redirect URI at its provider (never fetched: the test reads the code off the redirect). */
+const HOST_APP_CALLBACK = 'http://127.0.0.1:9/callback';
 
 describe('hand-off with a trusted issuer (oidc-provider)', () => {
   let t: TestApp;
@@ -30,7 +34,11 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
   let tenant: { id: string; slug: string };
 
   beforeAll(async () => {
-    [op, other] = await Promise.all([startOidcProvider(), startOidcProvider()]);
+    [op, other] = await Promise.all([
+      // The host app is a client of its provider: it signs its users in there and holds their ID tokens.
+      startOidcProvider({ clients: [{ client_id: CLIENT_ID, client_secret: HOST_APP_SECRET, redirect_uris: [HOST_APP_CALLBACK], grant_types: ['authorization_code'], response_types: ['code'] }] }),
+      startOidcProvider(),
+    ]);
     t = await createTestApp();
     const base = await t.listen();
     mb = await startFakeMetabase({ jwtSecret: MB_SECRET, idpUri: `${base}/sso/mb-ti` });
@@ -116,6 +124,50 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
       expect(groups).toEqual([{ name: 'analysts' }]);
       const [accepted] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'handoff.accepted' ORDER BY id DESC LIMIT 1`);
       expect(accepted.details).toMatchObject({ email, source: 'trusted_issuer', created: true });
+    });
+
+    it('an ID token oidc-provider issued to the host app (authorization code + PKCE, no jti) hands off as it is, once', async () => {
+      const email = `real-${randomUUID().slice(0, 8)}@host.example`;
+      // The host app signs its user in at its provider (the provider's development login page).
+      const verifier = randomUUID() + randomUUID();
+      const authorize = new URL(`${op.issuer}/auth`);
+      authorize.search = new URLSearchParams({
+        response_type: 'code', client_id: CLIENT_ID, redirect_uri: HOST_APP_CALLBACK, scope: 'openid email profile', state: 's', nonce: randomUUID(),
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      }).toString();
+      const b = new MiniBrowser();
+      let hop = await b.get(authorize.toString());
+      for (let i = 0; i < 12 && !hop.location?.startsWith(HOST_APP_CALLBACK); i++) {
+        if (hop.status >= 300 && hop.status < 400) {
+          hop = await b.get(new URL(hop.location!, hop.url).toString());
+          continue;
+        }
+        expect(hop.status).toBe(200);
+        const action = new URL(/<form[^>]*action="([^"]+)"/.exec(hop.text)![1].replace(/&amp;/g, '&'), hop.url).toString();
+        const prompt = /name="prompt" value="(\w+)"/.exec(hop.text)![1];
+        hop = await b.post(action, prompt === 'login' ? { prompt, login: email, password: 'anything' } : { prompt });
+      }
+      const code = new URL(hop.location!).searchParams.get('code')!;
+      const tokens = await fetch(((await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string }).token_endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${HOST_APP_SECRET}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: HOST_APP_CALLBACK, code_verifier: verifier }).toString(),
+      });
+      expect(tokens.status).toBe(200);
+      const { id_token: idTokenIssued } = (await tokens.json()) as { id_token: string };
+      expect(decodeJwt(idTokenIssued)).toMatchObject({ iss: op.issuer, aud: CLIENT_ID, email, email_verified: true });
+      expect(decodeJwt(idTokenIssued).jti).toBeUndefined();
+
+      // The host app hands it to us, as a browser's form post.
+      const res = await browserPost(idTokenIssued);
+      expect(res.status).toBe(302);
+      expect(res.headers.location).toMatch(new RegExp(`^${mb.url}/auth/sso\\?jwt=`));
+      const [accepted] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'handoff.accepted' ORDER BY id DESC LIMIT 1`);
+      expect(accepted.details).toMatchObject({ email, source: 'trusted_issuer', created: true, jti: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+      expect(await count(`SELECT count(*) AS n FROM users WHERE tenant_id = $1 AND email = $2`, [tenant.id, email])).toBe(1);
+      // Accepted once: by its hash, as it has no jti.
+      const again = await post(idTokenIssued);
+      expect({ status: again.status, error: again.body.error }).toEqual({ status: 401, error: 'replay' });
     });
 
     it('at /login/handoff too: opens a session and goes to next', async () => {
