@@ -170,6 +170,25 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
       expect({ status: again.status, error: again.body.error }).toEqual({ status: 401, error: 'replay' });
     });
 
+    it('stays accepted once when the issuer is deleted and added again (a new row): jti and hash are the issuer\'s, not the row\'s', async () => {
+      const tn = await makeTenant(t.ds);
+      await grantAccess(t.ds, tn.id, target.id);
+      const aud = `readd-${randomUUID().slice(0, 8)}`;
+      const add = async () =>
+        (await request(t.http).post(`/api/v1/tenants/${tn.id}/trusted-issuers`).set(admin()).send({ issuer: op.issuer, audience: aud, jitProvisioning: true }).expect(201)).body.id as string;
+      const first = await add();
+      const withJti = await idToken({ aud, jti: randomUUID() });
+      const withoutJti = await idToken({ aud });
+      expect((await post(withJti)).status).toBe(200);
+      expect((await post(withoutJti)).status).toBe(200);
+      await request(t.http).delete(`/api/v1/tenants/${tn.id}/trusted-issuers/${first}`).set(admin()).expect(204);
+      expect(await add()).not.toBe(first);
+      for (const token of [withJti, withoutJti]) {
+        const again = await post(token);
+        expect({ status: again.status, error: again.body.error }).toEqual({ status: 401, error: 'replay' });
+      }
+    });
+
     it('at /login/handoff too: opens a session and goes to next', async () => {
       const res = await request(t.http).post('/login/handoff').type('form').send({ assertion: await idToken(), next: '/account' });
       expect(res.status).toBe(303);
