@@ -296,6 +296,39 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
       expect((await lastDenial()).type).toBe('handoff.replay');
     });
 
+    it.each([
+      ['an email whose identity another tenant owns on this BI instance', 409, 'identity_conflict', 'identity_owned_elsewhere'],
+      ['JIT for an email in a domain another tenant owns', 409, 'email_domain_owned', 'email_domain_owned'],
+      ['a tenant without access to the target', 403, 'no_access', 'no_access'],
+    ])('%s: refused as for an HS256 assertion, nothing created, the token spent', async (what, status, code, reason) => {
+      const tn = await makeTenant(t.ds);
+      const owner = await makeTenant(t.ds);
+      const aud = `own-${randomUUID().slice(0, 8)}`;
+      await request(t.http).post(`/api/v1/tenants/${tn.id}/trusted-issuers`).set(admin()).send({ issuer: op.issuer, audience: aud, jitProvisioning: true }).expect(201);
+      let email = `person-${randomUUID().slice(0, 8)}@host.example`;
+      if (code !== 'no_access') await grantAccess(t.ds, tn.id, target.id);
+      if (code === 'identity_conflict') {
+        await t.ds.query(`INSERT INTO bi_identities (instance, email, tenant_id, claimed_via) VALUES ($1, $2, $3, 'user')`, [new URL(mb.url).origin, email, owner.id]);
+      }
+      if (code === 'email_domain_owned') {
+        const domain = `${owner.slug}-owned.example`;
+        await t.ds.query(`INSERT INTO email_domains (domain, tenant_id) VALUES ($1, $2)`, [domain, owner.id]);
+        email = `someone@${domain}`;
+      }
+      const token = await idToken({ aud, email });
+      const res = await browserPost(token);
+      expect({ what, status: res.status }).toEqual({ what, status });
+      expect(res.text).toContain(`${status} ${code}`);
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(await count(`SELECT count(*) AS n FROM users WHERE tenant_id = $1`, [tn.id])).toBe(0);
+      expect(await count(`SELECT count(*) AS n FROM sessions WHERE tenant_id = $1`, [tn.id])).toBe(0);
+      const [denied] = await t.ds.query(`SELECT tenant_id, details FROM audit_events WHERE type = 'handoff.denied' ORDER BY id DESC LIMIT 1`);
+      expect({ tenant: denied.tenant_id, reason: denied.details.reason }).toEqual({ tenant: tn.id, reason });
+      // Presented and refused after its id was taken: never usable later.
+      const again = await post(token);
+      expect({ status: again.status, error: again.body.error }).toEqual({ status: 401, error: 'replay' });
+    });
+
     it('with JIT off, an unknown email is refused (unknown_user) and nothing is created; a known one signs in and its groups are synced', async () => {
       const tn = await makeTenant(t.ds);
       await grantAccess(t.ds, tn.id, target.id, { groupMappings: { analysts: ['Analysts'] } });
