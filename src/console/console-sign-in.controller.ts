@@ -7,12 +7,13 @@ import { Undocumented } from '../common/openapi';
 import { LoadsSession } from '../common/route-protection';
 import { PutUpstreamProviderDto } from '../inbound/oidc-upstream/upstream-admin.controller';
 import { UpstreamProvidersService } from '../inbound/oidc-upstream/upstream-providers.service';
-import { CreateTrustedIssuerDto } from '../inbound/trusted-issuer/dto/trusted-issuer.dto';
+import { CreateTrustedIssuerDto, TRUSTED_ISSUER_DEFAULTS, UpdateTrustedIssuerDto } from '../inbound/trusted-issuer/dto/trusted-issuer.dto';
+import type { TrustedIssuer } from '../inbound/trusted-issuer/trusted-issuer.entity';
 import { TrustedIssuerError, TrustedIssuersService } from '../inbound/trusted-issuer/trusted-issuers.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, pick, refusalStatus, validateAs } from './console-kit';
 import { confirmPanel, emptyForm, type FormState } from './views/forms';
-import { signInPage } from './views/sign-in';
+import { issuerEditPage, signInPage } from './views/sign-in';
 
 /** A checkbox sends "true" when ticked and nothing otherwise; the DTOs want a boolean. */
 const bool = (v: unknown): boolean => v === 'true';
@@ -75,6 +76,36 @@ export class ConsoleSignInController {
     this.kit.redirect(ctx, `/console/tenants/${tenantId}/sign-in`, 'issuer-added');
   }
 
+  @Get('issuers/:issuerId')
+  async showIssuer(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('issuerId') rawId: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    const issuer = await this.issuers.get(tenantId, uuidOrNotFound(rawId, TrustedIssuerError.NotFound));
+    await this.renderIssuer(ctx, 200, tenantId, issuer, emptyForm({
+      issuer: issuer.issuer, audience: issuer.audience, algorithms: issuer.algorithms, claimEmail: issuer.claimEmail, claimFirstName: issuer.claimFirstName,
+      claimLastName: issuer.claimLastName, claimGroups: issuer.claimGroups ?? '', maxTokenAgeSeconds: String(issuer.maxTokenAgeSeconds),
+      jitProvisioning: issuer.jitProvisioning, syncGroups: issuer.syncGroups,
+    }));
+  }
+
+  @Post('issuers/:issuerId')
+  async saveIssuer(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('issuerId') rawId: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    const issuer = await this.issuers.get(tenantId, uuidOrNotFound(rawId, TrustedIssuerError.NotFound));
+    const typed = pick(req.body, ['issuer', 'audience', 'jitProvisioning', 'syncGroups', ...ISSUER_TEXT_FIELDS], ['algorithms']);
+    const values = { ...typed, jitProvisioning: bool(typed.jitProvisioning), syncGroups: bool(typed.syncGroups) };
+    // The form shows every field: one left blank is the default again (the groups claim: not read).
+    const { value, errors } = await validateAs(UpdateTrustedIssuerDto, { ...TRUSTED_ISSUER_DEFAULTS, ...issuerInput(values) });
+    if (errors) return this.renderIssuer(ctx, 400, tenantId, issuer, { values, errors });
+    try {
+      await this.issuers.update(ctx.meta, tenantId, issuer.id, value);
+    } catch (e) {
+      return this.renderIssuer(ctx, refusalStatus(e), tenantId, issuer, formErrorFrom(e, values, ['issuer', 'audience', 'algorithms', ...ISSUER_TEXT_FIELDS]));
+    }
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/sign-in`, 'issuer-saved');
+  }
+
   @Post('issuers/:issuerId/delete')
   async deleteIssuer(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('issuerId') rawId: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
@@ -133,6 +164,11 @@ export class ConsoleSignInController {
     }
     await this.providers.remove(ctx.meta, tenantId);
     this.kit.redirect(ctx, path, 'provider-removed');
+  }
+
+  private async renderIssuer(ctx: ConsoleCtx, status: number, tenantId: string, issuer: TrustedIssuer, form: FormState): Promise<void> {
+    const tenant = await this.tenants.findById(tenantId);
+    this.kit.render(ctx, status, `Trusted issuer · ${tenant.name}`, 'tenants', issuerEditPage({ base: ctx.base, csrf: ctx.chrome.csrf, tenant, issuer, form }));
   }
 
   private async render(ctx: ConsoleCtx, status: number, tenantId: string, forms: { issuer?: FormState; provider?: FormState }): Promise<void> {

@@ -79,6 +79,38 @@ describe('console: a tenant\'s sign-in sources', () => {
     expect(await issuerRows()).toHaveLength(before);
   });
 
+  it('edits a trusted issuer in place (the same id): every field shown, a blank one the default again, refusals in the API\'s words', async () => {
+    const key = await makeApiKey(t.ds);
+    const created = await request(t.http).post(`/api/v1/tenants/${tenant.id}/trusted-issuers`).set('Authorization', `Bearer ${key}`)
+      .send({ issuer: 'https://edit.example/', audience: 'edit-app', algorithms: ['ES256'], claimEmail: 'upn', claimGroups: 'roles', syncGroups: true, maxTokenAgeSeconds: 600 }).expect(201);
+    const edit = `${page()}/issuers/${created.body.id}`;
+    expect((await op.on(request(t.http).get(page()))).text).toContain(`href="${edit}"`);
+    const form = await op.on(request(t.http).get(edit));
+    expect(form.status).toBe(200);
+    expect(form.text).toMatch(/name="claimEmail" type="text" value="upn"/);
+    expect(form.text).toMatch(/name="claimGroups" type="text" value="roles"/);
+    expect(form.text).toMatch(/name="maxTokenAgeSeconds" type="number" value="600"/);
+    expect(form.text).toMatch(/id="issuer-alg-ES256" name="algorithms" type="checkbox" value="ES256" checked/);
+    expect(form.text).toMatch(/id="issuer-syncGroups"[^>]*checked/);
+    const row = async () => (await t.ds.query(
+      `SELECT id, audience, algorithms, claim_email, claim_groups, max_token_age_seconds, jit_provisioning, sync_groups FROM trusted_issuers WHERE id = $1`, [created.body.id]))[0];
+
+    const bad = await op.on(request(t.http).post(edit)).type('form')
+      .send({ _csrf: csrfFieldOf(form.text), issuer: 'https://edit.example/', audience: 'edit-app', algorithms: 'ES256', maxTokenAgeSeconds: '100000' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('Maximum token age (seconds) must be at most 86400');
+    expect((await row()).max_token_age_seconds).toBe(600);
+
+    const saved = await op.on(request(t.http).post(edit)).type('form').send(
+      `_csrf=${encodeURIComponent(csrfFieldOf(form.text))}&issuer=${encodeURIComponent('https://edit.example/')}&audience=edit-app-2&algorithms=ES256&algorithms=RS256&claimEmail=&claimGroups=&maxTokenAgeSeconds=120&jitProvisioning=true`,
+    );
+    expect(saved.status).toBe(303);
+    expect(saved.headers.location).toContain('done=issuer-saved');
+    expect(await row()).toEqual({ id: created.body.id, audience: 'edit-app-2', algorithms: ['ES256', 'RS256'], claim_email: 'email', claim_groups: null, max_token_age_seconds: 120, jit_provisioning: true, sync_groups: false });
+    expect(await t.ds.query(`SELECT 1 FROM audit_events WHERE type = 'trusted_issuer.updated' AND tenant_id = $1`, [tenant.id])).toHaveLength(1);
+    await t.ds.query(`DELETE FROM trusted_issuers WHERE id = $1`, [created.body.id]);
+  });
+
   it('refuses a plain-http issuer in the API\'s words and stores nothing', async () => {
     const before = (await issuerRows()).length;
     const res = await op.on(request(t.http).post(`${page()}/issuers`)).type('form').send({ _csrf: await csrf(), issuer: 'http://idp.example.com/', audience: 'x', algorithms: 'RS256' });
@@ -172,6 +204,11 @@ describe('console: a tenant\'s sign-in sources', () => {
     expect(own.status).toBe(200);
     expect(own.text).not.toContain('/sign-in"');
     expect((await jar.on(request(t.http).get(page()))).status).toBe(403);
+    const [someIssuer] = await t.ds.query(`INSERT INTO trusted_issuers (tenant_id, issuer, audience) VALUES ($1, 'https://admin-edit.example/', 'x') RETURNING id`, [tenant.id]);
+    expect((await jar.on(request(t.http).get(`${page()}/issuers/${someIssuer.id}`))).status).toBe(403);
+    const edited = await jar.on(request(t.http).post(`${page()}/issuers/${someIssuer.id}`)).type('form').send({ _csrf: csrfFieldOf(own.text), issuer: 'https://admin-edit.example/', audience: 'mine', algorithms: 'RS256' });
+    expect(edited.status).toBe(403);
+    expect((await t.ds.query(`SELECT audience FROM trusted_issuers WHERE id = $1`, [someIssuer.id]))[0].audience).toBe('x');
     const res = await jar.on(request(t.http).post(`${page()}/issuers`)).type('form').send({ _csrf: csrfFieldOf(own.text), issuer: 'https://admin-own.example/', audience: 'a', algorithms: 'RS256' });
     expect(res.status).toBe(403);
     expect(res.text).toContain('Only a platform operator can do this.');
