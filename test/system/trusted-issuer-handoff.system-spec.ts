@@ -379,23 +379,30 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
     expect(oidc.fetches - fetchesBefore).toBe(1);
   });
 
-  describe('an issuer whose JWKS endpoint misbehaves: bounded, refused, no crash', () => {
+  describe('an issuer whose JWKS endpoint (or discovery) misbehaves: bounded, refused, no crash', () => {
     let server: http.Server;
     let issuer: string;
-    let mode: 'hang' | 'huge' = 'hang';
+    let mode: 'hang' | 'huge' | 'discovery-hang' | 'discovery-huge' = 'hang';
+    let requests = 0;
     const key = issuerKey();
+    /** 5 MB of JSON (a valid start, then padding). */
+    const huge = (res: http.ServerResponse) => {
+      res.setHeader('content-type', 'application/json');
+      res.write('{"keys":[],"pad":"');
+      const chunk = 'x'.repeat(64 * 1024);
+      for (let i = 0; i < 80; i++) res.write(chunk);
+      res.end('"}');
+    };
     beforeAll(async () => {
       server = http.createServer((req, res) => {
+        requests++;
         if (req.url === '/.well-known/openid-configuration') {
+          if (mode === 'discovery-hang') return;
+          if (mode === 'discovery-huge') return huge(res);
           res.setHeader('content-type', 'application/json');
           res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks-${mode}` }));
         } else if (req.url === '/jwks-huge') {
-          res.setHeader('content-type', 'application/json');
-          // 5 MB of JSON (a valid start, then padding).
-          res.write('{"keys":[],"pad":"');
-          const chunk = 'x'.repeat(64 * 1024);
-          for (let i = 0; i < 80; i++) res.write(chunk);
-          res.end('"}');
+          huge(res);
         }
         // /jwks-hang: never answers.
       });
@@ -407,8 +414,9 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
       await new Promise((r) => server.close(r));
     });
 
-    for (const m of ['hang', 'huge'] as const) {
-      it(`${m === 'hang' ? 'a JWKS that never answers times out' : 'a 5 MB JWKS is cut off'}: 503 issuer_unavailable, and the service still answers`, async () => {
+    const what = { hang: 'a JWKS that never answers times out', huge: 'a 5 MB JWKS is cut off', 'discovery-hang': 'a discovery document that never comes times out', 'discovery-huge': 'a 5 MB discovery document is cut off' };
+    for (const m of ['hang', 'huge', 'discovery-hang', 'discovery-huge'] as const) {
+      it(`${what[m]}: 503 issuer_unavailable, the issuer not asked again for a while, and the service still answers`, async () => {
         mode = m;
         const tn = await makeTenant(t.ds);
         const aud = `aud-${m}`;
@@ -421,6 +429,10 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
         expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'issuer_unavailable' });
         expect(Date.now() - started).toBeLessThan(8000);
         expect((await lastDenial()).details.reason).toBe('issuer_unavailable');
+        // Right after the failure: refused without asking the issuer (a broken issuer is not hammered).
+        const asked = requests;
+        const again = await post(await new SignJWT({ iss: issuer, aud, email: 'y@host.example' }).setProtectedHeader({ alg: 'RS256', kid: k.kid }).setIssuedAt().setExpirationTime('1m').sign(k.privateKey));
+        expect({ status: again.status, error: again.body.error, asked: requests - asked }).toEqual({ status: 503, error: 'issuer_unavailable', asked: 0 });
         await request(t.http).get('/health/ready').expect(200);
         // Clean up: the next mode uses the same issuer URL.
         await t.ds.query(`DELETE FROM trusted_issuers WHERE tenant_id = $1`, [tn.id]);
