@@ -189,10 +189,20 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
       }
     });
 
-    it('at /login/handoff too: opens a session and goes to next', async () => {
+    it('at /login/handoff too (POST and GET): opens a session and goes to next', async () => {
       const res = await request(t.http).post('/login/handoff').type('form').send({ assertion: await idToken(), next: '/account' });
       expect(res.status).toBe(303);
       expect(res.headers.location).toMatch(/\/account$/);
+      expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
+      const viaLink = await request(t.http).get('/login/handoff').query({ assertion: await idToken(), next: '/account' });
+      expect(viaLink.status).toBe(303);
+      expect(String(viaLink.headers['set-cookie'])).toContain('eidp_session=');
+    });
+
+    it('at GET /sso/<target>?assertion= too: signs in and answers the Metabase JWT', async () => {
+      const res = await sso(await idToken());
+      expect(res.status).toBe(200);
+      expect(res.body.jwt).toEqual(expect.any(String));
       expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
     });
 
