@@ -9,8 +9,9 @@ export interface CompanySignIn {
   /** True when the tenant has its own identity provider configured (company sign-in). */
   hasProvider(tenantId: string): Promise<boolean>;
   /**
-   * The tenant's IdP's end-session URL for a session company sign-in opened (OpenID Connect
-   * RP-Initiated Logout 1.0), and a name for the IdP; null when it publishes none.
+   * For a session that just ended, opened by `openedBy` (the session's column): the end-session
+   * URL of the identity provider it was opened at (e.g. OpenID Connect RP-Initiated Logout 1.0)
+   * and a name for it; null when the session was not opened at one, or it publishes none.
    */
-  endSession(tenantId: string): Promise<{ url: string; name: string } | null>;
+  endSession(tenantId: string, openedBy: string | null): Promise<{ url: string; name: string } | null>;
 }

@@ -59,6 +59,7 @@ const DONE: Record<string, string> = {
   'apikey-revoked': 'API key revoked: requests with it are refused from now on.',
   'issuer-added': 'Trusted issuer added: its tokens sign people in from now on.',
   'issuer-deleted': 'Trusted issuer deleted: its tokens no longer sign anyone in.',
+  'issuer-saved': 'Trusted issuer saved: its next tokens are checked and mapped this way.',
   'provider-saved': 'Company sign-in saved.',
   'provider-removed': 'Company sign-in removed: people no longer sign in at their company IdP.',
   'apikey-created': 'API key created.',

@@ -7,15 +7,34 @@ import { Undocumented } from '../common/openapi';
 import { LoadsSession } from '../common/route-protection';
 import { PutUpstreamProviderDto } from '../inbound/oidc-upstream/upstream-admin.controller';
 import { UpstreamProvidersService } from '../inbound/oidc-upstream/upstream-providers.service';
-import { CreateTrustedIssuerDto } from '../inbound/trusted-issuer/dto/trusted-issuer.dto';
+import { CreateTrustedIssuerDto, TRUSTED_ISSUER_DEFAULTS, UpdateTrustedIssuerDto } from '../inbound/trusted-issuer/dto/trusted-issuer.dto';
+import type { TrustedIssuer } from '../inbound/trusted-issuer/trusted-issuer.entity';
 import { TrustedIssuerError, TrustedIssuersService } from '../inbound/trusted-issuer/trusted-issuers.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConsoleCtx, ConsoleErrorFilter, ConsoleKit, formErrorFrom, pick, refusalStatus, validateAs } from './console-kit';
 import { confirmPanel, emptyForm, type FormState } from './views/forms';
-import { signInPage } from './views/sign-in';
+import { issuerEditPage, signInPage } from './views/sign-in';
 
 /** A checkbox sends "true" when ticked and nothing otherwise; the DTOs want a boolean. */
 const bool = (v: unknown): boolean => v === 'true';
+
+/** The trusted issuer's optional text fields: the claim mapping and the age limit (blank: the API's default). */
+const ISSUER_TEXT_FIELDS = ['claimEmail', 'claimFirstName', 'claimLastName', 'claimGroups', 'maxTokenAgeSeconds'];
+
+/**
+ * The form's values as the API's body: a blank optional field is left out (the default, as an
+ * API call without it), the age a number when it is one (else as typed, for the DTO's message).
+ */
+function issuerInput(values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...values };
+  for (const f of ISSUER_TEXT_FIELDS) {
+    const v = typeof out[f] === 'string' ? (out[f] as string).trim() : out[f];
+    if (v === '' || v === undefined) delete out[f];
+    else out[f] = v;
+  }
+  if (typeof out.maxTokenAgeSeconds === 'string' && /^\d{1,9}$/.test(out.maxTokenAgeSeconds)) out.maxTokenAgeSeconds = Number(out.maxTokenAgeSeconds);
+  return out;
+}
 
 /**
  * A tenant's sign-in sources: its trusted issuers (POST/DELETE /api/v1/tenants/:t/trusted-issuers)
@@ -45,16 +64,46 @@ export class ConsoleSignInController {
   async addIssuer(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
-    const typed = pick(req.body, ['issuer', 'audience', 'jitProvisioning'], ['algorithms']);
-    const values = { ...typed, jitProvisioning: bool(typed.jitProvisioning) };
-    const { value, errors } = await validateAs(CreateTrustedIssuerDto, values);
+    const typed = pick(req.body, ['issuer', 'audience', 'jitProvisioning', 'syncGroups', ...ISSUER_TEXT_FIELDS], ['algorithms']);
+    const values = { ...typed, jitProvisioning: bool(typed.jitProvisioning), syncGroups: bool(typed.syncGroups) };
+    const { value, errors } = await validateAs(CreateTrustedIssuerDto, issuerInput(values));
     if (errors) return this.render(ctx, 400, tenantId, { issuer: { values, errors } });
     try {
       await this.issuers.create(ctx.meta, tenantId, value);
     } catch (e) {
-      return this.render(ctx, refusalStatus(e), tenantId, { issuer: formErrorFrom(e, values, ['issuer', 'audience', 'algorithms']) });
+      return this.render(ctx, refusalStatus(e), tenantId, { issuer: formErrorFrom(e, values, ['issuer', 'audience', 'algorithms', ...ISSUER_TEXT_FIELDS]) });
     }
     this.kit.redirect(ctx, `/console/tenants/${tenantId}/sign-in`, 'issuer-added');
+  }
+
+  @Get('issuers/:issuerId')
+  async showIssuer(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('issuerId') rawId: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res);
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    const issuer = await this.issuers.get(tenantId, uuidOrNotFound(rawId, TrustedIssuerError.NotFound));
+    await this.renderIssuer(ctx, 200, tenantId, issuer, emptyForm({
+      issuer: issuer.issuer, audience: issuer.audience, algorithms: issuer.algorithms, claimEmail: issuer.claimEmail, claimFirstName: issuer.claimFirstName,
+      claimLastName: issuer.claimLastName, claimGroups: issuer.claimGroups ?? '', maxTokenAgeSeconds: String(issuer.maxTokenAgeSeconds),
+      jitProvisioning: issuer.jitProvisioning, syncGroups: issuer.syncGroups,
+    }));
+  }
+
+  @Post('issuers/:issuerId')
+  async saveIssuer(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string, @Param('issuerId') rawId: string): Promise<void> {
+    const ctx = await this.kit.enter(req, res, { post: true });
+    const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
+    const issuer = await this.issuers.get(tenantId, uuidOrNotFound(rawId, TrustedIssuerError.NotFound));
+    const typed = pick(req.body, ['issuer', 'audience', 'jitProvisioning', 'syncGroups', ...ISSUER_TEXT_FIELDS], ['algorithms']);
+    const values = { ...typed, jitProvisioning: bool(typed.jitProvisioning), syncGroups: bool(typed.syncGroups) };
+    // The form shows every field: one left blank is the default again (the groups claim: not read).
+    const { value, errors } = await validateAs(UpdateTrustedIssuerDto, { ...TRUSTED_ISSUER_DEFAULTS, ...issuerInput(values) });
+    if (errors) return this.renderIssuer(ctx, 400, tenantId, issuer, { values, errors });
+    try {
+      await this.issuers.update(ctx.meta, tenantId, issuer.id, value);
+    } catch (e) {
+      return this.renderIssuer(ctx, refusalStatus(e), tenantId, issuer, formErrorFrom(e, values, ['issuer', 'audience', 'algorithms', ...ISSUER_TEXT_FIELDS]));
+    }
+    this.kit.redirect(ctx, `/console/tenants/${tenantId}/sign-in`, 'issuer-saved');
   }
 
   @Post('issuers/:issuerId/delete')
@@ -79,9 +128,11 @@ export class ConsoleSignInController {
   async putProvider(@Req() req: AuthenticatedRequest, @Res() res: Response, @Param('tenantId') raw: string): Promise<void> {
     const ctx = await this.kit.enter(req, res, { post: true });
     const tenantId = this.kit.scopedTenantId(ctx, raw, { operatorOnly: true });
-    const typed = pick(req.body, ['issuer', 'clientId', 'clientSecret', 'jitProvisioning']);
-    const shown = { issuer: typed.issuer, clientId: typed.clientId, jitProvisioning: typed.jitProvisioning };
-    const values: Record<string, unknown> = { ...typed, jitProvisioning: bool(typed.jitProvisioning) };
+    const typed = pick(req.body, ['issuer', 'clientId', 'clientSecret', 'claimGroups', 'jitProvisioning', 'syncGroups']);
+    const shown = { issuer: typed.issuer, clientId: typed.clientId, claimGroups: typed.claimGroups, jitProvisioning: typed.jitProvisioning, syncGroups: typed.syncGroups };
+    // The PUT replaces the provider: every field it keeps is on the form (a blank groups claim: not read).
+    const claimGroups = typeof typed.claimGroups === 'string' && typed.claimGroups.trim() ? typed.claimGroups.trim() : null;
+    const values: Record<string, unknown> = { ...typed, claimGroups, jitProvisioning: bool(typed.jitProvisioning), syncGroups: bool(typed.syncGroups) };
     // Write-only secret: left blank, the stored one is kept (resealed by the same PUT).
     if (!values.clientSecret) {
       const current = await this.providers.find(tenantId);
@@ -93,7 +144,7 @@ export class ConsoleSignInController {
     try {
       await this.providers.put(ctx.meta, tenantId, value);
     } catch (e) {
-      return this.render(ctx, refusalStatus(e), tenantId, { provider: formErrorFrom(e, shown, ['issuer', 'clientId', 'clientSecret']) });
+      return this.render(ctx, refusalStatus(e), tenantId, { provider: formErrorFrom(e, shown, ['issuer', 'clientId', 'clientSecret', 'claimGroups']) });
     }
     this.kit.redirect(ctx, `/console/tenants/${tenantId}/sign-in`, 'provider-saved');
   }
@@ -113,6 +164,11 @@ export class ConsoleSignInController {
     }
     await this.providers.remove(ctx.meta, tenantId);
     this.kit.redirect(ctx, path, 'provider-removed');
+  }
+
+  private async renderIssuer(ctx: ConsoleCtx, status: number, tenantId: string, issuer: TrustedIssuer, form: FormState): Promise<void> {
+    const tenant = await this.tenants.findById(tenantId);
+    this.kit.render(ctx, status, `Trusted issuer · ${tenant.name}`, 'tenants', issuerEditPage({ base: ctx.base, csrf: ctx.chrome.csrf, tenant, issuer, form }));
   }
 
   private async render(ctx: ConsoleCtx, status: number, tenantId: string, forms: { issuer?: FormState; provider?: FormState }): Promise<void> {

@@ -108,14 +108,13 @@ interface AuditEvents {
 }
 const HANDOFF_EVENTS: AuditEvents = { accepted: 'handoff.accepted', denied: 'handoff.denied', replay: 'handoff.replay' };
 /**
- * A company sign-in is a person signing in at our login page, not a host app handing one over:
- * it is audited as a login (`login.success`, refusals `login.upstream_denied` like the
- * callback's own), so the sign-in metrics, the console's sign-in chart and anyone reading
- * `login.*` see every sign-in once, whichever way the person came in (`details.source` says which).
+ * A company sign-in (a SignInSource) is a person signing in at our login page, not a host app
+ * handing one over: it is audited as a login (`login.success`, refusals `login.upstream_denied`
+ * like the callback's own), so the sign-in metrics, the console's sign-in chart and anyone
+ * reading `login.*` see every sign-in once, whichever way the person came in (`details.source`
+ * says which).
  */
-const EVENTS_OF: Record<string, AuditEvents> = {
-  oidc_upstream: { accepted: 'login.success', denied: 'login.upstream_denied', replay: 'login.upstream_denied' },
-};
+const LOGIN_EVENTS: AuditEvents = { accepted: 'login.success', denied: 'login.upstream_denied', replay: 'login.upstream_denied' };
 
 /**
  * Host-app hand-off (README, "Host-app hand-off"): a signed, single-use token becomes a
@@ -190,12 +189,19 @@ export class HandoffService {
   }
 
   /**
-   * The rest of a hand-off, once a source verified the token: also the end of an upstream
-   * sign-in (the ID token from the tenant's own IdP, verified with its nonce by the caller).
+   * The rest of a hand-off, once a source verified the token: also the end of a company
+   * sign-in (`as: 'login'`: e.g. the ID token from the tenant's own IdP, verified with its
+   * nonce by the caller), audited as a login.
    */
-  async signIn(input: Omit<HandoffInput, 'assertion'>, tenant: IdentifiedHandoff['tenant'], source: string, handoff: VerifiedHandoff): Promise<HandoffResult> {
+  async signIn(
+    input: Omit<HandoffInput, 'assertion'>,
+    tenant: IdentifiedHandoff['tenant'],
+    source: string,
+    handoff: VerifiedHandoff,
+    as: 'handoff' | 'login' = 'handoff',
+  ): Promise<HandoffResult> {
     const { meta } = input;
-    const events = EVENTS_OF[source] ?? HANDOFF_EVENTS;
+    const events = as === 'login' ? LOGIN_EVENTS : HANDOFF_EVENTS;
     const refuse = (reason: HandoffRefusal, tenantId: string | null, extra: Record<string, unknown> = {}) => this.refuse(input, reason, tenantId, extra, events);
     const jti = handoff.jti;
     if (tenant.disabled) return refuse('tenant_disabled', tenant.id, { jti });

@@ -1,4 +1,6 @@
 import type { Tenant } from '../tenants/tenant.entity';
+import type { Provider, Type } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import type { HandoffRefusal } from './handoff.errors';
 
 /** A check's outcome: a value, or the refusal (the audit reason) with details for the audit. */
@@ -60,3 +62,41 @@ export interface HandoffSource {
 
 /** The Nest token of the ordered list of hand-off sources (wired in inbound.module.ts). */
 export const HANDOFF_SOURCES = Symbol('HANDOFF_SOURCES');
+
+/**
+ * A way a person signs in at a login page (not a host app's hand-off): the tenant's own
+ * identity provider (a folder such as `oidc-upstream/`), or our password form (`password/`).
+ * Home-realm discovery (`/login/company`, sign-in-sources.ts) asks each in turn with the
+ * email and the tenant owning its domain; the first that takes it says where the browser goes.
+ */
+export interface SignInSource {
+  /** Its name: the session's `openedBy` and the audit's `source`. */
+  readonly source: string;
+  /** True when the tenant has an identity provider of this kind (its password setting applies only then). */
+  hasProvider(tenantId: string): Promise<boolean>;
+  /**
+   * Where the browser goes to sign in with this email (`tenantId`: the tenant owning its
+   * domain, or null), or null when this source does not take it. May set cookies on `res`
+   * (e.g. a flow's state). Throws a refusal (a DomainError, audited) when it takes it but cannot start.
+   */
+  begin(who: { email: string; tenantId: string | null; next: string | null }, req: Request, res: Response): Promise<string | null>;
+  /** A link to sign out at the identity provider too, for a session this source opened; null when it has none. */
+  endSession(tenantId: string): Promise<{ url: string; name: string } | null>;
+}
+
+/** The Nest token of the ordered list of sign-in sources (wired in inbound.module.ts from sources.ts). */
+export const SIGN_IN_SOURCES = Symbol('SIGN_IN_SOURCES');
+
+/**
+ * An inbound identity source: one folder of src/inbound, listed in sources.ts. Its providers
+ * and controllers join the inbound module; its hand-off source (a token the hand-off endpoints
+ * take) and its sign-in source (where home-realm discovery sends a person) are asked in the
+ * list's order.
+ */
+export interface InboundSourceFolder {
+  name: string;
+  providers: Provider[];
+  controllers: Type<unknown>[];
+  handoff?: Type<HandoffSource>;
+  signIn?: Type<SignInSource>;
+}

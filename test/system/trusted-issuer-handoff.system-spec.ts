@@ -1,12 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { OidcIssuers } from '../../src/inbound/oidc-issuers';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
-import { FakeMetabase, startFakeMetabase } from '../fakes/metabase';
+import { FakeMetabase, MiniBrowser, startFakeMetabase } from '../fakes/metabase';
 import { createTestApp, TestApp } from '../setup/app';
 import { issuerKey, OidcProviderProcess, startOidcProvider } from '../support/oidc-provider';
 
@@ -18,6 +20,9 @@ import { issuerKey, OidcProviderProcess, startOidcProvider } from '../support/oi
  */
 const MB_SECRET = 'mb-jwt-secret-for-trusted-issuer-tests-0123';
 const CLIENT_ID = 'host-app';
+const HOST_APP_SECRET = 'host-app-client-secret-0123456789abcdef';
+/** The host app's own redirect URI at its provider (never fetched: the test reads the code off the redirect). */
+const HOST_APP_CALLBACK = 'http://127.0.0.1:9/callback';
 
 describe('hand-off with a trusted issuer (oidc-provider)', () => {
   let t: TestApp;
@@ -29,7 +34,11 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
   let tenant: { id: string; slug: string };
 
   beforeAll(async () => {
-    [op, other] = await Promise.all([startOidcProvider(), startOidcProvider()]);
+    [op, other] = await Promise.all([
+      // The host app is a client of its provider: it signs its users in there and holds their ID tokens.
+      startOidcProvider({ clients: [{ client_id: CLIENT_ID, client_secret: HOST_APP_SECRET, redirect_uris: [HOST_APP_CALLBACK], grant_types: ['authorization_code'], response_types: ['code'] }] }),
+      startOidcProvider(),
+    ]);
     t = await createTestApp();
     const base = await t.listen();
     mb = await startFakeMetabase({ jwtSecret: MB_SECRET, idpUri: `${base}/sso/mb-ti` });
@@ -61,6 +70,13 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
   const idToken = (claims: Record<string, unknown> = {}, p: OidcProviderProcess = op, opts: Parameters<OidcProviderProcess['sign']>[1] = {}) =>
     p.sign({ sub: randomUUID(), aud: CLIENT_ID, iat: now(), exp: now() + 3600, email: `u-${randomUUID().slice(0, 8)}@host.example`, ...claims }, opts);
   const post = (assertion: string) => request(t.http).post(`/sso/${target.slug}?response=json`).type('form').send({ assertion });
+  /** As a browser submits the host app's form: answered by the hand-off fast path. */
+  const browserPost = (assertion: string) =>
+    request(t.http).post(`/sso/${target.slug}`).type('form').set('Accept', 'text/html').send({ assertion, return_to: '/dashboard/1' });
+  const fastPath = async (outcome: string) => {
+    const m = await t.app.get(MetricsService).registry.getSingleMetric('embed_idp_handoff_fast_path_total')!.get();
+    return m.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  };
   const sso = (assertion: string) => request(t.http).get(`/sso/${target.slug}`).query({ assertion, response: 'json' });
 
   describe('admin API (global key only)', () => {
@@ -110,10 +126,83 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
       expect(accepted.details).toMatchObject({ email, source: 'trusted_issuer', created: true });
     });
 
-    it('at /login/handoff too: opens a session and goes to next', async () => {
+    it('an ID token oidc-provider issued to the host app (authorization code + PKCE, no jti) hands off as it is, once', async () => {
+      const email = `real-${randomUUID().slice(0, 8)}@host.example`;
+      // The host app signs its user in at its provider (the provider's development login page).
+      const verifier = randomUUID() + randomUUID();
+      const authorize = new URL(`${op.issuer}/auth`);
+      authorize.search = new URLSearchParams({
+        response_type: 'code', client_id: CLIENT_ID, redirect_uri: HOST_APP_CALLBACK, scope: 'openid email profile', state: 's', nonce: randomUUID(),
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      }).toString();
+      const b = new MiniBrowser();
+      let hop = await b.get(authorize.toString());
+      for (let i = 0; i < 12 && !hop.location?.startsWith(HOST_APP_CALLBACK); i++) {
+        if (hop.status >= 300 && hop.status < 400) {
+          hop = await b.get(new URL(hop.location!, hop.url).toString());
+          continue;
+        }
+        expect(hop.status).toBe(200);
+        const action = new URL(/<form[^>]*action="([^"]+)"/.exec(hop.text)![1].replace(/&amp;/g, '&'), hop.url).toString();
+        const prompt = /name="prompt" value="(\w+)"/.exec(hop.text)![1];
+        hop = await b.post(action, prompt === 'login' ? { prompt, login: email, password: 'anything' } : { prompt });
+      }
+      const code = new URL(hop.location!).searchParams.get('code')!;
+      const tokens = await fetch(((await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string }).token_endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${HOST_APP_SECRET}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: HOST_APP_CALLBACK, code_verifier: verifier }).toString(),
+      });
+      expect(tokens.status).toBe(200);
+      const { id_token: idTokenIssued } = (await tokens.json()) as { id_token: string };
+      expect(decodeJwt(idTokenIssued)).toMatchObject({ iss: op.issuer, aud: CLIENT_ID, email, email_verified: true });
+      expect(decodeJwt(idTokenIssued).jti).toBeUndefined();
+
+      // The host app hands it to us, as a browser's form post.
+      const res = await browserPost(idTokenIssued);
+      expect(res.status).toBe(302);
+      expect(res.headers.location).toMatch(new RegExp(`^${mb.url}/auth/sso\\?jwt=`));
+      const [accepted] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'handoff.accepted' ORDER BY id DESC LIMIT 1`);
+      expect(accepted.details).toMatchObject({ email, source: 'trusted_issuer', created: true, jti: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+      expect(await count(`SELECT count(*) AS n FROM users WHERE tenant_id = $1 AND email = $2`, [tenant.id, email])).toBe(1);
+      // Accepted once: by its hash, as it has no jti.
+      const again = await post(idTokenIssued);
+      expect({ status: again.status, error: again.body.error }).toEqual({ status: 401, error: 'replay' });
+    });
+
+    it('stays accepted once when the issuer is deleted and added again (a new row): jti and hash are the issuer\'s, not the row\'s', async () => {
+      const tn = await makeTenant(t.ds);
+      await grantAccess(t.ds, tn.id, target.id);
+      const aud = `readd-${randomUUID().slice(0, 8)}`;
+      const add = async () =>
+        (await request(t.http).post(`/api/v1/tenants/${tn.id}/trusted-issuers`).set(admin()).send({ issuer: op.issuer, audience: aud, jitProvisioning: true }).expect(201)).body.id as string;
+      const first = await add();
+      const withJti = await idToken({ aud, jti: randomUUID() });
+      const withoutJti = await idToken({ aud });
+      expect((await post(withJti)).status).toBe(200);
+      expect((await post(withoutJti)).status).toBe(200);
+      await request(t.http).delete(`/api/v1/tenants/${tn.id}/trusted-issuers/${first}`).set(admin()).expect(204);
+      expect(await add()).not.toBe(first);
+      for (const token of [withJti, withoutJti]) {
+        const again = await post(token);
+        expect({ status: again.status, error: again.body.error }).toEqual({ status: 401, error: 'replay' });
+      }
+    });
+
+    it('at /login/handoff too (POST and GET): opens a session and goes to next', async () => {
       const res = await request(t.http).post('/login/handoff').type('form').send({ assertion: await idToken(), next: '/account' });
       expect(res.status).toBe(303);
       expect(res.headers.location).toMatch(/\/account$/);
+      expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
+      const viaLink = await request(t.http).get('/login/handoff').query({ assertion: await idToken(), next: '/account' });
+      expect(viaLink.status).toBe(303);
+      expect(String(viaLink.headers['set-cookie'])).toContain('eidp_session=');
+    });
+
+    it('at GET /sso/<target>?assertion= too: signs in and answers the Metabase JWT', async () => {
+      const res = await sso(await idToken());
+      expect(res.status).toBe(200);
+      expect(res.body.jwt).toEqual(expect.any(String));
       expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
     });
 
@@ -180,7 +269,100 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
         expect((await lastDenial()).details.reason).toBe(c.reason);
         expect(await count(`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM issued_tokens) AS n`)).toBe(before);
       });
+      // A browser's form post is answered by the hand-off fast path (in front of Express):
+      // the same rule refuses it, audited the same, nothing created.
+      it(`${c.name}, posted by a browser (the hand-off fast path)`, async () => {
+        const before = await count(`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM issued_tokens) AS n`);
+        const handedOver = await fastPath('handed_over');
+        const res = await browserPost(await c.build());
+        expect(res.status).toBe(c.status ?? 401);
+        expect(res.headers['content-type']).toMatch(/^text\/html/);
+        expect(res.headers['set-cookie']).toBeUndefined();
+        expect(await fastPath('handed_over')).toBe(handedOver + 1);
+        expect((await lastDenial()).details.reason).toBe(c.reason);
+        expect(await count(`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM issued_tokens) AS n`)).toBe(before);
+      });
     }
+  });
+
+  describe('posted by a browser: the hand-off fast path applies every rule to a trusted issuer\'s token', () => {
+    it('signs in (JIT, mapped groups) and goes to Metabase; the same token again is a replay', async () => {
+      const email = `fast-${randomUUID().slice(0, 8)}@host.example`;
+      const token = await idToken({ email, app_metadata: { groups: ['analysts'] } });
+      const answered = await fastPath('answered');
+      const res = await browserPost(token);
+      expect(res.status).toBe(302);
+      expect(res.headers.location).toMatch(new RegExp(`^${mb.url}/auth/sso\\?jwt=`));
+      expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
+      expect(await fastPath('answered')).toBe(answered + 1);
+      const [accepted] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'handoff.accepted' ORDER BY id DESC LIMIT 1`);
+      expect(accepted.details).toMatchObject({ email, source: 'trusted_issuer', created: true, target: target.slug });
+      const [user] = await t.ds.query(`SELECT id FROM users WHERE tenant_id = $1 AND email = $2`, [tenant.id, email]);
+      expect(await t.ds.query(`SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = $1`, [user.id])).toEqual([{ name: 'analysts' }]);
+
+      const again = await browserPost(token);
+      expect(again.status).toBe(401);
+      expect(again.headers['set-cookie']).toBeUndefined();
+      expect((await lastDenial()).type).toBe('handoff.replay');
+    });
+
+    it.each([
+      ['an email whose identity another tenant owns on this BI instance', 409, 'identity_conflict', 'identity_owned_elsewhere'],
+      ['JIT for an email in a domain another tenant owns', 409, 'email_domain_owned', 'email_domain_owned'],
+      ['a tenant without access to the target', 403, 'no_access', 'no_access'],
+    ])('%s: refused as for an HS256 assertion, nothing created, the token spent', async (what, status, code, reason) => {
+      const tn = await makeTenant(t.ds);
+      const owner = await makeTenant(t.ds);
+      const aud = `own-${randomUUID().slice(0, 8)}`;
+      await request(t.http).post(`/api/v1/tenants/${tn.id}/trusted-issuers`).set(admin()).send({ issuer: op.issuer, audience: aud, jitProvisioning: true }).expect(201);
+      let email = `person-${randomUUID().slice(0, 8)}@host.example`;
+      if (code !== 'no_access') await grantAccess(t.ds, tn.id, target.id);
+      if (code === 'identity_conflict') {
+        await t.ds.query(`INSERT INTO bi_identities (instance, email, tenant_id, claimed_via) VALUES ($1, $2, $3, 'user')`, [new URL(mb.url).origin, email, owner.id]);
+      }
+      if (code === 'email_domain_owned') {
+        const domain = `${owner.slug}-owned.example`;
+        await t.ds.query(`INSERT INTO email_domains (domain, tenant_id) VALUES ($1, $2)`, [domain, owner.id]);
+        email = `someone@${domain}`;
+      }
+      const token = await idToken({ aud, email });
+      const res = await browserPost(token);
+      expect({ what, status: res.status }).toEqual({ what, status });
+      expect(res.text).toContain(`${status} ${code}`);
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(await count(`SELECT count(*) AS n FROM users WHERE tenant_id = $1`, [tn.id])).toBe(0);
+      expect(await count(`SELECT count(*) AS n FROM sessions WHERE tenant_id = $1`, [tn.id])).toBe(0);
+      const [denied] = await t.ds.query(`SELECT tenant_id, details FROM audit_events WHERE type = 'handoff.denied' ORDER BY id DESC LIMIT 1`);
+      expect({ tenant: denied.tenant_id, reason: denied.details.reason }).toEqual({ tenant: tn.id, reason });
+      // Presented and refused after its id was taken: never usable later.
+      const again = await post(token);
+      expect({ status: again.status, error: again.body.error }).toEqual({ status: 401, error: 'replay' });
+    });
+
+    it('with JIT off, an unknown email is refused (unknown_user) and nothing is created; a known one signs in and its groups are synced', async () => {
+      const tn = await makeTenant(t.ds);
+      await grantAccess(t.ds, tn.id, target.id, { groupMappings: { analysts: ['Analysts'] } });
+      await ensureGroup(t.ds, tn.id, 'analysts');
+      const aud = `no-jit-${randomUUID().slice(0, 8)}`;
+      await request(t.http)
+        .post(`/api/v1/tenants/${tn.id}/trusted-issuers`)
+        .set(admin())
+        .send({ issuer: op.issuer, audience: aud, claimGroups: 'app_metadata.groups', jitProvisioning: false, syncGroups: true })
+        .expect(201);
+      const stranger = `stranger-${randomUUID().slice(0, 8)}@host.example`;
+      const [handedOver, answered] = [await fastPath('handed_over'), await fastPath('answered')];
+      const refused = await browserPost(await idToken({ aud, email: stranger }));
+      expect(refused.status).toBe(403);
+      expect(await fastPath('handed_over')).toBe(handedOver + 1);
+      expect((await lastDenial()).details).toMatchObject({ reason: 'unknown_user', email: stranger });
+      expect(await count(`SELECT count(*) AS n FROM users WHERE email = $1`, [stranger])).toBe(0);
+
+      const known = await makeUser(t.ds, tn.id, { email: `known-${randomUUID().slice(0, 8)}@host.example` });
+      const res = await browserPost(await idToken({ aud, email: known.email, app_metadata: { groups: ['analysts'] } }));
+      expect(res.status).toBe(302);
+      expect(await fastPath('answered')).toBe(answered + 1);
+      expect(await t.ds.query(`SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = $1`, [known.id])).toEqual([{ name: 'analysts' }]);
+    });
   });
 
   it('key rotation at the issuer (new kid): the JWKS is refetched once and the new key verifies', async () => {
@@ -207,23 +389,30 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
     expect(oidc.fetches - fetchesBefore).toBe(1);
   });
 
-  describe('an issuer whose JWKS endpoint misbehaves: bounded, refused, no crash', () => {
+  describe('an issuer whose JWKS endpoint (or discovery) misbehaves: bounded, refused, no crash', () => {
     let server: http.Server;
     let issuer: string;
-    let mode: 'hang' | 'huge' = 'hang';
+    let mode: 'hang' | 'huge' | 'discovery-hang' | 'discovery-huge' = 'hang';
+    let requests = 0;
     const key = issuerKey();
+    /** 5 MB of JSON (a valid start, then padding). */
+    const huge = (res: http.ServerResponse) => {
+      res.setHeader('content-type', 'application/json');
+      res.write('{"keys":[],"pad":"');
+      const chunk = 'x'.repeat(64 * 1024);
+      for (let i = 0; i < 80; i++) res.write(chunk);
+      res.end('"}');
+    };
     beforeAll(async () => {
       server = http.createServer((req, res) => {
+        requests++;
         if (req.url === '/.well-known/openid-configuration') {
+          if (mode === 'discovery-hang') return;
+          if (mode === 'discovery-huge') return huge(res);
           res.setHeader('content-type', 'application/json');
           res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks-${mode}` }));
         } else if (req.url === '/jwks-huge') {
-          res.setHeader('content-type', 'application/json');
-          // 5 MB of JSON (a valid start, then padding).
-          res.write('{"keys":[],"pad":"');
-          const chunk = 'x'.repeat(64 * 1024);
-          for (let i = 0; i < 80; i++) res.write(chunk);
-          res.end('"}');
+          huge(res);
         }
         // /jwks-hang: never answers.
       });
@@ -235,8 +424,9 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
       await new Promise((r) => server.close(r));
     });
 
-    for (const m of ['hang', 'huge'] as const) {
-      it(`${m === 'hang' ? 'a JWKS that never answers times out' : 'a 5 MB JWKS is cut off'}: 503 issuer_unavailable, and the service still answers`, async () => {
+    const what = { hang: 'a JWKS that never answers times out', huge: 'a 5 MB JWKS is cut off', 'discovery-hang': 'a discovery document that never comes times out', 'discovery-huge': 'a 5 MB discovery document is cut off' };
+    for (const m of ['hang', 'huge', 'discovery-hang', 'discovery-huge'] as const) {
+      it(`${what[m]}: 503 issuer_unavailable, the issuer not asked again for a while, and the service still answers`, async () => {
         mode = m;
         const tn = await makeTenant(t.ds);
         const aud = `aud-${m}`;
@@ -249,6 +439,10 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
         expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'issuer_unavailable' });
         expect(Date.now() - started).toBeLessThan(8000);
         expect((await lastDenial()).details.reason).toBe('issuer_unavailable');
+        // Right after the failure: refused without asking the issuer (a broken issuer is not hammered).
+        const asked = requests;
+        const again = await post(await new SignJWT({ iss: issuer, aud, email: 'y@host.example' }).setProtectedHeader({ alg: 'RS256', kid: k.kid }).setIssuedAt().setExpirationTime('1m').sign(k.privateKey));
+        expect({ status: again.status, error: again.body.error, asked: requests - asked }).toEqual({ status: 503, error: 'issuer_unavailable', asked: 0 });
         await request(t.http).get('/health/ready').expect(200);
         // Clean up: the next mode uses the same issuer URL.
         await t.ds.query(`DELETE FROM trusted_issuers WHERE tenant_id = $1`, [tn.id]);

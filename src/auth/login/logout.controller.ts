@@ -71,7 +71,7 @@ export class LogoutController {
       // The signed-out page in the look of the tenant the visitor was signed in to.
       tenant ? this.tenants.brandFor({ id: tenant.id }) : null,
       // A session company sign-in opened: the IdP's own session lives on (RP-Initiated Logout 1.0).
-      ended?.openedBy === 'oidc_upstream' && this.companySignIn ? this.companySignIn.endSession(ended.tenantId) : null,
+      ended && this.companySignIn ? this.companySignIn.endSession(ended.tenantId, ended.openedBy) : null,
     ]);
     if (target && !biUrls.length && !idpLogout) {
       res.set('Cache-Control', 'no-store').redirect(303, target);

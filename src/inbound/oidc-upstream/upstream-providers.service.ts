@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
-import type { CompanySignIn } from '../../auth/company-sign-in';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
 import { badRequest, notFound } from '../../common/errors';
@@ -24,7 +23,7 @@ export type UpstreamProviderView = Omit<UpstreamProvider, 'clientSecretEnc' | 't
 
 /** A tenant's own OpenID Connect provider (admin API, global key only). The client secret is write-only. */
 @Injectable()
-export class UpstreamProvidersService implements CompanySignIn {
+export class UpstreamProvidersService {
   private readonly production: boolean;
 
   constructor(

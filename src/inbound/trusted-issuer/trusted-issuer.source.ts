@@ -61,13 +61,16 @@ export class TrustedIssuerHandoffSource implements HandoffSource {
           const rawEmail = claimAt(claims, row.claimEmail);
           const jti = typeof claims.jti === 'string' && claims.jti && claims.jti.length <= MAX_JTI_KEPT ? claims.jti : null;
           // Accepted once: by jti when the issuer sets one, else by the token's own hash (ID
-          // tokens often have no jti), on the consumed ids' (tenant, id) key, per issuer.
+          // tokens often have no jti), on the consumed ids' (tenant, id) key, per issuer: a jti
+          // is unique per issuer (RFC 7519 §4.1.7). Keyed by the issuer URL, not by its row,
+          // so a token spent before the issuer was deleted and added again stays spent.
           const id = jti ?? `sha256:${createHash('sha256').update(token.raw).digest('hex')}`;
+          const issuerKey = createHash('sha256').update(row.issuer).digest('hex').slice(0, 32);
           const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : (claims.iat as number);
           return {
             ok: true,
             value: {
-              onceKey: `oidc:${row.id}:${id}`,
+              onceKey: `oidc:${issuerKey}:${id}`,
               jti: id,
               // No longer acceptable after whichever comes first: exp (with the skew), or the age limit.
               exp: Math.min((claims.exp as number) + CLOCK_SKEW_SECONDS, authTime + row.maxTokenAgeSeconds),

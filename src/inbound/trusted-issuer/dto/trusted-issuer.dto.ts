@@ -8,6 +8,8 @@ const CLAIM = /^[^\s]{1,200}$/;
 const claimMessage = (field: string) => `${field} must be a claim name or dotted path (1-200 characters, no spaces)`;
 export const MIN_TOKEN_AGE = 30;
 export const MAX_TOKEN_AGE = 86_400;
+/** What a field left out is (the trusted_issuers columns' defaults). */
+export const TRUSTED_ISSUER_DEFAULTS = { claimEmail: 'email', claimFirstName: 'given_name', claimLastName: 'family_name', claimGroups: null, maxTokenAgeSeconds: 300 } as const;
 
 /** The fields with defaults, optional on create and on update. */
 class TrustedIssuerSettingsDto {
