@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { makeTenant } from '../factories';
+import request from 'supertest';
+import { makeApiKey, makeTenant, makeUser } from '../factories';
 import { MailService } from '../../src/mail/mail.service';
 import { MailContent } from '../../src/mail/mail-render';
 import { createTestApp, TestApp } from '../setup/app';
+import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
 import { TestSmtp } from '../support/smtp';
 
 /** The outbox and its worker against a real SMTP server (smtp-server) and real Postgres. */
@@ -120,5 +122,64 @@ describe('mail without SMTP_URL outside production: the outbox', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('mail in production without SMTP_URL: off, and said so', () => {
+  const OP_EMAIL = 'op@platform.example';
+  const OP_PASSWORD = 'operator password 0001';
+  let t: TestApp;
+  let key: string;
+  let tenant: { id: string; slug: string };
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      env: { NODE_ENV: 'production', PUBLIC_URL: 'https://idp.example.com', LOG_LEVEL: 'silent', SMTP_URL: undefined, BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD },
+    });
+    key = await makeApiKey(t.ds);
+    tenant = await makeTenant(t.ds, { name: 'Acme' });
+  });
+  afterAll(() => t.close());
+
+  const outbox = async () => Number((await t.ds.query(`SELECT count(*)::int AS n FROM mail_outbox`))[0].n);
+
+  it('an invitation returns its link to the operator (API), which works; nothing is queued', async () => {
+    expect(t.app.get(MailService).mode).toBe('off');
+    const res = await request(t.http).post(`/api/v1/tenants/${tenant.id}/invitations`).set('Authorization', `Bearer ${key}`).send({ email: 'ada@acme.test' }).expect(201);
+    expect(res.body).toMatchObject({ email: 'ada@acme.test', delivery: 'link' });
+    expect(res.body.link).toMatch(/^https:\/\/idp\.example\.com\/account\/invitation\?token=[A-Za-z0-9_-]{43}$/);
+    const page = await request(t.http).get(new URL(res.body.link).pathname + new URL(res.body.link).search).expect(200);
+    expect(page.text).toContain('Set your password');
+    expect(await outbox()).toBe(0);
+    // Not stored in clear: only its hash.
+    const [row] = await t.ds.query(`SELECT token_hash FROM account_links WHERE id = $1`, [res.body.id]);
+    expect(row.token_hash).not.toContain(new URL(res.body.link).searchParams.get('token'));
+  });
+
+  it('the console says there is no mail and shows the link once to copy', async () => {
+    const jar = new CookieJar();
+    expect((await signIn(request(t.http), jar, { tenant: 'operators', email: OP_EMAIL, password: OP_PASSWORD })).status).toBe(303);
+    const page = jar.store(await jar.on(request(t.http).get(`/console/tenants/${tenant.id}/invitations`)).expect(200));
+    expect(page.text).toContain('No mail is set up on this service (SMTP_URL)');
+    const made = await jar.on(request(t.http).post(`/console/tenants/${tenant.id}/invitations`)).type('form').send({ _csrf: csrfFieldOf(page.text), email: 'grace@acme.test' });
+    expect(made.status).toBe(201);
+    expect(made.text).toContain('Invitation link for grace@acme.test');
+    expect(made.text).toMatch(/https:\/\/idp\.example\.com\/account\/invitation\?token=[A-Za-z0-9_-]{43}/);
+    const again = await jar.on(request(t.http).get(`/console/tenants/${tenant.id}/invitations`)).expect(200);
+    expect(again.text).not.toMatch(/invitation\?token=/);
+    expect(await outbox()).toBe(0);
+  });
+
+  it('"Forgot password?" says reset by email is not set up, and a post sends nothing', async () => {
+    await makeUser(t.ds, tenant.id, { email: 'known@acme.test', password: 'a bystander with a password of her own' });
+    const jar = new CookieJar();
+    const page = jar.store(await jar.on(request(t.http).get('/login/forgot')).expect(200));
+    expect(page.text).toContain('Password reset by email is not set up on this service');
+    expect(page.text).not.toContain('<form method="post" action="/login/forgot"');
+    const res = await jar.on(request(t.http).post('/login/forgot')).type('form').send({ _csrf: csrfFieldOf((await jar.on(request(t.http).get('/login')).expect(200)).text), tenant: tenant.slug, email: 'known@acme.test' });
+    expect(res.status).toBeLessThan(500);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await outbox()).toBe(0);
+    expect(await t.ds.query(`SELECT id FROM account_links WHERE purpose = 'password_reset'`)).toEqual([]);
   });
 });
