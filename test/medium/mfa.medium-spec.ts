@@ -6,6 +6,7 @@ import { MfaPruner } from '../../src/mfa/mfa-pruner';
 import { grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
+import { signAssertion } from '../support/handoff';
 
 const PASSWORD = 'correct horse battery staple';
 const MB_SECRET = 'mb-jwt-secret-for-tests-0123456789abcdef';
@@ -241,6 +242,21 @@ describe('two-step verification', () => {
     // Required and nothing left: the next sign-in sets one up.
     const jar = new CookieJar();
     expect((await password(jar, tenant, user)).headers.location).toBe('/login/mfa/setup');
+  });
+
+  it('a host-app hand-off skips our second step under a required policy (the host app signed the person in)', async () => {
+    const tenant = await tenantWith('required');
+    const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    await withTotp(user);
+    const secret = 'host-app-handoff-secret-0123456789abcdef';
+    await request(t.http).post(`/api/v1/tenants/${tenant.id}/handoff/secrets`).set('Authorization', `Bearer ${adminKey}`).send({ secret }).expect(201);
+    const res = await request(t.http).get(`/sso/${target.slug}?assertion=${signAssertion(secret, tenant.slug, { email: user.email })}`);
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toMatch(/\/auth\/sso\?jwt=/);
+    expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
+    expect(await tokensOf(user.id)).toBe(1);
+    // The password form of the same tenant still asks for the second step.
+    expect((await password(new CookieJar(), tenant, user)).headers.location).toBe('/login/mfa');
   });
 
   it('refuses a second-step form without the CSRF token or from another site, and keeps nothing', async () => {
