@@ -259,6 +259,24 @@ describe('two-step verification', () => {
     expect((await password(new CookieJar(), tenant, user)).headers.location).toBe('/login/mfa');
   });
 
+  it('the way on after setting a factor up stays on this service: another site\'s address is never linked to', async () => {
+    const tenant = await tenantWith('optional');
+    const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    const jar = new CookieJar();
+    expect((await password(jar, tenant, user)).headers.location).toBe('/account');
+    for (const evil of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
+      const page = jar.store(await jar.on(request(t.http).get(`/login/mfa/setup?done=passkey&continue=${encodeURIComponent(evil)}`)).expect(200));
+      expect(page.text).not.toContain('evil.example');
+      expect(page.text).not.toContain('javascript:');
+      const codes = await jar.on(request(t.http).post('/login/mfa/setup/recovery-codes')).type('form').send({ _csrf: csrfFieldOf(page.text), continue: evil });
+      expect(codes.status).toBe(200);
+      expect(codes.text).not.toContain('evil.example');
+      expect(codes.text).toContain('href="/login/mfa/setup"');
+    }
+    const ok = jar.store(await jar.on(request(t.http).get(`/login/mfa/setup?done=passkey&continue=${encodeURIComponent('/sso/mb?return_to=%2Fd%2F1')}`)).expect(200));
+    expect(ok.text).toContain('href="/sso/mb?return_to=%2Fd%2F1">Continue</a>');
+  });
+
   it('refuses a second-step form without the CSRF token or from another site, and keeps nothing', async () => {
     const tenant = await tenantWith('optional');
     const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });

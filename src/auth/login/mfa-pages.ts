@@ -77,6 +77,8 @@ export interface SetupView {
   recoveryCodesLeft: number;
   error?: string;
   notice?: string;
+  /** Where a sign-in that just set its first factor up was going (a safe local path): the way on. */
+  continueTo?: string;
 }
 
 /** Setting up and managing factors (the account's "Two-step verification"). */
@@ -117,9 +119,10 @@ ${!v.enrolling &&
 <p>${v.recoveryCodesLeft} of 10 unused. Each signs you in once when you cannot use your other factors.</p>
 <form method="post" action="${v.basePath}/login/mfa/setup/recovery-codes">
 <input type="hidden" name="${CSRF_FIELD}" value="${v.csrf}">
+${v.continueTo && html`<input type="hidden" name="continue" value="${v.continueTo}">`}
 <button type="submit"${v.recoveryCodesLeft ? html` class="secondary"` : ''}>${v.recoveryCodesLeft ? 'Make new recovery codes (the old ones stop working)' : 'Make recovery codes'}</button>
 </form>
-<p><a href="${v.basePath}/account">Back to your account</a></p>`}
+${v.continueTo ? html`<ul class="actions"><li><a class="button" href="${v.continueTo}">Continue</a></li></ul>` : html`<p><a href="${v.basePath}/account">Back to your account</a></p>`}`}
 ${v.enrolling && html`<p><a href="${v.basePath}/logout">Cancel and sign out</a></p>`}
 ${supportLine(v.brand)}`,
     scripts: MFA_SCRIPTS(v.basePath),
