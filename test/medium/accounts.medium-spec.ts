@@ -3,6 +3,7 @@ import { makeApiKey, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
 import { linkIn, TestSmtp } from '../support/smtp';
+import { RESET_IP_LIMIT } from '../../src/auth/accounts/accounts.service';
 
 /**
  * Invitations, password resets and changes end to end over HTTP, every mail received by a real
@@ -320,5 +321,28 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
       expect(res.status).toBe(400);
       expect(res.text).toContain('This form expired');
     });
+  });
+});
+
+describe('"Forgot password?" per IP', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // TRUST_PROXY: each request names its client address (X-Forwarded-For).
+    t = await createTestApp({ env: { TRUST_PROXY: 'loopback', SMTP_URL: undefined } });
+  });
+  afterAll(() => t.close());
+
+  it(`counts every request of an IP, whatever the account: over ${RESET_IP_LIMIT} an hour, a 429 for that IP only`, async () => {
+    const tenant = await makeTenant(t.ds);
+    const from = async (ip: string, email: string) => {
+      const jar = new CookieJar();
+      const page = jar.store(await jar.on(request(t.http).get('/login/forgot').set('X-Forwarded-For', ip)).expect(200));
+      return jar.on(request(t.http).post('/login/forgot').set('X-Forwarded-For', ip)).type('form').send({ _csrf: csrfFieldOf(page.text), tenant: tenant.slug, email });
+    };
+    for (let i = 0; i < RESET_IP_LIMIT; i++) expect((await from('203.0.113.7', `someone${i}@acme.test`)).status).toBe(200);
+    const over = await from('203.0.113.7', 'one-more@acme.test');
+    expect(over.status).toBe(429);
+    expect(over.headers['retry-after']).toBeDefined();
+    expect((await from('203.0.113.8', 'one-more@acme.test')).status).toBe(200);
   });
 });
