@@ -6,7 +6,7 @@ import { sendPage } from '../../common/look';
 import { Undocumented } from '../../common/openapi';
 import { basePathOf } from '../../common/redirects';
 import { requestMeta } from '../../common/request-meta';
-import { LoadsSession, Public } from '../../common/route-protection';
+import { LoadsSession, Public, SESSION_COOKIE } from '../../common/route-protection';
 import { crossSiteMessage, crossSiteSource } from '../../common/same-origin';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
@@ -19,6 +19,7 @@ import { SessionsService } from '../sessions.service';
 import { AccountsService } from './accounts.service';
 import { changePasswordForm, forgotPage, messagePage, setPasswordPage } from './account-pages';
 import { accountPage } from '../login/pages';
+import { setPendingCookie } from '../login/mfa.controller';
 
 type Body = Record<string, unknown>;
 const str = (v: unknown, max: number): string | null => (typeof v === 'string' && v.length <= max ? v : null);
@@ -184,11 +185,17 @@ export class AccountsController {
     if (password !== confirm) return again(400, 'Check the fields below.', { confirm: 'The two passwords are not the same.' });
     let result;
     try {
-      result = await this.accounts.useLink(requestMeta(req), token, purpose, password);
+      result = await this.accounts.useLink(requestMeta(req), token, purpose, password, SessionsService.idFromCookie((req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE]));
     } catch (e) {
       if (e instanceof DomainError && e.code === 'link_invalid') return this.linkInvalid(res, purpose);
       if (e instanceof DomainError && e.status < 500) return again(e.status, 'Your password was not set.', { password: capitalise(e.message) });
       throw e;
+    }
+    if (result.pending) {
+      // The tenant asks for a second step: the password is set, the sign-in waits for it.
+      setPendingCookie(res, this.sessions, this.app.secureCookies, result.pending.token);
+      res.set('Cache-Control', 'no-store').redirect(303, `${this.base}/login/mfa${result.pending.step === 'enrol' ? '/setup' : ''}`);
+      return;
     }
     if (result.session) {
       // Signed in: the session the browser came with (if any) was another one; it is replaced.

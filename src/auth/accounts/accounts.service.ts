@@ -8,6 +8,7 @@ import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
 import { randomToken, sha256Hex } from '../../crypto/tokens';
 import { MailService } from '../../mail/mail.service';
+import { MfaService } from '../../mfa/mfa.service';
 import { TenantsService } from '../../tenants/tenants.service';
 import type { UserRole } from '../../users/user.entity';
 import { PasswordsService } from '../../users/passwords.service';
@@ -89,6 +90,7 @@ export class AccountsService {
     private readonly audit: AuditService,
     private readonly mail: MailService,
     private readonly throttle: LoginThrottleService,
+    private readonly mfa: MfaService,
     @InjectConfig('app') private readonly app: Config<'app'>,
   ) {}
 
@@ -173,11 +175,21 @@ export class AccountsService {
    * the login lockout of the account is cleared. An invitation also starts a session here:
    * the caller sets its cookie.
    */
-  async useLink(meta: RequestMeta, token: unknown, purpose: AccountLinkPurpose, password: string): Promise<{ owner: LinkOwner; session: { token: string } | null }> {
+  async useLink(
+    meta: RequestMeta,
+    token: unknown,
+    purpose: AccountLinkPurpose,
+    password: string,
+    previousSessionId: string | null = null,
+  ): Promise<{ owner: LinkOwner; session: { token: string } | null; pending: { token: string; step: 'verify' | 'enrol' } | null }> {
     const owner = await this.linkOwner(token, purpose);
     // The policy refuses before the link is spent: a weak password leaves it usable.
     const passwordHash = await this.users.hashChecked(owner.tenantId, owner.userId, password);
-    const session = await this.dataSource.transaction(async (m) => {
+    // An invitation signs the person in like a password does, so under a tenant's two-step
+    // policy it stops where the password form does: a pending sign-in that must set a factor
+    // up (or give one) before any session, hence any SSO token, exists.
+    const step = purpose === 'invitation' ? await this.mfa.secondStepFor((await this.tenants.findById(owner.tenantId)).mfaPolicy, owner.userId) : 'none';
+    const signedIn = await this.dataSource.transaction(async (m) => {
       const [spent] = (await m.query(
         `UPDATE account_links SET used_at = now()
           WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now() RETURNING id`,
@@ -192,12 +204,20 @@ export class AccountsService {
       const actor = { ...meta, actor: `user:${owner.userId}` };
       const type = purpose === 'invitation' ? 'invitation.accepted' : 'password_reset.completed';
       await this.audit.record(actor, { type, tenantId: owner.tenantId, details: { userId: owner.userId, email: owner.email, linkId: owner.linkId, sessionsEnded } }, m);
-      if (purpose !== 'invitation') return null;
+      if (purpose !== 'invitation') return { session: null, pending: null };
+      if (step !== 'none') {
+        const pendingToken = await this.mfa.createPending(
+          { userId: owner.userId, tenantId: owner.tenantId, accountKey: LoginThrottleService.accountKey({ id: owner.tenantId }, owner.tenantSlug, owner.email), purpose: step, next: null, previousSessionId },
+          m,
+        );
+        await this.audit.record(actor, { type: 'login.second_step', tenantId: owner.tenantId, details: { userId: owner.userId, email: owner.email, step, via: 'invitation' } }, m);
+        return { session: null, pending: { token: pendingToken, step } };
+      }
       const s = await this.sessions.create({ id: owner.userId, tenantId: owner.tenantId }, { ip: meta.ip, userAgent: null }, m);
       await this.audit.record(actor, { type: 'login.success', tenantId: owner.tenantId, details: { userId: owner.userId, email: owner.email, sessionId: s.id, via: 'invitation' } }, m);
-      return { token: s.token };
+      return { session: { token: s.token }, pending: null };
     });
-    return { owner, session };
+    return { owner, ...signedIn };
   }
 
   /**
