@@ -151,6 +151,34 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
       expect(await t.ds.query(`SELECT id FROM users WHERE tenant_id = $1`, [other.id])).toEqual([]);
     });
 
+    it('a tenant admin invites and withdraws in the console, for their own organization only', async () => {
+      const ADMIN_PASSWORD = 'quiet lanterns for the admin';
+      const admin = await makeUser(t.ds, tenant.id, { email: 'boss@acme.test', password: ADMIN_PASSWORD });
+      await t.ds.query(`UPDATE users SET role = 'tenant_admin' WHERE id = $1`, [admin.id]);
+      const jar = new CookieJar();
+      expect((await signIn(request(t.http), jar, { tenant: tenant.slug, email: 'boss@acme.test', password: ADMIN_PASSWORD })).status).toBe(303);
+      const page = jar.store(await jar.on(request(t.http).get(`/console/tenants/${tenant.id}/invitations`)).expect(200));
+      const before = smtp.received.length;
+      const sent = await jar.on(request(t.http).post(`/console/tenants/${tenant.id}/invitations`)).type('form').send({ _csrf: csrfFieldOf(page.text), email: 'console@acme.test', firstName: 'Con' });
+      expect(sent.status).toBe(303);
+      expect(sent.headers.location).toContain('done=invitation-sent');
+      const link = linkIn((await smtp.waitForTo('console@acme.test', before)).text);
+      const listed = await jar.on(request(t.http).get(`/console/tenants/${tenant.id}/invitations`)).expect(200);
+      expect(listed.text).toContain('console@acme.test');
+      const [open] = await t.ds.query(`SELECT l.id FROM account_links l JOIN users u ON u.id = l.user_id WHERE u.email = 'console@acme.test' AND l.revoked_at IS NULL`);
+      const withdrawn = await jar.on(request(t.http).post(`/console/tenants/${tenant.id}/invitations/${open.id}/revoke`)).type('form').send({ _csrf: csrfFieldOf(listed.text) });
+      expect(withdrawn.status).toBe(303);
+      expect((await setPassword(new CookieJar(), link, STRONG)).status).toBe(400);
+      const [ev] = await t.ds.query(`SELECT actor FROM audit_events WHERE type = 'invitation.revoked' AND details->>'invitationId' = $1`, [open.id]);
+      expect(ev.actor).toBe(`user:${admin.id}`);
+      // Another organization's invitations are not theirs.
+      const other = await makeTenant(t.ds);
+      expect([403, 404]).toContain((await jar.on(request(t.http).get(`/console/tenants/${other.id}/invitations`))).status);
+      const refused = await jar.on(request(t.http).post(`/console/tenants/${other.id}/invitations`)).type('form').send({ _csrf: csrfFieldOf(listed.text), email: 'x@acme.test' });
+      expect([403, 404]).toContain(refused.status);
+      expect(await t.ds.query(`SELECT id FROM users WHERE tenant_id = $1`, [other.id])).toEqual([]);
+    });
+
     it('refuses a malformed token or bad body in words', async () => {
       await request(t.http).get('/account/invitation?token=nope').expect(400);
       await request(t.http).get('/account/invitation').expect(400);
