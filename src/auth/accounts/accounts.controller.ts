@@ -91,6 +91,8 @@ export class AccountsController {
     const emailRaw = str(body.email, 254)?.trim() ?? '';
     const again = (status: number, error: string, errors: Record<string, string> = {}) =>
       sendPage(res, status, forgotPage({ basePath: this.base, csrf: this.csrf.forLoginForm(req, res), tenant: tenantRaw, email: emailRaw, error, errors, off: !this.accounts.resetsPossible }));
+    // No mail can carry a link (production without SMTP_URL): say so, whatever was posted.
+    if (!this.accounts.resetsPossible) return again(200, '');
     if (!this.csrf.verifyLoginForm(req, body[CSRF_FIELD])) return again(400, 'This form expired. Please try again.');
     const errors: Record<string, string> = {};
     if (!SLUG.test(tenantRaw)) errors.tenant = 'Enter your organization’s short name (letters, digits and dashes).';
