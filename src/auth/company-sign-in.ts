@@ -1,3 +1,5 @@
+import type { Tenant } from '../tenants/tenant.entity';
+
 /**
  * Contract between the front door (login/logout, src/auth) and the inbound module's company
  * sign-in, which provides it (token COMPANY_SIGN_IN, handed to LoginModule by AppModule) — so
@@ -13,4 +15,14 @@ export interface CompanySignIn {
    * RP-Initiated Logout 1.0), and a name for the IdP; null when it publishes none.
    */
   endSession(tenantId: string): Promise<{ url: string; name: string } | null>;
+}
+
+/**
+ * True when the tenant turned passwords off and has its own identity provider: no password
+ * signs its people in, and none is set for them (invitations, resets). Never for the
+ * operators' tenant: a broken provider must not lock the operators out of the console.
+ */
+export async function passwordsRefused(tenant: Pick<Tenant, 'id' | 'operator' | 'passwordSignIn'> | null, companySignIn: CompanySignIn | null | undefined): Promise<boolean> {
+  if (!tenant || tenant.operator || tenant.passwordSignIn || !companySignIn) return false;
+  return companySignIn.hasProvider(tenant.id);
 }

@@ -16,7 +16,7 @@ import { AuthenticatedRequest } from '../auth.decorators';
 import { AccountLinkPurpose } from '../account-link.entity';
 import { CSRF_FIELD, LoginCsrfService } from '../login/login-csrf.service';
 import { SessionsService } from '../sessions.service';
-import { AccountsService } from './accounts.service';
+import { AccountsError, AccountsService } from './accounts.service';
 import { changePasswordForm, forgotPage, messagePage, setPasswordPage } from './account-pages';
 import { accountPage } from '../login/pages';
 import { setPendingCookie } from '../login/mfa.controller';
@@ -160,10 +160,10 @@ export class AccountsController {
   private async showSetPassword(req: Request, res: Response, purpose: AccountLinkPurpose): Promise<void> {
     const token = (req.query as Body).token;
     const owner = await this.accounts.linkOwner(token, purpose).catch((e: unknown) => {
-      if (e instanceof DomainError && e.status === 400) return null;
+      if (e instanceof DomainError && (e.status === 400 || e.code === AccountsError.PasswordSignInOff)) return e;
       throw e;
     });
-    if (!owner) return this.linkInvalid(res, purpose);
+    if (owner instanceof DomainError) return this.linkRefused(res, purpose, owner);
     const brand = await this.tenants.brandFor({ id: owner.tenantId });
     sendPage(res, 200, setPasswordPage({ basePath: this.base, purpose, csrf: this.csrf.forLoginForm(req, res), token: token as string, email: owner.email, brand }));
   }
@@ -173,10 +173,10 @@ export class AccountsController {
     const body = (req.body ?? {}) as Body;
     const token = str(body.token, 100);
     const owner = await this.accounts.linkOwner(token, purpose).catch((e: unknown) => {
-      if (e instanceof DomainError && e.status === 400) return null;
+      if (e instanceof DomainError && (e.status === 400 || e.code === AccountsError.PasswordSignInOff)) return e;
       throw e;
     });
-    if (!owner) return this.linkInvalid(res, purpose);
+    if (owner instanceof DomainError) return this.linkRefused(res, purpose, owner);
     const brand = await this.tenants.brandFor({ id: owner.tenantId });
     const again = (status: number, error: string, errors: Record<string, string> = {}) =>
       sendPage(res, status, setPasswordPage({ basePath: this.base, purpose, csrf: this.csrf.forLoginForm(req, res), token: token!, email: owner.email, brand, error, errors }));
@@ -189,7 +189,7 @@ export class AccountsController {
     try {
       result = await this.accounts.useLink(requestMeta(req), token, purpose, password, SessionsService.idFromCookie((req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE]));
     } catch (e) {
-      if (e instanceof DomainError && e.code === 'link_invalid') return this.linkInvalid(res, purpose);
+      if (e instanceof DomainError && (e.code === AccountsError.LinkInvalid || e.code === AccountsError.PasswordSignInOff)) return this.linkRefused(res, purpose, e);
       if (e instanceof DomainError && e.status < 500) return again(e.status, 'Your password was not set.', { password: capitalise(e.message) });
       throw e;
     }
@@ -211,6 +211,12 @@ export class AccountsController {
       brand,
       link: { href: `${this.base}/login?tenant=${encodeURIComponent(owner.tenantSlug)}&email=${encodeURIComponent(owner.email)}`, label: 'Sign in' },
     }));
+  }
+
+  /** An expired / used / withdrawn link, or one of a tenant that has turned passwords off. */
+  private linkRefused(res: Response, purpose: AccountLinkPurpose, e: DomainError): void {
+    if (e.code !== AccountsError.PasswordSignInOff) return this.linkInvalid(res, purpose);
+    sendPage(res, 403, messagePage({ title: 'Sign in with your company account', text: e.message, link: { href: `${this.base}/login/company`, label: 'Sign in with your company account' } }));
   }
 
   private linkInvalid(res: Response, purpose: AccountLinkPurpose): void {
