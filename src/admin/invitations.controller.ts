@@ -18,7 +18,7 @@ export class InvitationsController {
   @Post()
   @ApiOperation({ summary: 'Invite an email: a single-use link (72 h) to set a password, by mail (or returned when no mail is configured)' })
   @ApiCreatedResponse({ type: InvitationDto })
-  @ApiErrors({ 409: 'The user already has a password, or another tenant owns the email domain' })
+  @ApiErrors({ 409: 'The user already has a password, another tenant owns the email domain, or the tenant has turned password sign-in off (password_sign_in_off)' })
   invite(@Req() req: AuthenticatedRequest, @ScopedTenantId() tenantId: string, @Body() body: CreateInvitationDto): Promise<InvitationDto> {
     return this.accounts.invite(requestMeta(req), tenantId, body);
   }

@@ -1,3 +1,5 @@
+import type { Tenant } from '../tenants/tenant.entity';
+
 /**
  * Contract between the front door (login/logout, src/auth) and the inbound module's company
  * sign-in, which provides it (token COMPANY_SIGN_IN, handed to LoginModule by AppModule) — so
@@ -14,4 +16,14 @@ export interface CompanySignIn {
    * and a name for it; null when the session was not opened at one, or it publishes none.
    */
   endSession(tenantId: string, openedBy: string | null): Promise<{ url: string; name: string } | null>;
+}
+
+/**
+ * True when the tenant turned passwords off and has its own identity provider: no password
+ * signs its people in, and none is set for them (invitations, resets). Never for the
+ * operators' tenant: a broken provider must not lock the operators out of the console.
+ */
+export async function passwordsRefused(tenant: Pick<Tenant, 'id' | 'operator' | 'passwordSignIn'> | null, companySignIn: CompanySignIn | null | undefined): Promise<boolean> {
+  if (!tenant || tenant.operator || tenant.passwordSignIn || !companySignIn) return false;
+  return companySignIn.hasProvider(tenant.id);
 }

@@ -1,7 +1,8 @@
-import { Controller, Get, NotFoundException, Param, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res, UseFilters } from '@nestjs/common';
 import type { Response } from 'express';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
 import { parseInstant } from '../common/dates';
+import { notFound } from '../common/errors';
 import { Undocumented } from '../common/openapi';
 import { LoadsSession } from '../common/route-protection';
 import { MailService } from '../mail/mail.service';
@@ -41,7 +42,8 @@ export class ConsoleOutboxController {
     const ctx = await this.kit.enter(req, res);
     this.kit.requireOperator(ctx);
     const message = this.mail.mode === 'outbox' && UUID.test(id) ? await this.mail.read(id) : null;
-    if (!message) throw new NotFoundException({ error: 'message_not_found', message: 'No such message in the outbox' });
+    // A DomainError, which the console's filter answers as its 404 page (an HttpException would be its 500).
+    if (!message) throw notFound('message_not_found');
     this.kit.render(ctx, 200, 'Message', 'outbox', outboxMessagePage({ base: ctx.base, message, text: message.body.text }));
   }
 }

@@ -3,6 +3,7 @@ import { makeApiKey, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
 import { linkIn, TestSmtp } from '../support/smtp';
+import { RESET_IP_LIMIT } from '../../src/auth/accounts/accounts.service';
 
 /**
  * Invitations, password resets and changes end to end over HTTP, every mail received by a real
@@ -117,6 +118,67 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
       expect(res.body.message).toContain('Forgot password?');
     });
 
+    it('follows the identity rules: an email in a domain another tenant owns is a 409 and leaves nothing; the same email in another tenant is its own user', async () => {
+      const owner = await makeTenant(t.ds, { name: 'Initech' });
+      await t.ds.query(`INSERT INTO email_domains (domain, tenant_id) VALUES ('initech.example', $1)`, [owner.id]);
+      const before = smtp.received.length;
+      const refused = await api().post(`/api/v1/tenants/${tenant.id}/invitations`).send({ email: 'Peter@Initech.example' }).expect(409);
+      expect(refused.body.error).toBe('email_domain_owned');
+      expect(refused.body.message).toContain('initech.example');
+      expect(await t.ds.query(`SELECT id FROM users WHERE tenant_id = $1 AND email = 'peter@initech.example'`, [tenant.id])).toEqual([]);
+      expect(await t.ds.query(`SELECT l.id FROM account_links l JOIN users u ON u.id = l.user_id WHERE u.email = 'peter@initech.example'`)).toEqual([]);
+      expect(await t.ds.query(`SELECT id FROM mail_outbox WHERE to_address = 'peter@initech.example'`)).toEqual([]);
+      // The owner invites it; a tenant owning no domain may invite an address another tenant has as a user.
+      const own = await api().post(`/api/v1/tenants/${owner.id}/invitations`).send({ email: 'peter@initech.example' }).expect(201);
+      expect(own.body.delivery).toBe('email');
+      await makeUser(t.ds, owner.id, { email: 'shared@elsewhere.example', password: STRONG });
+      const shared = await invite('shared@elsewhere.example');
+      const done = await setPassword(new CookieJar(), shared.link, STRONGER);
+      expect(done.status).toBe(303);
+      const rows = await t.ds.query(`SELECT tenant_id FROM users WHERE email = 'shared@elsewhere.example' ORDER BY tenant_id`);
+      expect(rows.map((r: { tenant_id: string }) => r.tenant_id).sort()).toEqual([owner.id, tenant.id].sort());
+      expect(smtp.received.length).toBeGreaterThan(before);
+    });
+
+    it('a tenant admin\'s key invites into its own tenant only', async () => {
+      const scoped = await makeApiKey(t.ds, tenant.id);
+      const other = await makeTenant(t.ds);
+      const as = (path: string) => request(t.http).post(path).set('Authorization', `Bearer ${scoped}`);
+      const res = await as(`/api/v1/tenants/${tenant.slug}/invitations`).send({ email: 'scoped@acme.test' }).expect(201);
+      expect(res.body).toMatchObject({ email: 'scoped@acme.test', delivery: 'email' });
+      // Another tenant is not even there for it (the scope rule of every tenant route).
+      await as(`/api/v1/tenants/${other.id}/invitations`).send({ email: 'scoped@acme.test' }).expect(404);
+      expect(await t.ds.query(`SELECT id FROM users WHERE tenant_id = $1`, [other.id])).toEqual([]);
+    });
+
+    it('a tenant admin invites and withdraws in the console, for their own organization only', async () => {
+      const ADMIN_PASSWORD = 'quiet lanterns for the admin';
+      const admin = await makeUser(t.ds, tenant.id, { email: 'boss@acme.test', password: ADMIN_PASSWORD });
+      await t.ds.query(`UPDATE users SET role = 'tenant_admin' WHERE id = $1`, [admin.id]);
+      const jar = new CookieJar();
+      expect((await signIn(request(t.http), jar, { tenant: tenant.slug, email: 'boss@acme.test', password: ADMIN_PASSWORD })).status).toBe(303);
+      const page = jar.store(await jar.on(request(t.http).get(`/console/tenants/${tenant.id}/invitations`)).expect(200));
+      const before = smtp.received.length;
+      const sent = await jar.on(request(t.http).post(`/console/tenants/${tenant.id}/invitations`)).type('form').send({ _csrf: csrfFieldOf(page.text), email: 'console@acme.test', firstName: 'Con' });
+      expect(sent.status).toBe(303);
+      expect(sent.headers.location).toContain('done=invitation-sent');
+      const link = linkIn((await smtp.waitForTo('console@acme.test', before)).text);
+      const listed = await jar.on(request(t.http).get(`/console/tenants/${tenant.id}/invitations`)).expect(200);
+      expect(listed.text).toContain('console@acme.test');
+      const [open] = await t.ds.query(`SELECT l.id FROM account_links l JOIN users u ON u.id = l.user_id WHERE u.email = 'console@acme.test' AND l.revoked_at IS NULL`);
+      const withdrawn = await jar.on(request(t.http).post(`/console/tenants/${tenant.id}/invitations/${open.id}/revoke`)).type('form').send({ _csrf: csrfFieldOf(listed.text) });
+      expect(withdrawn.status).toBe(303);
+      expect((await setPassword(new CookieJar(), link, STRONG)).status).toBe(400);
+      const [ev] = await t.ds.query(`SELECT actor FROM audit_events WHERE type = 'invitation.revoked' AND details->>'invitationId' = $1`, [open.id]);
+      expect(ev.actor).toBe(`user:${admin.id}`);
+      // Another organization's invitations are not theirs.
+      const other = await makeTenant(t.ds);
+      expect([403, 404]).toContain((await jar.on(request(t.http).get(`/console/tenants/${other.id}/invitations`))).status);
+      const refused = await jar.on(request(t.http).post(`/console/tenants/${other.id}/invitations`)).type('form').send({ _csrf: csrfFieldOf(listed.text), email: 'x@acme.test' });
+      expect([403, 404]).toContain(refused.status);
+      expect(await t.ds.query(`SELECT id FROM users WHERE tenant_id = $1`, [other.id])).toEqual([]);
+    });
+
     it('refuses a malformed token or bad body in words', async () => {
       await request(t.http).get('/account/invitation?token=nope').expect(400);
       await request(t.http).get('/account/invitation').expect(400);
@@ -168,6 +230,24 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
       expect((await signIn(request(t.http), new CookieJar(), { tenant: tenant.slug, email: 'grace@acme.test', password: STRONG })).status).toBe(401);
       expect((await signIn(request(t.http), new CookieJar(), { tenant: tenant.slug, email: 'grace@acme.test', password: STRONGER })).status).toBe(303);
       expect((await audit('password_reset.completed')).at(-1).details).toMatchObject({ userId: user.id, sessionsEnded: 1 });
+    });
+
+    it('refuses an expired reset link, leaving the password as it was', async () => {
+      const user = await makeUser(t.ds, tenant.id, { email: 'expired@acme.test', password: STRONG });
+      const before = smtp.received.length;
+      await forgot(new CookieJar(), { tenant: tenant.slug, email: 'expired@acme.test' });
+      const link = linkIn((await smtp.waitForTo('expired@acme.test', before)).text);
+      await t.ds.query(`UPDATE account_links SET expires_at = now() - interval '1 second' WHERE user_id = $1 AND purpose = 'password_reset'`, [user.id]);
+      const page = await request(t.http).get(pathOf(link));
+      expect(page.status).toBe(400);
+      expect(page.text).toContain('This link no longer works');
+      // Posted straight to the form (a page opened before it expired).
+      const jar = new CookieJar();
+      const login = jar.store(await jar.on(request(t.http).get('/login')).expect(200));
+      const post = await jar.on(request(t.http).post('/account/reset')).type('form').send({ _csrf: csrfFieldOf(login.text), token: tokenOf(link), password: STRONGER, confirm: STRONGER });
+      expect(post.status).toBe(400);
+      expect(post.text).toContain('This link no longer works');
+      expect((await signIn(request(t.http), new CookieJar(), { tenant: tenant.slug, email: 'expired@acme.test', password: STRONG })).status).toBe(303);
     });
 
     it('answers an unknown email and an unknown organization exactly as a known account (body, status, and time)', async () => {
@@ -269,5 +349,28 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
       expect(res.status).toBe(400);
       expect(res.text).toContain('This form expired');
     });
+  });
+});
+
+describe('"Forgot password?" per IP', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // TRUST_PROXY: each request names its client address (X-Forwarded-For).
+    t = await createTestApp({ env: { TRUST_PROXY: 'loopback', SMTP_URL: undefined } });
+  });
+  afterAll(() => t.close());
+
+  it(`counts every request of an IP, whatever the account: over ${RESET_IP_LIMIT} an hour, a 429 for that IP only`, async () => {
+    const tenant = await makeTenant(t.ds);
+    const from = async (ip: string, email: string) => {
+      const jar = new CookieJar();
+      const page = jar.store(await jar.on(request(t.http).get('/login/forgot').set('X-Forwarded-For', ip)).expect(200));
+      return jar.on(request(t.http).post('/login/forgot').set('X-Forwarded-For', ip)).type('form').send({ _csrf: csrfFieldOf(page.text), tenant: tenant.slug, email });
+    };
+    for (let i = 0; i < RESET_IP_LIMIT; i++) expect((await from('203.0.113.7', `someone${i}@acme.test`)).status).toBe(200);
+    const over = await from('203.0.113.7', 'one-more@acme.test');
+    expect(over.status).toBe(429);
+    expect(over.headers['retry-after']).toBeDefined();
+    expect((await from('203.0.113.8', 'one-more@acme.test')).status).toBe(200);
   });
 });

@@ -9,13 +9,15 @@ import { CookieJar, csrfFieldOf } from '../support/cookie-jar';
  * unspent token as well as junk), and the account page's password change (signed in, with
  * the real CSRF token as well as junk). For every input: no 5xx, nothing internal in the
  * body, an answer in bounded time, and on a 4xx nothing written but audit events and the
- * request counters. (The admin API's invitation bodies are fuzzed by fuzz.medium-spec.ts,
- * which finds every admin route.)
+ * request counters. The console's invitation form likewise, as an operator. (The admin
+ * API's invitation bodies are fuzzed by fuzz.medium-spec.ts, which finds every admin route.)
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 const MAX_MS = 3_000;
 const PASSWORD = 'correct horse battery staple';
+const OP_EMAIL = 'op@platform.example';
+const OP_PASSWORD = 'operator password 0001';
 const INTERNALS = /\n\s+at |node_modules|\/src\/|\/work\/|QueryFailedError|TypeError|ReferenceError|\.ts:\d+/;
 
 describe('fuzzing the account forms', () => {
@@ -26,11 +28,13 @@ describe('fuzzing the account forms', () => {
   const jar = new CookieJar();
   let loginCsrf: string;
   let accountCsrf: string;
+  let tenantId: string;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ env: { BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
     base = await t.listen();
     const tenant = await makeTenant(t.ds);
+    tenantId = tenant.id;
     const user = await makeUser(t.ds, tenant.id, { email: 'fuzz@acme.test', password: PASSWORD });
     // Real tokens, so fuzzed passwords reach the policy: links made the way the service makes them.
     const { randomToken, sha256Hex } = await import('../../src/crypto/tokens');
@@ -109,6 +113,60 @@ describe('fuzzing the account forms', () => {
       ),
       { seed: SEED, numRuns: RUNS * 8, endOnFailure: true },
     );
+  }, 300_000);
+
+  it('the console\'s invitation form, as an operator: no 5xx, nothing internal, bounded time, nothing but audit written on a 4xx', async () => {
+    const op = new CookieJar();
+    const loginPage = op.store(await fetch(`${base}/login`));
+    const signedIn = op.store(
+      await fetch(`${base}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: op.header(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: csrfFieldOf(await loginPage.text()), tenant: 'operators', email: OP_EMAIL, password: OP_PASSWORD }).toString(),
+      }),
+    );
+    expect(signedIn.status).toBe(303);
+    const consoleCsrf = csrfFieldOf(await (await fetch(`${base}/console/tenants/${tenantId}/invitations`, { headers: { cookie: op.header() } })).text());
+    const seen: Record<number, number> = {};
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            _csrf: fc.oneof(fc.constant('CONSOLE'), field),
+            email: fc.oneof(field, fc.emailAddress()),
+            firstName: field,
+            lastName: field,
+            role: fc.oneof(fc.constantFrom('member', 'tenant_admin', 'operator'), field),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain'),
+        async (raw, type) => {
+          const form: Record<string, unknown> = { ...raw };
+          if (form._csrf === 'CONSOLE') form._csrf = consoleCsrf;
+          const pairs: [string, string][] = Object.entries(form).flatMap(([k, v]): [string, string][] => (Array.isArray(v) ? v.map((x): [string, string] => [k, String(x)]) : [[k, String(v)]]));
+          const body = type === 'application/json' ? JSON.stringify(form) : new URLSearchParams(pairs).toString();
+          const before = await counts();
+          const started = Date.now();
+          const res = await fetch(`${base}/console/tenants/${tenantId}/invitations`, {
+            method: 'POST',
+            redirect: 'manual',
+            headers: { 'content-type': type, accept: 'text/html', cookie: op.header() },
+            body,
+            signal: AbortSignal.timeout(20_000),
+          });
+          const text = await res.text();
+          const ms = Date.now() - started;
+          seen[res.status] = (seen[res.status] ?? 0) + 1;
+          if (res.status >= 500 || INTERNALS.test(text) || ms > MAX_MS) throw new Error(`POST invitations: ${res.status} in ${ms} ms: ${text.slice(0, 400)}`);
+          if (res.status >= 400) expect(await counts()).toEqual(before);
+        },
+      ),
+      { seed: SEED, numRuns: RUNS * 4, endOnFailure: true },
+    );
+    // The inputs reached the service, not only the CSRF and field checks: some invitations were made.
+    expect(Object.keys(seen).map(Number).some((status) => status < 400)).toBe(true);
   }, 300_000);
 
   it('link pages and the forgot page by query string: no 5xx, nothing internal, bounded time', async () => {

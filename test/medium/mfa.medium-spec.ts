@@ -1,11 +1,13 @@
 import { generateSync } from 'otplib';
 import request from 'supertest';
 import { SecretBox } from '../../src/crypto/secret-box';
+import { randomToken, sha256Hex } from '../../src/crypto/tokens';
 import { totpSecretContext } from '../../src/mfa/mfa.entity';
 import { MfaPruner } from '../../src/mfa/mfa-pruner';
 import { grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
 import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
+import { signAssertion } from '../support/handoff';
 
 const PASSWORD = 'correct horse battery staple';
 const MB_SECRET = 'mb-jwt-secret-for-tests-0123456789abcdef';
@@ -241,6 +243,64 @@ describe('two-step verification', () => {
     // Required and nothing left: the next sign-in sets one up.
     const jar = new CookieJar();
     expect((await password(jar, tenant, user)).headers.location).toBe('/login/mfa/setup');
+  });
+
+  it('a host-app hand-off skips our second step under a required policy (the host app signed the person in)', async () => {
+    const tenant = await tenantWith('required');
+    const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    await withTotp(user);
+    const secret = 'host-app-handoff-secret-0123456789abcdef';
+    await request(t.http).post(`/api/v1/tenants/${tenant.id}/handoff/secrets`).set('Authorization', `Bearer ${adminKey}`).send({ secret }).expect(201);
+    const res = await request(t.http).get(`/sso/${target.slug}?assertion=${signAssertion(secret, tenant.slug, { email: user.email })}`);
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toMatch(/\/auth\/sso\?jwt=/);
+    expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
+    expect(await tokensOf(user.id)).toBe(1);
+    // The password form of the same tenant still asks for the second step.
+    expect((await password(new CookieJar(), tenant, user)).headers.location).toBe('/login/mfa');
+  });
+
+  it('the way on after setting a factor up stays on this service: another site\'s address is never linked to', async () => {
+    const tenant = await tenantWith('optional');
+    const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    const jar = new CookieJar();
+    expect((await password(jar, tenant, user)).headers.location).toBe('/account');
+    for (const evil of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
+      const page = jar.store(await jar.on(request(t.http).get(`/login/mfa/setup?done=passkey&continue=${encodeURIComponent(evil)}`)).expect(200));
+      expect(page.text).not.toContain('evil.example');
+      expect(page.text).not.toContain('javascript:');
+      const codes = await jar.on(request(t.http).post('/login/mfa/setup/recovery-codes')).type('form').send({ _csrf: csrfFieldOf(page.text), continue: evil });
+      expect(codes.status).toBe(200);
+      expect(codes.text).not.toContain('evil.example');
+      expect(codes.text).toContain('href="/login/mfa/setup"');
+    }
+    const ok = jar.store(await jar.on(request(t.http).get(`/login/mfa/setup?done=passkey&continue=${encodeURIComponent('/sso/mb?return_to=%2Fd%2F1')}`)).expect(200));
+    expect(ok.text).toContain('href="/sso/mb?return_to=%2Fd%2F1">Continue</a>');
+  });
+
+  it('an invitation accepted in a tenant that requires a second step sets one up before any session or token', async () => {
+    const tenant = await tenantWith('required');
+    const user = await makeUser(t.ds, tenant.id);
+    const token = randomToken(32);
+    await t.ds.query(
+      `INSERT INTO account_links (tenant_id, user_id, purpose, token_hash, expires_at, created_by) VALUES ($1, $2, 'invitation', $3, now() + interval '1 hour', 'test')`,
+      [tenant.id, user.id, sha256Hex(token)],
+    );
+    const jar = new CookieJar();
+    const page = jar.store(await jar.on(request(t.http).get(`/account/invitation?token=${token}`)).expect(200));
+    const set = jar.store(await jar.on(request(t.http).post('/account/invitation')).type('form').send({ _csrf: csrfFieldOf(page.text), token, password: PASSWORD, confirm: PASSWORD }));
+    expect(set.status).toBe(303);
+    expect(set.headers.location).toBe('/login/mfa/setup');
+    expect(jar.get('eidp_session')).toBeUndefined();
+    expect(jar.get('eidp_mfa')).toBeDefined();
+    expect(await count(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1`, [user.id])).toBe(0);
+    expect((await jar.on(request(t.http).get(`/sso/${target.slug}`))).headers.location).toMatch(/^\/login\?/);
+    expect(await tokensOf(user.id)).toBe(0);
+    // The password is set and the link spent; the setup page goes on from here.
+    expect((await jar.on(request(t.http).get('/login/mfa/setup')).expect(200)).text).toContain('Your organization asks for a second step');
+    expect((await t.ds.query(`SELECT used_at FROM account_links WHERE token_hash = $1`, [sha256Hex(token)]))[0].used_at).not.toBeNull();
+    const [step] = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'login.second_step' AND tenant_id = $1`, [tenant.id]);
+    expect(step.details).toMatchObject({ userId: user.id, step: 'enrol', via: 'invitation' });
   });
 
   it('refuses a second-step form without the CSRF token or from another site, and keeps nothing', async () => {

@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { makeApiKey, makeTenant, makeUser } from '../factories';
 import { createTestApp, TestApp } from '../setup/app';
-import { CookieJar, signIn } from '../support/cookie-jar';
+import { randomToken, sha256Hex } from '../../src/crypto/tokens';
+import { CookieJar, csrfFieldOf, signIn } from '../support/cookie-jar';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -117,5 +118,49 @@ describe('password sign-in off for a tenant with a company identity provider', (
       await t.ds.query(`UPDATE tenants SET password_sign_in = true WHERE id = $1`, [op.id]);
       await t.ds.query(`DELETE FROM upstream_oidc_providers WHERE tenant_id = $1`, [op.id]);
     }
+  });
+
+  it('off, with a provider: no invitation, no reset link and no link made earlier sets a password or signs anyone in', async () => {
+    const tenant = await makeTenant(t.ds);
+    const user = await makeUser(t.ds, tenant.id, { password: PASSWORD });
+    const invited = await makeUser(t.ds, tenant.id);
+    // A link made while passwords were still on.
+    const token = randomToken(32);
+    await t.ds.query(
+      `INSERT INTO account_links (tenant_id, user_id, purpose, token_hash, expires_at, created_by) VALUES ($1, $2, 'invitation', $3, now() + interval '1 hour', 'test')`,
+      [tenant.id, invited.id, sha256Hex(token)],
+    );
+    await withProvider(tenant.id);
+    await api.patch(`/api/v1/tenants/${tenant.id}`).send({ passwordSignIn: false }).expect(200);
+
+    const refused = await request(t.http).post(`/api/v1/tenants/${tenant.id}/invitations`).set('Authorization', `Bearer ${globalKey}`).send({ email: 'new@example.com' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toBe('password_sign_in_off');
+    expect(refused.body.message).toContain('company account');
+    expect(await t.ds.query(`SELECT id FROM users WHERE tenant_id = $1 AND email = 'new@example.com'`, [tenant.id])).toEqual([]);
+
+    const jar = new CookieJar();
+    const page = jar.store(await jar.on(request(t.http).get(`/account/invitation?token=${token}`)));
+    expect(page.status).toBe(403);
+    expect(page.text).toContain('company account');
+    const login = jar.store(await jar.on(request(t.http).get('/login')).expect(200));
+    const set = await jar.on(request(t.http).post('/account/invitation')).type('form').send({ _csrf: csrfFieldOf(login.text), token, password: 'a bystander with a password of her own', confirm: 'a bystander with a password of her own' });
+    expect(set.status).toBe(403);
+    expect(String(set.headers['set-cookie'] ?? '')).not.toContain('eidp_session=');
+    expect(await sessions(invited.id)).toBe(0);
+    expect((await t.ds.query(`SELECT password_hash FROM users WHERE id = $1`, [invited.id]))[0].password_hash).toBeNull();
+
+    // "Forgot password?" answers as ever (nothing told) and makes no link.
+    const forgot = jar.store(await jar.on(request(t.http).get('/login/forgot')).expect(200));
+    const asked = await jar.on(request(t.http).post('/login/forgot')).type('form').send({ _csrf: csrfFieldOf(forgot.text), tenant: tenant.slug, email: user.email });
+    expect(asked.status).toBe(200);
+    expect(asked.text).toContain('Check your email');
+    let audit: { details: Record<string, unknown> }[] = [];
+    for (let i = 0; i < 50 && !audit.length; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      audit = await t.ds.query(`SELECT details FROM audit_events WHERE type = 'password_reset.requested' AND tenant_id = $1`, [tenant.id]);
+    }
+    expect(audit.map((a) => a.details)).toEqual([expect.objectContaining({ sent: false, reason: 'password_sign_in_off' })]);
+    expect(await t.ds.query(`SELECT id FROM account_links WHERE user_id = $1 AND purpose = 'password_reset'`, [user.id])).toEqual([]);
   });
 });

@@ -99,6 +99,7 @@ describeBrowser('accounts in a real browser, mail over SMTP', () => {
       expect(await page.title()).toBe('Set your password');
       // In the tenant's look: the page is for one person of that tenant.
       expect(await page.locator('.brand').textContent()).toContain('Wayne Enterprises');
+      await shoot(page, 'invitation');
       await page.getByLabel('New password', { exact: true }).fill('password1234');
       await page.getByLabel('New password again').fill('password1234');
       await page.getByRole('button', { name: 'Set password and sign in' }).click();
@@ -111,6 +112,16 @@ describeBrowser('accounts in a real browser, mail over SMTP', () => {
       expect(await page.locator('h1').textContent()).toBe('You are signed in');
       expect(await page.locator('main').textContent()).toContain('selina@wayne.example');
       await shoot(page, 'account');
+
+      // Change it on the account page: the current one, the new one twice.
+      await page.getByLabel('Current password').fill(NEW_PASSWORD);
+      await page.getByLabel('New password', { exact: true }).fill(RESET_PASSWORD);
+      await page.getByLabel('New password again').fill(RESET_PASSWORD);
+      const beforeNotice = smtp.received.length;
+      await Promise.all([page.waitForURL(`${base}/account?changed=1`), page.getByRole('button', { name: 'Change password' }).click()]);
+      expect(await page.getByRole('status').first().textContent()).toContain('Your password was changed');
+      await shoot(page, 'account-changed');
+      expect((await smtp.waitForTo('selina@wayne.example', beforeNotice)).subject).toBe('Your password was changed');
       expect(violations).toEqual([]);
     } finally {
       await context.close();

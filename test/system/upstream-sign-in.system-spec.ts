@@ -206,5 +206,20 @@ describe('company sign-in at the tenant\'s own IdP (oidc-provider)', () => {
     expect(second.status).toBe(401);
     expect(await lastDenial()).toMatchObject({ reason: 'upstream_code_rejected' });
   }, 120_000);
-});
 
+  it('skips our second step: under a required policy a company sign-in opens the session directly (the IdP did its own)', async () => {
+    await t.ds.query(`UPDATE tenants SET mfa_policy = 'required' WHERE id = $1`, [tenantId]);
+    try {
+      const { callback, cookie } = await callbackUrlAndState('frank@umbrella.example');
+      const res = await request(t.http).get(callback).set('Cookie', cookie);
+      expect(res.status).toBe(303);
+      expect(res.headers.location).not.toMatch(/\/login\/mfa/);
+      expect(String(res.headers['set-cookie'])).toContain('eidp_session=');
+      expect(String(res.headers['set-cookie'])).not.toContain('eidp_mfa=');
+      const [row] = await t.ds.query(`SELECT count(*)::int AS n FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'frank@umbrella.example'`);
+      expect(row.n).toBe(1);
+    } finally {
+      await t.ds.query(`UPDATE tenants SET mfa_policy = 'off' WHERE id = $1`, [tenantId]);
+    }
+  }, 120_000);
+});

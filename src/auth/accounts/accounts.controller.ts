@@ -6,7 +6,7 @@ import { sendPage } from '../../common/look';
 import { Undocumented } from '../../common/openapi';
 import { basePathOf } from '../../common/redirects';
 import { requestMeta } from '../../common/request-meta';
-import { LoadsSession, Public } from '../../common/route-protection';
+import { LoadsSession, Public, SESSION_COOKIE } from '../../common/route-protection';
 import { crossSiteMessage, crossSiteSource } from '../../common/same-origin';
 import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
@@ -16,9 +16,10 @@ import { AuthenticatedRequest } from '../auth.decorators';
 import { AccountLinkPurpose } from '../account-link.entity';
 import { CSRF_FIELD, LoginCsrfService } from '../login/login-csrf.service';
 import { SessionsService } from '../sessions.service';
-import { AccountsService } from './accounts.service';
+import { AccountsError, AccountsService } from './accounts.service';
 import { changePasswordForm, forgotPage, messagePage, setPasswordPage } from './account-pages';
 import { accountPage } from '../login/pages';
+import { setPendingCookie } from '../login/mfa.controller';
 
 type Body = Record<string, unknown>;
 const str = (v: unknown, max: number): string | null => (typeof v === 'string' && v.length <= max ? v : null);
@@ -90,6 +91,8 @@ export class AccountsController {
     const emailRaw = str(body.email, 254)?.trim() ?? '';
     const again = (status: number, error: string, errors: Record<string, string> = {}) =>
       sendPage(res, status, forgotPage({ basePath: this.base, csrf: this.csrf.forLoginForm(req, res), tenant: tenantRaw, email: emailRaw, error, errors, off: !this.accounts.resetsPossible }));
+    // No mail can carry a link (production without SMTP_URL): say so, whatever was posted.
+    if (!this.accounts.resetsPossible) return again(200, '');
     if (!this.csrf.verifyLoginForm(req, body[CSRF_FIELD])) return again(400, 'This form expired. Please try again.');
     const errors: Record<string, string> = {};
     if (!SLUG.test(tenantRaw)) errors.tenant = 'Enter your organization’s short name (letters, digits and dashes).';
@@ -157,10 +160,10 @@ export class AccountsController {
   private async showSetPassword(req: Request, res: Response, purpose: AccountLinkPurpose): Promise<void> {
     const token = (req.query as Body).token;
     const owner = await this.accounts.linkOwner(token, purpose).catch((e: unknown) => {
-      if (e instanceof DomainError && e.status === 400) return null;
+      if (e instanceof DomainError && (e.status === 400 || e.code === AccountsError.PasswordSignInOff)) return e;
       throw e;
     });
-    if (!owner) return this.linkInvalid(res, purpose);
+    if (owner instanceof DomainError) return this.linkRefused(res, purpose, owner);
     const brand = await this.tenants.brandFor({ id: owner.tenantId });
     sendPage(res, 200, setPasswordPage({ basePath: this.base, purpose, csrf: this.csrf.forLoginForm(req, res), token: token as string, email: owner.email, brand }));
   }
@@ -170,10 +173,10 @@ export class AccountsController {
     const body = (req.body ?? {}) as Body;
     const token = str(body.token, 100);
     const owner = await this.accounts.linkOwner(token, purpose).catch((e: unknown) => {
-      if (e instanceof DomainError && e.status === 400) return null;
+      if (e instanceof DomainError && (e.status === 400 || e.code === AccountsError.PasswordSignInOff)) return e;
       throw e;
     });
-    if (!owner) return this.linkInvalid(res, purpose);
+    if (owner instanceof DomainError) return this.linkRefused(res, purpose, owner);
     const brand = await this.tenants.brandFor({ id: owner.tenantId });
     const again = (status: number, error: string, errors: Record<string, string> = {}) =>
       sendPage(res, status, setPasswordPage({ basePath: this.base, purpose, csrf: this.csrf.forLoginForm(req, res), token: token!, email: owner.email, brand, error, errors }));
@@ -184,11 +187,17 @@ export class AccountsController {
     if (password !== confirm) return again(400, 'Check the fields below.', { confirm: 'The two passwords are not the same.' });
     let result;
     try {
-      result = await this.accounts.useLink(requestMeta(req), token, purpose, password);
+      result = await this.accounts.useLink(requestMeta(req), token, purpose, password, SessionsService.idFromCookie((req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE]));
     } catch (e) {
-      if (e instanceof DomainError && e.code === 'link_invalid') return this.linkInvalid(res, purpose);
+      if (e instanceof DomainError && (e.code === AccountsError.LinkInvalid || e.code === AccountsError.PasswordSignInOff)) return this.linkRefused(res, purpose, e);
       if (e instanceof DomainError && e.status < 500) return again(e.status, 'Your password was not set.', { password: capitalise(e.message) });
       throw e;
+    }
+    if (result.pending) {
+      // The tenant asks for a second step: the password is set, the sign-in waits for it.
+      setPendingCookie(res, this.sessions, this.app.secureCookies, result.pending.token);
+      res.set('Cache-Control', 'no-store').redirect(303, `${this.base}/login/mfa${result.pending.step === 'enrol' ? '/setup' : ''}`);
+      return;
     }
     if (result.session) {
       // Signed in: the session the browser came with (if any) was another one; it is replaced.
@@ -202,6 +211,12 @@ export class AccountsController {
       brand,
       link: { href: `${this.base}/login?tenant=${encodeURIComponent(owner.tenantSlug)}&email=${encodeURIComponent(owner.email)}`, label: 'Sign in' },
     }));
+  }
+
+  /** An expired / used / withdrawn link, or one of a tenant that has turned passwords off. */
+  private linkRefused(res: Response, purpose: AccountLinkPurpose, e: DomainError): void {
+    if (e.code !== AccountsError.PasswordSignInOff) return this.linkInvalid(res, purpose);
+    sendPage(res, 403, messagePage({ title: 'Sign in with your company account', text: e.message, link: { href: `${this.base}/login/company`, label: 'Sign in with your company account' } }));
   }
 
   private linkInvalid(res: Response, purpose: AccountLinkPurpose): void {

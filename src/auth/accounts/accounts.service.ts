@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { DataSource, EntityManager, IsNull, MoreThan } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { badRequest, conflict, DomainError, notFound } from '../../common/errors';
@@ -8,11 +9,14 @@ import { InjectConfig } from '../../config/config.module';
 import { Config } from '../../config/configuration';
 import { randomToken, sha256Hex } from '../../crypto/tokens';
 import { MailService } from '../../mail/mail.service';
+import { MfaService } from '../../mfa/mfa.service';
+import type { Tenant } from '../../tenants/tenant.entity';
 import { TenantsService } from '../../tenants/tenants.service';
 import type { UserRole } from '../../users/user.entity';
 import { PasswordsService } from '../../users/passwords.service';
 import { UsersService } from '../../users/users.service';
 import { AccountLink, AccountLinkPurpose } from '../account-link.entity';
+import { COMPANY_SIGN_IN, CompanySignIn, passwordsRefused } from '../company-sign-in';
 import { LoginThrottleService } from '../login/login-throttle.service';
 import { SessionsService } from '../sessions.service';
 import { invitationMail, passwordChangedMail, resetMail } from './account-mails';
@@ -36,6 +40,7 @@ export enum AccountsError {
   CurrentPasswordWrong = 'current_password_wrong',
   TooManyResets = 'too_many_reset_requests',
   TooManyPasswordGuesses = 'too_many_password_guesses',
+  PasswordSignInOff = 'password_sign_in_off',
 }
 
 export interface InviteInput {
@@ -66,6 +71,13 @@ export interface LinkOwner {
   email: string;
 }
 
+const PASSWORDS_OFF = (status: 403 | 409, slug: string) =>
+  new DomainError(
+    AccountsError.PasswordSignInOff,
+    status,
+    `The organization “${slug}” signs its people in with their company account, not a password (password sign-in is off): no password is set here. Use “Sign in with your company account” on the sign-in page.`,
+  );
+
 const LINK_INVALID = () =>
   new DomainError(AccountsError.LinkInvalid, 400, 'This link has expired, was already used or was withdrawn. Ask for a new one.');
 
@@ -89,8 +101,28 @@ export class AccountsService {
     private readonly audit: AuditService,
     private readonly mail: MailService,
     private readonly throttle: LoginThrottleService,
+    private readonly mfa: MfaService,
+    private readonly moduleRef: ModuleRef,
     @InjectConfig('app') private readonly app: Config<'app'>,
   ) {}
+
+  /**
+   * Whether the tenant turned passwords off for its company sign-in (the login form's rule):
+   * then nothing here sets a password. The inbound module provides COMPANY_SIGN_IN above this
+   * layer; looked up in the running app (no import upwards), absent in a context without it.
+   */
+  private async passwordsOff(tenant: Pick<Tenant, 'id' | 'operator' | 'passwordSignIn'>): Promise<boolean> {
+    if (this.companySignIn === undefined) {
+      try {
+        this.companySignIn = this.moduleRef.get<CompanySignIn>(COMPANY_SIGN_IN, { strict: false });
+      } catch {
+        this.companySignIn = null;
+      }
+    }
+    return passwordsRefused(tenant, this.companySignIn);
+  }
+
+  private companySignIn: CompanySignIn | null | undefined;
 
   /**
    * Invites `email` into the tenant. A new email becomes a user without a password (through
@@ -100,12 +132,14 @@ export class AccountsService {
    */
   async invite(meta: RequestMeta, tenantId: string, input: InviteInput): Promise<InvitationResult> {
     const email = normaliseEmail(input.email);
+    const target = await this.tenants.findById(tenantId);
+    if (await this.passwordsOff(target)) throw PASSWORDS_OFF(409, target.slug);
     let user = await this.users.findByEmail(tenantId, email);
     if (user?.passwordHash) {
       throw conflict(AccountsError.AlreadyHasPassword, `${email} already has a password here; they can use "Forgot password?" on the sign-in page`, { email });
     }
     if (!user) user = (await this.users.create(meta, tenantId, { email, firstName: input.firstName, lastName: input.lastName, role: input.role, groups: input.groups })).user;
-    const tenant = await this.tenants.findById(tenantId);
+    const tenant = target;
     const brand = await this.tenants.brandFor({ id: tenantId });
     const token = randomToken(32);
     const link = `${this.app.publicUrl}/account/invitation?token=${token}`;
@@ -163,6 +197,8 @@ export class AccountsService {
     const user = await this.users.findById(row.tenant_id, row.user_id).catch(() => null);
     const tenant = await this.tenants.findById(row.tenant_id).catch(() => null);
     if (!user || !tenant || user.disabled || tenant.disabled) throw LINK_INVALID();
+    // Made before the tenant turned passwords off: it sets none now.
+    if (await this.passwordsOff(tenant)) throw PASSWORDS_OFF(403, tenant.slug);
     return { linkId: row.id, tenantId: row.tenant_id, tenantSlug: tenant.slug, userId: row.user_id, email: user.email };
   }
 
@@ -173,11 +209,21 @@ export class AccountsService {
    * the login lockout of the account is cleared. An invitation also starts a session here:
    * the caller sets its cookie.
    */
-  async useLink(meta: RequestMeta, token: unknown, purpose: AccountLinkPurpose, password: string): Promise<{ owner: LinkOwner; session: { token: string } | null }> {
+  async useLink(
+    meta: RequestMeta,
+    token: unknown,
+    purpose: AccountLinkPurpose,
+    password: string,
+    previousSessionId: string | null = null,
+  ): Promise<{ owner: LinkOwner; session: { token: string } | null; pending: { token: string; step: 'verify' | 'enrol' } | null }> {
     const owner = await this.linkOwner(token, purpose);
     // The policy refuses before the link is spent: a weak password leaves it usable.
     const passwordHash = await this.users.hashChecked(owner.tenantId, owner.userId, password);
-    const session = await this.dataSource.transaction(async (m) => {
+    // An invitation signs the person in like a password does, so under a tenant's two-step
+    // policy it stops where the password form does: a pending sign-in that must set a factor
+    // up (or give one) before any session, hence any SSO token, exists.
+    const step = purpose === 'invitation' ? await this.mfa.secondStepFor((await this.tenants.findById(owner.tenantId)).mfaPolicy, owner.userId) : 'none';
+    const signedIn = await this.dataSource.transaction(async (m) => {
       const [spent] = (await m.query(
         `UPDATE account_links SET used_at = now()
           WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now() RETURNING id`,
@@ -192,12 +238,20 @@ export class AccountsService {
       const actor = { ...meta, actor: `user:${owner.userId}` };
       const type = purpose === 'invitation' ? 'invitation.accepted' : 'password_reset.completed';
       await this.audit.record(actor, { type, tenantId: owner.tenantId, details: { userId: owner.userId, email: owner.email, linkId: owner.linkId, sessionsEnded } }, m);
-      if (purpose !== 'invitation') return null;
+      if (purpose !== 'invitation') return { session: null, pending: null };
+      if (step !== 'none') {
+        const pendingToken = await this.mfa.createPending(
+          { userId: owner.userId, tenantId: owner.tenantId, accountKey: LoginThrottleService.accountKey({ id: owner.tenantId }, owner.tenantSlug, owner.email), purpose: step, next: null, previousSessionId },
+          m,
+        );
+        await this.audit.record(actor, { type: 'login.second_step', tenantId: owner.tenantId, details: { userId: owner.userId, email: owner.email, step, via: 'invitation' } }, m);
+        return { session: null, pending: { token: pendingToken, step } };
+      }
       const s = await this.sessions.create({ id: owner.userId, tenantId: owner.tenantId }, { ip: meta.ip, userAgent: null }, m);
       await this.audit.record(actor, { type: 'login.success', tenantId: owner.tenantId, details: { userId: owner.userId, email: owner.email, sessionId: s.id, via: 'invitation' } }, m);
-      return { token: s.token };
+      return { session: { token: s.token }, pending: null };
     });
-    return { owner, session };
+    return { owner, ...signedIn };
   }
 
   /**
@@ -275,8 +329,9 @@ export class AccountsService {
   private async sendReset(meta: RequestMeta, slug: string, email: string): Promise<void> {
     const tenant = await this.tenants.findBySlug(slug).catch(() => null);
     const user = tenant && !tenant.disabled ? await this.users.findByEmail(tenant.id, email) : null;
-    if (!tenant || !user || user.disabled || !this.mail.canSend) {
-      const reason = !tenant ? 'unknown_tenant' : !user ? 'unknown_user' : user.disabled ? 'disabled' : 'mail_off';
+    const off = tenant ? await this.passwordsOff(tenant) : false;
+    if (!tenant || !user || user.disabled || off || !this.mail.canSend) {
+      const reason = !tenant ? 'unknown_tenant' : !user ? 'unknown_user' : user.disabled ? 'disabled' : off ? 'password_sign_in_off' : 'mail_off';
       await this.audit.recordRefusal(meta, { type: 'password_reset.requested', tenantId: tenant?.id ?? null, details: { email, sent: false, reason } });
       return;
     }

@@ -12,7 +12,7 @@ import { SessionsService } from '../sessions.service';
 import { GENERIC_FAILURE, LoginForm, LoginRejected } from './login-form';
 import { LoginThrottleService } from './login-throttle.service';
 import { AuthError } from '../auth.errors';
-import { COMPANY_SIGN_IN, CompanySignIn } from '../company-sign-in';
+import { COMPANY_SIGN_IN, CompanySignIn, passwordsRefused } from '../company-sign-in';
 import { MfaService, SecondStep } from '../../mfa/mfa.service';
 
 /** Internal only: goes to the audit event and the log, never to the client. */
@@ -86,9 +86,8 @@ export class LoginService {
    * True when the tenant turned passwords off and has its own identity provider. Never for the
    * operators' tenant: a broken provider must not lock the operators out of the console.
    */
-  async passwordsRefused(tenant: Tenant | null): Promise<boolean> {
-    if (!tenant || tenant.operator || tenant.passwordSignIn || !this.companySignIn) return false;
-    return this.companySignIn.hasProvider(tenant.id);
+  passwordsRefused(tenant: Tenant | null): Promise<boolean> {
+    return passwordsRefused(tenant, this.companySignIn);
   }
 
   /** The tenant with this slug, or null (enabled or not). */

@@ -12,7 +12,7 @@ import { CSRF_FIELD } from './login-csrf.service';
 
 /** What these pages add to the shared look (from code; allowed by its CSP hash). */
 const MFA_STYLE =
-  'button.secondary{background:transparent;color:var(--link,inherit);border:1px solid currentColor}' +
+  'button.secondary,a.button.secondary{background:transparent;color:var(--link,inherit);border:1px solid currentColor}' +
   'form.inline button{display:inline-block;width:auto;margin:.3rem 0;padding:.3rem .6rem}' +
   '.notice{padding:.6rem;border-left:4px solid var(--accent,#2b6cb0);margin:1rem 0}' +
   'ul.codes{columns:2;padding-left:1.2rem}ul.codes code{font-size:1.05rem;white-space:nowrap}@media (max-width:30rem){ul.codes{columns:1}}img.qr{background:#fff;padding:4px}' +
@@ -77,6 +77,8 @@ export interface SetupView {
   recoveryCodesLeft: number;
   error?: string;
   notice?: string;
+  /** Where a sign-in that just set its first factor up was going (a safe local path): the way on. */
+  continueTo?: string;
 }
 
 /** Setting up and managing factors (the account's "Two-step verification"). */
@@ -117,9 +119,10 @@ ${!v.enrolling &&
 <p>${v.recoveryCodesLeft} of 10 unused. Each signs you in once when you cannot use your other factors.</p>
 <form method="post" action="${v.basePath}/login/mfa/setup/recovery-codes">
 <input type="hidden" name="${CSRF_FIELD}" value="${v.csrf}">
+${v.continueTo && html`<input type="hidden" name="continue" value="${v.continueTo}">`}
 <button type="submit"${v.recoveryCodesLeft ? html` class="secondary"` : ''}>${v.recoveryCodesLeft ? 'Make new recovery codes (the old ones stop working)' : 'Make recovery codes'}</button>
 </form>
-<p><a href="${v.basePath}/account">Back to your account</a></p>`}
+${v.continueTo ? html`<ul class="actions"><li><a class="button${v.recoveryCodesLeft ? '' : ' secondary'}" href="${v.continueTo}">Continue</a></li></ul>` : html`<p><a href="${v.basePath}/account">Back to your account</a></p>`}`}
 ${v.enrolling && html`<p><a href="${v.basePath}/logout">Cancel and sign out</a></p>`}
 ${supportLine(v.brand)}`,
     scripts: MFA_SCRIPTS(v.basePath),

@@ -6,7 +6,7 @@ import { AuditService } from '../../audit/audit.service';
 import { MFA_PENDING_COOKIE, wireCookieName } from '../../common/cookie-names';
 import type { Page } from '../../common/look';
 import { Undocumented } from '../../common/openapi';
-import { basePathOf } from '../../common/redirects';
+import { basePathOf, safeLocalPath } from '../../common/redirects';
 import { LoadsSession, SESSION_COOKIE } from '../../common/route-protection';
 import { crossSiteSource } from '../../common/same-origin';
 import { InjectConfig } from '../../config/config.module';
@@ -148,8 +148,19 @@ export class MfaController {
     const subject = await this.subjectOf(req, session);
     if (!subject) return this.toLogin(res);
     const q = req.query as Record<string, unknown>;
+    const continueTo = subject.kind === 'session' ? (safeLocalPath(q.continue, this.app.publicUrl) ?? undefined) : undefined;
     await this.showSetup(req, res, subject, 200, {
-      notice: q.done === 'totp' ? 'Authenticator app turned on.' : q.done === 'passkey' ? 'Passkey added.' : q.done === 'removed' ? 'Removed.' : undefined,
+      notice:
+        q.done === 'totp'
+          ? 'Authenticator app turned on.'
+          : q.done === 'passkey'
+            ? continueTo
+              ? 'Passkey added, and you are signed in. Make your recovery codes now, for a day you cannot use it; then continue.'
+              : 'Passkey added.'
+            : q.done === 'removed'
+              ? 'Removed.'
+              : undefined,
+      continueTo,
     });
   }
 
@@ -225,7 +236,12 @@ export class MfaController {
       if (!done) throw new Refused(400, 'The passkey could not be verified. Try again.');
       if (subject.kind === 'pending') {
         await this.complete(req, res, subject.pending, { mfa: 'enrolled_passkey' });
-        return { redirect: `${this.basePath}/login/mfa/setup?done=passkey` };
+        // Signed in now. The recovery codes are one click away on the setup page (an
+        // authenticator app's enrolment shows them at once: that answer is a page, this one
+        // JSON), and from there the person goes on where the sign-in was going (a BI tool's
+        // SSO), as after an authenticator app.
+        const continueTo = subject.pending.next ?? `${this.basePath}/account`;
+        return { redirect: `${this.basePath}/login/mfa/setup?${new URLSearchParams({ done: 'passkey', continue: continueTo })}` };
       }
       return { redirect: `${this.basePath}/login/mfa/setup?done=passkey` };
     });
@@ -239,7 +255,8 @@ export class MfaController {
     try {
       this.checkForm(req);
       const codes = await this.mfa.newRecoveryCodes(this.meta(req, subject), subject.user);
-      sendPage(res, 200, recoveryCodesPage({ brand: await this.brand(subject), codes, continueTo: `${this.basePath}/login/mfa/setup` }));
+      const continueTo = safeLocalPath((req.body as Record<string, unknown> | undefined)?.continue, this.app.publicUrl) ?? `${this.basePath}/login/mfa/setup`;
+      sendPage(res, 200, recoveryCodesPage({ brand: await this.brand(subject), codes, continueTo }));
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
       await this.showSetup(req, res, subject, e.status, { error: e.message });
@@ -377,7 +394,7 @@ export class MfaController {
     this.send(res, status, page);
   }
 
-  private async showSetup(req: Request, res: Response, subject: Subject, status: number, extra: Pick<SetupView, 'error' | 'notice'>): Promise<void> {
+  private async showSetup(req: Request, res: Response, subject: Subject, status: number, extra: Pick<SetupView, 'error' | 'notice' | 'continueTo'>): Promise<void> {
     const state = await this.mfa.state(subject.user.id, subject.user.tenantId);
     const enrolling = subject.kind === 'pending' && !hasFactor(state);
     this.send(
