@@ -95,6 +95,22 @@ describe('accounts: invitations, resets, changes (mail over SMTP)', () => {
       expect((await setPassword(jar, link, STRONG)).status).toBe(303);
     });
 
+    it('ends the session the browser held (another person\'s) when the invitation signs in', async () => {
+      const other = await makeUser(t.ds, tenant.id, { email: 'holder@acme.test', password: STRONG });
+      const jar = new CookieJar();
+      expect((await signIn(request(t.http), jar, { tenant: tenant.slug, email: other.email, password: STRONG })).status).toBe(303);
+      const held = jar.get('eidp_session')!;
+      const { link } = await invite('newcomer@acme.test');
+      const done = await setPassword(jar, link, STRONGER);
+      expect(done.status).toBe(303);
+      expect(jar.get('eidp_session')).not.toBe(held);
+      // The old cookie, replayed, no longer works: its session was revoked, not only replaced.
+      const stale = await request(t.http).get('/account').set('Cookie', `eidp_session=${held}`);
+      expect(stale.status).toBe(303);
+      const [row] = await t.ds.query(`SELECT count(*)::int AS live FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, [other.id]);
+      expect(row.live).toBe(0);
+    });
+
     it('refuses an expired link, and a withdrawn one (audited)', async () => {
       const expired = await invite('late@acme.test');
       await t.ds.query(`UPDATE account_links SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.id]);

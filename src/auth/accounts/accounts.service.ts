@@ -247,6 +247,9 @@ export class AccountsService {
         await this.audit.record(actor, { type: 'login.second_step', tenantId: owner.tenantId, details: { userId: owner.userId, email: owner.email, step, via: 'invitation' } }, m);
         return { session: null, pending: { token: pendingToken, step } };
       }
+      // As the password form does: the session this browser held (perhaps someone else's)
+      // ends here, not only loses its cookie (OWASP Session Management: renew on sign-in).
+      if (previousSessionId) await this.sessions.revoke(previousSessionId, m);
       const s = await this.sessions.create({ id: owner.userId, tenantId: owner.tenantId }, { ip: meta.ip, userAgent: null }, m);
       await this.audit.record(actor, { type: 'login.success', tenantId: owner.tenantId, details: { userId: owner.userId, email: owner.email, sessionId: s.id, via: 'invitation' } }, m);
       return { session: { token: s.token }, pending: null };
