@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
+import { ConsumedAssertionsPruner } from '../../src/inbound/consumed-assertions-pruner';
 import { OidcIssuers } from '../../src/inbound/oidc-issuers';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { ensureGroup, grantAccess, makeApiKey, makeTarget, makeTenant, makeUser } from '../factories';
@@ -187,6 +188,24 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
         const again = await post(token);
         expect({ status: again.status, error: again.body.error }).toEqual({ status: 401, error: 'replay' });
       }
+    });
+
+    it('stays spent when an operator raises the age limit after the token was pruned: kept until any allowed limit would refuse it', async () => {
+      const tn = await makeTenant(t.ds);
+      await grantAccess(t.ds, tn.id, target.id);
+      const aud = `age-${randomUUID().slice(0, 8)}`;
+      const row = (await request(t.http).post(`/api/v1/tenants/${tn.id}/trusted-issuers`).set(admin()).send({ issuer: op.issuer, audience: aud, jitProvisioning: true }).expect(201)).body;
+      expect(row.maxTokenAgeSeconds).toBe(300);
+      // An ID token living an hour (Auth0's default is 10 h), its sign-in 250 s ago: within 300 s.
+      const iat = now() - 250;
+      const token = await idToken({ aud, iat, exp: iat + 3600 });
+      expect((await post(token)).status).toBe(200);
+      // Ten minutes on, the pruner has run (simulated: everything it would drop by then) ...
+      await t.app.get(ConsumedAssertionsPruner).prune(-600);
+      // ... and the operator raises the limit to an hour: the token is within it again.
+      await request(t.http).patch(`/api/v1/tenants/${tn.id}/trusted-issuers/${row.id}`).set(admin()).send({ maxTokenAgeSeconds: 3600 }).expect(200);
+      const again = await post(token);
+      expect({ status: again.status, error: again.body.error }).toEqual({ status: 401, error: 'replay' });
     });
 
     it('at /login/handoff too (POST and GET): opens a session and goes to next', async () => {

@@ -7,6 +7,7 @@ import type { Checked, HandoffSource, IdentifiedHandoff, UnverifiedToken } from 
 import { CLOCK_SKEW_SECONDS, OidcIssuers } from '../oidc-issuers';
 import { claimAt, groupsFrom } from '../claim-path';
 import { IssuerLookup } from '../issuer-lookup';
+import { MAX_TOKEN_AGE } from './dto/trusted-issuer.dto';
 
 /** A jti longer than this is accepted once by its hash (the consumed-id column is 200 characters). */
 const MAX_JTI_KEPT = 120;
@@ -72,8 +73,10 @@ export class TrustedIssuerHandoffSource implements HandoffSource {
             value: {
               onceKey: `oidc:${issuerKey}:${id}`,
               jti: id,
-              // No longer acceptable after whichever comes first: exp (with the skew), or the age limit.
-              exp: Math.min((claims.exp as number) + CLOCK_SKEW_SECONDS, authTime + row.maxTokenAgeSeconds),
+              // Kept until no setting could accept it again: its exp (with the skew), or the
+              // largest age limit an operator may set — not today's limit, which may be raised
+              // after this row is pruned and would make the spent token good again.
+              exp: Math.min((claims.exp as number) + CLOCK_SKEW_SECONDS, authTime + MAX_TOKEN_AGE),
               profile: {
                 email: typeof rawEmail === 'string' ? normaliseEmail(rawEmail) : undefined,
                 firstName: claimAt(claims, row.claimFirstName),
