@@ -1,5 +1,5 @@
 import { productSchemas } from './product-schemas';
-import { fieldNames, settingsFromForm, valuesFromSettings } from './schema-form';
+import { fieldNames, renderSchemaFields, settingsFromForm, valuesFromSettings } from './schema-form';
 
 describe('schema forms', () => {
   const metabase = productSchemas().find((p) => p.kind === 'metabase')!;
@@ -28,6 +28,20 @@ describe('schema forms', () => {
     expect(settingsFromForm(dbx.accessSettingsSchema, 'settings', values).settings).toEqual(stored);
     // A list whose absence allows nothing may simply be left out.
     expect(settingsFromForm(metabase.accessSettingsSchema, 'settings', { 'settings.embeddableDashboards': '' }).settings).toEqual({});
+  });
+
+  it('offers a setting with a fixed set of values as a choice (the stored one selected, or the default)', () => {
+    const grafana = productSchemas().find((p) => p.kind === 'grafana')!;
+    const alg = (values: Record<string, unknown>) => {
+      const page = String(renderSchemaFields(grafana.settingsSchema, 'settings', 'target', { values, errors: {} }));
+      return /<select id="target-settings_alg" name="settings.alg"[^>]*>([\s\S]*?)<\/select>/.exec(page)?.[1];
+    };
+    const options = alg({ 'settings.alg': 'ES256' })!;
+    expect(options.match(/<option[^>]*>/g)).toEqual(['<option value="">', '<option value="RS256">', '<option value="ES256" selected>']);
+    expect(alg({})).toContain('<option value="" selected>');
+    // Posted back as typed, as any other text setting; the default choice leaves it out.
+    expect(settingsFromForm(grafana.settingsSchema, 'settings', { 'settings.alg': 'ES256' }).settings).toMatchObject({ alg: 'ES256' });
+    expect(settingsFromForm(grafana.settingsSchema, 'settings', { 'settings.alg': '' }).settings.alg).toBeUndefined();
   });
 
   it('reads nested objects and name = value maps, and names a malformed map line', () => {

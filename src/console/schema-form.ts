@@ -1,5 +1,5 @@
 import type { ObjectSchema, PropertySchema } from './product-schemas';
-import { checkbox, FormState, input, str, textarea } from './views/forms';
+import { checkbox, FormState, input, select, str, textarea } from './views/forms';
 import { html, joinHtml, SafeHtml } from '../common/html';
 
 /**
@@ -81,6 +81,11 @@ ${joinHtml(Object.entries(p.properties).map(([sub, sp]) => renderProperty(`${nam
 ${err && html`<p class="field-error">${err}</p>`}</fieldset>`;
   }
   if (p.type === 'object') return textarea({ form, name, label, state, hint: `${hint ? `${hint}. ` : ''}One "name = value" per line.` });
+  if (p.type === 'string' && p.enum?.length) {
+    // A fixed set of values is a choice, not something to type; the first option leaves the
+    // setting out, so the product's default (named in the hint) applies.
+    return select({ form, name, label, state, hint, options: [{ value: '', label: 'Default' }, ...p.enum.map((v) => ({ value: v, label: v }))] });
+  }
   const type = p.format === 'email' ? 'email' : p.format === 'uri' ? 'url' : 'text';
   return input({ form, name, label, state, hint, type, attrs: html`spellcheck="false" autocapitalize="none"` });
 }

@@ -67,7 +67,8 @@ describeBrowser('console: Grafana and Qlik Cloud targets (signing keys) in a rea
       await page.locator('#target-name').fill('Grafana');
       await page.locator('#target-slug').fill('grafana');
       await page.locator('#target-baseUrl').fill('https://grafana.example.com');
-      await page.locator('#target-settings_alg').fill('ES256');
+      await page.locator('#target-settings_alg').selectOption('ES256');
+      await shots(page, 'grafana-new-target');
       await submit(page, 'Create Grafana target');
       expect(await page.locator('h1').textContent()).toBe('Grafana');
       const ini = await page.locator('dl.setup').textContent();

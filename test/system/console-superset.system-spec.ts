@@ -63,7 +63,7 @@ describeBrowser('console: a Superset target in a real browser', () => {
       await page.locator('#target-slug').fill('superset');
       await page.locator('#target-baseUrl').fill('https://superset.example.com');
       await page.locator('#target-secrets_secret').fill(GUEST_SECRET);
-      await page.locator('#target-settings_mode').fill('sign');
+      await page.locator('#target-settings_mode').selectOption('sign');
       await page.locator('#target-settings_allowedOrigins').fill('https://app.example.com');
       // Sign mode without an audience: refused, by the field.
       await submit(page, 'Create Apache Superset target');
