@@ -21,6 +21,7 @@ import { NotifyAuditStreamDeliveries1765550000000 } from './1765550000000-Notify
 import { AddAuditStreamPreviousSecret1765550000001 } from './1765550000001-AddAuditStreamPreviousSecret';
 import { DropAuditStreamDeliveriesNotify1766100000000 } from './1766100000000-DropAuditStreamDeliveriesNotify';
 import { DropDuplicateLegacyAuditIndex1766100000001 } from './1766100000001-DropDuplicateLegacyAuditIndex';
+import { TrustedIssuerTokensSpentOnce1766810000000 } from './1766810000000-TrustedIssuerTokensSpentOnce';
 
 /** Every migration, in order. `npm run migration:generate` appends here. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   AddAuditStreamPreviousSecret1765550000001,
   DropAuditStreamDeliveriesNotify1766100000000,
   DropDuplicateLegacyAuditIndex1766100000001,
+  TrustedIssuerTokensSpentOnce1766810000000,
 ];

@@ -8,6 +8,8 @@ import { Tenant } from '../tenants/tenant.entity';
  */
 @Entity({ name: 'handoff_consumed_assertions' })
 @Index('ix_handoff_consumed_assertions_exp', ['exp'])
+// A trusted issuer's token is spent for the issuer, whichever organization trusts it now.
+@Index('uq_handoff_consumed_issuer_tokens', ['jti'], { unique: true, where: `jti LIKE 'oidc:%'` })
 export class ConsumedAssertion {
   @PrimaryColumn({ name: 'tenant_id', type: 'uuid' })
   tenantId: string;

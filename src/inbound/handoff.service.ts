@@ -82,12 +82,14 @@ type HandoffUser = Pick<User, 'id' | 'email' | 'firstName' | 'lastName' | 'attri
  * Many hand-offs' jti claims and user lookups in one statement: $1 tenants, $2 jtis, $3 exps,
  * $4 emails (normalised), one per hand-off; `n` the hand-off's 1-based position, `consumed`
  * true when this statement took its jti. Never two uses of one (tenant, jti) in a statement
- * (the batcher's conflictKey): each row's claim is then its own primary-key insert.
+ * (the batcher's conflictKey): each row's claim is then its own primary-key insert. Any
+ * conflict means spent: the primary key's, or, for a trusted issuer's token, the unique index
+ * on its key alone (spent at another organization that trusted the issuer before).
  */
 export const CONSUME_AND_FIND_SQL = `
   WITH inp AS (SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::bigint[], $4::varchar[]) WITH ORDINALITY AS i(tenant_id, jti, exp, email, n)),
        c AS (INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) SELECT tenant_id, jti, exp FROM inp
-             ON CONFLICT (tenant_id, jti) DO NOTHING RETURNING tenant_id, jti)
+             ON CONFLICT DO NOTHING RETURNING tenant_id, jti)
   SELECT inp.n, c.jti IS NOT NULL AS consumed, u.*
     FROM inp
     LEFT JOIN c ON c.tenant_id = inp.tenant_id AND c.jti = inp.jti

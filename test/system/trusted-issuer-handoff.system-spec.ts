@@ -190,6 +190,34 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
       }
     });
 
+    it('stays spent when the issuer moves to another organization: a token is spent for the issuer, whichever tenant trusts it', async () => {
+      const [from, to] = [await makeTenant(t.ds), await makeTenant(t.ds)];
+      for (const tn of [from, to]) await grantAccess(t.ds, tn.id, target.id);
+      const aud = `move-${randomUUID().slice(0, 8)}`;
+      const add = async (tn: { id: string }) =>
+        (await request(t.http).post(`/api/v1/tenants/${tn.id}/trusted-issuers`).set(admin()).send({ issuer: op.issuer, audience: aud, jitProvisioning: true }).expect(201)).body.id as string;
+      const first = await add(from);
+      const email = `mover-${randomUUID().slice(0, 8)}@host.example`;
+      const withJti = await idToken({ aud, email, jti: randomUUID() });
+      const withoutJti = await idToken({ aud, email });
+      expect((await post(withJti)).status).toBe(200);
+      expect((await post(withoutJti)).status).toBe(200);
+      await request(t.http).delete(`/api/v1/tenants/${from.id}/trusted-issuers/${first}`).set(admin()).expect(204);
+      await add(to);
+      // At /login/handoff: no BI tool whose identity the first organization already holds.
+      const handoff = (assertion: string) => request(t.http).post('/login/handoff').type('form').send({ assertion, next: '/account' });
+      for (const token of [withJti, withoutJti]) {
+        const again = await handoff(token);
+        expect(again.status).toBe(401);
+        expect((await lastDenial()).details).toMatchObject({ reason: 'replay' });
+      }
+      // Nothing was made in the organization the issuer moved to.
+      expect(await count(`SELECT count(*) AS n FROM users WHERE tenant_id = $1`, [to.id])).toBe(0);
+      // A fresh token of the issuer signs in there.
+      expect((await handoff(await idToken({ aud, email }))).status).toBe(303);
+      expect(await count(`SELECT count(*) AS n FROM users WHERE tenant_id = $1`, [to.id])).toBe(1);
+    });
+
     it('stays spent when an operator raises the age limit after the token was pruned: kept until any allowed limit would refuse it', async () => {
       const tn = await makeTenant(t.ds);
       await grantAccess(t.ds, tn.id, target.id);
