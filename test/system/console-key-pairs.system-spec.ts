@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
-import { createTestApp, TestApp } from '../setup/app';
-import { freePort } from '../setup/global-setup';
+import { Page } from 'playwright-core';
+import { TestApp } from '../setup/app';
+import { consoleInBrowser, describeBrowser } from '../support/console-browser';
 
 /**
  * The console for the products that verify our tokens with a public key (Grafana, Qlik Cloud),
@@ -11,50 +9,16 @@ import { freePort } from '../setup/global-setup';
  * with their PEM, and a rotation through its confirmation page, after which the next key's PEM
  * is shown beside the signing one. Screenshots at 1280 and 390 px.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const describeBrowser = fs.existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
-const SHOTS = process.env.SHOTS_DIR ?? path.join(__dirname, '../../test-output/screenshots');
-
-const OP_EMAIL = 'ops@platform.example';
-const OP_PASSWORD = 'operator password 0001';
-
 describeBrowser('console: Grafana and Qlik Cloud targets (signing keys) in a real browser', () => {
+  const ui = consoleInBrowser();
+  const { context, signIn, submit, click, shots } = ui;
   let t: TestApp;
   let base: string;
-  let browser: Browser;
 
   beforeAll(async () => {
-    const port = await freePort();
-    t = await createTestApp({ env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
-    base = await t.listen(port);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-    fs.mkdirSync(SHOTS, { recursive: true });
+    ({ t, base } = ui);
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
 
-  async function context(width = 1280): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width, height: 900 } });
-    return { ctx, page: await ctx.newPage() };
-  }
-  async function signIn(page: Page): Promise<void> {
-    await page.goto(`${base}/console`);
-    await page.getByLabel('Organization').fill('operators');
-    await page.getByLabel('Email').fill(OP_EMAIL);
-    await page.getByLabel('Password').fill(OP_PASSWORD);
-    await Promise.all([page.waitForURL(`${base}/console`), page.getByRole('button', { name: 'Sign in' }).click()]);
-  }
-  const submit = (page: Page, button: string) => Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
-  const click = (page: Page, link: string) => Promise.all([page.waitForNavigation(), page.getByRole('link', { name: link }).click()]);
-  const shots = async (page: Page, name: string) => {
-    for (const width of [1280, 390]) {
-      await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: path.join(SHOTS, `console-${name}-${width}.png`), fullPage: true });
-    }
-    await page.setViewportSize({ width: 1280, height: 900 });
-  };
   const pems = async (page: Page) => (await page.locator('textarea[id^="key-pem"]').allTextContents()).map((s) => s.trim());
 
   it('creates a Grafana and a Qlik Cloud target from their forms; shows their setup and keys; rotates Qlik\'s keys after asking', async () => {

@@ -1,10 +1,7 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { grantAccess, makeTenant, makeUser } from '../factories';
 import { FakeLooker, startFakeLooker } from '../fakes/looker';
-import { createTestApp, TestApp } from '../setup/app';
-import { freePort } from '../setup/global-setup';
+import { TestApp } from '../setup/app';
+import { consoleInBrowser, describeBrowser } from '../support/console-browser';
 
 /**
  * The console for a Looker target, in a real browser with JavaScript off: the form from the
@@ -12,53 +9,22 @@ import { freePort } from '../setup/global-setup';
  * panel from its guide, Try it with the signed parameters, and opening Looker as the operator
  * through the fake Looker. Screenshots at 1280 and 390 px.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const describeBrowser = fs.existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
-const SHOTS = process.env.SHOTS_DIR ?? path.join(__dirname, '../../test-output/screenshots');
-
-const OP_EMAIL = 'ops@platform.example';
-const OP_PASSWORD = 'operator password 0001';
 const SECRET = 'looker-embed-secret-0123456789abcdef0123456789abcdef';
 
 describeBrowser('console: a Looker target in a real browser', () => {
+  const ui = consoleInBrowser();
+  const { context, signIn, submit, shots } = ui;
   let t: TestApp;
   let base: string;
-  let browser: Browser;
   let looker: FakeLooker;
 
   beforeAll(async () => {
-    const port = await freePort();
-    t = await createTestApp({ env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
-    base = await t.listen(port);
+    ({ t, base } = ui);
     looker = await startFakeLooker({ secret: SECRET, models: ['thelook'] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-    fs.mkdirSync(SHOTS, { recursive: true });
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
     await looker?.close();
-    await t?.close();
   });
-
-  async function context(width = 1280): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width, height: 900 } });
-    return { ctx, page: await ctx.newPage() };
-  }
-  async function signIn(page: Page): Promise<void> {
-    await page.goto(`${base}/console`);
-    await page.getByLabel('Organization').fill('operators');
-    await page.getByLabel('Email').fill(OP_EMAIL);
-    await page.getByLabel('Password').fill(OP_PASSWORD);
-    await Promise.all([page.waitForURL(`${base}/console`), page.getByRole('button', { name: 'Sign in' }).click()]);
-  }
-  const submit = (page: Page, button: string) => Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
-  const shots = async (page: Page, name: string) => {
-    for (const width of [1280, 390]) {
-      await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: path.join(SHOTS, `console-${name}-${width}.png`), fullPage: true });
-    }
-    await page.setViewportSize({ width: 1280, height: 900 });
-  };
 
   it('creates a Looker target from its form, shows its setup and signed parameters, and opens Looker as the operator', async () => {
     const { ctx, page } = await context();

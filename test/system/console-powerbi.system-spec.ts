@@ -1,9 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
 import { grantAccess, makeTenant, makeUser } from '../factories';
-import { createTestApp, TestApp } from '../setup/app';
-import { freePort } from '../setup/global-setup';
+import { TestApp } from '../setup/app';
+import { consoleInBrowser, describeBrowser, OP_EMAIL, OP_PASSWORD } from '../support/console-browser';
 
 /**
  * The console for a Power BI target, in a real browser with JavaScript off: the target form
@@ -11,43 +8,22 @@ import { freePort } from '../setup/global-setup';
  * guide (Entra app, admin setting, workspace access, RLS roles) and Try it's preview of what
  * GenerateToken would be asked for a user. Screenshots at 1280 and 390 px.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const describeBrowser = fs.existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
-const SHOTS = process.env.SHOTS_DIR ?? path.join(__dirname, '../../test-output/screenshots');
-const OP_EMAIL = 'ops@platform.example';
-const OP_PASSWORD = 'operator password 0001';
 const SECRET = 'Xq58Q~fake.entra.client.secret-0123456789';
 const CLIENT_ID = '6f1c2a44-1d1e-4c8e-9d6c-2a8b9c1d0e7f';
 const REPORT = 'f6bfd646-b718-44dc-a378-b73e6b528204';
 
 describeBrowser('console: a Power BI target in a real browser', () => {
+  const ui = consoleInBrowser();
+  const { submit, shots } = ui;
   let t: TestApp;
   let base: string;
-  let browser: Browser;
 
   beforeAll(async () => {
-    const port = await freePort();
-    t = await createTestApp({ env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
-    base = await t.listen(port);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-    fs.mkdirSync(SHOTS, { recursive: true });
+    ({ t, base } = ui);
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
-
-  const submit = (page: Page, button: string) => Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
-  const shots = async (page: Page, name: string) => {
-    for (const width of [1280, 390]) {
-      await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: path.join(SHOTS, `console-${name}-${width}.png`), fullPage: true });
-    }
-    await page.setViewportSize({ width: 1280, height: 900 });
-  };
 
   it('creates the target from its form, shows its setup guide and previews a user\'s effective identity', async () => {
-    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+    const ctx = await ui.browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
     try {
       const page = await ctx.newPage();
       await page.goto(`${base}/console`);

@@ -1,10 +1,7 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { grantAccess, makeTenant, makeUser } from '../factories';
 import { FakeSigma, startFakeSigma } from '../fakes/sigma';
-import { createTestApp, TestApp } from '../setup/app';
-import { freePort } from '../setup/global-setup';
+import { TestApp } from '../setup/app';
+import { consoleInBrowser, describeBrowser, OP_EMAIL } from '../support/console-browser';
 
 /**
  * The console for the products whose token the host page carries (Tableau: a token for its
@@ -12,54 +9,23 @@ import { freePort } from '../setup/global-setup';
  * from the definitions' schemas, the Setup panel from their guides, and Try it shows the
  * claims and opens the product as the operator. Screenshots at 1280 and 390 px.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const describeBrowser = fs.existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
-const SHOTS = process.env.SHOTS_DIR ?? path.join(__dirname, '../../test-output/screenshots');
-
-const OP_EMAIL = 'ops@platform.example';
-const OP_PASSWORD = 'operator password 0001';
 const TABLEAU_SECRET = 'tableau-connected-app-secret-value-0123456789';
 const SIGMA_SECRET = 'sigma-embed-secret-0123456789abcdef0123456789abcdef';
 
 describeBrowser('console: Tableau and Sigma targets in a real browser', () => {
+  const ui = consoleInBrowser();
+  const { context, signIn, submit, shots } = ui;
   let t: TestApp;
   let base: string;
-  let browser: Browser;
   let sigma: FakeSigma;
 
   beforeAll(async () => {
-    const port = await freePort();
-    t = await createTestApp({ env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
-    base = await t.listen(port);
+    ({ t, base } = ui);
     sigma = await startFakeSigma({ clientId: 'sigma-client-0001', secret: SIGMA_SECRET, organization: 'acme-analytics' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-    fs.mkdirSync(SHOTS, { recursive: true });
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
     await sigma?.close();
-    await t?.close();
   });
-
-  async function context(width = 1280): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width, height: 900 } });
-    return { ctx, page: await ctx.newPage() };
-  }
-  async function signIn(page: Page): Promise<void> {
-    await page.goto(`${base}/console`);
-    await page.getByLabel('Organization').fill('operators');
-    await page.getByLabel('Email').fill(OP_EMAIL);
-    await page.getByLabel('Password').fill(OP_PASSWORD);
-    await Promise.all([page.waitForURL(`${base}/console`), page.getByRole('button', { name: 'Sign in' }).click()]);
-  }
-  const submit = (page: Page, button: string) => Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
-  const shots = async (page: Page, name: string) => {
-    for (const width of [1280, 390]) {
-      await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: path.join(SHOTS, `console-${name}-${width}.png`), fullPage: true });
-    }
-    await page.setViewportSize({ width: 1280, height: 900 });
-  };
 
   it('creates a Tableau and a Sigma target from their forms, shows their setup, their claims, and opens Sigma as the operator', async () => {
     const { ctx, page } = await context();

@@ -1,9 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { makeTenant, makeUser } from '../factories';
-import { createTestApp, TestApp } from '../setup/app';
-import { freePort } from '../setup/global-setup';
+import { TestApp } from '../setup/app';
+import { consoleInBrowser, describeBrowser, OP_EMAIL, OP_PASSWORD } from '../support/console-browser';
 
 /**
  * The console for Apache Superset, in a real browser with JavaScript off: the target form
@@ -11,43 +8,18 @@ import { freePort } from '../setup/global-setup';
  * its dashboards and row-level security templates (checked when saved), and Try it showing
  * the guest token's claims with the clauses filled. Screenshots at 1280 and 390 px.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const describeBrowser = fs.existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
-const SHOTS = process.env.SHOTS_DIR ?? path.join(__dirname, '../../test-output/screenshots');
-const OP_EMAIL = 'ops@platform.example';
-const OP_PASSWORD = 'operator password 0001';
 const GUEST_SECRET = 'superset-guest-token-secret-0a1b2c3d4e5f6a7b8c9d';
 const DASH = '9c1f6a52-3b7e-4d8a-a1c2-5e6f7a8b9c0d';
 
 describeBrowser('console: a Superset target in a real browser', () => {
+  const ui = consoleInBrowser();
+  const { context, submit, shots } = ui;
   let t: TestApp;
   let base: string;
-  let browser: Browser;
 
   beforeAll(async () => {
-    const port = await freePort();
-    t = await createTestApp({ env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, BOOTSTRAP_OPERATOR_EMAIL: OP_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD: OP_PASSWORD } });
-    base = await t.listen(port);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-    fs.mkdirSync(SHOTS, { recursive: true });
+    ({ t, base } = ui);
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
-
-  async function context(): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
-    return { ctx, page: await ctx.newPage() };
-  }
-  const submit = (page: Page, button: string) => Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button, exact: true }).click()]);
-  const shots = async (page: Page, name: string) => {
-    for (const width of [1280, 390]) {
-      await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: path.join(SHOTS, `console-${name}-${width}.png`), fullPage: true });
-    }
-    await page.setViewportSize({ width: 1280, height: 900 });
-  };
 
   it('creates a sign-mode target from its form, shows what to put in superset_config.py, checks RLS templates and previews the claims', async () => {
     const { ctx, page } = await context();
