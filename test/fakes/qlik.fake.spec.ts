@@ -102,6 +102,18 @@ describe('fake Qlik Cloud (JWT identity provider)', () => {
     });
   });
 
+  it('holds one key, as Qlik does: a second is refused at set-up, and pasting a new one replaces the old', async () => {
+    await expect(startFakeQlik({ issuer: ISSUER, staticKeys: [{ kid: 'k1', pem: pemOf(rsa) }, { kid: 'k2', pem: pemOf(other) }] })).rejects.toThrow(/one static key/);
+    const swap = await startFakeQlik({ issuer: ISSUER, staticKeys: [{ kid: 'k1', pem: pemOf(rsa) }] });
+    try {
+      swap.setKey({ kid: 'k2', pem: pemOf(other) });
+      expect(swap.verify(sign(claims(), 'k2', other.privateKey))).toMatchObject({ ok: true });
+      expect(swap.verify(sign(claims(), 'k1'))).toEqual({ ok: false, reason: 'unknown_kid' });
+    } finally {
+      await swap.close();
+    }
+  });
+
   it('refuses a replayed jti', () => {
     const token = sign(claims({ jti: 'once' }));
     expect(fake.verify(token).ok).toBe(true);

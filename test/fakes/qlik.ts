@@ -6,7 +6,9 @@ import type { Server } from 'node:http';
 
 /**
  * A fake Qlik Cloud tenant with a JWT identity provider as the README's Qlik section sets it
- * up: `staticKeys` of {kid, pem} pasted by the operator, the issuer registered there. It
+ * up: `staticKeys` of {kid, pem} pasted by the operator — at most one, as Qlik holds one key
+ * per JWT identity provider (qlik-cli `identity-provider create jwtauth`: "Limited to 1 key
+ * per identity provider"), so a rotation swaps it — and the issuer registered there. It
  * verifies with jsonwebtoken (not the code that mints our tokens):
  *
  *   POST /login/jwt-session   Authorization: Bearer <jwt> -> 200 {subject} and a session cookie, or 401 {reason}
@@ -38,14 +40,15 @@ export interface FakeQlik {
   url: string;
   sessions: Record<string, unknown>[];
   verify(token: string): { ok: true; claims: Record<string, unknown> } | { ok: false; reason: string };
-  /** The operator pastes another key (a rotation). */
-  addKey(k: { kid: string; pem: string }): void;
+  /** The operator pastes the identity provider's key, replacing the one it held (a rotation). */
+  setKey(k: { kid: string; pem: string }): void;
   close(): Promise<void>;
 }
 
 const AUDIENCE = 'qlik.api/login/jwt-session';
 
 export async function startFakeQlik(o: FakeQlikOptions): Promise<FakeQlik> {
+  if (o.staticKeys.length > 1) throw new Error('Qlik holds one static key per JWT identity provider');
   const keys = new Map(o.staticKeys.map((k) => [k.kid, k.pem]));
   const seen = new Set<string>();
 
@@ -146,7 +149,10 @@ export async function startFakeQlik(o: FakeQlikOptions): Promise<FakeQlik> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     sessions: [],
     verify,
-    addKey: (k) => keys.set(k.kid, k.pem),
+    setKey: (k) => {
+      keys.clear();
+      keys.set(k.kid, k.pem);
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   return fake;

@@ -28,7 +28,9 @@ describe('Qlik Cloud token (GET /embed/:target/token)', () => {
     target = { id: created.body.id, slug: 'qlik-e2e' };
     // The operator pastes the signing key's kid and PEM into Qlik (the console and the API show them).
     const keys = (await request(t.http).get(`/api/v1/targets/${target.slug}/keys`).set('Authorization', `Bearer ${key}`).expect(200)).body.items;
-    for (const k of keys) qlik.addKey({ kid: k.kid, pem: k.publicKeyPem });
+    // A new target has one key, the one to paste into Qlik.
+    expect(keys).toHaveLength(1);
+    qlik.setKey({ kid: keys[0].kid, pem: keys[0].publicKeyPem });
     tenant = await makeTenant(t.ds);
     await grantAccess(t.ds, tenant.id, target.id, { groupMappings: { analysts: ['Qlik Analysts'] } });
     user = await makeUser(t.ds, tenant.id, { groups: ['analysts'] });

@@ -44,7 +44,9 @@ describeBrowser('Qlik Cloud demo page in a real browser', () => {
     const created = await request(t.http).post('/api/v1/targets').set('Authorization', `Bearer ${key}`).send({ slug: 'qlik-demo', kind: 'qlik', baseUrl: qlik.url, settings: { issuer: ISSUER, webIntegrationId: WIID } }).expect(201);
     // The operator pastes the signing key's kid and PEM into Qlik.
     const keys = (await request(t.http).get('/api/v1/targets/qlik-demo/keys').set('Authorization', `Bearer ${key}`).expect(200)).body.items;
-    for (const k of keys) qlik.addKey({ kid: k.kid, pem: k.publicKeyPem });
+    // A new target has one key, the one to paste into Qlik.
+    expect(keys).toHaveLength(1);
+    qlik.setKey({ kid: keys[0].kid, pem: keys[0].publicKeyPem });
     const tenant = await makeTenant(t.ds, { name: 'Acme' });
     const user = await makeUser(t.ds, tenant.id, { email: 'ada@acme.example', password: PASSWORD, groups: ['analysts'] });
     await grantAccess(t.ds, tenant.id, created.body.id, { groupMappings: { analysts: ['Qlik Analysts'] } });
