@@ -80,19 +80,23 @@ type HandoffUser = Pick<User, 'id' | 'email' | 'firstName' | 'lastName' | 'attri
 
 /**
  * Many hand-offs' jti claims and user lookups in one statement: $1 tenants, $2 jtis, $3 exps,
- * $4 emails (normalised), one per hand-off; `n` the hand-off's 1-based position, `consumed`
- * true when this statement took its jti. Never two uses of one (tenant, jti) in a statement
+ * $4 emails (normalised), $5 a second key to take with the jti (VerifiedHandoff's
+ * previousOnceKey) or null, one per hand-off; `n` the hand-off's 1-based position, `consumed`
+ * true when this statement took its jti (and its second key, when it has one). Never two uses of one (tenant, jti) in a statement
  * (the batcher's conflictKey): each row's claim is then its own primary-key insert. Any
  * conflict means spent: the primary key's, or, for a trusted issuer's token, the unique index
  * on its key alone (spent at another organization that trusted the issuer before).
  */
 export const CONSUME_AND_FIND_SQL = `
-  WITH inp AS (SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::bigint[], $4::varchar[]) WITH ORDINALITY AS i(tenant_id, jti, exp, email, n)),
+  WITH inp AS (SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::bigint[], $4::varchar[], $5::varchar[]) WITH ORDINALITY AS i(tenant_id, jti, exp, email, also, n)),
        c AS (INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) SELECT tenant_id, jti, exp FROM inp
-             ON CONFLICT DO NOTHING RETURNING tenant_id, jti)
-  SELECT inp.n, c.jti IS NOT NULL AS consumed, u.*
+             ON CONFLICT DO NOTHING RETURNING tenant_id, jti),
+       c2 AS (INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) SELECT tenant_id, also, exp FROM inp WHERE also IS NOT NULL
+              ON CONFLICT DO NOTHING RETURNING tenant_id, jti)
+  SELECT inp.n, c.jti IS NOT NULL AND (inp.also IS NULL OR c2.jti IS NOT NULL) AS consumed, u.*
     FROM inp
     LEFT JOIN c ON c.tenant_id = inp.tenant_id AND c.jti = inp.jti
+    LEFT JOIN c2 ON c2.tenant_id = inp.tenant_id AND c2.jti = inp.also
     LEFT JOIN LATERAL (${userByEmailSql('inp.tenant_id', 'inp.email')}) u ON true`;
 
 interface ConsumeKey {
@@ -100,6 +104,7 @@ interface ConsumeKey {
   jti: string;
   exp: number;
   email: string;
+  also: string | null;
 }
 
 /** The audit events of one way in: its success, its refusals, a replay. */
@@ -213,7 +218,7 @@ export class HandoffService {
 
     // The jti claim and the user lookup share a round trip; the claim commits on its own
     // whatever follows (step 2 above).
-    const found = await this.consumeAndFind(tenant.id, handoff.onceKey, handoff.exp, email!);
+    const found = await this.consumeAndFind(tenant.id, handoff.onceKey, handoff.previousOnceKey ?? null, handoff.exp, email!);
     if (!found.consumed) return refuse('replay', tenant.id, { jti, email });
 
     let user: HandoffUser | null = found.user;
@@ -288,8 +293,8 @@ export class HandoffService {
    * (tenant, jti) primary key is what makes a token good once: of any number of concurrent
    * uses, on any process, exactly one gets the row.
    */
-  private consumeAndFind(tenantId: string, jti: string, exp: number, email: string): Promise<{ consumed: boolean; user: HandoffUser | null }> {
-    return this.claims.submit({ tenantId, jti, exp, email: normaliseEmail(email) });
+  private consumeAndFind(tenantId: string, jti: string, also: string | null, exp: number, email: string): Promise<{ consumed: boolean; user: HandoffUser | null }> {
+    return this.claims.submit({ tenantId, jti, also, exp, email: normaliseEmail(email) });
   }
 
   /**
@@ -302,7 +307,7 @@ export class HandoffService {
     const rows = await namedQuery<{ n: string; consumed: boolean; id: string | null; email: string; first_name: string; last_name: string; attributes: HandoffUser['attributes']; disabled: boolean }>(
       this.dataSource,
       CONSUME_AND_FIND_SQL,
-      [keys.map((k) => k.tenantId), keys.map((k) => k.jti), keys.map((k) => k.exp), keys.map((k) => k.email)],
+      [keys.map((k) => k.tenantId), keys.map((k) => k.jti), keys.map((k) => k.exp), keys.map((k) => k.email), keys.map((k) => k.also)],
     );
     const out = keys.map(() => ({ consumed: false, user: null as HandoffUser | null }));
     for (const r of rows) {

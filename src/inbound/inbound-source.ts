@@ -29,6 +29,12 @@ export interface HandoffProfile {
 export interface VerifiedHandoff {
   /** The id the token is accepted once by, within the tenant (the consumed-assertions key). */
   onceKey: string;
+  /**
+   * Another key the same token is spent under as well: the one the previous release recorded
+   * it by, so that while both releases run (a rolling upgrade) a token spent on either is
+   * refused by the other. Either key found taken is a replay.
+   */
+  previousOnceKey?: string;
   /** For the audit trail: the token's `jti`, or the hash it is known by. */
   jti: string;
   /** Epoch seconds after which the token can no longer be accepted (the consumed row's prune time). */

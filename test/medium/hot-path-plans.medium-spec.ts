@@ -89,7 +89,7 @@ describe('hot-path statements at scale: index probes, never a sequential scan of
     const issuers = await plan('issuers', ISSUER_LOOKUP_SQL, [['https://idp.plan-org7.example.com/', 'plan-org9', 'plans', 'nope']]);
     expect(issuers).toMatch(/rows=4\b/);
     expect(seqScans(issuers)).toEqual([]);
-    const claims = await plan('claims', CONSUME_AND_FIND_SQL, [five(tenantId), users.map(() => randomUUID()), five(1_900_000_000), users.map((u: { email: string }) => u.email)]);
+    const claims = await plan('claims', CONSUME_AND_FIND_SQL, [five(tenantId), users.map(() => randomUUID()), five(1_900_000_000), users.map((u: { email: string }) => u.email), five(null)]);
     expect(claims).toMatch(/Insert on handoff_consumed_assertions/);
     expect(seqScans(claims)).toEqual([]);
     // The hand-off's precheck: the target with the owners of the user's email on every instance.

@@ -190,6 +190,23 @@ describe('hand-off with a trusted issuer (oidc-provider)', () => {
       }
     });
 
+    it('during a rolling upgrade, a token the previous release spent (keyed by the issuer\'s row) is a replay here, and one spent here is recorded under that key too', async () => {
+      const tn = await makeTenant(t.ds);
+      await grantAccess(t.ds, tn.id, target.id);
+      const aud = `roll-${randomUUID().slice(0, 8)}`;
+      const rowId = (await request(t.http).post(`/api/v1/tenants/${tn.id}/trusted-issuers`).set(admin()).send({ issuer: op.issuer, audience: aud, jitProvisioning: true }).expect(201)).body.id as string;
+      // Spent on a process of the previous release: it recorded oidc:<issuer row>:<jti>.
+      const jti = randomUUID();
+      await t.ds.query(`INSERT INTO handoff_consumed_assertions (tenant_id, jti, exp) VALUES ($1, $2, $3)`, [tn.id, `oidc:${rowId}:${jti}`, now() + 600]);
+      const spentThere = await post(await idToken({ aud, jti }));
+      expect({ status: spentThere.status, error: spentThere.body.error }).toEqual({ status: 401, error: 'replay' });
+      // Spent here: the previous release's key is taken as well, so its processes refuse it.
+      const token = await idToken({ aud });
+      expect((await post(token)).status).toBe(200);
+      const hash = createHash('sha256').update(token).digest('hex');
+      expect(await count(`SELECT count(*) AS n FROM handoff_consumed_assertions WHERE tenant_id = $1 AND jti = $2`, [tn.id, `oidc:${rowId}:sha256:${hash}`])).toBe(1);
+    });
+
     it('stays spent when the issuer moves to another organization: a token is spent for the issuer, whichever tenant trusts it', async () => {
       const [from, to] = [await makeTenant(t.ds), await makeTenant(t.ds)];
       for (const tn of [from, to]) await grantAccess(t.ds, tn.id, target.id);

@@ -72,6 +72,10 @@ export class TrustedIssuerHandoffSource implements HandoffSource {
             ok: true,
             value: {
               onceKey: `oidc:${issuerKey}:${id}`,
+              // The previous release keyed it by the issuer's row: taken too, so a rolling
+              // upgrade does not let a token be spent once on each release. Drop it in the
+              // release after (its tokens are then long expired).
+              previousOnceKey: `oidc:${row.id}:${id}`,
               jti: id,
               // Kept until no setting could accept it again: its exp (with the skew), or the
               // largest age limit an operator may set — not today's limit, which may be raised
