@@ -30,6 +30,39 @@ interface Tally {
 }
 
 /**
+ * The error of a request whose connection was new and was reset before any answer: the
+ * kernel had queued the connection for a listener that then closed (Linux resets what is
+ * left in the accept queue), so the process never accepted it — as good as refused. A reset
+ * on a reused keep-alive connection is not this: that is the server closing a connection a
+ * client may be sending on, which the drain must never do.
+ */
+const NOT_ACCEPTED = 'ECONNREFUSED';
+
+/**
+ * One handshake straight to a process over node:http with a keep-alive agent, so that a reset
+ * can be told apart: on a fresh connection (never accepted) or on a reused one (a failure).
+ */
+function directHandshake(agent: http.Agent) {
+  return (base: string, cookie: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.get(`${base}/sso/metabase?return_to=/dashboard/1`, { agent, headers: { cookie }, timeout: 30_000 }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          const location = res.headers.location ?? '';
+          const jwt = location.startsWith(FAKE_BI) ? new URL(location).searchParams.get('jwt') : null;
+          resolve(res.statusCode === 302 && !jwt ? 399 : (res.statusCode ?? 0));
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ECONNRESET' && !req.reusedSocket) reject(Object.assign(new Error('reset before it was accepted'), { code: NOT_ACCEPTED }));
+        else reject(Object.assign(e, { message: `${e.message}${req.reusedSocket ? ' (on a reused connection)' : ''}` }));
+      });
+    });
+}
+
+/**
  * `workers` loops sending `send()` until stop() is called. A refused connection (nothing
  * listening) is not an accepted request; any other network error is a failure.
  */
@@ -192,7 +225,9 @@ describe('two service processes on one database: SIGTERM, rolling restart, share
         await new Promise((r) => setTimeout(r, 1_000));
         const old = which === 'a' ? a : b;
         // Besides the balancer's traffic, clients connected straight to the stopping process.
-        const direct = loadLoop(handshakeStatus(old.url, cookie!), 3);
+        const agent = new http.Agent({ keepAlive: true });
+        const send = directHandshake(agent);
+        const direct = loadLoop(() => send(old.url, cookie!), 3);
         loops.push(direct);
         // Until the direct clients are being answered (on the loaded machine the first answers
         // can take longer than a fixed pause), so the signal lands in the middle of their load.
@@ -202,6 +237,7 @@ describe('two service processes on one database: SIGTERM, rolling restart, share
         // Bounded: the grace period is 10 s (before the fix, keep-alive load kept it up for ever).
         const code = await Promise.race([old.exited, new Promise<string>((r) => setTimeout(() => r('still running 30 s after SIGTERM'), 30_000))]);
         const tally = await direct.stop();
+        agent.destroy();
         console.log(`SIGTERM to ${which} under load: ${JSON.stringify(tally.statuses)} answered to direct clients (${before} before the signal), ${tally.refused} refused after`);
         await stopService(old, 1_000);
         const startedAt = Date.now();
