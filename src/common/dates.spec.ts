@@ -1,4 +1,4 @@
-import { parseInstant } from './dates';
+import { parseInstant, utcMinute } from './dates';
 
 /** One reading of a date for every filter (the admin API and the console): ISO 8601 calendar dates only. */
 describe('parseInstant', () => {
@@ -27,5 +27,12 @@ describe('parseInstant', () => {
     expect(parseInstant(20250101)).toBeNull();
     expect(parseInstant(['2025-01-01'])).toBeNull();
     expect(parseInstant(undefined)).toBeNull();
+  });
+});
+
+describe('utcMinute', () => {
+  it('reads a moment to the minute in UTC, from a Date or its ISO string', () => {
+    expect(utcMinute(new Date('2026-12-05T01:30:59.999Z'))).toBe('2026-12-05 01:30 UTC');
+    expect(utcMinute('2026-12-05T03:30:00+02:00')).toBe('2026-12-05 01:30 UTC');
   });
 });

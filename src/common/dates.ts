@@ -44,3 +44,8 @@ export const instantMessage = (field: string) =>
 /** A query or body field read by parseInstant: what it refuses, validation refuses. */
 export const IsInstant = (field: string, options?: ValidationOptions) =>
   ValidateBy({ name: 'isInstant', validator: { validate: (value: unknown) => parseInstant(value) !== null } }, { message: instantMessage(field), ...options });
+
+/** A moment as people read it on our pages and guides: `2026-12-05 01:30 UTC` (to the minute). */
+export function utcMinute(d: Date | string): string {
+  return `${new Date(d).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+}

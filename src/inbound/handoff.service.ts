@@ -82,8 +82,9 @@ type HandoffUser = Pick<User, 'id' | 'email' | 'firstName' | 'lastName' | 'attri
  * Many hand-offs' jti claims and user lookups in one statement: $1 tenants, $2 jtis, $3 exps,
  * $4 emails (normalised), $5 a second key to take with the jti (VerifiedHandoff's
  * previousOnceKey) or null, one per hand-off; `n` the hand-off's 1-based position, `consumed`
- * true when this statement took its jti (and its second key, when it has one). Never two uses of one (tenant, jti) in a statement
- * (the batcher's conflictKey): each row's claim is then its own primary-key insert. Any
+ * true when this statement took its jti (and its second key, when it has one). Never two uses
+ * of one (tenant, jti) in a statement (the batcher's conflictKey): each row's claim is then
+ * its own primary-key insert. Any
  * conflict means spent: the primary key's, or, for a trusted issuer's token, the unique index
  * on its key alone (spent at another organization that trusted the issuer before).
  */

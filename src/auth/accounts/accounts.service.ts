@@ -67,6 +67,8 @@ export interface LinkOwner {
   linkId: string;
   tenantId: string;
   tenantSlug: string;
+  /** The tenant's two-step policy: an invitation's sign-in follows it. */
+  tenantMfaPolicy: Tenant['mfaPolicy'];
   userId: string;
   email: string;
 }
@@ -132,14 +134,13 @@ export class AccountsService {
    */
   async invite(meta: RequestMeta, tenantId: string, input: InviteInput): Promise<InvitationResult> {
     const email = normaliseEmail(input.email);
-    const target = await this.tenants.findById(tenantId);
-    if (await this.passwordsOff(target)) throw PASSWORDS_OFF(409, target.slug);
+    const tenant = await this.tenants.findById(tenantId);
+    if (await this.passwordsOff(tenant)) throw PASSWORDS_OFF(409, tenant.slug);
     let user = await this.users.findByEmail(tenantId, email);
     if (user?.passwordHash) {
       throw conflict(AccountsError.AlreadyHasPassword, `${email} already has a password here; they can use "Forgot password?" on the sign-in page`, { email });
     }
     if (!user) user = (await this.users.create(meta, tenantId, { email, firstName: input.firstName, lastName: input.lastName, role: input.role, groups: input.groups })).user;
-    const tenant = target;
     const brand = await this.tenants.brandFor({ id: tenantId });
     const token = randomToken(32);
     const link = `${this.app.publicUrl}/account/invitation?token=${token}`;
@@ -199,7 +200,7 @@ export class AccountsService {
     if (!user || !tenant || user.disabled || tenant.disabled) throw LINK_INVALID();
     // Made before the tenant turned passwords off: it sets none now.
     if (await this.passwordsOff(tenant)) throw PASSWORDS_OFF(403, tenant.slug);
-    return { linkId: row.id, tenantId: row.tenant_id, tenantSlug: tenant.slug, userId: row.user_id, email: user.email };
+    return { linkId: row.id, tenantId: row.tenant_id, tenantSlug: tenant.slug, tenantMfaPolicy: tenant.mfaPolicy, userId: row.user_id, email: user.email };
   }
 
   /**
@@ -222,7 +223,7 @@ export class AccountsService {
     // An invitation signs the person in like a password does, so under a tenant's two-step
     // policy it stops where the password form does: a pending sign-in that must set a factor
     // up (or give one) before any session, hence any SSO token, exists.
-    const step = purpose === 'invitation' ? await this.mfa.secondStepFor((await this.tenants.findById(owner.tenantId)).mfaPolicy, owner.userId) : 'none';
+    const step = purpose === 'invitation' ? await this.mfa.secondStepFor(owner.tenantMfaPolicy, owner.userId) : 'none';
     const signedIn = await this.dataSource.transaction(async (m) => {
       const [spent] = (await m.query(
         `UPDATE account_links SET used_at = now()

@@ -1,3 +1,4 @@
+import { utcMinute } from '../../common/dates';
 import { html, SafeHtml } from '../../common/html';
 
 /** What a form shows: the values typed (kept after a refusal), errors by field, a form-level error. */
@@ -85,7 +86,7 @@ export function tag(text: string, off = false): SafeHtml {
 export function when(d: Date | string | null | undefined): SafeHtml | '' {
   if (!d) return '';
   const date = d instanceof Date ? d : new Date(d);
-  return html`<time datetime="${date.toISOString()}">${date.toISOString().replace('T', ' ').slice(0, 16)} UTC</time>`;
+  return html`<time datetime="${date.toISOString()}">${utcMinute(date)}</time>`;
 }
 
 /**

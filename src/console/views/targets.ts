@@ -6,6 +6,7 @@ import { secretIsSet } from '../product-schemas';
 import { renderSchemaFields } from '../schema-form';
 import type { SetupGuide } from '../../products/product-definition';
 import { actionButton, checkbox, FormState, formOpen, input, select, tag, when } from './forms';
+import { utcMinute } from '../../common/dates';
 import { html, joinHtml, SafeHtml } from '../../common/html';
 
 export function targetsPage(v: { base: string; targets: TargetView[]; products: ProductSchema[] }): SafeHtml {
@@ -78,7 +79,7 @@ ${input({ form: 'try', name: 'email', label: 'User email', type: 'email', attrs:
  * must be given the next key's kid and PEM before it starts signing, so both are shown.
  */
 export function keysPanel(v: { base: string; target: TargetView; keys: KeyView[]; delaySeconds: number }): SafeHtml {
-  const at = (d: Date | null) => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—');
+  const at = (d: Date | null) => (d ? utcMinute(d) : '—');
   const toPaste = v.keys.filter((k) => k.state === 'active' || k.state === 'next');
   const pemOf = (k: KeyView, n: number) => {
     const label = k.state === 'next' ? html`Public key (PEM) of the next key <code>${k.kid}</code>, signing from ${at(k.signsFrom)}` : html`Public key (PEM) of the signing key <code>${k.kid}</code>`;
@@ -97,7 +98,7 @@ ${toPaste.map(pemOf)}
 export function rotateConfirm(v: { base: string; csrf: string; target: TargetView; delaySeconds: number; pending: KeyView | undefined }): SafeHtml {
   if (v.pending) {
     return html`<section class="card" aria-labelledby="rotate-h"><h2 id="rotate-h">A rotation is under way</h2>
-<p>Key <code>${v.pending.kid.slice(0, 12)}…</code> is published and starts signing at ${new Date(v.pending.signsFrom).toISOString().replace('T', ' ').slice(0, 16)} UTC. Rotate again after that.</p>
+<p>Key <code>${v.pending.kid.slice(0, 12)}…</code> is published and starts signing at ${utcMinute(v.pending.signsFrom)}. Rotate again after that.</p>
 <p><a href="${v.base}/console/targets/${v.target.id}">Back to the target</a></p></section>`;
   }
   return html`<section class="card" aria-labelledby="rotate-h"><h2 id="rotate-h">Rotate the signing keys of ${v.target.name || v.target.slug}?</h2>

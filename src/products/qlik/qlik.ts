@@ -1,3 +1,4 @@
+import { utcMinute } from '../../common/dates';
 import type { TargetSettings } from '../product-types';
 import { ASYMMETRIC_ALGS, AsymmetricAlg, defineTarget, schemas, SetupGuide, SetupTarget, TokenBehaviour } from '../product-definition';
 import { mapGroups } from '../claims';
@@ -83,8 +84,6 @@ const settingsSchema: ObjectSchema = {
   additionalProperties: false,
 };
 
-const utc = (d: Date) => `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
-
 /**
  * The identity provider as Qlik's API creates it (qlik.dev "Create identity providers", JWT:
  * `protocol: "jwtAuth"`, `options.issuer`, `options.staticKeys: [{kid, pem}]`). Qlik keeps one
@@ -117,7 +116,7 @@ function setupGuide(t: SetupTarget, publicUrl: string, productGroups: string[]):
         ? [{
             label: 'Next key',
             value: JSON.stringify([{ kid: next.kid, pem: next.pem.trim() }], null, 2),
-            note: `A rotation is under way: this key signs from ${utc(next.signsFrom)}. Qlik holds one key per identity provider: at that time, replace its staticKeys with this (PATCH /api/v1/identity-providers/<id>).`,
+            note: `A rotation is under way: this key signs from ${utcMinute(next.signsFrom)}. Qlik holds one key per identity provider: at that time, replace its staticKeys with this (PATCH /api/v1/identity-providers/<id>).`,
           }]
         : []),
       { label: 'Token endpoint for the host page', value: `${publicUrl}/embed/${t.slug}/token` },
